@@ -1,0 +1,180 @@
+//! Staff roles and what each may do. A staff account has one role, scoped to an org subtree
+//! (or, for department officers, to a department). Every staff route asks both questions:
+//! does the role allow the action, and is the target inside the account's scope.
+
+use serde::{Deserialize, Serialize};
+
+use crate::org::{OrgLevel, is_within};
+
+/// A staff role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 纪委监委: the county discipline commission, reads everything in its scope.
+    Supervisor,
+    /// 县级管理员
+    CountyAdmin,
+    /// 乡镇管理员
+    TownshipAdmin,
+    /// 乡镇审核人 (纪委书记 / 经办人)
+    TownshipReviewer,
+    /// 村文书
+    VillageClerk,
+    /// 县直部门业务人员
+    DepartmentOfficer,
+}
+
+/// An action a staff route performs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// See the staff home page.
+    ViewDashboard,
+    /// Browse the org tree and households.
+    ViewOrgs,
+    /// Add groups and households.
+    ManageOrgs,
+    /// Create, disable and reset staff accounts.
+    ManageStaff,
+    /// See departments and their contacts (phones are personal data).
+    ViewDepartments,
+    /// Edit departments and their contacts.
+    ManageDepartments,
+    /// Read the audit log.
+    ReadAudit,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Supervisor,
+        Role::CountyAdmin,
+        Role::TownshipAdmin,
+        Role::TownshipReviewer,
+        Role::VillageClerk,
+        Role::DepartmentOfficer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Supervisor => "supervisor",
+            Self::CountyAdmin => "county_admin",
+            Self::TownshipAdmin => "township_admin",
+            Self::TownshipReviewer => "township_reviewer",
+            Self::VillageClerk => "village_clerk",
+            Self::DepartmentOfficer => "department_officer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s.trim())
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Supervisor => "县纪委监委",
+            Self::CountyAdmin => "县级管理员",
+            Self::TownshipAdmin => "乡镇管理员",
+            Self::TownshipReviewer => "乡镇审核人",
+            Self::VillageClerk => "村文书",
+            Self::DepartmentOfficer => "县直部门业务人员",
+        }
+    }
+
+    /// The org level an account of this role is attached to.
+    pub fn org_level(self) -> OrgLevel {
+        match self {
+            Self::Supervisor | Self::CountyAdmin | Self::DepartmentOfficer => OrgLevel::County,
+            Self::TownshipAdmin | Self::TownshipReviewer => OrgLevel::Township,
+            Self::VillageClerk => OrgLevel::Village,
+        }
+    }
+
+    /// Whether the role may perform `permission` at all (scope is checked separately).
+    pub fn allows(self, permission: Permission) -> bool {
+        use Permission as P;
+        use Role as R;
+        match permission {
+            P::ViewDashboard => true,
+            P::ViewOrgs => !matches!(self, R::DepartmentOfficer),
+            P::ManageOrgs => matches!(self, R::CountyAdmin | R::TownshipAdmin | R::VillageClerk),
+            P::ManageStaff => matches!(self, R::CountyAdmin | R::TownshipAdmin),
+            P::ViewDepartments => matches!(self, R::Supervisor | R::CountyAdmin | R::DepartmentOfficer),
+            P::ManageDepartments => matches!(self, R::CountyAdmin),
+            P::ReadAudit => matches!(self, R::Supervisor),
+        }
+    }
+
+    /// Whether an account of this role may create or manage an account of role `other`.
+    pub fn may_grant(self, other: Role) -> bool {
+        match self {
+            Self::CountyAdmin => true,
+            Self::TownshipAdmin => matches!(other, Self::TownshipReviewer | Self::VillageClerk),
+            _ => false,
+        }
+    }
+}
+
+/// Where a staff account may act.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    /// Root of the org subtree the account sees.
+    pub org_code: String,
+    /// For department officers: their department.
+    pub department_id: Option<i64>,
+}
+
+impl Scope {
+    /// Whether the org `code` is inside this scope.
+    pub fn covers_org(&self, code: &str) -> bool {
+        is_within(code, &self.org_code)
+    }
+
+    /// Whether the department is visible: county-wide accounts without a department see all.
+    pub fn covers_department(&self, role: Role, department_id: i64) -> bool {
+        match role {
+            Role::DepartmentOfficer => self.department_id == Some(department_id),
+            Role::Supervisor | Role::CountyAdmin => true,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_supervisor_reads_the_audit_log() {
+        let readers: Vec<_> = Role::ALL.into_iter().filter(|r| r.allows(Permission::ReadAudit)).collect();
+        assert_eq!(readers, vec![Role::Supervisor]);
+    }
+
+    #[test]
+    fn a_township_admin_cannot_create_county_accounts() {
+        assert!(!Role::TownshipAdmin.may_grant(Role::CountyAdmin));
+        assert!(!Role::TownshipAdmin.may_grant(Role::Supervisor));
+        assert!(!Role::TownshipAdmin.may_grant(Role::TownshipAdmin));
+        assert!(Role::TownshipAdmin.may_grant(Role::VillageClerk));
+    }
+
+    #[test]
+    fn role_names_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+    }
+
+    #[test]
+    fn a_scope_covers_its_own_subtree_only() {
+        let scope = Scope { org_code: "620922100".into(), department_id: None };
+        assert!(scope.covers_org("620922100001"));
+        assert!(!scope.covers_org("620922101001"));
+        assert!(!scope.covers_org("620922"));
+    }
+
+    #[test]
+    fn a_department_officer_sees_only_their_department() {
+        let scope = Scope { org_code: "620922".into(), department_id: Some(3) };
+        assert!(scope.covers_department(Role::DepartmentOfficer, 3));
+        assert!(!scope.covers_department(Role::DepartmentOfficer, 4));
+    }
+}

@@ -1,0 +1,19 @@
+//! Xiaowei's domain: the types and rules of village-level micro-power supervision.
+//!
+//! Everything here is pure — no database, no network, no clock reads — so that the rules can be
+//! unit- and property-tested in isolation. Input is parsed once into these types at the edge.
+
+pub mod access;
+pub mod money;
+pub mod org;
+pub mod phone;
+pub mod pii;
+pub mod resident_id;
+pub mod text;
+
+pub use access::{Permission, Role};
+pub use money::Fen;
+pub use org::{DivisionCode, OrgLevel};
+pub use phone::Phone;
+pub use pii::{PiiCipher, PiiKey};
+pub use resident_id::ResidentId;

@@ -1,0 +1,206 @@
+//! Staff accounts, their server-side sessions, login throttling records and the once-only
+//! record of submitted forms (so a double submit does not act twice).
+
+use sqlx::FromRow;
+
+use crate::{Store, StoreError};
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct StaffUser {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub org_code: String,
+    pub department_id: Option<i64>,
+    pub disabled: i64,
+}
+
+impl StaffUser {
+    pub fn is_disabled(&self) -> bool {
+        self.disabled != 0
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewStaffUser {
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub org_code: String,
+    pub department_id: Option<i64>,
+}
+
+/// A live session and its account.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub user: StaffUser,
+    pub csrf_token: String,
+}
+
+/// Whether a login attempt succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginOutcome {
+    Success,
+    Failure,
+}
+
+const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.password_hash, u.role, u.org_code, u.department_id, u.disabled";
+
+impl Store {
+    pub async fn create_staff_user(&self, u: &NewStaffUser, now: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO staff_users (username, display_name, password_hash, role, org_code, department_id, disabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7) RETURNING id",
+        )
+        .bind(&u.username)
+        .bind(&u.display_name)
+        .bind(&u.password_hash)
+        .bind(&u.role)
+        .bind(&u.org_code)
+        .bind(u.department_id)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    pub async fn find_staff_by_username(&self, username: &str) -> Result<Option<StaffUser>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM staff_users u WHERE u.username = $1"));
+        Ok(sqlx::query_as(sql).bind(username).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn find_staff(&self, id: i64) -> Result<Option<StaffUser>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM staff_users u WHERE u.id = $1"));
+        Ok(sqlx::query_as(sql).bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    /// Accounts attached to orgs inside the subtree rooted at `org_code`.
+    pub async fn staff_within(&self, org_code: &str) -> Result<Vec<StaffUser>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM staff_users u WHERE u.org_code LIKE $1 ORDER BY u.org_code, u.username"
+        ));
+        Ok(sqlx::query_as(sql).bind(format!("{org_code}%")).fetch_all(&self.pool).await?)
+    }
+
+    /// Replaces a password hash and ends every session of the account.
+    pub async fn set_staff_password(&self, id: i64, password_hash: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE staff_users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM staff_sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Disables or re-enables an account; disabling ends its sessions.
+    pub async fn set_staff_disabled(&self, id: i64, disabled: bool) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE staff_users SET disabled = $1 WHERE id = $2")
+            .bind(i64::from(disabled))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        if disabled {
+            sqlx::query("DELETE FROM staff_sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf_token: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO staff_sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(csrf_token)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The session behind a token, if it is unexpired and its account enabled.
+    pub async fn find_session(&self, token_hash: &str, now: i64) -> Result<Option<SessionRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS}, s.csrf_token FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0"
+        ));
+        let row: Option<(i64, String, String, String, String, String, Option<i64>, i64, String)> =
+            sqlx::query_as(sql).bind(token_hash).bind(now).fetch_optional(&self.pool).await?;
+        Ok(row.map(|(id, username, display_name, password_hash, role, org_code, department_id, disabled, csrf_token)| {
+            SessionRow {
+                user: StaffUser { id, username, display_name, password_hash, role, org_code, department_id, disabled },
+                csrf_token,
+            }
+        }))
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM staff_sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Removes expired sessions and old login attempts; returns how many sessions went.
+    pub async fn purge_expired(&self, now: i64, attempts_before: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM staff_sessions WHERE expires_at <= $1").bind(now).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM login_attempts WHERE at < $1").bind(attempts_before).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
+    pub async fn record_login_attempt(&self, username: &str, outcome: LoginOutcome, now: i64) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO login_attempts (username, at, success) VALUES ($1, $2, $3)")
+            .bind(username)
+            .bind(now)
+            .bind(i64::from(outcome == LoginOutcome::Success))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Failed logins for a username since `since`, not counting those before its last success.
+    pub async fn recent_login_failures(&self, username: &str, since: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM login_attempts WHERE username = $1 AND success = 0 AND at >= $2 \
+             AND at >= COALESCE((SELECT MAX(at) FROM login_attempts WHERE username = $1 AND success = 1), 0)",
+        )
+        .bind(username)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Records that the form identified by `form_key` was submitted. Returns `false` when it had
+    /// been submitted before, in which case the caller must not act again.
+    pub async fn claim_form(&self, form_key: &str, user_id: i64, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO form_submissions (form_key, user_id, outcome, created_at) VALUES ($1, $2, '', $3) \
+             ON CONFLICT (form_key) DO NOTHING",
+        )
+        .bind(form_key)
+        .bind(user_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
