@@ -1,1 +1,369 @@
-fn main() {}
+//! The `xiaowei` command: serve the platform, run it on demo data, migrate the database, manage
+//! staff accounts and load the org tree. Everything an operator does goes through here.
+
+mod demo;
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use xiaowei_core::{OrgLevel, PiiCipher, PiiKey, Role};
+use xiaowei_server::{AppState, Config};
+use xiaowei_store::{NewOrg, NewStaffUser, Store};
+
+/// 小微：村级小微权力监督平台
+#[derive(Parser)]
+#[command(name = "xiaowei", version, about = "小微 Xiaowei — 村级小微权力监督平台 (village-level micro-power supervision)")]
+struct Cli {
+    /// Configuration file (TOML); defaults to ./xiaowei.toml when present. Env: XIAOWEI_CONFIG
+    #[arg(long, global = true, env = "XIAOWEI_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on. Env: XIAOWEI_LISTEN [default: 127.0.0.1:8080]
+    #[arg(long, env = "XIAOWEI_LISTEN")]
+    listen: Option<std::net::SocketAddr>,
+    /// Folder for the SQLite file, attachments and generated keys. Env: XIAOWEI_DATA_DIR [default: ./data]
+    #[arg(long, env = "XIAOWEI_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+struct DataArgs {
+    /// Folder for the SQLite file and keys. Env: XIAOWEI_DATA_DIR [default: ./data]
+    #[arg(long, env = "XIAOWEI_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the platform.
+    ///
+    /// Example: xiaowei serve --listen 0.0.0.0:8080 --data-dir /var/lib/xiaowei
+    Serve(ServeArgs),
+    /// Create or refresh the demo database (real Guazhou County org tree, sample households,
+    /// departments and staff accounts), print the demo logins, then serve.
+    ///
+    /// Example: xiaowei demo
+    Demo(ServeArgs),
+    /// Apply database migrations and exit.
+    ///
+    /// Example: DATABASE_URL=postgres://xiaowei@localhost/xiaowei xiaowei migrate
+    Migrate(DataArgs),
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage the org tree.
+    #[command(subcommand)]
+    Org(OrgCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a staff account; the password is read from standard input.
+    ///
+    /// Example: echo '初始密码2026' | xiaowei user add zhangsan --name 张三 --role village_clerk --org 620922214200
+    Add {
+        username: String,
+        /// Display name (姓名)
+        #[arg(long)]
+        name: String,
+        /// supervisor | county_admin | township_admin | township_reviewer | village_clerk | department_officer
+        #[arg(long)]
+        role: String,
+        /// Org code the account belongs to (county, township or village, matching the role)
+        #[arg(long)]
+        org: String,
+        /// Department name, for department officers
+        #[arg(long)]
+        department: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Set a new password (read from standard input) and end the account's sessions.
+    ///
+    /// Example: echo '新密码2026' | xiaowei user passwd zhangsan
+    Passwd {
+        username: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Disable an account and end its sessions.
+    ///
+    /// Example: xiaowei user disable zhangsan
+    Disable {
+        username: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Load or update orgs from a CSV with columns code,name,level,parent_code.
+    ///
+    /// Example: xiaowei org import divisions.csv
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref())?;
+    init_tracing(&config);
+    match cli.command {
+        Command::Serve(args) => {
+            apply(&mut config, &args);
+            let state = open(&config).await?;
+            run(config, state).await
+        }
+        Command::Demo(args) => {
+            apply(&mut config, &args);
+            let state = open(&config).await?;
+            demo::load(&state).await?;
+            run(config, state).await
+        }
+        Command::Migrate(data) => {
+            apply_data(&mut config, &data);
+            let store = connect(&config).await?;
+            store.migrate().await.context("迁移失败")?;
+            println!("数据库已是最新结构。");
+            Ok(())
+        }
+        Command::User(command) => user(config, command).await,
+        Command::Org(OrgCommand::Import { file, data }) => {
+            apply_data(&mut config, &data);
+            let store = connect(&config).await?;
+            store.migrate().await?;
+            let text = std::fs::read_to_string(&file).with_context(|| format!("无法读取 {}", file.display()))?;
+            let count = import_orgs(&store, &text).await?;
+            println!("已导入 {count} 个单位。");
+            Ok(())
+        }
+    }
+}
+
+fn apply(config: &mut Config, args: &ServeArgs) {
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(dir) = &args.data_dir {
+        config.data_dir = dir.clone();
+    }
+}
+
+fn apply_data(config: &mut Config, args: &DataArgs) {
+    if let Some(dir) = &args.data_dir {
+        config.data_dir = dir.clone();
+    }
+}
+
+fn init_tracing(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("XIAOWEI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn connect(config: &Config) -> Result<Store> {
+    if config.uses_sqlite() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("无法创建数据目录 {}", config.data_dir.display()))?;
+    }
+    Store::connect(config.database_url().expose_secret()).await.context("无法连接数据库")
+}
+
+/// The personal-data key: from configuration, else from the key file, else a new key file.
+fn pii_key(config: &Config) -> Result<PiiKey> {
+    if let Some(hex) = &config.pii_key {
+        return PiiKey::from_hex(hex.expose_secret()).context("XIAOWEI_PII_KEY 无效");
+    }
+    let path = config.key_path();
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("无法读取密钥文件 {}", path.display()))?;
+        return PiiKey::from_hex(&text).with_context(|| format!("密钥文件 {} 已损坏", path.display()));
+    }
+    let key = PiiKey::generate();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_private(&path, &key.to_hex())?;
+    tracing::warn!(path = %path.display(), "generated a new personal-data key: back it up, data encrypted with it is unreadable without it");
+    Ok(key)
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
+    std::fs::write(path, text)?;
+    Ok(())
+}
+
+async fn open(config: &Config) -> Result<AppState> {
+    let store = connect(config).await?;
+    store.migrate().await.context("数据库迁移失败")?;
+    let cipher = PiiCipher::new(pii_key(config)?);
+    Ok(AppState::new(store, cipher, config.clone()))
+}
+
+async fn run(config: Config, state: AppState) -> Result<()> {
+    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("无法监听 {}", config.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "serving");
+    println!("小微已启动：http://{address}/  （按 Ctrl+C 停止）");
+    let store = state.store().clone();
+    xiaowei_server::serve(listener, state, shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// Validates a division-code CSV against the orgs already loaded and loads it in one transaction.
+pub async fn import_orgs(store: &Store, text: &str) -> Result<u64> {
+    let mut known = Vec::new();
+    for level in [OrgLevel::County, OrgLevel::Township, OrgLevel::Village, OrgLevel::Group] {
+        known.extend(store.orgs_at_level(level).await?.into_iter().map(|o| (o.code, level)));
+    }
+    let rows = match xiaowei_core::org::parse_division_csv(text, &known) {
+        Ok(rows) => rows,
+        Err(errors) => {
+            let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            bail!("区划文件有 {} 处错误，未导入任何数据：\n{}", errors.len(), list.join("\n"));
+        }
+    };
+    let orgs: Vec<NewOrg> = rows
+        .into_iter()
+        .map(|r| NewOrg { code: r.code.to_string(), name: r.name, level: r.level, parent_code: r.parent_code })
+        .collect();
+    Ok(store.import_orgs(&orgs, jiff_now()).await?)
+}
+
+fn jiff_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+fn read_password() -> Result<String> {
+    let mut text = String::new();
+    std::io::stdin().read_to_string(&mut text).context("无法从标准输入读取密码")?;
+    let password = text.trim_end_matches(['\r', '\n']).to_owned();
+    xiaowei_server::staff::check_password_rules(&password).map_err(|e| anyhow::anyhow!(user_message(&e)))?;
+    Ok(password)
+}
+
+fn user_message(e: &xiaowei_server::error::AppError) -> String {
+    match e {
+        xiaowei_server::error::AppError::Invalid(m) | xiaowei_server::error::AppError::Conflict(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+async fn user(mut config: Config, command: UserCommand) -> Result<()> {
+    match command {
+        UserCommand::Add { username, name, role, org, department, data } => {
+            apply_data(&mut config, &data);
+            let store = connect(&config).await?;
+            store.migrate().await?;
+            xiaowei_server::staff::check_username(&username).map_err(|e| anyhow::anyhow!(user_message(&e)))?;
+            let role = Role::parse(&role).with_context(|| format!("未知身份 {role}"))?;
+            let org_row = store.find_org(&org).await?.with_context(|| format!("单位 {org} 不存在，请先导入区划"))?;
+            if org_row.level() != Some(role.org_level()) {
+                bail!("{}应属于{}，而 {org} 是{}", role.label(), role.org_level().label(), org_row.level().map_or("未知", OrgLevel::label));
+            }
+            let department_id = match (role, department) {
+                (Role::DepartmentOfficer, Some(d)) => Some(store.ensure_department(&d, jiff_now()).await?),
+                (Role::DepartmentOfficer, None) => bail!("县直部门业务人员需要 --department"),
+                _ => None,
+            };
+            let password = read_password()?;
+            let password_hash = xiaowei_server::staff::hash_password(password).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            let new = NewStaffUser { username: username.clone(), display_name: name, password_hash, role: role.as_str().into(), org_code: org, department_id };
+            store.create_staff_user(&new, jiff_now()).await.map_err(|e| match e {
+                xiaowei_store::StoreError::Conflict(_) => anyhow::anyhow!("用户名 {username} 已存在"),
+                other => other.into(),
+            })?;
+            audit_cli(&store, "staff.create", &username).await?;
+            println!("已创建账号 {username}（{}）。", role.label());
+        }
+        UserCommand::Passwd { username, data } => {
+            apply_data(&mut config, &data);
+            let store = connect(&config).await?;
+            let user = store.find_staff_by_username(&username).await?.with_context(|| format!("账号 {username} 不存在"))?;
+            let password = read_password()?;
+            let hash = xiaowei_server::staff::hash_password(password).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            store.set_staff_password(user.id, &hash).await?;
+            audit_cli(&store, "staff.password", &username).await?;
+            println!("已重置 {username} 的密码，其登录状态已全部退出。");
+        }
+        UserCommand::Disable { username, data } => {
+            apply_data(&mut config, &data);
+            let store = connect(&config).await?;
+            let user = store.find_staff_by_username(&username).await?.with_context(|| format!("账号 {username} 不存在"))?;
+            store.set_staff_disabled(user.id, true).await?;
+            audit_cli(&store, "staff.disable", &username).await?;
+            println!("已停用账号 {username}。");
+        }
+    }
+    Ok(())
+}
+
+/// Command-line changes are audited like web ones, with the operator's login as the actor.
+async fn audit_cli(store: &Store, action: &str, username: &str) -> Result<()> {
+    let operator = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    store
+        .append_audit(&xiaowei_store::NewAuditEntry {
+            at: jiff_now(),
+            actor_id: None,
+            actor_name: format!("命令行:{operator}"),
+            action: action.into(),
+            target: format!("staff_user:{username}"),
+            detail: format!("通过命令行操作账号 {username}"),
+            ip: "local".into(),
+            org_code: None,
+        })
+        .await?;
+    Ok(())
+}

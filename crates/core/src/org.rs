@@ -167,3 +167,121 @@ mod tests {
         assert!(!is_within("620922100", ""));
     }
 }
+
+/// One row of a division-code CSV (`code,name,level,parent_code`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DivisionRow {
+    pub code: DivisionCode,
+    pub name: String,
+    pub level: OrgLevel,
+    pub parent_code: Option<String>,
+}
+
+/// A problem with one row of a division-code CSV; `line` counts from 1 with the header as line 1.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("第{line}行：{message}")]
+pub struct RowError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// Parses a division-code CSV and checks it as a whole: known levels, code lengths, each parent
+/// listed earlier in the file (or in `known_parents`, the orgs already loaded) and one level up.
+/// Every problem is reported, not just the first.
+pub fn parse_division_csv(text: &str, known_parents: &[(String, OrgLevel)]) -> Result<Vec<DivisionRow>, Vec<RowError>> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+    let mut seen: std::collections::HashMap<String, OrgLevel> = known_parents.iter().cloned().collect();
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    let headers: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(|s| s.trim_start_matches('\u{feff}').to_owned()).collect(),
+        Err(e) => return Err(vec![RowError { line: 1, message: format!("无法读取表头：{e}") }]),
+    };
+    let column = |name: &str| headers.iter().position(|h| h == name);
+    let (Some(ci), Some(ni), Some(li), Some(pi)) = (column("code"), column("name"), column("level"), column("parent_code")) else {
+        return Err(vec![RowError { line: 1, message: "表头应为 code,name,level,parent_code".into() }]);
+    };
+    for (index, record) in reader.records().enumerate() {
+        let line = index + 2;
+        let mut fail = |message: String| errors.push(RowError { line, message });
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                fail(format!("格式错误：{e}"));
+                continue;
+            }
+        };
+        let field = |i: usize| record.get(i).unwrap_or("").to_owned();
+        let Some(level) = OrgLevel::parse(&field(li)) else {
+            fail(format!("级别“{}”无效，应为 county、township、village 或 group", field(li)));
+            continue;
+        };
+        let code = match DivisionCode::parse(&field(ci), level) {
+            Ok(c) => c,
+            Err(e) => {
+                fail(e.to_string());
+                continue;
+            }
+        };
+        let name = field(ni);
+        if name.is_empty() {
+            fail("名称不能为空".into());
+            continue;
+        }
+        let parent = field(pi);
+        let parent_code = match level.parent() {
+            None => None,
+            Some(parent_level) => {
+                if seen.get(&parent) != Some(&parent_level) {
+                    fail(format!("上级代码“{parent}”不是已列出的{}", parent_level.label()));
+                    continue;
+                }
+                if let Err(e) = code.check_parent(&parent) {
+                    fail(e.to_string());
+                    continue;
+                }
+                Some(parent)
+            }
+        };
+        if seen.insert(code.to_string(), level).is_some() && !known_parents.iter().any(|(c, _)| c == code.as_str()) {
+            fail(format!("代码 {code} 重复出现"));
+            continue;
+        }
+        rows.push(DivisionRow { code, name, level, parent_code });
+    }
+    if errors.is_empty() { Ok(rows) } else { Err(errors) }
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::*;
+
+    const GOOD: &str = "code,name,level,parent_code\n620922,瓜州县,county,6209\n620922100,渊泉镇,township,620922\n620922100200,南岔村委会,village,620922100\n";
+
+    #[test]
+    fn a_well_formed_file_is_read_in_order() {
+        let rows = parse_division_csv(GOOD, &[]).unwrap_or_default();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].parent_code, None, "the county's parent (the prefecture) is not kept");
+        assert_eq!(rows[2].parent_code.as_deref(), Some("620922100"));
+    }
+
+    #[test]
+    fn every_bad_row_is_reported_with_its_line() {
+        let text = "code,name,level,parent_code\n620922,瓜州县,county,\n62092210,坏镇,township,620922\n620922101200,孤村委会,village,620922101\n620922100,,township,620922\n";
+        let errors = parse_division_csv(text, &[]).err().unwrap_or_default();
+        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), [3, 4, 5]);
+    }
+
+    #[test]
+    fn parents_already_loaded_count() {
+        let text = "code,name,level,parent_code\n620922100201,新村委会,village,620922100\n";
+        let known = [("620922100".to_owned(), OrgLevel::Township)];
+        assert!(parse_division_csv(text, &known).is_ok());
+    }
+
+    #[test]
+    fn a_wrong_header_is_refused() {
+        assert!(parse_division_csv("a,b\n1,2\n", &[]).is_err());
+    }
+}

@@ -1,0 +1,103 @@
+//! Configuration: built-in defaults, then a TOML file, then `XIAOWEI_*` environment variables
+//! (and `DATABASE_URL`), then command-line flags. Secrets are typed so they never print.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Folder holding the SQLite file, attachments and generated keys.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to `<data_dir>/xiaowei.db`.
+    #[serde(skip_serializing)]
+    pub database_url: Option<SecretString>,
+    /// The personal-data key as 128 hex characters; defaults to `<data_dir>/keys/pii.key`.
+    #[serde(skip_serializing)]
+    pub pii_key: Option<SecretString>,
+    /// How long a staff session lasts, in hours.
+    pub session_hours: i64,
+    /// Log format: `text` or `json`.
+    pub log_format: String,
+    /// Whether session cookies carry `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            pii_key: None,
+            session_hours: 12,
+            log_format: "text".into(),
+            secure_cookies: false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("配置错误：{0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Loads defaults < `file` (if given or if `xiaowei.toml` exists in the working folder) <
+    /// environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) if !path.exists() => return Err(ConfigError(format!("找不到配置文件 {}", path.display()))),
+            Some(path) => figment = figment.merge(Toml::file(path)),
+            None => figment = figment.merge(Toml::file("xiaowei.toml")),
+        }
+        figment = figment.merge(Env::prefixed("XIAOWEI_")).merge(Env::raw().only(&["DATABASE_URL"]));
+        figment.extract().map_err(|e| ConfigError(e.to_string()))
+    }
+
+    /// The database URL, defaulting to the embedded SQLite file in the data folder.
+    pub fn database_url(&self) -> SecretString {
+        self.database_url.clone().unwrap_or_else(|| {
+            SecretString::from(format!("sqlite://{}?mode=rwc", self.data_dir.join("xiaowei.db").display()))
+        })
+    }
+
+    /// Whether the configured database is the embedded one.
+    pub fn uses_sqlite(&self) -> bool {
+        self.database_url().expose_secret().starts_with("sqlite:")
+    }
+
+    pub fn key_path(&self) -> PathBuf {
+        self.data_dir.join("keys").join("pii.key")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_listen_locally_and_keep_data_in_data() {
+        let c = Config::default();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert!(c.database_url().expose_secret().ends_with("data/xiaowei.db?mode=rwc"));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let c = Config { database_url: Some(SecretString::from("postgres://u:hunter2@h/db")), ..Config::default() };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error() {
+        assert!(Config::load(Some(Path::new("/nonexistent/xiaowei.toml"))).is_err());
+    }
+}

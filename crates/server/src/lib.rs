@@ -1,0 +1,95 @@
+//! Xiaowei's web server: public pages, the staff back office and operations endpoints, on one
+//! axum router. Handlers stay thin: they parse input into core types, check access, call the
+//! store and render a template.
+
+pub mod assets;
+pub mod config;
+pub mod error;
+pub mod ops;
+pub mod public;
+pub mod security;
+pub mod staff;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use axum::middleware;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+pub use config::Config;
+pub use state::AppState;
+
+/// Request ids: 16 random hex characters, echoed in `x-request-id` and on error pages.
+#[derive(Clone, Copy)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let id = security::random_token()[..16].to_owned();
+        axum::http::HeaderValue::from_str(&id).ok().map(RequestId::new)
+    }
+}
+
+/// The whole application as one router.
+pub fn app(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let mut router = Router::new()
+        .merge(public::router())
+        .merge(staff::router())
+        .route("/static/{name}", get(assets::serve))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(|| async { error::AppError::NotFound })
+        .layer(middleware::from_fn(security::csrf_guard))
+        .layer(middleware::from_fn(security::render_errors))
+        .route_layer(middleware::from_fn(ops::track));
+    for (name, value) in ops::security_headers() {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
+    }
+    router
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), RandomRequestId))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                }))
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(RequestBodyLimitLayer::new(8 * 1024 * 1024))
+                .layer(CompressionLayer::new()),
+        )
+        .with_state(state)
+}
+
+/// Serves the application on `listener` until `shutdown` completes, then drains open requests.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    spawn_housekeeping(state.clone());
+    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+/// Periodically removes expired sessions and old login attempts.
+fn spawn_housekeeping(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let now = state.now();
+            if let Err(e) = state.store().purge_expired(now, now - 86_400).await {
+                tracing::warn!(error = %e, "housekeeping failed");
+            }
+        }
+    });
+}

@@ -1,0 +1,185 @@
+//! The public pages every villager reaches from the 民生监督 menu: the county landing page, each
+//! township's menu, each village's page and the section pages. Read-only and cacheable; no
+//! personal data is ever rendered here.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::Html;
+use axum::routing::get;
+use serde::Deserialize;
+use xiaowei_core::OrgLevel;
+use xiaowei_store::Org;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// One entry of the 民生监督 menu.
+pub struct Section {
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub summary: &'static str,
+}
+
+/// The menu, in the order every township's official account shows it.
+pub const SECTIONS: [Section; 6] = [
+    Section { slug: "subsidies", title: "惠农资金", summary: "补贴发放前公示、发放后结果" },
+    Section { slug: "powers", title: "小微权力", summary: "权力清单与运行记录" },
+    Section { slug: "disclosures", title: "公示公开", summary: "村务、财务、重大事项" },
+    Section { slug: "services", title: "我要办事", summary: "服务事项，在线申请" },
+    Section { slug: "messages", title: "留言箱", summary: "咨询、投诉、建议、举报" },
+    Section { slug: "self-query", title: "自助查询", summary: "查本人和家庭的补贴" },
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(county))
+        .route("/t/{township}", get(township))
+        .route("/t/{township}/v/{village}", get(village))
+        .route("/t/{township}/{section}", get(section))
+}
+
+struct TownshipLink {
+    code: String,
+    name: String,
+    villages: i64,
+}
+
+#[derive(Template)]
+#[template(path = "county.html")]
+struct CountyPage {
+    county_name: String,
+    townships: Vec<TownshipLink>,
+}
+
+async fn county(State(state): State<AppState>) -> Result<Html<String>, AppError> {
+    let store = state.store();
+    let county_name = store.county().await?.map_or_else(|| "本县".to_owned(), |c| c.name);
+    let mut townships = Vec::new();
+    for t in store.orgs_at_level(OrgLevel::Township).await? {
+        let villages = store.org_counts(&t.code).await?.villages;
+        townships.push(TownshipLink { name: t.display_name().to_owned(), code: t.code, villages });
+    }
+    Ok(Html(CountyPage { county_name, townships }.render()?))
+}
+
+/// Loads an org and checks it is of the expected level; anything else is "not found".
+async fn org_of_level(state: &AppState, code: &str, level: OrgLevel) -> Result<Org, AppError> {
+    match state.store().find_org(code).await? {
+        Some(org) if org.level() == Some(level) => Ok(org),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+async fn county_name(state: &AppState) -> Result<String, AppError> {
+    Ok(state.store().county().await?.map_or_else(|| "本县".to_owned(), |c| c.name))
+}
+
+struct VillageLink {
+    code: String,
+    name: String,
+}
+
+#[derive(Template)]
+#[template(path = "township.html")]
+struct TownshipPage {
+    county_name: String,
+    township_code: String,
+    township_name: String,
+    sections: &'static [Section],
+    villages: Vec<VillageLink>,
+}
+
+async fn township(State(state): State<AppState>, Path(code): Path<String>) -> Result<Html<String>, AppError> {
+    let township = org_of_level(&state, &code, OrgLevel::Township).await?;
+    let villages = state
+        .store()
+        .child_orgs(&township.code)
+        .await?
+        .into_iter()
+        .map(|v| VillageLink { name: v.display_name().to_owned(), code: v.code })
+        .collect();
+    let page = TownshipPage {
+        county_name: county_name(&state).await?,
+        township_name: township.display_name().to_owned(),
+        township_code: township.code,
+        sections: &SECTIONS,
+        villages,
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Template)]
+#[template(path = "village.html")]
+struct VillagePage {
+    county_name: String,
+    township_code: String,
+    township_name: String,
+    village_code: String,
+    village_name: String,
+    sections: &'static [Section],
+}
+
+async fn village(
+    State(state): State<AppState>,
+    Path((township_code, village_code)): Path<(String, String)>,
+) -> Result<Html<String>, AppError> {
+    let township = org_of_level(&state, &township_code, OrgLevel::Township).await?;
+    let village = org_of_level(&state, &village_code, OrgLevel::Village).await?;
+    if village.parent_code.as_deref() != Some(township.code.as_str()) {
+        return Err(AppError::NotFound);
+    }
+    let page = VillagePage {
+        county_name: county_name(&state).await?,
+        township_name: township.display_name().to_owned(),
+        township_code: township.code,
+        village_name: village.display_name().to_owned(),
+        village_code: village.code,
+        sections: &SECTIONS,
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Deserialize)]
+struct SectionQuery {
+    village: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "section.html")]
+struct SectionPage {
+    county_name: String,
+    township_code: String,
+    township_name: String,
+    place_name: String,
+    title: &'static str,
+    summary: &'static str,
+}
+
+async fn section(
+    State(state): State<AppState>,
+    Path((township_code, slug)): Path<(String, String)>,
+    Query(query): Query<SectionQuery>,
+) -> Result<Html<String>, AppError> {
+    let section = SECTIONS.iter().find(|s| s.slug == slug).ok_or(AppError::NotFound)?;
+    let township = org_of_level(&state, &township_code, OrgLevel::Township).await?;
+    let place_name = match query.village.filter(|v| !v.is_empty()) {
+        Some(code) => {
+            let village = org_of_level(&state, &code, OrgLevel::Village).await?;
+            if village.parent_code.as_deref() != Some(township.code.as_str()) {
+                return Err(AppError::NotFound);
+            }
+            village.display_name().to_owned()
+        }
+        None => township.display_name().to_owned(),
+    };
+    let page = SectionPage {
+        county_name: county_name(&state).await?,
+        township_name: township.display_name().to_owned(),
+        township_code: township.code,
+        place_name,
+        title: section.title,
+        summary: section.summary,
+    };
+    Ok(Html(page.render()?))
+}

@@ -1,0 +1,49 @@
+//! The audit log reader for the discipline commission, scoped to the reader's subtree.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Html;
+use serde::Deserialize;
+use xiaowei_core::Permission;
+
+use super::{Nav, Staff};
+use crate::error::AppError;
+use crate::state::{AppState, shanghai_time};
+
+const PAGE_SIZE: i64 = 100;
+
+struct Row {
+    at: String,
+    actor: String,
+    action: String,
+    target: String,
+    detail: String,
+    ip: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/audit.html")]
+struct AuditPage {
+    nav: Nav,
+    entries: Vec<Row>,
+    page: i64,
+    has_more: bool,
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    page: Option<i64>,
+}
+
+pub async fn list(State(state): State<AppState>, staff: Staff, Query(q): Query<PageQuery>) -> Result<Html<String>, AppError> {
+    staff.require(Permission::ReadAudit)?;
+    let page = q.page.unwrap_or(1).max(1);
+    let mut entries = state.store().audit_entries(&staff.scope.org_code, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
+    let has_more = entries.len() as i64 > PAGE_SIZE;
+    entries.truncate(PAGE_SIZE as usize);
+    let entries = entries
+        .into_iter()
+        .map(|e| Row { at: shanghai_time(e.at), actor: e.actor_name, action: e.action, target: e.target, detail: e.detail, ip: e.ip })
+        .collect();
+    Ok(Html(AuditPage { nav: staff.nav(), entries, page, has_more }.render()?))
+}

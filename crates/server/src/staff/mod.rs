@@ -1,0 +1,198 @@
+//! The staff back office: login, the session extractor, and the routes of each area. Every
+//! route asks two questions through [`Staff`]: may this role do this at all, and is the target
+//! inside the account's scope. [`ROUTES`] lists every staff route with the permission it needs,
+//! so the access matrix can be tested exhaustively.
+
+mod audit;
+mod auth;
+mod departments;
+mod orgs;
+mod users;
+
+pub use auth::{check_password_rules, hash_password};
+pub use users::check_username;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use sha2::{Digest, Sha256};
+use xiaowei_core::access::Scope;
+use xiaowei_core::{Permission, Role};
+use xiaowei_store::{NewAuditEntry, StaffUser};
+
+use crate::error::AppError;
+use crate::security::{ClientIp, CsrfToken, cookie};
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "xw_session";
+
+/// What a route's target is, for scope checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// No target beyond the account's own scope.
+    None,
+    /// An org code in the path (`{org}`) or, for creation forms, in the `org_code` field.
+    Org,
+    /// A department id in the path (`{dept}`).
+    Department,
+    /// A staff account id in the path (`{user}`).
+    User,
+}
+
+/// One staff route and the permission it requires.
+#[derive(Debug, Clone, Copy)]
+pub struct StaffRoute {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub permission: Permission,
+    pub target: Target,
+}
+
+const fn route(method: &'static str, path: &'static str, permission: Permission, target: Target) -> StaffRoute {
+    StaffRoute { method, path, permission, target }
+}
+
+/// Every staff route behind login.
+pub const ROUTES: &[StaffRoute] = &[
+    route("GET", "/staff", Permission::ViewDashboard, Target::None),
+    route("GET", "/staff/orgs/{org}", Permission::ViewOrgs, Target::Org),
+    route("POST", "/staff/orgs/{org}/groups", Permission::ManageOrgs, Target::Org),
+    route("POST", "/staff/orgs/{org}/households", Permission::ManageOrgs, Target::Org),
+    route("GET", "/staff/users", Permission::ManageStaff, Target::None),
+    route("POST", "/staff/users", Permission::ManageStaff, Target::Org),
+    route("POST", "/staff/users/{user}/disable", Permission::ManageStaff, Target::User),
+    route("POST", "/staff/users/{user}/enable", Permission::ManageStaff, Target::User),
+    route("POST", "/staff/users/{user}/password", Permission::ManageStaff, Target::User),
+    route("GET", "/staff/departments", Permission::ViewDepartments, Target::None),
+    route("POST", "/staff/departments", Permission::ManageDepartments, Target::None),
+    route("GET", "/staff/departments/{dept}", Permission::ViewDepartments, Target::Department),
+    route("POST", "/staff/departments/{dept}/contacts", Permission::ManageDepartments, Target::Department),
+    route("POST", "/staff/departments/{dept}/contacts/{contact}/delete", Permission::ManageDepartments, Target::Department),
+    route("GET", "/staff/audit", Permission::ReadAudit, Target::None),
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/staff/login", get(auth::login_page).post(auth::login))
+        .route("/staff/logout", post(auth::logout))
+        .route("/staff", get(auth::home))
+        .route("/staff/orgs/{org}", get(orgs::show))
+        .route("/staff/orgs/{org}/groups", post(orgs::add_group))
+        .route("/staff/orgs/{org}/households", post(orgs::add_household))
+        .route("/staff/users", get(users::list).post(users::create))
+        .route("/staff/users/{user}/disable", post(users::disable))
+        .route("/staff/users/{user}/enable", post(users::enable))
+        .route("/staff/users/{user}/password", post(users::reset_password))
+        .route("/staff/departments", get(departments::list).post(departments::create))
+        .route("/staff/departments/{dept}", get(departments::show))
+        .route("/staff/departments/{dept}/contacts", post(departments::add_contact))
+        .route("/staff/departments/{dept}/contacts/{contact}/delete", post(departments::remove_contact))
+        .route("/staff/audit", get(audit::list))
+}
+
+/// The SHA-256 of a session token: only the hash is stored.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The logged-in staff member of the current request.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub user: StaffUser,
+    pub role: Role,
+    pub scope: Scope,
+    pub csrf: String,
+    pub ip: String,
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(AppError::LoginRequired)?;
+        let session = state.store().find_session(&token_hash(token), state.now()).await?.ok_or(AppError::LoginRequired)?;
+        let role = Role::parse(&session.user.role).ok_or_else(|| AppError::Internal("unknown role in database".into()))?;
+        let scope = Scope { org_code: session.user.org_code.clone(), department_id: session.user.department_id };
+        let csrf = CsrfToken::from_request_parts(parts, state).await?.0;
+        let ip = ClientIp::from_request_parts(parts, state).await?.0;
+        Ok(Self { user: session.user, role, scope, csrf, ip })
+    }
+}
+
+impl Staff {
+    /// Refuses unless the role has the permission.
+    pub fn require(&self, permission: Permission) -> Result<(), AppError> {
+        if self.role.allows(permission) { Ok(()) } else { Err(AppError::Forbidden) }
+    }
+
+    /// Refuses unless the role has the permission and the org is inside the account's scope.
+    pub fn require_org(&self, permission: Permission, org_code: &str) -> Result<(), AppError> {
+        self.require(permission)?;
+        if self.scope.covers_org(org_code) { Ok(()) } else { Err(AppError::Forbidden) }
+    }
+
+    /// Refuses unless the role has the permission and the department is visible to the account.
+    pub fn require_department(&self, permission: Permission, department_id: i64) -> Result<(), AppError> {
+        self.require(permission)?;
+        if self.scope.covers_department(self.role, department_id) { Ok(()) } else { Err(AppError::Forbidden) }
+    }
+
+    /// An audit record of an action by this account.
+    pub fn audit_entry(&self, now: i64, action: &str, target: String, detail: String, org_code: Option<String>) -> NewAuditEntry {
+        NewAuditEntry {
+            at: now,
+            actor_id: Some(self.user.id),
+            actor_name: self.user.username.clone(),
+            action: action.to_owned(),
+            target,
+            detail,
+            ip: self.ip.clone(),
+            org_code,
+        }
+    }
+
+    /// The navigation bar for this account: only the areas its role may open.
+    pub fn nav(&self) -> Nav {
+        let mut links = vec![("/staff".to_owned(), "工作台")];
+        if self.role.allows(Permission::ViewOrgs) {
+            links.push((format!("/staff/orgs/{}", self.scope.org_code), "组织与农户"));
+        }
+        if self.role.allows(Permission::ManageStaff) {
+            links.push(("/staff/users".to_owned(), "账号管理"));
+        }
+        if self.role.allows(Permission::ViewDepartments) {
+            links.push(("/staff/departments".to_owned(), "县直部门"));
+        }
+        if self.role.allows(Permission::ReadAudit) {
+            links.push(("/staff/audit".to_owned(), "审计日志"));
+        }
+        Nav {
+            display_name: self.user.display_name.clone(),
+            role_label: self.role.label(),
+            links,
+            csrf: self.csrf.clone(),
+        }
+    }
+}
+
+/// The staff navigation bar, rendered by `staff/nav.html`.
+pub struct Nav {
+    pub display_name: String,
+    pub role_label: &'static str,
+    pub links: Vec<(String, &'static str)>,
+    pub csrf: String,
+}
+
+/// Rejects a repeated submission of the same form: the first submit acts, later ones do not.
+pub async fn first_submit(state: &AppState, staff: &Staff, form_key: &str) -> Result<bool, AppError> {
+    if form_key.len() < 16 || form_key.len() > 128 {
+        return Err(AppError::invalid("表单已失效，请刷新页面后重新提交"));
+    }
+    Ok(state.store().claim_form(form_key, staff.user.id, state.now()).await?)
+}
+
+/// A `303 See Other` to `location`, the answer to every successful form post.
+pub fn see_other(location: &str) -> axum::response::Response {
+    axum::response::IntoResponse::into_response(axum::response::Redirect::to(location))
+}

@@ -1,0 +1,73 @@
+//! The application state shared by every request: storage, the personal-data cipher, the
+//! configuration and the metrics handle. Cheap to clone.
+
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use xiaowei_core::PiiCipher;
+use xiaowei_store::{NewAuditEntry, Store};
+
+use crate::config::Config;
+use crate::error::AppError;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    store: Store,
+    cipher: PiiCipher,
+    config: Config,
+    metrics: PrometheusHandle,
+}
+
+impl AppState {
+    pub fn new(store: Store, cipher: PiiCipher, config: Config) -> Self {
+        Self(Arc::new(Inner { store, cipher, config, metrics: crate::ops::metrics_handle() }))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    pub fn cipher(&self) -> &PiiCipher {
+        &self.0.cipher
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    pub fn metrics(&self) -> &PrometheusHandle {
+        &self.0.metrics
+    }
+
+    /// Current time, UTC unix seconds.
+    pub fn now(&self) -> i64 {
+        jiff::Timestamp::now().as_second()
+    }
+
+    /// Appends to the audit log; a failure to audit fails the action.
+    pub async fn audit(&self, entry: NewAuditEntry) -> Result<(), AppError> {
+        self.store().append_audit(&entry).await?;
+        Ok(())
+    }
+}
+
+/// Shows a UTC timestamp in Asia/Shanghai (UTC+8 all year, no daylight saving since 1991).
+pub fn shanghai_time(unix_seconds: i64) -> String {
+    let offset = jiff::tz::Offset::constant(8);
+    jiff::Timestamp::from_second(unix_seconds)
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::fixed(offset)).strftime("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn midnight_utc_is_eight_in_the_morning_in_shanghai() {
+        assert_eq!(shanghai_time(0), "1970-01-01 08:00");
+        assert_eq!(shanghai_time(1_767_196_800), "2026-01-01 00:00");
+    }
+}
