@@ -13,8 +13,12 @@ const DIVISIONS: &str = include_str!("../data-seed/guazhou-divisions.csv");
 /// The password of every demo account; printed on start.
 pub const DEMO_PASSWORD: &str = "xiaowei2026";
 
-const SURNAMES: &[&str] = &["张", "王", "李", "赵", "刘", "陈", "杨", "马", "何", "周", "吴", "孙", "朱", "胡", "郭", "罗"];
-const GIVEN: &[&str] = &["建国", "秀英", "玉兰", "志强", "桂花", "国庆", "春梅", "永福", "红霞", "德明", "海燕", "文斌", "淑珍", "振华", "丽娟", "有才"];
+const SURNAMES: &[&str] =
+    &["张", "王", "李", "赵", "刘", "陈", "杨", "马", "何", "周", "吴", "孙", "朱", "胡", "郭", "罗"];
+const GIVEN: &[&str] = &[
+    "建国", "秀英", "玉兰", "志强", "桂花", "国庆", "春梅", "永福", "红霞", "德明", "海燕", "文斌", "淑珍", "振华",
+    "丽娟", "有才",
+];
 const GROUP_NAMES: &[&str] = &["一组", "二组", "三组", "四组", "五组", "六组"];
 
 const DEPARTMENTS: &[&str] = &[
@@ -47,12 +51,44 @@ struct DemoAccount {
 }
 
 const ACCOUNTS: &[DemoAccount] = &[
-    DemoAccount { username: "jiwei", name: "县纪委监委值班员", role: Role::Supervisor, org: "620922", department: None },
-    DemoAccount { username: "admin", name: "县级管理员", role: Role::CountyAdmin, org: "620922", department: None },
-    DemoAccount { username: "guangzhi", name: "广至乡管理员", role: Role::TownshipAdmin, org: "620922214", department: None },
-    DemoAccount { username: "guangzhi-shenhe", name: "广至乡纪委书记", role: Role::TownshipReviewer, org: "620922214", department: None },
-    DemoAccount { username: "zhuoyuan", name: "卓园村文书", role: Role::VillageClerk, org: "620922214200", department: None },
-    DemoAccount { username: "minzheng", name: "民政局业务员", role: Role::DepartmentOfficer, org: "620922", department: Some("县民政局") },
+    DemoAccount {
+        username: "jiwei",
+        name: "县纪委监委值班员",
+        role: Role::Supervisor,
+        org: "620922",
+        department: None,
+    },
+    DemoAccount {
+        username: "admin", name: "县级管理员", role: Role::CountyAdmin, org: "620922", department: None
+    },
+    DemoAccount {
+        username: "guangzhi",
+        name: "广至乡管理员",
+        role: Role::TownshipAdmin,
+        org: "620922214",
+        department: None,
+    },
+    DemoAccount {
+        username: "guangzhi-shenhe",
+        name: "广至乡纪委书记",
+        role: Role::TownshipReviewer,
+        org: "620922214",
+        department: None,
+    },
+    DemoAccount {
+        username: "zhuoyuan",
+        name: "卓园村文书",
+        role: Role::VillageClerk,
+        org: "620922214200",
+        department: None,
+    },
+    DemoAccount {
+        username: "minzheng",
+        name: "民政局业务员",
+        role: Role::DepartmentOfficer,
+        org: "620922",
+        department: Some("县民政局"),
+    },
 ];
 
 /// Creates or refreshes the demo data and prints the demo logins.
@@ -70,9 +106,19 @@ pub async fn load(state: &AppState) -> Result<()> {
             let code = format!("{}{:03}", village.code, i + 1);
             for h in 0..(12 + rng.next(20)) {
                 let head_name = format!("{}{}", SURNAMES[rng.next(SURNAMES.len())], GIVEN[rng.next(GIVEN.len())]);
-                households.push(NewHousehold { org_code: code.clone(), household_no: format!("{code}{:03}", h + 1), head_name, members: 1 + rng.next(6) as i64 });
+                households.push(NewHousehold {
+                    org_code: code.clone(),
+                    household_no: format!("{code}{:03}", h + 1),
+                    head_name,
+                    members: 1 + rng.next(6) as i64,
+                });
             }
-            groups.push(NewOrg { code, name: (*name).to_owned(), level: OrgLevel::Group, parent_code: Some(village.code.clone()) });
+            groups.push(NewOrg {
+                code,
+                name: (*name).to_owned(),
+                level: OrgLevel::Group,
+                parent_code: Some(village.code.clone()),
+            });
         }
     }
     store.import_orgs(&groups, now).await?;
@@ -96,7 +142,9 @@ pub async fn load(state: &AppState) -> Result<()> {
         }
     }
 
-    let hash = xiaowei_server::staff::hash_password(DEMO_PASSWORD.to_owned()).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    let hash = xiaowei_server::staff::hash_password(DEMO_PASSWORD.to_owned())
+        .await
+        .map_err(|e| anyhow::anyhow!(e.to_string()))?;
     for account in ACCOUNTS {
         let department_id = match account.department {
             Some(name) => Some(store.ensure_department(name, now).await?),

@@ -16,7 +16,11 @@ use xiaowei_store::{NewOrg, NewStaffUser, Store};
 
 /// 小微：村级小微权力监督平台
 #[derive(Parser)]
-#[command(name = "xiaowei", version, about = "小微 Xiaowei — 村级小微权力监督平台 (village-level micro-power supervision)")]
+#[command(
+    name = "xiaowei",
+    version,
+    about = "小微 Xiaowei — 村级小微权力监督平台 (village-level micro-power supervision)"
+)]
 struct Cli {
     /// Configuration file (TOML); defaults to ./xiaowei.toml when present. Env: XIAOWEI_CONFIG
     #[arg(long, global = true, env = "XIAOWEI_CONFIG")]
@@ -311,7 +315,12 @@ async fn user(mut config: Config, command: UserCommand) -> Result<()> {
             let role = Role::parse(&role).with_context(|| format!("未知身份 {role}"))?;
             let org_row = store.find_org(&org).await?.with_context(|| format!("单位 {org} 不存在，请先导入区划"))?;
             if org_row.level() != Some(role.org_level()) {
-                bail!("{}应属于{}，而 {org} 是{}", role.label(), role.org_level().label(), org_row.level().map_or("未知", OrgLevel::label));
+                bail!(
+                    "{}应属于{}，而 {org} 是{}",
+                    role.label(),
+                    role.org_level().label(),
+                    org_row.level().map_or("未知", OrgLevel::label)
+                );
             }
             let department_id = match (role, department) {
                 (Role::DepartmentOfficer, Some(d)) => Some(store.ensure_department(&d, jiff_now()).await?),
@@ -319,8 +328,16 @@ async fn user(mut config: Config, command: UserCommand) -> Result<()> {
                 _ => None,
             };
             let password = read_password()?;
-            let password_hash = xiaowei_server::staff::hash_password(password).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
-            let new = NewStaffUser { username: username.clone(), display_name: name, password_hash, role: role.as_str().into(), org_code: org, department_id };
+            let password_hash =
+                xiaowei_server::staff::hash_password(password).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            let new = NewStaffUser {
+                username: username.clone(),
+                display_name: name,
+                password_hash,
+                role: role.as_str().into(),
+                org_code: org,
+                department_id,
+            };
             store.create_staff_user(&new, jiff_now()).await.map_err(|e| match e {
                 xiaowei_store::StoreError::Conflict(_) => anyhow::anyhow!("用户名 {username} 已存在"),
                 other => other.into(),
@@ -331,9 +348,11 @@ async fn user(mut config: Config, command: UserCommand) -> Result<()> {
         UserCommand::Passwd { username, data } => {
             apply_data(&mut config, &data);
             let store = connect(&config).await?;
-            let user = store.find_staff_by_username(&username).await?.with_context(|| format!("账号 {username} 不存在"))?;
+            let user =
+                store.find_staff_by_username(&username).await?.with_context(|| format!("账号 {username} 不存在"))?;
             let password = read_password()?;
-            let hash = xiaowei_server::staff::hash_password(password).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            let hash =
+                xiaowei_server::staff::hash_password(password).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
             store.set_staff_password(user.id, &hash).await?;
             audit_cli(&store, "staff.password", &username).await?;
             println!("已重置 {username} 的密码，其登录状态已全部退出。");
@@ -341,7 +360,8 @@ async fn user(mut config: Config, command: UserCommand) -> Result<()> {
         UserCommand::Disable { username, data } => {
             apply_data(&mut config, &data);
             let store = connect(&config).await?;
-            let user = store.find_staff_by_username(&username).await?.with_context(|| format!("账号 {username} 不存在"))?;
+            let user =
+                store.find_staff_by_username(&username).await?.with_context(|| format!("账号 {username} 不存在"))?;
             store.set_staff_disabled(user.id, true).await?;
             audit_cli(&store, "staff.disable", &username).await?;
             println!("已停用账号 {username}。");

@@ -48,10 +48,11 @@ impl Fen {
         if s.is_empty() {
             return Err(AmountError::Empty);
         }
-        if let Some(rest) = s.strip_prefix('-') {
-            if !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.') {
-                return Err(AmountError::Negative);
-            }
+        if let Some(rest) = s.strip_prefix('-')
+            && !rest.is_empty()
+            && rest.chars().all(|c| c.is_ascii_digit() || c == '.')
+        {
+            return Err(AmountError::Negative);
         }
         let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
         let digits_only = |t: &str| t.chars().all(|c| c.is_ascii_digit());
@@ -64,11 +65,7 @@ impl Fen {
         }
         let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| AmountError::TooLarge)? };
         let cents: i64 = format!("{frac:0<2}").parse().map_err(|_| AmountError::NotANumber(input.trim().to_owned()))?;
-        whole
-            .checked_mul(100)
-            .and_then(|w| w.checked_add(cents))
-            .map(Self)
-            .ok_or(AmountError::TooLarge)
+        whole.checked_mul(100).and_then(|w| w.checked_add(cents)).map(Self).ok_or(AmountError::TooLarge)
     }
 
     pub fn checked_add(self, other: Self) -> Option<Self> {
@@ -83,7 +80,7 @@ impl fmt::Display for Fen {
         let digits = yuan.to_string();
         let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(c);

@@ -198,7 +198,9 @@ pub fn parse_division_csv(text: &str, known_parents: &[(String, OrgLevel)]) -> R
         Err(e) => return Err(vec![RowError { line: 1, message: format!("无法读取表头：{e}") }]),
     };
     let column = |name: &str| headers.iter().position(|h| h == name);
-    let (Some(ci), Some(ni), Some(li), Some(pi)) = (column("code"), column("name"), column("level"), column("parent_code")) else {
+    let (Some(ci), Some(ni), Some(li), Some(pi)) =
+        (column("code"), column("name"), column("level"), column("parent_code"))
+    else {
         return Err(vec![RowError { line: 1, message: "表头应为 code,name,level,parent_code".into() }]);
     };
     for (index, record) in reader.records().enumerate() {

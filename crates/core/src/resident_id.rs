@@ -53,9 +53,7 @@ impl ResidentId {
         if !(last.is_ascii_digit() || last == 'X') {
             return Err(ResidentIdError::BadCharacter);
         }
-        let number = |range: std::ops::Range<usize>| {
-            digits[range].iter().fold(0i32, |acc, d| acc * 10 + *d as i32)
-        };
+        let number = |range: std::ops::Range<usize>| digits[range].iter().fold(0i32, |acc, d| acc * 10 + *d as i32);
         let (year, month, day) = (number(6..10), number(10..12), number(12..14));
         let valid_date = i16::try_from(year).ok().zip(i8::try_from(month).ok()).zip(i8::try_from(day).ok());
         match valid_date {

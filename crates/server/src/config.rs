@@ -64,7 +64,7 @@ impl Config {
 
     /// The database URL, defaulting to the embedded SQLite file in the data folder.
     pub fn database_url(&self) -> SecretString {
-        self.database_url.clone().unwrap_or_else(|| {
+        self.database_url.clone().filter(|url| !url.expose_secret().trim().is_empty()).unwrap_or_else(|| {
             SecretString::from(format!("sqlite://{}?mode=rwc", self.data_dir.join("xiaowei.db").display()))
         })
     }

@@ -48,10 +48,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 
 /// Counts requests and their latency by method, matched route and status.
 pub async fn track(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route =
+        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().to_string();
     let started = Instant::now();
     let response = next.run(request).await;

@@ -41,7 +41,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
         Ok(Self(ip))
     }
 }
@@ -161,7 +164,8 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     parts.headers.remove(header::CONTENT_LENGTH);
     let body = if wants_json {
         parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        let json = serde_json::json!({ "error": { "code": info.code, "message": info.message, "request_id": request_id } });
+        let json =
+            serde_json::json!({ "error": { "code": info.code, "message": info.message, "request_id": request_id } });
         Body::from(json.to_string())
     } else {
         let heading = if status == StatusCode::NOT_FOUND { "页面不存在" } else { "操作未能完成" };

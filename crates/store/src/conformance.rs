@@ -131,7 +131,15 @@ conformance!(subtree_counts_include_households, |store: Store| async move {
     let page = store.households_of("620922100200001", 2, 1).await.unwrap();
     assert_eq!(page.iter().map(|h| h.household_no.as_str()).collect::<Vec<_>>(), ["H1", "H2"]);
     let dup = store
-        .add_household(&NewHousehold { org_code: "620922100200001".into(), household_no: "H0".into(), head_name: "x".into(), members: 1 }, 1)
+        .add_household(
+            &NewHousehold {
+                org_code: "620922100200001".into(),
+                household_no: "H0".into(),
+                head_name: "x".into(),
+                members: 1,
+            },
+            1,
+        )
         .await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))));
 });
@@ -160,7 +168,10 @@ conformance!(departments_and_contacts, |store: Store| async move {
 conformance!(sessions_end_with_expiry_disabling_and_password_change, |store: Store| async move {
     small_tree(&store).await;
     let id = store.create_staff_user(&user("clerk", "village_clerk", "620922100200"), 1).await.unwrap();
-    assert!(matches!(store.create_staff_user(&user("clerk", "village_clerk", "620922100200"), 1).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.create_staff_user(&user("clerk", "village_clerk", "620922100200"), 1).await,
+        Err(StoreError::Conflict(_))
+    ));
     store.create_session("t1", id, "c1", 10, 100).await.unwrap();
     let s = store.find_session("t1", 50).await.unwrap().unwrap();
     assert_eq!((s.user.username.as_str(), s.csrf_token.as_str()), ("clerk", "c1"));
@@ -228,7 +239,8 @@ conformance!(the_audit_log_is_scoped_and_append_only, |store: Store| async move 
     assert_eq!(town, ["a"]);
     assert_eq!(store.audit_entries("620922", 1, 1).await.unwrap()[0].action, "b");
     let first = store.audit_entries("620922", 1, 2).await.unwrap()[0].id;
-    let rewrite = sqlx::query("UPDATE audit_log SET detail = 'rewritten' WHERE id = $1").bind(first).execute(&store.pool).await;
+    let rewrite =
+        sqlx::query("UPDATE audit_log SET detail = 'rewritten' WHERE id = $1").bind(first).execute(&store.pool).await;
     assert!(rewrite.is_err(), "UPDATE must be refused");
     let delete = sqlx::query("DELETE FROM audit_log WHERE id = $1").bind(first).execute(&store.pool).await;
     assert!(delete.is_err(), "DELETE must be refused");

@@ -119,10 +119,11 @@ impl Store {
         .bind(&prefix)
         .fetch_one(&self.pool)
         .await?;
-        let households: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM households WHERE org_code LIKE $1")
-            .bind(&prefix)
-            .fetch_one(&self.pool)
-            .await?;
+        let households: i64 =
+            sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM households WHERE org_code LIKE $1")
+                .bind(&prefix)
+                .fetch_one(&self.pool)
+                .await?;
         Ok(OrgCounts { townships, villages, groups, households })
     }
 

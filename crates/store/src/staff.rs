@@ -34,8 +34,9 @@ pub struct NewStaffUser {
 }
 
 /// A live session and its account.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct SessionRow {
+    #[sqlx(flatten)]
     pub user: StaffUser,
     pub csrf_token: String,
 }
@@ -47,7 +48,8 @@ pub enum LoginOutcome {
     Failure,
 }
 
-const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.password_hash, u.role, u.org_code, u.department_id, u.disabled";
+const USER_COLUMNS: &str =
+    "u.id, u.username, u.display_name, u.password_hash, u.role, u.org_code, u.department_id, u.disabled";
 
 impl Store {
     pub async fn create_staff_user(&self, u: &NewStaffUser, now: i64) -> Result<i64, StoreError> {
@@ -145,14 +147,7 @@ impl Store {
             "SELECT {USER_COLUMNS}, s.csrf_token FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0"
         ));
-        let row: Option<(i64, String, String, String, String, String, Option<i64>, i64, String)> =
-            sqlx::query_as(sql).bind(token_hash).bind(now).fetch_optional(&self.pool).await?;
-        Ok(row.map(|(id, username, display_name, password_hash, role, org_code, department_id, disabled, csrf_token)| {
-            SessionRow {
-                user: StaffUser { id, username, display_name, password_hash, role, org_code, department_id, disabled },
-                csrf_token,
-            }
-        }))
+        Ok(sqlx::query_as(sql).bind(token_hash).bind(now).fetch_optional(&self.pool).await?)
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
@@ -162,12 +157,18 @@ impl Store {
 
     /// Removes expired sessions and old login attempts; returns how many sessions went.
     pub async fn purge_expired(&self, now: i64, attempts_before: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM staff_sessions WHERE expires_at <= $1").bind(now).execute(&self.pool).await?;
+        let done =
+            sqlx::query("DELETE FROM staff_sessions WHERE expires_at <= $1").bind(now).execute(&self.pool).await?;
         sqlx::query("DELETE FROM login_attempts WHERE at < $1").bind(attempts_before).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 
-    pub async fn record_login_attempt(&self, username: &str, outcome: LoginOutcome, now: i64) -> Result<(), StoreError> {
+    pub async fn record_login_attempt(
+        &self,
+        username: &str,
+        outcome: LoginOutcome,
+        now: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO login_attempts (username, at, success) VALUES ($1, $2, $3)")
             .bind(username)
             .bind(now)

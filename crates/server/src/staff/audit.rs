@@ -35,7 +35,11 @@ pub struct PageQuery {
     page: Option<i64>,
 }
 
-pub async fn list(State(state): State<AppState>, staff: Staff, Query(q): Query<PageQuery>) -> Result<Html<String>, AppError> {
+pub async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<PageQuery>,
+) -> Result<Html<String>, AppError> {
     staff.require(Permission::ReadAudit)?;
     let page = q.page.unwrap_or(1).max(1);
     let mut entries = state.store().audit_entries(&staff.scope.org_code, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
@@ -43,7 +47,14 @@ pub async fn list(State(state): State<AppState>, staff: Staff, Query(q): Query<P
     entries.truncate(PAGE_SIZE as usize);
     let entries = entries
         .into_iter()
-        .map(|e| Row { at: shanghai_time(e.at), actor: e.actor_name, action: e.action, target: e.target, detail: e.detail, ip: e.ip })
+        .map(|e| Row {
+            at: shanghai_time(e.at),
+            actor: e.actor_name,
+            action: e.action,
+            target: e.target,
+            detail: e.detail,
+            ip: e.ip,
+        })
         .collect();
     Ok(Html(AuditPage { nav: staff.nav(), entries, page, has_more }.render()?))
 }

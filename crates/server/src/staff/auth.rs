@@ -4,8 +4,8 @@
 
 use std::sync::LazyLock;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
@@ -42,7 +42,8 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 
 async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        PasswordHash::new(&hash)
+            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
     .await
     .unwrap_or(false)
@@ -80,7 +81,11 @@ pub struct LoginForm {
     password: String,
 }
 
-pub async fn login(State(state): State<AppState>, CsrfToken(csrf): CsrfToken, Form(form): Form<LoginForm>) -> Result<Response, AppError> {
+pub async fn login(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
     let username = form.username.trim().to_owned();
     let retry = |error: &str| -> Result<Response, AppError> {
         let page = LoginPage { csrf: csrf.clone(), username: username.clone(), error: error.to_owned() };

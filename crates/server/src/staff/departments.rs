@@ -49,7 +49,11 @@ struct ListPage {
     form_key: String,
 }
 
-pub async fn list(State(state): State<AppState>, staff: Staff, Query(q): Query<DoneQuery>) -> Result<Html<String>, AppError> {
+pub async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<DoneQuery>,
+) -> Result<Html<String>, AppError> {
     staff.require(Permission::ViewDepartments)?;
     let departments: Vec<Department> = state
         .store()
@@ -76,7 +80,11 @@ pub struct DepartmentForm {
     name: String,
 }
 
-pub async fn create(State(state): State<AppState>, staff: Staff, Form(form): Form<DepartmentForm>) -> Result<Response, AppError> {
+pub async fn create(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<DepartmentForm>,
+) -> Result<Response, AppError> {
     staff.require(Permission::ManageDepartments)?;
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 40 {
@@ -86,7 +94,15 @@ pub async fn create(State(state): State<AppState>, staff: Staff, Form(form): For
         return Ok(see_other("/staff/departments?done=repeat"));
     }
     let id = state.store().ensure_department(name, state.now()).await?;
-    state.audit(staff.audit_entry(state.now(), "department.create", format!("department:{id}"), format!("新增部门 {name}"), None)).await?;
+    state
+        .audit(staff.audit_entry(
+            state.now(),
+            "department.create",
+            format!("department:{id}"),
+            format!("新增部门 {name}"),
+            None,
+        ))
+        .await?;
     Ok(see_other("/staff/departments?done=created"))
 }
 
@@ -109,7 +125,12 @@ struct ShowPage {
     form_key: String,
 }
 
-async fn department_in_scope(state: &AppState, staff: &Staff, permission: Permission, id: i64) -> Result<Department, AppError> {
+async fn department_in_scope(
+    state: &AppState,
+    staff: &Staff,
+    permission: Permission,
+    id: i64,
+) -> Result<Department, AppError> {
     staff.require_department(permission, id)?;
     state.store().find_department(id).await?.ok_or(AppError::NotFound)
 }
@@ -123,7 +144,8 @@ pub async fn show(
     let department = department_in_scope(&state, &staff, Permission::ViewDepartments, id).await?;
     let mut contacts = Vec::new();
     for c in state.store().contacts_of(id).await? {
-        let phone = state.cipher().decrypt(&c.phone_enc).map_err(|e| AppError::Internal(format!("contact {}: {e}", c.id)))?;
+        let phone =
+            state.cipher().decrypt(&c.phone_enc).map_err(|e| AppError::Internal(format!("contact {}: {e}", c.id)))?;
         contacts.push(ContactRow { id: c.id, position_label: position_label(&c.position), name: c.name, phone });
     }
     if !contacts.is_empty() {
@@ -180,11 +202,15 @@ pub async fn add_contact(
         phone_idx: state.cipher().blind_index("phone", phone.expose()),
     };
     match state.store().add_contact(&contact, state.now()).await {
-        Err(xiaowei_store::StoreError::Conflict(_)) => return Err(AppError::Conflict("该手机号已是本部门联系人".into())),
+        Err(xiaowei_store::StoreError::Conflict(_)) => {
+            return Err(AppError::Conflict("该手机号已是本部门联系人".into()));
+        }
         other => other?,
     };
     let detail = format!("为 {} 新增{} {name}（{}）", department.name, position_label(&form.position), phone.masked());
-    state.audit(staff.audit_entry(state.now(), "department.add_contact", format!("department:{id}"), detail, None)).await?;
+    state
+        .audit(staff.audit_entry(state.now(), "department.add_contact", format!("department:{id}"), detail, None))
+        .await?;
     Ok(see_other(&format!("/staff/departments/{id}?done=contact")))
 }
 
@@ -206,6 +232,8 @@ pub async fn remove_contact(
     }
     state.store().remove_contact(id, contact_id).await?;
     let detail = format!("删除 {} 的联系人 #{contact_id}", department.name);
-    state.audit(staff.audit_entry(state.now(), "department.remove_contact", format!("department:{id}"), detail, None)).await?;
+    state
+        .audit(staff.audit_entry(state.now(), "department.remove_contact", format!("department:{id}"), detail, None))
+        .await?;
     Ok(see_other(&format!("/staff/departments/{id}?done=removed")))
 }

@@ -68,7 +68,12 @@ pub const ROUTES: &[StaffRoute] = &[
     route("POST", "/staff/departments", Permission::ManageDepartments, Target::None),
     route("GET", "/staff/departments/{dept}", Permission::ViewDepartments, Target::Department),
     route("POST", "/staff/departments/{dept}/contacts", Permission::ManageDepartments, Target::Department),
-    route("POST", "/staff/departments/{dept}/contacts/{contact}/delete", Permission::ManageDepartments, Target::Department),
+    route(
+        "POST",
+        "/staff/departments/{dept}/contacts/{contact}/delete",
+        Permission::ManageDepartments,
+        Target::Department,
+    ),
     route("GET", "/staff/audit", Permission::ReadAudit, Target::None),
 ];
 
@@ -111,8 +116,10 @@ impl FromRequestParts<AppState> for Staff {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(AppError::LoginRequired)?;
-        let session = state.store().find_session(&token_hash(token), state.now()).await?.ok_or(AppError::LoginRequired)?;
-        let role = Role::parse(&session.user.role).ok_or_else(|| AppError::Internal("unknown role in database".into()))?;
+        let session =
+            state.store().find_session(&token_hash(token), state.now()).await?.ok_or(AppError::LoginRequired)?;
+        let role =
+            Role::parse(&session.user.role).ok_or_else(|| AppError::Internal("unknown role in database".into()))?;
         let scope = Scope { org_code: session.user.org_code.clone(), department_id: session.user.department_id };
         let csrf = CsrfToken::from_request_parts(parts, state).await?.0;
         let ip = ClientIp::from_request_parts(parts, state).await?.0;
@@ -139,7 +146,14 @@ impl Staff {
     }
 
     /// An audit record of an action by this account.
-    pub fn audit_entry(&self, now: i64, action: &str, target: String, detail: String, org_code: Option<String>) -> NewAuditEntry {
+    pub fn audit_entry(
+        &self,
+        now: i64,
+        action: &str,
+        target: String,
+        detail: String,
+        org_code: Option<String>,
+    ) -> NewAuditEntry {
         NewAuditEntry {
             at: now,
             actor_id: Some(self.user.id),

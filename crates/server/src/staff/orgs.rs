@@ -63,7 +63,8 @@ pub async fn show(
         parent = o.parent_code.clone();
         crumbs.insert(0, (o.code.clone(), o.display_name().to_owned()));
     }
-    let children = store.child_orgs(&org.code).await?.into_iter().map(|c| (c.code.clone(), c.display_name().to_owned())).collect();
+    let children =
+        store.child_orgs(&org.code).await?.into_iter().map(|c| (c.code.clone(), c.display_name().to_owned())).collect();
     let holds_households = matches!(level, OrgLevel::Village | OrgLevel::Group);
     let page = q.page.unwrap_or(1).max(1);
     let mut households = if holds_households {
@@ -132,10 +133,17 @@ pub async fn add_group(
     if state.store().find_org(group_code.as_str()).await?.is_some() {
         return Err(AppError::Conflict(format!("小组编号 {group_no} 已存在")));
     }
-    let org = NewOrg { code: group_code.to_string(), name: name.to_owned(), level: OrgLevel::Group, parent_code: Some(village.code.clone()) };
+    let org = NewOrg {
+        code: group_code.to_string(),
+        name: name.to_owned(),
+        level: OrgLevel::Group,
+        parent_code: Some(village.code.clone()),
+    };
     state.store().import_orgs(&[org], state.now()).await?;
     let detail = format!("新增村民小组 {name}");
-    state.audit(staff.audit_entry(state.now(), "org.add_group", format!("org:{group_code}"), detail, Some(village.code))).await?;
+    state
+        .audit(staff.audit_entry(state.now(), "org.add_group", format!("org:{group_code}"), detail, Some(village.code)))
+        .await?;
     Ok(see_other(&format!("/staff/orgs/{code}?done=group")))
 }
 
@@ -179,10 +187,20 @@ pub async fn add_household(
     }
     let household = NewHousehold { org_code: org.code.clone(), household_no: household_no.clone(), head_name, members };
     match state.store().add_household(&household, state.now()).await {
-        Err(xiaowei_store::StoreError::Conflict(_)) => return Err(AppError::Conflict(format!("户号 {household_no} 已登记"))),
+        Err(xiaowei_store::StoreError::Conflict(_)) => {
+            return Err(AppError::Conflict(format!("户号 {household_no} 已登记")));
+        }
         other => other?,
     };
     let detail = format!("登记农户 {household_no}");
-    state.audit(staff.audit_entry(state.now(), "household.add", format!("household:{household_no}"), detail, Some(org.code))).await?;
+    state
+        .audit(staff.audit_entry(
+            state.now(),
+            "household.add",
+            format!("household:{household_no}"),
+            detail,
+            Some(org.code),
+        ))
+        .await?;
     Ok(see_other(&format!("/staff/orgs/{code}?done=household")))
 }

@@ -54,13 +54,18 @@ fn notice_text(code: &str) -> &'static str {
     }
 }
 
-pub async fn list(State(state): State<AppState>, staff: Staff, Query(q): Query<Notice>) -> Result<Html<String>, AppError> {
+pub async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<Notice>,
+) -> Result<Html<String>, AppError> {
     staff.require(Permission::ManageStaff)?;
     let store = state.store();
     let mut users = Vec::new();
     for u in store.staff_within(&staff.scope.org_code).await? {
         let role = Role::parse(&u.role);
-        let org_name = store.find_org(&u.org_code).await?.map_or_else(|| u.org_code.clone(), |o| o.display_name().to_owned());
+        let org_name =
+            store.find_org(&u.org_code).await?.map_or_else(|| u.org_code.clone(), |o| o.display_name().to_owned());
         users.push(UserRow {
             id: u.id,
             manageable: role.is_some_and(|r| staff.role.may_grant(r)) && u.id != staff.user.id,
@@ -76,7 +81,7 @@ pub async fn list(State(state): State<AppState>, staff: Staff, Query(q): Query<N
     if let Some(root) = store.find_org(&staff.scope.org_code).await? {
         orgs.push((root.code.clone(), root.display_name().to_owned()));
         for child in store.child_orgs(&root.code).await? {
-            orgs.push((child.code.clone(), format!("{}", child.display_name())));
+            orgs.push((child.code.clone(), child.display_name().to_owned()));
             if child.level() == Some(OrgLevel::Township) {
                 for village in store.child_orgs(&child.code).await? {
                     orgs.push((village.code.clone(), format!("{} · {}", child.display_name(), village.display_name())));
@@ -119,10 +124,18 @@ pub struct NewUserForm {
 pub fn check_username(username: &str) -> Result<(), AppError> {
     let ok = (3..=32).contains(&username.len())
         && username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if ok { Ok(()) } else { Err(AppError::invalid("用户名应为3-32位字母、数字、下划线、点或短横线")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::invalid("用户名应为3-32位字母、数字、下划线、点或短横线"))
+    }
 }
 
-pub async fn create(State(state): State<AppState>, staff: Staff, Form(form): Form<NewUserForm>) -> Result<Response, AppError> {
+pub async fn create(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<NewUserForm>,
+) -> Result<Response, AppError> {
     staff.require_org(Permission::ManageStaff, form.org_code.trim())?;
     let role = Role::parse(&form.role).ok_or_else(|| AppError::invalid("请选择身份"))?;
     if !staff.role.may_grant(role) {
@@ -138,7 +151,11 @@ pub async fn create(State(state): State<AppState>, staff: Staff, Form(form): For
     let store = state.store();
     let org = store.find_org(form.org_code.trim()).await?.ok_or_else(|| AppError::invalid("所属单位不存在"))?;
     if org.level() != Some(role.org_level()) {
-        return Err(AppError::invalid(format!("“{}”应属于{}，请重新选择所属单位", role.label(), role.org_level().label())));
+        return Err(AppError::invalid(format!(
+            "“{}”应属于{}，请重新选择所属单位",
+            role.label(),
+            role.org_level().label()
+        )));
     }
     let department_id = match (role, form.department_id.trim()) {
         (Role::DepartmentOfficer, "") => return Err(AppError::invalid("县直部门业务人员必须选择所属部门")),
@@ -156,10 +173,19 @@ pub async fn create(State(state): State<AppState>, staff: Staff, Form(form): For
         return Err(AppError::Conflict(format!("用户名“{username}”已被使用，请换一个")));
     }
     let password_hash = hash_password(form.password).await?;
-    let new = NewStaffUser { username: username.clone(), display_name, password_hash, role: role.as_str().into(), org_code: org.code.clone(), department_id };
+    let new = NewStaffUser {
+        username: username.clone(),
+        display_name,
+        password_hash,
+        role: role.as_str().into(),
+        org_code: org.code.clone(),
+        department_id,
+    };
     let id = store.create_staff_user(&new, state.now()).await?;
     let detail = format!("创建账号 {username}（{}）", role.label());
-    state.audit(staff.audit_entry(state.now(), "staff.create", format!("staff_user:{id}"), detail, Some(org.code))).await?;
+    state
+        .audit(staff.audit_entry(state.now(), "staff.create", format!("staff_user:{id}"), detail, Some(org.code)))
+        .await?;
     Ok(see_other("/staff/users?done=created"))
 }
 
@@ -180,7 +206,13 @@ pub struct KeyedForm {
     form_key: String,
 }
 
-async fn set_disabled(state: AppState, staff: Staff, id: i64, form_key: &str, disabled: bool) -> Result<Response, AppError> {
+async fn set_disabled(
+    state: AppState,
+    staff: Staff,
+    id: i64,
+    form_key: &str,
+    disabled: bool,
+) -> Result<Response, AppError> {
     let target = manageable(&state, &staff, id).await?;
     if !first_submit(&state, &staff, form_key).await? {
         return Ok(see_other("/staff/users?done=repeat"));
@@ -188,15 +220,27 @@ async fn set_disabled(state: AppState, staff: Staff, id: i64, form_key: &str, di
     state.store().set_staff_disabled(id, disabled).await?;
     let (action, done) = if disabled { ("staff.disable", "disabled") } else { ("staff.enable", "enabled") };
     let detail = format!("{}账号 {}", if disabled { "停用" } else { "启用" }, target.username);
-    state.audit(staff.audit_entry(state.now(), action, format!("staff_user:{id}"), detail, Some(target.org_code))).await?;
+    state
+        .audit(staff.audit_entry(state.now(), action, format!("staff_user:{id}"), detail, Some(target.org_code)))
+        .await?;
     Ok(see_other(&format!("/staff/users?done={done}")))
 }
 
-pub async fn disable(State(state): State<AppState>, staff: Staff, Path(id): Path<i64>, Form(f): Form<KeyedForm>) -> Result<Response, AppError> {
+pub async fn disable(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<KeyedForm>,
+) -> Result<Response, AppError> {
     set_disabled(state, staff, id, &f.form_key, true).await
 }
 
-pub async fn enable(State(state): State<AppState>, staff: Staff, Path(id): Path<i64>, Form(f): Form<KeyedForm>) -> Result<Response, AppError> {
+pub async fn enable(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<KeyedForm>,
+) -> Result<Response, AppError> {
     set_disabled(state, staff, id, &f.form_key, false).await
 }
 
@@ -222,6 +266,14 @@ pub async fn reset_password(
     let hash = hash_password(form.password).await?;
     state.store().set_staff_password(id, &hash).await?;
     let detail = format!("重置账号 {} 的密码", target.username);
-    state.audit(staff.audit_entry(state.now(), "staff.password", format!("staff_user:{id}"), detail, Some(target.org_code))).await?;
+    state
+        .audit(staff.audit_entry(
+            state.now(),
+            "staff.password",
+            format!("staff_user:{id}"),
+            detail,
+            Some(target.org_code),
+        ))
+        .await?;
     Ok(see_other("/staff/users?done=password"))
 }

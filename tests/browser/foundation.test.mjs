@@ -1,0 +1,141 @@
+// Browser tests for the foundation: the county page, a township's 民生监督 menu and the staff
+// login, in Debian's Chromium on a phone-sized viewport. Starts the real `xiaowei demo` binary on
+// a free port with a fresh data folder. Screenshots go to tests/browser/screenshots/.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const shots = join(here, 'screenshots');
+const binary = process.env.XIAOWEI_BIN ?? join(root, 'target', 'debug', 'xiaowei');
+
+let server;
+let base;
+let browser;
+let dataDir;
+
+/** Starts `xiaowei demo` and resolves with its base URL once it prints the address. */
+function startDemo() {
+  dataDir = mkdtempSync(join(tmpdir(), 'xiaowei-browser-'));
+  const env = { ...process.env };
+  delete env.DATABASE_URL;
+  delete env.XIAOWEI_DATABASE_URL;
+  server = spawn(binary, ['demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`demo did not start:\n${output}`)), 120_000);
+    const read = (chunk) => {
+      output += chunk;
+      const match = output.match(/http:\/\/(127\.0\.0\.1:\d+)\//);
+      if (match) {
+        clearTimeout(timer);
+        resolve(`http://${match[1]}`);
+      }
+    };
+    server.stdout.on('data', read);
+    server.stderr.on('data', (chunk) => { output += chunk; });
+    server.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`demo exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  base = await startDemo();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function phone() {
+  const context = await browser.newContext({
+    viewport: { width: 360, height: 740 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+    locale: 'zh-CN',
+  });
+  return context.newPage();
+}
+
+test('a villager opens the county page and finds every township', async () => {
+  const page = await phone();
+  await page.goto(base + '/');
+  await assert.doesNotReject(page.getByRole('heading', { name: '瓜州县 民生监督' }).waitFor());
+  const townships = page.locator('ul.list li');
+  assert.equal(await townships.count(), 15);
+  await assert.doesNotReject(page.getByRole('link', { name: /广至藏族乡/ }).waitFor());
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  assert.equal(overflow, false, 'no horizontal scrolling on a phone');
+  await page.screenshot({ path: join(shots, 'county.png'), fullPage: true });
+  await page.context().close();
+});
+
+test('a township page shows the 民生监督 menu and each entry opens', async () => {
+  const page = await phone();
+  await page.goto(base + '/');
+  await page.getByRole('link', { name: /广至藏族乡/ }).click();
+  await page.getByRole('heading', { name: '广至藏族乡 民生监督' }).waitFor();
+  for (const entry of ['惠农资金', '小微权力', '公示公开', '我要办事', '留言箱', '自助查询']) {
+    const tile = page.locator('.tiles a', { hasText: entry });
+    assert.equal(await tile.count(), 1, `menu entry ${entry}`);
+    const box = await tile.boundingBox();
+    assert.ok(box.height >= 48, `${entry} is a large touch target`);
+  }
+  await page.screenshot({ path: join(shots, 'township.png'), fullPage: true });
+  await page.locator('.tiles a', { hasText: '惠农资金' }).click();
+  await page.getByRole('heading', { name: '惠农资金' }).waitFor();
+  assert.match(await page.locator('.empty').innerText(), /暂无已发布的信息/);
+  await page.goBack();
+  await page.getByRole('link', { name: /卓园村/ }).click();
+  await page.getByRole('heading', { name: '卓园村' }).waitFor();
+  await page.context().close();
+});
+
+test('staff log in on a phone, see their scope, and a wrong password is explained', async () => {
+  const page = await phone();
+  await page.goto(base + '/staff/login');
+  await page.getByLabel('用户名').fill('zhuoyuan');
+  await page.getByLabel('密码').fill('wrong-password');
+  await page.getByRole('button', { name: '登录' }).click();
+  await page.getByRole('alert').waitFor();
+  assert.match(await page.getByRole('alert').innerText(), /用户名或密码不正确/);
+  await page.screenshot({ path: join(shots, 'login-error.png'), fullPage: true });
+
+  await page.getByLabel('密码').fill('xiaowei2026');
+  await page.getByRole('button', { name: '登录' }).click();
+  await page.getByRole('heading', { name: /您好/ }).waitFor();
+  const body = await page.locator('main').innerText();
+  assert.match(body, /村文书/);
+  assert.match(body, /卓园村/);
+  await page.screenshot({ path: join(shots, 'staff-home.png'), fullPage: true });
+
+  await page.getByRole('link', { name: '组织与农户' }).first().click();
+  await page.getByRole('heading', { name: /卓园村/ }).waitFor();
+  await page.getByRole('link', { name: '一组' }).click();
+  await page.locator('table caption', { hasText: '第 1 页' }).waitFor();
+  await page.screenshot({ path: join(shots, 'staff-group.png'), fullPage: true });
+
+  await page.getByRole('button', { name: '退出' }).click();
+  await page.getByRole('heading', { name: '工作人员登录' }).waitFor();
+  await page.context().close();
+});

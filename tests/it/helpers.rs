@@ -1,0 +1,234 @@
+//! `spawn_app`: a fresh database (a temp SQLite file, or a new PostgreSQL database when
+//! `XIAOWEI_TEST_PG` names a server), a small seeded county plus a foreign one, one account per
+//! role, and the real server listening on port 0.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use rand::Rng;
+use xiaowei_core::{OrgLevel, PiiCipher, PiiKey, Role};
+use xiaowei_server::{AppState, Config};
+use xiaowei_store::{NewContact, NewHousehold, NewOrg, NewStaffUser, Store};
+
+pub const PASSWORD: &str = "correct-horse-1";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    /// Department of the officer account, and one it must not see.
+    pub own_department: i64,
+    pub other_department: i64,
+    /// The SQLite file, when on SQLite.
+    pub sqlite_file: Option<std::path::PathBuf>,
+    _dir: tempfile::TempDir,
+}
+
+/// Runs `test` against SQLite, then (when configured) PostgreSQL.
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::helpers::with_app($crate::helpers::Backend::Sqlite, $body).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $crate::helpers::with_app($crate::helpers::Backend::Postgres, $body).await;
+            }
+        }
+    };
+}
+pub(crate) use both_backends;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub async fn with_app<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let (url, cleanup) = match backend {
+        Backend::Sqlite => (format!("sqlite://{}?mode=rwc", dir.path().join("xiaowei.db").display()), None),
+        Backend::Postgres => {
+            let Ok(base) = std::env::var("XIAOWEI_TEST_PG") else {
+                assert!(
+                    std::env::var("XIAOWEI_REQUIRE_PG").is_err(),
+                    "XIAOWEI_REQUIRE_PG is set but XIAOWEI_TEST_PG is not"
+                );
+                eprintln!("skipping PostgreSQL: XIAOWEI_TEST_PG is not set");
+                return;
+            };
+            let base = base.trim_end_matches('/').to_owned();
+            let name = format!("xw_it_{:016x}", rand::thread_rng().r#gen::<u64>());
+            sqlx::any::install_default_drivers();
+            let admin = sqlx::AnyPool::connect(&format!("{base}/postgres")).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+            (format!("{base}/{name}"), Some((admin, name)))
+        }
+    };
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let cipher = PiiCipher::new(PiiKey::generate());
+    let (own_department, other_department) = seed(&store, &cipher).await;
+    let config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
+    let state = AppState::new(store.clone(), cipher, config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(xiaowei_server::serve(listener, state.clone(), async {
+        let _ = stopped.await;
+    }));
+    let sqlite_file = (backend == Backend::Sqlite).then(|| dir.path().join("xiaowei.db"));
+    test(TestApp { addr, state, own_department, other_department, sqlite_file, _dir: dir }).await;
+    let _ = stop.send(());
+    let _ = server.await;
+    store.close().await;
+    if let Some((admin, name)) = cleanup {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).execute(&admin).await.unwrap();
+        admin.close().await;
+    }
+}
+
+fn org(code: &str, name: &str, level: OrgLevel, parent: Option<&str>) -> NewOrg {
+    NewOrg { code: code.into(), name: name.into(), level, parent_code: parent.map(Into::into) }
+}
+
+/// Two counties: 瓜州县 (ours) and 肃北县 (foreign, outside every test account's scope).
+async fn seed(store: &Store, cipher: &PiiCipher) -> (i64, i64) {
+    store
+        .import_orgs(
+            &[
+                org("620922", "瓜州县", OrgLevel::County, None),
+                org("620922100", "渊泉镇", OrgLevel::Township, Some("620922")),
+                org("620922100200", "南岔村委会", OrgLevel::Village, Some("620922100")),
+                org("620922100200001", "一组", OrgLevel::Group, Some("620922100200")),
+                org("620922101", "柳园镇", OrgLevel::Township, Some("620922")),
+                org("620922101200", "北村委会", OrgLevel::Village, Some("620922101")),
+                org("620923", "肃北县", OrgLevel::County, None),
+                org("620923100", "外乡", OrgLevel::Township, Some("620923")),
+                org("620923100200", "外村委会", OrgLevel::Village, Some("620923100")),
+            ],
+            1,
+        )
+        .await
+        .unwrap();
+    store
+        .add_household(
+            &NewHousehold {
+                org_code: "620922100200001".into(),
+                household_no: "H001".into(),
+                head_name: "张建国".into(),
+                members: 4,
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    let own = store.ensure_department("县民政局", 1).await.unwrap();
+    let other = store.ensure_department("县水务局", 1).await.unwrap();
+    for (dept, phone) in [(own, "13909370001"), (other, "13909370002")] {
+        let contact = NewContact {
+            department_id: dept,
+            position: "head".into(),
+            name: "李主任".into(),
+            phone_enc: cipher.encrypt(phone),
+            phone_idx: cipher.blind_index("phone", phone),
+        };
+        store.add_contact(&contact, 1).await.unwrap();
+    }
+    let hash = xiaowei_server::staff::hash_password(PASSWORD.into()).await.unwrap();
+    for role in Role::ALL {
+        let (org_code, department_id) = scope_of(role);
+        let user = NewStaffUser {
+            username: role.as_str().into(),
+            display_name: role.label().into(),
+            password_hash: hash.clone(),
+            role: role.as_str().into(),
+            org_code: org_code.into(),
+            department_id: department_id.then_some(own),
+        };
+        store.create_staff_user(&user, 1).await.unwrap();
+    }
+    // Accounts to act on: one in our township, one in the foreign county.
+    for (username, org_code) in [("clerk2", "620922100200"), ("foreign", "620923100200")] {
+        let user = NewStaffUser {
+            username: username.into(),
+            display_name: "目标".into(),
+            password_hash: hash.clone(),
+            role: "village_clerk".into(),
+            org_code: org_code.into(),
+            department_id: None,
+        };
+        store.create_staff_user(&user, 1).await.unwrap();
+    }
+    (own, other)
+}
+
+/// Each test account's org, and whether it belongs to a department.
+pub fn scope_of(role: Role) -> (&'static str, bool) {
+    match role {
+        Role::Supervisor | Role::CountyAdmin => ("620922", false),
+        Role::DepartmentOfficer => ("620922", true),
+        Role::TownshipAdmin | Role::TownshipReviewer => ("620922100", false),
+        Role::VillageClerk => ("620922100200", false),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A client with its own cookie jar that does not follow redirects.
+    pub fn client() -> reqwest::Client {
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    }
+
+    /// Fetches a page and returns the CSRF token of its first form.
+    pub async fn csrf(&self, client: &reqwest::Client, path: &str) -> String {
+        let html = client.get(self.url(path)).send().await.unwrap().text().await.unwrap();
+        hidden(&html, "csrf").unwrap_or_else(|| panic!("no csrf field on {path}"))
+    }
+
+    /// A logged-in client for the test account of `role`.
+    pub async fn login_as(&self, role: Role) -> reqwest::Client {
+        self.login(role.as_str(), PASSWORD).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Client {
+        let client = Self::client();
+        let csrf = self.csrf(&client, "/staff/login").await;
+        let response = client
+            .post(self.url("/staff/login"))
+            .form(&[("csrf", csrf.as_str()), ("username", username), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "login as {username} failed");
+        client
+    }
+
+    /// Posts a form with the client's CSRF token and a fresh form key.
+    pub async fn post_form(&self, client: &reqwest::Client, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let csrf = self.csrf(client, "/staff/login").await;
+        let key = format!("{:032x}", rand::thread_rng().r#gen::<u128>());
+        let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf), ("form_key", &key)];
+        form.extend_from_slice(fields);
+        client.post(self.url(path)).form(&form).send().await.unwrap()
+    }
+}
+
+/// The value of the first hidden input named `name`.
+pub fn hidden(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    Some(html[start..].split('"').next()?.to_owned())
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real server on port 0, spoken to over HTTP, on SQLite and PostgreSQL.
+//! One test binary keeps link time down.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step fails the test
+
+mod helpers;
+mod public;
+mod rbac;
+mod staff;

@@ -1,0 +1,155 @@
+//! The access matrix: every staff route × every role, against a target inside the account's
+//! scope and one outside it. A role without the permission is refused everywhere; a role with
+//! it is refused outside its scope and let through inside it (so the test can fail both ways).
+
+use xiaowei_core::Role;
+use xiaowei_server::staff::{ROUTES, StaffRoute, Target};
+
+use crate::helpers::{TestApp, both_backends, scope_of};
+
+/// Fills a route's placeholders and form for a target inside (`inside = true`) or outside the
+/// account's scope.
+async fn request_for(
+    app: &TestApp,
+    route: &StaffRoute,
+    role: Role,
+    inside: bool,
+) -> (String, Vec<(&'static str, String)>) {
+    let (own_org, _) = scope_of(role);
+    let org = if inside {
+        match route.path {
+            p if p.ends_with("/groups") => "620922100200",
+            p if p.ends_with("/households") => "620922100200001",
+            "/staff/users" => match role {
+                Role::TownshipAdmin => "620922100200",
+                _ => own_org,
+            },
+            _ => own_org,
+        }
+    } else {
+        match route.path {
+            p if p.ends_with("/households") || p.ends_with("/groups") => "620923100200",
+            "/staff/users" => "620923100200",
+            _ => "620923100",
+        }
+    };
+    let dept = if inside { app.own_department } else { app.other_department };
+    let user = if inside { "clerk2" } else { "foreign" };
+    let user_id = app.state.store().find_staff_by_username(user).await.unwrap().unwrap().id;
+    let path = route
+        .path
+        .replace("{org}", org)
+        .replace("{dept}", &dept.to_string())
+        .replace("{user}", &user_id.to_string())
+        .replace("{contact}", "999999");
+    let mut form: Vec<(&'static str, String)> = Vec::new();
+    if route.method == "POST" {
+        match route.path {
+            "/staff/users" => {
+                form.extend([
+                    ("username", format!("new-{}", role.as_str())),
+                    ("display_name", "新人".into()),
+                    ("role", "village_clerk".into()),
+                    ("org_code", org.into()),
+                    ("password", "longenough1".into()),
+                ]);
+            }
+            p if p.ends_with("/password") => form.push(("password", "longenough2".into())),
+            p if p.ends_with("/groups") => form.extend([("group_no", "009".into()), ("name", "九组".into())]),
+            p if p.ends_with("/households") => {
+                form.extend([
+                    ("household_no", format!("R-{}-{inside}", role.as_str())),
+                    ("head_name", "测试".into()),
+                    ("members", "2".into()),
+                ]);
+            }
+            p if p.ends_with("/contacts") => {
+                form.extend([("position", "officer".into()), ("name", "测试".into()), ("phone", "13900000009".into())]);
+            }
+            "/staff/departments" => form.push(("name", format!("测试部门{}", role.as_str()))),
+            _ => {}
+        }
+    }
+    (path, form)
+}
+
+async fn call(
+    app: &TestApp,
+    client: &reqwest::Client,
+    route: &StaffRoute,
+    path: &str,
+    form: &[(&'static str, String)],
+) -> u16 {
+    let response = if route.method == "GET" {
+        client.get(app.url(path)).send().await.unwrap()
+    } else {
+        let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        app.post_form(client, path, &fields).await
+    };
+    response.status().as_u16()
+}
+
+both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async move {
+    let mut failures = Vec::new();
+    for role in Role::ALL {
+        let client = app.login_as(role).await;
+        for route in ROUTES {
+            let allowed = role.allows(route.permission);
+            let (inside_path, inside_form) = request_for(&app, route, role, true).await;
+            let status = call(&app, &client, route, &inside_path, &inside_form).await;
+            let ok = if allowed { status != 403 && status < 500 } else { status == 403 };
+            if !ok {
+                failures.push(format!(
+                    "{} {} {inside_path} as {}: {status} (allowed: {allowed})",
+                    route.method,
+                    route.path,
+                    role.as_str()
+                ));
+            }
+            // Departments are county-wide: only a department officer has departments outside its scope.
+            let scoped = match route.target {
+                Target::None => false,
+                Target::Department => role == Role::DepartmentOfficer,
+                Target::Org | Target::User => true,
+            };
+            if allowed && scoped {
+                let (outside_path, outside_form) = request_for(&app, route, role, false).await;
+                let status = call(&app, &client, route, &outside_path, &outside_form).await;
+                if status != 403 {
+                    failures.push(format!(
+                        "{} {} {outside_path} as {} outside scope: {status}",
+                        route.method,
+                        route.path,
+                        role.as_str()
+                    ));
+                }
+            }
+        }
+        // Listings never show what lies outside the scope.
+        for path in ["/staff/users", "/staff/departments", "/staff/audit"] {
+            let html = client.get(app.url(path)).send().await.unwrap().text().await.unwrap();
+            if html.contains("外村") || html.contains("foreign") {
+                failures.push(format!("{path} as {} shows the foreign county", role.as_str()));
+            }
+        }
+        if role == Role::DepartmentOfficer {
+            let html = client.get(app.url("/staff/departments")).send().await.unwrap().text().await.unwrap();
+            if html.contains("县水务局") {
+                failures.push("a department officer sees another department".into());
+            }
+        }
+    }
+    assert!(failures.is_empty(), "access matrix failures:\n{}", failures.join("\n"));
+});
+
+#[test]
+fn the_route_table_matches_the_router() {
+    let source = include_str!("../../crates/server/src/staff/mod.rs");
+    for route in ROUTES {
+        assert!(source.contains(&format!(".route(\"{}\"", route.path)), "{} is listed but not routed", route.path);
+    }
+    let routed = source.matches(".route(\"/staff").count();
+    let distinct_paths: std::collections::HashSet<_> = ROUTES.iter().map(|r| r.path).collect();
+    // Login and logout are the only staff routes open without a session.
+    assert_eq!(routed, distinct_paths.len() + 2, "a staff route is missing from ROUTES");
+}
