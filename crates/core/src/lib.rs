@@ -9,6 +9,7 @@ pub mod org;
 pub mod phone;
 pub mod pii;
 pub mod resident_id;
+pub mod roster;
 pub mod text;
 
 pub use access::{Permission, Role};
