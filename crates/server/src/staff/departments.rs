@@ -9,7 +9,7 @@ use serde::Deserialize;
 use xiaowei_core::{Permission, Phone, Role};
 use xiaowei_store::{Department, NewContact};
 
-use super::{Nav, Staff, first_submit, see_other};
+use super::{KeyedForm, Nav, Staff, first_submit, see_other};
 use crate::error::AppError;
 use crate::security::random_token;
 use crate::state::AppState;
@@ -212,12 +212,6 @@ pub async fn add_contact(
         .audit(staff.audit_entry(state.now(), "department.add_contact", format!("department:{id}"), detail, None))
         .await?;
     Ok(see_other(&format!("/staff/departments/{id}?done=contact")))
-}
-
-#[derive(Deserialize)]
-pub struct KeyedForm {
-    #[serde(default)]
-    form_key: String,
 }
 
 pub async fn remove_contact(

@@ -198,6 +198,13 @@ pub struct Nav {
     pub csrf: String,
 }
 
+/// A form that carries nothing but its once-only key (enable, disable, delete buttons).
+#[derive(serde::Deserialize)]
+pub struct KeyedForm {
+    #[serde(default)]
+    pub form_key: String,
+}
+
 /// Rejects a repeated submission of the same form: the first submit acts, later ones do not.
 pub async fn first_submit(state: &AppState, staff: &Staff, form_key: &str) -> Result<bool, AppError> {
     if form_key.len() < 16 || form_key.len() > 128 {

@@ -10,7 +10,7 @@ use xiaowei_core::{OrgLevel, Permission, Role};
 use xiaowei_store::{Department, NewStaffUser, StaffUser};
 
 use super::auth::{check_password_rules, hash_password};
-use super::{Nav, Staff, first_submit, see_other};
+use super::{KeyedForm, Nav, Staff, first_submit, see_other};
 use crate::error::AppError;
 use crate::security::random_token;
 use crate::state::AppState;
@@ -198,12 +198,6 @@ async fn manageable(state: &AppState, staff: &Staff, id: i64) -> Result<StaffUse
         return Err(AppError::Forbidden);
     }
     Ok(target)
-}
-
-#[derive(Deserialize)]
-pub struct KeyedForm {
-    #[serde(default)]
-    form_key: String,
 }
 
 async fn set_disabled(
