@@ -1,0 +1,2 @@
+//! The platform's outside world, each behind a small interface with a real implementation and a
+//! local one for development and tests: attachment storage.
