@@ -41,6 +41,20 @@ pub enum Permission {
     ManageDepartments,
     /// Read the audit log.
     ReadAudit,
+    /// See subsidy programmes and rosters in the back office.
+    ViewRosters,
+    /// Create and edit subsidy programmes.
+    ManageProgrammes,
+    /// Import, correct and submit rosters, attach scans, explain differences.
+    DraftRosters,
+    /// Approve (publish), return and withdraw rosters.
+    ReviewRosters,
+    /// See and export full ID and account numbers (every access is audited).
+    ViewPersonalData,
+    /// See objections (异议) raised against rosters.
+    ViewObjections,
+    /// Answer and close objections.
+    HandleObjections,
 }
 
 impl Role {
@@ -100,6 +114,13 @@ impl Role {
             P::ViewDepartments => matches!(self, R::Supervisor | R::CountyAdmin | R::DepartmentOfficer),
             P::ManageDepartments => matches!(self, R::CountyAdmin),
             P::ReadAudit => matches!(self, R::Supervisor),
+            P::ViewRosters => true,
+            P::ManageProgrammes => matches!(self, R::CountyAdmin | R::DepartmentOfficer),
+            P::DraftRosters => matches!(self, R::VillageClerk | R::TownshipAdmin),
+            P::ReviewRosters => matches!(self, R::TownshipReviewer),
+            P::ViewPersonalData => !matches!(self, R::DepartmentOfficer),
+            P::ViewObjections => !matches!(self, R::DepartmentOfficer),
+            P::HandleObjections => matches!(self, R::TownshipReviewer | R::Supervisor),
         }
     }
 

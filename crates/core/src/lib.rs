@@ -10,6 +10,7 @@ pub mod phone;
 pub mod pii;
 pub mod resident_id;
 pub mod roster;
+pub mod subsidy;
 pub mod text;
 
 pub use access::{Permission, Role};

@@ -9,8 +9,11 @@
 mod audit;
 mod departments;
 mod error;
+mod limits;
+mod objections;
 mod orgs;
 mod staff;
+mod subsidies;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -22,7 +25,12 @@ pub use audit::{AuditEntry, NewAuditEntry};
 pub use departments::{Contact, Department, NewContact};
 pub use error::StoreError;
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
+pub use objections::{NewObjection, Objection};
 pub use staff::{LoginOutcome, NewStaffUser, SessionRow, StaffUser};
+pub use subsidies::{
+    Attachment, ClashingEntry, NewAttachment, NewDifference, NewEntry, NewProgramme, NewRoster, PersonEntry,
+    Programme, ProgrammeSummary, Roster, RosterDifference, RosterEntry,
+};
 
 /// Which engine a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

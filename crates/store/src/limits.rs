@@ -1,0 +1,73 @@
+//! Short-lived records: rate-limit events (kept in the database so limits hold across several
+//! instances) and staged roster imports waiting for the clerk's confirmation (the file is
+//! stored encrypted by the caller and removed once used or expired).
+
+use crate::{Store, StoreError};
+
+impl Store {
+    /// Counts events of `kind` for `key` since `since`, then records this one.
+    pub async fn rate_event(&self, kind: &str, key: &str, since: i64, now: i64) -> Result<i64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rate_events WHERE kind = $1 AND key = $2 AND at >= $3")
+            .bind(kind)
+            .bind(key)
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?;
+        sqlx::query("INSERT INTO rate_events (kind, key, at) VALUES ($1, $2, $3)")
+            .bind(kind)
+            .bind(key)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(count)
+    }
+
+    /// Keeps a checked upload until the clerk confirms it.
+    pub async fn stage_import(
+        &self,
+        token: &str,
+        user_id: i64,
+        params: &str,
+        file_enc: &[u8],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO staged_imports (token, user_id, params, file_enc, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(token)
+            .bind(user_id)
+            .bind(params)
+            .bind(file_enc)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Reads a staged upload of this user, if it has not expired.
+    pub async fn staged_import(
+        &self,
+        token: &str,
+        user_id: i64,
+        since: i64,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT params, file_enc FROM staged_imports WHERE token = $1 AND user_id = $2 AND created_at >= $3",
+        )
+        .bind(token)
+        .bind(user_id)
+        .bind(since)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn drop_staged_import(&self, token: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM staged_imports WHERE token = $1").bind(token).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Removes expired staged uploads and old rate-limit events.
+    pub async fn purge_short_lived(&self, staged_before: i64, events_before: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM staged_imports WHERE created_at < $1").bind(staged_before).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM rate_events WHERE at < $1").bind(events_before).execute(&self.pool).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,709 @@
+//! 惠农资金 storage: programmes, rosters (one row per version, linked by lineage), their entries,
+//! paid-versus-proposed differences and scans. Status changes are compare-and-set, so a double
+//! submit or two reviewers at once change a roster once. ID and account numbers arrive
+//! encrypted with their blind index and masked form; this module never sees them in clear.
+
+use sqlx::FromRow;
+
+use crate::{Store, StoreError};
+
+/// 补贴项目
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct Programme {
+    pub id: i64,
+    pub name: String,
+    pub department_id: Option<i64>,
+    pub basis: String,
+    pub unit: String,
+    pub standard_fen: Option<i64>,
+    pub rule: String,
+    pub recurring: i64,
+    pub from_year: Option<i64>,
+    pub to_year: Option<i64>,
+    pub publicity_days: i64,
+}
+
+impl Programme {
+    pub fn is_recurring(&self) -> bool {
+        self.recurring != 0
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewProgramme {
+    pub name: String,
+    pub department_id: Option<i64>,
+    pub basis: String,
+    pub unit: String,
+    pub standard_fen: Option<i64>,
+    pub rule: String,
+    pub recurring: bool,
+    pub from_year: Option<i64>,
+    pub to_year: Option<i64>,
+    pub publicity_days: i64,
+}
+
+/// One version of a roster, with its programme's name.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct Roster {
+    pub id: i64,
+    pub programme_id: i64,
+    pub programme_name: String,
+    pub org_code: String,
+    pub year: i64,
+    pub period: String,
+    pub phase: String,
+    pub settles_id: Option<i64>,
+    pub version: i64,
+    pub lineage_id: Option<i64>,
+    pub supersedes_id: Option<i64>,
+    pub correction_reason: Option<String>,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub paid_on: Option<String>,
+    pub publicity_start: Option<String>,
+    pub publicity_end: Option<String>,
+    pub entry_count: i64,
+    pub total_fen: i64,
+    pub created_by: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub published_at: Option<i64>,
+}
+
+const ROSTER_COLUMNS: &str = "r.id, r.programme_id, p.name AS programme_name, r.org_code, r.year, r.period, r.phase, \
+     r.settles_id, r.version, r.lineage_id, r.supersedes_id, r.correction_reason, r.status, r.status_reason, r.paid_on, \
+     r.publicity_start, r.publicity_end, r.entry_count, r.total_fen, r.created_by, r.created_at, r.updated_at, \
+     r.published_at";
+
+/// The statuses the public may see.
+const PUBLIC_STATUSES: &str = "('published', 'superseded', 'withdrawn')";
+
+#[derive(Debug, Clone)]
+pub struct NewRoster {
+    pub programme_id: i64,
+    pub org_code: String,
+    pub year: i64,
+    pub period: String,
+    /// `proposed` or `paid`.
+    pub phase: String,
+    pub settles_id: Option<i64>,
+    /// The published version this one corrects, with the reason.
+    pub supersedes_id: Option<i64>,
+    pub correction_reason: Option<String>,
+    pub paid_on: Option<String>,
+    pub created_by: i64,
+}
+
+/// One line of a roster as stored.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct RosterEntry {
+    pub id: i64,
+    pub roster_id: i64,
+    pub row_no: i64,
+    pub name: String,
+    pub id_enc: Vec<u8>,
+    pub id_idx: String,
+    pub id_masked: String,
+    pub group_name: Option<String>,
+    pub account_enc: Option<Vec<u8>>,
+    pub account_masked: Option<String>,
+    pub amount_fen: i64,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub row_no: i64,
+    pub name: String,
+    pub id_enc: Vec<u8>,
+    pub id_idx: String,
+    pub id_masked: String,
+    pub group_name: Option<String>,
+    pub account_enc: Option<Vec<u8>>,
+    pub account_idx: Option<String>,
+    pub account_masked: Option<String>,
+    pub amount_fen: i64,
+    pub note: Option<String>,
+}
+
+/// A person already on another roster of the same programme and period.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct ClashingEntry {
+    pub id_idx: String,
+    pub roster_id: i64,
+    pub org_code: String,
+}
+
+/// A stored paid-versus-proposed difference and the clerk's reason for it.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct RosterDifference {
+    pub id: i64,
+    pub roster_id: i64,
+    pub kind: String,
+    pub person_idx: String,
+    pub name: String,
+    pub id_masked: String,
+    pub proposed_fen: Option<i64>,
+    pub paid_fen: Option<i64>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDifference {
+    pub kind: String,
+    pub person_idx: String,
+    pub name: String,
+    pub id_masked: String,
+    pub proposed_fen: Option<i64>,
+    pub paid_fen: Option<i64>,
+}
+
+/// A scan of a signed roster, or a programme's policy document.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct Attachment {
+    pub id: i64,
+    pub roster_id: Option<i64>,
+    pub programme_id: Option<i64>,
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+    pub original_name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub roster_id: Option<i64>,
+    pub programme_id: Option<i64>,
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+    pub original_name: String,
+    pub uploaded_by: Option<i64>,
+}
+
+/// A programme with public rosters under an org, for the public programme list.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct ProgrammeSummary {
+    pub id: i64,
+    pub name: String,
+    pub rosters: i64,
+    pub latest_year: i64,
+}
+
+/// One payment record found by a self-query.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct PersonEntry {
+    pub entry_id: i64,
+    pub name: String,
+    pub amount_fen: i64,
+    pub account_idx: Option<String>,
+    pub roster_id: i64,
+    pub org_code: String,
+    pub year: i64,
+    pub period: String,
+    pub phase: String,
+    pub paid_on: Option<String>,
+    pub published_at: Option<i64>,
+    pub programme_id: i64,
+    pub programme_name: String,
+    pub recurring: i64,
+    pub to_year: Option<i64>,
+}
+
+/// Rows per multi-row INSERT: well under both engines' limits on bound parameters.
+const INSERT_CHUNK: usize = 400;
+
+impl Store {
+    /// Creates a programme; a second programme of the same name is a conflict.
+    pub async fn create_programme(&self, p: &NewProgramme, now: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO programmes (name, department_id, basis, unit, standard_fen, rule, recurring, from_year, \
+             to_year, publicity_days, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        )
+        .bind(&p.name)
+        .bind(p.department_id)
+        .bind(&p.basis)
+        .bind(&p.unit)
+        .bind(p.standard_fen)
+        .bind(&p.rule)
+        .bind(i64::from(p.recurring))
+        .bind(p.from_year)
+        .bind(p.to_year)
+        .bind(p.publicity_days)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    pub async fn programmes(&self) -> Result<Vec<Programme>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, name, department_id, basis, unit, standard_fen, rule, recurring, from_year, to_year, \
+             publicity_days FROM programmes ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn find_programme(&self, id: i64) -> Result<Option<Programme>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, name, department_id, basis, unit, standard_fen, rule, recurring, from_year, to_year, \
+             publicity_days FROM programmes WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn find_programme_by_name(&self, name: &str) -> Result<Option<Programme>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, name, department_id, basis, unit, standard_fen, rule, recurring, from_year, to_year, \
+             publicity_days FROM programmes WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Stores a new draft roster and all its entries in one transaction: either everything is
+    /// written or nothing is. A correction takes the next version number of its lineage.
+    pub async fn create_roster(&self, r: &NewRoster, entries: &[NewEntry], now: i64) -> Result<i64, StoreError> {
+        let total: i64 = entries.iter().map(|e| e.amount_fen).sum();
+        let mut tx = self.pool.begin().await?;
+        let (version, lineage): (i64, Option<i64>) = match r.supersedes_id {
+            Some(old) => {
+                let (v, lineage): (i64, Option<i64>) =
+                    sqlx::query_as("SELECT version, lineage_id FROM rosters WHERE id = $1")
+                        .bind(old)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                (v + 1, lineage.or(Some(old)))
+            }
+            None => (1, None),
+        };
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO rosters (programme_id, org_code, year, period, phase, settles_id, version, supersedes_id, \
+             correction_reason, status, paid_on, entry_count, total_fen, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', $10, $11, $12, $13, $14, $14) RETURNING id",
+        )
+        .bind(r.programme_id)
+        .bind(&r.org_code)
+        .bind(r.year)
+        .bind(&r.period)
+        .bind(&r.phase)
+        .bind(r.settles_id)
+        .bind(version)
+        .bind(r.supersedes_id)
+        .bind(&r.correction_reason)
+        .bind(&r.paid_on)
+        .bind(i64::try_from(entries.len()).unwrap_or(i64::MAX))
+        .bind(total)
+        .bind(r.created_by)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE rosters SET lineage_id = $1 WHERE id = $2")
+            .bind(lineage.unwrap_or(id))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        for chunk in entries.chunks(INSERT_CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO roster_entries (roster_id, row_no, name, id_enc, id_idx, id_masked, group_name, \
+                 account_enc, account_idx, account_masked, amount_fen, note) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 11 + 2;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "($1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b,
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8,
+                    b + 9,
+                    b + 10
+                ));
+            }
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id);
+            for e in chunk {
+                q = q
+                    .bind(e.row_no)
+                    .bind(&e.name)
+                    .bind(&e.id_enc)
+                    .bind(&e.id_idx)
+                    .bind(&e.id_masked)
+                    .bind(&e.group_name)
+                    .bind(&e.account_enc)
+                    .bind(&e.account_idx)
+                    .bind(&e.account_masked)
+                    .bind(e.amount_fen)
+                    .bind(&e.note);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn find_roster(&self, id: i64) -> Result<Option<Roster>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ROSTER_COLUMNS} FROM rosters r JOIN programmes p ON p.id = r.programme_id WHERE r.id = $1"
+        ));
+        Ok(sqlx::query_as(sql).bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    /// Rosters under an org subtree for the back office, newest first, optionally of one status.
+    pub async fn rosters_within(
+        &self,
+        org_prefix: &str,
+        status: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Roster>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ROSTER_COLUMNS} FROM rosters r JOIN programmes p ON p.id = r.programme_id \
+             WHERE r.org_code LIKE $1 AND ($2 = '' OR r.status = $2) ORDER BY r.updated_at DESC, r.id DESC \
+             LIMIT $3 OFFSET $4"
+        ));
+        Ok(sqlx::query_as(sql)
+            .bind(format!("{org_prefix}%"))
+            .bind(status.unwrap_or(""))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The public rosters of one org (village or township), newest year first.
+    pub async fn public_rosters_of(&self, org_code: &str, programme_id: Option<i64>) -> Result<Vec<Roster>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ROSTER_COLUMNS} FROM rosters r JOIN programmes p ON p.id = r.programme_id \
+             WHERE r.org_code = $1 AND r.status IN {PUBLIC_STATUSES} AND ($2 = 0 OR r.programme_id = $2) \
+             ORDER BY r.year DESC, r.programme_id, r.period, r.phase DESC, r.version DESC"
+        ));
+        Ok(sqlx::query_as(sql).bind(org_code).bind(programme_id.unwrap_or(0)).fetch_all(&self.pool).await?)
+    }
+
+    /// Programmes with public rosters under an org subtree.
+    pub async fn public_programmes_within(&self, org_prefix: &str) -> Result<Vec<ProgrammeSummary>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT p.id, p.name, COUNT(r.id) AS rosters, MAX(r.year) AS latest_year FROM programmes p \
+             JOIN rosters r ON r.programme_id = p.id \
+             WHERE r.org_code LIKE $1 AND r.status IN {PUBLIC_STATUSES} GROUP BY p.id, p.name ORDER BY p.id"
+        ));
+        Ok(sqlx::query_as(sql).bind(format!("{org_prefix}%")).fetch_all(&self.pool).await?)
+    }
+
+    /// Every version of a roster's lineage, oldest first.
+    pub async fn roster_versions(&self, lineage_id: i64) -> Result<Vec<Roster>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ROSTER_COLUMNS} FROM rosters r JOIN programmes p ON p.id = r.programme_id \
+             WHERE r.lineage_id = $1 ORDER BY r.version"
+        ));
+        Ok(sqlx::query_as(sql).bind(lineage_id).fetch_all(&self.pool).await?)
+    }
+
+    /// The published proposed rosters a paid roster of this programme and org may settle.
+    pub async fn settleable_rosters(&self, programme_id: i64, org_code: &str) -> Result<Vec<Roster>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ROSTER_COLUMNS} FROM rosters r JOIN programmes p ON p.id = r.programme_id \
+             WHERE r.programme_id = $1 AND r.org_code = $2 AND r.phase = 'proposed' AND r.status = 'published' \
+             ORDER BY r.year DESC, r.id DESC"
+        ));
+        Ok(sqlx::query_as(sql).bind(programme_id).bind(org_code).fetch_all(&self.pool).await?)
+    }
+
+    /// A page of a roster's entries in file order.
+    pub async fn roster_entries(&self, roster_id: i64, limit: i64, offset: i64) -> Result<Vec<RosterEntry>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, roster_id, row_no, name, id_enc, id_idx, id_masked, group_name, account_enc, account_masked, \
+             amount_fen, note FROM roster_entries WHERE roster_id = $1 ORDER BY row_no, id LIMIT $2 OFFSET $3",
+        )
+        .bind(roster_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn find_entry(&self, roster_id: i64, entry_id: i64) -> Result<Option<RosterEntry>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, roster_id, row_no, name, id_enc, id_idx, id_masked, group_name, account_enc, account_masked, \
+             amount_fen, note FROM roster_entries WHERE roster_id = $1 AND id = $2",
+        )
+        .bind(roster_id)
+        .bind(entry_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// People among `id_idxs` who are already on another live roster of the same programme, year,
+    /// period and phase (outside the lineage being corrected).
+    pub async fn clashing_entries(
+        &self,
+        programme_id: i64,
+        year: i64,
+        period: &str,
+        phase: &str,
+        exclude_lineage: Option<i64>,
+        id_idxs: &[String],
+    ) -> Result<Vec<ClashingEntry>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in id_idxs.chunks(INSERT_CHUNK) {
+            let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 6)).collect();
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT e.id_idx, r.id AS roster_id, r.org_code FROM roster_entries e \
+                 JOIN rosters r ON r.id = e.roster_id \
+                 WHERE r.programme_id = $1 AND r.year = $2 AND r.period = $3 AND r.phase = $4 \
+                 AND r.status NOT IN ('superseded', 'withdrawn') AND COALESCE(r.lineage_id, 0) <> $5 \
+                 AND e.id_idx IN ({})",
+                placeholders.join(", ")
+            ));
+            let mut q = sqlx::query_as(sql)
+                .bind(programme_id)
+                .bind(year)
+                .bind(period)
+                .bind(phase)
+                .bind(exclude_lineage.unwrap_or(0));
+            for idx in chunk {
+                q = q.bind(idx);
+            }
+            found.extend(q.fetch_all(&self.pool).await?);
+        }
+        Ok(found)
+    }
+
+    /// Moves a roster from one status to another, only if it is still in `from`: a second
+    /// identical request finds nothing to change and gets `Conflict`.
+    pub async fn change_roster_status(
+        &self,
+        id: i64,
+        from: &str,
+        to: &str,
+        reason: Option<&str>,
+        by: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE rosters SET status = $1, status_reason = $2, reviewed_by = CASE WHEN $1 = 'submitted' \
+             THEN reviewed_by ELSE $3 END, updated_at = $4 WHERE id = $5 AND status = $6",
+        )
+        .bind(to)
+        .bind(reason)
+        .bind(by)
+        .bind(now)
+        .bind(id)
+        .bind(from)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 { Err(StoreError::Conflict("roster status changed".into())) } else { Ok(()) }
+    }
+
+    /// Publishes a submitted roster with its publicity dates; the version it corrects, if any,
+    /// becomes superseded in the same transaction.
+    pub async fn publish_roster(
+        &self,
+        id: i64,
+        publicity: Option<(&str, &str)>,
+        by: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE rosters SET status = 'published', status_reason = NULL, reviewed_by = $1, updated_at = $2, \
+             published_at = $2, publicity_start = $3, publicity_end = $4 WHERE id = $5 AND status = 'submitted'",
+        )
+        .bind(by)
+        .bind(now)
+        .bind(publicity.map(|p| p.0))
+        .bind(publicity.map(|p| p.1))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict("roster status changed".into()));
+        }
+        let old: Option<i64> = sqlx::query_scalar("SELECT supersedes_id FROM rosters WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if let Some(old) = old {
+            let done = sqlx::query(
+                "UPDATE rosters SET status = 'superseded', updated_at = $1 WHERE id = $2 AND status = 'published'",
+            )
+            .bind(now)
+            .bind(old)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::Conflict("corrected roster is no longer published".into()));
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a draft (never a submitted or public roster) with its entries and differences.
+    pub async fn delete_draft_roster(&self, id: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM rosters WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+        if !matches!(status.as_deref(), Some("draft" | "returned")) {
+            return Err(StoreError::Conflict("only drafts can be deleted".into()));
+        }
+        for sql in [
+            "DELETE FROM roster_entries WHERE roster_id = $1",
+            "DELETE FROM roster_differences WHERE roster_id = $1",
+            "DELETE FROM attachments WHERE roster_id = $1",
+            "DELETE FROM rosters WHERE id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Replaces a draft's computed differences, keeping the reasons already given for
+    /// differences that are still there.
+    pub async fn replace_differences(&self, roster_id: i64, diffs: &[NewDifference]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let old: Vec<(String, String, Option<String>)> =
+            sqlx::query_as("SELECT kind, person_idx, reason FROM roster_differences WHERE roster_id = $1")
+                .bind(roster_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        sqlx::query("DELETE FROM roster_differences WHERE roster_id = $1").bind(roster_id).execute(&mut *tx).await?;
+        for d in diffs {
+            let reason = old
+                .iter()
+                .find(|(k, p, _)| *k == d.kind && *p == d.person_idx)
+                .and_then(|(_, _, reason)| reason.clone());
+            sqlx::query(
+                "INSERT INTO roster_differences (roster_id, kind, person_idx, name, id_masked, proposed_fen, \
+                 paid_fen, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(roster_id)
+            .bind(&d.kind)
+            .bind(&d.person_idx)
+            .bind(&d.name)
+            .bind(&d.id_masked)
+            .bind(d.proposed_fen)
+            .bind(d.paid_fen)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn differences(&self, roster_id: i64) -> Result<Vec<RosterDifference>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, roster_id, kind, person_idx, name, id_masked, proposed_fen, paid_fen, reason \
+             FROM roster_differences WHERE roster_id = $1 ORDER BY id",
+        )
+        .bind(roster_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Records the clerk's reasons for differences of an editable roster, all or nothing.
+    pub async fn set_difference_reasons(&self, roster_id: i64, reasons: &[(i64, String)]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (id, reason) in reasons {
+            let done = sqlx::query(
+                "UPDATE roster_differences SET reason = $1 WHERE id = $2 AND roster_id = $3 AND EXISTS \
+                 (SELECT 1 FROM rosters r WHERE r.id = $3 AND r.status IN ('draft', 'returned'))",
+            )
+            .bind(reason)
+            .bind(id)
+            .bind(roster_id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn add_attachment(&self, a: &NewAttachment, now: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO attachments (roster_id, programme_id, sha256, size, content_type, original_name, \
+             uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(a.roster_id)
+        .bind(a.programme_id)
+        .bind(&a.sha256)
+        .bind(a.size)
+        .bind(&a.content_type)
+        .bind(&a.original_name)
+        .bind(a.uploaded_by)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    pub async fn attachments_of_roster(&self, roster_id: i64) -> Result<Vec<Attachment>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, roster_id, programme_id, sha256, size, content_type, original_name, created_at \
+             FROM attachments WHERE roster_id = $1 ORDER BY id",
+        )
+        .bind(roster_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn find_attachment(&self, id: i64) -> Result<Option<Attachment>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, roster_id, programme_id, sha256, size, content_type, original_name, created_at \
+             FROM attachments WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Every current, published payment record of one person (by ID blind index), newest first.
+    pub async fn entries_for_person(&self, id_idx: &str) -> Result<Vec<PersonEntry>, StoreError> {
+        self.person_entries("e.id_idx = $1", id_idx).await
+    }
+
+    /// Every current, published payment record paid to one account (a household's 一卡通).
+    pub async fn entries_for_account(&self, account_idx: &str) -> Result<Vec<PersonEntry>, StoreError> {
+        self.person_entries("e.account_idx = $1", account_idx).await
+    }
+
+    async fn person_entries(&self, filter: &str, key: &str) -> Result<Vec<PersonEntry>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT e.id AS entry_id, e.name, e.amount_fen, e.account_idx, r.id AS roster_id, r.org_code, r.year, \
+             r.period, r.phase, r.paid_on, r.published_at, p.id AS programme_id, p.name AS programme_name, \
+             p.recurring, p.to_year FROM roster_entries e JOIN rosters r ON r.id = e.roster_id \
+             JOIN programmes p ON p.id = r.programme_id WHERE {filter} AND r.status = 'published' \
+             ORDER BY r.year DESC, p.id, r.phase DESC LIMIT 2000"
+        ));
+        Ok(sqlx::query_as(sql).bind(key).fetch_all(&self.pool).await?)
+    }
+
+    /// The latest year for which a programme has a published payment result in an org.
+    pub async fn last_paid_year(&self, programme_id: i64, org_code: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT MAX(year) FROM rosters WHERE programme_id = $1 AND org_code = $2 AND phase = 'paid' \
+             AND status = 'published'",
+        )
+        .bind(programme_id)
+        .bind(org_code)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+}
