@@ -22,7 +22,7 @@ pub enum AppError {
     #[error("csrf token mismatch")]
     Csrf,
     #[error("too many attempts")]
-    Throttled,
+    Throttled(&'static str),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -65,9 +65,7 @@ impl AppError {
             Self::Invalid(m) => (StatusCode::BAD_REQUEST, info("invalid_input", m)),
             Self::Conflict(m) => (StatusCode::CONFLICT, info("conflict", m)),
             Self::Csrf => (StatusCode::FORBIDDEN, info("csrf", "页面已过期，请返回刷新后重试")),
-            Self::Throttled => {
-                (StatusCode::TOO_MANY_REQUESTS, info("too_many_attempts", "登录失败次数过多，请15分钟后再试"))
-            }
+            Self::Throttled(m) => (StatusCode::TOO_MANY_REQUESTS, info("too_many_attempts", m)),
             Self::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, ErrorInfo::for_status(StatusCode::INTERNAL_SERVER_ERROR))
             }

@@ -89,20 +89,25 @@ pub async fn csrf_guard(request: Request, next: Next) -> Response {
         Request::from_parts(parts, body)
     } else {
         let cross_site = parts.headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes() == b"cross-site");
-        let is_form = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
-            return AppError::invalid("提交的内容过大").into_response();
-        };
-        let submitted = if is_form {
-            serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+        let content_type =
+            parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let from_header = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let field = |text: &[u8]| {
+            serde_urlencoded::from_bytes::<Vec<(String, String)>>(text)
                 .ok()
                 .and_then(|fields| fields.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v))
+        };
+        let (submitted, body) = if content_type.starts_with("multipart/form-data") {
+            // Uploads are streamed to the handler, not buffered here: the token travels in the
+            // form's action URL (`?csrf=`) or a header.
+            (from_header.or_else(|| parts.uri.query().and_then(|q| field(q.as_bytes()))), body)
         } else {
-            parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_owned)
+            let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
+                return AppError::invalid("提交的内容过大").into_response();
+            };
+            let submitted =
+                if content_type.starts_with("application/x-www-form-urlencoded") { field(&bytes) } else { from_header };
+            (submitted, Body::from(bytes))
         };
         let valid = match (&existing, submitted) {
             (Some(expected), Some(given)) => constant_time_eq(expected, &given),
@@ -111,7 +116,7 @@ pub async fn csrf_guard(request: Request, next: Next) -> Response {
         if cross_site || !valid {
             return AppError::Csrf.into_response();
         }
-        Request::from_parts(parts, Body::from(bytes))
+        Request::from_parts(parts, body)
     };
     let mut response = next.run(request).await;
     if existing.is_none() {

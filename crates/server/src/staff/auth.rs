@@ -97,7 +97,7 @@ pub async fn login(
     let now = state.now();
     let store = state.store();
     if store.recent_login_failures(&username, now - THROTTLE_WINDOW).await? >= MAX_FAILURES {
-        return Err(AppError::Throttled);
+        return Err(AppError::Throttled("登录失败次数过多，请15分钟后再试"));
     }
     let user = store.find_staff_by_username(&username).await?;
     let hash = user.as_ref().map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
