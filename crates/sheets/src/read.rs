@@ -399,6 +399,114 @@ mod tests {
         assert_eq!(read_grid(wide.as_bytes()), Err(SheetError::TooManyColumns(MAX_COLUMNS)));
     }
 
+    /// A valid ID number from its first 17 digits.
+    fn valid_id(body: &str) -> String {
+        let mut digits = [0u32; 17];
+        for (slot, c) in digits.iter_mut().zip(body.chars()) {
+            *slot = c.to_digit(10).unwrap_or(0);
+        }
+        format!("{body}{}", xiaowei_core::resident_id::check_char(&digits))
+    }
+
+    /// Valid ID numbers that a float holds exactly, as some tools write them into a number cell.
+    fn ids_exact_as_numbers(count: usize) -> Vec<(String, f64)> {
+        (0..100_000u32)
+            .map(|i| valid_id(&format!("6209221980{:02}{:02}{:03}", 1 + i / 28_000, 1 + (i / 1000) % 28, i % 1000)))
+            .filter_map(|id| id.parse::<u64>().ok().map(|n| (id, n as f64)))
+            .filter(|(id, f)| number_text(*f) == *id)
+            .take(count)
+            .collect()
+    }
+
+    #[test]
+    fn an_xlsx_roster_with_titles_merged_groups_and_numeric_ids_checks_clean() {
+        let numeric = ids_exact_as_numbers(2);
+        assert_eq!(numeric.len(), 2);
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        workbook.add_worksheet().set_name("说明").map(|_| ()).unwrap();
+        let sheet = workbook.add_worksheet();
+        let plain = rust_xlsxwriter::Format::new();
+        sheet.merge_range(0, 0, 0, 4, "卓园村2025年草原生态保护补助奖励拟发放花名册", &plain).unwrap();
+        sheet.write(1, 4, "单位：元").unwrap();
+        for (col, header) in ["序号", "户主姓名", "身份证号码", "组", "补贴金额（元）"].into_iter().enumerate()
+        {
+            sheet.write(2, col as u16, header).unwrap();
+        }
+        sheet.write_row(3, 1, ["张三", &valid_id("62092219800101001")]).unwrap();
+        sheet.write(3, 4, "1,234.50").unwrap();
+        sheet.write(4, 1, "李四").unwrap();
+        sheet.write(4, 2, numeric[0].1).unwrap();
+        sheet.write(4, 4, "600元").unwrap();
+        sheet.write(5, 1, "王五").unwrap();
+        sheet.write(5, 2, numeric[1].1).unwrap();
+        sheet.write(5, 4, 600.5).unwrap();
+        sheet.merge_range(3, 3, 4, 3, "一组", &plain).unwrap();
+        sheet.merge_range(5, 3, 6, 3, "二组", &plain).unwrap();
+        sheet.write_row(6, 1, ["赵六", &valid_id("62092219800101004"), ""]).unwrap();
+        sheet.write(6, 4, 88).unwrap();
+        sheet.write_row(7, 0, ["合计", "", "", "", "2523"]).unwrap();
+        let bytes = workbook.save_to_buffer().unwrap();
+
+        let grid = read_grid(&bytes).unwrap();
+        assert_eq!(grid[0][0], "卓园村2025年草原生态保护补助奖励拟发放花名册", "the empty first sheet is passed over");
+        assert_eq!(grid[4][2], numeric[0].0, "a numeric ID keeps all its digits");
+        let check = xiaowei_core::roster::check(&grid, None).unwrap();
+        assert!(check.is_clean(), "{:?}", check.errors);
+        let lines: Vec<(usize, &str, i64, Option<&str>)> =
+            check.lines.iter().map(|l| (l.row, l.name.as_str(), l.amount.as_fen(), l.group.as_deref())).collect();
+        assert_eq!(
+            lines,
+            [
+                (4, "张三", 123_450, Some("一组")),
+                (5, "李四", 60_000, Some("一组")),
+                (6, "王五", 60_050, Some("二组")),
+                (7, "赵六", 8_800, Some("二组")),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_id_excel_rounded_to_fifteen_digits_is_reported_not_misread() {
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        let sheet = workbook.add_worksheet();
+        sheet.write_row(0, 0, ["姓名", "身份证号", "金额"]).unwrap();
+        sheet.write(1, 0, "张三").unwrap();
+        sheet.write(1, 1, 6.209_221_980_010_12e17).unwrap();
+        sheet.write(1, 2, 600).unwrap();
+        let grid = read_grid(&workbook.save_to_buffer().unwrap()).unwrap();
+        assert_eq!(grid[1][1], "620922198001012000");
+        let check = xiaowei_core::roster::check(&grid, None).unwrap();
+        assert_eq!(check.errors.iter().map(|e| (e.row, e.column)).collect::<Vec<_>>(), [(2, "身份证号")]);
+    }
+
+    #[test]
+    fn an_xls_roster_reads_and_checks_clean() {
+        let grid = read_grid(include_bytes!("../tests/fixtures/roster.xls")).unwrap();
+        assert_eq!(grid[0][0], "卓园村2025年草原生态保护补助奖励发放花名册");
+        let check = xiaowei_core::roster::check(&grid, None).unwrap();
+        assert!(check.is_clean(), "{:?}", check.errors);
+        let lines: Vec<(usize, &str, i64, Option<&str>)> =
+            check.lines.iter().map(|l| (l.row, l.name.as_str(), l.amount.as_fen(), l.group.as_deref())).collect();
+        assert_eq!(
+            lines,
+            [
+                (4, "张三", 123_450, Some("一组")),
+                (5, "李四", 123_450, Some("一组")),
+                (6, "王五", 60_000, Some("一组")),
+                (7, "赵六", 60_000, Some("二组")),
+                (8, "钱七", 8_808, Some("二组")),
+            ]
+        );
+        assert_eq!(check.lines[4].note.as_deref(), Some("2025-03-01"), "a date cell reads as a date");
+        assert_eq!(check.lines[0].resident_id.expose(), valid_id("62092219800101001"));
+    }
+
+    #[test]
+    fn the_calamine_baseline_counts_the_first_sheets_cells() {
+        assert_eq!(calamine_read_only(include_bytes!("../tests/fixtures/roster.xls")), Ok(9 * 6));
+        assert_eq!(calamine_read_only(b"a,b"), Err(SheetError::Unrecognised));
+    }
+
     proptest! {
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {

@@ -247,6 +247,78 @@ mod tests {
         }
     }
 
+    fn valid_id(body: &str) -> String {
+        let mut digits = [0u32; 17];
+        for (slot, c) in digits.iter_mut().zip(body.chars()) {
+            *slot = c.to_digit(10).unwrap_or(0);
+        }
+        format!("{body}{}", xiaowei_core::resident_id::check_char(&digits))
+    }
+
+    fn export(with_account: bool, masked: bool) -> ExportRoster {
+        let person = |name: &str, body: &str, group: Option<&str>, fen: i64, note: Option<&str>| {
+            let id = valid_id(body);
+            ExportRow {
+                name: name.to_owned(),
+                resident_id: if masked { format!("{}********{}", &id[..6], &id[14..]) } else { id },
+                group: group.map(str::to_owned),
+                amount: Fen::new(fen).unwrap_or_default(),
+                account: Some(format!("62284800{body}")[..19].to_owned()),
+                note: note.map(str::to_owned),
+            }
+        };
+        ExportRoster {
+            title: "卓园村2025年草原生态保护补助奖励发放花名册".to_owned(),
+            subtitle: vec!["单位：元".to_owned(), "审批日期：2025-03-01".to_owned()],
+            with_account,
+            rows: vec![
+                person("张三", "62092219800101001", Some("一组"), 123_450, None),
+                person("李四", "62092219751231002", None, 7, Some("新增")),
+                person("王五", "62092219600229003", Some("二组"), 60_000, None),
+            ],
+        }
+    }
+
+    #[test]
+    fn an_export_with_full_ids_reads_back_and_checks_clean() {
+        for with_account in [true, false] {
+            let roster = export(with_account, false);
+            let grid = read_grid(&roster_xlsx(&roster).unwrap_or_default()).unwrap_or_default();
+            assert_eq!(grid[0][0], roster.title);
+            assert_eq!(grid[2][0], "审批日期：2025-03-01");
+            let check = roster::check(&grid, None).unwrap_or_default();
+            assert!(check.is_clean(), "{:?}", check.errors);
+            let read: Vec<ExportRow> = check
+                .lines
+                .iter()
+                .map(|l| ExportRow {
+                    name: l.name.clone(),
+                    resident_id: l.resident_id.expose().to_owned(),
+                    group: l.group.clone(),
+                    amount: l.amount,
+                    account: l.account.clone(),
+                    note: l.note.clone(),
+                })
+                .collect();
+            let mut expected = roster.rows.clone();
+            expected[1].group = Some("一组".to_owned());
+            if !with_account {
+                expected.iter_mut().for_each(|r| r.account = None);
+            }
+            assert_eq!(read, expected, "with_account = {with_account}");
+            let total_row = grid.last().cloned().unwrap_or_default();
+            assert_eq!(total_row[0], "合计");
+            assert_eq!(total_row[4], "1834.57");
+        }
+    }
+
+    #[test]
+    fn an_export_with_masked_ids_keeps_the_mask() {
+        let grid = read_grid(&roster_xlsx(&export(true, true)).unwrap_or_default()).unwrap_or_default();
+        let id = valid_id("62092219800101001");
+        assert_eq!(grid[4][2], format!("620922********{}", &id[14..]));
+    }
+
     #[test]
     fn the_template_explains_how_to_fill_it_in() {
         use calamine::Reader;
