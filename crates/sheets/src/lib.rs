@@ -3,6 +3,7 @@
 //! the blank template and roster exports as xlsx. Bytes in, bytes out: no file system access.
 
 mod calendar;
+mod cfb;
 pub mod error;
 pub mod read;
 pub mod report;

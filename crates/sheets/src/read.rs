@@ -9,6 +9,7 @@ use calamine::{Data, ExcelDateTime, Reader, Xls, Xlsx, XlsxError};
 use encoding_rs::{Encoding, GB18030};
 
 use crate::calendar::civil_from_days;
+use crate::cfb;
 use crate::error::SheetError;
 
 /// The most rows a file may have (including title and header rows).
@@ -51,10 +52,16 @@ pub fn read_grid(bytes: &[u8]) -> Result<Vec<Vec<String>>, SheetError> {
         return Err(SheetError::EmptyFile);
     }
     match sniff(bytes) {
-        FileKind::Xlsx => read_xlsx(bytes),
-        FileKind::Xls => read_xls(bytes),
+        FileKind::Xlsx => guarded(|| read_xlsx(bytes)),
+        FileKind::Xls => guarded(|| read_xls(bytes)),
         FileKind::Csv => read_csv(bytes),
     }
+}
+
+/// Runs a calamine parse, turning a panic inside calamine on a damaged file into an error.
+fn guarded<T>(parse: impl FnOnce() -> Result<T, SheetError>) -> Result<T, SheetError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse))
+        .unwrap_or_else(|_| Err(SheetError::Corrupt("无法解析文件内容".to_owned())))
 }
 
 /// The baseline for benchmarks: opens the workbook and reads the first sheet's range with
@@ -72,8 +79,11 @@ pub fn calamine_read_only(bytes: &[u8]) -> Result<usize, SheetError> {
         Ok(height * width)
     }
     match sniff(bytes) {
-        FileKind::Xlsx => first_range::<Xlsx<_>, _>(bytes),
-        FileKind::Xls => first_range::<Xls<_>, _>(bytes),
+        FileKind::Xlsx => guarded(|| first_range::<Xlsx<_>, _>(bytes)),
+        FileKind::Xls => guarded(|| {
+            cfb::check(bytes)?;
+            first_range::<Xls<_>, _>(bytes)
+        }),
         FileKind::Csv => Err(SheetError::Unrecognised),
     }
 }
@@ -152,6 +162,7 @@ fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, SheetError> {
 }
 
 fn read_xls(bytes: &[u8]) -> Result<Vec<Vec<String>>, SheetError> {
+    cfb::check(bytes)?;
     let mut workbook: Xls<_> = Xls::new(Cursor::new(bytes)).map_err(corrupt)?;
     for name in workbook.sheet_names() {
         let range = workbook.worksheet_range(&name).map_err(corrupt)?;
@@ -512,6 +523,26 @@ mod tests {
         fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             let _ = read_grid(&bytes);
             let _ = calamine_read_only(&bytes);
+        }
+
+        #[test]
+        fn a_damaged_xls_never_panics(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
+            let mut file = include_bytes!("../tests/fixtures/roster.xls").to_vec();
+            let length = file.len();
+            for (at, byte) in flips {
+                file[at % length] = byte;
+            }
+            let _ = read_grid(&file);
+        }
+
+        #[test]
+        fn a_damaged_xlsx_never_panics(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
+            let mut file = crate::sample_roster_xlsx(20, 3).unwrap_or_default();
+            let length = file.len();
+            for (at, byte) in flips {
+                file[at % length] = byte;
+            }
+            let _ = read_grid(&file);
         }
 
         #[test]
