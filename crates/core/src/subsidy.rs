@@ -103,14 +103,8 @@ pub enum RosterStatus {
 }
 
 impl RosterStatus {
-    pub const ALL: [RosterStatus; 6] = [
-        Self::Draft,
-        Self::Submitted,
-        Self::Returned,
-        Self::Published,
-        Self::Superseded,
-        Self::Withdrawn,
-    ];
+    pub const ALL: [RosterStatus; 6] =
+        [Self::Draft, Self::Submitted, Self::Returned, Self::Published, Self::Superseded, Self::Withdrawn];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -339,7 +333,11 @@ pub struct YearRange {
 
 impl fmt::Display for YearRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.first == self.last { write!(f, "{}年", self.first) } else { write!(f, "{}–{}年", self.first, self.last) }
+        if self.first == self.last {
+            write!(f, "{}年", self.first)
+        } else {
+            write!(f, "{}–{}年", self.first, self.last)
+        }
     }
 }
 

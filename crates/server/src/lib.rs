@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod ops;
 pub mod public;
+pub mod rosters;
 pub mod security;
 pub mod staff;
 pub mod state;

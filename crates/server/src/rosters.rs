@@ -1,0 +1,183 @@
+//! Roster use cases shared by the back office, the public pages, the demo and the benchmarks:
+//! checking an upload against the file rules and against other rosters, sealing personal data
+//! before it is stored, computing the paid-versus-proposed differences, and date helpers.
+
+use std::collections::HashMap;
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use xiaowei_core::roster::{CellError, RosterCheck, RosterLine};
+use xiaowei_core::subsidy::{self, Payee, Phase};
+use xiaowei_core::{Fen, PiiCipher};
+use xiaowei_store::{NewDifference, NewEntry, NewRoster, Programme, Roster, Store};
+
+use crate::error::AppError;
+
+/// Blind-index purposes: one per kind of personal data, so equal values of different kinds
+/// never share an index.
+pub const ID_PURPOSE: &str = "resident_id";
+pub const ACCOUNT_PURPOSE: &str = "account";
+
+/// Encrypts a checked line's ID and account numbers and keeps only their masked forms in clear.
+pub fn seal_line(cipher: &PiiCipher, line: &RosterLine) -> NewEntry {
+    let id = line.resident_id.expose();
+    let account = line.account.as_deref();
+    NewEntry {
+        row_no: i64::try_from(line.row).unwrap_or(i64::MAX),
+        name: line.name.clone(),
+        id_enc: cipher.encrypt(id),
+        id_idx: cipher.blind_index(ID_PURPOSE, id),
+        id_masked: line.resident_id.masked(),
+        group_name: line.group.clone(),
+        account_enc: account.map(|a| cipher.encrypt(a)),
+        account_idx: account.map(|a| cipher.blind_index(ACCOUNT_PURPOSE, a)),
+        account_masked: account.map(subsidy::mask_account),
+        amount_fen: line.amount.as_fen(),
+        note: line.note.clone(),
+    }
+}
+
+/// What a clerk chose on the import form; kept with a staged upload until confirmation.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ImportParams {
+    pub programme_id: i64,
+    pub org_code: String,
+    pub year: i64,
+    pub period: String,
+    pub phase: String,
+    pub settles_id: Option<i64>,
+    pub supersedes_id: Option<i64>,
+    pub correction_reason: Option<String>,
+    pub paid_on: Option<String>,
+}
+
+/// Checks an uploaded file: every file rule, then duplicates against other live rosters of the
+/// same programme, year, period and phase. Returns the lines and every problem found.
+pub async fn check_upload(
+    store: &Store,
+    cipher: &PiiCipher,
+    programme: &Programme,
+    params: &ImportParams,
+    bytes: &[u8],
+) -> Result<(RosterCheck, Vec<NewEntry>), AppError> {
+    let standard = programme.standard_fen.and_then(Fen::new);
+    let mut check = xiaowei_sheets::check_file(bytes, standard).map_err(|e| AppError::invalid(e.to_string()))?;
+    let entries: Vec<NewEntry> = check.lines.iter().map(|l| seal_line(cipher, l)).collect();
+    let exclude_lineage = match params.supersedes_id {
+        Some(old) => store.find_roster(old).await?.and_then(|r| r.lineage_id),
+        None => None,
+    };
+    let keys: Vec<String> = entries.iter().map(|e| e.id_idx.clone()).collect();
+    let clashes = store
+        .clashing_entries(params.programme_id, params.year, &params.period, &params.phase, exclude_lineage, &keys)
+        .await?;
+    if !clashes.is_empty() {
+        let mut place_names: HashMap<String, String> = HashMap::new();
+        for c in &clashes {
+            if !place_names.contains_key(&c.org_code) {
+                let name = store.find_org(&c.org_code).await?.map(|o| o.display_name().to_owned()).unwrap_or_default();
+                place_names.insert(c.org_code.clone(), name);
+            }
+        }
+        let by_key: HashMap<&str, &str> = clashes
+            .iter()
+            .map(|c| (c.id_idx.as_str(), place_names.get(&c.org_code).map_or("", String::as_str)))
+            .collect();
+        for (line, entry) in check.lines.iter().zip(&entries) {
+            if let Some(place) = by_key.get(entry.id_idx.as_str()) {
+                check.errors.push(CellError {
+                    row: line.row,
+                    column: "身份证号",
+                    message: format!("此人已在{place}同一项目同期花名册中，不能重复享受"),
+                });
+            }
+        }
+        check.errors.sort_by_key(|e| e.row);
+    }
+    Ok((check, entries))
+}
+
+/// Stores a clean upload as a draft roster (atomically) and, for a paid roster, its differences
+/// from the proposed roster it settles.
+pub async fn store_upload(
+    store: &Store,
+    params: &ImportParams,
+    entries: &[NewEntry],
+    created_by: i64,
+    now: i64,
+) -> Result<i64, AppError> {
+    let roster = NewRoster {
+        programme_id: params.programme_id,
+        org_code: params.org_code.clone(),
+        year: params.year,
+        period: params.period.clone(),
+        phase: params.phase.clone(),
+        settles_id: params.settles_id,
+        supersedes_id: params.supersedes_id,
+        correction_reason: params.correction_reason.clone(),
+        paid_on: params.paid_on.clone(),
+        created_by,
+    };
+    let id = store.create_roster(&roster, entries, now).await?;
+    refresh_differences(store, id).await?;
+    Ok(id)
+}
+
+/// Recomputes and stores a paid roster's differences from the proposed roster it settles,
+/// keeping reasons already given. Does nothing for a proposed roster.
+pub async fn refresh_differences(store: &Store, roster_id: i64) -> Result<(), AppError> {
+    let paid = store.find_roster(roster_id).await?.ok_or(AppError::NotFound)?;
+    if Phase::parse(&paid.phase) != Some(Phase::Paid) {
+        return Ok(());
+    }
+    let Some(settles) = paid.settles_id else {
+        return Ok(());
+    };
+    let proposed = store.find_roster(settles).await?.ok_or(AppError::NotFound)?;
+    let payees = |entries: Vec<xiaowei_store::RosterEntry>| -> Vec<Payee> {
+        entries
+            .into_iter()
+            .map(|e| Payee {
+                key: e.id_idx,
+                name: e.name,
+                masked_id: e.id_masked,
+                amount: Fen::new(e.amount_fen).unwrap_or_default(),
+            })
+            .collect()
+    };
+    let proposed_payees = payees(store.roster_entries(proposed.id, i64::MAX, 0).await?);
+    let paid_payees = payees(store.roster_entries(paid.id, i64::MAX, 0).await?);
+    let publicity_end = proposed.publicity_end.as_deref().and_then(parse_date);
+    let paid_on = paid.paid_on.as_deref().and_then(parse_date).unwrap_or(Date::MAX);
+    let diffs: Vec<NewDifference> = subsidy::diff(&proposed_payees, &paid_payees, publicity_end, paid_on)
+        .into_iter()
+        .map(|d| NewDifference {
+            kind: d.kind.as_str().to_owned(),
+            person_idx: d.key,
+            name: d.name,
+            id_masked: d.masked_id,
+            proposed_fen: d.proposed.map(Fen::as_fen),
+            paid_fen: d.paid.map(Fen::as_fen),
+        })
+        .collect();
+    store.replace_differences(paid.id, &diffs).await?;
+    Ok(())
+}
+
+/// The calendar date in Asia/Shanghai of a UTC timestamp.
+pub fn shanghai_date(unix_seconds: i64) -> Date {
+    jiff::Timestamp::from_second(unix_seconds)
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(8))).date())
+        .unwrap_or(Date::MIN)
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_date(text: &str) -> Option<Date> {
+    text.trim().parse().ok()
+}
+
+/// A roster's headline: "卓园村 2025年度 草原生态保护补助奖励 拟发放公示".
+pub fn roster_title(roster: &Roster, place: &str) -> String {
+    let phase = Phase::parse(&roster.phase).map_or("", Phase::label);
+    format!("{place} {} {} {phase}", roster.period, roster.programme_name)
+}
