@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use xiaowei_core::{OrgLevel, PiiCipher, PiiKey, Role};
+use xiaowei_integrations::AttachmentStore;
 use xiaowei_server::{AppState, Config};
 use xiaowei_store::{NewOrg, NewStaffUser, Store};
 
@@ -239,7 +240,8 @@ async fn open(config: &Config) -> Result<AppState> {
     let store = connect(config).await?;
     store.migrate().await.context("数据库迁移失败")?;
     let cipher = PiiCipher::new(pii_key(config)?);
-    Ok(AppState::new(store, cipher, config.clone()))
+    let attachments = AttachmentStore::from_config(&config.attachments, &config.attachments_dir())?;
+    Ok(AppState::new(store, cipher, config.clone(), attachments))
 }
 
 async fn run(config: Config, state: AppState) -> Result<()> {

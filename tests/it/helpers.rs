@@ -79,7 +79,8 @@ where
     let cipher = PiiCipher::new(PiiKey::generate());
     let (own_department, other_department) = seed(&store, &cipher).await;
     let config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
-    let state = AppState::new(store.clone(), cipher, config);
+    let attachments = xiaowei_integrations::AttachmentStore::in_memory(2 * 1024 * 1024);
+    let state = AppState::new(store.clone(), cipher, config, attachments);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -133,6 +134,24 @@ async fn seed(store: &Store, cipher: &PiiCipher) -> (i64, i64) {
         .await
         .unwrap();
     let own = store.ensure_department("县民政局", 1).await.unwrap();
+    store
+        .create_programme(
+            &xiaowei_store::NewProgramme {
+                name: "库区移民后期扶持".into(),
+                department_id: Some(own),
+                basis: "国发〔2006〕17号".into(),
+                unit: "person".into(),
+                standard_fen: Some(60_000),
+                rule: String::new(),
+                recurring: true,
+                from_year: Some(2006),
+                to_year: Some(2025),
+                publicity_days: 7,
+            },
+            1,
+        )
+        .await
+        .unwrap();
     let other = store.ensure_department("县水务局", 1).await.unwrap();
     for (dept, phone) in [(own, "13909370001"), (other, "13909370002")] {
         let contact = NewContact {
@@ -231,4 +250,61 @@ pub fn hidden(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker)? + marker.len();
     Some(html[start..].split('"').next()?.to_owned())
+}
+
+/// A valid resident ID number, distinct for each `seq` (born 1980-01-01 in 瓜州县).
+pub fn person_id(seq: u32) -> String {
+    let body = format!("62092219800101{:03}", seq % 1000);
+    let mut digits = [0u32; 17];
+    for (slot, c) in digits.iter_mut().zip(body.chars()) {
+        *slot = c.to_digit(10).unwrap();
+    }
+    format!("{body}{}", xiaowei_core::resident_id::check_char(&digits))
+}
+
+/// A roster CSV with a title row, for (name, id, amount in yuan) lines.
+pub fn roster_csv(lines: &[(&str, String, &str)]) -> Vec<u8> {
+    let mut text = String::from("南岔村库区移民后期扶持花名册\n序号,姓名,身份证号,组,金额（元）,一卡通账号\n");
+    for (i, (name, id, amount)) in lines.iter().enumerate() {
+        text.push_str(&format!("{},{name},{id},一组,{amount},622848040256489{:04}\n", i + 1, i % 3));
+    }
+    text.into_bytes()
+}
+
+impl TestApp {
+    /// Id of the seeded programme 库区移民后期扶持.
+    pub async fn programme(&self) -> i64 {
+        self.state.store().find_programme_by_name("库区移民后期扶持").await.unwrap().unwrap().id
+    }
+
+    /// Posts the roster upload form (multipart, CSRF in the action URL) and returns the response.
+    pub async fn upload(&self, client: &reqwest::Client, fields: &[(&str, String)], file: Vec<u8>) -> reqwest::Response {
+        let csrf = self.csrf(client, "/staff/login").await;
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.clone());
+        }
+        form = form.part("file", reqwest::multipart::Part::bytes(file).file_name("花名册.csv"));
+        client.post(self.url(&format!("/staff/rosters/preview?csrf={csrf}"))).multipart(form).send().await.unwrap()
+    }
+
+    /// Uploads, previews and confirms a roster as `client`; returns the new draft's id.
+    pub async fn import_roster(&self, client: &reqwest::Client, fields: &[(&str, String)], file: Vec<u8>) -> i64 {
+        let preview = self.upload(client, fields, file).await;
+        assert_eq!(preview.status(), 200);
+        let html = preview.text().await.unwrap();
+        let token = hidden(&html, "token").unwrap_or_else(|| panic!("preview refused the file: {html}"));
+        let done = self.post_form(client, "/staff/rosters/confirm", &[("token", &token)]).await;
+        assert_eq!(done.status(), 303, "{}", done.text().await.unwrap());
+        let location = done.headers()["location"].to_str().unwrap().to_owned();
+        location.trim_start_matches("/staff/rosters/").split('?').next().unwrap().parse().unwrap()
+    }
+
+    /// Submits a draft as the clerk and approves it as the township reviewer.
+    pub async fn publish(&self, clerk: &reqwest::Client, reviewer: &reqwest::Client, roster: i64) {
+        let r = self.post_form(clerk, &format!("/staff/rosters/{roster}/submit"), &[]).await;
+        assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+        let r = self.post_form(reviewer, &format!("/staff/rosters/{roster}/approve"), &[]).await;
+        assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    }
 }

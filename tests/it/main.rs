@@ -6,4 +6,5 @@
 mod helpers;
 mod public;
 mod rbac;
+mod rosters;
 mod staff;

@@ -86,22 +86,30 @@ impl PiiCipher {
 
     /// `nonce || ciphertext+tag`, a fresh random nonce each time.
     pub fn encrypt(&self, plaintext: &str) -> Vec<u8> {
+        self.encrypt_bytes(plaintext.as_bytes())
+    }
+
+    /// Encrypts arbitrary bytes (a staged upload) the same way as [`PiiCipher::encrypt`].
+    pub fn encrypt_bytes(&self, plaintext: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let mut out = nonce.to_vec();
         // AES-GCM encryption of an in-memory buffer cannot fail for inputs below 64 GiB.
-        let sealed = self.aead.encrypt(Nonce::from_slice(&nonce), plaintext.as_bytes()).unwrap_or_default();
+        let sealed = self.aead.encrypt(Nonce::from_slice(&nonce), plaintext).unwrap_or_default();
         out.extend_from_slice(&sealed);
         out
     }
 
     pub fn decrypt(&self, sealed: &[u8]) -> Result<String, PiiError> {
+        String::from_utf8(self.decrypt_bytes(sealed)?).map_err(|_| PiiError::Undecryptable)
+    }
+
+    pub fn decrypt_bytes(&self, sealed: &[u8]) -> Result<Vec<u8>, PiiError> {
         if sealed.len() < NONCE_LEN {
             return Err(PiiError::Undecryptable);
         }
         let (nonce, body) = sealed.split_at(NONCE_LEN);
-        let plain = self.aead.decrypt(Nonce::from_slice(nonce), body).map_err(|_| PiiError::Undecryptable)?;
-        String::from_utf8(plain).map_err(|_| PiiError::Undecryptable)
+        self.aead.decrypt(Nonce::from_slice(nonce), body).map_err(|_| PiiError::Undecryptable)
     }
 
     /// The keyed hash used to find rows by value. `purpose` separates kinds (an ID and a phone

@@ -8,6 +8,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use xiaowei_integrations::AttachmentConfig;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
@@ -28,6 +29,11 @@ pub struct Config {
     pub log_format: String,
     /// Whether session cookies carry `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
+    /// The site's public address (`https://…`), printed in roster QR codes; defaults to the
+    /// address each request arrived at.
+    pub public_url: Option<String>,
+    /// Where roster scans are kept: a local folder (default `<data_dir>/attachments`) or S3.
+    pub attachments: AttachmentConfig,
 }
 
 impl Default for Config {
@@ -40,6 +46,8 @@ impl Default for Config {
             session_hours: 12,
             log_format: "text".into(),
             secure_cookies: false,
+            public_url: None,
+            attachments: AttachmentConfig::default(),
         }
     }
 }
@@ -72,6 +80,11 @@ impl Config {
     /// Whether the configured database is the embedded one.
     pub fn uses_sqlite(&self) -> bool {
         self.database_url().expose_secret().starts_with("sqlite:")
+    }
+
+    /// The default folder for attachments when the configuration names none.
+    pub fn attachments_dir(&self) -> PathBuf {
+        self.data_dir.join("attachments")
     }
 
     pub fn key_path(&self) -> PathBuf {

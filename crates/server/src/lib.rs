@@ -11,6 +11,7 @@ pub mod rosters;
 pub mod security;
 pub mod staff;
 pub mod state;
+pub mod subsidies;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -47,6 +48,7 @@ pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let mut router = Router::new()
         .merge(public::router())
+        .merge(subsidies::router())
         .merge(staff::router())
         .route("/static/{name}", get(assets::serve))
         .route("/healthz", get(ops::healthz))
@@ -68,7 +70,7 @@ pub fn app(state: AppState) -> Router {
                     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
                 }))
                 .layer(PropagateRequestIdLayer::new(request_id))
-                .layer(RequestBodyLimitLayer::new(8 * 1024 * 1024))
+                .layer(RequestBodyLimitLayer::new(9 * 1024 * 1024))
                 .layer(CompressionLayer::new()),
         )
         .with_state(state)

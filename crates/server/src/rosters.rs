@@ -181,3 +181,149 @@ pub fn roster_title(roster: &Roster, place: &str) -> String {
     let phase = Phase::parse(&roster.phase).map_or("", Phase::label);
     format!("{place} {} {} {phase}", roster.period, roster.programme_name)
 }
+
+/// A roster line as pages show it: masked ID and account, amount in yuan.
+pub struct EntryView {
+    pub id: i64,
+    pub row_no: i64,
+    pub name: String,
+    pub id_masked: String,
+    pub group: String,
+    pub account_masked: String,
+    pub amount: String,
+    pub note: String,
+}
+
+impl From<xiaowei_store::RosterEntry> for EntryView {
+    fn from(e: xiaowei_store::RosterEntry) -> Self {
+        Self {
+            id: e.id,
+            row_no: e.row_no,
+            name: e.name,
+            id_masked: e.id_masked,
+            group: e.group_name.unwrap_or_default(),
+            account_masked: e.account_masked.unwrap_or_default(),
+            amount: Fen::new(e.amount_fen).unwrap_or_default().to_string(),
+            note: e.note.unwrap_or_default(),
+        }
+    }
+}
+
+/// A paid-versus-proposed difference as pages show it.
+pub struct DifferenceView {
+    pub id: i64,
+    pub label: &'static str,
+    pub person: String,
+    pub proposed: String,
+    pub paid: String,
+    pub reason: String,
+}
+
+impl From<xiaowei_store::RosterDifference> for DifferenceView {
+    fn from(d: xiaowei_store::RosterDifference) -> Self {
+        let yuan = |f: Option<i64>| f.and_then(Fen::new).map_or_else(|| "—".to_owned(), |f| format!("{f}元"));
+        Self {
+            id: d.id,
+            label: subsidy::DifferenceKind::parse(&d.kind).map_or("差异", subsidy::DifferenceKind::label),
+            person: if d.name.is_empty() { "整批".to_owned() } else { format!("{} {}", d.name, d.id_masked) },
+            proposed: yuan(d.proposed_fen),
+            paid: yuan(d.paid_fen),
+            reason: d.reason.unwrap_or_default(),
+        }
+    }
+}
+
+/// One version in a roster's history.
+pub struct VersionView {
+    pub id: i64,
+    pub version: i64,
+    pub status: &'static str,
+    pub reason: String,
+    pub published: String,
+    pub current: bool,
+}
+
+/// The public versions of a lineage (and, for staff, every version), oldest first.
+pub async fn versions(store: &Store, roster: &Roster, public_only: bool) -> Result<Vec<VersionView>, AppError> {
+    let lineage = roster.lineage_id.unwrap_or(roster.id);
+    Ok(store
+        .roster_versions(lineage)
+        .await?
+        .into_iter()
+        .filter_map(|v| {
+            let status = subsidy::RosterStatus::parse(&v.status)?;
+            (!public_only || status.is_public()).then(|| VersionView {
+                id: v.id,
+                version: v.version,
+                status: status.label(),
+                reason: v.correction_reason.clone().or_else(|| v.status_reason.clone()).unwrap_or_default(),
+                published: v.published_at.map(crate::state::shanghai_time).unwrap_or_default(),
+                current: v.id == roster.id,
+            })
+        })
+        .collect())
+}
+
+/// A stored scan as pages list it.
+pub struct AttachmentView {
+    pub id: i64,
+    pub name: String,
+    pub kind: &'static str,
+    pub size: String,
+}
+
+impl From<xiaowei_store::Attachment> for AttachmentView {
+    fn from(a: xiaowei_store::Attachment) -> Self {
+        let kind = match a.content_type.as_str() {
+            "application/pdf" => "PDF",
+            "image/png" => "PNG图片",
+            _ => "JPG图片",
+        };
+        let size = if a.size >= 1024 * 1024 {
+            format!("{:.1}MB", a.size as f64 / 1_048_576.0)
+        } else {
+            format!("{}KB", (a.size + 1023) / 1024)
+        };
+        Self { id: a.id, name: a.original_name, kind, size }
+    }
+}
+
+/// The display name of an org, or its code when unknown.
+pub async fn place_name(store: &Store, code: &str) -> Result<String, AppError> {
+    Ok(store.find_org(code).await?.map_or_else(|| code.to_owned(), |o| o.display_name().to_owned()))
+}
+
+/// Builds the spreadsheet export of a roster: masked for the public, full for authorised staff.
+pub fn export(
+    cipher: &PiiCipher,
+    title: String,
+    subtitle: Vec<String>,
+    entries: Vec<xiaowei_store::RosterEntry>,
+    full: bool,
+) -> Result<Vec<u8>, AppError> {
+    let mut rows = Vec::with_capacity(entries.len());
+    for e in entries {
+        let (resident_id, account) = if full {
+            let id = cipher.decrypt(&e.id_enc).map_err(|err| AppError::Internal(format!("entry {}: {err}", e.id)))?;
+            let account = match &e.account_enc {
+                Some(enc) => {
+                    Some(cipher.decrypt(enc).map_err(|err| AppError::Internal(format!("entry {}: {err}", e.id)))?)
+                }
+                None => None,
+            };
+            (id, account)
+        } else {
+            (e.id_masked.clone(), e.account_masked.clone())
+        };
+        rows.push(xiaowei_sheets::ExportRow {
+            name: e.name,
+            resident_id,
+            group: e.group_name,
+            amount: Fen::new(e.amount_fen).unwrap_or_default(),
+            account,
+            note: e.note,
+        });
+    }
+    let roster = xiaowei_sheets::ExportRoster { title, subtitle, with_account: true, rows };
+    xiaowei_sheets::roster_xlsx(&roster).map_err(|e| AppError::Internal(format!("export: {e}")))
+}

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use xiaowei_core::PiiCipher;
+use xiaowei_integrations::AttachmentStore;
 use xiaowei_store::{NewAuditEntry, Store};
 
 use crate::config::Config;
@@ -15,14 +16,20 @@ pub struct AppState(Arc<Inner>);
 
 struct Inner {
     store: Store,
+    attachments: AttachmentStore,
     cipher: PiiCipher,
     config: Config,
     metrics: PrometheusHandle,
 }
 
 impl AppState {
-    pub fn new(store: Store, cipher: PiiCipher, config: Config) -> Self {
-        Self(Arc::new(Inner { store, cipher, config, metrics: crate::ops::metrics_handle() }))
+    pub fn new(store: Store, cipher: PiiCipher, config: Config, attachments: AttachmentStore) -> Self {
+        Self(Arc::new(Inner { store, attachments, cipher, config, metrics: crate::ops::metrics_handle() }))
+    }
+
+    /// Where roster scans are kept.
+    pub fn attachments(&self) -> &AttachmentStore {
+        &self.0.attachments
     }
 
     pub fn store(&self) -> &Store {

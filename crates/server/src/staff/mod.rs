@@ -6,10 +6,15 @@
 mod audit;
 mod auth;
 mod departments;
+mod objections;
 mod orgs;
+mod programmes;
+mod rosters;
 mod users;
 
 pub use auth::{check_password_rules, hash_password};
+pub use objections::status_label as objection_status_label;
+pub use rosters::xlsx_response;
 pub use users::check_username;
 
 use axum::Router;
@@ -38,6 +43,10 @@ pub enum Target {
     Department,
     /// A staff account id in the path (`{user}`).
     User,
+    /// A roster id in the path (`{roster}`): its org must be in scope.
+    Roster,
+    /// An objection id in the path (`{objection}`): its org must be in scope.
+    Objection,
 }
 
 /// One staff route and the permission it requires.
@@ -75,6 +84,24 @@ pub const ROUTES: &[StaffRoute] = &[
         Target::Department,
     ),
     route("GET", "/staff/audit", Permission::ReadAudit, Target::None),
+    route("GET", "/staff/programmes", Permission::ViewRosters, Target::None),
+    route("POST", "/staff/programmes", Permission::ManageProgrammes, Target::None),
+    route("GET", "/staff/rosters", Permission::ViewRosters, Target::None),
+    route("GET", "/staff/rosters/new", Permission::DraftRosters, Target::None),
+    route("POST", "/staff/rosters/preview", Permission::DraftRosters, Target::Org),
+    route("POST", "/staff/rosters/confirm", Permission::DraftRosters, Target::None),
+    route("GET", "/staff/rosters/{roster}", Permission::ViewRosters, Target::Roster),
+    route("POST", "/staff/rosters/{roster}/submit", Permission::DraftRosters, Target::Roster),
+    route("POST", "/staff/rosters/{roster}/delete", Permission::DraftRosters, Target::Roster),
+    route("POST", "/staff/rosters/{roster}/reasons", Permission::DraftRosters, Target::Roster),
+    route("POST", "/staff/rosters/{roster}/attachments", Permission::DraftRosters, Target::Roster),
+    route("POST", "/staff/rosters/{roster}/approve", Permission::ReviewRosters, Target::Roster),
+    route("POST", "/staff/rosters/{roster}/return", Permission::ReviewRosters, Target::Roster),
+    route("POST", "/staff/rosters/{roster}/withdraw", Permission::ReviewRosters, Target::Roster),
+    route("GET", "/staff/rosters/{roster}/attachments/{attachment}", Permission::ViewRosters, Target::Roster),
+    route("GET", "/staff/rosters/{roster}/export", Permission::ViewPersonalData, Target::Roster),
+    route("GET", "/staff/objections", Permission::ViewObjections, Target::None),
+    route("POST", "/staff/objections/{objection}/answer", Permission::HandleObjections, Target::Objection),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -94,6 +121,23 @@ pub fn router() -> Router<AppState> {
         .route("/staff/departments/{dept}/contacts", post(departments::add_contact))
         .route("/staff/departments/{dept}/contacts/{contact}/delete", post(departments::remove_contact))
         .route("/staff/audit", get(audit::list))
+        .route("/staff/programmes", get(programmes::list).post(programmes::create))
+        .route("/staff/rosters", get(rosters::list))
+        .route("/staff/rosters/new", get(rosters::new_form))
+        .route("/staff/rosters/preview", post(rosters::preview))
+        .route("/staff/rosters/confirm", post(rosters::confirm))
+        .route("/staff/rosters/{roster}", get(rosters::show))
+        .route("/staff/rosters/{roster}/submit", post(rosters::submit))
+        .route("/staff/rosters/{roster}/delete", post(rosters::delete))
+        .route("/staff/rosters/{roster}/reasons", post(rosters::reasons))
+        .route("/staff/rosters/{roster}/attachments", post(rosters::attach))
+        .route("/staff/rosters/{roster}/approve", post(rosters::approve))
+        .route("/staff/rosters/{roster}/return", post(rosters::send_back))
+        .route("/staff/rosters/{roster}/withdraw", post(rosters::withdraw))
+        .route("/staff/rosters/{roster}/attachments/{attachment}", get(rosters::attachment))
+        .route("/staff/rosters/{roster}/export", get(rosters::export_full))
+        .route("/staff/objections", get(objections::list))
+        .route("/staff/objections/{objection}/answer", post(objections::answer))
 }
 
 /// The SHA-256 of a session token: only the hash is stored.
@@ -174,6 +218,13 @@ impl Staff {
         }
         if self.role.allows(Permission::ManageStaff) {
             links.push(("/staff/users".to_owned(), "账号管理"));
+        }
+        if self.role.allows(Permission::ViewRosters) {
+            links.push(("/staff/rosters".to_owned(), "花名册"));
+            links.push(("/staff/programmes".to_owned(), "补贴项目"));
+        }
+        if self.role.allows(Permission::ViewObjections) {
+            links.push(("/staff/objections".to_owned(), "异议处理"));
         }
         if self.role.allows(Permission::ViewDepartments) {
             links.push(("/staff/departments".to_owned(), "县直部门"));

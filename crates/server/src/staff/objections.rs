@@ -1,0 +1,150 @@
+//! 异议 handling: the township reviewer and the county supervisor see objections raised in their
+//! scope (with the objector's phone, audited) and answer them; the objector follows the answer
+//! by tracking code on the public site.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, Response};
+use serde::Deserialize;
+use xiaowei_core::Permission;
+
+use super::{Nav, Staff, first_submit, see_other};
+use crate::error::AppError;
+use crate::security::random_token;
+use crate::state::{AppState, shanghai_time};
+
+const PAGE_SIZE: i64 = 30;
+
+/// 待处理 / 处理中 / 已办结
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "open" => "待处理",
+        "handling" => "处理中",
+        _ => "已办结",
+    }
+}
+
+struct ObjectionRow {
+    id: i64,
+    code: String,
+    place: String,
+    roster_id: Option<i64>,
+    name: String,
+    phone: String,
+    body: String,
+    status: &'static str,
+    closed: bool,
+    reply: String,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/objections.html")]
+struct ListPage {
+    nav: Nav,
+    notice: &'static str,
+    objections: Vec<ObjectionRow>,
+    page: i64,
+    has_more: bool,
+    can_answer: bool,
+    form_key: String,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    page: Option<i64>,
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<ListQuery>,
+) -> Result<Html<String>, AppError> {
+    staff.require(Permission::ViewObjections)?;
+    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let mut rows = state.store().objections_within(&staff.scope.org_code, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
+    let has_more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    let mut objections = Vec::with_capacity(rows.len());
+    for o in rows {
+        let phone =
+            state.cipher().decrypt(&o.phone_enc).map_err(|e| AppError::Internal(format!("objection {}: {e}", o.id)))?;
+        objections.push(ObjectionRow {
+            id: o.id,
+            place: crate::rosters::place_name(state.store(), &o.org_code).await?,
+            code: o.code,
+            roster_id: o.roster_id,
+            name: o.name,
+            phone,
+            body: o.body,
+            status: status_label(&o.status),
+            closed: o.status == "closed",
+            reply: o.reply.unwrap_or_default(),
+            created: shanghai_time(o.created_at),
+        });
+    }
+    if !objections.is_empty() {
+        let detail = format!("查看异议人手机号 {} 个", objections.len());
+        let entry = staff.audit_entry(state.now(), "pii.view", "objections".into(), detail, Some(staff.scope.org_code.clone()));
+        state.audit(entry).await?;
+    }
+    let notice = match q.done.as_str() {
+        "answered" => "答复已保存，异议人可凭查询码查看。",
+        "repeat" => "该表单已提交过，未重复处理。",
+        _ => "",
+    };
+    let page = ListPage {
+        nav: staff.nav(),
+        notice,
+        objections,
+        page,
+        has_more,
+        can_answer: staff.role.allows(Permission::HandleObjections),
+        form_key: random_token(),
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Deserialize)]
+pub struct AnswerForm {
+    #[serde(default)]
+    form_key: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    reply: String,
+}
+
+pub async fn answer(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(form): Form<AnswerForm>,
+) -> Result<Response, AppError> {
+    staff.require(Permission::HandleObjections)?;
+    let objection = state.store().find_objection(id).await?.ok_or(AppError::NotFound)?;
+    staff.require_org(Permission::HandleObjections, &objection.org_code)?;
+    if !matches!(form.status.as_str(), "handling" | "closed") {
+        return Err(AppError::invalid("处理状态：请选择处理中或已办结"));
+    }
+    let reply = form.reply.trim();
+    if reply.is_empty() || reply.chars().count() > 1000 {
+        return Err(AppError::invalid("答复内容：请填写（不超过1000字）"));
+    }
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other("/staff/objections?done=repeat"));
+    }
+    state
+        .store()
+        .answer_objection(id, &form.status, reply, staff.user.id, state.now())
+        .await
+        .map_err(|_| AppError::Conflict("该异议已办结，不能再修改".into()))?;
+    let detail = format!("{}：{reply}", status_label(&form.status));
+    let entry =
+        staff.audit_entry(state.now(), "objection.answer", format!("objection:{id}"), detail, Some(objection.org_code));
+    state.audit(entry).await?;
+    Ok(see_other("/staff/objections?done=answered"))
+}

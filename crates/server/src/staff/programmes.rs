@@ -1,0 +1,219 @@
+//! 补贴项目 (subsidy programmes): the list every roster screen refers to, and the form the county
+//! administrator or the responsible department uses to add one.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::response::{Html, Response};
+use serde::Deserialize;
+use xiaowei_core::subsidy::Unit;
+use xiaowei_core::{Fen, Permission, Role};
+use xiaowei_store::{Department, NewProgramme, Programme};
+
+use super::{Nav, Staff, first_submit, see_other};
+use crate::error::AppError;
+use crate::security::random_token;
+use crate::state::AppState;
+
+pub struct ProgrammeRow {
+    pub name: String,
+    pub department: String,
+    pub standard: String,
+    pub years: String,
+    pub publicity_days: i64,
+    pub basis: String,
+}
+
+/// How a programme reads in lists: "600.00 元/人", "2006–2025年（每年）".
+pub fn describe(p: &Programme, departments: &[Department]) -> ProgrammeRow {
+    let unit = Unit::parse(&p.unit).unwrap_or(Unit::Person);
+    let standard = match p.standard_fen.and_then(Fen::new) {
+        Some(f) => format!("{f} {}", unit.per()),
+        None => format!("{}（{}）", unit.label(), if p.rule.is_empty() { "按实际核定" } else { p.rule.as_str() }),
+    };
+    let years = match (p.from_year, p.to_year) {
+        (Some(a), Some(b)) => format!("{a}–{b}年"),
+        (Some(a), None) => format!("{a}年起"),
+        _ => String::new(),
+    };
+    let years = if p.is_recurring() { format!("{years}（每年发放）") } else { years };
+    ProgrammeRow {
+        name: p.name.clone(),
+        department: p
+            .department_id
+            .and_then(|d| departments.iter().find(|x| x.id == d))
+            .map_or_else(String::new, |d| d.name.clone()),
+        standard,
+        years,
+        publicity_days: p.publicity_days,
+        basis: p.basis.clone(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff/programmes.html")]
+struct ListPage {
+    nav: Nav,
+    notice: &'static str,
+    programmes: Vec<ProgrammeRow>,
+    can_manage: bool,
+    departments: Vec<Department>,
+    units: [Unit; 3],
+    form_key: String,
+}
+
+#[derive(Deserialize)]
+pub struct DoneQuery {
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<DoneQuery>,
+) -> Result<Html<String>, AppError> {
+    staff.require(Permission::ViewRosters)?;
+    let all_departments = state.store().departments().await?;
+    let programmes = state.store().programmes().await?.iter().map(|p| describe(p, &all_departments)).collect();
+    let departments =
+        all_departments.into_iter().filter(|d| staff.scope.covers_department(staff.role, d.id)).collect();
+    let notice = match q.done.as_str() {
+        "created" => "补贴项目已新增。",
+        "repeat" => "该表单已提交过，未重复处理。",
+        _ => "",
+    };
+    let page = ListPage {
+        nav: staff.nav(),
+        notice,
+        programmes,
+        can_manage: staff.role.allows(Permission::ManageProgrammes),
+        departments,
+        units: Unit::ALL,
+        form_key: random_token(),
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Deserialize)]
+pub struct ProgrammeForm {
+    #[serde(default)]
+    form_key: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    department_id: String,
+    #[serde(default)]
+    basis: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    standard: String,
+    #[serde(default)]
+    rule: String,
+    #[serde(default)]
+    recurring: String,
+    #[serde(default)]
+    from_year: String,
+    #[serde(default)]
+    to_year: String,
+    #[serde(default)]
+    publicity_days: String,
+}
+
+fn optional_year(text: &str, field: &str) -> Result<Option<i64>, AppError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match text.parse::<i64>() {
+        Ok(y) if (1990..=2100).contains(&y) => Ok(Some(y)),
+        _ => Err(AppError::invalid(format!("{field}：请填写四位年份，如 2025"))),
+    }
+}
+
+/// Parses the programme form into a new programme, naming the field at fault.
+fn parse_form(form: &ProgrammeForm, staff: &Staff) -> Result<NewProgramme, AppError> {
+    let name = form.name.trim();
+    if name.is_empty() || name.chars().count() > 60 {
+        return Err(AppError::invalid("项目名称：请填写（不超过60个字）"));
+    }
+    let department_id = match form.department_id.trim() {
+        "" => None,
+        d => Some(d.parse::<i64>().map_err(|_| AppError::invalid("责任部门：请从列表中选择"))?),
+    };
+    if staff.role == Role::DepartmentOfficer && department_id != staff.scope.department_id {
+        return Err(AppError::invalid("责任部门：只能为本部门新增补贴项目"));
+    }
+    let basis = form.basis.trim();
+    if basis.is_empty() || basis.chars().count() > 2000 {
+        return Err(AppError::invalid("政策依据：请填写文件名称和文号（不超过2000字）"));
+    }
+    let unit = Unit::parse(&form.unit).ok_or_else(|| AppError::invalid("补贴单位：请选择按人、按户或按亩"))?;
+    let standard_fen = match form.standard.trim() {
+        "" => None,
+        s => {
+            let f = Fen::parse_yuan(s).map_err(|e| AppError::invalid(format!("补贴标准：{e}")))?;
+            if f.as_fen() == 0 {
+                return Err(AppError::invalid("补贴标准：必须大于0，没有固定标准请留空"));
+            }
+            Some(f.as_fen())
+        }
+    };
+    let recurring = form.recurring == "1";
+    let from_year = optional_year(&form.from_year, "起始年份")?;
+    let to_year = optional_year(&form.to_year, "截止年份")?;
+    if let (Some(a), Some(b)) = (from_year, to_year)
+        && b < a
+    {
+        return Err(AppError::invalid("截止年份：不能早于起始年份"));
+    }
+    if recurring && from_year.is_none() {
+        return Err(AppError::invalid("起始年份：每年发放的项目请填写起始年份"));
+    }
+    let publicity_days = match form.publicity_days.trim() {
+        "" => 7,
+        d => match d.parse::<i64>() {
+            Ok(n) if (1..=365).contains(&n) => n,
+            _ => return Err(AppError::invalid("公示天数：请填写1到365之间的整数")),
+        },
+    };
+    Ok(NewProgramme {
+        name: name.to_owned(),
+        department_id,
+        basis: basis.to_owned(),
+        unit: unit.as_str().to_owned(),
+        standard_fen,
+        rule: form.rule.trim().chars().take(500).collect(),
+        recurring,
+        from_year,
+        to_year,
+        publicity_days,
+    })
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<ProgrammeForm>,
+) -> Result<Response, AppError> {
+    staff.require(Permission::ManageProgrammes)?;
+    let programme = parse_form(&form, &staff)?;
+    if let Some(d) = programme.department_id
+        && state.store().find_department(d).await?.is_none()
+    {
+        return Err(AppError::invalid("责任部门：请从列表中选择"));
+    }
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other("/staff/programmes?done=repeat"));
+    }
+    let id = match state.store().create_programme(&programme, state.now()).await {
+        Err(xiaowei_store::StoreError::Conflict(_)) => {
+            return Err(AppError::Conflict(format!("已有名为“{}”的补贴项目", programme.name)));
+        }
+        other => other?,
+    };
+    let detail = format!("新增补贴项目 {}", programme.name);
+    state.audit(staff.audit_entry(state.now(), "programme.create", format!("programme:{id}"), detail, None)).await?;
+    Ok(see_other("/staff/programmes?done=created"))
+}

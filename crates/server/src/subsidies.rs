@@ -1,0 +1,802 @@
+//! The public 惠农资金 pages: programmes and rosters by township and village, each roster with
+//! masked IDs, totals, publicity countdown, differences, versions, scans and a QR code; 对此有异议
+//! objections with a tracking code; and 自助查询, where a villager finds every payment to them
+//! and the years with no payment record. Nothing here ever renders a full ID or account number.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use xiaowei_core::subsidy::{Phase, Publicity, RosterStatus, YearRange, unpaid_years};
+use xiaowei_core::{Fen, OrgLevel, Phone, ResidentId};
+use xiaowei_store::{NewAuditEntry, NewObjection, Org, Roster};
+
+use crate::error::AppError;
+use crate::rosters::{
+    AttachmentView, DifferenceView, EntryView, ID_PURPOSE, VersionView, parse_date, place_name, roster_title,
+    shanghai_date, versions,
+};
+use crate::security::{ClientIp, CsrfToken, random_token};
+use crate::staff::xlsx_response;
+use crate::state::{AppState, shanghai_time};
+
+const PAGE_SIZE: i64 = 100;
+/// Self-queries allowed per client address, and per ID number, in [`QUERY_WINDOW`] seconds.
+const QUERIES_PER_CLIENT: i64 = 30;
+const QUERIES_PER_ID: i64 = 10;
+const QUERY_WINDOW: i64 = 600;
+/// Objections allowed per client address per hour.
+const OBJECTIONS_PER_CLIENT: i64 = 10;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/t/{township}/subsidies", get(township_or_village))
+        .route("/t/{township}/self-query", get(self_query_form).post(self_query))
+        .route("/rosters/template.xlsx", get(template))
+        .route("/rosters/{roster}", get(roster_page))
+        .route("/rosters/{roster}/qr.svg", get(qr_code))
+        .route("/rosters/{roster}/export.xlsx", get(export_public))
+        .route("/rosters/{roster}/objection", get(roster_objection_form).post(roster_objection))
+        .route("/attachments/{attachment}", get(attachment))
+        .route("/objections", get(find_objection))
+        .route("/objections/new", get(general_objection_form).post(general_objection))
+        .route("/objections/{code}", get(objection_status))
+}
+
+async fn county_name(state: &AppState) -> Result<String, AppError> {
+    Ok(state.store().county().await?.map_or_else(|| "本县".to_owned(), |c| c.name))
+}
+
+async fn township_of(state: &AppState, code: &str) -> Result<Org, AppError> {
+    match state.store().find_org(code).await? {
+        Some(org) if org.level() == Some(OrgLevel::Township) => Ok(org),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// A public roster (published, superseded or withdrawn); anything else is "not found".
+async fn public_roster(state: &AppState, id: i64) -> Result<(Roster, RosterStatus), AppError> {
+    let roster = state.store().find_roster(id).await?.ok_or(AppError::NotFound)?;
+    match RosterStatus::parse(&roster.status) {
+        Some(status) if status.is_public() => Ok((roster, status)),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+struct RosterLink {
+    id: i64,
+    title: String,
+    phase: &'static str,
+    status: &'static str,
+    entries: i64,
+    total: String,
+    in_publicity: bool,
+}
+
+struct YearGroup {
+    year: i64,
+    rosters: Vec<RosterLink>,
+}
+
+struct ProgrammeLink {
+    id: i64,
+    name: String,
+    rosters: i64,
+    latest_year: i64,
+}
+
+#[derive(Template)]
+#[template(path = "subsidies.html")]
+struct SubsidiesPage {
+    county_name: String,
+    township_code: String,
+    township_name: String,
+    village_code: String,
+    place_name: String,
+    programmes: Vec<ProgrammeLink>,
+    programme_filter: i64,
+    years: Vec<YearGroup>,
+    villages: Vec<(String, String)>,
+}
+
+#[derive(Deserialize)]
+struct PlaceQuery {
+    village: Option<String>,
+    programme: Option<i64>,
+}
+
+fn group_by_year(rosters: Vec<Roster>, today: jiff::civil::Date) -> Vec<YearGroup> {
+    let mut years: BTreeMap<i64, Vec<RosterLink>> = BTreeMap::new();
+    for r in rosters {
+        let status = RosterStatus::parse(&r.status).unwrap_or(RosterStatus::Published);
+        let in_publicity = status == RosterStatus::Published && publicity_of(&r).is_some_and(|p| p.is_open(today));
+        years.entry(r.year).or_default().push(RosterLink {
+            id: r.id,
+            title: format!("{} {}", r.period, r.programme_name),
+            phase: Phase::parse(&r.phase).map_or("", Phase::label),
+            status: if status == RosterStatus::Published { "" } else { status.label() },
+            entries: r.entry_count,
+            total: Fen::new(r.total_fen).unwrap_or_default().to_string(),
+            in_publicity,
+        });
+    }
+    years.into_iter().rev().map(|(year, rosters)| YearGroup { year, rosters }).collect()
+}
+
+fn publicity_of(r: &Roster) -> Option<Publicity> {
+    let start = parse_date(r.publicity_start.as_deref()?)?;
+    let end = parse_date(r.publicity_end.as_deref()?)?;
+    Some(Publicity { start, end })
+}
+
+async fn township_or_village(
+    State(state): State<AppState>,
+    Path(township_code): Path<String>,
+    Query(q): Query<PlaceQuery>,
+) -> Result<Html<String>, AppError> {
+    let township = township_of(&state, &township_code).await?;
+    let store = state.store();
+    let (place, place_code) = match q.village.filter(|v| !v.is_empty()) {
+        Some(code) => match store.find_org(&code).await? {
+            Some(v)
+                if v.level() == Some(OrgLevel::Village) && v.parent_code.as_deref() == Some(township.code.as_str()) =>
+            {
+                (v.display_name().to_owned(), v.code)
+            }
+            _ => return Err(AppError::NotFound),
+        },
+        None => (township.display_name().to_owned(), township.code.clone()),
+    };
+    let programmes = store
+        .public_programmes_within(&place_code)
+        .await?
+        .into_iter()
+        .map(|p| ProgrammeLink { id: p.id, name: p.name, rosters: p.rosters, latest_year: p.latest_year })
+        .collect();
+    let rosters = store.public_rosters_of(&place_code, q.programme).await?;
+    let villages = if place_code == township.code {
+        store.child_orgs(&township.code).await?.into_iter().map(|v| (v.code.clone(), v.display_name().to_owned())).collect()
+    } else {
+        Vec::new()
+    };
+    let page = SubsidiesPage {
+        county_name: county_name(&state).await?,
+        township_name: township.display_name().to_owned(),
+        township_code: township.code.clone(),
+        village_code: if place_code == township.code { String::new() } else { place_code.clone() },
+        years: group_by_year(rosters, shanghai_date(state.now())),
+        place_name: place,
+        programmes,
+        programme_filter: q.programme.unwrap_or(0),
+        villages,
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Template)]
+#[template(path = "roster_public.html")]
+struct RosterPage {
+    county_name: String,
+    township_code: String,
+    township_name: String,
+    village_code: String,
+    id: i64,
+    title: String,
+    status: RosterStatus,
+    status_reason: String,
+    is_paid: bool,
+    paid_on: String,
+    publicity: String,
+    days_left: Option<i64>,
+    published: String,
+    entry_count: i64,
+    total: String,
+    entries: Vec<EntryView>,
+    page: i64,
+    pages: i64,
+    print: bool,
+    differences: Vec<DifferenceView>,
+    settles_id: Option<i64>,
+    attachments: Vec<AttachmentView>,
+    versions: Vec<VersionView>,
+    newest_id: Option<i64>,
+    objections_open: usize,
+    objections_total: usize,
+    can_object: bool,
+}
+
+#[derive(Deserialize)]
+struct RosterQuery {
+    page: Option<i64>,
+    #[serde(default)]
+    print: String,
+}
+
+async fn roster_page(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<RosterQuery>,
+) -> Result<Html<String>, AppError> {
+    let (roster, status) = public_roster(&state, id).await?;
+    let store = state.store();
+    let org = store.find_org(&roster.org_code).await?.ok_or(AppError::NotFound)?;
+    let township_code = if org.level() == Some(OrgLevel::Township) {
+        org.code.clone()
+    } else {
+        org.parent_code.clone().unwrap_or_default()
+    };
+    let township_name = place_name(store, &township_code).await?;
+    let print = q.print == "1";
+    let pages = ((roster.entry_count + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let entries = if print {
+        store.roster_entries(id, i64::MAX, 0).await?
+    } else {
+        store.roster_entries(id, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?
+    };
+    let today = shanghai_date(state.now());
+    let publicity = publicity_of(&roster);
+    let is_paid = roster.phase == Phase::Paid.as_str();
+    let versions = versions(store, &roster, true).await?;
+    let newest_id = versions.last().filter(|v| v.id != roster.id).map(|v| v.id);
+    let objections = store.objections_of_roster(id).await?;
+    let page = RosterPage {
+        county_name: county_name(&state).await?,
+        township_name,
+        township_code,
+        village_code: if org.level() == Some(OrgLevel::Village) { org.code.clone() } else { String::new() },
+        id,
+        title: roster_title(&roster, org.display_name()),
+        status,
+        status_reason: roster.status_reason.clone().unwrap_or_default(),
+        is_paid,
+        paid_on: roster.paid_on.clone().unwrap_or_default(),
+        publicity: publicity.map(|p| format!("{} 至 {}", p.start, p.end)).unwrap_or_default(),
+        days_left: publicity.filter(|_| status == RosterStatus::Published).and_then(|p| p.days_left(today)),
+        published: roster.published_at.map(shanghai_time).unwrap_or_default(),
+        entry_count: roster.entry_count,
+        total: Fen::new(roster.total_fen).unwrap_or_default().to_string(),
+        entries: entries.into_iter().map(EntryView::from).collect(),
+        page,
+        pages,
+        print,
+        differences: if is_paid {
+            store.differences(id).await?.into_iter().map(DifferenceView::from).collect()
+        } else {
+            Vec::new()
+        },
+        settles_id: roster.settles_id,
+        attachments: store.attachments_of_roster(id).await?.into_iter().map(AttachmentView::from).collect(),
+        versions,
+        newest_id,
+        objections_open: objections.iter().filter(|o| o.status != "closed").count(),
+        objections_total: objections.len(),
+        can_object: status == RosterStatus::Published,
+    };
+    Ok(Html(page.render()?))
+}
+
+/// The page's own address, for the QR code: the configured public URL, else this request's host.
+fn page_url(state: &AppState, headers: &HeaderMap, path: &str) -> String {
+    let base = match &state.config().public_url {
+        Some(url) if !url.trim().is_empty() => url.trim().trim_end_matches('/').to_owned(),
+        _ => {
+            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            format!("http://{host}")
+        }
+    };
+    format!("{base}{path}")
+}
+
+async fn qr_code(State(state): State<AppState>, Path(id): Path<i64>, headers: HeaderMap) -> Result<Response, AppError> {
+    public_roster(&state, id).await?;
+    let url = page_url(&state, &headers, &format!("/rosters/{id}"));
+    let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| AppError::Internal(format!("qr: {e}")))?;
+    let svg = code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).quiet_zone(true).build();
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], svg).into_response())
+}
+
+async fn export_public(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, AppError> {
+    let (roster, status) = public_roster(&state, id).await?;
+    let place = place_name(state.store(), &roster.org_code).await?;
+    let title = roster_title(&roster, &place);
+    let mut subtitle = vec![format!("状态：{}；身份证号、账号已隐藏部分数字", status.label())];
+    if let Some(p) = publicity_of(&roster) {
+        subtitle.push(format!("公示期：{} 至 {}", p.start, p.end));
+    }
+    let entries = state.store().roster_entries(id, i64::MAX, 0).await?;
+    let bytes = crate::rosters::export(state.cipher(), title.clone(), subtitle, entries, false)?;
+    Ok(xlsx_response(bytes, &format!("{title}.xlsx")))
+}
+
+async fn template() -> Result<Response, AppError> {
+    let bytes = xiaowei_sheets::template_xlsx(None).map_err(|e| AppError::Internal(format!("template: {e}")))?;
+    Ok(xlsx_response(bytes, "花名册模板.xlsx"))
+}
+
+async fn attachment(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, AppError> {
+    let a = state.store().find_attachment(id).await?.ok_or(AppError::NotFound)?;
+    // Only scans of a public roster are public; staff reach a draft's scans through the back office.
+    if let Some(roster_id) = a.roster_id {
+        public_roster(&state, roster_id).await?;
+    }
+    attachment_response(&state, &a, true).await
+}
+
+/// Streams a stored scan with its original file name.
+pub async fn attachment_response(
+    state: &AppState,
+    a: &xiaowei_store::Attachment,
+    public: bool,
+) -> Result<Response, AppError> {
+    let bytes = state.attachments().get(&a.sha256).await.map_err(|e| match e {
+        xiaowei_integrations::AttachmentError::NotFound => AppError::NotFound,
+        other => AppError::Internal(format!("{other:?}")),
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, a.content_type.clone()),
+            (header::CONTENT_DISPOSITION, format!("inline; filename*=UTF-8''{}", percent_encode(&a.original_name))),
+            (header::CACHE_CONTROL, if public { "public, max-age=86400".to_owned() } else { "no-store".to_owned() }),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// RFC 5987 encoding of a file name for `Content-Disposition`.
+pub fn percent_encode(name: &str) -> String {
+    name.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// A tracking code derived from the form's once-only key: a double submit finds the same case.
+fn tracking_code(form_key: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    Sha256::digest(form_key.as_bytes()).iter().take(8).map(|b| ALPHABET[usize::from(*b) % 32] as char).collect()
+}
+
+#[derive(Template)]
+#[template(path = "objection_form.html")]
+struct ObjectionFormPage {
+    csrf: String,
+    form_key: String,
+    action: String,
+    heading: String,
+    context: String,
+    body: String,
+    back: String,
+    hidden: Vec<(&'static str, String)>,
+}
+
+#[derive(Deserialize)]
+struct EntryQuery {
+    entry: Option<i64>,
+}
+
+async fn roster_objection_form(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    Path(id): Path<i64>,
+    Query(q): Query<EntryQuery>,
+) -> Result<Html<String>, AppError> {
+    let (roster, status) = public_roster(&state, id).await?;
+    if status != RosterStatus::Published {
+        return Err(AppError::invalid("该花名册已撤回或已有新版本，请对最新版本提出异议"));
+    }
+    let place = place_name(state.store(), &roster.org_code).await?;
+    let mut context = roster_title(&roster, &place);
+    let mut hidden = Vec::new();
+    if let Some(entry_id) = q.entry {
+        let entry = state.store().find_entry(id, entry_id).await?.ok_or(AppError::NotFound)?;
+        context = format!("{context} · 第{}行 {}（{}）", entry.row_no, entry.name, entry.id_masked);
+        hidden.push(("entry", entry_id.to_string()));
+    }
+    let page = ObjectionFormPage {
+        csrf,
+        form_key: random_token(),
+        action: format!("/rosters/{id}/objection"),
+        heading: "对此有异议".into(),
+        context,
+        body: String::new(),
+        back: format!("/rosters/{id}"),
+        hidden,
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Deserialize)]
+struct ObjectionForm {
+    #[serde(default)]
+    form_key: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    body: String,
+    entry: Option<i64>,
+    programme: Option<i64>,
+    #[serde(default)]
+    village: String,
+}
+
+/// Checks the objector's details, naming the field at fault.
+fn parse_objector(form: &ObjectionForm) -> Result<(String, Phone, String), AppError> {
+    let name = xiaowei_core::text::compact(&form.name);
+    if name.is_empty() || name.chars().count() > 32 {
+        return Err(AppError::invalid("姓名：请填写（不超过32个字）"));
+    }
+    let phone = Phone::parse(&form.phone).map_err(|e| AppError::invalid(format!("手机号：{e}")))?;
+    let body = form.body.trim();
+    if body.chars().count() < 5 || body.chars().count() > 1000 {
+        return Err(AppError::invalid("异议内容：请写明问题（5到1000字）"));
+    }
+    if form.form_key.len() < 16 || form.form_key.len() > 128 {
+        return Err(AppError::invalid("表单已失效，请刷新页面后重新提交"));
+    }
+    Ok((name, phone, body.to_owned()))
+}
+
+async fn record_objection(
+    state: &AppState,
+    ip: &str,
+    form: &ObjectionForm,
+    org_code: String,
+    roster_id: Option<i64>,
+    programme_id: Option<i64>,
+) -> Result<Response, AppError> {
+    let (name, phone, body) = parse_objector(form)?;
+    let code = tracking_code(&form.form_key);
+    if state.store().find_objection_by_code(&code).await?.is_some() {
+        return Ok(crate::staff::see_other(&format!("/objections/{code}")));
+    }
+    let now = state.now();
+    if state.store().rate_event("objection", ip, now - 3600, now).await? >= OBJECTIONS_PER_CLIENT {
+        return Err(AppError::Throttled("提交过于频繁，请1小时后再试"));
+    }
+    let objection = NewObjection {
+        code: code.clone(),
+        org_code: org_code.clone(),
+        roster_id,
+        entry_id: form.entry.filter(|_| roster_id.is_some()),
+        programme_id,
+        name,
+        phone_enc: state.cipher().encrypt(phone.expose()),
+        phone_idx: state.cipher().blind_index("phone", phone.expose()),
+        body,
+    };
+    match state.store().create_objection(&objection, now).await {
+        Ok(_) | Err(xiaowei_store::StoreError::Conflict(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    state
+        .audit(NewAuditEntry {
+            at: now,
+            actor_id: None,
+            actor_name: "公众".into(),
+            action: "objection.create".into(),
+            target: format!("objection:{code}"),
+            detail: format!("提交异议（手机 {}）", phone.masked()),
+            ip: ip.to_owned(),
+            org_code: Some(org_code),
+        })
+        .await?;
+    Ok(crate::staff::see_other(&format!("/objections/{code}?new=1")))
+}
+
+async fn roster_objection(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<i64>,
+    Form(form): Form<ObjectionForm>,
+) -> Result<Response, AppError> {
+    let (roster, status) = public_roster(&state, id).await?;
+    if status != RosterStatus::Published {
+        return Err(AppError::invalid("该花名册已撤回或已有新版本，请对最新版本提出异议"));
+    }
+    if let Some(entry) = form.entry {
+        state.store().find_entry(id, entry).await?.ok_or(AppError::NotFound)?;
+    }
+    record_objection(&state, &ip, &form, roster.org_code, Some(id), Some(roster.programme_id)).await
+}
+
+#[derive(Deserialize)]
+struct GeneralQuery {
+    programme: Option<i64>,
+    #[serde(default)]
+    village: String,
+    #[serde(default)]
+    years: String,
+}
+
+async fn general_objection_form(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    Query(q): Query<GeneralQuery>,
+) -> Result<Html<String>, AppError> {
+    let programme = match q.programme {
+        Some(id) => state.store().find_programme(id).await?,
+        None => None,
+    };
+    let village = state.store().find_org(&q.village).await?.ok_or(AppError::NotFound)?;
+    let years: String = q.years.chars().filter(|c| c.is_ascii_digit() || *c == '–' || *c == '-' || *c == '、').take(60).collect();
+    let body = match &programme {
+        Some(p) if !years.is_empty() => format!("我在自助查询中发现{}{years}年未见发放记录，请核实。", p.name),
+        _ => String::new(),
+    };
+    let mut hidden = vec![("village", village.code.clone())];
+    if let Some(p) = &programme {
+        hidden.push(("programme", p.id.to_string()));
+    }
+    let page = ObjectionFormPage {
+        csrf,
+        form_key: random_token(),
+        action: "/objections/new".into(),
+        heading: "反映问题".into(),
+        context: format!("{}{}", village.display_name(), programme.map(|p| format!(" · {}", p.name)).unwrap_or_default()),
+        body,
+        back: format!("/t/{}/self-query", village.parent_code.clone().unwrap_or_default()),
+        hidden,
+    };
+    Ok(Html(page.render()?))
+}
+
+async fn general_objection(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Form(form): Form<ObjectionForm>,
+) -> Result<Response, AppError> {
+    let village = state.store().find_org(&form.village).await?.ok_or_else(|| AppError::invalid("村（社区）：请从查询结果页进入"))?;
+    let programme = match form.programme {
+        Some(id) => Some(state.store().find_programme(id).await?.ok_or(AppError::NotFound)?.id),
+        None => None,
+    };
+    record_objection(&state, &ip, &form, village.code, None, programme).await
+}
+
+#[derive(Template)]
+#[template(path = "objection_status.html")]
+struct ObjectionStatusPage {
+    code: String,
+    is_new: bool,
+    status: &'static str,
+    body: String,
+    reply: String,
+    created: String,
+    updated: String,
+    roster_id: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct StatusQuery {
+    #[serde(default)]
+    new: String,
+}
+
+async fn objection_status(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<StatusQuery>,
+) -> Result<Html<String>, AppError> {
+    let code = code.trim().to_uppercase();
+    let o = state.store().find_objection_by_code(&code).await?.ok_or(AppError::NotFound)?;
+    let page = ObjectionStatusPage {
+        code: o.code,
+        is_new: q.new == "1",
+        status: crate::staff::objection_status_label(&o.status),
+        body: o.body,
+        reply: o.reply.unwrap_or_default(),
+        created: shanghai_time(o.created_at),
+        updated: shanghai_time(o.updated_at),
+        roster_id: o.roster_id,
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Deserialize)]
+struct FindQuery {
+    #[serde(default)]
+    code: String,
+}
+
+async fn find_objection(Query(q): Query<FindQuery>) -> Result<Response, AppError> {
+    let code: String = q.code.chars().filter(char::is_ascii_alphanumeric).take(16).collect::<String>().to_uppercase();
+    if code.is_empty() {
+        return Err(AppError::invalid("查询码：请填写提交异议后得到的8位查询码"));
+    }
+    Ok(crate::staff::see_other(&format!("/objections/{code}")))
+}
+
+#[derive(Template)]
+#[template(path = "self_query.html")]
+struct SelfQueryPage {
+    county_name: String,
+    township_code: String,
+    township_name: String,
+    csrf: String,
+}
+
+async fn self_query_form(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    Path(township_code): Path<String>,
+) -> Result<Html<String>, AppError> {
+    let township = township_of(&state, &township_code).await?;
+    let page = SelfQueryPage {
+        county_name: county_name(&state).await?,
+        township_name: township.display_name().to_owned(),
+        township_code: township.code,
+        csrf,
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Deserialize)]
+struct SelfQueryForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    id_number: String,
+    #[serde(default)]
+    household: String,
+}
+
+struct PaymentRow {
+    roster_id: i64,
+    year: i64,
+    programme: String,
+    phase: &'static str,
+    amount: String,
+    date: String,
+    place: String,
+}
+
+struct Gap {
+    programme_id: i64,
+    programme: String,
+    village: String,
+    years: YearRange,
+}
+
+struct HouseholdRow {
+    name: String,
+    year: i64,
+    programme: String,
+    amount: String,
+    roster_id: i64,
+}
+
+#[derive(Template)]
+#[template(path = "self_query_result.html")]
+struct SelfQueryResultPage {
+    county_name: String,
+    township_code: String,
+    township_name: String,
+    name: String,
+    id_masked: String,
+    payments: Vec<PaymentRow>,
+    total_paid: String,
+    gaps: Vec<Gap>,
+    household: Vec<HouseholdRow>,
+    asked_household: bool,
+}
+
+async fn self_query(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(township_code): Path<String>,
+    Form(form): Form<SelfQueryForm>,
+) -> Result<Html<String>, AppError> {
+    let township = township_of(&state, &township_code).await?;
+    let name = xiaowei_core::text::compact(&form.name);
+    if name.is_empty() || name.chars().count() > 32 {
+        return Err(AppError::invalid("姓名：请填写本人姓名"));
+    }
+    let id = ResidentId::parse(&form.id_number).map_err(|e| AppError::invalid(format!("身份证号：{e}")))?;
+    let id_idx = state.cipher().blind_index(ID_PURPOSE, id.expose());
+    let now = state.now();
+    let store = state.store();
+    if store.rate_event("self_query_client", &ip, now - QUERY_WINDOW, now).await? >= QUERIES_PER_CLIENT {
+        return Err(AppError::Throttled("查询过于频繁，请10分钟后再试"));
+    }
+    if store.rate_event("self_query_id", &id_idx, now - QUERY_WINDOW, now).await? >= QUERIES_PER_ID {
+        return Err(AppError::Throttled("该身份证号查询过于频繁，请10分钟后再试"));
+    }
+    // A name that does not match answers exactly like an ID with no records.
+    let entries: Vec<_> = store.entries_for_person(&id_idx).await?.into_iter().filter(|e| e.name == name).collect();
+    let asked_household = form.household == "1";
+    let mut places: BTreeMap<String, String> = BTreeMap::new();
+    for e in &entries {
+        if !places.contains_key(&e.org_code) {
+            places.insert(e.org_code.clone(), place_name(store, &e.org_code).await?);
+        }
+    }
+    let place_of = |code: &str| places.get(code).cloned().unwrap_or_default();
+    let mut total: i64 = 0;
+    let payments: Vec<PaymentRow> = entries
+        .iter()
+        .map(|e| {
+            let paid = e.phase == Phase::Paid.as_str();
+            if paid {
+                total += e.amount_fen;
+            }
+            PaymentRow {
+                roster_id: e.roster_id,
+                year: e.year,
+                programme: e.programme_name.clone(),
+                phase: if paid { "已发放" } else { "拟发放（公示）" },
+                amount: Fen::new(e.amount_fen).unwrap_or_default().to_string(),
+                date: e.paid_on.clone().unwrap_or_else(|| e.published_at.map(shanghai_time).unwrap_or_default()),
+                place: place_of(&e.org_code),
+            }
+        })
+        .collect();
+    // Unpaid years of recurring programmes, per programme and village.
+    let mut paid_years: BTreeMap<(i64, String), (String, Option<i64>, BTreeSet<i32>)> = BTreeMap::new();
+    for e in entries.iter().filter(|e| e.recurring != 0 && e.phase == Phase::Paid.as_str()) {
+        let slot = paid_years
+            .entry((e.programme_id, e.org_code.clone()))
+            .or_insert_with(|| (e.programme_name.clone(), e.to_year, BTreeSet::new()));
+        slot.2.insert(i32::try_from(e.year).unwrap_or_default());
+    }
+    let mut gaps = Vec::new();
+    for ((programme_id, org_code), (programme, to_year, years)) in paid_years {
+        let Some(last) = store.last_paid_year(programme_id, &org_code).await? else { continue };
+        let last = to_year.map_or(last, |t| t.min(last));
+        for range in unpaid_years(&years, i32::try_from(last).unwrap_or_default()) {
+            gaps.push(Gap { programme_id, programme: programme.clone(), village: org_code.clone(), years: range });
+        }
+    }
+    let mut household = Vec::new();
+    if asked_household {
+        let accounts: BTreeSet<&str> = entries.iter().filter_map(|e| e.account_idx.as_deref()).collect();
+        let own: BTreeSet<i64> = entries.iter().map(|e| e.entry_id).collect();
+        for account in accounts {
+            for e in store.entries_for_account(account).await? {
+                if !own.contains(&e.entry_id) && e.phase == Phase::Paid.as_str() {
+                    household.push(HouseholdRow {
+                        name: e.name,
+                        year: e.year,
+                        programme: e.programme_name,
+                        amount: Fen::new(e.amount_fen).unwrap_or_default().to_string(),
+                        roster_id: e.roster_id,
+                    });
+                }
+            }
+        }
+    }
+    state
+        .audit(NewAuditEntry {
+            at: now,
+            actor_id: None,
+            actor_name: "公众".into(),
+            action: "self_query".into(),
+            target: format!("person:{}", &id_idx[..16]),
+            detail: format!("自助查询 {}，{} 条记录", id.masked(), payments.len()),
+            ip,
+            org_code: Some(township.code.clone()),
+        })
+        .await?;
+    let page = SelfQueryResultPage {
+        county_name: county_name(&state).await?,
+        township_name: township.display_name().to_owned(),
+        township_code: township.code,
+        name,
+        id_masked: id.masked(),
+        payments,
+        total_paid: Fen::new(total).unwrap_or_default().to_string(),
+        gaps,
+        household,
+        asked_household,
+    };
+    Ok(Html(page.render()?))
+}
