@@ -24,12 +24,12 @@ use sqlx::{AnyPool, Executor};
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use departments::{Contact, Department, NewContact};
 pub use error::StoreError;
-pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
 pub use objections::{NewObjection, Objection};
+pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
 pub use staff::{LoginOutcome, NewStaffUser, SessionRow, StaffUser};
 pub use subsidies::{
-    Attachment, ClashingEntry, NewAttachment, NewDifference, NewEntry, NewProgramme, NewRoster, PersonEntry,
-    Programme, ProgrammeSummary, Roster, RosterDifference, RosterEntry,
+    Attachment, ClashingEntry, NewAttachment, NewDifference, NewEntry, NewProgramme, NewRoster, PersonEntry, Programme,
+    ProgrammeSummary, Roster, RosterDifference, RosterEntry,
 };
 
 /// Which engine a [`Store`] talks to.

@@ -7,12 +7,13 @@ use crate::{Store, StoreError};
 impl Store {
     /// Counts events of `kind` for `key` since `since`, then records this one.
     pub async fn rate_event(&self, kind: &str, key: &str, since: i64, now: i64) -> Result<i64, StoreError> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rate_events WHERE kind = $1 AND key = $2 AND at >= $3")
-            .bind(kind)
-            .bind(key)
-            .bind(since)
-            .fetch_one(&self.pool)
-            .await?;
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM rate_events WHERE kind = $1 AND key = $2 AND at >= $3")
+                .bind(kind)
+                .bind(key)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?;
         sqlx::query("INSERT INTO rate_events (kind, key, at) VALUES ($1, $2, $3)")
             .bind(kind)
             .bind(key)
@@ -31,14 +32,16 @@ impl Store {
         file_enc: &[u8],
         now: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO staged_imports (token, user_id, params, file_enc, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(token)
-            .bind(user_id)
-            .bind(params)
-            .bind(file_enc)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO staged_imports (token, user_id, params, file_enc, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token)
+        .bind(user_id)
+        .bind(params)
+        .bind(file_enc)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

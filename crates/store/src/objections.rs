@@ -71,7 +71,12 @@ impl Store {
     }
 
     /// Objections under an org subtree, open ones first, newest first.
-    pub async fn objections_within(&self, org_prefix: &str, limit: i64, offset: i64) -> Result<Vec<Objection>, StoreError> {
+    pub async fn objections_within(
+        &self,
+        org_prefix: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Objection>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {OBJECTION_COLUMNS} FROM objections WHERE org_code LIKE $1 \
              ORDER BY CASE status WHEN 'closed' THEN 1 ELSE 0 END, created_at DESC, id DESC LIMIT $2 OFFSET $3"

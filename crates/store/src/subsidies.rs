@@ -384,7 +384,11 @@ impl Store {
     }
 
     /// The public rosters of one org (village or township), newest year first.
-    pub async fn public_rosters_of(&self, org_code: &str, programme_id: Option<i64>) -> Result<Vec<Roster>, StoreError> {
+    pub async fn public_rosters_of(
+        &self,
+        org_code: &str,
+        programme_id: Option<i64>,
+    ) -> Result<Vec<Roster>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {ROSTER_COLUMNS} FROM rosters r JOIN programmes p ON p.id = r.programme_id \
              WHERE r.org_code = $1 AND r.status IN {PUBLIC_STATUSES} AND ($2 = 0 OR r.programme_id = $2) \
@@ -423,7 +427,12 @@ impl Store {
     }
 
     /// A page of a roster's entries in file order.
-    pub async fn roster_entries(&self, roster_id: i64, limit: i64, offset: i64) -> Result<Vec<RosterEntry>, StoreError> {
+    pub async fn roster_entries(
+        &self,
+        roster_id: i64,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<RosterEntry>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, roster_id, row_no, name, id_enc, id_idx, id_masked, group_name, account_enc, account_masked, \
              amount_fen, note FROM roster_entries WHERE roster_id = $1 ORDER BY row_no, id LIMIT $2 OFFSET $3",
@@ -532,10 +541,8 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict("roster status changed".into()));
         }
-        let old: Option<i64> = sqlx::query_scalar("SELECT supersedes_id FROM rosters WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let old: Option<i64> =
+            sqlx::query_scalar("SELECT supersedes_id FROM rosters WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
         if let Some(old) = old {
             let done = sqlx::query(
                 "UPDATE rosters SET status = 'superseded', updated_at = $1 WHERE id = $2 AND status = 'published'",
