@@ -11,7 +11,7 @@ use xiaowei_core::OrgLevel;
 
 use crate::{LoginOutcome, NewAuditEntry, NewContact, NewHousehold, NewOrg, NewStaffUser, Store, StoreError};
 
-async fn with_sqlite<F, Fut>(test: F)
+pub(crate) async fn with_sqlite<F, Fut>(test: F)
 where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()>,
@@ -24,7 +24,7 @@ where
     store.close().await;
 }
 
-async fn with_postgres<F, Fut>(test: F)
+pub(crate) async fn with_postgres<F, Fut>(test: F)
 where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()>,
@@ -64,11 +64,13 @@ macro_rules! conformance {
     };
 }
 
-fn org(code: &str, name: &str, level: OrgLevel, parent: Option<&str>) -> NewOrg {
+pub(crate) use conformance;
+
+pub(crate) fn org(code: &str, name: &str, level: OrgLevel, parent: Option<&str>) -> NewOrg {
     NewOrg { code: code.into(), name: name.into(), level, parent_code: parent.map(Into::into) }
 }
 
-async fn small_tree(store: &Store) {
+pub(crate) async fn small_tree(store: &Store) {
     let orgs = [
         org("620922", "瓜州县", OrgLevel::County, None),
         org("620922100", "渊泉镇", OrgLevel::Township, Some("620922")),
@@ -80,7 +82,7 @@ async fn small_tree(store: &Store) {
     store.import_orgs(&orgs, 1).await.unwrap();
 }
 
-fn user(username: &str, role: &str, org_code: &str) -> NewStaffUser {
+pub(crate) fn user(username: &str, role: &str, org_code: &str) -> NewStaffUser {
     NewStaffUser {
         username: username.into(),
         display_name: "测试".into(),

@@ -113,3 +113,5 @@ impl Store {
 
 #[cfg(test)]
 mod conformance;
+#[cfg(test)]
+mod conformance_subsidies;

@@ -5,7 +5,7 @@
 
 use sqlx::FromRow;
 
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 
 /// 补贴项目
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
@@ -216,6 +216,17 @@ pub struct PersonEntry {
 const INSERT_CHUNK: usize = 400;
 
 impl Store {
+    /// Begins a transaction that writes. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`), waiting out the busy timeout if another writer holds it: a deferred
+    /// transaction that reads first and writes later cannot wait, and fails with "database is
+    /// locked" as soon as another connection writes in between.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// Creates a programme; a second programme of the same name is a conflict.
     pub async fn create_programme(&self, p: &NewProgramme, now: i64) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
@@ -270,7 +281,7 @@ impl Store {
     /// written or nothing is. A correction takes the next version number of its lineage.
     pub async fn create_roster(&self, r: &NewRoster, entries: &[NewEntry], now: i64) -> Result<i64, StoreError> {
         let total: i64 = entries.iter().map(|e| e.amount_fen).sum();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let (version, lineage): (i64, Option<i64>) = match r.supersedes_id {
             Some(old) => {
                 let (v, lineage): (i64, Option<i64>) =
@@ -526,7 +537,7 @@ impl Store {
         by: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE rosters SET status = 'published', status_reason = NULL, reviewed_by = $1, updated_at = $2, \
              published_at = $2, publicity_start = $3, publicity_end = $4 WHERE id = $5 AND status = 'submitted'",
@@ -561,10 +572,15 @@ impl Store {
 
     /// Deletes a draft (never a submitted or public roster) with its entries and differences.
     pub async fn delete_draft_roster(&self, id: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let status: Option<String> =
-            sqlx::query_scalar("SELECT status FROM rosters WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
-        if !matches!(status.as_deref(), Some("draft" | "returned")) {
+        let mut tx = self.begin_write().await?;
+        // Checks the status and locks the row in one statement, so that a concurrent submit or
+        // deletion waits for this one and then finds nothing to change (PostgreSQL).
+        let locked =
+            sqlx::query("UPDATE rosters SET updated_at = updated_at WHERE id = $1 AND status IN ('draft', 'returned')")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        if locked.rows_affected() == 0 {
             return Err(StoreError::Conflict("only drafts can be deleted".into()));
         }
         for sql in [
@@ -582,7 +598,13 @@ impl Store {
     /// Replaces a draft's computed differences, keeping the reasons already given for
     /// differences that are still there.
     pub async fn replace_differences(&self, roster_id: i64, diffs: &[NewDifference]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
+        // Locks the roster row first, so that two recomputations of one roster run one after the
+        // other instead of both deleting the old rows and then colliding on insert (PostgreSQL).
+        sqlx::query("UPDATE rosters SET updated_at = updated_at WHERE id = $1")
+            .bind(roster_id)
+            .execute(&mut *tx)
+            .await?;
         let old: Vec<(String, String, Option<String>)> =
             sqlx::query_as("SELECT kind, person_idx, reason FROM roster_differences WHERE roster_id = $1")
                 .bind(roster_id)
@@ -625,7 +647,7 @@ impl Store {
 
     /// Records the clerk's reasons for differences of an editable roster, all or nothing.
     pub async fn set_difference_reasons(&self, roster_id: i64, reasons: &[(i64, String)]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for (id, reason) in reasons {
             let done = sqlx::query(
                 "UPDATE roster_differences SET reason = $1 WHERE id = $2 AND roster_id = $3 AND EXISTS \
