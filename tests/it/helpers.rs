@@ -262,11 +262,12 @@ pub fn person_id(seq: u32) -> String {
     format!("{body}{}", xiaowei_core::resident_id::check_char(&digits))
 }
 
-/// A roster CSV with a title row, for (name, id, amount in yuan) lines.
+/// A roster CSV with a title row, for (name, id, amount in yuan) lines. Lines are paired into
+/// households: each pair shares one 一卡通 account.
 pub fn roster_csv(lines: &[(&str, String, &str)]) -> Vec<u8> {
     let mut text = String::from("南岔村库区移民后期扶持花名册\n序号,姓名,身份证号,组,金额（元）,一卡通账号\n");
     for (i, (name, id, amount)) in lines.iter().enumerate() {
-        text.push_str(&format!("{},{name},{id},一组,{amount},622848040256489{:04}\n", i + 1, i % 3));
+        text.push_str(&format!("{},{name},{id},一组,{amount},622848040256489{:04}\n", i + 1, i / 2));
     }
     text.into_bytes()
 }
@@ -278,7 +279,12 @@ impl TestApp {
     }
 
     /// Posts the roster upload form (multipart, CSRF in the action URL) and returns the response.
-    pub async fn upload(&self, client: &reqwest::Client, fields: &[(&str, String)], file: Vec<u8>) -> reqwest::Response {
+    pub async fn upload(
+        &self,
+        client: &reqwest::Client,
+        fields: &[(&str, String)],
+        file: Vec<u8>,
+    ) -> reqwest::Response {
         let csrf = self.csrf(client, "/staff/login").await;
         let mut form = reqwest::multipart::Form::new();
         for (k, v) in fields {

@@ -5,12 +5,63 @@
 use xiaowei_core::Role;
 use xiaowei_server::staff::{ROUTES, StaffRoute, Target};
 
-use crate::helpers::{TestApp, both_backends, scope_of};
+use crate::helpers::{TestApp, both_backends, person_id, roster_csv, scope_of};
 
 /// Fills a route's placeholders and form for a target inside (`inside = true`) or outside the
 /// account's scope.
+/// A roster and an objection in our village and in the foreign one, to act on.
+struct Targets {
+    rosters: [i64; 2],
+    objections: [i64; 2],
+}
+
+async fn seed_targets(app: &TestApp) -> Targets {
+    let store = app.state.store();
+    let programme = app.programme().await;
+    let clerk = store.find_staff_by_username("clerk2").await.unwrap().unwrap().id;
+    let mut rosters = [0; 2];
+    let mut objections = [0; 2];
+    for (i, village) in ["620922100200", "620923100200"].into_iter().enumerate() {
+        let line = xiaowei_core::roster::check(
+            &[vec!["姓名".into(), "身份证号".into(), "金额".into()], vec!["张三".into(), person_id(1), "600".into()]],
+            None,
+        )
+        .unwrap()
+        .lines
+        .remove(0);
+        let entry = xiaowei_server::rosters::seal_line(app.state.cipher(), &line);
+        let roster = xiaowei_store::NewRoster {
+            programme_id: programme,
+            org_code: village.into(),
+            year: 2020,
+            period: "2020年度".into(),
+            phase: "proposed".into(),
+            settles_id: None,
+            supersedes_id: None,
+            correction_reason: None,
+            paid_on: None,
+            created_by: clerk,
+        };
+        rosters[i] = store.create_roster(&roster, &[entry], 1).await.unwrap();
+        let objection = xiaowei_store::NewObjection {
+            code: format!("RBAC{i:04}"),
+            org_code: village.into(),
+            roster_id: Some(rosters[i]),
+            entry_id: None,
+            programme_id: Some(programme),
+            name: "赵六".into(),
+            phone_enc: app.state.cipher().encrypt("13900001111"),
+            phone_idx: app.state.cipher().blind_index("phone", "13900001111"),
+            body: "异议内容".into(),
+        };
+        objections[i] = store.create_objection(&objection, 1).await.unwrap();
+    }
+    Targets { rosters, objections }
+}
+
 async fn request_for(
     app: &TestApp,
+    targets: &Targets,
     route: &StaffRoute,
     role: Role,
     inside: bool,
@@ -41,7 +92,10 @@ async fn request_for(
         .replace("{org}", org)
         .replace("{dept}", &dept.to_string())
         .replace("{user}", &user_id.to_string())
-        .replace("{contact}", "999999");
+        .replace("{contact}", "999999")
+        .replace("{roster}", &targets.rosters[usize::from(!inside)].to_string())
+        .replace("{objection}", &targets.objections[usize::from(!inside)].to_string())
+        .replace("{attachment}", "999999");
     let mut form: Vec<(&'static str, String)> = Vec::new();
     if route.method == "POST" {
         match route.path {
@@ -67,6 +121,20 @@ async fn request_for(
                 form.extend([("position", "officer".into()), ("name", "测试".into()), ("phone", "13900000009".into())]);
             }
             "/staff/departments" => form.push(("name", format!("测试部门{}", role.as_str()))),
+            "/staff/programmes" => form.extend([
+                ("name", format!("测试项目{}", role.as_str())),
+                ("basis", "测试文件".into()),
+                ("unit", "person".into()),
+                ("department_id", app.own_department.to_string()),
+            ]),
+            "/staff/rosters/preview" => form.extend([
+                ("programme_id", app.programme().await.to_string()),
+                ("org_code", org.into()),
+                ("year", "2021".into()),
+                ("phase", "proposed".into()),
+            ]),
+            p if p.ends_with("/return") || p.ends_with("/withdraw") => form.push(("reason", "测试原因".into())),
+            p if p.ends_with("/answer") => form.extend([("status", "handling".into()), ("reply", "测试答复".into())]),
             _ => {}
         }
     }
@@ -82,6 +150,9 @@ async fn call(
 ) -> u16 {
     let response = if route.method == "GET" {
         client.get(app.url(path)).send().await.unwrap()
+    } else if route.path == "/staff/rosters/preview" {
+        let fields: Vec<(&str, String)> = form.iter().map(|(k, v)| (*k, v.clone())).collect();
+        app.upload(client, &fields, roster_csv(&[("张三", person_id(2), "600")])).await
     } else {
         let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         app.post_form(client, path, &fields).await
@@ -90,12 +161,13 @@ async fn call(
 }
 
 both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async move {
+    let targets = seed_targets(&app).await;
     let mut failures = Vec::new();
     for role in Role::ALL {
         let client = app.login_as(role).await;
         for route in ROUTES {
             let allowed = role.allows(route.permission);
-            let (inside_path, inside_form) = request_for(&app, route, role, true).await;
+            let (inside_path, inside_form) = request_for(&app, &targets, route, role, true).await;
             let status = call(&app, &client, route, &inside_path, &inside_form).await;
             let ok = if allowed { status != 403 && status < 500 } else { status == 403 };
             if !ok {
@@ -110,10 +182,10 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
             let scoped = match route.target {
                 Target::None => false,
                 Target::Department => role == Role::DepartmentOfficer,
-                Target::Org | Target::User => true,
+                Target::Org | Target::User | Target::Roster | Target::Objection => true,
             };
             if allowed && scoped {
-                let (outside_path, outside_form) = request_for(&app, route, role, false).await;
+                let (outside_path, outside_form) = request_for(&app, &targets, route, role, false).await;
                 let status = call(&app, &client, route, &outside_path, &outside_form).await;
                 if status != 403 {
                     failures.push(format!(
@@ -126,7 +198,7 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
             }
         }
         // Listings never show what lies outside the scope.
-        for path in ["/staff/users", "/staff/departments", "/staff/audit"] {
+        for path in ["/staff/users", "/staff/departments", "/staff/audit", "/staff/rosters", "/staff/objections"] {
             let html = client.get(app.url(path)).send().await.unwrap().text().await.unwrap();
             if html.contains("外村") || html.contains("foreign") {
                 failures.push(format!("{path} as {} shows the foreign county", role.as_str()));

@@ -106,7 +106,8 @@ both_backends!(a_roster_goes_from_upload_through_review_to_the_public_page, |app
     assert_eq!(saved.status(), 303);
     app.publish(&clerk, &reviewer, paid).await;
     let page = TestApp::client().get(app.url(&format!("/rosters/{paid}"))).send().await.unwrap().text().await.unwrap();
-    for label in ["未经公示即发放", "公示后未发放", "发放金额与公示不一致", "公示期未满即发放", "经村民代表会议核实"] {
+    for label in ["未经公示即发放", "公示后未发放", "发放金额与公示不一致", "公示期未满即发放", "经村民代表会议核实"]
+    {
         assert!(page.contains(label), "{label} missing from the public diff");
     }
 
@@ -121,7 +122,9 @@ both_backends!(published_rosters_are_corrected_by_new_versions_and_withdrawn_wit
     let clerk = app.login_as(Role::VillageClerk).await;
     let reviewer = app.login_as(Role::TownshipReviewer).await;
     let programme = app.programme().await;
-    let v1 = app.import_roster(&clerk, &proposed_fields(programme, 2024), roster_csv(&[("张三", person_id(1), "600")])).await;
+    let v1 = app
+        .import_roster(&clerk, &proposed_fields(programme, 2024), roster_csv(&[("张三", person_id(1), "600")]))
+        .await;
     app.publish(&clerk, &reviewer, v1).await;
 
     // Approving twice, or a clerk trying to review, changes nothing.
@@ -153,7 +156,8 @@ both_backends!(the_same_person_cannot_be_on_two_rosters_of_one_batch, |app: Test
     let township_admin = app.login_as(Role::TownshipAdmin).await;
     let mut fields = proposed_fields(programme, 2023);
     fields[1] = ("org_code", "620922100".into());
-    let html = app.upload(&township_admin, &fields, roster_csv(&[("张三", person_id(1), "600")])).await.text().await.unwrap();
+    let html =
+        app.upload(&township_admin, &fields, roster_csv(&[("张三", person_id(1), "600")])).await.text().await.unwrap();
     assert!(html.contains("此人已在南岔村同一项目同期花名册中"), "{html}");
 });
 
@@ -161,7 +165,9 @@ both_backends!(objections_get_a_tracking_code_and_an_answer, |app: TestApp| asyn
     let clerk = app.login_as(Role::VillageClerk).await;
     let reviewer = app.login_as(Role::TownshipReviewer).await;
     let programme = app.programme().await;
-    let id = app.import_roster(&clerk, &proposed_fields(programme, 2025), roster_csv(&[("张三", person_id(1), "600")])).await;
+    let id = app
+        .import_roster(&clerk, &proposed_fields(programme, 2025), roster_csv(&[("张三", person_id(1), "600")]))
+        .await;
     app.publish(&clerk, &reviewer, id).await;
 
     let villager = TestApp::client();
@@ -184,8 +190,14 @@ both_backends!(objections_get_a_tracking_code_and_an_answer, |app: TestApp| asyn
     let status = villager.get(app.url(&location)).send().await.unwrap().text().await.unwrap();
     assert!(status.contains("待处理"));
 
-    let bad_phone = [("csrf", csrf.as_str()), ("form_key", "x".repeat(20).as_str()), ("name", "赵六"), ("phone", "123"), ("body", "内容内容内容")]
-        .map(|(k, v)| (k, v.to_owned()));
+    let bad_phone = [
+        ("csrf", csrf.as_str()),
+        ("form_key", "x".repeat(20).as_str()),
+        ("name", "赵六"),
+        ("phone", "123"),
+        ("body", "内容内容内容"),
+    ]
+    .map(|(k, v)| (k, v.to_owned()));
     let refused = villager.post(app.url(&format!("/rosters/{id}/objection"))).form(&bad_phone).send().await.unwrap();
     assert_eq!(refused.status(), 400);
     assert!(refused.text().await.unwrap().contains("手机号"));
@@ -194,7 +206,11 @@ both_backends!(objections_get_a_tracking_code_and_an_answer, |app: TestApp| asyn
     assert!(list.contains("13900001111"), "the reviewer sees the phone");
     let objection = app.state.store().objections_within("620922", 10, 0).await.unwrap().remove(0);
     let answered = app
-        .post_form(&reviewer, &format!("/staff/objections/{}/answer", objection.id), &[("status", "closed"), ("reply", "经核实已停发")])
+        .post_form(
+            &reviewer,
+            &format!("/staff/objections/{}/answer", objection.id),
+            &[("status", "closed"), ("reply", "经核实已停发")],
+        )
         .await;
     assert_eq!(answered.status(), 303);
     let status = villager.get(app.url(&location)).send().await.unwrap().text().await.unwrap();
@@ -276,14 +292,22 @@ both_backends!(scans_are_checked_by_content_and_public_only_once_published, |app
     let clerk = app.login_as(Role::VillageClerk).await;
     let reviewer = app.login_as(Role::TownshipReviewer).await;
     let programme = app.programme().await;
-    let id = app.import_roster(&clerk, &proposed_fields(programme, 2025), roster_csv(&[("张三", person_id(1), "600")])).await;
+    let id = app
+        .import_roster(&clerk, &proposed_fields(programme, 2025), roster_csv(&[("张三", person_id(1), "600")]))
+        .await;
     let send = |bytes: Vec<u8>, name: &'static str| {
         let clerk = clerk.clone();
         let app = &app;
         async move {
             let csrf = app.csrf(&clerk, "/staff/login").await;
-            let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
-            clerk.post(app.url(&format!("/staff/rosters/{id}/attachments?csrf={csrf}"))).multipart(form).send().await.unwrap()
+            let form =
+                reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
+            clerk
+                .post(app.url(&format!("/staff/rosters/{id}/attachments?csrf={csrf}")))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap()
         }
     };
     let fake = send(b"<html>not a pdf</html>".to_vec(), "扫描件.pdf").await;
@@ -308,6 +332,7 @@ both_backends!(scans_are_checked_by_content_and_public_only_once_published, |app
     assert_eq!(officer.get(app.url(&format!("/staff/rosters/{id}/export"))).send().await.unwrap().status(), 403);
     let audit = app.state.store().audit_entries("620922", 100, 0).await.unwrap();
     assert!(audit.iter().any(|a| a.action == "pii.export"));
-    let template = TestApp::client().get(app.url("/rosters/template.xlsx")).send().await.unwrap().bytes().await.unwrap();
+    let template =
+        TestApp::client().get(app.url("/rosters/template.xlsx")).send().await.unwrap().bytes().await.unwrap();
     assert!(xiaowei_core::roster::find_header(&xiaowei_sheets::read_grid(&template).unwrap()).is_ok());
 });

@@ -161,7 +161,12 @@ async fn township_or_village(
         .collect();
     let rosters = store.public_rosters_of(&place_code, q.programme).await?;
     let villages = if place_code == township.code {
-        store.child_orgs(&township.code).await?.into_iter().map(|v| (v.code.clone(), v.display_name().to_owned())).collect()
+        store
+            .child_orgs(&township.code)
+            .await?
+            .into_iter()
+            .map(|v| (v.code.clone(), v.display_name().to_owned()))
+            .collect()
     } else {
         Vec::new()
     };
@@ -300,7 +305,8 @@ async fn qr_code(State(state): State<AppState>, Path(id): Path<i64>, headers: He
     let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
         .map_err(|e| AppError::Internal(format!("qr: {e}")))?;
     let svg = code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).quiet_zone(true).build();
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], svg).into_response())
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], svg)
+        .into_response())
 }
 
 async fn export_public(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, AppError> {
@@ -354,7 +360,9 @@ pub async fn attachment_response(
 /// RFC 5987 encoding of a file name for `Content-Disposition`.
 pub fn percent_encode(name: &str) -> String {
     name.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
+        })
         .collect()
 }
 
@@ -528,7 +536,8 @@ async fn general_objection_form(
         None => None,
     };
     let village = state.store().find_org(&q.village).await?.ok_or(AppError::NotFound)?;
-    let years: String = q.years.chars().filter(|c| c.is_ascii_digit() || *c == '–' || *c == '-' || *c == '、').take(60).collect();
+    let years: String =
+        q.years.chars().filter(|c| c.is_ascii_digit() || *c == '–' || *c == '-' || *c == '、').take(60).collect();
     let body = match &programme {
         Some(p) if !years.is_empty() => format!("我在自助查询中发现{}{years}年未见发放记录，请核实。", p.name),
         _ => String::new(),
@@ -542,7 +551,11 @@ async fn general_objection_form(
         form_key: random_token(),
         action: "/objections/new".into(),
         heading: "反映问题".into(),
-        context: format!("{}{}", village.display_name(), programme.map(|p| format!(" · {}", p.name)).unwrap_or_default()),
+        context: format!(
+            "{}{}",
+            village.display_name(),
+            programme.map(|p| format!(" · {}", p.name)).unwrap_or_default()
+        ),
         body,
         back: format!("/t/{}/self-query", village.parent_code.clone().unwrap_or_default()),
         hidden,
@@ -555,7 +568,11 @@ async fn general_objection(
     ClientIp(ip): ClientIp,
     Form(form): Form<ObjectionForm>,
 ) -> Result<Response, AppError> {
-    let village = state.store().find_org(&form.village).await?.ok_or_else(|| AppError::invalid("村（社区）：请从查询结果页进入"))?;
+    let village = state
+        .store()
+        .find_org(&form.village)
+        .await?
+        .ok_or_else(|| AppError::invalid("村（社区）：请从查询结果页进入"))?;
     let programme = match form.programme {
         Some(id) => Some(state.store().find_programme(id).await?.ok_or(AppError::NotFound)?.id),
         None => None,
@@ -667,6 +684,9 @@ struct Gap {
     years: YearRange,
 }
 
+/// A recurring programme's paid years for one person in one village: name, last year, years.
+type PaidYears = (String, Option<i64>, BTreeSet<i32>);
+
 struct HouseholdRow {
     name: String,
     year: i64,
@@ -741,7 +761,7 @@ async fn self_query(
         })
         .collect();
     // Unpaid years of recurring programmes, per programme and village.
-    let mut paid_years: BTreeMap<(i64, String), (String, Option<i64>, BTreeSet<i32>)> = BTreeMap::new();
+    let mut paid_years: BTreeMap<(i64, String), PaidYears> = BTreeMap::new();
     for e in entries.iter().filter(|e| e.recurring != 0 && e.phase == Phase::Paid.as_str()) {
         let slot = paid_years
             .entry((e.programme_id, e.org_code.clone()))

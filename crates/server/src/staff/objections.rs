@@ -65,7 +65,8 @@ pub async fn list(
 ) -> Result<Html<String>, AppError> {
     staff.require(Permission::ViewObjections)?;
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
-    let mut rows = state.store().objections_within(&staff.scope.org_code, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
+    let mut rows =
+        state.store().objections_within(&staff.scope.org_code, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
     let has_more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
     let mut objections = Vec::with_capacity(rows.len());
@@ -88,7 +89,8 @@ pub async fn list(
     }
     if !objections.is_empty() {
         let detail = format!("查看异议人手机号 {} 个", objections.len());
-        let entry = staff.audit_entry(state.now(), "pii.view", "objections".into(), detail, Some(staff.scope.org_code.clone()));
+        let entry =
+            staff.audit_entry(state.now(), "pii.view", "objections".into(), detail, Some(staff.scope.org_code.clone()));
         state.audit(entry).await?;
     }
     let notice = match q.done.as_str() {

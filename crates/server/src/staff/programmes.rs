@@ -76,8 +76,7 @@ pub async fn list(
     staff.require(Permission::ViewRosters)?;
     let all_departments = state.store().departments().await?;
     let programmes = state.store().programmes().await?.iter().map(|p| describe(p, &all_departments)).collect();
-    let departments =
-        all_departments.into_iter().filter(|d| staff.scope.covers_department(staff.role, d.id)).collect();
+    let departments = all_departments.into_iter().filter(|d| staff.scope.covers_department(staff.role, d.id)).collect();
     let notice = match q.done.as_str() {
         "created" => "补贴项目已新增。",
         "repeat" => "该表单已提交过，未重复处理。",

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::Form;
 use axum::body::Bytes;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
@@ -224,7 +224,12 @@ struct Upload {
     file: Bytes,
 }
 
-async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
+/// Reads a multipart body; called only after the role and scope checks, so a refused request
+/// never has its upload read.
+async fn read_upload(state: &AppState, request: Request) -> Result<Upload, AppError> {
+    let mut multipart = Multipart::from_request(request, state)
+        .await
+        .map_err(|_| AppError::invalid("请通过页面上的表单选择文件后上传"))?;
     let mut upload = Upload { fields: HashMap::new(), file_name: String::new(), file: Bytes::new() };
     let bad = |_| AppError::invalid("上传内容不完整，请重新选择文件后提交（单个文件不超过8MB）");
     while let Some(field) = multipart.next_field().await.map_err(bad)? {
@@ -247,7 +252,11 @@ impl Upload {
 }
 
 /// Validates what the clerk chose on the import form, naming the field at fault.
-async fn import_params(state: &AppState, staff: &Staff, upload: &Upload) -> Result<(ImportParams, Programme), AppError> {
+async fn import_params(
+    state: &AppState,
+    staff: &Staff,
+    upload: &Upload,
+) -> Result<(ImportParams, Programme), AppError> {
     let store = state.store();
     if let Some(old_id) = upload.field("supersedes_id").parse::<i64>().ok().filter(|id| *id > 0) {
         let old = roster_in_scope(state, staff, Permission::DraftRosters, old_id).await?;
@@ -272,7 +281,8 @@ async fn import_params(state: &AppState, staff: &Staff, upload: &Upload) -> Resu
         };
         return Ok((params, programme));
     }
-    let programme_id = upload.field("programme_id").parse::<i64>().map_err(|_| AppError::invalid("补贴项目：请选择"))?;
+    let programme_id =
+        upload.field("programme_id").parse::<i64>().map_err(|_| AppError::invalid("补贴项目：请选择"))?;
     let programme = store.find_programme(programme_id).await?.ok_or_else(|| AppError::invalid("补贴项目：请选择"))?;
     let org_code = upload.field("org_code").to_owned();
     staff.require_org(Permission::DraftRosters, &org_code)?;
@@ -289,7 +299,8 @@ async fn import_params(state: &AppState, staff: &Staff, upload: &Upload) -> Resu
         p if p.chars().count() <= 30 => p.to_owned(),
         _ => return Err(AppError::invalid("批次：不超过30个字，如“2025年第一季度”")),
     };
-    let phase = Phase::parse(upload.field("phase")).ok_or_else(|| AppError::invalid("类型：请选择拟发放公示或发放结果"))?;
+    let phase =
+        Phase::parse(upload.field("phase")).ok_or_else(|| AppError::invalid("类型：请选择拟发放公示或发放结果"))?;
     let (settles_id, paid_on) = match phase {
         Phase::Proposed => (None, None),
         Phase::Paid => {
@@ -349,13 +360,9 @@ struct PreviewPage {
     form_key: String,
 }
 
-pub async fn preview(
-    State(state): State<AppState>,
-    staff: Staff,
-    multipart: Multipart,
-) -> Result<Html<String>, AppError> {
+pub async fn preview(State(state): State<AppState>, staff: Staff, request: Request) -> Result<Html<String>, AppError> {
     staff.require(Permission::DraftRosters)?;
-    let upload = read_upload(multipart).await?;
+    let upload = read_upload(&state, request).await?;
     let (params, programme) = import_params(&state, &staff, &upload).await?;
     if upload.file.is_empty() {
         return Err(AppError::invalid("花名册文件：请选择要上传的 Excel 或 CSV 文件"));
@@ -558,9 +565,19 @@ pub async fn submit(
     refresh_differences(state.store(), id).await?;
     require_reasons(&state, &roster).await?;
     let now = state.now();
-    state.store().change_roster_status(id, from.as_str(), to.as_str(), None, staff.user.id, now).await.map_err(changed_meanwhile)?;
     state
-        .audit(staff.audit_entry(now, "roster.submit", format!("roster:{id}"), "提交审核".into(), Some(roster.org_code)))
+        .store()
+        .change_roster_status(id, from.as_str(), to.as_str(), None, staff.user.id, now)
+        .await
+        .map_err(changed_meanwhile)?;
+    state
+        .audit(staff.audit_entry(
+            now,
+            "roster.submit",
+            format!("roster:{id}"),
+            "提交审核".into(),
+            Some(roster.org_code),
+        ))
         .await?;
     Ok(see_other(&format!("/staff/rosters/{id}?done=submitted")))
 }
@@ -623,15 +640,19 @@ pub async fn attach(
     State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<i64>,
-    multipart: Multipart,
+    request: Request,
 ) -> Result<Response, AppError> {
     let roster = roster_in_scope(&state, &staff, Permission::DraftRosters, id).await?;
     if !status_of(&roster)?.is_editable() {
         return Err(AppError::Conflict("花名册已提交或已公开，不能再添加扫描件".into()));
     }
-    let upload = read_upload(multipart).await?;
+    let upload = read_upload(&state, request).await?;
     let stored = state.attachments().put(upload.file.clone()).await.map_err(|e| {
-        if e.is_user_error() { AppError::invalid(format!("扫描件：{e}")) } else { AppError::Internal(format!("{e:?}")) }
+        if e.is_user_error() {
+            AppError::invalid(format!("扫描件：{e}"))
+        } else {
+            AppError::Internal(format!("{e:?}"))
+        }
     })?;
     let original_name = if upload.file_name.is_empty() {
         format!("扫描件.{}", stored.kind.extension())
@@ -652,7 +673,13 @@ pub async fn attach(
         state.store().add_attachment(&attachment, state.now()).await?;
         let detail = format!("上传扫描件 {original_name}");
         state
-            .audit(staff.audit_entry(state.now(), "roster.attach", format!("roster:{id}"), detail, Some(roster.org_code)))
+            .audit(staff.audit_entry(
+                state.now(),
+                "roster.attach",
+                format!("roster:{id}"),
+                detail,
+                Some(roster.org_code),
+            ))
             .await?;
     }
     Ok(see_other(&format!("/staff/rosters/{id}?done=attached")))
@@ -685,7 +712,9 @@ pub async fn approve(
         Some((a, b)) => format!("审核通过并公开，公示期 {a} 至 {b}"),
         None => "审核通过并公开".to_owned(),
     };
-    state.audit(staff.audit_entry(now, "roster.publish", format!("roster:{id}"), detail, Some(roster.org_code))).await?;
+    state
+        .audit(staff.audit_entry(now, "roster.publish", format!("roster:{id}"), detail, Some(roster.org_code)))
+        .await?;
     Ok(see_other(&format!("/staff/rosters/{id}?done=approved")))
 }
 
@@ -720,7 +749,8 @@ async fn change_with_reason(
         .change_roster_status(id, from.as_str(), to.as_str(), Some(reason), staff.user.id, now)
         .await
         .map_err(changed_meanwhile)?;
-    let (code, done) = if action == RosterAction::Return { ("roster.return", "returned") } else { ("roster.withdraw", "withdrawn") };
+    let (code, done) =
+        if action == RosterAction::Return { ("roster.return", "returned") } else { ("roster.withdraw", "withdrawn") };
     state.audit(staff.audit_entry(now, code, format!("roster:{id}"), reason.to_owned(), Some(roster.org_code))).await?;
     Ok(see_other(&format!("/staff/rosters/{id}?done={done}")))
 }
@@ -784,6 +814,11 @@ pub async fn attachment(
     Path((id, attachment_id)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
     roster_in_scope(&state, &staff, Permission::ViewRosters, id).await?;
-    let a = state.store().find_attachment(attachment_id).await?.filter(|a| a.roster_id == Some(id)).ok_or(AppError::NotFound)?;
+    let a = state
+        .store()
+        .find_attachment(attachment_id)
+        .await?
+        .filter(|a| a.roster_id == Some(id))
+        .ok_or(AppError::NotFound)?;
     crate::subsidies::attachment_response(&state, &a, false).await
 }
