@@ -1,7 +1,8 @@
 //! Demo data: the real Guazhou County org tree (from the national statistical division codes
 //! shipped in `data-seed/`), invented village groups and households, the county departments
-//! with invented contacts, and one staff account per role. Loading is repeatable: a second run
-//! refreshes the same records instead of duplicating them.
+//! with invented contacts, one staff account per role, and the 惠农资金 programmes and rosters of
+//! [`crate::demo_subsidies`]. Loading is repeatable: a second run refreshes the same records
+//! instead of duplicating them.
 
 use anyhow::Result;
 use xiaowei_core::{OrgLevel, Phone, Role};
@@ -13,13 +14,13 @@ const DIVISIONS: &str = include_str!("../data-seed/guazhou-divisions.csv");
 /// The password of every demo account; printed on start.
 pub const DEMO_PASSWORD: &str = "xiaowei2026";
 
-const SURNAMES: &[&str] =
+pub(crate) const SURNAMES: &[&str] =
     &["张", "王", "李", "赵", "刘", "陈", "杨", "马", "何", "周", "吴", "孙", "朱", "胡", "郭", "罗"];
-const GIVEN: &[&str] = &[
+pub(crate) const GIVEN: &[&str] = &[
     "建国", "秀英", "玉兰", "志强", "桂花", "国庆", "春梅", "永福", "红霞", "德明", "海燕", "文斌", "淑珍", "振华",
     "丽娟", "有才",
 ];
-const GROUP_NAMES: &[&str] = &["一组", "二组", "三组", "四组", "五组", "六组"];
+pub(crate) const GROUP_NAMES: &[&str] = &["一组", "二组", "三组", "四组", "五组", "六组"];
 
 const DEPARTMENTS: &[&str] = &[
     "县民政局",
@@ -33,10 +34,10 @@ const DEPARTMENTS: &[&str] = &[
 ];
 
 /// A small deterministic generator, so the demo is the same on every machine.
-struct Lcg(u64);
+pub(crate) struct Lcg(pub(crate) u64);
 
 impl Lcg {
-    fn next(&mut self, bound: usize) -> usize {
+    pub(crate) fn next(&mut self, bound: usize) -> usize {
         self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         ((self.0 >> 33) % bound as u64) as usize
     }
@@ -174,5 +175,5 @@ pub async fn load(state: &AppState) -> Result<()> {
     for a in ACCOUNTS {
         println!("  {:<16} {}", a.username, a.role.label());
     }
-    Ok(())
+    crate::demo_subsidies::load(state).await
 }

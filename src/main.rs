@@ -1,16 +1,19 @@
 //! The `xiaowei` command: serve the platform, run it on demo data, migrate the database, manage
-//! staff accounts and load the org tree. Everything an operator does goes through here.
+//! staff accounts, load the org tree and check roster files. Everything an operator does goes
+//! through here.
 
 mod demo;
+mod demo_subsidies;
 
 use std::io::Read;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
-use xiaowei_core::{OrgLevel, PiiCipher, PiiKey, Role};
+use xiaowei_core::{Fen, OrgLevel, PiiCipher, PiiKey, Role};
 use xiaowei_integrations::AttachmentStore;
 use xiaowei_server::{AppState, Config};
 use xiaowei_store::{NewOrg, NewStaffUser, Store};
@@ -41,6 +44,15 @@ struct ServeArgs {
 }
 
 #[derive(Args, Clone)]
+struct DemoArgs {
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// Load the demo data and exit without serving.
+    #[arg(long)]
+    load_only: bool,
+}
+
+#[derive(Args, Clone)]
 struct DataArgs {
     /// Folder for the SQLite file and keys. Env: XIAOWEI_DATA_DIR [default: ./data]
     #[arg(long, env = "XIAOWEI_DATA_DIR")]
@@ -54,10 +66,11 @@ enum Command {
     /// Example: xiaowei serve --listen 0.0.0.0:8080 --data-dir /var/lib/xiaowei
     Serve(ServeArgs),
     /// Create or refresh the demo database (real Guazhou County org tree, sample households,
-    /// departments and staff accounts), print the demo logins, then serve.
+    /// departments, staff accounts, subsidy programmes and rosters), print the demo logins, then
+    /// serve.
     ///
     /// Example: xiaowei demo
-    Demo(ServeArgs),
+    Demo(DemoArgs),
     /// Apply database migrations and exit.
     ///
     /// Example: DATABASE_URL=postgres://xiaowei@localhost/xiaowei xiaowei migrate
@@ -68,6 +81,28 @@ enum Command {
     /// Manage the org tree.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Work with roster (花名册) files.
+    #[command(subcommand)]
+    Roster(RosterCommand),
+}
+
+#[derive(Subcommand)]
+enum RosterCommand {
+    /// Check a roster file (xlsx, xls or CSV) before uploading it. Exit status: 0 when the file
+    /// has no errors, 1 when it has errors, 2 when it cannot be read or the arguments are wrong.
+    ///
+    /// Example: xiaowei roster check 卓园村2025年花名册.xlsx --programme 库区移民后期扶持
+    Check {
+        file: PathBuf,
+        /// Programme name: amounts above its standard are errors (reads the configured database)
+        #[arg(long)]
+        programme: Option<String>,
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -123,39 +158,45 @@ enum OrgCommand {
 }
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
-    match dispatch(Cli::parse()).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // `roster check` keeps 1 for "the file has errors"; it cannot run at all with 2.
+    let failure = if matches!(cli.command, Command::Roster(_)) { ExitCode::from(2) } else { ExitCode::FAILURE };
+    match dispatch(cli).await {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("错误：{e:#}");
-            std::process::ExitCode::FAILURE
+            failure
         }
     }
 }
 
-async fn dispatch(cli: Cli) -> Result<()> {
+async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let mut config = Config::load(cli.config.as_deref())?;
     init_tracing(&config);
     match cli.command {
         Command::Serve(args) => {
             apply(&mut config, &args);
             let state = open(&config).await?;
-            run(config, state).await
+            run(config, state).await?;
         }
         Command::Demo(args) => {
-            apply(&mut config, &args);
+            apply(&mut config, &args.serve);
             let state = open(&config).await?;
             demo::load(&state).await?;
-            run(config, state).await
+            if args.load_only {
+                state.store().close().await;
+            } else {
+                run(config, state).await?;
+            }
         }
         Command::Migrate(data) => {
             apply_data(&mut config, &data);
             let store = connect(&config).await?;
             store.migrate().await.context("迁移失败")?;
             println!("数据库已是最新结构。");
-            Ok(())
         }
-        Command::User(command) => user(config, command).await,
+        Command::User(command) => user(config, command).await?,
         Command::Org(OrgCommand::Import { file, data }) => {
             apply_data(&mut config, &data);
             let store = connect(&config).await?;
@@ -163,9 +204,47 @@ async fn dispatch(cli: Cli) -> Result<()> {
             let text = std::fs::read_to_string(&file).with_context(|| format!("无法读取 {}", file.display()))?;
             let count = import_orgs(&store, &text).await?;
             println!("已导入 {count} 个单位。");
-            Ok(())
+        }
+        Command::Roster(RosterCommand::Check { file, programme, json, data }) => {
+            apply_data(&mut config, &data);
+            return check_roster(&config, &file, programme.as_deref(), json).await;
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `xiaowei roster check`: the same checks as an upload, without storing anything.
+async fn check_roster(
+    config: &Config,
+    file: &std::path::Path,
+    programme: Option<&str>,
+    json: bool,
+) -> Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
+    let standard = match programme {
+        None => None,
+        Some(name) => {
+            let store = connect(config).await?;
+            store.migrate().await.context("数据库迁移失败")?;
+            let found = store.find_programme_by_name(name).await?;
+            let known: Vec<String> = store.programmes().await?.into_iter().map(|p| p.name).collect();
+            store.close().await;
+            let Some(found) = found else {
+                let known = if known.is_empty() { "（尚无补贴项目）".to_owned() } else { known.join("、") };
+                bail!("未找到补贴项目“{name}”。已有项目：{known}");
+            };
+            found.standard_fen.and_then(Fen::new)
+        }
+    };
+    let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let result = xiaowei_sheets::check_file(&bytes, standard);
+    if json {
+        println!("{:#}", xiaowei_sheets::report_json(&name, &result));
+    } else {
+        print!("{}", xiaowei_sheets::report_text(&name, &result));
+    }
+    let clean = result.as_ref().is_ok_and(|check| check.is_clean());
+    Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn apply(config: &mut Config, args: &ServeArgs) {
