@@ -87,7 +87,8 @@ pub async fn serve(
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
-/// Periodically removes expired sessions and old login attempts.
+/// Periodically removes expired sessions, old login attempts, expired staged imports and old
+/// rate-limit events.
 fn spawn_housekeeping(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -95,6 +96,9 @@ fn spawn_housekeeping(state: AppState) {
             tick.tick().await;
             let now = state.now();
             if let Err(e) = state.store().purge_expired(now, now - 86_400).await {
+                tracing::warn!(error = %e, "housekeeping failed");
+            }
+            if let Err(e) = state.store().purge_short_lived(now - 3600, now - 86_400).await {
                 tracing::warn!(error = %e, "housekeeping failed");
             }
         }
