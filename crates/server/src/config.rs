@@ -110,6 +110,24 @@ mod tests {
     }
 
     #[test]
+    fn attachments_and_the_public_address_come_from_the_file() {
+        let dir = std::env::temp_dir().join(format!("xiaowei-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("xiaowei.toml");
+        std::fs::write(
+            &file,
+            "public_url = \"https://xw.example.cn\"\n[attachments]\nbackend = \"s3\"\ns3_bucket = \"scans\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&file)).unwrap();
+        assert_eq!(c.public_url.as_deref(), Some("https://xw.example.cn"));
+        assert_eq!(c.attachments.backend, "s3");
+        assert_eq!(c.attachments.s3_bucket.as_deref(), Some("scans"));
+        assert!(c.attachments.max_bytes > 0, "unset fields keep their defaults");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_missing_config_file_is_an_error() {
         assert!(Config::load(Some(Path::new("/nonexistent/xiaowei.toml"))).is_err());
     }
