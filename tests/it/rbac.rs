@@ -13,6 +13,7 @@ use crate::helpers::{TestApp, both_backends, person_id, roster_csv, scope_of};
 struct Targets {
     rosters: [i64; 2],
     objections: [i64; 2],
+    programmes: [i64; 2],
 }
 
 async fn seed_targets(app: &TestApp) -> Targets {
@@ -56,7 +57,20 @@ async fn seed_targets(app: &TestApp) -> Targets {
         };
         objections[i] = store.create_objection(&objection, 1).await.unwrap();
     }
-    Targets { rosters, objections }
+    let foreign = xiaowei_store::NewProgramme {
+        name: "水库维修补助".into(),
+        department_id: Some(app.other_department),
+        basis: "测试".into(),
+        unit: "household".into(),
+        standard_fen: None,
+        rule: String::new(),
+        recurring: false,
+        from_year: None,
+        to_year: None,
+        publicity_days: 7,
+    };
+    let programmes = [programme, store.create_programme(&foreign, 1).await.unwrap()];
+    Targets { rosters, objections, programmes }
 }
 
 async fn request_for(
@@ -95,7 +109,8 @@ async fn request_for(
         .replace("{contact}", "999999")
         .replace("{roster}", &targets.rosters[usize::from(!inside)].to_string())
         .replace("{objection}", &targets.objections[usize::from(!inside)].to_string())
-        .replace("{attachment}", "999999");
+        .replace("{attachment}", "999999")
+        .replace("{programme}", &targets.programmes[usize::from(!inside)].to_string());
     let mut form: Vec<(&'static str, String)> = Vec::new();
     if route.method == "POST" {
         match route.path {
@@ -181,7 +196,7 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
             // Departments are county-wide: only a department officer has departments outside its scope.
             let scoped = match route.target {
                 Target::None => false,
-                Target::Department => role == Role::DepartmentOfficer,
+                Target::Department | Target::Programme => role == Role::DepartmentOfficer,
                 Target::Org | Target::User | Target::Roster | Target::Objection => true,
             };
             if allowed && scoped {

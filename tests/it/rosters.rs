@@ -336,3 +336,51 @@ both_backends!(scans_are_checked_by_content_and_public_only_once_published, |app
         TestApp::client().get(app.url("/rosters/template.xlsx")).send().await.unwrap().bytes().await.unwrap();
     assert!(xiaowei_core::roster::find_header(&xiaowei_sheets::read_grid(&template).unwrap()).is_ok());
 });
+
+both_backends!(
+    programmes_are_created_with_named_field_errors_and_carry_their_policy_documents,
+    |app: TestApp| async move {
+        let admin = app.login_as(Role::CountyAdmin).await;
+        let bad = app
+            .post_form(
+                &admin,
+                "/staff/programmes",
+                &[("name", "高龄补贴"), ("basis", "甘政发〔2020〕1号"), ("unit", "person"), ("standard", "一百")],
+            )
+            .await;
+        assert_eq!(bad.status(), 400);
+        assert!(bad.text().await.unwrap().contains("补贴标准"));
+        let fields = [
+            ("name", "高龄补贴"),
+            ("basis", "甘政发〔2020〕1号"),
+            ("unit", "person"),
+            ("standard", "1,200"),
+            ("recurring", "1"),
+            ("from_year", "2020"),
+        ];
+        assert_eq!(app.post_form(&admin, "/staff/programmes", &fields).await.status(), 303);
+        let again = app.post_form(&admin, "/staff/programmes", &fields).await;
+        assert_eq!(again.status(), 409, "a second programme of the same name is refused");
+        let created = app.state.store().find_programme_by_name("高龄补贴").await.unwrap().unwrap();
+        assert_eq!(created.standard_fen, Some(120_000));
+
+        let officer = app.login_as(Role::DepartmentOfficer).await;
+        let csrf = app.csrf(&officer, "/staff/login").await;
+        let pdf = b"%PDF-1.4\n%%EOF\n".to_vec();
+        let form = reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(pdf).file_name("国发〔2006〕17号.pdf"));
+        let programme = app.programme().await;
+        let sent = officer
+            .post(app.url(&format!("/staff/programmes/{programme}/basis?csrf={csrf}")))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sent.status(), 303);
+        let list = officer.get(app.url("/staff/programmes")).send().await.unwrap().text().await.unwrap();
+        assert!(list.contains("国发〔2006〕17号.pdf"));
+        let other =
+            officer.post(app.url(&format!("/staff/programmes/{}/basis?csrf={csrf}", created.id))).send().await.unwrap();
+        assert_eq!(other.status(), 403, "an officer documents only their department's programmes");
+    }
+);

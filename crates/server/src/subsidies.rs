@@ -214,6 +214,8 @@ struct RosterPage {
     objections_open: usize,
     objections_total: usize,
     can_object: bool,
+    basis: String,
+    basis_documents: Vec<AttachmentView>,
 }
 
 #[derive(Deserialize)]
@@ -251,7 +253,12 @@ async fn roster_page(
     let versions = versions(store, &roster, true).await?;
     let newest_id = versions.last().filter(|v| v.id != roster.id).map(|v| v.id);
     let objections = store.objections_of_roster(id).await?;
+    let basis = store.find_programme(roster.programme_id).await?.map(|p| p.basis).unwrap_or_default();
+    let basis_documents =
+        store.attachments_of_programme(roster.programme_id).await?.into_iter().map(AttachmentView::from).collect();
     let page = RosterPage {
+        basis,
+        basis_documents,
         county_name: county_name(&state).await?,
         township_name,
         township_code,

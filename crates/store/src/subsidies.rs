@@ -693,6 +693,17 @@ impl Store {
         .await?)
     }
 
+    /// A programme's policy documents.
+    pub async fn attachments_of_programme(&self, programme_id: i64) -> Result<Vec<Attachment>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, roster_id, programme_id, sha256, size, content_type, original_name, created_at \
+             FROM attachments WHERE programme_id = $1 AND roster_id IS NULL ORDER BY id",
+        )
+        .bind(programme_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub async fn find_attachment(&self, id: i64) -> Result<Option<Attachment>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, roster_id, programme_id, sha256, size, content_type, original_name, created_at \

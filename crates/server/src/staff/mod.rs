@@ -47,6 +47,8 @@ pub enum Target {
     Roster,
     /// An objection id in the path (`{objection}`): its org must be in scope.
     Objection,
+    /// A programme id in the path (`{programme}`): its department must be visible.
+    Programme,
 }
 
 /// One staff route and the permission it requires.
@@ -86,6 +88,7 @@ pub const ROUTES: &[StaffRoute] = &[
     route("GET", "/staff/audit", Permission::ReadAudit, Target::None),
     route("GET", "/staff/programmes", Permission::ViewRosters, Target::None),
     route("POST", "/staff/programmes", Permission::ManageProgrammes, Target::None),
+    route("POST", "/staff/programmes/{programme}/basis", Permission::ManageProgrammes, Target::Programme),
     route("GET", "/staff/rosters", Permission::ViewRosters, Target::None),
     route("GET", "/staff/rosters/new", Permission::DraftRosters, Target::None),
     route("POST", "/staff/rosters/preview", Permission::DraftRosters, Target::Org),
@@ -122,6 +125,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/departments/{dept}/contacts/{contact}/delete", post(departments::remove_contact))
         .route("/staff/audit", get(audit::list))
         .route("/staff/programmes", get(programmes::list).post(programmes::create))
+        .route("/staff/programmes/{programme}/basis", post(programmes::attach_basis))
         .route("/staff/rosters", get(rosters::list))
         .route("/staff/rosters/new", get(rosters::new_form))
         .route("/staff/rosters/preview", post(rosters::preview))

@@ -3,12 +3,12 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::response::{Html, Response};
 use serde::Deserialize;
 use xiaowei_core::subsidy::Unit;
 use xiaowei_core::{Fen, Permission, Role};
-use xiaowei_store::{Department, NewProgramme, Programme};
+use xiaowei_store::{Department, NewAttachment, NewProgramme, Programme};
 
 use super::{Nav, Staff, first_submit, see_other};
 use crate::error::AppError;
@@ -16,6 +16,9 @@ use crate::security::random_token;
 use crate::state::AppState;
 
 pub struct ProgrammeRow {
+    pub id: i64,
+    pub department_id: Option<i64>,
+    pub documents: Vec<crate::rosters::AttachmentView>,
     pub name: String,
     pub department: String,
     pub standard: String,
@@ -38,6 +41,9 @@ pub fn describe(p: &Programme, departments: &[Department]) -> ProgrammeRow {
     };
     let years = if p.is_recurring() { format!("{years}（每年发放）") } else { years };
     ProgrammeRow {
+        id: p.id,
+        department_id: p.department_id,
+        documents: Vec::new(),
         name: p.name.clone(),
         department: p
             .department_id
@@ -54,6 +60,8 @@ pub fn describe(p: &Programme, departments: &[Department]) -> ProgrammeRow {
 #[template(path = "staff/programmes.html")]
 struct ListPage {
     nav: Nav,
+    own_department: Option<i64>,
+    is_county_admin: bool,
     notice: &'static str,
     programmes: Vec<ProgrammeRow>,
     can_manage: bool,
@@ -75,15 +83,29 @@ pub async fn list(
 ) -> Result<Html<String>, AppError> {
     staff.require(Permission::ViewRosters)?;
     let all_departments = state.store().departments().await?;
-    let programmes = state.store().programmes().await?.iter().map(|p| describe(p, &all_departments)).collect();
+    let mut programmes = Vec::new();
+    for p in state.store().programmes().await? {
+        let mut row = describe(&p, &all_departments);
+        row.documents = state
+            .store()
+            .attachments_of_programme(p.id)
+            .await?
+            .into_iter()
+            .map(crate::rosters::AttachmentView::from)
+            .collect();
+        programmes.push(row);
+    }
     let departments = all_departments.into_iter().filter(|d| staff.scope.covers_department(staff.role, d.id)).collect();
     let notice = match q.done.as_str() {
         "created" => "补贴项目已新增。",
+        "document" => "政策文件已上传。",
         "repeat" => "该表单已提交过，未重复处理。",
         _ => "",
     };
     let page = ListPage {
         nav: staff.nav(),
+        own_department: staff.scope.department_id,
+        is_county_admin: staff.role == Role::CountyAdmin,
         notice,
         programmes,
         can_manage: staff.role.allows(Permission::ManageProgrammes),
@@ -215,4 +237,38 @@ pub async fn create(
     let detail = format!("新增补贴项目 {}", programme.name);
     state.audit(staff.audit_entry(state.now(), "programme.create", format!("programme:{id}"), detail, None)).await?;
     Ok(see_other("/staff/programmes?done=created"))
+}
+
+/// Attaches a policy document (PDF or image) to a programme of the account's department.
+pub async fn attach_basis(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    request: Request,
+) -> Result<Response, AppError> {
+    staff.require(Permission::ManageProgrammes)?;
+    let programme = state.store().find_programme(id).await?.ok_or(AppError::NotFound)?;
+    if staff.role != Role::CountyAdmin && programme.department_id != staff.scope.department_id {
+        return Err(AppError::Forbidden);
+    }
+    let upload = super::rosters::read_upload(&state, request).await?;
+    let (stored, original_name) = super::rosters::store_scan(&state, &upload).await?;
+    let existing = state.store().attachments_of_programme(id).await?;
+    if !existing.iter().any(|a| a.sha256 == stored.sha256) {
+        let attachment = NewAttachment {
+            roster_id: None,
+            programme_id: Some(id),
+            sha256: stored.sha256,
+            size: i64::try_from(stored.size).unwrap_or(i64::MAX),
+            content_type: stored.kind.content_type().to_owned(),
+            original_name: original_name.clone(),
+            uploaded_by: Some(staff.user.id),
+        };
+        state.store().add_attachment(&attachment, state.now()).await?;
+        let detail = format!("为 {} 上传政策文件 {original_name}", programme.name);
+        state
+            .audit(staff.audit_entry(state.now(), "programme.document", format!("programme:{id}"), detail, None))
+            .await?;
+    }
+    Ok(see_other("/staff/programmes?done=document"))
 }

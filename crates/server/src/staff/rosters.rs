@@ -15,6 +15,7 @@ use serde::Deserialize;
 use xiaowei_core::roster::CellError;
 use xiaowei_core::subsidy::{Phase, Publicity, RosterAction, RosterStatus, transition};
 use xiaowei_core::{Fen, OrgLevel, Permission};
+use xiaowei_integrations::StoredAttachment;
 use xiaowei_store::{NewAttachment, Programme, Roster, StoreError};
 
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
@@ -218,15 +219,15 @@ pub async fn new_form(
 }
 
 /// A multipart form read into text fields and at most one file.
-struct Upload {
+pub(super) struct Upload {
     fields: HashMap<String, String>,
-    file_name: String,
-    file: Bytes,
+    pub(super) file_name: String,
+    pub(super) file: Bytes,
 }
 
 /// Reads a multipart body; called only after the role and scope checks, so a refused request
 /// never has its upload read.
-async fn read_upload(state: &AppState, request: Request) -> Result<Upload, AppError> {
+pub(super) async fn read_upload(state: &AppState, request: Request) -> Result<Upload, AppError> {
     let mut multipart = Multipart::from_request(request, state)
         .await
         .map_err(|_| AppError::invalid("请通过页面上的表单选择文件后上传"))?;
@@ -647,18 +648,7 @@ pub async fn attach(
         return Err(AppError::Conflict("花名册已提交或已公开，不能再添加扫描件".into()));
     }
     let upload = read_upload(&state, request).await?;
-    let stored = state.attachments().put(upload.file.clone()).await.map_err(|e| {
-        if e.is_user_error() {
-            AppError::invalid(format!("扫描件：{e}"))
-        } else {
-            AppError::Internal(format!("{e:?}"))
-        }
-    })?;
-    let original_name = if upload.file_name.is_empty() {
-        format!("扫描件.{}", stored.kind.extension())
-    } else {
-        upload.file_name.clone()
-    };
+    let (stored, original_name) = store_scan(&state, &upload).await?;
     let existing = state.store().attachments_of_roster(id).await?;
     if !existing.iter().any(|a| a.sha256 == stored.sha256) {
         let attachment = NewAttachment {
@@ -805,6 +795,23 @@ pub fn xlsx_response(bytes: Vec<u8>, file_name: &str) -> Response {
         bytes,
     )
         .into_response()
+}
+
+/// Validates and stores an uploaded scan or document; returns it with the name to keep.
+pub(super) async fn store_scan(state: &AppState, upload: &Upload) -> Result<(StoredAttachment, String), AppError> {
+    let stored = state.attachments().put(upload.file.clone()).await.map_err(|e| {
+        if e.is_user_error() {
+            AppError::invalid(format!("文件：{e}"))
+        } else {
+            AppError::Internal(format!("{e:?}"))
+        }
+    })?;
+    let name = if upload.file_name.is_empty() {
+        format!("附件.{}", stored.kind.extension())
+    } else {
+        upload.file_name.clone()
+    };
+    Ok((stored, name))
 }
 
 /// A scan of a roster in scope, including drafts not yet public.
