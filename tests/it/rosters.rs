@@ -71,6 +71,18 @@ both_backends!(a_roster_goes_from_upload_through_review_to_the_public_page, |app
         .await
         .unwrap();
     assert!(listing.contains("库区移民后期扶持") && listing.contains(&format!("/rosters/{proposed}")));
+    let by_programme = TestApp::client()
+        .get(app.url(&format!("/t/620922100/subsidies?programme={programme}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        by_programme.contains("南岔村 2025年度 库区移民后期扶持"),
+        "the township lists a programme across villages"
+    );
     let qr = TestApp::client().get(app.url(&format!("/rosters/{proposed}/qr.svg"))).send().await.unwrap();
     assert_eq!(qr.headers()["content-type"], "image/svg+xml");
     let xlsx = TestApp::client().get(app.url(&format!("/rosters/{proposed}/export.xlsx"))).send().await.unwrap();

@@ -88,7 +88,6 @@ struct ProgrammeLink {
     id: i64,
     name: String,
     rosters: i64,
-    latest_year: i64,
 }
 
 #[derive(Template)]
@@ -111,14 +110,17 @@ struct PlaceQuery {
     programme: Option<i64>,
 }
 
-fn group_by_year(rosters: Vec<Roster>, today: jiff::civil::Date) -> Vec<YearGroup> {
+/// Groups rosters by year, newest first; `places` names each roster's village when the list
+/// spans several.
+fn group_by_year(rosters: Vec<Roster>, places: &BTreeMap<String, String>, today: jiff::civil::Date) -> Vec<YearGroup> {
     let mut years: BTreeMap<i64, Vec<RosterLink>> = BTreeMap::new();
     for r in rosters {
+        let place = places.get(&r.org_code).map(|p| format!("{p} ")).unwrap_or_default();
         let status = RosterStatus::parse(&r.status).unwrap_or(RosterStatus::Published);
         let in_publicity = status == RosterStatus::Published && publicity_of(&r).is_some_and(|p| p.is_open(today));
         years.entry(r.year).or_default().push(RosterLink {
             id: r.id,
-            title: format!("{} {}", r.period, r.programme_name),
+            title: format!("{place}{} {}", r.period, r.programme_name),
             phase: Phase::parse(&r.phase).map_or("", Phase::label),
             status: if status == RosterStatus::Published { "" } else { status.label() },
             entries: r.entry_count,
@@ -157,10 +159,10 @@ async fn township_or_village(
         .public_programmes_within(&place_code)
         .await?
         .into_iter()
-        .map(|p| ProgrammeLink { id: p.id, name: p.name, rosters: p.rosters, latest_year: p.latest_year })
+        .map(|p| ProgrammeLink { id: p.id, name: p.name, rosters: p.rosters })
         .collect();
-    let rosters = store.public_rosters_of(&place_code, q.programme).await?;
-    let villages = if place_code == township.code {
+    let at_township = place_code == township.code;
+    let villages: Vec<(String, String)> = if at_township {
         store
             .child_orgs(&township.code)
             .await?
@@ -170,16 +172,24 @@ async fn township_or_village(
     } else {
         Vec::new()
     };
+    // At township level a chosen programme lists its rosters in every village of the township.
+    let (rosters, places) = match q.programme {
+        Some(programme) if at_township => {
+            let places: BTreeMap<String, String> = villages.iter().cloned().collect();
+            (store.public_rosters_within(&place_code, programme, 500).await?, places)
+        }
+        _ => (store.public_rosters_of(&place_code, q.programme).await?, BTreeMap::new()),
+    };
     let page = SubsidiesPage {
         county_name: county_name(&state).await?,
         township_name: township.display_name().to_owned(),
         township_code: township.code.clone(),
-        village_code: if place_code == township.code { String::new() } else { place_code.clone() },
-        years: group_by_year(rosters, shanghai_date(state.now())),
+        village_code: if at_township { String::new() } else { place_code.clone() },
+        years: group_by_year(rosters, &places, shanghai_date(state.now())),
         place_name: place,
         programmes,
         programme_filter: q.programme.unwrap_or(0),
-        villages,
+        villages: if q.programme.is_some() { Vec::new() } else { villages },
     };
     Ok(Html(page.render()?))
 }
@@ -205,6 +215,8 @@ struct RosterPage {
     entries: Vec<EntryView>,
     page: i64,
     pages: i64,
+    /// Entries before this page, so 序号 counts on across pages.
+    offset: usize,
     print: bool,
     differences: Vec<DifferenceView>,
     settles_id: Option<i64>,
@@ -275,6 +287,7 @@ async fn roster_page(
         entry_count: roster.entry_count,
         total: Fen::new(roster.total_fen).unwrap_or_default().to_string(),
         entries: entries.into_iter().map(EntryView::from).collect(),
+        offset: if print { 0 } else { usize::try_from((page - 1) * PAGE_SIZE).unwrap_or(0) },
         page,
         pages,
         print,

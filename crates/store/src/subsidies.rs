@@ -408,6 +408,26 @@ impl Store {
         Ok(sqlx::query_as(sql).bind(org_code).bind(programme_id.unwrap_or(0)).fetch_all(&self.pool).await?)
     }
 
+    /// The public rosters of one programme anywhere under an org subtree, newest year first.
+    pub async fn public_rosters_within(
+        &self,
+        org_prefix: &str,
+        programme_id: i64,
+        limit: i64,
+    ) -> Result<Vec<Roster>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ROSTER_COLUMNS} FROM rosters r JOIN programmes p ON p.id = r.programme_id \
+             WHERE r.org_code LIKE $1 AND r.status IN {PUBLIC_STATUSES} AND r.programme_id = $2 \
+             ORDER BY r.year DESC, r.org_code, r.period, r.phase DESC, r.version DESC LIMIT $3"
+        ));
+        Ok(sqlx::query_as(sql)
+            .bind(format!("{org_prefix}%"))
+            .bind(programme_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// Programmes with public rosters under an org subtree.
     pub async fn public_programmes_within(&self, org_prefix: &str) -> Result<Vec<ProgrammeSummary>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(

@@ -1,0 +1,10 @@
+import { chromium } from 'playwright-core';
+const base = 'http://127.0.0.1:18200';
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+const page = await browser.newPage({ viewport: { width: 360, height: 740 } });
+await page.goto(base + '/rosters/49');
+await page.screenshot({ path: '/tmp/shots/r49-top.png' });
+await page.evaluate(() => window.scrollTo(0, 700));
+await page.screenshot({ path: '/tmp/shots/r49-mid.png' });
+console.log(await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]));
+await browser.close();
