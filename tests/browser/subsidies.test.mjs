@@ -290,7 +290,7 @@ test('a clerk imports a roster, the township approves it, and it goes public', a
   await visitor.getByRole('heading', { name: new RegExp(`${period} 耕地地力保护补贴 拟发放公示`) }).waitFor();
   assert.match(await visitor.locator('.summary').innerText(), /公示中，还剩 7 天/);
   const rows = await visitor.locator('#entries tbody tr').evaluateAll((trs) =>
-    trs.map((tr) => [tr.cells[1].innerText.trim(), tr.cells[2].innerText.trim()]),
+    trs.map((tr) => [tr.cells[1].innerText.trim(), tr.cells[3].innerText.trim()]),
   );
   assert.deepEqual(rows.map((r) => r[0]), names);
   for (const [, masked] of rows) assert.match(masked, MASKED_ID);

@@ -7,8 +7,19 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::AppError;
 
-/// Bumped with every release, so cached assets are refetched after an upgrade.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+use std::sync::LazyLock;
+
+use sha2::{Digest, Sha256};
+
+/// A fingerprint of the embedded assets: any change to them changes every asset URL, so phones
+/// refetch the stylesheet after an upgrade instead of keeping a week-old copy.
+pub static VERSION: LazyLock<String> = LazyLock::new(|| {
+    let mut hash = Sha256::new();
+    for (_, _, body) in FILES {
+        hash.update(body);
+    }
+    hex::encode(&hash.finalize()[..6])
+});
 
 const FILES: &[(&str, &str, &[u8])] = &[("app.css", "text/css; charset=utf-8", include_bytes!("../static/app.css"))];
 
