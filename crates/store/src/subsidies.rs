@@ -71,6 +71,9 @@ pub struct Roster {
     pub published_at: Option<i64>,
 }
 
+const PROGRAMME_COLUMNS: &str =
+    "id, name, department_id, basis, unit, standard_fen, rule, recurring, from_year, to_year, publicity_days";
+
 const ROSTER_COLUMNS: &str = "r.id, r.programme_id, p.name AS programme_name, r.org_code, r.year, r.period, r.phase, \
      r.settles_id, r.version, r.lineage_id, r.supersedes_id, r.correction_reason, r.status, r.status_reason, r.paid_on, \
      r.publicity_start, r.publicity_end, r.entry_count, r.total_fen, r.created_by, r.created_at, r.updated_at, \
@@ -249,32 +252,18 @@ impl Store {
     }
 
     pub async fn programmes(&self) -> Result<Vec<Programme>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, name, department_id, basis, unit, standard_fen, rule, recurring, from_year, to_year, \
-             publicity_days FROM programmes ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?)
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {PROGRAMME_COLUMNS} FROM programmes ORDER BY id"));
+        Ok(sqlx::query_as(sql).fetch_all(&self.pool).await?)
     }
 
     pub async fn find_programme(&self, id: i64) -> Result<Option<Programme>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, name, department_id, basis, unit, standard_fen, rule, recurring, from_year, to_year, \
-             publicity_days FROM programmes WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {PROGRAMME_COLUMNS} FROM programmes WHERE id = $1"));
+        Ok(sqlx::query_as(sql).bind(id).fetch_optional(&self.pool).await?)
     }
 
     pub async fn find_programme_by_name(&self, name: &str) -> Result<Option<Programme>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, name, department_id, basis, unit, standard_fen, rule, recurring, from_year, to_year, \
-             publicity_days FROM programmes WHERE name = $1",
-        )
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?)
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {PROGRAMME_COLUMNS} FROM programmes WHERE name = $1"));
+        Ok(sqlx::query_as(sql).bind(name).fetch_optional(&self.pool).await?)
     }
 
     /// Stores a new draft roster and all its entries in one transaction: either everything is

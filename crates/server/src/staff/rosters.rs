@@ -442,9 +442,8 @@ pub async fn confirm(
     let id = store_upload(state.store(), &params, &entries, staff.user.id, now).await?;
     state.store().drop_staged_import(&form.token).await?;
     let detail = format!("导入花名册 {} 人，合计 {} 元", entries.len(), check.total());
-    state
-        .audit(staff.audit_entry(now, "roster.import", format!("roster:{id}"), detail, Some(params.org_code.clone())))
-        .await?;
+    let entry = staff.audit_entry(now, "roster.import", format!("roster:{id}"), detail, Some(params.org_code.clone()));
+    state.audit(entry).await?;
     Ok(see_other(&format!("/staff/rosters/{id}?done=imported")))
 }
 
@@ -534,6 +533,19 @@ pub async fn show(
     Ok(Html(page.render()?))
 }
 
+/// Appends an audit record of an action on a roster, filed under the roster's org.
+async fn audit_roster(
+    state: &AppState,
+    staff: &Staff,
+    roster: &Roster,
+    action: &str,
+    detail: String,
+) -> Result<(), AppError> {
+    let entry =
+        staff.audit_entry(state.now(), action, format!("roster:{}", roster.id), detail, Some(roster.org_code.clone()));
+    state.audit(entry).await
+}
+
 /// Refuses to move on while any difference lacks a reason.
 async fn require_reasons(state: &AppState, roster: &Roster) -> Result<(), AppError> {
     let missing = state.store().differences(roster.id).await?.iter().filter(|d| d.reason.is_none()).count();
@@ -571,15 +583,7 @@ pub async fn submit(
         .change_roster_status(id, from.as_str(), to.as_str(), None, staff.user.id, now)
         .await
         .map_err(changed_meanwhile)?;
-    state
-        .audit(staff.audit_entry(
-            now,
-            "roster.submit",
-            format!("roster:{id}"),
-            "提交审核".into(),
-            Some(roster.org_code),
-        ))
-        .await?;
+    audit_roster(&state, &staff, &roster, "roster.submit", "提交审核".into()).await?;
     Ok(see_other(&format!("/staff/rosters/{id}?done=submitted")))
 }
 
@@ -598,9 +602,7 @@ pub async fn delete(
     }
     state.store().delete_draft_roster(id).await.map_err(changed_meanwhile)?;
     let detail = format!("删除草稿（{}人）", roster.entry_count);
-    state
-        .audit(staff.audit_entry(state.now(), "roster.delete", format!("roster:{id}"), detail, Some(roster.org_code)))
-        .await?;
+    audit_roster(&state, &staff, &roster, "roster.delete", detail).await?;
     Ok(see_other("/staff/rosters?done=deleted"))
 }
 
@@ -631,9 +633,7 @@ pub async fn reasons(
     }
     state.store().set_difference_reasons(id, &reasons).await?;
     let detail = format!("填写差异原因 {} 条", reasons.len());
-    state
-        .audit(staff.audit_entry(state.now(), "roster.reasons", format!("roster:{id}"), detail, Some(roster.org_code)))
-        .await?;
+    audit_roster(&state, &staff, &roster, "roster.reasons", detail).await?;
     Ok(see_other(&format!("/staff/rosters/{id}?done=reasons")))
 }
 
@@ -662,15 +662,7 @@ pub async fn attach(
         };
         state.store().add_attachment(&attachment, state.now()).await?;
         let detail = format!("上传扫描件 {original_name}");
-        state
-            .audit(staff.audit_entry(
-                state.now(),
-                "roster.attach",
-                format!("roster:{id}"),
-                detail,
-                Some(roster.org_code),
-            ))
-            .await?;
+        audit_roster(&state, &staff, &roster, "roster.attach", detail).await?;
     }
     Ok(see_other(&format!("/staff/rosters/{id}?done=attached")))
 }
@@ -702,9 +694,7 @@ pub async fn approve(
         Some((a, b)) => format!("审核通过并公开，公示期 {a} 至 {b}"),
         None => "审核通过并公开".to_owned(),
     };
-    state
-        .audit(staff.audit_entry(now, "roster.publish", format!("roster:{id}"), detail, Some(roster.org_code)))
-        .await?;
+    audit_roster(&state, &staff, &roster, "roster.publish", detail).await?;
     Ok(see_other(&format!("/staff/rosters/{id}?done=approved")))
 }
 
@@ -741,7 +731,7 @@ async fn change_with_reason(
         .map_err(changed_meanwhile)?;
     let (code, done) =
         if action == RosterAction::Return { ("roster.return", "returned") } else { ("roster.withdraw", "withdrawn") };
-    state.audit(staff.audit_entry(now, code, format!("roster:{id}"), reason.to_owned(), Some(roster.org_code))).await?;
+    audit_roster(state, staff, &roster, code, reason.to_owned()).await?;
     Ok(see_other(&format!("/staff/rosters/{id}?done={done}")))
 }
 
