@@ -396,3 +396,28 @@ both_backends!(
         assert_eq!(other.status(), 403, "an officer documents only their department's programmes");
     }
 );
+
+both_backends!(published_rosters_are_searchable_and_leave_the_index_when_withdrawn, |app: TestApp| async move {
+    let clerk = app.login_as(Role::VillageClerk).await;
+    let reviewer = app.login_as(Role::TownshipReviewer).await;
+    let programme = app.programme().await;
+    let id = app
+        .import_roster(&clerk, &proposed_fields(programme, 2025), roster_csv(&[("张三", person_id(1), "600")]))
+        .await;
+    let search = |q: &'static str| {
+        let url = app.url(&format!("/t/620922100/search?q={q}"));
+        async move { TestApp::client().get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    assert!(!search("移民").await.contains(&format!("/rosters/{id}")), "a draft is not searchable");
+    app.publish(&clerk, &reviewer, id).await;
+    let found = search("移民").await;
+    assert!(found.contains(&format!("/rosters/{id}")) && found.contains("<mark>移民</mark>"), "{found}");
+    assert!(search("南岔").await.contains(&format!("/rosters/{id}")), "place names match");
+    assert!(!search("张三").await.contains(&format!("/rosters/{id}")), "recipients' names are not searchable");
+    assert!(search("低保").await.contains("没有找到"));
+    let elsewhere =
+        TestApp::client().get(app.url("/t/620922101/search?q=移民")).send().await.unwrap().text().await.unwrap();
+    assert!(!elsewhere.contains(&format!("/rosters/{id}")), "another township's search does not list it");
+    app.post_form(&reviewer, &format!("/staff/rosters/{id}/withdraw"), &[("reason", "资金未到位")]).await;
+    assert!(!search("移民").await.contains(&format!("/rosters/{id}")));
+});

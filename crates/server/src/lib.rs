@@ -8,6 +8,7 @@ pub mod error;
 pub mod ops;
 pub mod public;
 pub mod rosters;
+pub mod search;
 pub mod security;
 pub mod staff;
 pub mod state;
@@ -49,6 +50,7 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(public::router())
         .merge(subsidies::router())
+        .merge(search::router())
         .merge(staff::router())
         .route("/static/{name}", get(assets::serve))
         .route("/healthz", get(ops::healthz))

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use xiaowei_core::PiiCipher;
 use xiaowei_integrations::AttachmentStore;
+use xiaowei_search::Segmenter;
 use xiaowei_store::{NewAuditEntry, Store};
 
 use crate::config::Config;
@@ -16,6 +17,7 @@ pub struct AppState(Arc<Inner>);
 
 struct Inner {
     store: Store,
+    segmenter: tokio::sync::OnceCell<Arc<Segmenter>>,
     attachments: AttachmentStore,
     cipher: PiiCipher,
     config: Config,
@@ -24,7 +26,30 @@ struct Inner {
 
 impl AppState {
     pub fn new(store: Store, cipher: PiiCipher, config: Config, attachments: AttachmentStore) -> Self {
-        Self(Arc::new(Inner { store, attachments, cipher, config, metrics: crate::ops::metrics_handle() }))
+        Self(Arc::new(Inner {
+            store,
+            segmenter: tokio::sync::OnceCell::new(),
+            attachments,
+            cipher,
+            config,
+            metrics: crate::ops::metrics_handle(),
+        }))
+    }
+
+    /// The search segmenter, built on first use with the county's place names (loading jieba's
+    /// dictionary takes a moment, so start-up does not wait for it).
+    pub async fn segmenter(&self) -> Result<Arc<Segmenter>, AppError> {
+        let segmenter = self
+            .0
+            .segmenter
+            .get_or_try_init(|| async {
+                let names = self.store().org_names().await?;
+                tokio::task::spawn_blocking(move || Arc::new(Segmenter::new(names.iter().map(String::as_str))))
+                    .await
+                    .map_err(|e| AppError::Internal(format!("segmenter: {e}")))
+            })
+            .await?;
+        Ok(segmenter.clone())
     }
 
     /// Where roster scans are kept.

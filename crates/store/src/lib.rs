@@ -12,6 +12,7 @@ mod error;
 mod limits;
 mod objections;
 mod orgs;
+mod search;
 mod staff;
 mod subsidies;
 
@@ -26,6 +27,7 @@ pub use departments::{Contact, Department, NewContact};
 pub use error::StoreError;
 pub use objections::{NewObjection, Objection};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
+pub use search::{SearchDocument, SearchHit};
 pub use staff::{LoginOutcome, NewStaffUser, SessionRow, StaffUser};
 pub use subsidies::{
     Attachment, ClashingEntry, NewAttachment, NewDifference, NewEntry, NewProgramme, NewRoster, PersonEntry, Programme,
@@ -113,5 +115,7 @@ impl Store {
 
 #[cfg(test)]
 mod conformance;
+#[cfg(test)]
+mod conformance_search;
 #[cfg(test)]
 mod conformance_subsidies;

@@ -690,6 +690,12 @@ pub async fn approve(
     };
     let dates = publicity.as_ref().map(|(a, b)| (a.as_str(), b.as_str()));
     state.store().publish_roster(id, dates, staff.user.id, now).await.map_err(changed_meanwhile)?;
+    if let Some(published) = state.store().find_roster(id).await? {
+        crate::search::index_roster(&state, &published).await?;
+    }
+    if let Some(old) = roster.supersedes_id {
+        state.store().unindex_document("roster", old).await?;
+    }
     let detail = match &publicity {
         Some((a, b)) => format!("审核通过并公开，公示期 {a} 至 {b}"),
         None => "审核通过并公开".to_owned(),
@@ -729,6 +735,9 @@ async fn change_with_reason(
         .change_roster_status(id, from.as_str(), to.as_str(), Some(reason), staff.user.id, now)
         .await
         .map_err(changed_meanwhile)?;
+    if to == RosterStatus::Withdrawn {
+        state.store().unindex_document("roster", id).await?;
+    }
     let (code, done) =
         if action == RosterAction::Return { ("roster.return", "returned") } else { ("roster.withdraw", "withdrawn") };
     audit_roster(state, staff, &roster, code, reason.to_owned()).await?;
