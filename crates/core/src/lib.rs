@@ -7,6 +7,7 @@ pub mod access;
 pub mod money;
 pub mod org;
 pub mod phone;
+pub mod power;
 pub mod pii;
 pub mod resident_id;
 pub mod roster;
