@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use jiff::civil::Date;
+pub use jiff::civil::Date;
 use thiserror::Error;
 
 /// The two halves of a catalogue: powers the village collective exercises, and services it renders.

@@ -12,6 +12,7 @@ mod error;
 mod limits;
 mod objections;
 mod orgs;
+mod powers;
 mod staff;
 mod subsidies;
 
@@ -26,6 +27,7 @@ pub use departments::{Contact, Department, NewContact};
 pub use error::StoreError;
 pub use objections::{NewObjection, Objection};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
+pub use powers::{NewPowerDocument, NewPowerExercise, NewPowerItem, NewPowerStepRecord, PowerDocument, PowerExercise, PowerFlags, PowerItem, PowerStepRecord};
 pub use staff::{LoginOutcome, NewStaffUser, SessionRow, StaffUser};
 pub use subsidies::{
     Attachment, ClashingEntry, NewAttachment, NewDifference, NewEntry, NewProgramme, NewRoster, PersonEntry, Programme,
@@ -115,3 +117,5 @@ impl Store {
 mod conformance;
 #[cfg(test)]
 mod conformance_subsidies;
+#[cfg(test)]
+mod conformance_powers;
