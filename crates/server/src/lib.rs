@@ -6,6 +6,7 @@ pub mod assets;
 pub mod config;
 pub mod error;
 pub mod ops;
+pub mod powers;
 pub mod public;
 pub mod rosters;
 pub mod security;
@@ -49,6 +50,7 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(public::router())
         .merge(subsidies::router())
+        .merge(powers::router())
         .merge(staff::router())
         .route("/static/{name}", get(assets::serve))
         .route("/healthz", get(ops::healthz))
