@@ -175,5 +175,6 @@ pub async fn load(state: &AppState) -> Result<()> {
     for a in ACCOUNTS {
         println!("  {:<16} {}", a.username, a.role.label());
     }
-    crate::demo_subsidies::load(state).await
+    crate::demo_subsidies::load(state).await?;
+    crate::demo_powers::load(state).await
 }
