@@ -427,8 +427,11 @@ pub fn flowchart_svg(title: &str, steps: &[ProcedureStep]) -> String {
     for (i, step) in steps.iter().enumerate() {
         let head = wrap(&format!("第{}步 {} · 时限{}天", i + 1, step.actor, step.limit_days), WRAP_BODY);
         let action = wrap(&step.action, WRAP_BODY);
-        let publishes =
-            if step.publishes.trim().is_empty() { Vec::new() } else { wrap(&format!("公开：{}", step.publishes), WRAP_SMALL) };
+        let publishes = if step.publishes.trim().is_empty() {
+            Vec::new()
+        } else {
+            wrap(&format!("公开：{}", step.publishes), WRAP_SMALL)
+        };
         let height = PAD * 2 + LINE * (head.len() + action.len()) + (LINE - 2) * publishes.len();
         let _ = write!(
             body,
@@ -445,11 +448,21 @@ pub fn flowchart_svg(title: &str, steps: &[ProcedureStep]) -> String {
             ty += LINE;
         }
         for l in &action {
-            let _ = write!(body, r##"<text x="{}" y="{ty}" font-size="{FONT}" fill="#222">{}</text>"##, BOX_X + PAD, escape(l));
+            let _ = write!(
+                body,
+                r##"<text x="{}" y="{ty}" font-size="{FONT}" fill="#222">{}</text>"##,
+                BOX_X + PAD,
+                escape(l)
+            );
             ty += LINE;
         }
         for l in &publishes {
-            let _ = write!(body, r##"<text x="{}" y="{ty}" font-size="{SMALL}" fill="#555">{}</text>"##, BOX_X + PAD, escape(l));
+            let _ = write!(
+                body,
+                r##"<text x="{}" y="{ty}" font-size="{SMALL}" fill="#555">{}</text>"##,
+                BOX_X + PAD,
+                escape(l)
+            );
             ty += LINE - 2;
         }
         body.push_str("</g>");
@@ -589,7 +602,8 @@ mod tests {
 
     #[test]
     fn a_step_left_out_before_a_recorded_one_is_skipped() {
-        let states = evaluate(&[3, 5, 7], d("2025-03-01"), &[rec(1, "2025-03-02"), rec(3, "2025-03-05")], d("2025-04-01"));
+        let states =
+            evaluate(&[3, 5, 7], d("2025-03-01"), &[rec(1, "2025-03-02"), rec(3, "2025-03-05")], d("2025-04-01"));
         assert_eq!(states[1], StepState::Skipped);
         assert!(matches!(states[2], StepState::OnTime { days: 3, .. }), "counted from the last done step");
     }

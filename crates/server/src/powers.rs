@@ -58,14 +58,7 @@ pub(crate) fn group_items(items: Vec<PowerItem>) -> Vec<CategoryGroup> {
         }
     }
     groups.sort_by_key(|(c, _)| *c);
-    groups
-        .into_iter()
-        .map(|(c, items)| CategoryGroup {
-            kind: c.kind().label(),
-            label: c.label(),
-            items,
-        })
-        .collect()
+    groups.into_iter().map(|(c, items)| CategoryGroup { kind: c.kind().label(), label: c.label(), items }).collect()
 }
 
 /// A published exercise as a list line, with its flagged steps counted.

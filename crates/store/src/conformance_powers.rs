@@ -58,7 +58,10 @@ conformance!(catalogue_items_apply_down_their_subtree_only, |store: Store| async
         store.add_power_item(&item("620922", "村级工程项目招投标", &[1]), 2).await,
         Err(StoreError::Conflict(_))
     ));
-    assert_eq!(store.find_power_item_by_name("620922", "村级工程项目招投标").await.unwrap().map(|i| i.id), Some(county));
+    assert_eq!(
+        store.find_power_item_by_name("620922", "村级工程项目招投标").await.unwrap().map(|i| i.id),
+        Some(county)
+    );
 });
 
 conformance!(an_exercise_records_each_step_once_and_publishes_once, |store: Store| async move {

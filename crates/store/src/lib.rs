@@ -27,7 +27,10 @@ pub use departments::{Contact, Department, NewContact};
 pub use error::StoreError;
 pub use objections::{NewObjection, Objection};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
-pub use powers::{NewPowerDocument, NewPowerExercise, NewPowerItem, NewPowerStepRecord, PowerDocument, PowerExercise, PowerFlags, PowerItem, PowerStepRecord};
+pub use powers::{
+    NewPowerDocument, NewPowerExercise, NewPowerItem, NewPowerStepRecord, PowerDocument, PowerExercise, PowerFlags,
+    PowerItem, PowerStepRecord,
+};
 pub use staff::{LoginOutcome, NewStaffUser, SessionRow, StaffUser};
 pub use subsidies::{
     Attachment, ClashingEntry, NewAttachment, NewDifference, NewEntry, NewProgramme, NewRoster, PersonEntry, Programme,
@@ -116,6 +119,6 @@ impl Store {
 #[cfg(test)]
 mod conformance;
 #[cfg(test)]
-mod conformance_subsidies;
-#[cfg(test)]
 mod conformance_powers;
+#[cfg(test)]
+mod conformance_subsidies;

@@ -366,7 +366,11 @@ impl Store {
         .bind(id)
         .execute(&self.pool)
         .await?;
-        if done.rows_affected() == 0 { Err(StoreError::Conflict("power exercise status changed".into())) } else { Ok(()) }
+        if done.rows_affected() == 0 {
+            Err(StoreError::Conflict("power exercise status changed".into()))
+        } else {
+            Ok(())
+        }
     }
 
     /// Adds a document to an exercise; the same file twice is a conflict.
@@ -444,7 +448,8 @@ impl Store {
         }
         let mut flags: BTreeMap<String, PowerFlags> = BTreeMap::new();
         for (id, item, org_code, started_on) in exercises {
-            let entry = flags.entry(org_code.clone()).or_insert_with(|| PowerFlags { org_code, ..PowerFlags::default() });
+            let entry =
+                flags.entry(org_code.clone()).or_insert_with(|| PowerFlags { org_code, ..PowerFlags::default() });
             entry.exercises += 1;
             let Some(start) = power::parse_day(&started_on) else { continue };
             let limits = item_limits.get(&item).map_or(&[][..], Vec::as_slice);

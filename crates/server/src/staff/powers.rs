@@ -20,8 +20,7 @@ use super::rosters::{read_upload, store_scan};
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
 use crate::error::AppError;
 use crate::powers::{
-    CategoryGroup, ItemView, RecordLink, TimelineStep, group_items, item_view, loose_documents, record_links,
-    timeline,
+    CategoryGroup, ItemView, RecordLink, TimelineStep, group_items, item_view, loose_documents, record_links, timeline,
 };
 use crate::rosters::{parse_date, place_name, shanghai_date};
 use crate::security::random_token;
@@ -130,7 +129,8 @@ fn item_from_form(fields: &HashMap<String, String>, org_code: &str, staff: &Staf
             continue;
         }
         let no = steps.len() + 1;
-        let limit_days = days.parse::<u16>().map_err(|_| AppError::invalid(power::PowerError::Limit(no).to_string()))?;
+        let limit_days =
+            days.parse::<u16>().map_err(|_| AppError::invalid(power::PowerError::Limit(no).to_string()))?;
         steps.push(ProcedureStep {
             actor: actor.to_owned(),
             action: action.to_owned(),
@@ -311,7 +311,8 @@ pub async fn open(
         other => other.into(),
     })?;
     let detail = format!("创建运行记录 {title}（{}）", item.name);
-    let entry = staff.audit_entry(now, "power.exercise.open", format!("power_exercise:{id}"), detail, Some(new.org_code));
+    let entry =
+        staff.audit_entry(now, "power.exercise.open", format!("power_exercise:{id}"), detail, Some(new.org_code));
     state.audit(entry).await?;
     Ok(see_other(&format!("/staff/power-records/{id}?done=opened")))
 }
@@ -418,8 +419,7 @@ pub async fn add_step(
     let store = state.store();
     let step_count = store.power_item_steps(exercise.item_id).await?.len();
     let step_no = form.step_no.trim().parse::<usize>().map_err(|_| AppError::invalid("办理步骤：请选择"))?;
-    let done_on =
-        parse_date(&form.done_on).ok_or_else(|| AppError::invalid("办理日期：请填写日期，如 2025-03-05"))?;
+    let done_on = parse_date(&form.done_on).ok_or_else(|| AppError::invalid("办理日期：请填写日期，如 2025-03-05"))?;
     let (actor_name, action, decision) = (form.actor_name.trim(), form.action.trim(), form.decision.trim());
     if actor_name.is_empty() || actor_name.chars().count() > 30 {
         return Err(AppError::invalid("经办人：请填写（不超过30字）"));
@@ -460,7 +460,8 @@ pub async fn add_step(
         other => other.into(),
     })?;
     let detail = format!("记录第{step_no}步（{done_on}）：{action}");
-    let entry = staff.audit_entry(now, "power.exercise.step", format!("power_exercise:{id}"), detail, Some(exercise.org_code));
+    let entry =
+        staff.audit_entry(now, "power.exercise.step", format!("power_exercise:{id}"), detail, Some(exercise.org_code));
     state.audit(entry).await?;
     Ok(see_other(&format!("/staff/power-records/{id}?done=step")))
 }
@@ -484,7 +485,13 @@ pub async fn attach(
     let step_id = match q.step.filter(|s| *s > 0) {
         Some(step) => {
             let records = state.store().power_step_records(id).await?;
-            Some(records.iter().find(|r| r.id == step).map(|r| r.id).ok_or_else(|| AppError::invalid("对应步骤：请选择已记录的步骤"))?)
+            Some(
+                records
+                    .iter()
+                    .find(|r| r.id == step)
+                    .map(|r| r.id)
+                    .ok_or_else(|| AppError::invalid("对应步骤：请选择已记录的步骤"))?,
+            )
         }
         None => None,
     };
