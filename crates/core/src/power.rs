@@ -521,7 +521,7 @@ mod tests {
             }
             let Some(close) = rest[open..].find('>') else { return false };
             let tag = &rest[open + 1..open + close];
-            if tag.matches('"').count() % 2 != 0 {
+            if !tag.matches('"').count().is_multiple_of(2) {
                 return false;
             }
             if let Some(name) = tag.strip_prefix('/') {
