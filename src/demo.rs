@@ -176,6 +176,7 @@ pub async fn load(state: &AppState) -> Result<()> {
         println!("  {:<16} {}", a.username, a.role.label());
     }
     crate::demo_subsidies::load(state).await?;
+    crate::demo_powers::load(state).await?;
     let indexed = xiaowei_server::search::reindex_all(state).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
     println!("搜索索引已更新：{indexed} 份公开花名册。");
     Ok(())

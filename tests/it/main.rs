@@ -5,6 +5,7 @@
 
 mod cli;
 mod helpers;
+mod powers;
 mod public;
 mod rbac;
 mod rosters;

@@ -14,6 +14,7 @@ struct Targets {
     rosters: [i64; 2],
     objections: [i64; 2],
     programmes: [i64; 2],
+    powers: [(i64, i64); 2],
 }
 
 async fn seed_targets(app: &TestApp) -> Targets {
@@ -70,7 +71,11 @@ async fn seed_targets(app: &TestApp) -> Targets {
         publicity_days: 7,
     };
     let programmes = [programme, store.create_programme(&foreign, 1).await.unwrap()];
-    Targets { rosters, objections, programmes }
+    let powers = [
+        crate::powers::seed_power(app, "620922", "620922100200").await,
+        crate::powers::seed_power(app, "620923", "620923100200").await,
+    ];
+    Targets { rosters, objections, programmes, powers }
 }
 
 async fn request_for(
@@ -110,7 +115,10 @@ async fn request_for(
         .replace("{roster}", &targets.rosters[usize::from(!inside)].to_string())
         .replace("{objection}", &targets.objections[usize::from(!inside)].to_string())
         .replace("{attachment}", "999999")
-        .replace("{programme}", &targets.programmes[usize::from(!inside)].to_string());
+        .replace("{programme}", &targets.programmes[usize::from(!inside)].to_string())
+        .replace("{item}", &targets.powers[usize::from(!inside)].0.to_string())
+        .replace("{record}", &targets.powers[usize::from(!inside)].1.to_string())
+        .replace("{document}", "999999");
     let mut form: Vec<(&'static str, String)> = Vec::new();
     if route.method == "POST" {
         match route.path {
@@ -150,6 +158,10 @@ async fn request_for(
             ]),
             p if p.ends_with("/return") || p.ends_with("/withdraw") => form.push(("reason", "测试原因".into())),
             p if p.ends_with("/answer") => form.extend([("status", "handling".into()), ("reply", "测试答复".into())]),
+            "/staff/powers" | "/staff/power-records" => {
+                form.extend(crate::powers::power_form(route.path, org, role, &targets.powers[0]))
+            }
+            p if p.ends_with("/steps") => form.extend(crate::powers::step_form(2)),
             _ => {}
         }
     }
@@ -198,6 +210,7 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
                 Target::None => false,
                 Target::Department | Target::Programme => role == Role::DepartmentOfficer,
                 Target::Org | Target::User | Target::Roster | Target::Objection => true,
+                Target::PowerItem | Target::PowerRecord => true,
             };
             if allowed && scoped {
                 let (outside_path, outside_form) = request_for(&app, &targets, route, role, false).await;
@@ -213,7 +226,15 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
             }
         }
         // Listings never show what lies outside the scope.
-        for path in ["/staff/users", "/staff/departments", "/staff/audit", "/staff/rosters", "/staff/objections"] {
+        for path in [
+            "/staff/users",
+            "/staff/departments",
+            "/staff/audit",
+            "/staff/rosters",
+            "/staff/objections",
+            "/staff/powers",
+            "/staff/power-records",
+        ] {
             let html = client.get(app.url(path)).send().await.unwrap().text().await.unwrap();
             if html.contains("外村") || html.contains("foreign") {
                 failures.push(format!("{path} as {} shows the foreign county", role.as_str()));

@@ -55,6 +55,12 @@ pub enum Permission {
     ViewObjections,
     /// Answer and close objections.
     HandleObjections,
+    /// See the 小微权力 catalogue and exercise records in the back office.
+    ViewPowers,
+    /// Add catalogue items: county items by the county, local items by a township or village.
+    ManagePowerCatalogue,
+    /// Open, record and publish 权力运行记录 (power exercises).
+    RecordPowerExercise,
 }
 
 impl Role {
@@ -121,6 +127,9 @@ impl Role {
             P::ViewPersonalData => !matches!(self, R::DepartmentOfficer),
             P::ViewObjections => !matches!(self, R::DepartmentOfficer),
             P::HandleObjections => matches!(self, R::TownshipReviewer | R::Supervisor),
+            P::ViewPowers => !matches!(self, R::DepartmentOfficer),
+            P::ManagePowerCatalogue => matches!(self, R::CountyAdmin | R::TownshipAdmin | R::VillageClerk),
+            P::RecordPowerExercise => matches!(self, R::VillageClerk | R::TownshipAdmin),
         }
     }
 

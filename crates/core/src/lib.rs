@@ -8,6 +8,7 @@ pub mod money;
 pub mod org;
 pub mod phone;
 pub mod pii;
+pub mod power;
 pub mod resident_id;
 pub mod roster;
 pub mod subsidy;

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod config;
 pub mod error;
 pub mod ops;
+pub mod powers;
 pub mod public;
 pub mod rosters;
 pub mod search;
@@ -51,6 +52,7 @@ pub fn app(state: AppState) -> Router {
         .merge(public::router())
         .merge(subsidies::router())
         .merge(search::router())
+        .merge(powers::router())
         .merge(staff::router())
         .route("/static/{name}", get(assets::serve))
         .route("/healthz", get(ops::healthz))

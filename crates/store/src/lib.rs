@@ -12,6 +12,7 @@ mod error;
 mod limits;
 mod objections;
 mod orgs;
+mod powers;
 mod search;
 mod staff;
 mod subsidies;
@@ -28,6 +29,10 @@ pub use error::StoreError;
 pub use objections::{NewObjection, Objection};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
 pub use search::{SearchDocument, SearchHit};
+pub use powers::{
+    NewPowerDocument, NewPowerExercise, NewPowerItem, NewPowerStepRecord, PowerDocument, PowerExercise, PowerFlags,
+    PowerItem, PowerStepRecord,
+};
 pub use staff::{LoginOutcome, NewStaffUser, SessionRow, StaffUser};
 pub use subsidies::{
     Attachment, ClashingEntry, NewAttachment, NewDifference, NewEntry, NewProgramme, NewRoster, PersonEntry, Programme,
@@ -115,6 +120,8 @@ impl Store {
 
 #[cfg(test)]
 mod conformance;
+#[cfg(test)]
+mod conformance_powers;
 #[cfg(test)]
 mod conformance_search;
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod auth;
 mod departments;
 mod objections;
 mod orgs;
+mod powers;
 mod programmes;
 mod rosters;
 mod users;
@@ -49,6 +50,10 @@ pub enum Target {
     Objection,
     /// A programme id in the path (`{programme}`): its department must be visible.
     Programme,
+    /// A power catalogue item id in the path (`{item}`): it must apply at the account's org or lie inside its scope.
+    PowerItem,
+    /// A power exercise id in the path (`{record}`): its org must be in scope.
+    PowerRecord,
 }
 
 /// One staff route and the permission it requires.
@@ -105,6 +110,16 @@ pub const ROUTES: &[StaffRoute] = &[
     route("GET", "/staff/rosters/{roster}/export", Permission::ViewPersonalData, Target::Roster),
     route("GET", "/staff/objections", Permission::ViewObjections, Target::None),
     route("POST", "/staff/objections/{objection}/answer", Permission::HandleObjections, Target::Objection),
+    route("GET", "/staff/powers", Permission::ViewPowers, Target::None),
+    route("POST", "/staff/powers", Permission::ManagePowerCatalogue, Target::Org),
+    route("GET", "/staff/powers/{item}", Permission::ViewPowers, Target::PowerItem),
+    route("GET", "/staff/power-records", Permission::ViewPowers, Target::None),
+    route("POST", "/staff/power-records", Permission::RecordPowerExercise, Target::Org),
+    route("GET", "/staff/power-records/{record}", Permission::ViewPowers, Target::PowerRecord),
+    route("POST", "/staff/power-records/{record}/steps", Permission::RecordPowerExercise, Target::PowerRecord),
+    route("POST", "/staff/power-records/{record}/documents", Permission::RecordPowerExercise, Target::PowerRecord),
+    route("POST", "/staff/power-records/{record}/publish", Permission::RecordPowerExercise, Target::PowerRecord),
+    route("GET", "/staff/power-records/{record}/documents/{document}", Permission::ViewPowers, Target::PowerRecord),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -142,6 +157,14 @@ pub fn router() -> Router<AppState> {
         .route("/staff/rosters/{roster}/export", get(rosters::export_full))
         .route("/staff/objections", get(objections::list))
         .route("/staff/objections/{objection}/answer", post(objections::answer))
+        .route("/staff/powers", get(powers::catalogue).post(powers::create_item))
+        .route("/staff/powers/{item}", get(powers::item))
+        .route("/staff/power-records", get(powers::records).post(powers::open))
+        .route("/staff/power-records/{record}", get(powers::record))
+        .route("/staff/power-records/{record}/steps", post(powers::add_step))
+        .route("/staff/power-records/{record}/documents", post(powers::attach))
+        .route("/staff/power-records/{record}/publish", post(powers::publish))
+        .route("/staff/power-records/{record}/documents/{document}", get(powers::document))
 }
 
 /// The SHA-256 of a session token: only the hash is stored.
@@ -232,6 +255,9 @@ impl Staff {
         }
         if self.role.allows(Permission::ViewDepartments) {
             links.push(("/staff/departments".to_owned(), "县直部门"));
+        }
+        if self.role.allows(Permission::ViewPowers) {
+            links.push(("/staff/powers".to_owned(), "小微权力"));
         }
         if self.role.allows(Permission::ReadAudit) {
             links.push(("/staff/audit".to_owned(), "审计日志"));

@@ -1,0 +1,140 @@
+//! Conformance of the 小微权力 storage on both engines: catalogue visibility by subtree, one
+//! record per step, compare-and-set publication, documents, and per-village flag counts.
+
+use xiaowei_core::power::{ProcedureStep, RiskPoint, parse_day};
+
+use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
+use crate::{NewPowerDocument, NewPowerExercise, NewPowerItem, NewPowerStepRecord, Store, StoreError};
+
+fn item(org_code: &str, name: &str, limits: &[u16]) -> NewPowerItem {
+    NewPowerItem {
+        org_code: org_code.into(),
+        category: "project".into(),
+        name: name.into(),
+        basis: "《村民委员会组织法》".into(),
+        materials: "申请书\n预算".into(),
+        responsible: "村委会主任".into(),
+        total_days: limits.iter().map(|d| i64::from(*d)).sum(),
+        steps: limits
+            .iter()
+            .enumerate()
+            .map(|(i, d)| ProcedureStep {
+                actor: format!("主体{i}"),
+                action: format!("事项{i}"),
+                limit_days: *d,
+                publishes: String::new(),
+            })
+            .collect(),
+        risks: vec![RiskPoint { risk: "暗箱操作".into(), supervision: "乡镇纪委全程监督".into() }],
+        created_by: None,
+    }
+}
+
+fn step(exercise_id: i64, step_no: i64, done_on: &str, by: i64) -> NewPowerStepRecord {
+    NewPowerStepRecord {
+        exercise_id,
+        step_no,
+        done_on: done_on.into(),
+        actor_name: "王主任".into(),
+        action: "办理".into(),
+        decision: String::new(),
+        recorded_by: by,
+    }
+}
+
+conformance!(catalogue_items_apply_down_their_subtree_only, |store: Store| async move {
+    small_tree(&store).await;
+    let county = store.add_power_item(&item("620922", "村级工程项目招投标", &[3, 5]), 1).await.unwrap();
+    let town = store.add_power_item(&item("620922100", "镇级事项", &[2]), 1).await.unwrap();
+    let village = store.add_power_item(&item("620922100200", "南岔村本村事项", &[2]), 1).await.unwrap();
+    let ids = |items: Vec<crate::PowerItem>| items.into_iter().map(|i| i.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.power_items_for("620922100200").await.unwrap()), [county, town, village]);
+    assert_eq!(ids(store.power_items_for("620922100").await.unwrap()), [county, town]);
+    assert_eq!(ids(store.power_items_for("620922101200").await.unwrap()), [county]);
+    assert_eq!(ids(store.power_items_within("620922100").await.unwrap()), [county, town, village]);
+    assert_eq!(store.power_item_steps(county).await.unwrap().len(), 2);
+    assert_eq!(store.power_item_risks(county).await.unwrap()[0].risk, "暗箱操作");
+    assert!(matches!(
+        store.add_power_item(&item("620922", "村级工程项目招投标", &[1]), 2).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.find_power_item_by_name("620922", "村级工程项目招投标").await.unwrap().map(|i| i.id),
+        Some(county)
+    );
+});
+
+conformance!(an_exercise_records_each_step_once_and_publishes_once, |store: Store| async move {
+    small_tree(&store).await;
+    let clerk = store.create_staff_user(&user("clerk", "village_clerk", "620922100200"), 1).await.unwrap();
+    let item_id = store.add_power_item(&item("620922", "村级工程项目招投标", &[3, 5, 7]), 1).await.unwrap();
+    let new = NewPowerExercise {
+        item_id,
+        org_code: "620922100200".into(),
+        title: "2025年村道硬化工程招标".into(),
+        started_on: "2025-03-01".into(),
+        created_by: clerk,
+    };
+    let id = store.open_power_exercise(&new, 10).await.unwrap();
+    assert!(matches!(store.open_power_exercise(&new, 11).await, Err(StoreError::Conflict(_))));
+    let first = store.record_power_step(&step(id, 1, "2025-03-02", clerk), 12).await.unwrap();
+    assert!(matches!(
+        store.record_power_step(&step(id, 1, "2025-03-03", clerk), 13).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(store.power_exercises_within("620922100", true, 10).await.unwrap().is_empty(), "drafts are not public");
+    store.publish_power_exercise(id, 14).await.unwrap();
+    assert!(matches!(store.publish_power_exercise(id, 15).await, Err(StoreError::Conflict(_))));
+    let found = store.find_power_exercise(id).await.unwrap().unwrap();
+    assert!(found.is_published());
+    assert_eq!(found.item_name, "村级工程项目招投标");
+    assert_eq!(store.power_exercises_within("620922100", true, 10).await.unwrap().len(), 1);
+    assert_eq!(store.public_exercises_of_item(item_id, "620922101").await.unwrap().len(), 0);
+    let doc = NewPowerDocument {
+        exercise_id: id,
+        step_id: Some(first),
+        sha256: "ab".repeat(32),
+        size: 10,
+        content_type: "application/pdf".into(),
+        original_name: "会议纪要.pdf".into(),
+        uploaded_by: clerk,
+    };
+    let doc_id = store.add_power_document(&doc, 16).await.unwrap();
+    assert!(matches!(store.add_power_document(&doc, 17).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.power_documents(id).await.unwrap()[0].id, doc_id);
+    assert_eq!(store.find_power_document(doc_id).await.unwrap().map(|d| d.step_id), Some(Some(first)));
+    assert_eq!(store.power_step_records(id).await.unwrap().len(), 1);
+});
+
+conformance!(flag_counts_are_per_village_and_only_for_published_exercises, |store: Store| async move {
+    small_tree(&store).await;
+    let clerk = store.create_staff_user(&user("clerk", "village_clerk", "620922100200"), 1).await.unwrap();
+    let item_id = store.add_power_item(&item("620922", "四议两公开", &[3, 5, 7]), 1).await.unwrap();
+    let mut ids = Vec::new();
+    for (village, title) in [("620922100200", "甲"), ("620922100200", "乙"), ("620922101200", "丙")] {
+        let new = NewPowerExercise {
+            item_id,
+            org_code: village.into(),
+            title: title.into(),
+            started_on: "2025-03-01".into(),
+            created_by: clerk,
+        };
+        ids.push(store.open_power_exercise(&new, 1).await.unwrap());
+    }
+    // 甲: step 2 late (8 days > 5), step 3 on time. 乙: step 2 skipped. 丙: a draft, not counted.
+    for (id, no, day) in
+        [(ids[0], 1, "2025-03-02"), (ids[0], 2, "2025-03-10"), (ids[0], 3, "2025-03-11"), (ids[1], 1, "2025-03-02")]
+    {
+        store.record_power_step(&step(id, no, day, clerk), 2).await.unwrap();
+    }
+    store.record_power_step(&step(ids[1], 3, "2025-03-04", clerk), 2).await.unwrap();
+    store.record_power_step(&step(ids[2], 2, "2025-03-30", clerk), 2).await.unwrap();
+    store.publish_power_exercise(ids[0], 3).await.unwrap();
+    store.publish_power_exercise(ids[1], 3).await.unwrap();
+    let today = parse_day("2025-04-01").unwrap();
+    let flags = store.power_flags_within("620922", today).await.unwrap();
+    assert_eq!(flags.len(), 1);
+    assert_eq!(flags[0].org_code, "620922100200");
+    assert_eq!((flags[0].exercises, flags[0].late, flags[0].skipped, flags[0].overdue), (2, 1, 1, 0));
+    assert!(store.power_flags_within("620922101", today).await.unwrap().is_empty());
+});
