@@ -55,6 +55,8 @@ pub enum Permission {
     ViewObjections,
     /// Answer and close objections.
     HandleObjections,
+    /// Keep a village's cadres, duty rota and meeting notices (村干部、值班坐班表、会议通知).
+    ManageVillageOffice,
 }
 
 impl Role {
@@ -121,6 +123,7 @@ impl Role {
             P::ViewPersonalData => !matches!(self, R::DepartmentOfficer),
             P::ViewObjections => !matches!(self, R::DepartmentOfficer),
             P::HandleObjections => matches!(self, R::TownshipReviewer | R::Supervisor),
+            P::ManageVillageOffice => matches!(self, R::VillageClerk | R::TownshipAdmin),
         }
     }
 
