@@ -245,7 +245,8 @@ mod tests {
     }
 
     fn any_slots() -> impl Strategy<Value = Vec<(Weekday, CadreId)>> {
-        proptest::collection::vec((0usize..7, 1i64..6), 0..10).prop_map(|v| v.into_iter().map(|(d, c)| (WEEK[d], c)).collect())
+        proptest::collection::vec((0usize..7, 1i64..6), 0..10)
+            .prop_map(|v| v.into_iter().map(|(d, c)| (WEEK[d], c)).collect())
     }
 
     proptest! {

@@ -14,6 +14,7 @@ mod objections;
 mod orgs;
 mod staff;
 mod subsidies;
+mod village_office;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -31,6 +32,7 @@ pub use subsidies::{
     Attachment, ClashingEntry, NewAttachment, NewDifference, NewEntry, NewProgramme, NewRoster, PersonEntry, Programme,
     ProgrammeSummary, Roster, RosterDifference, RosterEntry,
 };
+pub use village_office::{Cadre, CadreDetails, DutyOverrideRow, Meeting, NewDutyOverride, NewMeeting, WeeklyDuty};
 
 /// Which engine a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,3 +117,5 @@ impl Store {
 mod conformance;
 #[cfg(test)]
 mod conformance_subsidies;
+#[cfg(test)]
+mod conformance_village_office;
