@@ -12,6 +12,7 @@ pub mod security;
 pub mod staff;
 pub mod state;
 pub mod subsidies;
+pub mod village_office;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -50,6 +51,7 @@ pub fn app(state: AppState) -> Router {
         .merge(public::router())
         .merge(subsidies::router())
         .merge(staff::router())
+        .merge(village_office::router())
         .route("/static/{name}", get(assets::serve))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -11,6 +11,7 @@ mod orgs;
 mod programmes;
 mod rosters;
 mod users;
+mod village_office;
 
 pub use auth::{check_password_rules, hash_password};
 pub use objections::status_label as objection_status_label;
@@ -105,6 +106,26 @@ pub const ROUTES: &[StaffRoute] = &[
     route("GET", "/staff/rosters/{roster}/export", Permission::ViewPersonalData, Target::Roster),
     route("GET", "/staff/objections", Permission::ViewObjections, Target::None),
     route("POST", "/staff/objections/{objection}/answer", Permission::HandleObjections, Target::Objection),
+    route("GET", "/staff/village-office/{org}", Permission::ManageVillageOffice, Target::Org),
+    route("POST", "/staff/village-office/{org}/cadres", Permission::ManageVillageOffice, Target::Org),
+    route("POST", "/staff/village-office/{org}/cadres/{cadre}", Permission::ManageVillageOffice, Target::Org),
+    route("POST", "/staff/village-office/{org}/cadres/{cadre}/delete", Permission::ManageVillageOffice, Target::Org),
+    route("POST", "/staff/village-office/{org}/rota", Permission::ManageVillageOffice, Target::Org),
+    route("POST", "/staff/village-office/{org}/overrides", Permission::ManageVillageOffice, Target::Org),
+    route(
+        "POST",
+        "/staff/village-office/{org}/overrides/{override}/delete",
+        Permission::ManageVillageOffice,
+        Target::Org,
+    ),
+    route("POST", "/staff/village-office/{org}/meetings", Permission::ManageVillageOffice, Target::Org),
+    route(
+        "POST",
+        "/staff/village-office/{org}/meetings/{meeting}/minutes",
+        Permission::ManageVillageOffice,
+        Target::Org,
+    ),
+    route("POST", "/staff/village-office/{org}/meetings/{meeting}/file", Permission::ManageVillageOffice, Target::Org),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -142,6 +163,16 @@ pub fn router() -> Router<AppState> {
         .route("/staff/rosters/{roster}/export", get(rosters::export_full))
         .route("/staff/objections", get(objections::list))
         .route("/staff/objections/{objection}/answer", post(objections::answer))
+        .route("/staff/village-office/{org}", get(village_office::show))
+        .route("/staff/village-office/{org}/cadres", post(village_office::add_cadre))
+        .route("/staff/village-office/{org}/cadres/{cadre}", post(village_office::edit_cadre))
+        .route("/staff/village-office/{org}/cadres/{cadre}/delete", post(village_office::remove_cadre))
+        .route("/staff/village-office/{org}/rota", post(village_office::set_rota))
+        .route("/staff/village-office/{org}/overrides", post(village_office::add_override))
+        .route("/staff/village-office/{org}/overrides/{override}/delete", post(village_office::remove_override))
+        .route("/staff/village-office/{org}/meetings", post(village_office::create_meeting))
+        .route("/staff/village-office/{org}/meetings/{meeting}/minutes", post(village_office::record_minutes))
+        .route("/staff/village-office/{org}/meetings/{meeting}/file", post(village_office::attach_minutes))
 }
 
 /// The SHA-256 of a session token: only the hash is stored.
@@ -235,6 +266,9 @@ impl Staff {
         }
         if self.role.allows(Permission::ReadAudit) {
             links.push(("/staff/audit".to_owned(), "审计日志"));
+        }
+        if self.role.allows(Permission::ManageVillageOffice) {
+            links.push((format!("/staff/village-office/{}", self.scope.org_code), "村干部与会议"));
         }
         Nav {
             display_name: self.user.display_name.clone(),
