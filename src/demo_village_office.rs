@@ -128,12 +128,7 @@ async fn meetings(store: &Store, village: &str, index: usize, today: Date, now: 
         &[Audience::PartyMembers, Audience::Representatives],
     );
     store.create_meeting(&upcoming, now).await?;
-    let held = notice(
-        at(-12, 15, 0)?,
-        "村委会会议室",
-        "研究低保对象动态调整初审名单",
-        &[Audience::Committees],
-    );
+    let held = notice(at(-12, 15, 0)?, "村委会会议室", "研究低保对象动态调整初审名单", &[Audience::Committees]);
     let id = store.create_meeting(&held, now).await?;
     let minutes = "应到7人，实到7人。会议对5户低保申请逐户评议，同意3户列入初审名单，在村务公开栏和本平台公示7天；\
                    2户不符合条件，由村文书向申请人当面说明理由。";

@@ -83,6 +83,7 @@ async fn request_for(
     let (own_org, _) = scope_of(role);
     let org = if inside {
         match route.path {
+            p if p.starts_with("/staff/village-office/") => "620922100200",
             p if p.ends_with("/groups") => "620922100200",
             p if p.ends_with("/households") => "620922100200001",
             "/staff/users" => match role {
@@ -94,6 +95,7 @@ async fn request_for(
     } else {
         match route.path {
             p if p.ends_with("/households") || p.ends_with("/groups") => "620923100200",
+            p if p.starts_with("/staff/village-office/") => "620923100200",
             "/staff/users" => "620923100200",
             _ => "620923100",
         }
@@ -110,6 +112,9 @@ async fn request_for(
         .replace("{roster}", &targets.rosters[usize::from(!inside)].to_string())
         .replace("{objection}", &targets.objections[usize::from(!inside)].to_string())
         .replace("{attachment}", "999999")
+        .replace("{cadre}", "999999")
+        .replace("{override}", "999999")
+        .replace("{meeting}", "999999")
         .replace("{programme}", &targets.programmes[usize::from(!inside)].to_string());
     let mut form: Vec<(&'static str, String)> = Vec::new();
     if route.method == "POST" {
@@ -150,6 +155,28 @@ async fn request_for(
             ]),
             p if p.ends_with("/return") || p.ends_with("/withdraw") => form.push(("reason", "测试原因".into())),
             p if p.ends_with("/answer") => form.extend([("status", "handling".into()), ("reply", "测试答复".into())]),
+            p if p.starts_with("/staff/village-office/") && (p.ends_with("/cadres") || p.ends_with("{cadre}")) => {
+                form.extend([
+                    ("name", "测试".into()),
+                    ("title", "村文书".into()),
+                    ("duties", "花名册".into()),
+                    ("phone", format!("1390000{:04}", role as u8 * 10 + u8::from(inside))),
+                ]);
+            }
+            p if p.ends_with("/rota") => form.push(("day1", String::new())),
+            p if p.ends_with("/overrides") => {
+                let today = xiaowei_server::rosters::shanghai_date(app.state.now());
+                let day = today.checked_add(jiff::Span::new().days(30 + i64::from(role as u8))).unwrap();
+                form.extend([("date", day.to_string()), ("cadre_id", "none".into()), ("note", "测试".into())]);
+            }
+            p if p.ends_with("/meetings") => form.extend([
+                ("date", xiaowei_server::rosters::shanghai_date(app.state.now()).to_string()),
+                ("time", "23:59".into()),
+                ("place", "会议室".into()),
+                ("agenda", "测试".into()),
+                ("audience", "party_members".into()),
+            ]),
+            p if p.ends_with("/minutes") => form.push(("minutes", "测试纪要".into())),
             _ => {}
         }
     }

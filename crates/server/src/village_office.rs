@@ -116,9 +116,7 @@ pub async fn rota_of(store: &Store, org_code: &str, from: Date) -> Result<(DutyR
     });
     let overrides = rows
         .iter()
-        .filter_map(|o| {
-            Some(DutyOverride { date: parse_date(&o.on_date)?, cadre: o.cadre_id, note: o.note.clone() })
-        })
+        .filter_map(|o| Some(DutyOverride { date: parse_date(&o.on_date)?, cadre: o.cadre_id, note: o.note.clone() }))
         .collect();
     Ok((DutyRota::new(slots, overrides), rows))
 }
@@ -169,7 +167,14 @@ fn day_view(date: Date, today: Date, duty: Duty<'_>, people: &[(Cadre, String)])
         Duty::Closed { note } => (note.to_owned(), true),
         Duty::Weekly(_) | Duty::Nobody => (String::new(), false),
     };
-    DayView { date: month_day(date), weekday: weekday_label(date.weekday()), is_today: date == today, person, note, closed }
+    DayView {
+        date: month_day(date),
+        weekday: weekday_label(date.weekday()),
+        is_today: date == today,
+        person,
+        note,
+        closed,
+    }
 }
 
 /// Builds the village office part of the village page for `village_code` in `township_code`.
@@ -207,8 +212,12 @@ pub async fn office_view(state: &AppState, township_code: &str, village_code: &s
             duties: c.duties,
         })
         .collect();
-    let upcoming =
-        store.upcoming_meetings(village_code, now, 20).await?.into_iter().map(|m| meeting_view(township_code, m)).collect();
+    let upcoming = store
+        .upcoming_meetings(village_code, now, 20)
+        .await?
+        .into_iter()
+        .map(|m| meeting_view(township_code, m))
+        .collect();
     let past = store
         .past_meetings(village_code, now, PAST_SHOWN)
         .await?

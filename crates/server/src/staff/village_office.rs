@@ -279,7 +279,8 @@ pub async fn edit_cadre(
         return Ok(back(&village.code, "repeat", "cadres"));
     }
     state.store().update_cadre(&village.code, cadre_id, &details, state.now()).await.map_err(same_phone)?;
-    let detail = format!("修改村干部 #{cadre_id} 为 {}（{}，分工：{}，{masked}）", details.name, details.title, details.duties);
+    let detail =
+        format!("修改村干部 #{cadre_id} 为 {}（{}，分工：{}，{masked}）", details.name, details.title, details.duties);
     audit(&state, &staff, &village, "village_office.edit_cadre", detail).await?;
     Ok(back(&village.code, "cadre_saved", "cadres"))
 }
@@ -344,7 +345,11 @@ pub async fn set_rota(
         return Ok(back(&village.code, "repeat", "rota"));
     }
     state.store().set_weekly_duty(&village.code, &slots).await?;
-    let detail = if summary.is_empty() { "清空每周值班表".to_owned() } else { format!("设置每周值班：{}", summary.join("，")) };
+    let detail = if summary.is_empty() {
+        "清空每周值班表".to_owned()
+    } else {
+        format!("设置每周值班：{}", summary.join("，"))
+    };
     audit(&state, &staff, &village, "village_office.set_rota", detail).await?;
     Ok(back(&village.code, "rota", "rota"))
 }
@@ -521,4 +526,3 @@ pub async fn attach_minutes(
     audit(&state, &staff, &village, "village_office.minutes_file", detail).await?;
     Ok(back(&village.code, "file", "meetings"))
 }
-
