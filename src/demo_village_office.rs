@@ -133,7 +133,7 @@ async fn meetings(store: &Store, village: &str, index: usize, today: Date, now: 
     let minutes = "应到7人，实到7人。会议对5户低保申请逐户评议，同意3户列入初审名单，在村务公开栏和本平台公示7天；\
                    2户不符合条件，由村文书向申请人当面说明理由。";
     store.record_minutes(village, id, minutes, now).await?;
-    if index % 2 == 0 {
+    if index.is_multiple_of(2) {
         let assembly = notice(
             at(-40, 10, 0)?,
             "村文化广场",
