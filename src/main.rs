@@ -5,6 +5,7 @@
 mod demo;
 mod demo_powers;
 mod demo_subsidies;
+mod demo_village_office;
 
 use std::io::Read;
 use std::path::PathBuf;

@@ -10,3 +10,4 @@ mod public;
 mod rbac;
 mod rosters;
 mod staff;
+mod village_office;

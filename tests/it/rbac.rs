@@ -88,6 +88,7 @@ async fn request_for(
     let (own_org, _) = scope_of(role);
     let org = if inside {
         match route.path {
+            p if p.starts_with("/staff/village-office/") => "620922100200",
             p if p.ends_with("/groups") => "620922100200",
             p if p.ends_with("/households") => "620922100200001",
             "/staff/users" => match role {
@@ -99,6 +100,7 @@ async fn request_for(
     } else {
         match route.path {
             p if p.ends_with("/households") || p.ends_with("/groups") => "620923100200",
+            p if p.starts_with("/staff/village-office/") => "620923100200",
             "/staff/users" => "620923100200",
             _ => "620923100",
         }
@@ -118,7 +120,10 @@ async fn request_for(
         .replace("{programme}", &targets.programmes[usize::from(!inside)].to_string())
         .replace("{item}", &targets.powers[usize::from(!inside)].0.to_string())
         .replace("{record}", &targets.powers[usize::from(!inside)].1.to_string())
-        .replace("{document}", "999999");
+        .replace("{document}", "999999")
+        .replace("{cadre}", "999999")
+        .replace("{override}", "999999")
+        .replace("{meeting}", "999999");
     let mut form: Vec<(&'static str, String)> = Vec::new();
     if route.method == "POST" {
         match route.path {
@@ -162,6 +167,28 @@ async fn request_for(
                 form.extend(crate::powers::power_form(route.path, org, role, &targets.powers[0]))
             }
             p if p.ends_with("/steps") => form.extend(crate::powers::step_form(2)),
+            p if p.starts_with("/staff/village-office/") && (p.ends_with("/cadres") || p.ends_with("{cadre}")) => {
+                form.extend([
+                    ("name", "测试".into()),
+                    ("title", "村文书".into()),
+                    ("duties", "花名册".into()),
+                    ("phone", format!("1390000{:04}", role as u8 * 10 + u8::from(inside))),
+                ]);
+            }
+            p if p.ends_with("/rota") => form.push(("day1", String::new())),
+            p if p.ends_with("/overrides") => {
+                let today = xiaowei_server::rosters::shanghai_date(app.state.now());
+                let day = today.checked_add(jiff::Span::new().days(30 + i64::from(role as u8))).unwrap();
+                form.extend([("date", day.to_string()), ("cadre_id", "none".into()), ("note", "测试".into())]);
+            }
+            p if p.ends_with("/meetings") => form.extend([
+                ("date", xiaowei_server::rosters::shanghai_date(app.state.now()).to_string()),
+                ("time", "23:59".into()),
+                ("place", "会议室".into()),
+                ("agenda", "测试".into()),
+                ("audience", "party_members".into()),
+            ]),
+            p if p.ends_with("/minutes") => form.push(("minutes", "测试纪要".into())),
             _ => {}
         }
     }

@@ -61,6 +61,8 @@ pub enum Permission {
     ManagePowerCatalogue,
     /// Open, record and publish 权力运行记录 (power exercises).
     RecordPowerExercise,
+    /// Keep a village's cadres, duty rota and meeting notices (村干部、值班坐班表、会议通知).
+    ManageVillageOffice,
 }
 
 impl Role {
@@ -130,6 +132,7 @@ impl Role {
             P::ViewPowers => !matches!(self, R::DepartmentOfficer),
             P::ManagePowerCatalogue => matches!(self, R::CountyAdmin | R::TownshipAdmin | R::VillageClerk),
             P::RecordPowerExercise => matches!(self, R::VillageClerk | R::TownshipAdmin),
+            P::ManageVillageOffice => matches!(self, R::VillageClerk | R::TownshipAdmin),
         }
     }
 

@@ -13,6 +13,7 @@ pub mod resident_id;
 pub mod roster;
 pub mod subsidy;
 pub mod text;
+pub mod village_office;
 
 pub use access::{Permission, Role};
 pub use money::Fen;

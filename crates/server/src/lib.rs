@@ -14,6 +14,7 @@ pub mod security;
 pub mod staff;
 pub mod state;
 pub mod subsidies;
+pub mod village_office;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -54,6 +55,7 @@ pub fn app(state: AppState) -> Router {
         .merge(search::router())
         .merge(powers::router())
         .merge(staff::router())
+        .merge(village_office::router())
         .route("/static/{name}", get(assets::serve))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

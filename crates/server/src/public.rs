@@ -1,6 +1,7 @@
 //! The public pages every villager reaches from the 民生监督 menu: the county landing page, each
 //! township's menu, each village's page and the section pages. Read-only and cacheable; no
-//! personal data is ever rendered here.
+//! personal data is ever rendered here, except the work phones a village publishes for its cadres
+//! (see [`crate::village_office`]).
 
 use askama::Template;
 use axum::Router;
@@ -118,6 +119,7 @@ struct VillagePage {
     village_code: String,
     village_name: String,
     sections: &'static [Section],
+    office: crate::village_office::OfficeView,
 }
 
 async fn village(
@@ -129,6 +131,7 @@ async fn village(
     if village.parent_code.as_deref() != Some(township.code.as_str()) {
         return Err(AppError::NotFound);
     }
+    let office = crate::village_office::office_view(&state, &township.code, &village.code).await?;
     let page = VillagePage {
         county_name: county_name(&state).await?,
         township_name: township.display_name().to_owned(),
@@ -136,6 +139,7 @@ async fn village(
         village_name: village.display_name().to_owned(),
         village_code: village.code,
         sections: &SECTIONS,
+        office,
     };
     Ok(Html(page.render()?))
 }

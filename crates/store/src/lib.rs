@@ -16,6 +16,7 @@ mod powers;
 mod search;
 mod staff;
 mod subsidies;
+mod village_office;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -38,6 +39,7 @@ pub use subsidies::{
     Attachment, ClashingEntry, NewAttachment, NewDifference, NewEntry, NewProgramme, NewRoster, PersonEntry, Programme,
     ProgrammeSummary, Roster, RosterDifference, RosterEntry,
 };
+pub use village_office::{Cadre, CadreDetails, DutyOverrideRow, Meeting, NewDutyOverride, NewMeeting, WeeklyDuty};
 
 /// Which engine a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,3 +128,5 @@ mod conformance_powers;
 mod conformance_search;
 #[cfg(test)]
 mod conformance_subsidies;
+#[cfg(test)]
+mod conformance_village_office;

@@ -12,6 +12,7 @@ mod powers;
 mod programmes;
 mod rosters;
 mod users;
+mod village_office;
 
 pub use auth::{check_password_rules, hash_password};
 pub use objections::status_label as objection_status_label;
@@ -120,6 +121,26 @@ pub const ROUTES: &[StaffRoute] = &[
     route("POST", "/staff/power-records/{record}/documents", Permission::RecordPowerExercise, Target::PowerRecord),
     route("POST", "/staff/power-records/{record}/publish", Permission::RecordPowerExercise, Target::PowerRecord),
     route("GET", "/staff/power-records/{record}/documents/{document}", Permission::ViewPowers, Target::PowerRecord),
+    route("GET", "/staff/village-office/{org}", Permission::ManageVillageOffice, Target::Org),
+    route("POST", "/staff/village-office/{org}/cadres", Permission::ManageVillageOffice, Target::Org),
+    route("POST", "/staff/village-office/{org}/cadres/{cadre}", Permission::ManageVillageOffice, Target::Org),
+    route("POST", "/staff/village-office/{org}/cadres/{cadre}/delete", Permission::ManageVillageOffice, Target::Org),
+    route("POST", "/staff/village-office/{org}/rota", Permission::ManageVillageOffice, Target::Org),
+    route("POST", "/staff/village-office/{org}/overrides", Permission::ManageVillageOffice, Target::Org),
+    route(
+        "POST",
+        "/staff/village-office/{org}/overrides/{override}/delete",
+        Permission::ManageVillageOffice,
+        Target::Org,
+    ),
+    route("POST", "/staff/village-office/{org}/meetings", Permission::ManageVillageOffice, Target::Org),
+    route(
+        "POST",
+        "/staff/village-office/{org}/meetings/{meeting}/minutes",
+        Permission::ManageVillageOffice,
+        Target::Org,
+    ),
+    route("POST", "/staff/village-office/{org}/meetings/{meeting}/file", Permission::ManageVillageOffice, Target::Org),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -165,6 +186,16 @@ pub fn router() -> Router<AppState> {
         .route("/staff/power-records/{record}/documents", post(powers::attach))
         .route("/staff/power-records/{record}/publish", post(powers::publish))
         .route("/staff/power-records/{record}/documents/{document}", get(powers::document))
+        .route("/staff/village-office/{org}", get(village_office::show))
+        .route("/staff/village-office/{org}/cadres", post(village_office::add_cadre))
+        .route("/staff/village-office/{org}/cadres/{cadre}", post(village_office::edit_cadre))
+        .route("/staff/village-office/{org}/cadres/{cadre}/delete", post(village_office::remove_cadre))
+        .route("/staff/village-office/{org}/rota", post(village_office::set_rota))
+        .route("/staff/village-office/{org}/overrides", post(village_office::add_override))
+        .route("/staff/village-office/{org}/overrides/{override}/delete", post(village_office::remove_override))
+        .route("/staff/village-office/{org}/meetings", post(village_office::create_meeting))
+        .route("/staff/village-office/{org}/meetings/{meeting}/minutes", post(village_office::record_minutes))
+        .route("/staff/village-office/{org}/meetings/{meeting}/file", post(village_office::attach_minutes))
 }
 
 /// The SHA-256 of a session token: only the hash is stored.
@@ -261,6 +292,9 @@ impl Staff {
         }
         if self.role.allows(Permission::ReadAudit) {
             links.push(("/staff/audit".to_owned(), "审计日志"));
+        }
+        if self.role.allows(Permission::ManageVillageOffice) {
+            links.push((format!("/staff/village-office/{}", self.scope.org_code), "村干部与会议"));
         }
         Nav {
             display_name: self.user.display_name.clone(),
