@@ -55,6 +55,12 @@ pub enum Permission {
     ViewObjections,
     /// Answer and close objections.
     HandleObjections,
+    /// See disclosures (公示公开) in the back office, drafts included.
+    ViewDisclosures,
+    /// Write, import finance lines for, attach files to, submit and correct disclosures.
+    DraftDisclosures,
+    /// Approve (publish), return and withdraw disclosures.
+    ReviewDisclosures,
 }
 
 impl Role {
@@ -121,6 +127,9 @@ impl Role {
             P::ViewPersonalData => !matches!(self, R::DepartmentOfficer),
             P::ViewObjections => !matches!(self, R::DepartmentOfficer),
             P::HandleObjections => matches!(self, R::TownshipReviewer | R::Supervisor),
+            P::ViewDisclosures => !matches!(self, R::DepartmentOfficer),
+            P::DraftDisclosures => matches!(self, R::VillageClerk | R::TownshipAdmin),
+            P::ReviewDisclosures => matches!(self, R::TownshipReviewer),
         }
     }
 

@@ -8,6 +8,7 @@
 
 mod audit;
 mod departments;
+mod disclosures;
 mod error;
 mod limits;
 mod objections;
@@ -23,6 +24,9 @@ use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use departments::{Contact, Department, NewContact};
+pub use disclosures::{
+    Disclosure, DisclosureText, FinanceLineRow, NewDisclosure, NewFinanceLine, VillageFinanceDisclosure,
+};
 pub use error::StoreError;
 pub use objections::{NewObjection, Objection};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
@@ -113,5 +117,7 @@ impl Store {
 
 #[cfg(test)]
 mod conformance;
+#[cfg(test)]
+mod conformance_disclosures;
 #[cfg(test)]
 mod conformance_subsidies;
