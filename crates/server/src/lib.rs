@@ -4,6 +4,8 @@
 
 pub mod assets;
 pub mod config;
+pub mod disclosure_text;
+pub mod disclosures;
 pub mod error;
 pub mod ops;
 pub mod public;
@@ -49,6 +51,7 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(public::router())
         .merge(subsidies::router())
+        .merge(disclosures::router())
         .merge(staff::router())
         .route("/static/{name}", get(assets::serve))
         .route("/healthz", get(ops::healthz))
