@@ -1,8 +1,8 @@
 //! Demo data: the real Guazhou County org tree (from the national statistical division codes
 //! shipped in `data-seed/`), invented village groups and households, the county departments
-//! with invented contacts, one staff account per role, and the 惠农资金 programmes and rosters of
-//! [`crate::demo_subsidies`]. Loading is repeatable: a second run refreshes the same records
-//! instead of duplicating them.
+//! with invented contacts, one staff account per role, the 惠农资金 programmes and rosters of
+//! [`crate::demo_subsidies`] and the 公示公开 of [`crate::demo_disclosures`]. Loading is repeatable:
+//! a second run refreshes the same records instead of duplicating them.
 
 use anyhow::Result;
 use xiaowei_core::{OrgLevel, Phone, Role};
@@ -175,5 +175,6 @@ pub async fn load(state: &AppState) -> Result<()> {
     for a in ACCOUNTS {
         println!("  {:<16} {}", a.username, a.role.label());
     }
-    crate::demo_subsidies::load(state).await
+    crate::demo_subsidies::load(state).await?;
+    crate::demo_disclosures::load(state).await
 }

@@ -3,6 +3,7 @@
 //! through here.
 
 mod demo;
+mod demo_disclosures;
 mod demo_subsidies;
 
 use std::io::Read;

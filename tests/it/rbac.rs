@@ -14,6 +14,7 @@ struct Targets {
     rosters: [i64; 2],
     objections: [i64; 2],
     programmes: [i64; 2],
+    disclosures: [i64; 2],
 }
 
 async fn seed_targets(app: &TestApp) -> Targets {
@@ -70,7 +71,23 @@ async fn seed_targets(app: &TestApp) -> Targets {
         publicity_days: 7,
     };
     let programmes = [programme, store.create_programme(&foreign, 1).await.unwrap()];
-    Targets { rosters, objections, programmes }
+    let mut disclosures = [0; 2];
+    for (slot, village) in disclosures.iter_mut().zip(["620922100200", "620923100200"]) {
+        let draft = xiaowei_store::NewDisclosure {
+            org_code: village.into(),
+            category: "village_affairs".into(),
+            title: "村务公开".into(),
+            body: "正文".into(),
+            period_label: "2025年7月".into(),
+            period_start: None,
+            period_end: None,
+            supersedes_id: None,
+            correction_reason: None,
+            created_by: clerk,
+        };
+        *slot = store.create_disclosure(&draft, &[], 1).await.unwrap();
+    }
+    Targets { rosters, objections, programmes, disclosures }
 }
 
 async fn request_for(
@@ -110,7 +127,8 @@ async fn request_for(
         .replace("{roster}", &targets.rosters[usize::from(!inside)].to_string())
         .replace("{objection}", &targets.objections[usize::from(!inside)].to_string())
         .replace("{attachment}", "999999")
-        .replace("{programme}", &targets.programmes[usize::from(!inside)].to_string());
+        .replace("{programme}", &targets.programmes[usize::from(!inside)].to_string())
+        .replace("{disclosure}", &targets.disclosures[usize::from(!inside)].to_string());
     let mut form: Vec<(&'static str, String)> = Vec::new();
     if route.method == "POST" {
         match route.path {
@@ -150,6 +168,15 @@ async fn request_for(
             ]),
             p if p.ends_with("/return") || p.ends_with("/withdraw") => form.push(("reason", "测试原因".into())),
             p if p.ends_with("/answer") => form.extend([("status", "handling".into()), ("reply", "测试答复".into())]),
+            "/staff/disclosures" | "/staff/disclosures/{disclosure}/edit" => form.extend([
+                ("org_code", org.into()),
+                ("category", "party".into()),
+                ("title", "党务公开".into()),
+                ("body", "正文".into()),
+                ("period_kind", "month".into()),
+                ("year", "2025".into()),
+                ("number", "7".into()),
+            ]),
             _ => {}
         }
     }
@@ -197,7 +224,7 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
             let scoped = match route.target {
                 Target::None => false,
                 Target::Department | Target::Programme => role == Role::DepartmentOfficer,
-                Target::Org | Target::User | Target::Roster | Target::Objection => true,
+                Target::Org | Target::User | Target::Roster | Target::Objection | Target::Disclosure => true,
             };
             if allowed && scoped {
                 let (outside_path, outside_form) = request_for(&app, &targets, route, role, false).await;
@@ -213,7 +240,9 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
             }
         }
         // Listings never show what lies outside the scope.
-        for path in ["/staff/users", "/staff/departments", "/staff/audit", "/staff/rosters", "/staff/objections"] {
+        for path in
+            ["/staff/users", "/staff/departments", "/staff/audit", "/staff/rosters", "/staff/objections", "/staff/disclosures"]
+        {
             let html = client.get(app.url(path)).send().await.unwrap().text().await.unwrap();
             if html.contains("外村") || html.contains("foreign") {
                 failures.push(format!("{path} as {} shows the foreign county", role.as_str()));
