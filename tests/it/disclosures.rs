@@ -44,7 +44,8 @@ async fn publish(app: &TestApp, clerk: &reqwest::Client, reviewer: &reqwest::Cli
 /// Posts a file to a multipart staff form (CSRF in the action URL).
 async fn upload(app: &TestApp, client: &reqwest::Client, path: &str, name: &str, bytes: Vec<u8>) -> reqwest::Response {
     let csrf = app.csrf(client, "/staff/login").await;
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
+    let form =
+        reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
     client.post(app.url(&format!("{path}?csrf={csrf}"))).multipart(form).send().await.unwrap()
 }
 
@@ -73,7 +74,8 @@ both_backends!(a_disclosure_is_reviewed_corrected_with_a_diff_and_withdrawn, |ap
     let r = app.post_form(&reviewer, &format!("/staff/disclosures/{id}/return"), &[("reason", "请写明会议日期")]).await;
     assert_eq!(r.status(), 303);
     let edited = format!("{body}\n会议日期：2025年9月5日\n");
-    let fields = [("title", "第三季度村务公开"), ("body", edited.as_str()), ("period_kind", "quarter"), ("year", "2025")];
+    let fields =
+        [("title", "第三季度村务公开"), ("body", edited.as_str()), ("period_kind", "quarter"), ("year", "2025")];
     let r = app.post_form(&clerk, &format!("/staff/disclosures/{id}/edit"), &fields).await;
     assert_eq!(r.status(), 400, "the quarter is missing");
     assert!(r.text().await.unwrap().contains("季度"));
@@ -122,7 +124,8 @@ both_backends!(a_disclosure_is_reviewed_corrected_with_a_diff_and_withdrawn, |ap
     let (_, html) = page(&app, &format!("/disclosures/{id}")).await;
     assert!(html.contains("本版本已被更正") && html.contains(&format!("/disclosures/{v2}")), "{html}");
 
-    let r = app.post_form(&reviewer, &format!("/staff/disclosures/{v2}/withdraw"), &[("reason", "会议决议被撤销")]).await;
+    let r =
+        app.post_form(&reviewer, &format!("/staff/disclosures/{v2}/withdraw"), &[("reason", "会议决议被撤销")]).await;
     assert_eq!(r.status(), 303);
     let r = app.post_form(&reviewer, &format!("/staff/disclosures/{v2}/withdraw"), &[("reason", "再次")]).await;
     assert_eq!(r.status(), 409, "a withdrawn disclosure cannot be withdrawn again");
@@ -171,11 +174,12 @@ both_backends!(finance_lines_are_imported_with_errors_by_row_and_column_and_tota
     let id = create(&app, &clerk, "finance", "2025年第三季度财务收支公开", "本季度收支明细如下。").await;
     let r = app.post_form(&clerk, &format!("/staff/disclosures/{id}/submit"), &[]).await;
     assert_eq!(r.status(), 400, "finance needs lines first");
-    let bad = "南岔村2025年第三季度财务收支表\n日期,摘要,收入（元）,支出（元）,备注\n2025-07-03,上级转移支付,50000,,\n2025-13-01,办公用品,,abc,\n,村道维修,,-5,\n";
+    let bad = "南岔村2025年第三季度财务收支表\n日期,摘要,收入（元）,支出（元）,备注\n2025-07-03,上级转移支付,50000,,\n2025-13-01,办公用品,,abc,\n2025-08-01,,,-5,\n";
     let r = upload(&app, &clerk, &format!("/staff/disclosures/{id}/lines"), "收支.csv", bad.as_bytes().to_vec()).await;
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
-    for expected in ["第4行", "日期“2025-13-01”无法识别", "金额“abc”不是有效的数字", "第5行", "摘要不能为空", "金额不能为负数"]
+    for expected in
+        ["第4行", "日期“2025-13-01”无法识别", "金额“abc”不是有效的数字", "第5行", "摘要不能为空", "金额不能为负数"]
     {
         assert!(html.contains(expected), "{expected} missing: {html}");
     }
@@ -188,11 +192,10 @@ both_backends!(finance_lines_are_imported_with_errors_by_row_and_column_and_tota
     let r = upload(&app, &clerk, &format!("/staff/disclosures/{id}/lines"), "收支.csv", good.as_bytes().to_vec()).await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     let lines = app.state.store().finance_lines(id).await.unwrap();
-    assert_eq!(lines.iter().map(|l| (l.income_fen, l.expense_fen)).collect::<Vec<_>>(), [
-        (5_000_000, 0),
-        (0, 1_234_560),
-        (0, 300_000)
-    ]);
+    assert_eq!(
+        lines.iter().map(|l| (l.income_fen, l.expense_fen)).collect::<Vec<_>>(),
+        [(5_000_000, 0), (0, 1_234_560), (0, 300_000)]
+    );
     publish(&app, &clerk, &reviewer, id).await;
     let (_, html) = page(&app, &format!("/disclosures/{id}")).await;
     assert!(html.contains("<dt>收入合计</dt><dd>50,000.00 元</dd>"), "{html}");
@@ -229,7 +232,8 @@ both_backends!(hostile_markdown_is_rendered_inert, |app: TestApp| async move {
     let reviewer = app.login_as(Role::TownshipReviewer).await;
     let body = "正常文字\n\n<script>alert('xss')</script>\n\n<img src=x onerror=alert(1)>\n\n[点我](javascript:alert(1))\n\n<iframe src=\"https://evil.example\"></iframe>\n\n<a href=\"javascript:alert(2)\" onclick=\"alert(3)\">链接</a>\n";
     let id = create(&app, &clerk, "other", "<script>alert('title')</script>", body).await;
-    let staff_page = clerk.get(app.url(&format!("/staff/disclosures/{id}"))).send().await.unwrap().text().await.unwrap();
+    let staff_page =
+        clerk.get(app.url(&format!("/staff/disclosures/{id}"))).send().await.unwrap().text().await.unwrap();
     publish(&app, &clerk, &reviewer, id).await;
     let (_, public) = page(&app, &format!("/disclosures/{id}")).await;
     let (_, list) = page(&app, &format!("/t/620922100/disclosures?village={NANCHA}")).await;

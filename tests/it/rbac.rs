@@ -240,9 +240,14 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
             }
         }
         // Listings never show what lies outside the scope.
-        for path in
-            ["/staff/users", "/staff/departments", "/staff/audit", "/staff/rosters", "/staff/objections", "/staff/disclosures"]
-        {
+        for path in [
+            "/staff/users",
+            "/staff/departments",
+            "/staff/audit",
+            "/staff/rosters",
+            "/staff/objections",
+            "/staff/disclosures",
+        ] {
             let html = client.get(app.url(path)).send().await.unwrap().text().await.unwrap();
             if html.contains("外村") || html.contains("foreign") {
                 failures.push(format!("{path} as {} shows the foreign county", role.as_str()));

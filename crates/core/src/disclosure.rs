@@ -206,7 +206,9 @@ pub fn finance_column(header: &str) -> Option<FinanceColumn> {
     let h = h.trim_end_matches('元').trim_end_matches("金额");
     match h {
         "日期" | "时间" | "凭证日期" | "记账日期" | "发生日期" => Some(FinanceColumn::Date),
-        "摘要" | "项目" | "事项" | "内容" | "收支项目" | "收支内容" | "摘要说明" => Some(FinanceColumn::Summary),
+        "摘要" | "项目" | "事项" | "内容" | "收支项目" | "收支内容" | "摘要说明" => {
+            Some(FinanceColumn::Summary)
+        }
         "收入" | "收入数" | "借方" => Some(FinanceColumn::Income),
         "支出" | "支出数" | "贷方" => Some(FinanceColumn::Expense),
         "备注" | "说明" => Some(FinanceColumn::Note),
@@ -294,7 +296,8 @@ pub fn check_finance(grid: &[Vec<String>]) -> Result<FinanceCheck, FinanceFileEr
         if cells.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
-        if cells.iter().any(|c| matches!(compact(c).as_str(), "合计" | "总计" | "小计" | "本期合计" | "本月合计")) {
+        if cells.iter().any(|c| matches!(compact(c).as_str(), "合计" | "总计" | "小计" | "本期合计" | "本月合计"))
+        {
             break;
         }
         if result.lines.len() + result.errors.len() >= MAX_FINANCE_LINES {
@@ -344,7 +347,9 @@ pub fn check_finance(grid: &[Vec<String>]) -> Result<FinanceCheck, FinanceFileEr
         let note = Some(crate::text::normalize(&cell(cells, FinanceColumn::Note))).filter(|n| !n.is_empty());
         let (Some(income), Some(expense)) = (income, expense) else { continue };
         if income.as_fen() == 0 && expense.as_fen() == 0 {
-            result.errors.push(CellError { row, column: "收入", message: "收入和支出不能都为空或为0".into() });
+            result
+                .errors
+                .push(CellError { row, column: "收入", message: "收入和支出不能都为空或为0".into() });
             continue;
         }
         if result.errors.iter().any(|e| e.row == row) {
@@ -368,7 +373,9 @@ fn find_finance_header(grid: &[Vec<String>]) -> Result<(usize, HashMap<FinanceCo
                 return Err(FinanceFileError::DuplicateColumn(column.label()));
             }
         }
-        if [FinanceColumn::Summary, FinanceColumn::Income, FinanceColumn::Expense].iter().all(|c| columns.contains_key(c))
+        if [FinanceColumn::Summary, FinanceColumn::Income, FinanceColumn::Expense]
+            .iter()
+            .all(|c| columns.contains_key(c))
         {
             return Ok((row, columns));
         }
@@ -384,7 +391,7 @@ pub const FINANCE_DUE_DAYS: i64 = 92;
 pub fn finance_overdue(last_published: Option<Date>, today: Date) -> bool {
     match last_published {
         None => true,
-        Some(last) => last.until(today).map_or(false, |span| i64::from(span.get_days()) > FINANCE_DUE_DAYS),
+        Some(last) => last.until(today).is_ok_and(|span| i64::from(span.get_days()) > FINANCE_DUE_DAYS),
     }
 }
 

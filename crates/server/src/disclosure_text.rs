@@ -10,12 +10,12 @@ use similar::{ChangeTag, TextDiff};
 
 /// Renders clerk-written Markdown to safe HTML.
 pub fn render_markdown(source: &str) -> String {
-    let parser = Parser::new_ext(source, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH).map(|event| match event
-    {
-        // Inline or block HTML becomes visible text: a notice board shows what was written.
-        Event::Html(text) | Event::InlineHtml(text) => Event::Text(text),
-        other => other,
-    });
+    let parser =
+        Parser::new_ext(source, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH).map(|event| match event {
+            // Inline or block HTML becomes visible text: a notice board shows what was written.
+            Event::Html(text) | Event::InlineHtml(text) => Event::Text(text),
+            other => other,
+        });
     let mut unsafe_html = String::with_capacity(source.len() * 2);
     html::push_html(&mut unsafe_html, parser);
     sanitizer().clean(&unsafe_html).to_string()
@@ -25,8 +25,31 @@ pub fn render_markdown(source: &str) -> String {
 /// from anywhere), no frames, no forms, no styles, no event handlers.
 fn sanitizer() -> ammonia::Builder<'static> {
     let tags: HashSet<&'static str> = [
-        "a", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "li", "ol", "p", "pre",
-        "strong", "table", "tbody", "td", "th", "thead", "tr", "ul",
+        "a",
+        "blockquote",
+        "br",
+        "code",
+        "del",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "strong",
+        "table",
+        "tbody",
+        "td",
+        "th",
+        "thead",
+        "tr",
+        "ul",
     ]
     .into_iter()
     .collect();

@@ -174,7 +174,11 @@ async fn township_or_village(
 }
 
 /// Every village of a township with its last finance disclosure and whether it is overdue.
-async fn village_statuses(store: &Store, township: &str, today: jiff::civil::Date) -> Result<Vec<VillageStatus>, AppError> {
+async fn village_statuses(
+    store: &Store,
+    township: &str,
+    today: jiff::civil::Date,
+) -> Result<Vec<VillageStatus>, AppError> {
     Ok(store
         .village_finance_disclosures(township)
         .await?

@@ -189,13 +189,12 @@ impl Store {
     pub async fn replace_finance_lines(&self, id: i64, lines: &[NewFinanceLine], now: i64) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         // Checks the status and locks the row in one statement, so a concurrent submit waits.
-        let locked = sqlx::query(
-            "UPDATE disclosures SET updated_at = $1 WHERE id = $2 AND status IN ('draft', 'returned')",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        let locked =
+            sqlx::query("UPDATE disclosures SET updated_at = $1 WHERE id = $2 AND status IN ('draft', 'returned')")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         if locked.rows_affected() == 0 {
             return Err(StoreError::Conflict("disclosure is not editable".into()));
         }
@@ -253,7 +252,8 @@ impl Store {
 
     /// Every version of a lineage, oldest first.
     pub async fn disclosure_versions(&self, lineage_id: i64) -> Result<Vec<Disclosure>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM disclosures WHERE lineage_id = $1 ORDER BY version"));
+        let sql =
+            sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM disclosures WHERE lineage_id = $1 ORDER BY version"));
         Ok(sqlx::query_as(sql).bind(lineage_id).fetch_all(&self.pool).await?)
     }
 
@@ -322,13 +322,12 @@ impl Store {
     /// Stores a file's record and links it to an editable disclosure, atomically.
     pub async fn attach_to_disclosure(&self, id: i64, a: &NewAttachment, now: i64) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
-        let locked = sqlx::query(
-            "UPDATE disclosures SET updated_at = $1 WHERE id = $2 AND status IN ('draft', 'returned')",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        let locked =
+            sqlx::query("UPDATE disclosures SET updated_at = $1 WHERE id = $2 AND status IN ('draft', 'returned')")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         if locked.rows_affected() == 0 {
             return Err(StoreError::Conflict("disclosure is not editable".into()));
         }
@@ -409,7 +408,13 @@ async fn write_lines(
         }
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id);
         for l in chunk {
-            q = q.bind(l.row_no).bind(&l.line_date).bind(&l.summary).bind(l.income_fen).bind(l.expense_fen).bind(&l.note);
+            q = q
+                .bind(l.row_no)
+                .bind(&l.line_date)
+                .bind(&l.summary)
+                .bind(l.income_fen)
+                .bind(l.expense_fen)
+                .bind(&l.note);
         }
         q.execute(&mut **tx).await?;
     }

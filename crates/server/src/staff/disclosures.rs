@@ -195,7 +195,9 @@ fn parse_text(form: &TextForm) -> Result<DisclosureText, AppError> {
         form.year.trim().parse::<i16>().map_err(|_| AppError::invalid("年份：请填写四位年份，如 2025"))
     };
     let period = match form.period_kind.as_str() {
-        "quarter" => Period::quarter(year()?, number("季度")?).map_err(|e| AppError::invalid(format!("公开期间：{e}")))?,
+        "quarter" => {
+            Period::quarter(year()?, number("季度")?).map_err(|e| AppError::invalid(format!("公开期间：{e}")))?
+        }
         "month" => Period::month(year()?, number("月份")?).map_err(|e| AppError::invalid(format!("公开期间：{e}")))?,
         "range" => {
             let start = parse_date(&form.start).map_err(|e| AppError::invalid(format!("开始日期：{e}")))?;
