@@ -1,8 +1,9 @@
 //! Demo data: the real Guazhou County org tree (from the national statistical division codes
 //! shipped in `data-seed/`), invented village groups and households, the county departments
 //! with invented contacts, one staff account per role, the 惠农资金 programmes and rosters of
-//! [`crate::demo_subsidies`] and the village offices of [`crate::demo_village_office`]. Loading
-//! is repeatable: a second run refreshes the same records instead of duplicating them.
+//! [`crate::demo_subsidies`], the village offices of [`crate::demo_village_office`] and the 公示公开
+//! of [`crate::demo_disclosures`]. Loading is repeatable: a second run refreshes the same records
+//! instead of duplicating them.
 
 use anyhow::Result;
 use xiaowei_core::{OrgLevel, Phone, Role};
@@ -178,6 +179,7 @@ pub async fn load(state: &AppState) -> Result<()> {
     crate::demo_subsidies::load(state).await?;
     crate::demo_powers::load(state).await?;
     crate::demo_village_office::load(state).await?;
+    crate::demo_disclosures::load(state).await?;
     let indexed = xiaowei_server::search::reindex_all(state).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
     println!("搜索索引已更新：{indexed} 份公开花名册。");
     Ok(())

@@ -3,6 +3,7 @@
 //! through here.
 
 mod demo;
+mod demo_disclosures;
 mod demo_powers;
 mod demo_subsidies;
 mod demo_village_office;

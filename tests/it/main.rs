@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step fails the test
 
 mod cli;
+mod disclosures;
 mod helpers;
 mod powers;
 mod public;

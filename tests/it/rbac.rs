@@ -15,6 +15,7 @@ struct Targets {
     objections: [i64; 2],
     programmes: [i64; 2],
     powers: [(i64, i64); 2],
+    disclosures: [i64; 2],
 }
 
 async fn seed_targets(app: &TestApp) -> Targets {
@@ -75,7 +76,23 @@ async fn seed_targets(app: &TestApp) -> Targets {
         crate::powers::seed_power(app, "620922", "620922100200").await,
         crate::powers::seed_power(app, "620923", "620923100200").await,
     ];
-    Targets { rosters, objections, programmes, powers }
+    let mut disclosures = [0; 2];
+    for (slot, village) in disclosures.iter_mut().zip(["620922100200", "620923100200"]) {
+        let draft = xiaowei_store::NewDisclosure {
+            org_code: village.into(),
+            category: "village_affairs".into(),
+            title: "村务公开".into(),
+            body: "正文".into(),
+            period_label: "2025年7月".into(),
+            period_start: None,
+            period_end: None,
+            supersedes_id: None,
+            correction_reason: None,
+            created_by: clerk,
+        };
+        *slot = store.create_disclosure(&draft, &[], 1).await.unwrap();
+    }
+    Targets { rosters, objections, programmes, powers, disclosures }
 }
 
 async fn request_for(
@@ -123,7 +140,8 @@ async fn request_for(
         .replace("{document}", "999999")
         .replace("{cadre}", "999999")
         .replace("{override}", "999999")
-        .replace("{meeting}", "999999");
+        .replace("{meeting}", "999999")
+        .replace("{disclosure}", &targets.disclosures[usize::from(!inside)].to_string());
     let mut form: Vec<(&'static str, String)> = Vec::new();
     if route.method == "POST" {
         match route.path {
@@ -189,6 +207,15 @@ async fn request_for(
                 ("audience", "party_members".into()),
             ]),
             p if p.ends_with("/minutes") => form.push(("minutes", "测试纪要".into())),
+            "/staff/disclosures" | "/staff/disclosures/{disclosure}/edit" => form.extend([
+                ("org_code", org.into()),
+                ("category", "party".into()),
+                ("title", "党务公开".into()),
+                ("body", "正文".into()),
+                ("period_kind", "month".into()),
+                ("year", "2025".into()),
+                ("number", "7".into()),
+            ]),
             _ => {}
         }
     }
@@ -237,7 +264,7 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
                 Target::None => false,
                 Target::Department | Target::Programme => role == Role::DepartmentOfficer,
                 Target::Org | Target::User | Target::Roster | Target::Objection => true,
-                Target::PowerItem | Target::PowerRecord => true,
+                Target::PowerItem | Target::PowerRecord | Target::Disclosure => true,
             };
             if allowed && scoped {
                 let (outside_path, outside_form) = request_for(&app, &targets, route, role, false).await;
@@ -261,6 +288,7 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
             "/staff/objections",
             "/staff/powers",
             "/staff/power-records",
+            "/staff/disclosures",
         ] {
             let html = client.get(app.url(path)).send().await.unwrap().text().await.unwrap();
             if html.contains("外村") || html.contains("foreign") {

@@ -63,6 +63,12 @@ pub enum Permission {
     RecordPowerExercise,
     /// Keep a village's cadres, duty rota and meeting notices (村干部、值班坐班表、会议通知).
     ManageVillageOffice,
+    /// See disclosures (公示公开) in the back office, drafts included.
+    ViewDisclosures,
+    /// Write, import finance lines for, attach files to, submit and correct disclosures.
+    DraftDisclosures,
+    /// Approve (publish), return and withdraw disclosures.
+    ReviewDisclosures,
 }
 
 impl Role {
@@ -133,6 +139,9 @@ impl Role {
             P::ManagePowerCatalogue => matches!(self, R::CountyAdmin | R::TownshipAdmin | R::VillageClerk),
             P::RecordPowerExercise => matches!(self, R::VillageClerk | R::TownshipAdmin),
             P::ManageVillageOffice => matches!(self, R::VillageClerk | R::TownshipAdmin),
+            P::ViewDisclosures => !matches!(self, R::DepartmentOfficer),
+            P::DraftDisclosures => matches!(self, R::VillageClerk | R::TownshipAdmin),
+            P::ReviewDisclosures => matches!(self, R::TownshipReviewer),
         }
     }
 

@@ -4,6 +4,8 @@
 
 pub mod assets;
 pub mod config;
+pub mod disclosure_text;
+pub mod disclosures;
 pub mod error;
 pub mod ops;
 pub mod powers;
@@ -54,6 +56,7 @@ pub fn app(state: AppState) -> Router {
         .merge(subsidies::router())
         .merge(search::router())
         .merge(powers::router())
+        .merge(disclosures::router())
         .merge(staff::router())
         .merge(village_office::router())
         .route("/static/{name}", get(assets::serve))

@@ -352,6 +352,10 @@ async fn attachment(State(state): State<AppState>, Path(id): Path<i64>) -> Resul
     // Only scans of a public roster are public; staff reach a draft's scans through the back office.
     if let Some(roster_id) = a.roster_id {
         public_roster(&state, roster_id).await?;
+    } else if a.programme_id.is_none() {
+        // Files of other features (e.g. disclosures) are served by their own routes, which check
+        // that the record they belong to is public.
+        return Err(AppError::NotFound);
     }
     attachment_response(&state, &a, true).await
 }

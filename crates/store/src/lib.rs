@@ -8,6 +8,7 @@
 
 mod audit;
 mod departments;
+mod disclosures;
 mod error;
 mod limits;
 mod objections;
@@ -26,14 +27,17 @@ use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use departments::{Contact, Department, NewContact};
+pub use disclosures::{
+    Disclosure, DisclosureText, FinanceLineRow, NewDisclosure, NewFinanceLine, VillageFinanceDisclosure,
+};
 pub use error::StoreError;
 pub use objections::{NewObjection, Objection};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
-pub use search::{SearchDocument, SearchHit};
 pub use powers::{
     NewPowerDocument, NewPowerExercise, NewPowerItem, NewPowerStepRecord, PowerDocument, PowerExercise, PowerFlags,
     PowerItem, PowerStepRecord,
 };
+pub use search::{SearchDocument, SearchHit};
 pub use staff::{LoginOutcome, NewStaffUser, SessionRow, StaffUser};
 pub use subsidies::{
     Attachment, ClashingEntry, NewAttachment, NewDifference, NewEntry, NewProgramme, NewRoster, PersonEntry, Programme,
@@ -122,6 +126,8 @@ impl Store {
 
 #[cfg(test)]
 mod conformance;
+#[cfg(test)]
+mod conformance_disclosures;
 #[cfg(test)]
 mod conformance_powers;
 #[cfg(test)]

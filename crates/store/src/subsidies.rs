@@ -223,7 +223,7 @@ impl Store {
     /// (`BEGIN IMMEDIATE`), waiting out the busy timeout if another writer holds it: a deferred
     /// transaction that reads first and writes later cannot wait, and fails with "database is
     /// locked" as soon as another connection writes in between.
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
         Ok(match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,

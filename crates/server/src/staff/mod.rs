@@ -6,6 +6,7 @@
 mod audit;
 mod auth;
 mod departments;
+mod disclosures;
 mod objections;
 mod orgs;
 mod powers;
@@ -55,6 +56,8 @@ pub enum Target {
     PowerItem,
     /// A power exercise id in the path (`{record}`): its org must be in scope.
     PowerRecord,
+    /// A disclosure id in the path (`{disclosure}`): its org must be in scope.
+    Disclosure,
 }
 
 /// One staff route and the permission it requires.
@@ -141,6 +144,23 @@ pub const ROUTES: &[StaffRoute] = &[
         Target::Org,
     ),
     route("POST", "/staff/village-office/{org}/meetings/{meeting}/file", Permission::ManageVillageOffice, Target::Org),
+    route("GET", "/staff/disclosures", Permission::ViewDisclosures, Target::None),
+    route("POST", "/staff/disclosures", Permission::DraftDisclosures, Target::Org),
+    route("GET", "/staff/disclosures/new", Permission::DraftDisclosures, Target::None),
+    route("GET", "/staff/disclosures/{disclosure}", Permission::ViewDisclosures, Target::Disclosure),
+    route("POST", "/staff/disclosures/{disclosure}/edit", Permission::DraftDisclosures, Target::Disclosure),
+    route("POST", "/staff/disclosures/{disclosure}/lines", Permission::DraftDisclosures, Target::Disclosure),
+    route("POST", "/staff/disclosures/{disclosure}/attachments", Permission::DraftDisclosures, Target::Disclosure),
+    route("POST", "/staff/disclosures/{disclosure}/submit", Permission::DraftDisclosures, Target::Disclosure),
+    route("POST", "/staff/disclosures/{disclosure}/approve", Permission::ReviewDisclosures, Target::Disclosure),
+    route("POST", "/staff/disclosures/{disclosure}/return", Permission::ReviewDisclosures, Target::Disclosure),
+    route("POST", "/staff/disclosures/{disclosure}/withdraw", Permission::ReviewDisclosures, Target::Disclosure),
+    route(
+        "GET",
+        "/staff/disclosures/{disclosure}/attachments/{attachment}",
+        Permission::ViewDisclosures,
+        Target::Disclosure,
+    ),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -196,6 +216,17 @@ pub fn router() -> Router<AppState> {
         .route("/staff/village-office/{org}/meetings", post(village_office::create_meeting))
         .route("/staff/village-office/{org}/meetings/{meeting}/minutes", post(village_office::record_minutes))
         .route("/staff/village-office/{org}/meetings/{meeting}/file", post(village_office::attach_minutes))
+        .route("/staff/disclosures", get(disclosures::list).post(disclosures::create))
+        .route("/staff/disclosures/new", get(disclosures::new_form))
+        .route("/staff/disclosures/{disclosure}", get(disclosures::show))
+        .route("/staff/disclosures/{disclosure}/edit", post(disclosures::edit))
+        .route("/staff/disclosures/{disclosure}/lines", post(disclosures::import_lines))
+        .route("/staff/disclosures/{disclosure}/attachments", post(disclosures::attach))
+        .route("/staff/disclosures/{disclosure}/submit", post(disclosures::submit))
+        .route("/staff/disclosures/{disclosure}/approve", post(disclosures::approve))
+        .route("/staff/disclosures/{disclosure}/return", post(disclosures::send_back))
+        .route("/staff/disclosures/{disclosure}/withdraw", post(disclosures::withdraw))
+        .route("/staff/disclosures/{disclosure}/attachments/{attachment}", get(disclosures::attachment))
 }
 
 /// The SHA-256 of a session token: only the hash is stored.
@@ -295,6 +326,9 @@ impl Staff {
         }
         if self.role.allows(Permission::ManageVillageOffice) {
             links.push((format!("/staff/village-office/{}", self.scope.org_code), "村干部与会议"));
+        }
+        if self.role.allows(Permission::ViewDisclosures) {
+            links.push(("/staff/disclosures".to_owned(), "公示公开"));
         }
         Nav {
             display_name: self.user.display_name.clone(),

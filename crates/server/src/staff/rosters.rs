@@ -164,7 +164,7 @@ pub struct NewQuery {
 }
 
 /// The orgs an account may draft rosters for: its village, or its township and the township's villages.
-async fn draft_places(state: &AppState, staff: &Staff) -> Result<Vec<(String, String)>, AppError> {
+pub(super) async fn draft_places(state: &AppState, staff: &Staff) -> Result<Vec<(String, String)>, AppError> {
     let store = state.store();
     let own = store.find_org(&staff.scope.org_code).await?.ok_or(AppError::NotFound)?;
     let mut places = Vec::new();

@@ -1,0 +1,369 @@
+//! The public 公示公开 pages: a township's or village's disclosures by category, with when each
+//! required kind was last published and the 未按时公开 mark for finance; one disclosure with its
+//! safely rendered text, finance table and totals, files, every public version and the changes
+//! from its predecessor. Drafts and their files are never served here.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use xiaowei_core::OrgLevel;
+use xiaowei_core::disclosure::{Category, FinanceTotals, finance_overdue, signed_yuan};
+use xiaowei_core::subsidy::RosterStatus;
+use xiaowei_store::{Disclosure, FinanceLineRow, Org, Store};
+
+use crate::disclosure_text::{DiffHunk, line_diff, render_markdown};
+use crate::error::AppError;
+use crate::rosters::{AttachmentView, shanghai_date};
+use crate::state::{AppState, shanghai_time};
+
+/// Disclosures listed per page of a place.
+const LIST_LIMIT: i64 = 200;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/t/{township}/disclosures", get(township_or_village))
+        .route("/disclosures/{disclosure}", get(disclosure_page))
+        .route("/disclosures/{disclosure}/files/{attachment}", get(file))
+}
+
+async fn county_name(state: &AppState) -> Result<String, AppError> {
+    Ok(state.store().county().await?.map_or_else(|| "本县".to_owned(), |c| c.name))
+}
+
+async fn org_of_level(state: &AppState, code: &str, level: OrgLevel) -> Result<Org, AppError> {
+    match state.store().find_org(code).await? {
+        Some(org) if org.level() == Some(level) => Ok(org),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// A public disclosure (published, superseded or withdrawn); anything else is "not found".
+async fn public_disclosure(state: &AppState, id: i64) -> Result<(Disclosure, RosterStatus), AppError> {
+    let d = state.store().find_disclosure(id).await?.ok_or(AppError::NotFound)?;
+    match RosterStatus::parse(&d.status) {
+        Some(status) if status.is_public() => Ok((d, status)),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// A disclosure in a list.
+struct DisclosureLink {
+    id: i64,
+    title: String,
+    category: &'static str,
+    period: String,
+    status: &'static str,
+    version: i64,
+    published: String,
+}
+
+impl DisclosureLink {
+    fn from_row(d: &Disclosure) -> Self {
+        let status = RosterStatus::parse(&d.status).unwrap_or(RosterStatus::Published);
+        Self {
+            id: d.id,
+            title: d.title.clone(),
+            category: Category::parse(&d.category).map_or("其他", Category::label),
+            period: d.period_label.clone(),
+            status: if status == RosterStatus::Published { "" } else { status.label() },
+            version: d.version,
+            published: d.published_at.map(date_of).unwrap_or_default(),
+        }
+    }
+}
+
+/// When a required kind was last published by a village.
+struct LastDisclosed {
+    category: &'static str,
+    date: String,
+}
+
+/// A village of the township with its finance timeliness.
+struct VillageStatus {
+    code: String,
+    name: String,
+    last_finance: String,
+    overdue: bool,
+}
+
+#[derive(Template)]
+#[template(path = "disclosures.html")]
+struct PlacePage {
+    county_name: String,
+    township_code: String,
+    township_name: String,
+    village_code: String,
+    place_name: String,
+    categories: Vec<(&'static str, &'static str)>,
+    category_filter: String,
+    disclosures: Vec<DisclosureLink>,
+    last_disclosed: Vec<LastDisclosed>,
+    finance_overdue: bool,
+    villages: Vec<VillageStatus>,
+}
+
+#[derive(Deserialize)]
+struct PlaceQuery {
+    village: Option<String>,
+    category: Option<String>,
+}
+
+/// The date (Asia/Shanghai) of a publication time, as `2025-10-08`.
+fn date_of(unix_seconds: i64) -> String {
+    shanghai_date(unix_seconds).to_string()
+}
+
+async fn township_or_village(
+    State(state): State<AppState>,
+    Path(township_code): Path<String>,
+    Query(q): Query<PlaceQuery>,
+) -> Result<Html<String>, AppError> {
+    let township = org_of_level(&state, &township_code, OrgLevel::Township).await?;
+    let store = state.store();
+    let village = match q.village.filter(|v| !v.is_empty()) {
+        Some(code) => {
+            let v = org_of_level(&state, &code, OrgLevel::Village).await?;
+            if v.parent_code.as_deref() != Some(township.code.as_str()) {
+                return Err(AppError::NotFound);
+            }
+            Some(v)
+        }
+        None => None,
+    };
+    let category = q.category.as_deref().and_then(Category::parse);
+    let place = village.as_ref().unwrap_or(&township);
+    let today = shanghai_date(state.now());
+    let disclosures = store
+        .public_disclosures_of(&place.code, category.map(Category::as_str), LIST_LIMIT)
+        .await?
+        .iter()
+        .map(DisclosureLink::from_row)
+        .collect();
+    let (last_disclosed, overdue, villages) = match &village {
+        Some(v) => {
+            let last = store.last_disclosed_by_category(&v.code).await?;
+            let when = |c: Category| last.iter().find(|(k, _)| k == c.as_str()).map(|(_, at)| *at);
+            let rows = Category::REQUIRED
+                .iter()
+                .map(|c| LastDisclosed { category: c.label(), date: when(*c).map(date_of).unwrap_or_default() })
+                .collect();
+            let last_finance = when(Category::Finance).map(shanghai_date);
+            (rows, finance_overdue(last_finance, today), Vec::new())
+        }
+        None => (Vec::new(), false, village_statuses(store, &township.code, today).await?),
+    };
+    let mut categories = vec![("", "全部")];
+    categories.extend(Category::ALL.iter().map(|c| (c.as_str(), c.label())));
+    let page = PlacePage {
+        county_name: county_name(&state).await?,
+        township_name: township.display_name().to_owned(),
+        township_code: township.code.clone(),
+        village_code: village.as_ref().map(|v| v.code.clone()).unwrap_or_default(),
+        place_name: place.display_name().to_owned(),
+        categories,
+        category_filter: category.map(Category::as_str).unwrap_or_default().to_owned(),
+        disclosures,
+        last_disclosed,
+        finance_overdue: overdue,
+        villages,
+    };
+    Ok(Html(page.render()?))
+}
+
+/// Every village of a township with its last finance disclosure and whether it is overdue.
+async fn village_statuses(
+    store: &Store,
+    township: &str,
+    today: jiff::civil::Date,
+) -> Result<Vec<VillageStatus>, AppError> {
+    Ok(store
+        .village_finance_disclosures(township)
+        .await?
+        .into_iter()
+        .map(|v| {
+            let last = v.last_published_at.map(shanghai_date);
+            VillageStatus {
+                name: xiaowei_core::org::display_name(&v.name).to_owned(),
+                code: v.code,
+                last_finance: last.map(|d| d.to_string()).unwrap_or_default(),
+                overdue: finance_overdue(last, today),
+            }
+        })
+        .collect())
+}
+
+/// A finance line as pages show it.
+pub struct LineView {
+    pub row_no: i64,
+    pub date: String,
+    pub summary: String,
+    pub income: String,
+    pub expense: String,
+    pub note: String,
+}
+
+impl From<FinanceLineRow> for LineView {
+    fn from(l: FinanceLineRow) -> Self {
+        let yuan = |fen: i64| if fen == 0 { String::new() } else { signed_yuan(fen) };
+        Self {
+            row_no: l.row_no,
+            date: l.line_date.unwrap_or_default(),
+            summary: l.summary,
+            income: yuan(l.income_fen),
+            expense: yuan(l.expense_fen),
+            note: l.note.unwrap_or_default(),
+        }
+    }
+}
+
+/// 收入合计, 支出合计 and 结余 as shown under a finance table.
+pub struct TotalsView {
+    pub income: String,
+    pub expense: String,
+    pub balance: String,
+}
+
+impl TotalsView {
+    pub fn of(d: &Disclosure) -> Self {
+        let t = FinanceTotals { income: d.income_fen, expense: d.expense_fen };
+        Self { income: signed_yuan(t.income), expense: signed_yuan(t.expense), balance: signed_yuan(t.balance()) }
+    }
+}
+
+/// One version in a disclosure's history.
+pub struct VersionView {
+    pub id: i64,
+    pub version: i64,
+    pub status: &'static str,
+    pub reason: String,
+    pub published: String,
+    pub current: bool,
+}
+
+/// The versions of a disclosure's lineage (public ones only, unless for staff), oldest first.
+pub async fn versions(store: &Store, d: &Disclosure, public_only: bool) -> Result<Vec<VersionView>, AppError> {
+    Ok(store
+        .disclosure_versions(d.lineage_id.unwrap_or(d.id))
+        .await?
+        .into_iter()
+        .filter_map(|v| {
+            let status = RosterStatus::parse(&v.status)?;
+            (!public_only || status.is_public()).then(|| VersionView {
+                id: v.id,
+                version: v.version,
+                status: status.label(),
+                reason: v.correction_reason.clone().or_else(|| v.status_reason.clone()).unwrap_or_default(),
+                published: v.published_at.map(shanghai_time).unwrap_or_default(),
+                current: v.id == d.id,
+            })
+        })
+        .collect())
+}
+
+/// The changes from the version a disclosure corrects: its number, the reason and the hunks.
+pub struct ChangesView {
+    pub from_id: i64,
+    pub from_version: i64,
+    pub reason: String,
+    pub hunks: Vec<DiffHunk>,
+    pub title_changed: Option<(String, String)>,
+}
+
+/// What changed since the corrected version, when there is one.
+pub async fn changes(store: &Store, d: &Disclosure) -> Result<Option<ChangesView>, AppError> {
+    let Some(old_id) = d.supersedes_id else { return Ok(None) };
+    let Some(old) = store.find_disclosure(old_id).await? else { return Ok(None) };
+    Ok(Some(ChangesView {
+        from_id: old.id,
+        from_version: old.version,
+        reason: d.correction_reason.clone().unwrap_or_default(),
+        hunks: line_diff(&old.body, &d.body),
+        title_changed: (old.title != d.title).then(|| (old.title.clone(), d.title.clone())),
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "disclosure_public.html")]
+struct DisclosurePage {
+    county_name: String,
+    township_code: String,
+    township_name: String,
+    village_code: String,
+    place_name: String,
+    id: i64,
+    title: String,
+    category: &'static str,
+    period: String,
+    status: RosterStatus,
+    status_reason: String,
+    published: String,
+    version: i64,
+    body_html: String,
+    is_finance: bool,
+    lines: Vec<LineView>,
+    totals: TotalsView,
+    attachments: Vec<AttachmentView>,
+    versions: Vec<VersionView>,
+    newest_id: Option<i64>,
+    changes: Option<ChangesView>,
+}
+
+async fn disclosure_page(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Html<String>, AppError> {
+    let (d, status) = public_disclosure(&state, id).await?;
+    let store = state.store();
+    let org = store.find_org(&d.org_code).await?.ok_or(AppError::NotFound)?;
+    let (township_code, village_code) = if org.level() == Some(OrgLevel::Township) {
+        (org.code.clone(), String::new())
+    } else {
+        (org.parent_code.clone().unwrap_or_default(), org.code.clone())
+    };
+    let township_name = crate::rosters::place_name(store, &township_code).await?;
+    let category = Category::parse(&d.category).unwrap_or(Category::Other);
+    let versions = versions(store, &d, true).await?;
+    let newest_id = versions.last().filter(|v| v.id != d.id).map(|v| v.id);
+    let changes = match changes(store, &d).await? {
+        // The predecessor of a public version is always public (it was published and superseded).
+        Some(c) if public_disclosure(&state, c.from_id).await.is_ok() => Some(c),
+        _ => None,
+    };
+    let page = DisclosurePage {
+        county_name: county_name(&state).await?,
+        township_name,
+        township_code,
+        village_code,
+        place_name: org.display_name().to_owned(),
+        id,
+        title: d.title.clone(),
+        category: category.label(),
+        period: d.period_label.clone(),
+        status,
+        status_reason: d.status_reason.clone().unwrap_or_default(),
+        published: d.published_at.map(shanghai_time).unwrap_or_default(),
+        version: d.version,
+        body_html: render_markdown(&d.body),
+        is_finance: category.has_lines(),
+        lines: store.finance_lines(id).await?.into_iter().map(LineView::from).collect(),
+        totals: TotalsView::of(&d),
+        attachments: store.attachments_of_disclosure(id).await?.into_iter().map(AttachmentView::from).collect(),
+        versions,
+        newest_id,
+        changes,
+    };
+    Ok(Html(page.render()?))
+}
+
+/// A file of a public disclosure.
+async fn file(State(state): State<AppState>, Path((id, attachment)): Path<(i64, i64)>) -> Result<Response, AppError> {
+    public_disclosure(&state, id).await?;
+    let a = state
+        .store()
+        .attachments_of_disclosure(id)
+        .await?
+        .into_iter()
+        .find(|a| a.id == attachment)
+        .ok_or(AppError::NotFound)?;
+    crate::subsidies::attachment_response(&state, &a, true).await
+}
