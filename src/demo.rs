@@ -181,6 +181,6 @@ pub async fn load(state: &AppState) -> Result<()> {
     crate::demo_village_office::load(state).await?;
     crate::demo_disclosures::load(state).await?;
     let indexed = xiaowei_server::search::reindex_all(state).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
-    println!("搜索索引已更新：{indexed} 份公开花名册。");
+    println!("搜索索引已更新：{indexed} 条公开信息。");
     Ok(())
 }

@@ -10,7 +10,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use xiaowei_core::OrgLevel;
 use xiaowei_search::{Fragment, highlight};
-use xiaowei_store::{Roster, SearchDocument};
+use xiaowei_store::{Disclosure, PowerExercise, PowerItem, Roster, SearchDocument};
 
 use crate::error::AppError;
 use crate::rosters::{place_name, roster_title};
@@ -53,10 +53,63 @@ pub async fn index_roster(state: &AppState, roster: &Roster) -> Result<(), AppEr
     index(state, "roster", roster.id, &roster.org_code, title, basis, format!("/rosters/{}", roster.id)).await
 }
 
-/// Rebuilds the index entries of every published roster (after bulk loading, e.g. the demo).
+/// Indexes a catalogue item by its name, basis, materials, procedure and risk points.
+pub async fn index_power_item(state: &AppState, item: &PowerItem) -> Result<(), AppError> {
+    let mut body = vec![item.category.clone(), item.basis.clone(), item.materials.clone(), item.responsible.clone()];
+    for step in state.store().power_item_steps(item.id).await? {
+        body.push(format!("{} {} {}", step.actor, step.action, step.publishes));
+    }
+    for risk in state.store().power_item_risks(item.id).await? {
+        body.push(format!("{} {}", risk.risk, risk.supervision));
+    }
+    let url = format!("/powers/{}", item.id);
+    index(state, "power", item.id, &item.org_code, item.name.clone(), body.join(" "), url).await
+}
+
+/// Indexes a published power exercise record by its title and its item.
+pub async fn index_power_record(state: &AppState, record: &PowerExercise) -> Result<(), AppError> {
+    let place = place_name(state.store(), &record.org_code).await?;
+    let title = format!("{place} {}", record.title);
+    let body = format!("{} {}", record.item_name, record.started_on);
+    let url = format!("/power-records/{}", record.id);
+    index(state, "power_record", record.id, &record.org_code, title, body, url).await
+}
+
+/// Indexes a published disclosure by its title, category, period and text (Markdown marks removed).
+pub async fn index_disclosure(state: &AppState, d: &Disclosure) -> Result<(), AppError> {
+    let place = place_name(state.store(), &d.org_code).await?;
+    let category = xiaowei_core::disclosure::Category::parse(&d.category).map_or("", |c| c.label());
+    let text: String = d.body.chars().map(|c| if "#*_>`[]()|-".contains(c) { ' ' } else { c }).collect::<String>();
+    let body = format!("{category} {} {text}", d.period_label);
+    let title = format!("{place} {}", d.title);
+    index(state, "disclosure", d.id, &d.org_code, title, body, format!("/disclosures/{}", d.id)).await
+}
+
+/// Rebuilds the index entries of everything public (after bulk loading, e.g. the demo): current
+/// rosters, the catalogue, published power records and current disclosures.
 pub async fn reindex_all(state: &AppState) -> Result<usize, AppError> {
     let mut count = 0;
     let county = state.store().county().await?.map(|c| c.code).unwrap_or_default();
+    for item in state.store().power_items_within(&county).await? {
+        index_power_item(state, &item).await?;
+        count += 1;
+    }
+    for record in state.store().power_exercises_within(&county, true, 100_000).await? {
+        index_power_record(state, &record).await?;
+        count += 1;
+    }
+    let mut offset = 0;
+    loop {
+        let batch = state.store().disclosures_within(&county, Some("published"), 500, offset).await?;
+        if batch.is_empty() {
+            break;
+        }
+        offset += 500;
+        for d in &batch {
+            index_disclosure(state, d).await?;
+            count += 1;
+        }
+    }
     let mut offset = 0;
     loop {
         let batch = state.store().rosters_within(&county, Some("published"), 500, offset).await?;

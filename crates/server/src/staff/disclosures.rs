@@ -623,6 +623,12 @@ pub async fn approve(
         return Ok(see_other(&format!("/staff/disclosures/{id}?done=repeat")));
     }
     state.store().publish_disclosure(id, staff.user.id, state.now()).await.map_err(changed_meanwhile)?;
+    if let Some(published) = state.store().find_disclosure(id).await? {
+        crate::search::index_disclosure(&state, &published).await?;
+    }
+    if let Some(old) = d.supersedes_id {
+        state.store().unindex_document("disclosure", old).await?;
+    }
     let detail = match d.supersedes_id {
         Some(_) => format!("审核通过并公开第{}版（更正）", d.version),
         None => "审核通过并公开".to_owned(),
@@ -661,6 +667,9 @@ async fn change_with_reason(
         .change_disclosure_status(id, from.as_str(), to.as_str(), Some(reason), staff.user.id, state.now())
         .await
         .map_err(changed_meanwhile)?;
+    if to == RosterStatus::Withdrawn {
+        state.store().unindex_document("disclosure", id).await?;
+    }
     let (code, done) = if action == RosterAction::Return {
         ("disclosure.return", "returned")
     } else {

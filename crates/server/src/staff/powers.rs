@@ -186,6 +186,9 @@ pub async fn create_item(
         StoreError::Conflict(_) => AppError::invalid("事项名称：本级清单中已有同名事项"),
         other => other.into(),
     })?;
+    if let Some(added) = state.store().find_power_item(id).await? {
+        crate::search::index_power_item(&state, &added).await?;
+    }
     let detail = format!("新增权力事项 {}（{}步，{}天）", item.name, item.steps.len(), item.total_days);
     state.audit(staff.audit_entry(now, "power.item.add", format!("power_item:{id}"), detail, Some(org_code))).await?;
     Ok(see_other(&format!("/staff/powers/{id}?done=added")))
@@ -552,6 +555,9 @@ pub async fn publish(
         StoreError::Conflict(_) => AppError::Conflict("该运行记录已被他人公开，请刷新页面查看".into()),
         other => other.into(),
     })?;
+    if let Some(published) = state.store().find_power_exercise(id).await? {
+        crate::search::index_power_record(&state, &published).await?;
+    }
     let entry = staff.audit_entry(
         now,
         "power.exercise.publish",
