@@ -2,6 +2,7 @@
 //! staff accounts, load the org tree and check roster files. Everything an operator does goes
 //! through here.
 
+mod bench;
 mod demo;
 mod demo_disclosures;
 mod demo_powers;
@@ -87,6 +88,9 @@ enum Command {
     /// Work with roster (花名册) files.
     #[command(subcommand)]
     Roster(RosterCommand),
+    /// Measure the performance targets (self-query, roster page, import) and print the figures.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 #[derive(Subcommand)]
@@ -212,6 +216,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             apply_data(&mut config, &data);
             return check_roster(&config, &file, programme.as_deref(), json).await;
         }
+        Command::Bench(which) => bench::run(which).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

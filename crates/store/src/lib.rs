@@ -84,7 +84,8 @@ impl Store {
                         Box::pin(async move {
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                                 PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                                 PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA cache_size = -65536;",
                             )
                             .await?;
                             Ok(())

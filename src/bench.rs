@@ -1,0 +1,813 @@
+//! `xiaowei bench`: the platform's performance targets, measured on this machine and printed as
+//! figures. Nothing here asserts a timing; the numbers are for people to read.
+//!
+//! - `self-query`: a villager's 自助查询 on a SQLite database of many roster entries (default
+//!   10⁷), generated here and sealed exactly as the server seals an upload.
+//! - `roster-page`: requests per second of a public 50-row roster page against `/healthz`, on the
+//!   real server in this process, with the same built-in load generator in the same run.
+//! - `import`: a 100,000-row xlsx checked and stored as an upload is, against calamine alone
+//!   reading the same file.
+//!
+//! The load generator, the server and SQLite share the machine, so figures are comparable only
+//! within one run and one machine.
+
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use jiff::ToSpan;
+use jiff::civil::Date;
+use rand::Rng;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use xiaowei_core::resident_id::check_char;
+use xiaowei_core::roster::RosterLine;
+use xiaowei_core::subsidy::unpaid_years;
+use xiaowei_core::{Fen, OrgLevel, PiiCipher, ResidentId, Role};
+use xiaowei_server::rosters::{ID_PURPOSE, ImportParams, check_upload, place_name, seal_line, store_upload};
+use xiaowei_server::{AppState, Config};
+use xiaowei_store::{NewEntry, NewOrg, NewProgramme, NewRoster, NewStaffUser, Store};
+
+use crate::demo::{GIVEN, GROUP_NAMES, SURNAMES};
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Self-query latency (p50/p95/p99) on a generated SQLite database of N roster entries.
+    ///
+    /// Example: xiaowei bench self-query --entries 1000000 --data-dir /tmp/xw-bench
+    SelfQuery(SelfQueryArgs),
+    /// Requests per second of a public 50-row roster page versus /healthz, same server and load.
+    ///
+    /// Example: xiaowei bench roster-page --seconds 10 --connections 32
+    RosterPage(RosterPageArgs),
+    /// Time to check and store an xlsx roster versus calamine alone reading it.
+    ///
+    /// Example: xiaowei bench import --rows 100000
+    Import(ImportArgs),
+    /// All three with quick settings (self-query at 10⁶ entries).
+    All,
+}
+
+#[derive(Args)]
+pub struct SelfQueryArgs {
+    /// Roster entries in the database
+    #[arg(long, default_value_t = 10_000_000)]
+    entries: u64,
+    /// Folder of the generated database, reused when it already holds enough entries
+    /// [default: <temp dir>/xiaowei-bench-self-query]
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Self-queries through the store, one after another
+    #[arg(long, default_value_t = 2_000)]
+    queries: usize,
+    /// Self-queries over HTTP (POST /t/{township}/self-query); 0 skips them
+    #[arg(long, default_value_t = 200)]
+    http_queries: usize,
+}
+
+#[derive(Args)]
+pub struct RosterPageArgs {
+    /// Seconds of load per route (after one second of warm-up)
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent keep-alive connections
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Ask for gzip responses, as browsers do (the load generator does not decompress)
+    #[arg(long)]
+    gzip: bool,
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// Rows of the generated xlsx roster
+    #[arg(long, default_value_t = 100_000)]
+    rows: usize,
+}
+
+/// Runs one benchmark, or all of them.
+pub async fn run(which: BenchCommand) -> Result<()> {
+    println!("基准测试（{} 个 CPU 核心；服务端、负载生成器与 SQLite 共用本机）", cores());
+    match which {
+        BenchCommand::SelfQuery(args) => self_query(args).await,
+        BenchCommand::RosterPage(args) => roster_page(args).await,
+        BenchCommand::Import(args) => import(args).await,
+        BenchCommand::All => {
+            let quick = SelfQueryArgs { entries: 1_000_000, data_dir: None, queries: 2_000, http_queries: 200 };
+            self_query(quick).await?;
+            roster_page(RosterPageArgs { seconds: 10, connections: 32, gzip: false }).await?;
+            import(ImportArgs { rows: 100_000 }).await
+        }
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared fixtures: a county of townships and villages, a staff account, programmes, people.
+
+const COUNTY: &str = "620922";
+const VILLAGES_PER_TOWNSHIP: usize = 20;
+/// Township codes are `COUNTY` + 100..=999, so at most this many townships.
+const MAX_TOWNSHIPS: usize = 900;
+const PROGRAMMES: usize = 6;
+const PROGRAMME_FEN: [i64; PROGRAMMES] = [60_000, 120_000, 95_000, 540_000, 120_000, 240_000];
+
+fn township_code(township: usize) -> String {
+    format!("{COUNTY}{:03}", 100 + township)
+}
+
+fn village_code(village: usize) -> String {
+    format!("{}{:03}", township_code(village / VILLAGES_PER_TOWNSHIP), 200 + village % VILLAGES_PER_TOWNSHIP)
+}
+
+/// The records every roster needs: its author and its programmes.
+struct Fixture {
+    staff: i64,
+    programmes: Vec<i64>,
+}
+
+/// Creates the county, enough townships for `villages` villages, a staff account and the
+/// programmes (recurring, no standard).
+async fn fixture(store: &Store, villages: usize, now: i64) -> Result<Fixture> {
+    let townships = villages.div_ceil(VILLAGES_PER_TOWNSHIP);
+    if townships > MAX_TOWNSHIPS {
+        bail!("村数过多：最多 {} 个村", MAX_TOWNSHIPS * VILLAGES_PER_TOWNSHIP);
+    }
+    let mut orgs =
+        vec![NewOrg { code: COUNTY.into(), name: "样本县".into(), level: OrgLevel::County, parent_code: None }];
+    for t in 0..townships {
+        orgs.push(NewOrg {
+            code: township_code(t),
+            name: format!("样本{}乡", t + 1),
+            level: OrgLevel::Township,
+            parent_code: Some(COUNTY.into()),
+        });
+    }
+    for v in 0..villages {
+        orgs.push(NewOrg {
+            code: village_code(v),
+            name: format!("样本{}乡{}村", v / VILLAGES_PER_TOWNSHIP + 1, v % VILLAGES_PER_TOWNSHIP + 1),
+            level: OrgLevel::Village,
+            parent_code: Some(township_code(v / VILLAGES_PER_TOWNSHIP)),
+        });
+    }
+    store.import_orgs(&orgs, now).await?;
+    let staff = NewStaffUser {
+        username: "bench".into(),
+        display_name: "基准测试".into(),
+        // Not a valid hash: the account cannot log in.
+        password_hash: "!".into(),
+        role: Role::CountyAdmin.as_str().into(),
+        org_code: COUNTY.into(),
+        department_id: None,
+    };
+    let staff = store.create_staff_user(&staff, now).await?;
+    let mut programmes = Vec::new();
+    for p in 0..PROGRAMMES {
+        let new = NewProgramme {
+            name: format!("样本补贴项目{}", p + 1),
+            department_id: None,
+            basis: "基准测试用，非真实政策".into(),
+            unit: "person".into(),
+            standard_fen: None,
+            rule: "基准测试用".into(),
+            recurring: true,
+            from_year: Some(2021),
+            to_year: None,
+            publicity_days: 7,
+        };
+        programmes.push(store.create_programme(&new, now).await?);
+    }
+    Ok(Fixture { staff, programmes })
+}
+
+/// An invented person: the same name, ID and account for the same number.
+struct Person {
+    name: String,
+    id: ResidentId,
+    account: String,
+}
+
+/// Person `n` of the county. IDs come from a permutation of 20,000 birth days × 1,000 sequence
+/// numbers, so different people never share one.
+fn person(n: u64) -> Result<Person> {
+    const SPACE: u64 = 20_000 * 1_000;
+    let key = n.wrapping_mul(7_919) % SPACE;
+    let born = Date::constant(1940, 1, 1).checked_add(i64::try_from(key / 1_000)?.days())?;
+    let body = format!("{COUNTY}{}{:03}", born.strftime("%Y%m%d"), key % 1_000);
+    let mut digits = [0u32; 17];
+    for (slot, c) in digits.iter_mut().zip(body.chars()) {
+        *slot = c.to_digit(10).unwrap_or(0);
+    }
+    let id = ResidentId::parse(&format!("{body}{}", check_char(&digits)))?;
+    let i = usize::try_from(n)?;
+    let name = format!("{}{}", SURNAMES[i % SURNAMES.len()], GIVEN[(i / SURNAMES.len()) % GIVEN.len()]);
+    let account = format!("622848{:013}", n.wrapping_mul(104_729) % 10_000_000_000_000);
+    Ok(Person { name, id, account })
+}
+
+fn line(row: usize, p: &Person, group: usize, amount_fen: i64) -> RosterLine {
+    RosterLine {
+        row,
+        name: p.name.clone(),
+        resident_id: p.id.clone(),
+        amount: Fen::new(amount_fen).unwrap_or_default(),
+        group: Some(GROUP_NAMES[group % GROUP_NAMES.len()].to_owned()),
+        account: Some(p.account.clone()),
+        note: None,
+    }
+}
+
+/// The Unix time of 10:00 in Asia/Shanghai on `day`.
+fn unix(day: Date) -> Result<i64> {
+    let zone = jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(8));
+    Ok(day.at(10, 0, 0, 0).to_zoned(zone)?.timestamp().as_second())
+}
+
+/// Submits and publishes a draft roster.
+async fn publish(store: &Store, id: i64, staff: i64, publicity: Option<(Date, Date)>, at: i64) -> Result<()> {
+    store.change_roster_status(id, "draft", "submitted", None, staff, at).await?;
+    let dates = publicity.map(|(s, e)| (s.to_string(), e.to_string()));
+    store.publish_roster(id, dates.as_ref().map(|(s, e)| (s.as_str(), e.as_str())), staff, at).await?;
+    Ok(())
+}
+
+/// A server state over a fresh or existing SQLite database in `dir`, with the key kept there.
+async fn open_at(dir: &Path) -> Result<AppState> {
+    let config = Config { data_dir: dir.to_path_buf(), ..Config::default() };
+    crate::open(&config).await
+}
+
+/// A server state over a fresh SQLite database in a temporary folder, with a throwaway key.
+async fn open_temp(dir: &tempfile::TempDir) -> Result<AppState> {
+    let key = xiaowei_core::PiiKey::generate().to_hex();
+    let config = Config { data_dir: dir.path().to_path_buf(), pii_key: Some(key.into()), ..Config::default() };
+    crate::open(&config).await
+}
+
+/// Latency percentiles of a set of timings.
+struct Percentiles {
+    p50: Duration,
+    p95: Duration,
+    p99: Duration,
+    max: Duration,
+}
+
+fn percentiles(timings: &mut [Duration]) -> Percentiles {
+    timings.sort_unstable();
+    let at = |p: usize| {
+        let rank = (timings.len() * p).div_ceil(100).max(1);
+        timings.get(rank - 1).copied().unwrap_or_default()
+    };
+    Percentiles { p50: at(50), p95: at(95), p99: at(99), max: timings.last().copied().unwrap_or_default() }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1_000.0
+}
+
+fn median(mut timings: Vec<Duration>) -> Duration {
+    timings.sort_unstable();
+    timings.get(timings.len() / 2).copied().unwrap_or_default()
+}
+
+/// The server on 127.0.0.1 at a free port, and the sender that stops it.
+async fn start_server(state: AppState) -> Result<(SocketAddr, oneshot::Sender<()>)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        if let Err(e) = xiaowei_server::serve(listener, state, shutdown).await {
+            eprintln!("服务异常退出：{e}");
+        }
+    });
+    Ok((address, stop))
+}
+
+// ---------------------------------------------------------------------------------------------
+// self-query
+
+/// Years of the generated rosters; each year has a proposed and a paid roster per programme.
+const FIRST_YEAR: i16 = 2021;
+const YEARS: usize = 5;
+/// People on each programme's list in a village, and people living in a village.
+const LIST: usize = 100;
+const VILLAGE_PEOPLE: usize = 400;
+/// Each year's roster leaves out 2 of the 100 (`(k + 7·year) % 50 == 0`), so some people have
+/// a year without payment, as the self-query should show.
+const ENTRIES_PER_ROSTER: u64 = 98;
+const ROSTERS_PER_VILLAGE: u64 = (PROGRAMMES * YEARS * 2) as u64;
+const ENTRIES_PER_VILLAGE: u64 = ENTRIES_PER_ROSTER * ROSTERS_PER_VILLAGE;
+const STARTED: &str = "bench-self-query.started";
+const DONE: &str = "bench-self-query.done";
+
+/// Person number of slot `k` on programme `p`'s list in village `v`.
+fn listed(v: usize, p: usize, k: usize) -> u64 {
+    (v * VILLAGE_PEOPLE + (p * 67 + k * 3) % VILLAGE_PEOPLE) as u64
+}
+
+fn on_roster(k: usize, year: usize) -> bool {
+    !(k + 7 * year).is_multiple_of(50)
+}
+
+/// One village's sealed rosters: (programme, year index, proposed entries, paid entries).
+struct VillageRosters {
+    village: usize,
+    rosters: Vec<(usize, usize, Vec<NewEntry>, Vec<NewEntry>)>,
+}
+
+fn seal_village(cipher: &PiiCipher, v: usize) -> Result<VillageRosters> {
+    let mut people: BTreeMap<u64, Person> = BTreeMap::new();
+    let mut rosters = Vec::with_capacity(PROGRAMMES * YEARS);
+    for (p, &amount_fen) in PROGRAMME_FEN.iter().enumerate() {
+        for year in 0..YEARS {
+            let mut proposed = Vec::with_capacity(LIST);
+            let mut paid = Vec::with_capacity(LIST);
+            for k in (0..LIST).filter(|&k| on_roster(k, year)) {
+                let n = listed(v, p, k);
+                let who = match people.entry(n) {
+                    Entry::Occupied(known) => known.into_mut(),
+                    Entry::Vacant(slot) => slot.insert(person(n)?),
+                };
+                let l = line(proposed.len() + 2, who, k, amount_fen);
+                proposed.push(seal_line(cipher, &l));
+                paid.push(seal_line(cipher, &l));
+            }
+            rosters.push((p, year, proposed, paid));
+        }
+    }
+    Ok(VillageRosters { village: v, rosters })
+}
+
+/// Stores one village's rosters: each year a published proposed roster and the published paid
+/// roster settling it.
+async fn store_village(store: &Store, fx: &Fixture, batch: VillageRosters) -> Result<u64> {
+    let mut count = 0;
+    let org_code = village_code(batch.village);
+    for (p, year, proposed, paid) in batch.rosters {
+        let year = FIRST_YEAR + i16::try_from(year)?;
+        let start = Date::new(year, 3 + i8::try_from(p)?, 10)?;
+        let paid_on = start.checked_add(20.days())?;
+        let mut roster = NewRoster {
+            programme_id: fx.programmes[p],
+            org_code: org_code.clone(),
+            year: i64::from(year),
+            period: format!("{year}年度"),
+            phase: "proposed".into(),
+            settles_id: None,
+            supersedes_id: None,
+            correction_reason: None,
+            paid_on: None,
+            created_by: fx.staff,
+        };
+        let proposed_id = store.create_roster(&roster, &proposed, unix(start)? - 86_400).await?;
+        publish(store, proposed_id, fx.staff, Some((start, start.checked_add(6.days())?)), unix(start)?).await?;
+        roster.phase = "paid".into();
+        roster.settles_id = Some(proposed_id);
+        roster.paid_on = Some(paid_on.to_string());
+        let paid_id = store.create_roster(&roster, &paid, unix(paid_on)?).await?;
+        publish(store, paid_id, fx.staff, None, unix(paid_on)? + 3_600).await?;
+        count += (proposed.len() + paid.len()) as u64;
+    }
+    Ok(count)
+}
+
+/// Fills `state`'s empty database with `villages` villages of rosters, sealing on every core.
+async fn generate(state: &AppState, villages: usize, target: u64) -> Result<u64> {
+    let store = state.store();
+    let fx = fixture(store, villages, state.now()).await?;
+    let workers = cores();
+    let (sender, mut receiver) = mpsc::channel::<VillageRosters>(2 * workers);
+    let mut sealers = Vec::new();
+    for w in 0..workers {
+        let cipher = state.cipher().clone();
+        let sender = sender.clone();
+        sealers.push(tokio::task::spawn_blocking(move || -> Result<()> {
+            for v in (w..villages).step_by(workers) {
+                if sender.blocking_send(seal_village(&cipher, v)?).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        }));
+    }
+    drop(sender);
+    let started = Instant::now();
+    let (mut stored, mut reported) = (0u64, 0u64);
+    while let Some(batch) = receiver.recv().await {
+        stored += store_village(store, &fx, batch).await?;
+        let step = (stored * 20 / target.max(1)).min(20);
+        if step > reported {
+            reported = step;
+            println!("  生成进度 {:>3}%：{stored} 条，用时 {:.0} 秒", step * 5, started.elapsed().as_secs_f64());
+        }
+    }
+    for sealer in sealers {
+        sealer.await??;
+    }
+    Ok(stored)
+}
+
+/// What a completed generation left in the data folder: villages and entries.
+fn read_done(dir: &Path) -> Option<(usize, u64)> {
+    let text = std::fs::read_to_string(dir.join(DONE)).ok()?;
+    let mut words = text.split_whitespace();
+    Some((words.next()?.parse().ok()?, words.next()?.parse().ok()?))
+}
+
+/// A recurring programme's last year, if it has ended, and the years it paid one person.
+type PaidYears = (Option<i64>, BTreeSet<i32>);
+
+/// Reads what a villager's self-query reads, as the handler does: the ID's blind index, the
+/// person's published entries (matching the name), each village's name, and the last paid year
+/// of every recurring programme paid to them, to find unpaid years. Returns the entries found.
+async fn self_query_reads(state: &AppState, who: &Person) -> Result<usize> {
+    let store = state.store();
+    let id_idx = state.cipher().blind_index(ID_PURPOSE, who.id.expose());
+    let entries: Vec<_> = store.entries_for_person(&id_idx).await?.into_iter().filter(|e| e.name == who.name).collect();
+    let mut places: BTreeMap<&str, String> = BTreeMap::new();
+    for e in &entries {
+        if !places.contains_key(e.org_code.as_str()) {
+            places.insert(&e.org_code, place_name(store, &e.org_code).await?);
+        }
+    }
+    // (programme, village) → (programme's last year, years paid)
+    let mut paid_years: BTreeMap<(i64, &str), PaidYears> = BTreeMap::new();
+    for e in entries.iter().filter(|e| e.recurring != 0 && e.phase == "paid") {
+        let slot = paid_years.entry((e.programme_id, &e.org_code)).or_insert_with(|| (e.to_year, BTreeSet::new()));
+        slot.1.insert(i32::try_from(e.year)?);
+    }
+    let mut gaps = 0;
+    for ((programme_id, org_code), (to_year, years)) in paid_years {
+        let Some(last) = store.last_paid_year(programme_id, org_code).await? else { continue };
+        let last = to_year.map_or(last, |t| t.min(last));
+        gaps += unpaid_years(&years, i32::try_from(last)?).len();
+    }
+    std::hint::black_box(gaps);
+    Ok(entries.len())
+}
+
+/// A random person who is on some roster of one of `villages` villages.
+fn random_person(rng: &mut impl Rng, villages: usize) -> Result<Person> {
+    person(listed(rng.gen_range(0..villages), rng.gen_range(0..PROGRAMMES), rng.gen_range(0..LIST)))
+}
+
+async fn self_query(args: SelfQueryArgs) -> Result<()> {
+    let dir = args.data_dir.unwrap_or_else(|| std::env::temp_dir().join("xiaowei-bench-self-query"));
+    println!("\n== 自助查询（目标：10^7 条记录时 p99 ≤ 5 ms）==");
+    let wanted_villages = usize::try_from(args.entries.div_ceil(ENTRIES_PER_VILLAGE))?.max(1);
+    let (villages, entries, state) = match read_done(&dir) {
+        Some((villages, entries)) if entries >= args.entries => {
+            println!("沿用 {} 中已生成的数据库：{entries} 条记录，{villages} 个村。", dir.display());
+            (villages, entries, open_at(&dir).await?)
+        }
+        _ => {
+            let db = dir.join("xiaowei.db");
+            if db.exists() {
+                if !dir.join(STARTED).exists() {
+                    bail!("{} 中已有非基准测试生成的数据库，请换一个 --data-dir", dir.display());
+                }
+                for name in ["xiaowei.db", "xiaowei.db-wal", "xiaowei.db-shm", DONE] {
+                    let _ = std::fs::remove_file(dir.join(name));
+                }
+            }
+            std::fs::create_dir_all(&dir).with_context(|| format!("无法创建 {}", dir.display()))?;
+            std::fs::write(dir.join(STARTED), "")?;
+            println!(
+                "在 {} 生成 {wanted_villages} 个村的花名册（每村 {ROSTERS_PER_VILLAGE} 份、每份 {ENTRIES_PER_ROSTER} 人，\
+                 {PROGRAMMES} 个项目 × {YEARS} 年 × 拟发放/已发放），约 {} 条记录……",
+                dir.display(),
+                wanted_villages as u64 * ENTRIES_PER_VILLAGE
+            );
+            let state = open_at(&dir).await?;
+            let started = Instant::now();
+            let entries = generate(&state, wanted_villages, args.entries).await?;
+            let took = started.elapsed();
+            std::fs::write(dir.join(DONE), format!("{wanted_villages} {entries}\n"))?;
+            let rate = entries as f64 / took.as_secs_f64();
+            println!("生成完成：{entries} 条记录，用时 {:.1} 秒（{rate:.0} 条/秒）。", took.as_secs_f64());
+            (wanted_villages, entries, state)
+        }
+    };
+
+    let mut rng = rand::thread_rng();
+    let warm_up = args.queries.min(100);
+    for _ in 0..warm_up {
+        self_query_reads(&state, &random_person(&mut rng, villages)?).await?;
+    }
+    let mut timings = Vec::with_capacity(args.queries);
+    let mut found = 0;
+    for _ in 0..args.queries {
+        let who = random_person(&mut rng, villages)?;
+        let started = Instant::now();
+        found += self_query_reads(&state, &who).await?;
+        timings.push(started.elapsed());
+    }
+    let p = percentiles(&mut timings);
+    println!(
+        "存储层自助查询（盲索引 + entries_for_person + 村名 + 各项目 last_paid_year），{entries} 条记录，\
+         {} 次顺序查询（先预热 {warm_up} 次），平均每人 {:.1} 条：",
+        args.queries,
+        found as f64 / args.queries.max(1) as f64
+    );
+    println!("  p50 {:.3} ms  p95 {:.3} ms  p99 {:.3} ms  最大 {:.3} ms", ms(p.p50), ms(p.p95), ms(p.p99), ms(p.max));
+    if args.http_queries > 0 {
+        http_self_query(state.clone(), villages, args.http_queries).await?;
+    }
+    state.store().close().await;
+    Ok(())
+}
+
+/// Queries answered per client address before the next address takes over: below the
+/// route's limit of 30 per address in 10 minutes.
+const QUERIES_PER_ADDRESS: usize = 20;
+
+/// The whole self-query over HTTP, rate limits, audit record and page included. The route
+/// allows 30 queries per client address in 10 minutes, so the queries come from several
+/// loopback addresses (127.x.y.z), as from several villagers.
+async fn http_self_query(state: AppState, villages: usize, queries: usize) -> Result<()> {
+    let (address, stop) = start_server(state).await?;
+    let mut rng = rand::thread_rng();
+    let (a, b) = (rng.gen_range(1..=254u8), rng.gen_range(0..=255u8));
+    let mut timings = Vec::with_capacity(queries);
+    let mut refused = 0;
+    for batch in 0..queries.div_ceil(QUERIES_PER_ADDRESS) {
+        let source = Ipv4Addr::new(127, a, b, 1 + u8::try_from(batch % 250)?);
+        let client = reqwest::Client::builder().local_address(IpAddr::V4(source)).build()?;
+        for _ in 0..QUERIES_PER_ADDRESS.min(queries - batch * QUERIES_PER_ADDRESS) {
+            let v = rng.gen_range(0..villages);
+            let who = person(listed(v, rng.gen_range(0..PROGRAMMES), rng.gen_range(0..LIST)))?;
+            let url = format!("http://{address}/t/{}/self-query", township_code(v / VILLAGES_PER_TOWNSHIP));
+            let form = client.get(&url).send().await?;
+            let csrf = form
+                .headers()
+                .get_all(reqwest::header::SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find_map(|v| v.strip_prefix("xw_csrf="))
+                .and_then(|v| v.split(';').next())
+                .map(str::to_owned)
+                .context("自助查询页没有下发 CSRF cookie")?;
+            let started = Instant::now();
+            let response = client
+                .post(&url)
+                .header(reqwest::header::COOKIE, format!("xw_csrf={csrf}"))
+                .form(&[("name", who.name.as_str()), ("id_number", who.id.expose()), ("csrf", csrf.as_str())])
+                .send()
+                .await?;
+            let ok = response.status().is_success();
+            response.bytes().await?;
+            if ok {
+                timings.push(started.elapsed());
+            } else {
+                refused += 1;
+            }
+        }
+    }
+    let _ = stop.send(());
+    let p = percentiles(&mut timings);
+    println!(
+        "HTTP 自助查询（POST，含限流计数、审计记录与页面渲染），{} 次顺序查询，每个来源地址 {QUERIES_PER_ADDRESS} 次：",
+        timings.len()
+    );
+    println!(
+        "  p50 {:.3} ms  p95 {:.3} ms  p99 {:.3} ms  最大 {:.3} ms{}",
+        ms(p.p50),
+        ms(p.p95),
+        ms(p.p99),
+        ms(p.max),
+        if refused > 0 { format!("（另有 {refused} 次未成功）") } else { String::new() }
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// roster-page
+
+/// Rows of the village roster served.
+const PAGE_ROWS: usize = 50;
+
+/// Requests, failures, latencies and response bytes of one load run.
+struct Load {
+    elapsed: Duration,
+    failures: u64,
+    bytes: u64,
+    timings: Vec<Duration>,
+}
+
+impl Load {
+    fn per_second(&self) -> f64 {
+        self.timings.len() as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// Keeps `connections` requests in flight against `url` for `span`, each connection kept alive.
+async fn drive(client: &reqwest::Client, url: &str, connections: usize, span: Duration, gzip: bool) -> Result<Load> {
+    let started = Instant::now();
+    let end = started + span;
+    let mut tasks = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let client = client.clone();
+        let url = url.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut timings = Vec::new();
+            let (mut failures, mut bytes) = (0u64, 0u64);
+            while Instant::now() < end {
+                let sent = Instant::now();
+                let mut request = client.get(&url);
+                if gzip {
+                    request = request.header(reqwest::header::ACCEPT_ENCODING, "gzip");
+                }
+                match request.send().await {
+                    Ok(response) if response.status().is_success() => match response.bytes().await {
+                        Ok(body) => {
+                            bytes += body.len() as u64;
+                            timings.push(sent.elapsed());
+                        }
+                        Err(_) => failures += 1,
+                    },
+                    _ => failures += 1,
+                }
+            }
+            (timings, failures, bytes)
+        }));
+    }
+    let mut load = Load { elapsed: Duration::ZERO, failures: 0, bytes: 0, timings: Vec::new() };
+    for task in tasks {
+        let (timings, failures, bytes) = task.await?;
+        load.timings.extend(timings);
+        load.failures += failures;
+        load.bytes += bytes;
+    }
+    load.elapsed = started.elapsed();
+    Ok(load)
+}
+
+/// Warms up for a second, then loads `url` for `seconds` and prints the figures.
+async fn measure(label: &str, url: &str, args: &RosterPageArgs) -> Result<f64> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(args.connections).build()?;
+    drive(&client, url, args.connections, Duration::from_secs(1), args.gzip).await?;
+    let mut load = drive(&client, url, args.connections, Duration::from_secs(args.seconds), args.gzip).await?;
+    let per_second = load.per_second();
+    let count = load.timings.len();
+    let average = load.bytes / (count as u64).max(1);
+    let p = percentiles(&mut load.timings);
+    println!(
+        "  {label:<22} {per_second:>9.0} 次/秒  p50 {:.2} ms  p99 {:.2} ms  （{count} 次，失败 {}，响应 {average} 字节）",
+        ms(p.p50),
+        ms(p.p99),
+        load.failures
+    );
+    Ok(per_second)
+}
+
+/// Creates a published proposed roster of `PAGE_ROWS` people in its publicity period.
+async fn page_roster(state: &AppState) -> Result<i64> {
+    let store = state.store();
+    let now = state.now();
+    let fx = fixture(store, 1, now).await?;
+    let mut entries = Vec::with_capacity(PAGE_ROWS);
+    for k in 0..PAGE_ROWS {
+        let who = person(listed(0, 0, k))?;
+        entries.push(seal_line(state.cipher(), &line(k + 2, &who, k, PROGRAMME_FEN[0])));
+    }
+    let today = xiaowei_server::rosters::shanghai_date(now);
+    let roster = NewRoster {
+        programme_id: fx.programmes[0],
+        org_code: village_code(0),
+        year: i64::from(today.year()),
+        period: format!("{}年度", today.year()),
+        phase: "proposed".into(),
+        settles_id: None,
+        supersedes_id: None,
+        correction_reason: None,
+        paid_on: None,
+        created_by: fx.staff,
+    };
+    let id = store.create_roster(&roster, &entries, now - 3_600).await?;
+    let publicity = (today.checked_sub(1.days())?, today.checked_add(5.days())?);
+    publish(store, id, fx.staff, Some(publicity), now - 60).await?;
+    Ok(id)
+}
+
+async fn roster_page(args: RosterPageArgs) -> Result<()> {
+    println!("\n== 村级花名册页面（目标：≥ 同一服务器简单路由 /healthz 吞吐量的 35%）==");
+    let dir = tempfile::tempdir()?;
+    let state = open_temp(&dir).await?;
+    let id = page_roster(&state).await?;
+    let (address, stop) = start_server(state.clone()).await?;
+    let page_url = format!("http://{address}/rosters/{id}");
+    let page = reqwest::get(&page_url).await?;
+    if !page.status().is_success() {
+        bail!("花名册页面返回 {}", page.status());
+    }
+    let html = page.text().await?;
+    let masked = person(listed(0, 0, PAGE_ROWS - 1))?.id.masked();
+    if !html.contains(&masked) {
+        bail!("花名册页面缺少第 {PAGE_ROWS} 行");
+    }
+    println!(
+        "{} 个并发长连接，每个路由预热 1 秒后压测 {} 秒{}：",
+        args.connections,
+        args.seconds,
+        if args.gzip { "，请求 gzip 压缩" } else { "，不压缩" }
+    );
+    let trivial = measure("/healthz", &format!("http://{address}/healthz"), &args).await?;
+    let roster = measure(&format!("/rosters/{id}（{PAGE_ROWS} 行）"), &page_url, &args).await?;
+    println!("  花名册页面 / 简单路由 = {:.1}%", roster / trivial * 100.0);
+    let _ = stop.send(());
+    state.store().close().await;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// import
+
+async fn import(args: ImportArgs) -> Result<()> {
+    const RUNS: usize = 3;
+    println!("\n== 花名册导入（目标：校验 + 入库 ≤ calamine 单纯读取用时的 2 倍）==");
+    let rows = args.rows;
+    let bytes = tokio::task::spawn_blocking(move || xiaowei_sheets::sample_roster_xlsx(rows, 1)).await??;
+    println!("样例文件：{rows} 行 xlsx，{} KiB；每项取 {RUNS} 次的中位数。", bytes.len() / 1024);
+
+    let mut read_only = Vec::new();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        let cells = xiaowei_sheets::calamine_read_only(&bytes)?;
+        read_only.push(started.elapsed());
+        std::hint::black_box(cells);
+    }
+    let read_only = median(read_only);
+
+    let (mut checks, mut stores, mut totals) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        let dir = tempfile::tempdir()?;
+        let state = open_temp(&dir).await?;
+        let store = state.store();
+        let now = state.now();
+        let fx = fixture(store, 1, now).await?;
+        let programme = store.find_programme(fx.programmes[0]).await?.context("样本补贴项目不存在")?;
+        let params = ImportParams {
+            programme_id: programme.id,
+            org_code: village_code(0),
+            year: 2025,
+            period: "2025年度".into(),
+            phase: "proposed".into(),
+            settles_id: None,
+            supersedes_id: None,
+            correction_reason: None,
+            paid_on: None,
+        };
+        let started = Instant::now();
+        let (check, entries) = check_upload(store, state.cipher(), &programme, &params, &bytes).await?;
+        let checked = started.elapsed();
+        if !check.is_clean() || entries.len() != rows {
+            bail!("样例文件未通过校验：{} 处错误，{} 行有效", check.errors.len(), entries.len());
+        }
+        store_upload(store, &params, &entries, fx.staff, now).await?;
+        let total = started.elapsed();
+        checks.push(checked);
+        stores.push(total - checked);
+        totals.push(total);
+        store.close().await;
+    }
+    let (check, stored, total) = (median(checks), median(stores), median(totals));
+
+    // Where the checking time goes, from the same steps run one by one.
+    let started = Instant::now();
+    let grid = xiaowei_sheets::read_grid(&bytes)?;
+    let read = started.elapsed();
+    let started = Instant::now();
+    let checked = xiaowei_core::roster::check(&grid, None)?;
+    let validate = started.elapsed();
+    let cipher = PiiCipher::new(xiaowei_core::PiiKey::generate());
+    let started = Instant::now();
+    let sealed: Vec<NewEntry> = checked.lines.iter().map(|l| seal_line(&cipher, l)).collect();
+    let seal = started.elapsed();
+    std::hint::black_box(sealed);
+
+    println!("  calamine 单纯读取            {:>8.0} ms", ms(read_only));
+    println!("  导入合计                     {:>8.0} ms", ms(total));
+    println!("    check_upload（读取、校验、加密、查重）{:>8.0} ms", ms(check));
+    let lookup = check.saturating_sub(read + validate + seal);
+    println!(
+        "      其中 read_grid {:.0} ms，规则校验 {:.0} ms，加密 {:.0} ms，其余（查重等）约 {:.0} ms",
+        ms(read),
+        ms(validate),
+        ms(seal),
+        ms(lookup)
+    );
+    println!("    store_upload（入库）       {:>8.0} ms", ms(stored));
+    println!("  导入 / calamine = {:.2} 倍", total.as_secs_f64() / read_only.as_secs_f64());
+    Ok(())
+}
