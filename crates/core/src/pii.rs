@@ -92,7 +92,8 @@ impl PiiCipher {
     /// Encrypts arbitrary bytes (a staged upload) the same way as [`PiiCipher::encrypt`].
     pub fn encrypt_bytes(&self, plaintext: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        // The thread's CSPRNG (reseeded from the OS), not a system call per nonce.
+        rand::thread_rng().fill_bytes(&mut nonce);
         let mut out = nonce.to_vec();
         // AES-GCM encryption of an in-memory buffer cannot fail for inputs below 64 GiB.
         let sealed = self.aead.encrypt(Nonce::from_slice(&nonce), plaintext).unwrap_or_default();

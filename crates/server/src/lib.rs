@@ -8,6 +8,7 @@ pub mod disclosure_text;
 pub mod disclosures;
 pub mod error;
 pub mod ops;
+pub mod page_cache;
 pub mod powers;
 pub mod public;
 pub mod rosters;

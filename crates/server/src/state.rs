@@ -17,6 +17,7 @@ pub struct AppState(Arc<Inner>);
 
 struct Inner {
     store: Store,
+    pages: crate::page_cache::PageCache,
     segmenter: tokio::sync::OnceCell<Arc<Segmenter>>,
     attachments: AttachmentStore,
     cipher: PiiCipher,
@@ -28,6 +29,7 @@ impl AppState {
     pub fn new(store: Store, cipher: PiiCipher, config: Config, attachments: AttachmentStore) -> Self {
         Self(Arc::new(Inner {
             store,
+            pages: crate::page_cache::PageCache::default(),
             segmenter: tokio::sync::OnceCell::new(),
             attachments,
             cipher,
@@ -50,6 +52,11 @@ impl AppState {
             })
             .await?;
         Ok(segmenter.clone())
+    }
+
+    /// Rendered public roster pages, kept for a few seconds.
+    pub fn pages(&self) -> &crate::page_cache::PageCache {
+        &self.0.pages
     }
 
     /// Where roster scans are kept.

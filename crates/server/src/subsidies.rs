@@ -242,7 +242,17 @@ async fn roster_page(
     Path(id): Path<i64>,
     Query(q): Query<RosterQuery>,
 ) -> Result<Html<String>, AppError> {
-    let (roster, status) = public_roster(&state, id).await?;
+    let key = (id, q.page.unwrap_or(1).clamp(1, 10_000), q.print == "1");
+    if let Some(html) = state.pages().get(key) {
+        return Ok(Html(html.as_ref().clone()));
+    }
+    let html = render_roster_page(&state, id, &q).await?;
+    state.pages().put(key, std::sync::Arc::new(html.clone()));
+    Ok(Html(html))
+}
+
+async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Result<String, AppError> {
+    let (roster, status) = public_roster(state, id).await?;
     let store = state.store();
     let org = store.find_org(&roster.org_code).await?.ok_or(AppError::NotFound)?;
     let township_code = if org.level() == Some(OrgLevel::Township) {
@@ -271,7 +281,7 @@ async fn roster_page(
     let page = RosterPage {
         basis,
         basis_documents,
-        county_name: county_name(&state).await?,
+        county_name: county_name(state).await?,
         township_name,
         township_code,
         village_code: if org.level() == Some(OrgLevel::Village) { org.code.clone() } else { String::new() },
@@ -304,7 +314,7 @@ async fn roster_page(
         objections_total: objections.len(),
         can_object: status == RosterStatus::Published,
     };
-    Ok(Html(page.render()?))
+    Ok(page.render()?)
 }
 
 /// The page's own address, for the QR code: the configured public URL, else this request's host.
@@ -509,6 +519,9 @@ async fn record_objection(
     match state.store().create_objection(&objection, now).await {
         Ok(_) | Err(xiaowei_store::StoreError::Conflict(_)) => {}
         Err(e) => return Err(e.into()),
+    }
+    if let Some(roster) = roster_id {
+        state.pages().forget_roster(roster);
     }
     state
         .audit(NewAuditEntry {

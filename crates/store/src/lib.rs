@@ -78,8 +78,10 @@ impl Store {
         let pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         let pool = match backend {
             Backend::Sqlite => {
+                // An embedded file cannot drop a connection, so skip the ping before each use.
                 pool_options
                     .max_connections(8)
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(

@@ -144,6 +144,9 @@ pub async fn answer(
         .answer_objection(id, &form.status, reply, staff.user.id, state.now())
         .await
         .map_err(|_| AppError::Conflict("该异议已办结，不能再修改".into()))?;
+    if let Some(roster) = objection.roster_id {
+        state.pages().forget_roster(roster);
+    }
     let detail = format!("{}：{reply}", status_label(&form.status));
     let entry =
         staff.audit_entry(state.now(), "objection.answer", format!("objection:{id}"), detail, Some(objection.org_code));
