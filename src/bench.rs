@@ -11,8 +11,8 @@
 //! The load generator, the server and SQLite share the machine, so figures are comparable only
 //! within one run and one machine.
 
+use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -26,9 +26,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use xiaowei_core::resident_id::check_char;
 use xiaowei_core::roster::RosterLine;
-use xiaowei_core::subsidy::unpaid_years;
 use xiaowei_core::{Fen, OrgLevel, PiiCipher, ResidentId, Role};
-use xiaowei_server::rosters::{ID_PURPOSE, ImportParams, check_upload, place_name, seal_line, store_upload};
+use xiaowei_server::rosters::{ID_PURPOSE, ImportParams, check_upload, seal_line, store_upload};
 use xiaowei_server::{AppState, Config};
 use xiaowei_store::{NewEntry, NewOrg, NewProgramme, NewRoster, NewStaffUser, Store};
 
@@ -425,36 +424,16 @@ fn read_done(dir: &Path) -> Option<(usize, u64)> {
     Some((words.next()?.parse().ok()?, words.next()?.parse().ok()?))
 }
 
-/// A recurring programme's last year, if it has ended, and the years it paid one person.
-type PaidYears = (Option<i64>, BTreeSet<i32>);
-
-/// Reads what a villager's self-query reads, as the handler does: the ID's blind index, the
-/// person's published entries (matching the name), each village's name, and the last paid year
-/// of every recurring programme paid to them, to find unpaid years. Returns the entries found.
+/// Reads what a villager's self-query reads, with the handler's own function: the ID's blind
+/// index, the person's published entries (matching the name), each village's name, and the last
+/// paid year of every recurring programme paid to them, to find unpaid years. Returns the entries found.
 async fn self_query_reads(state: &AppState, who: &Person) -> Result<usize> {
-    let store = state.store();
     let id_idx = state.cipher().blind_index(ID_PURPOSE, who.id.expose());
-    let entries: Vec<_> = store.entries_for_person(&id_idx).await?.into_iter().filter(|e| e.name == who.name).collect();
-    let mut places: BTreeMap<&str, String> = BTreeMap::new();
-    for e in &entries {
-        if !places.contains_key(e.org_code.as_str()) {
-            places.insert(&e.org_code, place_name(store, &e.org_code).await?);
-        }
-    }
-    // (programme, village) → (programme's last year, years paid)
-    let mut paid_years: BTreeMap<(i64, &str), PaidYears> = BTreeMap::new();
-    for e in entries.iter().filter(|e| e.recurring != 0 && e.phase == "paid") {
-        let slot = paid_years.entry((e.programme_id, &e.org_code)).or_insert_with(|| (e.to_year, BTreeSet::new()));
-        slot.1.insert(i32::try_from(e.year)?);
-    }
-    let mut gaps = 0;
-    for ((programme_id, org_code), (to_year, years)) in paid_years {
-        let Some(last) = store.last_paid_year(programme_id, org_code).await? else { continue };
-        let last = to_year.map_or(last, |t| t.min(last));
-        gaps += unpaid_years(&years, i32::try_from(last)?).len();
-    }
-    std::hint::black_box(gaps);
-    Ok(entries.len())
+    let found = xiaowei_server::subsidies::person_records(state.store(), &id_idx, &who.name)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    std::hint::black_box(found.gaps.len());
+    Ok(found.entries.len())
 }
 
 /// A random person who is on some roster of one of `villages` villages.

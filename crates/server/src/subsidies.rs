@@ -15,7 +15,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use xiaowei_core::subsidy::{Phase, Publicity, RosterStatus, YearRange, unpaid_years};
 use xiaowei_core::{Fen, OrgLevel, Phone, ResidentId};
-use xiaowei_store::{NewAuditEntry, NewObjection, Org, Roster};
+use xiaowei_store::{NewAuditEntry, NewObjection, Org, PersonEntry, Roster, Store};
 
 use crate::error::AppError;
 use crate::rosters::{
@@ -714,11 +714,12 @@ struct PaymentRow {
     place: String,
 }
 
-struct Gap {
-    programme_id: i64,
-    programme: String,
-    village: String,
-    years: YearRange,
+/// Years of one recurring programme in one village with no payment record for a person.
+pub struct Gap {
+    pub programme_id: i64,
+    pub programme: String,
+    pub village: String,
+    pub years: YearRange,
 }
 
 /// A recurring programme's paid years for one person in one village: name, last year, years.
@@ -747,6 +748,47 @@ struct SelfQueryResultPage {
     asked_household: bool,
 }
 
+/// What a self-query finds for one person: the published entries under their name, the names
+/// of the villages involved, and the unpaid years of their recurring programmes.
+pub struct PersonRecords {
+    pub entries: Vec<PersonEntry>,
+    pub places: BTreeMap<String, String>,
+    pub gaps: Vec<Gap>,
+}
+
+/// The reads of a self-query, shared by the page and the benchmark. A name that does not match
+/// the ID's entries finds nothing, exactly like an ID with no records.
+pub async fn person_records(store: &Store, id_idx: &str, name: &str) -> Result<PersonRecords, AppError> {
+    let entries: Vec<PersonEntry> =
+        store.entries_for_person(id_idx).await?.into_iter().filter(|e| e.name == name).collect();
+    let mut places: BTreeMap<String, String> = BTreeMap::new();
+    for e in &entries {
+        if !places.contains_key(&e.org_code) {
+            places.insert(e.org_code.clone(), place_name(store, &e.org_code).await?);
+        }
+    }
+    // Unpaid years of recurring programmes, per programme and village.
+    let mut paid_years: BTreeMap<(i64, String), PaidYears> = BTreeMap::new();
+    for e in entries.iter().filter(|e| e.recurring != 0 && e.phase == Phase::Paid.as_str()) {
+        let slot = paid_years
+            .entry((e.programme_id, e.org_code.clone()))
+            .or_insert_with(|| (e.programme_name.clone(), e.to_year, BTreeSet::new()));
+        slot.2.insert(i32::try_from(e.year).unwrap_or_default());
+    }
+    let keys: Vec<(i64, String)> = paid_years.keys().cloned().collect();
+    let last_years: BTreeMap<(i64, String), i64> =
+        store.last_paid_years(&keys).await?.into_iter().map(|(p, o, y)| ((p, o), y)).collect();
+    let mut gaps = Vec::new();
+    for ((programme_id, org_code), (programme, to_year, years)) in paid_years {
+        let Some(&last) = last_years.get(&(programme_id, org_code.clone())) else { continue };
+        let last = to_year.map_or(last, |t| t.min(last));
+        for range in unpaid_years(&years, i32::try_from(last).unwrap_or_default()) {
+            gaps.push(Gap { programme_id, programme: programme.clone(), village: org_code.clone(), years: range });
+        }
+    }
+    Ok(PersonRecords { entries, places, gaps })
+}
+
 async fn self_query(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -768,16 +810,10 @@ async fn self_query(
     if store.rate_event("self_query_id", &id_idx, now - QUERY_WINDOW, now).await? >= QUERIES_PER_ID {
         return Err(AppError::Throttled("该身份证号查询过于频繁，请10分钟后再试"));
     }
-    // A name that does not match answers exactly like an ID with no records.
-    let entries: Vec<_> = store.entries_for_person(&id_idx).await?.into_iter().filter(|e| e.name == name).collect();
+    let found = person_records(store, &id_idx, &name).await?;
+    let entries = found.entries;
     let asked_household = form.household == "1";
-    let mut places: BTreeMap<String, String> = BTreeMap::new();
-    for e in &entries {
-        if !places.contains_key(&e.org_code) {
-            places.insert(e.org_code.clone(), place_name(store, &e.org_code).await?);
-        }
-    }
-    let place_of = |code: &str| places.get(code).cloned().unwrap_or_default();
+    let place_of = |code: &str| found.places.get(code).cloned().unwrap_or_default();
     let mut total: i64 = 0;
     let payments: Vec<PaymentRow> = entries
         .iter()
@@ -797,22 +833,7 @@ async fn self_query(
             }
         })
         .collect();
-    // Unpaid years of recurring programmes, per programme and village.
-    let mut paid_years: BTreeMap<(i64, String), PaidYears> = BTreeMap::new();
-    for e in entries.iter().filter(|e| e.recurring != 0 && e.phase == Phase::Paid.as_str()) {
-        let slot = paid_years
-            .entry((e.programme_id, e.org_code.clone()))
-            .or_insert_with(|| (e.programme_name.clone(), e.to_year, BTreeSet::new()));
-        slot.2.insert(i32::try_from(e.year).unwrap_or_default());
-    }
-    let mut gaps = Vec::new();
-    for ((programme_id, org_code), (programme, to_year, years)) in paid_years {
-        let Some(last) = store.last_paid_year(programme_id, &org_code).await? else { continue };
-        let last = to_year.map_or(last, |t| t.min(last));
-        for range in unpaid_years(&years, i32::try_from(last).unwrap_or_default()) {
-            gaps.push(Gap { programme_id, programme: programme.clone(), village: org_code.clone(), years: range });
-        }
-    }
+    let gaps = found.gaps;
     let mut household = Vec::new();
     if asked_household {
         let accounts: BTreeSet<&str> = entries.iter().filter_map(|e| e.account_idx.as_deref()).collect();

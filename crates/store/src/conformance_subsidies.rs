@@ -585,6 +585,10 @@ conformance!(a_self_query_finds_only_entries_of_published_rosters, |store: Store
     assert_eq!(store.last_paid_year(s.programme, NANCHA).await.unwrap(), Some(2023), "not the submitted 2024");
     assert_eq!(store.last_paid_year(q, NANCHA).await.unwrap(), None, "proposed only");
     assert_eq!(store.last_paid_year(s.programme, BEICUN).await.unwrap(), None);
+    let keys = [(s.programme, NANCHA.to_owned()), (q, NANCHA.to_owned()), (s.programme, BEICUN.to_owned())];
+    let batched = store.last_paid_years(&keys).await.unwrap();
+    assert_eq!(batched, [(s.programme, NANCHA.to_owned(), 2023)], "one query answers for every pair");
+    assert!(store.last_paid_years(&[]).await.unwrap().is_empty());
 });
 
 conformance!(only_drafts_are_deleted_and_with_everything_they_hold, |store: Store| async move {

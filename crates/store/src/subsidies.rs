@@ -742,6 +742,30 @@ impl Store {
         Ok(sqlx::query_as(sql).bind(key).fetch_all(&self.pool).await?)
     }
 
+    /// For each (programme, org), the latest year with a published payment result, in one query.
+    pub async fn last_paid_years(&self, keys: &[(i64, String)]) -> Result<Vec<(i64, String, i64)>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut found = Vec::new();
+        for chunk in keys.chunks(100) {
+            let terms: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(programme_id = ${} AND org_code = ${})", 2 * i + 1, 2 * i + 2))
+                .collect();
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT programme_id, org_code, MAX(year) FROM rosters WHERE phase = 'paid' AND status = 'published' \
+                 AND ({}) GROUP BY programme_id, org_code",
+                terms.join(" OR ")
+            ));
+            let mut q = sqlx::query_as::<_, (i64, String, i64)>(sql);
+            for (programme, org) in chunk {
+                q = q.bind(*programme).bind(org);
+            }
+            found.extend(q.fetch_all(&self.pool).await?);
+        }
+        Ok(found)
+    }
+
     /// The latest year for which a programme has a published payment result in an org.
     pub async fn last_paid_year(&self, programme_id: i64, org_code: &str) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(
