@@ -204,6 +204,8 @@ pub struct PersonEntry {
     pub account_idx: Option<String>,
     pub roster_id: i64,
     pub org_code: String,
+    /// The roster's org as registered (`卓园村委会`).
+    pub org_name: String,
     pub year: i64,
     pub period: String,
     pub phase: String,
@@ -733,10 +735,10 @@ impl Store {
 
     async fn person_entries(&self, filter: &str, key: &str) -> Result<Vec<PersonEntry>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT e.id AS entry_id, e.name, e.amount_fen, e.account_idx, r.id AS roster_id, r.org_code, r.year, \
-             r.period, r.phase, r.paid_on, r.published_at, p.id AS programme_id, p.name AS programme_name, \
-             p.recurring, p.to_year FROM roster_entries e JOIN rosters r ON r.id = e.roster_id \
-             JOIN programmes p ON p.id = r.programme_id WHERE {filter} AND r.status = 'published' \
+            "SELECT e.id AS entry_id, e.name, e.amount_fen, e.account_idx, r.id AS roster_id, r.org_code, \
+             o.name AS org_name, r.year, r.period, r.phase, r.paid_on, r.published_at, p.id AS programme_id, \
+             p.name AS programme_name, p.recurring, p.to_year FROM roster_entries e JOIN rosters r ON r.id = e.roster_id \
+             JOIN programmes p ON p.id = r.programme_id JOIN orgs o ON o.code = r.org_code WHERE {filter} AND r.status = 'published' \
              ORDER BY r.year DESC, p.id, r.phase DESC LIMIT 2000"
         ));
         Ok(sqlx::query_as(sql).bind(key).fetch_all(&self.pool).await?)
