@@ -761,10 +761,8 @@ pub struct PersonRecords {
 pub async fn person_records(store: &Store, id_idx: &str, name: &str) -> Result<PersonRecords, AppError> {
     let entries: Vec<PersonEntry> =
         store.entries_for_person(id_idx).await?.into_iter().filter(|e| e.name == name).collect();
-    let places: BTreeMap<String, String> = entries
-        .iter()
-        .map(|e| (e.org_code.clone(), xiaowei_core::org::display_name(&e.org_name).to_owned()))
-        .collect();
+    let places: BTreeMap<String, String> =
+        entries.iter().map(|e| (e.org_code.clone(), xiaowei_core::org::display_name(&e.org_name).to_owned())).collect();
     // Unpaid years of recurring programmes, per programme and village.
     let mut paid_years: BTreeMap<(i64, String), PaidYears> = BTreeMap::new();
     for e in entries.iter().filter(|e| e.recurring != 0 && e.phase == Phase::Paid.as_str()) {
