@@ -268,19 +268,7 @@ impl Store {
         by: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE disclosures SET status = $1, status_reason = $2, reviewed_by = CASE WHEN $1 = 'submitted' \
-             THEN reviewed_by ELSE $3 END, updated_at = $4 WHERE id = $5 AND status = $6",
-        )
-        .bind(to)
-        .bind(reason)
-        .bind(by)
-        .bind(now)
-        .bind(id)
-        .bind(from)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 { Err(StoreError::Conflict("disclosure status changed".into())) } else { Ok(()) }
+        self.compare_and_set_status("disclosures", id, from, to, reason, by, now).await
     }
 
     /// Publishes a submitted disclosure; the version it corrects, if any, becomes superseded in

@@ -522,19 +522,29 @@ impl Store {
         by: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE rosters SET status = $1, status_reason = $2, reviewed_by = CASE WHEN $1 = 'submitted' \
-             THEN reviewed_by ELSE $3 END, updated_at = $4 WHERE id = $5 AND status = $6",
-        )
-        .bind(to)
-        .bind(reason)
-        .bind(by)
-        .bind(now)
-        .bind(id)
-        .bind(from)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 { Err(StoreError::Conflict("roster status changed".into())) } else { Ok(()) }
+        self.compare_and_set_status("rosters", id, from, to, reason, by, now).await
+    }
+
+    /// Moves a roster or disclosure (`table`) from one status to another, only if it is still in
+    /// `from`; a reviewer is recorded for every change but a submission.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn compare_and_set_status(
+        &self,
+        table: &'static str,
+        id: i64,
+        from: &str,
+        to: &str,
+        reason: Option<&str>,
+        by: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE {table} SET status = $1, status_reason = $2, reviewed_by = CASE WHEN $1 = 'submitted' \
+             THEN reviewed_by ELSE $3 END, updated_at = $4 WHERE id = $5 AND status = $6"
+        ));
+        let done =
+            sqlx::query(sql).bind(to).bind(reason).bind(by).bind(now).bind(id).bind(from).execute(&self.pool).await?;
+        if done.rows_affected() == 0 { Err(StoreError::Conflict(format!("{table} status changed"))) } else { Ok(()) }
     }
 
     /// Publishes a submitted roster with its publicity dates; the version it corrects, if any,
