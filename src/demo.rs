@@ -32,6 +32,10 @@ const DEPARTMENTS: &[&str] = &[
     "县水务局",
     "县残疾人联合会",
     "县退役军人事务局",
+    "县卫生健康局",
+    "县住房和城乡建设局",
+    "县公安局",
+    "县教育局",
 ];
 
 /// A small deterministic generator, so the demo is the same on every machine.
@@ -180,6 +184,7 @@ pub async fn load(state: &AppState) -> Result<()> {
     crate::demo_powers::load(state).await?;
     crate::demo_village_office::load(state).await?;
     crate::demo_disclosures::load(state).await?;
+    crate::demo_services::load(state).await?;
     let indexed = xiaowei_server::search::reindex_all(state).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
     println!("搜索索引已更新：{indexed} 条公开信息。");
     Ok(())

@@ -6,6 +6,7 @@ mod bench;
 mod demo;
 mod demo_disclosures;
 mod demo_powers;
+mod demo_services;
 mod demo_subsidies;
 mod demo_village_office;
 

@@ -20,6 +20,8 @@ pub struct TestApp {
     pub other_department: i64,
     /// The SQLite file, when on SQLite.
     pub sqlite_file: Option<std::path::PathBuf>,
+    /// The database URL, for a second server instance on the same database.
+    pub db_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -78,7 +80,8 @@ where
     store.migrate().await.unwrap();
     let cipher = PiiCipher::new(PiiKey::generate());
     let (own_department, other_department) = seed(&store, &cipher).await;
-    let config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
+    // Tests drive the case clocks and text delivery themselves, with a controllable clock.
+    let config = Config { data_dir: dir.path().to_owned(), workers: false, ..Config::default() };
     let attachments = xiaowei_integrations::AttachmentStore::in_memory(2 * 1024 * 1024);
     let state = AppState::new(store.clone(), cipher, config, attachments);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -88,7 +91,7 @@ where
         let _ = stopped.await;
     }));
     let sqlite_file = (backend == Backend::Sqlite).then(|| dir.path().join("xiaowei.db"));
-    test(TestApp { addr, state, own_department, other_department, sqlite_file, _dir: dir }).await;
+    test(TestApp { addr, state, own_department, other_department, sqlite_file, db_url: url, _dir: dir }).await;
     let _ = stop.send(());
     let _ = server.await;
     store.close().await;

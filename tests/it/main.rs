@@ -10,5 +10,6 @@ mod powers;
 mod public;
 mod rbac;
 mod rosters;
+mod services;
 mod staff;
 mod village_office;

@@ -16,6 +16,8 @@ struct Targets {
     programmes: [i64; 2],
     powers: [(i64, i64); 2],
     disclosures: [i64; 2],
+    service_items: [i64; 2],
+    cases: [String; 2],
 }
 
 async fn seed_targets(app: &TestApp) -> Targets {
@@ -92,7 +94,8 @@ async fn seed_targets(app: &TestApp) -> Targets {
         };
         *slot = store.create_disclosure(&draft, &[], 1).await.unwrap();
     }
-    Targets { rosters, objections, programmes, powers, disclosures }
+    let (service_items, cases) = crate::services::seed_cases(app).await;
+    Targets { rosters, objections, programmes, powers, disclosures, service_items, cases }
 }
 
 async fn request_for(
@@ -135,7 +138,19 @@ async fn request_for(
         .replace("{objection}", &targets.objections[usize::from(!inside)].to_string())
         .replace("{attachment}", "999999")
         .replace("{programme}", &targets.programmes[usize::from(!inside)].to_string())
-        .replace("{item}", &targets.powers[usize::from(!inside)].0.to_string())
+        .replace(
+            "{item}",
+            &if route.path.starts_with("/staff/services/") {
+                targets.service_items[usize::from(!inside)]
+            } else {
+                targets.powers[usize::from(!inside)].0
+            }
+            .to_string(),
+        )
+        .replace("{case}", &targets.cases[usize::from(!inside)])
+        .replace("{extension}", "999999")
+        .replace("{photo}", "999999")
+        .replace("{message}", "999999")
         .replace("{record}", &targets.powers[usize::from(!inside)].1.to_string())
         .replace("{document}", "999999")
         .replace("{cadre}", "999999")
@@ -216,6 +231,36 @@ async fn request_for(
                 ("year", "2025".into()),
                 ("number", "7".into()),
             ]),
+            p if p.starts_with("/staff/cases/") => form.extend([
+                ("method", "phone".into()),
+                ("note", "已电话联系".into()),
+                ("reply", "已办结，请查收".into()),
+                ("days", "3".into()),
+                ("reason", "需要实地核查".into()),
+                ("decision", "approve".into()),
+            ]),
+            "/staff/services" | "/staff/services/{item}" => form.extend([
+                ("department_id", app.own_department.to_string()),
+                ("name", format!("测试事项{}", role.as_str())),
+                ("conditions", "本县居民".into()),
+                ("time_limit", "15个工作日".into()),
+                ("fee", "不收费".into()),
+                ("contact_phone", "0937-5522001".into()),
+            ]),
+            p if p.ends_with("/handlers") => form.extend([
+                ("township", "620922100".into()),
+                ("name", "测试".into()),
+                ("phone", "13900000008".into()),
+            ]),
+            p if p.ends_with("/active") => form.push(("active", "1".into())),
+            "/staff/calendar" => {
+                form.extend([("date", "2027-01-01".into()), ("kind", "holiday".into()), ("name", "元旦".into())])
+            }
+            "/staff/calendar/delete" => form.push(("date", "2027-01-01".into())),
+            "/staff/calendar/import" => {
+                form.extend([("year", "2027".into()), ("csv", "2027-01-01,holiday,元旦".into())])
+            }
+            p if p.ends_with("/phone") => form.push(("phone", "13900000007".into())),
             _ => {}
         }
     }
@@ -264,7 +309,8 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
                 Target::None => false,
                 Target::Department | Target::Programme => role == Role::DepartmentOfficer,
                 Target::Org | Target::User | Target::Roster | Target::Objection => true,
-                Target::PowerItem | Target::PowerRecord | Target::Disclosure => true,
+                Target::PowerItem | Target::PowerRecord | Target::Disclosure | Target::Case => true,
+                Target::ServiceItem => role == Role::DepartmentOfficer,
             };
             if allowed && scoped {
                 let (outside_path, outside_form) = request_for(&app, &targets, route, role, false).await;
@@ -289,6 +335,8 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
             "/staff/powers",
             "/staff/power-records",
             "/staff/disclosures",
+            "/staff/cases",
+            "/staff/services",
         ] {
             let html = client.get(app.url(path)).send().await.unwrap().text().await.unwrap();
             if html.contains("外村") || html.contains("foreign") {

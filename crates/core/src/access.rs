@@ -69,6 +69,18 @@ pub enum Permission {
     DraftDisclosures,
     /// Approve (publish), return and withdraw disclosures.
     ReviewDisclosures,
+    /// See 我要办事 applications (办件) in scope: a department's, or those of villages in scope.
+    ViewCases,
+    /// Record contact, progress and completion of a case, and ask for an extension.
+    HandleCases,
+    /// Approve or refuse extensions (延期).
+    ApproveExtensions,
+    /// Edit the service catalogue (a department officer: their department's items).
+    ManageServiceCatalogue,
+    /// Keep the working-day calendar (holidays and make-up working days).
+    ManageCalendar,
+    /// See the text-message outbox and retry failed messages.
+    ViewOutbox,
 }
 
 impl Role {
@@ -142,6 +154,12 @@ impl Role {
             P::ViewDisclosures => !matches!(self, R::DepartmentOfficer),
             P::DraftDisclosures => matches!(self, R::VillageClerk | R::TownshipAdmin),
             P::ReviewDisclosures => matches!(self, R::TownshipReviewer),
+            P::ViewCases => true,
+            P::HandleCases => matches!(self, R::DepartmentOfficer | R::TownshipAdmin),
+            P::ApproveExtensions => matches!(self, R::Supervisor | R::CountyAdmin),
+            P::ManageServiceCatalogue => matches!(self, R::CountyAdmin | R::DepartmentOfficer),
+            P::ManageCalendar => matches!(self, R::CountyAdmin),
+            P::ViewOutbox => matches!(self, R::Supervisor | R::CountyAdmin),
         }
     }
 

@@ -12,9 +12,11 @@ pub mod pii;
 pub mod power;
 pub mod resident_id;
 pub mod roster;
+pub mod service;
 pub mod subsidy;
 pub mod text;
 pub mod village_office;
+pub mod workday;
 
 pub use access::{Permission, Role};
 pub use money::Fen;

@@ -34,6 +34,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Where roster scans are kept: a local folder (default `<data_dir>/attachments`) or S3.
     pub attachments: AttachmentConfig,
+    /// Whether this instance runs the case clocks and text delivery (safe in several instances).
+    pub workers: bool,
 }
 
 impl Default for Config {
@@ -48,6 +50,7 @@ impl Default for Config {
             secure_cookies: false,
             public_url: None,
             attachments: AttachmentConfig::default(),
+            workers: true,
         }
     }
 }
@@ -83,6 +86,14 @@ impl Config {
     }
 
     /// The default folder for attachments when the configuration names none.
+    /// The site's address for links in text messages: `public_url`, or the listen address.
+    pub fn site_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
     pub fn attachments_dir(&self) -> PathBuf {
         self.data_dir.join("attachments")
     }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod disclosure_text;
 pub mod disclosures;
 pub mod error;
+pub mod notify;
 pub mod ops;
 pub mod page_cache;
 pub mod powers;
@@ -14,6 +15,7 @@ pub mod public;
 pub mod rosters;
 pub mod search;
 pub mod security;
+pub mod services;
 pub mod staff;
 pub mod state;
 pub mod subsidies;
@@ -58,6 +60,7 @@ pub fn app(state: AppState) -> Router {
         .merge(search::router())
         .merge(powers::router())
         .merge(disclosures::router())
+        .merge(services::router())
         .merge(staff::router())
         .merge(village_office::router())
         .route("/static/{name}", get(assets::serve))
@@ -93,6 +96,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     spawn_housekeeping(state.clone());
+    if state.config().workers {
+        notify::spawn_workers(state.clone(), state.gateway(), Duration::from_secs(15));
+    }
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -23,10 +23,23 @@ struct Inner {
     cipher: PiiCipher,
     config: Config,
     metrics: PrometheusHandle,
+    gateway: crate::notify::SharedGateway,
 }
 
 impl AppState {
+    /// State whose texts only go to the log (development and tests).
     pub fn new(store: Store, cipher: PiiCipher, config: Config, attachments: AttachmentStore) -> Self {
+        Self::with_gateway(store, cipher, config, attachments, Arc::new(crate::notify::LogGateway))
+    }
+
+    /// State that sends texts through `gateway`.
+    pub fn with_gateway(
+        store: Store,
+        cipher: PiiCipher,
+        config: Config,
+        attachments: AttachmentStore,
+        gateway: crate::notify::SharedGateway,
+    ) -> Self {
         Self(Arc::new(Inner {
             store,
             pages: crate::page_cache::PageCache::default(),
@@ -35,6 +48,7 @@ impl AppState {
             cipher,
             config,
             metrics: crate::ops::metrics_handle(),
+            gateway,
         }))
     }
 
@@ -62,6 +76,11 @@ impl AppState {
     /// Where roster scans are kept.
     pub fn attachments(&self) -> &AttachmentStore {
         &self.0.attachments
+    }
+
+    /// Where text messages go.
+    pub fn gateway(&self) -> crate::notify::SharedGateway {
+        self.0.gateway.clone()
     }
 
     pub fn store(&self) -> &Store {

@@ -13,8 +13,10 @@ mod error;
 mod limits;
 mod objections;
 mod orgs;
+mod outbox;
 mod powers;
 mod search;
+mod services;
 mod staff;
 mod subsidies;
 mod village_office;
@@ -33,11 +35,16 @@ pub use disclosures::{
 pub use error::StoreError;
 pub use objections::{NewObjection, Objection};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
+pub use outbox::{NewOutbox, OutboxCounts, OutboxMessage};
 pub use powers::{
     NewPowerDocument, NewPowerExercise, NewPowerItem, NewPowerStepRecord, PowerDocument, PowerExercise, PowerFlags,
     PowerItem, PowerStepRecord,
 };
 pub use search::{SearchDocument, SearchHit};
+pub use services::{
+    CalendarDayRow, CaseChange, CaseEvent, CaseExtension, CaseFilter, CasePhoto, ClockMark, NewCase, NewCaseEvent,
+    NewCasePhoto, NewServiceItem, RecipientRow, ServiceCase, ServiceHandler, ServiceItem,
+};
 pub use staff::{LoginOutcome, NewStaffUser, SessionRow, StaffUser};
 pub use subsidies::{
     Attachment, ClashingEntry, NewAttachment, NewDifference, NewEntry, NewProgramme, NewRoster, PersonEntry, Programme,
@@ -135,6 +142,8 @@ mod conformance_disclosures;
 mod conformance_powers;
 #[cfg(test)]
 mod conformance_search;
+#[cfg(test)]
+mod conformance_services;
 #[cfg(test)]
 mod conformance_subsidies;
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 mod audit;
 mod auth;
+mod cases;
 mod departments;
 mod disclosures;
 mod objections;
@@ -12,6 +13,7 @@ mod orgs;
 mod powers;
 mod programmes;
 mod rosters;
+mod services;
 mod users;
 mod village_office;
 
@@ -58,6 +60,11 @@ pub enum Target {
     PowerRecord,
     /// A disclosure id in the path (`{disclosure}`): its org must be in scope.
     Disclosure,
+    /// A case tracking number in the path (`{case}`): its department (department officers) or
+    /// its village (everyone else) must be in scope.
+    Case,
+    /// A service item id in the path (`{item}`): its department must be visible.
+    ServiceItem,
 }
 
 /// One staff route and the permission it requires.
@@ -161,6 +168,27 @@ pub const ROUTES: &[StaffRoute] = &[
         Permission::ViewDisclosures,
         Target::Disclosure,
     ),
+    route("GET", "/staff/cases", Permission::ViewCases, Target::None),
+    route("GET", "/staff/cases/{case}", Permission::ViewCases, Target::Case),
+    route("POST", "/staff/cases/{case}/contact", Permission::HandleCases, Target::Case),
+    route("POST", "/staff/cases/{case}/progress", Permission::HandleCases, Target::Case),
+    route("POST", "/staff/cases/{case}/complete", Permission::HandleCases, Target::Case),
+    route("POST", "/staff/cases/{case}/extensions", Permission::HandleCases, Target::Case),
+    route("POST", "/staff/cases/{case}/extensions/{extension}", Permission::ApproveExtensions, Target::Case),
+    route("GET", "/staff/cases/{case}/photos/{photo}", Permission::ViewCases, Target::Case),
+    route("GET", "/staff/services", Permission::ManageServiceCatalogue, Target::None),
+    route("POST", "/staff/services", Permission::ManageServiceCatalogue, Target::None),
+    route("GET", "/staff/services/{item}", Permission::ManageServiceCatalogue, Target::ServiceItem),
+    route("POST", "/staff/services/{item}", Permission::ManageServiceCatalogue, Target::ServiceItem),
+    route("POST", "/staff/services/{item}/active", Permission::ManageServiceCatalogue, Target::ServiceItem),
+    route("POST", "/staff/services/{item}/handlers", Permission::ManageServiceCatalogue, Target::ServiceItem),
+    route("GET", "/staff/calendar", Permission::ManageCalendar, Target::None),
+    route("POST", "/staff/calendar", Permission::ManageCalendar, Target::None),
+    route("POST", "/staff/calendar/delete", Permission::ManageCalendar, Target::None),
+    route("POST", "/staff/calendar/import", Permission::ManageCalendar, Target::None),
+    route("GET", "/staff/outbox", Permission::ViewOutbox, Target::None),
+    route("POST", "/staff/outbox/{message}/retry", Permission::ViewOutbox, Target::None),
+    route("POST", "/staff/users/{user}/phone", Permission::ManageStaff, Target::User),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -227,6 +255,24 @@ pub fn router() -> Router<AppState> {
         .route("/staff/disclosures/{disclosure}/return", post(disclosures::send_back))
         .route("/staff/disclosures/{disclosure}/withdraw", post(disclosures::withdraw))
         .route("/staff/disclosures/{disclosure}/attachments/{attachment}", get(disclosures::attachment))
+        .route("/staff/cases", get(cases::list))
+        .route("/staff/cases/{case}", get(cases::show))
+        .route("/staff/cases/{case}/contact", post(cases::contact))
+        .route("/staff/cases/{case}/progress", post(cases::progress))
+        .route("/staff/cases/{case}/complete", post(cases::complete))
+        .route("/staff/cases/{case}/extensions", post(cases::request_extension))
+        .route("/staff/cases/{case}/extensions/{extension}", post(cases::decide_extension))
+        .route("/staff/cases/{case}/photos/{photo}", get(cases::photo))
+        .route("/staff/services", get(services::catalogue).post(services::create))
+        .route("/staff/services/{item}", get(services::item).post(services::update))
+        .route("/staff/services/{item}/active", post(services::set_active))
+        .route("/staff/services/{item}/handlers", post(services::set_handler))
+        .route("/staff/calendar", get(services::calendar).post(services::set_day))
+        .route("/staff/calendar/delete", post(services::delete_day))
+        .route("/staff/calendar/import", post(services::import_year))
+        .route("/staff/outbox", get(services::outbox))
+        .route("/staff/outbox/{message}/retry", post(services::retry))
+        .route("/staff/users/{user}/phone", post(users::set_phone))
 }
 
 /// The SHA-256 of a session token: only the hash is stored.
@@ -329,6 +375,18 @@ impl Staff {
         }
         if self.role.allows(Permission::ViewDisclosures) {
             links.push(("/staff/disclosures".to_owned(), "公示公开"));
+        }
+        if self.role.allows(Permission::ViewCases) {
+            links.push(("/staff/cases".to_owned(), "办件管理"));
+        }
+        if self.role.allows(Permission::ManageServiceCatalogue) {
+            links.push(("/staff/services".to_owned(), "服务事项"));
+        }
+        if self.role.allows(Permission::ManageCalendar) {
+            links.push(("/staff/calendar".to_owned(), "工作日历"));
+        }
+        if self.role.allows(Permission::ViewOutbox) {
+            links.push(("/staff/outbox".to_owned(), "短信记录"));
         }
         Nav {
             display_name: self.user.display_name.clone(),

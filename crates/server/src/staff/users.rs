@@ -49,6 +49,7 @@ fn notice_text(code: &str) -> &'static str {
         "disabled" => "账号已停用，其登录状态已全部退出。",
         "enabled" => "账号已启用。",
         "password" => "密码已重置，该账号需用新密码重新登录。",
+        "phone" => "已保存短信接收手机号。",
         "repeat" => "该表单已提交过，未重复处理。",
         _ => "",
     }
@@ -270,4 +271,41 @@ pub async fn reset_password(
         ))
         .await?;
     Ok(see_other("/staff/users?done=password"))
+}
+
+#[derive(Deserialize)]
+pub struct PhoneForm {
+    #[serde(default)]
+    form_key: String,
+    #[serde(default)]
+    phone: String,
+}
+
+/// Sets (or, when empty, clears) the phone an account receives escalation texts on; county
+/// supervisors with a phone are texted when a case is overdue or rated 不满意.
+pub async fn set_phone(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(form): Form<PhoneForm>,
+) -> Result<Response, AppError> {
+    let target = manageable(&state, &staff, id).await?;
+    let phone = match form.phone.trim() {
+        "" => None,
+        text => Some(xiaowei_core::Phone::parse(text).map_err(|e| AppError::invalid(format!("手机号：{e}")))?),
+    };
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other("/staff/users?done=repeat"));
+    }
+    let sealed =
+        phone.as_ref().map(|p| (state.cipher().encrypt(p.expose()), state.cipher().blind_index("phone", p.expose())));
+    state.store().set_staff_phone(id, sealed.as_ref().map(|(enc, idx)| (enc.as_slice(), idx.as_str()))).await?;
+    let detail = match &phone {
+        Some(p) => format!("设置账号 {} 的短信接收手机号（{}）", target.username, p.masked()),
+        None => format!("清除账号 {} 的短信接收手机号", target.username),
+    };
+    state
+        .audit(staff.audit_entry(state.now(), "staff.phone", format!("staff_user:{id}"), detail, Some(target.org_code)))
+        .await?;
+    Ok(see_other("/staff/users?done=phone"))
 }

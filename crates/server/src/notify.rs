@@ -1,0 +1,326 @@
+//! Notifications and the clocks behind them: which officials a case event texts (written into the
+//! outbox with the change), the scheduler that sets reminders and overdue marks exactly once, and
+//! the delivery worker that drains the outbox through the SMS gateway with retries and backoff.
+//!
+//! Both loops take `now` from the caller, so tests drive them with a controllable clock; `serve`
+//! runs them every few seconds. They are safe to run in several server instances at once: every
+//! mark and every claim is compare-and-set in the store.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use xiaowei_core::Phone;
+use xiaowei_core::service::{Notice, Recipient};
+use xiaowei_store::{ClockMark, NewCaseEvent, NewOutbox, OutboxMessage, RecipientRow, ServiceCase};
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Attempts before a transiently failing message is given up.
+pub const MAX_ATTEMPTS: i64 = 8;
+/// How long a worker holds a claimed message before another may retry it.
+pub const LEASE_SECS: i64 = 120;
+/// Messages a worker claims per round.
+const BATCH: i64 = 20;
+
+/// Why a gateway did not deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayError {
+    /// Try again later (timeout, 5xx, throttling).
+    Transient(String),
+    /// The provider refused the message for good (template, number, signature).
+    Rejected(String),
+}
+
+pub type GatewayFuture<'a> = Pin<Box<dyn Future<Output = Result<String, GatewayError>> + Send + 'a>>;
+
+/// Whatever sends a text: a real provider, the development log, or a test fake. Returns the
+/// provider's message id.
+pub trait SmsGateway: Send + Sync {
+    fn send<'a>(
+        &'a self,
+        phone: &'a str,
+        notice: &'a str,
+        params: &'a [(String, String)],
+        body: &'a str,
+    ) -> GatewayFuture<'a>;
+}
+
+pub type SharedGateway = Arc<dyn SmsGateway>;
+
+/// The wait before retry number `attempts` (1-based): 30 s doubling, at most an hour.
+pub fn backoff_secs(attempts: i64) -> i64 {
+    let exponent = u32::try_from((attempts - 1).clamp(0, 7)).unwrap_or(0);
+    (30_i64 << exponent).min(3600)
+}
+
+fn role_of(recipient: Recipient) -> &'static [&'static str] {
+    match recipient {
+        Recipient::DepartmentHead => &["head"],
+        Recipient::LeaderInCharge => &["leader"],
+        Recipient::CaseOfficer => &["officer"],
+        Recipient::TownshipHandler => &["township"],
+        Recipient::CountySupervisor => &["supervisor"],
+        Recipient::Applicant => &["applicant"],
+    }
+}
+
+fn role_label(role: &str) -> &'static str {
+    match role {
+        "head" => "部门主要领导",
+        "leader" => "分管领导",
+        "officer" => "经办人",
+        "township" => "乡镇经办人",
+        "supervisor" => "县纪委监委",
+        _ => "申请人",
+    }
+}
+
+/// The link an official follows from a text.
+pub fn staff_link(state: &AppState, tracking: &str) -> String {
+    format!("{}/staff/cases/{tracking}", state.config().site_url())
+}
+
+/// The applicant's private link to their case (tracking number plus a keyed check).
+pub fn applicant_link(state: &AppState, tracking: &str) -> String {
+    format!("{}/cases/{tracking}?k={}", state.config().site_url(), case_key(state, tracking))
+}
+
+/// The key that lets a link open a case without typing the phone number again.
+pub fn case_key(state: &AppState, tracking: &str) -> String {
+    state.cipher().blind_index("case-link", tracking)[..20].to_owned()
+}
+
+/// What a case notice needs to know about its case.
+pub struct CaseRef<'a> {
+    pub tracking: &'a str,
+    pub item_name: &'a str,
+    pub item_id: i64,
+    pub org_code: &'a str,
+    /// The applicant's sealed phone and its index.
+    pub applicant: (&'a [u8], &'a str, &'a str),
+}
+
+impl<'a> CaseRef<'a> {
+    pub fn of(case: &'a ServiceCase) -> Self {
+        Self {
+            tracking: &case.tracking,
+            item_name: &case.item_name,
+            item_id: case.item_id,
+            org_code: &case.org_code,
+            applicant: (&case.phone_enc, &case.phone_idx, &case.applicant_name),
+        }
+    }
+}
+
+/// The outbox rows of `notice` about a case; `seq` tells repeated events apart (0 for one-off
+/// events). Each recipient phone is texted once per event even if it holds two roles.
+pub async fn notices(
+    state: &AppState,
+    case: &CaseRef<'_>,
+    notice: Notice,
+    seq: i64,
+) -> Result<Vec<NewOutbox>, AppError> {
+    let mut rows = state.store().notice_recipients(case.item_id, case.org_code).await?;
+    rows.push(RecipientRow {
+        role: "applicant".into(),
+        name: case.applicant.2.to_owned(),
+        phone_enc: case.applicant.0.to_vec(),
+        phone_idx: case.applicant.1.to_owned(),
+    });
+    let wanted: Vec<&str> = notice.recipients().iter().flat_map(|r| role_of(*r).iter().copied()).collect();
+    let link = if notice.recipients() == [Recipient::Applicant] {
+        applicant_link(state, case.tracking)
+    } else {
+        staff_link(state, case.tracking)
+    };
+    let params = Notice::params(case.tracking, case.item_name, &link);
+    let params_json = serde_json::to_string(&params).map_err(|e| AppError::Internal(e.to_string()))?;
+    let body = notice.render(case.tracking, case.item_name, &link);
+    let mut seen = std::collections::HashSet::new();
+    Ok(rows
+        .into_iter()
+        .filter(|r| wanted.contains(&r.role.as_str()))
+        .filter(|r| seen.insert(r.phone_idx.clone()))
+        .map(|r| NewOutbox {
+            dedup_key: format!(
+                "case:{}:{}:{seq}:{}",
+                case.tracking,
+                notice.key(),
+                &r.phone_idx[..r.phone_idx.len().min(16)]
+            ),
+            channel: "sms".into(),
+            notice: notice.key().into(),
+            recipient: format!("{} {}", role_label(&r.role), r.name),
+            phone_enc: r.phone_enc,
+            phone_idx: r.phone_idx,
+            params: params_json.clone(),
+            body: body.clone(),
+        })
+        .collect())
+}
+
+fn clock_notice(mark: ClockMark) -> (Notice, &'static str, &'static str) {
+    match mark {
+        ClockMark::ContactReminder => {
+            (Notice::ContactReminder, "contact_reminder", "距24小时联系时限不足4小时，已短信提醒经办人")
+        }
+        ClockMark::ContactOverdue => (
+            Notice::ContactOverdue,
+            "contact_overdue",
+            "超过24小时未联系群众，标记逾期，已短信告知部门主要领导和县纪委监委",
+        ),
+        ClockMark::CompletionReminder => {
+            (Notice::CompletionReminder, "completion_reminder", "距办理期限不足24小时，已短信提醒经办人")
+        }
+        ClockMark::CompletionOverdue => (
+            Notice::CompletionOverdue,
+            "completion_overdue",
+            "超过办理期限未办结，标记逾期，已短信告知部门主要领导和县纪委监委",
+        ),
+    }
+}
+
+/// One scheduler round: sets every reminder and overdue mark due at `now`, each once, with its
+/// texts. Returns how many marks this call set (another instance may have set the rest).
+pub async fn run_clocks(state: &AppState, now: i64) -> Result<usize, AppError> {
+    let mut fired = 0;
+    for mark in ClockMark::ALL {
+        for id in state.store().cases_due(mark, now, 200).await? {
+            let Some(case) = state.store().find_case(id).await? else { continue };
+            let (notice, kind, note) = clock_notice(mark);
+            let rows = notices(state, &CaseRef::of(&case), notice, 0).await?;
+            let event = NewCaseEvent {
+                kind: kind.into(),
+                actor: "系统".into(),
+                staff_user_id: None,
+                method: None,
+                note: note.into(),
+                public: matches!(mark, ClockMark::ContactOverdue | ClockMark::CompletionOverdue),
+            };
+            if state.store().fire_clock(id, mark, &event, &rows, now).await? {
+                fired += 1;
+            }
+        }
+    }
+    Ok(fired)
+}
+
+/// One delivery round for `worker`: claims due messages and sends them. Returns (sent, failed
+/// or postponed).
+pub async fn deliver_due(
+    state: &AppState,
+    gateway: &dyn SmsGateway,
+    worker: &str,
+    now: i64,
+) -> Result<(usize, usize), AppError> {
+    let mut sent = 0;
+    let mut not_sent = 0;
+    for message in state.store().claim_outbox(worker, now, LEASE_SECS, BATCH).await? {
+        if deliver_one(state, gateway, worker, &message, now).await? {
+            sent += 1;
+        } else {
+            not_sent += 1;
+        }
+    }
+    Ok((sent, not_sent))
+}
+
+async fn deliver_one(
+    state: &AppState,
+    gateway: &dyn SmsGateway,
+    worker: &str,
+    m: &OutboxMessage,
+    now: i64,
+) -> Result<bool, AppError> {
+    let store = state.store();
+    let phone = match state.cipher().decrypt(&m.phone_enc).ok().and_then(|p| Phone::parse(&p).ok()) {
+        Some(phone) => phone,
+        None => {
+            store.outbox_failed(m.id, worker, "手机号无法解密或格式不正确", None).await?;
+            return Ok(false);
+        }
+    };
+    let params: Vec<(String, String)> = serde_json::from_str(&m.params).unwrap_or_default();
+    match gateway.send(phone.expose(), &m.notice, &params, &m.body).await {
+        Ok(provider_id) => {
+            store.outbox_sent(m.id, worker, &provider_id, now).await?;
+            Ok(true)
+        }
+        Err(GatewayError::Transient(reason)) if m.attempts < MAX_ATTEMPTS => {
+            tracing::warn!(outbox = m.id, attempts = m.attempts, %reason, "text not delivered, will retry");
+            store
+                .outbox_failed(
+                    m.id,
+                    worker,
+                    &format!("第{}次发送失败：{reason}", m.attempts),
+                    Some(now + backoff_secs(m.attempts)),
+                )
+                .await?;
+            Ok(false)
+        }
+        Err(GatewayError::Transient(reason)) => {
+            tracing::warn!(outbox = m.id, %reason, "text given up after retries");
+            store.outbox_failed(m.id, worker, &format!("重试{}次仍失败：{reason}", m.attempts), None).await?;
+            Ok(false)
+        }
+        Err(GatewayError::Rejected(reason)) => {
+            tracing::warn!(outbox = m.id, %reason, "text rejected by the provider");
+            store.outbox_failed(m.id, worker, &format!("服务商拒绝：{reason}"), None).await?;
+            Ok(false)
+        }
+    }
+}
+
+/// A gateway that only logs (development): the masked phone and the text.
+pub struct LogGateway;
+
+impl SmsGateway for LogGateway {
+    fn send<'a>(
+        &'a self,
+        phone: &'a str,
+        notice: &'a str,
+        _: &'a [(String, String)],
+        body: &'a str,
+    ) -> GatewayFuture<'a> {
+        Box::pin(async move {
+            let masked = Phone::parse(phone).map(|p| p.masked()).unwrap_or_default();
+            tracing::info!(phone = %masked, notice, body, "text (log only)");
+            Ok(format!("log-{}", crate::security::random_token()[..12].to_owned()))
+        })
+    }
+}
+
+/// Runs the scheduler and the delivery worker every `every` seconds until the process ends.
+pub fn spawn_workers(state: AppState, gateway: SharedGateway, every: std::time::Duration) {
+    let worker = format!("w-{}", &crate::security::random_token()[..12]);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let now = state.now();
+            if let Err(e) = run_clocks(&state, now).await {
+                tracing::warn!(error = %e, "case clocks failed");
+            }
+            if let Err(e) = deliver_due(&state, gateway.as_ref(), &worker, now).await {
+                tracing::warn!(error = %e, "text delivery failed");
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        assert_eq!(backoff_secs(1), 30);
+        assert_eq!(backoff_secs(2), 60);
+        assert_eq!(backoff_secs(5), 480);
+        assert_eq!(backoff_secs(8), 3600);
+        assert_eq!(backoff_secs(100), 3600);
+        assert_eq!(backoff_secs(0), 30);
+    }
+}

@@ -1,0 +1,613 @@
+//! 我要办事 for the public: the service catalogue by department, an item's guide, the online
+//! application (with photos), following a case by tracking number and phone, and rating the reply.
+//! The applicant needs no account: the tracking number plus their phone opens the case, and the
+//! texts they receive carry a keyed link.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use xiaowei_core::service::{self, CaseStatus, Notice, Satisfaction, TimeLimit};
+use xiaowei_core::workday::{DayKind, SpecialDay, WorkCalendar};
+use xiaowei_core::{OrgLevel, Phone, ResidentId};
+use xiaowei_integrations::AttachmentKind;
+use xiaowei_store::{CaseChange, NewAuditEntry, NewCase, NewCaseEvent, NewCasePhoto, ServiceCase, ServiceItem};
+
+use crate::error::AppError;
+use crate::notify::{self, CaseRef};
+use crate::security::{ClientIp, CsrfToken, random_token};
+use crate::staff::see_other;
+use crate::state::{AppState, shanghai_time};
+
+/// Applications one client may submit per hour.
+const APPLICATIONS_PER_CLIENT: i64 = 10;
+/// Tracking-number lookups one client may try per hour (wrong phone numbers included).
+const LOOKUPS_PER_CLIENT: i64 = 30;
+/// Photos one application may carry.
+const MAX_PHOTOS: usize = 3;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/t/{township}/services", get(catalogue))
+        .route("/services/{item}", get(item_page))
+        .route("/services/{item}/apply", get(apply_form).post(apply))
+        .route("/cases", get(track_form).post(track))
+        .route("/cases/{tracking}", get(case_page))
+        .route("/cases/{tracking}/rate", axum::routing::post(rate))
+}
+
+/// The working-day calendar as the administrator keeps it.
+pub async fn calendar(state: &AppState) -> Result<WorkCalendar, AppError> {
+    let days = state.store().calendar_days().await?;
+    Ok(WorkCalendar::new(days.into_iter().filter_map(|d| {
+        Some(SpecialDay { date: d.on_date.parse().ok()?, kind: DayKind::parse(&d.kind)?, name: d.name })
+    })))
+}
+
+fn chinese_date(d: jiff::civil::Date) -> String {
+    format!("{}年{}月{}日", d.year(), d.month(), d.day())
+}
+
+/// How a working-day deadline was counted, in plain Chinese (kept with the case).
+pub fn explain_deadline(d: &xiaowei_core::workday::WorkingDeadline) -> String {
+    let mut text = format!("自{}起算（当日不计），{}个工作日", chinese_date(d.start), d.working_days);
+    let weekends = d.weekend_days_skipped();
+    if weekends > 0 {
+        text.push_str(&format!("；跳过周末{weekends}天"));
+    }
+    for (name, dates) in d.holidays_skipped() {
+        let first = dates.first().copied().unwrap_or(d.start);
+        let last = dates.last().copied().unwrap_or(d.start);
+        text.push_str(&format!("；跳过{name}假期{}至{}共{}天", chinese_date(first), chinese_date(last), dates.len()));
+    }
+    for day in d.makeup_days_counted() {
+        text.push_str(&format!("；{}为调休上班日，计入", chinese_date(day)));
+    }
+    for year in &d.uncovered_years {
+        text.push_str(&format!("；{year}年节假日安排尚未录入，按周一至周五计算"));
+    }
+    text.push_str(&format!("；办理期限至{}24时", chinese_date(d.due)));
+    text
+}
+
+fn deadline_basis(clocks: &service::Clocks) -> String {
+    match &clocks.completion {
+        service::CompletionDeadline::WorkingDays(d) => explain_deadline(d),
+        service::CompletionDeadline::Hours { hours } => {
+            format!("法定时限{hours}小时，自提交时起算，至{}", shanghai_time(clocks.completion_due))
+        }
+    }
+}
+
+async fn township_of(state: &AppState, code: &str) -> Result<xiaowei_store::Org, AppError> {
+    match state.store().find_org(code).await? {
+        Some(org) if org.level() == Some(OrgLevel::Township) => Ok(org),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+async fn county_name(state: &AppState) -> Result<String, AppError> {
+    Ok(state.store().county().await?.map_or_else(|| "本县".to_owned(), |c| c.name))
+}
+
+struct DepartmentGroup {
+    name: String,
+    items: Vec<ItemLink>,
+}
+
+struct ItemLink {
+    id: i64,
+    name: String,
+    limit: String,
+}
+
+#[derive(Template)]
+#[template(path = "services.html")]
+struct CataloguePage {
+    county_name: String,
+    township_code: String,
+    township_name: String,
+    q: String,
+    total: usize,
+    groups: Vec<DepartmentGroup>,
+}
+
+#[derive(Deserialize)]
+struct CatalogueQuery {
+    #[serde(default)]
+    q: String,
+}
+
+async fn catalogue(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(query): Query<CatalogueQuery>,
+) -> Result<Html<String>, AppError> {
+    let township = township_of(&state, &code).await?;
+    let q: String = query.q.trim().chars().take(20).collect();
+    let items = state.store().service_items(true).await?;
+    let total = items.len();
+    let mut groups: Vec<DepartmentGroup> = Vec::new();
+    for item in items.into_iter().filter(|i| q.is_empty() || i.name.contains(&q) || i.department_name.contains(&q)) {
+        let link = ItemLink {
+            id: item.id,
+            limit: TimeLimit::parse(&item.time_limit).map(TimeLimit::label).unwrap_or_default(),
+            name: item.name,
+        };
+        match groups.last_mut() {
+            Some(g) if g.name == item.department_name => g.items.push(link),
+            _ => groups.push(DepartmentGroup { name: item.department_name, items: vec![link] }),
+        }
+    }
+    let page = CataloguePage {
+        county_name: county_name(&state).await?,
+        township_name: township.display_name().to_owned(),
+        township_code: township.code,
+        q,
+        total,
+        groups,
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Deserialize)]
+struct TownshipQuery {
+    #[serde(default)]
+    t: String,
+}
+
+/// An active item; anything else is "not found".
+async fn active_item(state: &AppState, id: i64) -> Result<ServiceItem, AppError> {
+    state.store().find_service_item(id).await?.filter(|i| i.active == 1).ok_or(AppError::NotFound)
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
+}
+
+#[derive(Template)]
+#[template(path = "service_item.html")]
+struct ItemPage {
+    item: ServiceItem,
+    limit: String,
+    materials: Vec<String>,
+    steps: Vec<String>,
+    township_code: String,
+    township_name: String,
+    handler: Option<String>,
+}
+
+async fn item_page(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<TownshipQuery>,
+) -> Result<Html<String>, AppError> {
+    let item = active_item(&state, id).await?;
+    let (township_code, township_name, handler) = match township_of(&state, &q.t).await {
+        Ok(t) => {
+            let handler = state.store().service_handler(id, &t.code).await?.map(|h| h.name);
+            (t.code.clone(), t.display_name().to_owned(), handler)
+        }
+        Err(_) => (String::new(), String::new(), None),
+    };
+    let page = ItemPage {
+        limit: TimeLimit::parse(&item.time_limit).map(TimeLimit::label).unwrap_or_default(),
+        materials: lines(&item.materials),
+        steps: lines(&item.steps),
+        item,
+        township_code,
+        township_name,
+        handler,
+    };
+    Ok(Html(page.render()?))
+}
+
+struct VillageOption {
+    code: String,
+    name: String,
+}
+
+#[derive(Template)]
+#[template(path = "service_apply.html")]
+struct ApplyPage {
+    item: ServiceItem,
+    township_code: String,
+    township_name: String,
+    villages: Vec<VillageOption>,
+    csrf: String,
+    form_key: String,
+    max_photos: usize,
+}
+
+async fn apply_form(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    Path(id): Path<i64>,
+    Query(q): Query<TownshipQuery>,
+) -> Result<Response, AppError> {
+    let item = active_item(&state, id).await?;
+    let Ok(township) = township_of(&state, &q.t).await else {
+        // Applications are filed with a township; without one, choose it first.
+        return Ok(see_other("/"));
+    };
+    let villages = state
+        .store()
+        .child_orgs(&township.code)
+        .await?
+        .into_iter()
+        .map(|v| VillageOption { name: v.display_name().to_owned(), code: v.code })
+        .collect();
+    let page = ApplyPage {
+        item,
+        township_name: township.display_name().to_owned(),
+        township_code: township.code,
+        villages,
+        csrf,
+        form_key: random_token(),
+        max_photos: MAX_PHOTOS,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+/// The application form, read from its multipart body.
+#[derive(Default)]
+struct Application {
+    form_key: String,
+    name: String,
+    phone: String,
+    village: String,
+    id_number: String,
+    description: String,
+    photos: Vec<(String, axum::body::Bytes)>,
+}
+
+async fn read_application(state: &AppState, request: Request) -> Result<Application, AppError> {
+    let mut multipart =
+        Multipart::from_request(request, state).await.map_err(|_| AppError::invalid("请通过页面上的表单提交申请"))?;
+    let bad = |_| AppError::invalid("提交内容不完整，请重新提交（每张照片不超过8MB）");
+    let mut a = Application::default();
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "photos" {
+            let file_name: String = field.file_name().unwrap_or_default().chars().take(100).collect();
+            let bytes = field.bytes().await.map_err(bad)?;
+            if !bytes.is_empty() {
+                if a.photos.len() >= MAX_PHOTOS {
+                    return Err(AppError::invalid(format!("照片：最多上传{MAX_PHOTOS}张")));
+                }
+                a.photos.push((file_name, bytes));
+            }
+            continue;
+        }
+        let value = field.text().await.map_err(bad)?;
+        let slot = match name.as_str() {
+            "form_key" => &mut a.form_key,
+            "name" => &mut a.name,
+            "phone" => &mut a.phone,
+            "village" => &mut a.village,
+            "id_number" => &mut a.id_number,
+            "description" => &mut a.description,
+            _ => continue,
+        };
+        *slot = value.trim().to_owned();
+    }
+    Ok(a)
+}
+
+async fn apply(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<i64>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let item = active_item(&state, id).await?;
+    let form = read_application(&state, request).await?;
+    if form.form_key.len() < 16 || form.form_key.len() > 128 {
+        return Err(AppError::invalid("表单已失效，请刷新页面后重新填写"));
+    }
+    // A repeated submission of the same form shows the case the first one created.
+    if let Some(existing) = state.store().find_case_by_submit_key(&form.form_key).await? {
+        return Ok(see_other(&format!(
+            "/cases/{}?k={}&new=1",
+            existing.tracking,
+            notify::case_key(&state, &existing.tracking)
+        )));
+    }
+    let name = xiaowei_core::text::normalize(&form.name);
+    if name.is_empty() || name.chars().count() > 32 {
+        return Err(AppError::invalid("姓名：请填写申请人姓名（不超过32个字）"));
+    }
+    let phone =
+        Phone::parse(&form.phone).map_err(|_| AppError::invalid("手机号：请填写11位手机号码，用于工作人员联系您"))?;
+    let village = match state.store().find_org(&form.village).await? {
+        Some(v) if v.level() == Some(OrgLevel::Village) => v,
+        _ => return Err(AppError::invalid("所在村（社区）：请选择")),
+    };
+    let resident_id = if item.requires_id == 1 || !form.id_number.is_empty() {
+        Some(ResidentId::parse(&form.id_number).map_err(|e| AppError::invalid(format!("身份证号：{e}")))?)
+    } else {
+        None
+    };
+    let description = form.description.trim().to_owned();
+    if description.chars().count() < 5 || description.chars().count() > service::MAX_TEXT_CHARS {
+        return Err(AppError::invalid(format!("需求描述：请写明要办理的事情（5至{}字）", service::MAX_TEXT_CHARS)));
+    }
+    let now = state.now();
+    if state.store().rate_event("service_case", &ip, now - 3600, now).await? >= APPLICATIONS_PER_CLIENT {
+        return Err(AppError::Throttled("提交过于频繁，请1小时后再试"));
+    }
+    let mut photos = Vec::new();
+    for (file_name, bytes) in &form.photos {
+        if !matches!(xiaowei_integrations::sniff(bytes), Some(AttachmentKind::Jpeg | AttachmentKind::Png)) {
+            return Err(AppError::invalid("照片：请上传 JPG 或 PNG 图片"));
+        }
+        let stored = state.attachments().put(bytes.clone()).await.map_err(|e| {
+            if e.is_user_error() {
+                AppError::invalid(format!("照片：{e}"))
+            } else {
+                AppError::Internal(format!("{e:?}"))
+            }
+        })?;
+        photos.push(NewCasePhoto {
+            sha256: stored.sha256.clone(),
+            size: i64::try_from(stored.size).unwrap_or(i64::MAX),
+            content_type: stored.kind.content_type().to_owned(),
+            original_name: if file_name.is_empty() {
+                format!("照片.{}", stored.kind.extension())
+            } else {
+                file_name.clone()
+            },
+        });
+    }
+    let limit = TimeLimit::parse(&item.time_limit).unwrap_or(TimeLimit::WorkingDays(20));
+    let clocks = service::clocks(&calendar(&state).await?, limit, now);
+    let tracking = service::tracking_number(now, rand::random::<u32>());
+    let cipher = state.cipher();
+    let case = NewCase {
+        tracking: tracking.clone(),
+        submit_key: form.form_key.clone(),
+        item_id: item.id,
+        department_id: item.department_id,
+        org_code: village.code.clone(),
+        applicant_name: name.clone(),
+        phone_enc: cipher.encrypt(phone.expose()),
+        phone_idx: cipher.blind_index("phone", phone.expose()),
+        resident_id_enc: resident_id.as_ref().map(|r| cipher.encrypt(r.expose())),
+        description,
+        filed_by: None,
+        submitted_at: now,
+        contact_due: clocks.contact_due,
+        contact_remind_at: clocks.contact_remind_at,
+        completion_due: clocks.completion_due,
+        completion_remind_at: clocks.completion_remind_at,
+        deadline_basis: deadline_basis(&clocks),
+    };
+    let case_ref = CaseRef {
+        tracking: &tracking,
+        item_name: &item.name,
+        item_id: item.id,
+        org_code: &village.code,
+        applicant: (&case.phone_enc, &case.phone_idx, &name),
+    };
+    let texts = notify::notices(&state, &case_ref, Notice::CaseSubmitted, 0).await?;
+    let event = NewCaseEvent {
+        kind: "submitted".into(),
+        actor: "申请人".into(),
+        staff_user_id: None,
+        method: None,
+        note: format!("提交申请，已短信通知部门主要领导、分管领导、经办人和乡镇经办人（{}条）", texts.len()),
+        public: true,
+    };
+    let (case_id, created) = state.store().create_case(&case, &photos, &event, &texts).await?;
+    let tracking = if created {
+        state
+            .audit(NewAuditEntry {
+                at: now,
+                actor_id: None,
+                actor_name: "公众".into(),
+                action: "service_case.create".into(),
+                target: format!("service_case:{case_id}"),
+                detail: format!("在线申请“{}”（手机 {}）", item.name, phone.masked()),
+                ip: ip.clone(),
+                org_code: Some(village.code.clone()),
+            })
+            .await?;
+        tracking
+    } else {
+        state.store().find_case(case_id).await?.map(|c| c.tracking).ok_or(AppError::NotFound)?
+    };
+    Ok(see_other(&format!("/cases/{tracking}?k={}&new=1", notify::case_key(&state, &tracking))))
+}
+
+#[derive(Template)]
+#[template(path = "case_track.html")]
+struct TrackPage {
+    csrf: String,
+    tracking: String,
+}
+
+#[derive(Deserialize)]
+struct TrackQuery {
+    #[serde(default)]
+    tracking: String,
+}
+
+async fn track_form(CsrfToken(csrf): CsrfToken, Query(q): Query<TrackQuery>) -> Result<Html<String>, AppError> {
+    let tracking = service::normalize_tracking(&q.tracking).unwrap_or_default();
+    Ok(Html(TrackPage { csrf, tracking }.render()?))
+}
+
+#[derive(Deserialize)]
+struct TrackForm {
+    #[serde(default)]
+    tracking: String,
+    #[serde(default)]
+    phone: String,
+}
+
+async fn track(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    axum::Form(form): axum::Form<TrackForm>,
+) -> Result<Response, AppError> {
+    let tracking = service::normalize_tracking(&form.tracking)
+        .ok_or_else(|| AppError::invalid("办件编号：请填写提交申请后得到的编号，如 BJ20251009123456"))?;
+    let phone = Phone::parse(&form.phone).map_err(|_| AppError::invalid("手机号：请填写申请时留下的11位手机号码"))?;
+    let now = state.now();
+    if state.store().rate_event("case_lookup", &ip, now - 3600, now).await? >= LOOKUPS_PER_CLIENT {
+        return Err(AppError::Throttled("查询过于频繁，请1小时后再试"));
+    }
+    let found = state.store().find_case_by_tracking(&tracking).await?;
+    match found {
+        Some(case) if case.phone_idx == state.cipher().blind_index("phone", phone.expose()) => {
+            Ok(see_other(&format!("/cases/{tracking}?k={}", notify::case_key(&state, &tracking))))
+        }
+        _ => Err(AppError::invalid("没有找到该办件：请核对办件编号和手机号")),
+    }
+}
+
+struct EventView {
+    at: String,
+    actor: String,
+    note: String,
+}
+
+#[derive(Template)]
+#[template(path = "case_public.html")]
+struct CasePage {
+    case: ServiceCase,
+    key: String,
+    csrf: String,
+    is_new: bool,
+    status: &'static str,
+    rateable: bool,
+    submitted: String,
+    contact_due: String,
+    completion_due: String,
+    overdue: bool,
+    events: Vec<EventView>,
+    ratings: [Satisfaction; 3],
+    rating_label: &'static str,
+    masked_phone: String,
+}
+
+#[derive(Deserialize)]
+struct CaseQuery {
+    #[serde(default)]
+    k: String,
+    new: Option<u8>,
+}
+
+/// The case behind a keyed link; a wrong key looks like a missing case.
+async fn keyed_case(state: &AppState, tracking: &str, key: &str) -> Result<ServiceCase, AppError> {
+    let tracking = service::normalize_tracking(tracking).ok_or(AppError::NotFound)?;
+    if key.is_empty() || key != notify::case_key(state, &tracking) {
+        return Err(AppError::NotFound);
+    }
+    state.store().find_case_by_tracking(&tracking).await?.ok_or(AppError::NotFound)
+}
+
+async fn case_page(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    Path(tracking): Path<String>,
+    Query(q): Query<CaseQuery>,
+) -> Result<Response, AppError> {
+    let case = match keyed_case(&state, &tracking, &q.k).await {
+        Ok(case) => case,
+        // Without the key, ask for the phone number.
+        Err(AppError::NotFound) if q.k.is_empty() => return Ok(see_other(&format!("/cases?tracking={tracking}"))),
+        Err(e) => return Err(e),
+    };
+    let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Submitted);
+    let events = state
+        .store()
+        .case_events(case.id)
+        .await?
+        .into_iter()
+        .filter(|e| e.public == 1)
+        .map(|e| EventView { at: shanghai_time(e.at), actor: e.actor, note: e.note })
+        .collect();
+    let masked_phone = state
+        .cipher()
+        .decrypt(&case.phone_enc)
+        .ok()
+        .and_then(|p| Phone::parse(&p).ok())
+        .map(|p| p.masked())
+        .unwrap_or_default();
+    let page = CasePage {
+        key: q.k.clone(),
+        csrf,
+        is_new: q.new.is_some(),
+        status: status.label(),
+        rateable: status == CaseStatus::Completed,
+        submitted: shanghai_time(case.submitted_at),
+        contact_due: shanghai_time(case.contact_due),
+        completion_due: shanghai_time(case.completion_due),
+        overdue: case.contact_overdue_at.is_some() || case.completion_overdue_at.is_some(),
+        events,
+        ratings: Satisfaction::ALL,
+        rating_label: case.rating.as_deref().and_then(Satisfaction::parse).map_or("", Satisfaction::label),
+        masked_phone,
+        case,
+    };
+    let mut response = Html(page.render()?).into_response();
+    // The page carries the applicant's own case: keep it out of shared caches.
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct RateForm {
+    #[serde(default)]
+    k: String,
+    #[serde(default)]
+    rating: String,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn rate(
+    State(state): State<AppState>,
+    Path(tracking): Path<String>,
+    axum::Form(form): axum::Form<RateForm>,
+) -> Result<Response, AppError> {
+    let case = keyed_case(&state, &tracking, &form.k).await?;
+    let back = format!("/cases/{}?k={}", case.tracking, form.k);
+    let rating =
+        Satisfaction::parse(&form.rating).ok_or_else(|| AppError::invalid("评价：请选择满意、基本满意或不满意"))?;
+    let comment: String = form.comment.trim().chars().take(500).collect();
+    if rating == Satisfaction::Unsatisfied && comment.chars().count() < 2 {
+        return Err(AppError::invalid("评价说明：选择不满意时，请写明原因，便于重新办理"));
+    }
+    let from = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Submitted);
+    let Ok(to) = service::transition(from, service::CaseAction::Rate(rating)) else {
+        // Already rated (a double submit): show the case as it is.
+        return Ok(see_other(&back));
+    };
+    let now = state.now();
+    let mut change = CaseChange { rating: Some((rating.as_str().into(), comment.clone())), ..CaseChange::default() };
+    let mut texts = Vec::new();
+    let mut note =
+        format!("评价：{}{}", rating.label(), if comment.is_empty() { String::new() } else { format!("。{comment}") });
+    if rating == Satisfaction::Unsatisfied {
+        let item = state.store().find_service_item(case.item_id).await?.ok_or(AppError::NotFound)?;
+        let limit = TimeLimit::parse(&item.time_limit).unwrap_or(TimeLimit::WorkingDays(20));
+        let clocks = service::clocks(&calendar(&state).await?, limit, now);
+        change.new_completion = Some((clocks.completion_due, clocks.completion_remind_at, deadline_basis(&clocks)));
+        texts = notify::notices(&state, &CaseRef::of(&case), Notice::CaseUnsatisfied, now).await?;
+        note.push_str("。办件重新办理，已通知县纪委监委");
+    }
+    let event = NewCaseEvent {
+        kind: "rate".into(),
+        actor: "申请人".into(),
+        staff_user_id: None,
+        method: None,
+        note,
+        public: true,
+    };
+    state.store().change_case(case.id, &[from.as_str()], to.as_str(), &change, &event, &texts, now).await?;
+    Ok(see_other(&back))
+}

@@ -1,0 +1,580 @@
+//! 办件 handling in the back office: the case list in scope (a department officer sees their
+//! department's cases, everyone else the cases of villages in their org scope), the case page
+//! with its clocks, timeline, photos and texts, and the officer's steps — first contact,
+//! progress, completion with a reply — plus extension requests and their approval.
+//! The applicant's phone is shown in full only to those who handle the case, and each such view
+//! is audited.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use xiaowei_core::service::{self, CaseAction, CaseStatus, ContactMethod, ExtensionStatus, Notice};
+use xiaowei_core::{Permission, Phone, Role};
+use xiaowei_store::{CaseChange, CaseFilter, NewCaseEvent, ServiceCase};
+
+use super::{Nav, Staff, first_submit, see_other};
+use crate::error::AppError;
+use crate::notify::{self, CaseRef};
+use crate::security::random_token;
+use crate::services::{calendar, explain_deadline};
+use crate::state::{AppState, shanghai_time};
+
+const PAGE_SIZE: i64 = 30;
+
+/// Whether the account sees this case: a department officer by department, others by org.
+pub fn covers(staff: &Staff, case: &ServiceCase) -> bool {
+    match staff.role {
+        Role::DepartmentOfficer => staff.scope.department_id == Some(case.department_id),
+        _ => staff.scope.covers_org(&case.org_code),
+    }
+}
+
+/// The case of `tracking` if the account may perform `permission` on it.
+pub async fn case_in_scope(
+    state: &AppState,
+    staff: &Staff,
+    permission: Permission,
+    tracking: &str,
+) -> Result<ServiceCase, AppError> {
+    staff.require(permission)?;
+    let tracking = service::normalize_tracking(tracking).ok_or(AppError::NotFound)?;
+    let case = state.store().find_case_by_tracking(&tracking).await?.ok_or(AppError::NotFound)?;
+    if covers(staff, &case) { Ok(case) } else { Err(AppError::Forbidden) }
+}
+
+struct CaseRow {
+    tracking: String,
+    item: String,
+    department: String,
+    place: String,
+    applicant: String,
+    status: &'static str,
+    overdue: bool,
+    submitted: String,
+    due: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/cases.html")]
+struct ListPage {
+    nav: Nav,
+    rows: Vec<CaseRow>,
+    total: i64,
+    page: i64,
+    has_more: bool,
+    status: String,
+    overdue: bool,
+    statuses: [CaseStatus; 5],
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    page: Option<i64>,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    overdue: String,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<ListQuery>,
+) -> Result<Html<String>, AppError> {
+    staff.require(Permission::ViewCases)?;
+    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let status = CaseStatus::parse(&q.status).map(|s| s.as_str().to_owned());
+    let filter = CaseFilter {
+        org_prefix: (staff.role != Role::DepartmentOfficer).then(|| staff.scope.org_code.clone()),
+        department_id: if staff.role == Role::DepartmentOfficer {
+            Some(staff.scope.department_id.unwrap_or(-1))
+        } else {
+            None
+        },
+        status: status.clone(),
+        overdue_only: q.overdue == "1",
+    };
+    let (cases, total) = state.store().cases(&filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let mut rows = Vec::new();
+    for c in cases {
+        let place = crate::rosters::place_name(state.store(), &c.org_code).await?;
+        rows.push(CaseRow {
+            status: CaseStatus::parse(&c.status).map_or("未知", CaseStatus::label),
+            overdue: c.contact_overdue_at.is_some() || c.completion_overdue_at.is_some(),
+            submitted: shanghai_time(c.submitted_at),
+            due: shanghai_time(c.completion_due),
+            tracking: c.tracking,
+            item: c.item_name,
+            department: c.department_name,
+            place,
+            applicant: c.applicant_name,
+        });
+    }
+    let page = ListPage {
+        nav: staff.nav(),
+        has_more: page * PAGE_SIZE < total,
+        rows,
+        total,
+        page,
+        status: status.unwrap_or_default(),
+        overdue: q.overdue == "1",
+        statuses: CaseStatus::ALL,
+    };
+    Ok(Html(page.render()?))
+}
+
+struct EventRow {
+    at: String,
+    actor: String,
+    method: String,
+    note: String,
+    public: bool,
+}
+
+struct ExtensionRow {
+    id: i64,
+    days: i64,
+    reason: String,
+    status: &'static str,
+    pending: bool,
+    requested: String,
+    decision: String,
+}
+
+struct TextRow {
+    recipient: String,
+    status: &'static str,
+    body: String,
+    error: String,
+    at: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/case.html")]
+struct CasePage {
+    nav: Nav,
+    case: ServiceCase,
+    place: String,
+    phone: String,
+    resident_id: String,
+    status: &'static str,
+    submitted: String,
+    contact_due: String,
+    completion_due: String,
+    contacted: String,
+    contact_overdue: bool,
+    completion_overdue: bool,
+    can_handle: bool,
+    can_contact: bool,
+    can_progress: bool,
+    can_extend: bool,
+    can_approve: bool,
+    methods: [ContactMethod; 4],
+    events: Vec<EventRow>,
+    extensions: Vec<ExtensionRow>,
+    texts: Vec<TextRow>,
+    photos: Vec<xiaowei_store::CasePhoto>,
+    rating: String,
+    form_key: String,
+    notice: &'static str,
+}
+
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    #[serde(default)]
+    done: String,
+}
+
+fn outbox_status(status: &str) -> &'static str {
+    match status {
+        "pending" => "待发送",
+        "sending" => "发送中",
+        "sent" => "已发送",
+        _ => "发送失败",
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(tracking): Path<String>,
+    Query(q): Query<ShowQuery>,
+) -> Result<Html<String>, AppError> {
+    let case = case_in_scope(&state, &staff, Permission::ViewCases, &tracking).await?;
+    let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Submitted);
+    let can_handle = staff.role.allows(Permission::HandleCases);
+    let now = state.now();
+    // The handler needs the phone to call; everyone else sees it masked.
+    let phone = state.cipher().decrypt(&case.phone_enc).ok().and_then(|p| Phone::parse(&p).ok());
+    let (phone, resident_id) = if can_handle {
+        let id = match &case.resident_id_enc {
+            Some(sealed) => state.cipher().decrypt(sealed).unwrap_or_default(),
+            None => String::new(),
+        };
+        let entry = staff.audit_entry(
+            now,
+            "pii.view",
+            format!("service_case:{}", case.id),
+            format!("查看办件{}申请人联系方式", case.tracking),
+            Some(case.org_code.clone()),
+        );
+        state.audit(entry).await?;
+        (phone.map(|p| p.expose().to_owned()).unwrap_or_default(), id)
+    } else {
+        let id = match &case.resident_id_enc {
+            Some(sealed) => state
+                .cipher()
+                .decrypt(sealed)
+                .ok()
+                .and_then(|s| xiaowei_core::ResidentId::parse(&s).ok())
+                .map(|r| r.masked())
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        (phone.map(|p| p.masked()).unwrap_or_default(), id)
+    };
+    let events = state
+        .store()
+        .case_events(case.id)
+        .await?
+        .into_iter()
+        .map(|e| EventRow {
+            at: shanghai_time(e.at),
+            actor: e.actor,
+            method: e.method.as_deref().and_then(ContactMethod::parse).map_or("", ContactMethod::label).to_owned(),
+            note: e.note,
+            public: e.public == 1,
+        })
+        .collect();
+    let raw_extensions = state.store().case_extensions(case.id).await?;
+    let pending = raw_extensions.iter().any(|e| e.status == "requested");
+    let extensions = raw_extensions
+        .into_iter()
+        .map(|e| {
+            let s = ExtensionStatus::parse(&e.status).unwrap_or(ExtensionStatus::Requested);
+            ExtensionRow {
+                id: e.id,
+                days: e.days,
+                reason: e.reason,
+                status: s.label(),
+                pending: s == ExtensionStatus::Requested,
+                requested: shanghai_time(e.requested_at),
+                decision: e.decision_note.unwrap_or_default(),
+            }
+        })
+        .collect();
+    let texts = state
+        .store()
+        .outbox(None, Some(case.id), 50, 0)
+        .await?
+        .0
+        .into_iter()
+        .map(|m| TextRow {
+            recipient: m.recipient,
+            status: outbox_status(&m.status),
+            body: m.body,
+            error: m.last_error.unwrap_or_default(),
+            at: shanghai_time(m.sent_at.unwrap_or(m.created_at)),
+        })
+        .collect();
+    let photos = state.store().case_photos(case.id).await?;
+    let notice = match q.done.as_str() {
+        "contact" => "已记录首次联系，已短信告知申请人。",
+        "progress" => "已记录办理进展。",
+        "complete" => "已办结，已短信通知申请人查看答复并评价。",
+        "extension" => "延期申请已提交，等待审批。",
+        "decided" => "已处理延期申请。",
+        "repeat" => "该操作已处理过，无需重复提交。",
+        _ => "",
+    };
+    let page = CasePage {
+        nav: staff.nav(),
+        place: crate::rosters::place_name(state.store(), &case.org_code).await?,
+        phone,
+        resident_id,
+        status: status.label(),
+        submitted: shanghai_time(case.submitted_at),
+        contact_due: shanghai_time(case.contact_due),
+        completion_due: shanghai_time(case.completion_due),
+        contacted: case.contacted_at.map(shanghai_time).unwrap_or_default(),
+        contact_overdue: case.contact_overdue_at.is_some(),
+        completion_overdue: case.completion_overdue_at.is_some(),
+        can_handle,
+        can_contact: can_handle && status == CaseStatus::Submitted,
+        can_progress: can_handle && matches!(status, CaseStatus::InProgress | CaseStatus::Reopened),
+        can_extend: can_handle && service::check_extension(status, case.completion_due, now, 1, pending).is_ok(),
+        can_approve: staff.role.allows(Permission::ApproveExtensions),
+        methods: ContactMethod::ALL,
+        events,
+        extensions,
+        texts,
+        photos,
+        rating: case
+            .rating
+            .as_deref()
+            .and_then(service::Satisfaction::parse)
+            .map(|r| {
+                format!("{}{}", r.label(), case.rating_comment.clone().map(|c| format!("：{c}")).unwrap_or_default())
+            })
+            .unwrap_or_default(),
+        form_key: random_token(),
+        notice,
+        case,
+    };
+    Ok(Html(page.render()?))
+}
+
+fn text_field(value: &str, field: &str, min: usize) -> Result<String, AppError> {
+    let value = value.trim();
+    let n = value.chars().count();
+    if n < min || n > service::MAX_TEXT_CHARS {
+        return Err(AppError::invalid(format!("{field}：请填写（{min}至{}字）", service::MAX_TEXT_CHARS)));
+    }
+    Ok(value.to_owned())
+}
+
+fn staff_event(staff: &Staff, kind: &str, method: Option<ContactMethod>, note: String, public: bool) -> NewCaseEvent {
+    NewCaseEvent {
+        kind: kind.into(),
+        actor: staff.user.display_name.clone(),
+        staff_user_id: Some(staff.user.id),
+        method: method.map(|m| m.as_str().to_owned()),
+        note,
+        public,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ContactForm {
+    #[serde(default)]
+    form_key: String,
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub async fn contact(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(tracking): Path<String>,
+    Form(form): Form<ContactForm>,
+) -> Result<Response, AppError> {
+    let case = case_in_scope(&state, &staff, Permission::HandleCases, &tracking).await?;
+    let back = format!("/staff/cases/{}", case.tracking);
+    let method = ContactMethod::parse(&form.method).ok_or_else(|| AppError::invalid("联系方式：请选择"))?;
+    let note = text_field(&form.note, "联系情况", 2)?;
+    let from = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Submitted);
+    if service::transition(from, CaseAction::Contact).is_err() {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    let now = state.now();
+    let texts = notify::notices(&state, &CaseRef::of(&case), Notice::CaseContacted, 0).await?;
+    let event = staff_event(&staff, "contact", Some(method), format!("{}：{note}", method.label()), true);
+    let change = CaseChange { contacted: true, ..CaseChange::default() };
+    if !state.store().change_case(case.id, &["submitted"], "in_progress", &change, &event, &texts, now).await? {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    audit(&state, &staff, &case, "service_case.contact", format!("首次联系（{}）", method.label())).await?;
+    Ok(see_other(&format!("{back}?done=contact")))
+}
+
+#[derive(Deserialize)]
+pub struct NoteForm {
+    #[serde(default)]
+    form_key: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    public: String,
+}
+
+pub async fn progress(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(tracking): Path<String>,
+    Form(form): Form<NoteForm>,
+) -> Result<Response, AppError> {
+    let case = case_in_scope(&state, &staff, Permission::HandleCases, &tracking).await?;
+    let back = format!("/staff/cases/{}", case.tracking);
+    let note = text_field(&form.note, "办理进展", 2)?;
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    let event = staff_event(&staff, "progress", None, note, form.public == "1");
+    if !state.store().add_case_note(case.id, &event, state.now()).await? {
+        return Err(AppError::invalid("该办件当前不能记录进展（尚未联系或已办结）"));
+    }
+    Ok(see_other(&format!("{back}?done=progress")))
+}
+
+#[derive(Deserialize)]
+pub struct CompleteForm {
+    #[serde(default)]
+    form_key: String,
+    #[serde(default)]
+    reply: String,
+}
+
+pub async fn complete(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(tracking): Path<String>,
+    Form(form): Form<CompleteForm>,
+) -> Result<Response, AppError> {
+    let case = case_in_scope(&state, &staff, Permission::HandleCases, &tracking).await?;
+    let back = format!("/staff/cases/{}", case.tracking);
+    let reply = text_field(&form.reply, "答复内容（申请人可见）", 5)?;
+    let from = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Submitted);
+    if from == CaseStatus::Submitted {
+        return Err(AppError::invalid("请先记录与申请人的首次联系，再办结"));
+    }
+    if service::transition(from, CaseAction::Complete).is_err() || !first_submit(&state, &staff, &form.form_key).await?
+    {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    let now = state.now();
+    let texts = notify::notices(&state, &CaseRef::of(&case), Notice::CaseCompleted, now).await?;
+    let event = staff_event(&staff, "complete", None, format!("办结答复：{reply}"), true);
+    let change = CaseChange { completed_reply: Some(reply), ..CaseChange::default() };
+    if !state
+        .store()
+        .change_case(case.id, &["in_progress", "reopened"], "completed", &change, &event, &texts, now)
+        .await?
+    {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    audit(&state, &staff, &case, "service_case.complete", "办结".into()).await?;
+    Ok(see_other(&format!("{back}?done=complete")))
+}
+
+#[derive(Deserialize)]
+pub struct ExtensionForm {
+    #[serde(default)]
+    form_key: String,
+    #[serde(default)]
+    days: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn request_extension(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(tracking): Path<String>,
+    Form(form): Form<ExtensionForm>,
+) -> Result<Response, AppError> {
+    let case = case_in_scope(&state, &staff, Permission::HandleCases, &tracking).await?;
+    let back = format!("/staff/cases/{}", case.tracking);
+    let days: u32 =
+        form.days.trim().parse().map_err(|_| {
+            AppError::invalid(format!("延期天数：请填写1至{}之间的工作日数", service::MAX_EXTENSION_DAYS))
+        })?;
+    let reason = text_field(&form.reason, "延期理由", 5)?;
+    let pending = state.store().case_extensions(case.id).await?.iter().any(|e| e.status == "requested");
+    let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Submitted);
+    let now = state.now();
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    service::check_extension(status, case.completion_due, now, days, pending)
+        .map_err(|e| AppError::invalid(format!("延期：{e}")))?;
+    let event = staff_event(&staff, "extension_requested", None, format!("申请延期{days}个工作日：{reason}"), false);
+    if !state.store().request_extension(case.id, i64::from(days), &reason, staff.user.id, &event, now).await? {
+        return Err(AppError::invalid("延期：已有待审批的延期申请"));
+    }
+    audit(&state, &staff, &case, "service_case.extension.request", format!("申请延期{days}个工作日")).await?;
+    Ok(see_other(&format!("{back}?done=extension")))
+}
+
+#[derive(Deserialize)]
+pub struct DecideForm {
+    #[serde(default)]
+    form_key: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub async fn decide_extension(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((tracking, extension_id)): Path<(String, i64)>,
+    Form(form): Form<DecideForm>,
+) -> Result<Response, AppError> {
+    let case = case_in_scope(&state, &staff, Permission::ApproveExtensions, &tracking).await?;
+    let back = format!("/staff/cases/{}", case.tracking);
+    let extension =
+        state.store().find_extension(extension_id).await?.filter(|e| e.case_id == case.id).ok_or(AppError::NotFound)?;
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(AppError::invalid("审批结果：请选择批准或不批准")),
+    };
+    let note = form.note.trim().chars().take(500).collect::<String>();
+    if !approve && note.chars().count() < 2 {
+        return Err(AppError::invalid("审批意见：不批准时请说明理由"));
+    }
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    let now = state.now();
+    let days = u32::try_from(extension.days).unwrap_or(1);
+    let (decision, text) = if approve {
+        let (due, deadline) = service::extended(&calendar(&state).await?, case.completion_due, days);
+        let basis = format!("延期{days}个工作日：{}", explain_deadline(&deadline));
+        let remind = service::completion_remind_at(now, due);
+        (Some((due, remind, basis.clone())), format!("批准延期{days}个工作日。{basis}"))
+    } else {
+        (None, format!("不批准延期：{note}"))
+    };
+    let event =
+        staff_event(&staff, if approve { "extension_approved" } else { "extension_rejected" }, None, text, true);
+    if !state.store().decide_extension(extension.id, decision, staff.user.id, &note, &event, now).await? {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    let action = if approve { "service_case.extension.approve" } else { "service_case.extension.reject" };
+    audit(&state, &staff, &case, action, format!("延期{days}个工作日")).await?;
+    Ok(see_other(&format!("{back}?done=decided")))
+}
+
+/// A photo the applicant attached.
+pub async fn photo(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((tracking, photo_id)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    let case = case_in_scope(&state, &staff, Permission::ViewCases, &tracking).await?;
+    let photo =
+        state.store().case_photos(case.id).await?.into_iter().find(|p| p.id == photo_id).ok_or(AppError::NotFound)?;
+    let bytes = state.attachments().get(&photo.sha256).await.map_err(|e| AppError::Internal(format!("{e:?}")))?;
+    Ok((
+        [(header::CONTENT_TYPE, photo.content_type), (header::CACHE_CONTROL, "private, max-age=3600".to_owned())],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn audit(
+    state: &AppState,
+    staff: &Staff,
+    case: &ServiceCase,
+    action: &str,
+    detail: String,
+) -> Result<(), AppError> {
+    let entry = staff.audit_entry(
+        state.now(),
+        action,
+        format!("service_case:{}", case.id),
+        format!("办件{}：{detail}", case.tracking),
+        Some(case.org_code.clone()),
+    );
+    state.audit(entry).await
+}

@@ -1,0 +1,283 @@
+//! The storage conformance suite for 我要办事 and the outbox: idempotent case creation, the
+//! compare-and-set life of a case, clock marks set once, extensions, the calendar, and outbox
+//! claims that never hand one message to two workers. Every behaviour runs on SQLite and
+//! PostgreSQL (see `conformance`).
+
+use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
+use crate::{
+    CaseChange, CaseFilter, ClockMark, NewCase, NewCaseEvent, NewCasePhoto, NewContact, NewOutbox, NewServiceItem,
+    Store,
+};
+
+const NANCHA: &str = "620922100200";
+const YUANQUAN: &str = "620922100";
+
+async fn catalogue(store: &Store) -> (i64, i64) {
+    small_tree(store).await;
+    let dept = store.ensure_department("县民政局", 1).await.unwrap();
+    let contact = |position: &str, name: &str, idx: &str| NewContact {
+        department_id: dept,
+        position: position.into(),
+        name: name.into(),
+        phone_enc: vec![0, 0xff, idx.as_bytes()[0]],
+        phone_idx: idx.into(),
+    };
+    store.add_contact(&contact("head", "局长", "h"), 1).await.unwrap();
+    store.add_contact(&contact("leader", "副局长", "l"), 1).await.unwrap();
+    let officer = store.add_contact(&contact("officer", "经办人", "o"), 1).await.unwrap();
+    let item = store
+        .upsert_service_item(
+            &NewServiceItem {
+                department_id: dept,
+                name: "农村低保申请".into(),
+                conditions: "户籍在本县".into(),
+                materials: "身份证\n户口簿".into(),
+                steps: "申请\n审核".into(),
+                time_limit: "15d".into(),
+                fee: "不收费".into(),
+                contact_phone: "0937-5522001".into(),
+                external_url: None,
+                requires_id: true,
+                officer_id: Some(officer),
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    store.set_service_handler(item, YUANQUAN, "乡镇经办", &[9, 9], "t").await.unwrap();
+    (dept, item)
+}
+
+fn new_case(item: i64, dept: i64, key: &str, tracking: &str, at: i64) -> NewCase {
+    NewCase {
+        tracking: tracking.into(),
+        submit_key: key.into(),
+        item_id: item,
+        department_id: dept,
+        org_code: NANCHA.into(),
+        applicant_name: "王大爷".into(),
+        phone_enc: vec![1, 2, 3],
+        phone_idx: "a".into(),
+        resident_id_enc: None,
+        description: "申请低保".into(),
+        filed_by: None,
+        submitted_at: at,
+        contact_due: at + 86_400,
+        contact_remind_at: at + 72_000,
+        completion_due: at + 10 * 86_400,
+        completion_remind_at: at + 9 * 86_400,
+        deadline_basis: "15个工作日".into(),
+    }
+}
+
+fn event(kind: &str) -> NewCaseEvent {
+    NewCaseEvent {
+        kind: kind.into(),
+        actor: "系统".into(),
+        staff_user_id: None,
+        method: None,
+        note: kind.into(),
+        public: true,
+    }
+}
+
+fn notice(key: &str) -> NewOutbox {
+    NewOutbox {
+        dedup_key: key.into(),
+        channel: "sms".into(),
+        notice: "case_submitted".into(),
+        recipient: "局长".into(),
+        phone_enc: vec![7],
+        phone_idx: "h".into(),
+        params: "[]".into(),
+        body: "正文".into(),
+    }
+}
+
+conformance!(a_double_submit_creates_one_case_with_its_notices, |store: Store| async move {
+    let (dept, item) = catalogue(&store).await;
+    let photo = NewCasePhoto {
+        sha256: "ab".into(),
+        size: 3,
+        content_type: "image/jpeg".into(),
+        original_name: "门.jpg".into(),
+    };
+    let c = new_case(item, dept, "form-1", "BJ20251009000001", 100);
+    let (id, created) =
+        store.create_case(&c, &[photo.clone()], &event("submitted"), &[notice("n1"), notice("n2")]).await.unwrap();
+    assert!(created);
+    let again = NewCase { tracking: "BJ20251009000002".into(), ..c.clone() };
+    let (same, created) = store.create_case(&again, &[photo], &event("submitted"), &[notice("n3")]).await.unwrap();
+    assert_eq!((same, created), (id, false));
+    assert_eq!(store.outbox(None, Some(id), 10, 0).await.unwrap().1, 2, "only the first submission's notices");
+    assert_eq!(store.case_photos(id).await.unwrap().len(), 1);
+    let found = store.find_case_by_tracking("BJ20251009000001").await.unwrap().unwrap();
+    assert_eq!((found.item_name.as_str(), found.department_name.as_str()), ("农村低保申请", "县民政局"));
+    assert!(store.find_case_by_tracking("BJ20251009000002").await.unwrap().is_none());
+    let supervisor = store.create_staff_user(&user("jiwei", "supervisor", "620922"), 1).await.unwrap();
+    store.set_staff_phone(supervisor, Some((&[5, 5], "s"))).await.unwrap();
+    let recipients = store.notice_recipients(item, NANCHA).await.unwrap();
+    let mut roles: Vec<_> = recipients.iter().map(|r| r.role.as_str()).collect();
+    roles.sort_unstable();
+    assert_eq!(roles, ["head", "leader", "officer", "supervisor", "township"]);
+    assert!(store.notice_recipients(item, "620922101200").await.unwrap().iter().all(|r| r.role != "township"));
+});
+
+conformance!(a_case_moves_once_per_step, |store: Store| async move {
+    let (dept, item) = catalogue(&store).await;
+    let (id, _) = store
+        .create_case(&new_case(item, dept, "k", "BJ20251009000001", 100), &[], &event("submitted"), &[])
+        .await
+        .unwrap();
+    let contact = CaseChange { contacted: true, ..CaseChange::default() };
+    assert!(
+        store
+            .change_case(id, &["submitted"], "in_progress", &contact, &event("contact"), &[notice("c")], 200)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .change_case(id, &["submitted"], "in_progress", &contact, &event("contact"), &[notice("c2")], 201)
+            .await
+            .unwrap()
+    );
+    assert!(store.add_case_note(id, &event("progress"), 250).await.unwrap());
+    let complete = CaseChange { completed_reply: Some("已办结".into()), ..CaseChange::default() };
+    assert!(
+        store
+            .change_case(id, &["in_progress", "reopened"], "completed", &complete, &event("complete"), &[], 300)
+            .await
+            .unwrap()
+    );
+    assert!(!store.add_case_note(id, &event("progress"), 301).await.unwrap(), "a completed case takes no notes");
+    let rate = CaseChange {
+        rating: Some(("unsatisfied".into(), "没人来".into())),
+        new_completion: Some((9_000, 8_000, "重新起算".into())),
+        ..CaseChange::default()
+    };
+    assert!(store.change_case(id, &["completed"], "reopened", &rate, &event("rate"), &[], 400).await.unwrap());
+    let c = store.find_case(id).await.unwrap().unwrap();
+    assert_eq!(c.status, "reopened");
+    assert_eq!((c.contacted_at, c.completed_at, c.rated_at), (Some(200), Some(300), Some(400)));
+    assert_eq!((c.rating.as_deref(), c.reply.as_deref()), (Some("unsatisfied"), Some("已办结")));
+    assert_eq!((c.completion_due, c.deadline_basis.as_str()), (9_000, "重新起算"));
+    let kinds: Vec<_> = store.case_events(id).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, ["submitted", "contact", "progress", "complete", "rate"]);
+    assert_eq!(store.outbox(None, Some(id), 10, 0).await.unwrap().1, 1);
+});
+
+conformance!(clock_marks_fire_once_and_only_when_due, |store: Store| async move {
+    let (dept, item) = catalogue(&store).await;
+    let (id, _) = store
+        .create_case(&new_case(item, dept, "k", "BJ20251009000001", 0), &[], &event("submitted"), &[])
+        .await
+        .unwrap();
+    assert!(store.cases_due(ClockMark::ContactReminder, 71_999, 10).await.unwrap().is_empty());
+    assert_eq!(store.cases_due(ClockMark::ContactReminder, 72_000, 10).await.unwrap(), [id]);
+    assert!(!store.fire_clock(id, ClockMark::ContactOverdue, &event("x"), &[], 72_000).await.unwrap(), "not yet due");
+    assert!(store.fire_clock(id, ClockMark::ContactReminder, &event("remind"), &[notice("r")], 72_000).await.unwrap());
+    assert!(
+        !store.fire_clock(id, ClockMark::ContactReminder, &event("remind"), &[notice("r2")], 72_001).await.unwrap()
+    );
+    assert!(store.cases_due(ClockMark::ContactReminder, 80_000, 10).await.unwrap().is_empty());
+    assert!(store.fire_clock(id, ClockMark::ContactOverdue, &event("overdue"), &[], 86_400).await.unwrap());
+    let c = store.find_case(id).await.unwrap().unwrap();
+    assert_eq!(c.contact_overdue_at, Some(86_400));
+    let overdue = CaseFilter { overdue_only: true, ..CaseFilter::default() };
+    assert_eq!(store.cases(&overdue, 10, 0).await.unwrap().1, 1);
+    // Once contacted, the contact clock stops; the completion clock runs on.
+    let contact = CaseChange { contacted: true, ..CaseChange::default() };
+    store.change_case(id, &["submitted"], "in_progress", &contact, &event("contact"), &[], 90_000).await.unwrap();
+    assert_eq!(store.cases_due(ClockMark::CompletionOverdue, 864_000, 10).await.unwrap(), [id]);
+    let done = CaseChange { completed_reply: Some("好".into()), ..CaseChange::default() };
+    store.change_case(id, &["in_progress"], "completed", &done, &event("complete"), &[], 100_000).await.unwrap();
+    assert!(store.cases_due(ClockMark::CompletionOverdue, 864_000, 10).await.unwrap().is_empty());
+});
+
+conformance!(one_pending_extension_and_an_approval_moves_the_deadline, |store: Store| async move {
+    let (dept, item) = catalogue(&store).await;
+    let officer = store.create_staff_user(&user("officer", "department_officer", "620922"), 1).await.unwrap();
+    let (id, _) = store
+        .create_case(&new_case(item, dept, "k", "BJ20251009000001", 0), &[], &event("submitted"), &[])
+        .await
+        .unwrap();
+    assert!(store.request_extension(id, 5, "需实地核查", officer, &event("ext"), 10).await.unwrap());
+    assert!(
+        !store.request_extension(id, 3, "再延", officer, &event("ext"), 11).await.unwrap(),
+        "one pending at a time"
+    );
+    let ext = store.case_extensions(id).await.unwrap();
+    assert_eq!(ext.len(), 1);
+    assert!(
+        store
+            .decide_extension(
+                ext[0].id,
+                Some((2_000_000, 1_900_000, "延期5个工作日".into())),
+                officer,
+                "同意",
+                &event("approved"),
+                20
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store.decide_extension(ext[0].id, None, officer, "不同意", &event("rejected"), 21).await.unwrap(),
+        "decided once"
+    );
+    assert_eq!(store.find_case(id).await.unwrap().unwrap().completion_due, 2_000_000);
+    assert!(
+        store.request_extension(id, 3, "再延", officer, &event("ext"), 30).await.unwrap(),
+        "a new request after a decision"
+    );
+});
+
+conformance!(the_calendar_is_replaced_by_year_and_edited_by_day, |store: Store| async move {
+    let day = |d: &str, k: &str| (d.to_string(), k.to_string(), "国庆节".to_string());
+    store.replace_calendar_year(2025, &[day("2025-10-01", "holiday"), day("2025-10-11", "workday")], 1).await.unwrap();
+    store.replace_calendar_year(2026, &[day("2026-10-01", "holiday")], 1).await.unwrap();
+    store.replace_calendar_year(2025, &[day("2025-10-02", "holiday")], 2).await.unwrap();
+    let dates: Vec<_> = store.calendar_days().await.unwrap().into_iter().map(|d| d.on_date).collect();
+    assert_eq!(dates, ["2025-10-02", "2026-10-01"]);
+    store.set_calendar_day("2025-10-02", "workday", "调休", 3).await.unwrap();
+    assert_eq!(store.calendar_days().await.unwrap()[0].kind, "workday");
+    assert!(store.delete_calendar_day("2025-10-02").await.unwrap());
+    assert!(!store.delete_calendar_day("2025-10-02").await.unwrap());
+    let bad = store.set_calendar_day("2025-10-03", "rest", "x", 4).await;
+    assert!(bad.is_err(), "the kind is checked");
+});
+
+conformance!(outbox_claims_hand_each_message_to_one_worker, |store: Store| async move {
+    store.enqueue(&[notice("a"), notice("b"), notice("c"), notice("a")], 100).await.unwrap();
+    assert_eq!(store.outbox_counts().await.unwrap().pending, 3, "deduplicated");
+    let (first, second) = tokio::join!(store.claim_outbox("w1", 100, 60, 10), store.claim_outbox("w2", 100, 60, 10));
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(first.len() + second.len(), 3, "each claimed once");
+    let mut all: Vec<_> = first.iter().chain(&second).map(|m| m.id).collect();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), 3);
+    let (mine, owner) = if first.is_empty() { (&second, "w2") } else { (&first, "w1") };
+    let other = if owner == "w1" { "w2" } else { "w1" };
+    assert!(!store.outbox_sent(mine[0].id, other, "x", 101).await.unwrap(), "only the holder settles");
+    assert!(store.outbox_sent(mine[0].id, owner, "biz-1", 101).await.unwrap());
+    // A transient failure comes back later; a permanent one stays failed until retried.
+    let retry_id = all.iter().copied().find(|id| *id != mine[0].id).unwrap();
+    let holder = if first.iter().any(|m| m.id == retry_id) { "w1" } else { "w2" };
+    assert!(store.outbox_failed(retry_id, holder, "超时", Some(500)).await.unwrap());
+    let early = store.claim_outbox("w3", 499, 60, 10).await.unwrap();
+    assert!(early.iter().all(|m| m.id != retry_id), "not before its retry time");
+    // A lease that runs out is claimed again (its sender died mid-send): the third message,
+    // claimed at 100 for 60 seconds and never settled, comes back.
+    let third = all.iter().copied().find(|id| *id != mine[0].id && *id != retry_id).unwrap();
+    assert!(early.iter().any(|m| m.id == third && m.attempts == 2));
+    let again = store.claim_outbox("w3", 500, 60, 10).await.unwrap();
+    assert!(again.iter().any(|m| m.id == retry_id && m.attempts == 2));
+    assert!(store.outbox_failed(retry_id, "w3", "模板未通过审核", None).await.unwrap());
+    let failed = store.outbox(Some("failed"), None, 10, 0).await.unwrap().0;
+    assert_eq!(failed[0].last_error.as_deref(), Some("模板未通过审核"));
+    assert!(store.retry_outbox(retry_id, 600).await.unwrap());
+    let counts = store.outbox_counts().await.unwrap();
+    assert_eq!(counts.sent, 1);
+});

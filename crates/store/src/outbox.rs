@@ -1,0 +1,219 @@
+//! The notification outbox: every text message is written in the same transaction as the change
+//! that causes it, then claimed by a delivery worker under a lease, sent, and marked sent or
+//! failed. A claim is compare-and-set on the row, so two workers (or two server instances) never
+//! send one message twice; a worker that dies mid-send leaves a lease that expires and is retried.
+
+use sqlx::FromRow;
+
+use crate::{Store, StoreError};
+
+/// A notification to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOutbox {
+    /// Makes the notification exist once, e.g. `case:12:case_submitted:head:3`.
+    pub dedup_key: String,
+    pub channel: String,
+    /// The template key.
+    pub notice: String,
+    /// Who, for staff: 部门主要领导 张三.
+    pub recipient: String,
+    pub phone_enc: Vec<u8>,
+    pub phone_idx: String,
+    /// The ordered template parameters, as JSON `[["code","BJ…"],…]`.
+    pub params: String,
+    /// The text as it reads, for the log sink and the staff view.
+    pub body: String,
+}
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub dedup_key: String,
+    pub channel: String,
+    pub notice: String,
+    pub case_id: Option<i64>,
+    pub recipient: String,
+    pub phone_enc: Vec<u8>,
+    pub params: String,
+    pub body: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub provider_id: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, dedup_key, channel, notice, case_id, recipient, phone_enc, params, body, status, attempts, \
+     next_attempt_at, last_error, provider_id, created_at, sent_at";
+
+/// Counts by status, for the staff page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    pub pending: i64,
+    pub sending: i64,
+    pub sent: i64,
+    pub failed: i64,
+}
+
+pub(crate) async fn insert_outbox(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    case_id: Option<i64>,
+    n: &NewOutbox,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO outbox (dedup_key, channel, notice, case_id, recipient, phone_enc, phone_idx, params, body, \
+         status, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, \
+         $10, $10) ON CONFLICT (dedup_key) DO NOTHING",
+    )
+    .bind(&n.dedup_key)
+    .bind(&n.channel)
+    .bind(&n.notice)
+    .bind(case_id)
+    .bind(&n.recipient)
+    .bind(&n.phone_enc)
+    .bind(&n.phone_idx)
+    .bind(&n.params)
+    .bind(&n.body)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Writes notifications on their own (not tied to a case change).
+    pub async fn enqueue(&self, notices: &[NewOutbox], now: i64) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        for n in notices {
+            insert_outbox(&mut tx, None, n, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Claims up to `limit` messages due at `now` for `worker` until `now + lease_secs`: pending
+    /// ones whose time has come, and ones whose sender's lease ran out.
+    pub async fn claim_outbox(
+        &self,
+        worker: &str,
+        now: i64,
+        lease_secs: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let candidates: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $1) \
+             OR (status = 'sending' AND lease_until < $1) ORDER BY id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut claimed = Vec::new();
+        for id in candidates {
+            let done = sqlx::query(
+                "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+                 WHERE id = $3 AND ((status = 'pending' AND next_attempt_at <= $4) \
+                 OR (status = 'sending' AND lease_until < $4))",
+            )
+            .bind(worker)
+            .bind(now + lease_secs)
+            .bind(id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+            if done.rows_affected() == 1 {
+                let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM outbox WHERE id = $1"));
+                claimed.push(sqlx::query_as(sql).bind(id).fetch_one(&self.pool).await?);
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Marks a claimed message sent; `Ok(false)` when this worker no longer holds it.
+    pub async fn outbox_sent(&self, id: i64, worker: &str, provider_id: &str, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET status = 'sent', provider_id = $1, sent_at = $2, lease_owner = NULL, \
+             lease_until = NULL, last_error = NULL WHERE id = $3 AND status = 'sending' AND lease_owner = $4",
+        )
+        .bind(provider_id)
+        .bind(now)
+        .bind(id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records a failed attempt: retried at `retry_at`, or failed for good when `None`.
+    pub async fn outbox_failed(
+        &self,
+        id: i64,
+        worker: &str,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET status = CASE WHEN $1 IS NULL THEN 'failed' ELSE 'pending' END, \
+             next_attempt_at = COALESCE($1, next_attempt_at), last_error = $2, lease_owner = NULL, \
+             lease_until = NULL WHERE id = $3 AND status = 'sending' AND lease_owner = $4",
+        )
+        .bind(retry_at)
+        .bind(error)
+        .bind(id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Puts a failed message back in the queue (a staff member's retry).
+    pub async fn retry_outbox(&self, id: i64, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET status = 'pending', next_attempt_at = $1, attempts = 0 WHERE id = $2 AND status = 'failed'",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Messages newest first, optionally of one status or one case, with the total.
+    pub async fn outbox(
+        &self,
+        status: Option<&str>,
+        case_id: Option<i64>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<OutboxMessage>, i64), StoreError> {
+        let condition = "($1 = '' OR status = $1) AND ($2 = 0 OR case_id = $2)";
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM outbox WHERE {condition} ORDER BY id DESC LIMIT $3 OFFSET $4"
+        ));
+        let status = status.unwrap_or_default();
+        let case_id = case_id.unwrap_or(0);
+        let rows =
+            sqlx::query_as(sql).bind(status).bind(case_id).bind(limit).bind(offset).fetch_all(&self.pool).await?;
+        let count = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM outbox WHERE {condition}"));
+        let total = sqlx::query_scalar(count).bind(status).bind(case_id).fetch_one(&self.pool).await?;
+        Ok((rows, total))
+    }
+
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetch_all(&self.pool).await?;
+        let mut counts = OutboxCounts::default();
+        for (status, n) in rows {
+            match status.as_str() {
+                "pending" => counts.pending = n,
+                "sending" => counts.sending = n,
+                "sent" => counts.sent = n,
+                _ => counts.failed += n,
+            }
+        }
+        Ok(counts)
+    }
+}

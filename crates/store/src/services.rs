@@ -1,0 +1,821 @@
+//! 我要办事 storage: the service catalogue and township handlers, applications (办件) with their
+//! clocks, timeline, photos and extension requests, and the working-day calendar.
+//!
+//! Every state change is compare-and-set on the case's status or clock column, and writes its
+//! timeline event and notifications (into the outbox) in the same transaction, so a double click,
+//! a restart or a second server instance never acts twice.
+
+use sqlx::FromRow;
+
+use crate::outbox::{NewOutbox, insert_outbox};
+use crate::{Store, StoreError};
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct ServiceItem {
+    pub id: i64,
+    pub department_id: i64,
+    pub department_name: String,
+    pub name: String,
+    pub conditions: String,
+    pub materials: String,
+    pub steps: String,
+    pub time_limit: String,
+    pub fee: String,
+    pub contact_phone: String,
+    pub external_url: Option<String>,
+    pub requires_id: i64,
+    pub officer_id: Option<i64>,
+    pub active: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewServiceItem {
+    pub department_id: i64,
+    pub name: String,
+    pub conditions: String,
+    pub materials: String,
+    pub steps: String,
+    pub time_limit: String,
+    pub fee: String,
+    pub contact_phone: String,
+    pub external_url: Option<String>,
+    pub requires_id: bool,
+    pub officer_id: Option<i64>,
+}
+
+/// 乡镇经办人 of an item in one township.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct ServiceHandler {
+    pub item_id: i64,
+    pub township_code: String,
+    pub name: String,
+    pub phone_enc: Vec<u8>,
+}
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct ServiceCase {
+    pub id: i64,
+    pub tracking: String,
+    pub item_id: i64,
+    pub item_name: String,
+    pub department_id: i64,
+    pub department_name: String,
+    pub org_code: String,
+    pub applicant_name: String,
+    pub phone_enc: Vec<u8>,
+    pub phone_idx: String,
+    pub resident_id_enc: Option<Vec<u8>>,
+    pub description: String,
+    pub status: String,
+    pub filed_by: Option<i64>,
+    pub submitted_at: i64,
+    pub contact_due: i64,
+    pub completion_due: i64,
+    pub deadline_basis: String,
+    pub contact_overdue_at: Option<i64>,
+    pub completion_overdue_at: Option<i64>,
+    pub contacted_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub reply: Option<String>,
+    pub rating: Option<String>,
+    pub rating_comment: Option<String>,
+    pub rated_at: Option<i64>,
+}
+
+const CASE_COLUMNS: &str = "c.id, c.tracking, c.item_id, i.name AS item_name, c.department_id, \
+     d.name AS department_name, c.org_code, c.applicant_name, c.phone_enc, c.phone_idx, c.resident_id_enc, \
+     c.description, c.status, c.filed_by, c.submitted_at, c.contact_due, c.completion_due, c.deadline_basis, \
+     c.contact_overdue_at, c.completion_overdue_at, c.contacted_at, c.completed_at, c.reply, c.rating, \
+     c.rating_comment, c.rated_at";
+const CASE_FROM: &str =
+    "service_cases c JOIN service_items i ON i.id = c.item_id JOIN departments d ON d.id = c.department_id";
+
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    pub tracking: String,
+    /// The form's one-time key: a second submission of the same form finds the first case.
+    pub submit_key: String,
+    pub item_id: i64,
+    pub department_id: i64,
+    pub org_code: String,
+    pub applicant_name: String,
+    pub phone_enc: Vec<u8>,
+    pub phone_idx: String,
+    pub resident_id_enc: Option<Vec<u8>>,
+    pub description: String,
+    pub filed_by: Option<i64>,
+    pub submitted_at: i64,
+    pub contact_due: i64,
+    pub contact_remind_at: i64,
+    pub completion_due: i64,
+    pub completion_remind_at: i64,
+    pub deadline_basis: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCasePhoto {
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+    pub original_name: String,
+}
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct CasePhoto {
+    pub id: i64,
+    pub case_id: i64,
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+    pub original_name: String,
+}
+
+/// A timeline entry.
+#[derive(Debug, Clone)]
+pub struct NewCaseEvent {
+    pub kind: String,
+    pub actor: String,
+    pub staff_user_id: Option<i64>,
+    pub method: Option<String>,
+    pub note: String,
+    pub public: bool,
+}
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct CaseEvent {
+    pub id: i64,
+    pub case_id: i64,
+    pub kind: String,
+    pub actor: String,
+    pub method: Option<String>,
+    pub note: String,
+    pub public: i64,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct CaseExtension {
+    pub id: i64,
+    pub case_id: i64,
+    pub days: i64,
+    pub reason: String,
+    pub status: String,
+    pub requested_by: i64,
+    pub requested_at: i64,
+    pub decided_at: Option<i64>,
+    pub decision_note: Option<String>,
+    pub basis: Option<String>,
+}
+
+/// What a status change also writes on the case.
+#[derive(Debug, Clone, Default)]
+pub struct CaseChange {
+    pub contacted: bool,
+    pub completed_reply: Option<String>,
+    pub rating: Option<(String, String)>,
+    /// A new completion deadline (due, remind at) with its basis, clearing the reminder and overdue
+    /// marks: for a reopened case.
+    pub new_completion: Option<(i64, i64, String)>,
+}
+
+/// The clock marks a scheduler sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockMark {
+    ContactReminder,
+    ContactOverdue,
+    CompletionReminder,
+    CompletionOverdue,
+}
+
+impl ClockMark {
+    pub const ALL: [Self; 4] =
+        [Self::ContactReminder, Self::ContactOverdue, Self::CompletionReminder, Self::CompletionOverdue];
+
+    /// (column set, time column compared with now, status condition).
+    fn sql(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::ContactReminder => ("contact_reminded_at", "contact_remind_at", "status = 'submitted'"),
+            Self::ContactOverdue => ("contact_overdue_at", "contact_due", "status = 'submitted'"),
+            Self::CompletionReminder => {
+                ("completion_reminded_at", "completion_remind_at", "status IN ('submitted', 'in_progress', 'reopened')")
+            }
+            Self::CompletionOverdue => {
+                ("completion_overdue_at", "completion_due", "status IN ('submitted', 'in_progress', 'reopened')")
+            }
+        }
+    }
+}
+
+/// A filter over cases for the back office.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Only cases in this org subtree.
+    pub org_prefix: Option<String>,
+    /// Only cases of this department.
+    pub department_id: Option<i64>,
+    pub status: Option<String>,
+    pub overdue_only: bool,
+}
+
+/// A person or role a case notification may reach, with their sealed phone.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct RecipientRow {
+    /// `head`, `leader`, `officer`, `township`, `supervisor` or `applicant`.
+    pub role: String,
+    pub name: String,
+    pub phone_enc: Vec<u8>,
+    pub phone_idx: String,
+}
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct CalendarDayRow {
+    pub on_date: String,
+    pub kind: String,
+    pub name: String,
+}
+
+impl Store {
+    /// Adds a catalogue item, or updates the item of that name in that department.
+    pub async fn upsert_service_item(&self, item: &NewServiceItem, now: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO service_items (department_id, name, conditions, materials, steps, time_limit, fee, \
+             contact_phone, external_url, requires_id, officer_id, active, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12) \
+             ON CONFLICT (department_id, name) DO UPDATE SET conditions = excluded.conditions, \
+             materials = excluded.materials, steps = excluded.steps, time_limit = excluded.time_limit, \
+             fee = excluded.fee, contact_phone = excluded.contact_phone, external_url = excluded.external_url, \
+             requires_id = excluded.requires_id, officer_id = excluded.officer_id, active = 1, \
+             updated_at = excluded.updated_at RETURNING id",
+        )
+        .bind(item.department_id)
+        .bind(&item.name)
+        .bind(&item.conditions)
+        .bind(&item.materials)
+        .bind(&item.steps)
+        .bind(&item.time_limit)
+        .bind(&item.fee)
+        .bind(&item.contact_phone)
+        .bind(&item.external_url)
+        .bind(i64::from(item.requires_id))
+        .bind(item.officer_id)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Changes an item in place (its department stays); `NotFound` when there is none.
+    pub async fn update_service_item(&self, id: i64, item: &NewServiceItem, now: i64) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE service_items SET name = $1, conditions = $2, materials = $3, steps = $4, time_limit = $5, \
+             fee = $6, contact_phone = $7, external_url = $8, requires_id = $9, officer_id = $10, updated_at = $11 \
+             WHERE id = $12",
+        )
+        .bind(&item.name)
+        .bind(&item.conditions)
+        .bind(&item.materials)
+        .bind(&item.steps)
+        .bind(&item.time_limit)
+        .bind(&item.fee)
+        .bind(&item.contact_phone)
+        .bind(&item.external_url)
+        .bind(i64::from(item.requires_id))
+        .bind(item.officer_id)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    /// Takes an item off (or back onto) the public catalogue.
+    pub async fn set_service_item_active(&self, id: i64, active: bool, now: i64) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE service_items SET active = $1, updated_at = $2 WHERE id = $3")
+            .bind(i64::from(active))
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    /// The catalogue by department, then name; `active_only` for the public.
+    pub async fn service_items(&self, active_only: bool) -> Result<Vec<ServiceItem>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT i.id, i.department_id, d.name AS department_name, i.name, i.conditions, i.materials, i.steps, \
+             i.time_limit, i.fee, i.contact_phone, i.external_url, i.requires_id, i.officer_id, i.active \
+             FROM service_items i JOIN departments d ON d.id = i.department_id \
+             WHERE i.active = 1 OR $1 = 0 ORDER BY d.id, i.id",
+        )
+        .bind(i64::from(active_only))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn find_service_item(&self, id: i64) -> Result<Option<ServiceItem>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT i.id, i.department_id, d.name AS department_name, i.name, i.conditions, i.materials, i.steps, \
+             i.time_limit, i.fee, i.contact_phone, i.external_url, i.requires_id, i.officer_id, i.active \
+             FROM service_items i JOIN departments d ON d.id = i.department_id WHERE i.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Sets the township handler of an item.
+    pub async fn set_service_handler(
+        &self,
+        item_id: i64,
+        township_code: &str,
+        name: &str,
+        phone_enc: &[u8],
+        phone_idx: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO service_handlers (item_id, township_code, name, phone_enc, phone_idx) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (item_id, township_code) DO UPDATE SET name = excluded.name, \
+             phone_enc = excluded.phone_enc, phone_idx = excluded.phone_idx",
+        )
+        .bind(item_id)
+        .bind(township_code)
+        .bind(name)
+        .bind(phone_enc)
+        .bind(phone_idx)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn service_handler(
+        &self,
+        item_id: i64,
+        township_code: &str,
+    ) -> Result<Option<ServiceHandler>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT item_id, township_code, name, phone_enc FROM service_handlers \
+             WHERE item_id = $1 AND township_code = $2",
+        )
+        .bind(item_id)
+        .bind(township_code)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn service_handlers(&self, item_id: i64) -> Result<Vec<ServiceHandler>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT item_id, township_code, name, phone_enc FROM service_handlers WHERE item_id = $1 \
+             ORDER BY township_code",
+        )
+        .bind(item_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Stores a new case with its photos, first timeline event and notifications, in one
+    /// transaction. A repeated `submit_key` returns the first case's id and `false`.
+    pub async fn create_case(
+        &self,
+        c: &NewCase,
+        photos: &[NewCasePhoto],
+        event: &NewCaseEvent,
+        notices: &[NewOutbox],
+    ) -> Result<(i64, bool), StoreError> {
+        let mut tx = self.begin_write().await?;
+        if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM service_cases WHERE submit_key = $1")
+            .bind(&c.submit_key)
+            .fetch_optional(&mut *tx)
+            .await?
+        {
+            return Ok((id, false));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO service_cases (tracking, submit_key, item_id, department_id, org_code, applicant_name, \
+             phone_enc, phone_idx, resident_id_enc, description, status, filed_by, submitted_at, contact_due, \
+             contact_remind_at, completion_due, completion_remind_at, deadline_basis, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'submitted', $11, $12, $13, $14, $15, $16, $17, $12) \
+             RETURNING id",
+        )
+        .bind(&c.tracking)
+        .bind(&c.submit_key)
+        .bind(c.item_id)
+        .bind(c.department_id)
+        .bind(&c.org_code)
+        .bind(&c.applicant_name)
+        .bind(&c.phone_enc)
+        .bind(&c.phone_idx)
+        .bind(&c.resident_id_enc)
+        .bind(&c.description)
+        .bind(c.filed_by)
+        .bind(c.submitted_at)
+        .bind(c.contact_due)
+        .bind(c.contact_remind_at)
+        .bind(c.completion_due)
+        .bind(c.completion_remind_at)
+        .bind(&c.deadline_basis)
+        .fetch_one(&mut *tx)
+        .await?;
+        for p in photos {
+            sqlx::query(
+                "INSERT INTO case_photos (case_id, sha256, size, content_type, original_name, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(&p.sha256)
+            .bind(p.size)
+            .bind(&p.content_type)
+            .bind(&p.original_name)
+            .bind(c.submitted_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        insert_event(&mut tx, id, event, c.submitted_at).await?;
+        for n in notices {
+            insert_outbox(&mut tx, Some(id), n, c.submitted_at).await?;
+        }
+        tx.commit().await?;
+        Ok((id, true))
+    }
+
+    pub async fn find_case(&self, id: i64) -> Result<Option<ServiceCase>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {CASE_COLUMNS} FROM {CASE_FROM} WHERE c.id = $1"));
+        Ok(sqlx::query_as(sql).bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    /// The case a form submission created, if any (a repeated submit finds it).
+    pub async fn find_case_by_submit_key(&self, submit_key: &str) -> Result<Option<ServiceCase>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {CASE_COLUMNS} FROM {CASE_FROM} WHERE c.submit_key = $1"));
+        Ok(sqlx::query_as(sql).bind(submit_key).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn find_case_by_tracking(&self, tracking: &str) -> Result<Option<ServiceCase>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {CASE_COLUMNS} FROM {CASE_FROM} WHERE c.tracking = $1"));
+        Ok(sqlx::query_as(sql).bind(tracking).fetch_optional(&self.pool).await?)
+    }
+
+    /// Cases matching `filter`, newest first, with the total count.
+    pub async fn cases(
+        &self,
+        filter: &CaseFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<ServiceCase>, i64), StoreError> {
+        let condition = "($1 = '' OR c.org_code LIKE $1 || '%') AND ($2 = 0 OR c.department_id = $2) \
+             AND ($3 = '' OR c.status = $3) AND ($4 = 0 OR c.contact_overdue_at IS NOT NULL \
+             OR c.completion_overdue_at IS NOT NULL)";
+        let prefix = filter.org_prefix.clone().unwrap_or_default();
+        let department = filter.department_id.unwrap_or(0);
+        let status = filter.status.clone().unwrap_or_default();
+        let overdue = i64::from(filter.overdue_only);
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {CASE_COLUMNS} FROM {CASE_FROM} WHERE {condition} ORDER BY c.submitted_at DESC, c.id DESC \
+             LIMIT $5 OFFSET $6"
+        ));
+        let rows = sqlx::query_as(sql)
+            .bind(&prefix)
+            .bind(department)
+            .bind(&status)
+            .bind(overdue)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        let count_sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM service_cases c WHERE {condition}"));
+        let total = sqlx::query_scalar(count_sql)
+            .bind(&prefix)
+            .bind(department)
+            .bind(&status)
+            .bind(overdue)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((rows, total))
+    }
+
+    pub async fn case_events(&self, case_id: i64) -> Result<Vec<CaseEvent>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, case_id, kind, actor, method, note, public, at FROM case_events WHERE case_id = $1 ORDER BY id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn case_photos(&self, case_id: i64) -> Result<Vec<CasePhoto>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, case_id, sha256, size, content_type, original_name FROM case_photos WHERE case_id = $1 \
+             ORDER BY id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn case_extensions(&self, case_id: i64) -> Result<Vec<CaseExtension>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, case_id, days, reason, status, requested_by, requested_at, decided_at, decision_note, basis \
+             FROM case_extensions WHERE case_id = $1 ORDER BY id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Moves a case from one of `from` to `to`, writing `change`, the event and the notifications
+    /// in one transaction. `Ok(false)` when the case was not in one of `from` (already done).
+    pub async fn change_case(
+        &self,
+        id: i64,
+        from: &[&str],
+        to: &str,
+        change: &CaseChange,
+        event: &NewCaseEvent,
+        notices: &[NewOutbox],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let statuses = from.iter().map(|s| format!("'{}'", s.replace('\'', ""))).collect::<Vec<_>>().join(", ");
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE service_cases SET status = $1, updated_at = $2, \
+             contacted_at = CASE WHEN $3 = 1 THEN $2 ELSE contacted_at END, \
+             completed_at = CASE WHEN $4 = 1 THEN $2 ELSE completed_at END, reply = COALESCE($5, reply), \
+             rating = COALESCE($6, rating), rating_comment = COALESCE($7, rating_comment), \
+             rated_at = CASE WHEN $6 IS NULL THEN rated_at ELSE $2 END, \
+             completion_due = COALESCE($8, completion_due), completion_remind_at = COALESCE($9, completion_remind_at), \
+             deadline_basis = COALESCE($10, deadline_basis), \
+             completion_reminded_at = CASE WHEN $8 IS NULL THEN completion_reminded_at ELSE NULL END, \
+             completion_overdue_at = CASE WHEN $8 IS NULL THEN completion_overdue_at ELSE NULL END \
+             WHERE id = $11 AND status IN ({statuses})"
+        ));
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(sql)
+            .bind(to)
+            .bind(now)
+            .bind(i64::from(change.contacted))
+            .bind(i64::from(change.completed_reply.is_some()))
+            .bind(&change.completed_reply)
+            .bind(change.rating.as_ref().map(|r| r.0.clone()))
+            .bind(change.rating.as_ref().map(|r| r.1.clone()))
+            .bind(change.new_completion.as_ref().map(|c| c.0))
+            .bind(change.new_completion.as_ref().map(|c| c.1))
+            .bind(change.new_completion.as_ref().map(|c| c.2.clone()))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_event(&mut tx, id, event, now).await?;
+        for n in notices {
+            insert_outbox(&mut tx, Some(id), n, now).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Adds a timeline note (progress) to an open case; `Ok(false)` when the case is not open.
+    pub async fn add_case_note(&self, id: i64, event: &NewCaseEvent, now: i64) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE service_cases SET updated_at = $1 WHERE id = $2 AND status IN ('in_progress', 'reopened')",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_event(&mut tx, id, event, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Cases whose `mark` is due at `now` and not yet set.
+    pub async fn cases_due(&self, mark: ClockMark, now: i64, limit: i64) -> Result<Vec<i64>, StoreError> {
+        let (set, at, status) = mark.sql();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM service_cases WHERE {set} IS NULL AND {at} <= $1 AND {status} ORDER BY {at} LIMIT $2"
+        ));
+        Ok(sqlx::query_scalar(sql).bind(now).bind(limit).fetch_all(&self.pool).await?)
+    }
+
+    /// Sets `mark` on a case once, with its event and notifications; `Ok(false)` when another
+    /// instance (or an earlier tick) already did, or the case moved on.
+    pub async fn fire_clock(
+        &self,
+        id: i64,
+        mark: ClockMark,
+        event: &NewCaseEvent,
+        notices: &[NewOutbox],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let (set, at, status) = mark.sql();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE service_cases SET {set} = $1 WHERE id = $2 AND {set} IS NULL AND {at} <= $1 AND {status}"
+        ));
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(sql).bind(now).bind(id).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_event(&mut tx, id, event, now).await?;
+        for n in notices {
+            insert_outbox(&mut tx, Some(id), n, now).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Who notifications about an application for `item_id` from `org_code` can reach: the
+    /// department's head and leaders in charge, the item's case officer, the township handler and
+    /// the county supervisors with a phone whose scope covers the village. The applicant is the
+    /// caller's to add.
+    pub async fn notice_recipients(&self, item_id: i64, org_code: &str) -> Result<Vec<RecipientRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT dc.position AS role, dc.name, dc.phone_enc, dc.phone_idx FROM service_items i \
+             JOIN department_contacts dc ON dc.department_id = i.department_id AND dc.position IN ('head', 'leader') \
+             WHERE i.id = $1 \
+             UNION ALL SELECT 'officer', dc.name, dc.phone_enc, dc.phone_idx FROM service_items i \
+             JOIN department_contacts dc ON dc.id = i.officer_id WHERE i.id = $1 \
+             UNION ALL SELECT 'township', h.name, h.phone_enc, h.phone_idx FROM service_handlers h \
+             JOIN orgs o ON o.code = $2 AND (h.township_code = o.parent_code OR h.township_code = o.code) \
+             WHERE h.item_id = $1 \
+             UNION ALL SELECT 'supervisor', u.display_name, u.phone_enc, u.phone_idx FROM staff_users u \
+             WHERE u.role = 'supervisor' AND u.disabled = 0 AND u.phone_enc IS NOT NULL \
+             AND $2 LIKE u.org_code || '%'",
+        )
+        .bind(item_id)
+        .bind(org_code)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Asks for an extension; `Ok(false)` when one is already pending.
+    pub async fn request_extension(
+        &self,
+        case_id: i64,
+        days: i64,
+        reason: &str,
+        by: i64,
+        event: &NewCaseEvent,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "INSERT INTO case_extensions (case_id, days, reason, status, requested_by, requested_at) \
+             VALUES ($1, $2, $3, 'requested', $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(case_id)
+        .bind(days)
+        .bind(reason)
+        .bind(by)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_event(&mut tx, case_id, event, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Decides a pending extension. On approval the case's completion deadline becomes
+    /// `new_due` (remind at `remind_at`), with its basis. `Ok(false)` when already decided.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn decide_extension(
+        &self,
+        extension_id: i64,
+        approve: Option<(i64, i64, String)>,
+        by: i64,
+        note: &str,
+        event: &NewCaseEvent,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let case_id: Option<i64> = sqlx::query_scalar(
+            "UPDATE case_extensions SET status = $1, decided_by = $2, decided_at = $3, decision_note = $4, \
+             basis = $5 WHERE id = $6 AND status = 'requested' RETURNING case_id",
+        )
+        .bind(if approve.is_some() { "approved" } else { "rejected" })
+        .bind(by)
+        .bind(now)
+        .bind(note)
+        .bind(approve.as_ref().map(|a| a.2.clone()))
+        .bind(extension_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(case_id) = case_id else { return Ok(false) };
+        if let Some((due, remind_at, _)) = &approve {
+            sqlx::query(
+                "UPDATE service_cases SET completion_due = $1, completion_remind_at = $2, \
+                 completion_reminded_at = NULL, updated_at = $3 WHERE id = $4",
+            )
+            .bind(due)
+            .bind(remind_at)
+            .bind(now)
+            .bind(case_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        insert_event(&mut tx, case_id, event, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn find_extension(&self, id: i64) -> Result<Option<CaseExtension>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, case_id, days, reason, status, requested_by, requested_at, decided_at, decision_note, basis \
+             FROM case_extensions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The calendar's listed days, in date order.
+    pub async fn calendar_days(&self) -> Result<Vec<CalendarDayRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT on_date, kind, name FROM calendar_days ORDER BY on_date")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Replaces the listed days of `year` with `days` (date, kind, name), in one transaction.
+    pub async fn replace_calendar_year(
+        &self,
+        year: i16,
+        days: &[(String, String, String)],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM calendar_days WHERE on_date LIKE $1")
+            .bind(format!("{year:04}-%"))
+            .execute(&mut *tx)
+            .await?;
+        for (date, kind, name) in days {
+            sqlx::query("INSERT INTO calendar_days (on_date, kind, name, updated_at) VALUES ($1, $2, $3, $4)")
+                .bind(date)
+                .bind(kind)
+                .bind(name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets one day (an administrator's correction).
+    pub async fn set_calendar_day(&self, date: &str, kind: &str, name: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO calendar_days (on_date, kind, name, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (on_date) DO UPDATE SET kind = excluded.kind, name = excluded.name, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(date)
+        .bind(kind)
+        .bind(name)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes one listed day (it follows the weekday rule again).
+    pub async fn delete_calendar_day(&self, date: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM calendar_days WHERE on_date = $1").bind(date).execute(&self.pool).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Sets (or clears) a staff account's phone, for escalation texts.
+    pub async fn set_staff_phone(&self, user_id: i64, phone: Option<(&[u8], &str)>) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE staff_users SET phone_enc = $1, phone_idx = $2 WHERE id = $3")
+            .bind(phone.map(|p| p.0.to_vec()))
+            .bind(phone.map(|p| p.1.to_string()))
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+}
+
+async fn insert_event(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    case_id: i64,
+    e: &NewCaseEvent,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO case_events (case_id, kind, actor, staff_user_id, method, note, public, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(case_id)
+    .bind(&e.kind)
+    .bind(&e.actor)
+    .bind(e.staff_user_id)
+    .bind(&e.method)
+    .bind(&e.note)
+    .bind(i64::from(e.public))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
