@@ -103,8 +103,10 @@ conformance!(a_double_submit_creates_one_case_with_its_notices, |store: Store| a
         original_name: "门.jpg".into(),
     };
     let c = new_case(item, dept, "form-1", "BJ20251009000001", 100);
-    let (id, created) =
-        store.create_case(&c, &[photo.clone()], &event("submitted"), &[notice("n1"), notice("n2")]).await.unwrap();
+    let (id, created) = store
+        .create_case(&c, std::slice::from_ref(&photo), &event("submitted"), &[notice("n1"), notice("n2")])
+        .await
+        .unwrap();
     assert!(created);
     let again = NewCase { tracking: "BJ20251009000002".into(), ..c.clone() };
     let (same, created) = store.create_case(&again, &[photo], &event("submitted"), &[notice("n3")]).await.unwrap();

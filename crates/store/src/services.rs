@@ -521,6 +521,7 @@ impl Store {
 
     /// Moves a case from one of `from` to `to`, writing `change`, the event and the notifications
     /// in one transaction. `Ok(false)` when the case was not in one of `from` (already done).
+    #[allow(clippy::too_many_arguments)]
     pub async fn change_case(
         &self,
         id: i64,
@@ -680,7 +681,6 @@ impl Store {
 
     /// Decides a pending extension. On approval the case's completion deadline becomes
     /// `new_due` (remind at `remind_at`), with its basis. `Ok(false)` when already decided.
-    #[allow(clippy::too_many_arguments)]
     pub async fn decide_extension(
         &self,
         extension_id: i64,
