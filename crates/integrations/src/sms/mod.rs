@@ -15,7 +15,7 @@ use std::time::Duration;
 pub use aliyun::AliyunSms;
 pub use config::{SmsConfig, SmsConfigError};
 pub use log::LogSms;
-pub use tencent::TencentSms;
+pub use tencent::{TencentSms, TencentSmsOptions};
 
 /// The request timeout used when the configuration names none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -302,6 +302,14 @@ mod tests {
     #[test]
     fn a_mainland_number_is_masked_in_the_middle() {
         assert_eq!(mask_phone("13812341234"), "138****1234");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_mask_keeps_the_ends_and_never_the_middle_four(phone in "1[0-9]{10}") {
+            let masked = mask_phone(&phone);
+            proptest::prop_assert_eq!(masked, format!("{}****{}", &phone[..3], &phone[7..]));
+        }
     }
 
     #[test]
