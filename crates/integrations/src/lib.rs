@@ -1,6 +1,8 @@
 //! The platform's outside world, each behind a small interface with a real implementation and a
-//! local one for development and tests: attachment storage.
+//! local one for development and tests: attachment storage and SMS delivery.
 
 pub mod attachments;
+pub mod sms;
 
 pub use attachments::{AttachmentConfig, AttachmentError, AttachmentKind, AttachmentStore, StoredAttachment, sniff};
+pub use sms::{SmsConfig, SmsConfigError, SmsError, SmsMessage, SmsProvider, SmsReceipt, SmsSender};
