@@ -329,7 +329,8 @@ async fn open(config: &Config) -> Result<AppState> {
     store.migrate().await.context("数据库迁移失败")?;
     let cipher = PiiCipher::new(pii_key(config)?);
     let attachments = AttachmentStore::from_config(&config.attachments, &config.attachments_dir())?;
-    Ok(AppState::new(store, cipher, config.clone(), attachments))
+    let gateway = xiaowei_server::notify::ProviderGateway::from_config(&config.sms, &config.sms_templates)?;
+    Ok(AppState::with_gateway(store, cipher, config.clone(), attachments, gateway))
 }
 
 async fn run(config: Config, state: AppState) -> Result<()> {

@@ -582,3 +582,81 @@ both_backends!(the_seeded_calendar_counts_the_2025_national_day_break, |app: Tes
     assert_eq!(bad.status(), 400);
     assert!(bad.text().await.unwrap().contains("第 1 行"));
 });
+
+/// A local stand-in for Aliyun's SendSms endpoint: records each request line and answers OK.
+async fn fake_aliyun() -> (String, std::sync::Arc<Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let mut len = 0;
+                while !buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+                    let Ok(n) = socket.read(&mut buf[len..]).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    len += n;
+                }
+                let head = String::from_utf8_lossy(&buf[..len]).to_string();
+                log.lock().unwrap().push(head.lines().next().unwrap_or_default().to_owned());
+                let body = r#"{"Code":"OK","Message":"OK","BizId":"900619746936498440^0","RequestId":"F655A8D5-B967-440B-8683-DAD6FF8DE990"}"#;
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+both_backends!(a_configured_provider_sends_each_notice_with_its_template, |app: TestApp| async move {
+    let ([item, _], _) = seed_cases(&app).await;
+    let (endpoint, seen) = fake_aliyun().await;
+    let sms = xiaowei_integrations::SmsConfig {
+        provider: xiaowei_integrations::SmsProvider::Aliyun,
+        sign_name: Some("瓜州民生监督".into()),
+        access_key_id: Some("LTAI-test".into()),
+        access_key_secret: Some(secrecy::SecretString::from("secret")),
+        endpoint: Some(endpoint),
+        ..Default::default()
+    };
+    let templates: std::collections::BTreeMap<String, String> =
+        [("case_submitted".to_owned(), "SMS_400001".to_owned())].into();
+    let gateway = notify::ProviderGateway::from_config(&sms, &templates).unwrap();
+    let t0 = 1_760_000_000;
+    case_at(&app.state, item, app.own_department, t0, "provider-1").await;
+    let (sent, not_sent) = notify::deliver_due(&app.state, gateway.as_ref(), "w", t0).await.unwrap();
+    assert_eq!((sent, not_sent), (4, 0));
+    let requests = seen.lock().unwrap().clone();
+    assert_eq!(requests.len(), 4);
+    assert!(
+        requests.iter().all(|r| r.contains("TemplateCode=SMS_400001") && r.contains("PhoneNumbers=139093700")),
+        "{requests:?}"
+    );
+    let sent = app.state.store().outbox(Some("sent"), None, 10, 0).await.unwrap().0;
+    assert!(sent.iter().all(|m| m.provider_id.as_deref() == Some("900619746936498440^0")));
+    // A notice without a configured template fails at once, with the reason, and is kept.
+    let id = app.state.store().find_case_by_submit_key("provider-1").await.unwrap().unwrap().id;
+    let contact = xiaowei_store::CaseChange { contacted: true, ..Default::default() };
+    let case = app.state.store().find_case(id).await.unwrap().unwrap();
+    let texts =
+        notify::notices(&app.state, &notify::CaseRef::of(&case), xiaowei_core::service::Notice::CaseContacted, 0)
+            .await
+            .unwrap();
+    app.state
+        .store()
+        .change_case(id, &["submitted"], "in_progress", &contact, &event(), &texts, t0 + 60)
+        .await
+        .unwrap();
+    assert_eq!(notify::deliver_due(&app.state, gateway.as_ref(), "w", t0 + 60).await.unwrap(), (0, 1));
+    let failed = app.state.store().outbox(Some("failed"), None, 10, 0).await.unwrap().0;
+    assert!(failed[0].last_error.as_deref().unwrap().contains("sms_templates.case_contacted"));
+});

@@ -8,7 +8,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use xiaowei_integrations::AttachmentConfig;
+use xiaowei_integrations::{AttachmentConfig, SmsConfig};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
@@ -36,6 +36,10 @@ pub struct Config {
     pub attachments: AttachmentConfig,
     /// Whether this instance runs the case clocks and text delivery (safe in several instances).
     pub workers: bool,
+    /// The SMS provider: `log` (default), `aliyun` or `tencent`, with its credentials.
+    pub sms: SmsConfig,
+    /// The provider's approved template for each notice, e.g. `case_submitted = "SMS_123"`.
+    pub sms_templates: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -51,6 +55,8 @@ impl Default for Config {
             public_url: None,
             attachments: AttachmentConfig::default(),
             workers: true,
+            sms: SmsConfig::default(),
+            sms_templates: std::collections::BTreeMap::new(),
         }
     }
 }

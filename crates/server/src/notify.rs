@@ -292,6 +292,52 @@ impl SmsGateway for LogGateway {
     }
 }
 
+/// A configured SMS provider: looks up the provider's template for each notice and tells
+/// transient failures (retry) from rejections (give up).
+pub struct ProviderGateway {
+    sender: xiaowei_integrations::SmsSender,
+    templates: std::collections::BTreeMap<String, String>,
+}
+
+impl ProviderGateway {
+    /// The gateway for `sms` and `templates`; a `log` provider logs the rendered text instead.
+    pub fn from_config(
+        sms: &xiaowei_integrations::SmsConfig,
+        templates: &std::collections::BTreeMap<String, String>,
+    ) -> Result<SharedGateway, xiaowei_integrations::SmsConfigError> {
+        if sms.provider == xiaowei_integrations::SmsProvider::Log {
+            return Ok(Arc::new(LogGateway));
+        }
+        Ok(Arc::new(Self { sender: sms.build()?, templates: templates.clone() }))
+    }
+}
+
+impl SmsGateway for ProviderGateway {
+    fn send<'a>(
+        &'a self,
+        phone: &'a str,
+        notice: &'a str,
+        params: &'a [(String, String)],
+        _: &'a str,
+    ) -> GatewayFuture<'a> {
+        Box::pin(async move {
+            let Some(template_code) = self.templates.get(notice) else {
+                return Err(GatewayError::Rejected(format!("未配置短信模板 sms_templates.{notice}")));
+            };
+            let message = xiaowei_integrations::SmsMessage {
+                phone: phone.to_owned(),
+                template_code: template_code.clone(),
+                params: params.to_vec(),
+            };
+            match self.sender.send(&message).await {
+                Ok(receipt) => Ok(receipt.provider_message_id),
+                Err(e) if e.is_transient() => Err(GatewayError::Transient(e.to_string())),
+                Err(e) => Err(GatewayError::Rejected(e.to_string())),
+            }
+        })
+    }
+}
+
 /// Runs the scheduler and the delivery worker every `every` seconds until the process ends.
 pub fn spawn_workers(state: AppState, gateway: SharedGateway, every: std::time::Duration) {
     let worker = format!("w-{}", &crate::security::random_token()[..12]);
