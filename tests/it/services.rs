@@ -210,6 +210,8 @@ both_backends!(apply_track_handle_and_rate, |app: TestApp| async move {
 
     // The officer calls, records progress and completes; the applicant is texted at contact and completion.
     let officer = app.login_as(Role::DepartmentOfficer).await;
+    let home = officer.get(app.url("/staff")).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("id=\"cases-waiting\">2<"), "the seeded case and the new one wait for contact");
     let staff_page =
         officer.get(app.url(&format!("/staff/cases/{}", case.tracking))).send().await.unwrap().text().await.unwrap();
     assert!(staff_page.contains("13712345678"), "the handling officer sees the phone");

@@ -134,6 +134,8 @@ struct HomePage {
     nav: Nav,
     scope_name: String,
     counts: OrgCounts,
+    /// 待联系, 办理中 and 逾期 cases in scope.
+    workload: super::cases::Workload,
 }
 
 pub async fn home(State(state): State<AppState>, staff: Staff) -> Result<Html<String>, AppError> {
@@ -144,5 +146,6 @@ pub async fn home(State(state): State<AppState>, staff: Staff) -> Result<Html<St
         .await?
         .map_or_else(|| staff.scope.org_code.clone(), |o| o.display_name().to_owned());
     let counts = state.store().org_counts(&staff.scope.org_code).await?;
-    Ok(Html(HomePage { nav: staff.nav(), scope_name, counts }.render()?))
+    let workload = super::cases::workload(&state, &staff).await?;
+    Ok(Html(HomePage { nav: staff.nav(), scope_name, counts, workload }.render()?))
 }

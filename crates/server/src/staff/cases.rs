@@ -45,6 +45,38 @@ pub async fn case_in_scope(
     if covers(staff, &case) { Ok(case) } else { Err(AppError::Forbidden) }
 }
 
+/// The cases an account sees: its department's (department officers) or its org subtree's.
+pub fn scope_filter(staff: &Staff) -> CaseFilter {
+    match staff.role {
+        Role::DepartmentOfficer => {
+            CaseFilter { department_id: Some(staff.scope.department_id.unwrap_or(-1)), ..CaseFilter::default() }
+        }
+        _ => CaseFilter { org_prefix: Some(staff.scope.org_code.clone()), ..CaseFilter::default() },
+    }
+}
+
+/// Case counts in an account's scope, for its home page.
+pub struct Workload {
+    /// 待联系
+    pub waiting: i64,
+    /// 办理中 and 重新办理
+    pub open: i64,
+    /// 逾期
+    pub overdue: i64,
+}
+
+/// 待联系, open and overdue cases in the account's scope.
+pub async fn workload(state: &AppState, staff: &Staff) -> Result<Workload, AppError> {
+    let base = scope_filter(staff);
+    let count = |filter: CaseFilter| async move { Ok::<_, AppError>(state.store().cases(&filter, 0, 0).await?.1) };
+    Ok(Workload {
+        waiting: count(CaseFilter { status: Some("submitted".into()), ..base.clone() }).await?,
+        open: count(CaseFilter { status: Some("in_progress".into()), ..base.clone() }).await?
+            + count(CaseFilter { status: Some("reopened".into()), ..base.clone() }).await?,
+        overdue: count(CaseFilter { overdue_only: true, ..base }).await?,
+    })
+}
+
 struct CaseRow {
     tracking: String,
     item: String,
@@ -87,16 +119,7 @@ pub async fn list(
     staff.require(Permission::ViewCases)?;
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let status = CaseStatus::parse(&q.status).map(|s| s.as_str().to_owned());
-    let filter = CaseFilter {
-        org_prefix: (staff.role != Role::DepartmentOfficer).then(|| staff.scope.org_code.clone()),
-        department_id: if staff.role == Role::DepartmentOfficer {
-            Some(staff.scope.department_id.unwrap_or(-1))
-        } else {
-            None
-        },
-        status: status.clone(),
-        overdue_only: q.overdue == "1",
-    };
+    let filter = CaseFilter { status: status.clone(), overdue_only: q.overdue == "1", ..scope_filter(&staff) };
     let (cases, total) = state.store().cases(&filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     let mut rows = Vec::new();
     for c in cases {

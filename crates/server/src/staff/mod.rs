@@ -5,7 +5,7 @@
 
 mod audit;
 mod auth;
-mod cases;
+pub(crate) mod cases;
 mod departments;
 mod disclosures;
 mod objections;
