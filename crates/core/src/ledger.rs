@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use sha2::{Digest, Sha256};
 use signed_note::{Note, StandardSigner, StandardVerifier, VerifierList};
 use thiserror::Error;
+pub use tlog_tiles::Error as TlogError;
 pub use tlog_tiles::{
     Checkpoint, EMPTY_HASH, Hash, HashReader, check_record, check_tree, prove_record, prove_tree, record_hash,
     stored_hash_index, stored_hashes_for_record_hash, tree_hash,
