@@ -23,6 +23,7 @@ struct Inner {
     cipher: PiiCipher,
     config: Config,
     metrics: PrometheusHandle,
+    ledger_key: tokio::sync::OnceCell<Arc<xiaowei_core::ledger::LogKey>>,
 }
 
 impl AppState {
@@ -35,6 +36,7 @@ impl AppState {
             cipher,
             config,
             metrics: crate::ops::metrics_handle(),
+            ledger_key: tokio::sync::OnceCell::new(),
         }))
     }
 
@@ -62,6 +64,17 @@ impl AppState {
     /// Where roster scans are kept.
     pub fn attachments(&self) -> &AttachmentStore {
         &self.0.attachments
+    }
+
+    /// The publication ledger's signing key: from configuration, else the key file, else a
+    /// new key file (loaded once).
+    pub async fn ledger_key(&self) -> Result<Arc<xiaowei_core::ledger::LogKey>, AppError> {
+        let key = self
+            .0
+            .ledger_key
+            .get_or_try_init(|| async { crate::ledger::load_or_create_key(&self.0.config).map(Arc::new) })
+            .await?;
+        Ok(key.clone())
     }
 
     pub fn store(&self) -> &Store {
