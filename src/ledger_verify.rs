@@ -57,7 +57,7 @@ pub async fn run(state: &AppState) -> Result<bool> {
                     ));
                 }
             }
-            if let Some(text) = std::str::from_utf8(&leaf.content).ok() {
+            if let Ok(text) = std::str::from_utf8(&leaf.content) {
                 for line in text.lines().filter_map(|l| l.strip_prefix("attachment=")) {
                     let sha = line.split(' ').next().unwrap_or_default().to_owned();
                     if !checked_files.insert(sha.clone()) {

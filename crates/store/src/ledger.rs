@@ -8,6 +8,9 @@
 //! the published content and hand it to `core::ledger::LeafText`; `ledger verify` runs the same
 //! builders again and compares bytes. This module never signs: keys live outside the database.
 
+// Rows are read as tuples in the order their fields enter the canonical leaf text.
+#![allow(clippy::type_complexity)]
+
 use sqlx::{AnyConnection, FromRow};
 use xiaowei_core::ledger::{
     self, Hash, HashCache, LeafText, TilePath, hash_from_bytes, leaf_hash, stored_hash_index,
@@ -335,28 +338,16 @@ impl Store {
         event: &str,
         at: i64,
     ) -> Result<NewLeaf, StoreError> {
-        #[allow(clippy::type_complexity)]
-        let row: (
-            String,
-            String,
-            i64,
-            String,
-            String,
-            Option<i64>,
-            i64,
-            Option<i64>,
-            Option<i64>,
-            Option<String>,
-        ) = sqlx::query_as(
-            "SELECT p.name, r.org_code, r.year, r.period, r.phase, r.settles_id, r.version, r.lineage_id, \
+        let row: (String, String, i64, String, String, Option<i64>, i64, Option<i64>, Option<i64>, Option<String>) =
+            sqlx::query_as(
+                "SELECT p.name, r.org_code, r.year, r.period, r.phase, r.settles_id, r.version, r.lineage_id, \
                  r.supersedes_id, r.correction_reason FROM rosters r JOIN programmes p ON p.id = r.programme_id \
                  WHERE r.id = $1",
-        )
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
+            )
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
         let (programme, org, year, period, phase, settles, version, lineage, supersedes, correction) = row;
-        #[allow(clippy::type_complexity)]
         let more: (Option<String>, Option<String>, Option<String>, i64, i64, Option<String>) = sqlx::query_as(
             "SELECT paid_on, publicity_start, publicity_end, entry_count, total_fen, status_reason FROM rosters \
              WHERE id = $1",
@@ -399,7 +390,6 @@ impl Store {
                 ]
             }),
         );
-        #[allow(clippy::type_complexity)]
         let diffs: Vec<(String, String, String, Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
             "SELECT kind, name, id_masked, proposed_fen, paid_fen, reason FROM roster_differences \
              WHERE roster_id = $1 ORDER BY kind, person_idx",
@@ -471,7 +461,6 @@ impl Store {
             .field("lines", d.line_count)
             .field("income_fen", d.income_fen)
             .field("expense_fen", d.expense_fen);
-        #[allow(clippy::type_complexity)]
         let lines: Vec<(i64, Option<String>, String, i64, i64, Option<String>)> = sqlx::query_as(
             "SELECT row_no, line_date, summary, income_fen, expense_fen, note FROM disclosure_lines \
              WHERE disclosure_id = $1 ORDER BY row_no, id",
