@@ -9,6 +9,7 @@ mod demo_powers;
 mod demo_services;
 mod demo_subsidies;
 mod demo_village_office;
+mod ledger_verify;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -89,9 +90,32 @@ enum Command {
     /// Work with roster (花名册) files.
     #[command(subcommand)]
     Roster(RosterCommand),
+    /// The publication ledger (公开账本): check it against the database, print its checkpoint.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
     /// Measure the performance targets (self-query, roster page, import) and print the figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Re-derive every leaf from the database content and the attachment files, re-check the
+    /// Merkle tree, and report any mismatch (a row edited behind the application's back).
+    /// Exit status: 0 when everything matches, 1 on any mismatch.
+    ///
+    /// Example: xiaowei ledger verify
+    Verify {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Print the current signed checkpoint (C2SP tlog-checkpoint) and the public key.
+    ///
+    /// Example: xiaowei ledger checkpoint
+    Checkpoint {
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -218,6 +242,24 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             return check_roster(&config, &file, programme.as_deref(), json).await;
         }
         Command::Bench(which) => bench::run(which).await?,
+        Command::Ledger(LedgerCommand::Checkpoint { data }) => {
+            apply_data(&mut config, &data);
+            let state = open(&config).await?;
+            let (_, _, text) = xiaowei_server::ledger::current_checkpoint(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!(user_message(&e)))?;
+            print!("{text}");
+            let key = state.ledger_key().await.map_err(|e| anyhow::anyhow!(user_message(&e)))?;
+            eprintln!("公钥：{}", key.vkey());
+            state.store().close().await;
+        }
+        Command::Ledger(LedgerCommand::Verify { data }) => {
+            apply_data(&mut config, &data);
+            let state = open(&config).await?;
+            let clean = ledger_verify::run(&state).await?;
+            state.store().close().await;
+            return Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

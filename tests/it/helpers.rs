@@ -20,8 +20,8 @@ pub struct TestApp {
     pub other_department: i64,
     /// The SQLite file, when on SQLite.
     pub sqlite_file: Option<std::path::PathBuf>,
-    /// The database URL, for a second server instance on the same database.
-    pub db_url: String,
+    /// The database URL, for a second server or the command line on the same database.
+    pub database_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -76,6 +76,7 @@ where
             (format!("{base}/{name}"), Some((admin, name)))
         }
     };
+    let database_url = url.clone();
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     let cipher = PiiCipher::new(PiiKey::generate());
@@ -91,7 +92,7 @@ where
         let _ = stopped.await;
     }));
     let sqlite_file = (backend == Backend::Sqlite).then(|| dir.path().join("xiaowei.db"));
-    test(TestApp { addr, state, own_department, other_department, sqlite_file, db_url: url, _dir: dir }).await;
+    test(TestApp { addr, state, own_department, other_department, sqlite_file, database_url, _dir: dir }).await;
     let _ = stop.send(());
     let _ = server.await;
     store.close().await;

@@ -6,6 +6,7 @@
 mod cli;
 mod disclosures;
 mod helpers;
+mod ledger;
 mod powers;
 mod public;
 mod rbac;

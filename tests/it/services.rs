@@ -158,6 +158,7 @@ both_backends!(apply_track_handle_and_rate, |app: TestApp| async move {
     let guide =
         villager.get(app.url(&format!("/services/{item}?t=620922100"))).send().await.unwrap().text().await.unwrap();
     assert!(guide.contains("15个工作日") && guide.contains("乡镇钱经办"), "{guide}");
+    assert!(guide.contains("公开账本第") && guide.contains("/ledger/leaves/"), "the guide shows its ledger leaf");
 
     // A double submit of one form creates one case.
     let page = villager
@@ -454,7 +455,7 @@ both_backends!(two_instances_mark_and_deliver_exactly_once, |app: TestApp| async
         case_at(&app.state, item, app.own_department, t0 + i, &format!("two-{i}")).await;
     }
     // A second instance: its own pool on the same database.
-    let other_store = Store::connect(&app.db_url).await.unwrap();
+    let other_store = Store::connect(&app.database_url).await.unwrap();
     let other = AppState::new(
         other_store.clone(),
         app.state.cipher().clone(),

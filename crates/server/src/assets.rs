@@ -21,7 +21,10 @@ pub static VERSION: LazyLock<String> = LazyLock::new(|| {
     hex::encode(&hash.finalize()[..6])
 });
 
-const FILES: &[(&str, &str, &[u8])] = &[("app.css", "text/css; charset=utf-8", include_bytes!("../static/app.css"))];
+const FILES: &[(&str, &str, &[u8])] = &[
+    ("app.css", "text/css; charset=utf-8", include_bytes!("../static/app.css")),
+    ("ledger-verify.js", "text/javascript; charset=utf-8", include_bytes!("../static/ledger-verify.js")),
+];
 
 pub async fn serve(Path(name): Path<String>) -> Result<Response, AppError> {
     let (_, mime, body) = FILES.iter().find(|(n, _, _)| *n == name).ok_or(AppError::NotFound)?;

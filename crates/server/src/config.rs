@@ -40,6 +40,14 @@ pub struct Config {
     pub sms: SmsConfig,
     /// The provider's approved template for each notice, e.g. `case_submitted = "SMS_123"`.
     pub sms_templates: std::collections::BTreeMap<String, String>,
+    /// The publication ledger's signing key (`PRIVATE+KEY+…`, signed-note form); defaults to
+    /// `<data_dir>/keys/ledger.key`, generated on first start. Every server of one database
+    /// must use the same key.
+    #[serde(skip_serializing)]
+    pub ledger_key: Option<SecretString>,
+    /// The ledger's origin (checkpoint first line and key name) for a newly generated key;
+    /// defaults to the host of `public_url` followed by `/xiaowei-ledger`.
+    pub ledger_origin: Option<String>,
 }
 
 impl Default for Config {
@@ -57,6 +65,8 @@ impl Default for Config {
             workers: true,
             sms: SmsConfig::default(),
             sms_templates: std::collections::BTreeMap::new(),
+            ledger_key: None,
+            ledger_origin: None,
         }
     }
 }
@@ -106,6 +116,25 @@ impl Config {
 
     pub fn key_path(&self) -> PathBuf {
         self.data_dir.join("keys").join("pii.key")
+    }
+
+    /// The publication ledger's signing key file, next to the personal-data key.
+    pub fn ledger_key_path(&self) -> PathBuf {
+        self.data_dir.join("keys").join("ledger.key")
+    }
+
+    /// The origin to give a newly generated ledger key.
+    pub fn ledger_origin(&self) -> String {
+        if let Some(origin) = self.ledger_origin.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
+            return origin.to_owned();
+        }
+        let host = self
+            .public_url
+            .as_deref()
+            .map(|u| u.split("://").last().unwrap_or(u).split('/').next().unwrap_or("").to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "xiaowei.local".to_owned());
+        format!("{host}/xiaowei-ledger")
     }
 }
 

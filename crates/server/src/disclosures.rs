@@ -288,6 +288,7 @@ pub async fn changes(store: &Store, d: &Disclosure) -> Result<Option<ChangesView
 #[derive(Template)]
 #[template(path = "disclosure_public.html")]
 struct DisclosurePage {
+    ledger: Option<crate::ledger::LeafBadge>,
     county_name: String,
     township_code: String,
     township_name: String,
@@ -330,6 +331,7 @@ async fn disclosure_page(State(state): State<AppState>, Path(id): Path<i64>) -> 
         _ => None,
     };
     let page = DisclosurePage {
+        ledger: crate::ledger::badge(&state, "disclosure", id).await?,
         county_name: county_name(&state).await?,
         township_name,
         township_code,

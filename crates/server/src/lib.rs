@@ -7,6 +7,7 @@ pub mod config;
 pub mod disclosure_text;
 pub mod disclosures;
 pub mod error;
+pub mod ledger;
 pub mod notify;
 pub mod ops;
 pub mod page_cache;
@@ -63,6 +64,7 @@ pub fn app(state: AppState) -> Router {
         .merge(services::router())
         .merge(staff::router())
         .merge(village_office::router())
+        .merge(ledger::router())
         .route("/static/{name}", get(assets::serve))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -318,6 +318,7 @@ async fn item_page(
 #[derive(Template)]
 #[template(path = "power_record.html")]
 struct RecordPage {
+    ledger: Option<crate::ledger::LeafBadge>,
     county_name: String,
     back: String,
     title: String,
@@ -347,6 +348,7 @@ async fn record_page(State(state): State<AppState>, Path(id): Path<i64>) -> Resu
         _ => format!("/t/{}/powers", &exercise.org_code[..exercise.org_code.len().min(9)]),
     };
     let page = RecordPage {
+        ledger: crate::ledger::badge(&state, "power_exercise", id).await?,
         county_name: county_name(&state).await?,
         back,
         place: place_name(store, &exercise.org_code).await?,

@@ -177,6 +177,7 @@ struct ItemPage {
     township_code: String,
     township_name: String,
     handler: Option<String>,
+    ledger: Option<crate::ledger::LeafBadge>,
 }
 
 async fn item_page(
@@ -193,6 +194,7 @@ async fn item_page(
         Err(_) => (String::new(), String::new(), None),
     };
     let page = ItemPage {
+        ledger: crate::ledger::badge(&state, "service_item", id).await?,
         limit: TimeLimit::parse(&item.time_limit).map(TimeLimit::label).unwrap_or_default(),
         materials: lines(&item.materials),
         steps: lines(&item.steps),

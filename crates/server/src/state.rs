@@ -24,6 +24,7 @@ struct Inner {
     config: Config,
     metrics: PrometheusHandle,
     gateway: crate::notify::SharedGateway,
+    ledger_key: tokio::sync::OnceCell<Arc<xiaowei_core::ledger::LogKey>>,
 }
 
 impl AppState {
@@ -49,6 +50,7 @@ impl AppState {
             config,
             metrics: crate::ops::metrics_handle(),
             gateway,
+            ledger_key: tokio::sync::OnceCell::new(),
         }))
     }
 
@@ -81,6 +83,17 @@ impl AppState {
     /// Where text messages go.
     pub fn gateway(&self) -> crate::notify::SharedGateway {
         self.0.gateway.clone()
+    }
+
+    /// The publication ledger's signing key: from configuration, else the key file, else a
+    /// new key file (loaded once).
+    pub async fn ledger_key(&self) -> Result<Arc<xiaowei_core::ledger::LogKey>, AppError> {
+        let key = self
+            .0
+            .ledger_key
+            .get_or_try_init(|| async { crate::ledger::load_or_create_key(&self.0.config).map(Arc::new) })
+            .await?;
+        Ok(key.clone())
     }
 
     pub fn store(&self) -> &Store {

@@ -197,6 +197,7 @@ async fn township_or_village(
 #[derive(Template)]
 #[template(path = "roster_public.html")]
 struct RosterPage {
+    ledger: Option<crate::ledger::LeafBadge>,
     county_name: String,
     township_code: String,
     township_name: String,
@@ -279,6 +280,7 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
     let basis_documents =
         store.attachments_of_programme(roster.programme_id).await?.into_iter().map(AttachmentView::from).collect();
     let page = RosterPage {
+        ledger: crate::ledger::badge(state, "roster", id).await?,
         basis,
         basis_documents,
         county_name: county_name(state).await?,

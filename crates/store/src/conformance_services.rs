@@ -283,3 +283,43 @@ conformance!(outbox_claims_hand_each_message_to_one_worker, |store: Store| async
     let counts = store.outbox_counts().await.unwrap();
     assert_eq!(counts.sent, 1);
 });
+
+conformance!(every_catalogue_change_is_a_ledger_leaf, |store: Store| async move {
+    let (dept, item) = catalogue(&store).await;
+    let first = store.latest_leaf_of("service_item", item).await.unwrap().unwrap();
+    assert_eq!((first.version, first.event.as_str()), (1, "add"));
+    let same = NewServiceItem {
+        department_id: dept,
+        name: "农村低保申请".into(),
+        conditions: "户籍在本县".into(),
+        materials: "身份证\n户口簿".into(),
+        steps: "申请\n审核".into(),
+        time_limit: "15d".into(),
+        fee: "不收费".into(),
+        contact_phone: "0937-5522001".into(),
+        external_url: None,
+        requires_id: true,
+        officer_id: store.find_service_item(item).await.unwrap().unwrap().officer_id,
+    };
+    assert_eq!(store.upsert_service_item(&same, 2).await.unwrap(), item);
+    assert_eq!(store.latest_leaf_of("service_item", item).await.unwrap().unwrap().version, 1, "unchanged: no new leaf");
+    store.update_service_item(item, &NewServiceItem { time_limit: "20d".into(), ..same.clone() }, 3).await.unwrap();
+    store.set_service_item_active(item, false, 4).await.unwrap();
+    store.set_service_item_active(item, false, 5).await.unwrap();
+    let latest = store.latest_leaf_of("service_item", item).await.unwrap().unwrap();
+    assert_eq!((latest.version, latest.event.as_str()), (3, "withdraw"));
+    assert_eq!(
+        store.rederive_leaf(&latest).await.unwrap(),
+        Some(latest.content.clone()),
+        "the current version re-derives"
+    );
+    assert!(String::from_utf8_lossy(&latest.content).contains("time_limit=20d"));
+    assert!(store.ledger_gaps().await.unwrap().iter().all(|g| g.0 != "service_item"));
+    // A row edited behind the application's back no longer matches its leaf.
+    sqlx::query("UPDATE service_items SET fee = '收费100元' WHERE id = $1")
+        .bind(item)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    assert_ne!(store.rederive_leaf(&latest).await.unwrap(), Some(latest.content));
+});

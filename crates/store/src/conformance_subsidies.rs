@@ -788,3 +788,28 @@ conformance!(concurrent_recomputations_and_deletions_of_a_draft_wait_for_each_ot
     assert!(results.iter().all(|r| matches!(r, Ok(()) | Err(StoreError::Conflict(_)))), "{results:?}");
     assert_eq!(store.find_roster(id).await.unwrap(), None);
 });
+
+conformance!(publication_correction_and_withdrawal_each_append_one_leaf_that_rederives, |store: Store| async move {
+    let s = setup(&store).await;
+    let v1 = store.create_roster(&roster(&s, NANCHA, 2024, "proposed"), &entries(&["a", "b"]), 10).await.unwrap();
+    publish(&store, &s, v1, 20).await;
+    let v2 = store.create_roster(&correction(&s, &roster_of(&store, v1).await), &entries(&["a"]), 30).await.unwrap();
+    publish(&store, &s, v2, 40).await;
+    withdraw(&store, &s, v2, 50).await;
+    let leaves = store.ledger_leaves(0, 10).await.unwrap();
+    let summary: Vec<(i64, &str, i64)> = leaves.iter().map(|l| (l.object_id, l.event.as_str(), l.version)).collect();
+    assert_eq!(summary, [(v1, "publish", 1), (v2, "correct", 2), (v2, "withdraw", 2)]);
+    assert_eq!(leaves[2].field("withdraw_reason").as_deref(), Some("重复发放"));
+    for l in &leaves {
+        assert_eq!(store.rederive_leaf(l).await.unwrap().as_deref(), Some(l.content.as_slice()));
+    }
+    assert!(store.ledger_gaps().await.unwrap().is_empty());
+    // An amount changed behind the application's back no longer matches its leaf.
+    sqlx::query("UPDATE roster_entries SET amount_fen = amount_fen + 100 WHERE roster_id = $1")
+        .bind(v1)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    assert_ne!(store.rederive_leaf(&leaves[0]).await.unwrap().as_deref(), Some(leaves[0].content.as_slice()));
+    assert_eq!(store.rederive_leaf(&leaves[1]).await.unwrap().as_deref(), Some(leaves[1].content.as_slice()));
+});

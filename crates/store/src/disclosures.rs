@@ -303,6 +303,9 @@ impl Store {
                 return Err(StoreError::Conflict("corrected disclosure is no longer published".into()));
             }
         }
+        let event = if old.is_some() { "correct" } else { "publish" };
+        let leaf = self.disclosure_leaf(&mut tx, id, event, now).await?;
+        self.append_leaf_in(&mut tx, &leaf).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -14,6 +14,9 @@ pub enum StoreError {
     UnsupportedUrl,
     #[error("database error")]
     Database(#[source] sqlx::Error),
+    /// The publication ledger could not be read or extended (e.g. a stored hash is missing).
+    #[error("ledger: {0}")]
+    Ledger(String),
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

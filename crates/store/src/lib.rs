@@ -10,6 +10,7 @@ mod audit;
 mod departments;
 mod disclosures;
 mod error;
+mod ledger;
 mod limits;
 mod objections;
 mod orgs;
@@ -33,6 +34,7 @@ pub use disclosures::{
     Disclosure, DisclosureText, FinanceLineRow, NewDisclosure, NewFinanceLine, VillageFinanceDisclosure,
 };
 pub use error::StoreError;
+pub use ledger::{LeafRef, LedgerLeaf, NewLeaf};
 pub use objections::{NewObjection, Objection};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
 pub use outbox::{NewOutbox, OutboxCounts, OutboxMessage};
@@ -138,6 +140,8 @@ impl Store {
 mod conformance;
 #[cfg(test)]
 mod conformance_disclosures;
+#[cfg(test)]
+mod conformance_ledger;
 #[cfg(test)]
 mod conformance_powers;
 #[cfg(test)]

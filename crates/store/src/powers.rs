@@ -148,7 +148,7 @@ impl Store {
     /// Adds a catalogue item with its steps and risk points in one transaction; a second item
     /// of the same name at the same org is a conflict.
     pub async fn add_power_item(&self, item: &NewPowerItem, now: i64) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO power_items (org_code, category, name, basis, materials, responsible, total_days, \
              created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -187,6 +187,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        let leaf = self.power_item_leaf(&mut tx, id, now).await?;
+        self.append_leaf_in(&mut tx, &leaf).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -321,7 +323,7 @@ impl Store {
     /// Records one step of an exercise; the same step twice is a conflict. The caller has
     /// checked the order and dates against the procedure.
     pub async fn record_power_step(&self, s: &NewPowerStepRecord, now: i64) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO power_exercise_steps (exercise_id, step_no, done_on, actor_name, action, decision, \
              recorded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -341,6 +343,7 @@ impl Store {
             .bind(s.exercise_id)
             .execute(&mut *tx)
             .await?;
+        self.log_published_exercise(&mut tx, s.exercise_id, now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -358,24 +361,40 @@ impl Store {
 
     /// Makes a draft exercise public; anything but a draft is a conflict (compare-and-set).
     pub async fn publish_power_exercise(&self, id: i64, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE power_exercises SET status = 'published', published_at = $1, updated_at = $1 \
              WHERE id = $2 AND status = 'draft'",
         )
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            Err(StoreError::Conflict("power exercise status changed".into()))
-        } else {
-            Ok(())
+            return Err(StoreError::Conflict("power exercise status changed".into()));
         }
+        let leaf = self.power_exercise_leaf(&mut tx, id, "publish", now, None).await?;
+        self.append_leaf_in(&mut tx, &leaf).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A step or document added to a record already public changes what the public sees: the
+    /// record's new state is appended to the ledger (in the caller's transaction).
+    async fn log_published_exercise(&self, tx: &mut sqlx::AnyConnection, id: i64, now: i64) -> Result<(), StoreError> {
+        let status: String =
+            sqlx::query_scalar("SELECT status FROM power_exercises WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+        if status == "published" {
+            let leaf = self.power_exercise_leaf(tx, id, "update", now, None).await?;
+            self.append_leaf_in(tx, &leaf).await?;
+        }
+        Ok(())
     }
 
     /// Adds a document to an exercise; the same file twice is a conflict.
     pub async fn add_power_document(&self, d: &NewPowerDocument, now: i64) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
+        let mut tx = self.begin_write().await?;
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO power_documents (exercise_id, step_id, sha256, size, content_type, original_name, \
              uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
@@ -387,8 +406,11 @@ impl Store {
         .bind(&d.original_name)
         .bind(d.uploaded_by)
         .bind(now)
-        .fetch_one(&self.pool)
-        .await?)
+        .fetch_one(&mut *tx)
+        .await?;
+        self.log_published_exercise(&mut tx, d.exercise_id, now).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     pub async fn power_documents(&self, exercise_id: i64) -> Result<Vec<PowerDocument>, StoreError> {

@@ -235,40 +235,96 @@ pub struct CalendarDayRow {
 }
 
 impl Store {
-    /// Adds a catalogue item, or updates the item of that name in that department.
+    /// Adds a catalogue item, or updates the item of that name in that department (an unchanged
+    /// item is left alone). Each public change is a new version with its ledger leaf, written in
+    /// the same transaction.
     pub async fn upsert_service_item(&self, item: &NewServiceItem, now: i64) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO service_items (department_id, name, conditions, materials, steps, time_limit, fee, \
-             contact_phone, external_url, requires_id, officer_id, active, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12) \
-             ON CONFLICT (department_id, name) DO UPDATE SET conditions = excluded.conditions, \
-             materials = excluded.materials, steps = excluded.steps, time_limit = excluded.time_limit, \
-             fee = excluded.fee, contact_phone = excluded.contact_phone, external_url = excluded.external_url, \
-             requires_id = excluded.requires_id, officer_id = excluded.officer_id, active = 1, \
-             updated_at = excluded.updated_at RETURNING id",
+        let mut tx = self.begin_write().await?;
+        #[allow(clippy::type_complexity)]
+        let existing: Option<(
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            i64,
+            Option<i64>,
+            i64,
+        )> = sqlx::query_as(
+            "SELECT id, conditions, materials, steps, time_limit, fee, contact_phone, external_url, requires_id, \
+                 officer_id, active FROM service_items WHERE department_id = $1 AND name = $2",
         )
         .bind(item.department_id)
         .bind(&item.name)
-        .bind(&item.conditions)
-        .bind(&item.materials)
-        .bind(&item.steps)
-        .bind(&item.time_limit)
-        .bind(&item.fee)
-        .bind(&item.contact_phone)
-        .bind(&item.external_url)
-        .bind(i64::from(item.requires_id))
-        .bind(item.officer_id)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (id, event) = match existing {
+            Some(row) => {
+                let same = (&row.1, &row.2, &row.3, &row.4, &row.5, &row.6, &row.7, row.8, row.9, row.10)
+                    == (
+                        &item.conditions,
+                        &item.materials,
+                        &item.steps,
+                        &item.time_limit,
+                        &item.fee,
+                        &item.contact_phone,
+                        &item.external_url,
+                        i64::from(item.requires_id),
+                        item.officer_id,
+                        1,
+                    );
+                if same {
+                    tx.commit().await?;
+                    return Ok(row.0);
+                }
+                self.write_service_item(&mut tx, row.0, item, now).await?;
+                sqlx::query("UPDATE service_items SET active = 1 WHERE id = $1").bind(row.0).execute(&mut *tx).await?;
+                (row.0, "update")
+            }
+            None => {
+                let id = sqlx::query_scalar(
+                    "INSERT INTO service_items (department_id, name, conditions, materials, steps, time_limit, fee, \
+                     contact_phone, external_url, requires_id, officer_id, active, version, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, 1, $12, $12) RETURNING id",
+                )
+                .bind(item.department_id)
+                .bind(&item.name)
+                .bind(&item.conditions)
+                .bind(&item.materials)
+                .bind(&item.steps)
+                .bind(&item.time_limit)
+                .bind(&item.fee)
+                .bind(&item.contact_phone)
+                .bind(&item.external_url)
+                .bind(i64::from(item.requires_id))
+                .bind(item.officer_id)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                (id, "add")
+            }
+        };
+        let leaf = self.service_item_leaf(&mut tx, id, event, now).await?;
+        self.append_leaf_in(&mut tx, &leaf).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
-    /// Changes an item in place (its department stays); `NotFound` when there is none.
-    pub async fn update_service_item(&self, id: i64, item: &NewServiceItem, now: i64) -> Result<(), StoreError> {
+    /// Writes an item's fields as a new version.
+    async fn write_service_item(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        id: i64,
+        item: &NewServiceItem,
+        now: i64,
+    ) -> Result<(), StoreError> {
         let done = sqlx::query(
             "UPDATE service_items SET name = $1, conditions = $2, materials = $3, steps = $4, time_limit = $5, \
-             fee = $6, contact_phone = $7, external_url = $8, requires_id = $9, officer_id = $10, updated_at = $11 \
-             WHERE id = $12",
+             fee = $6, contact_phone = $7, external_url = $8, requires_id = $9, officer_id = $10, updated_at = $11, \
+             version = version + 1 WHERE id = $12",
         )
         .bind(&item.name)
         .bind(&item.conditions)
@@ -282,20 +338,45 @@ impl Store {
         .bind(item.officer_id)
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut **tx)
         .await?;
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    /// Takes an item off (or back onto) the public catalogue.
+    /// Changes an item in place (its department stays) as a new version with its ledger leaf;
+    /// `NotFound` when there is none.
+    pub async fn update_service_item(&self, id: i64, item: &NewServiceItem, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        self.write_service_item(&mut tx, id, item, now).await?;
+        let leaf = self.service_item_leaf(&mut tx, id, "update", now).await?;
+        self.append_leaf_in(&mut tx, &leaf).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Takes an item off (or back onto) the public catalogue, logged in the ledger; a repeat
+    /// changes nothing.
     pub async fn set_service_item_active(&self, id: i64, active: bool, now: i64) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE service_items SET active = $1, updated_at = $2 WHERE id = $3")
-            .bind(i64::from(active))
-            .bind(now)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE service_items SET active = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND active <> $1",
+        )
+        .bind(i64::from(active))
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM service_items WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return if exists.is_some() { Ok(()) } else { Err(StoreError::NotFound) };
+        }
+        let leaf = self.service_item_leaf(&mut tx, id, if active { "restore" } else { "withdraw" }, now).await?;
+        self.append_leaf_in(&mut tx, &leaf).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The catalogue by department, then name; `active_only` for the public.

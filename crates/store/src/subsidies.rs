@@ -542,9 +542,22 @@ impl Store {
             "UPDATE {table} SET status = $1, status_reason = $2, reviewed_by = CASE WHEN $1 = 'submitted' \
              THEN reviewed_by ELSE $3 END, updated_at = $4 WHERE id = $5 AND status = $6"
         ));
+        // A withdrawal is a public change: it is written to the ledger in the same transaction.
+        let mut tx = self.begin_write().await?;
         let done =
-            sqlx::query(sql).bind(to).bind(reason).bind(by).bind(now).bind(id).bind(from).execute(&self.pool).await?;
-        if done.rows_affected() == 0 { Err(StoreError::Conflict(format!("{table} status changed"))) } else { Ok(()) }
+            sqlx::query(sql).bind(to).bind(reason).bind(by).bind(now).bind(id).bind(from).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!("{table} status changed")));
+        }
+        if to == "withdrawn" {
+            let leaf = match table {
+                "rosters" => self.roster_leaf(&mut tx, id, "withdraw", now).await?,
+                _ => self.disclosure_leaf(&mut tx, id, "withdraw", now).await?,
+            };
+            self.append_leaf_in(&mut tx, &leaf).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Publishes a submitted roster with its publicity dates; the version it corrects, if any,
@@ -585,6 +598,9 @@ impl Store {
                 return Err(StoreError::Conflict("corrected roster is no longer published".into()));
             }
         }
+        let event = if old.is_some() { "correct" } else { "publish" };
+        let leaf = self.roster_leaf(&mut tx, id, event, now).await?;
+        self.append_leaf_in(&mut tx, &leaf).await?;
         tx.commit().await?;
         Ok(())
     }

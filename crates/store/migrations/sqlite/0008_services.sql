@@ -21,6 +21,8 @@ CREATE TABLE service_items (
     requires_id BIGINT NOT NULL DEFAULT 0,
     officer_id BIGINT REFERENCES department_contacts (id),
     active BIGINT NOT NULL DEFAULT 1,
+    -- Each public change is a new version with its own leaf in the publication ledger.
+    version BIGINT NOT NULL DEFAULT 1,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     UNIQUE (department_id, name)

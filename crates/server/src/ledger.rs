@@ -1,0 +1,350 @@
+//! 公开账本 pages and files: the signed checkpoint and the tiles (C2SP tlog-checkpoint and
+//! tlog-tiles, static and cacheable), the per-leaf 核验 page whose script checks the inclusion
+//! proof in the browser, the printable checkpoint sheet and the consistency check of an old
+//! checkpoint. Also owns the signing key file. Never changes the log: appends happen in the
+//! store, inside the transactions that publish.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use xiaowei_core::ledger::{self, LogKey, TilePath, check_tree, hash_base64, hash_hex};
+use xiaowei_store::{LeafRef, LedgerLeaf, NewLeaf};
+
+use crate::config::Config;
+use crate::error::AppError;
+use crate::state::{AppState, shanghai_time};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ledger", get(overview))
+        .route("/ledger/checkpoint", get(checkpoint))
+        .route("/ledger/tile/{*path}", get(tile))
+        .route("/ledger/leaves/{index}", get(verify_page))
+        .route("/ledger/sheet", get(sheet))
+        .route("/ledger/sheet/qr.svg", get(sheet_qr))
+        .route("/ledger/consistency", get(consistency))
+}
+
+/// Appends a leaf for a state change made outside the store's own publishing use cases (e.g.
+/// a service catalogue item): build `content` with `xiaowei_core::ledger::LeafText`, call this
+/// right after the change. Idempotent: the same (kind, object, version, event) is logged once.
+///
+/// ```ignore
+/// let mut text = LeafText::new("service_item", id, version, "publish", Some(&org), now)?;
+/// text.field("name", &item.name).field("phone", &item.phone);
+/// ledger::append(&state, NewLeaf { kind: "service_item".into(), object_id: id, version,
+///     event: "publish".into(), org_code: Some(org), at: now, content: text.finish()? }).await?;
+/// ```
+pub async fn append(state: &AppState, leaf: NewLeaf) -> Result<LeafRef, AppError> {
+    Ok(state.store().append_leaf(&leaf).await?)
+}
+
+/// The ledger key: configuration, else the key file, else a new key written to the key file.
+pub fn load_or_create_key(config: &Config) -> Result<LogKey, AppError> {
+    use secrecy::ExposeSecret;
+    if let Some(skey) = &config.ledger_key {
+        return LogKey::from_private(skey.expose_secret())
+            .map_err(|_| AppError::Internal("XIAOWEI_LEDGER_KEY is not a valid signed-note private key".into()));
+    }
+    let path = config.ledger_key_path();
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return LogKey::from_private(&text)
+            .map_err(|_| AppError::Internal(format!("ledger key file {} is damaged", path.display())));
+    }
+    let (skey, key) = LogKey::generate(&config.ledger_origin())
+        .map_err(|_| AppError::Internal("ledger origin is not a valid key name".into()))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| AppError::Internal(format!("ledger key folder: {e}")))?;
+    }
+    match write_new_private(&path, &skey) {
+        Ok(()) => {
+            tracing::warn!(path = %path.display(), "generated a new ledger signing key: back it up");
+            Ok(key)
+        }
+        // Another server on the same data folder wrote it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text = std::fs::read_to_string(&path).map_err(|e| AppError::Internal(format!("ledger key: {e}")))?;
+            LogKey::from_private(&text).map_err(|_| AppError::Internal("ledger key file is damaged".into()))
+        }
+        Err(e) => Err(AppError::Internal(format!("ledger key: {e}"))),
+    }
+}
+
+fn write_new_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+/// The current signed checkpoint text.
+pub async fn current_checkpoint(state: &AppState) -> Result<(u64, ledger::Hash, String), AppError> {
+    let key = state.ledger_key().await?;
+    let (size, root) = state.store().ledger_head().await?;
+    let text = key.sign_checkpoint(size, root).map_err(|e| AppError::Internal(format!("checkpoint: {e}")))?;
+    Ok((size, root, text))
+}
+
+/// What a public page shows about its newest leaf.
+pub struct LeafBadge {
+    pub index: i64,
+    pub hash: String,
+    pub time: String,
+}
+
+/// The newest leaf of a public object, for its page.
+pub async fn badge(state: &AppState, kind: &str, object_id: i64) -> Result<Option<LeafBadge>, AppError> {
+    Ok(state.store().latest_leaf_of(kind, object_id).await?.map(|l| LeafBadge {
+        index: l.idx,
+        hash: l.hash_hex(),
+        time: shanghai_time(l.at),
+    }))
+}
+
+async fn checkpoint(State(state): State<AppState>) -> Result<Response, AppError> {
+    let (_, _, text) = current_checkpoint(&state).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-cache, max-age=0")], text)
+        .into_response())
+}
+
+async fn tile(State(state): State<AppState>, Path(path): Path<String>) -> Result<Response, AppError> {
+    let parsed = TilePath::parse(&path).map_err(|_| {
+        AppError::invalid("瓦片路径无效：应为 tile/<层>/<编号>[.p/<宽度>] 或 tile/entries/<编号>[.p/<宽度>]")
+    })?;
+    let (size, _) = state.store().ledger_head().await?;
+    let bytes = state.store().ledger_tile(parsed, size).await?.ok_or(AppError::NotFound)?;
+    // A tile's bytes never change once the log has grown past it, partial or full.
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A leaf as listed on the overview.
+struct LeafRow {
+    index: i64,
+    kind: &'static str,
+    event: &'static str,
+    link: String,
+    time: String,
+    hash: String,
+}
+
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "roster" => "惠农资金花名册",
+        "disclosure" => "公示公开",
+        "power_exercise" => "小微权力运行记录",
+        "power_item" => "小微权力清单事项",
+        "service_item" => "办事服务事项",
+        _ => "其他",
+    }
+}
+
+fn event_label(event: &str) -> &'static str {
+    match event {
+        "publish" => "公开",
+        "correct" => "更正（新版本）",
+        "withdraw" => "撤回",
+        "update" => "补充",
+        "add" => "新增",
+        _ => "变更",
+    }
+}
+
+fn public_link(leaf: &LedgerLeaf) -> String {
+    match leaf.kind.as_str() {
+        "roster" => format!("/rosters/{}", leaf.object_id),
+        "disclosure" => format!("/disclosures/{}", leaf.object_id),
+        "power_exercise" => format!("/power-records/{}", leaf.object_id),
+        "power_item" => format!("/powers/{}", leaf.object_id),
+        _ => String::new(),
+    }
+}
+
+impl From<&LedgerLeaf> for LeafRow {
+    fn from(l: &LedgerLeaf) -> Self {
+        Self {
+            index: l.idx,
+            kind: kind_label(&l.kind),
+            event: event_label(&l.event),
+            link: public_link(l),
+            time: shanghai_time(l.at),
+            hash: l.hash_hex(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ledger.html")]
+struct OverviewPage {
+    size: u64,
+    root_hex: String,
+    checkpoint: String,
+    vkey: String,
+    origin: String,
+    recent: Vec<LeafRow>,
+}
+
+async fn overview(State(state): State<AppState>) -> Result<Html<String>, AppError> {
+    let key = state.ledger_key().await?;
+    let (size, root, checkpoint) = current_checkpoint(&state).await?;
+    let from = size.saturating_sub(20);
+    let mut recent: Vec<LeafRow> = state.store().ledger_leaves(from, 20).await?.iter().map(LeafRow::from).collect();
+    recent.reverse();
+    let page = OverviewPage {
+        size,
+        root_hex: hash_hex(&root),
+        checkpoint,
+        vkey: key.vkey().to_owned(),
+        origin: key.origin().to_owned(),
+        recent,
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Template)]
+#[template(path = "ledger_verify.html")]
+struct VerifyPage {
+    leaf: LeafRow,
+    text: String,
+    vkey: String,
+}
+
+async fn verify_page(State(state): State<AppState>, Path(index): Path<String>) -> Result<Html<String>, AppError> {
+    let index: u64 = index.trim().parse().map_err(|_| AppError::invalid("账本记录编号应为数字"))?;
+    let leaf = state.store().ledger_leaf(index).await?.ok_or(AppError::NotFound)?;
+    let key = state.ledger_key().await?;
+    let page = VerifyPage {
+        leaf: LeafRow::from(&leaf),
+        text: String::from_utf8_lossy(&leaf.content).into_owned(),
+        vkey: key.vkey().to_owned(),
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Template)]
+#[template(path = "ledger_sheet.html")]
+struct SheetPage {
+    size: u64,
+    root_hex: String,
+    root_base64: String,
+    date: String,
+    checkpoint: String,
+    vkey: String,
+}
+
+async fn sheet(State(state): State<AppState>) -> Result<Html<String>, AppError> {
+    let key = state.ledger_key().await?;
+    let (size, root, checkpoint) = current_checkpoint(&state).await?;
+    let page = SheetPage {
+        size,
+        root_hex: hash_hex(&root),
+        root_base64: hash_base64(&root),
+        date: shanghai_time(state.now()),
+        checkpoint,
+        vkey: key.vkey().to_owned(),
+    };
+    Ok(Html(page.render()?))
+}
+
+/// The QR code of the current checkpoint text, so that a photo of the notice board can be
+/// pasted into the consistency check years later.
+async fn sheet_qr(State(state): State<AppState>) -> Result<Response, AppError> {
+    let (_, _, checkpoint) = current_checkpoint(&state).await?;
+    let code = qrcode::QrCode::with_error_correction_level(checkpoint.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| AppError::Internal(format!("qr: {e}")))?;
+    let svg = code.render::<qrcode::render::svg::Color>().min_dimensions(240, 240).quiet_zone(true).build();
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-cache")], svg).into_response())
+}
+
+#[derive(Deserialize)]
+struct ConsistencyQuery {
+    #[serde(default)]
+    checkpoint: String,
+}
+
+/// The outcome of checking an old checkpoint against today's.
+struct Verdict {
+    ok: bool,
+    headline: String,
+    detail: String,
+    old_size: u64,
+    old_root: String,
+    proof: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "ledger_consistency.html")]
+struct ConsistencyPage {
+    pasted: String,
+    size: u64,
+    root_hex: String,
+    error: String,
+    verdict: Option<Verdict>,
+}
+
+async fn consistency(State(state): State<AppState>, Query(q): Query<ConsistencyQuery>) -> Result<Response, AppError> {
+    let key = state.ledger_key().await?;
+    let (size, root) = state.store().ledger_head().await?;
+    let pasted = q.checkpoint.chars().take(4000).collect::<String>();
+    let mut page = ConsistencyPage {
+        pasted: pasted.clone(),
+        size,
+        root_hex: hash_hex(&root),
+        error: String::new(),
+        verdict: None,
+    };
+    if pasted.trim().is_empty() {
+        return Ok(Html(page.render()?).into_response());
+    }
+    let old = match ledger::open_checkpoint(&pasted, key.vkey()) {
+        Ok(old) => old,
+        Err(e) => {
+            page.error = e.to_string();
+            return Ok((axum::http::StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());
+        }
+    };
+    let (old_size, old_root) = (old.size(), *old.hash());
+    let mut verdict = Verdict {
+        ok: false,
+        headline: String::new(),
+        detail: String::new(),
+        old_size,
+        old_root: hash_hex(&old_root),
+        proof: Vec::new(),
+    };
+    if old_size > size {
+        verdict.headline = "不一致：这份检查点记录的条数比今天的账本还多".into();
+        verdict.detail = format!("旧检查点有 {old_size} 条记录，今天只有 {size} 条：账本被删减或回退过。");
+    } else if old_size == 0 {
+        verdict.ok = true;
+        verdict.headline = "一致：旧检查点是空账本，今天的账本由它只追加而来".into();
+    } else {
+        let proof = state.store().ledger_consistency_proof(size, old_size).await?;
+        verdict.proof = proof.iter().map(hash_hex).collect();
+        if check_tree(&proof, size, root, old_size, old_root).is_ok() {
+            verdict.ok = true;
+            verdict.headline = "一致：账本自那时起只追加过，从未改写".into();
+            verdict.detail = format!(
+                "旧检查点的前 {old_size} 条记录原样保留在今天的 {size} 条记录中（下面的一致性证明已在服务器上按 RFC 6962 核对，您也可以用任何独立工具复核）。"
+            );
+        } else {
+            verdict.headline = "不一致：今天的账本与这份检查点对不上".into();
+            verdict.detail =
+                "这份检查点的签名是真的，但它记录的根哈希与今天账本的前几条记录不符：账本曾被改写。请向县纪委监委反映。".into();
+        }
+    }
+    page.verdict = Some(verdict);
+    Ok(Html(page.render()?).into_response())
+}

@@ -1,0 +1,208 @@
+// 公开账本核验: checks in the browser that one leaf of the publication ledger is included in the
+// latest signed checkpoint. Reads only the public C2SP files (/ledger/checkpoint and
+// /ledger/tile/...), verifies the checkpoint's Ed25519 note signature with WebCrypto, hashes the
+// leaf from its entry bundle (RFC 6962: SHA-256(0x00 || leaf)), rebuilds the inclusion proof
+// from hash tiles and checks it against the checkpoint's root (RFC 9162 §2.1.3.2).
+// No inline script: the page's Content-Security-Policy forbids it.
+(function () {
+  "use strict";
+  var box = document.getElementById("verify");
+  if (!box) return;
+  var verdict = document.getElementById("verdict");
+  var steps = document.getElementById("steps");
+  var index = Number(box.dataset.index);
+  var expected = box.dataset.hash;
+  var vkey = box.dataset.vkey;
+
+  function say(ok, text) {
+    var li = document.createElement("li");
+    li.textContent = (ok === true ? "✔ " : ok === false ? "✘ " : "… ") + text;
+    steps.appendChild(li);
+  }
+  function finish(ok, text) {
+    verdict.textContent = text;
+    box.classList.add(ok ? "ok" : "bad");
+    box.dataset.result = ok ? "match" : "mismatch";
+  }
+  function hex(bytes) {
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  function b64(text) {
+    var bin = atob(text);
+    var out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  function concat(parts) {
+    var len = parts.reduce(function (n, p) { return n + p.length; }, 0);
+    var out = new Uint8Array(len);
+    var at = 0;
+    parts.forEach(function (p) { out.set(p, at); at += p.length; });
+    return out;
+  }
+  function equal(a, b) {
+    if (a.length !== b.length) return false;
+    for (var i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  async function sha256(bytes) {
+    return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  }
+  function leafHash(leaf) { return sha256(concat([new Uint8Array([0]), leaf])); }
+  function nodeHash(l, r) { return sha256(concat([new Uint8Array([1]), l, r])); }
+  async function fetchBytes(path) {
+    var r = await fetch(path, { cache: "no-cache" });
+    if (!r.ok) throw new Error("无法取得 " + path + "（" + r.status + "）");
+    return new Uint8Array(await r.arrayBuffer());
+  }
+
+  // C2SP tlog-tiles path of tile `n` at `level` ("entries" for entry bundles), width `w`.
+  function tilePath(level, n, w) {
+    var s = ("00" + (n % 1000)).slice(-3);
+    n = Math.floor(n / 1000);
+    while (n > 0) {
+      s = "x" + ("00" + (n % 1000)).slice(-3) + "/" + s;
+      n = Math.floor(n / 1000);
+    }
+    return "/ledger/tile/" + level + "/" + s + (w === 256 ? "" : ".p/" + w);
+  }
+
+  var size = 0;
+  var tiles = {};
+  // The hashes of tile `n` at tile level `tl`, as wide as the tree of `size` leaves allows.
+  async function tile(tl, n) {
+    var available = Math.floor(size / Math.pow(256, tl));
+    var w = Math.min(256, available - n * 256);
+    var path = tilePath(tl, n, w);
+    if (!tiles[path]) tiles[path] = fetchBytes(path);
+    return tiles[path];
+  }
+  // MTH of the complete subtree of 2^level leaves starting at leaf k·2^level.
+  async function subtree(level, k) {
+    var tl = Math.floor(level / 8);
+    var r = level % 8;
+    var first = k * Math.pow(2, r);
+    var data = await tile(tl, Math.floor(first / 256));
+    var off = first % 256;
+    var hashes = [];
+    for (var i = 0; i < Math.pow(2, r); i++) hashes.push(data.slice((off + i) * 32, (off + i + 1) * 32));
+    if (hashes.some(function (h) { return h.length !== 32; })) throw new Error("瓦片数据不完整");
+    while (hashes.length > 1) {
+      var next = [];
+      for (var j = 0; j < hashes.length; j += 2) next.push(await nodeHash(hashes[j], hashes[j + 1]));
+      hashes = next;
+    }
+    return hashes[0];
+  }
+  // MTH(D[lo:hi]): the complete subtrees from the left, folded from the right.
+  async function range(lo, hi) {
+    var parts = [];
+    while (lo < hi) {
+      var level = 0;
+      while (lo % Math.pow(2, level + 1) === 0 && lo + Math.pow(2, level + 1) <= hi) level++;
+      parts.push(await subtree(level, lo / Math.pow(2, level)));
+      lo += Math.pow(2, level);
+    }
+    var h = parts.pop();
+    while (parts.length) h = await nodeHash(parts.pop(), h);
+    return h;
+  }
+  // RFC 6962 §2.1.1 PATH(m, D[lo:hi]).
+  async function path(m, lo, hi) {
+    if (hi - lo === 1) return [];
+    var k = 1;
+    while (k * 2 < hi - lo) k *= 2;
+    if (m < lo + k) return (await path(m, lo, lo + k)).concat([await range(lo + k, hi)]);
+    return (await path(m, lo + k, hi)).concat([await range(lo, lo + k)]);
+  }
+  // RFC 9162 §2.1.3.2.
+  async function rootFromProof(leaf, m, n, proof) {
+    var fn = m, sn = n - 1, r = leaf;
+    for (var i = 0; i < proof.length; i++) {
+      if (sn === 0) return null;
+      if (fn % 2 === 1 || fn === sn) {
+        r = await nodeHash(proof[i], r);
+        if (fn % 2 === 0) {
+          while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+        }
+      } else {
+        r = await nodeHash(r, proof[i]);
+      }
+      fn = Math.floor(fn / 2);
+      sn = Math.floor(sn / 2);
+    }
+    return sn === 0 ? r : null;
+  }
+
+  async function checkSignature(text) {
+    var cut = text.lastIndexOf("\n\n");
+    if (cut < 0) return { ok: false, why: "检查点格式不正确" };
+    var body = new TextEncoder().encode(text.slice(0, cut + 1));
+    var parts = vkey.split("+");
+    var key = b64(parts[2]);
+    var line = text.slice(cut + 2).split("\n").filter(function (l) { return l.indexOf("\u2014 " + parts[0] + " ") === 0; })[0];
+    if (!line || key[0] !== 1) return { ok: false, why: "检查点上没有本站公钥的签名" };
+    var sig = b64(line.split(" ")[2]);
+    if (hex(sig.slice(0, 4)) !== parts[1]) return { ok: false, why: "签名的密钥编号与本站公钥不符" };
+    try {
+      var k = await crypto.subtle.importKey("raw", key.slice(1), { name: "Ed25519" }, false, ["verify"]);
+      var good = await crypto.subtle.verify({ name: "Ed25519" }, k, sig.slice(4), body);
+      return good ? { ok: true } : { ok: false, why: "签名与检查点内容不符" };
+    } catch (e) {
+      return { ok: null, why: "此浏览器不支持 Ed25519，未能核对签名（其余核验照常进行）" };
+    }
+  }
+
+  async function run() {
+    var text = new TextDecoder().decode(await fetchBytes("/ledger/checkpoint"));
+    var lines = text.split("\n");
+    size = Number(lines[1]);
+    var root = b64(lines[2]);
+    if (!(size > index) || root.length !== 32) {
+      say(false, "最新检查点不包含第 " + index + " 号记录");
+      return finish(false, "不一致：最新检查点中没有这条记录。");
+    }
+    say(true, "已取得最新检查点：账本共 " + size + " 条记录");
+    var sig = await checkSignature(text);
+    if (sig.ok === false) {
+      say(false, sig.why);
+      return finish(false, "不一致：检查点签名核验未通过，它可能不是本站签发的。");
+    }
+    say(sig.ok, sig.ok ? "检查点签名核验通过（Ed25519，本站公钥）" : sig.why);
+    var n = Math.floor(index / 256);
+    var bundle = await fetchBytes(tilePath("entries", n, Math.min(256, size - n * 256)));
+    var at = 0, leaf = null;
+    for (var i = 0; at + 2 <= bundle.length; i++) {
+      var len = bundle[at] * 256 + bundle[at + 1];
+      if (i === index % 256) leaf = bundle.slice(at + 2, at + 2 + len);
+      at += 2 + len;
+    }
+    if (!leaf) {
+      say(false, "账本数据中找不到这条记录");
+      return finish(false, "不一致：账本数据中找不到这条记录。");
+    }
+    var lh = await leafHash(leaf);
+    if (hex(lh) !== expected) {
+      say(false, "账本中这条记录的哈希与本页显示的不同");
+      return finish(false, "不一致：本页显示的记录与账本中的不同。");
+    }
+    say(true, "账本中第 " + index + " 号记录的哈希与本页显示的一致");
+    var proof = await path(index, 0, size);
+    var computed = await rootFromProof(lh, index, size, proof);
+    if (!computed || !equal(computed, root)) {
+      say(false, "包含证明与检查点的根哈希对不上");
+      return finish(false, "不一致：这条记录不在最新检查点的账本里，账本可能被改写过。");
+    }
+    say(true, "包含证明（" + proof.length + " 个哈希）与检查点根哈希一致");
+    finish(true, "一致：本页内容确实记入了公开账本，账本未被改写。");
+  }
+
+  if (!window.crypto || !crypto.subtle) {
+    finish(false, "此浏览器无法进行核验（缺少加密功能），请换用较新的浏览器。");
+    return;
+  }
+  run().catch(function (e) {
+    say(false, String(e && e.message ? e.message : e));
+    finish(false, "核验未能完成：网络或数据出错，请稍后重试。");
+  });
+})();
