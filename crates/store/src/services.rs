@@ -285,25 +285,18 @@ impl Store {
                 (row.0, "update")
             }
             None => {
+                // A version-0 row that the write below fills in as version 1.
                 let id = sqlx::query_scalar(
                     "INSERT INTO service_items (department_id, name, conditions, materials, steps, time_limit, fee, \
-                     contact_phone, external_url, requires_id, officer_id, active, version, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, 1, $12, $12) RETURNING id",
+                     contact_phone, requires_id, active, version, created_at, updated_at) \
+                     VALUES ($1, $2, '', '', '', '', '', '', 0, 1, 0, $3, $3) RETURNING id",
                 )
                 .bind(item.department_id)
                 .bind(&item.name)
-                .bind(&item.conditions)
-                .bind(&item.materials)
-                .bind(&item.steps)
-                .bind(&item.time_limit)
-                .bind(&item.fee)
-                .bind(&item.contact_phone)
-                .bind(&item.external_url)
-                .bind(i64::from(item.requires_id))
-                .bind(item.officer_id)
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
+                self.write_service_item(&mut tx, id, item, now).await?;
                 (id, "add")
             }
         };

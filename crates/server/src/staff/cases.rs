@@ -211,7 +211,8 @@ pub struct ShowQuery {
     done: String,
 }
 
-fn outbox_status(status: &str) -> &'static str {
+/// 待发送 / 发送中 / 已发送 / 发送失败
+pub(super) fn outbox_status(status: &str) -> &'static str {
     match status {
         "pending" => "待发送",
         "sending" => "发送中",

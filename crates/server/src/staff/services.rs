@@ -598,12 +598,7 @@ pub async fn outbox(
             id: m.id,
             tracking,
             recipient: m.recipient,
-            status: match m.status.as_str() {
-                "pending" => "待发送",
-                "sending" => "发送中",
-                "sent" => "已发送",
-                _ => "发送失败",
-            },
+            status: super::cases::outbox_status(&m.status),
             failed: m.status == "failed",
             attempts: m.attempts,
             error: m.last_error.unwrap_or_default(),
