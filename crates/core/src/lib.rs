@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod disclosure;
+pub mod message;
 pub mod money;
 pub mod org;
 pub mod phone;
