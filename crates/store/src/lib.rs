@@ -11,6 +11,7 @@ mod departments;
 mod disclosures;
 mod error;
 mod limits;
+mod messages;
 mod objections;
 mod orgs;
 mod outbox;
@@ -33,6 +34,10 @@ pub use disclosures::{
     Disclosure, DisclosureText, FinanceLineRow, NewDisclosure, NewFinanceLine, VillageFinanceDisclosure,
 };
 pub use error::StoreError;
+pub use messages::{
+    Message, MessageChange, MessageClock, MessageEvent, MessageFilter, MessagePhoto, NewMessage, NewMessageEvent,
+    NewMessagePhoto,
+};
 pub use objections::{NewObjection, Objection};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
 pub use outbox::{NewOutbox, OutboxCounts, OutboxMessage};
@@ -138,6 +143,8 @@ impl Store {
 mod conformance;
 #[cfg(test)]
 mod conformance_disclosures;
+#[cfg(test)]
+mod conformance_messages;
 #[cfg(test)]
 mod conformance_powers;
 #[cfg(test)]
