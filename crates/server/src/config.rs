@@ -36,6 +36,9 @@ pub struct Config {
     pub attachments: AttachmentConfig,
     /// Whether this instance runs the case clocks and text delivery (safe in several instances).
     pub workers: bool,
+    /// Working days within which a complaint (投诉) or a report (举报) left in the 留言箱 must be
+    /// answered; questions and suggestions always get 3.
+    pub complaint_reply_days: u32,
 }
 
 impl Default for Config {
@@ -51,6 +54,7 @@ impl Default for Config {
             public_url: None,
             attachments: AttachmentConfig::default(),
             workers: true,
+            complaint_reply_days: xiaowei_core::message::DEFAULT_COMPLAINT_REPLY_DAYS,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod disclosure_text;
 pub mod disclosures;
 pub mod error;
+pub mod messages;
 pub mod notify;
 pub mod ops;
 pub mod page_cache;
@@ -61,6 +62,7 @@ pub fn app(state: AppState) -> Router {
         .merge(powers::router())
         .merge(disclosures::router())
         .merge(services::router())
+        .merge(messages::router())
         .merge(staff::router())
         .merge(village_office::router())
         .route("/static/{name}", get(assets::serve))
