@@ -6,6 +6,7 @@
 mod cli;
 mod disclosures;
 mod helpers;
+mod messages;
 mod powers;
 mod public;
 mod rbac;
