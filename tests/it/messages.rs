@@ -506,9 +506,12 @@ both_backends!(the_inbox_is_scoped_by_role_and_org_and_reports_by_the_commission
     assert_eq!(location(&r), "/staff/inbox?done=answered");
 });
 
+/// A kind, the form fields, and the field the error must name.
+type BadCase = (&'static str, &'static [(&'static str, &'static str)], &'static str);
+
 both_backends!(bad_messages_name_the_field_and_write_nothing, |app: TestApp| async move {
     let villager = TestApp::client();
-    let cases: [(&str, &[(&str, &str)], &str); 5] = [
+    let cases: [BadCase; 5] = [
         ("complaint", &[("place", NANCHA), ("body", "村委会办事拖拉。")], "手机号"),
         ("question", &[("place", NANCHA), ("body", "请问？"), ("phone", "12345")], "手机号"),
         ("question", &[("place", NANCHA), ("body", "短")], "留言内容"),
