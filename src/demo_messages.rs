@@ -44,7 +44,7 @@ const MESSAGES: [Demo; 7] = [
         public: true,
         hours_ago: 240,
         fate: Fate::PublicAnswer { rated: true },
-        reply: "2025年耕地地力保护补贴标准为每亩95元，已于10月下旬通过一卡通发放，可在“自助查询”中查看本人到账情况。",
+        reply: "今年耕地地力保护补贴标准为每亩95元，已于10月下旬通过一卡通发放，可在“自助查询”中查看本人到账情况。",
     },
     Demo {
         kind: MessageKind::Question,
