@@ -7,6 +7,7 @@ mod cli;
 mod disclosures;
 mod helpers;
 mod ledger;
+mod messages;
 mod powers;
 mod public;
 mod rbac;

@@ -27,7 +27,9 @@ both_backends!(the_county_page_lists_townships_and_each_township_has_the_menu, |
     assert_eq!(section.status(), 200);
     assert!(section.text().await.unwrap().contains("请选择上面的补贴项目"));
     let empty = client.get(app.url("/t/620922100/services")).send().await.unwrap();
-    assert!(empty.text().await.unwrap().contains("暂无服务事项"), "an empty catalogue says so");
+    assert!(empty.text().await.unwrap().contains("暂无服务事项"));
+    let messages = client.get(app.url("/t/620922100/messages")).send().await.unwrap();
+    assert!(messages.text().await.unwrap().contains("暂无公开答复"));
     let village = client.get(app.url("/t/620922100/v/620922100200")).send().await.unwrap();
     assert_eq!(village.status(), 200);
     let in_village =

@@ -18,6 +18,7 @@ struct Targets {
     disclosures: [i64; 2],
     service_items: [i64; 2],
     cases: [String; 2],
+    messages: [String; 2],
 }
 
 async fn seed_targets(app: &TestApp) -> Targets {
@@ -95,7 +96,8 @@ async fn seed_targets(app: &TestApp) -> Targets {
         *slot = store.create_disclosure(&draft, &[], 1).await.unwrap();
     }
     let (service_items, cases) = crate::services::seed_cases(app).await;
-    Targets { rosters, objections, programmes, powers, disclosures, service_items, cases }
+    let messages = crate::messages::seed_messages(app).await;
+    Targets { rosters, objections, programmes, powers, disclosures, service_items, cases, messages }
 }
 
 async fn request_for(
@@ -148,6 +150,7 @@ async fn request_for(
             .to_string(),
         )
         .replace("{case}", &targets.cases[usize::from(!inside)])
+        .replace("{msg}", &targets.messages[usize::from(!inside)])
         .replace("{extension}", "999999")
         .replace("{photo}", "999999")
         .replace("{message}", "999999")
@@ -231,6 +234,12 @@ async fn request_for(
                 ("year", "2025".into()),
                 ("number", "7".into()),
             ]),
+            p if p.starts_with("/staff/inbox/") => form.extend([
+                ("user_id", "999999".into()),
+                ("reply", "测试答复内容".into()),
+                ("reason", "测试屏蔽".into()),
+                ("into", "LY20990101000000".into()),
+            ]),
             p if p.starts_with("/staff/cases/") => form.extend([
                 ("method", "phone".into()),
                 ("note", "已电话联系".into()),
@@ -311,6 +320,7 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
                 Target::Org | Target::User | Target::Roster | Target::Objection => true,
                 Target::PowerItem | Target::PowerRecord | Target::Disclosure | Target::Case => true,
                 Target::ServiceItem => role == Role::DepartmentOfficer,
+                Target::Message => true,
             };
             if allowed && scoped {
                 let (outside_path, outside_form) = request_for(&app, &targets, route, role, false).await;
@@ -336,6 +346,7 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
             "/staff/power-records",
             "/staff/disclosures",
             "/staff/cases",
+            "/staff/inbox",
             "/staff/services",
         ] {
             let html = client.get(app.url(path)).send().await.unwrap().text().await.unwrap();

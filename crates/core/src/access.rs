@@ -81,6 +81,11 @@ pub enum Permission {
     ManageCalendar,
     /// See the text-message outbox and retry failed messages.
     ViewOutbox,
+    /// See the 留言箱 inbox in scope (messages, objections and self-query reports). Reports (举报)
+    /// are further limited to the discipline commission.
+    ViewMessages,
+    /// Assign, reply to, close, merge and hide messages in scope.
+    HandleMessages,
 }
 
 impl Role {
@@ -160,7 +165,17 @@ impl Role {
             P::ManageServiceCatalogue => matches!(self, R::CountyAdmin | R::DepartmentOfficer),
             P::ManageCalendar => matches!(self, R::CountyAdmin),
             P::ViewOutbox => matches!(self, R::Supervisor | R::CountyAdmin),
+            P::ViewMessages => !matches!(self, R::DepartmentOfficer),
+            P::HandleMessages => {
+                matches!(self, R::Supervisor | R::TownshipAdmin | R::TownshipReviewer | R::VillageClerk)
+            }
         }
+    }
+
+    /// Whether the role belongs to the discipline commission (县纪委监委, 乡镇纪委书记), the only
+    /// readers of reports (举报) and of their authors' identity.
+    pub fn is_commission(self) -> bool {
+        matches!(self, Self::Supervisor | Self::TownshipReviewer)
     }
 
     /// Whether an account of this role may create or manage an account of role `other`.
@@ -214,6 +229,13 @@ mod tests {
         assert!(!Role::TownshipAdmin.may_grant(Role::Supervisor));
         assert!(!Role::TownshipAdmin.may_grant(Role::TownshipAdmin));
         assert!(Role::TownshipAdmin.may_grant(Role::VillageClerk));
+    }
+
+    #[test]
+    fn only_the_supervisor_and_the_township_reviewer_form_the_commission() {
+        let commission: Vec<_> = Role::ALL.into_iter().filter(|r| r.is_commission()).collect();
+        assert_eq!(commission, vec![Role::Supervisor, Role::TownshipReviewer]);
+        assert!(!Role::DepartmentOfficer.allows(Permission::ViewMessages));
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub struct Config {
     /// The ledger's origin (checkpoint first line and key name) for a newly generated key;
     /// defaults to the host of `public_url` followed by `/xiaowei-ledger`.
     pub ledger_origin: Option<String>,
+    /// Working days within which a complaint (投诉) or a report (举报) left in the 留言箱 must be
+    /// answered; questions and suggestions always get 3.
+    pub complaint_reply_days: u32,
 }
 
 impl Default for Config {
@@ -67,6 +70,7 @@ impl Default for Config {
             sms_templates: std::collections::BTreeMap::new(),
             ledger_key: None,
             ledger_origin: None,
+            complaint_reply_days: xiaowei_core::message::DEFAULT_COMPLAINT_REPLY_DAYS,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod disclosure_text;
 pub mod disclosures;
 pub mod error;
 pub mod ledger;
+pub mod messages;
 pub mod notify;
 pub mod ops;
 pub mod page_cache;
@@ -62,6 +63,7 @@ pub fn app(state: AppState) -> Router {
         .merge(powers::router())
         .merge(disclosures::router())
         .merge(services::router())
+        .merge(messages::router())
         .merge(staff::router())
         .merge(village_office::router())
         .merge(ledger::router())

@@ -11,8 +11,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use xiaowei_core::Phone;
+use xiaowei_core::message::{MessageKind, MessageNotice, MessageRecipient};
 use xiaowei_core::service::{Notice, Recipient};
-use xiaowei_store::{ClockMark, NewCaseEvent, NewOutbox, OutboxMessage, RecipientRow, ServiceCase};
+use xiaowei_store::{
+    ClockMark, Message, MessageClock, NewCaseEvent, NewMessageEvent, NewOutbox, OutboxMessage, RecipientRow,
+    ServiceCase,
+};
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -161,6 +165,120 @@ pub async fn notices(
         .collect())
 }
 
+/// The link a staff member follows from a text about a message.
+pub fn message_staff_link(state: &AppState, tracking: &str) -> String {
+    format!("{}/staff/inbox/{tracking}", state.config().site_url())
+}
+
+/// The author's private link to their message.
+pub fn message_author_link(state: &AppState, tracking: &str) -> String {
+    format!("{}/messages/{tracking}?k={}", state.config().site_url(), message_key(state, tracking))
+}
+
+/// The key that lets a link open a message without typing the phone number or password again.
+pub fn message_key(state: &AppState, tracking: &str) -> String {
+    state.cipher().blind_index("message-link", tracking)[..20].to_owned()
+}
+
+fn message_role(recipient: MessageRecipient) -> &'static str {
+    match recipient {
+        MessageRecipient::Handlers => "handler",
+        MessageRecipient::Assignee => "assignee",
+        MessageRecipient::Commission => "commission",
+        MessageRecipient::CountySupervisor => "supervisor",
+        MessageRecipient::Author => "author",
+    }
+}
+
+/// The outbox rows of `notice` about a message; `seq` tells repeated events apart. The author is
+/// named in no row: their own text is addressed to 留言人 (or 举报人), and no text carries the
+/// content or who wrote it.
+pub async fn message_notices(
+    state: &AppState,
+    m: &Message,
+    notice: MessageNotice,
+    seq: i64,
+) -> Result<Vec<NewOutbox>, AppError> {
+    let kind = MessageKind::parse(&m.kind).ok_or_else(|| AppError::Internal(format!("message kind {}", m.kind)))?;
+    let mut rows = state.store().message_recipients(&m.org_code, m.assigned_to).await?;
+    if let (Some(phone_enc), Some(phone_idx)) = (&m.phone_enc, &m.phone_idx) {
+        rows.push(RecipientRow {
+            role: "author".into(),
+            name: String::new(),
+            phone_enc: phone_enc.clone(),
+            phone_idx: phone_idx.clone(),
+        });
+    }
+    let recipients = notice.recipients(kind);
+    let wanted: Vec<&str> = recipients.iter().map(|r| message_role(*r)).collect();
+    let link = if recipients == [MessageRecipient::Author] {
+        message_author_link(state, &m.tracking)
+    } else {
+        message_staff_link(state, &m.tracking)
+    };
+    let params = MessageNotice::params(&m.tracking, kind, &link);
+    let params_json = serde_json::to_string(&params).map_err(|e| AppError::Internal(e.to_string()))?;
+    let body = notice.render(&m.tracking, kind, &link);
+    let mut seen = std::collections::HashSet::new();
+    Ok(rows
+        .into_iter()
+        .filter(|r| wanted.contains(&r.role.as_str()))
+        .filter(|r| seen.insert(r.phone_idx.clone()))
+        .map(|r| NewOutbox {
+            dedup_key: format!(
+                "msg:{}:{}:{seq}:{}",
+                m.tracking,
+                notice.key(),
+                &r.phone_idx[..r.phone_idx.len().min(16)]
+            ),
+            channel: "sms".into(),
+            notice: notice.key().into(),
+            recipient: match r.role.as_str() {
+                "author" if kind == MessageKind::Report => "举报人".to_owned(),
+                "author" => "留言人".to_owned(),
+                "handler" => format!("承办人员 {}", r.name),
+                "assignee" => format!("承办人 {}", r.name),
+                _ => format!("纪委监委 {}", r.name),
+            },
+            phone_enc: r.phone_enc,
+            phone_idx: r.phone_idx,
+            params: params_json.clone(),
+            body: body.clone(),
+        })
+        .collect())
+}
+
+/// One scheduler round for messages: sets every reply reminder and overdue mark due at `now`,
+/// each once, with its texts. Returns how many marks this call set.
+pub async fn run_message_clocks(state: &AppState, now: i64) -> Result<usize, AppError> {
+    let mut fired = 0;
+    for mark in MessageClock::ALL {
+        for id in state.store().messages_due(mark, now, 200).await? {
+            let Some(m) = state.store().find_message(id).await? else { continue };
+            let (notice, kind, note) = match mark {
+                MessageClock::Reminder => {
+                    (MessageNotice::ReplyReminder, "reminder", "距答复期限不足24小时，已短信提醒承办人")
+                }
+                MessageClock::Overdue => {
+                    (MessageNotice::ReplyOverdue, "overdue", "超过答复期限未答复，标记逾期，已短信告知纪委监委")
+                }
+            };
+            let rows = message_notices(state, &m, notice, 0).await?;
+            let event = NewMessageEvent {
+                kind: kind.into(),
+                actor: "系统".into(),
+                staff_user_id: None,
+                note: note.into(),
+                public: mark == MessageClock::Overdue,
+            };
+            if state.store().fire_message_clock(id, mark, &event, &rows, now).await? {
+                fired += 1;
+            }
+        }
+    }
+    Ok(fired)
+}
+
 fn clock_notice(mark: ClockMark) -> (Notice, &'static str, &'static str) {
     match mark {
         ClockMark::ContactReminder => {
@@ -273,7 +391,8 @@ async fn deliver_one(
     }
 }
 
-/// A gateway that only logs (development): the masked phone and the text.
+/// A gateway that only logs (development): the masked phone and the text. Texts about messages
+/// (留言) log no phone at all, so that a reporter's number never reaches the log.
 pub struct LogGateway;
 
 impl SmsGateway for LogGateway {
@@ -285,7 +404,11 @@ impl SmsGateway for LogGateway {
         body: &'a str,
     ) -> GatewayFuture<'a> {
         Box::pin(async move {
-            let masked = Phone::parse(phone).map(|p| p.masked()).unwrap_or_default();
+            let masked = if notice.starts_with("message_") {
+                String::from("（不记录）")
+            } else {
+                Phone::parse(phone).map(|p| p.masked()).unwrap_or_default()
+            };
             tracing::info!(phone = %masked, notice, body, "text (log only)");
             Ok(format!("log-{}", crate::security::random_token()[..12].to_owned()))
         })
@@ -348,6 +471,9 @@ pub fn spawn_workers(state: AppState, gateway: SharedGateway, every: std::time::
             let now = state.now();
             if let Err(e) = run_clocks(&state, now).await {
                 tracing::warn!(error = %e, "case clocks failed");
+            }
+            if let Err(e) = run_message_clocks(&state, now).await {
+                tracing::warn!(error = %e, "message clocks failed");
             }
             if let Err(e) = deliver_due(&state, gateway.as_ref(), &worker, now).await {
                 tracing::warn!(error = %e, "text delivery failed");

@@ -12,6 +12,7 @@ mod disclosures;
 mod error;
 mod ledger;
 mod limits;
+mod messages;
 mod objections;
 mod orgs;
 mod outbox;
@@ -35,6 +36,10 @@ pub use disclosures::{
 };
 pub use error::StoreError;
 pub use ledger::{LeafRef, LedgerLeaf, NewLeaf};
+pub use messages::{
+    Message, MessageChange, MessageClock, MessageEvent, MessageFilter, MessagePhoto, NewMessage, NewMessageEvent,
+    NewMessagePhoto,
+};
 pub use objections::{NewObjection, Objection};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
 pub use outbox::{NewOutbox, OutboxCounts, OutboxMessage};
@@ -142,6 +147,8 @@ mod conformance;
 mod conformance_disclosures;
 #[cfg(test)]
 mod conformance_ledger;
+#[cfg(test)]
+mod conformance_messages;
 #[cfg(test)]
 mod conformance_powers;
 #[cfg(test)]

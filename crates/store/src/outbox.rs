@@ -32,6 +32,7 @@ pub struct OutboxMessage {
     pub channel: String,
     pub notice: String,
     pub case_id: Option<i64>,
+    pub message_id: Option<i64>,
     pub recipient: String,
     pub phone_enc: Vec<u8>,
     pub params: String,
@@ -45,7 +46,7 @@ pub struct OutboxMessage {
     pub sent_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, dedup_key, channel, notice, case_id, recipient, phone_enc, params, body, status, attempts, \
+pub(crate) const COLUMNS: &str = "id, dedup_key, channel, notice, case_id, message_id, recipient, phone_enc, params, body, status, attempts, \
      next_attempt_at, last_error, provider_id, created_at, sent_at";
 
 /// Counts by status, for the staff page.
@@ -72,6 +73,33 @@ pub(crate) async fn insert_outbox(
     .bind(&n.channel)
     .bind(&n.notice)
     .bind(case_id)
+    .bind(&n.recipient)
+    .bind(&n.phone_enc)
+    .bind(&n.phone_idx)
+    .bind(&n.params)
+    .bind(&n.body)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Writes a notification about a message (留言) inside the message's transaction.
+pub(crate) async fn insert_outbox_for_message(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    message_id: i64,
+    n: &NewOutbox,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO outbox (dedup_key, channel, notice, message_id, recipient, phone_enc, phone_idx, params, body, \
+         status, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, \
+         $10, $10) ON CONFLICT (dedup_key) DO NOTHING",
+    )
+    .bind(&n.dedup_key)
+    .bind(&n.channel)
+    .bind(&n.notice)
+    .bind(message_id)
     .bind(&n.recipient)
     .bind(&n.phone_enc)
     .bind(&n.phone_idx)

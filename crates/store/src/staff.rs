@@ -48,7 +48,7 @@ pub enum LoginOutcome {
     Failure,
 }
 
-const USER_COLUMNS: &str =
+pub(crate) const USER_COLUMNS: &str =
     "u.id, u.username, u.display_name, u.password_hash, u.role, u.org_code, u.department_id, u.disabled";
 
 impl Store {

@@ -8,6 +8,7 @@ mod auth;
 pub(crate) mod cases;
 mod departments;
 mod disclosures;
+mod inbox;
 mod objections;
 mod orgs;
 mod powers;
@@ -18,6 +19,7 @@ mod users;
 mod village_office;
 
 pub use auth::{check_password_rules, hash_password};
+pub use inbox::redact_link_key;
 pub use objections::status_label as objection_status_label;
 pub use rosters::xlsx_response;
 pub use users::check_username;
@@ -65,6 +67,9 @@ pub enum Target {
     Case,
     /// A service item id in the path (`{item}`): its department must be visible.
     ServiceItem,
+    /// A message tracking number in the path (`{msg}`): its org must be in scope, and a report
+    /// is visible to the discipline commission only.
+    Message,
 }
 
 /// One staff route and the permission it requires.
@@ -189,6 +194,15 @@ pub const ROUTES: &[StaffRoute] = &[
     route("GET", "/staff/outbox", Permission::ViewOutbox, Target::None),
     route("POST", "/staff/outbox/{message}/retry", Permission::ViewOutbox, Target::None),
     route("POST", "/staff/users/{user}/phone", Permission::ManageStaff, Target::User),
+    route("GET", "/staff/inbox", Permission::ViewMessages, Target::None),
+    route("GET", "/staff/inbox/export", Permission::ViewMessages, Target::None),
+    route("GET", "/staff/inbox/{msg}", Permission::ViewMessages, Target::Message),
+    route("POST", "/staff/inbox/{msg}/assign", Permission::HandleMessages, Target::Message),
+    route("POST", "/staff/inbox/{msg}/reply", Permission::HandleMessages, Target::Message),
+    route("POST", "/staff/inbox/{msg}/handled", Permission::HandleMessages, Target::Message),
+    route("POST", "/staff/inbox/{msg}/merge", Permission::HandleMessages, Target::Message),
+    route("POST", "/staff/inbox/{msg}/hide", Permission::HandleMessages, Target::Message),
+    route("GET", "/staff/inbox/{msg}/photos/{photo}", Permission::ViewMessages, Target::Message),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -273,6 +287,15 @@ pub fn router() -> Router<AppState> {
         .route("/staff/outbox", get(services::outbox))
         .route("/staff/outbox/{message}/retry", post(services::retry))
         .route("/staff/users/{user}/phone", post(users::set_phone))
+        .route("/staff/inbox", get(inbox::list))
+        .route("/staff/inbox/export", get(inbox::export))
+        .route("/staff/inbox/{msg}", get(inbox::show))
+        .route("/staff/inbox/{msg}/assign", post(inbox::assign))
+        .route("/staff/inbox/{msg}/reply", post(inbox::reply))
+        .route("/staff/inbox/{msg}/handled", post(inbox::mark_handled))
+        .route("/staff/inbox/{msg}/merge", post(inbox::merge))
+        .route("/staff/inbox/{msg}/hide", post(inbox::hide))
+        .route("/staff/inbox/{msg}/photos/{photo}", get(inbox::photo))
 }
 
 /// The SHA-256 of a session token: only the hash is stored.
@@ -358,8 +381,8 @@ impl Staff {
             links.push(("/staff/rosters".to_owned(), "花名册"));
             links.push(("/staff/programmes".to_owned(), "补贴项目"));
         }
-        if self.role.allows(Permission::ViewObjections) {
-            links.push(("/staff/objections".to_owned(), "异议处理"));
+        if self.role.allows(Permission::ViewMessages) {
+            links.push(("/staff/inbox".to_owned(), "留言与异议"));
         }
         if self.role.allows(Permission::ViewDepartments) {
             links.push(("/staff/departments".to_owned(), "县直部门"));

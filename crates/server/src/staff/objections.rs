@@ -118,6 +118,9 @@ pub struct AnswerForm {
     status: String,
     #[serde(default)]
     reply: String,
+    /// `inbox` when answered from the unified inbox.
+    #[serde(default)]
+    back: String,
 }
 
 pub async fn answer(
@@ -136,8 +139,9 @@ pub async fn answer(
     if reply.is_empty() || reply.chars().count() > 1000 {
         return Err(AppError::invalid("答复内容：请填写（不超过1000字）"));
     }
+    let list = if form.back == "inbox" { "/staff/inbox" } else { "/staff/objections" };
     if !first_submit(&state, &staff, &form.form_key).await? {
-        return Ok(see_other("/staff/objections?done=repeat"));
+        return Ok(see_other(&format!("{list}?done=repeat")));
     }
     state
         .store()
@@ -151,5 +155,5 @@ pub async fn answer(
     let entry =
         staff.audit_entry(state.now(), "objection.answer", format!("objection:{id}"), detail, Some(objection.org_code));
     state.audit(entry).await?;
-    Ok(see_other("/staff/objections?done=answered"))
+    Ok(see_other(&format!("{list}?done=answered")))
 }

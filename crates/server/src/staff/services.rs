@@ -590,9 +590,10 @@ pub async fn outbox(
     let (messages, total) = state.store().outbox(status, None, OUTBOX_PAGE, (page - 1) * OUTBOX_PAGE).await?;
     let mut rows = Vec::new();
     for m in messages {
-        let tracking = match m.case_id {
-            Some(id) => state.store().find_case(id).await?.map(|c| c.tracking).unwrap_or_default(),
-            None => String::new(),
+        let tracking = match (m.case_id, m.message_id) {
+            (Some(id), _) => state.store().find_case(id).await?.map(|c| c.tracking).unwrap_or_default(),
+            (None, Some(id)) => state.store().find_message(id).await?.map(|c| c.tracking).unwrap_or_default(),
+            (None, None) => String::new(),
         };
         rows.push(OutboxRow {
             id: m.id,
@@ -602,7 +603,8 @@ pub async fn outbox(
             failed: m.status == "failed",
             attempts: m.attempts,
             error: m.last_error.unwrap_or_default(),
-            body: m.body,
+            // A message author's link opens their own page: keep its key out of this view.
+            body: if m.message_id.is_some() { super::redact_link_key(&m.body) } else { m.body },
             at: shanghai_time(m.sent_at.unwrap_or(m.created_at)),
         });
     }

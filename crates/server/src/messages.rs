@@ -1,0 +1,601 @@
+//! 留言箱 for the public: the township's message page (kinds to choose from and the public list of
+//! answered questions), leaving a message with photos, following it by tracking number and phone
+//! (or, for an anonymous report, the query password shown once), and rating the answer.
+//!
+//! A report (举报) protects its author: nothing here puts their name or phone into a title, a
+//! link, a text to anyone else, the log or the audit detail.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use xiaowei_core::message::{self, MessageAction, MessageKind, MessageNotice, MessageStatus, PhoneRule};
+use xiaowei_core::service::Satisfaction;
+use xiaowei_core::{OrgLevel, Phone};
+use xiaowei_integrations::AttachmentKind;
+use xiaowei_store::{Message, MessageChange, NewAuditEntry, NewMessage, NewMessageEvent, NewMessagePhoto};
+
+use crate::error::AppError;
+use crate::notify;
+use crate::security::{ClientIp, CsrfToken, random_token};
+use crate::services::{calendar, explain_deadline};
+use crate::staff::see_other;
+use crate::state::{AppState, shanghai_time};
+
+/// Messages one client may leave per hour.
+const MESSAGES_PER_CLIENT: i64 = 10;
+/// Tracking-number lookups one client may try per hour (wrong phones and passwords included).
+const LOOKUPS_PER_CLIENT: i64 = 30;
+/// Photos one message may carry.
+const MAX_PHOTOS: usize = 3;
+/// Answered questions shown on the public list.
+const PUBLIC_LIST: i64 = 30;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/t/{township}/messages", get(township_page))
+        .route("/t/{township}/messages/new", get(new_form).post(leave))
+        .route("/messages", get(track_form).post(track))
+        .route("/messages/{tracking}", get(message_page))
+        .route("/messages/{tracking}/rate", post(rate))
+}
+
+async fn township_of(state: &AppState, code: &str) -> Result<xiaowei_store::Org, AppError> {
+    match state.store().find_org(code).await? {
+        Some(org) if org.level() == Some(OrgLevel::Township) => Ok(org),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+async fn county_name(state: &AppState) -> Result<String, AppError> {
+    Ok(state.store().county().await?.map_or_else(|| "本县".to_owned(), |c| c.name))
+}
+
+/// How a message's deadline was counted, in plain Chinese (kept with the message).
+pub fn deadline_basis(kind: MessageKind, clock: &message::ReplyClock) -> String {
+    format!("{}留言答复期限：{}", kind.label(), explain_deadline(&clock.deadline))
+}
+
+struct PublicItem {
+    place: String,
+    asked: String,
+    body: String,
+    reply: String,
+    answered: String,
+}
+
+#[derive(Template)]
+#[template(path = "messages.html")]
+struct TownshipPage {
+    county_name: String,
+    township_code: String,
+    township_name: String,
+    kinds: [MessageKind; 4],
+    items: Vec<PublicItem>,
+}
+
+async fn township_page(State(state): State<AppState>, Path(code): Path<String>) -> Result<Html<String>, AppError> {
+    let township = township_of(&state, &code).await?;
+    let mut items = Vec::new();
+    for m in state.store().public_messages(&township.code, PUBLIC_LIST).await? {
+        let names = [m.author_name.as_str()];
+        items.push(PublicItem {
+            place: crate::rosters::place_name(state.store(), &m.org_code).await?,
+            asked: shanghai_time(m.submitted_at).chars().take(10).collect(),
+            body: message::redact(&m.body, &names),
+            reply: message::redact(m.reply.as_deref().unwrap_or_default(), &names),
+            answered: m.replied_at.map(shanghai_time).unwrap_or_default().chars().take(10).collect(),
+        });
+    }
+    let page = TownshipPage {
+        county_name: county_name(&state).await?,
+        township_name: township.display_name().to_owned(),
+        township_code: township.code,
+        kinds: MessageKind::ALL,
+        items,
+    };
+    Ok(Html(page.render()?))
+}
+
+struct PlaceOption {
+    code: String,
+    name: String,
+}
+
+#[derive(Template)]
+#[template(path = "message_new.html")]
+struct NewPage {
+    township_code: String,
+    township_name: String,
+    kind: MessageKind,
+    phone_required: bool,
+    places: Vec<PlaceOption>,
+    csrf: String,
+    form_key: String,
+    max_photos: usize,
+    reply_days: u32,
+}
+
+#[derive(Deserialize)]
+struct KindQuery {
+    #[serde(default)]
+    kind: String,
+}
+
+async fn new_form(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    Path(code): Path<String>,
+    Query(q): Query<KindQuery>,
+) -> Result<Response, AppError> {
+    let township = township_of(&state, &code).await?;
+    let Some(kind) = MessageKind::parse(&q.kind) else {
+        return Ok(see_other(&format!("/t/{}/messages", township.code)));
+    };
+    let mut places =
+        vec![PlaceOption { name: format!("{}（乡镇）", township.display_name()), code: township.code.clone() }];
+    places.extend(
+        state
+            .store()
+            .child_orgs(&township.code)
+            .await?
+            .into_iter()
+            .map(|v| PlaceOption { name: v.display_name().to_owned(), code: v.code }),
+    );
+    let page = NewPage {
+        township_name: township.display_name().to_owned(),
+        township_code: township.code,
+        kind,
+        phone_required: kind.phone_rule() == PhoneRule::Required,
+        places,
+        csrf,
+        form_key: random_token(),
+        max_photos: MAX_PHOTOS,
+        reply_days: kind.reply_days(state.config().complaint_reply_days),
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+/// The message form, read from its multipart body.
+#[derive(Default)]
+struct Form {
+    form_key: String,
+    kind: String,
+    place: String,
+    name: String,
+    phone: String,
+    body: String,
+    public: String,
+    photos: Vec<(String, axum::body::Bytes)>,
+}
+
+async fn read_form(state: &AppState, request: Request) -> Result<Form, AppError> {
+    let mut multipart =
+        Multipart::from_request(request, state).await.map_err(|_| AppError::invalid("请通过页面上的表单提交留言"))?;
+    let bad = |_| AppError::invalid("提交内容不完整，请重新提交（每张照片不超过8MB）");
+    let mut f = Form::default();
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "photos" {
+            let file_name: String = field.file_name().unwrap_or_default().chars().take(100).collect();
+            let bytes = field.bytes().await.map_err(bad)?;
+            if !bytes.is_empty() {
+                if f.photos.len() >= MAX_PHOTOS {
+                    return Err(AppError::invalid(format!("照片：最多上传{MAX_PHOTOS}张")));
+                }
+                f.photos.push((file_name, bytes));
+            }
+            continue;
+        }
+        let value = field.text().await.map_err(bad)?;
+        let slot = match name.as_str() {
+            "form_key" => &mut f.form_key,
+            "kind" => &mut f.kind,
+            "place" => &mut f.place,
+            "name" => &mut f.name,
+            "phone" => &mut f.phone,
+            "body" => &mut f.body,
+            "public" => &mut f.public,
+            _ => continue,
+        };
+        *slot = value.trim().to_owned();
+    }
+    Ok(f)
+}
+
+#[derive(Template)]
+#[template(path = "message_public.html")]
+struct MessagePage {
+    m: Message,
+    kind: MessageKind,
+    key: String,
+    csrf: String,
+    is_new: bool,
+    /// An anonymous reporter's query password, shown once right after submission.
+    secret: String,
+    status: &'static str,
+    rateable: bool,
+    submitted: String,
+    due: String,
+    overdue: bool,
+    events: Vec<EventView>,
+    ratings: [Satisfaction; 3],
+    rating_label: &'static str,
+    masked_phone: String,
+    merged_into: String,
+}
+
+struct EventView {
+    at: String,
+    actor: String,
+    note: String,
+}
+
+async fn leave(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    CsrfToken(csrf): CsrfToken,
+    Path(code): Path<String>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let township = township_of(&state, &code).await?;
+    let form = read_form(&state, request).await?;
+    if form.form_key.len() < 16 || form.form_key.len() > 128 {
+        return Err(AppError::invalid("表单已失效，请刷新页面后重新填写"));
+    }
+    // A repeated submission of the same form shows the message the first one created.
+    if let Some(existing) = state.store().find_message_by_submit_key(&form.form_key).await? {
+        return Ok(see_other(&format!(
+            "/messages/{}?k={}",
+            existing.tracking,
+            notify::message_key(&state, &existing.tracking)
+        )));
+    }
+    let kind =
+        MessageKind::parse(&form.kind).ok_or_else(|| AppError::invalid("留言类别：请选择咨询、投诉、建议或举报"))?;
+    let place = match state.store().find_org(&form.place).await? {
+        Some(o) if o.code == township.code || o.parent_code.as_deref() == Some(township.code.as_str()) => o,
+        _ => return Err(AppError::invalid("留言对象：请选择乡镇或所在村（社区）")),
+    };
+    let name = xiaowei_core::text::normalize(&form.name);
+    if name.chars().count() > 32 {
+        return Err(AppError::invalid("称呼：不超过32个字"));
+    }
+    let phone = match (form.phone.is_empty(), kind.phone_rule()) {
+        (true, PhoneRule::Required) => {
+            return Err(AppError::invalid("手机号：投诉须留11位手机号码，便于工作人员联系核实"));
+        }
+        (true, PhoneRule::Optional) => None,
+        (false, _) => {
+            Some(Phone::parse(&form.phone).map_err(|_| AppError::invalid("手机号：请填写11位手机号码，或不填"))?)
+        }
+    };
+    let body = form.body.trim().to_owned();
+    let n = body.chars().count();
+    if !(message::MIN_BODY_CHARS..=message::MAX_BODY_CHARS).contains(&n) {
+        return Err(AppError::invalid(format!(
+            "留言内容：请写明具体事情（{}至{}字）",
+            message::MIN_BODY_CHARS,
+            message::MAX_BODY_CHARS
+        )));
+    }
+    let now = state.now();
+    if state.store().rate_event("message", &ip, now - 3600, now).await? >= MESSAGES_PER_CLIENT {
+        return Err(AppError::Throttled("提交过于频繁，请1小时后再试"));
+    }
+    let mut photos = Vec::new();
+    for (_, bytes) in &form.photos {
+        if !matches!(xiaowei_integrations::sniff(bytes), Some(AttachmentKind::Jpeg | AttachmentKind::Png)) {
+            return Err(AppError::invalid("照片：请上传 JPG 或 PNG 图片"));
+        }
+        let stored = state.attachments().put(bytes.clone()).await.map_err(|e| {
+            if e.is_user_error() {
+                AppError::invalid(format!("照片：{e}"))
+            } else {
+                AppError::Internal(format!("{e:?}"))
+            }
+        })?;
+        photos.push(NewMessagePhoto {
+            sha256: stored.sha256.clone(),
+            size: i64::try_from(stored.size).unwrap_or(i64::MAX),
+            content_type: stored.kind.content_type().to_owned(),
+            // A file name can carry a name; keep only the kind.
+            original_name: format!("照片{}.{}", photos.len() + 1, stored.kind.extension()),
+        });
+    }
+    let clock = message::reply_clock(&calendar(&state).await?, kind, state.config().complaint_reply_days, now);
+    let tracking = message::tracking_number(now, rand::random::<u32>());
+    let cipher = state.cipher();
+    // An anonymous report gets a query password instead of a phone.
+    let secret = (kind == MessageKind::Report && phone.is_none())
+        .then(|| message::query_secret(&rand::random::<[u8; message::SECRET_LEN]>()));
+    let new = NewMessage {
+        tracking: tracking.clone(),
+        submit_key: form.form_key.clone(),
+        kind: kind.as_str().into(),
+        org_code: place.code.clone(),
+        author_name: name,
+        phone_enc: phone.as_ref().map(|p| cipher.encrypt(p.expose())),
+        phone_idx: phone.as_ref().map(|p| cipher.blind_index("phone", p.expose())),
+        secret_idx: secret.as_ref().map(|s| cipher.blind_index("message-secret", s)),
+        body,
+        allow_public: kind.may_be_public() && form.public == "1",
+        submitted_at: now,
+        reply_due: clock.due,
+        reply_remind_at: clock.remind_at,
+        deadline_basis: deadline_basis(kind, &clock),
+    };
+    let draft = draft_message(&new);
+    let texts = notify::message_notices(&state, &draft, MessageNotice::Received, 0).await?;
+    let to = if kind == MessageKind::Report { "县纪委监委和乡镇纪委" } else { "承办人员" };
+    let event = NewMessageEvent {
+        kind: "submitted".into(),
+        actor: "留言人".into(),
+        staff_user_id: None,
+        note: format!("提交{}留言，已短信通知{to}", kind.label()),
+        public: true,
+    };
+    let (id, created) = state.store().create_message(&new, &photos, &event, &texts).await?;
+    if !created {
+        let existing = state.store().find_message(id).await?.ok_or(AppError::NotFound)?;
+        return Ok(see_other(&format!(
+            "/messages/{}?k={}",
+            existing.tracking,
+            notify::message_key(&state, &existing.tracking)
+        )));
+    }
+    // The audit detail never carries a reporter's phone, not even masked.
+    let who = match (&phone, kind) {
+        (_, MessageKind::Report) => String::from("举报人身份受保护"),
+        (Some(p), _) => format!("手机 {}", p.masked()),
+        (None, _) => String::from("未留手机"),
+    };
+    state
+        .audit(NewAuditEntry {
+            at: now,
+            actor_id: None,
+            actor_name: "公众".into(),
+            action: "message.create".into(),
+            target: format!("message:{id}"),
+            detail: format!("{}留言 {tracking}（{who}）", kind.label()),
+            ip: if kind == MessageKind::Report { String::new() } else { ip.clone() },
+            org_code: Some(place.code.clone()),
+        })
+        .await?;
+    let key = notify::message_key(&state, &tracking);
+    match secret {
+        // Shown once, on this response: never in a URL, never stored in clear.
+        Some(secret) => {
+            let m = state.store().find_message(id).await?.ok_or(AppError::NotFound)?;
+            render_message(&state, m, key, csrf, true, secret).await
+        }
+        None => Ok(see_other(&format!("/messages/{tracking}?k={key}&new=1"))),
+    }
+}
+
+/// A message as it will be stored, for choosing the recipients of its first texts.
+fn draft_message(n: &NewMessage) -> Message {
+    Message {
+        id: 0,
+        tracking: n.tracking.clone(),
+        kind: n.kind.clone(),
+        org_code: n.org_code.clone(),
+        author_name: String::new(),
+        phone_enc: n.phone_enc.clone(),
+        phone_idx: n.phone_idx.clone(),
+        secret_idx: None,
+        body: String::new(),
+        allow_public: 0,
+        status: "submitted".into(),
+        assigned_to: None,
+        assignee_name: None,
+        submitted_at: n.submitted_at,
+        reply_due: n.reply_due,
+        deadline_basis: String::new(),
+        reminded_at: None,
+        overdue_at: None,
+        reply: None,
+        reply_public: 0,
+        replied_at: None,
+        merged_into: None,
+        hidden_reason: None,
+        rating: None,
+        rating_comment: None,
+        rated_at: None,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message_track.html")]
+struct TrackPage {
+    csrf: String,
+    tracking: String,
+}
+
+#[derive(Deserialize)]
+struct TrackQuery {
+    #[serde(default)]
+    tracking: String,
+}
+
+async fn track_form(CsrfToken(csrf): CsrfToken, Query(q): Query<TrackQuery>) -> Result<Html<String>, AppError> {
+    let tracking = message::normalize_tracking(&q.tracking).unwrap_or_default();
+    Ok(Html(TrackPage { csrf, tracking }.render()?))
+}
+
+#[derive(Deserialize)]
+struct TrackForm {
+    #[serde(default)]
+    tracking: String,
+    #[serde(default)]
+    credential: String,
+}
+
+async fn track(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    axum::Form(form): axum::Form<TrackForm>,
+) -> Result<Response, AppError> {
+    let tracking = message::normalize_tracking(&form.tracking)
+        .ok_or_else(|| AppError::invalid("留言编号：请填写提交留言后得到的编号，如 LY20251009123456"))?;
+    if form.credential.trim().is_empty() {
+        return Err(AppError::invalid("手机号或查询密码：请填写留言时留下的手机号，匿名举报请填写查询密码"));
+    }
+    let now = state.now();
+    if state.store().rate_event("message_lookup", &ip, now - 3600, now).await? >= LOOKUPS_PER_CLIENT {
+        return Err(AppError::Throttled("查询过于频繁，请1小时后再试"));
+    }
+    let cipher = state.cipher();
+    let found = state.store().find_message_by_tracking(&tracking).await?;
+    let matches = found.is_some_and(|m| {
+        let by_phone = Phone::parse(&form.credential)
+            .ok()
+            .is_some_and(|p| m.phone_idx.as_deref() == Some(cipher.blind_index("phone", p.expose()).as_str()));
+        let by_secret = message::normalize_secret(&form.credential)
+            .is_some_and(|s| m.secret_idx.as_deref() == Some(cipher.blind_index("message-secret", &s).as_str()));
+        by_phone || by_secret
+    });
+    if matches {
+        Ok(see_other(&format!("/messages/{tracking}?k={}", notify::message_key(&state, &tracking))))
+    } else {
+        Err(AppError::invalid("没有找到该留言：请核对留言编号和手机号（或查询密码）"))
+    }
+}
+
+#[derive(Deserialize)]
+struct MessageQuery {
+    #[serde(default)]
+    k: String,
+    new: Option<u8>,
+}
+
+/// The message behind a keyed link; a wrong key looks like a missing message.
+async fn keyed_message(state: &AppState, tracking: &str, key: &str) -> Result<Message, AppError> {
+    let tracking = message::normalize_tracking(tracking).ok_or(AppError::NotFound)?;
+    if key.is_empty() || key != notify::message_key(state, &tracking) {
+        return Err(AppError::NotFound);
+    }
+    state.store().find_message_by_tracking(&tracking).await?.ok_or(AppError::NotFound)
+}
+
+async fn message_page(
+    State(state): State<AppState>,
+    CsrfToken(csrf): CsrfToken,
+    Path(tracking): Path<String>,
+    Query(q): Query<MessageQuery>,
+) -> Result<Response, AppError> {
+    let m = match keyed_message(&state, &tracking, &q.k).await {
+        Ok(m) => m,
+        Err(AppError::NotFound) if q.k.is_empty() => {
+            let tracking = message::normalize_tracking(&tracking).unwrap_or_default();
+            return Ok(see_other(&format!("/messages?tracking={tracking}")));
+        }
+        Err(e) => return Err(e),
+    };
+    render_message(&state, m, q.k, csrf, q.new.is_some(), String::new()).await
+}
+
+async fn render_message(
+    state: &AppState,
+    m: Message,
+    key: String,
+    csrf: String,
+    is_new: bool,
+    secret: String,
+) -> Result<Response, AppError> {
+    let kind = MessageKind::parse(&m.kind).unwrap_or(MessageKind::Question);
+    let status = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
+    let events = state
+        .store()
+        .message_events(m.id)
+        .await?
+        .into_iter()
+        .filter(|e| e.public == 1)
+        .map(|e| EventView { at: shanghai_time(e.at), actor: e.actor, note: e.note })
+        .collect();
+    // A reporter's own page shows nothing of who they are: the link may have been forwarded.
+    let masked_phone = match (&m.phone_enc, kind) {
+        (Some(sealed), k) if k != MessageKind::Report => state
+            .cipher()
+            .decrypt(sealed)
+            .ok()
+            .and_then(|p| Phone::parse(&p).ok())
+            .map(|p| p.masked())
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    let merged_into = match m.merged_into {
+        Some(id) => state.store().find_message(id).await?.map(|k| k.tracking).unwrap_or_default(),
+        None => String::new(),
+    };
+    let page = MessagePage {
+        kind,
+        key,
+        csrf,
+        is_new,
+        secret,
+        status: status.label(),
+        rateable: status == MessageStatus::Replied,
+        submitted: shanghai_time(m.submitted_at),
+        due: shanghai_time(m.reply_due),
+        overdue: m.overdue_at.is_some(),
+        events,
+        ratings: Satisfaction::ALL,
+        rating_label: m.rating.as_deref().and_then(Satisfaction::parse).map_or("", Satisfaction::label),
+        masked_phone,
+        merged_into,
+        m,
+    };
+    let mut response = Html(page.render()?).into_response();
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct RateForm {
+    #[serde(default)]
+    k: String,
+    #[serde(default)]
+    rating: String,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn rate(
+    State(state): State<AppState>,
+    Path(tracking): Path<String>,
+    axum::Form(form): axum::Form<RateForm>,
+) -> Result<Response, AppError> {
+    let m = keyed_message(&state, &tracking, &form.k).await?;
+    let back = format!("/messages/{}?k={}", m.tracking, form.k);
+    let rating =
+        Satisfaction::parse(&form.rating).ok_or_else(|| AppError::invalid("评价：请选择满意、基本满意或不满意"))?;
+    let comment: String = form.comment.trim().chars().take(500).collect();
+    if rating == Satisfaction::Unsatisfied && comment.chars().count() < 2 {
+        return Err(AppError::invalid("评价说明：选择不满意时，请写明原因，便于重新办理"));
+    }
+    let from = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
+    let Ok(to) = message::transition(from, MessageAction::Rate(rating)) else {
+        // Already rated (a double submit): show the message as it is.
+        return Ok(see_other(&back));
+    };
+    let now = state.now();
+    let mut change =
+        MessageChange { rating: Some((rating.as_str().into(), comment.clone())), ..MessageChange::default() };
+    let mut texts = Vec::new();
+    let mut note =
+        format!("评价：{}{}", rating.label(), if comment.is_empty() { String::new() } else { format!("。{comment}") });
+    if rating == Satisfaction::Unsatisfied {
+        let kind = MessageKind::parse(&m.kind).unwrap_or(MessageKind::Question);
+        let clock = message::reply_clock(&calendar(&state).await?, kind, state.config().complaint_reply_days, now);
+        change.new_due = Some((clock.due, clock.remind_at, deadline_basis(kind, &clock)));
+        texts = notify::message_notices(&state, &m, MessageNotice::Unsatisfied, now).await?;
+        note.push_str("。留言重新办理，已通知县纪委监委");
+    }
+    let event =
+        NewMessageEvent { kind: "rate".into(), actor: "留言人".into(), staff_user_id: None, note, public: true };
+    state.store().change_message(m.id, &[from.as_str()], to.as_str(), &change, &event, &texts, now).await?;
+    Ok(see_other(&back))
+}

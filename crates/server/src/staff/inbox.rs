@@ -1,0 +1,709 @@
+//! The unified inbox (留言与异议): messages left in the 留言箱, objections raised on rosters and
+//! problems reported from the self-query, in the account's scope. Staff assign a message, reply
+//! (publicly or privately), close it, merge a duplicate into the message it repeats, or hide
+//! abusive content with a reason the author sees.
+//!
+//! Reports (举报) and their authors are visible only to the discipline commission: the county
+//! supervisors and the township's discipline secretary. To everyone else a report does not exist
+//! (404), and no list, export or text shows who left it.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use xiaowei_core::message::{self, MessageAction, MessageKind, MessageNotice, MessageStatus};
+use xiaowei_core::{Permission, Phone, Role};
+use xiaowei_store::{Message, MessageChange, MessageFilter, NewMessageEvent};
+
+use super::{Nav, Staff, first_submit, see_other};
+use crate::error::AppError;
+use crate::notify;
+use crate::security::random_token;
+use crate::state::{AppState, shanghai_time};
+
+const PAGE_SIZE: i64 = 30;
+
+/// The message of `tracking` if the account may perform `permission` on it. Outside the scope:
+/// forbidden; a report to anyone outside the commission: not found.
+pub async fn message_in_scope(
+    state: &AppState,
+    staff: &Staff,
+    permission: Permission,
+    tracking: &str,
+) -> Result<Message, AppError> {
+    staff.require(permission)?;
+    let tracking = message::normalize_tracking(tracking).ok_or(AppError::NotFound)?;
+    let m = state.store().find_message_by_tracking(&tracking).await?.ok_or(AppError::NotFound)?;
+    if !staff.scope.covers_org(&m.org_code) {
+        return Err(AppError::Forbidden);
+    }
+    if m.kind == MessageKind::Report.as_str() && !staff.role.is_commission() {
+        return Err(AppError::NotFound);
+    }
+    Ok(m)
+}
+
+fn kind_label(kind: &str) -> &'static str {
+    MessageKind::parse(kind).map_or("留言", MessageKind::label)
+}
+
+fn status_label(status: &str) -> &'static str {
+    MessageStatus::parse(status).map_or("未知", MessageStatus::label)
+}
+
+struct MessageRow {
+    tracking: String,
+    kind: &'static str,
+    place: String,
+    status: &'static str,
+    overdue: bool,
+    submitted: String,
+    due: String,
+    assignee: String,
+    excerpt: String,
+}
+
+struct ObjectionRow {
+    id: i64,
+    code: String,
+    place: String,
+    roster_id: Option<i64>,
+    entry_id: Option<i64>,
+    source: &'static str,
+    name: String,
+    phone: String,
+    body: String,
+    status: &'static str,
+    closed: bool,
+    reply: String,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/inbox.html")]
+struct InboxPage {
+    nav: Nav,
+    notice: &'static str,
+    rows: Vec<MessageRow>,
+    total: i64,
+    objections: Vec<ObjectionRow>,
+    page: i64,
+    has_more: bool,
+    kind: String,
+    status: String,
+    overdue: bool,
+    kinds: Vec<MessageKind>,
+    statuses: [MessageStatus; 7],
+    can_answer: bool,
+    form_key: String,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    page: Option<i64>,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    overdue: String,
+    #[serde(default)]
+    done: String,
+}
+
+fn filter_of(staff: &Staff, q: &ListQuery) -> MessageFilter {
+    MessageFilter {
+        org_prefix: staff.scope.org_code.clone(),
+        include_reports: staff.role.is_commission(),
+        kind: MessageKind::parse(&q.kind).map(|k| k.as_str().to_owned()),
+        status: MessageStatus::parse(&q.status).map(|s| s.as_str().to_owned()),
+        overdue_only: q.overdue == "1",
+        open_only: false,
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<ListQuery>,
+) -> Result<Html<String>, AppError> {
+    staff.require(Permission::ViewMessages)?;
+    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let only_objections = q.kind == "objection";
+    let filter = filter_of(&staff, &q);
+    let (messages, total) = if only_objections {
+        (Vec::new(), 0)
+    } else {
+        state.store().messages(&filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?
+    };
+    let mut rows = Vec::with_capacity(messages.len());
+    for m in messages {
+        rows.push(MessageRow {
+            place: crate::rosters::place_name(state.store(), &m.org_code).await?,
+            kind: kind_label(&m.kind),
+            status: status_label(&m.status),
+            overdue: m.overdue_at.is_some(),
+            submitted: shanghai_time(m.submitted_at),
+            due: shanghai_time(m.reply_due),
+            assignee: m.assignee_name.unwrap_or_default(),
+            excerpt: if m.hidden_reason.is_some() {
+                "（已屏蔽）".to_owned()
+            } else {
+                let mut s: String = m.body.chars().take(40).collect();
+                if m.body.chars().count() > 40 {
+                    s.push('…');
+                }
+                s
+            },
+            tracking: m.tracking,
+        });
+    }
+    // Objections and self-query reports: shown with the whole list, or alone when asked for.
+    let show_objections = staff.role.allows(Permission::ViewObjections)
+        && (only_objections || (filter.kind.is_none() && filter.status.is_none() && !filter.overdue_only));
+    let mut objections = Vec::new();
+    let mut more_objections = false;
+    if show_objections {
+        let offset = if only_objections { (page - 1) * PAGE_SIZE } else { 0 };
+        let mut found = state.store().objections_within(&staff.scope.org_code, PAGE_SIZE + 1, offset).await?;
+        more_objections = only_objections && found.len() as i64 > PAGE_SIZE;
+        found.truncate(PAGE_SIZE as usize);
+        for o in found {
+            let phone = state
+                .cipher()
+                .decrypt(&o.phone_enc)
+                .map_err(|e| AppError::Internal(format!("objection {}: {e}", o.id)))?;
+            objections.push(ObjectionRow {
+                id: o.id,
+                place: crate::rosters::place_name(state.store(), &o.org_code).await?,
+                code: o.code,
+                roster_id: o.roster_id,
+                entry_id: o.entry_id,
+                source: if o.roster_id.is_some() { "花名册异议" } else { "自助查询反映" },
+                name: o.name,
+                phone,
+                body: o.body,
+                status: super::objection_status_label(&o.status),
+                closed: o.status == "closed",
+                reply: o.reply.unwrap_or_default(),
+                created: shanghai_time(o.created_at),
+            });
+        }
+        if !objections.is_empty() {
+            let detail = format!("查看异议人手机号 {} 个", objections.len());
+            let entry = staff.audit_entry(
+                state.now(),
+                "pii.view",
+                "objections".into(),
+                detail,
+                Some(staff.scope.org_code.clone()),
+            );
+            state.audit(entry).await?;
+        }
+    }
+    let notice = match q.done.as_str() {
+        "answered" => "答复已保存，异议人可凭查询码查看。",
+        "repeat" => "该表单已提交过，未重复处理。",
+        _ => "",
+    };
+    let kinds =
+        MessageKind::ALL.into_iter().filter(|k| *k != MessageKind::Report || staff.role.is_commission()).collect();
+    let page = InboxPage {
+        nav: staff.nav(),
+        notice,
+        has_more: page * PAGE_SIZE < total || more_objections,
+        rows,
+        total,
+        objections,
+        page,
+        kind: if only_objections { "objection".into() } else { filter.kind.unwrap_or_default() },
+        status: filter.status.unwrap_or_default(),
+        overdue: filter.overdue_only,
+        kinds,
+        statuses: MessageStatus::ALL,
+        can_answer: staff.role.allows(Permission::HandleObjections),
+        form_key: random_token(),
+    };
+    Ok(Html(page.render()?))
+}
+
+/// The inbox as CSV, for reports to the county: numbers, kinds, places, dates and ratings. It
+/// never carries names, phones or content, whoever exports it.
+pub async fn export(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    staff.require(Permission::ViewMessages)?;
+    let filter = filter_of(&staff, &q);
+    let (messages, _) = state.store().messages(&filter, 10_000, 0).await?;
+    let mut csv = String::from("\u{feff}留言编号,类别,留言对象,状态,提交时间,答复期限,是否逾期,答复时间,评价\n");
+    for m in messages {
+        let place = crate::rosters::place_name(state.store(), &m.org_code).await?;
+        let rating = m.rating.as_deref().and_then(xiaowei_core::service::Satisfaction::parse).map_or("", |r| r.label());
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{}\n",
+            m.tracking,
+            kind_label(&m.kind),
+            place.replace(',', " "),
+            status_label(&m.status),
+            shanghai_time(m.submitted_at),
+            shanghai_time(m.reply_due),
+            if m.overdue_at.is_some() { "是" } else { "否" },
+            m.replied_at.map(shanghai_time).unwrap_or_default(),
+            rating
+        ));
+    }
+    let entry = staff.audit_entry(state.now(), "message.export", "messages".into(), "导出留言统计".into(), None);
+    state.audit(entry).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"messages.csv\"".to_owned()),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+struct EventRow {
+    at: String,
+    actor: String,
+    note: String,
+    public: bool,
+}
+
+struct TextRow {
+    recipient: String,
+    status: &'static str,
+    body: String,
+    at: String,
+}
+
+struct Assignable {
+    id: i64,
+    label: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/message.html")]
+struct MessagePage {
+    nav: Nav,
+    m: Message,
+    kind: MessageKind,
+    place: String,
+    author: String,
+    phone: String,
+    status: &'static str,
+    submitted: String,
+    due: String,
+    replied: String,
+    rating: String,
+    merged_into: String,
+    can_handle: bool,
+    open: bool,
+    can_mark_handled: bool,
+    may_be_public: bool,
+    assignable: Vec<Assignable>,
+    photos: Vec<xiaowei_store::MessagePhoto>,
+    events: Vec<EventRow>,
+    texts: Vec<TextRow>,
+    form_key: String,
+    notice: &'static str,
+}
+
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    #[serde(default)]
+    done: String,
+}
+
+/// Roles a message may be assigned to: the commission for a report, handlers otherwise.
+fn assignable_roles(kind: MessageKind) -> &'static [&'static str] {
+    if kind == MessageKind::Report {
+        &["supervisor", "township_reviewer"]
+    } else {
+        &["village_clerk", "township_admin", "township_reviewer", "supervisor"]
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(tracking): Path<String>,
+    Query(q): Query<ShowQuery>,
+) -> Result<Html<String>, AppError> {
+    let m = message_in_scope(&state, &staff, Permission::ViewMessages, &tracking).await?;
+    let kind = MessageKind::parse(&m.kind).unwrap_or(MessageKind::Question);
+    let status = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
+    let can_handle = staff.role.allows(Permission::HandleMessages);
+    // Those who answer see the phone to call (audited); others see it masked.
+    let phone = match &m.phone_enc {
+        Some(sealed) => {
+            let phone = state.cipher().decrypt(sealed).ok().and_then(|p| Phone::parse(&p).ok());
+            if can_handle {
+                let entry = staff.audit_entry(
+                    state.now(),
+                    "pii.view",
+                    format!("message:{}", m.id),
+                    format!("查看留言{}的联系电话", m.tracking),
+                    Some(m.org_code.clone()),
+                );
+                state.audit(entry).await?;
+                phone.map(|p| p.expose().to_owned()).unwrap_or_default()
+            } else {
+                phone.map(|p| p.masked()).unwrap_or_default()
+            }
+        }
+        None => String::new(),
+    };
+    let author = if m.author_name.is_empty() {
+        if kind == MessageKind::Report && m.phone_enc.is_none() { "匿名" } else { "未留称呼" }.to_owned()
+    } else {
+        m.author_name.clone()
+    };
+    let assignable = if can_handle && status.is_open() {
+        state
+            .store()
+            .staff_covering(&m.org_code, assignable_roles(kind))
+            .await?
+            .into_iter()
+            .filter(|u| staff.scope.covers_org(&u.org_code) || u.id == staff.user.id)
+            .map(|u| Assignable {
+                id: u.id,
+                label: format!("{}（{}）", u.display_name, Role::parse(&u.role).map_or("", Role::label)),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let events = state
+        .store()
+        .message_events(m.id)
+        .await?
+        .into_iter()
+        .map(|e| EventRow { at: shanghai_time(e.at), actor: e.actor, note: e.note, public: e.public == 1 })
+        .collect();
+    let texts = state
+        .store()
+        .message_outbox(m.id)
+        .await?
+        .into_iter()
+        .map(|t| TextRow {
+            status: match t.status.as_str() {
+                "pending" => "待发送",
+                "sending" => "发送中",
+                "sent" => "已发送",
+                _ => "发送失败",
+            },
+            body: redact_link_key(&t.body),
+            recipient: t.recipient,
+            at: shanghai_time(t.sent_at.unwrap_or(t.created_at)),
+        })
+        .collect();
+    let merged_into = match m.merged_into {
+        Some(id) => state.store().find_message(id).await?.map(|k| k.tracking).unwrap_or_default(),
+        None => String::new(),
+    };
+    let notice = match q.done.as_str() {
+        "assigned" => "已交办。",
+        "replied" => "已答复，已短信通知留言人查看并评价。",
+        "handled" => "已标记办结。",
+        "merged" => "已合并，重复留言已关闭。",
+        "hidden" => "已屏蔽，屏蔽原因已告知留言人。",
+        "repeat" => "该操作已处理过，无需重复提交。",
+        _ => "",
+    };
+    let page = MessagePage {
+        nav: staff.nav(),
+        place: crate::rosters::place_name(state.store(), &m.org_code).await?,
+        kind,
+        author,
+        phone,
+        status: status.label(),
+        submitted: shanghai_time(m.submitted_at),
+        due: shanghai_time(m.reply_due),
+        replied: m.replied_at.map(shanghai_time).unwrap_or_default(),
+        rating: m
+            .rating
+            .as_deref()
+            .and_then(xiaowei_core::service::Satisfaction::parse)
+            .map(|r| {
+                format!(
+                    "{}{}",
+                    r.label(),
+                    m.rating_comment.clone().filter(|c| !c.is_empty()).map(|c| format!("：{c}")).unwrap_or_default()
+                )
+            })
+            .unwrap_or_default(),
+        merged_into,
+        can_handle,
+        open: status.is_open(),
+        can_mark_handled: can_handle && status == MessageStatus::Replied,
+        may_be_public: kind.may_be_public() && m.allow_public == 1,
+        assignable,
+        photos: state.store().message_photos(m.id).await?,
+        events,
+        texts,
+        form_key: random_token(),
+        notice,
+        m,
+    };
+    Ok(Html(page.render()?))
+}
+
+/// Keeps the author's link key out of the staff view of their texts: the link opens the author's
+/// own page.
+pub fn redact_link_key(body: &str) -> String {
+    match body.split_once("?k=") {
+        Some((head, _)) => format!("{head}?k=…"),
+        None => body.to_owned(),
+    }
+}
+
+fn staff_event(staff: &Staff, kind: &str, note: String, public: bool) -> NewMessageEvent {
+    NewMessageEvent {
+        kind: kind.into(),
+        actor: staff.user.display_name.clone(),
+        staff_user_id: Some(staff.user.id),
+        note,
+        public,
+    }
+}
+
+async fn audit(state: &AppState, staff: &Staff, m: &Message, action: &str, detail: String) -> Result<(), AppError> {
+    let entry = staff.audit_entry(
+        state.now(),
+        action,
+        format!("message:{}", m.id),
+        format!("留言{}：{detail}", m.tracking),
+        Some(m.org_code.clone()),
+    );
+    state.audit(entry).await
+}
+
+fn text_field(value: &str, field: &str, min: usize, max: usize) -> Result<String, AppError> {
+    let value = value.trim();
+    let n = value.chars().count();
+    if n < min || n > max {
+        return Err(AppError::invalid(format!("{field}：请填写（{min}至{max}字）")));
+    }
+    Ok(value.to_owned())
+}
+
+fn from_statuses(action: MessageAction) -> Vec<&'static str> {
+    MessageStatus::ALL.into_iter().filter(|s| message::transition(*s, action).is_ok()).map(|s| s.as_str()).collect()
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    #[serde(default)]
+    form_key: String,
+    #[serde(default)]
+    user_id: String,
+}
+
+pub async fn assign(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(tracking): Path<String>,
+    Form(form): Form<AssignForm>,
+) -> Result<Response, AppError> {
+    let m = message_in_scope(&state, &staff, Permission::HandleMessages, &tracking).await?;
+    let back = format!("/staff/inbox/{}", m.tracking);
+    let kind = MessageKind::parse(&m.kind).unwrap_or(MessageKind::Question);
+    let user_id: i64 = form.user_id.trim().parse().map_err(|_| AppError::invalid("承办人：请选择"))?;
+    let candidates = state.store().staff_covering(&m.org_code, assignable_roles(kind)).await?;
+    let Some(user) = candidates.into_iter().find(|u| u.id == user_id) else {
+        return Err(AppError::invalid("承办人：请选择本辖区内可以办理该留言的工作人员"));
+    };
+    let from = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
+    let Ok(to) = message::transition(from, MessageAction::Assign) else {
+        return Err(AppError::invalid(format!("交办：{}", message::MessageTransitionError { from })));
+    };
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    let now = state.now();
+    let assigned = Message { assigned_to: Some(user.id), ..m.clone() };
+    let texts = notify::message_notices(&state, &assigned, MessageNotice::Assigned, now).await?;
+    let event = staff_event(&staff, "assign", format!("交由{}办理", user.display_name), false);
+    let change = MessageChange { assigned_to: Some(user.id), ..MessageChange::default() };
+    if !state.store().change_message(m.id, &[from.as_str()], to.as_str(), &change, &event, &texts, now).await? {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    audit(&state, &staff, &m, "message.assign", format!("交由{}办理", user.username)).await?;
+    Ok(see_other(&format!("{back}?done=assigned")))
+}
+
+#[derive(Deserialize)]
+pub struct ReplyForm {
+    #[serde(default)]
+    form_key: String,
+    #[serde(default)]
+    reply: String,
+    #[serde(default)]
+    public: String,
+}
+
+pub async fn reply(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(tracking): Path<String>,
+    Form(form): Form<ReplyForm>,
+) -> Result<Response, AppError> {
+    let m = message_in_scope(&state, &staff, Permission::HandleMessages, &tracking).await?;
+    let back = format!("/staff/inbox/{}", m.tracking);
+    let text = text_field(&form.reply, "答复内容", 5, message::MAX_BODY_CHARS)?;
+    let kind = MessageKind::parse(&m.kind).unwrap_or(MessageKind::Question);
+    // Only a question whose author allowed it may be answered in public.
+    let public = form.public == "1" && kind.may_be_public() && m.allow_public == 1;
+    let from = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
+    if message::transition(from, MessageAction::Reply).is_err() {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    let now = state.now();
+    let texts = notify::message_notices(&state, &m, MessageNotice::Replied, now).await?;
+    let note = format!("{}答复：{text}", if public { "公开" } else { "" });
+    let event = staff_event(&staff, "reply", note, true);
+    let change = MessageChange { reply: Some((text, public, staff.user.id)), ..MessageChange::default() };
+    let from = from_statuses(MessageAction::Reply);
+    if !state.store().change_message(m.id, &from, "replied", &change, &event, &texts, now).await? {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    audit(&state, &staff, &m, "message.reply", if public { "公开答复".into() } else { "答复".into() }).await?;
+    Ok(see_other(&format!("{back}?done=replied")))
+}
+
+#[derive(Deserialize)]
+pub struct NoteForm {
+    #[serde(default)]
+    form_key: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    into: String,
+}
+
+pub async fn mark_handled(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(tracking): Path<String>,
+    Form(form): Form<NoteForm>,
+) -> Result<Response, AppError> {
+    let m = message_in_scope(&state, &staff, Permission::HandleMessages, &tracking).await?;
+    let back = format!("/staff/inbox/{}", m.tracking);
+    let from = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
+    if message::transition(from, MessageAction::MarkHandled).is_err() {
+        return Err(AppError::invalid("办结：请先答复留言，答复后才能标记办结"));
+    }
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    let note: String = form.note.trim().chars().take(500).collect();
+    let text = if note.is_empty() { "标记办结".to_owned() } else { format!("标记办结：{note}") };
+    let event = staff_event(&staff, "handled", text, true);
+    if !state
+        .store()
+        .change_message(m.id, &["replied"], "closed", &MessageChange::default(), &event, &[], state.now())
+        .await?
+    {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    audit(&state, &staff, &m, "message.close", "标记办结".into()).await?;
+    Ok(see_other(&format!("{back}?done=handled")))
+}
+
+pub async fn merge(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(tracking): Path<String>,
+    Form(form): Form<NoteForm>,
+) -> Result<Response, AppError> {
+    let m = message_in_scope(&state, &staff, Permission::HandleMessages, &tracking).await?;
+    let back = format!("/staff/inbox/{}", m.tracking);
+    let into = message::normalize_tracking(&form.into)
+        .ok_or_else(|| AppError::invalid("合并到：请填写要保留的留言编号，如 LY20251009123456"))?;
+    if into == m.tracking {
+        return Err(AppError::invalid("合并到：不能合并到本条留言自身"));
+    }
+    let kept = match message_in_scope(&state, &staff, Permission::HandleMessages, &into).await {
+        Ok(kept) => kept,
+        Err(AppError::NotFound | AppError::Forbidden) => {
+            return Err(AppError::invalid("合并到：本辖区内没有这条留言"));
+        }
+        Err(e) => return Err(e),
+    };
+    if (kept.kind == MessageKind::Report.as_str()) != (m.kind == MessageKind::Report.as_str()) {
+        return Err(AppError::invalid("合并到：举报只能与举报合并"));
+    }
+    if kept.merged_into.is_some() || kept.status == MessageStatus::Hidden.as_str() {
+        return Err(AppError::invalid("合并到：要保留的留言已被合并或屏蔽，请选择另一条"));
+    }
+    let from = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
+    if message::transition(from, MessageAction::Merge).is_err() {
+        return Err(AppError::invalid(format!("合并：{}", message::MessageTransitionError { from })));
+    }
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    let now = state.now();
+    let event = staff_event(&staff, "merge", format!("与留言{}反映的问题相同，合并办理", kept.tracking), true);
+    let change = MessageChange { merged_into: Some(kept.id), ..MessageChange::default() };
+    if !state.store().change_message(m.id, &[from.as_str()], "merged", &change, &event, &[], now).await? {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    let note = staff_event(&staff, "merged_in", format!("留言{}与本条重复，已合并到本条", m.tracking), false);
+    state.store().add_message_note(kept.id, &note, now).await?;
+    audit(&state, &staff, &m, "message.merge", format!("合并到{}", kept.tracking)).await?;
+    Ok(see_other(&format!("{back}?done=merged")))
+}
+
+pub async fn hide(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(tracking): Path<String>,
+    Form(form): Form<NoteForm>,
+) -> Result<Response, AppError> {
+    let m = message_in_scope(&state, &staff, Permission::HandleMessages, &tracking).await?;
+    let back = format!("/staff/inbox/{}", m.tracking);
+    let reason = text_field(&form.reason, "屏蔽原因（留言人可见）", 2, 200)?;
+    let from = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
+    if message::transition(from, MessageAction::Hide).is_err() {
+        return Err(AppError::invalid(format!("屏蔽：{}", message::MessageTransitionError { from })));
+    }
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    let event = staff_event(&staff, "hide", format!("屏蔽留言，原因：{reason}"), true);
+    let change = MessageChange { hidden_reason: Some(reason.clone()), ..MessageChange::default() };
+    if !state.store().change_message(m.id, &[from.as_str()], "hidden", &change, &event, &[], state.now()).await? {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    audit(&state, &staff, &m, "message.hide", format!("屏蔽：{reason}")).await?;
+    Ok(see_other(&format!("{back}?done=hidden")))
+}
+
+/// A photo the author attached.
+pub async fn photo(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((tracking, photo_id)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    let m = message_in_scope(&state, &staff, Permission::ViewMessages, &tracking).await?;
+    let photo =
+        state.store().message_photos(m.id).await?.into_iter().find(|p| p.id == photo_id).ok_or(AppError::NotFound)?;
+    let bytes = state.attachments().get(&photo.sha256).await.map_err(|e| AppError::Internal(format!("{e:?}")))?;
+    Ok((
+        [(header::CONTENT_TYPE, photo.content_type), (header::CACHE_CONTROL, "private, max-age=3600".to_owned())],
+        bytes,
+    )
+        .into_response())
+}
