@@ -13,3 +13,4 @@ mod rosters;
 mod services;
 mod staff;
 mod village_office;
+mod wechat;

@@ -81,6 +81,8 @@ pub enum Permission {
     ManageCalendar,
     /// See the text-message outbox and retry failed messages.
     ViewOutbox,
+    /// Configure the townships' WeChat official accounts (公众号) and see their figures.
+    ManageWechat,
 }
 
 impl Role {
@@ -160,6 +162,7 @@ impl Role {
             P::ManageServiceCatalogue => matches!(self, R::CountyAdmin | R::DepartmentOfficer),
             P::ManageCalendar => matches!(self, R::CountyAdmin),
             P::ViewOutbox => matches!(self, R::Supervisor | R::CountyAdmin),
+            P::ManageWechat => matches!(self, R::CountyAdmin),
         }
     }
 

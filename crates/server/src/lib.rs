@@ -20,6 +20,7 @@ pub mod staff;
 pub mod state;
 pub mod subsidies;
 pub mod village_office;
+pub mod wechat;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -63,6 +64,7 @@ pub fn app(state: AppState) -> Router {
         .merge(services::router())
         .merge(staff::router())
         .merge(village_office::router())
+        .merge(wechat::router())
         .route("/static/{name}", get(assets::serve))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -70,7 +72,9 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { error::AppError::NotFound })
         .layer(middleware::from_fn(security::csrf_guard))
         .layer(middleware::from_fn(security::render_errors))
-        .route_layer(middleware::from_fn(ops::track));
+        .route_layer(middleware::from_fn(ops::track))
+        // The WeChat callback is signed by the platform, so it stays outside the CSRF guard.
+        .merge(wechat::callback_router().route_layer(middleware::from_fn(ops::track)));
     for (name, value) in ops::security_headers() {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }

@@ -24,6 +24,7 @@ struct Inner {
     config: Config,
     metrics: PrometheusHandle,
     gateway: crate::notify::SharedGateway,
+    wechat_api: std::sync::OnceLock<xiaowei_integrations::wechat::WechatApi>,
 }
 
 impl AppState {
@@ -49,6 +50,7 @@ impl AppState {
             config,
             metrics: crate::ops::metrics_handle(),
             gateway,
+            wechat_api: std::sync::OnceLock::new(),
         }))
     }
 
@@ -81,6 +83,20 @@ impl AppState {
     /// Where text messages go.
     pub fn gateway(&self) -> crate::notify::SharedGateway {
         self.0.gateway.clone()
+    }
+
+    /// The WeChat API client, built on first use from the `[wechat]` settings.
+    pub fn wechat_api(&self) -> Result<&xiaowei_integrations::wechat::WechatApi, AppError> {
+        if let Some(api) = self.0.wechat_api.get() {
+            return Ok(api);
+        }
+        let settings = &self.0.config.wechat;
+        let api = xiaowei_integrations::wechat::WechatApi::new(
+            &settings.api_base,
+            std::time::Duration::from_secs(settings.timeout_secs.max(1)),
+        )
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok(self.0.wechat_api.get_or_init(|| api))
     }
 
     pub fn store(&self) -> &Store {

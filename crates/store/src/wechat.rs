@@ -384,10 +384,10 @@ impl Store {
     }
 
     /// The follower a case was submitted by, if any: (account, openid).
-    pub async fn case_follower(&self, case_id: i64) -> Result<Option<(String, String)>, StoreError> {
+    pub async fn case_follower(&self, tracking: &str) -> Result<Option<(String, String)>, StoreError> {
         let row: Option<(Option<String>, Option<String>)> =
-            sqlx::query_as("SELECT wechat_account, wechat_openid FROM service_cases WHERE id = $1")
-                .bind(case_id)
+            sqlx::query_as("SELECT wechat_account, wechat_openid FROM service_cases WHERE tracking = $1")
+                .bind(tracking)
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.and_then(|(a, o)| a.zip(o)))

@@ -16,6 +16,7 @@ mod rosters;
 mod services;
 mod users;
 mod village_office;
+mod wechat;
 
 pub use auth::{check_password_rules, hash_password};
 pub use objections::status_label as objection_status_label;
@@ -189,6 +190,8 @@ pub const ROUTES: &[StaffRoute] = &[
     route("GET", "/staff/outbox", Permission::ViewOutbox, Target::None),
     route("POST", "/staff/outbox/{message}/retry", Permission::ViewOutbox, Target::None),
     route("POST", "/staff/users/{user}/phone", Permission::ManageStaff, Target::User),
+    route("GET", "/staff/wechat", Permission::ManageWechat, Target::None),
+    route("POST", "/staff/wechat", Permission::ManageWechat, Target::Org),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -273,6 +276,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/outbox", get(services::outbox))
         .route("/staff/outbox/{message}/retry", post(services::retry))
         .route("/staff/users/{user}/phone", post(users::set_phone))
+        .route("/staff/wechat", get(wechat::list).post(wechat::save))
 }
 
 /// The SHA-256 of a session token: only the hash is stored.
@@ -387,6 +391,9 @@ impl Staff {
         }
         if self.role.allows(Permission::ViewOutbox) {
             links.push(("/staff/outbox".to_owned(), "短信记录"));
+        }
+        if self.role.allows(Permission::ManageWechat) {
+            links.push(("/staff/wechat".to_owned(), "公众号管理"));
         }
         Nav {
             display_name: self.user.display_name.clone(),
