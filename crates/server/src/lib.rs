@@ -107,8 +107,8 @@ pub async fn serve(
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
-/// Periodically removes expired sessions, old login attempts, expired staged imports and old
-/// rate-limit events.
+/// Periodically removes expired sessions, old login attempts, expired staged imports, old
+/// rate-limit events and old WeChat replay keys.
 fn spawn_housekeeping(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -119,6 +119,11 @@ fn spawn_housekeeping(state: AppState) {
                 tracing::warn!(error = %e, "housekeeping failed");
             }
             if let Err(e) = state.store().purge_short_lived(now - 3600, now - 86_400).await {
+                tracing::warn!(error = %e, "housekeeping failed");
+            }
+            // Older callbacks are refused by their timestamp, so their replay keys can go.
+            let window = state.config().wechat.replay_window_secs.max(60);
+            if let Err(e) = state.store().prune_wechat_seen(now - 2 * window - 86_400).await {
                 tracing::warn!(error = %e, "housekeeping failed");
             }
         }

@@ -173,7 +173,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #![proptest_config(ProptestConfig::with_cases(crate::wechat::fuzz_cases(2000)))]
 
         #[test]
         fn encryption_round_trips(msg in "\\PC{0,300}", appid in "[a-z0-9]{0,24}", random in any::<[u8; 16]>()) {

@@ -262,7 +262,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(3000))]
+        #![proptest_config(ProptestConfig::with_cases(crate::wechat::fuzz_cases(3000)))]
 
         #[test]
         fn arbitrary_safe_bodies_never_panic(enc in "[A-Za-z0-9+/=]{0,200}", junk in "\\PC{0,60}") {

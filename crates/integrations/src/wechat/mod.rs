@@ -19,3 +19,11 @@ pub use message::{
 };
 pub use signature::{signature, signature_matches, verify_url};
 pub use xml::{MAX_XML_BYTES, XmlError, XmlFields, parse_xml};
+
+/// Property-test cases for the parsing and crypto fuzz tests: `default`, or
+/// `XIAOWEI_FUZZ_CASES` for a long run (e.g. `XIAOWEI_FUZZ_CASES=1000000 cargo test -p
+/// xiaowei-integrations --release wechat`).
+#[cfg(test)]
+pub(crate) fn fuzz_cases(default: u32) -> u32 {
+    std::env::var("XIAOWEI_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
