@@ -97,6 +97,26 @@ enum Command {
     /// Measure the performance targets (self-query, roster page, import) and print the figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Work with the townships' WeChat official accounts.
+    #[command(subcommand)]
+    Wechat(WechatCommand),
+}
+
+#[derive(Subcommand)]
+enum WechatCommand {
+    /// Print the standard 民生监督 menu of a township's account (its township code); with
+    /// --push, create it on the account through the WeChat API.
+    ///
+    /// Example: xiaowei wechat menu 620922100 --push
+    Menu {
+        /// The account: the township's code, as in /wechat/{account}/callback
+        account: String,
+        /// Create the menu on the account instead of only printing it
+        #[arg(long)]
+        push: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -260,6 +280,27 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let clean = ledger_verify::run(&state).await?;
             state.store().close().await;
             return Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        }
+        Command::Wechat(WechatCommand::Menu { account, push, data }) => {
+            apply_data(&mut config, &data);
+            let state = open(&config).await?;
+            let menu = if push {
+                if state.store().wechat_account(&account).await?.is_none() {
+                    bail!("乡镇 {account} 尚未配置公众号：请县级管理员在后台「公众号管理」中配置");
+                }
+                let sent = xiaowei_server::wechat::push_menu(&state, &account)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("推送菜单失败：{e}"))?;
+                eprintln!("菜单已推送到 {account} 的公众号。");
+                sent
+            } else {
+                if state.store().find_org(&account).await?.is_none() {
+                    bail!("未找到乡镇 {account}");
+                }
+                xiaowei_integrations::wechat::standard_menu(&config.site_url(), &account)
+            };
+            println!("{menu:#}");
+            state.store().close().await;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -56,6 +56,15 @@ where
     F: FnOnce(TestApp) -> Fut,
     Fut: Future<Output = ()>,
 {
+    with_app_config(backend, |_| {}, test).await;
+}
+
+/// [`with_app`] with the configuration adjusted first (e.g. the WeChat API pointed at a fake).
+pub async fn with_app_config<F, Fut>(backend: Backend, configure: impl FnOnce(&mut Config), test: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let dir = tempfile::tempdir().unwrap();
     let (url, cleanup) = match backend {
         Backend::Sqlite => (format!("sqlite://{}?mode=rwc", dir.path().join("xiaowei.db").display()), None),
@@ -82,7 +91,8 @@ where
     let cipher = PiiCipher::new(PiiKey::generate());
     let (own_department, other_department) = seed(&store, &cipher).await;
     // Tests drive the case clocks and text delivery themselves, with a controllable clock.
-    let config = Config { data_dir: dir.path().to_owned(), workers: false, ..Config::default() };
+    let mut config = Config { data_dir: dir.path().to_owned(), workers: false, ..Config::default() };
+    configure(&mut config);
     let attachments = xiaowei_integrations::AttachmentStore::in_memory(2 * 1024 * 1024);
     let state = AppState::new(store.clone(), cipher, config, attachments);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

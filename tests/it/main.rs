@@ -15,3 +15,4 @@ mod rosters;
 mod services;
 mod staff;
 mod village_office;
+mod wechat;

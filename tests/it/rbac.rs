@@ -110,6 +110,7 @@ async fn request_for(
     let (own_org, _) = scope_of(role);
     let org = if inside {
         match route.path {
+            "/staff/wechat" => "620922100",
             p if p.starts_with("/staff/village-office/") => "620922100200",
             p if p.ends_with("/groups") => "620922100200",
             p if p.ends_with("/households") => "620922100200001",
@@ -270,6 +271,13 @@ async fn request_for(
                 form.extend([("year", "2027".into()), ("csv", "2027-01-01,holiday,元旦".into())])
             }
             p if p.ends_with("/phone") => form.push(("phone", "13900000007".into())),
+            "/staff/wechat" => form.extend([
+                ("org_code", org.into()),
+                ("appid", format!("wx{}{}", role.as_str().len(), u8::from(inside)).repeat(2) + "0123456789"),
+                ("secret", "0123456789abcdef0123456789abcdef".into()),
+                ("token", "xiaoweitoken".into()),
+                ("aes_key", String::new()),
+            ]),
             _ => {}
         }
     }
@@ -348,6 +356,7 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
             "/staff/cases",
             "/staff/inbox",
             "/staff/services",
+            "/staff/wechat",
         ] {
             let html = client.get(app.url(path)).send().await.unwrap().text().await.unwrap();
             if html.contains("外村") || html.contains("foreign") {

@@ -120,7 +120,7 @@ async fn supervisor_phone(app: &TestApp) {
 }
 
 /// Fills and posts the application form as a villager; returns the response.
-async fn apply(
+pub async fn apply(
     app: &TestApp,
     client: &reqwest::Client,
     item: i64,
@@ -138,7 +138,7 @@ async fn apply(
     client.post(app.url(&format!("/services/{item}/apply?csrf={csrf}"))).multipart(form).send().await.unwrap()
 }
 
-const GOOD: [(&str, &str); 4] = [
+pub const GOOD: [(&str, &str); 4] = [
     ("name", "孙秀英"),
     ("phone", "13712345678"),
     ("village", NANCHA),

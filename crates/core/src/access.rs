@@ -86,6 +86,8 @@ pub enum Permission {
     ViewMessages,
     /// Assign, reply to, close, merge and hide messages in scope.
     HandleMessages,
+    /// Configure the townships' WeChat official accounts (公众号) and see their figures.
+    ManageWechat,
 }
 
 impl Role {
@@ -169,6 +171,7 @@ impl Role {
             P::HandleMessages => {
                 matches!(self, R::Supervisor | R::TownshipAdmin | R::TownshipReviewer | R::VillageClerk)
             }
+            P::ManageWechat => matches!(self, R::CountyAdmin),
         }
     }
 

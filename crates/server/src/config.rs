@@ -51,6 +51,36 @@ pub struct Config {
     /// Working days within which a complaint (投诉) or a report (举报) left in the 留言箱 must be
     /// answered; questions and suggestions always get 3.
     pub complaint_reply_days: u32,
+    pub wechat: WechatSettings,
+}
+
+/// The `[wechat]` section: where the official-account API lives (tests point it at a local
+/// fake), the replay window, and the template message (模板消息) id for each notice. Account
+/// credentials are not here: the county admin enters them in the back office, sealed at rest.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct WechatSettings {
+    /// Base URL of the API (`/cgi-bin/…`, `/sns/oauth2/…`).
+    pub api_base: String,
+    /// Base URL of the OAuth authorisation page.
+    pub oauth_base: String,
+    /// A callback whose signed timestamp is further than this from our clock is refused.
+    pub replay_window_secs: i64,
+    pub timeout_secs: u64,
+    /// Notice (e.g. `case_contacted`) → template id approved for the accounts.
+    pub templates: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for WechatSettings {
+    fn default() -> Self {
+        Self {
+            api_base: xiaowei_integrations::wechat::DEFAULT_API_BASE.into(),
+            oauth_base: "https://open.weixin.qq.com".into(),
+            replay_window_secs: 300,
+            timeout_secs: 10,
+            templates: std::collections::BTreeMap::new(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -71,6 +101,7 @@ impl Default for Config {
             ledger_key: None,
             ledger_origin: None,
             complaint_reply_days: xiaowei_core::message::DEFAULT_COMPLAINT_REPLY_DAYS,
+            wechat: WechatSettings::default(),
         }
     }
 }

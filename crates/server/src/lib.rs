@@ -22,6 +22,7 @@ pub mod staff;
 pub mod state;
 pub mod subsidies;
 pub mod village_office;
+pub mod wechat;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -67,6 +68,7 @@ pub fn app(state: AppState) -> Router {
         .merge(staff::router())
         .merge(village_office::router())
         .merge(ledger::router())
+        .merge(wechat::router())
         .route("/static/{name}", get(assets::serve))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -74,7 +76,9 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { error::AppError::NotFound })
         .layer(middleware::from_fn(security::csrf_guard))
         .layer(middleware::from_fn(security::render_errors))
-        .route_layer(middleware::from_fn(ops::track));
+        .route_layer(middleware::from_fn(ops::track))
+        // The WeChat callback is signed by the platform, so it stays outside the CSRF guard.
+        .merge(wechat::callback_router().route_layer(middleware::from_fn(ops::track)));
     for (name, value) in ops::security_headers() {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }
@@ -107,8 +111,8 @@ pub async fn serve(
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
-/// Periodically removes expired sessions, old login attempts, expired staged imports and old
-/// rate-limit events.
+/// Periodically removes expired sessions, old login attempts, expired staged imports, old
+/// rate-limit events and old WeChat replay keys.
 fn spawn_housekeeping(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -119,6 +123,11 @@ fn spawn_housekeeping(state: AppState) {
                 tracing::warn!(error = %e, "housekeeping failed");
             }
             if let Err(e) = state.store().purge_short_lived(now - 3600, now - 86_400).await {
+                tracing::warn!(error = %e, "housekeeping failed");
+            }
+            // Older callbacks are refused by their timestamp, so their replay keys can go.
+            let window = state.config().wechat.replay_window_secs.max(60);
+            if let Err(e) = state.store().prune_wechat_seen(now - 2 * window - 86_400).await {
                 tracing::warn!(error = %e, "housekeeping failed");
             }
         }

@@ -142,25 +142,45 @@ pub async fn notices(
     let params = Notice::params(case.tracking, case.item_name, &link);
     let params_json = serde_json::to_string(&params).map_err(|e| AppError::Internal(e.to_string()))?;
     let body = notice.render(case.tracking, case.item_name, &link);
+    // An applicant who applied inside WeChat and still follows the account is told there
+    // (template message); anyone else by text.
+    let follower = match state.store().case_follower(case.tracking).await? {
+        Some((account, openid)) if wanted.contains(&"applicant") => state
+            .store()
+            .follower(&account, &openid)
+            .await?
+            .filter(|f| f.subscribed == 1)
+            .map(|_| state.cipher().encrypt(&format!("{account}:{openid}"))),
+        _ => None,
+    };
     let mut seen = std::collections::HashSet::new();
     Ok(rows
         .into_iter()
         .filter(|r| wanted.contains(&r.role.as_str()))
         .filter(|r| seen.insert(r.phone_idx.clone()))
-        .map(|r| NewOutbox {
-            dedup_key: format!(
-                "case:{}:{}:{seq}:{}",
-                case.tracking,
-                notice.key(),
-                &r.phone_idx[..r.phone_idx.len().min(16)]
-            ),
-            channel: "sms".into(),
-            notice: notice.key().into(),
-            recipient: format!("{} {}", role_label(&r.role), r.name),
-            phone_enc: r.phone_enc,
-            phone_idx: r.phone_idx,
-            params: params_json.clone(),
-            body: body.clone(),
+        .map(|r| {
+            let wechat = follower.clone().filter(|_| r.role == "applicant");
+            let channel = if wechat.is_some() { WECHAT_CHANNEL } else { "sms" };
+            NewOutbox {
+                dedup_key: format!(
+                    "case:{}:{}:{seq}:{}",
+                    case.tracking,
+                    notice.key(),
+                    &r.phone_idx[..r.phone_idx.len().min(16)]
+                ),
+                channel: channel.into(),
+                notice: notice.key().into(),
+                recipient: format!(
+                    "{} {}{}",
+                    role_label(&r.role),
+                    r.name,
+                    if wechat.is_some() { "（微信）" } else { "" }
+                ),
+                phone_enc: wechat.unwrap_or(r.phone_enc),
+                phone_idx: r.phone_idx,
+                params: params_json.clone(),
+                body: body.clone(),
+            }
         })
         .collect())
 }
@@ -279,6 +299,36 @@ pub async fn run_message_clocks(state: &AppState, now: i64) -> Result<usize, App
     Ok(fired)
 }
 
+/// The outbox channel of WeChat template messages; their `phone_enc` seals `account:openid`.
+pub const WECHAT_CHANNEL: &str = "wechat";
+
+/// Sends one outbox row as a template message through the township's account.
+async fn send_wechat(state: &AppState, m: &OutboxMessage, params: &[(String, String)]) -> Result<String, GatewayError> {
+    let target = state.cipher().decrypt(&m.phone_enc).map_err(|_| GatewayError::Rejected("收件人无法解密".into()))?;
+    let (account, openid) = target.split_once(':').ok_or(GatewayError::Rejected("收件人格式不正确".into()))?;
+    let Some(template_id) = state.config().wechat.templates.get(&m.notice) else {
+        return Err(GatewayError::Rejected(format!("未配置微信模板 wechat.templates.{}", m.notice)));
+    };
+    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let message = serde_json::json!({
+        "touser": openid,
+        "template_id": template_id,
+        "url": param("link"),
+        "data": {
+            "first": {"value": m.body},
+            "keyword1": {"value": param("code")},
+            "keyword2": {"value": param("item")},
+            "remark": {"value": "点击查看办件详情"},
+        },
+    });
+    match crate::wechat::send_template(state, account, message).await {
+        Ok(id) => Ok(format!("wechat-{id}")),
+        Err(crate::wechat::WechatFailure::Api(e)) if e.is_transient() => Err(GatewayError::Transient(e.to_string())),
+        Err(crate::wechat::WechatFailure::Api(e)) => Err(GatewayError::Rejected(e.to_string())),
+        Err(crate::wechat::WechatFailure::App(e)) => Err(GatewayError::Transient(e.to_string())),
+    }
+}
+
 fn clock_notice(mark: ClockMark) -> (Notice, &'static str, &'static str) {
     match mark {
         ClockMark::ContactReminder => {
@@ -353,15 +403,20 @@ async fn deliver_one(
     now: i64,
 ) -> Result<bool, AppError> {
     let store = state.store();
-    let phone = match state.cipher().decrypt(&m.phone_enc).ok().and_then(|p| Phone::parse(&p).ok()) {
-        Some(phone) => phone,
-        None => {
-            store.outbox_failed(m.id, worker, "手机号无法解密或格式不正确", None).await?;
-            return Ok(false);
-        }
-    };
     let params: Vec<(String, String)> = serde_json::from_str(&m.params).unwrap_or_default();
-    match gateway.send(phone.expose(), &m.notice, &params, &m.body).await {
+    let result = if m.channel == WECHAT_CHANNEL {
+        send_wechat(state, m, &params).await
+    } else {
+        let phone = match state.cipher().decrypt(&m.phone_enc).ok().and_then(|p| Phone::parse(&p).ok()) {
+            Some(phone) => phone,
+            None => {
+                store.outbox_failed(m.id, worker, "手机号无法解密或格式不正确", None).await?;
+                return Ok(false);
+            }
+        };
+        gateway.send(phone.expose(), &m.notice, &params, &m.body).await
+    };
+    match result {
         Ok(provider_id) => {
             store.outbox_sent(m.id, worker, &provider_id, now).await?;
             Ok(true)

@@ -305,6 +305,7 @@ async fn apply(
     request: Request,
 ) -> Result<Response, AppError> {
     let item = active_item(&state, id).await?;
+    let headers = request.headers().clone();
     let form = read_application(&state, request).await?;
     if form.form_key.len() < 16 || form.form_key.len() > 128 {
         return Err(AppError::invalid("表单已失效，请刷新页面后重新填写"));
@@ -404,6 +405,12 @@ async fn apply(
     };
     let (case_id, created) = state.store().create_case(&case, &photos, &event, &texts).await?;
     let tracking = if created {
+        // Inside WeChat, the case belongs to the follower too (我的办件, notices by WeChat).
+        if let Some(township) = village.parent_code.as_deref()
+            && let Some(openid) = crate::wechat::follower_of(&state, &headers, township)
+        {
+            state.store().link_case_to_follower(case_id, township, &openid).await?;
+        }
         state
             .audit(NewAuditEntry {
                 at: now,

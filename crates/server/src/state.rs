@@ -25,6 +25,7 @@ struct Inner {
     metrics: PrometheusHandle,
     gateway: crate::notify::SharedGateway,
     ledger_key: tokio::sync::OnceCell<Arc<xiaowei_core::ledger::LogKey>>,
+    wechat_api: std::sync::OnceLock<xiaowei_integrations::wechat::WechatApi>,
 }
 
 impl AppState {
@@ -51,6 +52,7 @@ impl AppState {
             metrics: crate::ops::metrics_handle(),
             gateway,
             ledger_key: tokio::sync::OnceCell::new(),
+            wechat_api: std::sync::OnceLock::new(),
         }))
     }
 
@@ -94,6 +96,20 @@ impl AppState {
             .get_or_try_init(|| async { crate::ledger::load_or_create_key(&self.0.config).map(Arc::new) })
             .await?;
         Ok(key.clone())
+    }
+
+    /// The WeChat API client, built on first use from the `[wechat]` settings.
+    pub fn wechat_api(&self) -> Result<&xiaowei_integrations::wechat::WechatApi, AppError> {
+        if let Some(api) = self.0.wechat_api.get() {
+            return Ok(api);
+        }
+        let settings = &self.0.config.wechat;
+        let api = xiaowei_integrations::wechat::WechatApi::new(
+            &settings.api_base,
+            std::time::Duration::from_secs(settings.timeout_secs.max(1)),
+        )
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok(self.0.wechat_api.get_or_init(|| api))
     }
 
     pub fn store(&self) -> &Store {

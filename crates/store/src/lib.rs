@@ -22,6 +22,7 @@ mod services;
 mod staff;
 mod subsidies;
 mod village_office;
+mod wechat;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -58,6 +59,7 @@ pub use subsidies::{
     ProgrammeSummary, Roster, RosterDifference, RosterEntry,
 };
 pub use village_office::{Cadre, CadreDetails, DutyOverrideRow, Meeting, NewDutyOverride, NewMeeting, WeeklyDuty};
+pub use wechat::{CachedToken, Follower, NewWechatAccount, WechatAccount, WechatFigures, WechatText};
 
 /// Which engine a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,3 +161,5 @@ mod conformance_services;
 mod conformance_subsidies;
 #[cfg(test)]
 mod conformance_village_office;
+#[cfg(test)]
+mod conformance_wechat;

@@ -17,6 +17,7 @@ mod rosters;
 mod services;
 mod users;
 mod village_office;
+mod wechat;
 
 pub use auth::{check_password_rules, hash_password};
 pub use inbox::redact_link_key;
@@ -203,6 +204,8 @@ pub const ROUTES: &[StaffRoute] = &[
     route("POST", "/staff/inbox/{msg}/merge", Permission::HandleMessages, Target::Message),
     route("POST", "/staff/inbox/{msg}/hide", Permission::HandleMessages, Target::Message),
     route("GET", "/staff/inbox/{msg}/photos/{photo}", Permission::ViewMessages, Target::Message),
+    route("GET", "/staff/wechat", Permission::ManageWechat, Target::None),
+    route("POST", "/staff/wechat", Permission::ManageWechat, Target::Org),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -296,6 +299,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/inbox/{msg}/merge", post(inbox::merge))
         .route("/staff/inbox/{msg}/hide", post(inbox::hide))
         .route("/staff/inbox/{msg}/photos/{photo}", get(inbox::photo))
+        .route("/staff/wechat", get(wechat::list).post(wechat::save))
 }
 
 /// The SHA-256 of a session token: only the hash is stored.
@@ -410,6 +414,9 @@ impl Staff {
         }
         if self.role.allows(Permission::ViewOutbox) {
             links.push(("/staff/outbox".to_owned(), "短信记录"));
+        }
+        if self.role.allows(Permission::ManageWechat) {
+            links.push(("/staff/wechat".to_owned(), "公众号管理"));
         }
         Nav {
             display_name: self.user.display_name.clone(),

@@ -1,0 +1,640 @@
+//! Each township's WeChat official account (公众号): the callback (`/wechat/{account}/callback`,
+//! where `{account}` is the township code) with replay protection, followers, menu visits and
+//! keyword replies; the shared access token; the standard menu; OAuth (snsapi_base) so that pages
+//! opened inside WeChat know the follower; 我的办件; and binding a follower to their household.
+//! Credentials are kept sealed with the personal-data key and never leave this module in clear.
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use xiaowei_core::{OrgLevel, ResidentId};
+use xiaowei_integrations::wechat::{
+    CallbackError, CallbackQuery, Event, Inbound, MAX_XML_BYTES, MenuItem, Message, MessageCrypto, WechatApi,
+    WechatApiError, oauth_authorize_url, open_message, seal_reply, standard_menu, text_reply, verify_url,
+};
+use xiaowei_store::{NewAuditEntry, Org};
+
+use crate::error::AppError;
+use crate::security::{ClientIp, CsrfToken, cookie, random_token};
+use crate::state::AppState;
+
+/// The cookie that remembers the follower inside WeChat: `account.openid.expiry.mac`.
+pub const FOLLOWER_COOKIE: &str = "xw_wx";
+const FOLLOWER_COOKIE_SECS: i64 = 30 * 86_400;
+/// A cached token is renewed this long before it expires.
+const TOKEN_MARGIN_SECS: i64 = 300;
+/// How long one instance may hold the right to refresh a token.
+const REFRESH_LEASE_SECS: i64 = 20;
+/// Blind-index purpose of resident IDs (shared with rosters and the self-query).
+const ID_PURPOSE: &str = "resident_id";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/wechat/{account}/oauth", get(oauth_start))
+        .route("/wechat/{account}/oauth/return", get(oauth_return))
+        .route("/t/{township}/my-cases", get(my_cases))
+        .route("/t/{township}/bind", get(bind_form).post(bind))
+}
+
+/// The callback, served outside the CSRF guard (the platform signs its requests instead) and
+/// with its own small body limit.
+pub fn callback_router() -> Router<AppState> {
+    Router::new()
+        .route("/wechat/{account}/callback", get(verify).post(receive))
+        .layer(DefaultBodyLimit::max(MAX_XML_BYTES))
+}
+
+/// One account's credentials, unsealed for the length of a request.
+pub struct AccountKeys {
+    pub township_code: String,
+    pub appid: String,
+    secret: SecretString,
+    token: SecretString,
+    crypto: Option<MessageCrypto>,
+}
+
+impl std::fmt::Debug for AccountKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountKeys").field("township_code", &self.township_code).field("appid", &self.appid).finish()
+    }
+}
+
+/// Loads and unseals a township's account; `NotFound` when it has none.
+pub async fn account_keys(state: &AppState, township_code: &str) -> Result<AccountKeys, AppError> {
+    let account = state.store().wechat_account(township_code).await?.ok_or(AppError::NotFound)?;
+    let unseal = |sealed: &[u8]| {
+        state.cipher().decrypt(sealed).map_err(|_| AppError::Internal("wechat secret cannot be unsealed".into()))
+    };
+    let crypto = match &account.aes_key_enc {
+        Some(sealed) => Some(
+            MessageCrypto::new(&unseal(sealed)?, &account.appid)
+                .map_err(|e| AppError::Internal(format!("wechat aes key: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok(AccountKeys {
+        township_code: account.township_code,
+        appid: account.appid,
+        secret: SecretString::from(unseal(&account.secret_enc)?),
+        token: SecretString::from(unseal(&account.token_enc)?),
+        crypto,
+    })
+}
+
+/// A valid access token for the account, from the shared cache or freshly fetched. Only one
+/// instance refreshes at a time; the others wait briefly for its result.
+pub async fn access_token(state: &AppState, keys: &AccountKeys) -> Result<(String, Vec<u8>), WechatFailure> {
+    let store = state.store();
+    let code = &keys.township_code;
+    for _ in 0..15 {
+        let now = state.now();
+        if let Some(cached) = store.wechat_cached_token(code).await?
+            && cached.expires_at > now + TOKEN_MARGIN_SECS
+            && let Ok(token) = state.cipher().decrypt(&cached.token_enc)
+        {
+            return Ok((token, cached.token_enc));
+        }
+        if store.claim_wechat_token_refresh(code, now, REFRESH_LEASE_SECS).await? {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let api = state.wechat_api()?;
+    let fresh = api.fetch_token(&keys.appid, keys.secret.expose_secret()).await?;
+    let sealed = state.cipher().encrypt(&fresh.token);
+    store.store_wechat_token(code, &sealed, state.now() + fresh.expires_in.clamp(60, 7200)).await?;
+    tracing::info!(account = %code, "wechat access token refreshed");
+    Ok((fresh.token, sealed))
+}
+
+/// Why a call to the platform failed: the platform's answer, or our side.
+#[derive(Debug, thiserror::Error)]
+pub enum WechatFailure {
+    #[error(transparent)]
+    Api(#[from] WechatApiError),
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<xiaowei_store::StoreError> for WechatFailure {
+    fn from(e: xiaowei_store::StoreError) -> Self {
+        Self::App(e.into())
+    }
+}
+
+/// Runs `call` with the account's access token; if the platform says the token expired or is
+/// invalid (40001/40014/42001), marks it so everywhere, fetches a new one and tries once more.
+pub async fn with_token<T, F, Fut>(state: &AppState, keys: &AccountKeys, call: F) -> Result<T, WechatFailure>
+where
+    F: Fn(WechatApi, String) -> Fut,
+    Fut: std::future::Future<Output = Result<T, WechatApiError>>,
+{
+    let api = state.wechat_api()?.clone();
+    let (token, sealed) = access_token(state, keys).await?;
+    match call(api.clone(), token).await {
+        Err(e) if e.is_token_expired() => {
+            tracing::info!(account = %keys.township_code, error = %e, "wechat token rejected, refreshing");
+            state.store().expire_wechat_token(&keys.township_code, &sealed).await?;
+            let (token, _) = access_token(state, keys).await?;
+            Ok(call(api, token).await?)
+        }
+        other => Ok(other?),
+    }
+}
+
+/// Creates the standard menu on the township's account; returns the menu sent.
+pub async fn push_menu(state: &AppState, township_code: &str) -> Result<serde_json::Value, WechatFailure> {
+    let keys = account_keys(state, township_code).await?;
+    let menu = standard_menu(&state.config().site_url(), township_code);
+    let sent = menu.clone();
+    with_token(state, &keys, move |api, token| {
+        let menu = menu.clone();
+        async move { api.create_menu(&token, &menu).await }
+    })
+    .await?;
+    Ok(sent)
+}
+
+/// Sends one template message (模板消息) to a follower; returns the platform's message id.
+pub async fn send_template(
+    state: &AppState,
+    township_code: &str,
+    message: serde_json::Value,
+) -> Result<String, WechatFailure> {
+    let keys = account_keys(state, township_code).await?;
+    with_token(state, &keys, move |api, token| {
+        let message = message.clone();
+        async move { api.send_template(&token, &message).await }
+    })
+    .await
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+}
+
+/// GET: the server-address check. Answers `echostr` when the signature is right.
+async fn verify(
+    State(state): State<AppState>,
+    Path(account): Path<String>,
+    Query(q): Query<CallbackQuery>,
+) -> Result<Response, AppError> {
+    let keys = account_keys(&state, &account).await?;
+    let echo = q.echostr.clone().unwrap_or_default();
+    if echo.len() > 256 || !verify_url(keys.token.expose_secret(), &q.signature, &q.timestamp, &q.nonce) {
+        tracing::warn!(account = %account, "wechat url check with a bad signature");
+        return Ok(plain(StatusCode::FORBIDDEN, "invalid signature"));
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], echo).into_response())
+}
+
+/// POST: one message or event. Refuses bad signatures, stale timestamps and malformed bodies;
+/// ignores redeliveries; answers in the mode the message came in.
+async fn receive(
+    State(state): State<AppState>,
+    Path(account): Path<String>,
+    Query(q): Query<CallbackQuery>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let keys = account_keys(&state, &account).await?;
+    let token = keys.token.expose_secret();
+    let message = match open_message(token, keys.crypto.as_ref(), &q, &body) {
+        Ok(message) => message,
+        Err(e @ (CallbackError::BadSignature | CallbackError::BadTimestamp)) => {
+            tracing::warn!(account = %account, error = %e, "wechat callback refused");
+            return Ok(plain(StatusCode::FORBIDDEN, "invalid signature"));
+        }
+        Err(e) => {
+            tracing::warn!(account = %account, error = %e, "wechat callback malformed");
+            return Ok(plain(StatusCode::BAD_REQUEST, "malformed message"));
+        }
+    };
+    let now = state.now();
+    let sent_at: i64 = q.timestamp.parse().unwrap_or_default();
+    if (now - sent_at).abs() > state.config().wechat.replay_window_secs {
+        tracing::warn!(account = %account, "wechat callback outside the replay window");
+        return Ok(plain(StatusCode::FORBIDDEN, "stale timestamp"));
+    }
+    if !state.store().first_sighting(&account, &message.dedup_key(), now).await? {
+        return Ok(plain(StatusCode::OK, "success"));
+    }
+    let Some(reply) = handle(&state, &account, &message, now).await? else {
+        return Ok(plain(StatusCode::OK, "success"));
+    };
+    let xml = text_reply(&message, &reply, now);
+    let nonce = random_token()[..16].to_owned();
+    let sealed = seal_reply(token, keys.crypto.as_ref(), message.mode, &xml, &now.to_string(), &nonce)
+        .map_err(|e| AppError::Internal(format!("wechat reply: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/xml; charset=utf-8")], sealed).into_response())
+}
+
+/// Today in Asia/Shanghai, `YYYY-MM-DD`.
+fn shanghai_day(now: i64) -> String {
+    crate::state::shanghai_time(now).get(..10).unwrap_or_default().to_owned()
+}
+
+fn link(state: &AppState, account: &str, path: &str, title: &str) -> String {
+    format!("<a href=\"{}/t/{account}/{path}\">{title}</a>", state.config().site_url())
+}
+
+/// Keyword replies: the first keyword found in the text decides.
+const KEYWORDS: &[(&[&str], &str, &str)] = &[
+    (&["我的办件", "进度", "办件"], "my-cases", "我的办件"),
+    (&["绑定"], "bind", "绑定家庭"),
+    (&["查询", "自助", "补贴", "领了"], "self-query", "自助查询"),
+    (&["办事", "申请", "服务"], "services", "我要办事"),
+    (&["留言", "投诉", "举报", "建议", "咨询"], "messages", "留言箱"),
+    (&["惠农", "资金", "花名册"], "subsidies", "惠农资金"),
+    (&["权力"], "powers", "小微权力"),
+    (&["公开", "公示", "财务"], "disclosures", "公示公开"),
+];
+
+/// What the follower is answered, after recording the message; `None` acknowledges silently.
+async fn handle(state: &AppState, account: &str, m: &Message, now: i64) -> Result<Option<String>, AppError> {
+    let store = state.store();
+    Ok(match &m.inbound {
+        Inbound::Event(Event::Subscribe) => {
+            store.follower_subscribed(account, &m.from_user, now).await?;
+            Some(format!(
+                "欢迎关注！点击下方「民生监督」菜单查看惠农资金、小微权力、公示公开，在线办事和留言。\n{}：用姓名和身份证号绑定您家，办件进度会通过本公众号通知您。",
+                link(state, account, "bind", "绑定家庭")
+            ))
+        }
+        Inbound::Event(Event::Unsubscribe) => {
+            store.follower_unsubscribed(account, &m.from_user, now).await?;
+            None
+        }
+        Inbound::Event(Event::Click(key)) => match MenuItem::by_key(key) {
+            Some(item) => {
+                store.count_menu_visit(account, item.key, &shanghai_day(now)).await?;
+                Some(format!("请点击：{}", link(state, account, item.path, item.title)))
+            }
+            None => None,
+        },
+        Inbound::Event(Event::View(url)) => {
+            if let Some(item) = MenuItem::for_url(url) {
+                store.count_menu_visit(account, item.key, &shanghai_day(now)).await?;
+            }
+            None
+        }
+        Inbound::Event(Event::Other(_)) | Inbound::Other { .. } => None,
+        Inbound::Text { content } => {
+            let text = content.trim();
+            match KEYWORDS.iter().find(|(words, ..)| words.iter().any(|w| text.contains(w))) {
+                Some((_, path, title)) => Some(format!("请点击：{}", link(state, account, path, title))),
+                None => {
+                    let content: String = text.chars().take(2000).collect();
+                    store.store_unmatched_wechat_text(account, &m.from_user, &content, now).await?;
+                    Some(format!(
+                        "您的留言已收到，工作人员会尽快答复。也可以在{}写下详细情况。",
+                        link(state, account, "messages", "留言箱")
+                    ))
+                }
+            }
+        }
+    })
+}
+
+// ---- OAuth (snsapi_base) and the follower cookie ----
+
+/// Whether the request comes from WeChat's built-in browser.
+pub fn inside_wechat(headers: &HeaderMap) -> bool {
+    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).is_some_and(|ua| ua.contains("MicroMessenger"))
+}
+
+fn cookie_mac(state: &AppState, payload: &str) -> String {
+    state.cipher().blind_index("wechat-follower-cookie", payload)[..32].to_owned()
+}
+
+/// The signed cookie value for a follower of an account.
+pub fn follower_cookie(state: &AppState, account: &str, openid: &str, now: i64) -> String {
+    let payload = format!("{account}.{openid}.{}", now + FOLLOWER_COOKIE_SECS);
+    format!("{payload}.{}", cookie_mac(state, &payload))
+}
+
+/// The follower of `account` named by a valid, unexpired cookie.
+pub fn follower_of(state: &AppState, headers: &HeaderMap, account: &str) -> Option<String> {
+    let value = cookie(headers, FOLLOWER_COOKIE)?;
+    let (payload, mac) = value.rsplit_once('.')?;
+    let expected = cookie_mac(state, payload);
+    if mac.len() != expected.len() || mac.bytes().zip(expected.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) != 0 {
+        return None;
+    }
+    let mut parts = payload.splitn(3, '.');
+    let (acc, openid, expiry) = (parts.next()?, parts.next()?, parts.next()?);
+    (acc == account && expiry.parse::<i64>().ok()? > state.now()).then(|| openid.to_owned())
+}
+
+fn valid_openid(openid: &str) -> bool {
+    !openid.is_empty()
+        && openid.len() <= 64
+        && openid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Only our own township pages may be returned to.
+fn safe_next(account: &str, next: &str) -> String {
+    let prefix = format!("/t/{account}/");
+    if next.starts_with(&prefix) && !next.contains("//") && next.len() < 200 {
+        next.to_owned()
+    } else {
+        format!("/t/{account}/my-cases")
+    }
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+async fn oauth_start(
+    State(state): State<AppState>,
+    Path(account): Path<String>,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    let keys = account_keys(&state, &account).await?;
+    let next = safe_next(&account, &q.next);
+    let redirect = format!("{}/wechat/{account}/oauth/return", state.config().site_url());
+    // The state parameter carries where to go next, signed so it cannot be swapped.
+    let signed = format!("{next}|{}", cookie_mac(&state, &next));
+    let url = oauth_authorize_url(&state.config().wechat.oauth_base, &keys.appid, &redirect, &signed);
+    Ok(Redirect::to(&url).into_response())
+}
+
+#[derive(Deserialize)]
+struct OauthReturn {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    state: String,
+}
+
+async fn oauth_return(
+    State(state): State<AppState>,
+    Path(account): Path<String>,
+    Query(q): Query<OauthReturn>,
+) -> Result<Response, AppError> {
+    let keys = account_keys(&state, &account).await?;
+    let next = match q.state.rsplit_once('|') {
+        Some((next, mac)) if mac == cookie_mac(&state, next) => safe_next(&account, next),
+        _ => format!("/t/{account}/my-cases"),
+    };
+    if q.code.is_empty() || q.code.len() > 128 {
+        return Err(AppError::invalid("微信授权未完成，请从公众号菜单重新进入"));
+    }
+    let openid =
+        state.wechat_api()?.oauth_openid(&keys.appid, keys.secret.expose_secret(), &q.code).await.map_err(|e| {
+            tracing::warn!(account = %account, error = %e, "wechat oauth failed");
+            AppError::invalid("微信授权失败，请从公众号菜单重新进入")
+        })?;
+    if !valid_openid(&openid) {
+        return Err(AppError::invalid("微信授权失败，请从公众号菜单重新进入"));
+    }
+    let value = follower_cookie(&state, &account, &openid, state.now());
+    let secure = if state.config().secure_cookies { "; Secure" } else { "" };
+    let set =
+        format!("{FOLLOWER_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={FOLLOWER_COOKIE_SECS}{secure}");
+    let mut response = Redirect::to(&next).into_response();
+    if let Ok(v) = HeaderValue::from_str(&set) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+async fn township(state: &AppState, code: &str) -> Result<Org, AppError> {
+    let org = state.store().find_org(code).await?.ok_or(AppError::NotFound)?;
+    if org.level() != Some(OrgLevel::Township) {
+        return Err(AppError::NotFound);
+    }
+    Ok(org)
+}
+
+/// Inside WeChat without a follower cookie: through OAuth first, when the township has an account.
+async fn need_follower(
+    state: &AppState,
+    headers: &HeaderMap,
+    code: &str,
+    path: &str,
+) -> Result<Result<Option<String>, Response>, AppError> {
+    if let Some(openid) = follower_of(state, headers, code) {
+        return Ok(Ok(Some(openid)));
+    }
+    if inside_wechat(headers) && state.store().wechat_account(code).await?.is_some() {
+        return Ok(Err(Redirect::to(&format!("/wechat/{code}/oauth?next=/t/{code}/{path}")).into_response()));
+    }
+    Ok(Ok(None))
+}
+
+struct MyCase {
+    tracking: String,
+    item: String,
+    status: &'static str,
+    submitted: String,
+}
+
+#[derive(Template)]
+#[template(path = "wechat_my_cases.html")]
+struct MyCasesPage {
+    township_code: String,
+    township_name: String,
+    known: bool,
+    cases: Vec<MyCase>,
+}
+
+fn status_label(status: &str) -> &'static str {
+    match status {
+        "submitted" => "已受理，待联系",
+        "in_progress" => "办理中",
+        "completed" => "已办结，待评价",
+        "closed" => "已办结",
+        "reopened" => "重新办理",
+        _ => "处理中",
+    }
+}
+
+/// 我的办件: inside WeChat, the cases this follower submitted; elsewhere, the tracking-number
+/// and phone route.
+async fn my_cases(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let org = township(&state, &code).await?;
+    let openid = match need_follower(&state, &headers, &code, "my-cases").await? {
+        Ok(openid) => openid,
+        Err(redirect) => return Ok(redirect),
+    };
+    let cases = match &openid {
+        Some(openid) => state
+            .store()
+            .cases_of_follower(&code, openid)
+            .await?
+            .into_iter()
+            .map(|(tracking, item, status, at)| MyCase {
+                tracking,
+                item,
+                status: status_label(&status),
+                submitted: crate::state::shanghai_time(at),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let page = MyCasesPage {
+        township_name: org.display_name().to_owned(),
+        township_code: org.code,
+        known: openid.is_some(),
+        cases,
+    };
+    let mut response = Html(page.render()?).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "wechat_bind.html")]
+struct BindPage {
+    township_code: String,
+    township_name: String,
+    csrf: String,
+    known: bool,
+    bound: bool,
+    message: String,
+}
+
+async fn bind_form(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    CsrfToken(csrf): CsrfToken,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let org = township(&state, &code).await?;
+    let openid = match need_follower(&state, &headers, &code, "bind").await? {
+        Ok(openid) => openid,
+        Err(redirect) => return Ok(redirect),
+    };
+    let bound = match &openid {
+        Some(openid) => state.store().follower(&code, openid).await?.is_some_and(|f| f.household_id.is_some()),
+        None => false,
+    };
+    let page = BindPage {
+        township_name: org.display_name().to_owned(),
+        township_code: org.code,
+        csrf,
+        known: openid.is_some(),
+        bound,
+        message: String::new(),
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+#[derive(Deserialize)]
+struct BindForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    id_number: String,
+    #[serde(default)]
+    household_no: String,
+}
+
+/// Binds the follower to their household: the ID's blind index must match a published roster
+/// entry under that name (exactly as the self-query), and the household is the one in that
+/// entry's village headed by that name, or the one with the household number given there.
+async fn bind(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    ClientIp(ip): ClientIp,
+    CsrfToken(csrf): CsrfToken,
+    headers: HeaderMap,
+    Form(form): Form<BindForm>,
+) -> Result<Response, AppError> {
+    let org = township(&state, &code).await?;
+    let openid = follower_of(&state, &headers, &code).ok_or(AppError::invalid("请从本乡镇公众号菜单进入后再绑定"))?;
+    let name = xiaowei_core::text::compact(&form.name);
+    if name.is_empty() || name.chars().count() > 32 {
+        return Err(AppError::invalid("姓名：请填写本人姓名"));
+    }
+    let id = ResidentId::parse(&form.id_number).map_err(|e| AppError::invalid(format!("身份证号：{e}")))?;
+    let id_idx = state.cipher().blind_index(ID_PURPOSE, id.expose());
+    let now = state.now();
+    let store = state.store();
+    if store.rate_event("wechat_bind", &openid, now - 600, now).await? >= 5 {
+        return Err(AppError::Throttled("绑定尝试过于频繁，请10分钟后再试"));
+    }
+    let villages: std::collections::BTreeSet<String> = store
+        .entries_for_person(&id_idx)
+        .await?
+        .into_iter()
+        .filter(|e| e.name == name && e.org_code.starts_with(&code))
+        .map(|e| e.org_code)
+        .collect();
+    let household_no = form.household_no.trim();
+    let mut found = None;
+    for village in &villages {
+        let candidates = if household_no.is_empty() {
+            store.households_headed_by(village, &name).await?
+        } else {
+            store.household_by_no(village, household_no).await?.into_iter().collect()
+        };
+        if let [only] = candidates.as_slice() {
+            found = Some(only.clone());
+            break;
+        }
+    }
+    let render = |message: &str, bound: bool| BindPage {
+        township_name: org.display_name().to_owned(),
+        township_code: org.code.clone(),
+        csrf: csrf.clone(),
+        known: true,
+        bound,
+        message: message.to_owned(),
+    };
+    let Some(household) = found else {
+        let message = if villages.is_empty() {
+            "未找到与该姓名和身份证号相符的记录，请核对后重试。"
+        } else {
+            "已核实身份，但未能确定您家的户，请填写户号后重试（户号可向村文书询问）。"
+        };
+        return Ok(Html(render(message, false).render()?).into_response());
+    };
+    store.bind_follower(&code, &openid, household.id, now).await?;
+    state
+        .audit(NewAuditEntry {
+            at: now,
+            actor_id: None,
+            actor_name: "公众".into(),
+            action: "wechat.bind".into(),
+            target: format!("household:{}", household.id),
+            detail: format!("微信关注用户绑定家庭 {}（{}）", household.household_no, id.masked()),
+            ip,
+            org_code: Some(household.org_code.clone()),
+        })
+        .await?;
+    Ok(Html(render("绑定成功。办件进度将通过本公众号通知您。", true).render()?).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_own_township_pages_are_returned_to() {
+        assert_eq!(safe_next("620922100", "/t/620922100/bind"), "/t/620922100/bind");
+        assert_eq!(safe_next("620922100", "https://evil.example/"), "/t/620922100/my-cases");
+        assert_eq!(safe_next("620922100", "/t/620922100//evil"), "/t/620922100/my-cases");
+        assert_eq!(safe_next("620922100", "/t/620922101/bind"), "/t/620922100/my-cases");
+    }
+
+    #[test]
+    fn openids_are_plain_tokens() {
+        assert!(valid_openid("oLVPpjqs9BhvzwPj5A-vTYAX3GLc"));
+        assert!(!valid_openid("a.b"));
+        assert!(!valid_openid(""));
+    }
+}
