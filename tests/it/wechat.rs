@@ -261,14 +261,21 @@ wechat_test!(the_plain_callback_follows_counts_replies_and_refuses, |app: TestAp
     let query = reply_content(post_plain(&app, &text("我想查询补贴", 1001, now), now, TOKEN).await).await.unwrap();
     assert!(query.contains(&format!("/t/{TOWN}/self-query")), "{query}");
     let other = reply_content(post_plain(&app, &text("村口路灯坏了三天", 1002, now), now, TOKEN).await).await.unwrap();
-    assert!(other.contains("已收到"));
+    assert!(other.contains("已转入留言箱") && other.contains("/messages/LY"), "{other}");
     assert_eq!(reply_content(post_plain(&app, &text("村口路灯坏了三天", 1002, now), now, TOKEN).await).await, None);
     let store = app.state.store();
-    let inbox = store.unrouted_wechat_texts(10).await.unwrap();
+    assert!(store.unrouted_wechat_texts(10).await.unwrap().is_empty(), "routed into the message box");
+    // The follower's text is a 咨询 in that township's 留言箱, reachable through the reply's link.
+    let tracking = other.split("/messages/").nth(1).unwrap().split('?').next().unwrap().to_owned();
+    let message = store.find_message_by_tracking(&tracking).await.unwrap().unwrap();
     assert_eq!(
-        inbox.iter().map(|t| (t.openid.as_str(), t.content.as_str())).collect::<Vec<_>>(),
-        [(OPENID, "村口路灯坏了三天")]
+        (message.kind.as_str(), message.org_code.as_str(), message.body.as_str()),
+        ("question", TOWN, "村口路灯坏了三天")
     );
+    let link = other.split("点此查看答复：").nth(1).unwrap().trim().to_owned();
+    let path = link.split_once("://").unwrap().1.split_once('/').unwrap().1;
+    let page = TestApp::client().get(app.url(&format!("/{path}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("村口路灯坏了三天"), "the follower can read their message and its answer");
 
     // Refused: bad signature, stale timestamp, malformed and oversized bodies.
     assert_eq!(post_plain(&app, &text("x", 1003, now), now, "wrongtoken").await.status(), 403);

@@ -599,3 +599,39 @@ async fn rate(
     state.store().change_message(m.id, &[from.as_str()], to.as_str(), &change, &event, &texts, now).await?;
     Ok(see_other(&back))
 }
+
+/// Turns a follower's free text sent to a township's official account into a 咨询 in that
+/// township's 留言箱 (not public, no phone: the answer is read through the keyed link the reply
+/// carries). Idempotent per stored text; returns the tracking number.
+pub async fn route_wechat_text(state: &AppState, text: &xiaowei_store::WechatText) -> Result<String, AppError> {
+    let kind = MessageKind::Question;
+    let clock =
+        message::reply_clock(&calendar(state).await?, kind, state.config().complaint_reply_days, text.received_at);
+    let new = NewMessage {
+        tracking: message::tracking_number(text.received_at, rand::random::<u32>()),
+        submit_key: format!("wechat-inbox-{}", text.id),
+        kind: kind.as_str().into(),
+        org_code: text.township_code.clone(),
+        author_name: "公众号关注者".into(),
+        phone_enc: None,
+        phone_idx: None,
+        secret_idx: None,
+        body: text.content.clone(),
+        allow_public: false,
+        submitted_at: text.received_at,
+        reply_due: clock.due,
+        reply_remind_at: clock.remind_at,
+        deadline_basis: deadline_basis(kind, &clock),
+    };
+    let texts = notify::message_notices(state, &draft_message(&new), MessageNotice::Received, 0).await?;
+    let event = NewMessageEvent {
+        kind: "submitted".into(),
+        actor: "留言人".into(),
+        staff_user_id: None,
+        note: "通过乡镇公众号留言，已短信通知承办人员".into(),
+        public: true,
+    };
+    let (id, _) = state.store().create_message(&new, &[], &event, &texts).await?;
+    state.store().mark_wechat_text_routed(text.id, state.now()).await?;
+    Ok(state.store().find_message(id).await?.ok_or(AppError::NotFound)?.tracking)
+}

@@ -516,6 +516,15 @@ impl SmsGateway for ProviderGateway {
     }
 }
 
+/// Routes WeChat texts that could not be turned into 留言箱 messages when they arrived.
+pub async fn route_wechat_texts(state: &AppState) -> Result<usize, AppError> {
+    let texts = state.store().unrouted_wechat_texts(100).await?;
+    for text in &texts {
+        crate::messages::route_wechat_text(state, text).await?;
+    }
+    Ok(texts.len())
+}
+
 /// Runs the scheduler and the delivery worker every `every` seconds until the process ends.
 pub fn spawn_workers(state: AppState, gateway: SharedGateway, every: std::time::Duration) {
     let worker = format!("w-{}", &crate::security::random_token()[..12]);
@@ -529,6 +538,9 @@ pub fn spawn_workers(state: AppState, gateway: SharedGateway, every: std::time::
             }
             if let Err(e) = run_message_clocks(&state, now).await {
                 tracing::warn!(error = %e, "message clocks failed");
+            }
+            if let Err(e) = route_wechat_texts(&state).await {
+                tracing::warn!(error = %e, "routing WeChat texts to the message box failed");
             }
             if let Err(e) = deliver_due(&state, gateway.as_ref(), &worker, now).await {
                 tracing::warn!(error = %e, "text delivery failed");

@@ -21,6 +21,7 @@ use xiaowei_integrations::wechat::{
 use xiaowei_store::{NewAuditEntry, Org};
 
 use crate::error::AppError;
+use crate::notify;
 use crate::security::{ClientIp, CsrfToken, cookie, random_token};
 use crate::state::AppState;
 
@@ -290,11 +291,29 @@ async fn handle(state: &AppState, account: &str, m: &Message, now: i64) -> Resul
                 Some((_, path, title)) => Some(format!("请点击：{}", link(state, account, path, title))),
                 None => {
                     let content: String = text.chars().take(2000).collect();
-                    store.store_unmatched_wechat_text(account, &m.from_user, &content, now).await?;
-                    Some(format!(
-                        "您的留言已收到，工作人员会尽快答复。也可以在{}写下详细情况。",
-                        link(state, account, "messages", "留言箱")
-                    ))
+                    let id = store.store_unmatched_wechat_text(account, &m.from_user, &content, now).await?;
+                    let stored = xiaowei_store::WechatText {
+                        id,
+                        township_code: account.to_owned(),
+                        openid: m.from_user.clone(),
+                        content,
+                        received_at: now,
+                    };
+                    match crate::messages::route_wechat_text(state, &stored).await {
+                        Ok(tracking) => Some(format!(
+                            "您的留言已转入留言箱（编号{tracking}），工作人员会在3个工作日内答复，点此查看答复：{}/messages/{tracking}?k={}",
+                            state.config().site_url(),
+                            notify::message_key(state, &tracking)
+                        )),
+                        Err(e) => {
+                            // Kept in the WeChat inbox; the next scheduler round routes it.
+                            tracing::warn!(error = %e, "could not route a WeChat text to the message box");
+                            Some(format!(
+                                "您的留言已收到，工作人员会尽快答复。也可以在{}写下详细情况。",
+                                link(state, account, "messages", "留言箱")
+                            ))
+                        }
+                    }
                 }
             }
         }
