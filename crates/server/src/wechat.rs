@@ -225,7 +225,15 @@ async fn receive(
     if !state.store().first_sighting(&account, &message.dedup_key(), now).await? {
         return Ok(plain(StatusCode::OK, "success"));
     }
-    let Some(reply) = handle(&state, &account, &message, now).await? else {
+    let handled = match handle(&state, &account, &message, now).await {
+        Ok(handled) => handled,
+        Err(e) => {
+            // WeChat redelivers after a failure: let that redelivery be handled, not ignored.
+            state.store().forget_wechat_sighting(&account, &message.dedup_key()).await?;
+            return Err(e);
+        }
+    };
+    let Some(reply) = handled else {
         return Ok(plain(StatusCode::OK, "success"));
     };
     let xml = text_reply(&message, &reply, now);

@@ -74,6 +74,10 @@ conformance!(a_message_is_handled_once_per_account, |store: Store| async move {
     assert!(store.first_sighting(LIUYUAN, "msg:1", 101).await.unwrap(), "keys are per account");
     assert_eq!(store.prune_wechat_seen(101).await.unwrap(), 1);
     assert!(store.first_sighting(YUANQUAN, "msg:1", 102).await.unwrap());
+    // A message whose handling failed is forgotten, so its redelivery is handled.
+    store.forget_wechat_sighting(YUANQUAN, "msg:1").await.unwrap();
+    assert!(store.first_sighting(YUANQUAN, "msg:1", 103).await.unwrap());
+    assert!(!store.first_sighting(LIUYUAN, "msg:1", 103).await.unwrap(), "another account's key stays");
 });
 
 conformance!(followers_bindings_and_visits_make_the_monitor_figures, |store: Store| async move {

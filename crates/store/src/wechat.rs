@@ -194,6 +194,17 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Forgets one sighting, so that WeChat's redelivery of a message whose handling failed is
+    /// handled again.
+    pub async fn forget_wechat_sighting(&self, township_code: &str, dedup_key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM wechat_seen WHERE township_code = $1 AND dedup_key = $2")
+            .bind(township_code)
+            .bind(dedup_key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Forgets message keys seen before `before` (older messages are refused by their timestamp).
     pub async fn prune_wechat_seen(&self, before: i64) -> Result<u64, StoreError> {
         Ok(sqlx::query("DELETE FROM wechat_seen WHERE seen_at < $1")
