@@ -12,6 +12,7 @@ pub mod messages;
 pub mod notify;
 pub mod ops;
 pub mod page_cache;
+pub mod photos;
 pub mod powers;
 pub mod public;
 pub mod rosters;

@@ -7,14 +7,13 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use xiaowei_core::message::{self, MessageAction, MessageKind, MessageNotice, MessageStatus, PhoneRule};
 use xiaowei_core::service::Satisfaction;
 use xiaowei_core::{OrgLevel, Phone};
-use xiaowei_integrations::AttachmentKind;
 use xiaowei_store::{Message, MessageChange, NewAuditEntry, NewMessage, NewMessageEvent, NewMessagePhoto};
 
 use crate::error::AppError;
@@ -28,8 +27,6 @@ use crate::state::{AppState, shanghai_time};
 const MESSAGES_PER_CLIENT: i64 = 10;
 /// Tracking-number lookups one client may try per hour (wrong phones and passwords included).
 const LOOKUPS_PER_CLIENT: i64 = 30;
-/// Photos one message may carry.
-const MAX_PHOTOS: usize = 3;
 /// Answered questions shown on the public list.
 const PUBLIC_LIST: i64 = 30;
 
@@ -152,57 +149,10 @@ async fn new_form(
         places,
         csrf,
         form_key: random_token(),
-        max_photos: MAX_PHOTOS,
+        max_photos: crate::photos::MAX_PHOTOS,
         reply_days: kind.reply_days(state.config().complaint_reply_days),
     };
     Ok(Html(page.render()?).into_response())
-}
-
-/// The message form, read from its multipart body.
-#[derive(Default)]
-struct Form {
-    form_key: String,
-    kind: String,
-    place: String,
-    name: String,
-    phone: String,
-    body: String,
-    public: String,
-    photos: Vec<(String, axum::body::Bytes)>,
-}
-
-async fn read_form(state: &AppState, request: Request) -> Result<Form, AppError> {
-    let mut multipart =
-        Multipart::from_request(request, state).await.map_err(|_| AppError::invalid("请通过页面上的表单提交留言"))?;
-    let bad = |_| AppError::invalid("提交内容不完整，请重新提交（每张照片不超过8MB）");
-    let mut f = Form::default();
-    while let Some(field) = multipart.next_field().await.map_err(bad)? {
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == "photos" {
-            let file_name: String = field.file_name().unwrap_or_default().chars().take(100).collect();
-            let bytes = field.bytes().await.map_err(bad)?;
-            if !bytes.is_empty() {
-                if f.photos.len() >= MAX_PHOTOS {
-                    return Err(AppError::invalid(format!("照片：最多上传{MAX_PHOTOS}张")));
-                }
-                f.photos.push((file_name, bytes));
-            }
-            continue;
-        }
-        let value = field.text().await.map_err(bad)?;
-        let slot = match name.as_str() {
-            "form_key" => &mut f.form_key,
-            "kind" => &mut f.kind,
-            "place" => &mut f.place,
-            "name" => &mut f.name,
-            "phone" => &mut f.phone,
-            "body" => &mut f.body,
-            "public" => &mut f.public,
-            _ => continue,
-        };
-        *slot = value.trim().to_owned();
-    }
-    Ok(f)
 }
 
 #[derive(Template)]
@@ -241,38 +191,39 @@ async fn leave(
     request: Request,
 ) -> Result<Response, AppError> {
     let township = township_of(&state, &code).await?;
-    let form = read_form(&state, request).await?;
-    if form.form_key.len() < 16 || form.form_key.len() > 128 {
+    let form = crate::photos::read(&state, request, "留言").await?;
+    let form_key = form.field("form_key");
+    if form_key.len() < 16 || form_key.len() > 128 {
         return Err(AppError::invalid("表单已失效，请刷新页面后重新填写"));
     }
     // A repeated submission of the same form shows the message the first one created.
-    if let Some(existing) = state.store().find_message_by_submit_key(&form.form_key).await? {
+    if let Some(existing) = state.store().find_message_by_submit_key(&form_key).await? {
         return Ok(see_other(&format!(
             "/messages/{}?k={}",
             existing.tracking,
             notify::message_key(&state, &existing.tracking)
         )));
     }
-    let kind =
-        MessageKind::parse(&form.kind).ok_or_else(|| AppError::invalid("留言类别：请选择咨询、投诉、建议或举报"))?;
-    let place = match state.store().find_org(&form.place).await? {
+    let kind = MessageKind::parse(&form.field("kind"))
+        .ok_or_else(|| AppError::invalid("留言类别：请选择咨询、投诉、建议或举报"))?;
+    let place = match state.store().find_org(&form.field("place")).await? {
         Some(o) if o.code == township.code || o.parent_code.as_deref() == Some(township.code.as_str()) => o,
         _ => return Err(AppError::invalid("留言对象：请选择乡镇或所在村（社区）")),
     };
-    let name = xiaowei_core::text::normalize(&form.name);
+    let name = xiaowei_core::text::normalize(&form.field("name"));
     if name.chars().count() > 32 {
         return Err(AppError::invalid("称呼：不超过32个字"));
     }
-    let phone = match (form.phone.is_empty(), kind.phone_rule()) {
+    let phone = match (form.field("phone").is_empty(), kind.phone_rule()) {
         (true, PhoneRule::Required) => {
             return Err(AppError::invalid("手机号：投诉须留11位手机号码，便于工作人员联系核实"));
         }
         (true, PhoneRule::Optional) => None,
-        (false, _) => {
-            Some(Phone::parse(&form.phone).map_err(|_| AppError::invalid("手机号：请填写11位手机号码，或不填"))?)
-        }
+        (false, _) => Some(
+            Phone::parse(&form.field("phone")).map_err(|_| AppError::invalid("手机号：请填写11位手机号码，或不填"))?,
+        ),
     };
-    let body = form.body.trim().to_owned();
+    let body = form.field("body");
     let n = body.chars().count();
     if !(message::MIN_BODY_CHARS..=message::MAX_BODY_CHARS).contains(&n) {
         return Err(AppError::invalid(format!(
@@ -285,26 +236,16 @@ async fn leave(
     if state.store().rate_event("message", &ip, now - 3600, now).await? >= MESSAGES_PER_CLIENT {
         return Err(AppError::Throttled("提交过于频繁，请1小时后再试"));
     }
-    let mut photos = Vec::new();
-    for (_, bytes) in &form.photos {
-        if !matches!(xiaowei_integrations::sniff(bytes), Some(AttachmentKind::Jpeg | AttachmentKind::Png)) {
-            return Err(AppError::invalid("照片：请上传 JPG 或 PNG 图片"));
-        }
-        let stored = state.attachments().put(bytes.clone()).await.map_err(|e| {
-            if e.is_user_error() {
-                AppError::invalid(format!("照片：{e}"))
-            } else {
-                AppError::Internal(format!("{e:?}"))
-            }
-        })?;
-        photos.push(NewMessagePhoto {
-            sha256: stored.sha256.clone(),
-            size: i64::try_from(stored.size).unwrap_or(i64::MAX),
-            content_type: stored.kind.content_type().to_owned(),
-            // A file name can carry a name; keep only the kind.
-            original_name: format!("照片{}.{}", photos.len() + 1, stored.kind.extension()),
-        });
-    }
+    let photos: Vec<NewMessagePhoto> = crate::photos::store(&state, form.photos())
+        .await?
+        .into_iter()
+        .map(|p| NewMessagePhoto {
+            sha256: p.sha256,
+            size: p.size,
+            content_type: p.content_type,
+            original_name: p.name,
+        })
+        .collect();
     let clock = message::reply_clock(&calendar(&state).await?, kind, state.config().complaint_reply_days, now);
     let tracking = message::tracking_number(now, rand::random::<u32>());
     let cipher = state.cipher();
@@ -313,7 +254,7 @@ async fn leave(
         .then(|| message::query_secret(&rand::random::<[u8; message::SECRET_LEN]>()));
     let new = NewMessage {
         tracking: tracking.clone(),
-        submit_key: form.form_key.clone(),
+        submit_key: form_key.clone(),
         kind: kind.as_str().into(),
         org_code: place.code.clone(),
         author_name: name,
@@ -321,7 +262,7 @@ async fn leave(
         phone_idx: phone.as_ref().map(|p| cipher.blind_index("phone", p.expose())),
         secret_idx: secret.as_ref().map(|s| cipher.blind_index("message-secret", s)),
         body,
-        allow_public: kind.may_be_public() && form.public == "1",
+        allow_public: kind.may_be_public() && form.field("public") == "1",
         submitted_at: now,
         reply_due: clock.due,
         reply_remind_at: clock.remind_at,

@@ -5,14 +5,13 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use xiaowei_core::service::{self, CaseStatus, Notice, Satisfaction, TimeLimit};
 use xiaowei_core::workday::{DayKind, SpecialDay, WorkCalendar};
 use xiaowei_core::{OrgLevel, Phone, ResidentId};
-use xiaowei_integrations::AttachmentKind;
 use xiaowei_store::{CaseChange, NewAuditEntry, NewCase, NewCaseEvent, NewCasePhoto, ServiceCase, ServiceItem};
 
 use crate::error::AppError;
@@ -25,8 +24,6 @@ use crate::state::{AppState, shanghai_time};
 const APPLICATIONS_PER_CLIENT: i64 = 10;
 /// Tracking-number lookups one client may try per hour (wrong phone numbers included).
 const LOOKUPS_PER_CLIENT: i64 = 30;
-/// Photos one application may carry.
-const MAX_PHOTOS: usize = 3;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -248,54 +245,9 @@ async fn apply_form(
         villages,
         csrf,
         form_key: random_token(),
-        max_photos: MAX_PHOTOS,
+        max_photos: crate::photos::MAX_PHOTOS,
     };
     Ok(Html(page.render()?).into_response())
-}
-
-/// The application form, read from its multipart body.
-#[derive(Default)]
-struct Application {
-    form_key: String,
-    name: String,
-    phone: String,
-    village: String,
-    id_number: String,
-    description: String,
-    photos: Vec<(String, axum::body::Bytes)>,
-}
-
-async fn read_application(state: &AppState, request: Request) -> Result<Application, AppError> {
-    let mut multipart =
-        Multipart::from_request(request, state).await.map_err(|_| AppError::invalid("请通过页面上的表单提交申请"))?;
-    let bad = |_| AppError::invalid("提交内容不完整，请重新提交（每张照片不超过8MB）");
-    let mut a = Application::default();
-    while let Some(field) = multipart.next_field().await.map_err(bad)? {
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == "photos" {
-            let file_name: String = field.file_name().unwrap_or_default().chars().take(100).collect();
-            let bytes = field.bytes().await.map_err(bad)?;
-            if !bytes.is_empty() {
-                if a.photos.len() >= MAX_PHOTOS {
-                    return Err(AppError::invalid(format!("照片：最多上传{MAX_PHOTOS}张")));
-                }
-                a.photos.push((file_name, bytes));
-            }
-            continue;
-        }
-        let value = field.text().await.map_err(bad)?;
-        let slot = match name.as_str() {
-            "form_key" => &mut a.form_key,
-            "name" => &mut a.name,
-            "phone" => &mut a.phone,
-            "village" => &mut a.village,
-            "id_number" => &mut a.id_number,
-            "description" => &mut a.description,
-            _ => continue,
-        };
-        *slot = value.trim().to_owned();
-    }
-    Ok(a)
 }
 
 async fn apply(
@@ -306,34 +258,35 @@ async fn apply(
 ) -> Result<Response, AppError> {
     let item = active_item(&state, id).await?;
     let headers = request.headers().clone();
-    let form = read_application(&state, request).await?;
-    if form.form_key.len() < 16 || form.form_key.len() > 128 {
+    let form = crate::photos::read(&state, request, "申请").await?;
+    let form_key = form.field("form_key");
+    if form_key.len() < 16 || form_key.len() > 128 {
         return Err(AppError::invalid("表单已失效，请刷新页面后重新填写"));
     }
     // A repeated submission of the same form shows the case the first one created.
-    if let Some(existing) = state.store().find_case_by_submit_key(&form.form_key).await? {
+    if let Some(existing) = state.store().find_case_by_submit_key(&form_key).await? {
         return Ok(see_other(&format!(
             "/cases/{}?k={}&new=1",
             existing.tracking,
             notify::case_key(&state, &existing.tracking)
         )));
     }
-    let name = xiaowei_core::text::normalize(&form.name);
+    let name = xiaowei_core::text::normalize(&form.field("name"));
     if name.is_empty() || name.chars().count() > 32 {
         return Err(AppError::invalid("姓名：请填写申请人姓名（不超过32个字）"));
     }
-    let phone =
-        Phone::parse(&form.phone).map_err(|_| AppError::invalid("手机号：请填写11位手机号码，用于工作人员联系您"))?;
-    let village = match state.store().find_org(&form.village).await? {
+    let phone = Phone::parse(&form.field("phone"))
+        .map_err(|_| AppError::invalid("手机号：请填写11位手机号码，用于工作人员联系您"))?;
+    let village = match state.store().find_org(&form.field("village")).await? {
         Some(v) if v.level() == Some(OrgLevel::Village) => v,
         _ => return Err(AppError::invalid("所在村（社区）：请选择")),
     };
-    let resident_id = if item.requires_id == 1 || !form.id_number.is_empty() {
-        Some(ResidentId::parse(&form.id_number).map_err(|e| AppError::invalid(format!("身份证号：{e}")))?)
+    let resident_id = if item.requires_id == 1 || !form.field("id_number").is_empty() {
+        Some(ResidentId::parse(&form.field("id_number")).map_err(|e| AppError::invalid(format!("身份证号：{e}")))?)
     } else {
         None
     };
-    let description = form.description.trim().to_owned();
+    let description = form.field("description");
     if description.chars().count() < 5 || description.chars().count() > service::MAX_TEXT_CHARS {
         return Err(AppError::invalid(format!("需求描述：请写明要办理的事情（5至{}字）", service::MAX_TEXT_CHARS)));
     }
@@ -341,36 +294,18 @@ async fn apply(
     if state.store().rate_event("service_case", &ip, now - 3600, now).await? >= APPLICATIONS_PER_CLIENT {
         return Err(AppError::Throttled("提交过于频繁，请1小时后再试"));
     }
-    let mut photos = Vec::new();
-    for (file_name, bytes) in &form.photos {
-        if !matches!(xiaowei_integrations::sniff(bytes), Some(AttachmentKind::Jpeg | AttachmentKind::Png)) {
-            return Err(AppError::invalid("照片：请上传 JPG 或 PNG 图片"));
-        }
-        let stored = state.attachments().put(bytes.clone()).await.map_err(|e| {
-            if e.is_user_error() {
-                AppError::invalid(format!("照片：{e}"))
-            } else {
-                AppError::Internal(format!("{e:?}"))
-            }
-        })?;
-        photos.push(NewCasePhoto {
-            sha256: stored.sha256.clone(),
-            size: i64::try_from(stored.size).unwrap_or(i64::MAX),
-            content_type: stored.kind.content_type().to_owned(),
-            original_name: if file_name.is_empty() {
-                format!("照片.{}", stored.kind.extension())
-            } else {
-                file_name.clone()
-            },
-        });
-    }
+    let photos: Vec<NewCasePhoto> = crate::photos::store(&state, form.photos())
+        .await?
+        .into_iter()
+        .map(|p| NewCasePhoto { sha256: p.sha256, size: p.size, content_type: p.content_type, original_name: p.name })
+        .collect();
     let limit = TimeLimit::parse(&item.time_limit).unwrap_or(TimeLimit::WorkingDays(20));
     let clocks = service::clocks(&calendar(&state).await?, limit, now);
     let tracking = service::tracking_number(now, rand::random::<u32>());
     let cipher = state.cipher();
     let case = NewCase {
         tracking: tracking.clone(),
-        submit_key: form.form_key.clone(),
+        submit_key: form_key.clone(),
         item_id: item.id,
         department_id: item.department_id,
         org_code: village.code.clone(),
