@@ -11,6 +11,7 @@ mod demo_services;
 mod demo_subsidies;
 mod demo_village_office;
 mod ledger_verify;
+mod roster_import;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -156,6 +157,39 @@ enum RosterCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Load a roster of a past year straight from a file (历史补录): checked exactly like an
+    /// upload, stored marked as back-loaded and audited; with --publish it is public at once
+    /// (otherwise a draft for the back office). A paid roster settles the published proposed
+    /// roster of the same programme, place and period, if any. Exit status: 0 stored, 1 the
+    /// file has errors (nothing stored), 2 the arguments are wrong.
+    ///
+    /// Example: xiaowei roster import 卓园村2016.xlsx --programme 库区移民后期扶持 --org 620922214200 --period 2016 --phase paid --publish
+    Import {
+        file: PathBuf,
+        /// Programme name (补贴项目), as in the back office
+        #[arg(long)]
+        programme: String,
+        /// Code of the village or township the roster is for
+        #[arg(long)]
+        org: String,
+        /// The period paid for: a year (2016) or a month (2016-03)
+        #[arg(long)]
+        period: String,
+        /// proposed (拟发放公示) or paid (发放结果)
+        #[arg(long)]
+        phase: String,
+        /// Payment date of a paid roster [default: the last day of the period]
+        #[arg(long)]
+        paid_on: Option<String>,
+        /// Publish at once instead of leaving a draft
+        #[arg(long)]
+        publish: bool,
+        /// The staff account doing the back-load [default: the disabled `system` account]
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -261,6 +295,23 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Roster(RosterCommand::Check { file, programme, json, data }) => {
             apply_data(&mut config, &data);
             return check_roster(&config, &file, programme.as_deref(), json).await;
+        }
+        Command::Roster(RosterCommand::Import { file, programme, org, period, phase, paid_on, publish, by, data }) => {
+            apply_data(&mut config, &data);
+            let state = open(&config).await?;
+            let request = roster_import::Request {
+                file: &file,
+                programme: &programme,
+                org: &org,
+                period: &period,
+                phase: &phase,
+                paid_on: paid_on.as_deref(),
+                publish,
+                by: by.as_deref(),
+            };
+            let code = roster_import::run(&state, &request, jiff_now()).await;
+            state.store().close().await;
+            return code;
         }
         Command::Bench(which) => bench::run(which).await?,
         Command::Ledger(LedgerCommand::Checkpoint { data }) => {

@@ -163,6 +163,8 @@ async fn demo_loads_once_and_keeps_ids_sealed(data_dir: &Path, database_url: Opt
     }
     store.close().await;
 
+    backload_the_missing_year(data_dir, database_url, &url, &seed_id, entries[0].amount_fen, &idx).await;
+
     for file in files_under(data_dir) {
         let bytes = std::fs::read(&file).unwrap();
         let leaked = valid_ids_in(&bytes);
@@ -170,6 +172,104 @@ async fn demo_loads_once_and_keeps_ids_sealed(data_dir: &Path, database_url: Opt
         let seed = seed_id.expose().as_bytes();
         assert!(!bytes.windows(seed.len()).any(|w| w == seed), "{} holds the example ID", file.display());
     }
+}
+
+/// `roster import`: the seed villager's 2014 payment, found in the archive, is back-loaded and
+/// published; the file is checked like an upload, a repeat or a bad file stores nothing, and the
+/// ledger still verifies.
+async fn backload_the_missing_year(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    url: &str,
+    seed_id: &ResidentId,
+    amount_fen: i64,
+    seed_idx: &str,
+) {
+    let dir = data_dir.to_str().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let archive = files.path().join("卓园村2014年发放名册.csv");
+    let neighbour = valid_id("62092219550708201");
+    let yuan = amount_fen / 100;
+    std::fs::write(
+        &archive,
+        format!("姓名,身份证号,金额\n马玉兰,{},{yuan}\n李春生,{neighbour},{yuan}\n", seed_id.expose()),
+    )
+    .unwrap();
+    let archive = archive.to_str().unwrap();
+    let import = |extra: &[&str]| {
+        let mut args = vec!["roster", "import", archive, "--programme", "库区移民后期扶持", "--org", "620922214200"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--data-dir", dir]);
+        xiaowei(data_dir, &args, database_url)
+    };
+    let stored = import(&["--period", "2014", "--phase", "paid", "--publish"]);
+    assert_eq!(stored.status.code(), Some(0), "{}{}", stdout(&stored), String::from_utf8_lossy(&stored.stderr));
+    let text = stdout(&stored);
+    assert!(text.contains("已补录花名册") && text.contains("2 人") && text.contains("已公开"), "{text}");
+    assert!(!text.contains(seed_id.expose()), "no full ID is printed");
+
+    let store = Store::connect(url).await.unwrap();
+    let paid: BTreeSet<i32> = store
+        .entries_for_person(seed_idx)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.phase == "paid")
+        .map(|e| i32::try_from(e.year).unwrap())
+        .collect();
+    assert_eq!(unpaid_years(&paid, 2025), [YearRange { first: 2015, last: 2018 }], "2014 is no longer missing");
+    let roster = store
+        .rosters_within("620922214200", Some("published"), 1_000, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.year == 2014 && r.backloaded == 1)
+        .expect("the back-loaded roster is published");
+    assert_eq!(
+        (roster.period.as_str(), roster.paid_on.as_deref(), roster.entry_count),
+        ("2014年度", Some("2014-12-31"), 2)
+    );
+    let audit = store.audit_entries("620922", 50, 0).await.unwrap();
+    let record = audit.iter().find(|a| a.action == "roster.backload").expect("the back-load is audited");
+    assert!(record.detail.contains("卓园村2014年发放名册.csv") && record.actor_name.contains("命令行"), "{record:?}");
+    let rosters = roster_count(&store).await;
+    store.close().await;
+
+    // The same file again: both people are already on a live roster of that programme and year.
+    let again = import(&["--period", "2014", "--phase", "paid", "--publish"]);
+    assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
+    assert!(stdout(&again).contains("不能重复享受") && stdout(&again).contains("未导入"), "{}", stdout(&again));
+    // Arguments that cannot be right are named.
+    let bad_period = import(&["--period", "2014-13", "--phase", "paid"]);
+    assert_eq!(bad_period.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_period.stderr).contains("--period"));
+    let unknown = xiaowei(
+        data_dir,
+        &[
+            "roster",
+            "import",
+            archive,
+            "--programme",
+            "库区移民",
+            "--org",
+            "620922214200",
+            "--period",
+            "2014",
+            "--phase",
+            "paid",
+            "--data-dir",
+            dir,
+        ],
+        database_url,
+    );
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("未找到补贴项目"));
+    let store = Store::connect(url).await.unwrap();
+    assert_eq!(roster_count(&store).await, rosters, "refused imports store nothing");
+    store.close().await;
+
+    let verify = xiaowei(data_dir, &["ledger", "verify", "--data-dir", dir], database_url);
+    assert_eq!(verify.status.code(), Some(0), "{}{}", stdout(&verify), String::from_utf8_lossy(&verify.stderr));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

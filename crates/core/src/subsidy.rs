@@ -373,6 +373,48 @@ pub fn unpaid_years(paid_years: &BTreeSet<i32>, last_year: i32) -> Vec<YearRange
     out
 }
 
+/// The period a back-loaded roster (历史补录) pays for, given on the command line as `YYYY`
+/// (a whole year) or `YYYY-MM` (one month).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchPeriod {
+    pub year: i16,
+    /// The month, for a monthly batch.
+    pub month: Option<i8>,
+}
+
+impl BatchPeriod {
+    /// Reads `2019` or `2019-03`; years before 1990 or after 2100 are refused.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (year, month) = match text.trim().split_once('-') {
+            Some((y, m)) if m.len() == 2 => (y, Some(m.parse::<i8>().ok().filter(|m| (1..=12).contains(m))?)),
+            Some(_) => return None,
+            None => (text.trim(), None),
+        };
+        if year.len() != 4 {
+            return None;
+        }
+        let year = year.parse::<i16>().ok().filter(|y| (1990..=2100).contains(y))?;
+        Some(Self { year, month })
+    }
+
+    /// The batch name shown on the roster, as clerks write it: 2019年度, 2019年3月.
+    pub fn label(&self) -> String {
+        match self.month {
+            Some(m) => format!("{}年{m}月", self.year),
+            None => format!("{}年度", self.year),
+        }
+    }
+
+    /// The last day of the period: the default payment date of a back-loaded paid roster.
+    pub fn last_day(&self) -> Date {
+        let (month, day) = match self.month {
+            Some(m) => (m, Date::new(self.year, m, 1).map_or(28, |d| d.days_in_month())),
+            None => (12, 31),
+        };
+        Date::new(self.year, month, day).unwrap_or(Date::MAX)
+    }
+}
+
 /// Masks a bank or social-security card number, keeping the first four and last four digits.
 pub fn mask_account(account: &str) -> String {
     let chars: Vec<char> = account.chars().filter(|c| !c.is_whitespace()).collect();
@@ -529,6 +571,17 @@ mod tests {
             let not_proposed = d.iter().filter(|x| x.kind == DifferenceKind::PaidNotProposed).count();
             prop_assert_eq!(not_paid, proposed.difference(&paid).count());
             prop_assert_eq!(not_proposed, paid.difference(&proposed).count());
+        }
+    }
+
+    #[test]
+    fn a_batch_period_is_a_year_or_a_month() {
+        let year = BatchPeriod::parse("2019").unwrap();
+        assert_eq!((year.label(), year.last_day()), ("2019年度".to_owned(), jiff::civil::date(2019, 12, 31)));
+        let month = BatchPeriod::parse("2024-02").unwrap();
+        assert_eq!((month.label(), month.last_day()), ("2024年2月".to_owned(), jiff::civil::date(2024, 2, 29)));
+        for bad in ["19", "2019-13", "2019-00", "2019-3", "1989", "2019-03-01", "二〇一九", ""] {
+            assert_eq!(BatchPeriod::parse(bad), None, "{bad}");
         }
     }
 }

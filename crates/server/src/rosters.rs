@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use xiaowei_core::roster::{CellError, RosterCheck, RosterLine};
-use xiaowei_core::subsidy::{self, Payee, Phase};
+use xiaowei_core::subsidy::{self, BatchPeriod, Payee, Phase};
 use xiaowei_core::{Fen, PiiCipher};
 use xiaowei_store::{NewDifference, NewEntry, NewRoster, Programme, Roster, Store};
 
@@ -134,22 +134,24 @@ pub async fn refresh_differences(store: &Store, roster_id: i64) -> Result<(), Ap
         return Ok(());
     };
     let proposed = store.find_roster(settles).await?.ok_or(AppError::NotFound)?;
-    let payees = |entries: Vec<xiaowei_store::RosterEntry>| -> Vec<Payee> {
-        entries
-            .into_iter()
-            .map(|e| Payee {
-                key: e.id_idx,
-                name: e.name,
-                masked_id: e.id_masked,
-                amount: Fen::new(e.amount_fen).unwrap_or_default(),
-            })
-            .collect()
-    };
-    let proposed_payees = payees(store.roster_entries(proposed.id, i64::MAX, 0).await?);
-    let paid_payees = payees(store.roster_entries(paid.id, i64::MAX, 0).await?);
-    let publicity_end = proposed.publicity_end.as_deref().and_then(parse_date);
+    let paid_payees: Vec<Payee> = store.roster_entries(paid.id, i64::MAX, 0).await?.into_iter().map(payee).collect();
     let paid_on = paid.paid_on.as_deref().and_then(parse_date).unwrap_or(Date::MAX);
-    let diffs: Vec<NewDifference> = subsidy::diff(&proposed_payees, &paid_payees, publicity_end, paid_on)
+    let diffs = differences_from(store, &proposed, &paid_payees, paid_on).await?;
+    store.replace_differences(paid.id, &diffs).await?;
+    Ok(())
+}
+
+/// The differences between a proposed roster and the payees actually paid on `paid_on`.
+async fn differences_from(
+    store: &Store,
+    proposed: &Roster,
+    paid: &[Payee],
+    paid_on: Date,
+) -> Result<Vec<NewDifference>, AppError> {
+    let proposed_payees: Vec<Payee> =
+        store.roster_entries(proposed.id, i64::MAX, 0).await?.into_iter().map(payee).collect();
+    let publicity_end = proposed.publicity_end.as_deref().and_then(parse_date);
+    Ok(subsidy::diff(&proposed_payees, paid, publicity_end, paid_on)
         .into_iter()
         .map(|d| NewDifference {
             kind: d.kind.as_str().to_owned(),
@@ -159,9 +161,111 @@ pub async fn refresh_differences(store: &Store, roster_id: i64) -> Result<(), Ap
             proposed_fen: d.proposed.map(Fen::as_fen),
             paid_fen: d.paid.map(Fen::as_fen),
         })
-        .collect();
-    store.replace_differences(paid.id, &diffs).await?;
-    Ok(())
+        .collect())
+}
+
+fn payee(e: xiaowei_store::RosterEntry) -> Payee {
+    Payee { key: e.id_idx, name: e.name, masked_id: e.id_masked, amount: Fen::new(e.amount_fen).unwrap_or_default() }
+}
+
+/// A roster of a past year to load straight from a file (历史补录, `xiaowei roster import`).
+pub struct Backload {
+    pub programme: Programme,
+    pub org_code: String,
+    pub period: BatchPeriod,
+    pub phase: Phase,
+    /// For a paid roster; the last day of the period when not given.
+    pub paid_on: Option<Date>,
+    pub publish: bool,
+    pub by: i64,
+}
+
+/// What became of a back-load.
+pub enum BackloadOutcome {
+    /// The file broke a rule; nothing was stored.
+    Refused(RosterCheck),
+    Stored {
+        roster: Box<Roster>,
+        /// Differences from the proposed roster it settles, when there is one.
+        differences: usize,
+    },
+}
+
+/// The reason recorded for each difference of a back-loaded paid roster from its proposed
+/// roster: a file from the past cannot say why someone was added, dropped or paid otherwise.
+pub const BACKLOAD_DIFFERENCE_REASON: &str = "历史数据补录，原因未记录";
+
+/// Checks a file exactly like an upload (file rules, then duplicates against live rosters of the
+/// same programme and period) and, if it is clean, stores it in one transaction marked as
+/// back-loaded — published at once when asked. A paid roster settles the published proposed
+/// roster of the same programme, place and period when there is one.
+pub async fn backload(
+    store: &Store,
+    cipher: &PiiCipher,
+    b: &Backload,
+    bytes: &[u8],
+    now: i64,
+) -> Result<BackloadOutcome, AppError> {
+    let period = b.period.label();
+    let year = i64::from(b.period.year);
+    let settles = match b.phase {
+        Phase::Proposed => None,
+        Phase::Paid => store
+            .settleable_rosters(b.programme.id, &b.org_code)
+            .await?
+            .into_iter()
+            .filter(|r| r.year == year && r.period == period && r.status == "published")
+            .max_by_key(|r| r.version),
+    };
+    let paid_on = match b.phase {
+        Phase::Proposed => None,
+        Phase::Paid => Some(b.paid_on.unwrap_or_else(|| b.period.last_day())),
+    };
+    let params = ImportParams {
+        programme_id: b.programme.id,
+        org_code: b.org_code.clone(),
+        year,
+        period,
+        phase: b.phase.as_str().to_owned(),
+        settles_id: settles.as_ref().map(|r| r.id),
+        supersedes_id: None,
+        correction_reason: None,
+        paid_on: paid_on.map(|d| d.to_string()),
+    };
+    let (check, entries) = check_upload(store, cipher, &b.programme, &params, bytes).await?;
+    if !check.is_clean() {
+        return Ok(BackloadOutcome::Refused(check));
+    }
+    let diffs = match (&settles, paid_on) {
+        (Some(proposed), Some(paid_on)) => {
+            let paid: Vec<Payee> = entries
+                .iter()
+                .map(|e| Payee {
+                    key: e.id_idx.clone(),
+                    name: e.name.clone(),
+                    masked_id: e.id_masked.clone(),
+                    amount: Fen::new(e.amount_fen).unwrap_or_default(),
+                })
+                .collect();
+            differences_from(store, proposed, &paid, paid_on).await?
+        }
+        _ => Vec::new(),
+    };
+    let roster = NewRoster {
+        programme_id: params.programme_id,
+        org_code: params.org_code,
+        year,
+        period: params.period,
+        phase: params.phase,
+        settles_id: params.settles_id,
+        supersedes_id: None,
+        correction_reason: None,
+        paid_on: params.paid_on,
+        created_by: b.by,
+    };
+    let id = store.backload_roster(&roster, &entries, &diffs, BACKLOAD_DIFFERENCE_REASON, b.publish, now).await?;
+    let roster = store.find_roster(id).await?.ok_or(AppError::NotFound)?;
+    Ok(BackloadOutcome::Stored { roster: Box::new(roster), differences: diffs.len() })
 }
 
 /// The calendar date in Asia/Shanghai of a UTC timestamp.

@@ -210,6 +210,8 @@ struct RosterPage {
     paid_on: String,
     publicity: String,
     days_left: Option<i64>,
+    /// 历史补录: loaded from an archive file, never through the online workflow.
+    backloaded: bool,
     published: String,
     entry_count: i64,
     total: String,
@@ -294,6 +296,7 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
         is_paid,
         paid_on: roster.paid_on.clone().unwrap_or_default(),
         publicity: publicity.map(|p| format!("{} 至 {}", p.start, p.end)).unwrap_or_default(),
+        backloaded: roster.backloaded != 0,
         days_left: publicity.filter(|_| status == RosterStatus::Published).and_then(|p| p.days_left(today)),
         published: roster.published_at.map(shanghai_time).unwrap_or_default(),
         entry_count: roster.entry_count,

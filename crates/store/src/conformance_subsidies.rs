@@ -813,3 +813,41 @@ conformance!(publication_correction_and_withdrawal_each_append_one_leaf_that_red
     assert_ne!(store.rederive_leaf(&leaves[0]).await.unwrap().as_deref(), Some(leaves[0].content.as_slice()));
     assert_eq!(store.rederive_leaf(&leaves[1]).await.unwrap().as_deref(), Some(leaves[1].content.as_slice()));
 });
+
+conformance!(a_backloaded_roster_is_stored_whole_marked_and_published_with_its_leaf, |store: Store| async move {
+    let s = setup(&store).await;
+    let proposed = store.create_roster(&roster(&s, NANCHA, 2016, "proposed"), &entries(&["a", "b"]), 10).await.unwrap();
+    publish(&store, &s, proposed, 20).await;
+    let paid = NewRoster { settles_id: Some(proposed), ..roster(&s, NANCHA, 2016, "paid") };
+    let diffs = [difference("missing", "b")];
+    let id =
+        store.backload_roster(&paid, &entries(&["a"]), &diffs, "历史数据补录，原因未记录", true, 30).await.unwrap();
+    let stored = roster_of(&store, id).await;
+    assert_eq!((stored.status.as_str(), stored.backloaded, stored.published_at), ("published", 1, Some(30)));
+    assert_eq!(stored.publicity_start, None, "publicity dates of the past were never recorded here");
+    let reasons: Vec<Option<String>> = store.differences(id).await.unwrap().into_iter().map(|d| d.reason).collect();
+    assert_eq!(reasons, [Some("历史数据补录，原因未记录".to_owned())]);
+    let leaves = store.ledger_leaves(0, 10).await.unwrap();
+    let last = leaves.last().unwrap();
+    assert_eq!((last.object_id, last.event.as_str()), (id, "publish"));
+    assert_eq!(store.rederive_leaf(last).await.unwrap().as_deref(), Some(last.content.as_slice()));
+    assert_eq!(store.entries_for_person("a").await.unwrap().len(), 2, "the self-query sees the back-loaded year");
+
+    // Without --publish it is a draft for the back office, still marked, with no leaf.
+    let draft = store
+        .backload_roster(&roster(&s, BEICUN, 2015, "proposed"), &entries(&["c"]), &[], "", false, 40)
+        .await
+        .unwrap();
+    let draft = roster_of(&store, draft).await;
+    assert_eq!((draft.status.as_str(), draft.backloaded), ("draft", 1));
+    assert_eq!(store.ledger_leaves(0, 10).await.unwrap().len(), leaves.len());
+
+    // A failing entry leaves nothing behind: no roster, no differences, no leaf.
+    let rosters_before = count(&store, "SELECT COUNT(*) FROM rosters").await;
+    let mut bad = entries(&["d", "e"]);
+    bad[1].id_idx = bad[0].id_idx.clone();
+    let refused = store.backload_roster(&roster(&s, BEICUN, 2014, "paid"), &bad, &diffs, "x", true, 50).await;
+    assert!(refused.is_err());
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM rosters").await, rosters_before);
+    assert_eq!(store.ledger_leaves(0, 10).await.unwrap().len(), leaves.len());
+});

@@ -48,6 +48,10 @@ pub enum LoginOutcome {
     Failure,
 }
 
+const SYSTEM_USERNAME: &str = "system";
+/// Not a PHC string, so no password ever verifies against it.
+const SYSTEM_PASSWORD_HASH: &str = "!";
+
 pub(crate) const USER_COLUMNS: &str =
     "u.id, u.username, u.display_name, u.password_hash, u.role, u.org_code, u.department_id, u.disabled";
 
@@ -66,6 +70,24 @@ impl Store {
         .bind(now)
         .fetch_one(&self.pool)
         .await?)
+    }
+
+    /// The account that back-loads are attributed to when no person is named on the command
+    /// line: `system` (系统（命令行）), created disabled on first use and with no usable password
+    /// hash, so nobody can log in as it. `None` if a person's account already took that name.
+    pub async fn system_account(&self, county_code: &str, now: i64) -> Result<Option<StaffUser>, StoreError> {
+        sqlx::query(
+            "INSERT INTO staff_users (username, display_name, password_hash, role, org_code, department_id, disabled, created_at) \
+             VALUES ($1, '系统（命令行）', $2, 'county_admin', $3, NULL, 1, $4) ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(SYSTEM_USERNAME)
+        .bind(SYSTEM_PASSWORD_HASH)
+        .bind(county_code)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        let found = self.find_staff_by_username(SYSTEM_USERNAME).await?;
+        Ok(found.filter(|u| u.password_hash == SYSTEM_PASSWORD_HASH && u.is_disabled()))
     }
 
     pub async fn find_staff_by_username(&self, username: &str) -> Result<Option<StaffUser>, StoreError> {

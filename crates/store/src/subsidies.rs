@@ -69,6 +69,8 @@ pub struct Roster {
     pub created_at: i64,
     pub updated_at: i64,
     pub published_at: Option<i64>,
+    /// 1 for a roster of a past year loaded from a file (历史补录), see [`Store::backload_roster`].
+    pub backloaded: i64,
 }
 
 const PROGRAMME_COLUMNS: &str =
@@ -77,7 +79,7 @@ const PROGRAMME_COLUMNS: &str =
 const ROSTER_COLUMNS: &str = "r.id, r.programme_id, p.name AS programme_name, r.org_code, r.year, r.period, r.phase, \
      r.settles_id, r.version, r.lineage_id, r.supersedes_id, r.correction_reason, r.status, r.status_reason, r.paid_on, \
      r.publicity_start, r.publicity_end, r.entry_count, r.total_fen, r.created_by, r.created_at, r.updated_at, \
-     r.published_at";
+     r.published_at, r.backloaded";
 
 /// The statuses the public may see.
 const PUBLIC_STATUSES: &str = "('published', 'superseded', 'withdrawn')";
@@ -271,14 +273,75 @@ impl Store {
     /// Stores a new draft roster and all its entries in one transaction: either everything is
     /// written or nothing is. A correction takes the next version number of its lineage.
     pub async fn create_roster(&self, r: &NewRoster, entries: &[NewEntry], now: i64) -> Result<i64, StoreError> {
-        let total: i64 = entries.iter().map(|e| e.amount_fen).sum();
         let mut tx = self.begin_write().await?;
+        let id = self.insert_roster_in(&mut tx, r, entries, now).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Stores a roster of a past year loaded from a file (历史补录) in one transaction: the
+    /// roster marked `backloaded`, its entries, its differences from the proposed roster it
+    /// settles (each with `difference_reason`, since a file from the past cannot explain them)
+    /// and, when `publish` is set, its publication with its ledger leaf. Publicity dates stay
+    /// empty: they were never recorded here.
+    pub async fn backload_roster(
+        &self,
+        r: &NewRoster,
+        entries: &[NewEntry],
+        diffs: &[NewDifference],
+        difference_reason: &str,
+        publish: bool,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let id = self.insert_roster_in(&mut tx, r, entries, now).await?;
+        sqlx::query("UPDATE rosters SET backloaded = 1 WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        for d in diffs {
+            sqlx::query(
+                "INSERT INTO roster_differences (roster_id, kind, person_idx, name, id_masked, proposed_fen, \
+                 paid_fen, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(id)
+            .bind(&d.kind)
+            .bind(&d.person_idx)
+            .bind(&d.name)
+            .bind(&d.id_masked)
+            .bind(d.proposed_fen)
+            .bind(d.paid_fen)
+            .bind(difference_reason)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if publish {
+            sqlx::query(
+                "UPDATE rosters SET status = 'published', reviewed_by = created_by, published_at = $1 WHERE id = $2",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            let leaf = self.roster_leaf(&mut tx, id, "publish", now).await?;
+            self.append_leaf_in(&mut tx, &leaf).await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Inserts a draft roster and its entries inside the caller's transaction.
+    async fn insert_roster_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        r: &NewRoster,
+        entries: &[NewEntry],
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let total: i64 = entries.iter().map(|e| e.amount_fen).sum();
         let (version, lineage): (i64, Option<i64>) = match r.supersedes_id {
             Some(old) => {
                 let (v, lineage): (i64, Option<i64>) =
                     sqlx::query_as("SELECT version, lineage_id FROM rosters WHERE id = $1")
                         .bind(old)
-                        .fetch_one(&mut *tx)
+                        .fetch_one(&mut **tx)
                         .await?;
                 (v + 1, lineage.or(Some(old)))
             }
@@ -303,12 +366,12 @@ impl Store {
         .bind(total)
         .bind(r.created_by)
         .bind(now)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
         sqlx::query("UPDATE rosters SET lineage_id = $1 WHERE id = $2")
             .bind(lineage.unwrap_or(id))
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         // SQLite gets anonymous `?` placeholders: binding numbered ones (`$n`) looks each name up
         // in a list of all of them, which made a 4,800-parameter INSERT quadratic (100,000 rows
@@ -348,9 +411,8 @@ impl Store {
                     .bind(e.amount_fen)
                     .bind(&e.note);
             }
-            q.execute(&mut *tx).await?;
+            q.execute(&mut **tx).await?;
         }
-        tx.commit().await?;
         Ok(id)
     }
 
