@@ -715,6 +715,19 @@ conformance!(rate_events_count_the_earlier_events_in_the_window, |store: Store| 
     assert_eq!(store.rate_event("query", "1.2.3.4", 0, 40).await.unwrap(), 1, "only the event at 30 is left");
 });
 
+conformance!(concurrent_rate_events_for_one_key_take_turns, |store: Store| async move {
+    let calls = (0..12).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.rate_event("query", "9.9.9.9", 0, 10).await })
+    });
+    let mut counts = Vec::new();
+    for call in calls.collect::<Vec<_>>() {
+        counts.push(call.await.unwrap().unwrap());
+    }
+    counts.sort_unstable();
+    assert_eq!(counts, (0..12).collect::<Vec<i64>>(), "each call saw every earlier one, none saw the same count");
+});
+
 conformance!(a_staged_import_is_read_by_its_user_until_it_expires_or_is_dropped, |store: Store| async move {
     let s = setup(&store).await;
     let file = [0x50, 0x4b, 0x00, 0xff];

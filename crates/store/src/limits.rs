@@ -2,24 +2,35 @@
 //! instances) and staged roster imports waiting for the clerk's confirmation (the file is
 //! stored encrypted by the caller and removed once used or expired).
 
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 
 impl Store {
-    /// Counts events of `kind` for `key` since `since`, then records this one.
+    /// Counts events of `kind` for `key` since `since`, then records this one. Concurrent calls
+    /// for one key take turns (SQLite write transactions are `BEGIN IMMEDIATE`; PostgreSQL takes
+    /// a transaction-scoped advisory lock on the key), so two requests at the limit can never
+    /// both see room under it.
     pub async fn rate_event(&self, kind: &str, key: &str, since: i64, now: i64) -> Result<i64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(format!("rate:{kind}:{key}"))
+                .execute(&mut *tx)
+                .await?;
+        }
         let count: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM rate_events WHERE kind = $1 AND key = $2 AND at >= $3")
                 .bind(kind)
                 .bind(key)
                 .bind(since)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *tx)
                 .await?;
         sqlx::query("INSERT INTO rate_events (kind, key, at) VALUES ($1, $2, $3)")
             .bind(kind)
             .bind(key)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(count)
     }
 
