@@ -2,12 +2,14 @@
 //! axum router. Handlers stay thin: they parse input into core types, check access, call the
 //! store and render a template.
 
+pub mod alerts;
 pub mod assets;
 pub mod config;
 pub mod disclosure_text;
 pub mod disclosures;
 pub mod error;
 pub mod ledger;
+pub mod live;
 pub mod messages;
 pub mod notify;
 pub mod ops;
