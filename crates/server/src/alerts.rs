@@ -50,10 +50,7 @@ pub async fn scan(state: &AppState, now: i64) -> Result<usize, AppError> {
             org_code: r.org_code,
             subject_kind: SubjectKind::Roster.as_str().into(),
             dedup_key: alert::dedup_key(AlertKind::RosterDifferences, SubjectKind::Roster, &id, None),
-            summary: format!(
-                "{}（{}年{}）发放名册与公示名册有{}处不一致",
-                r.programme, r.year, r.period, r.differences
-            ),
+            summary: format!("{}（{}）发放名册与公示名册有{}处不一致", r.programme, r.period, r.differences),
             link: format!("/staff/rosters/{id}"),
             subject_id: id,
             restricted: false,
