@@ -1,5 +1,5 @@
 // The live overview: listens to /staff/live/events and rewrites the tiles and the latest
-// arrivals. EventSource reconnects by itself; the page works without this script (server-rendered
+// arrivals. EventSource reconnects by itself (and the page reloads if the stream is refused); the page works without this script (server-rendered
 // figures, a refresh link, and the big screen's meta refresh).
 (function () {
   'use strict';
@@ -48,5 +48,12 @@
     }
   });
   source.addEventListener('open', function () { say('实时更新中'); });
-  source.addEventListener('error', function () { say('连接中断，正在重新连接…'); });
+  source.addEventListener('error', function () {
+    say('连接中断，正在重新连接…');
+    // EventSource retries by itself unless the answer was not a stream (a restart mid-request,
+    // an expired session): then reload, which also shows the login page if needed.
+    if (source.readyState === EventSource.CLOSED) {
+      setTimeout(function () { window.location.reload(); }, 15000);
+    }
+  });
 })();
