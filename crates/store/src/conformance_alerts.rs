@@ -1,7 +1,9 @@
 //! The storage conformance suite for 预警: an alert is raised once per dedup key and a re-raise
 //! never resets its handling, handling moves by compare-and-set (looked at, then resolved), and
-//! the list filters by scope, kind, status and restriction with counts per township. The queries
-//! finding each condition run against real activity in `tests/it/alerts.rs`, on both engines.
+//! the list filters by scope, kind, status and restriction with counts per township; the live
+//! overview counts open, overdue and rated work in scope, reports only for the commission. The
+//! queries finding each condition run against real activity in `tests/it/alerts.rs`, on both
+//! engines.
 
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
 use crate::{AlertFilter, NewAlert, Store};
@@ -93,4 +95,89 @@ conformance!(the_alert_list_filters_by_scope_kind_status_and_restriction, |store
     let figures = store.live_figures("620922", true, 1_000, 0).await.unwrap();
     assert_eq!(figures.new_alerts, 3);
     assert_eq!(store.live_figures("620922", false, 1_000, 0).await.unwrap().new_alerts, 2);
+});
+
+fn message(kind: &str, org: &str, tracking: &str, at: i64, due: i64) -> crate::NewMessage {
+    crate::NewMessage {
+        tracking: tracking.into(),
+        submit_key: format!("k-{tracking}"),
+        kind: kind.into(),
+        org_code: org.into(),
+        author_name: String::new(),
+        phone_enc: None,
+        phone_idx: None,
+        secret_idx: None,
+        body: "正文".into(),
+        allow_public: false,
+        submitted_at: at,
+        reply_due: due,
+        reply_remind_at: due - 1,
+        deadline_basis: "3个工作日".into(),
+    }
+}
+
+conformance!(live_figures_count_open_overdue_and_rated_work_in_scope, |store: Store| async move {
+    use crate::conformance_services::{catalogue, event, new_case};
+    let (dept, item) = catalogue(&store).await;
+    let day = 86_400;
+    let now = 100 * day;
+    // Open and overdue (contact and completion), open in time, and one closed with a rating.
+    store.create_case(&new_case(item, dept, "a", "BJ1", now - 20 * day), &[], &event("s"), &[]).await.unwrap();
+    store.create_case(&new_case(item, dept, "b", "BJ2", now - 3_600), &[], &event("s"), &[]).await.unwrap();
+    let (rated, _) =
+        store.create_case(&new_case(item, dept, "c", "BJ3", now - 5 * day), &[], &event("s"), &[]).await.unwrap();
+    for (from, to, change) in [
+        ("submitted", "in_progress", crate::CaseChange { contacted: true, ..Default::default() }),
+        ("in_progress", "completed", crate::CaseChange { completed_reply: Some("好".into()), ..Default::default() }),
+        (
+            "completed",
+            "closed",
+            crate::CaseChange { rating: Some(("basic".into(), String::new())), ..Default::default() },
+        ),
+    ] {
+        assert!(store.change_case(rated, &[from], to, &change, &event("x"), &[], now - day).await.unwrap());
+    }
+    let e = crate::NewMessageEvent {
+        kind: "s".into(),
+        actor: "留言人".into(),
+        staff_user_id: None,
+        note: "s".into(),
+        public: true,
+    };
+    store.create_message(&message("question", NANCHA, "LY1", now - 5 * day, now - day), &[], &e, &[]).await.unwrap();
+    store.create_message(&message("report", NANCHA, "LY2", now - 2 * day, now - day), &[], &e, &[]).await.unwrap();
+    store.create_message(&message("question", BEICUN, "LY3", now - 3_000, now + day), &[], &e, &[]).await.unwrap();
+
+    let county = store.live_figures("620922", true, now, now - 30 * day).await.unwrap();
+    assert_eq!(
+        (county.open_cases, county.overdue_cases, county.contact_overdue),
+        (2, 1, 1),
+        "BJ1 is overdue both ways, BJ2 is in time, BJ3 is closed"
+    );
+    assert_eq!((county.open_messages, county.overdue_messages), (3, 2));
+    assert_eq!((county.satisfied, county.basic, county.unsatisfied), (0, 1, 0));
+    let outside_commission = store.live_figures("620922", false, now, now - 30 * day).await.unwrap();
+    assert_eq!((outside_commission.open_messages, outside_commission.overdue_messages), (2, 1), "reports left out");
+    let township = store.live_figures("620922100", true, now, now - 30 * day).await.unwrap();
+    assert_eq!(township.open_messages, 2, "柳园镇's message is outside 渊泉镇");
+    let this_month_only = store.live_figures("620922", true, now, now).await.unwrap();
+    assert_eq!(this_month_only.basic, 0, "ratings before the month start do not count");
+
+    let arrivals = store.latest_arrivals("620922", true, 10).await.unwrap();
+    let order: Vec<(&str, &str)> = arrivals.iter().map(|a| (a.kind.as_str(), a.detail.as_str())).collect();
+    assert_eq!(
+        order,
+        [
+            ("message", "question"),
+            ("case", "农村低保申请"),
+            ("message", "report"),
+            ("case", "农村低保申请"),
+            ("message", "question"),
+            ("case", "农村低保申请")
+        ],
+        "newest first"
+    );
+    let without_reports = store.latest_arrivals("620922", false, 2).await.unwrap();
+    assert_eq!(without_reports.iter().map(|a| a.kind.as_str()).collect::<Vec<_>>(), ["message", "case"]);
+    assert!(store.latest_arrivals("620922", false, 10).await.unwrap().iter().all(|a| a.detail != "report"));
 });
