@@ -57,9 +57,11 @@ pub async fn scan(state: &AppState, now: i64) -> Result<usize, AppError> {
         });
     }
     found.extend(dead_routing_alerts(state, now).await?);
+    let keys: Vec<String> = found.iter().map(|a| a.dedup_key.clone()).collect();
+    let known = state.store().known_alert_keys(&keys).await?;
     let mut raised = 0;
     let mut places = Vec::new();
-    for a in &found {
+    for a in found.iter().filter(|a| !known.contains(&a.dedup_key)) {
         if state.store().raise_alert(a, now).await? {
             raised += 1;
             places.push(a.org_code.clone());

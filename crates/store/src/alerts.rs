@@ -185,6 +185,24 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Which of `keys` already name an alert, so that a scan writes only what is new.
+    pub async fn known_alert_keys(&self, keys: &[String]) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut known = std::collections::HashSet::new();
+        for chunk in keys.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT dedup_key FROM alerts WHERE dedup_key IN ({})",
+                placeholders.join(", ")
+            ));
+            let mut q = sqlx::query_scalar::<_, String>(sql);
+            for key in chunk {
+                q = q.bind(key);
+            }
+            known.extend(q.fetch_all(&self.pool).await?);
+        }
+        Ok(known)
+    }
+
     pub async fn find_alert(&self, id: i64) -> Result<Option<Alert>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM {FROM} WHERE a.id = $1"));
         Ok(sqlx::query_as(sql).bind(id).fetch_optional(&self.pool).await?)

@@ -30,6 +30,10 @@ conformance!(an_alert_is_raised_once_and_a_rescan_keeps_its_handling, |store: St
     let a = alert("contact_overdue", NANCHA, "BJ1", false);
     assert!(store.raise_alert(&a, 100).await.unwrap());
     assert!(!store.raise_alert(&a, 200).await.unwrap(), "a second scan finds the same alert");
+    let asked = ["contact_overdue:case:BJ1".to_owned(), "contact_overdue:case:BJ9".to_owned()];
+    let known = store.known_alert_keys(&asked).await.unwrap();
+    assert_eq!(known.into_iter().collect::<Vec<_>>(), ["contact_overdue:case:BJ1"]);
+    assert!(store.known_alert_keys(&[]).await.unwrap().is_empty());
     let (all, total) =
         store.alerts(&AlertFilter { org_prefix: "620922".into(), ..AlertFilter::default() }, 10, 0).await.unwrap();
     assert_eq!((all.len(), total), (1, 1));
