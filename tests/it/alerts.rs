@@ -509,3 +509,20 @@ both_backends!(the_live_stream_delivers_a_new_case_at_once_in_scope, |app: TestA
     let figures = wait_for(&mut own, "event: figures", Duration::from_secs(5)).await.unwrap();
     assert!(figures.contains("\"open_cases\":2") && !figures.contains("外村"), "{figures}");
 });
+
+both_backends!(an_open_stream_does_not_hold_up_a_graceful_shutdown, |app: TestApp| async move {
+    // A second server on the same state, stopped while a dashboard is connected.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(xiaowei_server::serve(listener, app.state.clone(), async {
+        let _ = stopped.await;
+    }));
+    let boss = app.login_as(Role::Supervisor).await;
+    let mut stream = boss.get(format!("http://{addr}/staff/live/events")).send().await.unwrap();
+    wait_for(&mut stream, "event: figures", Duration::from_secs(5)).await.expect("figures at once");
+    stop.send(()).unwrap();
+    let done = tokio::time::timeout(Duration::from_secs(5), server).await;
+    assert!(done.is_ok(), "the server stopped with a stream open");
+    assert!(matches!(stream.chunk().await, Ok(None) | Err(_)), "the stream ended");
+});

@@ -110,6 +110,11 @@ pub async fn serve(
     if state.config().workers {
         notify::spawn_workers(state.clone(), state.gateway(), Duration::from_secs(15));
     }
+    let live = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        live.live().close();
+    };
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -16,7 +16,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use futures_util::stream::{self, Stream};
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use xiaowei_core::Permission;
 use xiaowei_core::message::MessageKind;
 use xiaowei_core::org::is_within;
@@ -31,15 +31,15 @@ pub const REFRESH_SECS: u64 = 10;
 /// Arrivals listed on the overview.
 const LATEST: i64 = 10;
 
-/// Announcements of changes, by the org code they happened in.
-#[derive(Clone)]
+/// Announcements of changes, by the org code they happened in, and of the server closing.
 pub struct LiveHub {
     tx: broadcast::Sender<String>,
+    closing: watch::Sender<bool>,
 }
 
 impl Default for LiveHub {
     fn default() -> Self {
-        Self { tx: broadcast::channel(256).0 }
+        Self { tx: broadcast::channel(256).0, closing: watch::channel(false).0 }
     }
 }
 
@@ -48,6 +48,12 @@ impl LiveHub {
     pub fn changed(&self, org_code: &str) {
         // Nobody listening is fine: there is no dashboard open.
         let _ = self.tx.send(org_code.to_owned());
+    }
+
+    /// Ends every open stream: a graceful shutdown waits for open requests, and a stream would
+    /// otherwise never end.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
     }
 
     fn subscribe(&self) -> broadcast::Receiver<String> {
@@ -175,9 +181,10 @@ pub async fn screen(State(state): State<AppState>, staff: Staff) -> Result<Html<
 pub async fn events(State(state): State<AppState>, staff: Staff) -> Result<Response, AppError> {
     staff.require(Permission::ViewMonitor)?;
     let rx = state.live().subscribe();
+    let closing = state.live().closing.subscribe();
     let mut tick = tokio::time::interval(Duration::from_secs(REFRESH_SECS));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let stream = figures_stream(state, staff, rx, tick);
+    let stream = figures_stream(StreamState { state, staff, rx, closing, tick });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
 }
 
@@ -185,19 +192,16 @@ struct StreamState {
     state: AppState,
     staff: Staff,
     rx: broadcast::Receiver<String>,
+    closing: watch::Receiver<bool>,
     tick: tokio::time::Interval,
 }
 
-fn figures_stream(
-    state: AppState,
-    staff: Staff,
-    rx: broadcast::Receiver<String>,
-    tick: tokio::time::Interval,
-) -> impl Stream<Item = Result<Event, Infallible>> {
+fn figures_stream(start: StreamState) -> impl Stream<Item = Result<Event, Infallible>> {
     // The interval's first tick is immediate: that sends the figures as soon as the page connects.
-    stream::unfold(StreamState { state, staff, rx, tick }, |mut s| async move {
+    stream::unfold(start, |mut s| async move {
         loop {
             let send = tokio::select! {
+                _ = s.closing.wait_for(|closed| *closed) => return None,
                 _ = s.tick.tick() => true,
                 got = s.rx.recv() => match got {
                     Ok(org) => is_within(&org, &s.staff.scope.org_code),
