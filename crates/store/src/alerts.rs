@@ -53,6 +53,10 @@ pub struct Alert {
 const COLUMNS: &str = "a.id, a.kind, a.org_code, a.subject_kind, a.subject_id, a.dedup_key, a.summary, a.link, \
      a.restricted, a.raised_at, a.status, a.looked_at_by, l.display_name AS looked_at_name, a.looked_at, \
      a.resolved_by, r.display_name AS resolved_by_name, a.resolved_at, a.note";
+/// Among alerts raised at the same moment (a first scan), those about people waiting come first.
+const KIND_RANK: &str = "CASE a.kind WHEN 'contact_overdue' THEN 0 WHEN 'deadline_overdue' THEN 1 \
+     WHEN 'unsatisfied' THEN 2 WHEN 'dead_routing' THEN 3 WHEN 'roster_differences' THEN 4 \
+     WHEN 'power_steps' THEN 5 ELSE 6 END";
 const FROM: &str = "alerts a LEFT JOIN staff_users l ON l.id = a.looked_at_by \
      LEFT JOIN staff_users r ON r.id = a.resolved_by";
 
@@ -237,7 +241,8 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// A page of alerts (newest first, unresolved before resolved) and the total matching.
+    /// A page of alerts (unresolved before resolved, newest first, then by urgency of kind) and the
+    /// total matching.
     pub async fn alerts(&self, filter: &AlertFilter, limit: i64, offset: i64) -> Result<(Vec<Alert>, i64), StoreError> {
         let condition = "a.org_code LIKE $1 || '%' AND ($2 = 1 OR a.restricted = 0) AND ($3 = '' OR a.kind = $3) \
                          AND ($4 = '' OR a.status = $4)";
@@ -245,7 +250,8 @@ impl Store {
         let status = filter.status.clone().unwrap_or_default();
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM {FROM} WHERE {condition} \
-             ORDER BY CASE WHEN a.status = 'resolved' THEN 1 ELSE 0 END, a.raised_at DESC, a.id DESC LIMIT $5 OFFSET $6"
+             ORDER BY CASE WHEN a.status = 'resolved' THEN 1 ELSE 0 END, a.raised_at DESC, {KIND_RANK}, a.id DESC \
+             LIMIT $5 OFFSET $6"
         ));
         let rows = sqlx::query_as(sql)
             .bind(&filter.org_prefix)

@@ -87,18 +87,22 @@ conformance!(the_alert_list_filters_by_scope_kind_status_and_restriction, |store
     store.resolve_alert(first, boss, "已处理", 210).await.unwrap();
     let (ordered, _) = store.alerts(&county, 10, 0).await.unwrap();
     assert_eq!(ordered.last().map(|a| a.id), Some(first), "resolved alerts come last");
+    store.raise_alert(&alert("disclosure_overdue", BEICUN, "V1", false), 140).await.unwrap();
+    store.raise_alert(&alert("contact_overdue", BEICUN, "BJ5", false), 140).await.unwrap();
+    let (top, _) = store.alerts(&county, 2, 0).await.unwrap();
+    assert_eq!(top.iter().map(|a| a.subject_id.as_str()).collect::<Vec<_>>(), ["BJ5", "V1"], "urgent kinds first");
     let resolved = AlertFilter { status: Some("resolved".into()), ..county.clone() };
     assert_eq!(store.alerts(&resolved, 10, 0).await.unwrap().1, 1);
 
     let counts = store.alert_counts("620922", true).await.unwrap();
     let got: Vec<(&str, &str, i64)> =
         counts.iter().map(|c| (c.township_code.as_str(), c.status.as_str(), c.count)).collect();
-    assert_eq!(got, [("620922100", "new", 3), ("620922101", "resolved", 1)]);
+    assert_eq!(got, [("620922100", "new", 3), ("620922101", "new", 2), ("620922101", "resolved", 1)]);
     let counts = store.alert_counts("620922100", false).await.unwrap();
     assert_eq!(counts.iter().map(|c| c.count).sum::<i64>(), 2);
     let figures = store.live_figures("620922", true, 1_000, 0).await.unwrap();
-    assert_eq!(figures.new_alerts, 3);
-    assert_eq!(store.live_figures("620922", false, 1_000, 0).await.unwrap().new_alerts, 2);
+    assert_eq!(figures.new_alerts, 5);
+    assert_eq!(store.live_figures("620922", false, 1_000, 0).await.unwrap().new_alerts, 4);
 });
 
 fn message(kind: &str, org: &str, tracking: &str, at: i64, due: i64) -> crate::NewMessage {
