@@ -288,6 +288,16 @@ mod tests {
     }
 
     #[test]
+    fn only_the_commission_handles_alerts_and_admins_may_watch() {
+        use crate::{Permission, Role};
+        let handlers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(Permission::HandleAlerts)).collect();
+        assert_eq!(handlers, [Role::Supervisor, Role::TownshipReviewer]);
+        assert!(handlers.iter().all(|r| r.is_commission()));
+        let watchers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(Permission::ViewMonitor)).collect();
+        assert_eq!(watchers, [Role::Supervisor, Role::CountyAdmin, Role::TownshipAdmin, Role::TownshipReviewer]);
+    }
+
+    #[test]
     fn a_resolution_needs_a_note_of_reasonable_length() {
         assert_eq!(check_note("  已约谈经办人  "), Ok("已约谈经办人".to_owned()));
         assert_eq!(check_note("   "), Err(NoteError::Empty));
