@@ -129,8 +129,8 @@ pub async fn overview(state: &AppState, staff: &Staff, now: i64) -> Result<Overv
     })
 }
 
-/// "广至乡 卓园村" for a village, the org's own name otherwise.
-async fn place(state: &AppState, names: &mut HashMap<String, String>, code: &str) -> Result<String, AppError> {
+/// "广至乡 卓园村" for a village, the org's own name otherwise; `names` caches the answers.
+pub async fn place(state: &AppState, names: &mut HashMap<String, String>, code: &str) -> Result<String, AppError> {
     if let Some(name) = names.get(code) {
         return Ok(name.clone());
     }

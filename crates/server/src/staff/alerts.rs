@@ -112,12 +112,13 @@ pub async fn list(
         status: AlertStatus::parse(&q.status).map(|s| s.as_str().to_owned()),
     };
     let (alerts, total) = state.store().alerts(&filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let mut names = std::collections::HashMap::new();
     let mut rows = Vec::with_capacity(alerts.len());
     for a in alerts {
         rows.push(AlertRow {
             id: a.id,
             kind: kind_label(&a.kind),
-            place: crate::rosters::place_name(state.store(), &a.org_code).await?,
+            place: crate::live::place(&state, &mut names, &a.org_code).await?,
             summary: a.summary,
             status: status_label(&a.status),
             is_new: a.status == AlertStatus::New.as_str(),
@@ -215,7 +216,7 @@ pub async fn show(
         id: a.id,
         kind: kind_label(&a.kind),
         subject: SubjectKind::parse(&a.subject_kind).map_or("记录", SubjectKind::label),
-        place: crate::rosters::place_name(state.store(), &a.org_code).await?,
+        place: crate::live::place(&state, &mut std::collections::HashMap::new(), &a.org_code).await?,
         summary: a.summary.clone(),
         link: a.link.clone(),
         status: status.label(),
