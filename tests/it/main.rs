@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step fails the test
 
+mod alerts;
 mod cli;
 mod disclosures;
 mod helpers;

@@ -19,6 +19,7 @@ struct Targets {
     service_items: [i64; 2],
     cases: [String; 2],
     messages: [String; 2],
+    alerts: [i64; 2],
 }
 
 async fn seed_targets(app: &TestApp) -> Targets {
@@ -97,7 +98,27 @@ async fn seed_targets(app: &TestApp) -> Targets {
     }
     let (service_items, cases) = crate::services::seed_cases(app).await;
     let messages = crate::messages::seed_messages(app).await;
-    Targets { rosters, objections, programmes, powers, disclosures, service_items, cases, messages }
+    let mut alerts = [0; 2];
+    for (i, village) in ["620922100200", "620923100200"].into_iter().enumerate() {
+        let alert = xiaowei_store::NewAlert {
+            kind: "disclosure_overdue".into(),
+            org_code: village.into(),
+            subject_kind: "village".into(),
+            subject_id: format!("{village}:finance"),
+            dedup_key: format!("disclosure_overdue:village:{village}:finance:never"),
+            summary: if i == 0 {
+                "南岔村超过一个季度未公开财务".into()
+            } else {
+                "外村超过一个季度未公开财务".into()
+            },
+            link: "/staff/disclosures".into(),
+            restricted: false,
+        };
+        store.raise_alert(&alert, 1).await.unwrap();
+        let filter = xiaowei_store::AlertFilter { org_prefix: village.into(), ..Default::default() };
+        alerts[i] = store.alerts(&filter, 1, 0).await.unwrap().0[0].id;
+    }
+    Targets { rosters, objections, programmes, powers, disclosures, service_items, cases, messages, alerts }
 }
 
 async fn request_for(
@@ -152,6 +173,7 @@ async fn request_for(
         )
         .replace("{case}", &targets.cases[usize::from(!inside)])
         .replace("{msg}", &targets.messages[usize::from(!inside)])
+        .replace("{alert}", &targets.alerts[usize::from(!inside)].to_string())
         .replace("{extension}", "999999")
         .replace("{photo}", "999999")
         .replace("{message}", "999999")
@@ -271,6 +293,9 @@ async fn request_for(
                 form.extend([("year", "2027".into()), ("csv", "2027-01-01,holiday,元旦".into())])
             }
             p if p.ends_with("/phone") => form.push(("phone", "13900000007".into())),
+            p if p.starts_with("/staff/alerts/") => {
+                form.extend([("note", "已核实处置".into()), ("confirm", "1".into())])
+            }
             "/staff/wechat" => form.extend([
                 ("org_code", org.into()),
                 ("appid", format!("wx{}{}", role.as_str().len(), u8::from(inside)).repeat(2) + "0123456789"),
@@ -329,6 +354,7 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
                 Target::PowerItem | Target::PowerRecord | Target::Disclosure | Target::Case => true,
                 Target::ServiceItem => role == Role::DepartmentOfficer,
                 Target::Message => true,
+                Target::Alert => true,
             };
             if allowed && scoped {
                 let (outside_path, outside_form) = request_for(&app, &targets, route, role, false).await;
@@ -357,6 +383,8 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
             "/staff/inbox",
             "/staff/services",
             "/staff/wechat",
+            "/staff/alerts",
+            "/staff/live",
         ] {
             let html = client.get(app.url(path)).send().await.unwrap().text().await.unwrap();
             if html.contains("外村") || html.contains("foreign") {

@@ -88,6 +88,11 @@ pub enum Permission {
     HandleMessages,
     /// Configure the townships' WeChat official accounts (公众号) and see their figures.
     ManageWechat,
+    /// See the monitoring platform (远程监控平台): figures, alerts and the live overview in scope.
+    ViewMonitor,
+    /// Look at and resolve alerts (预警) in scope: the county commission county-wide, a township's
+    /// discipline secretary for their township.
+    HandleAlerts,
 }
 
 impl Role {
@@ -172,6 +177,8 @@ impl Role {
                 matches!(self, R::Supervisor | R::TownshipAdmin | R::TownshipReviewer | R::VillageClerk)
             }
             P::ManageWechat => matches!(self, R::CountyAdmin),
+            P::ViewMonitor => matches!(self, R::Supervisor | R::CountyAdmin | R::TownshipAdmin | R::TownshipReviewer),
+            P::HandleAlerts => matches!(self, R::Supervisor | R::TownshipReviewer),
         }
     }
 

@@ -4,6 +4,7 @@
 //! unit- and property-tested in isolation. Input is parsed once into these types at the edge.
 
 pub mod access;
+pub mod alert;
 pub mod disclosure;
 pub mod ledger;
 pub mod message;

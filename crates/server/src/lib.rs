@@ -2,12 +2,14 @@
 //! axum router. Handlers stay thin: they parse input into core types, check access, call the
 //! store and render a template.
 
+pub mod alerts;
 pub mod assets;
 pub mod config;
 pub mod disclosure_text;
 pub mod disclosures;
 pub mod error;
 pub mod ledger;
+pub mod live;
 pub mod messages;
 pub mod notify;
 pub mod ops;
@@ -108,6 +110,11 @@ pub async fn serve(
     if state.config().workers {
         notify::spawn_workers(state.clone(), state.gateway(), Duration::from_secs(15));
     }
+    let live = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        live.live().close();
+    };
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

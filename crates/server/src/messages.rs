@@ -287,6 +287,7 @@ async fn leave(
             notify::message_key(&state, &existing.tracking)
         )));
     }
+    state.live().changed(&new.org_code);
     // The audit detail never carries a reporter's phone, not even masked.
     let who = match (&phone, kind) {
         (_, MessageKind::Report) => String::from("举报人身份受保护"),
@@ -572,7 +573,10 @@ pub async fn route_wechat_text(state: &AppState, text: &xiaowei_store::WechatTex
         note: "通过乡镇公众号留言，已短信通知承办人员".into(),
         public: true,
     };
-    let (id, _) = state.store().create_message(&new, &[], &event, &texts).await?;
+    let (id, created) = state.store().create_message(&new, &[], &event, &texts).await?;
+    if created {
+        state.live().changed(&new.org_code);
+    }
     state.store().mark_wechat_text_routed(text.id, state.now()).await?;
     Ok(state.store().find_message(id).await?.ok_or(AppError::NotFound)?.tracking)
 }

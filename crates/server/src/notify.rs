@@ -545,6 +545,9 @@ pub fn spawn_workers(state: AppState, gateway: SharedGateway, every: std::time::
             if let Err(e) = deliver_due(&state, gateway.as_ref(), &worker, now).await {
                 tracing::warn!(error = %e, "text delivery failed");
             }
+            if let Err(e) = crate::alerts::scan(&state, now).await {
+                tracing::warn!(error = %e, "alert scan failed");
+            }
         }
     });
 }

@@ -340,6 +340,7 @@ async fn apply(
     };
     let (case_id, created) = state.store().create_case(&case, &photos, &event, &texts).await?;
     let tracking = if created {
+        state.live().changed(&village.code);
         // Inside WeChat, the case belongs to the follower too (我的办件, notices by WeChat).
         if let Some(township) = village.parent_code.as_deref()
             && let Some(openid) = crate::wechat::follower_of(&state, &headers, township)

@@ -12,7 +12,7 @@ use crate::{
 const NANCHA: &str = "620922100200";
 const YUANQUAN: &str = "620922100";
 
-async fn catalogue(store: &Store) -> (i64, i64) {
+pub(crate) async fn catalogue(store: &Store) -> (i64, i64) {
     small_tree(store).await;
     let dept = store.ensure_department("县民政局", 1).await.unwrap();
     let contact = |position: &str, name: &str, idx: &str| NewContact {
@@ -48,7 +48,7 @@ async fn catalogue(store: &Store) -> (i64, i64) {
     (dept, item)
 }
 
-fn new_case(item: i64, dept: i64, key: &str, tracking: &str, at: i64) -> NewCase {
+pub(crate) fn new_case(item: i64, dept: i64, key: &str, tracking: &str, at: i64) -> NewCase {
     NewCase {
         tracking: tracking.into(),
         submit_key: key.into(),
@@ -70,7 +70,7 @@ fn new_case(item: i64, dept: i64, key: &str, tracking: &str, at: i64) -> NewCase
     }
 }
 
-fn event(kind: &str) -> NewCaseEvent {
+pub(crate) fn event(kind: &str) -> NewCaseEvent {
     NewCaseEvent {
         kind: kind.into(),
         actor: "系统".into(),

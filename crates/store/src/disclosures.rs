@@ -98,7 +98,7 @@ const COLUMNS: &str = "id, org_code, category, title, body, period_label, period
 /// The statuses the public may see.
 const PUBLIC: &str = "('published', 'superseded', 'withdrawn')";
 /// The statuses that count as having disclosed: a withdrawn disclosure does not.
-const DISCLOSED: &str = "('published', 'superseded')";
+pub(crate) const DISCLOSED: &str = "('published', 'superseded')";
 
 const INSERT_CHUNK: usize = 300;
 

@@ -6,6 +6,7 @@
 //! Callers pass the current time in, so that clocks stay controllable in tests. This crate never
 //! decides policy: who may do what is the server's question, what is valid is the core's.
 
+mod alerts;
 mod audit;
 mod departments;
 mod disclosures;
@@ -30,6 +31,10 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use alerts::{
+    Alert, AlertCount, AlertFilter, ConditionRow, DifferingRoster, LiveEvent, LiveFigures, NewAlert, PowerTimeline,
+    RoutedCase, VillageDisclosed,
+};
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use departments::{Contact, Department, NewContact};
 pub use disclosures::{
@@ -145,6 +150,8 @@ impl Store {
 
 #[cfg(test)]
 mod conformance;
+#[cfg(test)]
+mod conformance_alerts;
 #[cfg(test)]
 mod conformance_disclosures;
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! inside the account's scope. [`ROUTES`] lists every staff route with the permission it needs,
 //! so the access matrix can be tested exhaustively.
 
+mod alerts;
 mod audit;
 mod auth;
 pub(crate) mod cases;
@@ -71,6 +72,9 @@ pub enum Target {
     /// A message tracking number in the path (`{msg}`): its org must be in scope, and a report
     /// is visible to the discipline commission only.
     Message,
+    /// An alert id in the path (`{alert}`): its org must be in scope, and an alert about a report
+    /// is visible to the discipline commission only.
+    Alert,
 }
 
 /// One staff route and the permission it requires.
@@ -206,6 +210,13 @@ pub const ROUTES: &[StaffRoute] = &[
     route("GET", "/staff/inbox/{msg}/photos/{photo}", Permission::ViewMessages, Target::Message),
     route("GET", "/staff/wechat", Permission::ManageWechat, Target::None),
     route("POST", "/staff/wechat", Permission::ManageWechat, Target::Org),
+    route("GET", "/staff/alerts", Permission::ViewMonitor, Target::None),
+    route("GET", "/staff/alerts/{alert}", Permission::ViewMonitor, Target::Alert),
+    route("POST", "/staff/alerts/{alert}/look", Permission::HandleAlerts, Target::Alert),
+    route("POST", "/staff/alerts/{alert}/resolve", Permission::HandleAlerts, Target::Alert),
+    route("GET", "/staff/live", Permission::ViewMonitor, Target::None),
+    route("GET", "/staff/live/screen", Permission::ViewMonitor, Target::None),
+    route("GET", "/staff/live/events", Permission::ViewMonitor, Target::None),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -300,6 +311,13 @@ pub fn router() -> Router<AppState> {
         .route("/staff/inbox/{msg}/hide", post(inbox::hide))
         .route("/staff/inbox/{msg}/photos/{photo}", get(inbox::photo))
         .route("/staff/wechat", get(wechat::list).post(wechat::save))
+        .route("/staff/alerts", get(alerts::list))
+        .route("/staff/alerts/{alert}", get(alerts::show))
+        .route("/staff/alerts/{alert}/look", post(alerts::look))
+        .route("/staff/alerts/{alert}/resolve", post(alerts::resolve))
+        .route("/staff/live", get(crate::live::page))
+        .route("/staff/live/screen", get(crate::live::screen))
+        .route("/staff/live/events", get(crate::live::events))
 }
 
 /// The SHA-256 of a session token: only the hash is stored.
@@ -417,6 +435,10 @@ impl Staff {
         }
         if self.role.allows(Permission::ManageWechat) {
             links.push(("/staff/wechat".to_owned(), "公众号管理"));
+        }
+        if self.role.allows(Permission::ViewMonitor) {
+            links.push(("/staff/live".to_owned(), "实时监控"));
+            links.push(("/staff/alerts".to_owned(), "预警处置"));
         }
         Nav {
             display_name: self.user.display_name.clone(),

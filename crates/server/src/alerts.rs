@@ -1,0 +1,223 @@
+//! The alert scan (预警扫描): finds every alert condition in bulk, one store query per kind, and
+//! raises an alert per subject with a link to its evidence. The workers loop runs it; tests call
+//! [`scan`] with a controlled `now`.
+//!
+//! Raising is idempotent by dedup key, so the scan may run on every instance at once and as often
+//! as wanted. Summaries name tracking numbers, items, places and officials' roles, never an
+//! applicant's or reporter's name or phone.
+
+use std::collections::HashMap;
+
+use xiaowei_core::alert::{self, AlertKind, DEAD_ROUTING_CASES, SubjectKind};
+use xiaowei_core::disclosure::Category;
+use xiaowei_core::message::MessageKind;
+use xiaowei_core::power::{self, RecordedStep};
+use xiaowei_core::service::beijing_date;
+use xiaowei_store::{ConditionRow, NewAlert};
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Recipients of new-case texts whose job is to contact the applicant (see `notify`): the dead
+/// routing rule watches them, not the leaders who are told for information.
+const CONTACTING_ROLES: [&str; 2] = ["经办人 ", "乡镇经办人 "];
+
+/// Runs one scan at `now`; returns how many alerts were newly raised.
+pub async fn scan(state: &AppState, now: i64) -> Result<usize, AppError> {
+    let mut found = Vec::new();
+    for row in state.store().cases_contact_breached(now).await? {
+        found.push(record_alert(
+            AlertKind::ContactOverdue,
+            &row,
+            None,
+            format!("超过24小时未联系群众（{}）", row.detail),
+        ));
+    }
+    for row in state.store().deadlines_breached(now).await? {
+        let what = if row.subject == "case" { "超过办理期限未办结" } else { "超过答复期限未答复" };
+        found.push(record_alert(AlertKind::DeadlineOverdue, &row, None, what.to_owned()));
+    }
+    for row in state.store().unsatisfied_ratings().await? {
+        let episode = row.at.to_string();
+        found.push(record_alert(AlertKind::Unsatisfied, &row, Some(&episode), "群众评价为不满意".to_owned()));
+    }
+    found.extend(disclosure_alerts(state, now).await?);
+    found.extend(power_alerts(state, now).await?);
+    for r in state.store().differing_paid_rosters().await? {
+        let id = r.roster_id.to_string();
+        found.push(NewAlert {
+            kind: AlertKind::RosterDifferences.as_str().into(),
+            org_code: r.org_code,
+            subject_kind: SubjectKind::Roster.as_str().into(),
+            dedup_key: alert::dedup_key(AlertKind::RosterDifferences, SubjectKind::Roster, &id, None),
+            summary: format!("{}（{}）发放名册与公示名册有{}处不一致", r.programme, r.period, r.differences),
+            link: format!("/staff/rosters/{id}"),
+            subject_id: id,
+            restricted: false,
+        });
+    }
+    found.extend(dead_routing_alerts(state, now).await?);
+    let keys: Vec<String> = found.iter().map(|a| a.dedup_key.clone()).collect();
+    let known = state.store().known_alert_keys(&keys).await?;
+    let mut raised = 0;
+    let mut places = Vec::new();
+    for a in found.iter().filter(|a| !known.contains(&a.dedup_key)) {
+        if state.store().raise_alert(a, now).await? {
+            raised += 1;
+            places.push(a.org_code.clone());
+        }
+    }
+    for place in places {
+        state.live().changed(&place);
+    }
+    Ok(raised)
+}
+
+/// An alert about a case or a message; alerts about reports (举报) are for the commission only.
+fn record_alert(kind: AlertKind, row: &ConditionRow, episode: Option<&str>, what: String) -> NewAlert {
+    let (subject, name, link) = if row.subject == "case" {
+        (SubjectKind::Case, "办件".to_owned(), format!("/staff/cases/{}", row.tracking))
+    } else {
+        let label = MessageKind::parse(&row.detail).map_or("留言", MessageKind::label);
+        (SubjectKind::Message, format!("{label}留言"), format!("/staff/inbox/{}", row.tracking))
+    };
+    NewAlert {
+        kind: kind.as_str().into(),
+        org_code: row.org_code.clone(),
+        subject_kind: subject.as_str().into(),
+        subject_id: row.tracking.clone(),
+        dedup_key: alert::dedup_key(kind, subject, &row.tracking, episode),
+        summary: format!("{name}{}{what}", row.tracking),
+        link,
+        restricted: row.subject == "message" && row.detail == MessageKind::Report.as_str(),
+    }
+}
+
+/// Villages that have not disclosed a required category (三务公开) for more than a quarter, by the
+/// 未按时公开 rule of the public pages. A later lapse after a new disclosure is a new alert.
+async fn disclosure_alerts(state: &AppState, now: i64) -> Result<Vec<NewAlert>, AppError> {
+    let today = beijing_date(now);
+    let mut last: HashMap<(String, String), i64> = HashMap::new();
+    let mut villages: Vec<(String, String)> = Vec::new();
+    for row in state.store().villages_last_disclosed().await? {
+        if villages.last().is_none_or(|(code, _)| *code != row.code) {
+            villages.push((row.code.clone(), row.name.clone()));
+        }
+        if let (Some(category), Some(at)) = (row.category, row.last_published_at) {
+            last.insert((row.code, category), at);
+        }
+    }
+    let mut out = Vec::new();
+    for (code, name) in villages {
+        let township = &code[..code.len().min(9)];
+        for category in Category::REQUIRED {
+            let published = last.get(&(code.clone(), category.as_str().to_owned())).copied();
+            if !alert::disclosure_lapsed(published.map(beijing_date), today) {
+                continue;
+            }
+            let since = published.map_or_else(|| "从未公开".to_owned(), |at| format!("上次公开于{}", beijing_date(at)));
+            let episode = published.map_or_else(|| "never".to_owned(), |at| beijing_date(at).to_string());
+            let subject_id = format!("{code}:{}", category.as_str());
+            out.push(NewAlert {
+                kind: AlertKind::DisclosureOverdue.as_str().into(),
+                org_code: code.clone(),
+                subject_kind: SubjectKind::Village.as_str().into(),
+                dedup_key: alert::dedup_key(
+                    AlertKind::DisclosureOverdue,
+                    SubjectKind::Village,
+                    &subject_id,
+                    Some(&episode),
+                ),
+                summary: format!(
+                    "{}超过一个季度未公开{}（{since}）",
+                    xiaowei_core::org::display_name(&name),
+                    category.label()
+                ),
+                link: format!("/t/{township}/disclosures?village={code}"),
+                subject_id,
+                restricted: false,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Published power exercises with a skipped or late step.
+async fn power_alerts(state: &AppState, now: i64) -> Result<Vec<NewAlert>, AppError> {
+    let today = beijing_date(now);
+    let mut out = Vec::new();
+    for t in state.store().published_power_timelines().await? {
+        let Some(start) = power::parse_day(&t.started_on) else { continue };
+        let recorded: Vec<RecordedStep> = t
+            .steps
+            .iter()
+            .filter_map(|(no, day)| {
+                Some(RecordedStep { step_no: usize::try_from(*no).ok()?, done_on: power::parse_day(day)? })
+            })
+            .collect();
+        let Some(flags) = alert::power_flags(&t.limits, start, &recorded, today) else { continue };
+        let mut what = Vec::new();
+        if flags.skipped > 0 {
+            what.push(format!("{}个环节跳过未办", flags.skipped));
+        }
+        if flags.late > 0 {
+            what.push(format!("{}个环节超时办理", flags.late));
+        }
+        let id = t.id.to_string();
+        out.push(NewAlert {
+            kind: AlertKind::PowerSteps.as_str().into(),
+            org_code: t.org_code,
+            subject_kind: SubjectKind::PowerExercise.as_str().into(),
+            dedup_key: alert::dedup_key(AlertKind::PowerSteps, SubjectKind::PowerExercise, &id, None),
+            summary: format!("“{}”（{}）{}", t.title, t.item_name, what.join("，")),
+            link: format!("/staff/power-records/{id}"),
+            subject_id: id,
+            restricted: false,
+        });
+    }
+    Ok(out)
+}
+
+/// Case officers and township handlers whose last [`DEAD_ROUTING_CASES`] new-case texts (with the
+/// contact deadline passed) were all followed by no timely contact. A later streak is a new alert.
+async fn dead_routing_alerts(state: &AppState, now: i64) -> Result<Vec<NewAlert>, AppError> {
+    let rows = state.store().routed_new_cases(now).await?;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < rows.len() {
+        let end = rows[i..].iter().position(|r| r.phone_idx != rows[i].phone_idx).map_or(rows.len(), |n| i + n);
+        let group = &rows[i..end];
+        i = end;
+        let first = &group[0];
+        if !CONTACTING_ROLES.iter().any(|role| first.recipient.starts_with(role)) {
+            continue;
+        }
+        let in_time: Vec<bool> = group.iter().map(xiaowei_store::RoutedCase::contacted_in_time).collect();
+        if !alert::dead_routing(&in_time, DEAD_ROUTING_CASES) {
+            continue;
+        }
+        let streak = &group[..DEAD_ROUTING_CASES];
+        let trackings: Vec<&str> = streak.iter().map(|r| r.tracking.as_str()).collect();
+        out.push(NewAlert {
+            kind: AlertKind::DeadRouting.as_str().into(),
+            org_code: first.org_code.clone(),
+            subject_kind: SubjectKind::Recipient.as_str().into(),
+            subject_id: first.phone_idx.clone(),
+            dedup_key: alert::dedup_key(
+                AlertKind::DeadRouting,
+                SubjectKind::Recipient,
+                &first.phone_idx,
+                Some(&first.tracking),
+            ),
+            summary: format!(
+                "{}连续{}件新办件短信后均未在24小时内联系群众（{}），请核实号码或人员",
+                first.recipient,
+                DEAD_ROUTING_CASES,
+                trackings.join("、")
+            ),
+            link: format!("/staff/cases/{}", first.tracking),
+            restricted: false,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,231 @@
+//! The live overview (实时监控) of the monitoring platform: open and overdue cases and messages,
+//! this month's satisfaction, new alerts and the latest arrivals, in the account's scope — as a
+//! page, as a big screen (大屏) for the commission's wall, and as a Server-Sent Events stream.
+//!
+//! Handlers announce a new case or message to the [`LiveHub`] after commit; every open stream in
+//! scope then sends fresh figures, and each stream also refreshes every [`REFRESH_SECS`] seconds so
+//! that changes made through another instance arrive too. Nothing here carries personal data.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use futures_util::stream::{self, Stream};
+use serde::Serialize;
+use tokio::sync::{broadcast, watch};
+use xiaowei_core::Permission;
+use xiaowei_core::message::MessageKind;
+use xiaowei_core::org::is_within;
+use xiaowei_core::service::{beijing_date, end_of_day};
+
+use crate::error::AppError;
+use crate::staff::{Nav, Staff};
+use crate::state::{AppState, shanghai_time};
+
+/// Seconds between refreshes of an open stream when nothing was announced.
+pub const REFRESH_SECS: u64 = 10;
+/// Arrivals listed on the overview.
+const LATEST: i64 = 10;
+
+/// Announcements of changes, by the org code they happened in, and of the server closing.
+pub struct LiveHub {
+    tx: broadcast::Sender<String>,
+    closing: watch::Sender<bool>,
+}
+
+impl Default for LiveHub {
+    fn default() -> Self {
+        Self { tx: broadcast::channel(256).0, closing: watch::channel(false).0 }
+    }
+}
+
+impl LiveHub {
+    /// Announces a change in `org_code` (a new case, message or alert) to every open stream.
+    pub fn changed(&self, org_code: &str) {
+        // Nobody listening is fine: there is no dashboard open.
+        let _ = self.tx.send(org_code.to_owned());
+    }
+
+    /// Ends every open stream: a graceful shutdown waits for open requests, and a stream would
+    /// otherwise never end.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<String> {
+        self.tx.subscribe()
+    }
+}
+
+/// One arrival as the overview lists it: time, place and what, never who.
+#[derive(Debug, Clone, Serialize)]
+pub struct Arrival {
+    pub time: String,
+    pub place: String,
+    pub kind: &'static str,
+    pub what: String,
+}
+
+/// The overview's figures in one scope.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overview {
+    pub scope: String,
+    pub updated: String,
+    pub open_cases: i64,
+    pub open_messages: i64,
+    pub overdue_cases: i64,
+    pub overdue_messages: i64,
+    pub contact_overdue: i64,
+    /// 满意率 (满意 + 基本满意 over all ratings), e.g. `95%`; `—` without ratings.
+    pub satisfaction: String,
+    pub rated: i64,
+    pub satisfied: i64,
+    pub basic: i64,
+    pub unsatisfied: i64,
+    pub new_alerts: i64,
+    pub arrivals: Vec<Arrival>,
+}
+
+/// The overview of `staff`'s scope at `now`.
+pub async fn overview(state: &AppState, staff: &Staff, now: i64) -> Result<Overview, AppError> {
+    let scope = &staff.scope.org_code;
+    let reports = staff.role.is_commission();
+    let today = beijing_date(now);
+    let month_start = end_of_day(today.first_of_month()) + 1 - 86_400;
+    let f = state.store().live_figures(scope, reports, now, month_start).await?;
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut arrivals = Vec::new();
+    for e in state.store().latest_arrivals(scope, reports, LATEST).await? {
+        let place = place(state, &mut names, &e.org_code).await?;
+        let (kind, what) = if e.kind == "case" {
+            ("办件", e.detail)
+        } else {
+            ("留言", MessageKind::parse(&e.detail).map_or("留言", MessageKind::label).to_owned())
+        };
+        arrivals.push(Arrival { time: shanghai_time(e.at), place, kind, what });
+    }
+    let rated = f.satisfied + f.basic + f.unsatisfied;
+    let satisfaction =
+        if rated == 0 { "—".to_owned() } else { format!("{}%", (f.satisfied + f.basic) * 100 / rated) };
+    Ok(Overview {
+        scope: place(state, &mut names, scope).await?,
+        updated: shanghai_time(now),
+        open_cases: f.open_cases,
+        open_messages: f.open_messages,
+        overdue_cases: f.overdue_cases,
+        overdue_messages: f.overdue_messages,
+        contact_overdue: f.contact_overdue,
+        satisfaction,
+        rated,
+        satisfied: f.satisfied,
+        basic: f.basic,
+        unsatisfied: f.unsatisfied,
+        new_alerts: f.new_alerts,
+        arrivals,
+    })
+}
+
+/// "广至乡 卓园村" for a village, the org's own name otherwise; `names` caches the answers.
+pub async fn place(state: &AppState, names: &mut HashMap<String, String>, code: &str) -> Result<String, AppError> {
+    if let Some(name) = names.get(code) {
+        return Ok(name.clone());
+    }
+    let name = match state.store().find_org(code).await? {
+        Some(org) => {
+            let own = org.display_name().to_owned();
+            match org.parent_code.as_deref() {
+                Some(parent) if code.len() > 9 => {
+                    let parent = state.store().find_org(parent).await?;
+                    parent.map_or(own.clone(), |p| format!("{} {own}", p.display_name()))
+                }
+                _ => own,
+            }
+        }
+        None => code.to_owned(),
+    };
+    names.insert(code.to_owned(), name.clone());
+    Ok(name)
+}
+
+#[derive(Template)]
+#[template(path = "staff/live.html")]
+struct LivePage {
+    nav: Nav,
+    o: Overview,
+}
+
+#[derive(Template)]
+#[template(path = "staff/live_screen.html")]
+struct ScreenPage {
+    o: Overview,
+}
+
+pub async fn page(State(state): State<AppState>, staff: Staff) -> Result<Html<String>, AppError> {
+    staff.require(Permission::ViewMonitor)?;
+    let o = overview(&state, &staff, state.now()).await?;
+    Ok(Html(LivePage { nav: staff.nav(), o }.render()?))
+}
+
+pub async fn screen(State(state): State<AppState>, staff: Staff) -> Result<Html<String>, AppError> {
+    staff.require(Permission::ViewMonitor)?;
+    let o = overview(&state, &staff, state.now()).await?;
+    Ok(Html(ScreenPage { o }.render()?))
+}
+
+/// The stream: fresh figures at once, after every change announced in scope, and every
+/// [`REFRESH_SECS`] seconds.
+pub async fn events(State(state): State<AppState>, staff: Staff) -> Result<Response, AppError> {
+    staff.require(Permission::ViewMonitor)?;
+    let rx = state.live().subscribe();
+    let closing = state.live().closing.subscribe();
+    let mut tick = tokio::time::interval(Duration::from_secs(REFRESH_SECS));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stream = figures_stream(StreamState { state, staff, rx, closing, tick });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
+}
+
+struct StreamState {
+    state: AppState,
+    staff: Staff,
+    rx: broadcast::Receiver<String>,
+    closing: watch::Receiver<bool>,
+    tick: tokio::time::Interval,
+}
+
+fn figures_stream(start: StreamState) -> impl Stream<Item = Result<Event, Infallible>> {
+    // The interval's first tick is immediate: that sends the figures as soon as the page connects.
+    stream::unfold(start, |mut s| async move {
+        loop {
+            let send = tokio::select! {
+                _ = s.closing.wait_for(|closed| *closed) => return None,
+                _ = s.tick.tick() => true,
+                got = s.rx.recv() => match got {
+                    Ok(org) => is_within(&org, &s.staff.scope.org_code),
+                    Err(broadcast::error::RecvError::Lagged(_)) => true,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+            };
+            if !send {
+                continue;
+            }
+            let event = match overview(&s.state, &s.staff, s.state.now()).await {
+                Ok(o) => match serde_json::to_string(&o) {
+                    Ok(json) => Event::default().event("figures").data(json),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "live figures could not be encoded");
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "live figures failed");
+                    continue;
+                }
+            };
+            return Some((Ok(event), s));
+        }
+    })
+}

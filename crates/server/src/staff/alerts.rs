@@ -1,0 +1,299 @@
+//! 预警处置: the alerts in the account's scope, with filters, counts per township and pagination;
+//! one alert with its evidence link and its handling (mark looked at, then resolve with a note,
+//! after a confirmation). Every handling step is compare-and-set and audited.
+//!
+//! Alerts about reports (举报) exist only for the discipline commission: to anyone else they are
+//! not found, as the reports themselves.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, Response};
+use serde::Deserialize;
+use xiaowei_core::Permission;
+use xiaowei_core::alert::{self, AlertAction, AlertKind, AlertStatus, SubjectKind};
+use xiaowei_core::org::is_within;
+use xiaowei_store::{Alert, AlertFilter};
+
+use super::{Nav, Staff, first_submit, see_other};
+use crate::error::AppError;
+use crate::security::random_token;
+use crate::state::{AppState, shanghai_time};
+
+const PAGE_SIZE: i64 = 30;
+
+/// The alert `id` if the account may perform `permission` on it: outside the scope, forbidden;
+/// an alert about a report to anyone outside the commission, not found.
+async fn alert_in_scope(state: &AppState, staff: &Staff, permission: Permission, id: &str) -> Result<Alert, AppError> {
+    staff.require(permission)?;
+    let id: i64 = id.trim().parse().map_err(|_| AppError::NotFound)?;
+    let a = state.store().find_alert(id).await?.ok_or(AppError::NotFound)?;
+    if !staff.scope.covers_org(&a.org_code) {
+        return Err(AppError::Forbidden);
+    }
+    if a.restricted != 0 && !staff.role.is_commission() {
+        return Err(AppError::NotFound);
+    }
+    Ok(a)
+}
+
+fn kind_label(kind: &str) -> &'static str {
+    AlertKind::parse(kind).map_or("预警", AlertKind::label)
+}
+
+fn status_label(status: &str) -> &'static str {
+    AlertStatus::parse(status).map_or("未知", AlertStatus::label)
+}
+
+struct AlertRow {
+    id: i64,
+    kind: &'static str,
+    place: String,
+    summary: String,
+    status: &'static str,
+    is_new: bool,
+    raised: String,
+}
+
+struct TownshipCount {
+    code: String,
+    name: String,
+    new: i64,
+    looked_at: i64,
+    resolved: i64,
+}
+
+#[derive(Template)]
+#[template(path = "staff/alerts.html")]
+struct AlertsPage {
+    nav: Nav,
+    rows: Vec<AlertRow>,
+    total: i64,
+    page: i64,
+    has_more: bool,
+    kind: String,
+    status: String,
+    township: String,
+    kinds: [AlertKind; 7],
+    statuses: [AlertStatus; 3],
+    counts: Vec<TownshipCount>,
+    query: String,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    page: Option<i64>,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    township: String,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<ListQuery>,
+) -> Result<Html<String>, AppError> {
+    staff.require(Permission::ViewMonitor)?;
+    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let scope = staff.scope.org_code.clone();
+    let township = q.township.trim();
+    let org_prefix = if !township.is_empty() && township.len() == 9 && is_within(township, &scope) {
+        township.to_owned()
+    } else {
+        scope.clone()
+    };
+    let filter = AlertFilter {
+        org_prefix: org_prefix.clone(),
+        include_restricted: staff.role.is_commission(),
+        kind: AlertKind::parse(&q.kind).map(|k| k.as_str().to_owned()),
+        status: AlertStatus::parse(&q.status).map(|s| s.as_str().to_owned()),
+    };
+    let (alerts, total) = state.store().alerts(&filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let mut names = std::collections::HashMap::new();
+    let mut rows = Vec::with_capacity(alerts.len());
+    for a in alerts {
+        rows.push(AlertRow {
+            id: a.id,
+            kind: kind_label(&a.kind),
+            place: crate::live::place(&state, &mut names, &a.org_code).await?,
+            summary: a.summary,
+            status: status_label(&a.status),
+            is_new: a.status == AlertStatus::New.as_str(),
+            raised: shanghai_time(a.raised_at),
+        });
+    }
+    let mut counts: Vec<TownshipCount> = Vec::new();
+    for c in state.store().alert_counts(&scope, staff.role.is_commission()).await? {
+        if counts.last().is_none_or(|t| t.code != c.township_code) {
+            counts.push(TownshipCount {
+                name: crate::rosters::place_name(state.store(), &c.township_code).await?,
+                code: c.township_code.clone(),
+                new: 0,
+                looked_at: 0,
+                resolved: 0,
+            });
+        }
+        if let Some(t) = counts.last_mut() {
+            match AlertStatus::parse(&c.status) {
+                Some(AlertStatus::New) => t.new = c.count,
+                Some(AlertStatus::LookedAt) => t.looked_at = c.count,
+                Some(AlertStatus::Resolved) => t.resolved = c.count,
+                None => {}
+            }
+        }
+    }
+    let kind = filter.kind.clone().unwrap_or_default();
+    let status = filter.status.clone().unwrap_or_default();
+    let township = if org_prefix == scope { String::new() } else { org_prefix };
+    let query = format!("kind={kind}&status={status}&township={township}");
+    let page = AlertsPage {
+        nav: staff.nav(),
+        has_more: page * PAGE_SIZE < total,
+        rows,
+        total,
+        page,
+        kind,
+        status,
+        township,
+        kinds: AlertKind::ALL,
+        statuses: AlertStatus::ALL,
+        counts,
+        query,
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Template)]
+#[template(path = "staff/alert.html")]
+struct AlertPage {
+    nav: Nav,
+    notice: &'static str,
+    id: i64,
+    kind: &'static str,
+    subject: &'static str,
+    place: String,
+    summary: String,
+    link: String,
+    status: &'static str,
+    raised: String,
+    looked: String,
+    resolved: String,
+    note: String,
+    can_look: bool,
+    can_resolve: bool,
+    form_key: String,
+    max_note: usize,
+}
+
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(q): Query<ShowQuery>,
+) -> Result<Html<String>, AppError> {
+    let a = alert_in_scope(&state, &staff, Permission::ViewMonitor, &id).await?;
+    let status = AlertStatus::parse(&a.status).unwrap_or(AlertStatus::New);
+    let handles = staff.role.allows(Permission::HandleAlerts);
+    let who_when = |name: &Option<String>, at: Option<i64>| {
+        at.map(|at| format!("{} {}", name.clone().unwrap_or_default(), shanghai_time(at))).unwrap_or_default()
+    };
+    let page = AlertPage {
+        notice: match q.done.as_str() {
+            "looked" => "已标记为已查看。",
+            "resolved" => "已处置完毕。",
+            "repeat" => "该操作已经处理过，无需重复提交。",
+            _ => "",
+        },
+        id: a.id,
+        kind: kind_label(&a.kind),
+        subject: SubjectKind::parse(&a.subject_kind).map_or("记录", SubjectKind::label),
+        place: crate::live::place(&state, &mut std::collections::HashMap::new(), &a.org_code).await?,
+        summary: a.summary.clone(),
+        link: a.link.clone(),
+        status: status.label(),
+        raised: shanghai_time(a.raised_at),
+        looked: who_when(&a.looked_at_name, a.looked_at),
+        resolved: who_when(&a.resolved_by_name, a.resolved_at),
+        note: a.note.clone().unwrap_or_default(),
+        can_look: handles && status == AlertStatus::New,
+        can_resolve: handles && status == AlertStatus::LookedAt,
+        form_key: random_token(),
+        max_note: alert::MAX_NOTE_CHARS,
+        nav: staff.nav(),
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Deserialize)]
+pub struct HandleForm {
+    #[serde(default)]
+    form_key: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn look(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<HandleForm>,
+) -> Result<Response, AppError> {
+    let a = alert_in_scope(&state, &staff, Permission::HandleAlerts, &id).await?;
+    let back = format!("/staff/alerts/{}", a.id);
+    let from = AlertStatus::parse(&a.status).unwrap_or(AlertStatus::New);
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    if alert::transition(from, AlertAction::Look).is_err() {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    let now = state.now();
+    if !state.store().look_at_alert(a.id, staff.user.id, now).await? {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    let entry = staff.audit_entry(now, "alert.look", format!("alert:{}", a.id), a.summary.clone(), Some(a.org_code));
+    state.audit(entry).await?;
+    Ok(see_other(&format!("{back}?done=looked")))
+}
+
+pub async fn resolve(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<HandleForm>,
+) -> Result<Response, AppError> {
+    let a = alert_in_scope(&state, &staff, Permission::HandleAlerts, &id).await?;
+    let back = format!("/staff/alerts/{}", a.id);
+    let from = AlertStatus::parse(&a.status).unwrap_or(AlertStatus::New);
+    if let Err(e) = alert::transition(from, AlertAction::Resolve) {
+        if from == AlertStatus::Resolved {
+            return Ok(see_other(&format!("{back}?done=repeat")));
+        }
+        return Err(AppError::invalid(format!("处置：{e}，请先标记为已查看")));
+    }
+    let note = alert::check_note(&form.note).map_err(|e| AppError::invalid(e.to_string()))?;
+    if form.confirm != "1" {
+        return Err(AppError::invalid("确认：处置后不能撤回，请勾选“我已核实证据，确认处置完毕”"));
+    }
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    let now = state.now();
+    if !state.store().resolve_alert(a.id, staff.user.id, &note, now).await? {
+        return Ok(see_other(&format!("{back}?done=repeat")));
+    }
+    let entry = staff.audit_entry(now, "alert.resolve", format!("alert:{}", a.id), note, Some(a.org_code));
+    state.audit(entry).await?;
+    Ok(see_other(&format!("{back}?done=resolved")))
+}
