@@ -88,6 +88,8 @@ pub enum Permission {
     HandleMessages,
     /// Configure the townships' WeChat official accounts (公众号) and see their figures.
     ManageWechat,
+    /// Register, list and revoke the township halls' touch terminals (触摸终端).
+    ManageKiosks,
 }
 
 impl Role {
@@ -172,6 +174,7 @@ impl Role {
                 matches!(self, R::Supervisor | R::TownshipAdmin | R::TownshipReviewer | R::VillageClerk)
             }
             P::ManageWechat => matches!(self, R::CountyAdmin),
+            P::ManageKiosks => matches!(self, R::CountyAdmin),
         }
     }
 

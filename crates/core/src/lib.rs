@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod disclosure;
+pub mod kiosk;
 pub mod ledger;
 pub mod message;
 pub mod money;

@@ -10,6 +10,7 @@ mod audit;
 mod departments;
 mod disclosures;
 mod error;
+mod kiosks;
 mod ledger;
 mod limits;
 mod messages;
@@ -36,6 +37,7 @@ pub use disclosures::{
     Disclosure, DisclosureText, FinanceLineRow, NewDisclosure, NewFinanceLine, VillageFinanceDisclosure,
 };
 pub use error::StoreError;
+pub use kiosks::{Enrolment, KioskTerminal, NewKioskTerminal};
 pub use ledger::{LeafRef, LedgerLeaf, NewLeaf};
 pub use messages::{
     Message, MessageChange, MessageClock, MessageEvent, MessageFilter, MessagePhoto, NewMessage, NewMessageEvent,
@@ -147,6 +149,8 @@ impl Store {
 mod conformance;
 #[cfg(test)]
 mod conformance_disclosures;
+#[cfg(test)]
+mod conformance_kiosks;
 #[cfg(test)]
 mod conformance_ledger;
 #[cfg(test)]
