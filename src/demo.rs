@@ -186,6 +186,7 @@ pub async fn load(state: &AppState) -> Result<()> {
     crate::demo_disclosures::load(state).await?;
     crate::demo_services::load(state).await?;
     crate::demo_messages::load(state).await?;
+    crate::demo_kiosk::load(state).await?;
     let indexed = xiaowei_server::search::reindex_all(state).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
     println!("搜索索引已更新：{indexed} 条公开信息。");
     Ok(())

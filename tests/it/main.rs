@@ -6,6 +6,7 @@
 mod cli;
 mod disclosures;
 mod helpers;
+mod kiosk;
 mod ledger;
 mod messages;
 mod powers;

@@ -24,6 +24,7 @@ pub static VERSION: LazyLock<String> = LazyLock::new(|| {
 const FILES: &[(&str, &str, &[u8])] = &[
     ("app.css", "text/css; charset=utf-8", include_bytes!("../static/app.css")),
     ("ledger-verify.js", "text/javascript; charset=utf-8", include_bytes!("../static/ledger-verify.js")),
+    ("kiosk.js", "text/javascript; charset=utf-8", include_bytes!("../static/kiosk.js")),
 ];
 
 pub async fn serve(Path(name): Path<String>) -> Result<Response, AppError> {

@@ -9,6 +9,7 @@ pub(crate) mod cases;
 mod departments;
 mod disclosures;
 mod inbox;
+mod kiosks;
 mod objections;
 mod orgs;
 mod powers;
@@ -71,6 +72,8 @@ pub enum Target {
     /// A message tracking number in the path (`{msg}`): its org must be in scope, and a report
     /// is visible to the discipline commission only.
     Message,
+    /// A touch terminal id in the path (`{kiosk}`): its township must be in scope.
+    Kiosk,
 }
 
 /// One staff route and the permission it requires.
@@ -206,6 +209,9 @@ pub const ROUTES: &[StaffRoute] = &[
     route("GET", "/staff/inbox/{msg}/photos/{photo}", Permission::ViewMessages, Target::Message),
     route("GET", "/staff/wechat", Permission::ManageWechat, Target::None),
     route("POST", "/staff/wechat", Permission::ManageWechat, Target::Org),
+    route("GET", "/staff/kiosks", Permission::ManageKiosks, Target::None),
+    route("POST", "/staff/kiosks", Permission::ManageKiosks, Target::Org),
+    route("POST", "/staff/kiosks/{kiosk}/revoke", Permission::ManageKiosks, Target::Kiosk),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -300,6 +306,8 @@ pub fn router() -> Router<AppState> {
         .route("/staff/inbox/{msg}/hide", post(inbox::hide))
         .route("/staff/inbox/{msg}/photos/{photo}", get(inbox::photo))
         .route("/staff/wechat", get(wechat::list).post(wechat::save))
+        .route("/staff/kiosks", get(kiosks::list).post(kiosks::create))
+        .route("/staff/kiosks/{kiosk}/revoke", post(kiosks::revoke))
 }
 
 /// The SHA-256 of a session token: only the hash is stored.
@@ -417,6 +425,9 @@ impl Staff {
         }
         if self.role.allows(Permission::ManageWechat) {
             links.push(("/staff/wechat".to_owned(), "公众号管理"));
+        }
+        if self.role.allows(Permission::ManageKiosks) {
+            links.push(("/staff/kiosks".to_owned(), "触摸终端"));
         }
         Nav {
             display_name: self.user.display_name.clone(),
