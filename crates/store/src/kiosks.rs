@@ -41,7 +41,7 @@ pub struct NewKioskTerminal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Enrolment {
     /// The token was unused and valid: the terminal now answers to the new device token.
-    Enrolled(KioskTerminal),
+    Enrolled(Box<KioskTerminal>),
     /// The token was already used (by this or another browser).
     AlreadyUsed,
     /// The token's week has passed.
@@ -101,7 +101,7 @@ impl Store {
             return Ok(Enrolment::Unknown);
         };
         Ok(if done.rows_affected() == 1 {
-            Enrolment::Enrolled(terminal)
+            Enrolment::Enrolled(Box::new(terminal))
         } else if terminal.revoked_at.is_some() {
             Enrolment::Revoked
         } else if terminal.enrolled_at.is_some() {
