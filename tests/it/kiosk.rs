@@ -177,3 +177,45 @@ both_backends!(the_service_worker_and_offline_screen_are_served, |app: TestApp| 
     let offline = client.get(app.url("/kiosk/offline")).send().await.unwrap().text().await.unwrap();
     assert!(offline.contains("离线") && offline.contains("id=\"kiosk-offline\""));
 });
+
+/// Logs `client` (which may already hold a device cookie) in as the test account of `role`.
+async fn login_on(app: &TestApp, client: &reqwest::Client, role: Role) {
+    let csrf = app.csrf(client, "/staff/login").await;
+    let form = [("csrf", csrf.as_str()), ("username", role.as_str()), ("password", crate::helpers::PASSWORD)];
+    let r = client.post(app.url("/staff/login")).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+}
+
+both_backends!(a_hall_officer_files_an_application_on_a_villagers_behalf, |app: TestApp| async move {
+    let ([item, _], _) = crate::services::seed_cases(&app).await;
+    let admin = app.login_as(Role::CountyAdmin).await;
+    let kiosk = enrolled(&app, &register(&app, &admin, "大厅4号机", "60").await).await;
+    let plain = kiosk.get(app.url(&format!("/services/{item}/apply?t={TOWNSHIP}"))).send().await.unwrap();
+    assert!(!plain.text().await.unwrap().contains("代办："), "no officer logged in: a villager's own application");
+
+    login_on(&app, &kiosk, Role::TownshipAdmin).await;
+    let form = kiosk.get(app.url(&format!("/services/{item}/apply?t={TOWNSHIP}"))).send().await.unwrap();
+    let form = form.text().await.unwrap();
+    assert!(form.contains("代办：工作人员 乡镇管理员") && form.contains("代办中：乡镇管理员"), "{form}");
+    let r = crate::services::apply(&app, &kiosk, item, &crate::services::GOOD, Some("kiosk-proxy-0000001")).await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let store = app.state.store();
+    let case = store.find_case_by_submit_key("kiosk-proxy-0000001").await.unwrap().unwrap();
+    let officer = store.find_staff_by_username("township_admin").await.unwrap().unwrap();
+    assert_eq!(case.filed_by, Some(officer.id), "the case records who filed it");
+    let page = kiosk.get(app.url(&format!("/staff/cases/{}", case.tracking))).send().await.unwrap();
+    assert!(page.text().await.unwrap().contains("代办：乡镇管理员"));
+    let audit = store.audit_entries("620922", 50, 0).await.unwrap();
+    assert!(audit.iter().any(|a| a.action == "service_case.create" && a.actor_id == Some(officer.id)));
+
+    // The same officer on a phone, or a clerk on the terminal, files nothing on anyone's behalf.
+    let phone = app.login_as(Role::TownshipAdmin).await;
+    let r = crate::services::apply(&app, &phone, item, &crate::services::GOOD, Some("phone-own-000000001")).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(store.find_case_by_submit_key("phone-own-000000001").await.unwrap().unwrap().filed_by, None);
+    let clerk_kiosk = enrolled(&app, &register(&app, &admin, "大厅5号机", "60").await).await;
+    login_on(&app, &clerk_kiosk, Role::VillageClerk).await;
+    let r = crate::services::apply(&app, &clerk_kiosk, item, &crate::services::GOOD, Some("clerk-kiosk-0000001")).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(store.find_case_by_submit_key("clerk-kiosk-0000001").await.unwrap().unwrap().filed_by, None);
+});

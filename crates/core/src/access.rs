@@ -90,6 +90,9 @@ pub enum Permission {
     ManageWechat,
     /// Register, list and revoke the township halls' touch terminals (触摸终端).
     ManageKiosks,
+    /// On a hall terminal of a township in scope, file a 我要办事 application on a villager's
+    /// behalf (代办); the case records the officer.
+    FileOnBehalf,
 }
 
 impl Role {
@@ -175,6 +178,7 @@ impl Role {
             }
             P::ManageWechat => matches!(self, R::CountyAdmin),
             P::ManageKiosks => matches!(self, R::CountyAdmin),
+            P::FileOnBehalf => matches!(self, R::TownshipAdmin),
         }
     }
 

@@ -85,6 +85,32 @@ impl FromRequestParts<AppState> for Kiosk {
     }
 }
 
+/// The hall officer filing on a villager's behalf (代办): a staff session on an enrolled
+/// terminal whose role may file on behalf and whose scope covers both the terminal's township
+/// and `org_code` (the application's village). `None` anywhere else, including on a phone.
+pub async fn proxy_officer(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    org_code: &str,
+) -> Result<Option<xiaowei_store::StaffUser>, AppError> {
+    let (Some(device), Some(session)) = (cookie(headers, KIOSK_COOKIE), cookie(headers, crate::staff::SESSION_COOKIE))
+    else {
+        return Ok(None);
+    };
+    let store = state.store();
+    let Some(terminal) = store.find_kiosk_by_device(&device_hash(state, device)).await? else { return Ok(None) };
+    let Some(session) = store.find_session(&crate::staff::token_hash(session), state.now()).await? else {
+        return Ok(None);
+    };
+    let allowed =
+        xiaowei_core::Role::parse(&session.user.role).is_some_and(|r| r.allows(xiaowei_core::Permission::FileOnBehalf));
+    let scope = xiaowei_core::access::Scope { org_code: session.user.org_code.clone(), department_id: None };
+    let covers = scope.covers_org(&terminal.township_code)
+        && scope.covers_org(org_code)
+        && xiaowei_core::org::is_within(org_code, &terminal.township_code);
+    Ok((allowed && covers).then_some(session.user))
+}
+
 /// Presents a one-time enrolment link: the first browser to do so becomes the terminal.
 async fn enrol(
     State(state): State<AppState>,
@@ -351,6 +377,7 @@ pub async fn chrome(State(state): State<AppState>, request: Request, next: Next)
     let device = cookie(request.headers(), KIOSK_COOKIE).map(str::to_owned);
     let csrf_cookie = cookie(request.headers(), CSRF_COOKIE).filter(|t| t.len() == 64).map(str::to_owned);
     let private = request.method() == Method::POST;
+    let headers_of_request = request.headers().clone();
     let response = next.run(request).await;
     let Some(device) = device else { return response };
     let is_html = response
@@ -369,6 +396,16 @@ pub async fn chrome(State(state): State<AppState>, request: Request, next: Next)
             return response;
         }
     };
+    let officer = match cookie(&headers_of_request, crate::staff::SESSION_COOKIE) {
+        Some(token) => state
+            .store()
+            .find_session(&crate::staff::token_hash(token), state.now())
+            .await
+            .ok()
+            .flatten()
+            .map(|s| s.user.display_name),
+        None => None,
+    };
     let csrf = csrf_of(csrf_cookie, &response);
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_PAGE_BYTES).await else {
@@ -379,16 +416,21 @@ pub async fn chrome(State(state): State<AppState>, request: Request, next: Next)
     let idle = IdleSeconds::new(terminal.idle_seconds).unwrap_or(IdleSeconds::DEFAULT);
     let township = xiaowei_core::org::display_name(&terminal.township_name);
     let opening = format!(
-        "<body class=\"kiosk\" data-kiosk-idle=\"{}\" data-kiosk-countdown=\"{}\" data-kiosk-csrf=\"{}\" \
-         data-kiosk-version=\"{}\"{}>\n<nav class=\"kiosk-bar\" aria-label=\"终端导航\">\
+        "<body class=\"kiosk\" data-kiosk-idle=\"{}\" data-kiosk-countdown=\"{}\" data-kiosk-csrf-token=\"{}\" \
+         data-kiosk-version=\"{}\"{}{}>\n<nav class=\"kiosk-bar\" aria-label=\"终端导航\">\
          <a class=\"kiosk-home\" href=\"/kiosk\">⌂ 首页</a>\
-         <button type=\"button\" class=\"kiosk-back\" hidden>‹ 返回</button>\
+         <button type=\"button\" class=\"kiosk-back\" hidden>‹ 返回</button>{}\
          <span class=\"kiosk-where\">{} · {}</span></nav>",
         idle.get(),
         idle.countdown(),
         escape(&csrf),
         escape(&client_version()),
         if private { " data-kiosk-private=\"1\"" } else { "" },
+        if officer.is_some() { " data-kiosk-staff=\"1\"" } else { "" },
+        officer.as_deref().map_or_else(String::new, |name| format!(
+            "<span class=\"kiosk-staff\">代办中：{}（无人操作时自动退出）</span>",
+            escape(name)
+        )),
         escape(township),
         escape(&terminal.name),
     );

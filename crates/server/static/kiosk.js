@@ -1,6 +1,6 @@
 // 触摸终端 script, loaded only on pages served to an enrolled hall terminal (the server adds it
 // with the `kiosk` body class). It owns: the idle reset (countdown, then every form, storage and
-// the current history entry wiped and home reloaded), the on-screen ID keypad and name picker,
+// the current history entry wiped, a hall officer's session ended, and home reloaded), the on-screen ID keypad and name picker,
 // the heartbeat every 30 s, the service worker, and the offline screen's automatic recovery.
 (() => {
   'use strict';
@@ -8,10 +8,11 @@
   if (!body || !body.classList.contains('kiosk')) return;
   const idle = Number(body.dataset.kioskIdle) || 60;
   const countdown = Number(body.dataset.kioskCountdown) || 15;
-  const csrf = body.dataset.kioskCsrf || '';
+  const csrf = body.dataset.kioskCsrfToken || '';
   const version = body.dataset.kioskVersion || '0';
   const isHome = location.pathname === '/kiosk';
   const isPrivate = body.dataset.kioskPrivate === '1';
+  const hasStaff = body.dataset.kioskStaff === '1';
   const ERROR_KEY = 'xw-kiosk-last-error';
 
   // ---- Last script error, reported with the heartbeat (never personal data: message only).
@@ -35,7 +36,11 @@
     const main = document.querySelector('main');
     if (main) main.replaceChildren();
     history.replaceState(null, '', '/kiosk');
-    location.replace('/kiosk');
+    // A hall officer who walked away is logged out before the next villager comes.
+    const leave = hasStaff
+      ? fetch('/staff/logout', { method: 'POST', headers: { 'x-csrf-token': csrf }, keepalive: true }).catch(() => null)
+      : Promise.resolve();
+    leave.then(() => location.replace('/kiosk'));
   };
 
   let overlay = null;
@@ -67,7 +72,7 @@
   for (const type of ['pointerdown', 'touchstart', 'keydown', 'wheel']) {
     window.addEventListener(type, touched, { capture: true, passive: true });
   }
-  if (!isHome) {
+  if (!isHome || hasStaff) {
     setInterval(() => {
       const quiet = (Date.now() - lastTouch) / 1000;
       if (quiet >= idle) wipe();
