@@ -208,6 +208,26 @@ both_backends!(a_hall_officer_files_an_application_on_a_villagers_behalf, |app: 
     let audit = store.audit_entries("620922", 50, 0).await.unwrap();
     assert!(audit.iter().any(|a| a.action == "service_case.create" && a.actor_id == Some(officer.id)));
 
+    // A message filed on the terminal names the officer in its first event.
+    let page = kiosk.get(app.url(&format!("/t/{TOWNSHIP}/messages/new?kind=suggestion"))).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains("代办：工作人员 乡镇管理员"), "{page}");
+    let csrf = page.split("csrf=").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let form = reqwest::multipart::Form::new()
+        .text("form_key", "kiosk-message-00001")
+        .text("kind", "suggestion")
+        .text("place", VILLAGE)
+        .text("name", "孙大爷")
+        .text("body", "建议乡里多开几趟班车。");
+    let r =
+        kiosk.post(app.url(&format!("/t/{TOWNSHIP}/messages/new?csrf={csrf}"))).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let message = store.find_message_by_submit_key("kiosk-message-00001").await.unwrap().unwrap();
+    let events = store.message_events(message.id).await.unwrap();
+    assert_eq!(events[0].actor, "乡镇管理员（代办）");
+    assert!(events[0].note.starts_with("工作人员在触摸终端代办"));
+    assert_eq!(message.author_name, "孙大爷", "filed for the villager, under the villager's name");
+
     // The same officer on a phone, or a clerk on the terminal, files nothing on anyone's behalf.
     let phone = app.login_as(Role::TownshipAdmin).await;
     let r = crate::services::apply(&app, &phone, item, &crate::services::GOOD, Some("phone-own-000000001")).await;
