@@ -141,6 +141,8 @@ both_backends!(the_kiosk_self_query_answers_exactly_as_the_phone_does, |app: Tes
     let picker = picker.text().await.unwrap();
     assert!(picker.contains("data-surname=\"马\"") && picker.contains("data-name=\"马玉兰\""), "{picker}");
     assert!(picker.contains("data-key=\"X\""), "the keypad has the X key");
+    let phone_form = kiosk.get(app.url("/t/620922100/self-query")).send().await.unwrap();
+    assert_eq!(phone_form.headers()["location"], "/kiosk/self-query", "a terminal uses its keypad form");
     let foreign = kiosk.get(app.url("/kiosk/self-query?village=620923100200")).send().await.unwrap();
     assert_eq!(foreign.status(), 404, "only the terminal's own villages");
 

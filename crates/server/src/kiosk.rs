@@ -111,6 +111,14 @@ pub async fn proxy_officer(
     Ok((allowed && covers).then_some(session.user))
 }
 
+/// Whether the request comes from an enrolled, unrevoked terminal.
+pub async fn is_terminal(state: &AppState, headers: &axum::http::HeaderMap) -> Result<bool, AppError> {
+    match cookie(headers, KIOSK_COOKIE) {
+        Some(device) => Ok(state.store().find_kiosk_by_device(&device_hash(state, device)).await?.is_some()),
+        None => Ok(false),
+    }
+}
+
 /// Presents a one-time enrolment link: the first browser to do so becomes the terminal.
 async fn enrol(
     State(state): State<AppState>,

@@ -685,7 +685,12 @@ async fn self_query_form(
     State(state): State<AppState>,
     CsrfToken(csrf): CsrfToken,
     Path(township_code): Path<String>,
-) -> Result<Html<String>, AppError> {
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    // A hall terminal takes the ID on its on-screen keypad instead.
+    if crate::kiosk::is_terminal(&state, &headers).await? {
+        return Ok(crate::staff::see_other("/kiosk/self-query"));
+    }
     let township = township_of(&state, &township_code).await?;
     let page = SelfQueryPage {
         county_name: county_name(&state).await?,
@@ -693,7 +698,7 @@ async fn self_query_form(
         township_code: township.code,
         csrf,
     };
-    Ok(Html(page.render()?))
+    Ok(Html(page.render()?).into_response())
 }
 
 #[derive(Deserialize)]
