@@ -181,3 +181,42 @@ for (const [width, height] of [[1080, 1920], [1920, 1080]]) {
     await admin.context().close();
   });
 }
+
+test('a hall officer files an application on a villager\'s behalf (代办) and is logged out when idle', async () => {
+  const admin = await adminPage();
+  const enrolUrl = await register(admin, '代办大厅', 'proxy');
+  await admin.context().close();
+  const kiosk = await demo.screen(1080, 1920);
+  await kiosk.goto(enrolUrl);
+  await kiosk.waitForURL(`${base}/kiosk`);
+  await kiosk.goto(`${base}/staff/login`);
+  await kiosk.getByLabel('用户名').fill('guangzhi');
+  await kiosk.getByLabel('密码').fill('xiaowei2026');
+  await kiosk.getByRole('button', { name: '登录' }).click();
+  await kiosk.waitForURL(`${base}/staff`);
+  await kiosk.locator('.kiosk-bar a.kiosk-home').click();
+  assert.match(await kiosk.locator('.kiosk-staff').innerText(), /代办中：广至乡管理员/);
+  await kiosk.locator('#kiosk-menu a', { hasText: '我要办事' }).click();
+  await kiosk.getByLabel('查找事项').fill('高龄');
+  await kiosk.getByRole('button', { name: '查找' }).click();
+  await kiosk.getByRole('link', { name: /高龄补贴申领/ }).click();
+  await kiosk.getByRole('link', { name: '在线申请' }).click();
+  assert.match(await kiosk.locator('#proxy').innerText(), /代办：工作人员 广至乡管理员/);
+  await kiosk.getByLabel('申请人姓名').fill('马玉兰');
+  await kiosk.getByLabel(/^手机号/).fill('13912345678');
+  await kiosk.getByLabel('所在村（社区）').selectOption({ label: '卓园村' });
+  await kiosk.getByLabel(/身份证号/).fill(seedId);
+  await kiosk.getByLabel('需求描述').fill('老人不会用手机，由大厅工作人员代办高龄补贴申请。');
+  await kiosk.screenshot({ path: join(shots, 'kiosk-proxy-apply.png'), fullPage: true });
+  await kiosk.getByRole('button', { name: '提交申请' }).click();
+  await kiosk.waitForURL(/\/cases\/BJ\d+/);
+  const tracking = new URL(kiosk.url()).pathname.split('/').pop();
+  await kiosk.goto(`${base}/staff/cases/${tracking}`);
+  assert.match(await kiosk.locator('main').innerText(), /代办：广至乡管理员/);
+  await kiosk.screenshot({ path: join(shots, 'kiosk-proxy-case.png'), fullPage: true });
+  // Walking away: the idle reset ends the officer's session too.
+  await kiosk.waitForURL(`${base}/kiosk`, { timeout: (IDLE + 10) * 1000 });
+  await kiosk.goto(`${base}/staff`);
+  await kiosk.waitForURL(/\/staff\/login/);
+  await kiosk.context().close();
+});

@@ -435,10 +435,9 @@ pub async fn chrome(State(state): State<AppState>, request: Request, next: Next)
         escape(&client_version()),
         if private { " data-kiosk-private=\"1\"" } else { "" },
         if officer.is_some() { " data-kiosk-staff=\"1\"" } else { "" },
-        officer.as_deref().map_or_else(String::new, |name| format!(
-            "<span class=\"kiosk-staff\">代办中：{}（无人操作时自动退出）</span>",
-            escape(name)
-        )),
+        officer
+            .as_deref()
+            .map_or_else(String::new, |name| format!("<span class=\"kiosk-staff\">代办中：{}</span>", escape(name))),
         escape(township),
         escape(&terminal.name),
     );
