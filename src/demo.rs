@@ -2,7 +2,8 @@
 //! shipped in `data-seed/`), invented village groups and households, the county departments
 //! with invented contacts, one staff account per role, the 惠农资金 programmes and rosters of
 //! [`crate::demo_subsidies`], the village offices of [`crate::demo_village_office`], the 公示公开
-//! of [`crate::demo_disclosures`] and the 留言箱 of [`crate::demo_messages`]. Loading is repeatable: a
+//! of [`crate::demo_disclosures`], the 留言箱 of [`crate::demo_messages`] and the hall terminal of
+//! [`crate::demo_kiosk`]. Loading is repeatable: a
 //! second run refreshes the same records instead of duplicating them.
 
 use anyhow::Result;

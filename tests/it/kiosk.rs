@@ -71,6 +71,7 @@ both_backends!(an_enrolment_link_works_once_and_dresses_the_public_pages, |app: 
     assert!(!phone_page.contains("kiosk"), "a phone gets the plain page");
     let kiosk_page = kiosk.get(app.url("/t/620922100")).send().await.unwrap();
     assert_eq!(kiosk_page.headers()["cache-control"], "no-store");
+    assert!(kiosk_page.headers().get("x-kiosk-keep").is_none(), "public pages may be kept for offline use");
     let kiosk_page = kiosk_page.text().await.unwrap();
     assert!(kiosk_page.contains("class=\"kiosk\"") && kiosk_page.contains("⌂ 首页"));
     let bad = TestApp::client().get(app.url(&format!("/kiosk/enrol/{}", "0".repeat(64)))).send().await.unwrap();
@@ -151,6 +152,7 @@ both_backends!(the_kiosk_self_query_answers_exactly_as_the_phone_does, |app: Tes
     let on_kiosk = kiosk.post(app.url("/kiosk/self-query")).form(&form(csrf)).send().await.unwrap();
     assert_eq!(on_kiosk.status(), 200);
     assert_eq!(on_kiosk.headers()["cache-control"], "no-store");
+    assert_eq!(on_kiosk.headers()["x-kiosk-keep"], "no", "the service worker keeps no answer to a form");
     let on_kiosk = on_kiosk.text().await.unwrap();
     let phone = TestApp::client();
     let csrf = app.csrf(&phone, "/t/620922100/self-query").await;
@@ -197,6 +199,7 @@ both_backends!(a_hall_officer_files_an_application_on_a_villagers_behalf, |app: 
 
     login_on(&app, &kiosk, Role::TownshipAdmin).await;
     let form = kiosk.get(app.url(&format!("/services/{item}/apply?t={TOWNSHIP}"))).send().await.unwrap();
+    assert_eq!(form.headers()["x-kiosk-keep"], "no", "the service worker keeps no page shown to an officer");
     let form = form.text().await.unwrap();
     assert!(form.contains("代办：工作人员 乡镇管理员") && form.contains("代办中：乡镇管理员"), "{form}");
     let r = crate::services::apply(&app, &kiosk, item, &crate::services::GOOD, Some("kiosk-proxy-0000001")).await;

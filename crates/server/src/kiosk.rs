@@ -14,7 +14,7 @@ use axum::Json;
 use axum::body::{Body, to_bytes};
 use axum::extract::{FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -456,6 +456,10 @@ pub async fn chrome(State(state): State<AppState>, request: Request, next: Next)
     }
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if private || officer.is_some() {
+        // The terminal's service worker keeps no answer to a form nor any page shown to an officer.
+        parts.headers.insert(HeaderName::from_static("x-kiosk-keep"), HeaderValue::from_static("no"));
+    }
     Response::from_parts(parts, Body::from(dressed))
 }
 

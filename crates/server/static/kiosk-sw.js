@@ -1,7 +1,7 @@
 // Service worker of the hall terminals (触摸终端), registered only by kiosk.js. Public pages
 // are fetched network-first and kept, so pages shown before stay viewable offline; pages that
-// carry personal data (self-query, tracking pages, answers to forms, the back office) are never
-// kept, and while offline they, like any page not seen before, get the offline screen, which
+// carry personal data (self-query, tracking pages, answers to forms, the back office, and any
+// page shown while a hall officer is logged in, marked `x-kiosk-keep: no`) are never kept, and while offline they, like any page not seen before, get the offline screen, which
 // reloads by itself when the network is back.
 'use strict';
 const VERSION = '__VERSION__';
@@ -43,7 +43,7 @@ self.addEventListener('fetch', (event) => {
     }
     event.respondWith(
       fetch(request).then((response) => {
-        if (response.ok) {
+        if (response.ok && response.headers.get('x-kiosk-keep') !== 'no') {
           const copy = response.clone();
           caches.open(CACHE).then((cache) => cache.put(request, copy));
         }
