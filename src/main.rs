@@ -5,6 +5,7 @@
 mod bench;
 mod demo;
 mod demo_disclosures;
+mod demo_kiosk;
 mod demo_messages;
 mod demo_powers;
 mod demo_services;

@@ -17,9 +17,10 @@ export const shots = join(here, 'screenshots');
 const binary = process.env.XIAOWEI_BIN ?? join(root, 'target', 'debug', 'xiaowei');
 
 /**
- * Starts `xiaowei demo` and Chromium. Resolves with `{ base, output, browser, phone, stop }`:
+ * Starts `xiaowei demo` and Chromium. Resolves with `{ base, output, browser, phone, screen, stop }`:
  * `base` is the server's URL, `output` everything the demo printed up to (and including) the
- * address line, `phone()` opens a page in a fresh phone-sized context, `stop()` cleans up.
+ * address line, `phone()` opens a page in a fresh phone-sized context, `screen(width, height)` one
+ * in a fresh touch-screen context of that size (the hall terminals), `stop()` cleans up.
  */
 export async function startDemo() {
   mkdirSync(shots, { recursive: true });
@@ -69,7 +70,17 @@ export async function startDemo() {
       });
       return context.newPage();
     };
-    return { base, output, browser, phone, stop };
+    const screen = async (width, height) => {
+      const context = await browser.newContext({
+        viewport: { width, height },
+        screen: { width, height },
+        deviceScaleFactor: 1,
+        hasTouch: true,
+        locale: 'zh-CN',
+      });
+      return context.newPage();
+    };
+    return { base, output, browser, phone, screen, stop };
   } catch (e) {
     await stop();
     throw e;

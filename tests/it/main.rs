@@ -7,6 +7,7 @@ mod alerts;
 mod cli;
 mod disclosures;
 mod helpers;
+mod kiosk;
 mod ledger;
 mod messages;
 mod powers;

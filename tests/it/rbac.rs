@@ -20,6 +20,7 @@ struct Targets {
     cases: [String; 2],
     messages: [String; 2],
     alerts: [i64; 2],
+    kiosks: [i64; 2],
 }
 
 async fn seed_targets(app: &TestApp) -> Targets {
@@ -118,7 +119,20 @@ async fn seed_targets(app: &TestApp) -> Targets {
         let filter = xiaowei_store::AlertFilter { org_prefix: village.into(), ..Default::default() };
         alerts[i] = store.alerts(&filter, 1, 0).await.unwrap().0[0].id;
     }
-    Targets { rosters, objections, programmes, powers, disclosures, service_items, cases, messages, alerts }
+    let mut kiosks = [0; 2];
+    for (slot, (township, name)) in kiosks.iter_mut().zip([("620922100", "大厅1号机"), ("620923100", "foreign hall")])
+    {
+        let terminal = xiaowei_store::NewKioskTerminal {
+            township_code: township.into(),
+            name: name.into(),
+            idle_seconds: 60,
+            enrol_token_hash: format!("rbac-{township}"),
+            enrol_expires_at: i64::MAX,
+            created_by: clerk,
+        };
+        *slot = store.create_kiosk_terminal(&terminal, 1).await.unwrap();
+    }
+    Targets { rosters, objections, programmes, powers, disclosures, service_items, cases, messages, alerts, kiosks }
 }
 
 async fn request_for(
@@ -132,6 +146,7 @@ async fn request_for(
     let org = if inside {
         match route.path {
             "/staff/wechat" => "620922100",
+            "/staff/kiosks" => "620922100",
             p if p.starts_with("/staff/village-office/") => "620922100200",
             p if p.ends_with("/groups") => "620922100200",
             p if p.ends_with("/households") => "620922100200001",
@@ -182,7 +197,8 @@ async fn request_for(
         .replace("{cadre}", "999999")
         .replace("{override}", "999999")
         .replace("{meeting}", "999999")
-        .replace("{disclosure}", &targets.disclosures[usize::from(!inside)].to_string());
+        .replace("{disclosure}", &targets.disclosures[usize::from(!inside)].to_string())
+        .replace("{kiosk}", &targets.kiosks[usize::from(!inside)].to_string());
     let mut form: Vec<(&'static str, String)> = Vec::new();
     if route.method == "POST" {
         match route.path {
@@ -303,6 +319,8 @@ async fn request_for(
                 ("token", "xiaoweitoken".into()),
                 ("aes_key", String::new()),
             ]),
+            "/staff/kiosks" => form.extend([("org_code", org.into()), ("name", "大厅2号机".into())]),
+            p if p.starts_with("/staff/kiosks/") => form.push(("confirm", "1".into())),
             _ => {}
         }
     }
@@ -355,6 +373,7 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
                 Target::ServiceItem => role == Role::DepartmentOfficer,
                 Target::Message => true,
                 Target::Alert => true,
+                Target::Kiosk => true,
             };
             if allowed && scoped {
                 let (outside_path, outside_form) = request_for(&app, &targets, route, role, false).await;
@@ -385,6 +404,7 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
             "/staff/wechat",
             "/staff/alerts",
             "/staff/live",
+            "/staff/kiosks",
         ] {
             let html = client.get(app.url(path)).send().await.unwrap().text().await.unwrap();
             if html.contains("外村") || html.contains("foreign") {

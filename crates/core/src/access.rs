@@ -93,6 +93,11 @@ pub enum Permission {
     /// Look at and resolve alerts (预警) in scope: the county commission county-wide, a township's
     /// discipline secretary for their township.
     HandleAlerts,
+    /// Register, list and revoke the township halls' touch terminals (触摸终端).
+    ManageKiosks,
+    /// On a hall terminal of a township in scope, file a 我要办事 application on a villager's
+    /// behalf (代办); the case records the officer.
+    FileOnBehalf,
 }
 
 impl Role {
@@ -179,6 +184,8 @@ impl Role {
             P::ManageWechat => matches!(self, R::CountyAdmin),
             P::ViewMonitor => matches!(self, R::Supervisor | R::CountyAdmin | R::TownshipAdmin | R::TownshipReviewer),
             P::HandleAlerts => matches!(self, R::Supervisor | R::TownshipReviewer),
+            P::ManageKiosks => matches!(self, R::CountyAdmin),
+            P::FileOnBehalf => matches!(self, R::TownshipAdmin),
         }
     }
 

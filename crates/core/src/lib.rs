@@ -6,6 +6,7 @@
 pub mod access;
 pub mod alert;
 pub mod disclosure;
+pub mod kiosk;
 pub mod ledger;
 pub mod message;
 pub mod money;

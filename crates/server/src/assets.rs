@@ -25,6 +25,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("app.css", "text/css; charset=utf-8", include_bytes!("../static/app.css")),
     ("ledger-verify.js", "text/javascript; charset=utf-8", include_bytes!("../static/ledger-verify.js")),
     ("live.js", "text/javascript; charset=utf-8", include_bytes!("../static/live.js")),
+    ("kiosk.js", "text/javascript; charset=utf-8", include_bytes!("../static/kiosk.js")),
 ];
 
 pub async fn serve(Path(name): Path<String>) -> Result<Response, AppError> {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod disclosure_text;
 pub mod disclosures;
 pub mod error;
+pub mod kiosk;
 pub mod ledger;
 pub mod live;
 pub mod messages;
@@ -72,6 +73,7 @@ pub fn app(state: AppState) -> Router {
         .merge(village_office::router())
         .merge(ledger::router())
         .merge(wechat::router())
+        .merge(kiosk::router())
         .route("/static/{name}", get(assets::serve))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -79,6 +81,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { error::AppError::NotFound })
         .layer(middleware::from_fn(security::csrf_guard))
         .layer(middleware::from_fn(security::render_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), kiosk::chrome))
         .route_layer(middleware::from_fn(ops::track))
         // The WeChat callback is signed by the platform, so it stays outside the CSRF guard.
         .merge(wechat::callback_router().route_layer(middleware::from_fn(ops::track)));

@@ -113,6 +113,8 @@ struct NewPage {
     form_key: String,
     max_photos: usize,
     reply_days: u32,
+    /// On a hall terminal with a hall officer logged in: the officer filing on the villager's behalf.
+    proxy: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -126,8 +128,10 @@ async fn new_form(
     CsrfToken(csrf): CsrfToken,
     Path(code): Path<String>,
     Query(q): Query<KindQuery>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     let township = township_of(&state, &code).await?;
+    let proxy = crate::kiosk::proxy_officer(&state, &headers, &township.code).await?.map(|u| u.display_name);
     let Some(kind) = MessageKind::parse(&q.kind) else {
         return Ok(see_other(&format!("/t/{}/messages", township.code)));
     };
@@ -142,6 +146,7 @@ async fn new_form(
             .map(|v| PlaceOption { name: v.display_name().to_owned(), code: v.code }),
     );
     let page = NewPage {
+        proxy,
         township_name: township.display_name().to_owned(),
         township_code: township.code,
         kind,
@@ -191,6 +196,7 @@ async fn leave(
     request: Request,
 ) -> Result<Response, AppError> {
     let township = township_of(&state, &code).await?;
+    let headers = request.headers().clone();
     let form = crate::photos::read(&state, request, "留言").await?;
     let form_key = form.field("form_key");
     if form_key.len() < 16 || form_key.len() > 128 {
@@ -232,6 +238,7 @@ async fn leave(
             message::MAX_BODY_CHARS
         )));
     }
+    let officer = crate::kiosk::proxy_officer(&state, &headers, &place.code).await?;
     let now = state.now();
     if state.store().rate_event("message", &ip, now - 3600, now).await? >= MESSAGES_PER_CLIENT {
         return Err(AppError::Throttled("提交过于频繁，请1小时后再试"));
@@ -271,11 +278,16 @@ async fn leave(
     let draft = draft_message(&new);
     let texts = notify::message_notices(&state, &draft, MessageNotice::Received, 0).await?;
     let to = if kind == MessageKind::Report { "县纪委监委和乡镇纪委" } else { "承办人员" };
+    // 代办: the first event names the hall officer who filed it on the villager's behalf.
     let event = NewMessageEvent {
         kind: "submitted".into(),
-        actor: "留言人".into(),
-        staff_user_id: None,
-        note: format!("提交{}留言，已短信通知{to}", kind.label()),
+        actor: officer.as_ref().map_or_else(|| "留言人".to_owned(), |u| format!("{}（代办）", u.display_name)),
+        staff_user_id: officer.as_ref().map(|u| u.id),
+        note: format!(
+            "{}提交{}留言，已短信通知{to}",
+            if officer.is_some() { "工作人员在触摸终端代办，" } else { "" },
+            kind.label()
+        ),
         public: true,
     };
     let (id, created) = state.store().create_message(&new, &photos, &event, &texts).await?;
@@ -297,8 +309,8 @@ async fn leave(
     state
         .audit(NewAuditEntry {
             at: now,
-            actor_id: None,
-            actor_name: "公众".into(),
+            actor_id: officer.as_ref().map(|u| u.id),
+            actor_name: officer.as_ref().map_or_else(|| "公众".to_owned(), |u| u.username.clone()),
             action: "message.create".into(),
             target: format!("message:{id}"),
             detail: format!("{}留言 {tracking}（{who}）", kind.label()),

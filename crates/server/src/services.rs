@@ -218,6 +218,8 @@ struct ApplyPage {
     csrf: String,
     form_key: String,
     max_photos: usize,
+    /// On a hall terminal with a hall officer logged in: the officer filing on the villager's behalf.
+    proxy: Option<String>,
 }
 
 async fn apply_form(
@@ -225,6 +227,7 @@ async fn apply_form(
     CsrfToken(csrf): CsrfToken,
     Path(id): Path<i64>,
     Query(q): Query<TownshipQuery>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     let item = active_item(&state, id).await?;
     let Ok(township) = township_of(&state, &q.t).await else {
@@ -238,7 +241,9 @@ async fn apply_form(
         .into_iter()
         .map(|v| VillageOption { name: v.display_name().to_owned(), code: v.code })
         .collect();
+    let proxy = crate::kiosk::proxy_officer(&state, &headers, &township.code).await?.map(|u| u.display_name);
     let page = ApplyPage {
+        proxy,
         item,
         township_name: township.display_name().to_owned(),
         township_code: township.code,
@@ -290,6 +295,7 @@ async fn apply(
     if description.chars().count() < 5 || description.chars().count() > service::MAX_TEXT_CHARS {
         return Err(AppError::invalid(format!("需求描述：请写明要办理的事情（5至{}字）", service::MAX_TEXT_CHARS)));
     }
+    let officer = crate::kiosk::proxy_officer(&state, &headers, &village.code).await?;
     let now = state.now();
     if state.store().rate_event("service_case", &ip, now - 3600, now).await? >= APPLICATIONS_PER_CLIENT {
         return Err(AppError::Throttled("提交过于频繁，请1小时后再试"));
@@ -314,7 +320,7 @@ async fn apply(
         phone_idx: cipher.blind_index("phone", phone.expose()),
         resident_id_enc: resident_id.as_ref().map(|r| cipher.encrypt(r.expose())),
         description,
-        filed_by: None,
+        filed_by: officer.as_ref().map(|u| u.id),
         submitted_at: now,
         contact_due: clocks.contact_due,
         contact_remind_at: clocks.contact_remind_at,
@@ -332,10 +338,14 @@ async fn apply(
     let texts = notify::notices(&state, &case_ref, Notice::CaseSubmitted, 0).await?;
     let event = NewCaseEvent {
         kind: "submitted".into(),
-        actor: "申请人".into(),
-        staff_user_id: None,
+        actor: officer.as_ref().map_or_else(|| "申请人".to_owned(), |u| format!("{}（代办）", u.display_name)),
+        staff_user_id: officer.as_ref().map(|u| u.id),
         method: None,
-        note: format!("提交申请，已短信通知部门主要领导、分管领导、经办人和乡镇经办人（{}条）", texts.len()),
+        note: format!(
+            "{}提交申请，已短信通知部门主要领导、分管领导、经办人和乡镇经办人（{}条）",
+            if officer.is_some() { "工作人员在触摸终端代办，" } else { "" },
+            texts.len()
+        ),
         public: true,
     };
     let (case_id, created) = state.store().create_case(&case, &photos, &event, &texts).await?;
@@ -350,11 +360,16 @@ async fn apply(
         state
             .audit(NewAuditEntry {
                 at: now,
-                actor_id: None,
-                actor_name: "公众".into(),
+                actor_id: officer.as_ref().map(|u| u.id),
+                actor_name: officer.as_ref().map_or_else(|| "公众".to_owned(), |u| u.username.clone()),
                 action: "service_case.create".into(),
                 target: format!("service_case:{case_id}"),
-                detail: format!("在线申请“{}”（手机 {}）", item.name, phone.masked()),
+                detail: format!(
+                    "{}申请“{}”（手机 {}）",
+                    if officer.is_some() { "代办" } else { "在线" },
+                    item.name,
+                    phone.masked()
+                ),
                 ip: ip.clone(),
                 org_code: Some(village.code.clone()),
             })

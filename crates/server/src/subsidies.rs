@@ -688,7 +688,12 @@ async fn self_query_form(
     State(state): State<AppState>,
     CsrfToken(csrf): CsrfToken,
     Path(township_code): Path<String>,
-) -> Result<Html<String>, AppError> {
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    // A hall terminal takes the ID on its on-screen keypad instead.
+    if crate::kiosk::is_terminal(&state, &headers).await? {
+        return Ok(crate::staff::see_other("/kiosk/self-query"));
+    }
     let township = township_of(&state, &township_code).await?;
     let page = SelfQueryPage {
         county_name: county_name(&state).await?,
@@ -696,7 +701,7 @@ async fn self_query_form(
         township_code: township.code,
         csrf,
     };
-    Ok(Html(page.render()?))
+    Ok(Html(page.render()?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -744,6 +749,7 @@ struct SelfQueryResultPage {
     county_name: String,
     township_code: String,
     township_name: String,
+    again_url: String,
     name: String,
     id_masked: String,
     payments: Vec<PaymentRow>,
@@ -795,8 +801,38 @@ async fn self_query(
     ClientIp(ip): ClientIp,
     Path(township_code): Path<String>,
     Form(form): Form<SelfQueryForm>,
-) -> Result<Html<String>, AppError> {
-    let township = township_of(&state, &township_code).await?;
+) -> Result<Response, AppError> {
+    let input = SelfQueryInput { name: form.name, id_number: form.id_number, household: form.household == "1" };
+    let via = QueryVia { client: ip, actor: "公众".to_owned(), again_url: format!("/t/{township_code}/self-query") };
+    answer_self_query(&state, &township_code, input, via).await
+}
+
+/// What a villager typed into a self-query.
+pub struct SelfQueryInput {
+    pub name: String,
+    pub id_number: String,
+    /// Also list the payments to other members of the same account (一卡通).
+    pub household: bool,
+}
+
+/// Where a self-query came from: the rate-limit key of the client (an address, or a hall
+/// terminal), the actor named in the audit log, and where "重新查询" leads.
+pub struct QueryVia {
+    pub client: String,
+    pub actor: String,
+    pub again_url: String,
+}
+
+/// Answers a self-query, for the phone page and the hall terminal alike (a terminal never sees
+/// more than a phone). The answer is `no-store`: no cache keeps a person's payments.
+pub async fn answer_self_query(
+    state: &AppState,
+    township_code: &str,
+    form: SelfQueryInput,
+    via: QueryVia,
+) -> Result<Response, AppError> {
+    let ip = via.client;
+    let township = township_of(state, township_code).await?;
     let name = xiaowei_core::text::compact(&form.name);
     if name.is_empty() || name.chars().count() > 32 {
         return Err(AppError::invalid("姓名：请填写本人姓名"));
@@ -813,7 +849,7 @@ async fn self_query(
     }
     let found = person_records(store, &id_idx, &name).await?;
     let entries = found.entries;
-    let asked_household = form.household == "1";
+    let asked_household = form.household;
     let place_of = |code: &str| found.places.get(code).cloned().unwrap_or_default();
     let mut total: i64 = 0;
     let payments: Vec<PaymentRow> = entries
@@ -857,7 +893,7 @@ async fn self_query(
         .audit(NewAuditEntry {
             at: now,
             actor_id: None,
-            actor_name: "公众".into(),
+            actor_name: via.actor,
             action: "self_query".into(),
             target: format!("person:{}", &id_idx[..16]),
             detail: format!("自助查询 {}，{} 条记录", id.masked(), payments.len()),
@@ -866,9 +902,10 @@ async fn self_query(
         })
         .await?;
     let page = SelfQueryResultPage {
-        county_name: county_name(&state).await?,
+        county_name: county_name(state).await?,
         township_name: township.display_name().to_owned(),
         township_code: township.code,
+        again_url: via.again_url,
         name,
         id_masked: id.masked(),
         payments,
@@ -877,5 +914,7 @@ async fn self_query(
         household,
         asked_household,
     };
-    Ok(Html(page.render()?))
+    let mut response = Html(page.render()?).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(response)
 }

@@ -11,6 +11,7 @@ mod audit;
 mod departments;
 mod disclosures;
 mod error;
+mod kiosks;
 mod ledger;
 mod limits;
 mod messages;
@@ -41,6 +42,7 @@ pub use disclosures::{
     Disclosure, DisclosureText, FinanceLineRow, NewDisclosure, NewFinanceLine, VillageFinanceDisclosure,
 };
 pub use error::StoreError;
+pub use kiosks::{Enrolment, KioskTerminal, NewKioskTerminal};
 pub use ledger::{LeafRef, LedgerLeaf, NewLeaf};
 pub use messages::{
     Message, MessageChange, MessageClock, MessageEvent, MessageFilter, MessagePhoto, NewMessage, NewMessageEvent,
@@ -154,6 +156,8 @@ mod conformance;
 mod conformance_alerts;
 #[cfg(test)]
 mod conformance_disclosures;
+#[cfg(test)]
+mod conformance_kiosks;
 #[cfg(test)]
 mod conformance_ledger;
 #[cfg(test)]

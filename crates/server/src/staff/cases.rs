@@ -181,6 +181,8 @@ struct CasePage {
     nav: Nav,
     case: ServiceCase,
     place: String,
+    /// The officer who filed the case on the applicant's behalf (代办), if any.
+    filed_by_name: Option<String>,
     phone: String,
     resident_id: String,
     status: &'static str,
@@ -314,8 +316,13 @@ pub async fn show(
         "repeat" => "该操作已处理过，无需重复提交。",
         _ => "",
     };
+    let filed_by_name = match case.filed_by {
+        Some(id) => Some(state.store().find_staff(id).await?.map_or_else(|| format!("#{id}"), |u| u.display_name)),
+        None => None,
+    };
     let page = CasePage {
         nav: staff.nav(),
+        filed_by_name,
         place: crate::rosters::place_name(state.store(), &case.org_code).await?,
         phone,
         resident_id,

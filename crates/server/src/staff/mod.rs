@@ -10,6 +10,7 @@ pub(crate) mod cases;
 mod departments;
 mod disclosures;
 mod inbox;
+mod kiosks;
 mod objections;
 mod orgs;
 mod powers;
@@ -75,6 +76,8 @@ pub enum Target {
     /// An alert id in the path (`{alert}`): its org must be in scope, and an alert about a report
     /// is visible to the discipline commission only.
     Alert,
+    /// A touch terminal id in the path (`{kiosk}`): its township must be in scope.
+    Kiosk,
 }
 
 /// One staff route and the permission it requires.
@@ -217,6 +220,9 @@ pub const ROUTES: &[StaffRoute] = &[
     route("GET", "/staff/live", Permission::ViewMonitor, Target::None),
     route("GET", "/staff/live/screen", Permission::ViewMonitor, Target::None),
     route("GET", "/staff/live/events", Permission::ViewMonitor, Target::None),
+    route("GET", "/staff/kiosks", Permission::ManageKiosks, Target::None),
+    route("POST", "/staff/kiosks", Permission::ManageKiosks, Target::Org),
+    route("POST", "/staff/kiosks/{kiosk}/revoke", Permission::ManageKiosks, Target::Kiosk),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -318,6 +324,8 @@ pub fn router() -> Router<AppState> {
         .route("/staff/live", get(crate::live::page))
         .route("/staff/live/screen", get(crate::live::screen))
         .route("/staff/live/events", get(crate::live::events))
+        .route("/staff/kiosks", get(kiosks::list).post(kiosks::create))
+        .route("/staff/kiosks/{kiosk}/revoke", post(kiosks::revoke))
 }
 
 /// The SHA-256 of a session token: only the hash is stored.
@@ -439,6 +447,9 @@ impl Staff {
         if self.role.allows(Permission::ViewMonitor) {
             links.push(("/staff/live".to_owned(), "实时监控"));
             links.push(("/staff/alerts".to_owned(), "预警处置"));
+        }
+        if self.role.allows(Permission::ManageKiosks) {
+            links.push(("/staff/kiosks".to_owned(), "触摸终端"));
         }
         Nav {
             display_name: self.user.display_name.clone(),

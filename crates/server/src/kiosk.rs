@@ -1,0 +1,482 @@
+//! 触摸终端: the township halls' touch terminals. Enrolment by one-time link (`/kiosk/enrol/…`)
+//! sets the long-lived, HttpOnly `xw_kiosk` device cookie; the kiosk home mirrors the township's
+//! 民生监督 menu; the kiosk self-query takes the ID on an on-screen keypad and the name by
+//! picking it from the village's published roster names; heartbeats record last-seen. The
+//! public pages themselves are the phone pages: [`chrome`] dresses every HTML answer to an
+//! enrolled terminal (kiosk body class and data, a home bar, `kiosk.js` for the idle reset,
+//! heartbeat and offline screen), so no page is written twice and no page cache sees the
+//! difference. Never shows more on a kiosk than on a phone.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::Json;
+use axum::body::{Body, to_bytes};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use xiaowei_core::OrgLevel;
+use xiaowei_core::kiosk::{Heartbeat, IdleSeconds};
+use xiaowei_store::{Enrolment, KioskTerminal, NewAuditEntry};
+
+use crate::error::AppError;
+use crate::public::SECTIONS;
+use crate::security::{CSRF_COOKIE, ClientIp, CsrfToken, cookie, random_token, set_cookie};
+use crate::state::AppState;
+
+/// The device cookie: holds the terminal's device token (only its keyed hash is stored).
+pub const KIOSK_COOKIE: &str = "xw_kiosk";
+/// Chromium keeps a cookie at most 400 days; a terminal's cookie is renewed on every visit home.
+const DEVICE_COOKIE_SECS: i64 = 400 * 86_400;
+const ENROL_PURPOSE: &str = "kiosk_enrol";
+const DEVICE_PURPOSE: &str = "kiosk_device";
+const SERVICE_WORKER: &str = include_str!("../static/kiosk-sw.js");
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/kiosk", get(home))
+        .route("/kiosk/enrol/{token}", get(enrol))
+        .route("/kiosk/self-query", get(self_query_form).post(self_query))
+        .route("/kiosk/heartbeat", post(heartbeat))
+        .route("/kiosk/offline", get(offline))
+        .route("/kiosk-sw.js", get(service_worker))
+}
+
+/// The keyed hash of a one-time enrolment token, as stored.
+pub fn enrol_hash(state: &AppState, token: &str) -> String {
+    state.cipher().blind_index(ENROL_PURPOSE, token)
+}
+
+fn device_hash(state: &AppState, token: &str) -> String {
+    state.cipher().blind_index(DEVICE_PURPOSE, token)
+}
+
+/// The version a terminal reports: the release and the fingerprint of the embedded assets.
+pub fn client_version() -> String {
+    format!("{}-{}", env!("CARGO_PKG_VERSION"), *crate::assets::VERSION)
+}
+
+/// The enrolled terminal making this request.
+pub struct Kiosk(pub KioskTerminal);
+
+#[derive(Template)]
+#[template(path = "kiosk_unenrolled.html")]
+struct UnenrolledPage;
+
+impl FromRequestParts<AppState> for Kiosk {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let refused = || {
+            let html = UnenrolledPage.render().unwrap_or_else(|_| "本终端尚未登记".to_owned());
+            (StatusCode::FORBIDDEN, Html(html)).into_response()
+        };
+        let Some(token) = cookie(&parts.headers, KIOSK_COOKIE) else { return Err(refused()) };
+        match state.store().find_kiosk_by_device(&device_hash(state, token)).await {
+            Ok(Some(terminal)) => Ok(Self(terminal)),
+            Ok(None) => Err(refused()),
+            Err(e) => Err(AppError::from(e).into_response()),
+        }
+    }
+}
+
+/// The hall officer filing on a villager's behalf (代办): a staff session on an enrolled
+/// terminal whose role may file on behalf and whose scope covers both the terminal's township
+/// and `org_code` (the application's village). `None` anywhere else, including on a phone.
+pub async fn proxy_officer(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    org_code: &str,
+) -> Result<Option<xiaowei_store::StaffUser>, AppError> {
+    let (Some(device), Some(session)) = (cookie(headers, KIOSK_COOKIE), cookie(headers, crate::staff::SESSION_COOKIE))
+    else {
+        return Ok(None);
+    };
+    let store = state.store();
+    let Some(terminal) = store.find_kiosk_by_device(&device_hash(state, device)).await? else { return Ok(None) };
+    let Some(session) = store.find_session(&crate::staff::token_hash(session), state.now()).await? else {
+        return Ok(None);
+    };
+    let allowed =
+        xiaowei_core::Role::parse(&session.user.role).is_some_and(|r| r.allows(xiaowei_core::Permission::FileOnBehalf));
+    let scope = xiaowei_core::access::Scope { org_code: session.user.org_code.clone(), department_id: None };
+    let covers = scope.covers_org(&terminal.township_code)
+        && scope.covers_org(org_code)
+        && xiaowei_core::org::is_within(org_code, &terminal.township_code);
+    Ok((allowed && covers).then_some(session.user))
+}
+
+/// Whether the request comes from an enrolled, unrevoked terminal.
+pub async fn is_terminal(state: &AppState, headers: &axum::http::HeaderMap) -> Result<bool, AppError> {
+    match cookie(headers, KIOSK_COOKIE) {
+        Some(device) => Ok(state.store().find_kiosk_by_device(&device_hash(state, device)).await?.is_some()),
+        None => Ok(false),
+    }
+}
+
+/// Presents a one-time enrolment link: the first browser to do so becomes the terminal.
+async fn enrol(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::invalid("登记链接无效，请核对链接是否完整"));
+    }
+    let device = random_token();
+    let now = state.now();
+    let terminal = match state
+        .store()
+        .enrol_kiosk_terminal(&enrol_hash(&state, &token), &device_hash(&state, &device), now)
+        .await?
+    {
+        Enrolment::Enrolled(terminal) => terminal,
+        Enrolment::AlreadyUsed => {
+            return Err(AppError::Conflict("该登记链接已使用过，不能再次使用。如需更换设备，请管理员新建终端".into()));
+        }
+        Enrolment::Expired => return Err(AppError::Conflict("该登记链接已过期，请管理员新建终端".into())),
+        Enrolment::Revoked => return Err(AppError::Conflict("该终端已停用".into())),
+        Enrolment::Unknown => return Err(AppError::invalid("登记链接无效，请核对链接是否完整")),
+    };
+    state
+        .audit(NewAuditEntry {
+            at: now,
+            actor_id: None,
+            actor_name: format!("触摸终端：{}", terminal.name),
+            action: "kiosk.enrol".into(),
+            target: format!("kiosk:{}", terminal.id),
+            detail: format!("终端 {} 完成登记", terminal.name),
+            ip,
+            org_code: Some(terminal.township_code.clone()),
+        })
+        .await?;
+    let mut response = crate::staff::see_other("/kiosk");
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(KIOSK_COOKIE, &device, DEVICE_COOKIE_SECS, state.config().secure_cookies),
+    );
+    Ok(response)
+}
+
+struct Tile {
+    href: String,
+    title: &'static str,
+    summary: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "kiosk_home.html")]
+struct HomePage {
+    township_name: String,
+    tiles: Vec<Tile>,
+}
+
+async fn home(Kiosk(terminal): Kiosk) -> Result<Response, AppError> {
+    let tiles = SECTIONS
+        .iter()
+        .map(|s| Tile {
+            href: if s.slug == "self-query" {
+                "/kiosk/self-query".to_owned()
+            } else {
+                format!("/t/{}/{}", terminal.township_code, s.slug)
+            },
+            title: s.title,
+            summary: s.summary,
+        })
+        .collect();
+    let page = HomePage { township_name: xiaowei_core::org::display_name(&terminal.township_name).to_owned(), tiles };
+    Ok(Html(page.render()?).into_response())
+}
+
+struct VillageButton {
+    code: String,
+    name: String,
+}
+
+struct NameGroup {
+    surname: String,
+    names: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "kiosk_self_query.html")]
+struct SelfQueryPage {
+    township_name: String,
+    csrf: String,
+    villages: Vec<VillageButton>,
+    village: Option<VillageButton>,
+    groups: Vec<NameGroup>,
+    keys: &'static [&'static str],
+}
+
+/// The keypad's character keys, in telephone order; X is the check character of some IDs.
+const KEYPAD: &[&str] = &["1", "2", "3", "4", "5", "6", "7", "8", "9", "X", "0"];
+
+#[derive(Deserialize)]
+struct VillageQuery {
+    #[serde(default)]
+    village: String,
+}
+
+/// Groups names by their first character (the surname, for all but a few compound surnames),
+/// so a villager taps the surname first and then their name among a handful.
+fn group_by_surname(names: Vec<String>) -> Vec<NameGroup> {
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for name in names {
+        let surname: String = name.chars().take(1).collect();
+        if !surname.is_empty() {
+            groups.entry(surname).or_default().push(name);
+        }
+    }
+    groups.into_iter().map(|(surname, names)| NameGroup { surname, names }).collect()
+}
+
+/// Step one picks the village; step two (with `?village=`) is the keypad and the name picker.
+async fn self_query_form(
+    State(state): State<AppState>,
+    Kiosk(terminal): Kiosk,
+    CsrfToken(csrf): CsrfToken,
+    Query(q): Query<VillageQuery>,
+) -> Result<Response, AppError> {
+    let store = state.store();
+    let villages: Vec<VillageButton> = store
+        .child_orgs(&terminal.township_code)
+        .await?
+        .into_iter()
+        .filter(|o| o.level() == Some(OrgLevel::Village))
+        .map(|v| VillageButton { name: v.display_name().to_owned(), code: v.code })
+        .collect();
+    let (village, groups) = if q.village.is_empty() {
+        (None, Vec::new())
+    } else {
+        let Some(v) = villages.iter().find(|v| v.code == q.village) else { return Err(AppError::NotFound) };
+        let names = store.published_roster_names(&v.code).await?;
+        (Some(VillageButton { code: v.code.clone(), name: v.name.clone() }), group_by_surname(names))
+    };
+    let page = SelfQueryPage {
+        township_name: xiaowei_core::org::display_name(&terminal.township_name).to_owned(),
+        csrf,
+        villages,
+        village,
+        groups,
+        keys: KEYPAD,
+    };
+    Ok(no_store(Html(page.render()?).into_response()))
+}
+
+#[derive(Deserialize)]
+struct KioskQueryForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    id_number: String,
+}
+
+/// The same answer as the phone's self-query (never more), rate-limited per terminal.
+async fn self_query(
+    State(state): State<AppState>,
+    Kiosk(terminal): Kiosk,
+    Form(form): Form<KioskQueryForm>,
+) -> Result<Response, AppError> {
+    let input = crate::subsidies::SelfQueryInput { name: form.name, id_number: form.id_number, household: false };
+    let via = crate::subsidies::QueryVia {
+        client: format!("kiosk:{}", terminal.id),
+        actor: format!("触摸终端：{}", terminal.name),
+        again_url: "/kiosk/self-query".to_owned(),
+    };
+    crate::subsidies::answer_self_query(&state, &terminal.township_code, input, via).await
+}
+
+#[derive(Deserialize)]
+struct HeartbeatBody {
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    screen: String,
+    #[serde(default)]
+    last_error: String,
+}
+
+/// Records a heartbeat from the terminal holding the device cookie; a revoked or unknown
+/// device is refused.
+async fn heartbeat(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Json(body): Json<HeartbeatBody>,
+) -> Result<Response, AppError> {
+    let device = cookie(&headers, KIOSK_COOKIE).ok_or(AppError::Forbidden)?;
+    let beat = Heartbeat::parse(&body.version, &body.screen, &body.last_error)
+        .map_err(|e| AppError::invalid(e.to_string()))?;
+    let recorded = state
+        .store()
+        .record_kiosk_heartbeat(
+            &device_hash(&state, device),
+            &beat.version,
+            &beat.screen,
+            beat.last_error.as_deref(),
+            state.now(),
+        )
+        .await?;
+    if !recorded {
+        return Err(AppError::Forbidden);
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "kiosk_offline.html")]
+struct OfflinePage;
+
+/// The screen a terminal shows while it cannot reach the server (cached by its service worker).
+async fn offline() -> Result<Response, AppError> {
+    Ok(Html(OfflinePage.render()?).into_response())
+}
+
+/// The service worker, served from the root so that it may cache the public pages.
+async fn service_worker() -> Response {
+    let body = SERVICE_WORKER.replace("__VERSION__", &crate::assets::VERSION);
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The CSRF token the page's forms carry: the request's cookie, or the one this response sets.
+fn csrf_of(request_cookie: Option<String>, response: &Response) -> String {
+    request_cookie.unwrap_or_else(|| {
+        response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix(&format!("{CSRF_COOKIE}=")).and_then(|rest| rest.split(';').next()))
+            .unwrap_or_default()
+            .to_owned()
+    })
+}
+
+/// Longest page dressed for a terminal; longer answers (none today) pass through unchanged.
+const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Dresses every HTML answer to an enrolled terminal: `kiosk` body class with the terminal's
+/// idle time, countdown, CSRF token and version for `kiosk.js`, a bar with the home button, and
+/// the script itself. Answers to a form post are marked private (`data-kiosk-private`): they
+/// hold what the villager typed, so the script keeps them out of the history. Every dressed
+/// page is `no-store`, so neither the HTTP cache nor the back-forward cache keeps it.
+pub async fn chrome(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let device = cookie(request.headers(), KIOSK_COOKIE).map(str::to_owned);
+    let csrf_cookie = cookie(request.headers(), CSRF_COOKIE).filter(|t| t.len() == 64).map(str::to_owned);
+    let private = request.method() == Method::POST;
+    let headers_of_request = request.headers().clone();
+    let response = next.run(request).await;
+    let Some(device) = device else { return response };
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !is_html {
+        return response;
+    }
+    let terminal = match state.store().find_kiosk_by_device(&device_hash(&state, &device)).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return response,
+        Err(e) => {
+            tracing::warn!(error = %e, "kiosk lookup failed");
+            return response;
+        }
+    };
+    let officer = match cookie(&headers_of_request, crate::staff::SESSION_COOKIE) {
+        Some(token) => state
+            .store()
+            .find_session(&crate::staff::token_hash(token), state.now())
+            .await
+            .ok()
+            .flatten()
+            .map(|s| s.user.display_name),
+        None => None,
+    };
+    let csrf = csrf_of(csrf_cookie, &response);
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_PAGE_BYTES).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "页面过大").into_response();
+    };
+    let Ok(html) = String::from_utf8(bytes.to_vec()) else { return Response::from_parts(parts, Body::from(bytes)) };
+    let Some(at) = html.find("<body>") else { return Response::from_parts(parts, Body::from(html)) };
+    let idle = IdleSeconds::new(terminal.idle_seconds).unwrap_or(IdleSeconds::DEFAULT);
+    let township = xiaowei_core::org::display_name(&terminal.township_name);
+    let opening = format!(
+        "<body class=\"kiosk\" data-kiosk-idle=\"{}\" data-kiosk-countdown=\"{}\" data-kiosk-csrf-token=\"{}\" \
+         data-kiosk-version=\"{}\"{}{}>\n<nav class=\"kiosk-bar\" aria-label=\"终端导航\">\
+         <a class=\"kiosk-home\" href=\"/kiosk\">⌂ 首页</a>\
+         <button type=\"button\" class=\"kiosk-back\" hidden>‹ 返回</button>{}\
+         <span class=\"kiosk-where\">{} · {}</span></nav>",
+        idle.get(),
+        idle.countdown(),
+        escape(&csrf),
+        escape(&client_version()),
+        if private { " data-kiosk-private=\"1\"" } else { "" },
+        if officer.is_some() { " data-kiosk-staff=\"1\"" } else { "" },
+        officer
+            .as_deref()
+            .map_or_else(String::new, |name| format!("<span class=\"kiosk-staff\">代办中：{}</span>", escape(name))),
+        escape(township),
+        escape(&terminal.name),
+    );
+    let script = format!("<script src=\"/static/kiosk.js?v={}\"></script>\n</body>", *crate::assets::VERSION);
+    let mut dressed = String::with_capacity(html.len() + 1024);
+    dressed.push_str(&html[..at]);
+    dressed.push_str(&opening);
+    let rest = &html[at + "<body>".len()..];
+    match rest.rfind("</body>") {
+        Some(end) => {
+            dressed.push_str(&rest[..end]);
+            dressed.push_str(&script);
+            dressed.push_str(&rest[end + "</body>".len()..]);
+        }
+        None => dressed.push_str(rest),
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if private || officer.is_some() {
+        // The terminal's service worker keeps no answer to a form nor any page shown to an officer.
+        parts.headers.insert(HeaderName::from_static("x-kiosk-keep"), HeaderValue::from_static("no"));
+    }
+    Response::from_parts(parts, Body::from(dressed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_grouped_by_their_first_character() {
+        let groups = group_by_surname(vec!["马玉兰".into(), "王建国".into(), "马永福".into(), String::new()]);
+        let view: Vec<(&str, Vec<&str>)> =
+            groups.iter().map(|g| (g.surname.as_str(), g.names.iter().map(String::as_str).collect())).collect();
+        assert_eq!(view, vec![("王", vec!["王建国"]), ("马", vec!["马玉兰", "马永福"])]);
+    }
+
+    #[test]
+    fn text_placed_in_attributes_is_escaped() {
+        assert_eq!(escape("<a href=\"x\">&"), "&lt;a href=&quot;x&quot;&gt;&amp;");
+    }
+}
