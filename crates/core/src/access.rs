@@ -88,6 +88,8 @@ pub enum Permission {
     HandleMessages,
     /// Configure the townships' WeChat official accounts (公众号) and see their figures.
     ManageWechat,
+    /// See the monitoring platform (远程监控平台): figures, alerts and the live overview in scope.
+    ViewMonitor,
 }
 
 impl Role {
@@ -172,6 +174,7 @@ impl Role {
                 matches!(self, R::Supervisor | R::TownshipAdmin | R::TownshipReviewer | R::VillageClerk)
             }
             P::ManageWechat => matches!(self, R::CountyAdmin),
+            P::ViewMonitor => matches!(self, R::Supervisor | R::CountyAdmin | R::TownshipAdmin | R::TownshipReviewer),
         }
     }
 

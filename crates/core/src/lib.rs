@@ -7,6 +7,7 @@ pub mod access;
 pub mod disclosure;
 pub mod ledger;
 pub mod message;
+pub mod monitor;
 pub mod money;
 pub mod org;
 pub mod phone;
