@@ -13,6 +13,7 @@ mod error;
 mod ledger;
 mod limits;
 mod messages;
+mod monitor;
 mod objections;
 mod orgs;
 mod outbox;
@@ -40,6 +41,10 @@ pub use ledger::{LeafRef, LedgerLeaf, NewLeaf};
 pub use messages::{
     Message, MessageChange, MessageClock, MessageEvent, MessageFilter, MessagePhoto, NewMessage, NewMessageEvent,
     NewMessagePhoto,
+};
+pub use monitor::{
+    CaseRow, CaseValues, DayValue, FigureQuery, HouseholdRow, Listing, MessageRow, MonitorValues, OrgValue,
+    PublishedRow, RatingValues, UniqueVisitor, VisitIncrement, VisitRow,
 };
 pub use objections::{NewObjection, Objection};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
@@ -151,6 +156,8 @@ mod conformance_disclosures;
 mod conformance_ledger;
 #[cfg(test)]
 mod conformance_messages;
+#[cfg(test)]
+mod conformance_monitor;
 #[cfg(test)]
 mod conformance_powers;
 #[cfg(test)]
