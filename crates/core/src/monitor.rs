@@ -204,8 +204,12 @@ impl Rate {
     pub fn rankable(self) -> bool {
         self.sample >= MIN_RANKED_SAMPLE
     }
+}
 
-    pub fn add(self, other: Self) -> Self {
+impl std::ops::Add for Rate {
+    type Output = Self;
+
+    fn add(self, other: Self) -> Self {
         Self { hits: self.hits + other.hits, sample: self.sample + other.sample }
     }
 }
