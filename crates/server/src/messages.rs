@@ -6,16 +6,19 @@
 //! link, a text to anyone else, the log or the audit detail.
 
 use askama::Template;
+use axum::Extension;
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
+use xiaowei_core::monitor::Menu;
 use xiaowei_core::message::{self, MessageAction, MessageKind, MessageNotice, MessageStatus, PhoneRule};
 use xiaowei_core::service::Satisfaction;
 use xiaowei_core::{OrgLevel, Phone};
 use xiaowei_store::{Message, MessageChange, NewAuditEntry, NewMessage, NewMessageEvent, NewMessagePhoto};
 
+use crate::visits::{self, Visit};
 use crate::error::AppError;
 use crate::notify;
 use crate::security::{ClientIp, CsrfToken, random_token};
@@ -73,8 +76,9 @@ struct TownshipPage {
     items: Vec<PublicItem>,
 }
 
-async fn township_page(State(state): State<AppState>, Path(code): Path<String>) -> Result<Html<String>, AppError> {
+async fn township_page(State(state): State<AppState>, Path(code): Path<String>) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let township = township_of(&state, &code).await?;
+    let visit = visits::tag(&township.code, Menu::Messages);
     let mut items = Vec::new();
     for m in state.store().public_messages(&township.code, PUBLIC_LIST).await? {
         let names = [m.author_name.as_str()];
@@ -93,7 +97,7 @@ async fn township_page(State(state): State<AppState>, Path(code): Path<String>) 
         kinds: MessageKind::ALL,
         items,
     };
-    Ok(Html(page.render()?))
+    Ok((visit, Html(page.render()?)))
 }
 
 struct PlaceOption {

@@ -14,19 +14,25 @@ const CAPACITY: usize = 1024;
 /// Which page: a roster, a page number of its list, and whether it is the print version.
 pub type PageKey = (i64, i64, bool);
 
+/// A rendered page and the org it belongs to (so a cached view still counts as that org's visit).
+pub struct CachedPage {
+    pub org_code: String,
+    pub html: String,
+}
+
 #[derive(Default)]
 pub struct PageCache {
-    entries: Mutex<HashMap<PageKey, (Instant, Arc<String>)>>,
+    entries: Mutex<HashMap<PageKey, (Instant, Arc<CachedPage>)>>,
 }
 
 impl PageCache {
     /// A fresh rendering of `key`, if one is cached.
-    pub fn get(&self, key: PageKey) -> Option<Arc<String>> {
+    pub fn get(&self, key: PageKey) -> Option<Arc<CachedPage>> {
         let entries = self.entries.lock().ok()?;
         entries.get(&key).filter(|(at, _)| at.elapsed() < TTL).map(|(_, html)| html.clone())
     }
 
-    pub fn put(&self, key: PageKey, html: Arc<String>) {
+    pub fn put(&self, key: PageKey, html: Arc<CachedPage>) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= CAPACITY {
                 entries.clear();

@@ -4,16 +4,19 @@
 //! texts they receive carry a keyed link.
 
 use askama::Template;
+use axum::Extension;
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
+use xiaowei_core::monitor::Menu;
 use xiaowei_core::service::{self, CaseStatus, Notice, Satisfaction, TimeLimit};
 use xiaowei_core::workday::{DayKind, SpecialDay, WorkCalendar};
 use xiaowei_core::{OrgLevel, Phone, ResidentId};
 use xiaowei_store::{CaseChange, NewAuditEntry, NewCase, NewCaseEvent, NewCasePhoto, ServiceCase, ServiceItem};
 
+use crate::visits::{self, Visit};
 use crate::error::AppError;
 use crate::notify::{self, CaseRef};
 use crate::security::{ClientIp, CsrfToken, random_token};
@@ -121,8 +124,9 @@ async fn catalogue(
     State(state): State<AppState>,
     Path(code): Path<String>,
     Query(query): Query<CatalogueQuery>,
-) -> Result<Html<String>, AppError> {
+) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let township = township_of(&state, &code).await?;
+    let visit = visits::tag(&township.code, Menu::Services);
     let q: String = query.q.trim().chars().take(20).collect();
     let items = state.store().service_items(true).await?;
     let total = items.len();
@@ -146,7 +150,7 @@ async fn catalogue(
         total,
         groups,
     };
-    Ok(Html(page.render()?))
+    Ok((visit, Html(page.render()?)))
 }
 
 #[derive(Deserialize)]

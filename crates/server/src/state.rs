@@ -26,6 +26,7 @@ struct Inner {
     gateway: crate::notify::SharedGateway,
     ledger_key: tokio::sync::OnceCell<Arc<xiaowei_core::ledger::LogKey>>,
     wechat_api: std::sync::OnceLock<xiaowei_integrations::wechat::WechatApi>,
+    visits: crate::visits::VisitCounter,
 }
 
 impl AppState {
@@ -53,6 +54,7 @@ impl AppState {
             gateway,
             ledger_key: tokio::sync::OnceCell::new(),
             wechat_api: std::sync::OnceLock::new(),
+            visits: crate::visits::VisitCounter::default(),
         }))
     }
 
@@ -110,6 +112,11 @@ impl AppState {
         )
         .map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(self.0.wechat_api.get_or_init(|| api))
+    }
+
+    /// Page views waiting to be written.
+    pub fn visits(&self) -> &crate::visits::VisitCounter {
+        &self.0.visits
     }
 
     pub fn store(&self) -> &Store {

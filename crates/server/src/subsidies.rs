@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -13,11 +14,14 @@ use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use xiaowei_core::monitor::Menu;
 use xiaowei_core::subsidy::{Phase, Publicity, RosterStatus, YearRange, unpaid_years};
 use xiaowei_core::{Fen, OrgLevel, Phone, ResidentId};
 use xiaowei_store::{NewAuditEntry, NewObjection, Org, PersonEntry, Roster, Store};
 
+use crate::visits::{self, Visit};
 use crate::error::AppError;
+use crate::page_cache::CachedPage;
 use crate::rosters::{
     AttachmentView, DifferenceView, EntryView, ID_PURPOSE, VersionView, parse_date, place_name, roster_title,
     shanghai_date, versions,
@@ -141,7 +145,7 @@ async fn township_or_village(
     State(state): State<AppState>,
     Path(township_code): Path<String>,
     Query(q): Query<PlaceQuery>,
-) -> Result<Html<String>, AppError> {
+) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let township = township_of(&state, &township_code).await?;
     let store = state.store();
     let (place, place_code) = match q.village.filter(|v| !v.is_empty()) {
@@ -162,6 +166,7 @@ async fn township_or_village(
         .map(|p| ProgrammeLink { id: p.id, name: p.name, rosters: p.rosters })
         .collect();
     let at_township = place_code == township.code;
+    let visit = visits::tag(&place_code, Menu::Subsidies);
     let villages: Vec<(String, String)> = if at_township {
         store
             .child_orgs(&township.code)
@@ -191,7 +196,7 @@ async fn township_or_village(
         programme_filter: q.programme.unwrap_or(0),
         villages: if q.programme.is_some() { Vec::new() } else { villages },
     };
-    Ok(Html(page.render()?))
+    Ok((visit, Html(page.render()?)))
 }
 
 #[derive(Template)]
@@ -242,17 +247,20 @@ async fn roster_page(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Query(q): Query<RosterQuery>,
-) -> Result<Html<String>, AppError> {
+) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let key = (id, q.page.unwrap_or(1).clamp(1, 10_000), q.print == "1");
-    if let Some(html) = state.pages().get(key) {
-        return Ok(Html(html.as_ref().clone()));
-    }
-    let html = render_roster_page(&state, id, &q).await?;
-    state.pages().put(key, std::sync::Arc::new(html.clone()));
-    Ok(Html(html))
+    let page = match state.pages().get(key) {
+        Some(page) => page,
+        None => {
+            let page = std::sync::Arc::new(render_roster_page(&state, id, &q).await?);
+            state.pages().put(key, page.clone());
+            page
+        }
+    };
+    Ok((visits::tag(&page.org_code, Menu::Subsidies), Html(page.html.clone())))
 }
 
-async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Result<String, AppError> {
+async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Result<CachedPage, AppError> {
     let (roster, status) = public_roster(state, id).await?;
     let store = state.store();
     let org = store.find_org(&roster.org_code).await?.ok_or(AppError::NotFound)?;
@@ -316,7 +324,7 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
         objections_total: objections.len(),
         can_object: status == RosterStatus::Published,
     };
-    Ok(page.render()?)
+    Ok(CachedPage { html: page.render()?, org_code: roster.org_code })
 }
 
 /// The page's own address, for the QR code: the configured public URL, else this request's host.
@@ -685,15 +693,16 @@ async fn self_query_form(
     State(state): State<AppState>,
     CsrfToken(csrf): CsrfToken,
     Path(township_code): Path<String>,
-) -> Result<Html<String>, AppError> {
+) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let township = township_of(&state, &township_code).await?;
+    let visit = visits::tag(&township.code, Menu::SelfQuery);
     let page = SelfQueryPage {
         county_name: county_name(&state).await?,
         township_name: township.display_name().to_owned(),
         township_code: township.code,
         csrf,
     };
-    Ok(Html(page.render()?))
+    Ok((visit, Html(page.render()?)))
 }
 
 #[derive(Deserialize)]
