@@ -3,6 +3,7 @@
 //! store and render a template.
 
 pub mod assets;
+pub mod charts;
 pub mod config;
 pub mod disclosure_text;
 pub mod disclosures;

@@ -342,6 +342,16 @@ impl Store {
         })
     }
 
+    /// Page views per org in the scope and days of `q` (for trends).
+    pub async fn monitor_visits(&self, q: &FigureQuery) -> Result<Vec<OrgValue>, StoreError> {
+        values(self, VISITS, q).await
+    }
+
+    /// Unique visitors per org in the scope and days of `q`.
+    pub async fn monitor_visitors(&self, q: &FigureQuery) -> Result<Vec<OrgValue>, StoreError> {
+        values(self, VISITORS, q).await
+    }
+
     /// Visits per day in the scope over `[from_day, to_day)`, days without visits left out.
     pub async fn visits_by_day(&self, prefix: &str, from_day: &str, to_day: &str) -> Result<Vec<DayValue>, StoreError> {
         Ok(sqlx::query_as(

@@ -9,6 +9,7 @@ pub(crate) mod cases;
 mod departments;
 mod disclosures;
 mod inbox;
+mod monitor;
 mod objections;
 mod orgs;
 mod powers;
@@ -206,6 +207,14 @@ pub const ROUTES: &[StaffRoute] = &[
     route("GET", "/staff/inbox/{msg}/photos/{photo}", Permission::ViewMessages, Target::Message),
     route("GET", "/staff/wechat", Permission::ManageWechat, Target::None),
     route("POST", "/staff/wechat", Permission::ManageWechat, Target::Org),
+    route("GET", "/staff/monitor", Permission::ViewMonitor, Target::None),
+    route("GET", "/staff/monitor/export", Permission::ViewMonitor, Target::None),
+    route("GET", "/staff/monitor/townships/{org}", Permission::ViewMonitor, Target::Org),
+    route("GET", "/staff/monitor/townships/{org}/export", Permission::ViewMonitor, Target::Org),
+    route("GET", "/staff/monitor/list/{org}/{metric}", Permission::ViewMonitor, Target::Org),
+    route("GET", "/staff/monitor/list/{org}/{metric}/export", Permission::ViewMonitor, Target::Org),
+    route("GET", "/staff/monitor/weekly/{org}", Permission::ViewMonitor, Target::Org),
+    route("GET", "/staff/monitor/weekly/{org}/export", Permission::ViewMonitor, Target::Org),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -300,6 +309,14 @@ pub fn router() -> Router<AppState> {
         .route("/staff/inbox/{msg}/hide", post(inbox::hide))
         .route("/staff/inbox/{msg}/photos/{photo}", get(inbox::photo))
         .route("/staff/wechat", get(wechat::list).post(wechat::save))
+        .route("/staff/monitor", get(monitor::overview))
+        .route("/staff/monitor/export", get(monitor::overview_export))
+        .route("/staff/monitor/townships/{org}", get(monitor::township))
+        .route("/staff/monitor/townships/{org}/export", get(monitor::township_export))
+        .route("/staff/monitor/list/{org}/{metric}", get(monitor::list))
+        .route("/staff/monitor/list/{org}/{metric}/export", get(monitor::list_export))
+        .route("/staff/monitor/weekly/{org}", get(monitor::weekly))
+        .route("/staff/monitor/weekly/{org}/export", get(monitor::weekly_export))
 }
 
 /// The SHA-256 of a session token: only the hash is stored.
@@ -417,6 +434,14 @@ impl Staff {
         }
         if self.role.allows(Permission::ManageWechat) {
             links.push(("/staff/wechat".to_owned(), "公众号管理"));
+        }
+        if self.role.allows(Permission::ViewMonitor) {
+            let home = if self.role.org_level() == xiaowei_core::OrgLevel::Township {
+                format!("/staff/monitor/townships/{}", self.scope.org_code)
+            } else {
+                "/staff/monitor".to_owned()
+            };
+            links.push((home, "远程监控"));
         }
         Nav {
             display_name: self.user.display_name.clone(),
