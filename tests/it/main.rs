@@ -8,6 +8,7 @@ mod disclosures;
 mod helpers;
 mod ledger;
 mod messages;
+mod monitor;
 mod powers;
 mod public;
 mod rbac;

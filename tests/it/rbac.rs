@@ -160,7 +160,8 @@ async fn request_for(
         .replace("{cadre}", "999999")
         .replace("{override}", "999999")
         .replace("{meeting}", "999999")
-        .replace("{disclosure}", &targets.disclosures[usize::from(!inside)].to_string());
+        .replace("{disclosure}", &targets.disclosures[usize::from(!inside)].to_string())
+        .replace("{metric}", "messages");
     let mut form: Vec<(&'static str, String)> = Vec::new();
     if route.method == "POST" {
         match route.path {

@@ -10,17 +10,17 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use xiaowei_core::monitor::Menu;
 use xiaowei_core::OrgLevel;
 use xiaowei_core::disclosure::{Category, FinanceTotals, finance_overdue, signed_yuan};
+use xiaowei_core::monitor::Menu;
 use xiaowei_core::subsidy::RosterStatus;
 use xiaowei_store::{Disclosure, FinanceLineRow, Org, Store};
 
-use crate::visits::{self, Visit};
 use crate::disclosure_text::{DiffHunk, line_diff, render_markdown};
 use crate::error::AppError;
 use crate::rosters::{AttachmentView, shanghai_date};
 use crate::state::{AppState, shanghai_time};
+use crate::visits::{self, Visit};
 
 /// Disclosures listed per page of a place.
 const LIST_LIMIT: i64 = 200;
@@ -316,7 +316,10 @@ struct DisclosurePage {
     changes: Option<ChangesView>,
 }
 
-async fn disclosure_page(State(state): State<AppState>, Path(id): Path<i64>) -> Result<(Extension<Visit>, Html<String>), AppError> {
+async fn disclosure_page(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let (d, status) = public_disclosure(&state, id).await?;
     let store = state.store();
     let org = store.find_org(&d.org_code).await?.ok_or(AppError::NotFound)?;

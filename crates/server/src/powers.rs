@@ -10,15 +10,15 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use xiaowei_core::monitor::Menu;
 use xiaowei_core::OrgLevel;
+use xiaowei_core::monitor::Menu;
 use xiaowei_core::power::{self, PowerCategory, RecordedStep, StepState};
 use xiaowei_store::{Org, PowerDocument, PowerExercise, PowerItem, Store};
 
-use crate::visits::{self, Visit};
 use crate::error::AppError;
 use crate::rosters::{place_name, shanghai_date};
 use crate::state::AppState;
+use crate::visits::{self, Visit};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -343,7 +343,10 @@ async fn published(state: &AppState, id: i64) -> Result<PowerExercise, AppError>
     }
 }
 
-async fn record_page(State(state): State<AppState>, Path(id): Path<i64>) -> Result<(Extension<Visit>, Html<String>), AppError> {
+async fn record_page(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let store = state.store();
     let exercise = published(&state, id).await?;
     let visit = visits::tag(&exercise.org_code, Menu::Powers);

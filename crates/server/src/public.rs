@@ -10,13 +10,13 @@ use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::routing::get;
 use serde::Deserialize;
-use xiaowei_core::monitor::Menu;
 use xiaowei_core::OrgLevel;
+use xiaowei_core::monitor::Menu;
 use xiaowei_store::Org;
 
-use crate::visits::{self, Visit};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::visits::{self, Visit};
 
 /// One entry of the 民生监督 menu.
 pub struct Section {
@@ -94,7 +94,10 @@ struct TownshipPage {
     villages: Vec<VillageLink>,
 }
 
-async fn township(State(state): State<AppState>, Path(code): Path<String>) -> Result<(Extension<Visit>, Html<String>), AppError> {
+async fn township(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let township = org_of_level(&state, &code, OrgLevel::Township).await?;
     let visit = visits::tag(&township.code, Menu::Home);
     let villages = state

@@ -9,15 +9,15 @@ use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::routing::get;
 use serde::Deserialize;
-use xiaowei_core::monitor::Menu;
 use xiaowei_core::OrgLevel;
+use xiaowei_core::monitor::Menu;
 use xiaowei_search::{Fragment, highlight};
 use xiaowei_store::{Disclosure, PowerExercise, PowerItem, Roster, SearchDocument};
 
-use crate::visits::{self, Visit};
 use crate::error::AppError;
 use crate::rosters::{place_name, roster_title};
 use crate::state::AppState;
+use crate::visits::{self, Visit};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/t/{township}/search", get(search_page))

@@ -16,12 +16,12 @@ use xiaowei_core::workday::{DayKind, SpecialDay, WorkCalendar};
 use xiaowei_core::{OrgLevel, Phone, ResidentId};
 use xiaowei_store::{CaseChange, NewAuditEntry, NewCase, NewCaseEvent, NewCasePhoto, ServiceCase, ServiceItem};
 
-use crate::visits::{self, Visit};
 use crate::error::AppError;
 use crate::notify::{self, CaseRef};
 use crate::security::{ClientIp, CsrfToken, random_token};
 use crate::staff::see_other;
 use crate::state::{AppState, shanghai_time};
+use crate::visits::{self, Visit};
 
 /// Applications one client may submit per hour.
 const APPLICATIONS_PER_CLIENT: i64 = 10;

@@ -19,7 +19,6 @@ use xiaowei_core::subsidy::{Phase, Publicity, RosterStatus, YearRange, unpaid_ye
 use xiaowei_core::{Fen, OrgLevel, Phone, ResidentId};
 use xiaowei_store::{NewAuditEntry, NewObjection, Org, PersonEntry, Roster, Store};
 
-use crate::visits::{self, Visit};
 use crate::error::AppError;
 use crate::page_cache::CachedPage;
 use crate::rosters::{
@@ -29,6 +28,7 @@ use crate::rosters::{
 use crate::security::{ClientIp, CsrfToken, random_token};
 use crate::staff::xlsx_response;
 use crate::state::{AppState, shanghai_time};
+use crate::visits::{self, Visit};
 
 const PAGE_SIZE: i64 = 100;
 /// Self-queries allowed per client address, and per ID number, in [`QUERY_WINDOW`] seconds.

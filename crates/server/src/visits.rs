@@ -9,11 +9,11 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::Extension;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;

@@ -196,9 +196,27 @@ fn total_row(rows: &[FigureRow], v: &MonitorValues, recent: &Recent, townships: 
 }
 
 const TABLE_HEADERS: [&str; 21] = [
-    "单位", "代码", "访问量", "近7日访问", "较前7日", "近7日访客", "关注用户", "已覆盖户", "总户数", "户覆盖率",
-    "户均访问", "惠农资金批次", "小微权力记录", "公示公开", "留言", "办件", "24小时内联系率", "按时办结率",
-    "平均办理天数", "满意率", "满意率排名",
+    "单位",
+    "代码",
+    "访问量",
+    "近7日访问",
+    "较前7日",
+    "近7日访客",
+    "关注用户",
+    "已覆盖户",
+    "总户数",
+    "户覆盖率",
+    "户均访问",
+    "惠农资金批次",
+    "小微权力记录",
+    "公示公开",
+    "留言",
+    "办件",
+    "24小时内联系率",
+    "按时办结率",
+    "平均办理天数",
+    "满意率",
+    "满意率排名",
 ];
 
 fn table_cells(rows: &[FigureRow]) -> Vec<Vec<TableCell>> {
@@ -308,7 +326,8 @@ async fn trend_chart(state: &AppState, prefix: &str, now: i64) -> Result<String,
 }
 
 fn bars(rows: &[FigureRow], title: &str) -> String {
-    let bars: Vec<(String, i64)> = rows.iter().filter(|r| !r.code.is_empty()).map(|r| (r.name.clone(), r.visits)).collect();
+    let bars: Vec<(String, i64)> =
+        rows.iter().filter(|r| !r.code.is_empty()).map(|r| (r.name.clone(), r.visits)).collect();
     if bars.is_empty() { String::new() } else { crate::charts::bar_chart(title, &bars) }
 }
 
@@ -574,7 +593,18 @@ async fn listing(
                 None => "未到期",
             };
             Listing {
-                headers: vec!["办件编号", "单位", "事项", "状态", "提交时间", "首次联系", "联系", "办结时间", "办结", "评价"],
+                headers: vec![
+                    "办件编号",
+                    "单位",
+                    "事项",
+                    "状态",
+                    "提交时间",
+                    "首次联系",
+                    "联系",
+                    "办结时间",
+                    "办结",
+                    "评价",
+                ],
                 links: l.rows.iter().map(|r| Some(format!("/staff/cases/{}", r.tracking))).collect(),
                 rows: l
                     .rows
