@@ -6,6 +6,7 @@ mod bench;
 mod demo;
 mod demo_disclosures;
 mod demo_messages;
+mod demo_monitor;
 mod demo_powers;
 mod demo_services;
 mod demo_subsidies;

@@ -208,6 +208,7 @@ both_backends!(the_figures_count_known_activity_exactly_in_scope, |app: TestApp|
     let nancha = row(&villages, "南岔村");
     assert_eq!(nancha[2..12], ["1", "1", "新增", "1", "1", "1", "1", "100.0%", "1.00", "1"]);
     assert_eq!(nancha[14..16], ["2", "3"]);
+    assert_eq!(row(&villages, "合计")[5], "3", "the township's visitors, each counted once");
 
     // A township account sees its own township only; reports are left out of its count.
     let admin = app.login_as(Role::TownshipAdmin).await;

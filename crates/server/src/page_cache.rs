@@ -57,9 +57,10 @@ mod tests {
     fn a_page_is_served_until_its_roster_changes() {
         let cache = PageCache::default();
         assert!(cache.get((1, 1, false)).is_none());
-        cache.put((1, 1, false), Arc::new("第1页".into()));
-        cache.put((2, 1, false), Arc::new("另一份".into()));
-        assert_eq!(cache.get((1, 1, false)).as_deref().map(String::as_str), Some("第1页"));
+        let page = |html: &str| Arc::new(CachedPage { org_code: "620922100200".into(), html: html.into() });
+        cache.put((1, 1, false), page("第1页"));
+        cache.put((2, 1, false), page("另一份"));
+        assert_eq!(cache.get((1, 1, false)).map(|p| p.html.clone()).as_deref(), Some("第1页"));
         assert!(cache.get((1, 2, false)).is_none(), "each page number is its own entry");
         cache.forget_roster(1);
         assert!(cache.get((1, 1, false)).is_none());

@@ -169,7 +169,7 @@ pub fn spawn_flusher(state: AppState) {
             if let Err(e) = state.visits().flush(state.store()).await {
                 tracing::warn!(error = %e, "visit counts not written; kept for the next round");
             }
-            if rounds % 720 == 0 {
+            if rounds.is_multiple_of(720) {
                 let today = shanghai_day(state.now()).to_string();
                 if let Err(e) = state.store().close_visit_days(&today).await {
                     tracing::warn!(error = %e, "closing past visit days failed");

@@ -23,6 +23,8 @@ use crate::state::{AppState, shanghai_time};
 const PAGE: i64 = 100;
 /// Most rows in a drill-down export.
 const EXPORT_ROWS: i64 = 50_000;
+/// The heading of the week-on-week column on the running tables.
+const RECENT_LABEL: &str = "近7日访问<br>较前7日";
 /// Days on the trend chart.
 const CHART_DAYS: i64 = 60;
 
@@ -112,7 +114,16 @@ async fn recent(state: &AppState, prefix: &str, now: i64) -> Result<Recent, AppE
 }
 
 /// Folds per-org values into one row per bucket (townships or villages) plus a total row.
-fn fold(v: &MonitorValues, recent: &Recent, buckets: &[Org], townships: bool, with_reports: bool) -> Vec<FigureRow> {
+/// `scope` is the org the table is about: its own unique visitors are the total's (a visitor
+/// of two villages is one visitor of the township).
+fn fold(
+    v: &MonitorValues,
+    recent: &Recent,
+    buckets: &[Org],
+    scope: &str,
+    townships: bool,
+    with_reports: bool,
+) -> Vec<FigureRow> {
     let mut rows: Vec<FigureRow> = buckets
         .iter()
         .map(|b| {
@@ -157,12 +168,15 @@ fn fold(v: &MonitorValues, recent: &Recent, buckets: &[Org], townships: bool, wi
             row.ranks[which] = rank;
         }
     }
-    let total = total_row(&rows, v, recent, townships);
+    let mut total = total_row(&rows, v, recent);
+    if !townships {
+        total.visitors_week = exact(&recent.visitors, scope);
+    }
     rows.push(total);
     rows
 }
 
-fn total_row(rows: &[FigureRow], v: &MonitorValues, recent: &Recent, townships: bool) -> FigureRow {
+fn total_row(rows: &[FigureRow], v: &MonitorValues, recent: &Recent) -> FigureRow {
     let sum = |f: fn(&FigureRow) -> i64| rows.iter().map(f).sum::<i64>();
     let rate = |f: fn(&FigureRow) -> Rate| rows.iter().fold(Rate::default(), |a, r| a + f(r));
     let (completed, seconds) = v.cases.iter().fold((0, 0), |(n, s), c| (n + c.completed, s + c.handling_seconds));
@@ -176,7 +190,7 @@ fn total_row(rows: &[FigureRow], v: &MonitorValues, recent: &Recent, townships: 
         visits,
         visits_week: week,
         trend: Trend { current: week, previous: recent.previous.iter().map(|x| x.n).sum() }.label(),
-        visitors_week: if townships { sum(|r| r.visitors_week) } else { 0 },
+        visitors_week: sum(|r| r.visitors_week),
         followers: sum(|r| r.followers),
         covered,
         households,
@@ -283,7 +297,7 @@ async fn township_table(state: &AppState, staff: &Staff) -> Result<Tables, AppEr
     let values = state.store().monitor_values(&all_time(&prefix, now)).await?;
     let recent = recent(state, &prefix, now).await?;
     let with_reports = staff.role.is_commission();
-    Ok(Tables { rows: fold(&values, &recent, &townships, true, with_reports), with_reports })
+    Ok(Tables { rows: fold(&values, &recent, &townships, &prefix, true, with_reports), with_reports })
 }
 
 async fn village_table(state: &AppState, staff: &Staff, township: &Org) -> Result<Tables, AppError> {
@@ -292,7 +306,7 @@ async fn village_table(state: &AppState, staff: &Staff, township: &Org) -> Resul
     let values = state.store().monitor_values(&all_time(&township.code, now)).await?;
     let recent = recent(state, &township.code, now).await?;
     let with_reports = staff.role.is_commission();
-    Ok(Tables { rows: fold(&values, &recent, &villages, false, with_reports), with_reports })
+    Ok(Tables { rows: fold(&values, &recent, &villages, &township.code, false, with_reports), with_reports })
 }
 
 #[derive(Template)]
@@ -309,6 +323,7 @@ struct MonitorPage {
     trend_chart: String,
     bar_chart: String,
     updated: String,
+    recent_label: &'static str,
 }
 
 async fn trend_chart(state: &AppState, prefix: &str, now: i64) -> Result<String, AppError> {
@@ -344,6 +359,7 @@ pub async fn overview(State(state): State<AppState>, staff: Staff) -> Result<Htm
         rows: tables.rows,
         with_reports: tables.with_reports,
         updated: shanghai_time(now),
+        recent_label: RECENT_LABEL,
         nav: staff.nav(),
     };
     Ok(Html(page.render()?))
@@ -372,6 +388,7 @@ pub async fn township(
         rows: tables.rows,
         with_reports: tables.with_reports,
         updated: shanghai_time(now),
+        recent_label: RECENT_LABEL,
         nav: staff.nav(),
     };
     Ok(Html(page.render()?))
@@ -752,6 +769,7 @@ struct WeeklyPage {
     rows: Vec<FigureRow>,
     with_reports: bool,
     export: String,
+    recent_label: &'static str,
 }
 
 async fn weekly_rows(
@@ -786,9 +804,9 @@ async fn weekly_rows(
     };
     let villages = state.store().child_orgs(&township.code).await?;
     let with_reports = staff.role.is_commission();
-    let mut rows = fold(&values, &recent, std::slice::from_ref(township), true, with_reports);
+    let mut rows = fold(&values, &recent, std::slice::from_ref(township), &township.code, true, with_reports);
     rows.pop();
-    let mut village_rows = fold(&values, &recent, &villages, false, with_reports);
+    let mut village_rows = fold(&values, &recent, &villages, &township.code, false, with_reports);
     village_rows.pop();
     rows.extend(village_rows);
     Ok((rows, with_reports))
@@ -821,6 +839,7 @@ pub async fn weekly(
         next: next.monday.to_string(),
         rows,
         with_reports,
+        recent_label: "本周访问<br>较上周",
         nav: staff.nav(),
     };
     Ok(Html(page.render()?))
