@@ -7,6 +7,8 @@
 //!   real server in this process, with the same built-in load generator in the same run.
 //! - `import`: a 100,000-row xlsx checked and stored as an upload is, against calamine alone
 //!   reading the same file.
+//! - `monitor`: the monitor's township × metric table (15 townships, 90 villages of the demo,
+//!   60 days of visits) and a township's village table, over HTTP as the county supervisor.
 //!
 //! The load generator, the server and SQLite share the machine, so figures are comparable only
 //! within one run and one machine.
@@ -47,6 +49,10 @@ pub enum BenchCommand {
     ///
     /// Example: xiaowei bench import --rows 100000
     Import(ImportArgs),
+    /// Load time of the monitor's township table and a township's village table on the demo data.
+    ///
+    /// Example: xiaowei bench monitor --requests 50
+    Monitor(MonitorArgs),
     /// All three with quick settings (self-query at 10⁶ entries).
     All,
 }
@@ -88,6 +94,13 @@ pub struct ImportArgs {
     rows: usize,
 }
 
+#[derive(Args)]
+pub struct MonitorArgs {
+    /// Requests per page, one after another (after one warm-up request)
+    #[arg(long, default_value_t = 50)]
+    requests: usize,
+}
+
 /// Runs one benchmark, or all of them.
 pub async fn run(which: BenchCommand) -> Result<()> {
     println!("基准测试（{} 个 CPU 核心；服务端、负载生成器与 SQLite 共用本机）", cores());
@@ -95,6 +108,7 @@ pub async fn run(which: BenchCommand) -> Result<()> {
         BenchCommand::SelfQuery(args) => self_query(args).await,
         BenchCommand::RosterPage(args) => roster_page(args).await,
         BenchCommand::Import(args) => import(args).await,
+        BenchCommand::Monitor(args) => monitor(args).await,
         BenchCommand::All => {
             let quick = SelfQueryArgs { entries: 1_000_000, data_dir: None, queries: 2_000, http_queries: 200 };
             self_query(quick).await?;
@@ -788,5 +802,60 @@ async fn import(args: ImportArgs) -> Result<()> {
     );
     println!("    store_upload（入库）       {:>8.0} ms", ms(stored));
     println!("  导入 / calamine = {:.2} 倍", total.as_secs_f64() / read_only.as_secs_f64());
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// monitor
+
+async fn monitor(args: MonitorArgs) -> Result<()> {
+    println!("\n== 远程监控统计表（目标：演示数据 15 个乡镇 × 90 个村，页面 < 200 ms）==");
+    let dir = tempfile::tempdir()?;
+    let state = open_temp(&dir).await?;
+    crate::demo::load(&state).await?;
+    let (address, stop) = start_server(state.clone()).await?;
+    let base = format!("http://{address}");
+    let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
+    let login = client.get(format!("{base}/staff/login")).send().await?.text().await?;
+    let csrf = login
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .context("登录页缺少 csrf 字段")?
+        .to_owned();
+    let answer = client
+        .post(format!("{base}/staff/login"))
+        .form(&[("csrf", csrf.as_str()), ("username", "jiwei"), ("password", crate::demo::DEMO_PASSWORD)])
+        .send()
+        .await?;
+    if answer.status() != reqwest::StatusCode::SEE_OTHER {
+        bail!("演示账号 jiwei 登录失败：{}", answer.status());
+    }
+    println!("每个页面预热 1 次后顺序请求 {} 次：", args.requests);
+    for (label, path) in [
+        ("各乡镇统计表 /staff/monitor", "/staff/monitor".to_owned()),
+        ("广至藏族乡各村 /staff/monitor/townships/620922214", "/staff/monitor/townships/620922214".to_owned()),
+    ] {
+        let url = format!("{base}{path}");
+        let mut timings = Vec::with_capacity(args.requests);
+        for i in 0..=args.requests {
+            let started = Instant::now();
+            let page = client.get(&url).send().await?;
+            if !page.status().is_success() {
+                bail!("{path} 返回 {}", page.status());
+            }
+            let html = page.text().await?;
+            if !html.contains("id=\"figures\"") {
+                bail!("{path} 缺少统计表");
+            }
+            if i > 0 {
+                timings.push(started.elapsed());
+            }
+        }
+        let p = percentiles(&mut timings);
+        println!("  {label}：p50 {:.1} ms  p95 {:.1} ms  最长 {:.1} ms", ms(p.p50), ms(p.p95), ms(p.max));
+    }
+    let _ = stop.send(());
+    state.store().close().await;
     Ok(())
 }

@@ -7,6 +7,7 @@ mod demo;
 mod demo_disclosures;
 mod demo_kiosk;
 mod demo_messages;
+mod demo_monitor;
 mod demo_powers;
 mod demo_services;
 mod demo_subsidies;

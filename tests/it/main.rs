@@ -10,6 +10,7 @@ mod helpers;
 mod kiosk;
 mod ledger;
 mod messages;
+mod monitor;
 mod powers;
 mod public;
 mod rbac;

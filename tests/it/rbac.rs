@@ -198,7 +198,8 @@ async fn request_for(
         .replace("{override}", "999999")
         .replace("{meeting}", "999999")
         .replace("{disclosure}", &targets.disclosures[usize::from(!inside)].to_string())
-        .replace("{kiosk}", &targets.kiosks[usize::from(!inside)].to_string());
+        .replace("{kiosk}", &targets.kiosks[usize::from(!inside)].to_string())
+        .replace("{metric}", "messages");
     let mut form: Vec<(&'static str, String)> = Vec::new();
     if route.method == "POST" {
         match route.path {

@@ -10,6 +10,7 @@ pub mod kiosk;
 pub mod ledger;
 pub mod message;
 pub mod money;
+pub mod monitor;
 pub mod org;
 pub mod phone;
 pub mod pii;

@@ -4,6 +4,7 @@
 //! from its predecessor. Drafts and their files are never served here.
 
 use askama::Template;
+use axum::Extension;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, Response};
@@ -11,6 +12,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use xiaowei_core::OrgLevel;
 use xiaowei_core::disclosure::{Category, FinanceTotals, finance_overdue, signed_yuan};
+use xiaowei_core::monitor::Menu;
 use xiaowei_core::subsidy::RosterStatus;
 use xiaowei_store::{Disclosure, FinanceLineRow, Org, Store};
 
@@ -18,6 +20,7 @@ use crate::disclosure_text::{DiffHunk, line_diff, render_markdown};
 use crate::error::AppError;
 use crate::rosters::{AttachmentView, shanghai_date};
 use crate::state::{AppState, shanghai_time};
+use crate::visits::{self, Visit};
 
 /// Disclosures listed per page of a place.
 const LIST_LIMIT: i64 = 200;
@@ -120,7 +123,7 @@ async fn township_or_village(
     State(state): State<AppState>,
     Path(township_code): Path<String>,
     Query(q): Query<PlaceQuery>,
-) -> Result<Html<String>, AppError> {
+) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let township = org_of_level(&state, &township_code, OrgLevel::Township).await?;
     let store = state.store();
     let village = match q.village.filter(|v| !v.is_empty()) {
@@ -135,6 +138,7 @@ async fn township_or_village(
     };
     let category = q.category.as_deref().and_then(Category::parse);
     let place = village.as_ref().unwrap_or(&township);
+    let visit = visits::tag(&place.code, Menu::Disclosures);
     let today = shanghai_date(state.now());
     let disclosures = store
         .public_disclosures_of(&place.code, category.map(Category::as_str), LIST_LIMIT)
@@ -170,7 +174,7 @@ async fn township_or_village(
         finance_overdue: overdue,
         villages,
     };
-    Ok(Html(page.render()?))
+    Ok((visit, Html(page.render()?)))
 }
 
 /// Every village of a township with its last finance disclosure and whether it is overdue.
@@ -312,10 +316,14 @@ struct DisclosurePage {
     changes: Option<ChangesView>,
 }
 
-async fn disclosure_page(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Html<String>, AppError> {
+async fn disclosure_page(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let (d, status) = public_disclosure(&state, id).await?;
     let store = state.store();
     let org = store.find_org(&d.org_code).await?.ok_or(AppError::NotFound)?;
+    let visit = visits::tag(&org.code, Menu::Disclosures);
     let (township_code, village_code) = if org.level() == Some(OrgLevel::Township) {
         (org.code.clone(), String::new())
     } else {
@@ -354,7 +362,7 @@ async fn disclosure_page(State(state): State<AppState>, Path(id): Path<i64>) -> 
         newest_id,
         changes,
     };
-    Ok(Html(page.render()?))
+    Ok((visit, Html(page.render()?)))
 }
 
 /// A file of a public disclosure.

@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod assets;
+pub mod charts;
 pub mod config;
 pub mod disclosure_text;
 pub mod disclosures;
@@ -26,6 +27,7 @@ pub mod staff;
 pub mod state;
 pub mod subsidies;
 pub mod village_office;
+pub mod visits;
 pub mod wechat;
 
 use std::future::Future;
@@ -79,6 +81,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .fallback(|| async { error::AppError::NotFound })
+        .layer(middleware::from_fn_with_state(state.clone(), visits::count))
         .layer(middleware::from_fn(security::csrf_guard))
         .layer(middleware::from_fn(security::render_errors))
         .layer(middleware::from_fn_with_state(state.clone(), kiosk::chrome))
@@ -113,13 +116,18 @@ pub async fn serve(
     if state.config().workers {
         notify::spawn_workers(state.clone(), state.gateway(), Duration::from_secs(15));
     }
+    visits::spawn_flusher(state.clone());
     let live = state.clone();
     let shutdown = async move {
         shutdown.await;
         live.live().close();
     };
-    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let app = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    if let Err(e) = state.visits().flush(state.store()).await {
+        tracing::warn!(error = %e, "visit counts not written at shutdown");
+    }
+    served
 }
 
 /// Periodically removes expired sessions, old login attempts, expired staged imports, old

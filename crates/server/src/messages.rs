@@ -6,12 +6,14 @@
 //! link, a text to anyone else, the log or the audit detail.
 
 use askama::Template;
+use axum::Extension;
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use xiaowei_core::message::{self, MessageAction, MessageKind, MessageNotice, MessageStatus, PhoneRule};
+use xiaowei_core::monitor::Menu;
 use xiaowei_core::service::Satisfaction;
 use xiaowei_core::{OrgLevel, Phone};
 use xiaowei_store::{Message, MessageChange, NewAuditEntry, NewMessage, NewMessageEvent, NewMessagePhoto};
@@ -22,6 +24,7 @@ use crate::security::{ClientIp, CsrfToken, random_token};
 use crate::services::{calendar, explain_deadline};
 use crate::staff::see_other;
 use crate::state::{AppState, shanghai_time};
+use crate::visits::{self, Visit};
 
 /// Messages one client may leave per hour.
 const MESSAGES_PER_CLIENT: i64 = 10;
@@ -73,8 +76,12 @@ struct TownshipPage {
     items: Vec<PublicItem>,
 }
 
-async fn township_page(State(state): State<AppState>, Path(code): Path<String>) -> Result<Html<String>, AppError> {
+async fn township_page(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let township = township_of(&state, &code).await?;
+    let visit = visits::tag(&township.code, Menu::Messages);
     let mut items = Vec::new();
     for m in state.store().public_messages(&township.code, PUBLIC_LIST).await? {
         let names = [m.author_name.as_str()];
@@ -93,7 +100,7 @@ async fn township_page(State(state): State<AppState>, Path(code): Path<String>) 
         kinds: MessageKind::ALL,
         items,
     };
-    Ok(Html(page.render()?))
+    Ok((visit, Html(page.render()?)))
 }
 
 struct PlaceOption {

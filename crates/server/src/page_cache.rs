@@ -14,19 +14,25 @@ const CAPACITY: usize = 1024;
 /// Which page: a roster, a page number of its list, and whether it is the print version.
 pub type PageKey = (i64, i64, bool);
 
+/// A rendered page and the org it belongs to (so a cached view still counts as that org's visit).
+pub struct CachedPage {
+    pub org_code: String,
+    pub html: String,
+}
+
 #[derive(Default)]
 pub struct PageCache {
-    entries: Mutex<HashMap<PageKey, (Instant, Arc<String>)>>,
+    entries: Mutex<HashMap<PageKey, (Instant, Arc<CachedPage>)>>,
 }
 
 impl PageCache {
     /// A fresh rendering of `key`, if one is cached.
-    pub fn get(&self, key: PageKey) -> Option<Arc<String>> {
+    pub fn get(&self, key: PageKey) -> Option<Arc<CachedPage>> {
         let entries = self.entries.lock().ok()?;
         entries.get(&key).filter(|(at, _)| at.elapsed() < TTL).map(|(_, html)| html.clone())
     }
 
-    pub fn put(&self, key: PageKey, html: Arc<String>) {
+    pub fn put(&self, key: PageKey, html: Arc<CachedPage>) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= CAPACITY {
                 entries.clear();
@@ -51,9 +57,10 @@ mod tests {
     fn a_page_is_served_until_its_roster_changes() {
         let cache = PageCache::default();
         assert!(cache.get((1, 1, false)).is_none());
-        cache.put((1, 1, false), Arc::new("第1页".into()));
-        cache.put((2, 1, false), Arc::new("另一份".into()));
-        assert_eq!(cache.get((1, 1, false)).as_deref().map(String::as_str), Some("第1页"));
+        let page = |html: &str| Arc::new(CachedPage { org_code: "620922100200".into(), html: html.into() });
+        cache.put((1, 1, false), page("第1页"));
+        cache.put((2, 1, false), page("另一份"));
+        assert_eq!(cache.get((1, 1, false)).map(|p| p.html.clone()).as_deref(), Some("第1页"));
         assert!(cache.get((1, 2, false)).is_none(), "each page number is its own entry");
         cache.forget_roster(1);
         assert!(cache.get((1, 1, false)).is_none());

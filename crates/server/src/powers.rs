@@ -4,18 +4,21 @@
 //! words as well as colour. Drafts are never shown here.
 
 use askama::Template;
+use axum::Extension;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use xiaowei_core::OrgLevel;
+use xiaowei_core::monitor::Menu;
 use xiaowei_core::power::{self, PowerCategory, RecordedStep, StepState};
 use xiaowei_store::{Org, PowerDocument, PowerExercise, PowerItem, Store};
 
 use crate::error::AppError;
 use crate::rosters::{place_name, shanghai_date};
 use crate::state::AppState;
+use crate::visits::{self, Visit};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -207,7 +210,7 @@ async fn catalogue(
     State(state): State<AppState>,
     Path(township_code): Path<String>,
     Query(q): Query<PlaceQuery>,
-) -> Result<Html<String>, AppError> {
+) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let store = state.store();
     let township = org_of_level(&state, &township_code, OrgLevel::Township).await?;
     let village = match q.village.filter(|v| !v.is_empty()) {
@@ -221,6 +224,7 @@ async fn catalogue(
         None => None,
     };
     let place = village.as_ref().unwrap_or(&township);
+    let visit = visits::tag(&place.code, Menu::Powers);
     let today = shanghai_date(state.now());
     let exercises = store.power_exercises_within(&place.code, true, 100).await?;
     let villages = if village.is_none() {
@@ -238,7 +242,7 @@ async fn catalogue(
         records: record_links(store, exercises, today).await?,
         villages: villages.into_iter().map(|(name, code)| (code, name)).collect(),
     };
-    Ok(Html(page.render()?))
+    Ok((visit, Html(page.render()?)))
 }
 
 /// An item with everything its pages show.
@@ -339,9 +343,13 @@ async fn published(state: &AppState, id: i64) -> Result<PowerExercise, AppError>
     }
 }
 
-async fn record_page(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Html<String>, AppError> {
+async fn record_page(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let store = state.store();
     let exercise = published(&state, id).await?;
+    let visit = visits::tag(&exercise.org_code, Menu::Powers);
     let steps = timeline(store, &exercise, shanghai_date(state.now())).await?;
     let back = match exercise.org_code.len() {
         12 => format!("/t/{}/powers?village={}", &exercise.org_code[..9], exercise.org_code),
@@ -361,7 +369,7 @@ async fn record_page(State(state): State<AppState>, Path(id): Path<i64>) -> Resu
         item_name: exercise.item_name,
         started_on: exercise.started_on,
     };
-    Ok(Html(page.render()?))
+    Ok((visit, Html(page.render()?)))
 }
 
 /// Serves a stored document in the shape the attachment responder expects.

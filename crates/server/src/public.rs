@@ -4,16 +4,19 @@
 //! (see [`crate::village_office`]).
 
 use askama::Template;
+use axum::Extension;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::routing::get;
 use serde::Deserialize;
 use xiaowei_core::OrgLevel;
+use xiaowei_core::monitor::Menu;
 use xiaowei_store::Org;
 
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::visits::{self, Visit};
 
 /// One entry of the 民生监督 menu.
 pub struct Section {
@@ -91,8 +94,12 @@ struct TownshipPage {
     villages: Vec<VillageLink>,
 }
 
-async fn township(State(state): State<AppState>, Path(code): Path<String>) -> Result<Html<String>, AppError> {
+async fn township(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let township = org_of_level(&state, &code, OrgLevel::Township).await?;
+    let visit = visits::tag(&township.code, Menu::Home);
     let villages = state
         .store()
         .child_orgs(&township.code)
@@ -107,7 +114,7 @@ async fn township(State(state): State<AppState>, Path(code): Path<String>) -> Re
         sections: &SECTIONS,
         villages,
     };
-    Ok(Html(page.render()?))
+    Ok((visit, Html(page.render()?)))
 }
 
 #[derive(Template)]
@@ -125,9 +132,10 @@ struct VillagePage {
 async fn village(
     State(state): State<AppState>,
     Path((township_code, village_code)): Path<(String, String)>,
-) -> Result<Html<String>, AppError> {
+) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let township = org_of_level(&state, &township_code, OrgLevel::Township).await?;
     let village = org_of_level(&state, &village_code, OrgLevel::Village).await?;
+    let visit = visits::tag(&village.code, Menu::Village);
     if village.parent_code.as_deref() != Some(township.code.as_str()) {
         return Err(AppError::NotFound);
     }
@@ -141,7 +149,7 @@ async fn village(
         sections: &SECTIONS,
         office,
     };
-    Ok(Html(page.render()?))
+    Ok((visit, Html(page.render()?)))
 }
 
 #[derive(Deserialize)]

@@ -3,18 +3,21 @@
 //! recipients' names are never indexed, so nobody can look a person up across the county.
 
 use askama::Template;
+use axum::Extension;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::routing::get;
 use serde::Deserialize;
 use xiaowei_core::OrgLevel;
+use xiaowei_core::monitor::Menu;
 use xiaowei_search::{Fragment, highlight};
 use xiaowei_store::{Disclosure, PowerExercise, PowerItem, Roster, SearchDocument};
 
 use crate::error::AppError;
 use crate::rosters::{place_name, roster_title};
 use crate::state::AppState;
+use crate::visits::{self, Visit};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/t/{township}/search", get(search_page))
@@ -167,11 +170,12 @@ async fn search_page(
     State(state): State<AppState>,
     Path(township_code): Path<String>,
     Query(query): Query<SearchQuery>,
-) -> Result<Html<String>, AppError> {
+) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let township = match state.store().find_org(&township_code).await? {
         Some(org) if org.level() == Some(OrgLevel::Township) => org,
         _ => return Err(AppError::NotFound),
     };
+    let visit = visits::tag(&township.code, Menu::Home);
     let q: String = query.q.trim().chars().take(64).collect();
     let mut hits = Vec::new();
     let parsed = if q.is_empty() { None } else { Some(state.segmenter().await?.query(&q)) };
@@ -194,5 +198,5 @@ async fn search_page(
         q,
         hits,
     };
-    Ok(Html(page.render()?))
+    Ok((visit, Html(page.render()?)))
 }

@@ -4,11 +4,13 @@
 //! texts they receive carry a keyed link.
 
 use askama::Template;
+use axum::Extension;
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
+use xiaowei_core::monitor::Menu;
 use xiaowei_core::service::{self, CaseStatus, Notice, Satisfaction, TimeLimit};
 use xiaowei_core::workday::{DayKind, SpecialDay, WorkCalendar};
 use xiaowei_core::{OrgLevel, Phone, ResidentId};
@@ -19,6 +21,7 @@ use crate::notify::{self, CaseRef};
 use crate::security::{ClientIp, CsrfToken, random_token};
 use crate::staff::see_other;
 use crate::state::{AppState, shanghai_time};
+use crate::visits::{self, Visit};
 
 /// Applications one client may submit per hour.
 const APPLICATIONS_PER_CLIENT: i64 = 10;
@@ -121,8 +124,9 @@ async fn catalogue(
     State(state): State<AppState>,
     Path(code): Path<String>,
     Query(query): Query<CatalogueQuery>,
-) -> Result<Html<String>, AppError> {
+) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let township = township_of(&state, &code).await?;
+    let visit = visits::tag(&township.code, Menu::Services);
     let q: String = query.q.trim().chars().take(20).collect();
     let items = state.store().service_items(true).await?;
     let total = items.len();
@@ -146,7 +150,7 @@ async fn catalogue(
         total,
         groups,
     };
-    Ok(Html(page.render()?))
+    Ok((visit, Html(page.render()?)))
 }
 
 #[derive(Deserialize)]

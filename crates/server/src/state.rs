@@ -27,6 +27,7 @@ struct Inner {
     ledger_key: tokio::sync::OnceCell<Arc<xiaowei_core::ledger::LogKey>>,
     wechat_api: std::sync::OnceLock<xiaowei_integrations::wechat::WechatApi>,
     live: crate::live::LiveHub,
+    visits: crate::visits::VisitCounter,
 }
 
 impl AppState {
@@ -55,6 +56,7 @@ impl AppState {
             ledger_key: tokio::sync::OnceCell::new(),
             wechat_api: std::sync::OnceLock::new(),
             live: crate::live::LiveHub::default(),
+            visits: crate::visits::VisitCounter::default(),
         }))
     }
 
@@ -117,6 +119,11 @@ impl AppState {
     /// The live overview's hub: handlers announce new cases and messages after commit.
     pub fn live(&self) -> &crate::live::LiveHub {
         &self.0.live
+    }
+
+    /// Page views waiting to be written.
+    pub fn visits(&self) -> &crate::visits::VisitCounter {
+        &self.0.visits
     }
 
     pub fn store(&self) -> &Store {

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -13,11 +14,13 @@ use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use xiaowei_core::monitor::Menu;
 use xiaowei_core::subsidy::{Phase, Publicity, RosterStatus, YearRange, unpaid_years};
 use xiaowei_core::{Fen, OrgLevel, Phone, ResidentId};
 use xiaowei_store::{NewAuditEntry, NewObjection, Org, PersonEntry, Roster, Store};
 
 use crate::error::AppError;
+use crate::page_cache::CachedPage;
 use crate::rosters::{
     AttachmentView, DifferenceView, EntryView, ID_PURPOSE, VersionView, parse_date, place_name, roster_title,
     shanghai_date, versions,
@@ -25,6 +28,7 @@ use crate::rosters::{
 use crate::security::{ClientIp, CsrfToken, random_token};
 use crate::staff::xlsx_response;
 use crate::state::{AppState, shanghai_time};
+use crate::visits::{self, Visit};
 
 const PAGE_SIZE: i64 = 100;
 /// Self-queries allowed per client address, and per ID number, in [`QUERY_WINDOW`] seconds.
@@ -141,7 +145,7 @@ async fn township_or_village(
     State(state): State<AppState>,
     Path(township_code): Path<String>,
     Query(q): Query<PlaceQuery>,
-) -> Result<Html<String>, AppError> {
+) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let township = township_of(&state, &township_code).await?;
     let store = state.store();
     let (place, place_code) = match q.village.filter(|v| !v.is_empty()) {
@@ -162,6 +166,7 @@ async fn township_or_village(
         .map(|p| ProgrammeLink { id: p.id, name: p.name, rosters: p.rosters })
         .collect();
     let at_township = place_code == township.code;
+    let visit = visits::tag(&place_code, Menu::Subsidies);
     let villages: Vec<(String, String)> = if at_township {
         store
             .child_orgs(&township.code)
@@ -191,7 +196,7 @@ async fn township_or_village(
         programme_filter: q.programme.unwrap_or(0),
         villages: if q.programme.is_some() { Vec::new() } else { villages },
     };
-    Ok(Html(page.render()?))
+    Ok((visit, Html(page.render()?)))
 }
 
 #[derive(Template)]
@@ -244,17 +249,20 @@ async fn roster_page(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Query(q): Query<RosterQuery>,
-) -> Result<Html<String>, AppError> {
+) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let key = (id, q.page.unwrap_or(1).clamp(1, 10_000), q.print == "1");
-    if let Some(html) = state.pages().get(key) {
-        return Ok(Html(html.as_ref().clone()));
-    }
-    let html = render_roster_page(&state, id, &q).await?;
-    state.pages().put(key, std::sync::Arc::new(html.clone()));
-    Ok(Html(html))
+    let page = match state.pages().get(key) {
+        Some(page) => page,
+        None => {
+            let page = std::sync::Arc::new(render_roster_page(&state, id, &q).await?);
+            state.pages().put(key, page.clone());
+            page
+        }
+    };
+    Ok((visits::tag(&page.org_code, Menu::Subsidies), Html(page.html.clone())))
 }
 
-async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Result<String, AppError> {
+async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Result<CachedPage, AppError> {
     let (roster, status) = public_roster(state, id).await?;
     let store = state.store();
     let org = store.find_org(&roster.org_code).await?.ok_or(AppError::NotFound)?;
@@ -319,7 +327,7 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
         objections_total: objections.len(),
         can_object: status == RosterStatus::Published,
     };
-    Ok(page.render()?)
+    Ok(CachedPage { html: page.render()?, org_code: roster.org_code })
 }
 
 /// The page's own address, for the QR code: the configured public URL, else this request's host.
@@ -695,13 +703,14 @@ async fn self_query_form(
         return Ok(crate::staff::see_other("/kiosk/self-query"));
     }
     let township = township_of(&state, &township_code).await?;
+    let visit = visits::tag(&township.code, Menu::SelfQuery);
     let page = SelfQueryPage {
         county_name: county_name(&state).await?,
         township_name: township.display_name().to_owned(),
         township_code: township.code,
         csrf,
     };
-    Ok(Html(page.render()?).into_response())
+    Ok((visit, Html(page.render()?)).into_response())
 }
 
 #[derive(Deserialize)]

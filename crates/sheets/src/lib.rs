@@ -14,4 +14,4 @@ pub use error::SheetError;
 pub use read::{FileKind, MAX_COLUMNS, MAX_ROWS, calamine_read_only, read_grid, sniff};
 pub use report::{FileProblem, check_file, report_json, report_text};
 pub use sample::sample_roster_xlsx;
-pub use write::{ExportRoster, ExportRow, roster_xlsx, template_xlsx};
+pub use write::{ExportRoster, ExportRow, TableCell, roster_xlsx, table_xlsx, template_xlsx};

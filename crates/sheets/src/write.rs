@@ -333,3 +333,45 @@ mod tests {
         }
     }
 }
+
+/// A cell of a plain table export: text stays text (codes keep their digits), numbers are numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TableCell {
+    Text(String),
+    Number(i64),
+}
+
+/// A titled table in one sheet: the title, subtitle lines, a bold header row, then the rows.
+/// Used for the monitor's figures, drill-downs and weekly summaries.
+pub fn table_xlsx(
+    sheet_name: &str,
+    title: &str,
+    subtitle: &[String],
+    headers: &[&str],
+    rows: &[Vec<TableCell>],
+) -> Result<Vec<u8>, SheetError> {
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet().set_name(sheet_name)?;
+    let bold = Format::new().set_bold();
+    let title_format = Format::new().set_bold().set_font_size(16);
+    sheet.write_string_with_format(0, 0, title, &title_format)?;
+    let mut row: u32 = 1;
+    for line in subtitle {
+        sheet.write_string(row, 0, line)?;
+        row += 1;
+    }
+    for (col, header) in headers.iter().enumerate() {
+        sheet.write_string_with_format(row, col as u16, *header, &bold)?;
+        sheet.set_column_width(col as u16, 14)?;
+    }
+    for cells in rows {
+        row += 1;
+        for (col, cell) in cells.iter().enumerate() {
+            match cell {
+                TableCell::Text(text) => sheet.write_string(row, col as u16, text)?,
+                TableCell::Number(n) => sheet.write_number(row, col as u16, *n as f64)?,
+            };
+        }
+    }
+    Ok(workbook.save_to_buffer()?)
+}

@@ -15,6 +15,7 @@ mod kiosks;
 mod ledger;
 mod limits;
 mod messages;
+mod monitor;
 mod objections;
 mod orgs;
 mod outbox;
@@ -47,6 +48,10 @@ pub use ledger::{LeafRef, LedgerLeaf, NewLeaf};
 pub use messages::{
     Message, MessageChange, MessageClock, MessageEvent, MessageFilter, MessagePhoto, NewMessage, NewMessageEvent,
     NewMessagePhoto,
+};
+pub use monitor::{
+    CaseRow, CaseValues, DayValue, FigureQuery, HouseholdRow, Listing, MessageRow, MonitorValues, OrgValue,
+    PublishedRow, RatingValues, UniqueVisitor, VisitIncrement, VisitRow,
 };
 pub use objections::{NewObjection, Objection};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
@@ -162,6 +167,8 @@ mod conformance_kiosks;
 mod conformance_ledger;
 #[cfg(test)]
 mod conformance_messages;
+#[cfg(test)]
+mod conformance_monitor;
 #[cfg(test)]
 mod conformance_powers;
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod departments;
 mod disclosures;
 mod inbox;
 mod kiosks;
+mod monitor;
 mod objections;
 mod orgs;
 mod powers;
@@ -223,6 +224,14 @@ pub const ROUTES: &[StaffRoute] = &[
     route("GET", "/staff/kiosks", Permission::ManageKiosks, Target::None),
     route("POST", "/staff/kiosks", Permission::ManageKiosks, Target::Org),
     route("POST", "/staff/kiosks/{kiosk}/revoke", Permission::ManageKiosks, Target::Kiosk),
+    route("GET", "/staff/monitor", Permission::ViewMonitor, Target::None),
+    route("GET", "/staff/monitor/export", Permission::ViewMonitor, Target::None),
+    route("GET", "/staff/monitor/townships/{org}", Permission::ViewMonitor, Target::Org),
+    route("GET", "/staff/monitor/townships/{org}/export", Permission::ViewMonitor, Target::Org),
+    route("GET", "/staff/monitor/list/{org}/{metric}", Permission::ViewMonitor, Target::Org),
+    route("GET", "/staff/monitor/list/{org}/{metric}/export", Permission::ViewMonitor, Target::Org),
+    route("GET", "/staff/monitor/weekly/{org}", Permission::ViewMonitor, Target::Org),
+    route("GET", "/staff/monitor/weekly/{org}/export", Permission::ViewMonitor, Target::Org),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -326,6 +335,14 @@ pub fn router() -> Router<AppState> {
         .route("/staff/live/events", get(crate::live::events))
         .route("/staff/kiosks", get(kiosks::list).post(kiosks::create))
         .route("/staff/kiosks/{kiosk}/revoke", post(kiosks::revoke))
+        .route("/staff/monitor", get(monitor::overview))
+        .route("/staff/monitor/export", get(monitor::overview_export))
+        .route("/staff/monitor/townships/{org}", get(monitor::township))
+        .route("/staff/monitor/townships/{org}/export", get(monitor::township_export))
+        .route("/staff/monitor/list/{org}/{metric}", get(monitor::list))
+        .route("/staff/monitor/list/{org}/{metric}/export", get(monitor::list_export))
+        .route("/staff/monitor/weekly/{org}", get(monitor::weekly))
+        .route("/staff/monitor/weekly/{org}/export", get(monitor::weekly_export))
 }
 
 /// The SHA-256 of a session token: only the hash is stored.
@@ -445,6 +462,12 @@ impl Staff {
             links.push(("/staff/wechat".to_owned(), "公众号管理"));
         }
         if self.role.allows(Permission::ViewMonitor) {
+            let home = if self.role.org_level() == xiaowei_core::OrgLevel::Township {
+                format!("/staff/monitor/townships/{}", self.scope.org_code)
+            } else {
+                "/staff/monitor".to_owned()
+            };
+            links.push((home, "远程监控"));
             links.push(("/staff/live".to_owned(), "实时监控"));
             links.push(("/staff/alerts".to_owned(), "预警处置"));
         }
