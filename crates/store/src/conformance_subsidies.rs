@@ -813,3 +813,17 @@ conformance!(publication_correction_and_withdrawal_each_append_one_leaf_that_red
     assert_ne!(store.rederive_leaf(&leaves[0]).await.unwrap().as_deref(), Some(leaves[0].content.as_slice()));
     assert_eq!(store.rederive_leaf(&leaves[1]).await.unwrap().as_deref(), Some(leaves[1].content.as_slice()));
 });
+
+conformance!(a_terminal_offers_the_names_of_a_villages_published_rosters, |store: Store| async move {
+    let s = setup(&store).await;
+    let draft = store.create_roster(&roster(&s, NANCHA, 2024, "proposed"), &entries(&["a", "b"]), 10).await.unwrap();
+    assert_eq!(store.published_roster_names(NANCHA).await.unwrap(), Vec::<String>::new(), "drafts are not public");
+    publish(&store, &s, draft, 20).await;
+    let paid = store.create_roster(&roster(&s, NANCHA, 2024, "paid"), &entries(&["a", "b", "c"]), 30).await.unwrap();
+    publish(&store, &s, paid, 40).await;
+    let other = store.create_roster(&roster(&s, BEICUN, 2024, "proposed"), &entries(&["d"]), 50).await.unwrap();
+    publish(&store, &s, other, 60).await;
+    assert_eq!(store.published_roster_names(NANCHA).await.unwrap(), ["村民1", "村民2", "村民3"], "distinct, sorted");
+    withdraw(&store, &s, paid, 70).await;
+    assert_eq!(store.published_roster_names(NANCHA).await.unwrap(), ["村民1", "村民2"], "a withdrawn roster is gone");
+});
