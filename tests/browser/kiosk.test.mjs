@@ -98,12 +98,10 @@ for (const [width, height] of [[1080, 1920], [1920, 1080]]) {
     // Heartbeat: the staff list shows the terminal online with its screen.
     await admin.goto(`${base}/staff/kiosks`);
     const row = admin.locator('#kiosks tr', { hasText: `大厅${tag}` });
-    await assert.doesNotReject(async () => {
-      for (let i = 0; i < 20 && !(await row.innerText()).includes('在线'); i++) {
-        await admin.waitForTimeout(500);
-        await admin.reload();
-      }
-    });
+    for (let i = 0; i < 20 && !(await row.innerText()).includes('在线'); i++) {
+      await admin.waitForTimeout(500);
+      await admin.reload();
+    }
     const rowText = await row.innerText();
     assert.match(rowText, /在线/);
     assert.ok(rowText.includes(tag), rowText);
@@ -152,7 +150,7 @@ for (const [width, height] of [[1080, 1920], [1920, 1080]]) {
       for (const secret of [seedId, masked, '补贴记录']) assert.ok(!seen.html.includes(secret), `${seen.url} holds ${secret}`);
       assert.equal(seen.values, '', `${seen.url} keeps typed values`);
     }
-    assert.ok(!visited.includes('/kiosk/self-query') || true, visited.join());
+    assert.ok(visited.length >= 2, `the history was walked back: ${visited.join()}`);
     await kiosk.goto(`${base}/kiosk`);
 
     // Offline: a public page seen before still shows; self-query shows the offline screen; the

@@ -53,6 +53,8 @@ both_backends!(an_enrolment_link_works_once_and_dresses_the_public_pages, |app: 
     let kiosk = enrolled(&app, &path).await;
     let home = kiosk.get(app.url("/kiosk")).send().await.unwrap();
     assert_eq!(home.status(), 200);
+    let renewed = home.headers()["set-cookie"].to_str().unwrap();
+    assert!(renewed.starts_with("xw_kiosk=") && renewed.contains("Max-Age=34560000"), "renewed: {renewed}");
     let home = home.text().await.unwrap();
     assert!(home.contains("渊泉镇 民生监督") && home.contains("href=\"/kiosk/self-query\""), "{home}");
     assert!(home.contains("href=\"/t/620922100/subsidies\""), "tiles mirror the township's menu");

@@ -176,7 +176,11 @@ struct HomePage {
     tiles: Vec<Tile>,
 }
 
-async fn home(Kiosk(terminal): Kiosk) -> Result<Response, AppError> {
+async fn home(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Kiosk(terminal): Kiosk,
+) -> Result<Response, AppError> {
     let tiles = SECTIONS
         .iter()
         .map(|s| Tile {
@@ -190,7 +194,12 @@ async fn home(Kiosk(terminal): Kiosk) -> Result<Response, AppError> {
         })
         .collect();
     let page = HomePage { township_name: xiaowei_core::org::display_name(&terminal.township_name).to_owned(), tiles };
-    Ok(Html(page.render()?).into_response())
+    let mut response = Html(page.render()?).into_response();
+    if let Some(device) = cookie(&headers, KIOSK_COOKIE) {
+        let renewed = set_cookie(KIOSK_COOKIE, device, DEVICE_COOKIE_SECS, state.config().secure_cookies);
+        response.headers_mut().append(header::SET_COOKIE, renewed);
+    }
+    Ok(response)
 }
 
 struct VillageButton {

@@ -864,3 +864,17 @@ conformance!(a_backloaded_roster_is_stored_whole_marked_and_published_with_its_l
     assert_eq!(count(&store, "SELECT COUNT(*) FROM rosters").await, rosters_before);
     assert_eq!(store.ledger_leaves(0, 10).await.unwrap().len(), leaves.len());
 });
+
+conformance!(a_terminal_offers_the_names_of_a_villages_published_rosters, |store: Store| async move {
+    let s = setup(&store).await;
+    let draft = store.create_roster(&roster(&s, NANCHA, 2024, "proposed"), &entries(&["a", "b"]), 10).await.unwrap();
+    assert_eq!(store.published_roster_names(NANCHA).await.unwrap(), Vec::<String>::new(), "drafts are not public");
+    publish(&store, &s, draft, 20).await;
+    let paid = store.create_roster(&roster(&s, NANCHA, 2024, "paid"), &entries(&["a", "b", "c"]), 30).await.unwrap();
+    publish(&store, &s, paid, 40).await;
+    let other = store.create_roster(&roster(&s, BEICUN, 2024, "proposed"), &entries(&["d"]), 50).await.unwrap();
+    publish(&store, &s, other, 60).await;
+    assert_eq!(store.published_roster_names(NANCHA).await.unwrap(), ["村民1", "村民2", "村民3"], "distinct, sorted");
+    withdraw(&store, &s, paid, 70).await;
+    assert_eq!(store.published_roster_names(NANCHA).await.unwrap(), ["村民1", "村民2"], "a withdrawn roster is gone");
+});
