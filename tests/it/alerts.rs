@@ -526,3 +526,80 @@ both_backends!(an_open_stream_does_not_hold_up_a_graceful_shutdown, |app: TestAp
     assert!(done.is_ok(), "the server stopped with a stream open");
     assert!(matches!(stream.chunk().await, Ok(None) | Err(_)), "the stream ended");
 });
+
+/// A terminal registered in `township`, enrolled at `enrolled` (if given) with the device token
+/// hash `device`; returns its id.
+async fn terminal(store: &Store, township: &str, name: &str, device: &str, enrolled: Option<i64>) -> i64 {
+    let by = store.find_staff_by_username("supervisor").await.unwrap().unwrap().id;
+    let new = xiaowei_store::NewKioskTerminal {
+        township_code: township.into(),
+        name: name.into(),
+        idle_seconds: 60,
+        enrol_token_hash: format!("enrol-{device}"),
+        enrol_expires_at: i64::MAX,
+        created_by: by,
+    };
+    let id = store.create_kiosk_terminal(&new, 1).await.unwrap();
+    if let Some(at) = enrolled {
+        store.enrol_kiosk_terminal(&format!("enrol-{device}"), device, at).await.unwrap();
+    }
+    id
+}
+
+async fn kiosk_alerts(store: &Store) -> Vec<String> {
+    raised(store).await.into_iter().filter(|(kind, _)| kind == "kiosk_offline").map(|(_, subject)| subject).collect()
+}
+
+both_backends!(a_silent_terminal_raises_one_alert_per_outage, |app: TestApp| async move {
+    let store = app.state.store();
+    let t = t0();
+    let silent = terminal(store, "620922100", "渊泉镇大厅1号机", "dev-silent", Some(t - 3 * HOUR)).await;
+    store.record_kiosk_heartbeat("dev-silent", "v1", "1080x1920", None, t - 2 * HOUR).await.unwrap();
+    let recent = terminal(store, "620922100", "渊泉镇大厅2号机", "dev-recent", Some(t - 3 * HOUR)).await;
+    store.record_kiosk_heartbeat("dev-recent", "v1", "1080x1920", None, t - HOUR + 60).await.unwrap();
+    terminal(store, "620922101", "柳园镇大厅", "dev-never", None).await;
+    let revoked = terminal(store, "620922101", "柳园镇旧机", "dev-revoked", Some(t - 3 * HOUR)).await;
+    store.revoke_kiosk_terminal(revoked, t - 2 * HOUR).await.unwrap();
+
+    scan(&app.state, t).await.unwrap();
+    assert_eq!(kiosk_alerts(store).await, [silent.to_string()], "an hour without a heartbeat is still fine");
+    scan(&app.state, t + 1).await.unwrap();
+    assert_eq!(kiosk_alerts(store).await.len(), 1, "one alert per outage, however often the scan runs");
+    scan(&app.state, t + 1).await.unwrap();
+    let id = alert_id(store, "kiosk_offline", &silent.to_string()).await;
+    let found = store.find_alert(id).await.unwrap().unwrap();
+    assert_eq!((found.org_code.as_str(), found.link.as_str()), ("620922100", "/staff/live#kiosks"));
+    assert!(found.summary.contains("渊泉镇大厅1号机"), "{}", found.summary);
+
+    // The second terminal goes quiet too; the first comes back and drops out again: a new outage.
+    store.record_kiosk_heartbeat("dev-silent", "v1", "1080x1920", None, t + 10).await.unwrap();
+    scan(&app.state, t + 10 + HOUR + 1).await.unwrap();
+    let mut expected = vec![silent.to_string(), silent.to_string(), recent.to_string()];
+    expected.sort();
+    assert_eq!(kiosk_alerts(store).await, expected);
+});
+
+both_backends!(the_overview_counts_todays_visits_and_the_terminals_online, |app: TestApp| async move {
+    let store = app.state.store();
+    let now = app.state.now();
+    terminal(store, "620922100", "渊泉镇大厅1号机", "dev-on", Some(now - HOUR)).await;
+    store.record_kiosk_heartbeat("dev-on", "v1", "1080x1920", None, now).await.unwrap();
+    terminal(store, "620922100", "渊泉镇大厅2号机", "dev-off", Some(now - 3 * HOUR)).await;
+    terminal(store, "620923100", "外县大厅", "dev-foreign", Some(now - HOUR)).await;
+    store.record_kiosk_heartbeat("dev-foreign", "v1", "1080x1920", None, now).await.unwrap();
+    let villager = TestApp::client();
+    for _ in 0..3 {
+        let page = villager.get(app.url("/t/620922100/self-query")).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+    }
+    app.state.visits().flush(store).await.unwrap();
+
+    let admin = app.login_as(Role::TownshipAdmin).await;
+    let page = admin.get(app.url("/staff/live")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"data-live="visits_today">3<"#), "{page}");
+    assert!(page.contains(r#"data-live="kiosks_online">1<"#) && page.contains(r#"data-live="kiosks_offline">1<"#));
+    assert!(page.contains("渊泉镇大厅2号机") && page.contains("从未连接") && !page.contains("外县大厅"), "{page}");
+    let mut stream = admin.get(app.url("/staff/live/events")).send().await.unwrap();
+    let figures = wait_for(&mut stream, "event: figures", Duration::from_secs(5)).await.unwrap();
+    assert!(figures.contains("\"visits_today\":3") && figures.contains("\"kiosks_online\":1"), "{figures}");
+});

@@ -22,7 +22,9 @@ pub struct TestApp {
     pub sqlite_file: Option<std::path::PathBuf>,
     /// The database URL, for a second server or the command line on the same database.
     pub database_url: String,
-    _dir: tempfile::TempDir,
+    /// Shared with `with_app_config`, which keeps the folder until the test has finished even if
+    /// the test's future captures only some fields of its `TestApp`.
+    _dir: std::sync::Arc<tempfile::TempDir>,
 }
 
 /// Runs `test` against SQLite, then (when configured) PostgreSQL.
@@ -65,7 +67,7 @@ where
     F: FnOnce(TestApp) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let (url, cleanup) = match backend {
         Backend::Sqlite => (format!("sqlite://{}?mode=rwc", dir.path().join("xiaowei.db").display()), None),
         Backend::Postgres => {
@@ -102,7 +104,7 @@ where
         let _ = stopped.await;
     }));
     let sqlite_file = (backend == Backend::Sqlite).then(|| dir.path().join("xiaowei.db"));
-    test(TestApp { addr, state, own_department, other_department, sqlite_file, database_url, _dir: dir }).await;
+    test(TestApp { addr, state, own_department, other_department, sqlite_file, database_url, _dir: dir.clone() }).await;
     let _ = stop.send(());
     let _ = server.await;
     store.close().await;

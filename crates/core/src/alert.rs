@@ -34,10 +34,12 @@ pub enum AlertKind {
     RosterDifferences,
     /// A recipient whose texts about new cases led to no timely contact, case after case.
     DeadRouting,
+    /// A hall terminal (触摸终端) not heard from for more than [`KIOSK_OFFLINE_SECS`].
+    KioskOffline,
 }
 
 impl AlertKind {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::ContactOverdue,
         Self::DeadlineOverdue,
         Self::Unsatisfied,
@@ -45,6 +47,7 @@ impl AlertKind {
         Self::PowerSteps,
         Self::RosterDifferences,
         Self::DeadRouting,
+        Self::KioskOffline,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +59,7 @@ impl AlertKind {
             Self::PowerSteps => "power_steps",
             Self::RosterDifferences => "roster_differences",
             Self::DeadRouting => "dead_routing",
+            Self::KioskOffline => "kiosk_offline",
         }
     }
 
@@ -72,6 +76,7 @@ impl AlertKind {
             Self::PowerSteps => "权力运行环节缺失或超时",
             Self::RosterDifferences => "发放与公示不一致",
             Self::DeadRouting => "短信接收人连续未响应",
+            Self::KioskOffline => "触摸终端离线超1小时",
         }
     }
 }
@@ -91,11 +96,13 @@ pub enum SubjectKind {
     Roster,
     /// A notification recipient (by the blind index of their phone).
     Recipient,
+    /// A hall terminal (by its id).
+    Kiosk,
 }
 
 impl SubjectKind {
-    pub const ALL: [Self; 6] =
-        [Self::Case, Self::Message, Self::Village, Self::PowerExercise, Self::Roster, Self::Recipient];
+    pub const ALL: [Self; 7] =
+        [Self::Case, Self::Message, Self::Village, Self::PowerExercise, Self::Roster, Self::Recipient, Self::Kiosk];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -105,6 +112,7 @@ impl SubjectKind {
             Self::PowerExercise => "power_exercise",
             Self::Roster => "roster",
             Self::Recipient => "recipient",
+            Self::Kiosk => "kiosk",
         }
     }
 
@@ -120,6 +128,7 @@ impl SubjectKind {
             Self::PowerExercise => "权力运行记录",
             Self::Roster => "花名册",
             Self::Recipient => "短信接收人",
+            Self::Kiosk => "触摸终端",
         }
     }
 }
@@ -242,6 +251,21 @@ pub fn power_flags(limits: &[u16], start: Date, recorded: &[RecordedStep], today
 /// category (`last` is when that category was last published).
 pub fn disclosure_lapsed(last: Option<Date>, today: Date) -> bool {
     disclosure::finance_overdue(last, today)
+}
+
+/// Seconds a hall terminal may go unheard before it is reported offline (heartbeats come every 30 s).
+pub const KIOSK_OFFLINE_SECS: i64 = 3_600;
+
+/// When a hall terminal's current outage began, if it has lasted more than
+/// [`KIOSK_OFFLINE_SECS`] at `now`: its last heartbeat, or its enrolment if it never sent one.
+/// A terminal not yet enrolled, or revoked, is not expected to be online. The start of the outage
+/// identifies the episode, so a terminal that comes back and drops out again is a new alert.
+pub fn kiosk_outage(enrolled_at: Option<i64>, last_seen: Option<i64>, revoked: bool, now: i64) -> Option<i64> {
+    if revoked {
+        return None;
+    }
+    let since = last_seen.or(enrolled_at)?;
+    (now - since > KIOSK_OFFLINE_SECS).then_some(since)
 }
 
 /// Dead routing: `contacted_in_time` lists, newest first, whether each case a recipient was texted
@@ -384,5 +408,16 @@ mod tests {
             let kb = dedup_key(AlertKind::Unsatisfied, SubjectKind::Case, &b, None);
             prop_assert_eq!(ka == kb, a == b);
         }
+    }
+
+    #[test]
+    fn a_terminal_is_reported_offline_after_an_hour_without_a_heartbeat() {
+        assert_eq!(kiosk_outage(Some(100), Some(1_000), false, 1_000 + 3_600), None, "an hour is still fine");
+        assert_eq!(kiosk_outage(Some(100), Some(1_000), false, 1_000 + 3_601), Some(1_000));
+        assert_eq!(kiosk_outage(Some(100), None, false, 3_701), Some(100), "enrolled, never heard from");
+        assert_eq!(kiosk_outage(None, None, false, 1_000_000), None, "not enrolled yet");
+        assert_eq!(kiosk_outage(Some(100), Some(1_000), true, 1_000_000), None, "revoked");
+        let key = |since: i64| dedup_key(AlertKind::KioskOffline, SubjectKind::Kiosk, "7", Some(&since.to_string()));
+        assert_ne!(key(1_000), key(9_000), "a later outage is a new alert");
     }
 }

@@ -16,7 +16,7 @@ use xiaowei_core::service::beijing_date;
 use xiaowei_store::{ConditionRow, NewAlert};
 
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::state::{AppState, shanghai_time};
 
 /// Recipients of new-case texts whose job is to contact the applicant (see `notify`): the dead
 /// routing rule watches them, not the leaders who are told for information.
@@ -57,6 +57,7 @@ pub async fn scan(state: &AppState, now: i64) -> Result<usize, AppError> {
         });
     }
     found.extend(dead_routing_alerts(state, now).await?);
+    found.extend(kiosk_alerts(state, now).await?);
     let keys: Vec<String> = found.iter().map(|a| a.dedup_key.clone()).collect();
     let known = state.store().known_alert_keys(&keys).await?;
     let mut raised = 0;
@@ -71,6 +72,28 @@ pub async fn scan(state: &AppState, now: i64) -> Result<usize, AppError> {
         state.live().changed(&place);
     }
     Ok(raised)
+}
+
+/// Hall terminals not heard from for more than an hour, one alert per outage.
+async fn kiosk_alerts(state: &AppState, now: i64) -> Result<Vec<NewAlert>, AppError> {
+    let mut found = Vec::new();
+    for t in state.store().list_kiosk_terminals("").await? {
+        let Some(since) = alert::kiosk_outage(t.enrolled_at, t.last_seen_at, t.revoked_at.is_some(), now) else {
+            continue;
+        };
+        let id = t.id.to_string();
+        found.push(NewAlert {
+            kind: AlertKind::KioskOffline.as_str().into(),
+            org_code: t.township_code.clone(),
+            subject_kind: SubjectKind::Kiosk.as_str().into(),
+            dedup_key: alert::dedup_key(AlertKind::KioskOffline, SubjectKind::Kiosk, &id, Some(&since.to_string())),
+            summary: format!("触摸终端「{}」自 {} 起没有心跳", t.name, shanghai_time(since)),
+            link: "/staff/live#kiosks".into(),
+            subject_id: id,
+            restricted: false,
+        });
+    }
+    Ok(found)
 }
 
 /// An alert about a case or a message; alerts about reports (举报) are for the commission only.

@@ -17,10 +17,10 @@ use axum::response::{Html, IntoResponse, Response};
 use futures_util::stream::{self, Stream};
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
-use xiaowei_core::Permission;
 use xiaowei_core::message::MessageKind;
 use xiaowei_core::org::is_within;
 use xiaowei_core::service::{beijing_date, end_of_day};
+use xiaowei_core::{Permission, kiosk};
 
 use crate::error::AppError;
 use crate::staff::{Nav, Staff};
@@ -87,7 +87,21 @@ pub struct Overview {
     pub basic: i64,
     pub unsatisfied: i64,
     pub new_alerts: i64,
+    /// Public page views today (Asia/Shanghai), as written by the visit counter.
+    pub visits_today: i64,
+    pub kiosks_online: i64,
+    pub kiosks_offline: i64,
+    pub kiosks: Vec<KioskStatus>,
     pub arrivals: Vec<Arrival>,
+}
+
+/// A hall terminal in scope as the overview lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct KioskStatus {
+    pub name: String,
+    pub online: bool,
+    /// Last heartbeat in Shanghai time, or 从未连接.
+    pub last_seen: String,
 }
 
 /// The overview of `staff`'s scope at `now`.
@@ -108,6 +122,22 @@ pub async fn overview(state: &AppState, staff: &Staff, now: i64) -> Result<Overv
         };
         arrivals.push(Arrival { time: shanghai_time(e.at), place, kind, what });
     }
+    let today_day = today.to_string();
+    let tomorrow = today.tomorrow().map_or_else(|_| today_day.clone(), |d| d.to_string());
+    let visits_today = state.store().visits_by_day(scope, &today_day, &tomorrow).await?.iter().map(|d| d.n).sum();
+    let kiosks: Vec<KioskStatus> = state
+        .store()
+        .list_kiosk_terminals(scope)
+        .await?
+        .into_iter()
+        .filter(|t| t.revoked_at.is_none() && t.enrolled_at.is_some())
+        .map(|t| KioskStatus {
+            name: t.name,
+            online: kiosk::is_online(t.last_seen_at, now),
+            last_seen: t.last_seen_at.map_or_else(|| "从未连接".to_owned(), shanghai_time),
+        })
+        .collect();
+    let kiosks_online = kiosks.iter().filter(|k| k.online).count() as i64;
     let rated = f.satisfied + f.basic + f.unsatisfied;
     let satisfaction =
         if rated == 0 { "—".to_owned() } else { format!("{}%", (f.satisfied + f.basic) * 100 / rated) };
@@ -125,6 +155,10 @@ pub async fn overview(state: &AppState, staff: &Staff, now: i64) -> Result<Overv
         basic: f.basic,
         unsatisfied: f.unsatisfied,
         new_alerts: f.new_alerts,
+        visits_today,
+        kiosks_online,
+        kiosks_offline: kiosks.len() as i64 - kiosks_online,
+        kiosks,
         arrivals,
     })
 }

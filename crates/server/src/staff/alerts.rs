@@ -74,7 +74,7 @@ struct AlertsPage {
     kind: String,
     status: String,
     township: String,
-    kinds: [AlertKind; 7],
+    kinds: [AlertKind; 8],
     statuses: [AlertStatus; 3],
     counts: Vec<TownshipCount>,
     query: String,
