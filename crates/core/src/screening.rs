@@ -687,7 +687,7 @@ pub fn screen(ctx: &ScreeningContext, entries: &[Entry], only: Option<&HashSet<i
     for group_rule in [duplicate_payments, exclusive_programmes, shared_accounts, household_overcount] {
         hits.extend(group_rule(ctx, entries).into_iter().filter(|h| only.is_none() || in_scope.contains(&h.entry)));
     }
-    hits.sort_by(|a, b| (a.entry, a.rule).cmp(&(b.entry, b.rule)));
+    hits.sort_by_key(|h| (h.entry, h.rule));
     hits
 }
 
