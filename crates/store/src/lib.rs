@@ -17,6 +17,7 @@ mod objections;
 mod orgs;
 mod outbox;
 mod powers;
+mod screening;
 mod search;
 mod services;
 mod staff;
@@ -47,6 +48,10 @@ pub use outbox::{NewOutbox, OutboxCounts, OutboxMessage};
 pub use powers::{
     NewPowerDocument, NewPowerExercise, NewPowerItem, NewPowerStepRecord, PowerDocument, PowerExercise, PowerFlags,
     PowerItem, PowerStepRecord,
+};
+pub use screening::{
+    HitEvent, HitFilter, NewHit, NewLead, NewRegistryRecord, OutreachLead, ProgrammeScreening, ProposedPerson,
+    RegistryImport, RegistryRow, RunSummary, ScreeningCount, ScreeningEntryRow, ScreeningHit, ScreeningSettings,
 };
 pub use search::{SearchDocument, SearchHit};
 pub use services::{
@@ -153,6 +158,8 @@ mod conformance_ledger;
 mod conformance_messages;
 #[cfg(test)]
 mod conformance_powers;
+#[cfg(test)]
+mod conformance_screening;
 #[cfg(test)]
 mod conformance_search;
 #[cfg(test)]
