@@ -19,6 +19,8 @@ struct Targets {
     service_items: [i64; 2],
     cases: [String; 2],
     messages: [String; 2],
+    hits: [i64; 2],
+    leads: [i64; 2],
 }
 
 async fn seed_targets(app: &TestApp) -> Targets {
@@ -97,7 +99,8 @@ async fn seed_targets(app: &TestApp) -> Targets {
     }
     let (service_items, cases) = crate::services::seed_cases(app).await;
     let messages = crate::messages::seed_messages(app).await;
-    Targets { rosters, objections, programmes, powers, disclosures, service_items, cases, messages }
+    let (hits, leads) = crate::screening::seed_hits_and_leads(app, rosters, programme).await;
+    Targets { rosters, objections, programmes, powers, disclosures, service_items, cases, messages, hits, leads }
 }
 
 async fn request_for(
@@ -160,7 +163,9 @@ async fn request_for(
         .replace("{cadre}", "999999")
         .replace("{override}", "999999")
         .replace("{meeting}", "999999")
-        .replace("{disclosure}", &targets.disclosures[usize::from(!inside)].to_string());
+        .replace("{disclosure}", &targets.disclosures[usize::from(!inside)].to_string())
+        .replace("{hit}", &targets.hits[usize::from(!inside)].to_string())
+        .replace("{lead}", &targets.leads[usize::from(!inside)].to_string());
     let mut form: Vec<(&'static str, String)> = Vec::new();
     if route.method == "POST" {
         match route.path {
@@ -271,6 +276,10 @@ async fn request_for(
                 form.extend([("year", "2027".into()), ("csv", "2027-01-01,holiday,元旦".into())])
             }
             p if p.ends_with("/phone") => form.push(("phone", "13900000007".into())),
+            "/staff/screening/{hit}/handle" => form.extend([("from", "new".into()), ("to", "verifying".into())]),
+            "/staff/outreach/{lead}/outcome" => {
+                form.extend([("status", "enrolled".into()), ("outcome", "已电话联系，已申请".into())])
+            }
             "/staff/wechat" => form.extend([
                 ("org_code", org.into()),
                 ("appid", format!("wx{}{}", role.as_str().len(), u8::from(inside)).repeat(2) + "0123456789"),
@@ -329,6 +338,7 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
                 Target::PowerItem | Target::PowerRecord | Target::Disclosure | Target::Case => true,
                 Target::ServiceItem => role == Role::DepartmentOfficer,
                 Target::Message => true,
+                Target::ScreeningHit | Target::OutreachLead => true,
             };
             if allowed && scoped {
                 let (outside_path, outside_form) = request_for(&app, &targets, route, role, false).await;
@@ -357,6 +367,8 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
             "/staff/inbox",
             "/staff/services",
             "/staff/wechat",
+            "/staff/screening",
+            "/staff/outreach",
         ] {
             let html = client.get(app.url(path)).send().await.unwrap().text().await.unwrap();
             if html.contains("外村") || html.contains("foreign") {

@@ -88,6 +88,17 @@ pub enum Permission {
     HandleMessages,
     /// Configure the townships' WeChat official accounts (公众号) and see their figures.
     ManageWechat,
+    /// Import the registries screened against (deaths, payroll, cadres, households, vehicles,
+    /// businesses), set programmes' screening settings and run a screening on demand.
+    ManageRegistries,
+    /// See screening hits (大数据比对线索) in scope; never public.
+    ViewScreening,
+    /// Move hits through verification to confirmed or dismissed, with a note.
+    HandleScreening,
+    /// See 政策找人 lists in scope.
+    ViewOutreach,
+    /// Record the outcome of contacting a 政策找人 lead.
+    HandleOutreach,
 }
 
 impl Role {
@@ -172,6 +183,12 @@ impl Role {
                 matches!(self, R::Supervisor | R::TownshipAdmin | R::TownshipReviewer | R::VillageClerk)
             }
             P::ManageWechat => matches!(self, R::CountyAdmin),
+            P::ManageRegistries => matches!(self, R::CountyAdmin | R::Supervisor),
+            P::ViewScreening | P::HandleScreening => self.is_commission(),
+            P::ViewOutreach => {
+                matches!(self, R::Supervisor | R::CountyAdmin | R::TownshipAdmin | R::TownshipReviewer)
+            }
+            P::HandleOutreach => matches!(self, R::TownshipAdmin),
         }
     }
 

@@ -16,6 +16,7 @@ pub mod photos;
 pub mod powers;
 pub mod public;
 pub mod rosters;
+pub mod screening;
 pub mod search;
 pub mod security;
 pub mod services;
@@ -107,6 +108,7 @@ pub async fn serve(
     spawn_housekeeping(state.clone());
     if state.config().workers {
         notify::spawn_workers(state.clone(), state.gateway(), Duration::from_secs(15));
+        screening::spawn_schedule(state.clone(), Duration::from_secs(6 * 3600));
     }
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await

@@ -14,6 +14,7 @@ mod orgs;
 mod powers;
 mod programmes;
 mod rosters;
+mod screening;
 mod services;
 mod users;
 mod village_office;
@@ -71,6 +72,10 @@ pub enum Target {
     /// A message tracking number in the path (`{msg}`): its org must be in scope, and a report
     /// is visible to the discipline commission only.
     Message,
+    /// A screening hit id in the path (`{hit}`): its village must be in scope.
+    ScreeningHit,
+    /// A 政策找人 lead id in the path (`{lead}`): its village must be in scope.
+    OutreachLead,
 }
 
 /// One staff route and the permission it requires.
@@ -206,6 +211,14 @@ pub const ROUTES: &[StaffRoute] = &[
     route("GET", "/staff/inbox/{msg}/photos/{photo}", Permission::ViewMessages, Target::Message),
     route("GET", "/staff/wechat", Permission::ManageWechat, Target::None),
     route("POST", "/staff/wechat", Permission::ManageWechat, Target::Org),
+    route("GET", "/staff/registries", Permission::ManageRegistries, Target::None),
+    route("POST", "/staff/registries", Permission::ManageRegistries, Target::None),
+    route("POST", "/staff/screening/run", Permission::ManageRegistries, Target::None),
+    route("GET", "/staff/screening", Permission::ViewScreening, Target::None),
+    route("GET", "/staff/screening/{hit}", Permission::ViewScreening, Target::ScreeningHit),
+    route("POST", "/staff/screening/{hit}/handle", Permission::HandleScreening, Target::ScreeningHit),
+    route("GET", "/staff/outreach", Permission::ViewOutreach, Target::None),
+    route("POST", "/staff/outreach/{lead}/outcome", Permission::HandleOutreach, Target::OutreachLead),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -300,6 +313,13 @@ pub fn router() -> Router<AppState> {
         .route("/staff/inbox/{msg}/hide", post(inbox::hide))
         .route("/staff/inbox/{msg}/photos/{photo}", get(inbox::photo))
         .route("/staff/wechat", get(wechat::list).post(wechat::save))
+        .route("/staff/registries", get(screening::registries).post(screening::import))
+        .route("/staff/screening/run", post(screening::run_now))
+        .route("/staff/screening", get(screening::list))
+        .route("/staff/screening/{hit}", get(screening::show))
+        .route("/staff/screening/{hit}/handle", post(screening::handle))
+        .route("/staff/outreach", get(screening::outreach))
+        .route("/staff/outreach/{lead}/outcome", post(screening::record_outcome))
 }
 
 /// The SHA-256 of a session token: only the hash is stored.
@@ -417,6 +437,15 @@ impl Staff {
         }
         if self.role.allows(Permission::ManageWechat) {
             links.push(("/staff/wechat".to_owned(), "公众号管理"));
+        }
+        if self.role.allows(Permission::ViewScreening) {
+            links.push(("/staff/screening".to_owned(), "大数据比对"));
+        }
+        if self.role.allows(Permission::ManageRegistries) {
+            links.push(("/staff/registries".to_owned(), "比对库"));
+        }
+        if self.role.allows(Permission::ViewOutreach) {
+            links.push(("/staff/outreach".to_owned(), "政策找人"));
         }
         Nav {
             display_name: self.user.display_name.clone(),
