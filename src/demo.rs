@@ -2,7 +2,8 @@
 //! shipped in `data-seed/`), invented village groups and households, the county departments
 //! with invented contacts, one staff account per role, the 惠农资金 programmes and rosters of
 //! [`crate::demo_subsidies`], the village offices of [`crate::demo_village_office`], the 公示公开
-//! of [`crate::demo_disclosures`] and the 留言箱 of [`crate::demo_messages`]. Loading is repeatable: a
+//! of [`crate::demo_disclosures`], the 留言箱 of [`crate::demo_messages`] and the 大数据比对 of
+//! [`crate::demo_screening`]. Loading is repeatable: a
 //! second run refreshes the same records instead of duplicating them.
 
 use anyhow::Result;
@@ -186,6 +187,7 @@ pub async fn load(state: &AppState) -> Result<()> {
     crate::demo_disclosures::load(state).await?;
     crate::demo_services::load(state).await?;
     crate::demo_messages::load(state).await?;
+    crate::demo_screening::load(state).await?;
     let indexed = xiaowei_server::search::reindex_all(state).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
     println!("搜索索引已更新：{indexed} 条公开信息。");
     Ok(())

@@ -7,6 +7,7 @@ mod demo;
 mod demo_disclosures;
 mod demo_messages;
 mod demo_powers;
+mod demo_screening;
 mod demo_services;
 mod demo_subsidies;
 mod demo_village_office;

@@ -102,7 +102,7 @@ impl Rule {
             Self::IdentityMismatch => "身份证号无效，或姓名与户籍登记不一致。",
             Self::AgeOutOfRange => "按身份证出生日期计算，发放期间的年龄不在项目规定范围内。",
             Self::AmountOffStandard => "金额高于项目标准，或按亩发放时不是亩均标准的整数倍。",
-            Self::NotPublicised => "发放前未经拟发放公示，或公示期未满即发放。",
+            Self::NotPublicised => "发放结果中的人员不在所结算的拟发放公示名单中，或公示期未满即发放。",
             Self::AssetTest => "低保类项目的领取人名下有登记车辆或市场主体。",
             Self::HouseholdOvercount => "同一户在同一项目同一期间的领取人数多于户籍登记人口。",
         }
@@ -377,17 +377,15 @@ impl ScreeningContext {
     }
 }
 
-/// The first day of the period paid for: 第N季度 / N季度, 上半年 / 下半年, N月, otherwise 1 January.
-pub fn period_start(year: i32, period: &str) -> Date {
+/// The first and last day of the period paid for: 第N季度 / N季度, 上半年 / 下半年, N月,
+/// otherwise the whole year.
+pub fn period_bounds(year: i32, period: &str) -> (Date, Date) {
     let year = i16::try_from(year).unwrap_or(1900);
-    let month: i8 = if period.contains("下半年") {
-        7
-    } else if let Some(q) = ["一季度", "二季度", "三季度", "四季度"].iter().position(|q| period.contains(q))
-    {
-        (q as i8) * 3 + 1
-    } else if let Some(q) = ["1季度", "2季度", "3季度", "4季度"].iter().position(|q| period.contains(q)) {
-        (q as i8) * 3 + 1
-    } else if let Some(pos) = period.find('月') {
+    let quarter = ["一季度", "二季度", "三季度", "四季度"]
+        .iter()
+        .position(|q| period.contains(q))
+        .or_else(|| ["1季度", "2季度", "3季度", "4季度"].iter().position(|q| period.contains(q)));
+    let month = period.find('月').and_then(|pos| {
         let digits: String = period[..pos]
             .chars()
             .rev()
@@ -396,11 +394,30 @@ pub fn period_start(year: i32, period: &str) -> Date {
             .into_iter()
             .rev()
             .collect();
-        digits.parse::<i8>().ok().filter(|m| (1..=12).contains(m)).unwrap_or(1)
+        digits.parse::<i8>().ok().filter(|m| (1..=12).contains(m))
+    });
+    let (first, months) = if period.contains("上半年") {
+        (1, 6)
+    } else if period.contains("下半年") {
+        (7, 6)
+    } else if let Some(q) = quarter {
+        ((q as i8) * 3 + 1, 3)
+    } else if let Some(m) = month {
+        (m, 1)
     } else {
-        1
+        (1, 12)
     };
-    Date::new(year, month, 1).unwrap_or(Date::constant(1900, 1, 1))
+    let start = Date::new(year, first, 1).unwrap_or(Date::constant(1900, 1, 1));
+    let end = start
+        .checked_add(jiff::Span::new().months(months))
+        .and_then(|d| d.checked_sub(jiff::Span::new().days(1)))
+        .unwrap_or(start);
+    (start, end)
+}
+
+/// The first day of the period paid for (see [`period_bounds`]).
+pub fn period_start(year: i32, period: &str) -> Date {
+    period_bounds(year, period).0
 }
 
 /// Completed years of age on `on`.
@@ -516,34 +533,30 @@ pub fn exclusive_programmes(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hi
     hits
 }
 
-/// Rule 6: one bank / 一卡通 account receives for people of different households (by the household
-/// register; a person not in the register counts as a household of their own).
+/// Rule 6: one bank / 一卡通 account receives, in one year, for people whom the household
+/// register places in different households. People the register does not know are left out:
+/// their household is unknown, so they prove nothing.
 pub fn shared_accounts(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hit> {
-    let mut by_account: HashMap<&str, Vec<&Entry>> = HashMap::new();
+    let mut by_account: HashMap<(&str, i32), Vec<(&Entry, &str)>> = HashMap::new();
     for e in entries {
-        if let Some(a) = &e.account {
-            by_account.entry(a.as_str()).or_default().push(e);
+        if let (Some(a), Some(h)) = (&e.account, ctx.household_of(&e.person).and_then(|r| r.household.as_deref())) {
+            by_account.entry((a.as_str(), e.year)).or_default().push((e, h));
         }
     }
-    let household = |person: &str| -> String {
-        ctx.household_of(person).and_then(|r| r.household.clone()).unwrap_or_else(|| format!("person:{person}"))
-    };
     let mut hits = Vec::new();
-    for group in by_account.values().filter(|g| g.len() > 1) {
-        let households: BTreeSet<String> = group.iter().map(|e| household(&e.person)).collect();
+    for group in by_account.values() {
+        let households: BTreeSet<&str> = group.iter().map(|(_, h)| *h).collect();
         if households.len() < 2 {
             continue;
         }
-        for e in group {
-            let mine = household(&e.person);
+        for (e, mine) in group {
+            let mut seen = BTreeSet::new();
             let evidence: Vec<Evidence> = group
                 .iter()
-                .filter(|o| o.person != e.person && household(&o.person) != mine)
-                .map(|o| Evidence::entry(o, format!("同一账户还为{}（{}）领取，不属同一户", o.name, o.masked_id)))
+                .filter(|(o, h)| h != mine && seen.insert(o.person.as_str()))
+                .map(|(o, h)| Evidence::entry(o, format!("同一账户还为户{h}的{}（{}）领取", o.name, o.masked_id)))
                 .collect();
-            if !evidence.is_empty() {
-                hits.push(Hit::new(Rule::SharedAccount, e, evidence));
-            }
+            hits.push(Hit::new(Rule::SharedAccount, e, evidence));
         }
     }
     hits
@@ -565,25 +578,28 @@ pub fn identity_mismatch(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
     })
 }
 
-/// Rule 8: the payee's age on the first day of the period (from the ID's birth date) is outside
-/// the programme's bounds (e.g. 高龄补贴 from 80).
+/// Rule 8: the payee's age is outside the programme's bounds (e.g. 高龄补贴 from 80), from the
+/// ID's birth date: too young if still below the minimum on the period's last day (someone who
+/// turns 80 during the year is paid for it), too old if already above the maximum on its first.
 pub fn age_out_of_range(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
     let p = ctx.programme(e.programme_id)?;
     let birth = e.birth_date?;
-    let start = period_start(e.year, &e.period);
-    let age = age_on(birth, start);
-    let below = p.min_age.is_some_and(|m| age < m);
-    let above = p.max_age.is_some_and(|m| age > m);
-    if !(below || above) {
+    let (start, end) = period_bounds(e.year, &e.period);
+    let (at_end, at_start) = (age_on(birth, end), age_on(birth, start));
+    let (on, age) = if p.min_age.is_some_and(|m| at_end < m) {
+        (end, at_end)
+    } else if p.max_age.is_some_and(|m| at_start > m) {
+        (start, at_start)
+    } else {
         return None;
-    }
+    };
     let bounds = match (p.min_age, p.max_age) {
         (Some(a), Some(b)) => format!("{a}至{b}周岁"),
         (Some(a), None) => format!("{a}周岁以上"),
         (None, Some(b)) => format!("{b}周岁以下"),
         (None, None) => String::new(),
     };
-    Some(Hit::new(Rule::AgeOutOfRange, e, vec![Evidence::note(format!("{start}时{age}周岁，项目要求{bounds}"))]))
+    Some(Hit::new(Rule::AgeOutOfRange, e, vec![Evidence::note(format!("{on}时{age}周岁，项目要求{bounds}"))]))
 }
 
 /// Rule 9: the amount is above the programme's standard (per person or household), or, for a
@@ -603,14 +619,15 @@ pub fn amount_off_standard(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
     Some(Hit::new(Rule::AmountOffStandard, e, vec![Evidence::note(text)]))
 }
 
-/// Rule 10: a paid entry that was never publicised (no proposed roster settled, or the person was
-/// not on it), or paid on or before the last day of publicity.
+/// Rule 10 (from the roster diff): a paid entry whose person was not on the proposed roster it
+/// settles, or paid on or before that roster's last day of publicity. A paid roster recorded
+/// without a proposed roster (a historical back-load) has no diff and is not judged here.
 pub fn not_publicised(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
     if e.phase != Phase::Paid {
         return None;
     }
-    let text = match e.settles.and_then(|id| ctx.proposed.get(&id)) {
-        None => "发放前没有拟发放公示".to_owned(),
+    let text = match ctx.proposed.get(&e.settles?) {
+        None => "所结算的拟发放公示未公开".to_owned(),
         Some(p) if !p.persons.contains(&e.person) => "不在所结算的拟发放公示名单中".to_owned(),
         Some(p) => match (p.publicity_end, e.paid_on) {
             (Some(end), Some(paid)) if paid <= end => format!("公示期至{end}，却于{paid}发放"),
@@ -878,6 +895,9 @@ mod tests {
         assert_eq!(period_start(2025, "2025年4季度"), date(2025, 10, 1));
         assert_eq!(period_start(2025, "下半年"), date(2025, 7, 1));
         assert_eq!(period_start(2025, "2025年11月"), date(2025, 11, 1));
+        assert_eq!(period_bounds(2025, "2025年度").1, date(2025, 12, 31));
+        assert_eq!(period_bounds(2024, "2024年第一季度").1, date(2024, 3, 31));
+        assert_eq!(period_bounds(2024, "2024年2月").1, date(2024, 2, 29));
         assert_eq!(age_on(date(1945, 3, 2), date(2025, 3, 1)), 79);
         assert_eq!(age_on(date(1945, 3, 1), date(2025, 3, 1)), 80);
     }
@@ -951,9 +971,11 @@ mod tests {
     }
 
     #[test]
-    fn rule_6_one_account_for_two_households_is_a_hit_but_not_within_one_household() {
+    fn rule_6_one_account_for_two_households_is_a_hit_but_not_within_one_household_nor_unregistered() {
         let mut records = Vec::new();
-        for (i, (person, household)) in [("a", "H1"), ("b", "H2"), ("c", "H3"), ("d", "H3")].into_iter().enumerate() {
+        for (i, (person, household)) in
+            [("a", "H1"), ("b", "H2"), ("c", "H3"), ("d", "H3"), ("e", "H4")].into_iter().enumerate()
+        {
             let mut r = record(i as i64 + 10, RegistryKind::Households, person);
             r.household = Some(household.into());
             records.push(r);
@@ -964,6 +986,8 @@ mod tests {
             e.account = Some(account.into());
             e
         };
+        let mut next_year = with_account(7, "e", "X");
+        next_year.year = 2026;
         let hits = shared_accounts(
             &c,
             &[
@@ -971,6 +995,9 @@ mod tests {
                 with_account(2, "b", "X"),
                 with_account(3, "c", "Y"),
                 with_account(4, "d", "Y"),
+                with_account(5, "u", "Y"),
+                with_account(6, "v", "Z"),
+                next_year,
             ],
         );
         let found: BTreeSet<i64> = hits.iter().map(|h| h.entry).collect();
@@ -993,16 +1020,20 @@ mod tests {
     }
 
     #[test]
-    fn rule_8_age_is_checked_on_the_first_day_of_the_period_with_inclusive_bounds() {
+    fn rule_8_the_minimum_age_is_reached_within_the_period_and_the_maximum_not_passed_before_it() {
         let mut p = programme(1);
         p.min_age = Some(80);
+        p.max_age = Some(90);
         let c = ctx(vec![], vec![p]);
-        let mut young = entry(1, "a");
-        young.birth_date = Some(date(1945, 1, 2));
-        assert!(age_out_of_range(&c, &young).is_some(), "79 on 2025-01-01");
-        let mut exactly = entry(2, "b");
-        exactly.birth_date = Some(date(1945, 1, 1));
-        assert_eq!(age_out_of_range(&c, &exactly), None, "80 on 2025-01-01");
+        let born = |id, d: Date| {
+            let mut e = entry(id, "a");
+            e.birth_date = Some(d);
+            e
+        };
+        assert!(age_out_of_range(&c, &born(1, date(1946, 1, 1))).is_some(), "79 on 2025-12-31");
+        assert_eq!(age_out_of_range(&c, &born(2, date(1945, 12, 31))), None, "turns 80 on 2025-12-31");
+        assert_eq!(age_out_of_range(&c, &born(3, date(1934, 12, 31))), None, "90 on 2025-01-01");
+        assert!(age_out_of_range(&c, &born(4, date(1934, 1, 1))).is_some(), "already 91 on 2025-01-01");
     }
 
     #[test]
@@ -1042,7 +1073,7 @@ mod tests {
         assert_eq!(not_publicised(&c, &paid(1, "a", Some(7), date(2025, 3, 11))), None, "the day after publicity");
         assert!(not_publicised(&c, &paid(2, "a", Some(7), date(2025, 3, 10))).is_some(), "on the last day");
         assert!(not_publicised(&c, &paid(3, "b", Some(7), date(2025, 3, 11))).is_some(), "not on the list");
-        assert!(not_publicised(&c, &paid(4, "a", None, date(2025, 3, 11))).is_some(), "no proposed roster");
+        assert_eq!(not_publicised(&c, &paid(4, "a", None, date(2025, 3, 11))), None, "a back-loaded roster");
         assert_eq!(not_publicised(&c, &entry(5, "b")), None, "a proposed entry is the publicity itself");
     }
 
