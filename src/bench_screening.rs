@@ -3,8 +3,8 @@
 //! of them) sealed as an import seals them, stores one published roster of M entries, and times
 //! the incremental screening of that roster against everything (load, rules, recording the hits),
 //! the way a publication triggers it. Then it times the rules alone over a full county re-screen
-//! of F entries built in memory over the same registries (loading 10⁷ entries from the database is
-//! timed separately only at M, and extrapolated in the printout, never passed off as measured).
+//! of F entries built in memory over the same registries (loading 10⁷ entries from the database
+//! and recording their hits are not part of that figure, and the printout says so).
 
 use std::time::Instant;
 
@@ -141,7 +141,7 @@ pub async fn screening(args: ScreeningArgs) -> Result<()> {
     let outcome = xiaowei_server::screening::run(store, cipher, Some(&[roster_id]), now + 1).await?;
     let run_s = secs(t);
     println!(
-        "增量比对 {} 条花名册记录 × {} 人的比对库：全程 {run_s:.2} s（其中读取比对库与花名册并解密 {load_s:.2} s，规则 {rules_s:.2} s 得线索 {rules_hits} 条），记录线索 {} 条",
+        "增量比对 {} 条花名册记录 × {} 人的比对库：全程 {run_s:.2} s，记录线索 {} 条（此前首次单独计时：读取比对库与花名册并解密 {load_s:.2} s，规则 {rules_s:.2} s 得线索 {rules_hits} 条）",
         outcome.entries, args.people, outcome.summary.hits
     );
 
@@ -190,14 +190,11 @@ pub async fn screening(args: ScreeningArgs) -> Result<()> {
         let t = Instant::now();
         let hits = screening::screen(&loaded.context, &full, None);
         let full_rules = secs(t);
-        let per_entry_load = load_s / loaded.entries.len().max(1) as f64;
         println!(
-            "全县重比对 {} 条 × {} 人：规则 {full_rules:.1} s，线索 {} 条（实测）；按上面读取时间（含比对库）平均每条 {:.1} µs 推算，从数据库读取约 {:.0} s（推算，未实测）",
+            "全县重比对 {} 条 × {} 人：规则 {full_rules:.1} s，线索 {} 条（仅规则；从数据库读取 10⁷ 条和记录线索未计入）",
             full.len(),
             args.people,
-            hits.len(),
-            per_entry_load * 1e6,
-            per_entry_load * full.len() as f64
+            hits.len()
         );
     }
     store.close().await;
