@@ -468,3 +468,30 @@ both_backends!(the_registry_page_reports_every_bad_row_and_stores_nothing, |app:
     let audit = app.state.store().audit_entries("620922", 50, 0).await.unwrap();
     assert!(audit.iter().any(|a| a.action == "registry.import"));
 });
+
+both_backends!(publishing_a_roster_screens_it, |app: TestApp| async move {
+    let dead = crate::helpers::person_id(42);
+    import(&app, "deaths", &csv("姓名,身份证号,死亡日期", &[format!("王五,{dead},2015-03-01")])).await;
+    let clerk = app.login_as(Role::VillageClerk).await;
+    let reviewer = app.login_as(Role::TownshipReviewer).await;
+    let fields = vec![
+        ("programme_id", app.programme().await.to_string()),
+        ("org_code", VILLAGE.to_owned()),
+        ("year", "2024".to_owned()),
+        ("phase", "proposed".to_owned()),
+    ];
+    let file = crate::helpers::roster_csv(&[("王五", dead, "600"), ("赵六", crate::helpers::person_id(43), "600")]);
+    let roster = app.import_roster(&clerk, &fields, file).await;
+    assert!(app.state.store().hits_of_roster(roster).await.unwrap().is_empty(), "a draft is not screened");
+    app.publish(&clerk, &reviewer, roster).await;
+    // The screening runs in the background after the approval.
+    let mut hits = Vec::new();
+    for _ in 0..100 {
+        hits = app.state.store().hits_of_roster(roster).await.unwrap();
+        if !hits.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(hits.iter().map(|h| (h.rule.as_str(), h.name.as_str())).collect::<Vec<_>>(), [("dead_payee", "王五")]);
+});

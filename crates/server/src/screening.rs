@@ -219,12 +219,16 @@ pub async fn refresh_outreach(store: &Store, cipher: &PiiCipher, year: i32, now:
     Ok(rows.len())
 }
 
-/// A run after a roster was published: that roster's entries are screened; a failure is logged,
-/// never undoing the publication.
-pub async fn after_publication(state: &AppState, roster_id: i64) {
-    if let Err(e) = run(state.store(), state.cipher(), Some(&[roster_id]), state.now()).await {
-        tracing::warn!(error = %e, roster_id, "screening after publication failed");
-    }
+/// A run after a roster was published: that roster's entries are screened in the background (the
+/// reviewer's request does not wait for it); a failure is logged, never undoing the publication,
+/// and the next scheduled run covers it.
+pub fn after_publication(state: &AppState, roster_id: i64) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = run(state.store(), state.cipher(), Some(&[roster_id]), state.now()).await {
+            tracing::warn!(error = %e, roster_id, "screening after publication failed");
+        }
+    });
 }
 
 /// The scheduled full run (screening and 政策找人), from the workers loop.

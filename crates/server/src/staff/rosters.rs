@@ -693,7 +693,7 @@ pub async fn approve(
     if let Some(published) = state.store().find_roster(id).await? {
         crate::search::index_roster(&state, &published).await?;
     }
-    crate::screening::after_publication(&state, id).await;
+    crate::screening::after_publication(&state, id);
     if let Some(old) = roster.supersedes_id {
         state.store().unindex_document("roster", old).await?;
         state.pages().forget_roster(old);
