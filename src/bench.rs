@@ -9,6 +9,7 @@
 //!   reading the same file.
 //! - `monitor`: the monitor's township × metric table (15 townships, 90 villages of the demo,
 //!   60 days of visits) and a township's village table, over HTTP as the county supervisor.
+//! - `screening`: 大数据比对 at county scale, in `bench_screening.rs`.
 //!
 //! The load generator, the server and SQLite share the machine, so figures are comparable only
 //! within one run and one machine.
@@ -55,6 +56,10 @@ pub enum BenchCommand {
     Monitor(MonitorArgs),
     /// All three with quick settings (self-query at 10⁶ entries).
     All,
+    /// 大数据比对: a roster screened against registries of N people, and a full re-screen.
+    ///
+    /// Example: xiaowei bench screening --people 1000000 --entries 100000 --full-entries 10000000
+    Screening(crate::bench_screening::ScreeningArgs),
 }
 
 #[derive(Args)]
@@ -109,6 +114,7 @@ pub async fn run(which: BenchCommand) -> Result<()> {
         BenchCommand::RosterPage(args) => roster_page(args).await,
         BenchCommand::Import(args) => import(args).await,
         BenchCommand::Monitor(args) => monitor(args).await,
+        BenchCommand::Screening(args) => crate::bench_screening::screening(args).await,
         BenchCommand::All => {
             let quick = SelfQueryArgs { entries: 1_000_000, data_dir: None, queries: 2_000, http_queries: 200 };
             self_query(quick).await?;
@@ -136,19 +142,19 @@ fn township_code(township: usize) -> String {
     format!("{COUNTY}{:03}", 100 + township)
 }
 
-fn village_code(village: usize) -> String {
+pub(crate) fn village_code(village: usize) -> String {
     format!("{}{:03}", township_code(village / VILLAGES_PER_TOWNSHIP), 200 + village % VILLAGES_PER_TOWNSHIP)
 }
 
 /// The records every roster needs: its author and its programmes.
-struct Fixture {
-    staff: i64,
-    programmes: Vec<i64>,
+pub(crate) struct Fixture {
+    pub(crate) staff: i64,
+    pub(crate) programmes: Vec<i64>,
 }
 
 /// Creates the county, enough townships for `villages` villages, a staff account and the
 /// programmes (recurring, no standard).
-async fn fixture(store: &Store, villages: usize, now: i64) -> Result<Fixture> {
+pub(crate) async fn fixture(store: &Store, villages: usize, now: i64) -> Result<Fixture> {
     let townships = villages.div_ceil(VILLAGES_PER_TOWNSHIP);
     if townships > MAX_TOWNSHIPS {
         bail!("村数过多：最多 {} 个村", MAX_TOWNSHIPS * VILLAGES_PER_TOWNSHIP);
@@ -202,15 +208,15 @@ async fn fixture(store: &Store, villages: usize, now: i64) -> Result<Fixture> {
 }
 
 /// An invented person: the same name, ID and account for the same number.
-struct Person {
-    name: String,
-    id: ResidentId,
-    account: String,
+pub(crate) struct Person {
+    pub(crate) name: String,
+    pub(crate) id: ResidentId,
+    pub(crate) account: String,
 }
 
 /// Person `n` of the county. IDs come from a permutation of 20,000 birth days × 1,000 sequence
 /// numbers, so different people never share one.
-fn person(n: u64) -> Result<Person> {
+pub(crate) fn person(n: u64) -> Result<Person> {
     const SPACE: u64 = 20_000 * 1_000;
     let key = n.wrapping_mul(7_919) % SPACE;
     let born = Date::constant(1940, 1, 1).checked_add(i64::try_from(key / 1_000)?.days())?;
@@ -226,7 +232,7 @@ fn person(n: u64) -> Result<Person> {
     Ok(Person { name, id, account })
 }
 
-fn line(row: usize, p: &Person, group: usize, amount_fen: i64) -> RosterLine {
+pub(crate) fn line(row: usize, p: &Person, group: usize, amount_fen: i64) -> RosterLine {
     RosterLine {
         row,
         name: p.name.clone(),
@@ -239,13 +245,19 @@ fn line(row: usize, p: &Person, group: usize, amount_fen: i64) -> RosterLine {
 }
 
 /// The Unix time of 10:00 in Asia/Shanghai on `day`.
-fn unix(day: Date) -> Result<i64> {
+pub(crate) fn unix(day: Date) -> Result<i64> {
     let zone = jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(8));
     Ok(day.at(10, 0, 0, 0).to_zoned(zone)?.timestamp().as_second())
 }
 
 /// Submits and publishes a draft roster.
-async fn publish(store: &Store, id: i64, staff: i64, publicity: Option<(Date, Date)>, at: i64) -> Result<()> {
+pub(crate) async fn publish(
+    store: &Store,
+    id: i64,
+    staff: i64,
+    publicity: Option<(Date, Date)>,
+    at: i64,
+) -> Result<()> {
     store.change_roster_status(id, "draft", "submitted", None, staff, at).await?;
     let dates = publicity.map(|(s, e)| (s.to_string(), e.to_string()));
     store.publish_roster(id, dates.as_ref().map(|(s, e)| (s.as_str(), e.as_str())), staff, at).await?;
@@ -259,7 +271,7 @@ async fn open_at(dir: &Path) -> Result<AppState> {
 }
 
 /// A server state over a fresh SQLite database in a temporary folder, with a throwaway key.
-async fn open_temp(dir: &tempfile::TempDir) -> Result<AppState> {
+pub(crate) async fn open_temp(dir: &tempfile::TempDir) -> Result<AppState> {
     let key = xiaowei_core::PiiKey::generate().to_hex();
     let config = Config { data_dir: dir.path().to_path_buf(), pii_key: Some(key.into()), ..Config::default() };
     crate::open(&config).await

@@ -3,8 +3,9 @@
 //! with invented contacts, one staff account per role, the 惠农资金 programmes and rosters of
 //! [`crate::demo_subsidies`], the village offices of [`crate::demo_village_office`], the 公示公开
 //! of [`crate::demo_disclosures`], the 留言箱 of [`crate::demo_messages`], the hall terminal of
-//! [`crate::demo_kiosk`] and the visit history of [`crate::demo_monitor`]. Loading is repeatable:
-//! a second run refreshes the same records instead of duplicating them.
+//! [`crate::demo_kiosk`], the visit history of [`crate::demo_monitor`] and the 大数据比对 of
+//! [`crate::demo_screening`]. Loading is repeatable: a second run refreshes the same records
+//! instead of duplicating them.
 
 use anyhow::Result;
 use xiaowei_core::{OrgLevel, Phone, Role};
@@ -191,6 +192,7 @@ pub async fn load(state: &AppState) -> Result<()> {
     println!("远程监控平台：新发现 {raised} 条预警（办件超期、不满意评价、未按时公开等）。");
     crate::demo_kiosk::load(state).await?;
     crate::demo_monitor::load(state).await?;
+    crate::demo_screening::load(state).await?;
     let indexed = xiaowei_server::search::reindex_all(state).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
     println!("搜索索引已更新：{indexed} 条公开信息。");
     Ok(())

@@ -3,12 +3,14 @@
 //! through here.
 
 mod bench;
+mod bench_screening;
 mod demo;
 mod demo_disclosures;
 mod demo_kiosk;
 mod demo_messages;
 mod demo_monitor;
 mod demo_powers;
+mod demo_screening;
 mod demo_services;
 mod demo_subsidies;
 mod demo_village_office;
@@ -103,6 +105,42 @@ enum Command {
     /// Work with the townships' WeChat official accounts.
     #[command(subcommand)]
     Wechat(WechatCommand),
+    /// Work with the registries rosters are screened against (大数据比对).
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// Screen published rosters against the registries and print every hit with its rule, entry
+    /// and evidence (masked IDs only).
+    ///
+    /// Example: xiaowei screen --roster 12 --json
+    Screen {
+        /// Screen only this roster's entries (against everything)
+        #[arg(long)]
+        roster: Option<i64>,
+        /// Print the hits as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegistryCommand {
+    /// Import a registry file (xlsx, xls or CSV): deaths | payroll | cadres | households |
+    /// vehicles | businesses. The registry is replaced as a whole, or with --amend only the
+    /// records of the people in the file are. Every row is checked first; a file with any error
+    /// stores nothing (exit status 1). A full screening follows.
+    ///
+    /// Example: xiaowei registry import deaths 2025年死亡人员.xlsx
+    Import {
+        kind: String,
+        file: PathBuf,
+        /// Replace only the records of the people in the file
+        #[arg(long)]
+        amend: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -334,6 +372,14 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             state.store().close().await;
             return Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE });
         }
+        Command::Registry(RegistryCommand::Import { kind, file, amend, data }) => {
+            apply_data(&mut config, &data);
+            return import_registry(&config, &kind, &file, amend).await;
+        }
+        Command::Screen { roster, json, data } => {
+            apply_data(&mut config, &data);
+            return screen(&config, roster, json).await;
+        }
         Command::Wechat(WechatCommand::Menu { account, push, data }) => {
             apply_data(&mut config, &data);
             let state = open(&config).await?;
@@ -391,6 +437,144 @@ async fn check_roster(
     }
     let clean = result.as_ref().is_ok_and(|check| check.is_clean());
     Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `xiaowei registry import`: checks the whole file, stores it in one transaction, audits it
+/// and re-screens.
+async fn import_registry(config: &Config, kind: &str, file: &std::path::Path, amend: bool) -> Result<ExitCode> {
+    let Some(kind) = xiaowei_core::registry::RegistryKind::parse(kind) else {
+        let known: Vec<&str> = xiaowei_core::registry::RegistryKind::ALL.iter().map(|k| k.as_str()).collect();
+        bail!("未知比对库 {kind}，可选：{}", known.join(" | "));
+    };
+    let bytes = std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
+    let check = xiaowei_server::screening::check_file(kind, &bytes).map_err(|e| anyhow::anyhow!(user_message(&e)))?;
+    let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    if !check.is_clean() {
+        eprintln!("{name}：{} 处错误，未导入任何数据：", check.errors.len());
+        for e in &check.errors {
+            eprintln!("  {e}");
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    let state = open(config).await?;
+    let operator = format!("命令行:{}", std::env::var("USER").unwrap_or_else(|_| "operator".into()));
+    let audit = xiaowei_store::NewAuditEntry {
+        at: jiff_now(),
+        actor_id: None,
+        actor_name: operator.clone(),
+        action: "registry.import".into(),
+        target: format!("registry:{}", kind.as_str()),
+        detail: format!(
+            "{}{}：{name}，{} 条",
+            kind.label(),
+            if amend { "补充更新" } else { "整体替换" },
+            check.lines.len()
+        ),
+        ip: "local".into(),
+        org_code: None,
+    };
+    let (count, summary) =
+        xiaowei_server::screening::import_registry(&state, kind, amend, &check, &name, (None, &operator), audit)
+            .await
+            .map_err(|e| anyhow::anyhow!(user_message(&e)))?;
+    println!(
+        "已导入{} {count} 条。重新比对：线索 {} 条，新增 {} 条，消除 {} 条。",
+        kind.label(),
+        summary.hits,
+        summary.new_hits,
+        summary.cleared
+    );
+    state.store().close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `xiaowei screen`: runs the screening (all rosters, or one) and prints every current hit.
+async fn screen(config: &Config, roster: Option<i64>, json: bool) -> Result<ExitCode> {
+    let state = open(config).await?;
+    let store = state.store();
+    if let Some(id) = roster
+        && store.find_roster(id).await?.is_none()
+    {
+        bail!("未找到花名册 {id}");
+    }
+    let only = roster.map(|id| vec![id]);
+    let outcome = xiaowei_server::screening::run(store, state.cipher(), only.as_deref(), jiff_now())
+        .await
+        .map_err(|e| anyhow::anyhow!(user_message(&e)))?;
+    let hits = match roster {
+        Some(id) => store.hits_of_roster(id).await?,
+        None => {
+            let filter = xiaowei_store::HitFilter { within: String::new(), ..Default::default() };
+            store.screening_hits(&filter, i64::MAX, 0).await?
+        }
+    };
+    if json {
+        let list: Vec<serde_json::Value> = hits
+            .iter()
+            .map(|h| {
+                let rule = xiaowei_core::screening::Rule::parse(&h.rule);
+                serde_json::json!({
+                    "id": h.id,
+                    "rule": h.rule,
+                    "rule_number": rule.map_or(0, |r| r.number()),
+                    "rule_label": rule.map_or("", |r| r.label()),
+                    "severity": h.severity,
+                    "status": h.status,
+                    "roster_id": h.roster_id,
+                    "entry_id": h.entry_id,
+                    "village": h.org_code,
+                    "programme": h.programme_name,
+                    "year": h.year,
+                    "period": h.period,
+                    "name": h.name,
+                    "id_masked": h.id_masked,
+                    "amount_fen": h.amount_fen,
+                    "evidence": xiaowei_server::screening::evidence_of(&h.evidence)
+                        .into_iter()
+                        .map(|e| serde_json::json!({"record": e.record, "entry": e.entry, "text": e.text}))
+                        .collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let report = serde_json::json!({
+            "entries": outcome.entries,
+            "hits": list,
+            "new_hits": outcome.summary.new_hits,
+            "cleared": outcome.summary.cleared,
+        });
+        println!("{report:#}");
+    } else {
+        println!(
+            "比对花名册记录 {} 条：线索 {} 条（新增 {}，消除 {}）。",
+            outcome.entries,
+            hits.len(),
+            outcome.summary.new_hits,
+            outcome.summary.cleared
+        );
+        for h in &hits {
+            let rule = xiaowei_core::screening::Rule::parse(&h.rule);
+            println!(
+                "[{}] 规则{} {} · {} {} {} · 花名册{} 记录{} · {}（{}） {}.{:02}元",
+                h.id,
+                rule.map_or(0, |r| r.number()),
+                rule.map_or("", |r| r.label()),
+                h.org_name,
+                h.programme_name,
+                h.period,
+                h.roster_id,
+                h.entry_id,
+                h.name,
+                h.id_masked,
+                h.amount_fen / 100,
+                h.amount_fen % 100
+            );
+            for e in xiaowei_server::screening::evidence_of(&h.evidence) {
+                println!("    证据：{}", e.text);
+            }
+        }
+    }
+    state.store().close().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn apply(config: &mut Config, args: &ServeArgs) {

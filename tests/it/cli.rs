@@ -312,3 +312,26 @@ async fn demo_on_postgres() {
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).execute(&admin).await.unwrap();
     admin.close().await;
 }
+
+#[test]
+fn registry_import_refuses_a_bad_file_and_screen_prints_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("deaths-bad.csv");
+    std::fs::write(&bad, "姓名,身份证号,死亡日期\n张三,123,2024-01-01\n李四,,2024-13-01\n").unwrap();
+    let output = xiaowei(dir.path(), &["registry", "import", "deaths", bad.to_str().unwrap()], None);
+    assert_eq!(output.status.code(), Some(1));
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert!(errors.contains("第2行 身份证号") && errors.contains("第3行 日期"), "{errors}");
+    let good = dir.path().join("deaths.csv");
+    std::fs::write(&good, format!("姓名,身份证号,死亡日期\n李四,{},2024-01-01\n", valid_id("62092219400101001")))
+        .unwrap();
+    let output = xiaowei(dir.path(), &["registry", "import", "deaths", good.to_str().unwrap()], None);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout(&output).contains("已导入死亡人员 1 条"), "{}", stdout(&output));
+    let unknown = xiaowei(dir.path(), &["registry", "import", "pets", good.to_str().unwrap()], None);
+    assert_eq!(unknown.status.code(), Some(1));
+    let output = xiaowei(dir.path(), &["screen", "--json"], None);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!((report["entries"].as_u64(), report["hits"].as_array().map(Vec::len)), (Some(0), Some(0)));
+}

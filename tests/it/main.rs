@@ -15,6 +15,7 @@ mod powers;
 mod public;
 mod rbac;
 mod rosters;
+mod screening;
 mod services;
 mod staff;
 mod village_office;

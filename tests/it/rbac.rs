@@ -21,6 +21,8 @@ struct Targets {
     messages: [String; 2],
     alerts: [i64; 2],
     kiosks: [i64; 2],
+    hits: [i64; 2],
+    leads: [i64; 2],
 }
 
 async fn seed_targets(app: &TestApp) -> Targets {
@@ -132,7 +134,21 @@ async fn seed_targets(app: &TestApp) -> Targets {
         };
         *slot = store.create_kiosk_terminal(&terminal, 1).await.unwrap();
     }
-    Targets { rosters, objections, programmes, powers, disclosures, service_items, cases, messages, alerts, kiosks }
+    let (hits, leads) = crate::screening::seed_hits_and_leads(app, rosters, programme).await;
+    Targets {
+        rosters,
+        objections,
+        programmes,
+        powers,
+        disclosures,
+        service_items,
+        cases,
+        messages,
+        alerts,
+        kiosks,
+        hits,
+        leads,
+    }
 }
 
 async fn request_for(
@@ -199,7 +215,9 @@ async fn request_for(
         .replace("{meeting}", "999999")
         .replace("{disclosure}", &targets.disclosures[usize::from(!inside)].to_string())
         .replace("{kiosk}", &targets.kiosks[usize::from(!inside)].to_string())
-        .replace("{metric}", "messages");
+        .replace("{metric}", "messages")
+        .replace("{hit}", &targets.hits[usize::from(!inside)].to_string())
+        .replace("{lead}", &targets.leads[usize::from(!inside)].to_string());
     let mut form: Vec<(&'static str, String)> = Vec::new();
     if route.method == "POST" {
         match route.path {
@@ -313,6 +331,10 @@ async fn request_for(
             p if p.starts_with("/staff/alerts/") => {
                 form.extend([("note", "已核实处置".into()), ("confirm", "1".into())])
             }
+            "/staff/screening/{hit}/handle" => form.extend([("from", "new".into()), ("to", "verifying".into())]),
+            "/staff/outreach/{lead}/outcome" => {
+                form.extend([("status", "enrolled".into()), ("outcome", "已电话联系，已申请".into())])
+            }
             "/staff/wechat" => form.extend([
                 ("org_code", org.into()),
                 ("appid", format!("wx{}{}", role.as_str().len(), u8::from(inside)).repeat(2) + "0123456789"),
@@ -375,6 +397,7 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
                 Target::Message => true,
                 Target::Alert => true,
                 Target::Kiosk => true,
+                Target::ScreeningHit | Target::OutreachLead => true,
             };
             if allowed && scoped {
                 let (outside_path, outside_form) = request_for(&app, &targets, route, role, false).await;
@@ -406,6 +429,8 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
             "/staff/alerts",
             "/staff/live",
             "/staff/kiosks",
+            "/staff/screening",
+            "/staff/outreach",
         ] {
             let html = client.get(app.url(path)).send().await.unwrap().text().await.unwrap();
             if html.contains("外村") || html.contains("foreign") {

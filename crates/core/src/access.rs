@@ -98,6 +98,17 @@ pub enum Permission {
     /// On a hall terminal of a township in scope, file a 我要办事 application on a villager's
     /// behalf (代办); the case records the officer.
     FileOnBehalf,
+    /// Import the registries screened against (deaths, payroll, cadres, households, vehicles,
+    /// businesses), set programmes' screening settings and run a screening on demand.
+    ManageRegistries,
+    /// See screening hits (大数据比对线索) in scope; never public.
+    ViewScreening,
+    /// Move hits through verification to confirmed or dismissed, with a note.
+    HandleScreening,
+    /// See 政策找人 lists in scope.
+    ViewOutreach,
+    /// Record the outcome of contacting a 政策找人 lead.
+    HandleOutreach,
 }
 
 impl Role {
@@ -186,6 +197,12 @@ impl Role {
             P::HandleAlerts => matches!(self, R::Supervisor | R::TownshipReviewer),
             P::ManageKiosks => matches!(self, R::CountyAdmin),
             P::FileOnBehalf => matches!(self, R::TownshipAdmin),
+            P::ManageRegistries => matches!(self, R::CountyAdmin | R::Supervisor),
+            P::ViewScreening | P::HandleScreening => self.is_commission(),
+            P::ViewOutreach => {
+                matches!(self, R::Supervisor | R::CountyAdmin | R::TownshipAdmin | R::TownshipReviewer)
+            }
+            P::HandleOutreach => matches!(self, R::TownshipAdmin),
         }
     }
 

@@ -53,7 +53,7 @@ impl Unit {
 }
 
 /// The two phases of a roster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Phase {
     /// 拟发放公示: published before payment, open to objection during the publicity period.
     Proposed,

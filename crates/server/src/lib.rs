@@ -20,6 +20,7 @@ pub mod photos;
 pub mod powers;
 pub mod public;
 pub mod rosters;
+pub mod screening;
 pub mod search;
 pub mod security;
 pub mod services;
@@ -115,6 +116,7 @@ pub async fn serve(
     spawn_housekeeping(state.clone());
     if state.config().workers {
         notify::spawn_workers(state.clone(), state.gateway(), Duration::from_secs(15));
+        screening::spawn_schedule(state.clone(), Duration::from_secs(6 * 3600));
     }
     visits::spawn_flusher(state.clone());
     let live = state.clone();

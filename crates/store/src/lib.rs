@@ -20,6 +20,7 @@ mod objections;
 mod orgs;
 mod outbox;
 mod powers;
+mod screening;
 mod search;
 mod services;
 mod staff;
@@ -59,6 +60,10 @@ pub use outbox::{NewOutbox, OutboxCounts, OutboxMessage};
 pub use powers::{
     NewPowerDocument, NewPowerExercise, NewPowerItem, NewPowerStepRecord, PowerDocument, PowerExercise, PowerFlags,
     PowerItem, PowerStepRecord,
+};
+pub use screening::{
+    HitEvent, HitFilter, NewHit, NewLead, NewRegistryRecord, OutreachLead, ProgrammeScreening, ProposedPerson,
+    RegistryImport, RegistryRow, RunSummary, ScreeningCount, ScreeningEntryRow, ScreeningHit, ScreeningSettings,
 };
 pub use search::{SearchDocument, SearchHit};
 pub use services::{
@@ -171,6 +176,8 @@ mod conformance_messages;
 mod conformance_monitor;
 #[cfg(test)]
 mod conformance_powers;
+#[cfg(test)]
+mod conformance_screening;
 #[cfg(test)]
 mod conformance_search;
 #[cfg(test)]

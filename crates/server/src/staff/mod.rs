@@ -17,6 +17,7 @@ mod orgs;
 mod powers;
 mod programmes;
 mod rosters;
+mod screening;
 mod services;
 mod users;
 mod village_office;
@@ -79,6 +80,10 @@ pub enum Target {
     Alert,
     /// A touch terminal id in the path (`{kiosk}`): its township must be in scope.
     Kiosk,
+    /// A screening hit id in the path (`{hit}`): its village must be in scope.
+    ScreeningHit,
+    /// A 政策找人 lead id in the path (`{lead}`): its village must be in scope.
+    OutreachLead,
 }
 
 /// One staff route and the permission it requires.
@@ -232,6 +237,14 @@ pub const ROUTES: &[StaffRoute] = &[
     route("GET", "/staff/monitor/list/{org}/{metric}/export", Permission::ViewMonitor, Target::Org),
     route("GET", "/staff/monitor/weekly/{org}", Permission::ViewMonitor, Target::Org),
     route("GET", "/staff/monitor/weekly/{org}/export", Permission::ViewMonitor, Target::Org),
+    route("GET", "/staff/registries", Permission::ManageRegistries, Target::None),
+    route("POST", "/staff/registries", Permission::ManageRegistries, Target::None),
+    route("POST", "/staff/screening/run", Permission::ManageRegistries, Target::None),
+    route("GET", "/staff/screening", Permission::ViewScreening, Target::None),
+    route("GET", "/staff/screening/{hit}", Permission::ViewScreening, Target::ScreeningHit),
+    route("POST", "/staff/screening/{hit}/handle", Permission::HandleScreening, Target::ScreeningHit),
+    route("GET", "/staff/outreach", Permission::ViewOutreach, Target::None),
+    route("POST", "/staff/outreach/{lead}/outcome", Permission::HandleOutreach, Target::OutreachLead),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -343,6 +356,13 @@ pub fn router() -> Router<AppState> {
         .route("/staff/monitor/list/{org}/{metric}/export", get(monitor::list_export))
         .route("/staff/monitor/weekly/{org}", get(monitor::weekly))
         .route("/staff/monitor/weekly/{org}/export", get(monitor::weekly_export))
+        .route("/staff/registries", get(screening::registries).post(screening::import))
+        .route("/staff/screening/run", post(screening::run_now))
+        .route("/staff/screening", get(screening::list))
+        .route("/staff/screening/{hit}", get(screening::show))
+        .route("/staff/screening/{hit}/handle", post(screening::handle))
+        .route("/staff/outreach", get(screening::outreach))
+        .route("/staff/outreach/{lead}/outcome", post(screening::record_outcome))
 }
 
 /// The SHA-256 of a session token: only the hash is stored.
@@ -473,6 +493,15 @@ impl Staff {
         }
         if self.role.allows(Permission::ManageKiosks) {
             links.push(("/staff/kiosks".to_owned(), "触摸终端"));
+        }
+        if self.role.allows(Permission::ViewScreening) {
+            links.push(("/staff/screening".to_owned(), "大数据比对"));
+        }
+        if self.role.allows(Permission::ManageRegistries) {
+            links.push(("/staff/registries".to_owned(), "比对库"));
+        }
+        if self.role.allows(Permission::ViewOutreach) {
+            links.push(("/staff/outreach".to_owned(), "政策找人"));
         }
         Nav {
             display_name: self.user.display_name.clone(),

@@ -247,7 +247,7 @@ pub(super) async fn read_upload(state: &AppState, request: Request) -> Result<Up
 }
 
 impl Upload {
-    fn field(&self, name: &str) -> &str {
+    pub(super) fn field(&self, name: &str) -> &str {
         self.fields.get(name).map_or("", |v| v.trim())
     }
 }
@@ -695,6 +695,7 @@ pub async fn approve(
     if let Some(published) = state.store().find_roster(id).await? {
         crate::search::index_roster(&state, &published).await?;
     }
+    crate::screening::after_publication(&state, id);
     if let Some(old) = roster.supersedes_id {
         state.store().unindex_document("roster", old).await?;
         state.pages().forget_roster(old);

@@ -1,0 +1,1177 @@
+//! 大数据比对: screening roster entries against the registries, and 政策找人, the reverse
+//! direction (people in the registries who look eligible but receive nothing).
+//!
+//! Every rule is a documented pure function over a [`ScreeningContext`] (registries indexed by
+//! the ID number's blind index) and the entries; a hit names the rule, the entry, the registry
+//! records or other entries that triggered it, and a severity. A hit is a lead for the
+//! discipline commission to verify, never a verdict. Evidence texts carry masked IDs only.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use jiff::civil::Date;
+
+use crate::registry::RegistryKind;
+use crate::subsidy::{Phase, Unit};
+
+/// One of the twelve screening rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Rule {
+    DeadPayee,
+    PublicPayroll,
+    CadreRelative,
+    DuplicatePayment,
+    ExclusiveProgrammes,
+    SharedAccount,
+    IdentityMismatch,
+    AgeOutOfRange,
+    AmountOffStandard,
+    NotPublicised,
+    AssetTest,
+    HouseholdOvercount,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 12] = [
+        Self::DeadPayee,
+        Self::PublicPayroll,
+        Self::CadreRelative,
+        Self::DuplicatePayment,
+        Self::ExclusiveProgrammes,
+        Self::SharedAccount,
+        Self::IdentityMismatch,
+        Self::AgeOutOfRange,
+        Self::AmountOffStandard,
+        Self::NotPublicised,
+        Self::AssetTest,
+        Self::HouseholdOvercount,
+    ];
+
+    /// The stable code stored with a hit.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DeadPayee => "dead_payee",
+            Self::PublicPayroll => "public_payroll",
+            Self::CadreRelative => "cadre_relative",
+            Self::DuplicatePayment => "duplicate_payment",
+            Self::ExclusiveProgrammes => "exclusive_programmes",
+            Self::SharedAccount => "shared_account",
+            Self::IdentityMismatch => "identity_mismatch",
+            Self::AgeOutOfRange => "age_out_of_range",
+            Self::AmountOffStandard => "amount_off_standard",
+            Self::NotPublicised => "not_publicised",
+            Self::AssetTest => "asset_test",
+            Self::HouseholdOvercount => "household_overcount",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The rule's number (1–12), as documented.
+    pub fn number(self) -> usize {
+        Self::ALL.iter().position(|r| *r == self).map_or(0, |i| i + 1)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::DeadPayee => "死亡冒领",
+            Self::PublicPayroll => "财政供养人员领取",
+            Self::CadreRelative => "优亲厚友线索",
+            Self::DuplicatePayment => "重复领取",
+            Self::ExclusiveProgrammes => "互斥项目重复享受",
+            Self::SharedAccount => "一卡通账户多户共用",
+            Self::IdentityMismatch => "身份信息不符",
+            Self::AgeOutOfRange => "年龄不符合条件",
+            Self::AmountOffStandard => "金额不符合标准",
+            Self::NotPublicised => "未经公示发放",
+            Self::AssetTest => "有车辆或经营主体",
+            Self::HouseholdOvercount => "领取人数超过户内人口",
+        }
+    }
+
+    /// What the rule checks, in the words shown to the commission.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::DeadPayee => "领取人在所发放期间开始之前已死亡。",
+            Self::PublicPayroll => "领取人是财政供养人员，而该项目不允许财政供养人员享受。",
+            Self::CadreRelative => "领取人是本村村干部或其申报的近亲属，且该项目由村级评定（线索，需核实）。",
+            Self::DuplicatePayment => "同一人在同一项目同一期间被发放两次以上（不论花名册、不论村）。",
+            Self::ExclusiveProgrammes => "同一人在同一期间同时享受两个互斥项目（如农村低保与城市低保）。",
+            Self::SharedAccount => "同一银行卡或一卡通账户为不同户的人员领取。",
+            Self::IdentityMismatch => "身份证号无效，或姓名与户籍登记不一致。",
+            Self::AgeOutOfRange => "按身份证出生日期计算，发放期间的年龄不在项目规定范围内。",
+            Self::AmountOffStandard => "金额高于项目标准，或按亩发放时不是亩均标准的整数倍。",
+            Self::NotPublicised => "发放结果中的人员不在所结算的拟发放公示名单中，或公示期未满即发放。",
+            Self::AssetTest => "低保类项目的领取人名下有登记车辆或市场主体。",
+            Self::HouseholdOvercount => "同一户在同一项目同一期间的领取人数多于户籍登记人口。",
+        }
+    }
+
+    pub fn severity(self) -> Severity {
+        match self {
+            Self::DeadPayee | Self::PublicPayroll | Self::DuplicatePayment | Self::ExclusiveProgrammes => {
+                Severity::High
+            }
+            Self::CadreRelative => Severity::Low,
+            _ => Severity::Medium,
+        }
+    }
+}
+
+/// How urgent a hit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    High,
+    Medium,
+    Low,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::High => "high",
+            Self::Medium => "medium",
+            Self::Low => "low",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::High, Self::Medium, Self::Low].into_iter().find(|v| v.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::High => "高",
+            Self::Medium => "中",
+            Self::Low => "低",
+        }
+    }
+}
+
+/// Where a hit stands in the commission's handling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HitStatus {
+    New,
+    Verifying,
+    Confirmed,
+    Dismissed,
+}
+
+impl HitStatus {
+    pub const ALL: [HitStatus; 4] = [Self::New, Self::Verifying, Self::Confirmed, Self::Dismissed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Verifying => "verifying",
+            Self::Confirmed => "confirmed",
+            Self::Dismissed => "dismissed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::New => "待处理",
+            Self::Verifying => "核实中",
+            Self::Confirmed => "已查实",
+            Self::Dismissed => "已排除",
+        }
+    }
+
+    /// The statuses a hit may move to from this one: new → verifying → confirmed / dismissed.
+    pub fn next(self) -> &'static [HitStatus] {
+        match self {
+            Self::New => &[Self::Verifying],
+            Self::Verifying => &[Self::Confirmed, Self::Dismissed],
+            Self::Confirmed | Self::Dismissed => &[],
+        }
+    }
+
+    /// Whether the move needs a note (a conclusion always does).
+    pub fn needs_note(self) -> bool {
+        matches!(self, Self::Confirmed | Self::Dismissed)
+    }
+}
+
+/// Checks a handling step: the move must be allowed and a conclusion must carry a note.
+pub fn check_handling(from: HitStatus, to: HitStatus, note: &str) -> Result<(), &'static str> {
+    if !from.next().contains(&to) {
+        return Err("该线索当前状态不能进行此操作");
+    }
+    if to.needs_note() && note.trim().is_empty() {
+        return Err("请填写核查结论说明");
+    }
+    Ok(())
+}
+
+/// One roster entry as the rules see it. `person` and `account` are blind indexes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub id: i64,
+    pub roster_id: i64,
+    pub programme_id: i64,
+    /// The village's org code.
+    pub village: String,
+    pub year: i32,
+    pub period: String,
+    pub phase: Phase,
+    pub person: String,
+    pub name: String,
+    pub masked_id: String,
+    /// The birth date from the ID number; `None` when the stored number is not a valid ID.
+    pub birth_date: Option<Date>,
+    pub account: Option<String>,
+    pub amount_fen: i64,
+    /// For a paid roster: the proposed roster it settles.
+    pub settles: Option<i64>,
+    pub paid_on: Option<Date>,
+}
+
+/// A programme's screening settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgrammeRules {
+    pub id: i64,
+    pub name: String,
+    pub unit: Unit,
+    pub standard_fen: Option<i64>,
+    pub recurring: bool,
+    /// 财政供养人员 may not receive it.
+    pub excludes_payroll: bool,
+    /// Awarded at the village's discretion (优亲厚友 is possible).
+    pub discretionary: bool,
+    pub min_age: Option<i32>,
+    pub max_age: Option<i32>,
+    /// 低保-type: owners of a vehicle or a business do not qualify.
+    pub asset_test: bool,
+}
+
+/// One registry record. `person` is the ID's blind index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub id: i64,
+    pub kind: RegistryKind,
+    pub person: String,
+    pub name: String,
+    pub masked_id: String,
+    pub birth_date: Option<Date>,
+    pub village: Option<String>,
+    pub household: Option<String>,
+    pub members: Option<i64>,
+    pub relation: Option<String>,
+    pub detail: Option<String>,
+    pub date: Option<Date>,
+}
+
+/// A published proposed roster as rule 10 needs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProposedRoster {
+    pub publicity_end: Option<Date>,
+    /// Blind indexes of the people it named.
+    pub persons: HashSet<String>,
+}
+
+/// What triggered a hit: a registry record or another roster entry, described in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub record: Option<i64>,
+    pub entry: Option<i64>,
+    pub text: String,
+}
+
+impl Evidence {
+    fn record(r: &Record, text: String) -> Self {
+        Self {
+            record: Some(r.id),
+            entry: None,
+            text: format!("{}：{}（{}）{text}", r.kind.label(), r.name, r.masked_id),
+        }
+    }
+
+    fn entry(e: &Entry, text: String) -> Self {
+        Self { record: None, entry: Some(e.id), text }
+    }
+
+    fn note(text: String) -> Self {
+        Self { record: None, entry: None, text }
+    }
+}
+
+/// One screening hit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub rule: Rule,
+    pub entry: i64,
+    pub severity: Severity,
+    pub evidence: Vec<Evidence>,
+}
+
+impl Hit {
+    fn new(rule: Rule, entry: &Entry, evidence: Vec<Evidence>) -> Self {
+        Self { rule, entry: entry.id, severity: rule.severity(), evidence }
+    }
+}
+
+/// The registries indexed by person, plus the programme settings the rules need.
+#[derive(Debug, Default)]
+pub struct ScreeningContext {
+    records: Vec<Record>,
+    by_kind_person: HashMap<(RegistryKind, String), Vec<usize>>,
+    /// household number → (declared members, listed members)
+    households: HashMap<String, (Option<i64>, i64)>,
+    programmes: HashMap<i64, ProgrammeRules>,
+    exclusive: HashSet<(i64, i64)>,
+    proposed: HashMap<i64, ProposedRoster>,
+}
+
+impl ScreeningContext {
+    pub fn new(
+        records: Vec<Record>,
+        programmes: Vec<ProgrammeRules>,
+        exclusive_pairs: &[(i64, i64)],
+        proposed: HashMap<i64, ProposedRoster>,
+    ) -> Self {
+        let mut by_kind_person: HashMap<(RegistryKind, String), Vec<usize>> = HashMap::with_capacity(records.len());
+        let mut households: HashMap<String, (Option<i64>, i64)> = HashMap::new();
+        for (i, r) in records.iter().enumerate() {
+            by_kind_person.entry((r.kind, r.person.clone())).or_default().push(i);
+            if r.kind == RegistryKind::Households
+                && let Some(h) = &r.household
+            {
+                let slot = households.entry(h.clone()).or_insert((None, 0));
+                slot.1 += 1;
+                if r.members.is_some() {
+                    slot.0 = r.members;
+                }
+            }
+        }
+        let exclusive = exclusive_pairs.iter().flat_map(|&(a, b)| [(a, b), (b, a)]).collect();
+        Self {
+            records,
+            by_kind_person,
+            households,
+            programmes: programmes.into_iter().map(|p| (p.id, p)).collect(),
+            exclusive,
+            proposed,
+        }
+    }
+
+    fn find(&self, kind: RegistryKind, person: &str) -> impl Iterator<Item = &Record> {
+        self.by_kind_person.get(&(kind, person.to_owned())).into_iter().flatten().filter_map(|&i| self.records.get(i))
+    }
+
+    fn household_of(&self, person: &str) -> Option<&Record> {
+        self.find(RegistryKind::Households, person).next()
+    }
+
+    fn programme(&self, id: i64) -> Option<&ProgrammeRules> {
+        self.programmes.get(&id)
+    }
+
+    fn programme_name(&self, id: i64) -> String {
+        self.programme(id).map_or_else(|| format!("项目{id}"), |p| p.name.clone())
+    }
+}
+
+/// The first and last day of the period paid for: 第N季度 / N季度, 上半年 / 下半年, N月,
+/// otherwise the whole year.
+pub fn period_bounds(year: i32, period: &str) -> (Date, Date) {
+    let year = i16::try_from(year).unwrap_or(1900);
+    let quarter = ["一季度", "二季度", "三季度", "四季度"]
+        .iter()
+        .position(|q| period.contains(q))
+        .or_else(|| ["1季度", "2季度", "3季度", "4季度"].iter().position(|q| period.contains(q)));
+    let month = period.find('月').and_then(|pos| {
+        let digits: String = period[..pos]
+            .chars()
+            .rev()
+            .take_while(char::is_ascii_digit)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        digits.parse::<i8>().ok().filter(|m| (1..=12).contains(m))
+    });
+    let (first, months) = if period.contains("上半年") {
+        (1, 6)
+    } else if period.contains("下半年") {
+        (7, 6)
+    } else if let Some(q) = quarter {
+        ((q as i8) * 3 + 1, 3)
+    } else if let Some(m) = month {
+        (m, 1)
+    } else {
+        (1, 12)
+    };
+    let start = Date::new(year, first, 1).unwrap_or(Date::constant(1900, 1, 1));
+    let end = start
+        .checked_add(jiff::Span::new().months(months))
+        .and_then(|d| d.checked_sub(jiff::Span::new().days(1)))
+        .unwrap_or(start);
+    (start, end)
+}
+
+/// The first day of the period paid for (see [`period_bounds`]).
+pub fn period_start(year: i32, period: &str) -> Date {
+    period_bounds(year, period).0
+}
+
+/// Completed years of age on `on`.
+pub fn age_on(birth: Date, on: Date) -> i32 {
+    let mut age = i32::from(on.year()) - i32::from(birth.year());
+    if (on.month(), on.day()) < (birth.month(), birth.day()) {
+        age -= 1;
+    }
+    age
+}
+
+/// Rule 1 (死亡冒领): the payee died before the first day of the period paid for. Someone who died
+/// during the period may have been owed part of it, so that is no hit.
+pub fn dead_payee(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
+    let start = period_start(e.year, &e.period);
+    let death = ctx.find(RegistryKind::Deaths, &e.person).find(|r| r.date.is_some_and(|d| d < start))?;
+    let when = death.date.map(|d| d.to_string()).unwrap_or_default();
+    Some(Hit::new(
+        Rule::DeadPayee,
+        e,
+        vec![Evidence::record(death, format!("于{when}死亡，早于发放期间开始日{start}"))],
+    ))
+}
+
+/// Rule 2: the payee is on the public payroll and the programme excludes 财政供养人员.
+pub fn public_payroll(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
+    if !ctx.programme(e.programme_id)?.excludes_payroll {
+        return None;
+    }
+    let record = ctx.find(RegistryKind::Payroll, &e.person).next()?;
+    let unit = record.detail.clone().unwrap_or_default();
+    Some(Hit::new(Rule::PublicPayroll, e, vec![Evidence::record(record, format!("供职于{unit}"))]))
+}
+
+/// Rule 3 (优亲厚友): for a discretionary programme, the payee is a cadre of the same village or a
+/// close relative a cadre of that village declared. A lead to verify, not a verdict.
+pub fn cadre_relative(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
+    if !ctx.programme(e.programme_id)?.discretionary {
+        return None;
+    }
+    let evidence: Vec<Evidence> = ctx
+        .find(RegistryKind::Cadres, &e.person)
+        .filter(|r| r.village.as_deref() == Some(e.village.as_str()))
+        .map(|r| {
+            let relation = r.relation.clone().unwrap_or_default();
+            let cadre = r.detail.as_ref().map(|c| format!("，干部{c}")).unwrap_or_default();
+            Evidence::record(r, format!("关系：{relation}{cadre}"))
+        })
+        .collect();
+    (!evidence.is_empty()).then(|| Hit::new(Rule::CadreRelative, e, evidence))
+}
+
+/// Rule 4: the same person paid more than once for the same programme, year, period and phase,
+/// whatever the roster or village. Every such entry is a hit, naming the others.
+pub fn duplicate_payments(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hit> {
+    let mut groups: HashMap<(i64, i32, &str, Phase, &str), Vec<&Entry>> = HashMap::new();
+    for e in entries {
+        groups.entry((e.programme_id, e.year, e.period.as_str(), e.phase, e.person.as_str())).or_default().push(e);
+    }
+    let mut hits = Vec::new();
+    for group in groups.values().filter(|g| g.len() > 1) {
+        for e in group {
+            let evidence = group
+                .iter()
+                .filter(|o| o.id != e.id)
+                .map(|o| {
+                    Evidence::entry(
+                        o,
+                        format!(
+                            "{}同期另见于花名册{}（村{}）{}",
+                            ctx.programme_name(o.programme_id),
+                            o.roster_id,
+                            o.village,
+                            yuan(o.amount_fen)
+                        ),
+                    )
+                })
+                .collect();
+            hits.push(Hit::new(Rule::DuplicatePayment, e, evidence));
+        }
+    }
+    hits
+}
+
+/// Rule 5: the same person paid in the same year and period by two programmes configured as
+/// mutually exclusive (e.g. 农村低保 and 城市低保).
+pub fn exclusive_programmes(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hit> {
+    if ctx.exclusive.is_empty() {
+        return Vec::new();
+    }
+    let mut groups: HashMap<(i32, &str, Phase, &str), Vec<&Entry>> = HashMap::new();
+    for e in entries {
+        groups.entry((e.year, e.period.as_str(), e.phase, e.person.as_str())).or_default().push(e);
+    }
+    let mut hits = Vec::new();
+    for group in groups.values().filter(|g| g.len() > 1) {
+        for e in group {
+            let evidence: Vec<Evidence> = group
+                .iter()
+                .filter(|o| ctx.exclusive.contains(&(e.programme_id, o.programme_id)))
+                .map(|o| {
+                    Evidence::entry(
+                        o,
+                        format!("同期还领取互斥项目“{}”{}", ctx.programme_name(o.programme_id), yuan(o.amount_fen)),
+                    )
+                })
+                .collect();
+            if !evidence.is_empty() {
+                hits.push(Hit::new(Rule::ExclusiveProgrammes, e, evidence));
+            }
+        }
+    }
+    hits
+}
+
+/// Rule 6: one bank / 一卡通 account receives, in one year, for people whom the household
+/// register places in different households. People the register does not know are left out:
+/// their household is unknown, so they prove nothing.
+pub fn shared_accounts(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hit> {
+    let mut by_account: HashMap<(&str, i32), Vec<(&Entry, &str)>> = HashMap::new();
+    for e in entries {
+        if let (Some(a), Some(h)) = (&e.account, ctx.household_of(&e.person).and_then(|r| r.household.as_deref())) {
+            by_account.entry((a.as_str(), e.year)).or_default().push((e, h));
+        }
+    }
+    let mut hits = Vec::new();
+    for group in by_account.values() {
+        let households: BTreeSet<&str> = group.iter().map(|(_, h)| *h).collect();
+        if households.len() < 2 {
+            continue;
+        }
+        for (e, mine) in group {
+            let mut seen = BTreeSet::new();
+            let evidence: Vec<Evidence> = group
+                .iter()
+                .filter(|(o, h)| h != mine && seen.insert(o.person.as_str()))
+                .map(|(o, h)| Evidence::entry(o, format!("同一账户还为户{h}的{}（{}）领取", o.name, o.masked_id)))
+                .collect();
+            hits.push(Hit::new(Rule::SharedAccount, e, evidence));
+        }
+    }
+    hits
+}
+
+/// Rule 7: the stored ID number is not a valid ID, or the household register knows the ID under
+/// another name.
+pub fn identity_mismatch(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
+    if e.birth_date.is_none() {
+        return Some(Hit::new(Rule::IdentityMismatch, e, vec![Evidence::note("身份证号校验不通过".into())]));
+    }
+    let record = ctx.household_of(&e.person)?;
+    (record.name != e.name).then(|| {
+        Hit::new(
+            Rule::IdentityMismatch,
+            e,
+            vec![Evidence::record(record, format!("户籍登记姓名为“{}”，花名册为“{}”", record.name, e.name))],
+        )
+    })
+}
+
+/// Rule 8: the payee's age is outside the programme's bounds (e.g. 高龄补贴 from 80), from the
+/// ID's birth date: too young if still below the minimum on the period's last day (someone who
+/// turns 80 during the year is paid for it), too old if already above the maximum on its first.
+pub fn age_out_of_range(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
+    let p = ctx.programme(e.programme_id)?;
+    let birth = e.birth_date?;
+    let (start, end) = period_bounds(e.year, &e.period);
+    let (at_end, at_start) = (age_on(birth, end), age_on(birth, start));
+    let (on, age) = if p.min_age.is_some_and(|m| at_end < m) {
+        (end, at_end)
+    } else if p.max_age.is_some_and(|m| at_start > m) {
+        (start, at_start)
+    } else {
+        return None;
+    };
+    let bounds = match (p.min_age, p.max_age) {
+        (Some(a), Some(b)) => format!("{a}至{b}周岁"),
+        (Some(a), None) => format!("{a}周岁以上"),
+        (None, Some(b)) => format!("{b}周岁以下"),
+        (None, None) => String::new(),
+    };
+    Some(Hit::new(Rule::AgeOutOfRange, e, vec![Evidence::note(format!("{on}时{age}周岁，项目要求{bounds}"))]))
+}
+
+/// Rule 9: the amount is above the programme's standard (per person or household), or, for a
+/// per-mu programme, not a whole multiple of the standard per mu.
+pub fn amount_off_standard(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
+    let p = ctx.programme(e.programme_id)?;
+    let standard = p.standard_fen.filter(|s| *s > 0)?;
+    let text = match p.unit {
+        Unit::Mu if e.amount_fen % standard != 0 => {
+            format!("金额{}不是亩均标准{}的整数倍", yuan(e.amount_fen), yuan(standard))
+        }
+        Unit::Person | Unit::Household if e.amount_fen > standard => {
+            format!("金额{}高于标准{}", yuan(e.amount_fen), yuan(standard))
+        }
+        _ => return None,
+    };
+    Some(Hit::new(Rule::AmountOffStandard, e, vec![Evidence::note(text)]))
+}
+
+/// Rule 10 (from the roster diff): a paid entry whose person was not on the proposed roster it
+/// settles, or paid on or before that roster's last day of publicity. A paid roster recorded
+/// without a proposed roster (a historical back-load) has no diff and is not judged here.
+pub fn not_publicised(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
+    if e.phase != Phase::Paid {
+        return None;
+    }
+    let text = match ctx.proposed.get(&e.settles?) {
+        None => "所结算的拟发放公示未公开".to_owned(),
+        Some(p) if !p.persons.contains(&e.person) => "不在所结算的拟发放公示名单中".to_owned(),
+        Some(p) => match (p.publicity_end, e.paid_on) {
+            (Some(end), Some(paid)) if paid <= end => format!("公示期至{end}，却于{paid}发放"),
+            _ => return None,
+        },
+    };
+    Some(Hit::new(Rule::NotPublicised, e, vec![Evidence::note(text)]))
+}
+
+/// Rule 11: for a programme with an asset test (低保-type), the payee owns a registered vehicle or
+/// is a legal representative or shareholder of a business.
+pub fn asset_test(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
+    if !ctx.programme(e.programme_id)?.asset_test {
+        return None;
+    }
+    let evidence: Vec<Evidence> = ctx
+        .find(RegistryKind::Vehicles, &e.person)
+        .chain(ctx.find(RegistryKind::Businesses, &e.person))
+        .map(|r| {
+            let detail = r.detail.clone().unwrap_or_default();
+            let relation = r.relation.as_ref().map(|x| format!("（{x}）")).unwrap_or_default();
+            Evidence::record(r, format!("{}{detail}{relation}", r.kind.detail_label()))
+        })
+        .collect();
+    (!evidence.is_empty()).then(|| Hit::new(Rule::AssetTest, e, evidence))
+}
+
+/// Rule 12: more distinct recipients from one household, for one programme, year, period and
+/// phase, than the household register's member count (the declared 人口数, else the people listed).
+pub fn household_overcount(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hit> {
+    let mut groups: HashMap<(i64, i32, &str, Phase, String), Vec<&Entry>> = HashMap::new();
+    for e in entries {
+        if let Some(h) = ctx.household_of(&e.person).and_then(|r| r.household.clone()) {
+            groups.entry((e.programme_id, e.year, e.period.as_str(), e.phase, h)).or_default().push(e);
+        }
+    }
+    let mut hits = Vec::new();
+    for ((.., household), group) in &groups {
+        let persons: BTreeSet<&str> = group.iter().map(|e| e.person.as_str()).collect();
+        let Some(&(declared, listed)) = ctx.households.get(household) else { continue };
+        let members = declared.unwrap_or(listed);
+        if i64::try_from(persons.len()).unwrap_or(i64::MAX) <= members {
+            continue;
+        }
+        for e in group {
+            let text = format!("户{household}登记人口{members}人，本期该户有{}人领取", persons.len());
+            hits.push(Hit::new(Rule::HouseholdOvercount, e, vec![Evidence::note(text)]));
+        }
+    }
+    hits
+}
+
+/// Runs every rule. With `only`, hits are kept for entries of those rosters alone (an
+/// incremental run after a publication), though cross-roster rules still see every entry.
+/// Hits come out ordered by entry and rule.
+pub fn screen(ctx: &ScreeningContext, entries: &[Entry], only: Option<&HashSet<i64>>) -> Vec<Hit> {
+    let wanted = |e: &Entry| only.is_none_or(|set| set.contains(&e.roster_id));
+    let per_entry: [fn(&ScreeningContext, &Entry) -> Option<Hit>; 8] = [
+        dead_payee,
+        public_payroll,
+        cadre_relative,
+        identity_mismatch,
+        age_out_of_range,
+        amount_off_standard,
+        not_publicised,
+        asset_test,
+    ];
+    let mut hits: Vec<Hit> = entries
+        .iter()
+        .filter(|e| wanted(e))
+        .flat_map(|e| per_entry.iter().filter_map(move |rule| rule(ctx, e)))
+        .collect();
+    let in_scope: HashSet<i64> = entries.iter().filter(|e| wanted(e)).map(|e| e.id).collect();
+    for group_rule in [duplicate_payments, exclusive_programmes, shared_accounts, household_overcount] {
+        hits.extend(group_rule(ctx, entries).into_iter().filter(|h| only.is_none() || in_scope.contains(&h.entry)));
+    }
+    hits.sort_by_key(|h| (h.entry, h.rule));
+    hits
+}
+
+fn yuan(fen: i64) -> String {
+    format!("{}.{:02}元", fen / 100, fen % 100)
+}
+
+/// What kind of 政策找人 lead a person is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LeadKind {
+    /// Old enough for an age-based programme, registered, alive, and not paid it this year.
+    AgeEligible,
+    /// Paid a recurring programme until some year, then nothing, while still registered.
+    Lapsed,
+}
+
+impl LeadKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AgeEligible => "age_eligible",
+            Self::Lapsed => "lapsed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::AgeEligible, Self::Lapsed].into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::AgeEligible => "符合年龄条件未享受",
+            Self::Lapsed => "中断领取",
+        }
+    }
+}
+
+/// One 政策找人 lead: a person the township should contact about a programme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lead {
+    pub kind: LeadKind,
+    pub person: String,
+    pub name: String,
+    pub masked_id: String,
+    pub village: String,
+    pub programme_id: i64,
+    pub detail: String,
+}
+
+/// 政策找人 by age: everyone in the household register (with a village, not in the deaths
+/// registry) whose age on 1 January of `year` is within an age-bounded programme's range, and who
+/// has no entry of that programme in `year`.
+pub fn age_eligible_leads(ctx: &ScreeningContext, entries: &[Entry], year: i32) -> Vec<Lead> {
+    let paid: HashSet<(i64, &str)> =
+        entries.iter().filter(|e| e.year == year).map(|e| (e.programme_id, e.person.as_str())).collect();
+    let on = period_start(year, "");
+    let mut programmes: Vec<&ProgrammeRules> = ctx.programmes.values().filter(|p| p.min_age.is_some()).collect();
+    programmes.sort_by_key(|p| p.id);
+    let mut leads = Vec::new();
+    for r in ctx.records.iter().filter(|r| r.kind == RegistryKind::Households) {
+        let (Some(birth), Some(village)) = (r.birth_date, &r.village) else { continue };
+        if ctx.find(RegistryKind::Deaths, &r.person).next().is_some() {
+            continue;
+        }
+        let age = age_on(birth, on);
+        for p in &programmes {
+            let fits = p.min_age.is_none_or(|m| age >= m) && p.max_age.is_none_or(|m| age <= m);
+            if fits && !paid.contains(&(p.id, r.person.as_str())) {
+                leads.push(Lead {
+                    kind: LeadKind::AgeEligible,
+                    person: r.person.clone(),
+                    name: r.name.clone(),
+                    masked_id: r.masked_id.clone(),
+                    village: village.clone(),
+                    programme_id: p.id,
+                    detail: format!("{year}年1月1日{age}周岁，本年未领取{}", p.name),
+                });
+            }
+        }
+    }
+    leads
+}
+
+/// 政策找人 by lapse: someone paid a recurring programme up to a year before the latest year the
+/// programme paid anyone in their village, still in the household register and not dead.
+pub fn lapsed_leads(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Lead> {
+    let mut last_in_village: HashMap<(i64, &str), i32> = HashMap::new();
+    let mut last_of_person: BTreeMap<(i64, &str), &Entry> = BTreeMap::new();
+    for e in entries.iter().filter(|e| ctx.programme(e.programme_id).is_some_and(|p| p.recurring)) {
+        let v = last_in_village.entry((e.programme_id, e.village.as_str())).or_insert(e.year);
+        *v = (*v).max(e.year);
+        let slot = last_of_person.entry((e.programme_id, e.person.as_str())).or_insert(e);
+        if e.year > slot.year {
+            *slot = e;
+        }
+    }
+    let mut leads = Vec::new();
+    for ((programme, person), e) in last_of_person {
+        let Some(&latest) = last_in_village.get(&(programme, e.village.as_str())) else { continue };
+        if e.year >= latest
+            || ctx.household_of(person).is_none()
+            || ctx.find(RegistryKind::Deaths, person).next().is_some()
+        {
+            continue;
+        }
+        leads.push(Lead {
+            kind: LeadKind::Lapsed,
+            person: person.to_owned(),
+            name: e.name.clone(),
+            masked_id: e.masked_id.clone(),
+            village: e.village.clone(),
+            programme_id: programme,
+            detail: format!("{}领取至{}年，本村{}年仍在发放", ctx.programme_name(programme), e.year, latest),
+        });
+    }
+    leads
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VILLAGE: &str = "620922100001";
+
+    fn date(y: i16, m: i8, d: i8) -> Date {
+        Date::new(y, m, d).unwrap_or(Date::constant(1900, 1, 1))
+    }
+
+    fn programme(id: i64) -> ProgrammeRules {
+        ProgrammeRules {
+            id,
+            name: format!("项目{id}"),
+            unit: Unit::Person,
+            standard_fen: None,
+            recurring: true,
+            excludes_payroll: false,
+            discretionary: false,
+            min_age: None,
+            max_age: None,
+            asset_test: false,
+        }
+    }
+
+    fn entry(id: i64, person: &str) -> Entry {
+        Entry {
+            id,
+            roster_id: 1,
+            programme_id: 1,
+            village: VILLAGE.into(),
+            year: 2025,
+            period: "2025年度".into(),
+            phase: Phase::Proposed,
+            person: person.into(),
+            name: format!("人{person}"),
+            masked_id: "620922********0011".into(),
+            birth_date: Some(date(1960, 6, 1)),
+            account: None,
+            amount_fen: 60_000,
+            settles: None,
+            paid_on: None,
+        }
+    }
+
+    fn record(id: i64, kind: RegistryKind, person: &str) -> Record {
+        Record {
+            id,
+            kind,
+            person: person.into(),
+            name: format!("人{person}"),
+            masked_id: "620922********0011".into(),
+            birth_date: Some(date(1960, 6, 1)),
+            village: Some(VILLAGE.into()),
+            household: None,
+            members: None,
+            relation: None,
+            detail: None,
+            date: None,
+        }
+    }
+
+    fn ctx(records: Vec<Record>, programmes: Vec<ProgrammeRules>) -> ScreeningContext {
+        ScreeningContext::new(records, programmes, &[], HashMap::new())
+    }
+
+    #[test]
+    fn periods_start_on_their_first_day() {
+        assert_eq!(period_start(2025, "2025年度"), date(2025, 1, 1));
+        assert_eq!(period_start(2025, "2025年第三季度"), date(2025, 7, 1));
+        assert_eq!(period_start(2025, "2025年4季度"), date(2025, 10, 1));
+        assert_eq!(period_start(2025, "下半年"), date(2025, 7, 1));
+        assert_eq!(period_start(2025, "2025年11月"), date(2025, 11, 1));
+        assert_eq!(period_bounds(2025, "2025年度").1, date(2025, 12, 31));
+        assert_eq!(period_bounds(2024, "2024年第一季度").1, date(2024, 3, 31));
+        assert_eq!(period_bounds(2024, "2024年2月").1, date(2024, 2, 29));
+        assert_eq!(age_on(date(1945, 3, 2), date(2025, 3, 1)), 79);
+        assert_eq!(age_on(date(1945, 3, 1), date(2025, 3, 1)), 80);
+    }
+
+    #[test]
+    fn rule_1_someone_dead_before_the_period_is_a_hit_but_not_someone_who_died_during_it() {
+        let mut dead = record(10, RegistryKind::Deaths, "a");
+        dead.date = Some(date(2024, 12, 31));
+        let mut during = record(11, RegistryKind::Deaths, "b");
+        during.date = Some(date(2025, 1, 1));
+        let c = ctx(vec![dead, during], vec![programme(1)]);
+        let hit = dead_payee(&c, &entry(1, "a"));
+        assert_eq!(hit.as_ref().map(|h| (h.rule, h.evidence[0].record)), Some((Rule::DeadPayee, Some(10))));
+        assert_eq!(dead_payee(&c, &entry(2, "b")), None);
+        assert_eq!(dead_payee(&c, &entry(3, "c")), None);
+    }
+
+    #[test]
+    fn rule_2_the_payroll_counts_only_for_programmes_that_exclude_it() {
+        let mut excluding = programme(1);
+        excluding.excludes_payroll = true;
+        let c = ctx(vec![record(10, RegistryKind::Payroll, "a")], vec![excluding, programme(2)]);
+        assert!(public_payroll(&c, &entry(1, "a")).is_some());
+        let mut other = entry(2, "a");
+        other.programme_id = 2;
+        assert_eq!(public_payroll(&c, &other), None);
+        assert_eq!(public_payroll(&c, &entry(3, "b")), None);
+    }
+
+    #[test]
+    fn rule_3_a_cadre_relative_in_the_same_village_is_a_lead_but_not_in_another_village() {
+        let mut p = programme(1);
+        p.discretionary = true;
+        let mut here = record(10, RegistryKind::Cadres, "a");
+        here.relation = Some("配偶".into());
+        let mut elsewhere = record(11, RegistryKind::Cadres, "b");
+        elsewhere.village = Some("620922100002".into());
+        let c = ctx(vec![here, elsewhere], vec![p]);
+        let hit = cadre_relative(&c, &entry(1, "a"));
+        assert_eq!(hit.as_ref().map(|h| h.severity), Some(Severity::Low));
+        assert!(hit.is_some_and(|h| h.evidence[0].text.contains("配偶")));
+        assert_eq!(cadre_relative(&c, &entry(2, "b")), None);
+    }
+
+    #[test]
+    fn rule_4_the_same_person_twice_in_one_period_is_a_hit_but_not_in_two_periods() {
+        let c = ctx(vec![], vec![programme(1)]);
+        let mut twice = entry(2, "a");
+        twice.roster_id = 2;
+        twice.village = "620922100002".into();
+        let mut next_period = entry(3, "b");
+        next_period.period = "2026年度".into();
+        let hits = duplicate_payments(&c, &[entry(1, "a"), twice, entry(4, "b"), next_period]);
+        let mut found: Vec<i64> = hits.iter().map(|h| h.entry).collect();
+        found.sort_unstable();
+        assert_eq!(found, [1, 2]);
+        assert!(hits.iter().all(|h| h.evidence.len() == 1));
+    }
+
+    #[test]
+    fn rule_5_exclusive_programmes_in_one_period_are_hits_but_compatible_ones_are_not() {
+        let c =
+            ScreeningContext::new(vec![], vec![programme(1), programme(2), programme(3)], &[(1, 2)], HashMap::new());
+        let mut urban = entry(2, "a");
+        urban.programme_id = 2;
+        let mut other = entry(4, "b");
+        other.programme_id = 3;
+        let hits = exclusive_programmes(&c, &[entry(1, "a"), urban, entry(3, "b"), other]);
+        let found: BTreeSet<i64> = hits.iter().map(|h| h.entry).collect();
+        assert_eq!(found, BTreeSet::from([1, 2]));
+    }
+
+    #[test]
+    fn rule_6_one_account_for_two_households_is_a_hit_but_not_within_one_household_nor_unregistered() {
+        let mut records = Vec::new();
+        for (i, (person, household)) in
+            [("a", "H1"), ("b", "H2"), ("c", "H3"), ("d", "H3"), ("e", "H4")].into_iter().enumerate()
+        {
+            let mut r = record(i as i64 + 10, RegistryKind::Households, person);
+            r.household = Some(household.into());
+            records.push(r);
+        }
+        let c = ctx(records, vec![programme(1)]);
+        let with_account = |id, person: &str, account: &str| {
+            let mut e = entry(id, person);
+            e.account = Some(account.into());
+            e
+        };
+        let mut next_year = with_account(7, "e", "X");
+        next_year.year = 2026;
+        let hits = shared_accounts(
+            &c,
+            &[
+                with_account(1, "a", "X"),
+                with_account(2, "b", "X"),
+                with_account(3, "c", "Y"),
+                with_account(4, "d", "Y"),
+                with_account(5, "u", "Y"),
+                with_account(6, "v", "Z"),
+                next_year,
+            ],
+        );
+        let found: BTreeSet<i64> = hits.iter().map(|h| h.entry).collect();
+        assert_eq!(found, BTreeSet::from([1, 2]));
+    }
+
+    #[test]
+    fn rule_7_an_invalid_id_or_another_name_is_a_hit_but_the_same_name_is_not() {
+        let mut r = record(10, RegistryKind::Households, "a");
+        r.name = "张三".into();
+        let c = ctx(vec![r], vec![programme(1)]);
+        let mut named = entry(1, "a");
+        named.name = "张山".into();
+        assert!(identity_mismatch(&c, &named).is_some_and(|h| h.evidence[0].text.contains("张三")));
+        named.name = "张三".into();
+        assert_eq!(identity_mismatch(&c, &named), None);
+        let mut invalid = entry(2, "b");
+        invalid.birth_date = None;
+        assert!(identity_mismatch(&c, &invalid).is_some());
+    }
+
+    #[test]
+    fn rule_8_the_minimum_age_is_reached_within_the_period_and_the_maximum_not_passed_before_it() {
+        let mut p = programme(1);
+        p.min_age = Some(80);
+        p.max_age = Some(90);
+        let c = ctx(vec![], vec![p]);
+        let born = |id, d: Date| {
+            let mut e = entry(id, "a");
+            e.birth_date = Some(d);
+            e
+        };
+        assert!(age_out_of_range(&c, &born(1, date(1946, 1, 1))).is_some(), "79 on 2025-12-31");
+        assert_eq!(age_out_of_range(&c, &born(2, date(1945, 12, 31))), None, "turns 80 on 2025-12-31");
+        assert_eq!(age_out_of_range(&c, &born(3, date(1934, 12, 31))), None, "90 on 2025-01-01");
+        assert!(age_out_of_range(&c, &born(4, date(1934, 1, 1))).is_some(), "already 91 on 2025-01-01");
+    }
+
+    #[test]
+    fn rule_9_above_the_standard_or_not_a_multiple_per_mu_is_a_hit() {
+        let mut per_person = programme(1);
+        per_person.standard_fen = Some(60_000);
+        let mut per_mu = programme(2);
+        per_mu.unit = Unit::Mu;
+        per_mu.standard_fen = Some(9_500);
+        let c = ctx(vec![], vec![per_person, per_mu]);
+        let mut above = entry(1, "a");
+        above.amount_fen = 60_001;
+        assert!(amount_off_standard(&c, &above).is_some());
+        assert_eq!(amount_off_standard(&c, &entry(2, "b")), None, "exactly the standard");
+        let mut mu = entry(3, "c");
+        mu.programme_id = 2;
+        mu.amount_fen = 9_500 * 7;
+        assert_eq!(amount_off_standard(&c, &mu), None);
+        mu.amount_fen += 1;
+        assert!(amount_off_standard(&c, &mu).is_some());
+    }
+
+    #[test]
+    fn rule_10_paid_without_or_before_the_end_of_publicity_is_a_hit() {
+        let proposed = HashMap::from([(
+            7,
+            ProposedRoster { publicity_end: Some(date(2025, 3, 10)), persons: HashSet::from(["a".to_owned()]) },
+        )]);
+        let c = ScreeningContext::new(vec![], vec![programme(1)], &[], proposed);
+        let paid = |id, person: &str, settles: Option<i64>, on: Date| {
+            let mut e = entry(id, person);
+            e.phase = Phase::Paid;
+            e.settles = settles;
+            e.paid_on = Some(on);
+            e
+        };
+        assert_eq!(not_publicised(&c, &paid(1, "a", Some(7), date(2025, 3, 11))), None, "the day after publicity");
+        assert!(not_publicised(&c, &paid(2, "a", Some(7), date(2025, 3, 10))).is_some(), "on the last day");
+        assert!(not_publicised(&c, &paid(3, "b", Some(7), date(2025, 3, 11))).is_some(), "not on the list");
+        assert_eq!(not_publicised(&c, &paid(4, "a", None, date(2025, 3, 11))), None, "a back-loaded roster");
+        assert_eq!(not_publicised(&c, &entry(5, "b")), None, "a proposed entry is the publicity itself");
+    }
+
+    #[test]
+    fn rule_11_a_vehicle_or_business_owner_fails_the_asset_test_only_where_it_applies() {
+        let mut dibao = programme(1);
+        dibao.asset_test = true;
+        let mut car = record(10, RegistryKind::Vehicles, "a");
+        car.detail = Some("小型轿车".into());
+        let c = ctx(vec![car, record(11, RegistryKind::Businesses, "b")], vec![dibao, programme(2)]);
+        assert!(asset_test(&c, &entry(1, "a")).is_some_and(|h| h.evidence[0].text.contains("小型轿车")));
+        assert!(asset_test(&c, &entry(2, "b")).is_some());
+        assert_eq!(asset_test(&c, &entry(3, "c")), None);
+        let mut other = entry(4, "a");
+        other.programme_id = 2;
+        assert_eq!(asset_test(&c, &other), None);
+    }
+
+    #[test]
+    fn rule_12_more_recipients_than_members_is_a_hit_but_as_many_is_not() {
+        let mut records = Vec::new();
+        for (i, (person, household, members)) in
+            [("a", "H1", Some(2)), ("b", "H1", None), ("c", "H1", None), ("d", "H2", None), ("e", "H2", None)]
+                .into_iter()
+                .enumerate()
+        {
+            let mut r = record(i as i64 + 10, RegistryKind::Households, person);
+            r.household = Some(household.into());
+            r.members = members;
+            records.push(r);
+        }
+        let c = ctx(records, vec![programme(1)]);
+        let entries: Vec<Entry> =
+            ["a", "b", "c", "d", "e"].iter().enumerate().map(|(i, p)| entry(i as i64 + 1, p)).collect();
+        let found: BTreeSet<i64> = household_overcount(&c, &entries).iter().map(|h| h.entry).collect();
+        assert_eq!(found, BTreeSet::from([1, 2, 3]));
+    }
+
+    #[test]
+    fn an_incremental_screen_keeps_hits_of_the_named_rosters_only() {
+        let mut dead = record(10, RegistryKind::Deaths, "a");
+        dead.date = Some(date(2020, 1, 1));
+        let c = ctx(vec![dead], vec![programme(1)]);
+        let mut elsewhere = entry(2, "a");
+        elsewhere.roster_id = 2;
+        let entries = [entry(1, "a"), elsewhere];
+        let all = screen(&c, &entries, None);
+        assert_eq!(
+            all.iter().map(|h| (h.entry, h.rule)).collect::<Vec<_>>(),
+            [(1, Rule::DeadPayee), (1, Rule::DuplicatePayment), (2, Rule::DeadPayee), (2, Rule::DuplicatePayment)]
+        );
+        let only = HashSet::from([2]);
+        let some = screen(&c, &entries, Some(&only));
+        assert!(some.iter().all(|h| h.entry == 2) && some.len() == 2);
+    }
+
+    #[test]
+    fn handling_goes_new_verifying_then_a_conclusion_with_a_note() {
+        assert!(check_handling(HitStatus::New, HitStatus::Verifying, "").is_ok());
+        assert!(check_handling(HitStatus::New, HitStatus::Confirmed, "查实").is_err());
+        assert!(check_handling(HitStatus::Verifying, HitStatus::Confirmed, " ").is_err());
+        assert!(check_handling(HitStatus::Verifying, HitStatus::Dismissed, "系同名不同人").is_ok());
+        assert!(check_handling(HitStatus::Confirmed, HitStatus::Dismissed, "x").is_err());
+    }
+
+    #[test]
+    fn the_aged_without_allowance_are_found_but_not_the_dead_nor_the_paid() {
+        let mut p = programme(5);
+        p.min_age = Some(80);
+        let mut old = record(10, RegistryKind::Households, "a");
+        old.birth_date = Some(date(1940, 5, 1));
+        let mut old_paid = old.clone();
+        old_paid.id = 11;
+        old_paid.person = "b".into();
+        let mut old_dead = old.clone();
+        old_dead.id = 12;
+        old_dead.person = "c".into();
+        let mut death = record(13, RegistryKind::Deaths, "c");
+        death.date = Some(date(2024, 1, 1));
+        let young = record(14, RegistryKind::Households, "d");
+        let c = ctx(vec![old, old_paid, old_dead, death, young], vec![p]);
+        let mut paid = entry(1, "b");
+        paid.programme_id = 5;
+        let leads = age_eligible_leads(&c, &[paid], 2025);
+        assert_eq!(leads.iter().map(|l| l.person.as_str()).collect::<Vec<_>>(), ["a"]);
+    }
+
+    #[test]
+    fn a_lapsed_recipient_still_registered_is_found_but_not_one_who_moved_away() {
+        let c = ctx(vec![record(10, RegistryKind::Households, "a")], vec![programme(1)]);
+        let mut entries = Vec::new();
+        for (id, person, year) in [(1, "a", 2022), (2, "b", 2022), (3, "c", 2022), (4, "c", 2025)] {
+            let mut e = entry(id, person);
+            e.year = year;
+            entries.push(e);
+        }
+        let leads = lapsed_leads(&c, &entries);
+        assert_eq!(leads.iter().map(|l| l.person.as_str()).collect::<Vec<_>>(), ["a"]);
+        assert!(leads[0].detail.contains("2022"));
+    }
+}

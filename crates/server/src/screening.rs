@@ -1,0 +1,255 @@
+//! 大数据比对 use cases shared by the back office, the command line, the scheduler, the demo and
+//! the benchmark: importing a registry file (checked in full, sealed, stored in one
+//! transaction), loading everything a screening needs in bulk, running the rules and recording
+//! the hits, and refreshing the 政策找人 leads. Personal data is decrypted only here, only to
+//! read the birth date and validity of an ID number, and never leaves as anything but a masked form.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+use xiaowei_core::registry::{self, RegistryCheck, RegistryKind, RegistryLine};
+use xiaowei_core::screening::{self, Entry, Evidence, Hit, ProgrammeRules, ProposedRoster, Record, ScreeningContext};
+use xiaowei_core::subsidy::{Phase, Unit};
+use xiaowei_core::{PiiCipher, ResidentId};
+use xiaowei_store::{NewHit, NewLead, NewRegistryRecord, RunSummary, Store};
+
+use crate::error::AppError;
+use crate::rosters::{ID_PURPOSE, parse_date};
+use crate::state::AppState;
+
+/// Reads and checks a registry file; an unreadable file is an error naming why.
+pub fn check_file(kind: RegistryKind, bytes: &[u8]) -> Result<RegistryCheck, AppError> {
+    let grid = xiaowei_sheets::read_grid(bytes).map_err(|e| AppError::invalid(e.to_string()))?;
+    registry::check(kind, &grid).map_err(|e| AppError::invalid(e.to_string()))
+}
+
+/// Seals one checked registry line: the ID encrypted, its blind index (the same as roster
+/// entries', so the two join) and masked form kept, the birth date read from it.
+pub fn seal_record(cipher: &PiiCipher, line: &RegistryLine) -> NewRegistryRecord {
+    let id = line.resident_id.expose();
+    NewRegistryRecord {
+        person_idx: cipher.blind_index(ID_PURPOSE, id),
+        name: line.name.clone(),
+        id_enc: cipher.encrypt(id),
+        id_masked: line.resident_id.masked(),
+        birth_date: Some(line.resident_id.birth_date().to_string()),
+        village_code: line.village.clone(),
+        household_no: line.household.clone(),
+        members: line.members,
+        relation: line.relation.clone(),
+        detail: line.detail.clone(),
+        event_date: line.date.map(|d| d.to_string()),
+    }
+}
+
+/// Stores a clean registry file (replacing or amending the registry), audits it, and re-screens
+/// everything. Returns the number of records stored and the screening's summary.
+pub async fn import_registry(
+    state: &AppState,
+    kind: RegistryKind,
+    amend: bool,
+    check: &RegistryCheck,
+    file_name: &str,
+    actor: (Option<i64>, &str),
+    audit: xiaowei_store::NewAuditEntry,
+) -> Result<(usize, RunSummary), AppError> {
+    if !check.is_clean() {
+        return Err(AppError::invalid(format!("文件有 {} 处错误，未导入任何数据", check.errors.len())));
+    }
+    let records: Vec<NewRegistryRecord> = check.lines.iter().map(|l| seal_record(state.cipher(), l)).collect();
+    let now = state.now();
+    state.store().import_registry(kind.as_str(), amend, &records, file_name, actor.0, actor.1, now).await?;
+    state.audit(audit).await?;
+    let outcome = run(state.store(), state.cipher(), None, now).await?;
+    Ok((records.len(), outcome.summary))
+}
+
+/// Everything one screening run needs, loaded in bulk (no query per entry).
+pub struct Loaded {
+    pub context: ScreeningContext,
+    pub entries: Vec<Entry>,
+}
+
+fn unit_of(text: &str) -> Unit {
+    Unit::parse(text).unwrap_or(Unit::Person)
+}
+
+/// Loads registries, programme settings and every entry of every published roster; each entry's
+/// ID is decrypted once, to read its birth date (an undecryptable or invalid number has none).
+pub async fn load(store: &Store, cipher: &PiiCipher) -> Result<Loaded, AppError> {
+    let records: Vec<Record> = store
+        .registry_for_screening()
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            Some(Record {
+                id: r.id,
+                kind: RegistryKind::parse(&r.kind)?,
+                person: r.person_idx,
+                name: r.name,
+                masked_id: r.id_masked,
+                birth_date: r.birth_date.as_deref().and_then(parse_date),
+                village: r.village_code,
+                household: r.household_no,
+                members: r.members,
+                relation: r.relation,
+                detail: r.detail,
+                date: r.event_date.as_deref().and_then(parse_date),
+            })
+        })
+        .collect();
+    let programmes: Vec<ProgrammeRules> = store
+        .programme_screening()
+        .await?
+        .into_iter()
+        .map(|p| ProgrammeRules {
+            id: p.id,
+            name: p.name,
+            unit: unit_of(&p.unit),
+            standard_fen: p.standard_fen,
+            recurring: p.recurring != 0,
+            excludes_payroll: p.excludes_payroll != 0,
+            discretionary: p.discretionary != 0,
+            min_age: p.min_age.and_then(|a| i32::try_from(a).ok()),
+            max_age: p.max_age.and_then(|a| i32::try_from(a).ok()),
+            asset_test: p.asset_test != 0,
+        })
+        .collect();
+    let pairs = store.exclusive_pairs().await?;
+    let mut proposed: HashMap<i64, ProposedRoster> = HashMap::new();
+    for p in store.proposed_for_screening().await? {
+        let slot = proposed.entry(p.roster_id).or_default();
+        slot.publicity_end = p.publicity_end.as_deref().and_then(parse_date);
+        slot.persons.insert(p.id_idx);
+    }
+    let entries = store
+        .entries_for_screening()
+        .await?
+        .into_iter()
+        .map(|e| Entry {
+            id: e.id,
+            roster_id: e.roster_id,
+            programme_id: e.programme_id,
+            village: e.org_code,
+            year: i32::try_from(e.year).unwrap_or_default(),
+            period: e.period,
+            phase: Phase::parse(&e.phase).unwrap_or(Phase::Paid),
+            person: e.id_idx,
+            name: e.name,
+            masked_id: e.id_masked,
+            birth_date: cipher
+                .decrypt(&e.id_enc)
+                .ok()
+                .and_then(|id| ResidentId::parse(&id).ok())
+                .map(|id| id.birth_date()),
+            account: e.account_idx,
+            amount_fen: e.amount_fen,
+            settles: e.settles_id,
+            paid_on: e.paid_on.as_deref().and_then(parse_date),
+        })
+        .collect();
+    Ok(Loaded { context: ScreeningContext::new(records, programmes, &pairs, proposed), entries })
+}
+
+/// Evidence as stored with a hit (JSON): masked IDs only.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct StoredEvidence {
+    pub record: Option<i64>,
+    pub entry: Option<i64>,
+    pub text: String,
+}
+
+impl From<&Evidence> for StoredEvidence {
+    fn from(e: &Evidence) -> Self {
+        Self { record: e.record, entry: e.entry, text: e.text.clone() }
+    }
+}
+
+/// Reads a stored hit's evidence back (an unreadable value shows as no evidence).
+pub fn evidence_of(json: &str) -> Vec<StoredEvidence> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+/// The outcome of one run: the hits found (in scope) and what changed in storage.
+pub struct Outcome {
+    pub hits: Vec<Hit>,
+    pub entries: usize,
+    pub summary: RunSummary,
+}
+
+/// Screens every published roster (`only` = None) or the entries of the given rosters against
+/// everything, and records the hits.
+pub async fn run(store: &Store, cipher: &PiiCipher, only: Option<&[i64]>, now: i64) -> Result<Outcome, AppError> {
+    let loaded = load(store, cipher).await?;
+    let scope: Option<HashSet<i64>> = only.map(|ids| ids.iter().copied().collect());
+    let hits = screening::screen(&loaded.context, &loaded.entries, scope.as_ref());
+    let entries = loaded.entries.iter().filter(|e| scope.as_ref().is_none_or(|s| s.contains(&e.roster_id))).count();
+    let rows: Vec<NewHit> = hits
+        .iter()
+        .map(|h| NewHit {
+            rule: h.rule.as_str().to_owned(),
+            entry_id: h.entry,
+            severity: h.severity.as_str().to_owned(),
+            evidence: serde_json::to_string(&h.evidence.iter().map(StoredEvidence::from).collect::<Vec<_>>())
+                .unwrap_or_else(|_| "[]".into()),
+        })
+        .collect();
+    let summary = store.record_screening(only, i64::try_from(entries).unwrap_or(i64::MAX), &rows, now).await?;
+    Ok(Outcome { hits, entries, summary })
+}
+
+/// Refreshes the 政策找人 leads for `year` (age-eligible people not paid, lapsed recipients).
+pub async fn refresh_outreach(store: &Store, cipher: &PiiCipher, year: i32, now: i64) -> Result<usize, AppError> {
+    let loaded = load(store, cipher).await?;
+    let mut leads = screening::age_eligible_leads(&loaded.context, &loaded.entries, year);
+    leads.extend(screening::lapsed_leads(&loaded.context, &loaded.entries));
+    let rows: Vec<NewLead> = leads
+        .into_iter()
+        .map(|l| NewLead {
+            kind: l.kind.as_str().to_owned(),
+            person_idx: l.person,
+            name: l.name,
+            id_masked: l.masked_id,
+            org_code: l.village,
+            programme_id: l.programme_id,
+            detail: l.detail,
+        })
+        .collect();
+    store.record_outreach(&rows, now).await?;
+    Ok(rows.len())
+}
+
+/// A run after a roster was published: that roster's entries are screened in the background (the
+/// reviewer's request does not wait for it); a failure is logged, never undoing the publication,
+/// and the next scheduled run covers it.
+pub fn after_publication(state: &AppState, roster_id: i64) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = run(state.store(), state.cipher(), Some(&[roster_id]), state.now()).await {
+            tracing::warn!(error = %e, roster_id, "screening after publication failed");
+        }
+    });
+}
+
+/// The scheduled full run (screening and 政策找人), from the workers loop.
+pub async fn scheduled(state: &AppState) {
+    let now = state.now();
+    if let Err(e) = run(state.store(), state.cipher(), None, now).await {
+        tracing::warn!(error = %e, "scheduled screening failed");
+    }
+    let year = i32::from(crate::rosters::shanghai_date(now).year());
+    if let Err(e) = refresh_outreach(state.store(), state.cipher(), year, now).await {
+        tracing::warn!(error = %e, "scheduled outreach refresh failed");
+    }
+}
+
+/// Runs [`scheduled`] every `every`, the first time one period after start.
+pub fn spawn_schedule(state: AppState, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tick.tick().await;
+            scheduled(&state).await;
+        }
+    });
+}

@@ -1,0 +1,660 @@
+//! 大数据比对 in the back office: registry imports (county level), the commission's hit list
+//! with filters and counts, a hit's page with its evidence and handling, and the townships'
+//! 政策找人 lists with outcomes. Hits are never public; full ID numbers show only to accounts
+//! allowed to see personal data, on request, and every such view is audited.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, Request, State};
+use axum::response::{Html, Response};
+use serde::Deserialize;
+use xiaowei_core::Permission;
+use xiaowei_core::registry::RegistryKind;
+use xiaowei_core::roster::CellError;
+use xiaowei_core::screening::{HitStatus, Rule, Severity, check_handling};
+use xiaowei_store::{HitFilter, RegistryImport};
+
+use super::rosters::read_upload;
+use super::{KeyedForm, Nav, Staff, first_submit, see_other};
+use crate::error::AppError;
+use crate::screening::{StoredEvidence, evidence_of};
+use crate::security::random_token;
+use crate::state::{AppState, shanghai_time};
+
+const PAGE_SIZE: i64 = 30;
+
+fn yuan(fen: i64) -> String {
+    format!("{}.{:02}", fen / 100, fen % 100)
+}
+
+struct ImportRow {
+    kind: &'static str,
+    mode: &'static str,
+    file_name: String,
+    rows: i64,
+    actor: String,
+    at: String,
+}
+
+impl From<RegistryImport> for ImportRow {
+    fn from(i: RegistryImport) -> Self {
+        Self {
+            kind: RegistryKind::parse(&i.kind).map_or("未知", RegistryKind::label),
+            mode: if i.mode == "amend" { "补充更新" } else { "整体替换" },
+            file_name: i.file_name,
+            rows: i.rows,
+            actor: i.actor_name,
+            at: shanghai_time(i.created_at),
+        }
+    }
+}
+
+struct SettingRow {
+    name: String,
+    flags: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/registries.html")]
+struct RegistriesPage {
+    nav: Nav,
+    notice: String,
+    kinds: Vec<(&'static str, &'static str, i64)>,
+    imports: Vec<ImportRow>,
+    settings: Vec<SettingRow>,
+    form_key: String,
+}
+
+#[derive(Deserialize)]
+pub struct DoneQuery {
+    #[serde(default)]
+    done: String,
+    #[serde(default)]
+    n: i64,
+    #[serde(default)]
+    hits: i64,
+}
+
+pub async fn registries(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<DoneQuery>,
+) -> Result<Html<String>, AppError> {
+    staff.require(Permission::ManageRegistries)?;
+    let sizes: HashMap<String, i64> = state.store().registry_sizes().await?.into_iter().collect();
+    let kinds = RegistryKind::ALL
+        .into_iter()
+        .map(|k| (k.as_str(), k.label(), sizes.get(k.as_str()).copied().unwrap_or(0)))
+        .collect();
+    let imports = state.store().registry_imports(20).await?.into_iter().map(ImportRow::from).collect();
+    let settings = state
+        .store()
+        .programme_screening()
+        .await?
+        .into_iter()
+        .map(|p| {
+            let mut flags = Vec::new();
+            if p.excludes_payroll != 0 {
+                flags.push("财政供养人员不得享受".to_owned());
+            }
+            if p.discretionary != 0 {
+                flags.push("村级评定".to_owned());
+            }
+            if p.asset_test != 0 {
+                flags.push("有车辆或经营主体不得享受".to_owned());
+            }
+            match (p.min_age, p.max_age) {
+                (Some(a), Some(b)) => flags.push(format!("{a}至{b}周岁")),
+                (Some(a), None) => flags.push(format!("{a}周岁以上")),
+                (None, Some(b)) => flags.push(format!("{b}周岁以下")),
+                (None, None) => {}
+            }
+            SettingRow { name: p.name, flags: if flags.is_empty() { "—".into() } else { flags.join("；") } }
+        })
+        .collect();
+    let notice = match q.done.as_str() {
+        "imported" => format!("已导入 {} 条记录，并已重新比对：当前线索 {} 条。", q.n, q.hits),
+        "screened" => format!("已完成全面比对：当前线索 {} 条，新增 {} 条。", q.hits, q.n),
+        "repeat" => "该表单已提交过，未重复处理。".to_owned(),
+        _ => String::new(),
+    };
+    let page = RegistriesPage { nav: staff.nav(), notice, kinds, imports, settings, form_key: random_token() };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Template)]
+#[template(path = "staff/registry_errors.html")]
+struct RegistryErrorsPage {
+    nav: Nav,
+    file_name: String,
+    kind: &'static str,
+    errors: Vec<CellError>,
+    more: usize,
+}
+
+pub async fn import(State(state): State<AppState>, staff: Staff, request: Request) -> Result<Response, AppError> {
+    staff.require(Permission::ManageRegistries)?;
+    let upload = read_upload(&state, request).await?;
+    let kind = RegistryKind::parse(upload.field("kind")).ok_or_else(|| AppError::invalid("比对库：请选择"))?;
+    let amend = match upload.field("mode") {
+        "amend" => true,
+        "replace" => {
+            if upload.field("confirm") != "1" {
+                return Err(AppError::invalid("整体替换会删除该库现有全部记录：请勾选确认后再提交"));
+            }
+            false
+        }
+        _ => return Err(AppError::invalid("导入方式：请选择整体替换或补充更新")),
+    };
+    if upload.file.is_empty() {
+        return Err(AppError::invalid("文件：请选择要上传的 Excel 或 CSV 文件"));
+    }
+    let check = crate::screening::check_file(kind, &upload.file)?;
+    if !check.is_clean() {
+        let more = check.errors.len().saturating_sub(200);
+        let page = RegistryErrorsPage {
+            nav: staff.nav(),
+            file_name: upload.file_name.clone(),
+            kind: kind.label(),
+            errors: check.errors.into_iter().take(200).collect(),
+            more,
+        };
+        return Ok(axum::response::IntoResponse::into_response(Html(page.render()?)));
+    }
+    if !first_submit(&state, &staff, upload.field("form_key")).await? {
+        return Ok(see_other("/staff/registries?done=repeat"));
+    }
+    let detail = format!(
+        "{}{}：{}，{} 条",
+        kind.label(),
+        if amend { "补充更新" } else { "整体替换" },
+        upload.file_name,
+        check.lines.len()
+    );
+    let audit = staff.audit_entry(state.now(), "registry.import", format!("registry:{}", kind.as_str()), detail, None);
+    let (count, summary) = crate::screening::import_registry(
+        &state,
+        kind,
+        amend,
+        &check,
+        &upload.file_name,
+        (Some(staff.user.id), &staff.user.username),
+        audit,
+    )
+    .await?;
+    Ok(see_other(&format!("/staff/registries?done=imported&n={count}&hits={}", summary.hits)))
+}
+
+pub async fn run_now(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<KeyedForm>,
+) -> Result<Response, AppError> {
+    staff.require(Permission::ManageRegistries)?;
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other("/staff/registries?done=repeat"));
+    }
+    let now = state.now();
+    let outcome = crate::screening::run(state.store(), state.cipher(), None, now).await?;
+    let year = i32::from(crate::rosters::shanghai_date(now).year());
+    crate::screening::refresh_outreach(state.store(), state.cipher(), year, now).await?;
+    let detail = format!("全面比对：{} 条花名册记录，线索 {} 条", outcome.entries, outcome.summary.hits);
+    state.audit(staff.audit_entry(now, "screening.run", "screening".into(), detail, None)).await?;
+    Ok(see_other(&format!(
+        "/staff/registries?done=screened&n={}&hits={}",
+        outcome.summary.new_hits, outcome.summary.hits
+    )))
+}
+
+struct HitRow {
+    id: i64,
+    rule: &'static str,
+    severity: &'static str,
+    severity_code: &'static str,
+    place: String,
+    programme: String,
+    period: String,
+    name: String,
+    id_masked: String,
+    status: &'static str,
+    cleared: bool,
+}
+
+struct CountRow {
+    place: String,
+    counts: Vec<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "staff/screening.html")]
+struct HitsPage {
+    nav: Nav,
+    hits: Vec<HitRow>,
+    total: i64,
+    page: i64,
+    has_more: bool,
+    rules: Vec<(&'static str, usize, &'static str)>,
+    statuses: Vec<(&'static str, &'static str)>,
+    places: Vec<(String, String)>,
+    rule: String,
+    status: String,
+    place: String,
+    cleared: bool,
+    query: String,
+    totals: Vec<(&'static str, i64)>,
+    counts: Vec<CountRow>,
+}
+
+#[derive(Deserialize)]
+pub struct HitsQuery {
+    page: Option<i64>,
+    #[serde(default)]
+    rule: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    cleared: String,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<HitsQuery>,
+) -> Result<Html<String>, AppError> {
+    staff.require(Permission::ViewScreening)?;
+    let store = state.store();
+    let scope = staff.scope.org_code.clone();
+    let within = if !q.place.is_empty() && staff.scope.covers_org(&q.place) { q.place.clone() } else { scope.clone() };
+    let rule = Rule::parse(&q.rule).map(|r| r.as_str().to_owned());
+    let status = HitStatus::parse(&q.status).map(|s| s.as_str().to_owned());
+    let filter = HitFilter { within: within.clone(), rule, status, include_cleared: q.cleared == "1" };
+    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let mut rows = store.screening_hits(&filter, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
+    let has_more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    let total = store.count_screening_hits(&filter).await?;
+    let hits = rows
+        .into_iter()
+        .map(|h| {
+            let severity = Severity::parse(&h.severity).unwrap_or(Severity::Medium);
+            HitRow {
+                id: h.id,
+                rule: Rule::parse(&h.rule).map_or("未知规则", Rule::label),
+                severity: severity.label(),
+                severity_code: severity.as_str(),
+                place: h.org_name,
+                programme: h.programme_name,
+                period: h.period,
+                name: h.name,
+                id_masked: h.id_masked,
+                status: HitStatus::parse(&h.status).map_or("未知", HitStatus::label),
+                cleared: h.cleared_at.is_some(),
+            }
+        })
+        .collect();
+    let children = store.child_orgs(&scope).await?;
+    let names: HashMap<String, String> = children.iter().map(|o| (o.code.clone(), o.name.clone())).collect();
+    let counted = store.screening_counts(&scope).await?;
+    let mut by_place: Vec<CountRow> = Vec::new();
+    let mut totals: Vec<(&'static str, i64)> = HitStatus::ALL.iter().map(|s| (s.label(), 0)).collect();
+    for c in counted {
+        let Some(i) = HitStatus::ALL.iter().position(|s| s.as_str() == c.status) else { continue };
+        totals[i].1 += c.hits;
+        let place = names.get(&c.township).cloned().unwrap_or_else(|| c.township.clone());
+        match by_place.iter_mut().find(|r| r.place == place) {
+            Some(row) => row.counts[i] += c.hits,
+            None => {
+                let mut counts = vec![0; HitStatus::ALL.len()];
+                counts[i] = c.hits;
+                by_place.push(CountRow { place, counts });
+            }
+        }
+    }
+    let query = serde_urlencoded::to_string([
+        ("rule", q.rule.as_str()),
+        ("status", q.status.as_str()),
+        ("place", q.place.as_str()),
+        ("cleared", q.cleared.as_str()),
+    ])
+    .unwrap_or_default();
+    let page = HitsPage {
+        nav: staff.nav(),
+        hits,
+        total,
+        page,
+        has_more,
+        rules: Rule::ALL.iter().map(|r| (r.as_str(), r.number(), r.label())).collect(),
+        statuses: HitStatus::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
+        places: children.into_iter().map(|o| (o.code, o.name)).collect(),
+        rule: q.rule,
+        status: q.status,
+        place: q.place,
+        cleared: q.cleared == "1",
+        query,
+        totals,
+        counts: by_place,
+    };
+    Ok(Html(page.render()?))
+}
+
+struct EventRow {
+    from: &'static str,
+    to: &'static str,
+    note: String,
+    actor: String,
+    at: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/screening_hit.html")]
+struct HitPage {
+    nav: Nav,
+    notice: &'static str,
+    id: i64,
+    rule_number: usize,
+    rule: &'static str,
+    description: &'static str,
+    severity: &'static str,
+    place: String,
+    programme: String,
+    period: String,
+    roster_id: i64,
+    name: String,
+    id_shown: String,
+    can_reveal: bool,
+    revealed: bool,
+    amount: String,
+    status: &'static str,
+    status_code: &'static str,
+    note: String,
+    cleared: String,
+    first_seen: String,
+    last_seen: String,
+    evidence: Vec<StoredEvidence>,
+    events: Vec<EventRow>,
+    next: Vec<(&'static str, &'static str)>,
+    can_handle: bool,
+    form_key: String,
+}
+
+#[derive(Deserialize)]
+pub struct HitQuery {
+    #[serde(default)]
+    reveal: String,
+    #[serde(default)]
+    done: String,
+}
+
+async fn hit_in_scope(
+    state: &AppState,
+    staff: &Staff,
+    permission: Permission,
+    id: i64,
+) -> Result<xiaowei_store::ScreeningHit, AppError> {
+    staff.require(permission)?;
+    let hit = state.store().find_screening_hit(id).await?.ok_or(AppError::NotFound)?;
+    staff.require_org(permission, &hit.org_code)?;
+    Ok(hit)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Query(q): Query<HitQuery>,
+) -> Result<Html<String>, AppError> {
+    let hit = hit_in_scope(&state, &staff, Permission::ViewScreening, id).await?;
+    let can_reveal = staff.role.allows(Permission::ViewPersonalData);
+    let revealed = can_reveal && q.reveal == "1";
+    let id_shown = if revealed {
+        let entry = state.store().find_entry(hit.roster_id, hit.entry_id).await?.ok_or(AppError::NotFound)?;
+        let full = state.cipher().decrypt(&entry.id_enc).map_err(|e| AppError::Internal(format!("hit {id}: {e}")))?;
+        let detail = format!("查看比对线索 {id} 的完整身份证号（{}）", hit.id_masked);
+        let audit = staff.audit_entry(
+            state.now(),
+            "pii.view",
+            format!("screening_hit:{id}"),
+            detail,
+            Some(hit.org_code.clone()),
+        );
+        state.audit(audit).await?;
+        full
+    } else {
+        hit.id_masked.clone()
+    };
+    let rule = Rule::parse(&hit.rule);
+    let status = HitStatus::parse(&hit.status).unwrap_or(HitStatus::New);
+    let events = state
+        .store()
+        .hit_events(id)
+        .await?
+        .into_iter()
+        .map(|e| EventRow {
+            from: HitStatus::parse(&e.from_status).map_or("", HitStatus::label),
+            to: HitStatus::parse(&e.to_status).map_or("", HitStatus::label),
+            note: e.note,
+            actor: e.actor_name,
+            at: shanghai_time(e.at),
+        })
+        .collect();
+    let notice = match q.done.as_str() {
+        "handled" => "处理结果已保存。",
+        "repeat" => "该表单已提交过，未重复处理。",
+        _ => "",
+    };
+    let page = HitPage {
+        nav: staff.nav(),
+        notice,
+        id,
+        rule_number: rule.map_or(0, Rule::number),
+        rule: rule.map_or("未知规则", Rule::label),
+        description: rule.map_or("", Rule::description),
+        severity: Severity::parse(&hit.severity).map_or("", Severity::label),
+        place: hit.org_name,
+        programme: hit.programme_name,
+        period: hit.period,
+        roster_id: hit.roster_id,
+        name: hit.name,
+        id_shown,
+        can_reveal,
+        revealed,
+        amount: yuan(hit.amount_fen),
+        status: status.label(),
+        status_code: status.as_str(),
+        note: hit.note.unwrap_or_default(),
+        cleared: hit.cleared_at.map(shanghai_time).unwrap_or_default(),
+        first_seen: shanghai_time(hit.first_seen_at),
+        last_seen: shanghai_time(hit.last_seen_at),
+        evidence: evidence_of(&hit.evidence),
+        events,
+        next: status.next().iter().map(|s| (s.as_str(), s.label())).collect(),
+        can_handle: staff.role.allows(Permission::HandleScreening),
+        form_key: random_token(),
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Deserialize)]
+pub struct HandleForm {
+    #[serde(default)]
+    form_key: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub async fn handle(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(form): Form<HandleForm>,
+) -> Result<Response, AppError> {
+    let hit = hit_in_scope(&state, &staff, Permission::HandleScreening, id).await?;
+    let current = HitStatus::parse(&hit.status).unwrap_or(HitStatus::New);
+    let to = HitStatus::parse(&form.to).ok_or_else(|| AppError::invalid("处理结果：请选择"))?;
+    let note = form.note.trim();
+    if note.chars().count() > 1000 {
+        return Err(AppError::invalid("说明：不超过1000字"));
+    }
+    // The status the form was shown in: checked after the repeat check, so that a double submit
+    // is answered as a repeat and a second handler acting on a stale page is refused.
+    let from = HitStatus::parse(&form.from).unwrap_or(current);
+    check_handling(from, to, note).map_err(AppError::invalid)?;
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other(&format!("/staff/screening/{id}?done=repeat")));
+    }
+    if from != current {
+        return Err(AppError::Conflict("该线索已被他人处理，请刷新页面查看最新状态".into()));
+    }
+    let now = state.now();
+    state
+        .store()
+        .handle_screening_hit(id, from.as_str(), to.as_str(), note, staff.user.id, &staff.user.username, now)
+        .await
+        .map_err(|e| match e {
+            xiaowei_store::StoreError::Conflict(_) => {
+                AppError::Conflict("该线索已被他人处理，请刷新页面查看最新状态".into())
+            }
+            other => other.into(),
+        })?;
+    let detail = format!("{} → {}：{note}", from.label(), to.label());
+    let audit = staff.audit_entry(now, "screening.handle", format!("screening_hit:{id}"), detail, Some(hit.org_code));
+    state.audit(audit).await?;
+    Ok(see_other(&format!("/staff/screening/{id}?done=handled")))
+}
+
+struct LeadRow {
+    id: i64,
+    kind: &'static str,
+    place: String,
+    programme: String,
+    name: String,
+    id_masked: String,
+    detail: String,
+    status: &'static str,
+    open: bool,
+    outcome: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/outreach.html")]
+struct OutreachPage {
+    nav: Nav,
+    notice: &'static str,
+    leads: Vec<LeadRow>,
+    total: i64,
+    page: i64,
+    has_more: bool,
+    can_handle: bool,
+    form_key: String,
+}
+
+/// 待联系 / 已纳入 / 经核实不符合 / 无法联系
+fn lead_status_label(status: &str) -> &'static str {
+    match status {
+        "open" => "待联系",
+        "enrolled" => "已纳入享受",
+        "not_eligible" => "经核实不符合",
+        _ => "无法联系",
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    page: Option<i64>,
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn outreach(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<PageQuery>,
+) -> Result<Html<String>, AppError> {
+    staff.require(Permission::ViewOutreach)?;
+    let within = &staff.scope.org_code;
+    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let mut rows = state.store().outreach_leads(within, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
+    let has_more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    let leads = rows
+        .into_iter()
+        .map(|l| LeadRow {
+            id: l.id,
+            kind: xiaowei_core::screening::LeadKind::parse(&l.kind).map_or("", |k| k.label()),
+            place: l.org_name,
+            programme: l.programme_name,
+            name: l.name,
+            id_masked: l.id_masked,
+            detail: l.detail,
+            status: lead_status_label(&l.status),
+            open: l.status == "open",
+            outcome: l.outcome.unwrap_or_default(),
+        })
+        .collect();
+    let notice = match q.done.as_str() {
+        "recorded" => "联系结果已记录。",
+        "repeat" => "该表单已提交过，未重复处理。",
+        _ => "",
+    };
+    let page = OutreachPage {
+        nav: staff.nav(),
+        notice,
+        leads,
+        total: state.store().count_outreach_leads(within).await?,
+        page,
+        has_more,
+        can_handle: staff.role.allows(Permission::HandleOutreach),
+        form_key: random_token(),
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Deserialize)]
+pub struct OutcomeForm {
+    #[serde(default)]
+    form_key: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    outcome: String,
+}
+
+pub async fn record_outcome(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(form): Form<OutcomeForm>,
+) -> Result<Response, AppError> {
+    staff.require(Permission::HandleOutreach)?;
+    let lead = state.store().find_outreach_lead(id).await?.ok_or(AppError::NotFound)?;
+    staff.require_org(Permission::HandleOutreach, &lead.org_code)?;
+    if !matches!(form.status.as_str(), "enrolled" | "not_eligible" | "unreachable") {
+        return Err(AppError::invalid("联系结果：请选择"));
+    }
+    let outcome = form.outcome.trim();
+    if outcome.is_empty() || outcome.chars().count() > 500 {
+        return Err(AppError::invalid("情况说明：请填写（不超过500字）"));
+    }
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other("/staff/outreach?done=repeat"));
+    }
+    let now = state.now();
+    state.store().record_outreach_outcome(id, &form.status, outcome, staff.user.id, now).await.map_err(
+        |e| match e {
+            xiaowei_store::StoreError::Conflict(_) => AppError::Conflict("该线索已记录过联系结果".into()),
+            other => other.into(),
+        },
+    )?;
+    let detail = format!("{}：{outcome}", lead_status_label(&form.status));
+    let audit = staff.audit_entry(now, "outreach.outcome", format!("outreach_lead:{id}"), detail, Some(lead.org_code));
+    state.audit(audit).await?;
+    Ok(see_other("/staff/outreach?done=recorded"))
+}
