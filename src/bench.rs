@@ -303,12 +303,26 @@ fn median(mut timings: Vec<Duration>) -> Duration {
     timings.get(timings.len() / 2).copied().unwrap_or_default()
 }
 
-/// The server on 127.0.0.1 at a free port, and the sender that stops it.
-async fn start_server(state: AppState) -> Result<(SocketAddr, oneshot::Sender<()>)> {
+/// A server started by [`start_server`].
+struct Running {
+    stop: oneshot::Sender<()>,
+    done: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops the server and waits for it to finish (its last visit counts included).
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.done.await;
+    }
+}
+
+/// The server on 127.0.0.1 at a free port, and the handle that stops it.
+async fn start_server(state: AppState) -> Result<(SocketAddr, Running)> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(async move {
+    let done = tokio::spawn(async move {
         let shutdown = async {
             let _ = stopped.await;
         };
@@ -316,7 +330,7 @@ async fn start_server(state: AppState) -> Result<(SocketAddr, oneshot::Sender<()
             eprintln!("服务异常退出：{e}");
         }
     });
-    Ok((address, stop))
+    Ok((address, Running { stop, done }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -541,7 +555,7 @@ const QUERIES_PER_ADDRESS: usize = 20;
 /// allows 30 queries per client address in 10 minutes, so the queries come from several
 /// loopback addresses (127.x.y.z), as from several villagers.
 async fn http_self_query(state: AppState, villages: usize, queries: usize) -> Result<()> {
-    let (address, stop) = start_server(state).await?;
+    let (address, server) = start_server(state).await?;
     let mut rng = rand::thread_rng();
     let (a, b) = (rng.gen_range(1..=254u8), rng.gen_range(0..=255u8));
     let mut timings = Vec::with_capacity(queries);
@@ -579,7 +593,7 @@ async fn http_self_query(state: AppState, villages: usize, queries: usize) -> Re
             }
         }
     }
-    let _ = stop.send(());
+    server.stop().await;
     let p = percentiles(&mut timings);
     println!(
         "HTTP 自助查询（POST，含限流计数、审计记录与页面渲染），{} 次顺序查询，每个来源地址 {QUERIES_PER_ADDRESS} 次：",
@@ -710,7 +724,7 @@ async fn roster_page(args: RosterPageArgs) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let state = open_temp(&dir).await?;
     let id = page_roster(&state).await?;
-    let (address, stop) = start_server(state.clone()).await?;
+    let (address, server) = start_server(state.clone()).await?;
     let page_url = format!("http://{address}/rosters/{id}");
     let page = reqwest::get(&page_url).await?;
     if !page.status().is_success() {
@@ -730,7 +744,7 @@ async fn roster_page(args: RosterPageArgs) -> Result<()> {
     let trivial = measure("/healthz", &format!("http://{address}/healthz"), &args).await?;
     let roster = measure(&format!("/rosters/{id}（{PAGE_ROWS} 行）"), &page_url, &args).await?;
     println!("  花名册页面 / 简单路由 = {:.1}%", roster / trivial * 100.0);
-    let _ = stop.send(());
+    server.stop().await;
     state.store().close().await;
     Ok(())
 }
@@ -825,7 +839,7 @@ async fn monitor(args: MonitorArgs) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let state = open_temp(&dir).await?;
     crate::demo::load(&state).await?;
-    let (address, stop) = start_server(state.clone()).await?;
+    let (address, server) = start_server(state.clone()).await?;
     let base = format!("http://{address}");
     let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
     let login = client.get(format!("{base}/staff/login")).send().await?.text().await?;
@@ -867,7 +881,7 @@ async fn monitor(args: MonitorArgs) -> Result<()> {
         let p = percentiles(&mut timings);
         println!("  {label}：p50 {:.1} ms  p95 {:.1} ms  最长 {:.1} ms", ms(p.p50), ms(p.p95), ms(p.max));
     }
-    let _ = stop.send(());
+    server.stop().await;
     state.store().close().await;
     Ok(())
 }

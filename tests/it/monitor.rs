@@ -253,6 +253,7 @@ both_backends!(the_figures_count_known_activity_exactly_in_scope, |app: TestApp|
         .await
         .unwrap();
     assert!(weekly.contains("运行周报") && weekly.contains("统计周期"), "{weekly}");
+    assert!(!weekly.contains("/staff/monitor/list/"), "a week's figures do not lead to all-time lists");
     let summary = xlsx(&supervisor, app.url(&format!("/staff/monitor/weekly/620922100/export?week={week}"))).await;
     assert!(row(&summary, "渊泉镇")[15].parse::<i64>().unwrap() >= 1, "the late case was submitted that week");
     let bad = supervisor.get(app.url("/staff/monitor/weekly/620922100?week=yesterday")).send().await.unwrap();

@@ -234,7 +234,8 @@ pub struct Trend {
 }
 
 impl Trend {
-    /// `↑ 25%`, `↓ 10%`, `持平`, or `新增` when there was nothing before.
+    /// `↑ 25%`, `↓ 10%`, `持平` (also when the change rounds to 0%), or `新增` when there was
+    /// nothing before.
     pub fn label(self) -> String {
         match (self.previous, self.current) {
             (0, 0) => "持平".to_owned(),
@@ -242,7 +243,11 @@ impl Trend {
             (p, c) if c == p => "持平".to_owned(),
             (p, c) => {
                 let change = ((c - p) * 100 + if c > p { p / 2 } else { -p / 2 }) / p;
-                if c > p { format!("↑ {change}%") } else { format!("↓ {}%", -change) }
+                match change {
+                    0 => "持平".to_owned(),
+                    up if up > 0 => format!("↑ {up}%"),
+                    down => format!("↓ {}%", -down),
+                }
             }
         }
     }
@@ -318,6 +323,7 @@ mod tests {
         assert_eq!(Trend { current: 90, previous: 100 }.label(), "↓ 10%");
         assert_eq!(Trend { current: 5, previous: 0 }.label(), "新增");
         assert_eq!(Trend { current: 7, previous: 7 }.label(), "持平");
+        assert_eq!(Trend { current: 15_400, previous: 15_390 }.label(), "持平");
     }
 
     #[test]
