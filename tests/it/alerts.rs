@@ -599,6 +599,10 @@ both_backends!(the_overview_counts_todays_visits_and_the_terminals_online, |app:
     assert!(page.contains(r#"data-live="visits_today">3<"#), "{page}");
     assert!(page.contains(r#"data-live="kiosks_online">1<"#) && page.contains(r#"data-live="kiosks_offline">1<"#));
     assert!(page.contains("渊泉镇大厅2号机") && page.contains("从未连接") && !page.contains("外县大厅"), "{page}");
+    assert!(!page.contains("比对线索"), "screening hits are for the commission alone");
+    let boss = app.login_as(Role::Supervisor).await;
+    let county = boss.get(app.url("/staff/live")).send().await.unwrap().text().await.unwrap();
+    assert!(county.contains(r#"data-live="screening_open">0<"#) && !county.contains("外县大厅"), "{county}");
     let mut stream = admin.get(app.url("/staff/live/events")).send().await.unwrap();
     let figures = wait_for(&mut stream, "event: figures", Duration::from_secs(5)).await.unwrap();
     assert!(figures.contains("\"visits_today\":3") && figures.contains("\"kiosks_online\":1"), "{figures}");

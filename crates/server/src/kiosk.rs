@@ -22,6 +22,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use xiaowei_core::OrgLevel;
 use xiaowei_core::kiosk::{Heartbeat, IdleSeconds};
+use xiaowei_core::monitor::Menu;
 use xiaowei_store::{Enrolment, KioskTerminal, NewAuditEntry};
 
 use crate::error::AppError;
@@ -194,7 +195,8 @@ async fn home(
         })
         .collect();
     let page = HomePage { township_name: xiaowei_core::org::display_name(&terminal.township_name).to_owned(), tiles };
-    let mut response = Html(page.render()?).into_response();
+    let visit = crate::visits::tag(&terminal.township_code, Menu::Home);
+    let mut response = (visit, Html(page.render()?)).into_response();
     if let Some(device) = cookie(&headers, KIOSK_COOKIE) {
         let renewed = set_cookie(KIOSK_COOKIE, device, DEVICE_COOKIE_SECS, state.config().secure_cookies);
         response.headers_mut().append(header::SET_COOKIE, renewed);
@@ -275,7 +277,8 @@ async fn self_query_form(
         groups,
         keys: KEYPAD,
     };
-    Ok(no_store(Html(page.render()?).into_response()))
+    let visit = crate::visits::tag(&terminal.township_code, Menu::SelfQuery);
+    Ok(no_store((visit, Html(page.render()?)).into_response()))
 }
 
 #[derive(Deserialize)]

@@ -92,6 +92,10 @@ pub struct Overview {
     pub kiosks_online: i64,
     pub kiosks_offline: i64,
     pub kiosks: Vec<KioskStatus>,
+    /// 大数据比对 hits waiting for or under verification, for the discipline commission only
+    /// (`None` for anyone else: hits are theirs alone).
+    pub screening_open: Option<i64>,
+    pub screening_confirmed: Option<i64>,
     pub arrivals: Vec<Arrival>,
 }
 
@@ -138,6 +142,14 @@ pub async fn overview(state: &AppState, staff: &Staff, now: i64) -> Result<Overv
         })
         .collect();
     let kiosks_online = kiosks.iter().filter(|k| k.online).count() as i64;
+    let (screening_open, screening_confirmed) = if staff.role.allows(Permission::ViewScreening) {
+        let counts = state.store().screening_counts(scope).await?;
+        let sum =
+            |statuses: &[&str]| counts.iter().filter(|c| statuses.contains(&c.status.as_str())).map(|c| c.hits).sum();
+        (Some(sum(&["new", "verifying"])), Some(sum(&["confirmed"])))
+    } else {
+        (None, None)
+    };
     let rated = f.satisfied + f.basic + f.unsatisfied;
     let satisfaction =
         if rated == 0 { "—".to_owned() } else { format!("{}%", (f.satisfied + f.basic) * 100 / rated) };
@@ -159,6 +171,8 @@ pub async fn overview(state: &AppState, staff: &Staff, now: i64) -> Result<Overv
         kiosks_online,
         kiosks_offline: kiosks.len() as i64 - kiosks_online,
         kiosks,
+        screening_open,
+        screening_confirmed,
         arrivals,
     })
 }

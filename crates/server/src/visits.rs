@@ -24,8 +24,6 @@ use xiaowei_store::{Store, StoreError, UniqueVisitor, VisitIncrement};
 use crate::security::cookie;
 use crate::state::AppState;
 
-/// The kiosk's device cookie: a request carrying it comes from a 触摸终端.
-pub const KIOSK_COOKIE: &str = "xw_kiosk";
 /// How often pending counts are written.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(5);
 /// Distinct visitors held between flushes; beyond this (the database is away) the rest of the
@@ -139,7 +137,7 @@ pub async fn count(State(state): State<AppState>, request: Request, next: Next) 
     }
     let headers = request.headers();
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let channel = Channel::classify(cookie(headers, KIOSK_COOKIE).is_some(), &user_agent);
+    let channel = Channel::classify(cookie(headers, crate::kiosk::KIOSK_COOKIE).is_some(), &user_agent);
     let address = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
