@@ -498,7 +498,7 @@ async fn screen(config: &Config, roster: Option<i64>, json: bool) -> Result<Exit
         bail!("未找到花名册 {id}");
     }
     let only = roster.map(|id| vec![id]);
-    let outcome = xiaowei_server::screening::run(store, state.cipher(), only.as_deref(), jiff_now())
+    let outcome = xiaowei_server::screening::run(&state, only.as_deref(), jiff_now())
         .await
         .map_err(|e| anyhow::anyhow!(user_message(&e)))?;
     let hits = match roster {

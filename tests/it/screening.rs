@@ -339,7 +339,7 @@ async fn current_hits(store: &Store) -> Vec<xiaowei_store::ScreeningHit> {
 both_backends!(a_generated_county_yields_exactly_the_planted_hits, |app: TestApp| async move {
     let (county, expected) = generate(&app).await;
     let store = app.state.store();
-    let outcome = xiaowei_server::screening::run(store, app.state.cipher(), None, 100).await.unwrap();
+    let outcome = xiaowei_server::screening::run(&app.state, None, 100).await.unwrap();
     let hits = current_hits(store).await;
     let found: BTreeSet<(String, String)> = hits.iter().map(|h| (h.rule.clone(), h.name.clone())).collect();
     assert_eq!(found, expected);
@@ -358,7 +358,7 @@ both_backends!(a_generated_county_yields_exactly_the_planted_hits, |app: TestApp
     // A re-screen neither duplicates nor resets; a death record removed clears its hit.
     let first = hits.iter().find(|h| h.rule == "public_payroll").unwrap().id;
     store.handle_screening_hit(first, "new", "verifying", "", county.clerk, "纪委", 101).await.unwrap();
-    let again = xiaowei_server::screening::run(store, app.state.cipher(), None, 200).await.unwrap();
+    let again = xiaowei_server::screening::run(&app.state, None, 200).await.unwrap();
     assert_eq!((again.summary.hits, again.summary.new_hits, again.summary.cleared), (18, 0, 0));
     assert_eq!(store.find_screening_hit(first).await.unwrap().unwrap().status, "verifying");
     let other_death = format!("某人,{},2020-01-01", id("19300101", 1));
@@ -369,7 +369,7 @@ both_backends!(a_generated_county_yields_exactly_the_planted_hits, |app: TestApp
 
     // An incremental run over one roster sees hits of that roster only.
     let roster = hits.iter().find(|h| h.rule == "asset_test").unwrap().roster_id;
-    let incremental = xiaowei_server::screening::run(store, app.state.cipher(), Some(&[roster]), 300).await.unwrap();
+    let incremental = xiaowei_server::screening::run(&app.state, Some(&[roster]), 300).await.unwrap();
     assert_eq!(incremental.hits.len(), 3, "干部亲属, 两保户 and 有车户 in 农村低保");
     assert_eq!(county.programmes.len(), 4);
 
@@ -386,16 +386,38 @@ both_backends!(a_generated_county_yields_exactly_the_planted_hits, |app: TestApp
         ),
     )
     .await;
-    let leads = xiaowei_server::screening::refresh_outreach(store, app.state.cipher(), 2025, 400).await.unwrap();
+    let leads = xiaowei_server::screening::refresh_outreach(&app.state, 2025, 400).await.unwrap();
     assert_eq!(leads, 1);
     let stored = store.outreach_leads("620922", 10, 0).await.unwrap();
     assert_eq!(stored[0].name, "漏保老人");
 });
 
+both_backends!(an_import_by_another_server_is_seen_by_the_next_run, |app: TestApp| async move {
+    generate(&app).await;
+    let store = app.state.store();
+    let dead_payees = |hits: &[xiaowei_store::ScreeningHit]| {
+        hits.iter().filter(|h| h.rule == "dead_payee").map(|h| h.name.clone()).collect::<BTreeSet<_>>()
+    };
+    xiaowei_server::screening::run(&app.state, None, 100).await.unwrap();
+    assert_eq!(dead_payees(&current_hits(store).await), BTreeSet::from(["死者".to_owned()]));
+
+    // Another server sharing the database amends the deaths registry: straight into the store,
+    // past this server's registry cache.
+    let bytes = csv("姓名,身份证号,死亡日期", &[format!("老人0,{},2020-01-01", id("19400101", 0))]);
+    let check = xiaowei_server::screening::check_file(xiaowei_core::registry::RegistryKind::Deaths, &bytes).unwrap();
+    let records: Vec<_> =
+        check.lines.iter().map(|l| xiaowei_server::screening::seal_record(app.state.cipher(), l)).collect();
+    store.import_registry("deaths", true, &records, "另一台服务器.csv", None, "测试", 150).await.unwrap();
+
+    let again = xiaowei_server::screening::run(&app.state, None, 200).await.unwrap();
+    assert_eq!(again.summary.new_hits, 1);
+    assert_eq!(dead_payees(&current_hits(store).await), BTreeSet::from(["死者".to_owned(), "老人0".to_owned()]));
+});
+
 both_backends!(the_commission_handles_a_hit_and_the_counts_follow, |app: TestApp| async move {
     generate(&app).await;
     let store = app.state.store();
-    xiaowei_server::screening::run(store, app.state.cipher(), None, 100).await.unwrap();
+    xiaowei_server::screening::run(&app.state, None, 100).await.unwrap();
     let supervisor = app.login_as(Role::Supervisor).await;
     let list = supervisor.get(app.url("/staff/screening")).send().await.unwrap().text().await.unwrap();
     assert!(list.contains("共 17 条"), "{list}");

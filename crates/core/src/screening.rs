@@ -7,6 +7,7 @@
 //! discipline commission to verify, never a verdict. Evidence texts carry masked IDs only.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use jiff::civil::Date;
 
@@ -316,25 +317,18 @@ impl Hit {
     }
 }
 
-/// The registries indexed by person, plus the programme settings the rules need.
+/// The registries indexed by person and by household. Registries change only on import, so this
+/// is built once and shared (behind an `Arc`) by every run until the next import.
 #[derive(Debug, Default)]
-pub struct ScreeningContext {
+pub struct Registries {
     records: Vec<Record>,
     by_kind_person: HashMap<(RegistryKind, String), Vec<usize>>,
     /// household number → (declared members, listed members)
     households: HashMap<String, (Option<i64>, i64)>,
-    programmes: HashMap<i64, ProgrammeRules>,
-    exclusive: HashSet<(i64, i64)>,
-    proposed: HashMap<i64, ProposedRoster>,
 }
 
-impl ScreeningContext {
-    pub fn new(
-        records: Vec<Record>,
-        programmes: Vec<ProgrammeRules>,
-        exclusive_pairs: &[(i64, i64)],
-        proposed: HashMap<i64, ProposedRoster>,
-    ) -> Self {
+impl Registries {
+    pub fn new(records: Vec<Record>) -> Self {
         let mut by_kind_person: HashMap<(RegistryKind, String), Vec<usize>> = HashMap::with_capacity(records.len());
         let mut households: HashMap<String, (Option<i64>, i64)> = HashMap::new();
         for (i, r) in records.iter().enumerate() {
@@ -349,19 +343,55 @@ impl ScreeningContext {
                 }
             }
         }
+        Self { records, by_kind_person, households }
+    }
+
+    /// How many records the registries hold.
+    pub fn records(&self) -> usize {
+        self.records.len()
+    }
+}
+
+/// The shared registries plus the programme settings and proposed rosters the rules need (loaded
+/// per run: they are small and change with every publication).
+#[derive(Debug, Default)]
+pub struct ScreeningContext {
+    registries: Arc<Registries>,
+    programmes: HashMap<i64, ProgrammeRules>,
+    exclusive: HashSet<(i64, i64)>,
+    proposed: HashMap<i64, ProposedRoster>,
+}
+
+impl ScreeningContext {
+    /// A context over registries built from `records` now.
+    pub fn new(
+        records: Vec<Record>,
+        programmes: Vec<ProgrammeRules>,
+        exclusive_pairs: &[(i64, i64)],
+        proposed: HashMap<i64, ProposedRoster>,
+    ) -> Self {
+        Self::with_registries(Arc::new(Registries::new(records)), programmes, exclusive_pairs, proposed)
+    }
+
+    /// A context over registries already built (and possibly shared with other runs).
+    pub fn with_registries(
+        registries: Arc<Registries>,
+        programmes: Vec<ProgrammeRules>,
+        exclusive_pairs: &[(i64, i64)],
+        proposed: HashMap<i64, ProposedRoster>,
+    ) -> Self {
         let exclusive = exclusive_pairs.iter().flat_map(|&(a, b)| [(a, b), (b, a)]).collect();
-        Self {
-            records,
-            by_kind_person,
-            households,
-            programmes: programmes.into_iter().map(|p| (p.id, p)).collect(),
-            exclusive,
-            proposed,
-        }
+        Self { registries, programmes: programmes.into_iter().map(|p| (p.id, p)).collect(), exclusive, proposed }
     }
 
     fn find(&self, kind: RegistryKind, person: &str) -> impl Iterator<Item = &Record> {
-        self.by_kind_person.get(&(kind, person.to_owned())).into_iter().flatten().filter_map(|&i| self.records.get(i))
+        let registries = &*self.registries;
+        registries
+            .by_kind_person
+            .get(&(kind, person.to_owned()))
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| registries.records.get(i))
     }
 
     fn household_of(&self, person: &str) -> Option<&Record> {
@@ -667,7 +697,7 @@ pub fn household_overcount(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hit
     let mut hits = Vec::new();
     for ((.., household), group) in &groups {
         let persons: BTreeSet<&str> = group.iter().map(|e| e.person.as_str()).collect();
-        let Some(&(declared, listed)) = ctx.households.get(household) else { continue };
+        let Some(&(declared, listed)) = ctx.registries.households.get(household) else { continue };
         let members = declared.unwrap_or(listed);
         if i64::try_from(persons.len()).unwrap_or(i64::MAX) <= members {
             continue;
@@ -763,7 +793,7 @@ pub fn age_eligible_leads(ctx: &ScreeningContext, entries: &[Entry], year: i32) 
     let mut programmes: Vec<&ProgrammeRules> = ctx.programmes.values().filter(|p| p.min_age.is_some()).collect();
     programmes.sort_by_key(|p| p.id);
     let mut leads = Vec::new();
-    for r in ctx.records.iter().filter(|r| r.kind == RegistryKind::Households) {
+    for r in ctx.registries.records.iter().filter(|r| r.kind == RegistryKind::Households) {
         let (Some(birth), Some(village)) = (r.birth_date, &r.village) else { continue };
         if ctx.find(RegistryKind::Deaths, &r.person).next().is_some() {
             continue;

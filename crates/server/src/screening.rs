@@ -5,10 +5,13 @@
 //! read the birth date and validity of an ID number, and never leaves as anything but a masked form.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 use xiaowei_core::registry::{self, RegistryCheck, RegistryKind, RegistryLine};
-use xiaowei_core::screening::{self, Entry, Evidence, Hit, ProgrammeRules, ProposedRoster, Record, ScreeningContext};
+use xiaowei_core::screening::{
+    self, Entry, Evidence, Hit, ProgrammeRules, ProposedRoster, Record, Registries, ScreeningContext,
+};
 use xiaowei_core::subsidy::{Phase, Unit};
 use xiaowei_core::{PiiCipher, ResidentId};
 use xiaowei_store::{NewHit, NewLead, NewRegistryRecord, RunSummary, Store};
@@ -60,7 +63,7 @@ pub async fn import_registry(
     let now = state.now();
     state.store().import_registry(kind.as_str(), amend, &records, file_name, actor.0, actor.1, now).await?;
     state.audit(audit).await?;
-    let outcome = run(state.store(), state.cipher(), None, now).await?;
+    let outcome = run(state, None, now).await?;
     Ok((records.len(), outcome.summary))
 }
 
@@ -74,9 +77,37 @@ fn unit_of(text: &str) -> Unit {
     Unit::parse(text).unwrap_or(Unit::Person)
 }
 
-/// Loads registries, programme settings and every entry of every published roster; each entry's
-/// ID is decrypted once, to read its birth date (an undecryptable or invalid number has none).
-pub async fn load(store: &Store, cipher: &PiiCipher) -> Result<Loaded, AppError> {
+/// The registries indexed for screening, kept in memory between runs and keyed by the store's
+/// registry version. Each run asks the version (one small query) and reloads only when an import
+/// changed it, on this server or on another sharing the database.
+#[derive(Default)]
+pub struct RegistryCache(tokio::sync::Mutex<Option<Versioned>>);
+
+/// Indexed registries with the registry version they were read at.
+type Versioned = ((i64, i64), Arc<Registries>);
+
+impl RegistryCache {
+    /// The current registries: the cached ones if no import happened since, else freshly loaded.
+    /// Concurrent runs wait for one load rather than each loading.
+    pub async fn get(&self, store: &Store) -> Result<Arc<Registries>, AppError> {
+        let mut slot = self.0.lock().await;
+        // The version is read before the records: an import committing in between makes the
+        // next run reload, never keeps stale records under a new version.
+        let version = store.registry_version().await?;
+        if let Some((cached, registries)) = slot.as_ref()
+            && *cached == version
+        {
+            return Ok(registries.clone());
+        }
+        *slot = None;
+        let registries = load_registries(store).await?;
+        *slot = Some((version, registries.clone()));
+        Ok(registries)
+    }
+}
+
+/// Reads every registry record and indexes them (the indexing off the async workers).
+async fn load_registries(store: &Store) -> Result<Arc<Registries>, AppError> {
     let records: Vec<Record> = store
         .registry_for_screening()
         .await?
@@ -98,6 +129,18 @@ pub async fn load(store: &Store, cipher: &PiiCipher) -> Result<Loaded, AppError>
             })
         })
         .collect();
+    tokio::task::spawn_blocking(move || Arc::new(Registries::new(records)))
+        .await
+        .map_err(|e| AppError::Internal(format!("registry index: {e}")))
+}
+
+/// Loads the registries (through the cache), programme settings and every entry of every
+/// published roster; each entry's ID is decrypted once, to read its birth date (an undecryptable
+/// or invalid number has none).
+pub async fn load(state: &AppState) -> Result<Loaded, AppError> {
+    let store = state.store();
+    let cipher = state.cipher();
+    let registries = state.registries().get(store).await?;
     let programmes: Vec<ProgrammeRules> = store
         .programme_screening()
         .await?
@@ -148,7 +191,7 @@ pub async fn load(store: &Store, cipher: &PiiCipher) -> Result<Loaded, AppError>
             paid_on: e.paid_on.as_deref().and_then(parse_date),
         })
         .collect();
-    Ok(Loaded { context: ScreeningContext::new(records, programmes, &pairs, proposed), entries })
+    Ok(Loaded { context: ScreeningContext::with_registries(registries, programmes, &pairs, proposed), entries })
 }
 
 /// Evidence as stored with a hit (JSON): masked IDs only.
@@ -179,8 +222,8 @@ pub struct Outcome {
 
 /// Screens every published roster (`only` = None) or the entries of the given rosters against
 /// everything, and records the hits.
-pub async fn run(store: &Store, cipher: &PiiCipher, only: Option<&[i64]>, now: i64) -> Result<Outcome, AppError> {
-    let loaded = load(store, cipher).await?;
+pub async fn run(state: &AppState, only: Option<&[i64]>, now: i64) -> Result<Outcome, AppError> {
+    let loaded = load(state).await?;
     let scope: Option<HashSet<i64>> = only.map(|ids| ids.iter().copied().collect());
     let hits = screening::screen(&loaded.context, &loaded.entries, scope.as_ref());
     let entries = loaded.entries.iter().filter(|e| scope.as_ref().is_none_or(|s| s.contains(&e.roster_id))).count();
@@ -194,13 +237,13 @@ pub async fn run(store: &Store, cipher: &PiiCipher, only: Option<&[i64]>, now: i
                 .unwrap_or_else(|_| "[]".into()),
         })
         .collect();
-    let summary = store.record_screening(only, i64::try_from(entries).unwrap_or(i64::MAX), &rows, now).await?;
+    let summary = state.store().record_screening(only, i64::try_from(entries).unwrap_or(i64::MAX), &rows, now).await?;
     Ok(Outcome { hits, entries, summary })
 }
 
 /// Refreshes the 政策找人 leads for `year` (age-eligible people not paid, lapsed recipients).
-pub async fn refresh_outreach(store: &Store, cipher: &PiiCipher, year: i32, now: i64) -> Result<usize, AppError> {
-    let loaded = load(store, cipher).await?;
+pub async fn refresh_outreach(state: &AppState, year: i32, now: i64) -> Result<usize, AppError> {
+    let loaded = load(state).await?;
     let mut leads = screening::age_eligible_leads(&loaded.context, &loaded.entries, year);
     leads.extend(screening::lapsed_leads(&loaded.context, &loaded.entries));
     let rows: Vec<NewLead> = leads
@@ -215,7 +258,7 @@ pub async fn refresh_outreach(store: &Store, cipher: &PiiCipher, year: i32, now:
             detail: l.detail,
         })
         .collect();
-    store.record_outreach(&rows, now).await?;
+    state.store().record_outreach(&rows, now).await?;
     Ok(rows.len())
 }
 
@@ -225,7 +268,7 @@ pub async fn refresh_outreach(store: &Store, cipher: &PiiCipher, year: i32, now:
 pub fn after_publication(state: &AppState, roster_id: i64) {
     let state = state.clone();
     tokio::spawn(async move {
-        if let Err(e) = run(state.store(), state.cipher(), Some(&[roster_id]), state.now()).await {
+        if let Err(e) = run(&state, Some(&[roster_id]), state.now()).await {
             tracing::warn!(error = %e, roster_id, "screening after publication failed");
         }
     });
@@ -234,11 +277,11 @@ pub fn after_publication(state: &AppState, roster_id: i64) {
 /// The scheduled full run (screening and 政策找人), from the workers loop.
 pub async fn scheduled(state: &AppState) {
     let now = state.now();
-    if let Err(e) = run(state.store(), state.cipher(), None, now).await {
+    if let Err(e) = run(state, None, now).await {
         tracing::warn!(error = %e, "scheduled screening failed");
     }
     let year = i32::from(crate::rosters::shanghai_date(now).year());
-    if let Err(e) = refresh_outreach(state.store(), state.cipher(), year, now).await {
+    if let Err(e) = refresh_outreach(state, year, now).await {
         tracing::warn!(error = %e, "scheduled outreach refresh failed");
     }
 }

@@ -28,6 +28,7 @@ struct Inner {
     wechat_api: std::sync::OnceLock<xiaowei_integrations::wechat::WechatApi>,
     live: crate::live::LiveHub,
     visits: crate::visits::VisitCounter,
+    registries: crate::screening::RegistryCache,
 }
 
 impl AppState {
@@ -57,6 +58,7 @@ impl AppState {
             wechat_api: std::sync::OnceLock::new(),
             live: crate::live::LiveHub::default(),
             visits: crate::visits::VisitCounter::default(),
+            registries: crate::screening::RegistryCache::default(),
         }))
     }
 
@@ -124,6 +126,11 @@ impl AppState {
     /// Page views waiting to be written.
     pub fn visits(&self) -> &crate::visits::VisitCounter {
         &self.0.visits
+    }
+
+    /// The registries indexed for screening, kept between runs.
+    pub fn registries(&self) -> &crate::screening::RegistryCache {
+        &self.0.registries
     }
 
     pub fn store(&self) -> &Store {

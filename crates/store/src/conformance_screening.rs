@@ -90,6 +90,7 @@ async fn published_rosters(store: &Store, people: &[(&str, &[&str])]) -> (i64, V
 
 conformance!(a_registry_import_replaces_or_amends_the_registry_as_a_whole, |store: Store| async move {
     small_tree(&store).await;
+    assert_eq!(store.registry_version().await.unwrap(), (0, 0));
     let first = [record("a", Some("H1")), record("b", Some("H1"))];
     store.import_registry("households", false, &first, "户籍.xlsx", None, "命令行:test", 10).await.unwrap();
     store.import_registry("deaths", false, &[record("z", None)], "死亡.xlsx", None, "命令行:test", 10).await.unwrap();
@@ -110,7 +111,11 @@ conformance!(a_registry_import_replaces_or_amends_the_registry_as_a_whole, |stor
         households,
         [("a".into(), Some("H1".into())), ("b".into(), Some("H2".into())), ("c".into(), Some("H2".into()))]
     );
+    let before = store.registry_version().await.unwrap();
     store.import_registry("households", false, &[record("d", None)], "户籍2.xlsx", None, "x", 12).await.unwrap();
+    let after = store.registry_version().await.unwrap();
+    assert_eq!((after.0, after.1 > before.1), (before.0 + 1, true));
+    assert_eq!(store.registry_version().await.unwrap(), after);
     assert_eq!(store.registry_sizes().await.unwrap(), [("deaths".into(), 1), ("households".into(), 1)]);
     let imports = store.registry_imports(10).await.unwrap();
     assert_eq!(imports.iter().map(|i| i.mode.as_str()).collect::<Vec<_>>(), ["replace", "amend", "replace", "replace"]);

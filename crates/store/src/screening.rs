@@ -332,6 +332,14 @@ impl Store {
         .await?)
     }
 
+    /// The registries' version: how many imports were committed and the newest one's id. Every
+    /// change to `registry_records` is an import, written in the same transaction as its
+    /// `registry_imports` row, and imports are never deleted, so a changed pair means changed
+    /// registries (the count also catches an import with a lower id committing later).
+    pub async fn registry_version(&self) -> Result<(i64, i64), StoreError> {
+        Ok(sqlx::query_as("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM registry_imports").fetch_one(&self.pool).await?)
+    }
+
     /// Every registry record, for one screening run.
     pub async fn registry_for_screening(&self) -> Result<Vec<RegistryRow>, StoreError> {
         Ok(sqlx::query_as(

@@ -197,9 +197,9 @@ pub async fn run_now(
         return Ok(see_other("/staff/registries?done=repeat"));
     }
     let now = state.now();
-    let outcome = crate::screening::run(state.store(), state.cipher(), None, now).await?;
+    let outcome = crate::screening::run(&state, None, now).await?;
     let year = i32::from(crate::rosters::shanghai_date(now).year());
-    crate::screening::refresh_outreach(state.store(), state.cipher(), year, now).await?;
+    crate::screening::refresh_outreach(&state, year, now).await?;
     let detail = format!("全面比对：{} 条花名册记录，线索 {} 条", outcome.entries, outcome.summary.hits);
     state.audit(staff.audit_entry(now, "screening.run", "screening".into(), detail, None)).await?;
     Ok(see_other(&format!(
