@@ -490,7 +490,9 @@ async fn import_registry(config: &Config, kind: &str, file: &std::path::Path, am
 
 /// `xiaowei screen`: runs the screening (all rosters, or one) and prints every current hit.
 async fn screen(config: &Config, roster: Option<i64>, json: bool) -> Result<ExitCode> {
+    use std::fmt::Write as _;
     let state = open(config).await?;
+    let mut out = String::new();
     let store = state.store();
     if let Some(id) = roster
         && store.find_roster(id).await?.is_none()
@@ -542,18 +544,20 @@ async fn screen(config: &Config, roster: Option<i64>, json: bool) -> Result<Exit
             "new_hits": outcome.summary.new_hits,
             "cleared": outcome.summary.cleared,
         });
-        println!("{report:#}");
+        writeln!(out, "{report:#}")?;
     } else {
-        println!(
+        writeln!(
+            out,
             "比对花名册记录 {} 条：线索 {} 条（新增 {}，消除 {}）。",
             outcome.entries,
             hits.len(),
             outcome.summary.new_hits,
             outcome.summary.cleared
-        );
+        )?;
         for h in &hits {
             let rule = xiaowei_core::screening::Rule::parse(&h.rule);
-            println!(
+            writeln!(
+                out,
                 "[{}] 规则{} {} · {} {} {} · 花名册{} 记录{} · {}（{}） {}.{:02}元",
                 h.id,
                 rule.map_or(0, |r| r.number()),
@@ -567,14 +571,24 @@ async fn screen(config: &Config, roster: Option<i64>, json: bool) -> Result<Exit
                 h.id_masked,
                 h.amount_fen / 100,
                 h.amount_fen % 100
-            );
+            )?;
             for e in xiaowei_server::screening::evidence_of(&h.evidence) {
-                println!("    证据：{}", e.text);
+                writeln!(out, "    证据：{}", e.text)?;
             }
         }
     }
     state.store().close().await;
+    print_piped(&out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a report to standard output; a reader that stops early (`| head`) is not an error.
+fn print_piped(text: &str) -> Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 fn apply(config: &mut Config, args: &ServeArgs) {
