@@ -88,4 +88,14 @@ test('the county admin sees the registries and the screening settings', async ()
   assert.match(main, /80周岁以上/);
   assert.equal(await overflows(page), false);
   await page.screenshot({ path: join(shots, 'registries.png'), fullPage: true });
+
+  // Two programmes are declared mutually exclusive, then the declaration is withdrawn.
+  const options = await page.locator('#pair-a option').allTextContents();
+  const [first, second] = options.filter((o) => o !== '请选择');
+  await page.selectOption('#pair-a', { label: first });
+  await page.selectOption('#pair-b', { label: second });
+  await Promise.all([page.waitForURL(/done=paired/), page.getByRole('button', { name: /设为互斥/ }).click()]);
+  assert.match(await page.locator('main').textContent(), new RegExp(`${first} 与 ${second}`));
+  await Promise.all([page.waitForURL(/done=unpaired/), page.getByRole('button', { name: '取消互斥' }).click()]);
+  assert.match(await page.locator('main').textContent(), /尚未设定互斥项目/);
 });

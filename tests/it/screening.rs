@@ -517,3 +517,44 @@ both_backends!(publishing_a_roster_screens_it, |app: TestApp| async move {
     }
     assert_eq!(hits.iter().map(|h| (h.rule.as_str(), h.name.as_str())).collect::<Vec<_>>(), [("dead_payee", "王五")]);
 });
+
+both_backends!(the_county_sets_a_programmes_screening_rules_and_exclusive_pairs, |app: TestApp| async move {
+    let store = app.state.store();
+    let first = programme(store, "城市低保", "person", 50_000).await;
+    let second = programme(store, "农村低保", "person", 40_000).await;
+    let admin = app.login_as(Role::CountyAdmin).await;
+    let path = format!("/staff/registries/programmes/{first}");
+    let saved = app
+        .post_form(&admin, &path, &[("excludes_payroll", "1"), ("asset_test", "1"), ("min_age", "60"), ("max_age", "")])
+        .await;
+    assert_eq!(saved.status(), 303);
+    let rules = store.programme_screening().await.unwrap().into_iter().find(|p| p.id == first).unwrap();
+    assert_eq!((rules.excludes_payroll, rules.discretionary, rules.asset_test), (1, 0, 1));
+    assert_eq!((rules.min_age, rules.max_age), (Some(60), None));
+
+    // Ages out of order are refused with the field named, and nothing changes.
+    let refused = app.post_form(&admin, &path, &[("min_age", "80"), ("max_age", "70")]).await;
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("最高年龄"));
+    let unchanged = store.programme_screening().await.unwrap().into_iter().find(|p| p.id == first).unwrap();
+    assert_eq!(unchanged.min_age, Some(60));
+
+    let (a, b) = (first.to_string(), second.to_string());
+    let same = app.post_form(&admin, "/staff/registries/exclusive", &[("a", &a), ("b", &a)]).await;
+    assert_eq!(same.status(), 400, "a programme is not exclusive with itself");
+    let paired = app.post_form(&admin, "/staff/registries/exclusive", &[("a", &b), ("b", &a)]).await;
+    assert_eq!(paired.status(), 303);
+    assert_eq!(store.exclusive_pairs().await.unwrap(), [(first, second)]);
+    let page = admin.get(app.url("/staff/registries")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("城市低保 与 农村低保") && page.contains("60周岁以上"), "{page}");
+    let removed = app.post_form(&admin, "/staff/registries/exclusive/remove", &[("a", &a), ("b", &b)]).await;
+    assert_eq!(removed.status(), 303);
+    assert!(store.exclusive_pairs().await.unwrap().is_empty());
+    let audit = store.audit_entries("620922", 50, 0).await.unwrap();
+    for action in ["screening.settings", "screening.exclusive_add", "screening.exclusive_remove"] {
+        assert!(audit.iter().any(|e| e.action == action), "{action} is audited");
+    }
+    // Nobody outside the county level changes them.
+    let township = app.login_as(Role::TownshipAdmin).await;
+    assert_eq!(app.post_form(&township, &path, &[("min_age", "1")]).await.status(), 403);
+});

@@ -200,6 +200,26 @@ impl HitStatus {
 }
 
 /// Checks a handling step: the move must be allowed and a conclusion must carry a note.
+/// Checks a programme's eligible ages as typed on the settings form: each empty or a whole number
+/// of years from 0 to 150, and the lower bound not above the upper. Returns the bounds, or the
+/// Chinese message naming the field.
+pub fn age_bounds(min: &str, max: &str) -> Result<(Option<i64>, Option<i64>), &'static str> {
+    let read = |text: &str, field: &'static str| -> Result<Option<i64>, &'static str> {
+        match text.trim() {
+            "" => Ok(None),
+            t => t.parse::<i64>().ok().filter(|a| (0..=150).contains(a)).map(Some).ok_or(field),
+        }
+    };
+    let min = read(min, "最低年龄：请填写0至150之间的整数，或留空")?;
+    let max = read(max, "最高年龄：请填写0至150之间的整数，或留空")?;
+    if let (Some(a), Some(b)) = (min, max)
+        && a > b
+    {
+        return Err("最高年龄：不能小于最低年龄");
+    }
+    Ok((min, max))
+}
+
 pub fn check_handling(from: HitStatus, to: HitStatus, note: &str) -> Result<(), &'static str> {
     if !from.next().contains(&to) {
         return Err("该线索当前状态不能进行此操作");
@@ -1203,5 +1223,17 @@ mod tests {
         let leads = lapsed_leads(&c, &entries);
         assert_eq!(leads.iter().map(|l| l.person.as_str()).collect::<Vec<_>>(), ["a"]);
         assert!(leads[0].detail.contains("2022"));
+    }
+
+    #[test]
+    fn age_bounds_are_whole_years_in_order_or_empty() {
+        assert_eq!(age_bounds("80", ""), Ok((Some(80), None)));
+        assert_eq!(age_bounds(" 60 ", "79"), Ok((Some(60), Some(79))));
+        assert_eq!(age_bounds("", ""), Ok((None, None)));
+        assert_eq!(age_bounds("70", "70"), Ok((Some(70), Some(70))), "one age is a range too");
+        assert!(age_bounds("80", "79").unwrap_err().starts_with("最高年龄"));
+        assert!(age_bounds("八十", "").unwrap_err().starts_with("最低年龄"));
+        assert!(age_bounds("", "151").unwrap_err().starts_with("最高年龄"));
+        assert!(age_bounds("-1", "").unwrap_err().starts_with("最低年龄"));
     }
 }

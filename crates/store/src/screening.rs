@@ -399,6 +399,17 @@ impl Store {
         Ok(())
     }
 
+    /// Undoes [`Store::add_exclusive_pair`]; false when the pair was not declared.
+    pub async fn remove_exclusive_pair(&self, a: i64, b: i64) -> Result<bool, StoreError> {
+        let (a, b) = (a.min(b), a.max(b));
+        let done = sqlx::query("DELETE FROM exclusive_programmes WHERE programme_a = $1 AND programme_b = $2")
+            .bind(a)
+            .bind(b)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn exclusive_pairs(&self) -> Result<Vec<(i64, i64)>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT programme_a, programme_b FROM exclusive_programmes ORDER BY programme_a, programme_b",

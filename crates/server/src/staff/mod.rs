@@ -239,6 +239,9 @@ pub const ROUTES: &[StaffRoute] = &[
     route("GET", "/staff/monitor/weekly/{org}/export", Permission::ViewMonitor, Target::Org),
     route("GET", "/staff/registries", Permission::ManageRegistries, Target::None),
     route("POST", "/staff/registries", Permission::ManageRegistries, Target::None),
+    route("POST", "/staff/registries/programmes/{programme}", Permission::ManageRegistries, Target::Programme),
+    route("POST", "/staff/registries/exclusive", Permission::ManageRegistries, Target::None),
+    route("POST", "/staff/registries/exclusive/remove", Permission::ManageRegistries, Target::None),
     route("POST", "/staff/screening/run", Permission::ManageRegistries, Target::None),
     route("GET", "/staff/screening", Permission::ViewScreening, Target::None),
     route("GET", "/staff/screening/{hit}", Permission::ViewScreening, Target::ScreeningHit),
@@ -357,6 +360,9 @@ pub fn router() -> Router<AppState> {
         .route("/staff/monitor/weekly/{org}", get(monitor::weekly))
         .route("/staff/monitor/weekly/{org}/export", get(monitor::weekly_export))
         .route("/staff/registries", get(screening::registries).post(screening::import))
+        .route("/staff/registries/programmes/{programme}", post(screening::save_settings))
+        .route("/staff/registries/exclusive", post(screening::add_pair))
+        .route("/staff/registries/exclusive/remove", post(screening::remove_pair))
         .route("/staff/screening/run", post(screening::run_now))
         .route("/staff/screening", get(screening::list))
         .route("/staff/screening/{hit}", get(screening::show))

@@ -14,7 +14,7 @@ use xiaowei_core::Permission;
 use xiaowei_core::registry::RegistryKind;
 use xiaowei_core::roster::CellError;
 use xiaowei_core::screening::{HitStatus, Rule, Severity, check_handling};
-use xiaowei_store::{HitFilter, RegistryImport};
+use xiaowei_store::{HitFilter, RegistryImport, ScreeningSettings};
 
 use super::rosters::read_upload;
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
@@ -52,8 +52,20 @@ impl From<RegistryImport> for ImportRow {
 }
 
 struct SettingRow {
+    id: i64,
     name: String,
     flags: String,
+    excludes_payroll: bool,
+    discretionary: bool,
+    asset_test: bool,
+    min_age: String,
+    max_age: String,
+}
+
+struct PairRow {
+    a: i64,
+    b: i64,
+    names: String,
 }
 
 #[derive(Template)]
@@ -64,6 +76,7 @@ struct RegistriesPage {
     kinds: Vec<(&'static str, &'static str, i64)>,
     imports: Vec<ImportRow>,
     settings: Vec<SettingRow>,
+    pairs: Vec<PairRow>,
     form_key: String,
 }
 
@@ -89,10 +102,17 @@ pub async fn registries(
         .map(|k| (k.as_str(), k.label(), sizes.get(k.as_str()).copied().unwrap_or(0)))
         .collect();
     let imports = state.store().registry_imports(20).await?.into_iter().map(ImportRow::from).collect();
-    let settings = state
+    let programmes = state.store().programme_screening().await?;
+    let names: HashMap<i64, String> = programmes.iter().map(|p| (p.id, p.name.clone())).collect();
+    let name = |id: i64| names.get(&id).cloned().unwrap_or_else(|| format!("项目{id}"));
+    let pairs = state
         .store()
-        .programme_screening()
+        .exclusive_pairs()
         .await?
+        .into_iter()
+        .map(|(a, b)| PairRow { a, b, names: format!("{} 与 {}", name(a), name(b)) })
+        .collect();
+    let settings = programmes
         .into_iter()
         .map(|p| {
             let mut flags = Vec::new();
@@ -111,16 +131,28 @@ pub async fn registries(
                 (None, Some(b)) => flags.push(format!("{b}周岁以下")),
                 (None, None) => {}
             }
-            SettingRow { name: p.name, flags: if flags.is_empty() { "—".into() } else { flags.join("；") } }
+            SettingRow {
+                id: p.id,
+                name: p.name,
+                flags: if flags.is_empty() { "—".into() } else { flags.join("；") },
+                excludes_payroll: p.excludes_payroll != 0,
+                discretionary: p.discretionary != 0,
+                asset_test: p.asset_test != 0,
+                min_age: p.min_age.map(|a| a.to_string()).unwrap_or_default(),
+                max_age: p.max_age.map(|a| a.to_string()).unwrap_or_default(),
+            }
         })
         .collect();
     let notice = match q.done.as_str() {
         "imported" => format!("已导入 {} 条记录，并已重新比对：当前线索 {} 条。", q.n, q.hits),
         "screened" => format!("已完成全面比对：当前线索 {} 条，新增 {} 条。", q.hits, q.n),
         "repeat" => "该表单已提交过，未重复处理。".to_owned(),
+        "settings" => "比对设置已保存，下次比对起生效。".to_owned(),
+        "paired" => "已设为互斥项目。".to_owned(),
+        "unpaired" => "已取消互斥。".to_owned(),
         _ => String::new(),
     };
-    let page = RegistriesPage { nav: staff.nav(), notice, kinds, imports, settings, form_key: random_token() };
+    let page = RegistriesPage { nav: staff.nav(), notice, kinds, imports, settings, pairs, form_key: random_token() };
     Ok(Html(page.render()?))
 }
 
@@ -185,6 +217,118 @@ pub async fn import(State(state): State<AppState>, staff: Staff, request: Reques
     )
     .await?;
     Ok(see_other(&format!("/staff/registries?done=imported&n={count}&hits={}", summary.hits)))
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    form_key: String,
+    #[serde(default)]
+    excludes_payroll: String,
+    #[serde(default)]
+    discretionary: String,
+    #[serde(default)]
+    asset_test: String,
+    #[serde(default)]
+    min_age: String,
+    #[serde(default)]
+    max_age: String,
+}
+
+/// Saves a programme's screening settings (who it excludes, its eligible ages); they apply from
+/// the next run.
+pub async fn save_settings(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(programme): Path<i64>,
+    Form(form): Form<SettingsForm>,
+) -> Result<Response, AppError> {
+    staff.require(Permission::ManageRegistries)?;
+    let found = state.store().find_programme(programme).await?.ok_or(AppError::NotFound)?;
+    let (min_age, max_age) = xiaowei_core::screening::age_bounds(&form.min_age, &form.max_age)
+        .map_err(|m| AppError::invalid(m.to_owned()))?;
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other("/staff/registries?done=repeat"));
+    }
+    let settings = ScreeningSettings {
+        excludes_payroll: form.excludes_payroll == "1",
+        discretionary: form.discretionary == "1",
+        min_age,
+        max_age,
+        asset_test: form.asset_test == "1",
+    };
+    state.store().set_programme_screening(programme, &settings).await?;
+    let detail = format!(
+        "{}：财政供养人员不得享受={}，村级评定={}，资产审查={}，年龄 {}–{}",
+        found.name,
+        settings.excludes_payroll,
+        settings.discretionary,
+        settings.asset_test,
+        form.min_age.trim(),
+        form.max_age.trim()
+    );
+    state
+        .audit(staff.audit_entry(state.now(), "screening.settings", format!("programme:{programme}"), detail, None))
+        .await?;
+    Ok(see_other("/staff/registries?done=settings"))
+}
+
+#[derive(Deserialize)]
+pub struct PairForm {
+    #[serde(default)]
+    form_key: String,
+    #[serde(default)]
+    a: String,
+    #[serde(default)]
+    b: String,
+}
+
+/// The two programmes of a pair form, both existing and different.
+async fn pair_of(state: &AppState, form: &PairForm) -> Result<(i64, i64, String), AppError> {
+    let a = form.a.trim().parse::<i64>().map_err(|_| AppError::invalid("项目一：请选择"))?;
+    let b = form.b.trim().parse::<i64>().map_err(|_| AppError::invalid("项目二：请选择"))?;
+    if a == b {
+        return Err(AppError::invalid("项目二：请选择另一个项目"));
+    }
+    let first = state.store().find_programme(a).await?.ok_or_else(|| AppError::invalid("项目一：不存在"))?;
+    let second = state.store().find_programme(b).await?.ok_or_else(|| AppError::invalid("项目二：不存在"))?;
+    Ok((a, b, format!("{} 与 {}", first.name, second.name)))
+}
+
+/// Declares two programmes mutually exclusive (rule 5: both paid to one person in one period).
+pub async fn add_pair(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<PairForm>,
+) -> Result<Response, AppError> {
+    staff.require(Permission::ManageRegistries)?;
+    let (a, b, names) = pair_of(&state, &form).await?;
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other("/staff/registries?done=repeat"));
+    }
+    state.store().add_exclusive_pair(a, b).await?;
+    state
+        .audit(staff.audit_entry(state.now(), "screening.exclusive_add", format!("programmes:{a},{b}"), names, None))
+        .await?;
+    Ok(see_other("/staff/registries?done=paired"))
+}
+
+/// Withdraws a declared pair of mutually exclusive programmes.
+pub async fn remove_pair(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<PairForm>,
+) -> Result<Response, AppError> {
+    staff.require(Permission::ManageRegistries)?;
+    let (a, b, names) = pair_of(&state, &form).await?;
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other("/staff/registries?done=repeat"));
+    }
+    if state.store().remove_exclusive_pair(a, b).await? {
+        let target = format!("programmes:{a},{b}");
+        state.audit(staff.audit_entry(state.now(), "screening.exclusive_remove", target, names, None)).await?;
+    }
+    Ok(see_other("/staff/registries?done=unpaired"))
 }
 
 pub async fn run_now(
