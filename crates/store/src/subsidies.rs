@@ -297,20 +297,7 @@ impl Store {
         let id = self.insert_roster_in(&mut tx, r, entries, now).await?;
         sqlx::query("UPDATE rosters SET backloaded = 1 WHERE id = $1").bind(id).execute(&mut *tx).await?;
         for d in diffs {
-            sqlx::query(
-                "INSERT INTO roster_differences (roster_id, kind, person_idx, name, id_masked, proposed_fen, \
-                 paid_fen, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(id)
-            .bind(&d.kind)
-            .bind(&d.person_idx)
-            .bind(&d.name)
-            .bind(&d.id_masked)
-            .bind(d.proposed_fen)
-            .bind(d.paid_fen)
-            .bind(difference_reason)
-            .execute(&mut *tx)
-            .await?;
+            insert_difference(&mut tx, id, d, Some(difference_reason)).await?;
         }
         if publish {
             sqlx::query(
@@ -712,21 +699,8 @@ impl Store {
             let reason = old
                 .iter()
                 .find(|(k, p, _)| *k == d.kind && *p == d.person_idx)
-                .and_then(|(_, _, reason)| reason.clone());
-            sqlx::query(
-                "INSERT INTO roster_differences (roster_id, kind, person_idx, name, id_masked, proposed_fen, \
-                 paid_fen, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(roster_id)
-            .bind(&d.kind)
-            .bind(&d.person_idx)
-            .bind(&d.name)
-            .bind(&d.id_masked)
-            .bind(d.proposed_fen)
-            .bind(d.paid_fen)
-            .bind(reason)
-            .execute(&mut *tx)
-            .await?;
+                .and_then(|(_, _, reason)| reason.as_deref());
+            insert_difference(&mut tx, roster_id, d, reason).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -867,4 +841,28 @@ impl Store {
         .fetch_one(&self.pool)
         .await?)
     }
+}
+
+/// Writes one paid-versus-proposed difference of `roster_id`, with its reason if known.
+async fn insert_difference(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    roster_id: i64,
+    d: &NewDifference,
+    reason: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO roster_differences (roster_id, kind, person_idx, name, id_masked, proposed_fen, paid_fen, \
+         reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(roster_id)
+    .bind(&d.kind)
+    .bind(&d.person_idx)
+    .bind(&d.name)
+    .bind(&d.id_masked)
+    .bind(d.proposed_fen)
+    .bind(d.paid_fen)
+    .bind(reason)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
