@@ -135,7 +135,7 @@ const COUNTY: &str = "620922";
 const VILLAGES_PER_TOWNSHIP: usize = 20;
 /// Township codes are `COUNTY` + 100..=999, so at most this many townships.
 const MAX_TOWNSHIPS: usize = 900;
-const PROGRAMMES: usize = 6;
+pub(crate) const PROGRAMMES: usize = 6;
 const PROGRAMME_FEN: [i64; PROGRAMMES] = [60_000, 120_000, 95_000, 540_000, 120_000, 240_000];
 
 fn township_code(township: usize) -> String {
@@ -337,8 +337,8 @@ async fn start_server(state: AppState) -> Result<(SocketAddr, Running)> {
 // self-query
 
 /// Years of the generated rosters; each year has a proposed and a paid roster per programme.
-const FIRST_YEAR: i16 = 2021;
-const YEARS: usize = 5;
+pub(crate) const FIRST_YEAR: i16 = 2021;
+pub(crate) const YEARS: usize = 5;
 /// People on each programme's list in a village, and people living in a village.
 const LIST: usize = 100;
 const VILLAGE_PEOPLE: usize = 400;
@@ -360,9 +360,9 @@ fn on_roster(k: usize, year: usize) -> bool {
 }
 
 /// One village's sealed rosters: (programme, year index, proposed entries, paid entries).
-struct VillageRosters {
-    village: usize,
-    rosters: Vec<(usize, usize, Vec<NewEntry>, Vec<NewEntry>)>,
+pub(crate) struct VillageRosters {
+    pub(crate) village: usize,
+    pub(crate) rosters: Vec<(usize, usize, Vec<NewEntry>, Vec<NewEntry>)>,
 }
 
 fn seal_village(cipher: &PiiCipher, v: usize) -> Result<VillageRosters> {
@@ -423,17 +423,33 @@ async fn store_village(store: &Store, fx: &Fixture, batch: VillageRosters) -> Re
 
 /// Fills `state`'s empty database with `villages` villages of rosters, sealing on every core.
 async fn generate(state: &AppState, villages: usize, target: u64) -> Result<u64> {
+    let fx = fixture(state.store(), villages, state.now()).await?;
+    store_generated(state, &fx, villages, target, seal_village).await
+}
+
+/// Stores the rosters `seal` gives for each of `villages` villages (sealed on every core while
+/// earlier villages are written), printing progress towards `target` entries.
+pub(crate) async fn store_generated<F>(
+    state: &AppState,
+    fx: &Fixture,
+    villages: usize,
+    target: u64,
+    seal: F,
+) -> Result<u64>
+where
+    F: Fn(&PiiCipher, usize) -> Result<VillageRosters> + Clone + Send + 'static,
+{
     let store = state.store();
-    let fx = fixture(store, villages, state.now()).await?;
     let workers = cores();
     let (sender, mut receiver) = mpsc::channel::<VillageRosters>(2 * workers);
     let mut sealers = Vec::new();
     for w in 0..workers {
         let cipher = state.cipher().clone();
         let sender = sender.clone();
+        let seal = seal.clone();
         sealers.push(tokio::task::spawn_blocking(move || -> Result<()> {
             for v in (w..villages).step_by(workers) {
-                if sender.blocking_send(seal_village(&cipher, v)?).is_err() {
+                if sender.blocking_send(seal(&cipher, v)?).is_err() {
                     break;
                 }
             }
@@ -444,7 +460,7 @@ async fn generate(state: &AppState, villages: usize, target: u64) -> Result<u64>
     let started = Instant::now();
     let (mut stored, mut reported) = (0u64, 0u64);
     while let Some(batch) = receiver.recv().await {
-        stored += store_village(store, &fx, batch).await?;
+        stored += store_village(store, fx, batch).await?;
         let step = (stored * 20 / target.max(1)).min(20);
         if step > reported {
             reported = step;

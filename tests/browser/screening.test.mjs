@@ -1,7 +1,8 @@
 // Browser tests for 大数据比对 on a phone (360×740): the county commission (jiwei) opens the hit
 // list, filters it to 死亡冒领, opens the planted hit of 卓园村's 高龄补贴 with its evidence, moves
 // it to 核实中 and then to 已查实 with a note, and the list's handling counts follow. The county
-// admin sees the registries page.
+// admin sees the registries page. 广至乡's admin works through the 政策找人 list: records the
+// outcome of a contact, and the lead leaves the open ones.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -98,4 +99,30 @@ test('the county admin sees the registries and the screening settings', async ()
   assert.match(await page.locator('main').textContent(), new RegExp(`${first} 与 ${second}`));
   await Promise.all([page.waitForURL(/done=unpaired/), page.getByRole('button', { name: '取消互斥' }).click()]);
   assert.match(await page.locator('main').textContent(), /尚未设定互斥项目/);
+});
+
+test('a township records the outcome of a 政策找人 contact', async () => {
+  const page = await phone();
+  await login(page, 'guangzhi');
+  await page.goto(base + '/staff/outreach');
+  const main = await page.locator('main').textContent();
+  assert.match(main, /政策找人/);
+  assert.doesNotMatch(main, /暂无政策找人线索/, 'the demo has leads in 广至乡');
+  assert.match(main, /620922\*{8}\d{3}[\dX]/, 'IDs are masked');
+  assert.equal(await overflows(page), false, 'the lead list fits the phone');
+  await page.screenshot({ path: join(shots, 'outreach.png'), fullPage: true });
+
+  const open = page.locator('section.card', { has: page.locator('form') });
+  const before = await open.count();
+  assert.ok(before > 0, 'some leads wait for contact');
+  const card = open.first();
+  const who = (await card.locator('p').nth(1).textContent()).split('（')[0];
+  await card.getByLabel('联系结果').selectOption({ label: '已纳入享受' });
+  await card.getByLabel('情况说明').fill('已电话联系本人，补办高龄补贴申请，下月起发放。');
+  await Promise.all([page.waitForURL(/done=recorded/), card.getByRole('button', { name: '记录结果' }).click()]);
+  assert.match(await page.locator('[role=status]').textContent(), /联系结果已记录/);
+  assert.equal(await open.count(), before - 1, 'the lead is no longer open');
+  const done = page.locator('section.card', { hasText: who }).filter({ hasText: '已纳入享受' });
+  assert.match(await done.first().textContent(), /结果：已电话联系本人/);
+  await page.screenshot({ path: join(shots, 'outreach-recorded.png'), fullPage: true });
 });

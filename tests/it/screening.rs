@@ -3,7 +3,7 @@
 //! commission moves a hit to verifying and confirmed over HTTP and the counts follow; the
 //! registry import page checks every row and stores nothing on error.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use xiaowei_core::Role;
 use xiaowei_core::resident_id::check_char;
@@ -354,6 +354,21 @@ both_backends!(a_generated_county_yields_exactly_the_planted_hits, |app: TestApp
     // Every rule fired once the county is planted: the twelve are all covered.
     let rules: BTreeSet<&str> = hits.iter().map(|h| h.rule.as_str()).collect();
     assert_eq!(rules.len(), 12);
+
+    // Each roster's incremental run, reading only the entries related to it, finds exactly what
+    // the full run finds in that roster: the narrowed load misses nothing a rule compares.
+    let full = xiaowei_server::screening::load(&app.state, None).await.unwrap();
+    let roster_of: HashMap<i64, i64> = full.entries.iter().map(|e| (e.id, e.roster_id)).collect();
+    let everything = xiaowei_core::screening::screen(&full.context, &full.entries, None);
+    let rosters: BTreeSet<i64> = roster_of.values().copied().collect();
+    for roster in rosters {
+        let scoped = xiaowei_server::screening::load(&app.state, Some(&[roster])).await.unwrap();
+        assert!(scoped.entries.len() < full.entries.len(), "roster {roster} reads only related entries");
+        let narrowed =
+            xiaowei_core::screening::screen(&scoped.context, &scoped.entries, Some(&HashSet::from([roster])));
+        let expected: Vec<_> = everything.iter().filter(|h| roster_of[&h.entry] == roster).cloned().collect();
+        assert_eq!(narrowed, expected, "roster {roster}");
+    }
 
     // A re-screen neither duplicates nor resets; a death record removed clears its hit.
     let first = hits.iter().find(|h| h.rule == "public_payroll").unwrap().id;

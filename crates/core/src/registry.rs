@@ -10,7 +10,7 @@ use jiff::civil::Date;
 use thiserror::Error;
 
 use crate::resident_id::ResidentId;
-use crate::roster::CellError;
+use crate::roster::{CellError, Header, locate_header};
 use crate::text::compact;
 
 /// Which registry a file or record belongs to.
@@ -196,22 +196,9 @@ pub fn parse_date(input: &str) -> Option<Date> {
 pub fn check(kind: RegistryKind, grid: &[Vec<String>]) -> Result<RegistryCheck, RegistryFileError> {
     let mut wanted = vec![Field::Name, Field::ResidentId];
     wanted.extend_from_slice(kind.required());
-    let mut header: Option<(usize, HashMap<Field, usize>)> = None;
-    for (row, cells) in grid.iter().take(10).enumerate() {
-        let mut columns = HashMap::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if let Some(field) = field_for_header(cell)
-                && columns.insert(field, i).is_some()
-            {
-                return Err(RegistryFileError::DuplicateColumn(field.label()));
-            }
-        }
-        if wanted.iter().all(|f| columns.contains_key(f)) {
-            header = Some((row, columns));
-            break;
-        }
-    }
-    let Some((header_row, columns)) = header else {
+    let header =
+        locate_header(grid, field_for_header, &wanted).map_err(|f| RegistryFileError::DuplicateColumn(f.label()))?;
+    let Some(Header { row: header_row, columns }) = header else {
         let names: Vec<String> = wanted.iter().map(|f| format!("“{}”", f.label())).collect();
         return Err(RegistryFileError::NoHeader(names.join("")));
     };

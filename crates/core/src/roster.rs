@@ -6,6 +6,7 @@
 //! in Chinese; a file with any problem must not be stored.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 
 use thiserror::Error;
 
@@ -62,12 +63,12 @@ pub fn column_for_header(header: &str) -> Option<Column> {
     }
 }
 
-/// Where the header is and which cell holds which column.
+/// Where the header is and which cell holds which column (a roster's, or another importer's).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
+pub struct Header<C: Eq + Hash = Column> {
     /// Index of the header row in the grid (0-based).
     pub row: usize,
-    pub columns: HashMap<Column, usize>,
+    pub columns: HashMap<C, usize>,
 }
 
 /// Problems that make a whole file unreadable.
@@ -84,22 +85,37 @@ pub enum RosterFileError {
 /// How many leading rows may be titles before the header.
 const HEADER_SEARCH_ROWS: usize = 10;
 
-/// Finds the header row: the first of the leading rows that names a name, an ID and an amount.
-pub fn find_header(grid: &[Vec<String>]) -> Result<Header, RosterFileError> {
+/// Finds the header row of a sheet: the first of the leading rows whose cells, mapped by
+/// `column_of`, name every `wanted` column, with the cell index of each column it names. A
+/// column named twice in one row is an error naming that column. Shared by every importer.
+pub fn locate_header<C: Copy + Eq + Hash>(
+    grid: &[Vec<String>],
+    column_of: impl Fn(&str) -> Option<C>,
+    wanted: &[C],
+) -> Result<Option<Header<C>>, C> {
     for (row, cells) in grid.iter().take(HEADER_SEARCH_ROWS).enumerate() {
         let mut columns = HashMap::new();
         for (i, cell) in cells.iter().enumerate() {
-            if let Some(column) = column_for_header(cell)
+            if let Some(column) = column_of(cell)
                 && columns.insert(column, i).is_some()
             {
-                return Err(RosterFileError::DuplicateColumn(column.label()));
+                return Err(column);
             }
         }
-        if [Column::Name, Column::ResidentId, Column::Amount].iter().all(|c| columns.contains_key(c)) {
-            return Ok(Header { row, columns });
+        if wanted.iter().all(|c| columns.contains_key(c)) {
+            return Ok(Some(Header { row, columns }));
         }
     }
-    Err(RosterFileError::NoHeader(HEADER_SEARCH_ROWS))
+    Ok(None)
+}
+
+/// Finds the header row: the first of the leading rows that names a name, an ID and an amount.
+pub fn find_header(grid: &[Vec<String>]) -> Result<Header, RosterFileError> {
+    match locate_header(grid, column_for_header, &[Column::Name, Column::ResidentId, Column::Amount]) {
+        Ok(Some(header)) => Ok(header),
+        Ok(None) => Err(RosterFileError::NoHeader(HEADER_SEARCH_ROWS)),
+        Err(column) => Err(RosterFileError::DuplicateColumn(column.label())),
+    }
 }
 
 /// One valid roster line.

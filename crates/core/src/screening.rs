@@ -7,6 +7,8 @@
 //! discipline commission to verify, never a verdict. Evidence texts carry masked IDs only.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use jiff::civil::Date;
@@ -342,22 +344,23 @@ impl Hit {
 #[derive(Debug, Default)]
 pub struct Registries {
     records: Vec<Record>,
-    by_kind_person: HashMap<(RegistryKind, String), Vec<usize>>,
-    /// household number → (declared members, listed members)
-    households: HashMap<String, (Option<i64>, i64)>,
+    /// kind → person → positions in `records` (looked up by `&str`, without allocating)
+    by_kind_person: HashMap<RegistryKind, FxHashMap<String, Vec<usize>>>,
+    /// household number → (declared members, positions of its members in `records`)
+    households: FxHashMap<String, (Option<i64>, Vec<usize>)>,
 }
 
 impl Registries {
     pub fn new(records: Vec<Record>) -> Self {
-        let mut by_kind_person: HashMap<(RegistryKind, String), Vec<usize>> = HashMap::with_capacity(records.len());
-        let mut households: HashMap<String, (Option<i64>, i64)> = HashMap::new();
+        let mut by_kind_person: HashMap<RegistryKind, FxHashMap<String, Vec<usize>>> = HashMap::new();
+        let mut households: FxHashMap<String, (Option<i64>, Vec<usize>)> = FxHashMap::default();
         for (i, r) in records.iter().enumerate() {
-            by_kind_person.entry((r.kind, r.person.clone())).or_default().push(i);
+            by_kind_person.entry(r.kind).or_default().entry(r.person.clone()).or_default().push(i);
             if r.kind == RegistryKind::Households
                 && let Some(h) = &r.household
             {
-                let slot = households.entry(h.clone()).or_insert((None, 0));
-                slot.1 += 1;
+                let slot = households.entry(h.clone()).or_default();
+                slot.1.push(i);
                 if r.members.is_some() {
                     slot.0 = r.members;
                 }
@@ -369,6 +372,23 @@ impl Registries {
     /// How many records the registries hold.
     pub fn records(&self) -> usize {
         self.records.len()
+    }
+
+    /// The blind indexes of everyone the household register places in `person`'s household
+    /// (`person` included); none when the register does not know them.
+    pub fn household_members(&self, person: &str) -> Vec<&str> {
+        let household = self
+            .by_kind_person
+            .get(&RegistryKind::Households)
+            .and_then(|people| people.get(person))
+            .and_then(|positions| positions.first())
+            .and_then(|&i| self.records.get(i)?.household.as_deref());
+        household
+            .and_then(|h| self.households.get(h))
+            .map(|(_, members)| {
+                members.iter().filter_map(|&i| self.records.get(i)).map(|r| r.person.as_str()).collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -408,7 +428,8 @@ impl ScreeningContext {
         let registries = &*self.registries;
         registries
             .by_kind_person
-            .get(&(kind, person.to_owned()))
+            .get(&kind)
+            .and_then(|people| people.get(person))
             .into_iter()
             .flatten()
             .filter_map(|&i| registries.records.get(i))
@@ -523,7 +544,8 @@ pub fn cadre_relative(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
 /// Rule 4: the same person paid more than once for the same programme, year, period and phase,
 /// whatever the roster or village. Every such entry is a hit, naming the others.
 pub fn duplicate_payments(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hit> {
-    let mut groups: HashMap<(i64, i32, &str, Phase, &str), Vec<&Entry>> = HashMap::new();
+    let mut groups: FxHashMap<(i64, i32, &str, Phase, &str), Vec<&Entry>> =
+        FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
     for e in entries {
         groups.entry((e.programme_id, e.year, e.period.as_str(), e.phase, e.person.as_str())).or_default().push(e);
     }
@@ -558,7 +580,8 @@ pub fn exclusive_programmes(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hi
     if ctx.exclusive.is_empty() {
         return Vec::new();
     }
-    let mut groups: HashMap<(i32, &str, Phase, &str), Vec<&Entry>> = HashMap::new();
+    let mut groups: FxHashMap<(i32, &str, Phase, &str), Vec<&Entry>> =
+        FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
     for e in entries {
         groups.entry((e.year, e.period.as_str(), e.phase, e.person.as_str())).or_default().push(e);
     }
@@ -587,7 +610,8 @@ pub fn exclusive_programmes(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hi
 /// register places in different households. People the register does not know are left out:
 /// their household is unknown, so they prove nothing.
 pub fn shared_accounts(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hit> {
-    let mut by_account: HashMap<(&str, i32), Vec<(&Entry, &str)>> = HashMap::new();
+    let mut by_account: FxHashMap<(&str, i32), Vec<(&Entry, &str)>> =
+        FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
     for e in entries {
         if let (Some(a), Some(h)) = (&e.account, ctx.household_of(&e.person).and_then(|r| r.household.as_deref())) {
             by_account.entry((a.as_str(), e.year)).or_default().push((e, h));
@@ -708,17 +732,18 @@ pub fn asset_test(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
 /// Rule 12: more distinct recipients from one household, for one programme, year, period and
 /// phase, than the household register's member count (the declared 人口数, else the people listed).
 pub fn household_overcount(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hit> {
-    let mut groups: HashMap<(i64, i32, &str, Phase, String), Vec<&Entry>> = HashMap::new();
+    let mut groups: FxHashMap<(i64, i32, &str, Phase, &str), Vec<&Entry>> =
+        FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
     for e in entries {
-        if let Some(h) = ctx.household_of(&e.person).and_then(|r| r.household.clone()) {
+        if let Some(h) = ctx.household_of(&e.person).and_then(|r| r.household.as_deref()) {
             groups.entry((e.programme_id, e.year, e.period.as_str(), e.phase, h)).or_default().push(e);
         }
     }
     let mut hits = Vec::new();
     for ((.., household), group) in &groups {
         let persons: BTreeSet<&str> = group.iter().map(|e| e.person.as_str()).collect();
-        let Some(&(declared, listed)) = ctx.registries.households.get(household) else { continue };
-        let members = declared.unwrap_or(listed);
+        let Some((declared, listed)) = ctx.registries.households.get(*household) else { continue };
+        let members = declared.unwrap_or(i64::try_from(listed.len()).unwrap_or(i64::MAX));
         if i64::try_from(persons.len()).unwrap_or(i64::MAX) <= members {
             continue;
         }
@@ -750,7 +775,7 @@ pub fn screen(ctx: &ScreeningContext, entries: &[Entry], only: Option<&HashSet<i
         .filter(|e| wanted(e))
         .flat_map(|e| per_entry.iter().filter_map(move |rule| rule(ctx, e)))
         .collect();
-    let in_scope: HashSet<i64> = entries.iter().filter(|e| wanted(e)).map(|e| e.id).collect();
+    let in_scope: rustc_hash::FxHashSet<i64> = entries.iter().filter(|e| wanted(e)).map(|e| e.id).collect();
     for group_rule in [duplicate_payments, exclusive_programmes, shared_accounts, household_overcount] {
         hits.extend(group_rule(ctx, entries).into_iter().filter(|h| only.is_none() || in_scope.contains(&h.entry)));
     }
@@ -1160,6 +1185,10 @@ mod tests {
             ["a", "b", "c", "d", "e"].iter().enumerate().map(|(i, p)| entry(i as i64 + 1, p)).collect();
         let found: BTreeSet<i64> = household_overcount(&c, &entries).iter().map(|h| h.entry).collect();
         assert_eq!(found, BTreeSet::from([1, 2, 3]));
+        let mut members = c.registries.household_members("b");
+        members.sort_unstable();
+        assert_eq!(members, ["a", "b", "c"]);
+        assert!(c.registries.household_members("z").is_empty(), "unregistered");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use rustc_hash::FxHashSet;
 use serde::Serialize;
 use xiaowei_core::registry::{self, RegistryCheck, RegistryKind, RegistryLine};
 use xiaowei_core::screening::{
@@ -14,7 +15,7 @@ use xiaowei_core::screening::{
 };
 use xiaowei_core::subsidy::{Phase, Unit};
 use xiaowei_core::{PiiCipher, ResidentId};
-use xiaowei_store::{NewHit, NewLead, NewRegistryRecord, RunSummary, Store};
+use xiaowei_store::{NewHit, NewLead, NewRegistryRecord, RunSummary, ScreeningEntryRow, Store};
 
 use crate::error::AppError;
 use crate::rosters::{ID_PURPOSE, parse_date};
@@ -134,10 +135,11 @@ async fn load_registries(store: &Store) -> Result<Arc<Registries>, AppError> {
         .map_err(|e| AppError::Internal(format!("registry index: {e}")))
 }
 
-/// Loads the registries (through the cache), programme settings and every entry of every
-/// published roster; each entry's ID is decrypted once, to read its birth date (an undecryptable
-/// or invalid number has none).
-pub async fn load(state: &AppState) -> Result<Loaded, AppError> {
+/// Loads the registries (through the cache), programme settings and the entries of published
+/// rosters: every one (`scope` = None), or those an incremental run over the rosters `scope`
+/// compares (see [`related_entries`]). Each entry's ID is decrypted once, to read
+/// its birth date (an undecryptable or invalid number has none).
+pub async fn load(state: &AppState, scope: Option<&[i64]>) -> Result<Loaded, AppError> {
     let store = state.store();
     let cipher = state.cipher();
     let registries = state.registries().get(store).await?;
@@ -160,38 +162,71 @@ pub async fn load(state: &AppState) -> Result<Loaded, AppError> {
         .collect();
     let pairs = store.exclusive_pairs().await?;
     let mut proposed: HashMap<i64, ProposedRoster> = HashMap::new();
-    for p in store.proposed_for_screening().await? {
+    for p in store.proposed_for_screening(scope).await? {
         let slot = proposed.entry(p.roster_id).or_default();
         slot.publicity_end = p.publicity_end.as_deref().and_then(parse_date);
         slot.persons.insert(p.id_idx);
     }
-    let entries = store
-        .entries_for_screening()
-        .await?
-        .into_iter()
-        .map(|e| Entry {
-            id: e.id,
-            roster_id: e.roster_id,
-            programme_id: e.programme_id,
-            village: e.org_code,
-            year: i32::try_from(e.year).unwrap_or_default(),
-            period: e.period,
-            phase: Phase::parse(&e.phase).unwrap_or(Phase::Paid),
-            person: e.id_idx,
-            name: e.name,
-            masked_id: e.id_masked,
-            birth_date: cipher
-                .decrypt(&e.id_enc)
-                .ok()
-                .and_then(|id| ResidentId::parse(&id).ok())
-                .map(|id| id.birth_date()),
-            account: e.account_idx,
-            amount_fen: e.amount_fen,
-            settles: e.settles_id,
-            paid_on: e.paid_on.as_deref().and_then(parse_date),
-        })
-        .collect();
+    let rows = match scope {
+        None => store.entries_for_screening().await?,
+        Some(rosters) => store.screening_entries(&related_entries(store, &registries, rosters).await?).await?,
+    };
+    let cipher = cipher.clone();
+    let entries = tokio::task::spawn_blocking(move || entries_of(&cipher, rows))
+        .await
+        .map_err(|e| AppError::Internal(format!("screening entries: {e}")))?;
     Ok(Loaded { context: ScreeningContext::with_registries(registries, programmes, &pairs, proposed), entries })
+}
+
+/// The ids of the entries an incremental screening of `rosters` reads: theirs, and every entry
+/// a cross-roster rule compares with them — in the same batch (year, period, phase; the same or
+/// a mutually exclusive programme) for the same people or people of their households in the
+/// household register (rules 4, 5, 12), and of the same years paid into the same accounts (rule 6).
+async fn related_entries(store: &Store, registries: &Registries, rosters: &[i64]) -> Result<Vec<i64>, AppError> {
+    let batch = store.screening_batch(rosters).await?;
+    let mut people: FxHashSet<&str> = FxHashSet::default();
+    for e in batch.iter().filter(|e| rosters.contains(&e.roster_id)) {
+        if people.insert(e.id_idx.as_str()) {
+            people.extend(registries.household_members(&e.id_idx));
+        }
+    }
+    let mut ids: Vec<i64> = batch.iter().filter(|e| people.contains(e.id_idx.as_str())).map(|e| e.id).collect();
+    ids.extend(store.screening_shared_accounts(rosters).await?);
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Turns stored rows into the rules' entries, in order, decrypting each ID (to read its birth
+/// date) on every core.
+fn entries_of(cipher: &PiiCipher, rows: Vec<ScreeningEntryRow>) -> Vec<Entry> {
+    let entry = |e: ScreeningEntryRow| Entry {
+        birth_date: cipher.decrypt(&e.id_enc).ok().and_then(|id| ResidentId::parse(&id).ok()).map(|id| id.birth_date()),
+        id: e.id,
+        roster_id: e.roster_id,
+        programme_id: e.programme_id,
+        village: e.org_code,
+        year: i32::try_from(e.year).unwrap_or_default(),
+        period: e.period,
+        phase: Phase::parse(&e.phase).unwrap_or(Phase::Paid),
+        person: e.id_idx,
+        name: e.name,
+        masked_id: e.id_masked,
+        account: e.account_idx,
+        amount_fen: e.amount_fen,
+        settles: e.settles_id,
+        paid_on: e.paid_on.as_deref().and_then(parse_date),
+    };
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let share = rows.len().div_ceil(cores).max(1);
+    let mut rows = rows.into_iter();
+    let shares: Vec<Vec<ScreeningEntryRow>> =
+        (0..cores).map(|_| rows.by_ref().take(share).collect()).filter(|s: &Vec<_>| !s.is_empty()).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> =
+            shares.into_iter().map(|s| scope.spawn(move || s.into_iter().map(entry).collect::<Vec<_>>())).collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    })
 }
 
 /// Evidence as stored with a hit (JSON): masked IDs only.
@@ -223,7 +258,7 @@ pub struct Outcome {
 /// Screens every published roster (`only` = None) or the entries of the given rosters against
 /// everything, and records the hits.
 pub async fn run(state: &AppState, only: Option<&[i64]>, now: i64) -> Result<Outcome, AppError> {
-    let loaded = load(state).await?;
+    let loaded = load(state, only).await?;
     let scope: Option<HashSet<i64>> = only.map(|ids| ids.iter().copied().collect());
     let hits = screening::screen(&loaded.context, &loaded.entries, scope.as_ref());
     let entries = loaded.entries.iter().filter(|e| scope.as_ref().is_none_or(|s| s.contains(&e.roster_id))).count();
@@ -243,7 +278,7 @@ pub async fn run(state: &AppState, only: Option<&[i64]>, now: i64) -> Result<Out
 
 /// Refreshes the 政策找人 leads for `year` (age-eligible people not paid, lapsed recipients).
 pub async fn refresh_outreach(state: &AppState, year: i32, now: i64) -> Result<usize, AppError> {
-    let loaded = load(state).await?;
+    let loaded = load(state, None).await?;
     let mut leads = screening::age_eligible_leads(&loaded.context, &loaded.entries, year);
     leads.extend(screening::lapsed_leads(&loaded.context, &loaded.entries));
     let rows: Vec<NewLead> = leads

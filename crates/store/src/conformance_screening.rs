@@ -26,7 +26,8 @@ fn record(person: &str, household: Option<&str>) -> NewRegistryRecord {
     }
 }
 
-/// A programme, a clerk and a reviewer, and one published roster per village with the given people.
+/// A programme, a clerk and a reviewer, and one published roster per village with the given
+/// people: `"a"` is person a paid into account acct-a, `"a/x"` person a paid into account x.
 async fn published_rosters(store: &Store, people: &[(&str, &[&str])]) -> (i64, Vec<i64>) {
     small_tree(store).await;
     let clerk = store.create_staff_user(&user("clerk", "village_clerk", NANCHA), 1).await.unwrap();
@@ -54,18 +55,22 @@ async fn published_rosters(store: &Store, people: &[(&str, &[&str])]) -> (i64, V
         let entries: Vec<NewEntry> = persons
             .iter()
             .zip(1..)
-            .map(|(idx, row_no)| NewEntry {
-                row_no,
-                name: format!("村民{idx}"),
-                id_enc: vec![1, 2, 3],
-                id_idx: (*idx).into(),
-                id_masked: "620922********0001".into(),
-                group_name: None,
-                account_enc: None,
-                account_idx: None,
-                account_masked: None,
-                amount_fen: 60_000,
-                note: None,
+            .map(|(spec, row_no)| {
+                let (idx, account) =
+                    spec.split_once('/').map_or((*spec, format!("acct-{spec}")), |(i, a)| (i, a.into()));
+                NewEntry {
+                    row_no,
+                    name: format!("村民{idx}"),
+                    id_enc: vec![1, 2, 3],
+                    id_idx: idx.into(),
+                    id_masked: "620922********0001".into(),
+                    group_name: None,
+                    account_enc: Some(vec![9]),
+                    account_idx: Some(account),
+                    account_masked: None,
+                    amount_fen: 60_000,
+                    note: None,
+                }
             })
             .collect();
         let roster = NewRoster {
@@ -138,6 +143,110 @@ conformance!(programme_settings_and_exclusive_pairs_round_trip, |store: Store| a
     assert_eq!(store.exclusive_pairs().await.unwrap(), [(programme, other)]);
 });
 
+conformance!(an_incremental_load_reads_the_entries_the_cross_roster_rules_compare, |store: Store| async move {
+    let (programme, rosters) = published_rosters(
+        &store,
+        &[(NANCHA, &["a", "b/shared"]), (BEICUN, &["a"]), (NANCHA, &["c"]), (BEICUN, &["d/shared"]), (NANCHA, &["e"])],
+    )
+    .await;
+    let households = [record("a", Some("H1")), record("c", Some("H1")), record("e", Some("H2"))];
+    store.import_registry("households", false, &households, "户籍.xlsx", None, "命令行:test", 10).await.unwrap();
+    // Roster 0's batch: every roster of the same year, period, phase and programme.
+    let batch = store.screening_batch(&rosters[..1]).await.unwrap();
+    assert_eq!(batch.len(), 6);
+    assert_eq!((batch[0].roster_id, batch[0].id_idx.as_str()), (rosters[0], "a"));
+    // Another year, or a programme neither the same nor exclusive, is not in it.
+    let next_year = NewRoster { year: 2026, period: "2026年度".into(), ..roster_like(&store, rosters[0]).await };
+    let clerk = store.find_staff_by_username("clerk").await.unwrap().unwrap().id;
+    let reviewer = store.find_staff_by_username("reviewer").await.unwrap().unwrap().id;
+    let later = store.create_roster(&next_year, &[entry("a", "shared")], 20).await.unwrap();
+    store.change_roster_status(later, "draft", "submitted", None, clerk, 21).await.unwrap();
+    store.publish_roster(later, Some(("2026-03-01", "2026-03-07")), reviewer, 22).await.unwrap();
+    let other =
+        store.create_programme(&NewProgramme { name: "城市低保".into(), ..sample_programme() }, 5).await.unwrap();
+    let elsewhere = NewRoster { programme_id: other, ..roster_like(&store, rosters[0]).await };
+    let elsewhere = store.create_roster(&elsewhere, &[entry("a", "acct-z")], 23).await.unwrap();
+    store.change_roster_status(elsewhere, "draft", "submitted", None, clerk, 24).await.unwrap();
+    store.publish_roster(elsewhere, Some(("2025-03-01", "2025-03-07")), reviewer, 25).await.unwrap();
+    assert_eq!(store.screening_batch(&rosters[..1]).await.unwrap().len(), 6);
+    store.add_exclusive_pair(other, programme).await.unwrap();
+    let batch = store.screening_batch(&rosters[..1]).await.unwrap();
+    assert_eq!(batch.len(), 7, "an exclusive programme's roster joins the batch");
+    assert_eq!(batch[6].roster_id, elsewhere);
+
+    // Accounts: a's entry elsewhere shares a's account and d's shares b's, in 2025; a's 2026
+    // entry is of another year, and a's entry under acct-z of another account.
+    let shared = store.screening_shared_accounts(&rosters[..1]).await.unwrap();
+    let all = store.entries_for_screening().await.unwrap();
+    let id_of = |roster: i64, idx: &str| all.iter().find(|e| e.roster_id == roster && e.id_idx == idx).unwrap().id;
+    let mut expected =
+        vec![id_of(rosters[0], "a"), id_of(rosters[0], "b"), id_of(rosters[1], "a"), id_of(rosters[3], "d")];
+    expected.sort_unstable();
+    assert_eq!(shared, expected);
+
+    // Entries by id read as in full; unknown ids read nothing.
+    let wanted = [id_of(rosters[3], "d"), id_of(rosters[0], "a"), 999_999];
+    let read = store.screening_entries(&wanted).await.unwrap();
+    assert_eq!(read, [all[0].clone(), all.iter().find(|e| e.id == wanted[0]).unwrap().clone()]);
+    assert_eq!(all.len(), 8);
+
+    // A paid roster settling roster 0: its run reads roster 0's people, and no other proposed roster's.
+    let paid = NewRoster {
+        programme_id: programme,
+        org_code: NANCHA.into(),
+        year: 2025,
+        period: "2025年度".into(),
+        phase: "paid".into(),
+        settles_id: Some(rosters[0]),
+        supersedes_id: None,
+        correction_reason: None,
+        paid_on: Some("2025-04-01".into()),
+        created_by: clerk,
+    };
+    let paid = store.create_roster(&paid, &[entry("a", "acct-a")], 30).await.unwrap();
+    let proposed = store.proposed_for_screening(Some(&[paid])).await.unwrap();
+    assert_eq!(
+        proposed.iter().map(|p| (p.roster_id, p.id_idx.as_str())).collect::<Vec<_>>(),
+        [(rosters[0], "a"), (rosters[0], "b")]
+    );
+    assert_eq!(store.proposed_for_screening(None).await.unwrap().len(), 8);
+    assert!(store.proposed_for_screening(Some(&rosters[..1])).await.unwrap().is_empty());
+});
+
+/// One entry for person `idx` paid into `account`.
+fn entry(idx: &str, account: &str) -> NewEntry {
+    NewEntry {
+        row_no: 1,
+        name: format!("村民{idx}"),
+        id_enc: vec![1, 2, 3],
+        id_idx: idx.into(),
+        id_masked: "620922********0001".into(),
+        group_name: None,
+        account_enc: Some(vec![9]),
+        account_idx: Some(account.into()),
+        account_masked: None,
+        amount_fen: 60_000,
+        note: None,
+    }
+}
+
+/// A new draft roster with `id`'s programme, village, year, period and phase.
+async fn roster_like(store: &Store, id: i64) -> NewRoster {
+    let r = store.find_roster(id).await.unwrap().unwrap();
+    NewRoster {
+        programme_id: r.programme_id,
+        org_code: r.org_code,
+        year: r.year,
+        period: r.period,
+        phase: r.phase,
+        settles_id: None,
+        supersedes_id: None,
+        correction_reason: None,
+        paid_on: None,
+        created_by: r.created_by,
+    }
+}
+
 fn sample_programme() -> NewProgramme {
     NewProgramme {
         name: String::new(),
@@ -158,7 +267,7 @@ conformance!(a_rescreen_keeps_handling_and_marks_vanished_hits, |store: Store| a
     let entries = store.entries_for_screening().await.unwrap();
     assert_eq!(entries.len(), 3);
     assert_eq!(entries[0].id_enc, vec![1, 2, 3]);
-    let proposed = store.proposed_for_screening().await.unwrap();
+    let proposed = store.proposed_for_screening(None).await.unwrap();
     assert_eq!(proposed.len(), 3);
     assert_eq!(proposed[0].publicity_end.as_deref(), Some("2025-03-07"));
     let entry_of = |idx: &str| entries.iter().find(|e| e.id_idx == idx).map(|e| e.id).unwrap_or_default();

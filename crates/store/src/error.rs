@@ -17,6 +17,9 @@ pub enum StoreError {
     /// The publication ledger could not be read or extended (e.g. a stored hash is missing).
     #[error("ledger: {0}")]
     Ledger(String),
+    /// Rows read in bulk could not be decoded (see `bulk`).
+    #[error("bulk read: {0}")]
+    Corrupt(String),
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

@@ -8,6 +8,7 @@
 
 mod alerts;
 mod audit;
+mod bulk;
 mod departments;
 mod disclosures;
 mod error;
@@ -62,8 +63,9 @@ pub use powers::{
     PowerItem, PowerStepRecord,
 };
 pub use screening::{
-    HitEvent, HitFilter, NewHit, NewLead, NewRegistryRecord, OutreachLead, ProgrammeScreening, ProposedPerson,
-    RegistryImport, RegistryRow, RunSummary, ScreeningCount, ScreeningEntryRow, ScreeningHit, ScreeningSettings,
+    BatchEntry, HitEvent, HitFilter, NewHit, NewLead, NewRegistryRecord, OutreachLead, ProgrammeScreening,
+    ProposedPerson, RegistryImport, RegistryRow, RunSummary, ScreeningCount, ScreeningEntryRow, ScreeningHit,
+    ScreeningSettings,
 };
 pub use search::{SearchDocument, SearchHit};
 pub use services::{

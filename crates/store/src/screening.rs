@@ -4,8 +4,10 @@
 //! compare-and-set, 政策找人 leads with outcomes, and the counts the monitor reads.
 //! ID numbers arrive sealed with their blind index; this module never sees them in clear.
 
+use serde::Deserialize;
 use sqlx::FromRow;
 
+use crate::bulk::Bulk;
 use crate::{Backend, Store, StoreError};
 
 /// One registry row to store.
@@ -24,8 +26,9 @@ pub struct NewRegistryRecord {
     pub event_date: Option<String>,
 }
 
-/// A registry row as the screening reads it (no ciphertext).
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+/// A registry row as the screening reads it (no ciphertext), read in bulk: the fields in the
+/// order of [`REGISTRY_COLUMNS`].
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct RegistryRow {
     pub id: i64,
     pub kind: String,
@@ -78,8 +81,9 @@ pub struct ScreeningSettings {
     pub asset_test: bool,
 }
 
-/// A roster entry of a published roster, as the screening loads it.
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+/// A roster entry of a published roster, as the screening loads it in bulk (the fields in the
+/// order of [`Store::entry_columns`]).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct ScreeningEntryRow {
     pub id: i64,
     pub roster_id: i64,
@@ -91,6 +95,7 @@ pub struct ScreeningEntryRow {
     pub id_idx: String,
     pub name: String,
     pub id_masked: String,
+    #[serde(deserialize_with = "crate::bulk::from_hex")]
     pub id_enc: Vec<u8>,
     pub account_idx: Option<String>,
     pub amount_fen: i64,
@@ -98,9 +103,18 @@ pub struct ScreeningEntryRow {
     pub paid_on: Option<String>,
 }
 
-/// One person named by a public proposed roster (rule 10).
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+/// An entry of a roster in the same batch as a screened one (see [`Store::screening_batch`]).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct BatchEntry {
+    pub id: i64,
+    pub roster_id: i64,
+    pub id_idx: String,
+}
+
+/// One person named by a public proposed roster (rule 10), read in bulk.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct ProposedPerson {
+    pub entry_id: i64,
     pub roster_id: i64,
     pub publicity_end: Option<String>,
     pub id_idx: String,
@@ -210,6 +224,27 @@ pub struct OutreachLead {
 }
 
 const CHUNK: usize = 300;
+
+/// The columns of [`RegistryRow`].
+const REGISTRY_COLUMNS: [&str; 12] = [
+    "id",
+    "kind",
+    "person_idx",
+    "name",
+    "id_masked",
+    "birth_date",
+    "village_code",
+    "household_no",
+    "members",
+    "relation",
+    "detail",
+    "event_date",
+];
+
+/// The rosters `scope` as an SQL list (integers only).
+fn roster_list(scope: &[i64]) -> String {
+    scope.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
 
 const HIT_COLUMNS: &str = "h.id, h.rule, h.entry_id, h.roster_id, h.programme_id, p.name AS programme_name, h.org_code, \
      COALESCE(o.name, h.org_code) AS org_name, h.name, h.id_masked, h.year, h.period, h.amount_fen, h.severity, \
@@ -340,14 +375,11 @@ impl Store {
         Ok(sqlx::query_as("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM registry_imports").fetch_one(&self.pool).await?)
     }
 
-    /// Every registry record, for one screening run.
+    /// Every registry record, for one screening run (read in bulk).
     pub async fn registry_for_screening(&self) -> Result<Vec<RegistryRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, kind, person_idx, name, id_masked, birth_date, village_code, household_no, members, \
-             relation, detail, event_date FROM registry_records",
-        )
-        .fetch_all(&self.pool)
-        .await?)
+        let columns: Vec<String> = REGISTRY_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
+        let query = Bulk { columns: &columns, from: "registry_records WHERE true", key: "id" };
+        self.fetch_bulk(&query, |r: &RegistryRow| r.id).await
     }
 
     /// Every programme with its screening settings.
@@ -410,6 +442,7 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// The programmes declared mutually exclusive, each pair once (lower id first).
     pub async fn exclusive_pairs(&self) -> Result<Vec<(i64, i64)>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT programme_a, programme_b FROM exclusive_programmes ORDER BY programme_a, programme_b",
@@ -418,26 +451,99 @@ impl Store {
         .await?)
     }
 
-    /// Every entry of every published (current) roster, both phases.
-    pub async fn entries_for_screening(&self) -> Result<Vec<ScreeningEntryRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT e.id, e.roster_id, r.programme_id, r.org_code, r.year, r.period, r.phase, e.id_idx, e.name, \
-             e.id_masked, e.id_enc, e.account_idx, e.amount_fen, r.settles_id, r.paid_on \
-             FROM roster_entries e JOIN rosters r ON r.id = e.roster_id WHERE r.status = 'published' ORDER BY e.id",
-        )
-        .fetch_all(&self.pool)
-        .await?)
+    /// The columns of [`ScreeningEntryRow`].
+    fn entry_columns(&self) -> Vec<String> {
+        [
+            "e.id",
+            "e.roster_id",
+            "r.programme_id",
+            "r.org_code",
+            "r.year",
+            "r.period",
+            "r.phase",
+            "e.id_idx",
+            "e.name",
+            "e.id_masked",
+            &self.hex_of("e.id_enc"),
+            "e.account_idx",
+            "e.amount_fen",
+            "r.settles_id",
+            "r.paid_on",
+        ]
+        .iter()
+        .map(|c| (*c).to_owned())
+        .collect()
     }
 
-    /// The people named by every public proposed roster, with its last day of publicity.
-    pub async fn proposed_for_screening(&self) -> Result<Vec<ProposedPerson>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT r.id AS roster_id, r.publicity_end, e.id_idx FROM rosters r \
-             JOIN roster_entries e ON e.roster_id = r.id \
-             WHERE r.phase = 'proposed' AND r.status IN ('published', 'superseded', 'withdrawn')",
-        )
-        .fetch_all(&self.pool)
-        .await?)
+    /// The bulk query over entries of published rosters.
+    fn published_entries<'a>(&self, columns: &'a [String]) -> Bulk<'a> {
+        Bulk {
+            columns,
+            from: "roster_entries e JOIN rosters r ON r.id = e.roster_id WHERE r.status = 'published'",
+            key: "e.id",
+        }
+    }
+
+    /// Every entry of every published roster, in bulk, ordered by id (a full screening).
+    pub async fn entries_for_screening(&self) -> Result<Vec<ScreeningEntryRow>, StoreError> {
+        let columns = self.entry_columns();
+        self.fetch_bulk(&self.published_entries(&columns), |e: &ScreeningEntryRow| e.id).await
+    }
+
+    /// The given entries of published rosters, in bulk, ordered by id (an incremental screening
+    /// reads its rosters' entries and the related ones this way).
+    pub async fn screening_entries(&self, ids: &[i64]) -> Result<Vec<ScreeningEntryRow>, StoreError> {
+        let columns = self.entry_columns();
+        self.fetch_bulk_listed(&self.published_entries(&columns), ids, |e: &ScreeningEntryRow| e.id).await
+    }
+
+    /// For an incremental screening of the rosters `scope`: every entry of a published roster
+    /// of the same year, period and phase as one of them, for its programme or a programme
+    /// declared mutually exclusive with it — where rules 4, 5 and 12 look for the same person or
+    /// household (the scoped rosters' own entries included). Read as (entry, roster, person).
+    pub async fn screening_batch(&self, scope: &[i64]) -> Result<Vec<BatchEntry>, StoreError> {
+        let list = roster_list(scope);
+        let from = format!(
+            "roster_entries e JOIN rosters r ON r.id = e.roster_id WHERE r.status = 'published' \
+             AND EXISTS (SELECT 1 FROM rosters z WHERE z.id IN ({list}) AND z.year = r.year \
+             AND z.period = r.period AND z.phase = r.phase AND (z.programme_id = r.programme_id \
+             OR EXISTS (SELECT 1 FROM exclusive_programmes x WHERE (x.programme_a = z.programme_id \
+             AND x.programme_b = r.programme_id) OR (x.programme_b = z.programme_id AND x.programme_a = r.programme_id))))"
+        );
+        let columns: Vec<String> = ["e.id", "e.roster_id", "e.id_idx"].iter().map(|c| (*c).to_owned()).collect();
+        self.fetch_bulk(&Bulk { columns: &columns, from: &from, key: "e.id" }, |e: &BatchEntry| e.id).await
+    }
+
+    /// For an incremental screening of the rosters `scope`: the ids of published entries of the
+    /// same years paid into an account one of their entries is paid into (rule 6).
+    pub async fn screening_shared_accounts(&self, scope: &[i64]) -> Result<Vec<i64>, StoreError> {
+        let list = roster_list(scope);
+        // Driven from the scoped accounts through the account index (CROSS JOIN keeps SQLite's
+        // join order; PostgreSQL plans it as an inner join).
+        self.fetch_keys(&format!(
+            "SELECT x.id AS k FROM (SELECT DISTINCT s.account_idx AS a FROM roster_entries s \
+             WHERE s.roster_id IN ({list}) AND s.account_idx IS NOT NULL) q \
+             CROSS JOIN roster_entries x CROSS JOIN rosters y WHERE x.account_idx = q.a AND y.id = x.roster_id \
+             AND y.status = 'published' AND y.year IN (SELECT z.year FROM rosters z WHERE z.id IN ({list}))"
+        ))
+        .await
+    }
+
+    /// The people named by public proposed rosters, with each roster's last day of publicity, in
+    /// bulk: every such roster, or those the rosters `scope` settle.
+    pub async fn proposed_for_screening(&self, scope: Option<&[i64]>) -> Result<Vec<ProposedPerson>, StoreError> {
+        let mut from = "rosters r JOIN roster_entries e ON e.roster_id = r.id \
+             WHERE r.phase = 'proposed' AND r.status IN ('published', 'superseded', 'withdrawn')"
+            .to_owned();
+        if let Some(ids) = scope {
+            from.push_str(&format!(
+                " AND r.id IN (SELECT p.settles_id FROM rosters p WHERE p.id IN ({}))",
+                roster_list(ids)
+            ));
+        }
+        let columns: Vec<String> =
+            ["e.id", "r.id", "r.publicity_end", "e.id_idx"].iter().map(|c| (*c).to_owned()).collect();
+        self.fetch_bulk(&Bulk { columns: &columns, from: &from, key: "e.id" }, |p: &ProposedPerson| p.entry_id).await
     }
 
     /// Records one screening run: each hit is inserted or refreshed (its handling untouched, its
@@ -508,7 +614,7 @@ impl Store {
         let in_scope = match scope_rosters {
             None => String::new(),
             Some(ids) => {
-                format!(" AND roster_id IN ({})", ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+                format!(" AND roster_id IN ({})", roster_list(ids))
             }
         };
         let cleared = sqlx::query(sqlx::AssertSqlSafe(format!(
