@@ -473,17 +473,16 @@ async fn import_registry(config: &Config, kind: &str, file: &std::path::Path, am
         ip: "local".into(),
         org_code: None,
     };
-    let (count, summary) =
+    let count =
         xiaowei_server::screening::import_registry(&state, kind, amend, &check, &name, (None, &operator), audit)
             .await
             .map_err(|e| anyhow::anyhow!(user_message(&e)))?;
-    println!(
-        "已导入{} {count} 条。重新比对：线索 {} 条，新增 {} 条，消除 {} 条。",
-        kind.label(),
-        summary.hits,
-        summary.new_hits,
-        summary.cleared
-    );
+    println!("已导入{} {count} 条，正在全面比对……", kind.label());
+    let summary = xiaowei_server::screening::run(&state, None, state.now())
+        .await
+        .map_err(|e| anyhow::anyhow!(user_message(&e)))?
+        .summary;
+    println!("比对完成：线索 {} 条，新增 {} 条，消除 {} 条。", summary.hits, summary.new_hits, summary.cleared);
     state.store().close().await;
     Ok(ExitCode::SUCCESS)
 }

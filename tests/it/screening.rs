@@ -159,7 +159,8 @@ fn csv(header: &str, rows: &[String]) -> Vec<u8> {
     text.into_bytes()
 }
 
-/// Imports a registry file through the use case the page and the command line share.
+/// Imports a registry file through the use case the page and the command line share, then
+/// re-screens everything as the command line does.
 async fn import(app: &TestApp, kind: &str, bytes: &[u8]) {
     let kind = xiaowei_core::registry::RegistryKind::parse(kind).unwrap();
     let check = xiaowei_server::screening::check_file(kind, bytes).unwrap();
@@ -177,6 +178,7 @@ async fn import(app: &TestApp, kind: &str, bytes: &[u8]) {
     xiaowei_server::screening::import_registry(&app.state, kind, false, &check, "test.csv", (None, "测试"), audit)
         .await
         .unwrap();
+    xiaowei_server::screening::run(&app.state, None, app.state.now()).await.unwrap();
 }
 
 /// A county of 120 ordinary recipients in 60 households and one planted anomaly per rule.
@@ -504,6 +506,18 @@ both_backends!(the_registry_page_reports_every_bad_row_and_stores_nothing, |app:
     assert_eq!(app.state.store().registry_sizes().await.unwrap(), [("deaths".to_owned(), 1)]);
     let audit = app.state.store().audit_entries("620922", 50, 0).await.unwrap();
     assert!(audit.iter().any(|a| a.action == "registry.import"));
+    // The import answers at once; the full re-screen runs in the background and is listed.
+    let mut runs = Vec::new();
+    for _ in 0..200 {
+        runs = app.state.store().screening_runs(10).await.unwrap();
+        if !runs.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(runs.iter().map(|r| r.scope.as_str()).collect::<Vec<_>>(), ["full"]);
+    let page = admin.get(app.url("/staff/registries")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("最近比对") && page.contains("<td>全面</td>"), "{page}");
 });
 
 both_backends!(publishing_a_roster_screens_it, |app: TestApp| async move {

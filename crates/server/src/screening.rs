@@ -46,8 +46,9 @@ pub fn seal_record(cipher: &PiiCipher, line: &RegistryLine) -> NewRegistryRecord
     }
 }
 
-/// Stores a clean registry file (replacing or amending the registry), audits it, and re-screens
-/// everything. Returns the number of records stored and the screening's summary.
+/// Stores a clean registry file (replacing or amending the registry) and audits it. Returns the
+/// number of records stored. The caller re-screens: at once ([`run`]) or in the background
+/// ([`in_background`]).
 pub async fn import_registry(
     state: &AppState,
     kind: RegistryKind,
@@ -56,16 +57,14 @@ pub async fn import_registry(
     file_name: &str,
     actor: (Option<i64>, &str),
     audit: xiaowei_store::NewAuditEntry,
-) -> Result<(usize, RunSummary), AppError> {
+) -> Result<usize, AppError> {
     if !check.is_clean() {
         return Err(AppError::invalid(format!("文件有 {} 处错误，未导入任何数据", check.errors.len())));
     }
     let records: Vec<NewRegistryRecord> = check.lines.iter().map(|l| seal_record(state.cipher(), l)).collect();
-    let now = state.now();
-    state.store().import_registry(kind.as_str(), amend, &records, file_name, actor.0, actor.1, now).await?;
+    state.store().import_registry(kind.as_str(), amend, &records, file_name, actor.0, actor.1, state.now()).await?;
     state.audit(audit).await?;
-    let outcome = run(state, None, now).await?;
-    Ok((records.len(), outcome.summary))
+    Ok(records.len())
 }
 
 /// Everything one screening run needs, loaded in bulk (no query per entry).
@@ -319,6 +318,14 @@ pub async fn scheduled(state: &AppState) {
     if let Err(e) = refresh_outreach(state, year, now).await {
         tracing::warn!(error = %e, "scheduled outreach refresh failed");
     }
+}
+
+/// A full run and 政策找人 refresh (as [`scheduled`]) started in the background, for a back-office
+/// request that must not wait minutes for a county-scale screening; its outcome appears in the
+/// recorded runs.
+pub fn in_background(state: &AppState) {
+    let state = state.clone();
+    tokio::spawn(async move { scheduled(&state).await });
 }
 
 /// Runs [`scheduled`] every `every`, the first time one period after start.

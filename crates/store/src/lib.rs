@@ -65,7 +65,7 @@ pub use powers::{
 pub use screening::{
     BatchEntry, HitEvent, HitFilter, NewHit, NewLead, NewRegistryRecord, OutreachLead, ProgrammeScreening,
     ProposedPerson, RegistryImport, RegistryRow, RunSummary, ScreeningCount, ScreeningEntryRow, ScreeningHit,
-    ScreeningSettings,
+    ScreeningRun, ScreeningSettings,
 };
 pub use search::{SearchDocument, SearchHit};
 pub use services::{

@@ -138,6 +138,19 @@ pub struct RunSummary {
     pub cleared: i64,
 }
 
+/// One recorded screening run, for the registries page.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct ScreeningRun {
+    pub id: i64,
+    /// `full`, or `rosters:` and the roster ids of an incremental run
+    pub scope: String,
+    pub entries: i64,
+    pub hits: i64,
+    pub new_hits: i64,
+    pub cleared: i64,
+    pub at: i64,
+}
+
 /// A stored hit with its entry's context.
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct ScreeningHit {
@@ -361,6 +374,16 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT id, kind, mode, file_name, rows, actor_name, created_at FROM registry_imports \
              ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The latest screening runs, newest first.
+    pub async fn screening_runs(&self, limit: i64) -> Result<Vec<ScreeningRun>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, scope, entries, hits, new_hits, cleared, at FROM screening_runs ORDER BY id DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)

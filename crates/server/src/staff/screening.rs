@@ -14,7 +14,7 @@ use xiaowei_core::Permission;
 use xiaowei_core::registry::RegistryKind;
 use xiaowei_core::roster::CellError;
 use xiaowei_core::screening::{HitStatus, Rule, Severity, check_handling};
-use xiaowei_store::{HitFilter, RegistryImport, ScreeningSettings};
+use xiaowei_store::{HitFilter, RegistryImport, ScreeningRun, ScreeningSettings};
 
 use super::rosters::read_upload;
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
@@ -51,6 +51,33 @@ impl From<RegistryImport> for ImportRow {
     }
 }
 
+/// One recorded screening run as the registries page lists it.
+struct RunRow {
+    at: String,
+    scope: String,
+    entries: i64,
+    hits: i64,
+    new_hits: i64,
+    cleared: i64,
+}
+
+impl From<ScreeningRun> for RunRow {
+    fn from(r: ScreeningRun) -> Self {
+        let scope = match r.scope.strip_prefix("rosters:") {
+            Some(ids) => format!("花名册 {ids}（增量）"),
+            None => "全面".to_owned(),
+        };
+        Self {
+            at: shanghai_time(r.at),
+            scope,
+            entries: r.entries,
+            hits: r.hits,
+            new_hits: r.new_hits,
+            cleared: r.cleared,
+        }
+    }
+}
+
 struct SettingRow {
     id: i64,
     name: String,
@@ -77,6 +104,7 @@ struct RegistriesPage {
     imports: Vec<ImportRow>,
     settings: Vec<SettingRow>,
     pairs: Vec<PairRow>,
+    runs: Vec<RunRow>,
     form_key: String,
 }
 
@@ -86,8 +114,6 @@ pub struct DoneQuery {
     done: String,
     #[serde(default)]
     n: i64,
-    #[serde(default)]
-    hits: i64,
 }
 
 pub async fn registries(
@@ -144,15 +170,17 @@ pub async fn registries(
         })
         .collect();
     let notice = match q.done.as_str() {
-        "imported" => format!("已导入 {} 条记录，并已重新比对：当前线索 {} 条。", q.n, q.hits),
-        "screened" => format!("已完成全面比对：当前线索 {} 条，新增 {} 条。", q.hits, q.n),
+        "imported" => format!("已导入 {} 条记录。全面比对已在后台开始，完成后列入下方“最近比对”。", q.n),
+        "screened" => "全面比对已在后台开始，完成后列入下方“最近比对”。".to_owned(),
         "repeat" => "该表单已提交过，未重复处理。".to_owned(),
         "settings" => "比对设置已保存，下次比对起生效。".to_owned(),
         "paired" => "已设为互斥项目。".to_owned(),
         "unpaired" => "已取消互斥。".to_owned(),
         _ => String::new(),
     };
-    let page = RegistriesPage { nav: staff.nav(), notice, kinds, imports, settings, pairs, form_key: random_token() };
+    let runs = state.store().screening_runs(10).await?.into_iter().map(RunRow::from).collect();
+    let page =
+        RegistriesPage { nav: staff.nav(), notice, kinds, imports, settings, pairs, runs, form_key: random_token() };
     Ok(Html(page.render()?))
 }
 
@@ -206,7 +234,7 @@ pub async fn import(State(state): State<AppState>, staff: Staff, request: Reques
         check.lines.len()
     );
     let audit = staff.audit_entry(state.now(), "registry.import", format!("registry:{}", kind.as_str()), detail, None);
-    let (count, summary) = crate::screening::import_registry(
+    let count = crate::screening::import_registry(
         &state,
         kind,
         amend,
@@ -216,7 +244,8 @@ pub async fn import(State(state): State<AppState>, staff: Staff, request: Reques
         audit,
     )
     .await?;
-    Ok(see_other(&format!("/staff/registries?done=imported&n={count}&hits={}", summary.hits)))
+    crate::screening::in_background(&state);
+    Ok(see_other(&format!("/staff/registries?done=imported&n={count}")))
 }
 
 #[derive(Deserialize)]
@@ -341,15 +370,9 @@ pub async fn run_now(
         return Ok(see_other("/staff/registries?done=repeat"));
     }
     let now = state.now();
-    let outcome = crate::screening::run(&state, None, now).await?;
-    let year = i32::from(crate::rosters::shanghai_date(now).year());
-    crate::screening::refresh_outreach(&state, year, now).await?;
-    let detail = format!("全面比对：{} 条花名册记录，线索 {} 条", outcome.entries, outcome.summary.hits);
-    state.audit(staff.audit_entry(now, "screening.run", "screening".into(), detail, None)).await?;
-    Ok(see_other(&format!(
-        "/staff/registries?done=screened&n={}&hits={}",
-        outcome.summary.new_hits, outcome.summary.hits
-    )))
+    state.audit(staff.audit_entry(now, "screening.run", "screening".into(), "全面比对".into(), None)).await?;
+    crate::screening::in_background(&state);
+    Ok(see_other("/staff/registries?done=screened"))
 }
 
 struct HitRow {
