@@ -3,11 +3,11 @@
 //! and businesses for a share of them) sealed as an import seals them, and a county history of F
 //! roster entries (100 villages × 6 programmes × 5 years, each a published proposed roster and
 //! the paid roster settling it, with a planted share of anomalies). Then stores one new published
-//! roster of M entries (a supplementary batch of the last year, compared with that year's
-//! history by the cross-roster rules) and times its incremental screening (load, rules, recording the hits) the
-//! way a publication triggers it: first cold (the registries read and indexed), then warm (the
-//! registries kept in memory, only their version checked). Last, times a full county re-screen
-//! of everything stored, end to end, and then its load and its rules apart.
+//! roster of M entries (a supplementary batch of the last year, or with `--same-period` a roster
+//! of that year's own period) and times its incremental screening (load, rules, recording the
+//! hits) the way a publication triggers it: first cold (the registries read and indexed), then
+//! warm (the registries kept in memory, only their version checked). Last, times a full county
+//! re-screen of everything stored, end to end, and then its load and its rules apart.
 
 use std::time::Instant;
 
@@ -36,6 +36,10 @@ pub struct ScreeningArgs {
     /// Entries of the county's stored history (proposed and paid rosters); 0 stores none
     #[arg(long, default_value_t = 10_000_000)]
     full_entries: u64,
+    /// Publish the new roster for the history's own period (2025年度) rather than as a
+    /// supplementary batch (2025年度（补发）): every village's roster of that period is in its batch
+    #[arg(long)]
+    same_period: bool,
 }
 
 const VILLAGES: usize = 100;
@@ -164,7 +168,7 @@ pub async fn screening(args: ScreeningArgs) -> Result<()> {
         programme_id: fx.programmes[0],
         org_code: village_code(0),
         year: 2025,
-        period: "2025年度（补发）".into(),
+        period: if args.same_period { "2025年度" } else { "2025年度（补发）" }.into(),
         phase: "proposed".into(),
         settles_id: None,
         supersedes_id: None,

@@ -526,28 +526,34 @@ impl Store {
     /// household (the scoped rosters' own entries included). Read as (entry, roster, person).
     pub async fn screening_batch(&self, scope: &[i64]) -> Result<Vec<BatchEntry>, StoreError> {
         let list = roster_list(scope);
+        // Driven from the batch's rosters (few) through the entries' roster index.
         let from = format!(
             "roster_entries e JOIN rosters r ON r.id = e.roster_id WHERE r.status = 'published' \
-             AND EXISTS (SELECT 1 FROM rosters z WHERE z.id IN ({list}) AND z.year = r.year \
-             AND z.period = r.period AND z.phase = r.phase AND (z.programme_id = r.programme_id \
+             AND e.roster_id IN (SELECT b.id FROM rosters b WHERE b.status = 'published' \
+             AND EXISTS (SELECT 1 FROM rosters z WHERE z.id IN ({list}) AND z.year = b.year \
+             AND z.period = b.period AND z.phase = b.phase AND (z.programme_id = b.programme_id \
              OR EXISTS (SELECT 1 FROM exclusive_programmes x WHERE (x.programme_a = z.programme_id \
-             AND x.programme_b = r.programme_id) OR (x.programme_b = z.programme_id AND x.programme_a = r.programme_id))))"
+             AND x.programme_b = b.programme_id) OR (x.programme_b = z.programme_id AND x.programme_a = b.programme_id)))))"
         );
         let columns: Vec<String> = ["e.id", "e.roster_id", "e.id_idx"].iter().map(|c| (*c).to_owned()).collect();
         self.fetch_bulk(&Bulk { columns: &columns, from: &from, key: "e.id" }, |e: &BatchEntry| e.id).await
     }
 
     /// For an incremental screening of the rosters `scope`: the ids of published entries of the
-    /// same years paid into an account one of their entries is paid into (rule 6).
+    /// same years paid into one of their entries' accounts, where that account pays more than one
+    /// person in the year (rule 6 needs two households, so two people at least).
     pub async fn screening_shared_accounts(&self, scope: &[i64]) -> Result<Vec<i64>, StoreError> {
         let list = roster_list(scope);
-        // Driven from the scoped accounts through the account index (CROSS JOIN keeps SQLite's
-        // join order; PostgreSQL plans it as an inner join).
+        // Driven from the scoped accounts through the account index, which carries the roster
+        // and the person (CROSS JOIN keeps SQLite's join order; PostgreSQL plans it as an inner
+        // join).
         self.fetch_keys(&format!(
             "SELECT x.id AS k FROM (SELECT DISTINCT s.account_idx AS a FROM roster_entries s \
              WHERE s.roster_id IN ({list}) AND s.account_idx IS NOT NULL) q \
              CROSS JOIN roster_entries x CROSS JOIN rosters y WHERE x.account_idx = q.a AND y.id = x.roster_id \
-             AND y.status = 'published' AND y.year IN (SELECT z.year FROM rosters z WHERE z.id IN ({list}))"
+             AND y.status = 'published' AND y.year IN (SELECT z.year FROM rosters z WHERE z.id IN ({list})) \
+             AND EXISTS (SELECT 1 FROM roster_entries o CROSS JOIN rosters oy WHERE o.account_idx = x.account_idx \
+             AND oy.id = o.roster_id AND oy.status = 'published' AND oy.year = y.year AND o.id_idx <> x.id_idx)"
         ))
         .await
     }
