@@ -328,9 +328,13 @@ pub fn in_background(state: &AppState) {
     tokio::spawn(async move { scheduled(&state).await });
 }
 
-/// Runs [`scheduled`] every `every`, the first time one period after start.
+/// Reads and indexes the registries at start, so that the first publication's run finds them in
+/// memory, then runs [`scheduled`] every `every`, the first time one period after start.
 pub fn spawn_schedule(state: AppState, every: std::time::Duration) {
     tokio::spawn(async move {
+        if let Err(e) = state.registries().get(state.store()).await {
+            tracing::warn!(error = %e, "reading the registries at start failed");
+        }
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             tick.tick().await;
