@@ -58,19 +58,7 @@ async fn published_rosters(store: &Store, people: &[(&str, &[&str])]) -> (i64, V
             .map(|(spec, row_no)| {
                 let (idx, account) =
                     spec.split_once('/').map_or((*spec, format!("acct-{spec}")), |(i, a)| (i, a.into()));
-                NewEntry {
-                    row_no,
-                    name: format!("村民{idx}"),
-                    id_enc: vec![1, 2, 3],
-                    id_idx: idx.into(),
-                    id_masked: "620922********0001".into(),
-                    group_name: None,
-                    account_enc: Some(vec![9]),
-                    account_idx: Some(account),
-                    account_masked: None,
-                    amount_fen: 60_000,
-                    note: None,
-                }
+                NewEntry { row_no, ..entry(idx, &account) }
             })
             .collect();
         let roster = NewRoster {
