@@ -11,7 +11,7 @@ const TOWNSHIP: &str = "620922100";
 const VILLAGE: &str = "620922100200";
 
 /// Registers a terminal as the county admin and returns the enrolment path from the answer.
-async fn register(app: &TestApp, admin: &reqwest::Client, name: &str, idle: &str) -> String {
+pub(crate) async fn register(app: &TestApp, admin: &reqwest::Client, name: &str, idle: &str) -> String {
     let r =
         app.post_form(admin, "/staff/kiosks", &[("org_code", TOWNSHIP), ("name", name), ("idle_seconds", idle)]).await;
     assert_eq!(r.status(), 200);
@@ -22,7 +22,7 @@ async fn register(app: &TestApp, admin: &reqwest::Client, name: &str, idle: &str
 }
 
 /// A browser that opened the enrolment link: it holds the device cookie.
-async fn enrolled(app: &TestApp, path: &str) -> reqwest::Client {
+pub(crate) async fn enrolled(app: &TestApp, path: &str) -> reqwest::Client {
     let kiosk = TestApp::client();
     let r = kiosk.get(app.url(path)).send().await.unwrap();
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());

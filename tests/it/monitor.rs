@@ -113,6 +113,7 @@ async fn seed(app: &TestApp) -> (String, String) {
         secret_enc: vec![1],
         token_enc: vec![2],
         aes_key_enc: None,
+        compatible: false,
     };
     store.save_wechat_account(&account, 1).await.unwrap();
     let household = store.households_headed_by(NANCHA, "张建国").await.unwrap()[0].id;

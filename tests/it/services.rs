@@ -663,3 +663,35 @@ both_backends!(a_configured_provider_sends_each_notice_with_its_template, |app: 
     let failed = app.state.store().outbox(Some("failed"), None, 10, 0).await.unwrap().0;
     assert!(failed[0].last_error.as_deref().unwrap().contains("sms_templates.case_contacted"));
 });
+
+/// Whether `text` holds a run of exactly eleven digits starting with 1: a whole mobile number.
+fn has_whole_mobile(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_digit()).any(|run| run.len() == 11 && run.starts_with('1'))
+}
+
+both_backends!(an_unreachable_provider_leaves_no_whole_phone_number_in_the_outbox, |app: TestApp| async move {
+    let ([item, _], _) = seed_cases(&app).await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let sms = xiaowei_integrations::SmsConfig {
+        provider: xiaowei_integrations::SmsProvider::Aliyun,
+        sign_name: Some("瓜州民生监督".into()),
+        access_key_id: Some("LTAI-test".into()),
+        access_key_secret: Some(secrecy::SecretString::from("secret")),
+        endpoint: Some(endpoint),
+        ..Default::default()
+    };
+    let templates: std::collections::BTreeMap<String, String> =
+        [("case_submitted".to_owned(), "SMS_400001".to_owned())].into();
+    let gateway = notify::ProviderGateway::from_config(&sms, &templates).unwrap();
+    let t0 = 1_760_000_000;
+    case_at(&app.state, item, app.own_department, t0, "unreachable-1").await;
+    let (sent, not_sent) = notify::deliver_due(&app.state, gateway.as_ref(), "w", t0).await.unwrap();
+    assert_eq!(sent, 0);
+    assert!(not_sent > 0);
+    let rows = app.state.store().outbox(None, None, 50, 0).await.unwrap().0;
+    let errors: Vec<String> = rows.iter().filter_map(|m| m.last_error.clone()).collect();
+    assert!(errors.iter().filter(|e| e.contains("连接失败")).count() >= 1, "{errors:?}");
+    assert!(errors.iter().all(|e| !has_whole_mobile(e) && !e.contains("PhoneNumbers")), "{errors:?}");
+});

@@ -425,6 +425,70 @@ wechat_test!(safe_mode_messages_from_wechatpy_get_replies_wechatpy_accepts, |app
     assert_eq!(post_safe(&app, broken, &ts, "nonceD", &broken_sig).await.status(), 400);
 });
 
+/// A safe-mode POST whose URL `signature` is `url_signature` (the platform signs both).
+async fn post_safe_signed(
+    app: &TestApp,
+    body: &str,
+    ts: &str,
+    nonce: &str,
+    url_signature: &str,
+    msg_signature: &str,
+) -> u16 {
+    reqwest::Client::new()
+        .post(app.url(&format!(
+            "/wechat/{TOWN}/callback?signature={url_signature}&timestamp={ts}&nonce={nonce}&openid={OPENID}&encrypt_type=aes&msg_signature={msg_signature}"
+        )))
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+wechat_test!(
+    safe_mode_checks_both_signatures_and_only_compatible_mode_takes_plaintext,
+    |app: TestApp, _fake: Fake| async move {
+        configure(&app, AES_KEY).await;
+        let python = python();
+        let now = app.state.now();
+        let ts = now.to_string();
+        // A safe-mode account refuses a plaintext message, even one signed with the right token.
+        assert_eq!(post_plain(&app, &event("subscribe", "", now), now, TOKEN).await.status(), 403);
+        // A message sealed by wechatpy with a right msg_signature but a wrong URL signature.
+        let (body, msg_sig) = seal(python.as_ref(), &event("subscribe", "", now), &ts, "nonceE");
+        assert_eq!(post_safe_signed(&app, &body, &ts, "nonceE", &"0".repeat(40), &msg_sig).await, 403);
+        assert_eq!(post_safe_signed(&app, &body, &ts, "nonceE", "", &msg_sig).await, 403, "no URL signature at all");
+        assert!(app.state.store().follower(TOWN, OPENID).await.unwrap().is_none(), "nothing was recorded");
+        let good = signature(&[TOKEN, &ts, "nonceE"]);
+        assert_eq!(post_safe_signed(&app, &body, &ts, "nonceE", &good, &msg_sig).await, 200);
+
+        // 兼容模式 is ticked explicitly: then plaintext is taken as well as ciphertext.
+        let admin = app.login_as(Role::CountyAdmin).await;
+        let fields = [
+            ("org_code", TOWN),
+            ("appid", APPID),
+            ("secret", SECRET),
+            ("token", TOKEN),
+            ("aes_key", AES_KEY),
+            ("compatible", "1"),
+        ];
+        assert_eq!(app.post_form(&admin, "/staff/wechat", &fields).await.status(), 303);
+        let page = admin.get(app.url("/staff/wechat")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("兼容模式"), "{page}");
+        let click = event("CLICK", "services", now + 1);
+        let reply = reply_content(post_plain(&app, &click, now, TOKEN).await).await.unwrap();
+        assert!(reply.contains(&format!("/t/{TOWN}/services")), "{reply}");
+        let (body, msg_sig) = seal(python.as_ref(), &text("我要办事", 3001, now), &ts, "nonceF");
+        let good = signature(&[TOKEN, &ts, "nonceF"]);
+        assert_eq!(post_safe_signed(&app, &body, &ts, "nonceF", &"0".repeat(40), &msg_sig).await, 403);
+        assert_eq!(post_safe_signed(&app, &body, &ts, "nonceF", &good, &msg_sig).await, 200);
+        // Without a key there is no compatible mode to tick.
+        let fields = [("org_code", TOWN), ("appid", APPID), ("secret", SECRET), ("token", TOKEN), ("compatible", "1")];
+        assert_eq!(app.post_form(&admin, "/staff/wechat", &fields).await.status(), 400);
+    }
+);
+
 // ---- the API: menu, token cache and refresh ----
 
 fn second_instance(app: &TestApp, fake: &Fake) -> AppState {

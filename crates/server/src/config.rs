@@ -29,8 +29,8 @@ pub struct Config {
     pub log_format: String,
     /// Whether session cookies carry `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
-    /// The site's public address (`https://…`), printed in roster QR codes; defaults to the
-    /// address each request arrived at.
+    /// The site's public address (`https://…`), printed in roster QR codes and enrolment links;
+    /// without it they hold only the path (and `serve` warns at start).
     pub public_url: Option<String>,
     /// Where roster scans are kept: a local folder (default `<data_dir>/attachments`) or S3.
     pub attachments: AttachmentConfig,
@@ -52,6 +52,12 @@ pub struct Config {
     /// answered; questions and suggestions always get 3.
     pub complaint_reply_days: u32,
     pub wechat: WechatSettings,
+    /// Reverse proxies (CIDR blocks or addresses) whose `Forwarded` / `X-Forwarded-For` headers
+    /// name the client; from any other peer those headers are ignored.
+    pub trusted_proxies: Vec<String>,
+    /// A bearer token that may read `/metrics` from anywhere; without it only loopback may.
+    #[serde(skip_serializing)]
+    pub metrics_token: Option<SecretString>,
 }
 
 /// The `[wechat]` section: where the official-account API lives (tests point it at a local
@@ -102,6 +108,8 @@ impl Default for Config {
             ledger_origin: None,
             complaint_reply_days: xiaowei_core::message::DEFAULT_COMPLAINT_REPLY_DAYS,
             wechat: WechatSettings::default(),
+            trusted_proxies: Vec::new(),
+            metrics_token: None,
         }
     }
 }
@@ -121,7 +129,9 @@ impl Config {
             None => figment = figment.merge(Toml::file("xiaowei.toml")),
         }
         figment = figment.merge(Env::prefixed("XIAOWEI_")).merge(Env::raw().only(&["DATABASE_URL"]));
-        figment.extract().map_err(|e| ConfigError(e.to_string()))
+        let config: Self = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        crate::client::parse_proxies(&config.trusted_proxies).map_err(ConfigError)?;
+        Ok(config)
     }
 
     /// The database URL, defaulting to the embedded SQLite file in the data folder.
@@ -134,6 +144,15 @@ impl Config {
     /// Whether the configured database is the embedded one.
     pub fn uses_sqlite(&self) -> bool {
         self.database_url().expose_secret().starts_with("sqlite:")
+    }
+
+    /// A link to `path` for QR codes and links shown to be copied: absolute under `public_url`,
+    /// else the bare path. Never built from a request's `Host`, which the sender chooses.
+    pub fn public_link(&self, path: &str) -> String {
+        match self.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            Some(base) => format!("{}{path}", base.trim_end_matches('/')),
+            None => path.to_owned(),
+        }
     }
 
     /// The default folder for attachments when the configuration names none.

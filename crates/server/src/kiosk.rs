@@ -114,9 +114,14 @@ pub async fn proxy_officer(
 
 /// Whether the request comes from an enrolled, unrevoked terminal.
 pub async fn is_terminal(state: &AppState, headers: &axum::http::HeaderMap) -> Result<bool, AppError> {
+    Ok(terminal_of(state, headers).await?.is_some())
+}
+
+/// The enrolled, unrevoked terminal whose device cookie the request carries.
+pub async fn terminal_of(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Option<KioskTerminal>, AppError> {
     match cookie(headers, KIOSK_COOKIE) {
-        Some(device) => Ok(state.store().find_kiosk_by_device(&device_hash(state, device)).await?.is_some()),
-        None => Ok(false),
+        Some(device) => Ok(state.store().find_kiosk_by_device(&device_hash(state, device)).await?),
+        None => Ok(None),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod assets;
 pub mod charts;
+pub mod client;
 pub mod config;
 pub mod disclosure_text;
 pub mod disclosures;
@@ -83,12 +84,18 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .fallback(|| async { error::AppError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), visits::count))
-        .layer(middleware::from_fn(security::csrf_guard))
+        .layer(middleware::from_fn_with_state(state.clone(), security::csrf_guard))
+        .layer(middleware::from_fn(security::refuse_control_chars))
         .layer(middleware::from_fn(security::render_errors))
         .layer(middleware::from_fn_with_state(state.clone(), kiosk::chrome))
         .route_layer(middleware::from_fn(ops::track))
         // The WeChat callback is signed by the platform, so it stays outside the CSRF guard.
-        .merge(wechat::callback_router().route_layer(middleware::from_fn(ops::track)));
+        .merge(
+            wechat::callback_router()
+                .route_layer(middleware::from_fn(ops::track))
+                .layer(middleware::from_fn(security::refuse_control_chars))
+                .layer(middleware::from_fn(security::render_errors)),
+        );
     for (name, value) in ops::security_headers() {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }
@@ -113,6 +120,12 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if state.config().public_url.as_deref().is_none_or(|u| u.trim().is_empty()) {
+        tracing::warn!(
+            "public_url is not set: QR codes and enrolment links hold only a path; set public_url \
+             (XIAOWEI_PUBLIC_URL) to the site's https address"
+        );
+    }
     spawn_housekeeping(state.clone());
     if state.config().workers {
         notify::spawn_workers(state.clone(), state.gateway(), Duration::from_secs(15));

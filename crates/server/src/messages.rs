@@ -15,9 +15,11 @@ use serde::Deserialize;
 use xiaowei_core::message::{self, MessageAction, MessageKind, MessageNotice, MessageStatus, PhoneRule};
 use xiaowei_core::monitor::Menu;
 use xiaowei_core::service::Satisfaction;
+use xiaowei_core::text::FreeText;
 use xiaowei_core::{OrgLevel, Phone};
 use xiaowei_store::{Message, MessageChange, NewAuditEntry, NewMessage, NewMessageEvent, NewMessagePhoto};
 
+use crate::client::QuotaKey;
 use crate::error::AppError;
 use crate::notify;
 use crate::security::{ClientIp, CsrfToken, random_token};
@@ -198,6 +200,7 @@ struct EventView {
 async fn leave(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    QuotaKey(quota): QuotaKey,
     CsrfToken(csrf): CsrfToken,
     Path(code): Path<String>,
     request: Request,
@@ -236,7 +239,9 @@ async fn leave(
             Phone::parse(&form.field("phone")).map_err(|_| AppError::invalid("手机号：请填写11位手机号码，或不填"))?,
         ),
     };
-    let body = form.field("body");
+    let body = FreeText::parse(&form.field("body"), message::MAX_BODY_CHARS)
+        .map_err(|e| AppError::invalid(format!("留言内容：{e}")))?
+        .into_string();
     let n = body.chars().count();
     if !(message::MIN_BODY_CHARS..=message::MAX_BODY_CHARS).contains(&n) {
         return Err(AppError::invalid(format!(
@@ -247,7 +252,7 @@ async fn leave(
     }
     let officer = crate::kiosk::proxy_officer(&state, &headers, &place.code).await?;
     let now = state.now();
-    if state.store().rate_event("message", &ip, now - 3600, now).await? >= MESSAGES_PER_CLIENT {
+    if state.store().rate_event("message", &quota, now - 3600, now).await? >= MESSAGES_PER_CLIENT {
         return Err(AppError::Throttled("提交过于频繁，请1小时后再试"));
     }
     let photos: Vec<NewMessagePhoto> = crate::photos::store(&state, form.photos())
@@ -396,7 +401,7 @@ struct TrackForm {
 
 async fn track(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    QuotaKey(quota): QuotaKey,
     axum::Form(form): axum::Form<TrackForm>,
 ) -> Result<Response, AppError> {
     let tracking = message::normalize_tracking(&form.tracking)
@@ -405,7 +410,7 @@ async fn track(
         return Err(AppError::invalid("手机号或查询密码：请填写留言时留下的手机号，匿名举报请填写查询密码"));
     }
     let now = state.now();
-    if state.store().rate_event("message_lookup", &ip, now - 3600, now).await? >= LOOKUPS_PER_CLIENT {
+    if state.store().rate_event("message_lookup", &quota, now - 3600, now).await? >= LOOKUPS_PER_CLIENT {
         return Err(AppError::Throttled("查询过于频繁，请1小时后再试"));
     }
     let cipher = state.cipher();

@@ -464,7 +464,9 @@ impl SmsGateway for LogGateway {
             } else {
                 Phone::parse(phone).map(|p| p.masked()).unwrap_or_default()
             };
-            tracing::info!(phone = %masked, notice, body, "text (log only)");
+            // The log keeps the text but not the key of its case link.
+            let body = xiaowei_core::text::redact_link_keys(body);
+            tracing::info!(phone = %masked, notice, %body, "text (log only)");
             Ok(format!("log-{}", crate::security::random_token()[..12].to_owned()))
         })
     }
@@ -564,5 +566,40 @@ mod tests {
         assert_eq!(backoff_secs(8), 3600);
         assert_eq!(backoff_secs(100), 3600);
         assert_eq!(backoff_secs(0), 30);
+    }
+
+    /// A log sink the test reads back.
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buffer {
+        type Writer = Self;
+
+        fn make_writer(&'a self) -> Self {
+            self.clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_log_gateway_never_writes_a_case_links_key() {
+        let logs = Buffer::default();
+        let subscriber = tracing_subscriber::fmt().with_writer(logs.clone()).with_ansi(false).finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let body = "您的申请已受理，查看进度：http://127.0.0.1:8080/cases/BJ20251009123456?k=0a1b2c3d4e5f";
+        LogGateway.send("13912345678", "case_contacted", &[], body).await.unwrap();
+        let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert!(logged.contains("/cases/BJ20251009123456?k=***"), "{logged}");
+        assert!(!logged.contains("0a1b2c3d4e5f") && !logged.contains("13912345678"), "{logged}");
     }
 }

@@ -1,14 +1,18 @@
-//! Operations endpoints and middleware: `/healthz`, `/readyz`, Prometheus `/metrics`, request
+//! Operations endpoints and middleware: `/healthz`, `/readyz`, Prometheus `/metrics` (for
+//! loopback peers or the `metrics_token` bearer only: it lists every staff route), request
 //! counting by route, and the security headers sent with every response.
 
+use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use secrecy::ExposeSecret;
+use sha2::Digest;
 
 use crate::state::AppState;
 
@@ -41,7 +45,36 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// Whether the request may read `/metrics`: it carries `Authorization: Bearer <metrics_token>`,
+/// or it comes straight from this machine (a loopback client that no proxy forwarded).
+fn may_read_metrics(state: &AppState, request: &Request) -> bool {
+    let headers = request.headers();
+    if let Some(expected) = &state.config().metrics_token {
+        let expected = expected.expose_secret().trim();
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if !expected.is_empty() && given.is_some_and(|g| sha256(g) == sha256(expected)) {
+            return true;
+        }
+    }
+    let forwarded = headers.contains_key("forwarded") || headers.contains_key("x-forwarded-for");
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    !forwarded
+        && peer.is_some_and(|ip| crate::client::client_address(ip, headers, state.trusted_proxies()).is_loopback())
+}
+
+/// Compared by digest, so the comparison takes the same time whatever the guess.
+fn sha256(text: &str) -> [u8; 32] {
+    sha2::Sha256::digest(text.as_bytes()).into()
+}
+
+pub async fn metrics(State(state): State<AppState>, request: Request) -> Response {
+    if !may_read_metrics(&state, &request) {
+        return crate::error::AppError::NotFound.into_response();
+    }
     let body = state.metrics().render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

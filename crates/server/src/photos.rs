@@ -1,7 +1,8 @@
 //! Photos villagers attach to an application (我要办事) or a message (留言箱): reading the
 //! multipart form that carries them, and storing them once every one has been checked by its
 //! content (JPEG or PNG, at most [`MAX_PHOTOS`]). Stored names never carry the uploaded file
-//! name, which can hold a person's name.
+//! name, which can hold a person's name. Text fields holding a control character are refused
+//! here, as the edge guard refuses them in other forms.
 
 use std::collections::HashMap;
 
@@ -52,6 +53,9 @@ pub async fn read(state: &AppState, request: Request, what: &str) -> Result<Phot
             }
         } else {
             let value = field.text().await.map_err(bad)?;
+            if xiaowei_core::text::has_control(&name, false) || xiaowei_core::text::has_control(&value, true) {
+                return Err(crate::security::control_error(&crate::security::field_label(&name)));
+            }
             form.fields.insert(name, value);
         }
     }

@@ -1,15 +1,15 @@
-//! Request-level protection: the CSRF guard on every state-changing request, cookie helpers,
-//! the client address used in audit records, and the rendering of errors as pages or JSON.
+//! Request-level protection: the CSRF guard on every state-changing request, the refusal of
+//! control characters anywhere in a request's text (path, query, form or JSON fields), cookie
+//! helpers, the client address used in audit records, and the rendering of errors as pages or
+//! JSON.
 //!
 //! CSRF uses a double-submit token: a random `xw_csrf` cookie (SameSite=Strict, HttpOnly) that
 //! every form repeats in a hidden `csrf` field; cross-site requests announced by the browser
 //! (`Sec-Fetch-Site: cross-site`) are refused outright.
 
-use std::net::SocketAddr;
-
 use askama::Template;
 use axum::body::{Body, to_bytes};
-use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -17,6 +17,7 @@ use axum::response::{Html, IntoResponse, Response};
 use rand::RngCore;
 
 use crate::error::{AppError, ErrorInfo};
+use crate::state::AppState;
 
 pub const CSRF_COOKIE: &str = "xw_csrf";
 const MAX_FORM_BYTES: usize = 1024 * 1024;
@@ -33,19 +34,15 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
     }
 }
 
-/// Where a request came from, for the audit log.
+/// Where a request came from, for the audit log and quotas: see [`crate::client::client_ip`].
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
-        Ok(Self(ip))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        Ok(Self(crate::client::client_ip(state, &parts.extensions, &parts.headers)))
     }
 }
 
@@ -79,8 +76,9 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Issues the CSRF cookie when missing and checks the token on every unsafe method.
-pub async fn csrf_guard(request: Request, next: Next) -> Response {
+/// Issues the CSRF cookie when missing (`Secure` when `secure_cookies` is set) and checks the
+/// token on every unsafe method.
+pub async fn csrf_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let existing = cookie(request.headers(), CSRF_COOKIE).filter(|t| t.len() == 64).map(str::to_owned);
     let token = existing.clone().unwrap_or_else(random_token);
     let (mut parts, body) = request.into_parts();
@@ -120,9 +118,126 @@ pub async fn csrf_guard(request: Request, next: Next) -> Response {
     };
     let mut response = next.run(request).await;
     if existing.is_none() {
-        response.headers_mut().append(header::SET_COOKIE, set_cookie(CSRF_COOKIE, &token, 60 * 60 * 24 * 30, false));
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(CSRF_COOKIE, &token, 60 * 60 * 24 * 30, state.config().secure_cookies),
+        );
     }
     response
+}
+
+/// The Chinese name of a common form or query field, for the message that refuses it.
+pub(crate) fn field_label(name: &str) -> String {
+    let label = match name {
+        "name" | "applicant_name" | "display_name" => "姓名",
+        "phone" => "手机号",
+        "id_number" => "身份证号",
+        "body" | "content" | "text" => "内容",
+        "title" => "标题",
+        "reason" => "原因",
+        "reply" | "answer" => "答复",
+        "code" | "tracking" => "编号",
+        "username" => "用户名",
+        "password" => "密码",
+        "q" => "搜索词",
+        "address" => "地址",
+        _ => return format!("“{}”", name.chars().filter(|c| !c.is_control()).take(40).collect::<String>()),
+    };
+    label.to_owned()
+}
+
+/// The error for a field holding a control character, named in Chinese.
+pub(crate) fn control_error(field: &str) -> AppError {
+    AppError::invalid(format!("{field}：{}", xiaowei_core::text::TextError::ControlCharacter))
+}
+
+fn control_refusal(field: &str) -> Response {
+    control_error(field).into_response()
+}
+
+/// Whether a percent-encoded path decodes to a control character (`%00`–`%1F`, `%7F`).
+fn path_has_control(path: &str) -> bool {
+    path.as_bytes().windows(3).any(|w| {
+        w[0] == b'%'
+            && std::str::from_utf8(&w[1..])
+                .ok()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .is_some_and(|b| b < 0x20 || b == 0x7F)
+    }) || path.chars().any(char::is_control)
+}
+
+/// The first `(name, value)` pair holding a control character (line breaks and tabs allowed in
+/// values when `multiline`), as the name.
+fn bad_pair(pairs: &[(String, String)], multiline: bool) -> Option<&str> {
+    use xiaowei_core::text::has_control;
+    pairs.iter().find(|(k, v)| has_control(k, false) || has_control(v, multiline)).map(|(k, _)| k.as_str())
+}
+
+/// The first JSON string holding a control character other than a line break or tab, as the
+/// name of the field it is in.
+fn bad_json(value: &serde_json::Value, key: &str) -> Option<String> {
+    use xiaowei_core::text::has_control;
+    match value {
+        serde_json::Value::String(text) if has_control(text, true) => Some(key.to_owned()),
+        serde_json::Value::Array(items) => items.iter().find_map(|item| bad_json(item, key)),
+        serde_json::Value::Object(fields) => {
+            fields.iter().find_map(|(k, v)| if has_control(k, false) { Some(k.clone()) } else { bad_json(v, k) })
+        }
+        _ => None,
+    }
+}
+
+/// Refuses any request whose decoded path, query, urlencoded form or JSON body holds a control
+/// character (a form's text boxes may hold line breaks and tabs), naming the field. Nobody types
+/// one, and PostgreSQL cannot store a NUL: refusing here means no form can forget to.
+/// Multipart uploads are checked field by field where they are read.
+pub async fn refuse_control_chars(request: Request, next: Next) -> Response {
+    if path_has_control(request.uri().path()) {
+        return control_refusal("网址");
+    }
+    if let Some(query) = request.uri().query()
+        && let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        && let Some(name) = bad_pair(&pairs, false)
+    {
+        return control_refusal(&field_label(name));
+    }
+    let content_type =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let is_json = content_type.starts_with("application/json");
+    if !is_form && !is_json {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
+        return AppError::invalid("提交的内容过大").into_response();
+    };
+    let refused = if is_form {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()
+            .and_then(|pairs| bad_pair(&pairs, true).map(field_label))
+    } else {
+        serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| bad_json(&v, "")).map(|k| field_label(&k))
+    };
+    if let Some(field) = refused {
+        return control_refusal(&field);
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// Where 返回上一页 leads: the path of the `Referer` when it is a path on this site (one
+/// leading `/`, not `//` or `/\`, which browsers read as another host), else the home page.
+fn back_link(headers: &HeaderMap) -> String {
+    let Some(referer) = headers.get(header::REFERER).and_then(|v| v.to_str().ok()) else { return "/".to_owned() };
+    let path = match referer.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => referer,
+    };
+    let same_site = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !xiaowei_core::text::has_control(path, false);
+    if same_site { path.to_owned() } else { "/".to_owned() }
 }
 
 #[derive(Template)]
@@ -145,13 +260,7 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("application/json") && !v.contains("text/html"));
     let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let back = request
-        .headers()
-        .get(header::REFERER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
-        .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
-        .unwrap_or_else(|| "/".to_owned());
+    let back = back_link(request.headers());
     let response = next.run(request).await;
     let status = response.status();
     let info = response.extensions().get::<ErrorInfo>().cloned();
@@ -192,6 +301,36 @@ mod tests {
         headers.insert(header::COOKIE, HeaderValue::from_static("a=1; xw_csrf=abc; b=2"));
         assert_eq!(cookie(&headers, "xw_csrf"), Some("abc"));
         assert_eq!(cookie(&headers, "c"), None);
+    }
+
+    #[test]
+    fn the_back_link_is_a_path_on_this_site_or_home() {
+        let back = |referer: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::REFERER, HeaderValue::from_static(referer));
+            back_link(&headers)
+        };
+        assert_eq!(back("https://xw.example.cn/t/620922100/subsidies?y=2025"), "/t/620922100/subsidies?y=2025");
+        assert_eq!(back("https://xw.example.cn"), "/");
+        for hostile in [
+            "https://xw.example.cn//evil.example/x",
+            "https://xw.example.cn/\\evil.example/x",
+            "//evil.example/x",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "evil.example/x",
+        ] {
+            assert_eq!(back(hostile), "/", "{hostile}");
+        }
+        assert_eq!(back_link(&HeaderMap::new()), "/");
+    }
+
+    #[test]
+    fn encoded_control_characters_in_a_path_are_found() {
+        assert!(path_has_control("/t/%00/subsidies"));
+        assert!(path_has_control("/cases/BJ%1b"));
+        assert!(path_has_control("/x%7F"));
+        assert!(!path_has_control("/t/620922100/%E6%9D%91"));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use xiaowei_core::workday::{DayKind, SpecialDay, WorkCalendar};
 use xiaowei_core::{OrgLevel, Phone, ResidentId};
 use xiaowei_store::{CaseChange, NewAuditEntry, NewCase, NewCaseEvent, NewCasePhoto, ServiceCase, ServiceItem};
 
+use crate::client::QuotaKey;
 use crate::error::AppError;
 use crate::notify::{self, CaseRef};
 use crate::security::{ClientIp, CsrfToken, random_token};
@@ -262,6 +263,7 @@ async fn apply_form(
 async fn apply(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    QuotaKey(quota): QuotaKey,
     Path(id): Path<i64>,
     request: Request,
 ) -> Result<Response, AppError> {
@@ -301,7 +303,7 @@ async fn apply(
     }
     let officer = crate::kiosk::proxy_officer(&state, &headers, &village.code).await?;
     let now = state.now();
-    if state.store().rate_event("service_case", &ip, now - 3600, now).await? >= APPLICATIONS_PER_CLIENT {
+    if state.store().rate_event("service_case", &quota, now - 3600, now).await? >= APPLICATIONS_PER_CLIENT {
         return Err(AppError::Throttled("提交过于频繁，请1小时后再试"));
     }
     let photos: Vec<NewCasePhoto> = crate::photos::store(&state, form.photos())
@@ -413,14 +415,14 @@ struct TrackForm {
 
 async fn track(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    QuotaKey(quota): QuotaKey,
     axum::Form(form): axum::Form<TrackForm>,
 ) -> Result<Response, AppError> {
     let tracking = service::normalize_tracking(&form.tracking)
         .ok_or_else(|| AppError::invalid("办件编号：请填写提交申请后得到的编号，如 BJ20251009123456"))?;
     let phone = Phone::parse(&form.phone).map_err(|_| AppError::invalid("手机号：请填写申请时留下的11位手机号码"))?;
     let now = state.now();
-    if state.store().rate_event("case_lookup", &ip, now - 3600, now).await? >= LOOKUPS_PER_CLIENT {
+    if state.store().rate_event("case_lookup", &quota, now - 3600, now).await? >= LOOKUPS_PER_CLIENT {
         return Err(AppError::Throttled("查询过于频繁，请1小时后再试"));
     }
     let found = state.store().find_case_by_tracking(&tracking).await?;

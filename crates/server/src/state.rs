@@ -29,6 +29,7 @@ struct Inner {
     live: crate::live::LiveHub,
     visits: crate::visits::VisitCounter,
     registries: crate::screening::RegistryCache,
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl AppState {
@@ -45,7 +46,12 @@ impl AppState {
         attachments: AttachmentStore,
         gateway: crate::notify::SharedGateway,
     ) -> Self {
+        let trusted_proxies = crate::client::parse_proxies(&config.trusted_proxies).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "trusted_proxies ignored");
+            Vec::new()
+        });
         Self(Arc::new(Inner {
+            trusted_proxies,
             store,
             pages: crate::page_cache::PageCache::default(),
             segmenter: tokio::sync::OnceCell::new(),
@@ -131,6 +137,11 @@ impl AppState {
     /// The registries indexed for screening, kept between runs.
     pub fn registries(&self) -> &crate::screening::RegistryCache {
         &self.0.registries
+    }
+
+    /// The proxies whose forwarding headers are believed (`trusted_proxies`).
+    pub fn trusted_proxies(&self) -> &[ipnet::IpNet] {
+        &self.0.trusted_proxies
     }
 
     pub fn store(&self) -> &Store {

@@ -16,9 +16,11 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use xiaowei_core::monitor::Menu;
 use xiaowei_core::subsidy::{Phase, Publicity, RosterStatus, YearRange, unpaid_years};
+use xiaowei_core::text::{FreeText, SingleLine};
 use xiaowei_core::{Fen, OrgLevel, Phone, ResidentId};
 use xiaowei_store::{NewAuditEntry, NewObjection, Org, PersonEntry, Roster, Store};
 
+use crate::client::QuotaKey;
 use crate::error::AppError;
 use crate::page_cache::CachedPage;
 use crate::rosters::{
@@ -330,21 +332,10 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
     Ok(CachedPage { html: page.render()?, org_code: roster.org_code })
 }
 
-/// The page's own address, for the QR code: the configured public URL, else this request's host.
-fn page_url(state: &AppState, headers: &HeaderMap, path: &str) -> String {
-    let base = match &state.config().public_url {
-        Some(url) if !url.trim().is_empty() => url.trim().trim_end_matches('/').to_owned(),
-        _ => {
-            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-            format!("http://{host}")
-        }
-    };
-    format!("{base}{path}")
-}
-
-async fn qr_code(State(state): State<AppState>, Path(id): Path<i64>, headers: HeaderMap) -> Result<Response, AppError> {
+/// The QR code of a roster page: its address under `public_url`, else its path alone.
+async fn qr_code(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, AppError> {
     public_roster(&state, id).await?;
-    let url = page_url(&state, &headers, &format!("/rosters/{id}"));
+    let url = state.config().public_link(&format!("/rosters/{id}"));
     let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
         .map_err(|e| AppError::Internal(format!("qr: {e}")))?;
     let svg = code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).quiet_zone(true).build();
@@ -486,13 +477,16 @@ struct ObjectionForm {
 
 /// Checks the objector's details, naming the field at fault.
 fn parse_objector(form: &ObjectionForm) -> Result<(String, Phone, String), AppError> {
-    let name = xiaowei_core::text::compact(&form.name);
-    if name.is_empty() || name.chars().count() > 32 {
+    let name = SingleLine::parse(&xiaowei_core::text::compact(&form.name), 32)
+        .map_err(|e| AppError::invalid(format!("姓名：{e}")))?
+        .into_string();
+    if name.is_empty() {
         return Err(AppError::invalid("姓名：请填写（不超过32个字）"));
     }
     let phone = Phone::parse(&form.phone).map_err(|e| AppError::invalid(format!("手机号：{e}")))?;
-    let body = form.body.trim();
-    if body.chars().count() < 5 || body.chars().count() > 1000 {
+    let body = FreeText::parse(&form.body, 1000).map_err(|e| AppError::invalid(format!("异议内容：{e}")))?;
+    let body = body.as_str();
+    if body.chars().count() < 5 {
         return Err(AppError::invalid("异议内容：请写明问题（5到1000字）"));
     }
     if form.form_key.len() < 16 || form.form_key.len() > 128 {
@@ -503,7 +497,7 @@ fn parse_objector(form: &ObjectionForm) -> Result<(String, Phone, String), AppEr
 
 async fn record_objection(
     state: &AppState,
-    ip: &str,
+    (ip, quota): (&str, &str),
     form: &ObjectionForm,
     org_code: String,
     roster_id: Option<i64>,
@@ -515,7 +509,7 @@ async fn record_objection(
         return Ok(crate::staff::see_other(&format!("/objections/{code}")));
     }
     let now = state.now();
-    if state.store().rate_event("objection", ip, now - 3600, now).await? >= OBJECTIONS_PER_CLIENT {
+    if state.store().rate_event("objection", quota, now - 3600, now).await? >= OBJECTIONS_PER_CLIENT {
         return Err(AppError::Throttled("提交过于频繁，请1小时后再试"));
     }
     let objection = NewObjection {
@@ -554,6 +548,7 @@ async fn record_objection(
 async fn roster_objection(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    QuotaKey(quota): QuotaKey,
     Path(id): Path<i64>,
     Form(form): Form<ObjectionForm>,
 ) -> Result<Response, AppError> {
@@ -564,7 +559,7 @@ async fn roster_objection(
     if let Some(entry) = form.entry {
         state.store().find_entry(id, entry).await?.ok_or(AppError::NotFound)?;
     }
-    record_objection(&state, &ip, &form, roster.org_code, Some(id), Some(roster.programme_id)).await
+    record_objection(&state, (&ip, &quota), &form, roster.org_code, Some(id), Some(roster.programme_id)).await
 }
 
 #[derive(Deserialize)]
@@ -616,6 +611,7 @@ async fn general_objection_form(
 async fn general_objection(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    QuotaKey(quota): QuotaKey,
     Form(form): Form<ObjectionForm>,
 ) -> Result<Response, AppError> {
     let village = state
@@ -627,7 +623,7 @@ async fn general_objection(
         Some(id) => Some(state.store().find_programme(id).await?.ok_or(AppError::NotFound)?.id),
         None => None,
     };
-    record_objection(&state, &ip, &form, village.code, None, programme).await
+    record_objection(&state, (&ip, &quota), &form, village.code, None, programme).await
 }
 
 #[derive(Template)]
@@ -807,12 +803,13 @@ pub async fn person_records(store: &Store, id_idx: &str, name: &str) -> Result<P
 
 async fn self_query(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    QuotaKey(quota): QuotaKey,
     Path(township_code): Path<String>,
     Form(form): Form<SelfQueryForm>,
 ) -> Result<Response, AppError> {
     let input = SelfQueryInput { name: form.name, id_number: form.id_number, household: form.household == "1" };
-    let via = QueryVia { client: ip, actor: "公众".to_owned(), again_url: format!("/t/{township_code}/self-query") };
+    let via =
+        QueryVia { client: quota, actor: "公众".to_owned(), again_url: format!("/t/{township_code}/self-query") };
     answer_self_query(&state, &township_code, input, via).await
 }
 

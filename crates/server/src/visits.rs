@@ -5,12 +5,11 @@
 //! addresses never reach the database. Counting never delays or fails a page.
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::Extension;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -138,10 +137,7 @@ pub async fn count(State(state): State<AppState>, request: Request, next: Next) 
     let headers = request.headers();
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let channel = Channel::classify(cookie(headers, crate::kiosk::KIOSK_COOKIE).is_some(), &user_agent);
-    let address = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+    let address = crate::client::client_ip(&state, request.extensions(), headers);
     let response = next.run(request).await;
     let is_html = response
         .headers()

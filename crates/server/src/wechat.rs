@@ -15,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use xiaowei_core::{OrgLevel, ResidentId};
 use xiaowei_integrations::wechat::{
-    CallbackError, CallbackQuery, Event, Inbound, MAX_XML_BYTES, MenuItem, Message, MessageCrypto, WechatApi,
+    CallbackError, CallbackQuery, Event, Inbound, MAX_XML_BYTES, MenuItem, Message, MessageCrypto, Security, WechatApi,
     WechatApiError, oauth_authorize_url, open_message, seal_reply, standard_menu, text_reply, verify_url,
 };
 use xiaowei_store::{NewAuditEntry, Org};
@@ -58,6 +58,19 @@ pub struct AccountKeys {
     secret: SecretString,
     token: SecretString,
     crypto: Option<MessageCrypto>,
+    /// 兼容模式: plaintext accepted besides ciphertext.
+    compatible: bool,
+}
+
+impl AccountKeys {
+    /// Which callback messages the account accepts.
+    fn security(&self) -> Security<'_> {
+        match &self.crypto {
+            None => Security::Plain,
+            Some(crypto) if self.compatible => Security::Compatible(crypto),
+            Some(crypto) => Security::Safe(crypto),
+        }
+    }
 }
 
 impl std::fmt::Debug for AccountKeys {
@@ -80,6 +93,7 @@ pub async fn account_keys(state: &AppState, township_code: &str) -> Result<Accou
         None => None,
     };
     Ok(AccountKeys {
+        compatible: account.is_compatible(),
         township_code: account.township_code,
         appid: account.appid,
         secret: SecretString::from(unseal(&account.secret_enc)?),
@@ -205,8 +219,12 @@ async fn receive(
 ) -> Result<Response, AppError> {
     let keys = account_keys(&state, &account).await?;
     let token = keys.token.expose_secret();
-    let message = match open_message(token, keys.crypto.as_ref(), &q, &body) {
+    let message = match open_message(token, keys.security(), &q, &body) {
         Ok(message) => message,
+        Err(CallbackError::PlaintextRefused) => {
+            tracing::warn!(account = %account, "plaintext wechat callback to a safe-mode account refused");
+            return Ok(plain(StatusCode::FORBIDDEN, "plaintext refused"));
+        }
         Err(e @ (CallbackError::BadSignature | CallbackError::BadTimestamp)) => {
             tracing::warn!(account = %account, error = %e, "wechat callback refused");
             return Ok(plain(StatusCode::FORBIDDEN, "invalid signature"));

@@ -98,6 +98,7 @@ conformance!(followers_and_covered_households_are_grouped_by_org, |store: Store|
             secret_enc: vec![1],
             token_enc: vec![2],
             aes_key_enc: None,
+            compatible: false,
         };
         store.save_wechat_account(&account, 1).await.unwrap();
     }

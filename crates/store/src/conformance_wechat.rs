@@ -16,6 +16,7 @@ fn account(code: &str, appid: &str) -> NewWechatAccount {
         secret_enc: vec![1, 2],
         token_enc: vec![3],
         aes_key_enc: Some(vec![4]),
+        compatible: false,
     }
 }
 
@@ -50,6 +51,18 @@ conformance!(an_account_is_saved_replaced_and_its_token_cache_cleared, |store: S
     assert_eq!(store.wechat_cached_token(YUANQUAN).await.unwrap(), None, "new credentials, no old token");
     assert!(store.save_wechat_account(&account(LIUYUAN, "wx2"), 30).await.is_err(), "an appid serves one township");
     assert_eq!(store.wechat_accounts().await.unwrap().len(), 1);
+});
+
+conformance!(compatible_mode_is_kept_per_account_and_needs_a_key, |store: Store| async move {
+    small_tree(&store).await;
+    store.save_wechat_account(&account(YUANQUAN, "wx1"), 1).await.unwrap();
+    assert!(!store.wechat_account(YUANQUAN).await.unwrap().unwrap().is_compatible(), "safe mode by default");
+    store.save_wechat_account(&NewWechatAccount { compatible: true, ..account(YUANQUAN, "wx1") }, 2).await.unwrap();
+    assert!(store.wechat_account(YUANQUAN).await.unwrap().unwrap().is_compatible());
+    let plain = NewWechatAccount { compatible: true, aes_key_enc: None, ..account(YUANQUAN, "wx1") };
+    store.save_wechat_account(&plain, 3).await.unwrap();
+    let saved = store.wechat_account(YUANQUAN).await.unwrap().unwrap();
+    assert_eq!((saved.compatible, saved.is_compatible()), (0, false), "no key, no compatible mode");
 });
 
 conformance!(one_instance_at_a_time_refreshes_the_token, |store: Store| async move {

@@ -15,8 +15,17 @@ pub struct WechatAccount {
     pub secret_enc: Vec<u8>,
     pub token_enc: Vec<u8>,
     pub aes_key_enc: Option<Vec<u8>>,
+    /// 1 when an account with a message key also accepts plaintext (兼容模式), else 0.
+    pub compatible: i64,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl WechatAccount {
+    /// Whether the account is in compatible mode (兼容模式): a message key, plaintext allowed.
+    pub fn is_compatible(&self) -> bool {
+        self.aes_key_enc.is_some() && self.compatible != 0
+    }
 }
 
 /// Settings to save for a township's account.
@@ -27,6 +36,8 @@ pub struct NewWechatAccount {
     pub secret_enc: Vec<u8>,
     pub token_enc: Vec<u8>,
     pub aes_key_enc: Option<Vec<u8>>,
+    /// Compatible mode (兼容模式); ignored without a message key.
+    pub compatible: bool,
 }
 
 /// A follower of one account.
@@ -74,7 +85,8 @@ pub struct CachedToken {
     pub expires_at: i64,
 }
 
-const ACCOUNT_COLUMNS: &str = "township_code, appid, secret_enc, token_enc, aes_key_enc, created_at, updated_at";
+const ACCOUNT_COLUMNS: &str =
+    "township_code, appid, secret_enc, token_enc, aes_key_enc, compatible, created_at, updated_at";
 const FOLLOWER_COLUMNS: &str = "township_code, openid, subscribed, first_subscribed_at, subscribed_at, \
      unsubscribed_at, household_id, bound_at";
 
@@ -83,16 +95,17 @@ impl Store {
     pub async fn save_wechat_account(&self, a: &NewWechatAccount, now: i64) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO wechat_accounts (township_code, appid, secret_enc, token_enc, aes_key_enc, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (township_code) DO UPDATE SET \
-             appid = excluded.appid, secret_enc = excluded.secret_enc, token_enc = excluded.token_enc, \
-             aes_key_enc = excluded.aes_key_enc, updated_at = excluded.updated_at",
+            "INSERT INTO wechat_accounts (township_code, appid, secret_enc, token_enc, aes_key_enc, compatible, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (township_code) DO UPDATE \
+             SET appid = excluded.appid, secret_enc = excluded.secret_enc, token_enc = excluded.token_enc, \
+             aes_key_enc = excluded.aes_key_enc, compatible = excluded.compatible, updated_at = excluded.updated_at",
         )
         .bind(&a.township_code)
         .bind(&a.appid)
         .bind(&a.secret_enc)
         .bind(&a.token_enc)
         .bind(&a.aes_key_enc)
+        .bind(i64::from(a.aes_key_enc.is_some() && a.compatible))
         .bind(now)
         .execute(&mut *tx)
         .await?;

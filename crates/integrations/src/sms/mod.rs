@@ -228,9 +228,38 @@ pub fn mask_phone(phone: &str) -> String {
     chars[..head].iter().chain(std::iter::repeat_n(&'*', hidden.max(4))).chain(&chars[chars.len() - tail..]).collect()
 }
 
-/// Replaces the number (with or without `+86`) by its masked form in a provider's message.
+/// Replaces the number (with or without `+86`) by its masked form in a provider's message, and
+/// masks any other run of eleven or more digits.
 fn redact(text: &str, phone: &str) -> String {
-    if phone.is_empty() { text.to_owned() } else { text.replace(phone, &mask_phone(phone)) }
+    let text = if phone.is_empty() { text.to_owned() } else { text.replace(phone, &mask_phone(phone)) };
+    mask_numbers(&text)
+}
+
+/// Masks every run of eleven or more ASCII digits (a mobile number, with or without `86`) to
+/// its first three and last four digits, so no whole number survives in an error text.
+fn mask_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 11 {
+            out.push_str(&run[..3]);
+            out.extend(std::iter::repeat_n('*', run.len() - 7));
+            out.push_str(&run[run.len() - 4..]);
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// The parts of an HTTP exchange the providers share: building the client and sorting
@@ -249,26 +278,28 @@ mod http {
         provider: SmsProvider,
         request: reqwest::RequestBuilder,
     ) -> Result<(reqwest::StatusCode, bytes::Bytes), SmsError> {
-        let response = request.send().await.map_err(|e| transport_error(provider, &e))?;
+        let response = request.send().await.map_err(|e| transport_error(provider, e))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| transport_error(provider, &e))?;
+        let body = response.bytes().await.map_err(|e| transport_error(provider, e))?;
         Ok((status, body))
     }
 
-    fn transport_error(provider: SmsProvider, error: &reqwest::Error) -> SmsError {
+    /// A transport failure without its URL: Aliyun's signed URL carries `PhoneNumbers` and
+    /// `TemplateParam`, and the error text goes to the log and the outbox. Any number that
+    /// could remain in the cause chain is masked too.
+    fn transport_error(provider: SmsProvider, error: reqwest::Error) -> SmsError {
         if error.is_timeout() {
-            SmsError::Timeout { provider }
-        } else {
-            // reqwest's text names the URL, never the body, so no phone number can leak here.
-            let mut detail = error.to_string();
-            let mut source = std::error::Error::source(error);
-            while let Some(cause) = source {
-                detail.push_str(": ");
-                detail.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            SmsError::Connection { provider, detail }
+            return SmsError::Timeout { provider };
         }
+        let error = error.without_url();
+        let mut detail = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            detail.push_str(": ");
+            detail.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        SmsError::Connection { provider, detail: super::mask_numbers(&detail) }
     }
 
     /// RFC 3986 percent-encoding of everything but the unreserved characters, as both providers'
@@ -343,6 +374,22 @@ mod tests {
     #[test]
     fn provider_messages_lose_the_number() {
         assert_eq!(redact("号码+8613812341234无效", "13812341234"), "号码+86138****1234无效");
+        assert_eq!(redact("号码13912345678无效", "13812341234"), "号码139****5678无效");
+    }
+
+    #[test]
+    fn long_digit_runs_are_masked_and_short_ones_kept() {
+        assert_eq!(mask_numbers("PhoneNumbers=13812341234&x=1"), "PhoneNumbers=138****1234&x=1");
+        assert_eq!(mask_numbers("%2B8613812341234"), "%2B861******1234");
+        assert_eq!(mask_numbers("127.0.0.1:54321 HTTP 500"), "127.0.0.1:54321 HTTP 500");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_mobile_number_survives_masking(prefix in "[^0-9]{0,8}", phone in "1[0-9]{10}", suffix in "[^0-9]{0,8}") {
+            let masked = mask_numbers(&format!("{prefix}{phone}{suffix}"));
+            proptest::prop_assert!(!masked.contains(&phone));
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Callback messages: opening a POST in plaintext, compatible (兼容模式) or safe (安全模式) mode
-//! into a [`Message`], and sealing a reply in the mode the message came in.
+//! into a [`Message`], and sealing a reply in the mode the message came in. Which modes an
+//! account accepts is its own setting ([`Security`]): a safe-mode account refuses plaintext.
 
 use super::crypto::{CryptoError, MessageCrypto};
 use super::signature::{signature, signature_matches};
@@ -31,6 +32,27 @@ pub enum MessageMode {
     Plain,
     /// 安全模式 (and 兼容模式 with `encrypt_type=aes`): encrypted both ways.
     Safe,
+}
+
+/// Which messages an account accepts: its 消息加解密方式 as set on the platform.
+#[derive(Debug, Clone, Copy)]
+pub enum Security<'a> {
+    /// 明文模式: plaintext messages only.
+    Plain,
+    /// 兼容模式: encrypted messages, and plaintext ones too (while an account switches over).
+    Compatible(&'a MessageCrypto),
+    /// 安全模式: encrypted messages only.
+    Safe(&'a MessageCrypto),
+}
+
+impl<'a> Security<'a> {
+    /// The account's message key, in compatible and safe mode.
+    pub fn crypto(self) -> Option<&'a MessageCrypto> {
+        match self {
+            Self::Plain => None,
+            Self::Compatible(crypto) | Self::Safe(crypto) => Some(crypto),
+        }
+    }
 }
 
 /// A follower's event.
@@ -101,6 +123,9 @@ pub enum CallbackError {
     BadSignature,
     #[error("时间戳无效")]
     BadTimestamp,
+    /// A plaintext message to a safe-mode account.
+    #[error("安全模式下不接受明文消息")]
+    PlaintextRefused,
     #[error(transparent)]
     Xml(#[from] XmlError),
     #[error(transparent)]
@@ -135,13 +160,13 @@ fn fields_to_message(fields: &XmlFields, mode: MessageMode) -> Result<Message, C
     Ok(Message { to_user, from_user, create_time, msg_id, inbound, mode })
 }
 
-/// Opens a callback POST: checks the signature (`signature` over token/timestamp/nonce in
-/// plaintext mode, `msg_signature` over token/timestamp/nonce/ciphertext in safe mode), decrypts
-/// and parses. `crypto` is `None` for an account configured without an EncodingAESKey, which
-/// then accepts plaintext only.
+/// Opens a callback POST: checks the URL `signature` (over token/timestamp/nonce, sent in every
+/// mode), then in safe and compatible mode `msg_signature` (over token/timestamp/nonce/
+/// ciphertext), decrypts and parses. A plaintext message is refused by a safe-mode account, an
+/// encrypted one by a plaintext account.
 pub fn open_message(
     token: &str,
-    crypto: Option<&MessageCrypto>,
+    security: Security<'_>,
     query: &CallbackQuery,
     body: &[u8],
 ) -> Result<Message, CallbackError> {
@@ -152,15 +177,17 @@ pub fn open_message(
     if query.nonce.len() > 64 {
         return Err(CallbackError::BadSignature);
     }
-    let outer = parse_xml(body)?;
-    let safe = query.encrypt_type.as_deref() == Some("aes");
-    if !safe {
-        if !signature_matches(&query.signature, &[token, &query.timestamp, &query.nonce]) {
-            return Err(CallbackError::BadSignature);
-        }
-        return fields_to_message(&outer, MessageMode::Plain);
+    if !signature_matches(&query.signature, &[token, &query.timestamp, &query.nonce]) {
+        return Err(CallbackError::BadSignature);
     }
-    let crypto = crypto.ok_or(CallbackError::Crypto(CryptoError::BadKey))?;
+    let outer = parse_xml(body)?;
+    let encrypted = query.encrypt_type.as_deref() == Some("aes");
+    let crypto = match (security, encrypted) {
+        (Security::Plain | Security::Compatible(_), false) => return fields_to_message(&outer, MessageMode::Plain),
+        (Security::Safe(_), false) => return Err(CallbackError::PlaintextRefused),
+        (Security::Plain, true) => return Err(CallbackError::Crypto(CryptoError::BadKey)),
+        (Security::Compatible(crypto) | Security::Safe(crypto), true) => crypto,
+    };
     let encrypted = outer.require("Encrypt")?;
     let msg_signature = query.msg_signature.as_deref().unwrap_or_default();
     if !signature_matches(msg_signature, &[token, &query.timestamp, &query.nonce, encrypted]) {
@@ -232,10 +259,13 @@ mod tests {
     #[test]
     fn a_plain_click_event_is_opened() {
         let q = plain_query("tok", "1700000000", "n");
-        let m = open_message("tok", None, &q, event_xml("CLICK", "subsidies").as_bytes()).unwrap();
+        let m = open_message("tok", Security::Plain, &q, event_xml("CLICK", "subsidies").as_bytes()).unwrap();
         assert_eq!(m.inbound, Inbound::Event(Event::Click("subsidies".into())));
         assert_eq!(m.dedup_key(), "ev:o1:1700000000:click:subsidies");
-        assert_eq!(open_message("bad", None, &q, event_xml("CLICK", "x").as_bytes()), Err(CallbackError::BadSignature));
+        assert_eq!(
+            open_message("bad", Security::Plain, &q, event_xml("CLICK", "x").as_bytes()),
+            Err(CallbackError::BadSignature)
+        );
     }
 
     #[test]
@@ -248,7 +278,7 @@ mod tests {
             ..plain_query("tok", "1700000000", "n")
         };
         let body = format!("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt></xml>");
-        let m = open_message("tok", Some(&crypto), &q, body.as_bytes()).unwrap();
+        let m = open_message("tok", Security::Safe(&crypto), &q, body.as_bytes()).unwrap();
         assert_eq!((m.inbound.clone(), m.mode), (Inbound::Event(Event::Subscribe), MessageMode::Safe));
         let reply = seal_reply("tok", Some(&crypto), m.mode, &text_reply(&m, "欢迎", 1), "1700000001", "r").unwrap();
         let outer = parse_xml(reply.as_bytes()).unwrap();
@@ -258,7 +288,42 @@ mod tests {
         assert_eq!((inner.get("Content"), inner.get("ToUserName")), (Some("欢迎"), Some("o1")));
         let mut tampered = q.clone();
         tampered.msg_signature = Some(signature(&["tok", "1700000000", "n", "x"]));
-        assert_eq!(open_message("tok", Some(&crypto), &tampered, body.as_bytes()), Err(CallbackError::BadSignature));
+        assert_eq!(
+            open_message("tok", Security::Safe(&crypto), &tampered, body.as_bytes()),
+            Err(CallbackError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn a_safe_mode_message_needs_the_url_signature_too() {
+        let crypto = MessageCrypto::new(KEY, "wxapp").unwrap();
+        let enc = crypto.encrypt(&event_xml("subscribe", ""));
+        let body = format!("<xml><Encrypt><![CDATA[{enc}]]></Encrypt></xml>");
+        let q = CallbackQuery {
+            signature: "0".repeat(40),
+            timestamp: "1700000000".into(),
+            nonce: "n".into(),
+            msg_signature: Some(signature(&["tok", "1700000000", "n", &enc])),
+            encrypt_type: Some("aes".into()),
+            ..CallbackQuery::default()
+        };
+        for security in [Security::Safe(&crypto), Security::Compatible(&crypto)] {
+            assert_eq!(open_message("tok", security, &q, body.as_bytes()), Err(CallbackError::BadSignature));
+        }
+    }
+
+    #[test]
+    fn only_a_compatible_account_takes_plaintext_besides_ciphertext() {
+        let crypto = MessageCrypto::new(KEY, "wxapp").unwrap();
+        let q = plain_query("tok", "1700000000", "n");
+        let xml = event_xml("CLICK", "subsidies");
+        assert_eq!(
+            open_message("tok", Security::Safe(&crypto), &q, xml.as_bytes()),
+            Err(CallbackError::PlaintextRefused)
+        );
+        let m = open_message("tok", Security::Compatible(&crypto), &q, xml.as_bytes()).unwrap();
+        assert_eq!(m.mode, MessageMode::Plain);
+        assert!(open_message("tok", Security::Plain, &q, xml.as_bytes()).is_ok());
     }
 
     proptest! {
@@ -273,12 +338,12 @@ mod tests {
                 ..plain_query("tok", "1", "n")
             };
             let body = format!("<xml><Encrypt><![CDATA[{enc}]]></Encrypt></xml>");
-            let _ = open_message("tok", Some(&crypto), &q, body.as_bytes());
+            let _ = open_message("tok", Security::Safe(&crypto), &q, body.as_bytes());
             // A validly encrypted envelope around arbitrary text.
             let inner = crypto.encrypt(&junk);
             let q = CallbackQuery { msg_signature: Some(signature(&["tok", "1", "n", &inner])), ..q };
             let body = format!("<xml><Encrypt><![CDATA[{inner}]]></Encrypt></xml>");
-            let _ = open_message("tok", Some(&crypto), &q, body.as_bytes());
+            let _ = open_message("tok", Security::Safe(&crypto), &q, body.as_bytes());
         }
     }
 }

@@ -15,7 +15,7 @@ pub use api::{AccessToken, DEFAULT_API_BASE, WechatApi, WechatApiError, oauth_au
 pub use crypto::{CryptoError, MessageCrypto};
 pub use menu::{MENU_ITEMS, MenuItem, standard_menu};
 pub use message::{
-    CallbackError, CallbackQuery, Event, Inbound, Message, MessageMode, open_message, seal_reply, text_reply,
+    CallbackError, CallbackQuery, Event, Inbound, Message, MessageMode, Security, open_message, seal_reply, text_reply,
 };
 pub use signature::{signature, signature_matches, verify_url};
 pub use xml::{MAX_XML_BYTES, XmlError, XmlFields, parse_xml};

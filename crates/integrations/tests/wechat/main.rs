@@ -13,8 +13,8 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 use xiaowei_integrations::wechat::{
-    CallbackError, CallbackQuery, Event, Inbound, MessageCrypto, MessageMode, open_message, seal_reply, signature,
-    text_reply,
+    CallbackError, CallbackQuery, Event, Inbound, MessageCrypto, MessageMode, Security, open_message, seal_reply,
+    signature, text_reply,
 };
 
 const TOKEN: &str = "xiaowei_token_2026";
@@ -122,15 +122,18 @@ fn messages_encrypted_by_wechatpy_open_and_our_encrypted_replies_satisfy_it() {
             ..CallbackQuery::default()
         };
         let body = enc["body"].as_str().expect("body");
-        let message = open_message(TOKEN, Some(&crypto), &query, body.as_bytes()).expect("opens");
+        let message = open_message(TOKEN, Security::Safe(&crypto), &query, body.as_bytes()).expect("opens");
         assert_eq!(&message.inbound, expected);
         assert_eq!((message.from_user.as_str(), message.mode), ("oFollower_1-x", MessageMode::Safe));
         // A tampered signature and a wrong appid are refused.
         let mut bad = query.clone();
         bad.msg_signature = Some(signature(&[TOKEN, "1700000100", "other", "x"]));
-        assert_eq!(open_message(TOKEN, Some(&crypto), &bad, body.as_bytes()), Err(CallbackError::BadSignature));
+        assert_eq!(
+            open_message(TOKEN, Security::Safe(&crypto), &bad, body.as_bytes()),
+            Err(CallbackError::BadSignature)
+        );
         let other = MessageCrypto::new(AES_KEY, "wx0000000000000000").expect("key");
-        assert!(open_message(TOKEN, Some(&other), &query, body.as_bytes()).is_err());
+        assert!(open_message(TOKEN, Security::Safe(&other), &query, body.as_bytes()).is_err());
         let content = format!("第{i}条回复：<a href=\"https://x/t/620922100/services\">我要办事</a> & ]]> 结束");
         let reply = seal_reply(
             TOKEN,
@@ -186,7 +189,7 @@ fn plain_messages_signatures_and_replies_agree_with_wechatpy() {
         nonce: "n".into(),
         ..CallbackQuery::default()
     };
-    let message = open_message(TOKEN, None, &query, xml.as_bytes()).expect("plain opens");
+    let message = open_message(TOKEN, Security::Plain, &query, xml.as_bytes()).expect("plain opens");
     let reply =
         seal_reply(TOKEN, None, message.mode, &text_reply(&message, "回复 & <ok>", 1), "1", "n").expect("reply");
     ops.push(json!({"op": "parse", "xml": reply}));

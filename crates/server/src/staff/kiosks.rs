@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use xiaowei_core::kiosk::{ENROL_VALID_SECS, IdleSeconds, is_online};
@@ -140,21 +140,9 @@ pub struct CreateForm {
     idle_seconds: String,
 }
 
-/// The site's address for the enrolment link: the configured public URL, else this request's host.
-fn site(state: &AppState, headers: &HeaderMap) -> String {
-    match &state.config().public_url {
-        Some(url) if !url.trim().is_empty() => url.trim().trim_end_matches('/').to_owned(),
-        _ => {
-            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-            format!("http://{host}")
-        }
-    }
-}
-
 pub async fn create(
     State(state): State<AppState>,
     staff: Staff,
-    headers: HeaderMap,
     Form(form): Form<CreateForm>,
 ) -> Result<Response, AppError> {
     staff.require_org(Permission::ManageKiosks, &form.org_code)?;
@@ -190,7 +178,7 @@ pub async fn create(
             Some(org.code.clone()),
         ))
         .await?;
-    let url = format!("{}/kiosk/enrol/{token}", site(&state, &headers));
+    let url = state.config().public_link(&format!("/kiosk/enrol/{token}"));
     let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
         .map_err(|e| AppError::Internal(format!("qr: {e}")))?;
     let svg = code.render::<qrcode::render::svg::Color>().min_dimensions(240, 240).quiet_zone(true).build();

@@ -236,10 +236,14 @@ pub(super) async fn read_upload(state: &AppState, request: Request) -> Result<Up
     while let Some(field) = multipart.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_owned();
         if name == "file" {
-            upload.file_name = field.file_name().unwrap_or_default().chars().take(200).collect();
+            upload.file_name =
+                field.file_name().unwrap_or_default().chars().filter(|c| !c.is_control()).take(200).collect();
             upload.file = field.bytes().await.map_err(bad)?;
         } else {
             let value = field.text().await.map_err(bad)?;
+            if xiaowei_core::text::has_control(&name, false) || xiaowei_core::text::has_control(&value, true) {
+                return Err(crate::security::control_error(&crate::security::field_label(&name)));
+            }
             upload.fields.insert(name, value);
         }
     }

@@ -1,5 +1,6 @@
 //! 公众号管理: the county admin configures each township's official account (appid, secret,
-//! token, EncodingAESKey — sealed with the personal-data key at rest, never shown again) and
+//! token, EncodingAESKey — sealed with the personal-data key at rest, never shown again — and
+//! the message mode: 明文, 安全 or, only when ticked, 兼容) and
 //! sees followers, bound households and menu visits per township.
 
 use askama::Template;
@@ -20,7 +21,8 @@ struct Row {
     code: String,
     name: String,
     appid: Option<String>,
-    safe_mode: bool,
+    /// 明文模式, 兼容模式 or 安全模式.
+    mode: &'static str,
     callback: String,
     followers: i64,
     bound: i64,
@@ -64,7 +66,11 @@ pub async fn list(
                 callback: format!("{site}/wechat/{}/callback", f.township_code),
                 name: xiaowei_core::org::display_name(&f.township_name).to_owned(),
                 appid: account.map(|a| a.appid.clone()),
-                safe_mode: account.is_some_and(|a| a.aes_key_enc.is_some()),
+                mode: match account {
+                    Some(a) if a.is_compatible() => "兼容模式",
+                    Some(a) if a.aes_key_enc.is_some() => "安全模式",
+                    _ => "明文模式",
+                },
                 coverage: if f.households > 0 {
                     format!("{:.1}%", f.bound_households as f64 * 100.0 / f.households as f64)
                 } else {
@@ -100,6 +106,9 @@ pub struct AccountForm {
     token: String,
     #[serde(default)]
     aes_key: String,
+    /// `1` for compatible mode (兼容模式).
+    #[serde(default)]
+    compatible: String,
 }
 
 fn token_chars(s: &str) -> bool {
@@ -132,6 +141,14 @@ pub async fn save(
     if !aes_key.is_empty() && !MessageCrypto::valid_key(aes_key) {
         return Err(AppError::invalid("EncodingAESKey：应为43位字母数字；明文模式请留空"));
     }
+    if aes_key.is_empty() && form.compatible == "1" {
+        return Err(AppError::invalid("兼容模式：需要填写 EncodingAESKey；明文模式请不要勾选"));
+    }
+    let mode = match (aes_key.is_empty(), form.compatible == "1") {
+        (true, _) => "明文模式",
+        (false, true) => "兼容模式",
+        (false, false) => "安全模式",
+    };
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other("/staff/wechat?done=repeat"));
     }
@@ -142,6 +159,7 @@ pub async fn save(
         secret_enc: cipher.encrypt(secret),
         token_enc: cipher.encrypt(token),
         aes_key_enc: (!aes_key.is_empty()).then(|| cipher.encrypt(aes_key)),
+        compatible: form.compatible == "1",
     };
     state.store().save_wechat_account(&account, state.now()).await.map_err(|e| match e {
         xiaowei_store::StoreError::Conflict(_) => AppError::invalid("该 AppID 已配置给其他乡镇"),
@@ -152,7 +170,7 @@ pub async fn save(
             state.now(),
             "wechat.account",
             format!("wechat:{}", org.code),
-            format!("配置公众号 {appid}（{}）", if aes_key.is_empty() { "明文模式" } else { "安全模式" }),
+            format!("配置公众号 {appid}（{mode}）"),
             Some(org.code.clone()),
         ))
         .await?;
