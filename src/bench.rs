@@ -10,6 +10,8 @@
 //! - `monitor`: the monitor's township × metric table (15 townships, 90 villages of the demo,
 //!   60 days of visits) and a township's village table, over HTTP as the county supervisor.
 //! - `screening`: 大数据比对 at county scale, in `bench_screening.rs`.
+//! - `hostile`: memory and public-page latency under a login flood and spreadsheet bombs, in
+//!   `bench_hostile.rs`.
 //!
 //! The load generator, the server and SQLite share the machine, so figures are comparable only
 //! within one run and one machine.
@@ -60,6 +62,10 @@ pub enum BenchCommand {
     ///
     /// Example: xiaowei bench screening --people 1000000 --entries 100000 --full-entries 10000000
     Screening(crate::bench_screening::ScreeningArgs),
+    /// Memory and public-page latency during a login flood and two spreadsheet bombs.
+    ///
+    /// Example: xiaowei bench hostile --seconds 60 --connections 64
+    Hostile(crate::bench_hostile::HostileArgs),
 }
 
 #[derive(Args)]
@@ -115,6 +121,7 @@ pub async fn run(which: BenchCommand) -> Result<()> {
         BenchCommand::Import(args) => import(args).await,
         BenchCommand::Monitor(args) => monitor(args).await,
         BenchCommand::Screening(args) => crate::bench_screening::screening(args).await,
+        BenchCommand::Hostile(args) => crate::bench_hostile::hostile(args).await,
         BenchCommand::All => {
             let quick = SelfQueryArgs { entries: 1_000_000, data_dir: None, queries: 2_000, http_queries: 200 };
             self_query(quick).await?;
@@ -278,14 +285,14 @@ pub(crate) async fn open_temp(dir: &tempfile::TempDir) -> Result<AppState> {
 }
 
 /// Latency percentiles of a set of timings.
-struct Percentiles {
-    p50: Duration,
+pub(crate) struct Percentiles {
+    pub(crate) p50: Duration,
     p95: Duration,
-    p99: Duration,
-    max: Duration,
+    pub(crate) p99: Duration,
+    pub(crate) max: Duration,
 }
 
-fn percentiles(timings: &mut [Duration]) -> Percentiles {
+pub(crate) fn percentiles(timings: &mut [Duration]) -> Percentiles {
     timings.sort_unstable();
     let at = |p: usize| {
         let rank = (timings.len() * p).div_ceil(100).max(1);
@@ -294,7 +301,7 @@ fn percentiles(timings: &mut [Duration]) -> Percentiles {
     Percentiles { p50: at(50), p95: at(95), p99: at(99), max: timings.last().copied().unwrap_or_default() }
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1_000.0
 }
 
@@ -304,21 +311,21 @@ fn median(mut timings: Vec<Duration>) -> Duration {
 }
 
 /// A server started by [`start_server`].
-struct Running {
+pub(crate) struct Running {
     stop: oneshot::Sender<()>,
     done: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
     /// Stops the server and waits for it to finish (its last visit counts included).
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.stop.send(());
         let _ = self.done.await;
     }
 }
 
 /// The server on 127.0.0.1 at a free port, and the handle that stops it.
-async fn start_server(state: AppState) -> Result<(SocketAddr, Running)> {
+pub(crate) async fn start_server(state: AppState) -> Result<(SocketAddr, Running)> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
@@ -707,7 +714,7 @@ async fn measure(label: &str, url: &str, args: &RosterPageArgs) -> Result<f64> {
 }
 
 /// Creates a published proposed roster of `PAGE_ROWS` people in its publicity period.
-async fn page_roster(state: &AppState) -> Result<i64> {
+pub(crate) async fn page_roster(state: &AppState) -> Result<i64> {
     let store = state.store();
     let now = state.now();
     let fx = fixture(store, 1, now).await?;

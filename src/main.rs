@@ -3,6 +3,7 @@
 //! through here.
 
 mod bench;
+mod bench_hostile;
 mod bench_screening;
 mod demo;
 mod demo_disclosures;

@@ -9,7 +9,7 @@ use crate::helpers::{TestApp, both_backends};
 const NANCHA: &str = "620922100200";
 
 /// Creates a draft as `client` and returns its id.
-async fn create(app: &TestApp, client: &reqwest::Client, category: &str, title: &str, body: &str) -> i64 {
+pub async fn create(app: &TestApp, client: &reqwest::Client, category: &str, title: &str, body: &str) -> i64 {
     let r = app
         .post_form(
             client,
@@ -42,7 +42,13 @@ async fn publish(app: &TestApp, clerk: &reqwest::Client, reviewer: &reqwest::Cli
 }
 
 /// Posts a file to a multipart staff form (CSRF in the action URL).
-async fn upload(app: &TestApp, client: &reqwest::Client, path: &str, name: &str, bytes: Vec<u8>) -> reqwest::Response {
+pub async fn upload(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> reqwest::Response {
     let csrf = app.csrf(client, "/staff/login").await;
     let form =
         reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));

@@ -95,7 +95,7 @@ where
     // Tests drive the case clocks and text delivery themselves, with a controllable clock.
     let mut config = Config { data_dir: dir.path().to_owned(), workers: false, ..Config::default() };
     configure(&mut config);
-    let attachments = xiaowei_integrations::AttachmentStore::in_memory(2 * 1024 * 1024);
+    let attachments = xiaowei_integrations::AttachmentStore::in_memory(xiaowei_integrations::MAX_UPLOAD_BYTES);
     let state = AppState::new(store.clone(), cipher, config, attachments);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -7,6 +7,7 @@ mod alerts;
 mod cli;
 mod disclosures;
 mod hardening_edge;
+mod hardening_load;
 mod helpers;
 mod kiosk;
 mod ledger;

@@ -8,6 +8,7 @@ pub mod alert;
 pub mod disclosure;
 pub mod kiosk;
 pub mod ledger;
+pub mod login;
 pub mod message;
 pub mod money;
 pub mod monitor;

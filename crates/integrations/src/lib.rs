@@ -6,5 +6,7 @@ pub mod attachments;
 pub mod sms;
 pub mod wechat;
 
-pub use attachments::{AttachmentConfig, AttachmentError, AttachmentKind, AttachmentStore, StoredAttachment, sniff};
+pub use attachments::{
+    AttachmentConfig, AttachmentError, AttachmentKind, AttachmentStore, MAX_UPLOAD_BYTES, StoredAttachment, sniff,
+};
 pub use sms::{SmsConfig, SmsConfigError, SmsError, SmsMessage, SmsProvider, SmsReceipt, SmsSender};

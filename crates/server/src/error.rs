@@ -21,6 +21,8 @@ pub enum AppError {
     Conflict(String),
     #[error("csrf token mismatch")]
     Csrf,
+    #[error("too large: {0}")]
+    TooLarge(String),
     #[error("too many attempts")]
     Throttled(&'static str),
     #[error("internal: {0}")]
@@ -65,6 +67,7 @@ impl AppError {
             Self::Invalid(m) => (StatusCode::BAD_REQUEST, info("invalid_input", m)),
             Self::Conflict(m) => (StatusCode::CONFLICT, info("conflict", m)),
             Self::Csrf => (StatusCode::FORBIDDEN, info("csrf", "页面已过期，请返回刷新后重试")),
+            Self::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, info("payload_too_large", m)),
             Self::Throttled(m) => (StatusCode::TOO_MANY_REQUESTS, info("too_many_attempts", m)),
             Self::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, ErrorInfo::for_status(StatusCode::INTERNAL_SERVER_ERROR))

@@ -28,6 +28,7 @@ pub mod services;
 pub mod staff;
 pub mod state;
 pub mod subsidies;
+pub mod uploads;
 pub mod village_office;
 pub mod visits;
 pub mod wechat;
@@ -37,13 +38,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::middleware;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -86,6 +87,8 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), visits::count))
         .layer(middleware::from_fn_with_state(state.clone(), security::csrf_guard))
         .layer(middleware::from_fn(security::refuse_control_chars))
+        .layer(middleware::from_fn(uploads::limit))
+        .layer(DefaultBodyLimit::max(uploads::MAX_BODY_BYTES))
         .layer(middleware::from_fn(security::render_errors))
         .layer(middleware::from_fn_with_state(state.clone(), kiosk::chrome))
         .route_layer(middleware::from_fn(ops::track))
@@ -108,7 +111,6 @@ pub fn app(state: AppState) -> Router {
                     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
                 }))
                 .layer(PropagateRequestIdLayer::new(request_id))
-                .layer(RequestBodyLimitLayer::new(9 * 1024 * 1024))
                 .layer(CompressionLayer::new()),
         )
         .with_state(state)

@@ -7,11 +7,14 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
+use axum::extract::multipart::MultipartError;
 use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::StatusCode;
 use xiaowei_integrations::AttachmentKind;
 
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::uploads;
 
 /// Photos one form may carry.
 pub const MAX_PHOTOS: usize = 3;
@@ -39,12 +42,21 @@ pub async fn read(state: &AppState, request: Request, what: &str) -> Result<Phot
     let mut multipart = Multipart::from_request(request, state)
         .await
         .map_err(|_| AppError::invalid(format!("请通过页面上的表单提交{what}")))?;
-    let bad = |_| AppError::invalid("提交内容不完整，请重新提交（每张照片不超过8MB）");
+    let bad = |e: MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            uploads::too_large("提交的内容")
+        } else {
+            AppError::invalid(format!("提交内容不完整，请重新提交（每张照片不超过{}MB）", uploads::MAX_FILE_MB))
+        }
+    };
     let mut form = PhotoForm { fields: HashMap::new(), photos: Vec::new() };
     while let Some(field) = multipart.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_owned();
         if name == "photos" {
             let bytes = field.bytes().await.map_err(bad)?;
+            if bytes.len() > uploads::MAX_FILE_BYTES {
+                return Err(uploads::too_large("照片"));
+            }
             if !bytes.is_empty() {
                 if form.photos.len() >= MAX_PHOTOS {
                     return Err(AppError::invalid(format!("照片：最多上传{MAX_PHOTOS}张")));

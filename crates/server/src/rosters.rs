@@ -61,7 +61,10 @@ pub async fn check_upload(
     bytes: &[u8],
 ) -> Result<(RosterCheck, Vec<NewEntry>), AppError> {
     let standard = programme.standard_fen.and_then(Fen::new);
-    let mut check = xiaowei_sheets::check_file(bytes, standard).map_err(|e| AppError::invalid(e.to_string()))?;
+    let file = bytes.to_vec();
+    let mut check = crate::uploads::parse_sheet(move || xiaowei_sheets::check_file(&file, standard))
+        .await?
+        .map_err(|e| AppError::invalid(e.to_string()))?;
     let entries: Vec<NewEntry> = check.lines.iter().map(|l| seal_line(cipher, l)).collect();
     let exclude_lineage = match params.supersedes_id {
         Some(old) => store.find_roster(old).await?.and_then(|r| r.lineage_id),

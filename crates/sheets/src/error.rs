@@ -21,6 +21,8 @@ pub enum SheetError {
     TooManyColumns(usize),
     #[error("文件过大：最多 {0} 个有内容的单元格")]
     TooManyCells(usize),
+    #[error("文件内容异常，已拒绝读取：{0}。请在Excel中另存为新文件后重新上传")]
+    Bomb(String),
     #[error("生成Excel文件失败：{0}")]
     Write(String),
 }

@@ -17,7 +17,7 @@ pub const MAX_ROWS: usize = 200_000;
 /// The most columns a file may use.
 pub const MAX_COLUMNS: usize = 256;
 /// The most non-empty cells a file may have.
-const MAX_CELLS: usize = 4_000_000;
+pub(crate) const MAX_CELLS: usize = 4_000_000;
 
 /// What an upload is, judged by its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +142,7 @@ impl GridBuilder {
 }
 
 fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, SheetError> {
+    crate::xlsx_guard::check(bytes)?;
     let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(corrupt)?;
     for name in workbook.sheet_names() {
         let mut cells = match workbook.worksheet_cells_reader(&name) {

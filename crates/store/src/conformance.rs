@@ -9,7 +9,7 @@ use std::future::Future;
 use rand::Rng;
 use xiaowei_core::OrgLevel;
 
-use crate::{LoginOutcome, NewAuditEntry, NewContact, NewHousehold, NewOrg, NewStaffUser, Store, StoreError};
+use crate::{ANY_CLIENT, LoginClaim, NewAuditEntry, NewContact, NewHousehold, NewOrg, NewStaffUser, Store, StoreError};
 
 pub(crate) async fn with_sqlite<F, Fut>(test: F)
 where
@@ -202,17 +202,38 @@ conformance!(staff_listing_is_scoped_by_subtree, |store: Store| async move {
     assert!(store.find_staff_by_username("c").await.unwrap().is_some());
 });
 
-conformance!(login_failures_count_since_the_last_success, |store: Store| async move {
-    store.record_login_attempt("u", LoginOutcome::Failure, 10).await.unwrap();
-    store.record_login_attempt("u", LoginOutcome::Failure, 11).await.unwrap();
-    assert_eq!(store.recent_login_failures("u", 0).await.unwrap(), 2);
-    assert_eq!(store.recent_login_failures("u", 11).await.unwrap(), 1);
-    store.record_login_attempt("u", LoginOutcome::Success, 12).await.unwrap();
-    store.record_login_attempt("u", LoginOutcome::Failure, 13).await.unwrap();
-    assert_eq!(store.recent_login_failures("u", 0).await.unwrap(), 1);
-    assert_eq!(store.recent_login_failures("other", 0).await.unwrap(), 0);
-    store.purge_expired(100, 100).await.unwrap();
-    assert_eq!(store.recent_login_failures("u", 0).await.unwrap(), 0);
+conformance!(login_attempts_are_claimed_per_client_within_a_window, |store: Store| async move {
+    let claim = |client: &'static str, now: i64| {
+        let store = store.clone();
+        async move { store.claim_login("u", client, now, 100).await.unwrap() }
+    };
+    assert_eq!(claim("1.1.1.1", 10).await, LoginClaim { attempts: 1, known_until: 0 });
+    assert_eq!(claim("1.1.1.1", 11).await.attempts, 2);
+    assert_eq!(claim("2.2.2.2", 11).await.attempts, 1, "another client counts apart");
+    assert_eq!(claim(ANY_CLIENT, 11).await.attempts, 1);
+    store.release_login("u", "1.1.1.1").await.unwrap();
+    assert_eq!(claim("1.1.1.1", 12).await.attempts, 2, "a released claim is given back");
+    assert_eq!(claim("1.1.1.1", 110).await.attempts, 1, "a new window starts afresh");
+    store.login_succeeded("u", "1.1.1.1", 5000).await.unwrap();
+    assert_eq!(claim("1.1.1.1", 111).await, LoginClaim { attempts: 1, known_until: 5000 });
+    store.purge_expired(300, 200).await.unwrap();
+    assert_eq!(claim("2.2.2.2", 300).await.attempts, 1, "old counters are purged");
+    assert_eq!(claim("1.1.1.1", 300).await.known_until, 5000, "a known client is kept");
+});
+
+conformance!(parallel_login_claims_each_get_a_distinct_count, |store: Store| async move {
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.claim_login("u", "1.1.1.1", 10, 900).await.unwrap().attempts })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for task in tasks {
+        counts.push(task.await.unwrap());
+    }
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=20).collect::<Vec<i64>>());
 });
 
 conformance!(a_form_is_claimed_once, |store: Store| async move {

@@ -72,7 +72,7 @@ pub use services::{
     CalendarDayRow, CaseChange, CaseEvent, CaseExtension, CaseFilter, CasePhoto, ClockMark, NewCase, NewCaseEvent,
     NewCasePhoto, NewServiceItem, RecipientRow, ServiceCase, ServiceHandler, ServiceItem,
 };
-pub use staff::{LoginOutcome, NewStaffUser, SessionRow, StaffUser};
+pub use staff::{ANY_CLIENT, LoginClaim, NewStaffUser, SessionRow, StaffUser};
 pub use subsidies::{
     Attachment, ClashingEntry, NewAttachment, NewDifference, NewEntry, NewProgramme, NewRoster, PersonEntry, Programme,
     ProgrammeSummary, Roster, RosterDifference, RosterEntry,

@@ -41,11 +41,15 @@ pub struct SessionRow {
     pub csrf_token: String,
 }
 
-/// Whether a login attempt succeeded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginOutcome {
-    Success,
-    Failure,
+/// The client key of the per-username counter, which no client address can equal.
+pub const ANY_CLIENT: &str = "*";
+
+/// One claimed login attempt: how many the counter holds now, this one included, and until
+/// when the client is known to the username (0 when never).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+pub struct LoginClaim {
+    pub attempts: i64,
+    pub known_until: i64,
 }
 
 const SYSTEM_USERNAME: &str = "system";
@@ -177,39 +181,67 @@ impl Store {
         Ok(())
     }
 
-    /// Removes expired sessions and old login attempts; returns how many sessions went.
+    /// Removes expired sessions and login counters whose window began before `attempts_before`
+    /// (unless their client is still known); returns how many sessions went.
     pub async fn purge_expired(&self, now: i64, attempts_before: i64) -> Result<u64, StoreError> {
         let done =
             sqlx::query("DELETE FROM staff_sessions WHERE expires_at <= $1").bind(now).execute(&self.pool).await?;
-        sqlx::query("DELETE FROM login_attempts WHERE at < $1").bind(attempts_before).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM login_throttle WHERE window_start < $1 AND known_until < $2")
+            .bind(attempts_before)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected())
     }
 
-    pub async fn record_login_attempt(
+    /// Claims one login attempt for `username` from `client` (use [`ANY_CLIENT`] for the
+    /// per-username ceiling) atomically, before the password is checked: the count restarts when
+    /// the window that began at the first counted attempt is over. Returns the claim, this attempt
+    /// included, so parallel attempts each see a distinct count.
+    pub async fn claim_login(
         &self,
         username: &str,
-        outcome: LoginOutcome,
+        client: &str,
         now: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO login_attempts (username, at, success) VALUES ($1, $2, $3)")
-            .bind(username)
-            .bind(now)
-            .bind(i64::from(outcome == LoginOutcome::Success))
-            .execute(&self.pool)
-            .await?;
+        window_secs: i64,
+    ) -> Result<LoginClaim, StoreError> {
+        Ok(sqlx::query_as(
+            "INSERT INTO login_throttle (username, client, window_start, attempts, known_until) \
+             VALUES ($1, $2, $3, 1, 0) ON CONFLICT (username, client) DO UPDATE SET \
+             attempts = CASE WHEN login_throttle.window_start <= $4 THEN 1 ELSE login_throttle.attempts + 1 END, \
+             window_start = CASE WHEN login_throttle.window_start <= $4 THEN $3 ELSE login_throttle.window_start END \
+             RETURNING attempts, known_until",
+        )
+        .bind(username)
+        .bind(client)
+        .bind(now)
+        .bind(now - window_secs)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Gives back a claimed attempt that was never checked (the server was too busy to hash).
+    pub async fn release_login(&self, username: &str, client: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE login_throttle SET attempts = attempts - 1 WHERE username = $1 AND client = $2 AND attempts > 0",
+        )
+        .bind(username)
+        .bind(client)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
-    /// Failed logins for a username since `since`, not counting those before its last success.
-    pub async fn recent_login_failures(&self, username: &str, since: i64) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM login_attempts WHERE username = $1 AND success = 0 AND at >= $2 \
-             AND at >= COALESCE((SELECT MAX(at) FROM login_attempts WHERE username = $1 AND success = 1), 0)",
-        )
-        .bind(username)
-        .bind(since)
-        .fetch_one(&self.pool)
-        .await?)
+    /// After a successful login: the client's count restarts and it is known to the username
+    /// until `known_until`.
+    pub async fn login_succeeded(&self, username: &str, client: &str, known_until: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE login_throttle SET attempts = 0, known_until = $3 WHERE username = $1 AND client = $2")
+            .bind(username)
+            .bind(client)
+            .bind(known_until)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Records that the form identified by `form_key` was submitted. Returns `false` when it had

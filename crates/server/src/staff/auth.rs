@@ -1,8 +1,14 @@
-//! Login, logout and the staff home page. Passwords are argon2id; failed logins are counted per
-//! username in the database (so throttling holds across instances), and unknown usernames cost
-//! the same time as wrong passwords.
+//! Login, logout and the staff home page. Passwords are argon2id, hashed and verified on the
+//! blocking pool behind [`HashGate`]: at most half the cores hash at once, and a request that
+//! cannot start within a few seconds is refused (429), so a login flood costs bounded memory and
+//! leaves cores for the public pages. Each attempt is claimed in the database before its password
+//! is checked (`core::login` has the rule: per username and client address, with a per-username
+//! ceiling on clients the user has not logged in from), so parallel attempts cannot slip past the
+//! count and a flood from elsewhere cannot lock the real user out. Unknown usernames are verified
+//! against a fixed hash through the same gate, so they cost the same time as wrong passwords.
 
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -12,25 +18,56 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
-use xiaowei_store::{LoginOutcome, OrgCounts};
+use tokio::sync::Semaphore;
+use xiaowei_core::login::{self, Verdict};
+use xiaowei_store::{ANY_CLIENT, OrgCounts};
 
 use super::{Nav, SESSION_COOKIE, Staff, see_other, token_hash};
 use crate::error::AppError;
-use crate::security::{CsrfToken, cookie, random_token, set_cookie};
+use crate::security::{ClientIp, CsrfToken, cookie, random_token, set_cookie};
 use crate::state::AppState;
 
-/// Failed attempts allowed per username within [`THROTTLE_WINDOW`] seconds.
-const MAX_FAILURES: i64 = 5;
-const THROTTLE_WINDOW: i64 = 15 * 60;
+const BUSY: &str = "登录的人太多，请稍后再试";
 
-/// Hashes a password with argon2id (default parameters) on the blocking pool.
+/// Bounds the password hashing that runs at once: each argon2id hash holds 19 MiB and a core.
+struct HashGate {
+    permits: Semaphore,
+    wait: Duration,
+}
+
+/// The gate was full for longer than its wait.
+#[derive(Debug, PartialEq, Eq)]
+struct Busy;
+
+impl HashGate {
+    fn new(permits: usize, wait: Duration) -> Self {
+        Self { permits: Semaphore::new(permits.max(1)), wait }
+    }
+
+    /// Runs `work` on the blocking pool once a permit is free, or answers [`Busy`] after the wait.
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Busy> {
+        let permit =
+            tokio::time::timeout(self.wait, self.permits.acquire()).await.map_err(|_| Busy)?.map_err(|_| Busy)?;
+        let done = tokio::task::spawn_blocking(work).await.map_err(|_| Busy);
+        drop(permit);
+        done
+    }
+}
+
+/// Half the cores (at least one) hash at once; the others stay free for page rendering.
+static GATE: LazyLock<HashGate> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    HashGate::new(cores.div_ceil(2), Duration::from_secs(3))
+});
+
+/// Hashes a password with argon2id (default parameters) behind the gate.
 pub async fn hash_password(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
+    GATE.run(move || {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
         Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
     })
     .await
-    .map_err(|e| AppError::Internal(format!("hashing task: {e}")))?
+    .map_err(|Busy| AppError::Throttled(BUSY))?
     .map_err(|e| AppError::Internal(format!("argon2: {e}")))
 }
 
@@ -40,13 +77,14 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     Argon2::default().hash_password(b"not a password", &salt).map(|h| h.to_string()).unwrap_or_default()
 });
 
-async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
+/// Verifies `password` against `hash`, or against [`DUMMY_HASH`] when there is none.
+async fn verify_password(password: String, hash: Option<String>) -> Result<bool, Busy> {
+    GATE.run(move || {
+        let hash = hash.unwrap_or_else(|| DUMMY_HASH.clone());
         PasswordHash::new(&hash)
             .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
     .await
-    .unwrap_or(false)
 }
 
 /// Checks the rules every staff password must follow.
@@ -84,6 +122,7 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     CsrfToken(csrf): CsrfToken,
+    ClientIp(client): ClientIp,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let username = form.username.trim().to_owned();
@@ -96,20 +135,36 @@ pub async fn login(
     }
     let now = state.now();
     let store = state.store();
-    if store.recent_login_failures(&username, now - THROTTLE_WINDOW).await? >= MAX_FAILURES {
-        return Err(AppError::Throttled("登录失败次数过多，请15分钟后再试"));
+    let claim = store.claim_login(&username, &client, now, login::WINDOW_SECS).await?;
+    let known = login::is_known(claim.known_until, now);
+    let ceiling = if known {
+        None
+    } else {
+        Some(store.claim_login(&username, ANY_CLIENT, now, login::WINDOW_SECS).await?.attempts)
+    };
+    match login::verdict(claim.attempts, ceiling) {
+        Verdict::Check => {}
+        Verdict::TooManyFromClient => return Err(AppError::Throttled("登录失败次数过多，请15分钟后再试")),
+        Verdict::TooManyForUsername => {
+            return Err(AppError::Throttled("该账号近期登录失败次数过多，请在以前登录过的电脑上登录，或15分钟后再试"));
+        }
     }
     let user = store.find_staff_by_username(&username).await?;
-    let hash = user.as_ref().map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
-    let verified = verify_password(form.password, hash).await;
+    let Ok(verified) = verify_password(form.password, user.as_ref().map(|u| u.password_hash.clone())).await else {
+        store.release_login(&username, &client).await?;
+        if !known {
+            store.release_login(&username, ANY_CLIENT).await?;
+        }
+        return Err(AppError::Throttled(BUSY));
+    };
     let user = match user {
         Some(u) if verified && !u.is_disabled() => u,
-        _ => {
-            store.record_login_attempt(&username, LoginOutcome::Failure, now).await?;
-            return retry("用户名或密码不正确，或账号已停用");
-        }
+        _ => return retry("用户名或密码不正确，或账号已停用"),
     };
-    store.record_login_attempt(&username, LoginOutcome::Success, now).await?;
+    store.login_succeeded(&username, &client, now + login::KNOWN_SECS).await?;
+    if !known {
+        store.release_login(&username, ANY_CLIENT).await?;
+    }
     let token = random_token();
     let lifetime = state.config().session_hours * 3600;
     store.create_session(&token_hash(&token), user.id, &csrf, now, now + lifetime).await?;
@@ -148,4 +203,47 @@ pub async fn home(State(state): State<AppState>, staff: Staff) -> Result<Html<St
     let counts = state.store().org_counts(&staff.scope.org_code).await?;
     let workload = super::cases::workload(&state, &staff).await?;
     Ok(Html(HomePage { nav: staff.nav(), scope_name, counts, workload }.render()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn no_more_than_the_permits_hash_at_once() {
+        let gate = Arc::new(HashGate::new(2, Duration::from_secs(10)));
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (gate, running, peak) = (gate.clone(), running.clone(), peak.clone());
+                tokio::spawn(async move {
+                    gate.run(move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(20));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), Ok(()));
+        }
+        assert_eq!(peak.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_full_gate_answers_busy_after_its_wait() {
+        let gate = Arc::new(HashGate::new(1, Duration::from_millis(50)));
+        let holder = gate.clone();
+        let held = tokio::spawn(async move { holder.run(|| std::thread::sleep(Duration::from_millis(500))).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(gate.run(|| ()).await, Err(Busy));
+        assert_eq!(held.await.unwrap(), Ok(()));
+    }
 }

@@ -524,7 +524,8 @@ pub async fn import_lines(
         let page = ImportProblemsPage { nav: staff.nav(), id, file_name: upload.file_name.clone(), problem, errors };
         Ok(axum::response::IntoResponse::into_response(Html(page.render()?)))
     };
-    let grid = match xiaowei_sheets::read_grid(&upload.file) {
+    let file = upload.file.clone();
+    let grid = match crate::uploads::parse_sheet(move || xiaowei_sheets::read_grid(&file)).await? {
         Ok(grid) => grid,
         Err(e) => return problems(e.to_string(), Vec::new()),
     };

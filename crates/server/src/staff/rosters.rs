@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::Form;
 use axum::body::Bytes;
+use axum::extract::multipart::MultipartError;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use xiaowei_core::roster::CellError;
@@ -26,6 +27,7 @@ use crate::rosters::{
 };
 use crate::security::random_token;
 use crate::state::{AppState, shanghai_time};
+use crate::uploads;
 
 const PAGE_SIZE: i64 = 50;
 /// How long a checked upload waits for confirmation.
@@ -149,7 +151,7 @@ struct NewPage {
     settle_options: Vec<SettleOption>,
     year: i64,
     corrects: Option<CorrectionView>,
-    max_mb: u64,
+    max_mb: usize,
 }
 
 struct CorrectionView {
@@ -213,7 +215,7 @@ pub async fn new_form(
         settle_options,
         year: i64::from(shanghai_date(state.now()).year()),
         corrects,
-        max_mb: 8,
+        max_mb: uploads::MAX_FILE_MB,
     };
     Ok(Html(page.render()?))
 }
@@ -232,13 +234,25 @@ pub(super) async fn read_upload(state: &AppState, request: Request) -> Result<Up
         .await
         .map_err(|_| AppError::invalid("请通过页面上的表单选择文件后上传"))?;
     let mut upload = Upload { fields: HashMap::new(), file_name: String::new(), file: Bytes::new() };
-    let bad = |_| AppError::invalid("上传内容不完整，请重新选择文件后提交（单个文件不超过8MB）");
+    let bad = |e: MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            uploads::too_large("文件")
+        } else {
+            AppError::invalid(format!(
+                "上传内容不完整，请重新选择文件后提交（单个文件不超过{}MB）",
+                uploads::MAX_FILE_MB
+            ))
+        }
+    };
     while let Some(field) = multipart.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_owned();
         if name == "file" {
             upload.file_name =
                 field.file_name().unwrap_or_default().chars().filter(|c| !c.is_control()).take(200).collect();
             upload.file = field.bytes().await.map_err(bad)?;
+            if upload.file.len() > uploads::MAX_FILE_BYTES {
+                return Err(uploads::too_large("文件"));
+            }
         } else {
             let value = field.text().await.map_err(bad)?;
             if xiaowei_core::text::has_control(&name, false) || xiaowei_core::text::has_control(&value, true) {

@@ -211,7 +211,8 @@ pub async fn import(State(state): State<AppState>, staff: Staff, request: Reques
     if upload.file.is_empty() {
         return Err(AppError::invalid("文件：请选择要上传的 Excel 或 CSV 文件"));
     }
-    let check = crate::screening::check_file(kind, &upload.file)?;
+    let file = upload.file.clone();
+    let check = crate::uploads::parse_sheet(move || crate::screening::check_file(kind, &file)).await??;
     if !check.is_clean() {
         let more = check.errors.len().saturating_sub(200);
         let page = RegistryErrorsPage {
