@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step fails the test
 
 mod alerts;
+mod backup;
 mod cli;
 mod disclosures;
 mod helpers;
@@ -18,5 +19,6 @@ mod rosters;
 mod screening;
 mod services;
 mod staff;
+mod upgrade;
 mod village_office;
 mod wechat;
