@@ -2,6 +2,7 @@
 //! staff accounts, load the org tree and check roster files. Everything an operator does goes
 //! through here.
 
+mod backup;
 mod bench;
 mod bench_hostile;
 mod bench_screening;
@@ -15,6 +16,8 @@ mod demo_screening;
 mod demo_services;
 mod demo_subsidies;
 mod demo_village_office;
+mod files;
+mod keys;
 mod ledger_verify;
 mod roster_import;
 
@@ -109,6 +112,30 @@ enum Command {
     /// Work with the registries rosters are screened against (大数据比对).
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// Back up the database, the attachments and a manifest of checksums into an empty folder,
+    /// while the server keeps running (SQLite: VACUUM INTO; PostgreSQL: pg_dump of a snapshot).
+    /// Keys are not included: keep an escrow copy from `xiaowei keys export`.
+    ///
+    /// Example: xiaowei backup /srv/backup/xiaowei-2026-12-06
+    Backup {
+        /// An empty or new folder
+        dest: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Restore a backup into an empty data folder (and, on PostgreSQL, an empty database): checks
+    /// every checksum first, then verifies the ledger and prints row counts. The keys must be in
+    /// place first (`xiaowei keys import`). Exit status 1 when the ledger does not verify.
+    ///
+    /// Example: xiaowei keys import escrow.key && xiaowei restore /srv/backup/xiaowei-2026-12-06
+    Restore {
+        src: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// The keys: an escrow copy sealed with a passphrase, and its import.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Screen published rosters against the registries and print every hit with its rule, entry
     /// and evidence (masked IDs only).
     ///
@@ -120,6 +147,34 @@ enum Command {
         /// Print the hits as JSON
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Write the personal-data key and the ledger signing key to FILE, sealed with a passphrase
+    /// (argon2id + AES-256-GCM). The passphrase is read from --passphrase-file, else the
+    /// environment variable XIAOWEI_ESCROW_PASSPHRASE, else a prompt.
+    ///
+    /// Example: xiaowei keys export /media/usb/xiaowei-keys.escrow
+    Export {
+        file: PathBuf,
+        /// A file whose first line is the passphrase (for scripts)
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Put the keys from an escrow file into the data folder (never over different keys).
+    ///
+    /// Example: xiaowei keys import /media/usb/xiaowei-keys.escrow --data-dir /var/lib/xiaowei
+    Import {
+        file: PathBuf,
+        /// A file whose first line is the passphrase (for scripts)
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -287,6 +342,7 @@ enum OrgCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    files::restrict_umask();
     let cli = Cli::parse();
     // `roster check` keeps 1 for "the file has errors"; it cannot run at all with 2.
     let failure = if matches!(cli.command, Command::Roster(_)) { ExitCode::from(2) } else { ExitCode::FAILURE };
@@ -376,6 +432,23 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Registry(RegistryCommand::Import { kind, file, amend, data }) => {
             apply_data(&mut config, &data);
             return import_registry(&config, &kind, &file, amend).await;
+        }
+        Command::Backup { dest, data } => {
+            apply_data(&mut config, &data);
+            backup::backup(&config, &dest).await?;
+        }
+        Command::Restore { src, data } => {
+            apply_data(&mut config, &data);
+            let clean = backup::restore(&config, &src).await?;
+            return Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        }
+        Command::Keys(KeysCommand::Export { file, passphrase_file, data }) => {
+            apply_data(&mut config, &data);
+            keys::export(&config, &file, passphrase_file.as_deref())?;
+        }
+        Command::Keys(KeysCommand::Import { file, passphrase_file, data }) => {
+            apply_data(&mut config, &data);
+            keys::import(&config, &file, passphrase_file.as_deref())?;
         }
         Command::Screen { roster, json, data } => {
             apply_data(&mut config, &data);
@@ -619,8 +692,13 @@ fn init_tracing(config: &Config) {
 
 async fn connect(config: &Config) -> Result<Store> {
     if config.uses_sqlite() {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("无法创建数据目录 {}", config.data_dir.display()))?;
+        files::secure_dir(&config.data_dir)?;
+        let file = backup::sqlite_path(config.database_url().expose_secret());
+        if !file.as_os_str().is_empty() && !file.to_string_lossy().contains(":memory:") {
+            files::create_private_file(&file)?;
+        }
+    } else if config.data_dir.exists() {
+        files::secure_dir(&config.data_dir)?;
     }
     Store::connect(config.database_url().expose_secret()).await.context("无法连接数据库")
 }
@@ -663,6 +741,9 @@ async fn open(config: &Config) -> Result<AppState> {
     let store = connect(config).await?;
     store.migrate().await.context("数据库迁移失败")?;
     let cipher = PiiCipher::new(pii_key(config)?);
+    if config.attachments.backend == "local" {
+        files::secure_dir(config.attachments.dir.as_deref().unwrap_or(&config.attachments_dir()))?;
+    }
     let attachments = AttachmentStore::from_config(&config.attachments, &config.attachments_dir())?;
     let gateway = xiaowei_server::notify::ProviderGateway::from_config(&config.sms, &config.sms_templates)?;
     Ok(AppState::with_gateway(store, cipher, config.clone(), attachments, gateway))

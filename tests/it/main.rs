@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step fails the test
 
 mod alerts;
+mod backup;
 mod cli;
 mod disclosures;
 mod hardening_edge;
@@ -20,5 +21,6 @@ mod rosters;
 mod screening;
 mod services;
 mod staff;
+mod upgrade;
 mod village_office;
 mod wechat;

@@ -12,6 +12,9 @@ pub enum StoreError {
     NotFound,
     #[error("unsupported database URL: use sqlite:// or postgres://")]
     UnsupportedUrl,
+    /// An operation this engine does not offer (e.g. `VACUUM INTO` on PostgreSQL).
+    #[error("not available on this database engine: {0}")]
+    Unsupported(&'static str),
     #[error("database error")]
     Database(#[source] sqlx::Error),
     /// The publication ledger could not be read or extended (e.g. a stored hash is missing).

@@ -83,6 +83,14 @@ fn to_i64(v: u64) -> i64 {
 }
 
 /// Runs a tlog computation, loading from `ledger_hashes` the stored hashes it asks for.
+/// The ledger head as seen by `conn` (inside its transaction, if it has one).
+pub(crate) async fn head_on(conn: &mut AnyConnection) -> Result<(u64, Hash), StoreError> {
+    let size: i64 = sqlx::query_scalar("SELECT size FROM ledger_head WHERE id = 1").fetch_one(&mut *conn).await?;
+    let size = to_u64(size);
+    let root = with_hashes(conn, |c| ledger::tree_hash(size, c)).await?;
+    Ok((size, root))
+}
+
 async fn with_hashes<T>(
     conn: &mut AnyConnection,
     f: impl Fn(&HashCache) -> Result<T, ledger::TlogError>,
@@ -186,10 +194,7 @@ impl Store {
     /// The number of leaves and the root hash of that tree.
     pub async fn ledger_head(&self) -> Result<(u64, Hash), StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let size: i64 = sqlx::query_scalar("SELECT size FROM ledger_head WHERE id = 1").fetch_one(&mut *conn).await?;
-        let size = to_u64(size);
-        let root = with_hashes(&mut conn, |c| ledger::tree_hash(size, c)).await?;
-        Ok((size, root))
+        head_on(&mut conn).await
     }
 
     /// The root hash of the tree of the first `size` leaves.

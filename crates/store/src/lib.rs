@@ -18,6 +18,7 @@ mod limits;
 mod messages;
 mod monitor;
 mod objections;
+mod ops;
 mod orgs;
 mod outbox;
 mod powers;
@@ -56,6 +57,7 @@ pub use monitor::{
     PublishedRow, RatingValues, UniqueVisitor, VisitIncrement, VisitRow,
 };
 pub use objections::{NewObjection, Objection};
+pub use ops::{COUNTED_TABLES, ExportedSnapshot};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
 pub use outbox::{NewOutbox, OutboxCounts, OutboxMessage};
 pub use powers::{
@@ -190,3 +192,5 @@ mod conformance_subsidies;
 mod conformance_village_office;
 #[cfg(test)]
 mod conformance_wechat;
+#[cfg(test)]
+mod migrations_frozen;
