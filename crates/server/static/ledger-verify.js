@@ -4,8 +4,57 @@
 // leaf from its entry bundle (RFC 6962: SHA-256(0x00 || leaf)), rebuilds the inclusion proof
 // from hash tiles and checks it against the checkpoint's root (RFC 9162 §2.1.3.2).
 // No inline script: the page's Content-Security-Policy forbids it.
+
+// A signed-note verifier key is `name+hash+base64`: the name may not contain "+", the base64
+// may, so only the first two "+" separate fields.
+function parseVerifierKey(vkey) {
+  "use strict";
+  var first = vkey.indexOf("+");
+  var second = first < 0 ? -1 : vkey.indexOf("+", first + 1);
+  if (first <= 0 || second < 0) return null;
+  var key = vkey.slice(second + 1);
+  if (!/^[0-9a-f]{8}$/.test(vkey.slice(first + 1, second)) || !/^[A-Za-z0-9+/]+={0,2}$/.test(key)) return null;
+  return { name: vkey.slice(0, first), hash: vkey.slice(first + 1, second), key: key };
+}
+
+// Checks the signed note `text` (C2SP signed-note) against `vkey` with WebCrypto's Ed25519:
+// { ok: true }, { ok: false, why } or, when the browser lacks Ed25519, { ok: null, why }.
+async function verifyNoteSignature(text, vkey) {
+  "use strict";
+  function bytes(b64text) {
+    var bin = atob(b64text);
+    var out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  var cut = text.lastIndexOf("\n\n");
+  if (cut < 0) return { ok: false, why: "检查点格式不正确" };
+  var body = new TextEncoder().encode(text.slice(0, cut + 1));
+  var parts = parseVerifierKey(vkey);
+  if (!parts) return { ok: false, why: "本站公钥格式不正确" };
+  var key = bytes(parts.key);
+  var line = text.slice(cut + 2).split("\n").filter(function (l) { return l.indexOf("\u2014 " + parts.name + " ") === 0; })[0];
+  if (!line || key[0] !== 1 || key.length !== 33) return { ok: false, why: "检查点上没有本站公钥的签名" };
+  var sig;
+  try { sig = bytes(line.split(" ")[2]); } catch (e) { return { ok: false, why: "检查点签名格式不正确" }; }
+  var id = Array.prototype.map.call(sig.slice(0, 4), function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  if (id !== parts.hash) return { ok: false, why: "签名的密钥编号与本站公钥不符" };
+  var k;
+  try {
+    k = await crypto.subtle.importKey("raw", key.slice(1), { name: "Ed25519" }, false, ["verify"]);
+  } catch (e) {
+    return { ok: null, why: "此浏览器不支持 Ed25519，未能核对签名（其余核验照常进行）" };
+  }
+  var good = await crypto.subtle.verify({ name: "Ed25519" }, k, sig.slice(4), body);
+  return good ? { ok: true } : { ok: false, why: "签名与检查点内容不符" };
+}
+if (typeof module === "object" && module.exports) {
+  module.exports = { parseVerifierKey: parseVerifierKey, verifyNoteSignature: verifyNoteSignature };
+}
+
 (function () {
   "use strict";
+  if (typeof document === "undefined") return;
   var box = document.getElementById("verify");
   if (!box) return;
   var verdict = document.getElementById("verdict");
@@ -134,25 +183,6 @@
     return sn === 0 ? r : null;
   }
 
-  async function checkSignature(text) {
-    var cut = text.lastIndexOf("\n\n");
-    if (cut < 0) return { ok: false, why: "检查点格式不正确" };
-    var body = new TextEncoder().encode(text.slice(0, cut + 1));
-    var parts = vkey.split("+");
-    var key = b64(parts[2]);
-    var line = text.slice(cut + 2).split("\n").filter(function (l) { return l.indexOf("\u2014 " + parts[0] + " ") === 0; })[0];
-    if (!line || key[0] !== 1) return { ok: false, why: "检查点上没有本站公钥的签名" };
-    var sig = b64(line.split(" ")[2]);
-    if (hex(sig.slice(0, 4)) !== parts[1]) return { ok: false, why: "签名的密钥编号与本站公钥不符" };
-    try {
-      var k = await crypto.subtle.importKey("raw", key.slice(1), { name: "Ed25519" }, false, ["verify"]);
-      var good = await crypto.subtle.verify({ name: "Ed25519" }, k, sig.slice(4), body);
-      return good ? { ok: true } : { ok: false, why: "签名与检查点内容不符" };
-    } catch (e) {
-      return { ok: null, why: "此浏览器不支持 Ed25519，未能核对签名（其余核验照常进行）" };
-    }
-  }
-
   async function run() {
     var text = new TextDecoder().decode(await fetchBytes("/ledger/checkpoint"));
     var lines = text.split("\n");
@@ -163,7 +193,7 @@
       return finish(false, "不一致：最新检查点中没有这条记录。");
     }
     say(true, "已取得最新检查点：账本共 " + size + " 条记录");
-    var sig = await checkSignature(text);
+    var sig = await verifyNoteSignature(text, vkey);
     if (sig.ok === false) {
       say(false, sig.why);
       return finish(false, "不一致：检查点签名核验未通过，它可能不是本站签发的。");
