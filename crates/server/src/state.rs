@@ -45,6 +45,14 @@ impl AppState {
         attachments: AttachmentStore,
         gateway: crate::notify::SharedGateway,
     ) -> Self {
+        // Without the audit key the server still publishes, in leaf format 1 (accounts not covered).
+        let store = match crate::ledger::load_or_create_audit_key(&config) {
+            Ok(key) => store.with_audit_key(key),
+            Err(e) => {
+                tracing::error!(error = %e, "no ledger audit key: roster leaves will not cover payment accounts");
+                store
+            }
+        };
         Self(Arc::new(Inner {
             store,
             pages: crate::page_cache::PageCache::default(),
