@@ -1,7 +1,9 @@
 //! `xiaowei ledger verify`: checks the publication ledger against the database as it is now.
 //! Every leaf is rebuilt from the published content (and every attachment it names is hashed
 //! again from storage), the Merkle tree is recomputed from the leaves, and every public object is
-//! checked to have its leaf. Reads only; reports every mismatch and never repairs anything.
+//! checked to have its leaf. Roster leaves in format 2 are checked with the ledger audit key
+//! (`XIAOWEI_LEDGER_AUDIT_KEY` or `<data_dir>/keys/ledger-audit.key`), which catches a payment
+//! account switched in the database. Reads only; reports every mismatch and never repairs anything.
 
 use anyhow::Result;
 use sha2::{Digest, Sha256};
@@ -18,6 +20,9 @@ pub async fn run(state: &AppState) -> Result<bool> {
     let mut expected_hashes: Vec<(u64, ledger::Hash)> = Vec::new();
     let mut count: u64 = 0;
     let mut checked_files = std::collections::HashSet::new();
+    if !store.has_audit_key() {
+        println!("未取得账本审计密钥：花名册的收款账户摘要（accounts_hmac）无法核对。");
+    }
     loop {
         let batch = store.ledger_leaves(count, 500).await?;
         if batch.is_empty() {
@@ -48,8 +53,13 @@ pub async fn run(state: &AppState) -> Result<bool> {
                         .filter(|(a, b)| a != b)
                         .map(|(a, b)| format!("    账本：{a}\n    现在：{b}"))
                         .collect();
+                    let accounts = if changed.iter().any(|c| c.contains("accounts_hmac=")) {
+                        "\n    （accounts_hmac 不符：收款账户或身份证索引被改动，或所用审计密钥不是写入时的那把）"
+                    } else {
+                        ""
+                    };
                     problems.push(format!(
-                        "第 {index} 号记录（{} {}，{}）与数据库现有内容不符，数据库可能被直接改动：\n{}",
+                        "第 {index} 号记录（{} {}，{}）与数据库现有内容不符，数据库可能被直接改动：\n{}{accounts}",
                         leaf.kind,
                         leaf.object_id,
                         leaf.event,

@@ -17,9 +17,9 @@ export const shots = join(here, 'screenshots');
 const binary = process.env.XIAOWEI_BIN ?? join(root, 'target', 'debug', 'xiaowei');
 
 /**
- * Starts `xiaowei demo` and Chromium. Resolves with `{ base, output, browser, phone, screen, stop }`:
+ * Starts `xiaowei demo` and Chromium. Resolves with `{ base, output, browser, phone, screen, stop, dataDir }`:
  * `base` is the server's URL, `output` everything the demo printed up to (and including) the
- * address line, `phone()` opens a page in a fresh phone-sized context, `screen(width, height)` one
+ * address line, `dataDir` the demo's data folder (its SQLite file is `xiaowei.db`), `phone()` opens a page in a fresh phone-sized context, `screen(width, height)` one
  * in a fresh touch-screen context of that size (the hall terminals), `stop()` cleans up.
  */
 export async function startDemo() {
@@ -80,7 +80,7 @@ export async function startDemo() {
       });
       return context.newPage();
     };
-    return { base, output, browser, phone, screen, stop };
+    return { base, output, browser, phone, screen, stop, dataDir };
   } catch (e) {
     await stop();
     throw e;

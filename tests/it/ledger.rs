@@ -19,10 +19,18 @@ fn fields(programme: i64) -> Vec<(&'static str, String)> {
 }
 
 async fn published_roster(app: &TestApp) -> i64 {
+    publish_roster_of(app, "2025", 1).await
+}
+
+/// Publishes a roster of two people (persons `first` and `first + 1`) for `year`.
+async fn publish_roster_of(app: &TestApp, year: &str, first: u32) -> i64 {
     let clerk = app.login_as(Role::VillageClerk).await;
     let reviewer = app.login_as(Role::TownshipReviewer).await;
-    let lines = [("张三", person_id(1), "600"), ("李四", person_id(2), "600")];
-    let id = app.import_roster(&clerk, &fields(app.programme().await), roster_csv(&lines)).await;
+    let lines = [("张三", person_id(first), "600"), ("李四", person_id(first + 1), "600")];
+    let mut fields = fields(app.programme().await);
+    fields.retain(|(k, _)| *k != "year");
+    fields.push(("year", year.into()));
+    let id = app.import_roster(&clerk, &fields, roster_csv(&lines)).await;
     app.publish(&clerk, &reviewer, id).await;
     id
 }
@@ -31,12 +39,16 @@ async fn get(app: &TestApp, path: &str) -> reqwest::Response {
     TestApp::client().get(app.url(path)).send().await.unwrap()
 }
 
-fn xiaowei(args: &[&str], data_dir: &std::path::Path, url: &str) -> std::process::Output {
+/// Runs the command line on the app's database with a data folder of its own, given the app's
+/// ledger audit key as the discipline commission would be.
+fn xiaowei(args: &[&str], data_dir: &std::path::Path, app: &TestApp) -> std::process::Output {
+    let audit = std::fs::read_to_string(app.state.config().data_dir.join("keys").join("ledger-audit.key")).unwrap();
     std::process::Command::new(env!("CARGO_BIN_EXE_xiaowei"))
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
-        .env("DATABASE_URL", url)
+        .env("DATABASE_URL", &app.database_url)
+        .env("XIAOWEI_LEDGER_AUDIT_KEY", audit.trim())
         .env("XIAOWEI_LOG", "warn")
         .env_remove("XIAOWEI_CONFIG")
         .env_remove("XIAOWEI_PII_KEY")
@@ -111,11 +123,11 @@ fn url_encode(text: &str) -> String {
 both_backends!(ledger_verify_finds_a_row_edited_in_the_database, |app: TestApp| async move {
     let id = published_roster(&app).await;
     let dir = tempfile::tempdir().unwrap();
-    let clean = xiaowei(&["ledger", "verify"], dir.path(), &app.database_url);
+    let clean = xiaowei(&["ledger", "verify"], dir.path(), &app);
     let out = String::from_utf8_lossy(&clean.stdout).into_owned();
     assert_eq!(clean.status.code(), Some(0), "{out}{}", String::from_utf8_lossy(&clean.stderr));
     assert!(out.contains("账本核验通过"), "{out}");
-    let printed = xiaowei(&["ledger", "checkpoint"], dir.path(), &app.database_url);
+    let printed = xiaowei(&["ledger", "checkpoint"], dir.path(), &app);
     assert_eq!(printed.status.code(), Some(0));
 
     // Someone changes an amount behind the application's back.
@@ -127,7 +139,7 @@ both_backends!(ledger_verify_finds_a_row_edited_in_the_database, |app: TestApp| 
         .await
         .unwrap();
     pool.close().await;
-    let caught = xiaowei(&["ledger", "verify"], dir.path(), &app.database_url);
+    let caught = xiaowei(&["ledger", "verify"], dir.path(), &app);
     let out = String::from_utf8_lossy(&caught.stdout).into_owned();
     assert_eq!(caught.status.code(), Some(1), "{out}");
     assert!(out.contains("与数据库现有内容不符") && out.contains("entries_sha256"), "{out}");
@@ -168,6 +180,7 @@ async fn two_servers_on_one_postgres_append_one_sequence() {
                             org_code: None,
                             at: 1,
                             content: text.finish().unwrap(),
+                            rows: Vec::new(),
                         };
                         xiaowei_server::ledger::append(&state, leaf.clone()).await.unwrap();
                         // The same change reported twice is logged once.
@@ -203,3 +216,196 @@ async fn two_servers_on_one_postgres_append_one_sequence() {
     })
     .await;
 }
+
+/// An insider's database session: the append-only triggers dropped, as someone with the
+/// database password can.
+async fn insider(app: &TestApp) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    let drops: &[&str] = if app.sqlite_file.is_some() {
+        &[
+            "DROP TRIGGER ledger_leaves_no_update",
+            "DROP TRIGGER ledger_leaves_no_delete",
+            "DROP TRIGGER ledger_hashes_no_update",
+            "DROP TRIGGER ledger_hashes_no_delete",
+        ]
+    } else {
+        &[
+            "DROP TRIGGER ledger_leaves_no_change ON ledger_leaves",
+            "DROP TRIGGER ledger_hashes_no_change ON ledger_hashes",
+        ]
+    };
+    for sql in drops {
+        sqlx::query(*sql).execute(&pool).await.unwrap();
+    }
+    pool
+}
+
+/// Replaces a leaf's bytes and its stored leaf hash, leaving the tree hashes as they were.
+async fn rewrite_leaf(pool: &sqlx::AnyPool, index: i64, content: &[u8]) {
+    sqlx::query("UPDATE ledger_leaves SET content = $1, leaf_hash = $2 WHERE idx = $3")
+        .bind(content.to_vec())
+        .bind(leaf_hash(content).0.to_vec())
+        .bind(index)
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+/// Recomputes every stored tree hash from the leaves, as a careful insider would.
+async fn recompute_tree(pool: &sqlx::AnyPool) {
+    let leaves: Vec<(Vec<u8>,)> =
+        sqlx::query_as("SELECT content FROM ledger_leaves ORDER BY idx").fetch_all(pool).await.unwrap();
+    let cache = ledger::HashCache::default();
+    let mut rows = Vec::new();
+    for (i, (content,)) in (0u64..).zip(&leaves) {
+        let base = ledger::stored_hash_index(0, i);
+        for (k, h) in (0u64..).zip(ledger::stored_hashes_for_record_hash(i, leaf_hash(content), &cache).unwrap()) {
+            cache.insert(base + k, h);
+            rows.push((base + k, h));
+        }
+    }
+    sqlx::query("DELETE FROM ledger_hashes").execute(pool).await.unwrap();
+    for (idx, h) in rows {
+        sqlx::query("INSERT INTO ledger_hashes (idx, hash) VALUES ($1, $2)")
+            .bind(i64::try_from(idx).unwrap())
+            .bind(h.0.to_vec())
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+}
+
+async fn consistency_page(app: &TestApp, checkpoint: &str) -> String {
+    get(app, &format!("/ledger/consistency?checkpoint={}", url_encode(checkpoint))).await.text().await.unwrap()
+}
+
+fn verify_passes(app: &TestApp, dir: &std::path::Path) -> bool {
+    let run = xiaowei(&["ledger", "verify"], dir, app);
+    match run.status.code() {
+        Some(0) => true,
+        Some(1) => false,
+        other => panic!("ledger verify exited {other:?}: {}", String::from_utf8_lossy(&run.stderr)),
+    }
+}
+
+both_backends!(edited_roster_rows_leave_the_ledger_consistent_but_fail_verify, |app: TestApp| async move {
+    let id = published_roster(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let old = get(&app, "/ledger/checkpoint").await.text().await.unwrap();
+    let pool = insider(&app).await;
+    sqlx::query("UPDATE roster_entries SET amount_fen = 990000, name = '王五' WHERE roster_id = $1 AND row_no = (SELECT MIN(row_no) FROM roster_entries WHERE roster_id = $1)")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE rosters SET total_fen = total_fen + 930000 WHERE id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert!(!verify_passes(&app, dir.path()));
+    // The log itself was not touched, so an old checkpoint is still consistent with it.
+    let page = consistency_page(&app, &old).await;
+    assert!(page.contains("一致：账本自那时起只追加过"), "{page}");
+});
+
+both_backends!(a_leaf_rewritten_under_its_tree_is_caught_by_the_consistency_check, |app: TestApp| async move {
+    let id = published_roster(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let old = get(&app, "/ledger/checkpoint").await.text().await.unwrap();
+    publish_roster_of(&app, "2024", 11).await;
+    let leaf = app.state.store().latest_leaf_of("roster", id).await.unwrap().unwrap();
+    let forged = String::from_utf8(leaf.content.clone()).unwrap().replace("total_fen=1200", "total_fen=1300");
+    assert_ne!(forged.as_bytes(), leaf.content.as_slice());
+    let pool = insider(&app).await;
+    rewrite_leaf(&pool, leaf.idx, forged.as_bytes()).await;
+    pool.close().await;
+    assert!(!verify_passes(&app, dir.path()));
+    // The hash tile still holds the old leaf hash, so the inclusion check in 核验 fails.
+    let (size, _) = app.state.store().ledger_head().await.unwrap();
+    let tile_path = TilePath::Hashes { level: 0, index: 0, width: u32::try_from(size).unwrap() }.to_path();
+    let tile = get(&app, &format!("/ledger/{tile_path}")).await.bytes().await.unwrap();
+    let at = usize::try_from(leaf.idx).unwrap() * 32;
+    assert_ne!(&tile[at..at + 32], &leaf_hash(forged.as_bytes()).0);
+    let page = consistency_page(&app, &old).await;
+    assert!(page.contains("不一致：今天的账本记录与它的哈希树对不上"), "{page}");
+    // Today's own checkpoint is no excuse either.
+    let today = get(&app, "/ledger/checkpoint").await.text().await.unwrap();
+    assert!(consistency_page(&app, &today).await.contains("不一致"));
+});
+
+both_backends!(
+    a_leaf_rewritten_with_its_tree_recomputed_is_caught_by_the_consistency_check,
+    |app: TestApp| async move {
+        let id = published_roster(&app).await;
+        let dir = tempfile::tempdir().unwrap();
+        let old = get(&app, "/ledger/checkpoint").await.text().await.unwrap();
+        publish_roster_of(&app, "2024", 11).await;
+        assert!(consistency_page(&app, &old).await.contains("一致：账本自那时起只追加过"));
+        // The rows, the leaf rebuilt from them and the whole tree, all rewritten consistently.
+        let pool = insider(&app).await;
+        sqlx::query("UPDATE roster_entries SET amount_fen = 990000 WHERE roster_id = $1 AND row_no = (SELECT MIN(row_no) FROM roster_entries WHERE roster_id = $1)")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query("UPDATE rosters SET total_fen = 1050000 WHERE id = $1").bind(id).execute(&pool).await.unwrap();
+        let leaf = app.state.store().latest_leaf_of("roster", id).await.unwrap().unwrap();
+        let rebuilt = app.state.store().rederive_leaf(&leaf).await.unwrap().unwrap();
+        assert_ne!(rebuilt, leaf.content);
+        rewrite_leaf(&pool, leaf.idx, &rebuilt).await;
+        recompute_tree(&pool).await;
+        pool.close().await;
+        assert!(verify_passes(&app, dir.path()), "the database agrees with itself");
+        let page = consistency_page(&app, &old).await;
+        assert!(page.contains("不一致：今天的账本与这份检查点对不上"), "{page}");
+    }
+);
+
+both_backends!(a_payment_account_switched_in_the_database_is_caught_with_the_audit_key, |app: TestApp| async move {
+    let clerk = app.login_as(Role::VillageClerk).await;
+    let reviewer = app.login_as(Role::TownshipReviewer).await;
+    let lines = [("张三", person_id(1), "600"), ("李四", person_id(2), "600"), ("王五", person_id(3), "600")];
+    let id = app.import_roster(&clerk, &fields(app.programme().await), roster_csv(&lines)).await;
+    app.publish(&clerk, &reviewer, id).await;
+    let leaf = app.state.store().latest_leaf_of("roster", id).await.unwrap().unwrap();
+    assert!(leaf.content.starts_with(b"xiaowei-ledger-leaf/2\n") && leaf.field("accounts_hmac").is_some());
+    let dir = tempfile::tempdir().unwrap();
+    assert!(verify_passes(&app, dir.path()));
+    let old = get(&app, "/ledger/checkpoint").await.text().await.unwrap();
+    // The first row's bank account becomes the last row's (another person's), ciphertext and index alike: the
+    // public page shows nothing different.
+    let table =
+        |html: String| html.split("<table id=\"entries\"").nth(1).unwrap().split("</table>").next().unwrap().to_owned();
+    let before = table(get(&app, &format!("/rosters/{id}")).await.text().await.unwrap());
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    let (enc, idx, masked): (Vec<u8>, String, String) = sqlx::query_as(
+        "SELECT account_enc, account_idx, account_masked FROM roster_entries WHERE roster_id = $1 ORDER BY row_no DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE roster_entries SET account_enc = $1, account_idx = $2, account_masked = $3 WHERE roster_id = $4 \
+         AND row_no = (SELECT MIN(row_no) FROM roster_entries WHERE roster_id = $4)",
+    )
+    .bind(enc)
+    .bind(idx)
+    .bind(masked)
+    .bind(id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    app.state.pages().forget_roster(id);
+    assert_eq!(table(get(&app, &format!("/rosters/{id}")).await.text().await.unwrap()), before);
+    let run = xiaowei(&["ledger", "verify"], dir.path(), &app);
+    let out = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert_eq!(run.status.code(), Some(1), "{out}");
+    assert!(out.contains("accounts_hmac") && out.contains("收款账户"), "{out}");
+    assert!(consistency_page(&app, &old).await.contains("一致：账本自那时起只追加过"));
+});

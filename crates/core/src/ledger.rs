@@ -20,6 +20,9 @@ pub use tlog_tiles::{
 
 /// The first line of every leaf: names the format, so a later format can be told apart.
 pub const LEAF_FORMAT: &str = "xiaowei-ledger-leaf/1";
+/// The second format: as the first, plus keyed digests (`<key>_hmac`, see [`AuditKey`]) of
+/// details the public must not see, such as a roster's payment accounts.
+pub const LEAF_FORMAT_2: &str = "xiaowei-ledger-leaf/2";
 /// Tiles are 2^8 = 256 hashes wide (C2SP tlog-tiles).
 pub const TILE_HEIGHT: u8 = 8;
 /// Hashes (and entries) in a full tile.
@@ -55,7 +58,13 @@ pub enum LedgerError {
 #[derive(Debug, Clone)]
 pub struct LeafText {
     text: String,
+    rows: DigestedRows,
 }
+
+/// The rows behind each digest of a leaf, by digest key (`entries`, `lines`, `steps`, …), cells
+/// unescaped: what a public page publishes as its machine-readable copy, from which anyone can
+/// recompute the leaf's `*_sha256` fields.
+pub type DigestedRows = Vec<(String, Vec<Vec<String>>)>;
 
 impl LeafText {
     /// Starts a leaf. `kind` is lowercase ASCII letters and `_` (e.g. `roster`, `service_item`).
@@ -72,7 +81,7 @@ impl LeafText {
                 return Err(LedgerError::BadKind(word.to_owned()));
             }
         }
-        let mut leaf = Self { text: format!("{LEAF_FORMAT}\n") };
+        let mut leaf = Self { text: format!("{LEAF_FORMAT}\n"), rows: Vec::new() };
         leaf.field("kind", kind);
         leaf.field("object", object_id);
         leaf.field("version", version);
@@ -103,16 +112,40 @@ impl LeafText {
         R: IntoIterator<Item = C>,
         C: IntoIterator<Item = String>,
     {
-        let digest = rows_digest(rows);
+        let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.into_iter().collect()).collect();
+        let digest = rows_digest(rows.iter().map(|r| r.iter().cloned()));
+        self.rows.push((key.to_owned(), rows));
         self.field(&format!("{key}_sha256"), digest)
+    }
+
+    /// Switches the header to [`LEAF_FORMAT_2`] (call before any keyed digest).
+    pub fn format_2(&mut self) -> &mut Self {
+        self.text = self.text.replacen(LEAF_FORMAT, LEAF_FORMAT_2, 1);
+        self
+    }
+
+    /// Appends `key_hmac=<hex>`: the HMAC-SHA256 under the audit key of `rows`, canonical as
+    /// for [`LeafText::digest`]. The rows are not kept for the page's copy: they are private.
+    pub fn keyed<R, C>(&mut self, audit: &AuditKey, key: &str, rows: R) -> &mut Self
+    where
+        R: IntoIterator<Item = C>,
+        C: IntoIterator<Item = String>,
+    {
+        let mac = audit.rows_mac(rows);
+        self.field(&format!("{key}_hmac"), mac)
     }
 
     /// The finished canonical bytes.
     pub fn finish(self) -> Result<Vec<u8>, LedgerError> {
+        self.finish_with_rows().map(|(bytes, _)| bytes)
+    }
+
+    /// The finished canonical bytes and the rows behind its digests.
+    pub fn finish_with_rows(self) -> Result<(Vec<u8>, DigestedRows), LedgerError> {
         if self.text.len() > MAX_LEAF_BYTES {
             return Err(LedgerError::LeafTooLong(self.text.len()));
         }
-        Ok(self.text.into_bytes())
+        Ok((self.text.into_bytes(), self.rows))
     }
 }
 
@@ -124,11 +157,61 @@ where
 {
     let mut hash = Sha256::new();
     for row in rows {
-        let cells: Vec<String> = row.into_iter().map(|c| escape(&c).replace('\t', "\\t")).collect();
-        hash.update(cells.join("\t").as_bytes());
-        hash.update(b"\n");
+        hash.update(canonical_row(row).as_bytes());
     }
     hex::encode(hash.finalize())
+}
+
+/// One row: its cells escaped (and tab as `\t`), joined by a tab, ended by a newline.
+fn canonical_row<C: IntoIterator<Item = String>>(row: C) -> String {
+    let cells: Vec<String> = row.into_iter().map(|c| escape(&c).replace('\t', "\\t")).collect();
+    format!("{}\n", cells.join("\t"))
+}
+
+/// 账本审计密钥 (ledger audit key): the HMAC-SHA256 key under which a roster leaf covers each
+/// row's payment account and ID blind indexes. Held by the server (to write leaves) and by the
+/// county discipline commission (to run `xiaowei ledger verify`), never published, unrelated to
+/// the public signing key. 32 random bytes, hex in its file.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuditKey([u8; 32]);
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditKey(…)")
+    }
+}
+
+impl AuditKey {
+    pub fn generate() -> Self {
+        use rand::RngCore as _;
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        Self(key)
+    }
+
+    pub fn from_hex(text: &str) -> Result<Self, LedgerError> {
+        let bytes = hex::decode(text.trim()).map_err(|_| LedgerError::BadKey)?;
+        Ok(Self(bytes.try_into().map_err(|_| LedgerError::BadKey)?))
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// HMAC-SHA256 (hex) of canonical rows.
+    pub fn rows_mac<R, C>(&self, rows: R) -> String
+    where
+        R: IntoIterator<Item = C>,
+        C: IntoIterator<Item = String>,
+    {
+        use hmac::Mac as _;
+        #[allow(clippy::expect_used)]
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
+        for row in rows {
+            mac.update(canonical_row(row).as_bytes());
+        }
+        hex::encode(mac.finalize().into_bytes())
+    }
 }
 
 fn escape(value: &str) -> String {
@@ -446,6 +529,30 @@ pub fn hash_base64(h: &Hash) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_keyed_digest_changes_with_the_account_and_the_key() {
+        let key = AuditKey::generate();
+        let rows = |account: &str| vec![vec!["1".to_owned(), "idx-a".to_owned(), account.to_owned()]];
+        let mac = key.rows_mac(rows("acct-1"));
+        assert_eq!(mac, key.rows_mac(rows("acct-1")));
+        assert_ne!(mac, key.rows_mac(rows("acct-2")));
+        assert_ne!(mac, AuditKey::generate().rows_mac(rows("acct-1")));
+        assert_eq!(AuditKey::from_hex(&key.to_hex()).unwrap(), key);
+        assert!(AuditKey::from_hex("abcd").is_err());
+    }
+
+    #[test]
+    fn a_format_2_leaf_names_its_format_and_keeps_keyed_rows_private() {
+        let key = AuditKey::generate();
+        let mut leaf = LeafText::new("roster", 1, 1, "publish", None, 0).unwrap();
+        leaf.format_2().digest("entries", [vec!["1".to_owned()]]).keyed(&key, "accounts", [vec!["secret".to_owned()]]);
+        let (bytes, rows) = leaf.finish_with_rows().unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.starts_with("xiaowei-ledger-leaf/2\n"), "{text}");
+        assert!(text.contains("accounts_hmac="));
+        assert_eq!(rows.len(), 1, "only the public digest's rows are kept for the page");
+    }
 
     /// Appends `n` leaves to an in-memory stored-hash table, the way the store does.
     fn build(n: u64) -> (HashCache, Vec<Hash>) {

@@ -11,7 +11,7 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use xiaowei_core::ledger::{self, LogKey, TilePath, check_tree, hash_base64, hash_hex};
+use xiaowei_core::ledger::{self, AuditKey, LogKey, TilePath, check_tree, hash_base64, hash_hex};
 use xiaowei_store::{LeafRef, LedgerLeaf, NewLeaf};
 
 use crate::config::Config;
@@ -37,7 +37,8 @@ pub fn router() -> Router<AppState> {
 /// let mut text = LeafText::new("service_item", id, version, "publish", Some(&org), now)?;
 /// text.field("name", &item.name).field("phone", &item.phone);
 /// ledger::append(&state, NewLeaf { kind: "service_item".into(), object_id: id, version,
-///     event: "publish".into(), org_code: Some(org), at: now, content: text.finish()? }).await?;
+///     event: "publish".into(), org_code: Some(org), at: now, content: text.finish()?,
+///     rows: Vec::new() }).await?;
 /// ```
 pub async fn append(state: &AppState, leaf: NewLeaf) -> Result<LeafRef, AppError> {
     Ok(state.store().append_leaf(&leaf).await?)
@@ -74,6 +75,37 @@ pub fn load_or_create_key(config: &Config) -> Result<LogKey, AppError> {
     }
 }
 
+/// The ledger audit key (see `core::ledger::AuditKey`): `XIAOWEI_LEDGER_AUDIT_KEY` (hex), else
+/// `<data_dir>/keys/ledger-audit.key`, else a new key written there. Kept apart from the
+/// signing key: the commission that holds it can check payment accounts, nobody else can.
+pub fn load_or_create_audit_key(config: &Config) -> Result<AuditKey, AppError> {
+    if let Ok(hex) = std::env::var("XIAOWEI_LEDGER_AUDIT_KEY") {
+        return AuditKey::from_hex(&hex)
+            .map_err(|_| AppError::Internal("XIAOWEI_LEDGER_AUDIT_KEY is not 64 hex digits".into()));
+    }
+    let path = config.data_dir.join("keys").join("ledger-audit.key");
+    let damaged = |_| AppError::Internal(format!("ledger audit key file {} is damaged", path.display()));
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return AuditKey::from_hex(&text).map_err(damaged);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| AppError::Internal(format!("ledger key folder: {e}")))?;
+    }
+    let key = AuditKey::generate();
+    match write_new_private(&path, &key.to_hex()) {
+        Ok(()) => {
+            tracing::warn!(path = %path.display(), "generated a new ledger audit key: give a copy to the discipline commission");
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| AppError::Internal(format!("ledger audit key: {e}")))?;
+            AuditKey::from_hex(&text).map_err(damaged)
+        }
+        Err(e) => Err(AppError::Internal(format!("ledger audit key: {e}"))),
+    }
+}
+
 fn write_new_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
@@ -91,20 +123,58 @@ pub async fn current_checkpoint(state: &AppState) -> Result<(u64, ledger::Hash, 
     Ok((size, root, text))
 }
 
-/// What a public page shows about its newest leaf.
+/// What a public page shows about its newest leaf, with the machine-readable copy of what the
+/// page shows that 核验 checks against the leaf.
 pub struct LeafBadge {
     pub index: i64,
     pub hash: String,
     pub time: String,
+    /// JSON, safe inside `<script type="application/json">`: `index`, `lines` (the leaf text
+    /// rebuilt from the published rows, line by line) and `rows` (the rows behind each digest).
+    pub copy: String,
+    /// Where 反映问题 leads when the page and the ledger disagree.
+    pub report: String,
+    /// The log's public key, which 核验 checks the checkpoint with.
+    pub vkey: String,
 }
 
 /// The newest leaf of a public object, for its page.
 pub async fn badge(state: &AppState, kind: &str, object_id: i64) -> Result<Option<LeafBadge>, AppError> {
-    Ok(state.store().latest_leaf_of(kind, object_id).await?.map(|l| LeafBadge {
-        index: l.idx,
-        hash: l.hash_hex(),
-        time: shanghai_time(l.at),
-    }))
+    let Some(leaf) = state.store().latest_leaf_of(kind, object_id).await? else {
+        return Ok(None);
+    };
+    let rebuilt = state.store().rebuild_leaf(&leaf).await?.flatten();
+    let copy = page_copy(leaf.idx, rebuilt.as_ref());
+    let report = match kind {
+        "roster" => format!("/rosters/{object_id}/objection?ledger={}", leaf.idx),
+        _ => match &leaf.org_code {
+            Some(org) => match state.store().find_org(org).await? {
+                Some(o) if o.level() == Some(xiaowei_core::OrgLevel::Village) => {
+                    format!("/t/{}/messages/new?kind=complaint&ledger={}", o.parent_code.unwrap_or_default(), leaf.idx)
+                }
+                Some(o) => format!("/t/{}/messages/new?kind=complaint&ledger={}", o.code, leaf.idx),
+                None => String::new(),
+            },
+            None => String::new(),
+        },
+    };
+    let vkey = state.ledger_key().await?.vkey().to_owned();
+    Ok(Some(LeafBadge { index: leaf.idx, hash: leaf.hash_hex(), time: shanghai_time(leaf.at), copy, report, vkey }))
+}
+
+/// The machine-readable copy of a page: the leaf text rebuilt from what the page shows, and the
+/// rows behind its digests. `<` is escaped so the JSON cannot end its script element.
+fn page_copy(index: i64, rebuilt: Option<&NewLeaf>) -> String {
+    let (lines, rows) = match rebuilt {
+        Some(leaf) => {
+            let text = String::from_utf8_lossy(&leaf.content);
+            let rows: serde_json::Map<String, serde_json::Value> =
+                leaf.rows.iter().map(|(key, rows)| (key.clone(), serde_json::json!(rows))).collect();
+            (text.lines().map(str::to_owned).collect::<Vec<_>>(), rows)
+        }
+        None => (Vec::new(), serde_json::Map::new()),
+    };
+    serde_json::json!({ "index": index, "lines": lines, "rows": rows }).to_string().replace('<', "\\u003c")
 }
 
 async fn checkpoint(State(state): State<AppState>) -> Result<Response, AppError> {
@@ -324,25 +394,50 @@ async fn consistency(State(state): State<AppState>, Query(q): Query<ConsistencyQ
         old_root: hash_hex(&old_root),
         proof: Vec::new(),
     };
-    if old_size > size {
-        verdict.headline = "不一致：这份检查点记录的条数比今天的账本还多".into();
-        verdict.detail = format!("旧检查点有 {old_size} 条记录，今天只有 {size} 条：账本被删减或回退过。");
-    } else if old_size == 0 {
-        verdict.ok = true;
-        verdict.headline = "一致：旧检查点是空账本，今天的账本由它只追加而来".into();
-    } else {
-        let proof = state.store().ledger_consistency_proof(size, old_size).await?;
-        verdict.proof = proof.iter().map(hash_hex).collect();
-        if check_tree(&proof, size, root, old_size, old_root).is_ok() {
-            verdict.ok = true;
-            verdict.headline = "一致：账本自那时起只追加过，从未改写".into();
-            verdict.detail = format!(
-                "旧检查点的前 {old_size} 条记录原样保留在今天的 {size} 条记录中（下面的一致性证明已在服务器上按 RFC 6962 核对，您也可以用任何独立工具复核）。"
-            );
-        } else {
-            verdict.headline = "不一致：今天的账本与这份检查点对不上".into();
+    // Measured against the tree of the leaves as they are now, not the stored tree hashes,
+    // which can be left untouched while a leaf is rewritten.
+    let rebuilt = match state.store().ledger_tree_from_leaves().await {
+        Ok((count, cache)) => ledger::tree_hash(count, &cache).ok().map(|r| (count, r, cache)),
+        Err(xiaowei_store::StoreError::Ledger(why)) => {
+            tracing::warn!(%why, "ledger leaves cannot be rebuilt into a tree");
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match rebuilt {
+        Some((count, leaf_root, _)) if count != size || leaf_root != root => {
+            verdict.headline = "不一致：今天的账本记录与它的哈希树对不上".into();
             verdict.detail =
-                "这份检查点的签名是真的，但它记录的根哈希与今天账本的前几条记录不符：账本曾被改写。请向县纪委监委反映。".into();
+                "按账本记录原文重新计算的根哈希与本站今天签发的不同：记录或哈希曾被直接改动。请向县纪委监委反映。"
+                    .into();
+        }
+        None => {
+            verdict.headline = "不一致：今天的账本记录无法重建哈希树".into();
+            verdict.detail = "账本记录的编号不连续或数据损坏：记录曾被直接改动或删除。请向县纪委监委反映。".into();
+        }
+        Some(_) if old_size > size => {
+            verdict.headline = "不一致：这份检查点记录的条数比今天的账本还多".into();
+            verdict.detail = format!("旧检查点有 {old_size} 条记录，今天只有 {size} 条：账本被删减或回退过。");
+        }
+        Some(_) if old_size == 0 => {
+            verdict.ok = true;
+            verdict.headline = "一致：旧检查点是空账本，今天的账本由它只追加而来".into();
+        }
+        Some((_, _, cache)) => {
+            let proof =
+                ledger::prove_tree(size, old_size, &cache).map_err(|e| AppError::Internal(format!("proof: {e}")))?;
+            verdict.proof = proof.iter().map(hash_hex).collect();
+            if check_tree(&proof, size, root, old_size, old_root).is_ok() {
+                verdict.ok = true;
+                verdict.headline = "一致：账本自那时起只追加过，从未改写".into();
+                verdict.detail = format!(
+                    "旧检查点的前 {old_size} 条记录原样保留在今天的 {size} 条记录中（下面的一致性证明由账本记录原文重新计算，已在服务器上按 RFC 6962 核对，您也可以用任何独立工具复核）。"
+                );
+            } else {
+                verdict.headline = "不一致：今天的账本与这份检查点对不上".into();
+                verdict.detail =
+                    "这份检查点的签名是真的，但它记录的根哈希与今天账本的前几条记录不符：账本曾被改写。请向县纪委监委反映。".into();
+            }
         }
     }
     page.verdict = Some(verdict);

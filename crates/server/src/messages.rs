@@ -124,12 +124,16 @@ struct NewPage {
     reply_days: u32,
     /// On a hall terminal with a hall officer logged in: the officer filing on the villager's behalf.
     proxy: Option<String>,
+    /// Prefilled text, e.g. from 核验 finding a page that disagrees with its ledger record.
+    body: String,
 }
 
 #[derive(Deserialize)]
 struct KindQuery {
     #[serde(default)]
     kind: String,
+    /// The ledger record a failed 核验 was about.
+    ledger: Option<u64>,
 }
 
 async fn new_form(
@@ -165,6 +169,10 @@ async fn new_form(
         form_key: random_token(),
         max_photos: crate::photos::MAX_PHOTOS,
         reply_days: kind.reply_days(state.config().complaint_reply_days),
+        body: q
+            .ledger
+            .map(|n| format!("核验发现：公开页面的内容与公开账本第 {n} 号记录不一致，请核查该页面是否被改动。"))
+            .unwrap_or_default(),
     };
     Ok(Html(page.render()?).into_response())
 }

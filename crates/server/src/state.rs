@@ -50,6 +50,14 @@ impl AppState {
             tracing::error!(error = %e, "trusted_proxies ignored");
             Vec::new()
         });
+        // Without the audit key the server still publishes, in leaf format 1 (accounts not covered).
+        let store = match crate::ledger::load_or_create_audit_key(&config) {
+            Ok(key) => store.with_audit_key(key),
+            Err(e) => {
+                tracing::error!(error = %e, "no ledger audit key: roster leaves will not cover payment accounts");
+                store
+            }
+        };
         Self(Arc::new(Inner {
             trusted_proxies,
             store,

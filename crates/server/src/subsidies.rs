@@ -426,6 +426,8 @@ struct ObjectionFormPage {
 #[derive(Deserialize)]
 struct EntryQuery {
     entry: Option<i64>,
+    /// Set by 核验 when the page and its ledger record disagree: prefills the objection.
+    ledger: Option<u64>,
 }
 
 async fn roster_objection_form(
@@ -452,7 +454,10 @@ async fn roster_objection_form(
         action: format!("/rosters/{id}/objection"),
         heading: "对此有异议".into(),
         context,
-        body: String::new(),
+        body: q
+            .ledger
+            .map(|n| format!("核验发现：本页内容与公开账本第 {n} 号记录不一致，请核查此花名册是否被改动。"))
+            .unwrap_or_default(),
         back: format!("/rosters/{id}"),
         hidden,
     };

@@ -4,25 +4,68 @@
 // leaf from its entry bundle (RFC 6962: SHA-256(0x00 || leaf)), rebuilds the inclusion proof
 // from hash tiles and checks it against the checkpoint's root (RFC 9162 §2.1.3.2).
 // No inline script: the page's Content-Security-Policy forbids it.
+
+// A signed-note verifier key is `name+hash+base64`: the name may not contain "+", the base64
+// may, so only the first two "+" separate fields.
+function parseVerifierKey(vkey) {
+  "use strict";
+  var first = vkey.indexOf("+");
+  var second = first < 0 ? -1 : vkey.indexOf("+", first + 1);
+  if (first <= 0 || second < 0) return null;
+  var key = vkey.slice(second + 1);
+  if (!/^[0-9a-f]{8}$/.test(vkey.slice(first + 1, second)) || !/^[A-Za-z0-9+/]+={0,2}$/.test(key)) return null;
+  return { name: vkey.slice(0, first), hash: vkey.slice(first + 1, second), key: key };
+}
+
+// Checks the signed note `text` (C2SP signed-note) against `vkey` with WebCrypto's Ed25519:
+// { ok: true }, { ok: false, why } or, when the browser lacks Ed25519, { ok: null, why }.
+async function verifyNoteSignature(text, vkey) {
+  "use strict";
+  function bytes(b64text) {
+    var bin = atob(b64text);
+    var out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  var cut = text.lastIndexOf("\n\n");
+  if (cut < 0) return { ok: false, why: "检查点格式不正确" };
+  var body = new TextEncoder().encode(text.slice(0, cut + 1));
+  var parts = parseVerifierKey(vkey);
+  if (!parts) return { ok: false, why: "本站公钥格式不正确" };
+  var key = bytes(parts.key);
+  var line = text.slice(cut + 2).split("\n").filter(function (l) { return l.indexOf("\u2014 " + parts.name + " ") === 0; })[0];
+  if (!line || key[0] !== 1 || key.length !== 33) return { ok: false, why: "检查点上没有本站公钥的签名" };
+  var sig;
+  try { sig = bytes(line.split(" ")[2]); } catch (e) { return { ok: false, why: "检查点签名格式不正确" }; }
+  var id = Array.prototype.map.call(sig.slice(0, 4), function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  if (id !== parts.hash) return { ok: false, why: "签名的密钥编号与本站公钥不符" };
+  var k;
+  try {
+    k = await crypto.subtle.importKey("raw", key.slice(1), { name: "Ed25519" }, false, ["verify"]);
+  } catch (e) {
+    return { ok: null, why: "此浏览器不支持 Ed25519，未能核对签名（其余核验照常进行）" };
+  }
+  var good = await crypto.subtle.verify({ name: "Ed25519" }, k, sig.slice(4), body);
+  return good ? { ok: true } : { ok: false, why: "签名与检查点内容不符" };
+}
+if (typeof module === "object" && module.exports) {
+  module.exports = { parseVerifierKey: parseVerifierKey, verifyNoteSignature: verifyNoteSignature };
+}
+
 (function () {
   "use strict";
-  var box = document.getElementById("verify");
-  if (!box) return;
-  var verdict = document.getElementById("verdict");
-  var steps = document.getElementById("steps");
-  var index = Number(box.dataset.index);
-  var expected = box.dataset.hash;
-  var vkey = box.dataset.vkey;
+  if (typeof document === "undefined") return;
+  var leafBox = document.getElementById("verify");
+  var pageBox = document.getElementById("page-check");
+  if (!leafBox && !pageBox) return;
+  var MISMATCH = "本页内容与公开账本记录不一致";
 
-  function say(ok, text) {
-    var li = document.createElement("li");
-    li.textContent = (ok === true ? "✔ " : ok === false ? "✘ " : "… ") + text;
-    steps.appendChild(li);
-  }
-  function finish(ok, text) {
-    verdict.textContent = text;
-    box.classList.add(ok ? "ok" : "bad");
-    box.dataset.result = ok ? "match" : "mismatch";
+  function reporter(list) {
+    return function (ok, text) {
+      var li = document.createElement("li");
+      li.textContent = (ok === true ? "✔ " : ok === false ? "✘ " : "… ") + text;
+      list.appendChild(li);
+    };
   }
   function hex(bytes) {
     return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
@@ -134,39 +177,23 @@
     return sn === 0 ? r : null;
   }
 
-  async function checkSignature(text) {
-    var cut = text.lastIndexOf("\n\n");
-    if (cut < 0) return { ok: false, why: "检查点格式不正确" };
-    var body = new TextEncoder().encode(text.slice(0, cut + 1));
-    var parts = vkey.split("+");
-    var key = b64(parts[2]);
-    var line = text.slice(cut + 2).split("\n").filter(function (l) { return l.indexOf("\u2014 " + parts[0] + " ") === 0; })[0];
-    if (!line || key[0] !== 1) return { ok: false, why: "检查点上没有本站公钥的签名" };
-    var sig = b64(line.split(" ")[2]);
-    if (hex(sig.slice(0, 4)) !== parts[1]) return { ok: false, why: "签名的密钥编号与本站公钥不符" };
-    try {
-      var k = await crypto.subtle.importKey("raw", key.slice(1), { name: "Ed25519" }, false, ["verify"]);
-      var good = await crypto.subtle.verify({ name: "Ed25519" }, k, sig.slice(4), body);
-      return good ? { ok: true } : { ok: false, why: "签名与检查点内容不符" };
-    } catch (e) {
-      return { ok: null, why: "此浏览器不支持 Ed25519，未能核对签名（其余核验照常进行）" };
-    }
-  }
-
-  async function run() {
+  // Checks leaf `index` against the latest checkpoint: the checkpoint's signature, the leaf
+  // from its entry bundle, its hash against `expected`, and its inclusion proof. Resolves
+  // { ok, text, leaf }, `text` saying what failed.
+  async function checkLeaf(index, expected, vkey, say) {
     var text = new TextDecoder().decode(await fetchBytes("/ledger/checkpoint"));
     var lines = text.split("\n");
     size = Number(lines[1]);
     var root = b64(lines[2]);
     if (!(size > index) || root.length !== 32) {
       say(false, "最新检查点不包含第 " + index + " 号记录");
-      return finish(false, "不一致：最新检查点中没有这条记录。");
+      return { ok: false, text: "不一致：最新检查点中没有这条记录。" };
     }
     say(true, "已取得最新检查点：账本共 " + size + " 条记录");
-    var sig = await checkSignature(text);
+    var sig = await verifyNoteSignature(text, vkey);
     if (sig.ok === false) {
       say(false, sig.why);
-      return finish(false, "不一致：检查点签名核验未通过，它可能不是本站签发的。");
+      return { ok: false, text: "不一致：检查点签名核验未通过，它可能不是本站签发的。" };
     }
     say(sig.ok, sig.ok ? "检查点签名核验通过（Ed25519，本站公钥）" : sig.why);
     var n = Math.floor(index / 256);
@@ -179,30 +206,164 @@
     }
     if (!leaf) {
       say(false, "账本数据中找不到这条记录");
-      return finish(false, "不一致：账本数据中找不到这条记录。");
+      return { ok: false, text: "不一致：账本数据中找不到这条记录。" };
     }
     var lh = await leafHash(leaf);
     if (hex(lh) !== expected) {
       say(false, "账本中这条记录的哈希与本页显示的不同");
-      return finish(false, "不一致：本页显示的记录与账本中的不同。");
+      return { ok: false, text: "不一致：本页显示的记录与账本中的不同。" };
     }
     say(true, "账本中第 " + index + " 号记录的哈希与本页显示的一致");
     var proof = await path(index, 0, size);
     var computed = await rootFromProof(lh, index, size, proof);
     if (!computed || !equal(computed, root)) {
       say(false, "包含证明与检查点的根哈希对不上");
-      return finish(false, "不一致：这条记录不在最新检查点的账本里，账本可能被改写过。");
+      return { ok: false, text: "不一致：这条记录不在最新检查点的账本里，账本可能被改写过。" };
     }
     say(true, "包含证明（" + proof.length + " 个哈希）与检查点根哈希一致");
-    finish(true, "一致：本页内容确实记入了公开账本，账本未被改写。");
+    return { ok: true, text: "", leaf: leaf };
   }
 
-  if (!window.crypto || !crypto.subtle) {
-    finish(false, "此浏览器无法进行核验（缺少加密功能），请换用较新的浏览器。");
-    return;
+  // The leaf format's cell escaping (core::ledger): \ → \\, newline → \n, CR → \r, tab → \t.
+  function escapeCell(c) {
+    return String(c).replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/\r/g, "\\r").replace(/\t/g, "\\t");
   }
-  run().catch(function (e) {
-    say(false, String(e && e.message ? e.message : e));
-    finish(false, "核验未能完成：网络或数据出错，请稍后重试。");
-  });
+  function unescapeValue(v) {
+    return v.replace(/\\(.)/g, function (_, c) { return c === "n" ? "\n" : c === "r" ? "\r" : c === "t" ? "\t" : c; });
+  }
+  async function rowsDigest(rows) {
+    var text = rows.map(function (r) { return r.map(escapeCell).join("\t") + "\n"; }).join("");
+    return hex(await sha256(new TextEncoder().encode(text)));
+  }
+  // Fen as the pages show yuan: 1,234.50.
+  function yuan(fen) {
+    var n = Number(fen);
+    var whole = String(Math.floor(Math.abs(n) / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return (n < 0 ? "-" : "") + whole + "." + ("0" + (Math.abs(n) % 100)).slice(-2);
+  }
+  function shown(value, format) { return format === "yuan" ? yuan(value) : String(value); }
+  function clean(text) { return text.replace(/\s+/g, " ").trim(); }
+
+  // Compares what the page displays with the copy: elements marked data-ledger-field show a
+  // leaf field, tables marked data-ledger-rows show the rows behind a digest. Returns the
+  // first difference, or "".
+  function displayedDifference(fields, rows) {
+    var marked = document.querySelectorAll("[data-ledger-field]");
+    for (var i = 0; i < marked.length; i++) {
+      var el = marked[i];
+      var key = el.dataset.ledgerField;
+      if (!(key in fields) || clean(el.textContent) !== clean(shown(fields[key], el.dataset.ledgerFormat))) {
+        return (el.dataset.ledgerLabel || key) + "：本页显示“" + clean(el.textContent) + "”";
+      }
+    }
+    var tables = document.querySelectorAll("table[data-ledger-rows]");
+    for (var t = 0; t < tables.length; t++) {
+      var table = tables[t];
+      var list = rows[table.dataset.ledgerRows] || [];
+      var offset = Number(table.dataset.ledgerOffset || 0);
+      var cells = table.dataset.ledgerCells.split(",");
+      var trs = table.tBodies[0] ? table.tBodies[0].rows : [];
+      for (var r = 0; r < trs.length; r++) {
+        var row = list[offset + r];
+        if (!row) return "第 " + (offset + r + 1) + " 行：内容副本中没有这一行";
+        for (var c = 0; c < cells.length && c < trs[r].cells.length; c++) {
+          if (cells[c] === "-") continue;
+          var spec = cells[c].split(":");
+          var want = shown(row[Number(spec[0])], spec[1]);
+          var got = trs[r].cells[c].textContent;
+          if (clean(got) !== clean(want)) return "第 " + (offset + r + 1) + " 行：本页显示“" + clean(got) + "”";
+        }
+      }
+    }
+    return "";
+  }
+
+  // 核验本页: the leaf, then the page's copy rebuilt into the leaf's text, then the displayed
+  // text against the copy.
+  async function checkPage(say) {
+    var copy = JSON.parse(document.getElementById("ledger-copy").textContent);
+    var index = Number(pageBox.dataset.index);
+    var r = await checkLeaf(index, pageBox.dataset.hash, pageBox.dataset.vkey, say);
+    if (!r.ok) return r;
+    if (copy.index !== index || !copy.lines.length) {
+      say(false, "本页没有这条记录的内容副本");
+      return { ok: false, text: MISMATCH + "：本页缺少可核对的内容副本。" };
+    }
+    var lines = [];
+    for (var i = 0; i < copy.lines.length; i++) {
+      var m = /^([a-z_]+)_sha256=/.exec(copy.lines[i]);
+      if (m && copy.rows[m[1]]) lines.push(m[1] + "_sha256=" + (await rowsDigest(copy.rows[m[1]])));
+      else lines.push(copy.lines[i]);
+    }
+    var rebuilt = new TextEncoder().encode(lines.join("\n") + "\n");
+    if (!equal(rebuilt, r.leaf)) {
+      var leafLines = new TextDecoder().decode(r.leaf).split("\n");
+      var keys = lines.filter(function (l, k) { return l !== leafLines[k]; }).map(function (l) { return l.split("=")[0]; });
+      say(false, "由本页内容重新计算的记录与账本第 " + index + " 号记录不同（" + keys.join("、") + "）");
+      return { ok: false, text: MISMATCH + "：本页内容在记入账本后被改动过。" };
+    }
+    say(true, "由本页内容重新计算的摘要与账本记录一致");
+    var fields = {};
+    lines.forEach(function (l) {
+      var at = l.indexOf("=");
+      if (at > 0) fields[l.slice(0, at)] = unescapeValue(l.slice(at + 1));
+    });
+    var diff = displayedDifference(fields, copy.rows);
+    if (diff) {
+      say(false, diff);
+      return { ok: false, text: MISMATCH + "：本页显示的文字与记录不符。" };
+    }
+    say(true, "本页显示的文字与账本记录一致");
+    return { ok: true, text: "一致：本页内容与公开账本第 " + index + " 号记录一致，账本未被改写。" };
+  }
+
+  var hasCrypto = window.crypto && crypto.subtle;
+  if (leafBox) {
+    var verdict = document.getElementById("verdict");
+    var say = reporter(document.getElementById("steps"));
+    var finish = function (ok, text) {
+      verdict.textContent = text;
+      verdict.className = "verdict " + (ok ? "ok" : "bad");
+      leafBox.classList.add(ok ? "ok" : "bad");
+      leafBox.dataset.result = ok ? "match" : "mismatch";
+    };
+    if (!hasCrypto) return finish(false, "此浏览器无法进行核验（缺少加密功能），请换用较新的浏览器。");
+    checkLeaf(Number(leafBox.dataset.index), leafBox.dataset.hash, leafBox.dataset.vkey, say).then(function (r) {
+      finish(r.ok, r.ok ? "一致：本页内容确实记入了公开账本，账本未被改写。" : r.text);
+    }).catch(function (e) {
+      say(false, String(e && e.message ? e.message : e));
+      finish(false, "核验未能完成：网络或数据出错，请稍后重试。");
+    });
+  }
+  if (pageBox && hasCrypto) {
+    var button = document.getElementById("page-check-run");
+    var pageVerdict = document.getElementById("page-verdict");
+    var pageSteps = document.getElementById("page-steps");
+    var report = document.getElementById("page-report");
+    var done = function (ok, text, mismatch) {
+      pageVerdict.textContent = text;
+      pageVerdict.className = "verdict " + (ok ? "ok" : "bad");
+      pageBox.dataset.result = ok ? "match" : "mismatch";
+      report.hidden = !mismatch || !pageBox.dataset.report;
+      button.disabled = false;
+    };
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      pageSteps.textContent = "";
+      pageSteps.hidden = false;
+      pageVerdict.hidden = false;
+      pageVerdict.className = "verdict";
+      pageVerdict.textContent = "正在核验，请稍候……";
+      report.hidden = true;
+      delete pageBox.dataset.result;
+      tiles = {};
+      checkPage(reporter(pageSteps)).then(function (r) {
+        done(r.ok, r.text, !r.ok);
+      }).catch(function (e) {
+        reporter(pageSteps)(false, String(e && e.message ? e.message : e));
+        done(false, "核验未能完成：网络或数据出错，请稍后重试。", false);
+      });
+    });
+  }
 })();

@@ -20,6 +20,7 @@ fn leaf(i: i64) -> NewLeaf {
         org_code: Some("620922".into()),
         at: 1_700_000_000 + i,
         content: text.finish().unwrap(),
+        rows: Vec::new(),
     }
 }
 

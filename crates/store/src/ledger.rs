@@ -13,15 +13,15 @@
 
 use sqlx::{AnyConnection, FromRow};
 use xiaowei_core::ledger::{
-    self, Hash, HashCache, LeafText, TilePath, hash_from_bytes, leaf_hash, stored_hash_index,
-    stored_hashes_for_record_hash,
+    self, AuditKey, DigestedRows, Hash, HashCache, LEAF_FORMAT, LEAF_FORMAT_2, LeafText, TilePath, hash_from_bytes,
+    leaf_hash, stored_hash_index, stored_hashes_for_record_hash,
 };
 
 use crate::{Backend, Store, StoreError};
 
 /// A leaf to append: the canonical bytes (built with `core::ledger::LeafText`) and the key that
 /// makes the append idempotent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewLeaf {
     /// `roster`, `disclosure`, `power_exercise`, `power_item`, …
     pub kind: String,
@@ -32,6 +32,9 @@ pub struct NewLeaf {
     pub org_code: Option<String>,
     pub at: i64,
     pub content: Vec<u8>,
+    /// The rows behind the content's digests, for the public page's machine-readable copy;
+    /// never stored (the page rebuilds them from the published rows).
+    pub rows: DigestedRows,
 }
 
 /// Where a leaf sits in the log.
@@ -66,6 +69,45 @@ impl LedgerLeaf {
         let prefix = format!("{key}=");
         text.lines().find_map(|l| l.strip_prefix(&prefix)).map(str::to_owned)
     }
+}
+
+/// A rebuilt leaf in the format of the stored one: a format-1 leaf (written before the audit
+/// key existed) is rebuilt without the keyed digest; a format-2 leaf rebuilt without the key
+/// keeps the stored keyed digest, which only a holder of the key can check.
+fn same_format(stored: &[u8], rebuilt: Vec<u8>) -> Vec<u8> {
+    let header = |bytes: &[u8]| bytes.split(|b| *b == b'\n').next().map(<[u8]>::to_vec);
+    let (Ok(stored_text), Ok(text)) = (std::str::from_utf8(stored), String::from_utf8(rebuilt.clone())) else {
+        return rebuilt;
+    };
+    match (header(stored).as_deref(), header(&rebuilt).as_deref()) {
+        (Some(s), Some(r)) if s == LEAF_FORMAT.as_bytes() && r == LEAF_FORMAT_2.as_bytes() => text
+            .replacen(LEAF_FORMAT_2, LEAF_FORMAT, 1)
+            .lines()
+            .filter(|l| !is_keyed(l))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+            .into_bytes(),
+        (Some(s), Some(r)) if s == LEAF_FORMAT_2.as_bytes() && r == LEAF_FORMAT.as_bytes() => {
+            let keyed: Vec<&str> = stored_text.lines().filter(|l| is_keyed(l)).collect();
+            let mut out = String::new();
+            for line in text.replacen(LEAF_FORMAT, LEAF_FORMAT_2, 1).lines() {
+                out.push_str(line);
+                out.push('\n');
+                if line.starts_with("differences_sha256=") {
+                    for k in &keyed {
+                        out.push_str(k);
+                        out.push('\n');
+                    }
+                }
+            }
+            out.into_bytes()
+        }
+        _ => rebuilt,
+    }
+}
+
+fn is_keyed(line: &str) -> bool {
+    line.split_once('=').is_some_and(|(key, _)| key.ends_with("_hmac"))
 }
 
 const LEAF_COLUMNS: &str = "idx, kind, object_id, version, event, org_code, at, leaf_hash, content";
@@ -126,6 +168,19 @@ async fn with_hashes<T>(
 }
 
 impl Store {
+    /// This store with the ledger audit key: roster leaves it writes from now on carry the keyed
+    /// digest of their payment accounts (leaf format 2).
+    #[must_use]
+    pub fn with_audit_key(mut self, key: AuditKey) -> Self {
+        self.audit_key = Some(std::sync::Arc::new(key));
+        self
+    }
+
+    /// Whether this store holds the ledger audit key.
+    pub fn has_audit_key(&self) -> bool {
+        self.audit_key.is_some()
+    }
+
     /// Appends a leaf in its own transaction and returns where it sits; appending the same
     /// (kind, object, version, event) again returns the leaf already there. This is the entry
     /// point for modules outside the store (e.g. the service catalogue): call it right after the
@@ -275,10 +330,47 @@ impl Store {
         with_hashes(&mut conn, |c| ledger::prove_tree(size, old, c)).await
     }
 
+    /// The Merkle tree rebuilt from the leaves' own bytes, ignoring the stored tree hashes and
+    /// leaf hashes: the number of leaves and every stored hash, by stored-hash index. What a
+    /// checkpoint or proof must be measured against, since the stored tree can be rewritten
+    /// apart from the leaves. Reads every leaf (O(n)); a gap in the numbering is an error.
+    pub async fn ledger_tree_from_leaves(&self) -> Result<(u64, HashCache), StoreError> {
+        let cache = HashCache::default();
+        let mut count = 0u64;
+        loop {
+            let rows: Vec<(i64, Vec<u8>)> =
+                sqlx::query_as("SELECT idx, content FROM ledger_leaves WHERE idx >= $1 ORDER BY idx LIMIT 1000")
+                    .bind(to_i64(count))
+                    .fetch_all(&self.pool)
+                    .await?;
+            if rows.is_empty() {
+                return Ok((count, cache));
+            }
+            for (idx, content) in rows {
+                if to_u64(idx) != count {
+                    return Err(ledger_err(format!("ledger numbering jumps from {count} to {idx}")));
+                }
+                let hashes = stored_hashes_for_record_hash(count, leaf_hash(&content), &cache).map_err(ledger_err)?;
+                let base = stored_hash_index(0, count);
+                for (k, h) in (0u64..).zip(hashes) {
+                    cache.insert(base + k, h);
+                }
+                count += 1;
+            }
+        }
+    }
+
     /// Builds a leaf again from the database as it is now, for a leaf already stored: `None`
     /// for a kind this crate has no builder for. A mismatch with the stored bytes means content
     /// was changed behind the application's back.
     pub async fn rederive_leaf(&self, leaf: &LedgerLeaf) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.rebuild_leaf(leaf).await?.map(|new| new.map_or_else(Vec::new, |n| n.content)))
+    }
+
+    /// Builds a leaf again from the database as it is now, with the rows behind its digests:
+    /// `None` for a kind this crate has no builder for, `Some(None)` when the object is gone.
+    /// The public page's machine-readable copy comes from here.
+    pub async fn rebuild_leaf(&self, leaf: &LedgerLeaf) -> Result<Option<Option<NewLeaf>>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let at = leaf.at;
         let built = match leaf.kind.as_str() {
@@ -304,9 +396,12 @@ impl Store {
             _ => return Ok(None),
         };
         match built {
-            Ok(new) => Ok(Some(new.content)),
+            Ok(mut new) => {
+                new.content = same_format(&leaf.content, new.content);
+                Ok(Some(Some(new)))
+            }
             // The object itself is gone: that is a mismatch, not a failure to check.
-            Err(StoreError::NotFound) => Ok(Some(Vec::new())),
+            Err(StoreError::NotFound) => Ok(Some(None)),
             Err(e) => Err(e),
         }
     }
@@ -436,6 +531,21 @@ impl Store {
                 ]
             }),
         );
+        if let Some(audit) = &self.audit_key {
+            let accounts: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+                "SELECT row_no, id_idx, account_idx FROM roster_entries WHERE roster_id = $1 ORDER BY row_no, id",
+            )
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+            leaf.format_2().keyed(
+                audit,
+                "accounts",
+                accounts
+                    .into_iter()
+                    .map(|(row, id_idx, account)| vec![row.to_string(), id_idx, account.unwrap_or_default()]),
+            );
+        }
         let files: Vec<(String, String)> =
             sqlx::query_as("SELECT sha256, original_name FROM attachments WHERE roster_id = $1 ORDER BY id")
                 .bind(id)
@@ -447,6 +557,7 @@ impl Store {
         if event == "withdraw" {
             leaf.opt("withdraw_reason", status_reason.as_deref());
         }
+        let (content, rows) = leaf.finish_with_rows().map_err(ledger_err)?;
         Ok(NewLeaf {
             kind: "roster".into(),
             object_id: id,
@@ -454,7 +565,8 @@ impl Store {
             event: event.into(),
             org_code: Some(org),
             at,
-            content: leaf.finish().map_err(ledger_err)?,
+            content,
+            rows,
         })
     }
 
@@ -520,6 +632,7 @@ impl Store {
         if event == "withdraw" {
             leaf.opt("withdraw_reason", d.status_reason.as_deref());
         }
+        let (content, rows) = leaf.finish_with_rows().map_err(ledger_err)?;
         Ok(NewLeaf {
             kind: "disclosure".into(),
             object_id: id,
@@ -527,7 +640,8 @@ impl Store {
             event: event.into(),
             org_code: Some(d.org_code),
             at,
-            content: leaf.finish().map_err(ledger_err)?,
+            content,
+            rows,
         })
     }
 
@@ -581,6 +695,7 @@ impl Store {
         for (sha, name) in docs {
             leaf.field("attachment", format!("{sha} {name}"));
         }
+        let (content, rows) = leaf.finish_with_rows().map_err(ledger_err)?;
         Ok(NewLeaf {
             kind: "power_exercise".into(),
             object_id: id,
@@ -588,7 +703,8 @@ impl Store {
             event: event.into(),
             org_code: Some(org),
             at,
-            content: leaf.finish().map_err(ledger_err)?,
+            content,
+            rows,
         })
     }
 
@@ -635,6 +751,7 @@ impl Store {
             "risks",
             risks.into_iter().map(|(seq, risk, supervision)| vec![seq.to_string(), risk, supervision]),
         );
+        let (content, rows) = leaf.finish_with_rows().map_err(ledger_err)?;
         Ok(NewLeaf {
             kind: "power_item".into(),
             object_id: id,
@@ -642,7 +759,8 @@ impl Store {
             event: "add".into(),
             org_code: Some(item.org_code),
             at,
-            content: leaf.finish().map_err(ledger_err)?,
+            content,
+            rows,
         })
     }
 
@@ -691,6 +809,7 @@ impl Store {
             .opt("external_url", url.as_deref())
             .field("requires_id", requires_id)
             .field("active", active);
+        let (content, rows) = leaf.finish_with_rows().map_err(ledger_err)?;
         Ok(NewLeaf {
             kind: "service_item".into(),
             object_id: id,
@@ -698,7 +817,29 @@ impl Store {
             event: event.into(),
             org_code: None,
             at,
-            content: leaf.finish().map_err(ledger_err)?,
+            content,
+            rows,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_format;
+
+    const V1: &str =
+        "xiaowei-ledger-leaf/1\nkind=roster\nentries_sha256=aa\ndifferences_sha256=bb\nattachment=cc x.pdf\n";
+    const V2: &str = "xiaowei-ledger-leaf/2\nkind=roster\nentries_sha256=aa\ndifferences_sha256=bb\naccounts_hmac=dd\nattachment=cc x.pdf\n";
+
+    #[test]
+    fn an_old_leaf_is_rebuilt_in_its_own_format() {
+        assert_eq!(same_format(V1.as_bytes(), V2.as_bytes().to_vec()), V1.as_bytes());
+    }
+
+    #[test]
+    fn a_keyed_leaf_rebuilt_without_the_key_keeps_its_stored_digest() {
+        assert_eq!(same_format(V2.as_bytes(), V1.as_bytes().to_vec()), V2.as_bytes());
+        let other = V2.replace("accounts_hmac=dd", "accounts_hmac=ee");
+        assert_eq!(same_format(V2.as_bytes(), other.clone().into_bytes()), other.as_bytes(), "same format: untouched");
     }
 }

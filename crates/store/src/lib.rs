@@ -94,6 +94,9 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The ledger audit key, when this server holds it: roster leaves are then written in leaf
+    /// format 2, covering payment accounts (see `ledger.rs`).
+    audit_key: Option<std::sync::Arc<xiaowei_core::ledger::AuditKey>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -135,7 +138,7 @@ impl Store {
             }
             Backend::Postgres => pool_options.max_connections(16).connect_with(options).await?,
         };
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, audit_key: None })
     }
 
     /// Applies this engine's pending migrations.
