@@ -107,7 +107,8 @@ both_backends!(control_characters_are_refused_naming_the_field_and_nothing_is_st
     // A multipart form (a message with photos) is checked as it is read.
     let page = client.get(app.url(&format!("/t/{TOWNSHIP}/messages/new?kind=question"))).send().await.unwrap();
     let page = page.text().await.unwrap();
-    let (key, csrf) = (hidden(&page, "form_key").unwrap(), hidden(&page, "csrf").unwrap());
+    let key = hidden(&page, "form_key").unwrap();
+    let csrf = app.csrf(&client, "/staff/login").await;
     let form = reqwest::multipart::Form::new()
         .text("form_key", key)
         .text("kind", "question")

@@ -188,7 +188,8 @@ fn bad_json(value: &serde_json::Value, key: &str) -> Option<String> {
 }
 
 /// Refuses any request whose decoded path, query, urlencoded form or JSON body holds a control
-/// character (a form's text boxes may hold line breaks and tabs), naming the field. Nobody types
+/// character (values may hold line breaks and tabs: a text box, a pasted checkpoint), naming the
+/// field. Nobody types
 /// one, and PostgreSQL cannot store a NUL: refusing here means no form can forget to.
 /// Multipart uploads are checked field by field where they are read.
 pub async fn refuse_control_chars(request: Request, next: Next) -> Response {
@@ -197,7 +198,7 @@ pub async fn refuse_control_chars(request: Request, next: Next) -> Response {
     }
     if let Some(query) = request.uri().query()
         && let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-        && let Some(name) = bad_pair(&pairs, false)
+        && let Some(name) = bad_pair(&pairs, true)
     {
         return control_refusal(&field_label(name));
     }
