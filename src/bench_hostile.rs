@@ -66,9 +66,14 @@ impl Probe {
             let mut i = 0usize;
             while !halt.load(Ordering::Relaxed) {
                 let sent = Instant::now();
-                match client.get(&urls[i % urls.len()]).send().await {
-                    Ok(r) if r.status().is_success() && r.bytes().await.is_ok() => timings.push(sent.elapsed()),
-                    _ => failures += 1,
+                let fetched = match client.get(&urls[i % urls.len()]).send().await {
+                    Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                    _ => false,
+                };
+                if fetched {
+                    timings.push(sent.elapsed());
+                } else {
+                    failures += 1;
                 }
                 i += 1;
                 tokio::time::sleep(Duration::from_millis(20)).await;

@@ -92,6 +92,40 @@ impl SplitMix {
     }
 }
 
+/// A hostile workbook for tests and benchmarks: a real xlsx whose shared-string table is one
+/// string of `inflated` bytes, deflated to about a thousandth of that (a "zip bomb").
+pub fn shared_strings_bomb(inflated: usize) -> Result<Vec<u8>, SheetError> {
+    use std::io::{Cursor, Write};
+
+    let mut book = rust_xlsxwriter::Workbook::new();
+    book.add_worksheet().write_string(0, 0, "姓名")?;
+    let plain = book.save_to_buffer()?;
+    let broken = |e: zip::result::ZipError| SheetError::Write(e.to_string());
+    let io = |e: std::io::Error| SheetError::Write(e.to_string());
+    let mut source = zip::ZipArchive::new(Cursor::new(plain)).map_err(broken)?;
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for i in 0..source.len() {
+        let part = source.by_index_raw(i).map_err(broken)?;
+        if part.name() != "xl/sharedStrings.xml" {
+            out.raw_copy_file(part).map_err(broken)?;
+        }
+    }
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    out.start_file("xl/sharedStrings.xml", options).map_err(broken)?;
+    out.write_all(b"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n").map_err(io)?;
+    out.write_all(b"<sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" count=\"1\" uniqueCount=\"1\"><si><t>")
+        .map_err(io)?;
+    let chunk = vec![b'a'; 1024 * 1024];
+    let mut left = inflated;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        out.write_all(&chunk[..n]).map_err(io)?;
+        left -= n;
+    }
+    out.write_all(b"</t></si></sst>").map_err(io)?;
+    Ok(out.finish().map_err(broken)?.into_inner())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,38 +164,4 @@ mod tests {
     fn more_rows_than_a_file_may_have_are_refused() {
         assert_eq!(sample_roster_xlsx(MAX_ROWS + 1, 0), Err(SheetError::TooManyRows(MAX_ROWS)));
     }
-}
-
-/// A hostile workbook for tests and benchmarks: a real xlsx whose shared-string table is one
-/// string of `inflated` bytes, deflated to about a thousandth of that (a "zip bomb").
-pub fn shared_strings_bomb(inflated: usize) -> Result<Vec<u8>, SheetError> {
-    use std::io::{Cursor, Write};
-
-    let mut book = rust_xlsxwriter::Workbook::new();
-    book.add_worksheet().write_string(0, 0, "姓名")?;
-    let plain = book.save_to_buffer()?;
-    let broken = |e: zip::result::ZipError| SheetError::Write(e.to_string());
-    let io = |e: std::io::Error| SheetError::Write(e.to_string());
-    let mut source = zip::ZipArchive::new(Cursor::new(plain)).map_err(broken)?;
-    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    for i in 0..source.len() {
-        let part = source.by_index_raw(i).map_err(broken)?;
-        if part.name() != "xl/sharedStrings.xml" {
-            out.raw_copy_file(part).map_err(broken)?;
-        }
-    }
-    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-    out.start_file("xl/sharedStrings.xml", options).map_err(broken)?;
-    out.write_all(b"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n").map_err(io)?;
-    out.write_all(b"<sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" count=\"1\" uniqueCount=\"1\"><si><t>")
-        .map_err(io)?;
-    let chunk = vec![b'a'; 1024 * 1024];
-    let mut left = inflated;
-    while left > 0 {
-        let n = left.min(chunk.len());
-        out.write_all(&chunk[..n]).map_err(io)?;
-        left -= n;
-    }
-    out.write_all(b"</t></si></sst>").map_err(io)?;
-    Ok(out.finish().map_err(broken)?.into_inner())
 }

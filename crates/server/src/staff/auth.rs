@@ -137,7 +137,9 @@ pub async fn login(
     let store = state.store();
     let claim = store.claim_login(&username, &client, now, login::WINDOW_SECS).await?;
     let known = login::is_known(claim.known_until, now);
-    let ceiling = if known {
+    // Only an attempt its client may still make counts against the username's ceiling, so one
+    // locked-out client cannot use the ceiling up.
+    let ceiling = if known || login::verdict(claim.attempts, None) != Verdict::Check {
         None
     } else {
         Some(store.claim_login(&username, ANY_CLIENT, now, login::WINDOW_SECS).await?.attempts)
