@@ -6,6 +6,7 @@
 mod alerts;
 mod cli;
 mod disclosures;
+mod hardening_privacy;
 mod helpers;
 mod kiosk;
 mod ledger;
