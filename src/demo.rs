@@ -144,7 +144,7 @@ pub async fn load(state: &AppState) -> Result<()> {
                 phone_idx: state.cipher().blind_index("phone", phone.expose()),
             };
             match store.add_contact(&contact, now).await {
-                Ok(_) | Err(xiaowei_store::StoreError::Conflict(_)) => {}
+                Ok(_) | Err(xiaowei_store::StoreError::Duplicate { .. }) => {}
                 Err(e) => return Err(e.into()),
             }
         }

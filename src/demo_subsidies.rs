@@ -712,6 +712,7 @@ async fn current_work(
         let phone = Phone::parse(phone)?;
         let new = NewObjection {
             code: code.to_owned(),
+            submit_key: format!("demo-objection-{code}"),
             org_code: ZHUOYUAN.to_owned(),
             roster_id: Some(public),
             entry_id,

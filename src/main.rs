@@ -855,7 +855,7 @@ async fn user(mut config: Config, command: UserCommand) -> Result<()> {
                 department_id,
             };
             store.create_staff_user(&new, jiff_now()).await.map_err(|e| match e {
-                xiaowei_store::StoreError::Conflict(_) => anyhow::anyhow!("用户名 {username} 已存在"),
+                xiaowei_store::StoreError::Duplicate { .. } => anyhow::anyhow!("用户名 {username} 已存在"),
                 other => other.into(),
             })?;
             audit_cli(&store, "staff.create", &username).await?;

@@ -417,7 +417,7 @@ both_backends!(alerts_are_handled_in_scope_with_a_note_and_an_audit_trail, |app:
     assert!(page.contains("共10条"), "南岔's alerts without the report's");
     assert!(!page.contains("北村"));
     assert_eq!(admin.get(app.url(&format!("/staff/alerts/{report}"))).send().await.unwrap().status(), 404);
-    assert_eq!(admin.get(app.url(&format!("/staff/alerts/{beicun}"))).send().await.unwrap().status(), 403);
+    assert_eq!(admin.get(app.url(&format!("/staff/alerts/{beicun}"))).send().await.unwrap().status(), 404);
     assert_eq!(app.post_form(&admin, &format!("/staff/alerts/{contact}/look"), &[]).await.status(), 403);
 
     // The township's discipline secretary sees the report's alert and handles.
@@ -446,7 +446,7 @@ both_backends!(alerts_are_handled_in_scope_with_a_note_and_an_audit_trail, |app:
     assert!(
         shown.contains("已处置") && shown.contains("已约谈经办人，当日联系群众") && !shown.contains("标记为已查看")
     );
-    assert_eq!(app.post_form(&reviewer, &format!("/staff/alerts/{beicun}/look"), &[]).await.status(), 403);
+    assert_eq!(app.post_form(&reviewer, &format!("/staff/alerts/{beicun}/look"), &[]).await.status(), 404);
     let audit = store.audit_entries("620922", 100, 0).await.unwrap();
     let actions: Vec<&str> =
         audit.iter().filter(|e| e.target == format!("alert:{contact}")).map(|e| e.action.as_str()).collect();

@@ -9,6 +9,7 @@ mod cli;
 mod disclosures;
 mod hardening_edge;
 mod hardening_load;
+mod hardening_privacy;
 mod helpers;
 mod kiosk;
 mod ledger;

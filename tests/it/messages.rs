@@ -445,9 +445,9 @@ both_backends!(the_inbox_is_scoped_by_role_and_org_and_reports_by_the_commission
     let expected = [
         (Role::Supervisor, [200, 200, 200, 200]),
         (Role::CountyAdmin, [200, 200, 200, 404]),
-        (Role::TownshipAdmin, [200, 200, 403, 404]),
-        (Role::TownshipReviewer, [200, 200, 403, 200]),
-        (Role::VillageClerk, [200, 403, 403, 404]),
+        (Role::TownshipAdmin, [200, 200, 404, 404]),
+        (Role::TownshipReviewer, [200, 200, 404, 200]),
+        (Role::VillageClerk, [200, 404, 404, 404]),
         (Role::DepartmentOfficer, [403, 403, 403, 403]),
     ];
     for (role, want) in expected {
@@ -483,6 +483,7 @@ both_backends!(the_inbox_is_scoped_by_role_and_org_and_reports_by_the_commission
     // Objections and self-query reports arrive in the same inbox.
     let objection = xiaowei_store::NewObjection {
         code: "YY0001".into(),
+        submit_key: "form-YY0001".into(),
         org_code: NANCHA.into(),
         roster_id: None,
         entry_id: None,

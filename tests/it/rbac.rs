@@ -1,6 +1,8 @@
 //! The access matrix: every staff route × every role, against a target inside the account's
 //! scope and one outside it. A role without the permission is refused everywhere; a role with
-//! it is refused outside its scope and let through inside it (so the test can fail both ways).
+//! it is let through inside its scope and, outside it, refused — or, for a record looked up by
+//! id or tracking number, told it does not exist (so the test can fail both ways). A second
+//! matrix keeps its own expectation of who sees who objected, written from the product's rules.
 
 use xiaowei_core::Role;
 use xiaowei_server::staff::{ROUTES, StaffRoute, Target};
@@ -55,6 +57,7 @@ async fn seed_targets(app: &TestApp) -> Targets {
         rosters[i] = store.create_roster(&roster, &[entry], 1).await.unwrap();
         let objection = xiaowei_store::NewObjection {
             code: format!("RBAC{i:04}"),
+            submit_key: format!("form-rbac-{i}"),
             org_code: village.into(),
             roster_id: Some(rosters[i]),
             entry_id: None,
@@ -399,10 +402,25 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
                 Target::Kiosk => true,
                 Target::ScreeningHit | Target::OutreachLead => true,
             };
+            // A record outside the scope does not exist for the account: ids cannot be probed.
+            let hidden = matches!(
+                route.target,
+                Target::Roster
+                    | Target::Objection
+                    | Target::PowerItem
+                    | Target::PowerRecord
+                    | Target::Disclosure
+                    | Target::Case
+                    | Target::Message
+                    | Target::Alert
+                    | Target::Kiosk
+                    | Target::ScreeningHit
+                    | Target::OutreachLead
+            );
             if allowed && scoped {
                 let (outside_path, outside_form) = request_for(&app, &targets, route, role, false).await;
                 let status = call(&app, &client, route, &outside_path, &outside_form).await;
-                if status != 403 {
+                if status != if hidden { 404 } else { 403 } {
                     failures.push(format!(
                         "{} {} {outside_path} as {} outside scope: {status}",
                         route.method,
@@ -458,3 +476,95 @@ fn the_route_table_matches_the_router() {
     // Login and logout are the only staff routes open without a session.
     assert_eq!(routed, distinct_paths.len() + 2, "a staff route is missing from ROUTES");
 }
+
+/// Who may see who objected (异议) or reported a problem from the self-query (反映问题), and
+/// answer: the discipline commission only, as with reports (举报). Everyone else who reads
+/// rosters sees that an objection exists and its answer, never the objector, the phone, the
+/// content or the code that opens it. `None`: the role has no objection or inbox page at all.
+const OBJECTOR_RULES: [(Role, Option<bool>, bool); 6] = [
+    // role, sees the objector (Some) or has no page (None), may answer
+    (Role::Supervisor, Some(true), true),
+    (Role::CountyAdmin, Some(false), false),
+    (Role::TownshipAdmin, Some(false), false),
+    (Role::TownshipReviewer, Some(true), true),
+    (Role::VillageClerk, Some(false), false),
+    (Role::DepartmentOfficer, None, false),
+];
+
+both_backends!(only_the_commission_sees_who_objected, |app: TestApp| async move {
+    let targets = seed_targets(&app).await;
+    let store = app.state.store();
+    // A 反映问题 from the self-query, beside the roster objection seeded with the targets.
+    let report = xiaowei_store::NewObjection {
+        code: "RBACSELF".into(),
+        submit_key: "form-rbac-self".into(),
+        org_code: "620922100200".into(),
+        roster_id: None,
+        entry_id: None,
+        programme_id: Some(app.programme().await),
+        name: "钱七".into(),
+        phone_enc: app.state.cipher().encrypt("13900002222"),
+        phone_idx: app.state.cipher().blind_index("phone", "13900002222"),
+        body: "我家的补贴没有收到".into(),
+    };
+    store.create_objection(&report, 2).await.unwrap();
+    let identity =
+        ["赵六", "13900001111", "异议内容", "RBAC0000", "钱七", "13900002222", "我家的补贴没有收到", "RBACSELF"];
+    let mut failures = Vec::new();
+    for (role, sees, answers) in OBJECTOR_RULES {
+        let client = app.login_as(role).await;
+        for path in ["/staff/objections", "/staff/inbox?kind=objection", "/staff/inbox"] {
+            let response = client.get(app.url(path)).send().await.unwrap();
+            let status = response.status().as_u16();
+            let html = response.text().await.unwrap();
+            match sees {
+                None => {
+                    if status != 403 {
+                        failures.push(format!("{path} as {}: {status}, expected no page", role.as_str()));
+                    }
+                }
+                Some(true) => {
+                    let missing: Vec<_> = identity.iter().filter(|s| !html.contains(**s)).collect();
+                    if status != 200 || !missing.is_empty() {
+                        failures
+                            .push(format!("{path} as {}: {status}, objector not shown: {missing:?}", role.as_str()));
+                    }
+                }
+                Some(false) => {
+                    let shown: Vec<_> = identity.iter().filter(|s| html.contains(**s)).collect();
+                    let exists =
+                        html.contains("花名册异议") && html.contains("自助查询反映") || path == "/staff/objections";
+                    if status != 200 || !shown.is_empty() || !exists || !html.contains("待处理") {
+                        failures.push(format!("{path} as {}: {status}, objector shown: {shown:?}", role.as_str()));
+                    }
+                }
+            }
+        }
+        let reply = format!("{}的答复", role.as_str());
+        let path = format!("/staff/objections/{}/answer", targets.objections[0]);
+        let status =
+            app.post_form(&client, &path, &[("status", "handling"), ("reply", &reply)]).await.status().as_u16();
+        let stored = store.find_objection(targets.objections[0]).await.unwrap().unwrap().reply;
+        let answered = stored.as_deref() == Some(reply.as_str());
+        if answers != answered || (!answers && status != 403) {
+            failures.push(format!("answer as {}: {status}, stored: {stored:?}", role.as_str()));
+        }
+        // The answer, once given, is visible to every role with the page.
+        if let (Some(_), Some(given)) = (sees, stored) {
+            let html = client.get(app.url("/staff/objections")).send().await.unwrap().text().await.unwrap();
+            if !html.contains(&given) {
+                failures.push(format!("/staff/objections as {}: the answer is not shown", role.as_str()));
+            }
+        }
+    }
+    let audit = store.audit_entries("620922", 200, 0).await.unwrap();
+    let viewers: std::collections::BTreeSet<_> = audit
+        .iter()
+        .filter(|a| a.action == "pii.view" && a.target == "objections")
+        .map(|a| a.actor_name.clone())
+        .collect();
+    if viewers.iter().any(|v| v != "supervisor" && v != "township_reviewer") {
+        failures.push(format!("objectors' phones were read by {viewers:?}"));
+    }
+    assert!(failures.is_empty(), "objector visibility failures:\n{}", failures.join("\n"));
+});

@@ -476,7 +476,7 @@ both_backends!(two_instances_mark_and_deliver_exactly_once, |app: TestApp| async
         );
         total += x.unwrap().0 + y.unwrap().0;
     }
-    let counts = app.state.store().outbox_counts().await.unwrap();
+    let counts = app.state.store().outbox_counts(true).await.unwrap();
     // Per case: 4 at submission, 1 reminder, 2 at the breach (head, supervisor).
     assert_eq!(counts.sent, 8 * 7);
     assert_eq!(total, 8 * 7);
@@ -522,7 +522,7 @@ both_backends!(provider_failures_retry_or_fail_with_a_reason_never_lost, |app: T
     store.retry_outbox(failed[1].id, now).await.unwrap();
     *gateway.fail.lock().unwrap() = None;
     assert_eq!(notify::deliver_due(&app.state, &gateway, "w", now).await.unwrap().0, 1);
-    let counts = store.outbox_counts().await.unwrap();
+    let counts = store.outbox_counts(true).await.unwrap();
     assert_eq!((counts.sent, counts.failed, counts.pending), (1, 3, 0), "every message accounted for");
     let admin = app.login_as(Role::CountyAdmin).await;
     let page = admin.get(app.url("/staff/outbox?status=failed")).send().await.unwrap().text().await.unwrap();

@@ -36,10 +36,14 @@ pub enum AlertKind {
     DeadRouting,
     /// A hall terminal (触摸终端) not heard from for more than [`KIOSK_OFFLINE_SECS`].
     KioskOffline,
+    /// 办件无人接收: a case was filed and no text could be queued (no handler has a phone).
+    UnroutedCase,
+    /// 留言无人接收: a message was left and no text could be queued.
+    UnroutedMessage,
 }
 
 impl AlertKind {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 10] = [
         Self::ContactOverdue,
         Self::DeadlineOverdue,
         Self::Unsatisfied,
@@ -48,6 +52,8 @@ impl AlertKind {
         Self::RosterDifferences,
         Self::DeadRouting,
         Self::KioskOffline,
+        Self::UnroutedCase,
+        Self::UnroutedMessage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +66,8 @@ impl AlertKind {
             Self::RosterDifferences => "roster_differences",
             Self::DeadRouting => "dead_routing",
             Self::KioskOffline => "kiosk_offline",
+            Self::UnroutedCase => "unrouted_case",
+            Self::UnroutedMessage => "unrouted_message",
         }
     }
 
@@ -77,6 +85,8 @@ impl AlertKind {
             Self::RosterDifferences => "发放与公示不一致",
             Self::DeadRouting => "短信接收人连续未响应",
             Self::KioskOffline => "触摸终端离线超1小时",
+            Self::UnroutedCase => "办件无人接收",
+            Self::UnroutedMessage => "留言无人接收",
         }
     }
 }
@@ -98,11 +108,22 @@ pub enum SubjectKind {
     Recipient,
     /// A hall terminal (by its id).
     Kiosk,
+    /// Where texts about new filings go: a service item in a township (`{item}:{township}`), or
+    /// a township's 留言箱 (`{township}:{kind}`).
+    Route,
 }
 
 impl SubjectKind {
-    pub const ALL: [Self; 7] =
-        [Self::Case, Self::Message, Self::Village, Self::PowerExercise, Self::Roster, Self::Recipient, Self::Kiosk];
+    pub const ALL: [Self; 8] = [
+        Self::Case,
+        Self::Message,
+        Self::Village,
+        Self::PowerExercise,
+        Self::Roster,
+        Self::Recipient,
+        Self::Kiosk,
+        Self::Route,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -113,6 +134,7 @@ impl SubjectKind {
             Self::Roster => "roster",
             Self::Recipient => "recipient",
             Self::Kiosk => "kiosk",
+            Self::Route => "route",
         }
     }
 
@@ -129,6 +151,7 @@ impl SubjectKind {
             Self::Roster => "花名册",
             Self::Recipient => "短信接收人",
             Self::Kiosk => "触摸终端",
+            Self::Route => "短信接收设置",
         }
     }
 }

@@ -58,6 +58,17 @@ impl AppError {
         Self::Invalid(message.into())
     }
 
+    /// A uniqueness clash as the user reads it: the field and what to do, from [`DUPLICATES`].
+    pub fn duplicate(constraint: &str) -> Self {
+        match DUPLICATES.iter().find(|(name, _, _)| *name == constraint) {
+            Some((_, field, message)) => Self::Conflict(format!("{field}：{message}")),
+            None => {
+                tracing::info!(constraint, "a unique constraint without a field message refused a write");
+                Self::Conflict("该记录与已有记录重复".into())
+            }
+        }
+    }
+
     fn status_and_info(&self) -> (StatusCode, ErrorInfo) {
         let info = |code, message: &str| ErrorInfo { code, message: message.to_owned() };
         match self {
@@ -92,13 +103,42 @@ impl IntoResponse for AppError {
     }
 }
 
+/// The unique constraints a user can run into: the constraint's name (PostgreSQL's, which the
+/// store reports on both engines), the form field it concerns and what to tell the user.
+/// Tracking numbers and form keys are absent: a clash there is retried or answered by the
+/// record the first submission created, never shown.
+pub const DUPLICATES: &[(&str, &str, &str)] = &[
+    ("orgs_code_key", "编号", "该编号已存在"),
+    ("households_household_no_key", "户号", "该户号已登记"),
+    ("departments_name_key", "部门名称", "已有同名部门"),
+    ("department_contacts_department_id_phone_idx_key", "手机号", "该手机号已是本部门联系人"),
+    ("staff_users_username_key", "用户名", "该用户名已被使用，请换一个"),
+    ("programmes_name_key", "项目名称", "已有同名的补贴项目"),
+    ("rosters_one_successor", "更正", "该版本已有更正稿，请在列表中找到并继续编辑"),
+    ("roster_entries_roster_id_id_idx_key", "身份证号", "该身份证号已在本花名册中"),
+    ("power_items_org_code_name_key", "事项名称", "本级清单中已有同名事项"),
+    ("power_exercises_org_code_item_id_title_key", "记录标题", "该村该事项已有同名记录"),
+    ("power_exercise_steps_exercise_id_step_no_key", "办理步骤", "该步骤已由他人记录，请刷新页面查看"),
+    ("disclosures_one_successor", "更正", "该版本已有更正稿，请在列表中找到并继续编辑"),
+    ("village_cadres_org_code_phone_idx_key", "手机号", "该手机号已是本村另一位村干部的联系电话"),
+    ("village_duty_overrides_org_code_on_date_key", "日期", "该日已有值班调整，请先删除原安排"),
+    ("service_items_department_id_name_key", "事项名称", "本部门已有同名事项"),
+    ("case_extensions_pending", "延期申请", "已有待审批的延期申请"),
+    ("wechat_accounts_appid_key", "AppID", "该 AppID 已配置给其他乡镇"),
+];
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::NotFound,
-            StoreError::Conflict(what) => {
-                tracing::info!(constraint = %what, "constraint refused a write");
-                Self::Conflict("该记录与已有记录重复或引用了不存在的记录".into())
+            StoreError::Stale(what) => {
+                tracing::info!(expected = %what, "a write lost a race");
+                Self::Conflict("该记录已被他人更新，请刷新页面查看".into())
+            }
+            StoreError::Duplicate { constraint } => Self::duplicate(&constraint),
+            StoreError::MissingReference(what) => {
+                tracing::info!(constraint = %what, "a write referred to a missing row");
+                Self::invalid("所选的记录不存在或已被删除，请刷新页面后重新选择")
             }
             other => Self::Internal(format!("{other}: {:?}", std::error::Error::source(&other))),
         }

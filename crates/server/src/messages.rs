@@ -12,6 +12,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
+use xiaowei_core::alert::AlertKind;
 use xiaowei_core::message::{self, MessageAction, MessageKind, MessageNotice, MessageStatus, PhoneRule};
 use xiaowei_core::monitor::Menu;
 use xiaowei_core::service::Satisfaction;
@@ -25,7 +26,7 @@ use crate::notify;
 use crate::security::{ClientIp, CsrfToken, random_token};
 use crate::services::{calendar, explain_deadline};
 use crate::staff::see_other;
-use crate::state::{AppState, shanghai_time};
+use crate::state::{AppState, TRACKING_ATTEMPTS, shanghai_time};
 use crate::visits::{self, Visit};
 
 /// Messages one client may leave per hour.
@@ -274,43 +275,57 @@ async fn leave(
         })
         .collect();
     let clock = message::reply_clock(&calendar(&state).await?, kind, state.config().complaint_reply_days, now);
-    let tracking = message::tracking_number(now, rand::random::<u32>());
     let cipher = state.cipher();
     // An anonymous report gets a query password instead of a phone.
     let secret = (kind == MessageKind::Report && phone.is_none())
         .then(|| message::query_secret(&rand::random::<[u8; message::SECRET_LEN]>()));
-    let new = NewMessage {
-        tracking: tracking.clone(),
-        submit_key: form_key.clone(),
-        kind: kind.as_str().into(),
-        org_code: place.code.clone(),
-        author_name: name,
-        phone_enc: phone.as_ref().map(|p| cipher.encrypt(p.expose())),
-        phone_idx: phone.as_ref().map(|p| cipher.blind_index("phone", p.expose())),
-        secret_idx: secret.as_ref().map(|s| cipher.blind_index("message-secret", s)),
-        body,
-        allow_public: kind.may_be_public() && form.field("public") == "1",
-        submitted_at: now,
-        reply_due: clock.due,
-        reply_remind_at: clock.remind_at,
-        deadline_basis: deadline_basis(kind, &clock),
-    };
-    let draft = draft_message(&new);
-    let texts = notify::message_notices(&state, &draft, MessageNotice::Received, 0).await?;
     let to = if kind == MessageKind::Report { "县纪委监委和乡镇纪委" } else { "承办人员" };
-    // 代办: the first event names the hall officer who filed it on the villager's behalf.
-    let event = NewMessageEvent {
-        kind: "submitted".into(),
-        actor: officer.as_ref().map_or_else(|| "留言人".to_owned(), |u| format!("{}（代办）", u.display_name)),
-        staff_user_id: officer.as_ref().map(|u| u.id),
-        note: format!(
-            "{}提交{}留言，已短信通知{to}",
-            if officer.is_some() { "工作人员在触摸终端代办，" } else { "" },
-            kind.label()
-        ),
-        public: true,
+    // A clash with an existing tracking number draws another one.
+    let mut attempt = 1;
+    let (id, created, tracking, new, unrouted) = loop {
+        let tracking = message::tracking_number(now, state.draw_digits());
+        let new = NewMessage {
+            tracking: tracking.clone(),
+            submit_key: form_key.clone(),
+            kind: kind.as_str().into(),
+            org_code: place.code.clone(),
+            author_name: name.clone(),
+            phone_enc: phone.as_ref().map(|p| cipher.encrypt(p.expose())),
+            phone_idx: phone.as_ref().map(|p| cipher.blind_index("phone", p.expose())),
+            secret_idx: secret.as_ref().map(|s| cipher.blind_index("message-secret", s)),
+            body: body.clone(),
+            allow_public: kind.may_be_public() && form.field("public") == "1",
+            submitted_at: now,
+            reply_due: clock.due,
+            reply_remind_at: clock.remind_at,
+            deadline_basis: deadline_basis(kind, &clock),
+        };
+        let draft = draft_message(&new);
+        let texts = notify::message_notices(&state, &draft, MessageNotice::Received, 0).await?;
+        // 代办: the first event names the hall officer who filed it on the villager's behalf.
+        let event = NewMessageEvent {
+            kind: "submitted".into(),
+            actor: officer.as_ref().map_or_else(|| "留言人".to_owned(), |u| format!("{}（代办）", u.display_name)),
+            staff_user_id: officer.as_ref().map(|u| u.id),
+            note: format!(
+                "{}提交{}留言，{}",
+                if officer.is_some() { "工作人员在触摸终端代办，" } else { "" },
+                kind.label(),
+                notified(&texts, to)
+            ),
+            public: true,
+        };
+        match state.store().create_message(&new, &photos, &event, &texts).await {
+            Ok((id, created)) => break (id, created, tracking, new, texts.is_empty()),
+            Err(e) if e.is_duplicate_of("messages_tracking_key") && attempt < TRACKING_ATTEMPTS => attempt += 1,
+            // The same form submitted twice at once: show the message the other submission created.
+            Err(e) if e.is_duplicate_of("messages_submit_key_key") => {
+                let existing = state.store().find_message_by_submit_key(&form_key).await?.ok_or(AppError::NotFound)?;
+                break (existing.id, false, existing.tracking, new, false);
+            }
+            Err(e) => return Err(e.into()),
+        }
     };
-    let (id, created) = state.store().create_message(&new, &photos, &event, &texts).await?;
     if !created {
         let existing = state.store().find_message(id).await?.ok_or(AppError::NotFound)?;
         return Ok(see_other(&format!(
@@ -320,6 +335,9 @@ async fn leave(
         )));
     }
     state.live().changed(&new.org_code);
+    if unrouted {
+        raise_unrouted(&state, &township.code, kind, &tracking, now).await?;
+    }
     // The audit detail never carries a reporter's phone, not even masked.
     let who = match (&phone, kind) {
         (_, MessageKind::Report) => String::from("举报人身份受保护"),
@@ -347,6 +365,35 @@ async fn leave(
         }
         None => Ok(see_other(&format!("/messages/{tracking}?k={key}&new=1"))),
     }
+}
+
+/// What the first public event says about the texts: who was told, or that no one could be.
+fn notified(texts: &[xiaowei_store::NewOutbox], to: &str) -> String {
+    if texts.is_empty() {
+        "暂未找到可接收短信的承办人员，已提醒管理员设置".to_owned()
+    } else {
+        format!("已短信通知{to}")
+    }
+}
+
+/// 留言无人接收: one alert per township and message kind; about reports, for the commission only.
+async fn raise_unrouted(
+    state: &AppState,
+    township: &str,
+    kind: MessageKind,
+    tracking: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    let unrouted = crate::alerts::Unrouted {
+        kind: AlertKind::UnroutedMessage,
+        org_code: township,
+        route: format!("{township}:{}", kind.as_str()),
+        tracking,
+        what: format!("{}留言", kind.label()),
+        link: "/staff/inbox".to_owned(),
+        restricted: kind == MessageKind::Report,
+    };
+    crate::alerts::raise_unrouted(state, unrouted, now).await
 }
 
 /// A message as it will be stored, for choosing the recipients of its first texts.
@@ -581,34 +628,45 @@ pub async fn route_wechat_text(state: &AppState, text: &xiaowei_store::WechatTex
     let kind = MessageKind::Question;
     let clock =
         message::reply_clock(&calendar(state).await?, kind, state.config().complaint_reply_days, text.received_at);
-    let new = NewMessage {
-        tracking: message::tracking_number(text.received_at, rand::random::<u32>()),
-        submit_key: format!("wechat-inbox-{}", text.id),
-        kind: kind.as_str().into(),
-        org_code: text.township_code.clone(),
-        author_name: "公众号关注者".into(),
-        phone_enc: None,
-        phone_idx: None,
-        secret_idx: None,
-        body: text.content.clone(),
-        allow_public: false,
-        submitted_at: text.received_at,
-        reply_due: clock.due,
-        reply_remind_at: clock.remind_at,
-        deadline_basis: deadline_basis(kind, &clock),
+    let mut attempt = 1;
+    let (id, created, unrouted) = loop {
+        let new = NewMessage {
+            tracking: message::tracking_number(text.received_at, state.draw_digits()),
+            submit_key: format!("wechat-inbox-{}", text.id),
+            kind: kind.as_str().into(),
+            org_code: text.township_code.clone(),
+            author_name: "公众号关注者".into(),
+            phone_enc: None,
+            phone_idx: None,
+            secret_idx: None,
+            body: text.content.clone(),
+            allow_public: false,
+            submitted_at: text.received_at,
+            reply_due: clock.due,
+            reply_remind_at: clock.remind_at,
+            deadline_basis: deadline_basis(kind, &clock),
+        };
+        let texts = notify::message_notices(state, &draft_message(&new), MessageNotice::Received, 0).await?;
+        let event = NewMessageEvent {
+            kind: "submitted".into(),
+            actor: "留言人".into(),
+            staff_user_id: None,
+            note: format!("通过乡镇公众号留言，{}", notified(&texts, "承办人员")),
+            public: true,
+        };
+        match state.store().create_message(&new, &[], &event, &texts).await {
+            Ok((id, created)) => break (id, created, texts.is_empty()),
+            Err(e) if e.is_duplicate_of("messages_tracking_key") && attempt < TRACKING_ATTEMPTS => attempt += 1,
+            Err(e) => return Err(e.into()),
+        }
     };
-    let texts = notify::message_notices(state, &draft_message(&new), MessageNotice::Received, 0).await?;
-    let event = NewMessageEvent {
-        kind: "submitted".into(),
-        actor: "留言人".into(),
-        staff_user_id: None,
-        note: "通过乡镇公众号留言，已短信通知承办人员".into(),
-        public: true,
-    };
-    let (id, created) = state.store().create_message(&new, &[], &event, &texts).await?;
+    let tracking = state.store().find_message(id).await?.ok_or(AppError::NotFound)?.tracking;
     if created {
-        state.live().changed(&new.org_code);
+        state.live().changed(&text.township_code);
+        if unrouted {
+            raise_unrouted(state, &text.township_code, kind, &tracking, state.now()).await?;
+        }
     }
     state.store().mark_wechat_text_routed(text.id, state.now()).await?;
-    Ok(state.store().find_message(id).await?.ok_or(AppError::NotFound)?.tracking)
+    Ok(tracking)
 }

@@ -10,6 +10,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
+use xiaowei_core::alert::AlertKind;
 use xiaowei_core::monitor::Menu;
 use xiaowei_core::service::{self, CaseStatus, Notice, Satisfaction, TimeLimit};
 use xiaowei_core::workday::{DayKind, SpecialDay, WorkCalendar};
@@ -21,7 +22,7 @@ use crate::error::AppError;
 use crate::notify::{self, CaseRef};
 use crate::security::{ClientIp, CsrfToken, random_token};
 use crate::staff::see_other;
-use crate::state::{AppState, shanghai_time};
+use crate::state::{AppState, TRACKING_ATTEMPTS, shanghai_time};
 use crate::visits::{self, Visit};
 
 /// Applications one client may submit per hour.
@@ -313,50 +314,80 @@ async fn apply(
         .collect();
     let limit = TimeLimit::parse(&item.time_limit).unwrap_or(TimeLimit::WorkingDays(20));
     let clocks = service::clocks(&calendar(&state).await?, limit, now);
-    let tracking = service::tracking_number(now, rand::random::<u32>());
-    let cipher = state.cipher();
-    let case = NewCase {
-        tracking: tracking.clone(),
-        submit_key: form_key.clone(),
-        item_id: item.id,
-        department_id: item.department_id,
-        org_code: village.code.clone(),
-        applicant_name: name.clone(),
-        phone_enc: cipher.encrypt(phone.expose()),
-        phone_idx: cipher.blind_index("phone", phone.expose()),
-        resident_id_enc: resident_id.as_ref().map(|r| cipher.encrypt(r.expose())),
-        description,
-        filed_by: officer.as_ref().map(|u| u.id),
-        submitted_at: now,
-        contact_due: clocks.contact_due,
-        contact_remind_at: clocks.contact_remind_at,
-        completion_due: clocks.completion_due,
-        completion_remind_at: clocks.completion_remind_at,
-        deadline_basis: deadline_basis(&clocks),
+    // A clash with an existing tracking number draws another one.
+    let mut attempt = 1;
+    let (case_id, created, tracking, unrouted) = loop {
+        let tracking = service::tracking_number(now, state.draw_digits());
+        let cipher = state.cipher();
+        let case = NewCase {
+            tracking: tracking.clone(),
+            submit_key: form_key.clone(),
+            item_id: item.id,
+            department_id: item.department_id,
+            org_code: village.code.clone(),
+            applicant_name: name.clone(),
+            phone_enc: cipher.encrypt(phone.expose()),
+            phone_idx: cipher.blind_index("phone", phone.expose()),
+            resident_id_enc: resident_id.as_ref().map(|r| cipher.encrypt(r.expose())),
+            description: description.clone(),
+            filed_by: officer.as_ref().map(|u| u.id),
+            submitted_at: now,
+            contact_due: clocks.contact_due,
+            contact_remind_at: clocks.contact_remind_at,
+            completion_due: clocks.completion_due,
+            completion_remind_at: clocks.completion_remind_at,
+            deadline_basis: deadline_basis(&clocks),
+        };
+        let case_ref = CaseRef {
+            tracking: &tracking,
+            item_name: &item.name,
+            item_id: item.id,
+            org_code: &village.code,
+            applicant: (&case.phone_enc, &case.phone_idx, &name),
+        };
+        let texts = notify::notices(&state, &case_ref, Notice::CaseSubmitted, 0).await?;
+        let event = NewCaseEvent {
+            kind: "submitted".into(),
+            actor: officer.as_ref().map_or_else(|| "申请人".to_owned(), |u| format!("{}（代办）", u.display_name)),
+            staff_user_id: officer.as_ref().map(|u| u.id),
+            method: None,
+            note: format!(
+                "{}提交申请，{}",
+                if officer.is_some() { "工作人员在触摸终端代办，" } else { "" },
+                if texts.is_empty() {
+                    "暂未找到可接收短信的承办人员，已提醒管理员设置".to_owned()
+                } else {
+                    format!("已短信通知部门主要领导、分管领导、经办人和乡镇经办人（{}条）", texts.len())
+                }
+            ),
+            public: true,
+        };
+        match state.store().create_case(&case, &photos, &event, &texts).await {
+            Ok((id, created)) => break (id, created, tracking, texts.is_empty()),
+            Err(e) if e.is_duplicate_of("service_cases_tracking_key") && attempt < TRACKING_ATTEMPTS => attempt += 1,
+            // The same form submitted twice at once: show the case the other submission created.
+            Err(e) if e.is_duplicate_of("service_cases_submit_key_key") => {
+                let existing = state.store().find_case_by_submit_key(&form_key).await?.ok_or(AppError::NotFound)?;
+                break (existing.id, false, existing.tracking, false);
+            }
+            Err(e) => return Err(e.into()),
+        }
     };
-    let case_ref = CaseRef {
-        tracking: &tracking,
-        item_name: &item.name,
-        item_id: item.id,
-        org_code: &village.code,
-        applicant: (&case.phone_enc, &case.phone_idx, &name),
-    };
-    let texts = notify::notices(&state, &case_ref, Notice::CaseSubmitted, 0).await?;
-    let event = NewCaseEvent {
-        kind: "submitted".into(),
-        actor: officer.as_ref().map_or_else(|| "申请人".to_owned(), |u| format!("{}（代办）", u.display_name)),
-        staff_user_id: officer.as_ref().map(|u| u.id),
-        method: None,
-        note: format!(
-            "{}提交申请，已短信通知部门主要领导、分管领导、经办人和乡镇经办人（{}条）",
-            if officer.is_some() { "工作人员在触摸终端代办，" } else { "" },
-            texts.len()
-        ),
-        public: true,
-    };
-    let (case_id, created) = state.store().create_case(&case, &photos, &event, &texts).await?;
     let tracking = if created {
         state.live().changed(&village.code);
+        if unrouted {
+            let township = village.parent_code.clone().unwrap_or_else(|| village.code.clone());
+            let unrouted = crate::alerts::Unrouted {
+                kind: AlertKind::UnroutedCase,
+                org_code: &township,
+                route: format!("{}:{township}", item.id),
+                tracking: &tracking,
+                what: format!("办事事项“{}”", item.name),
+                link: format!("/staff/services/{}", item.id),
+                restricted: false,
+            };
+            crate::alerts::raise_unrouted(&state, unrouted, now).await?;
+        }
         // Inside WeChat, the case belongs to the follower too (我的办件, notices by WeChat).
         if let Some(township) = village.parent_code.as_deref()
             && let Some(openid) = crate::wechat::follower_of(&state, &headers, township)

@@ -12,6 +12,10 @@ use xiaowei_store::{NewAuditEntry, Store};
 use crate::config::Config;
 use crate::error::AppError;
 
+/// How many tracking numbers (or objection codes) are drawn for one filing before a clash with
+/// existing ones is reported: with a million numbers a day, five clashes in a row do not happen.
+pub const TRACKING_ATTEMPTS: usize = 5;
+
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
@@ -30,6 +34,8 @@ struct Inner {
     visits: crate::visits::VisitCounter,
     registries: crate::screening::RegistryCache,
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// Draws queued ahead of the random generator (see [`AppState::draw`]).
+    draws: std::sync::Mutex<std::collections::VecDeque<u64>>,
 }
 
 impl AppState {
@@ -73,6 +79,7 @@ impl AppState {
             live: crate::live::LiveHub::default(),
             visits: crate::visits::VisitCounter::default(),
             registries: crate::screening::RegistryCache::default(),
+            draws: std::sync::Mutex::default(),
         }))
     }
 
@@ -166,6 +173,25 @@ impl AppState {
 
     pub fn metrics(&self) -> &PrometheusHandle {
         &self.0.metrics
+    }
+
+    /// A random number for a tracking number or objection code: the next queued draw if any,
+    /// else the operating system's generator. Queuing draws makes a clash reproducible.
+    pub fn draw(&self) -> u64 {
+        let queued = self.0.draws.lock().ok().and_then(|mut q| q.pop_front());
+        queued.unwrap_or_else(rand::random)
+    }
+
+    /// A draw for the six random digits of a tracking number.
+    pub fn draw_digits(&self) -> u32 {
+        u32::try_from(self.draw() % 1_000_000).unwrap_or_default()
+    }
+
+    /// Queues draws to be returned by [`AppState::draw`] before random ones.
+    pub fn queue_draws(&self, draws: &[u64]) {
+        if let Ok(mut q) = self.0.draws.lock() {
+            q.extend(draws);
+        }
     }
 
     /// Current time, UTC unix seconds.

@@ -13,7 +13,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use xiaowei_core::monitor::Menu;
 use xiaowei_core::subsidy::{Phase, Publicity, RosterStatus, YearRange, unpaid_years};
 use xiaowei_core::text::{FreeText, SingleLine};
@@ -29,7 +28,7 @@ use crate::rosters::{
 };
 use crate::security::{ClientIp, CsrfToken, random_token};
 use crate::staff::xlsx_response;
-use crate::state::{AppState, shanghai_time};
+use crate::state::{AppState, TRACKING_ATTEMPTS, shanghai_time};
 use crate::visits::{self, Visit};
 
 const PAGE_SIZE: i64 = 100;
@@ -39,6 +38,9 @@ const QUERIES_PER_ID: i64 = 10;
 const QUERY_WINDOW: i64 = 600;
 /// Objections allowed per client address per hour.
 const OBJECTIONS_PER_CLIENT: i64 = 10;
+/// Objection pages opened by code per client in [`QUERY_WINDOW`] seconds: plenty for following
+/// one's own objections, far too few to guess codes.
+const OBJECTION_LOOKUPS_PER_CLIENT: i64 = 60;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -404,10 +406,11 @@ pub fn percent_encode(name: &str) -> String {
         .collect()
 }
 
-/// A tracking code derived from the form's once-only key: a double submit finds the same case.
-fn tracking_code(form_key: &str) -> String {
+/// An objection's tracking code: eight characters of a 32-letter alphabet (40 bits) from a
+/// random draw. A double submit is recognised by the form's once-only key, not by the code.
+fn objection_code(random: u64) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    Sha256::digest(form_key.as_bytes()).iter().take(8).map(|b| ALPHABET[usize::from(*b) % 32] as char).collect()
+    (0..8).map(|i| ALPHABET[usize::try_from((random >> (5 * i)) & 31).unwrap_or_default()] as char).collect()
 }
 
 #[derive(Template)]
@@ -509,16 +512,16 @@ async fn record_objection(
     programme_id: Option<i64>,
 ) -> Result<Response, AppError> {
     let (name, phone, body) = parse_objector(form)?;
-    let code = tracking_code(&form.form_key);
-    if state.store().find_objection_by_code(&code).await?.is_some() {
-        return Ok(crate::staff::see_other(&format!("/objections/{code}")));
+    if let Some(existing) = state.store().find_objection_by_submit_key(&form.form_key).await? {
+        return Ok(crate::staff::see_other(&format!("/objections/{}", existing.code)));
     }
     let now = state.now();
     if state.store().rate_event("objection", quota, now - 3600, now).await? >= OBJECTIONS_PER_CLIENT {
         return Err(AppError::Throttled("提交过于频繁，请1小时后再试"));
     }
-    let objection = NewObjection {
-        code: code.clone(),
+    let mut objection = NewObjection {
+        code: String::new(),
+        submit_key: form.form_key.clone(),
         org_code: org_code.clone(),
         roster_id,
         entry_id: form.entry.filter(|_| roster_id.is_some()),
@@ -528,10 +531,22 @@ async fn record_objection(
         phone_idx: state.cipher().blind_index("phone", phone.expose()),
         body,
     };
-    match state.store().create_objection(&objection, now).await {
-        Ok(_) | Err(xiaowei_store::StoreError::Conflict(_)) => {}
-        Err(e) => return Err(e.into()),
-    }
+    // A clash with an existing code draws another one.
+    let mut attempt = 1;
+    let code = loop {
+        objection.code = objection_code(state.draw());
+        match state.store().create_objection(&objection, now).await {
+            Ok(_) => break objection.code,
+            Err(e) if e.is_duplicate_of("objections_code_key") && attempt < TRACKING_ATTEMPTS => attempt += 1,
+            // The same form submitted twice at once: show the objection the other one filed.
+            Err(e) if e.is_duplicate_of("objections_submit_key_key") => {
+                let existing =
+                    state.store().find_objection_by_submit_key(&form.form_key).await?.ok_or(AppError::NotFound)?;
+                return Ok(crate::staff::see_other(&format!("/objections/{}", existing.code)));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     if let Some(roster) = roster_id {
         state.pages().forget_roster(roster);
     }
@@ -652,9 +667,15 @@ struct StatusQuery {
 
 async fn objection_status(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Path(code): Path<String>,
     Query(q): Query<StatusQuery>,
 ) -> Result<Html<String>, AppError> {
+    let now = state.now();
+    if state.store().rate_event("objection_lookup", &ip, now - QUERY_WINDOW, now).await? >= OBJECTION_LOOKUPS_PER_CLIENT
+    {
+        return Err(AppError::Throttled("查询过于频繁，请10分钟后再试"));
+    }
     let code = code.trim().to_uppercase();
     let o = state.store().find_objection_by_code(&code).await?.ok_or(AppError::NotFound)?;
     let page = ObjectionStatusPage {

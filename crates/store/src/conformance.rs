@@ -110,7 +110,7 @@ conformance!(an_org_with_an_unknown_parent_is_refused_whole, |store: Store| asyn
         org("620922100201", "好村委会", OrgLevel::Village, Some("620922100")),
         org("620922999201", "坏村委会", OrgLevel::Village, Some("620922999")),
     ];
-    assert!(matches!(store.import_orgs(&bad, 2).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.import_orgs(&bad, 2).await, Err(StoreError::MissingReference(_))));
     assert_eq!(store.find_org("620922100201").await.unwrap(), None, "nothing half-written");
 });
 
@@ -143,7 +143,7 @@ conformance!(subtree_counts_include_households, |store: Store| async move {
             1,
         )
         .await;
-    assert!(matches!(dup, Err(StoreError::Conflict(_))));
+    assert!(matches!(dup, Err(StoreError::Duplicate { .. })));
 });
 
 conformance!(departments_and_contacts, |store: Store| async move {
@@ -158,7 +158,7 @@ conformance!(departments_and_contacts, |store: Store| async move {
     };
     store.add_contact(&contact("officer", "a"), 1).await.unwrap();
     let head = store.add_contact(&contact("head", "b"), 1).await.unwrap();
-    assert!(matches!(store.add_contact(&contact("leader", "a"), 1).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.add_contact(&contact("leader", "a"), 1).await, Err(StoreError::Duplicate { .. })));
     let contacts = store.contacts_of(id).await.unwrap();
     assert_eq!(contacts.iter().map(|c| c.position.as_str()).collect::<Vec<_>>(), ["head", "officer"]);
     assert_eq!(contacts[0].phone_enc, vec![1, 2, 3]);
@@ -172,7 +172,7 @@ conformance!(sessions_end_with_expiry_disabling_and_password_change, |store: Sto
     let id = store.create_staff_user(&user("clerk", "village_clerk", "620922100200"), 1).await.unwrap();
     assert!(matches!(
         store.create_staff_user(&user("clerk", "village_clerk", "620922100200"), 1).await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Duplicate { .. })
     ));
     store.create_session("t1", id, "c1", 10, 100).await.unwrap();
     let s = store.find_session("t1", 50).await.unwrap().unwrap();

@@ -100,17 +100,17 @@ conformance!(only_drafts_are_edited_and_a_status_changes_once, |store: Store| as
     assert_eq!(store.find_disclosure(id).await.unwrap().unwrap().title, "村务（改）");
     store.change_disclosure_status(id, "draft", "submitted", None, s.clerk, 12).await.unwrap();
     let again = store.change_disclosure_status(id, "draft", "submitted", None, s.clerk, 12).await;
-    assert!(matches!(again, Err(StoreError::Conflict(_))));
-    assert!(matches!(store.update_draft_disclosure(id, &text, 13).await, Err(StoreError::Conflict(_))));
-    assert!(matches!(store.replace_finance_lines(id, &[line(1, 1, 0)], 13).await, Err(StoreError::Conflict(_))));
-    assert!(matches!(store.attach_to_disclosure(id, &file("x.pdf"), 13).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(again, Err(StoreError::Stale(_))));
+    assert!(matches!(store.update_draft_disclosure(id, &text, 13).await, Err(StoreError::Stale(_))));
+    assert!(matches!(store.replace_finance_lines(id, &[line(1, 1, 0)], 13).await, Err(StoreError::Stale(_))));
+    assert!(matches!(store.attach_to_disclosure(id, &file("x.pdf"), 13).await, Err(StoreError::Stale(_))));
     store.change_disclosure_status(id, "submitted", "returned", Some("请补充附件"), s.reviewer, 14).await.unwrap();
     let d = store.find_disclosure(id).await.unwrap().unwrap();
     assert_eq!((d.status.as_str(), d.status_reason.as_deref()), ("returned", Some("请补充附件")));
     store.update_draft_disclosure(id, &text, 15).await.unwrap();
     store.change_disclosure_status(id, "returned", "submitted", None, s.clerk, 16).await.unwrap();
     store.publish_disclosure(id, s.reviewer, 17).await.unwrap();
-    assert!(matches!(store.publish_disclosure(id, s.reviewer, 18).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.publish_disclosure(id, s.reviewer, 18).await, Err(StoreError::Stale(_))));
     let d = store.find_disclosure(id).await.unwrap().unwrap();
     assert_eq!((d.status.as_str(), d.published_at, d.status_reason), ("published", Some(17), None));
 });
@@ -133,7 +133,7 @@ conformance!(a_correction_supersedes_on_publication_and_keeps_the_files, |store:
     assert_eq!(files.iter().map(|a| a.id).collect::<Vec<_>>(), [scan]);
     assert_eq!(files[0].roster_id, None);
     let dup = store.create_disclosure(&fix, &[], 21).await;
-    assert!(matches!(dup, Err(StoreError::Conflict(_))), "one successor per version");
+    assert!(matches!(&dup, Err(e) if e.is_duplicate_of("disclosures_one_successor")), "one successor per version");
 
     assert_eq!(store.find_disclosure(first).await.unwrap().unwrap().status, "published");
     publish(&store, &s, second, 30).await;

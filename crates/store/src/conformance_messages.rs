@@ -210,3 +210,31 @@ conformance!(notifications_reach_handlers_commission_and_assignee_by_role, |stor
     let assignable = store.staff_covering(NANCHA, &["supervisor", "township_reviewer"]).await.unwrap();
     assert_eq!(assignable.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(), ["jiwei-town", "jiwei"]);
 });
+
+conformance!(a_clashing_tracking_number_is_a_named_duplicate_and_a_lost_race_is_stale, |store: Store| async move {
+    small_tree(&store).await;
+    let first = new_message("question", NANCHA, "form-1", "LY20251009000001", 100);
+    store.create_message(&first, &[], &event("submitted"), &[]).await.unwrap();
+    let clash = new_message("question", NANCHA, "form-2", "LY20251009000001", 101);
+    let refused = store.create_message(&clash, &[], &event("submitted"), &[]).await;
+    assert!(
+        matches!(&refused, Err(e) if e.is_duplicate_of("messages_tracking_key")),
+        "the same name on both engines: {refused:?}"
+    );
+    let cadre = crate::CadreDetails {
+        name: "张三".into(),
+        title: "村文书".into(),
+        duties: String::new(),
+        phone_enc: vec![1],
+        phone_idx: "p1".into(),
+    };
+    store.add_cadre(NANCHA, &cadre, 1).await.unwrap();
+    let twice = store.add_cadre(NANCHA, &cadre, 2).await;
+    assert!(
+        matches!(&twice, Err(e) if e.is_duplicate_of("village_cadres_org_code_phone_idx_key")),
+        "a constraint on two columns: {twice:?}"
+    );
+    let elsewhere = new_message("question", "620922999999", "form-3", "LY20251009000002", 102);
+    let unknown_org = store.create_message(&elsewhere, &[], &event("submitted"), &[]).await;
+    assert!(matches!(unknown_org, Err(crate::StoreError::MissingReference(_))), "{unknown_org:?}");
+});

@@ -56,7 +56,7 @@ conformance!(catalogue_items_apply_down_their_subtree_only, |store: Store| async
     assert_eq!(store.power_item_risks(county).await.unwrap()[0].risk, "暗箱操作");
     assert!(matches!(
         store.add_power_item(&item("620922", "村级工程项目招投标", &[1]), 2).await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Duplicate { .. })
     ));
     assert_eq!(
         store.find_power_item_by_name("620922", "村级工程项目招投标").await.unwrap().map(|i| i.id),
@@ -76,15 +76,15 @@ conformance!(an_exercise_records_each_step_once_and_publishes_once, |store: Stor
         created_by: clerk,
     };
     let id = store.open_power_exercise(&new, 10).await.unwrap();
-    assert!(matches!(store.open_power_exercise(&new, 11).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.open_power_exercise(&new, 11).await, Err(StoreError::Duplicate { .. })));
     let first = store.record_power_step(&step(id, 1, "2025-03-02", clerk), 12).await.unwrap();
     assert!(matches!(
         store.record_power_step(&step(id, 1, "2025-03-03", clerk), 13).await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Duplicate { .. })
     ));
     assert!(store.power_exercises_within("620922100", true, 10).await.unwrap().is_empty(), "drafts are not public");
     store.publish_power_exercise(id, 14).await.unwrap();
-    assert!(matches!(store.publish_power_exercise(id, 15).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.publish_power_exercise(id, 15).await, Err(StoreError::Stale(_))));
     let found = store.find_power_exercise(id).await.unwrap().unwrap();
     assert!(found.is_published());
     assert_eq!(found.item_name, "村级工程项目招投标");
@@ -100,7 +100,7 @@ conformance!(an_exercise_records_each_step_once_and_publishes_once, |store: Stor
         uploaded_by: clerk,
     };
     let doc_id = store.add_power_document(&doc, 16).await.unwrap();
-    assert!(matches!(store.add_power_document(&doc, 17).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.add_power_document(&doc, 17).await, Err(StoreError::Duplicate { .. })));
     assert_eq!(store.power_documents(id).await.unwrap()[0].id, doc_id);
     assert_eq!(store.find_power_document(doc_id).await.unwrap().map(|d| d.step_id), Some(Some(first)));
     assert_eq!(store.power_step_records(id).await.unwrap().len(), 1);

@@ -274,7 +274,7 @@ conformance!(a_rescreen_keeps_handling_and_marks_vanished_hits, |store: Store| a
 
     store.handle_screening_hit(a.id, "new", "verifying", "", 1, "纪委", 101).await.unwrap();
     let twice = store.handle_screening_hit(a.id, "new", "verifying", "", 1, "纪委", 102).await;
-    assert!(matches!(twice, Err(crate::StoreError::Conflict(_))));
+    assert!(matches!(twice, Err(crate::StoreError::Stale(_))));
 
     // A re-screen finds a again, no longer c, and b for the first time.
     let run = store.record_screening(None, 3, &[hit("dead_payee", "a"), hit("dead_payee", "b")], 200).await.unwrap();

@@ -252,7 +252,7 @@ conformance!(the_calendar_is_replaced_by_year_and_edited_by_day, |store: Store| 
 
 conformance!(outbox_claims_hand_each_message_to_one_worker, |store: Store| async move {
     store.enqueue(&[notice("a"), notice("b"), notice("c"), notice("a")], 100).await.unwrap();
-    assert_eq!(store.outbox_counts().await.unwrap().pending, 3, "deduplicated");
+    assert_eq!(store.outbox_counts(true).await.unwrap().pending, 3, "deduplicated");
     let (first, second) = tokio::join!(store.claim_outbox("w1", 100, 60, 10), store.claim_outbox("w2", 100, 60, 10));
     let (first, second) = (first.unwrap(), second.unwrap());
     assert_eq!(first.len() + second.len(), 3, "each claimed once");
@@ -280,7 +280,7 @@ conformance!(outbox_claims_hand_each_message_to_one_worker, |store: Store| async
     let failed = store.outbox(Some("failed"), None, 10, 0).await.unwrap().0;
     assert_eq!(failed[0].last_error.as_deref(), Some("模板未通过审核"));
     assert!(store.retry_outbox(retry_id, 600).await.unwrap());
-    let counts = store.outbox_counts().await.unwrap();
+    let counts = store.outbox_counts(true).await.unwrap();
     assert_eq!(counts.sent, 1);
 });
 

@@ -153,6 +153,7 @@ fn attachment(roster_id: Option<i64>, programme_id: Option<i64>, name: &str) -> 
 fn objection(code: &str, org: &str, roster_id: Option<i64>, entry_id: Option<i64>, programme_id: i64) -> NewObjection {
     NewObjection {
         code: code.into(),
+        submit_key: format!("form-{code}-{org}"),
         org_code: org.into(),
         roster_id,
         entry_id,
@@ -167,9 +168,12 @@ fn objection(code: &str, org: &str, roster_id: Option<i64>, entry_id: Option<i64
 conformance!(programmes_have_unique_names_and_are_found_by_id_and_by_name, |store: Store| async move {
     let first = store.create_programme(&programme("耕地地力保护补贴"), 1).await.unwrap();
     let second = store.create_programme(&one_off_programme("危房改造补助"), 2).await.unwrap();
-    assert!(matches!(store.create_programme(&programme("耕地地力保护补贴"), 3).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.create_programme(&programme("耕地地力保护补贴"), 3).await,
+        Err(StoreError::Duplicate { .. })
+    ));
     let unknown_department = NewProgramme { department_id: Some(999), ..programme("高龄补贴") };
-    assert!(matches!(store.create_programme(&unknown_department, 3).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.create_programme(&unknown_department, 3).await, Err(StoreError::MissingReference(_))));
 
     let found = store.find_programme(first).await.unwrap().unwrap();
     assert_eq!(
@@ -238,7 +242,7 @@ conformance!(a_roster_with_a_failing_entry_leaves_nothing_behind, |store: Store|
     // have been written by then and must be rolled back.
     new[999].id_idx = "idx0001".into();
     let twice = store.create_roster(&roster(&s, NANCHA, 2024, "proposed"), &new, 10).await;
-    assert!(matches!(twice, Err(StoreError::Conflict(_))), "{twice:?}");
+    assert!(matches!(twice, Err(StoreError::Duplicate { .. })), "{twice:?}");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM rosters").await, 0, "no roster row");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM roster_entries").await, 0, "no entries");
 
@@ -246,7 +250,7 @@ conformance!(a_roster_with_a_failing_entry_leaves_nothing_behind, |store: Store|
     new[700].amount_fen = 0;
     assert!(store.create_roster(&roster(&s, NANCHA, 2024, "proposed"), &new, 10).await.is_err(), "a zero amount");
     let unknown_org = store.create_roster(&roster(&s, "620922999200", 2024, "proposed"), &new[..1], 10).await;
-    assert!(matches!(unknown_org, Err(StoreError::Conflict(_))), "{unknown_org:?}");
+    assert!(matches!(unknown_org, Err(StoreError::MissingReference(_))), "{unknown_org:?}");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM rosters").await, 0);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM roster_entries").await, 0);
 
@@ -269,7 +273,7 @@ conformance!(a_status_change_happens_once_and_publishing_sets_the_publicity_date
 
     store.change_roster_status(id, "draft", "submitted", None, s.clerk, 20).await.unwrap();
     let again = store.change_roster_status(id, "draft", "submitted", None, s.clerk, 21).await;
-    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert!(matches!(again, Err(StoreError::Stale(_))), "{again:?}");
     let r = roster_of(&store, id).await;
     assert_eq!((r.status.as_str(), r.updated_at, r.status_reason), ("submitted", 20, None));
     assert_eq!(reviewed_by(id).await, None, "submitting is not reviewing");
@@ -287,15 +291,15 @@ conformance!(a_status_change_happens_once_and_publishing_sets_the_publicity_date
     assert_eq!((r.status.as_str(), r.published_at, r.updated_at), ("published", Some(50), 50));
     assert_eq!((r.publicity_start.as_deref(), r.publicity_end.as_deref()), (Some(PUBLICITY.0), Some(PUBLICITY.1)));
     let twice = store.publish_roster(id, Some(("2024-04-01", "2024-04-07")), s.reviewer, 60).await;
-    assert!(matches!(twice, Err(StoreError::Conflict(_))), "{twice:?}");
+    assert!(matches!(twice, Err(StoreError::Stale(_))), "{twice:?}");
     let r = roster_of(&store, id).await;
     assert_eq!((r.published_at, r.publicity_start.as_deref()), (Some(50), Some(PUBLICITY.0)), "unchanged");
 
     let draft = store.create_roster(&roster(&s, NANCHA, 2024, "paid"), &entries(&["a"]), 70).await.unwrap();
-    assert!(matches!(store.publish_roster(draft, None, s.reviewer, 80).await, Err(StoreError::Conflict(_))), "a draft");
+    assert!(matches!(store.publish_roster(draft, None, s.reviewer, 80).await, Err(StoreError::Stale(_))), "a draft");
     assert!(matches!(
         store.change_roster_status(999, "draft", "submitted", None, s.clerk, 80).await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Stale(_))
     ));
     submit(&store, &s, draft, 80).await;
     store.publish_roster(draft, None, s.reviewer, 90).await.unwrap();
@@ -316,7 +320,10 @@ conformance!(a_published_correction_supersedes_its_old_version_which_is_correcte
     assert_eq!((r2.correction_reason.as_deref(), r2.entry_count, r2.total_fen), (Some("漏报一人"), 3, 30_000));
     assert_eq!(roster_of(&store, v1).await.status, "published", "the old version stays public until replaced");
     let rival = store.create_roster(&correction(&s, &old), &entries(&["a"]), 35).await;
-    assert!(matches!(rival, Err(StoreError::Conflict(_))), "one successor per version: {rival:?}");
+    assert!(
+        matches!(&rival, Err(e) if e.is_duplicate_of("rosters_one_successor")),
+        "one successor per version: {rival:?}"
+    );
 
     publish(&store, &s, v2, 40).await;
     let (r1, r2) = (roster_of(&store, v1).await, roster_of(&store, v2).await);
@@ -327,7 +334,7 @@ conformance!(a_published_correction_supersedes_its_old_version_which_is_correcte
     assert_eq!(versions.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(), ["superseded", "published"]);
 
     let late = store.create_roster(&correction(&s, &old), &entries(&["a"]), 50).await;
-    assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
+    assert!(matches!(late, Err(StoreError::Duplicate { .. })), "{late:?}");
     let v3 = store.create_roster(&correction(&s, &r2), &entries(&["a", "c"]), 60).await.unwrap();
     let r3 = roster_of(&store, v3).await;
     assert_eq!((r3.version, r3.lineage_id, r3.supersedes_id), (3, Some(v1), Some(v2)));
@@ -345,7 +352,7 @@ conformance!(publishing_a_correction_of_a_withdrawn_roster_is_refused_whole, |st
     submit(&store, &s, v2, 40).await;
     withdraw(&store, &s, v1, 50).await;
     let refused = store.publish_roster(v2, Some(PUBLICITY), s.reviewer, 60).await;
-    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    assert!(matches!(refused, Err(StoreError::Stale(_))), "{refused:?}");
     let r2 = roster_of(&store, v2).await;
     assert_eq!((r2.status.as_str(), r2.published_at, r2.publicity_start), ("submitted", None, None), "rolled back");
     assert_eq!(roster_of(&store, v1).await.status, "withdrawn");
@@ -610,7 +617,7 @@ conformance!(only_drafts_are_deleted_and_with_everything_they_hold, |store: Stor
     assert_eq!(count(&store, "SELECT COUNT(*) FROM roster_differences").await, 0);
 
     let refused = store.delete_draft_roster(published).await;
-    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    assert!(matches!(refused, Err(StoreError::Stale(_))), "{refused:?}");
     assert_eq!(roster_of(&store, published).await.status, "published");
     assert_eq!(store.roster_entries(published, 10, 0).await.unwrap().len(), 1);
     assert_eq!(store.attachments_of_roster(published).await.unwrap().len(), 1);
@@ -621,7 +628,7 @@ conformance!(only_drafts_are_deleted_and_with_everything_they_hold, |store: Stor
     let old = roster_of(&store, published).await;
     let fix = store.create_roster(&correction(&s, &old), &entries(&["b"]), 20).await.unwrap();
     submit(&store, &s, fix, 21).await;
-    assert!(matches!(store.delete_draft_roster(fix).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.delete_draft_roster(fix).await, Err(StoreError::Stale(_))));
     store.change_roster_status(fix, "submitted", "returned", Some("重做"), s.reviewer, 22).await.unwrap();
     store.delete_draft_roster(fix).await.unwrap();
     let again = store.create_roster(&correction(&s, &old), &entries(&["c"]), 23).await.unwrap();
@@ -645,7 +652,7 @@ conformance!(scans_are_listed_per_roster_and_found_by_id, |store: Store| async m
     assert_eq!((doc.roster_id, doc.programme_id, doc.original_name.as_str()), (None, Some(s.programme), "政策.pdf"));
     assert_eq!(store.find_attachment(999).await.unwrap(), None);
     let orphan = store.add_attachment(&attachment(Some(999), None, "x.pdf"), 23).await;
-    assert!(matches!(orphan, Err(StoreError::Conflict(_))), "{orphan:?}");
+    assert!(matches!(orphan, Err(StoreError::MissingReference(_))), "{orphan:?}");
 });
 
 conformance!(objections_are_tracked_by_code_scoped_by_subtree_and_stay_closed, |store: Store| async move {
@@ -657,9 +664,16 @@ conformance!(objections_are_tracked_by_code_scoped_by_subtree_and_stay_closed, |
         store.create_objection(&objection("YY-0001", NANCHA, Some(id), Some(entry_id), s.programme), 20).await.unwrap();
     let o2 = store.create_objection(&objection("YY-0002", BEICUN, None, None, s.programme), 30).await.unwrap();
     let o3 = store.create_objection(&objection("YY-0003", NANCHA, None, None, s.programme), 40).await.unwrap();
-    let same_code = store.create_objection(&objection("YY-0001", NANCHA, None, None, s.programme), 50).await;
-    assert!(matches!(same_code, Err(StoreError::Conflict(_))), "{same_code:?}");
+    let another_form =
+        NewObjection { submit_key: "another-form".into(), ..objection("YY-0001", NANCHA, None, None, s.programme) };
+    let same_code = store.create_objection(&another_form, 50).await;
+    assert!(matches!(&same_code, Err(e) if e.is_duplicate_of("objections_code_key")), "{same_code:?}");
 
+    let same_form = NewObjection { code: "YY-0009".into(), ..objection("YY-0001", NANCHA, None, None, s.programme) };
+    let twice = store.create_objection(&same_form, 50).await;
+    assert!(matches!(&twice, Err(e) if e.is_duplicate_of("objections_submit_key_key")), "{twice:?}");
+    let by_form = store.find_objection_by_submit_key("form-YY-0001-620922100200").await.unwrap().unwrap();
+    assert_eq!(by_form.code, "YY-0001");
     let found = store.find_objection_by_code("YY-0001").await.unwrap().unwrap();
     assert_eq!(
         (found.id, found.roster_id, found.entry_id, found.programme_id),
@@ -695,7 +709,7 @@ conformance!(objections_are_tracked_by_code_scoped_by_subtree_and_stay_closed, |
     );
     store.answer_objection(o1, "closed", "已更正", s.reviewer, 80).await.unwrap();
     let reopen = store.answer_objection(o1, "handling", "再看看", s.reviewer, 90).await;
-    assert!(matches!(reopen, Err(StoreError::Conflict(_))), "{reopen:?}");
+    assert!(matches!(reopen, Err(StoreError::Stale(_))), "{reopen:?}");
     let closed = store.find_objection(o1).await.unwrap().unwrap();
     assert_eq!((closed.status.as_str(), closed.reply.as_deref(), closed.updated_at), ("closed", Some("已更正"), 80));
     assert!(store.answer_objection(o2, "bogus", "x", s.reviewer, 90).await.is_err(), "unknown status");
@@ -738,7 +752,7 @@ conformance!(a_staged_import_is_read_by_its_user_until_it_expires_or_is_dropped,
     assert_eq!(store.staged_import("t1", s.clerk, 101).await.unwrap(), None, "expired");
     assert_eq!(store.staged_import("t2", s.clerk, 0).await.unwrap(), None, "unknown token");
     let same_token = store.stage_import("t1", s.clerk, "{}", &file, 110).await;
-    assert!(matches!(same_token, Err(StoreError::Conflict(_))), "{same_token:?}");
+    assert!(matches!(same_token, Err(StoreError::Duplicate { .. })), "{same_token:?}");
     store.drop_staged_import("t1").await.unwrap();
     assert_eq!(store.staged_import("t1", s.clerk, 0).await.unwrap(), None);
     store.drop_staged_import("t1").await.unwrap();
@@ -766,7 +780,7 @@ conformance!(of_concurrent_corrections_of_one_version_exactly_one_is_stored, |st
         results.push(attempt.await.unwrap());
     }
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
-    assert!(results.iter().all(|r| matches!(r, Ok(_) | Err(StoreError::Conflict(_)))), "{results:?}");
+    assert!(results.iter().all(|r| matches!(r, Ok(_) | Err(StoreError::Duplicate { .. }))), "{results:?}");
     assert_eq!(store.roster_versions(v1).await.unwrap().len(), 2);
 });
 
@@ -798,7 +812,7 @@ conformance!(concurrent_recomputations_and_deletions_of_a_draft_wait_for_each_ot
         results.push(deletion.await.unwrap());
     }
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
-    assert!(results.iter().all(|r| matches!(r, Ok(()) | Err(StoreError::Conflict(_)))), "{results:?}");
+    assert!(results.iter().all(|r| matches!(r, Ok(()) | Err(StoreError::Stale(_)))), "{results:?}");
     assert_eq!(store.find_roster(id).await.unwrap(), None);
 });
 

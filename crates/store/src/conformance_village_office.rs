@@ -43,7 +43,7 @@ conformance!(cadres_are_kept_per_village_with_their_sealed_phones, |store: Store
     assert_eq!(cadres[0].title, "村党支部书记、村委会主任");
 
     let same_phone = store.add_cadre(NANCHA, &cadre("赵六", "村文书", "p1"), 4).await;
-    assert!(matches!(same_phone, Err(StoreError::Conflict(_))), "one phone once per village");
+    assert!(matches!(same_phone, Err(StoreError::Duplicate { .. })), "one phone once per village");
 
     let edited = CadreDetails { duties: "财务、报账".into(), ..cadre("李秀英", "村会计", "p3") };
     store.update_cadre(NANCHA, accountant, &edited, 5).await.unwrap();
@@ -65,7 +65,7 @@ conformance!(the_weekly_pattern_is_replaced_whole_and_takes_only_the_villages_ca
     assert_eq!(store.weekly_duty(NANCHA).await.unwrap(), [slot(1, b), slot(5, b)], "replaced, Monday first");
 
     let refused = store.set_weekly_duty(NANCHA, &[slot(2, a), slot(3, foreign)]).await;
-    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    assert!(matches!(refused, Err(StoreError::MissingReference(_))), "{refused:?}");
     assert_eq!(store.weekly_duty(NANCHA).await.unwrap(), [slot(1, b), slot(5, b)], "nothing half-written");
     assert!(store.weekly_duty(BEICUN).await.unwrap().is_empty());
 });
@@ -82,9 +82,9 @@ conformance!(overrides_are_one_per_date_and_leave_with_their_cadre, |store: Stor
     store.add_duty_override(NANCHA, &swap, 1).await.unwrap();
     store.add_duty_override(NANCHA, &old, 1).await.unwrap();
     let twice = store.add_duty_override(NANCHA, &NewDutyOverride { cadre_id: Some(a), ..closed.clone() }, 2).await;
-    assert!(matches!(twice, Err(StoreError::Conflict(_))), "one override per date");
+    assert!(matches!(twice, Err(StoreError::Duplicate { .. })), "one override per date");
     let foreign = store.add_duty_override(BEICUN, &swap, 2).await;
-    assert!(matches!(foreign, Err(StoreError::Conflict(_))), "a substitute from another village is refused");
+    assert!(matches!(foreign, Err(StoreError::MissingReference(_))), "a substitute from another village is refused");
 
     let upcoming = store.duty_overrides_from(NANCHA, "2026-01-01").await.unwrap();
     assert_eq!(upcoming.iter().map(|o| o.on_date.as_str()).collect::<Vec<_>>(), ["2026-02-17", "2026-03-02"]);
@@ -128,7 +128,10 @@ conformance!(meetings_split_into_upcoming_and_past_and_keep_their_minutes, |stor
     };
     let attachment = store.add_attachment(&file, now).await.unwrap();
     store.attach_minutes_file(NANCHA, held, attachment).await.unwrap();
-    assert!(matches!(store.attach_minutes_file(NANCHA, held, attachment + 99).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.attach_minutes_file(NANCHA, held, attachment + 99).await,
+        Err(StoreError::MissingReference(_))
+    ));
     let found = store.find_meeting(NANCHA, held).await.unwrap().unwrap();
     assert_eq!(found.minutes.as_deref(), Some("评议通过3户低保申请。"));
     assert_eq!((found.minutes_at, found.minutes_attachment_id), (Some(now), Some(attachment)));

@@ -167,7 +167,7 @@ impl Store {
         Ok(sqlx::query_as(sql).bind(id).fetch_optional(&self.pool).await?)
     }
 
-    /// Rewrites a draft's text; refused (`Conflict`) once it has been submitted.
+    /// Rewrites a draft's text; refused (`Stale`) once it has been submitted.
     pub async fn update_draft_disclosure(&self, id: i64, text: &DisclosureText, now: i64) -> Result<(), StoreError> {
         let done = sqlx::query(
             "UPDATE disclosures SET title = $1, body = $2, period_label = $3, period_start = $4, period_end = $5, \
@@ -182,7 +182,7 @@ impl Store {
         .bind(id)
         .execute(&self.pool)
         .await?;
-        if done.rows_affected() == 0 { Err(StoreError::Conflict("disclosure is not editable".into())) } else { Ok(()) }
+        if done.rows_affected() == 0 { Err(StoreError::Stale("disclosure is not editable".into())) } else { Ok(()) }
     }
 
     /// Replaces a draft's finance lines and totals, all or nothing.
@@ -196,7 +196,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         if locked.rows_affected() == 0 {
-            return Err(StoreError::Conflict("disclosure is not editable".into()));
+            return Err(StoreError::Stale("disclosure is not editable".into()));
         }
         sqlx::query("DELETE FROM disclosure_lines WHERE disclosure_id = $1").bind(id).execute(&mut *tx).await?;
         write_lines(&mut tx, id, lines).await?;
@@ -258,7 +258,7 @@ impl Store {
     }
 
     /// Moves a disclosure from one status to another only if it is still in `from`; a repeated
-    /// or lost-race request gets `Conflict`.
+    /// or lost-race request gets `Stale`.
     pub async fn change_disclosure_status(
         &self,
         id: i64,
@@ -285,7 +285,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict("disclosure status changed".into()));
+            return Err(StoreError::Stale("disclosure status changed".into()));
         }
         let old: Option<i64> = sqlx::query_scalar("SELECT supersedes_id FROM disclosures WHERE id = $1")
             .bind(id)
@@ -300,7 +300,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
-                return Err(StoreError::Conflict("corrected disclosure is no longer published".into()));
+                return Err(StoreError::Stale("corrected disclosure is no longer published".into()));
             }
         }
         let event = if old.is_some() { "correct" } else { "publish" };
@@ -320,7 +320,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         if locked.rows_affected() == 0 {
-            return Err(StoreError::Conflict("disclosure is not editable".into()));
+            return Err(StoreError::Stale("disclosure is not editable".into()));
         }
         let attachment: i64 = sqlx::query_scalar(
             "INSERT INTO attachments (sha256, size, content_type, original_name, uploaded_by, created_at) \

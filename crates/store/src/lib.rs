@@ -45,7 +45,7 @@ pub use departments::{Contact, Department, NewContact};
 pub use disclosures::{
     Disclosure, DisclosureText, FinanceLineRow, NewDisclosure, NewFinanceLine, VillageFinanceDisclosure,
 };
-pub use error::StoreError;
+pub use error::{StoreError, unique_constraint};
 pub use kiosks::{Enrolment, KioskTerminal, NewKioskTerminal};
 pub use ledger::{LeafRef, LedgerLeaf, NewLeaf};
 pub use messages::{

@@ -26,6 +26,8 @@ pub struct Objection {
 #[derive(Debug, Clone)]
 pub struct NewObjection {
     pub code: String,
+    /// The once-only key of the form that filed it: a repeated submission finds this objection.
+    pub submit_key: String,
     pub org_code: String,
     pub roster_id: Option<i64>,
     pub entry_id: Option<i64>,
@@ -43,8 +45,8 @@ impl Store {
     pub async fn create_objection(&self, o: &NewObjection, now: i64) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
             "INSERT INTO objections (code, org_code, roster_id, entry_id, programme_id, name, phone_enc, phone_idx, \
-             body, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $10) \
-             RETURNING id",
+             body, status, created_at, updated_at, submit_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $10, $11) RETURNING id",
         )
         .bind(&o.code)
         .bind(&o.org_code)
@@ -56,6 +58,7 @@ impl Store {
         .bind(&o.phone_idx)
         .bind(&o.body)
         .bind(now)
+        .bind(&o.submit_key)
         .fetch_one(&self.pool)
         .await?)
     }
@@ -63,6 +66,12 @@ impl Store {
     pub async fn find_objection_by_code(&self, code: &str) -> Result<Option<Objection>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {OBJECTION_COLUMNS} FROM objections WHERE code = $1"));
         Ok(sqlx::query_as(sql).bind(code).fetch_optional(&self.pool).await?)
+    }
+
+    /// The objection a form with this once-only key filed, if any.
+    pub async fn find_objection_by_submit_key(&self, key: &str) -> Result<Option<Objection>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {OBJECTION_COLUMNS} FROM objections WHERE submit_key = $1"));
+        Ok(sqlx::query_as(sql).bind(key).fetch_optional(&self.pool).await?)
     }
 
     pub async fn find_objection(&self, id: i64) -> Result<Option<Objection>, StoreError> {
@@ -112,6 +121,6 @@ impl Store {
         .bind(id)
         .execute(&self.pool)
         .await?;
-        if done.rows_affected() == 0 { Err(StoreError::Conflict("objection is closed".into())) } else { Ok(()) }
+        if done.rows_affected() == 0 { Err(StoreError::Stale("objection is closed".into())) } else { Ok(()) }
     }
 }

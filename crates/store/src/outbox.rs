@@ -217,22 +217,71 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<OutboxMessage>, i64), StoreError> {
-        let condition = "($1 = '' OR status = $1) AND ($2 = 0 OR case_id = $2)";
+        self.outbox_where(status, case_id, true, limit, offset).await
+    }
+
+    /// The 短信记录 listing: like [`Store::outbox`], but texts about a report (举报) only when
+    /// `include_reports` (the discipline commission), filtered in the query so that counts and
+    /// pages never reveal them either.
+    pub async fn outbox_listing(
+        &self,
+        status: Option<&str>,
+        include_reports: bool,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<OutboxMessage>, i64), StoreError> {
+        self.outbox_where(status, None, include_reports, limit, offset).await
+    }
+
+    async fn outbox_where(
+        &self,
+        status: Option<&str>,
+        case_id: Option<i64>,
+        include_reports: bool,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<OutboxMessage>, i64), StoreError> {
+        let condition = "($1 = '' OR status = $1) AND ($2 = 0 OR case_id = $2) AND ($3 = 1 OR message_id IS NULL \
+                         OR message_id NOT IN (SELECT id FROM messages WHERE kind = 'report'))";
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM outbox WHERE {condition} ORDER BY id DESC LIMIT $3 OFFSET $4"
+            "SELECT {COLUMNS} FROM outbox WHERE {condition} ORDER BY id DESC LIMIT $4 OFFSET $5"
         ));
         let status = status.unwrap_or_default();
         let case_id = case_id.unwrap_or(0);
-        let rows =
-            sqlx::query_as(sql).bind(status).bind(case_id).bind(limit).bind(offset).fetch_all(&self.pool).await?;
+        let reports = i64::from(include_reports);
+        let rows = sqlx::query_as(sql)
+            .bind(status)
+            .bind(case_id)
+            .bind(reports)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
         let count = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM outbox WHERE {condition}"));
-        let total = sqlx::query_scalar(count).bind(status).bind(case_id).fetch_one(&self.pool).await?;
+        let total = sqlx::query_scalar(count).bind(status).bind(case_id).bind(reports).fetch_one(&self.pool).await?;
         Ok((rows, total))
     }
 
-    pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetch_all(&self.pool).await?;
+    /// Whether the text `id` is about a report (举报), which only the commission may see.
+    pub async fn outbox_is_about_report(&self, id: i64) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_id WHERE o.id = $1 AND m.kind = 'report'",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// Texts by status; those about a report (举报) only when `include_reports`.
+    pub async fn outbox_counts(&self, include_reports: bool) -> Result<OutboxCounts, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, COUNT(*) FROM outbox WHERE $1 = 1 OR message_id IS NULL \
+             OR message_id NOT IN (SELECT id FROM messages WHERE kind = 'report') GROUP BY status",
+        )
+        .bind(i64::from(include_reports))
+        .fetch_all(&self.pool)
+        .await?;
         let mut counts = OutboxCounts::default();
         for (status, n) in rows {
             match status.as_str() {

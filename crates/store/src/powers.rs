@@ -371,7 +371,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict("power exercise status changed".into()));
+            return Err(StoreError::Stale("power exercise status changed".into()));
         }
         let leaf = self.power_exercise_leaf(&mut tx, id, "publish", now, None).await?;
         self.append_leaf_in(&mut tx, &leaf).await?;

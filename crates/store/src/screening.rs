@@ -771,7 +771,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict("screening hit status changed".into()));
+            return Err(StoreError::Stale("screening hit status changed".into()));
         }
         sqlx::query(
             "INSERT INTO screening_hit_events (hit_id, from_status, to_status, note, actor_id, actor_name, at) \
@@ -890,7 +890,7 @@ impl Store {
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict("outreach lead already handled".into()));
+            return Err(StoreError::Stale("outreach lead already handled".into()));
         }
         Ok(())
     }

@@ -561,7 +561,7 @@ impl Store {
     }
 
     /// Moves a roster from one status to another, only if it is still in `from`: a second
-    /// identical request finds nothing to change and gets `Conflict`.
+    /// identical request finds nothing to change and gets `Stale`.
     pub async fn change_roster_status(
         &self,
         id: i64,
@@ -596,7 +596,7 @@ impl Store {
         let done =
             sqlx::query(sql).bind(to).bind(reason).bind(by).bind(now).bind(id).bind(from).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict(format!("{table} status changed")));
+            return Err(StoreError::Stale(format!("{table} status changed")));
         }
         if to == "withdrawn" {
             let leaf = match table {
@@ -631,7 +631,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict("roster status changed".into()));
+            return Err(StoreError::Stale("roster status changed".into()));
         }
         let old: Option<i64> =
             sqlx::query_scalar("SELECT supersedes_id FROM rosters WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
@@ -644,7 +644,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
-                return Err(StoreError::Conflict("corrected roster is no longer published".into()));
+                return Err(StoreError::Stale("corrected roster is no longer published".into()));
             }
         }
         let event = if old.is_some() { "correct" } else { "publish" };
@@ -665,7 +665,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         if locked.rows_affected() == 0 {
-            return Err(StoreError::Conflict("only drafts can be deleted".into()));
+            return Err(StoreError::Stale("only drafts can be deleted".into()));
         }
         for sql in [
             "DELETE FROM roster_entries WHERE roster_id = $1",

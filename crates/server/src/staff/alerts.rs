@@ -22,15 +22,13 @@ use crate::state::{AppState, shanghai_time};
 
 const PAGE_SIZE: i64 = 30;
 
-/// The alert `id` if the account may perform `permission` on it: outside the scope, forbidden;
-/// an alert about a report to anyone outside the commission, not found.
+/// The alert `id` if the account may perform `permission` on it: outside the scope, or about a
+/// report to anyone outside the commission, not found.
 async fn alert_in_scope(state: &AppState, staff: &Staff, permission: Permission, id: &str) -> Result<Alert, AppError> {
     staff.require(permission)?;
     let id: i64 = id.trim().parse().map_err(|_| AppError::NotFound)?;
     let a = state.store().find_alert(id).await?.ok_or(AppError::NotFound)?;
-    if !staff.scope.covers_org(&a.org_code) {
-        return Err(AppError::Forbidden);
-    }
+    staff.require_visible(permission, &a.org_code)?;
     if a.restricted != 0 && !staff.role.is_commission() {
         return Err(AppError::NotFound);
     }
@@ -74,7 +72,7 @@ struct AlertsPage {
     kind: String,
     status: String,
     township: String,
-    kinds: [AlertKind; 8],
+    kinds: [AlertKind; 10],
     statuses: [AlertStatus; 3],
     counts: Vec<TownshipCount>,
     query: String,

@@ -32,7 +32,8 @@ pub fn covers(staff: &Staff, case: &ServiceCase) -> bool {
     }
 }
 
-/// The case of `tracking` if the account may perform `permission` on it.
+/// The case of `tracking` if the account may perform `permission` on it; a case outside the
+/// account's reach is not found, as if it did not exist.
 pub async fn case_in_scope(
     state: &AppState,
     staff: &Staff,
@@ -42,7 +43,7 @@ pub async fn case_in_scope(
     staff.require(permission)?;
     let tracking = service::normalize_tracking(tracking).ok_or(AppError::NotFound)?;
     let case = state.store().find_case_by_tracking(&tracking).await?.ok_or(AppError::NotFound)?;
-    if covers(staff, &case) { Ok(case) } else { Err(AppError::Forbidden) }
+    if covers(staff, &case) { Ok(case) } else { Err(AppError::NotFound) }
 }
 
 /// The cases an account sees: its department's (department officers) or its org subtree's.

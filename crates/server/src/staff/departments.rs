@@ -201,12 +201,7 @@ pub async fn add_contact(
         phone_enc: state.cipher().encrypt(phone.expose()),
         phone_idx: state.cipher().blind_index("phone", phone.expose()),
     };
-    match state.store().add_contact(&contact, state.now()).await {
-        Err(xiaowei_store::StoreError::Conflict(_)) => {
-            return Err(AppError::Conflict("该手机号已是本部门联系人".into()));
-        }
-        other => other?,
-    };
+    state.store().add_contact(&contact, state.now()).await?;
     let detail = format!("为 {} 新增{} {name}（{}）", department.name, position_label(&form.position), phone.masked());
     state
         .audit(staff.audit_entry(state.now(), "department.add_contact", format!("department:{id}"), detail, None))

@@ -39,7 +39,7 @@ fn status_of(d: &Disclosure) -> Result<RosterStatus, AppError> {
 async fn in_scope(state: &AppState, staff: &Staff, permission: Permission, id: i64) -> Result<Disclosure, AppError> {
     staff.require(permission)?;
     let d = state.store().find_disclosure(id).await?.ok_or(AppError::NotFound)?;
-    staff.require_org(permission, &d.org_code)?;
+    staff.require_visible(permission, &d.org_code)?;
     Ok(d)
 }
 
@@ -61,7 +61,7 @@ fn notice_text(code: &str) -> &'static str {
 /// A status change that lost a race (or a repeated click) is reported plainly.
 fn changed_meanwhile(e: StoreError) -> AppError {
     match e {
-        StoreError::Conflict(_) => AppError::Conflict("公示状态已被他人更新，请刷新页面查看".into()),
+        StoreError::Stale(_) => AppError::Conflict("公示状态已被他人更新，请刷新页面查看".into()),
         other => other.into(),
     }
 }
@@ -379,12 +379,7 @@ pub async fn create(
         correction_reason: old.as_ref().map(|_| reason.to_owned()),
         created_by: staff.user.id,
     };
-    let id = store.create_disclosure(&new, &lines, state.now()).await.map_err(|e| match e {
-        StoreError::Conflict(_) if old.is_some() => {
-            AppError::Conflict("该版本已有更正稿，请在列表中找到并继续编辑".into())
-        }
-        other => other.into(),
-    })?;
+    let id = store.create_disclosure(&new, &lines, state.now()).await?;
     let created = store.find_disclosure(id).await?.ok_or(AppError::NotFound)?;
     let (action, detail) = match &old {
         Some(o) => ("disclosure.correct", format!("更正第{}版：{reason}", o.version)),

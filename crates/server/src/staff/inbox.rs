@@ -25,8 +25,8 @@ use crate::state::{AppState, shanghai_time};
 
 const PAGE_SIZE: i64 = 30;
 
-/// The message of `tracking` if the account may perform `permission` on it. Outside the scope:
-/// forbidden; a report to anyone outside the commission: not found.
+/// The message of `tracking` if the account may perform `permission` on it. Outside the scope,
+/// or a report to anyone outside the commission: not found.
 pub async fn message_in_scope(
     state: &AppState,
     staff: &Staff,
@@ -36,9 +36,7 @@ pub async fn message_in_scope(
     staff.require(permission)?;
     let tracking = message::normalize_tracking(tracking).ok_or(AppError::NotFound)?;
     let m = state.store().find_message_by_tracking(&tracking).await?.ok_or(AppError::NotFound)?;
-    if !staff.scope.covers_org(&m.org_code) {
-        return Err(AppError::Forbidden);
-    }
+    staff.require_visible(permission, &m.org_code)?;
     if m.kind == MessageKind::Report.as_str() && !staff.role.is_commission() {
         return Err(AppError::NotFound);
     }
@@ -97,6 +95,7 @@ struct InboxPage {
     kinds: Vec<MessageKind>,
     statuses: [MessageStatus; 7],
     can_answer: bool,
+    sees_objector: bool,
     form_key: String,
 }
 
@@ -163,6 +162,7 @@ pub async fn list(
     // Objections and self-query reports: shown with the whole list, or alone when asked for.
     let show_objections = staff.role.allows(Permission::ViewObjections)
         && (only_objections || (filter.kind.is_none() && filter.status.is_none() && !filter.overdue_only));
+    let sees_objector = super::objections::sees_objector(&staff);
     let mut objections = Vec::new();
     let mut more_objections = false;
     if show_objections {
@@ -171,27 +171,33 @@ pub async fn list(
         more_objections = only_objections && found.len() as i64 > PAGE_SIZE;
         found.truncate(PAGE_SIZE as usize);
         for o in found {
-            let phone = state
-                .cipher()
-                .decrypt(&o.phone_enc)
-                .map_err(|e| AppError::Internal(format!("objection {}: {e}", o.id)))?;
+            // Who raised it, how to reach them and what they wrote: for the commission only.
+            let (code, name, phone, body) = if sees_objector {
+                let phone = state
+                    .cipher()
+                    .decrypt(&o.phone_enc)
+                    .map_err(|e| AppError::Internal(format!("objection {}: {e}", o.id)))?;
+                (o.code, o.name, phone, o.body)
+            } else {
+                Default::default()
+            };
             objections.push(ObjectionRow {
                 id: o.id,
                 place: crate::rosters::place_name(state.store(), &o.org_code).await?,
-                code: o.code,
+                code,
                 roster_id: o.roster_id,
                 entry_id: o.entry_id,
                 source: if o.roster_id.is_some() { "花名册异议" } else { "自助查询反映" },
-                name: o.name,
+                name,
                 phone,
-                body: o.body,
+                body,
                 status: super::objection_status_label(&o.status),
                 closed: o.status == "closed",
                 reply: o.reply.unwrap_or_default(),
                 created: shanghai_time(o.created_at),
             });
         }
-        if !objections.is_empty() {
+        if sees_objector && !objections.is_empty() {
             let detail = format!("查看异议人手机号 {} 个", objections.len());
             let entry = staff.audit_entry(
                 state.now(),
@@ -224,6 +230,7 @@ pub async fn list(
         kinds,
         statuses: MessageStatus::ALL,
         can_answer: staff.role.allows(Permission::HandleObjections),
+        sees_objector,
         form_key: random_token(),
     };
     Ok(Html(page.render()?))

@@ -206,7 +206,7 @@ pub async fn revoke(
 ) -> Result<Response, AppError> {
     staff.require(Permission::ManageKiosks)?;
     let terminal = state.store().find_kiosk_terminal(id).await?.ok_or(AppError::NotFound)?;
-    staff.require_org(Permission::ManageKiosks, &terminal.township_code)?;
+    staff.require_visible(Permission::ManageKiosks, &terminal.township_code)?;
     if form.confirm != "1" {
         return Err(AppError::invalid("停用确认：请勾选“确认停用该终端”后再提交"));
     }

@@ -414,6 +414,14 @@ impl Staff {
         if self.scope.covers_org(org_code) { Ok(()) } else { Err(AppError::Forbidden) }
     }
 
+    /// For a record looked up by id or tracking number: refuses (403) unless the role has the
+    /// permission, and answers "not found" (404) when the record's org lies outside the scope,
+    /// so that ids and tracking numbers cannot be probed across townships.
+    pub fn require_visible(&self, permission: Permission, org_code: &str) -> Result<(), AppError> {
+        self.require(permission)?;
+        if self.scope.covers_org(org_code) { Ok(()) } else { Err(AppError::NotFound) }
+    }
+
     /// Refuses unless the role has the permission and the department is visible to the account.
     pub fn require_department(&self, permission: Permission, department_id: i64) -> Result<(), AppError> {
         self.require(permission)?;

@@ -1,6 +1,8 @@
 //! 异议 handling: the township reviewer and the county supervisor see objections raised in their
 //! scope (with the objector's phone, audited) and answer them; the objector follows the answer
-//! by tracking code on the public site.
+//! by tracking code on the public site. Everyone else in scope (the village clerk who compiled
+//! the roster among them) sees only that an objection exists, where, its status and the answer:
+//! never who raised it, the phone, the content or the tracking code (which opens the content).
 
 use askama::Template;
 use axum::Form;
@@ -48,7 +50,14 @@ struct ListPage {
     page: i64,
     has_more: bool,
     can_answer: bool,
+    sees_objector: bool,
     form_key: String,
+}
+
+/// Whether the role may see who raised an objection or self-query report: the discipline
+/// commission only, as with reports (举报).
+pub fn sees_objector(staff: &Staff) -> bool {
+    staff.role.is_commission()
 }
 
 #[derive(Deserialize)]
@@ -69,25 +78,33 @@ pub async fn list(
         state.store().objections_within(&staff.scope.org_code, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
     let has_more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
+    let sees_objector = sees_objector(&staff);
     let mut objections = Vec::with_capacity(rows.len());
     for o in rows {
-        let phone =
-            state.cipher().decrypt(&o.phone_enc).map_err(|e| AppError::Internal(format!("objection {}: {e}", o.id)))?;
+        let (code, name, phone, body) = if sees_objector {
+            let phone = state
+                .cipher()
+                .decrypt(&o.phone_enc)
+                .map_err(|e| AppError::Internal(format!("objection {}: {e}", o.id)))?;
+            (o.code, o.name, phone, o.body)
+        } else {
+            Default::default()
+        };
         objections.push(ObjectionRow {
             id: o.id,
             place: crate::rosters::place_name(state.store(), &o.org_code).await?,
-            code: o.code,
+            code,
             roster_id: o.roster_id,
-            name: o.name,
+            name,
             phone,
-            body: o.body,
+            body,
             status: status_label(&o.status),
             closed: o.status == "closed",
             reply: o.reply.unwrap_or_default(),
             created: shanghai_time(o.created_at),
         });
     }
-    if !objections.is_empty() {
+    if sees_objector && !objections.is_empty() {
         let detail = format!("查看异议人手机号 {} 个", objections.len());
         let entry =
             staff.audit_entry(state.now(), "pii.view", "objections".into(), detail, Some(staff.scope.org_code.clone()));
@@ -105,6 +122,7 @@ pub async fn list(
         page,
         has_more,
         can_answer: staff.role.allows(Permission::HandleObjections),
+        sees_objector,
         form_key: random_token(),
     };
     Ok(Html(page.render()?))
@@ -131,7 +149,7 @@ pub async fn answer(
 ) -> Result<Response, AppError> {
     staff.require(Permission::HandleObjections)?;
     let objection = state.store().find_objection(id).await?.ok_or(AppError::NotFound)?;
-    staff.require_org(Permission::HandleObjections, &objection.org_code)?;
+    staff.require_visible(Permission::HandleObjections, &objection.org_code)?;
     if !matches!(form.status.as_str(), "handling" | "closed") {
         return Err(AppError::invalid("处理状态：请选择处理中或已办结"));
     }
@@ -143,11 +161,10 @@ pub async fn answer(
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other(&format!("{list}?done=repeat")));
     }
-    state
-        .store()
-        .answer_objection(id, &form.status, reply, staff.user.id, state.now())
-        .await
-        .map_err(|_| AppError::Conflict("该异议已办结，不能再修改".into()))?;
+    state.store().answer_objection(id, &form.status, reply, staff.user.id, state.now()).await.map_err(|e| match e {
+        xiaowei_store::StoreError::Stale(_) => AppError::Conflict("该异议已办结，不能再修改".into()),
+        other => other.into(),
+    })?;
     if let Some(roster) = objection.roster_id {
         state.pages().forget_roster(roster);
     }

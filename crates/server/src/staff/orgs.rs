@@ -186,12 +186,7 @@ pub async fn add_household(
         return Ok(see_other(&format!("/staff/orgs/{code}?done=repeat")));
     }
     let household = NewHousehold { org_code: org.code.clone(), household_no: household_no.clone(), head_name, members };
-    match state.store().add_household(&household, state.now()).await {
-        Err(xiaowei_store::StoreError::Conflict(_)) => {
-            return Err(AppError::Conflict(format!("户号 {household_no} 已登记")));
-        }
-        other => other?,
-    };
+    state.store().add_household(&household, state.now()).await?;
     let detail = format!("登记农户 {household_no}");
     state
         .audit(staff.audit_entry(

@@ -182,10 +182,7 @@ pub async fn create_item(
         return Ok(see_other("/staff/powers?done=repeat"));
     }
     let now = state.now();
-    let id = state.store().add_power_item(&item, now).await.map_err(|e| match e {
-        StoreError::Conflict(_) => AppError::invalid("事项名称：本级清单中已有同名事项"),
-        other => other.into(),
-    })?;
+    let id = state.store().add_power_item(&item, now).await?;
     if let Some(added) = state.store().find_power_item(id).await? {
         crate::search::index_power_item(&state, &added).await?;
     }
@@ -216,7 +213,7 @@ pub async fn item(
     staff.require(Permission::ViewPowers)?;
     let item = state.store().find_power_item(id).await?.ok_or(AppError::NotFound)?;
     if !item_visible(&staff, &item) {
-        return Err(AppError::Forbidden);
+        return Err(AppError::NotFound);
     }
     let page = ItemPage { nav: staff.nav(), notice: notice_text(&q.done), item: item_view(state.store(), item).await? };
     Ok(Html(page.render()?))
@@ -309,10 +306,7 @@ pub async fn open(
         created_by: staff.user.id,
     };
     let now = state.now();
-    let id = store.open_power_exercise(&new, now).await.map_err(|e| match e {
-        StoreError::Conflict(_) => AppError::invalid("记录标题：该村该事项已有同名记录"),
-        other => other.into(),
-    })?;
+    let id = store.open_power_exercise(&new, now).await?;
     let detail = format!("创建运行记录 {title}（{}）", item.name);
     let entry =
         staff.audit_entry(now, "power.exercise.open", format!("power_exercise:{id}"), detail, Some(new.org_code));
@@ -329,7 +323,7 @@ async fn exercise_in_scope(
 ) -> Result<PowerExercise, AppError> {
     staff.require(permission)?;
     let exercise = state.store().find_power_exercise(id).await?.ok_or(AppError::NotFound)?;
-    staff.require_org(permission, &exercise.org_code)?;
+    staff.require_visible(permission, &exercise.org_code)?;
     Ok(exercise)
 }
 
@@ -458,10 +452,7 @@ pub async fn add_step(
         decision: decision.to_owned(),
         recorded_by: staff.user.id,
     };
-    store.record_power_step(&new, now).await.map_err(|e| match e {
-        StoreError::Conflict(_) => AppError::Conflict("该步骤已由他人记录，请刷新页面查看".into()),
-        other => other.into(),
-    })?;
+    store.record_power_step(&new, now).await?;
     let detail = format!("记录第{step_no}步（{done_on}）：{action}");
     let entry =
         staff.audit_entry(now, "power.exercise.step", format!("power_exercise:{id}"), detail, Some(exercise.org_code));
@@ -528,7 +519,7 @@ pub async fn attach(
             state.audit(entry).await?;
         }
         // The same file again: already attached, nothing to do.
-        Err(StoreError::Conflict(_)) => {}
+        Err(e) if e.is_duplicate_of("power_documents_exercise_id_sha256_key") => {}
         Err(e) => return Err(e.into()),
     }
     Ok(see_other(&format!("/staff/power-records/{id}?done=attached")))
@@ -552,7 +543,7 @@ pub async fn publish(
     }
     let now = state.now();
     state.store().publish_power_exercise(id, now).await.map_err(|e| match e {
-        StoreError::Conflict(_) => AppError::Conflict("该运行记录已被他人公开，请刷新页面查看".into()),
+        StoreError::Stale(_) => AppError::Conflict("该运行记录已被他人公开，请刷新页面查看".into()),
         other => other.into(),
     })?;
     if let Some(published) = state.store().find_power_exercise(id).await? {

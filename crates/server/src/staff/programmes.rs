@@ -228,12 +228,7 @@ pub async fn create(
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other("/staff/programmes?done=repeat"));
     }
-    let id = match state.store().create_programme(&programme, state.now()).await {
-        Err(xiaowei_store::StoreError::Conflict(_)) => {
-            return Err(AppError::Conflict(format!("已有名为“{}”的补贴项目", programme.name)));
-        }
-        other => other?,
-    };
+    let id = state.store().create_programme(&programme, state.now()).await?;
     let detail = format!("新增补贴项目 {}", programme.name);
     state.audit(staff.audit_entry(state.now(), "programme.create", format!("programme:{id}"), detail, None)).await?;
     Ok(see_other("/staff/programmes?done=created"))

@@ -41,7 +41,7 @@ fn status_of(roster: &Roster) -> Result<RosterStatus, AppError> {
 async fn roster_in_scope(state: &AppState, staff: &Staff, permission: Permission, id: i64) -> Result<Roster, AppError> {
     staff.require(permission)?;
     let roster = state.store().find_roster(id).await?.ok_or(AppError::NotFound)?;
-    staff.require_org(permission, &roster.org_code)?;
+    staff.require_visible(permission, &roster.org_code)?;
     Ok(roster)
 }
 
@@ -578,7 +578,7 @@ async fn require_reasons(state: &AppState, roster: &Roster) -> Result<(), AppErr
 /// A status change that lost a race (or a repeated click) is reported plainly.
 fn changed_meanwhile(e: StoreError) -> AppError {
     match e {
-        StoreError::Conflict(_) => AppError::Conflict("花名册状态已被他人更新，请刷新页面查看".into()),
+        StoreError::Stale(_) => AppError::Conflict("花名册状态已被他人更新，请刷新页面查看".into()),
         other => other.into(),
     }
 }

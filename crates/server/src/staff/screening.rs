@@ -565,7 +565,7 @@ async fn hit_in_scope(
 ) -> Result<xiaowei_store::ScreeningHit, AppError> {
     staff.require(permission)?;
     let hit = state.store().find_screening_hit(id).await?.ok_or(AppError::NotFound)?;
-    staff.require_org(permission, &hit.org_code)?;
+    staff.require_visible(permission, &hit.org_code)?;
     Ok(hit)
 }
 
@@ -687,7 +687,7 @@ pub async fn handle(
         .handle_screening_hit(id, from.as_str(), to.as_str(), note, staff.user.id, &staff.user.username, now)
         .await
         .map_err(|e| match e {
-            xiaowei_store::StoreError::Conflict(_) => {
+            xiaowei_store::StoreError::Stale(_) => {
                 AppError::Conflict("该线索已被他人处理，请刷新页面查看最新状态".into())
             }
             other => other.into(),
@@ -803,7 +803,7 @@ pub async fn record_outcome(
 ) -> Result<Response, AppError> {
     staff.require(Permission::HandleOutreach)?;
     let lead = state.store().find_outreach_lead(id).await?.ok_or(AppError::NotFound)?;
-    staff.require_org(Permission::HandleOutreach, &lead.org_code)?;
+    staff.require_visible(Permission::HandleOutreach, &lead.org_code)?;
     if !matches!(form.status.as_str(), "enrolled" | "not_eligible" | "unreachable") {
         return Err(AppError::invalid("联系结果：请选择"));
     }
@@ -817,7 +817,7 @@ pub async fn record_outcome(
     let now = state.now();
     state.store().record_outreach_outcome(id, &form.status, outcome, staff.user.id, now).await.map_err(
         |e| match e {
-            xiaowei_store::StoreError::Conflict(_) => AppError::Conflict("该线索已记录过联系结果".into()),
+            xiaowei_store::StoreError::Stale(_) => AppError::Conflict("该线索已记录过联系结果".into()),
             other => other.into(),
         },
     )?;

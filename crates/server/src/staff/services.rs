@@ -278,12 +278,7 @@ pub async fn update(
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other(&format!("/staff/services/{id}?done=repeat")));
     }
-    match state.store().update_service_item(id, &item, state.now()).await {
-        Err(xiaowei_store::StoreError::Conflict(_)) => {
-            return Err(AppError::Conflict("本部门已有同名事项".into()));
-        }
-        other => other?,
-    }
+    state.store().update_service_item(id, &item, state.now()).await?;
     let entry = staff.audit_entry(
         state.now(),
         "service_item.save",
@@ -587,7 +582,10 @@ pub async fn outbox(
     staff.require(Permission::ViewOutbox)?;
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let status = ["pending", "sending", "sent", "failed"].into_iter().find(|s| *s == q.status);
-    let (messages, total) = state.store().outbox(status, None, OUTBOX_PAGE, (page - 1) * OUTBOX_PAGE).await?;
+    // Texts about a report (举报) are listed only to those who may read the report.
+    let reports = staff.role.is_commission();
+    let (messages, total) =
+        state.store().outbox_listing(status, reports, OUTBOX_PAGE, (page - 1) * OUTBOX_PAGE).await?;
     let mut rows = Vec::new();
     for m in messages {
         let tracking = match (m.case_id, m.message_id) {
@@ -611,7 +609,7 @@ pub async fn outbox(
     let page = OutboxPage {
         nav: staff.nav(),
         rows,
-        counts: state.store().outbox_counts().await?,
+        counts: state.store().outbox_counts(reports).await?,
         status: status.unwrap_or_default().to_owned(),
         has_more: page * OUTBOX_PAGE < total,
         page,
@@ -634,6 +632,9 @@ pub async fn retry(
     Form(form): Form<RetryForm>,
 ) -> Result<Response, AppError> {
     staff.require(Permission::ViewOutbox)?;
+    if !staff.role.is_commission() && state.store().outbox_is_about_report(id).await? {
+        return Err(AppError::NotFound);
+    }
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other("/staff/outbox?done=repeat"));
     }

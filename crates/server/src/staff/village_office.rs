@@ -11,7 +11,7 @@ use jiff::civil::{Date, Time};
 use serde::Deserialize;
 use xiaowei_core::village_office::{Audience, WEEK, weekday_label};
 use xiaowei_core::{OrgLevel, Permission, Phone};
-use xiaowei_store::{CadreDetails, NewAttachment, NewDutyOverride, NewMeeting, Org, StoreError, WeeklyDuty};
+use xiaowei_store::{CadreDetails, NewAttachment, NewDutyOverride, NewMeeting, Org, WeeklyDuty};
 
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
 use crate::error::AppError;
@@ -243,13 +243,6 @@ fn cadre_details(state: &AppState, form: &CadreForm) -> Result<(CadreDetails, St
     Ok((details, phone.masked()))
 }
 
-fn same_phone(e: StoreError) -> AppError {
-    match e {
-        StoreError::Conflict(_) => AppError::Conflict("手机号：该手机号已是本村另一位村干部的联系电话".into()),
-        other => other.into(),
-    }
-}
-
 pub async fn add_cadre(
     State(state): State<AppState>,
     staff: Staff,
@@ -261,7 +254,7 @@ pub async fn add_cadre(
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(back(&village.code, "repeat", "cadres"));
     }
-    let id = state.store().add_cadre(&village.code, &details, state.now()).await.map_err(same_phone)?;
+    let id = state.store().add_cadre(&village.code, &details, state.now()).await?;
     let detail = format!("新增村干部 #{id} {}（{}，{masked}）", details.name, details.title);
     audit(&state, &staff, &village, "village_office.add_cadre", detail).await?;
     Ok(back(&village.code, "cadre_added", "cadres"))
@@ -278,7 +271,7 @@ pub async fn edit_cadre(
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(back(&village.code, "repeat", "cadres"));
     }
-    state.store().update_cadre(&village.code, cadre_id, &details, state.now()).await.map_err(same_phone)?;
+    state.store().update_cadre(&village.code, cadre_id, &details, state.now()).await?;
     let detail =
         format!("修改村干部 #{cadre_id} 为 {}（{}，分工：{}，{masked}）", details.name, details.title, details.duties);
     audit(&state, &staff, &village, "village_office.edit_cadre", detail).await?;
@@ -385,12 +378,7 @@ pub async fn add_override(
         return Ok(back(&village.code, "repeat", "overrides"));
     }
     let new = NewDutyOverride { on_date: date.to_string(), cadre_id, note: note.clone() };
-    let id = match state.store().add_duty_override(&village.code, &new, state.now()).await {
-        Err(StoreError::Conflict(_)) => {
-            return Err(AppError::Conflict(format!("日期：{date} 已有值班调整，请先删除原安排")));
-        }
-        other => other?,
-    };
+    let id = state.store().add_duty_override(&village.code, &new, state.now()).await?;
     let who = cadre_id.map_or_else(|| "不坐班".to_owned(), |c| format!("由 #{c} 代班"));
     let detail = format!("新增值班调整 #{id}：{date} {who}（{note}）");
     audit(&state, &staff, &village, "village_office.add_override", detail).await?;

@@ -161,10 +161,7 @@ pub async fn save(
         aes_key_enc: (!aes_key.is_empty()).then(|| cipher.encrypt(aes_key)),
         compatible: form.compatible == "1",
     };
-    state.store().save_wechat_account(&account, state.now()).await.map_err(|e| match e {
-        xiaowei_store::StoreError::Conflict(_) => AppError::invalid("该 AppID 已配置给其他乡镇"),
-        other => other.into(),
-    })?;
+    state.store().save_wechat_account(&account, state.now()).await?;
     state
         .audit(staff.audit_entry(
             state.now(),
