@@ -32,6 +32,10 @@ pub struct Keys {
     pub pii: String,
     /// The ledger's signed-note private key, when one exists.
     pub ledger: Option<String>,
+    /// The ledger audit key (payment details in roster leaves), when one exists; escrows made
+    /// before it existed lack it.
+    #[serde(default)]
+    pub ledger_audit: Option<String>,
 }
 
 /// Where the passphrase comes from: a file (first line), the environment, else a prompt.
@@ -65,7 +69,11 @@ pub fn current(config: &Config) -> Result<Option<Keys>> {
         Some(key) => Some(key.expose_secret().trim().to_owned()),
         None => std::fs::read_to_string(config.ledger_key_path()).ok().map(|t| t.trim().to_owned()),
     };
-    Ok(Some(Keys { pii: pii.to_hex(), ledger }))
+    let ledger_audit = match std::env::var("XIAOWEI_LEDGER_AUDIT_KEY") {
+        Ok(hex) => Some(hex.trim().to_owned()),
+        Err(_) => std::fs::read_to_string(config.ledger_audit_key_path()).ok().map(|t| t.trim().to_owned()),
+    };
+    Ok(Some(Keys { pii: pii.to_hex(), ledger, ledger_audit }))
 }
 
 /// The personal-data key from configuration or its file, if there is one.
@@ -143,9 +151,10 @@ pub fn export(config: &Config, file: &Path, passphrase_file: Option<&Path>) -> R
     let text = seal(&keys, &passphrase)?;
     write_new(file, &text)?;
     println!(
-        "已写入密钥托管文件 {}（个人信息密钥{}）。请与备份分开保管，并另行记下口令。",
+        "已写入密钥托管文件 {}（个人信息密钥{}{}）。请与备份分开保管，并另行记下口令。",
         file.display(),
-        if keys.ledger.is_some() { "、账本签名密钥" } else { "" }
+        if keys.ledger.is_some() { "、账本签名密钥" } else { "" },
+        if keys.ledger_audit.is_some() { "、账本审计密钥" } else { "" }
     );
     Ok(())
 }
@@ -157,7 +166,11 @@ pub fn import(config: &Config, file: &Path, passphrase_file: Option<&Path>) -> R
     let keys = open(&text, &passphrase)?;
     crate::files::secure_dir(&config.data_dir)?;
     let mut written = Vec::new();
-    let targets = [(config.key_path(), Some(keys.pii.as_str())), (config.ledger_key_path(), keys.ledger.as_deref())];
+    let targets = [
+        (config.key_path(), Some(keys.pii.as_str())),
+        (config.ledger_key_path(), keys.ledger.as_deref()),
+        (config.ledger_audit_key_path(), keys.ledger_audit.as_deref()),
+    ];
     for (path, value) in targets {
         let Some(value) = value else { continue };
         match std::fs::read_to_string(&path) {
@@ -194,7 +207,11 @@ mod tests {
     use super::*;
 
     fn keys() -> Keys {
-        Keys { pii: PiiKey::generate().to_hex(), ledger: Some("PRIVATE+KEY+x+1+abc".into()) }
+        Keys {
+            pii: PiiKey::generate().to_hex(),
+            ledger: Some("PRIVATE+KEY+x+1+abc".into()),
+            ledger_audit: Some("ab".repeat(32)),
+        }
     }
 
     #[test]
@@ -203,7 +220,7 @@ mod tests {
         let text = seal(&k, &SecretString::from("长长的托管口令2026")).unwrap();
         assert!(!text.contains(&k.pii), "the key is not in clear");
         let back = open(&text, &SecretString::from("长长的托管口令2026")).unwrap();
-        assert_eq!((back.pii, back.ledger), (k.pii, k.ledger));
+        assert_eq!((back.pii, back.ledger, back.ledger_audit), (k.pii, k.ledger, k.ledger_audit));
         let wrong = open(&text, &SecretString::from("另一个口令另一个口令")).err().unwrap();
         assert!(wrong.to_string().contains("口令不正确"));
     }

@@ -177,6 +177,11 @@ impl Config {
         self.data_dir.join("keys").join("ledger.key")
     }
 
+    /// The ledger audit key file (payment details in roster leaves), next to the other keys.
+    pub fn ledger_audit_key_path(&self) -> PathBuf {
+        self.data_dir.join("keys").join("ledger-audit.key")
+    }
+
     /// The origin to give a newly generated ledger key.
     pub fn ledger_origin(&self) -> String {
         if let Some(origin) = self.ledger_origin.as_deref().map(str::trim).filter(|o| !o.is_empty()) {

@@ -83,7 +83,7 @@ pub fn load_or_create_audit_key(config: &Config) -> Result<AuditKey, AppError> {
         return AuditKey::from_hex(&hex)
             .map_err(|_| AppError::Internal("XIAOWEI_LEDGER_AUDIT_KEY is not 64 hex digits".into()));
     }
-    let path = config.data_dir.join("keys").join("ledger-audit.key");
+    let path = config.ledger_audit_key_path();
     let damaged = |_| AppError::Internal(format!("ledger audit key file {} is damaged", path.display()));
     if let Ok(text) = std::fs::read_to_string(&path) {
         return AuditKey::from_hex(&text).map_err(damaged);
