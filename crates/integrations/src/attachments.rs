@@ -419,7 +419,7 @@ mod tests {
     #[test]
     fn config_defaults_and_debug_hides_credentials() {
         let cfg = AttachmentConfig::default();
-        assert_eq!((cfg.backend.as_str(), cfg.max_bytes, cfg.dir.as_ref()), ("local", 10 * MIB, None));
+        assert_eq!((cfg.backend.as_str(), cfg.max_bytes, cfg.dir.as_ref()), ("local", MAX_UPLOAD_BYTES, None));
         let cfg = AttachmentConfig {
             s3_access_key_id: Some("AKIDVILLAGE".into()),
             s3_secret_access_key: Some("very-secret".into()),
