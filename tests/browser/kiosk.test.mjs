@@ -42,7 +42,7 @@ async function adminPage() {
   return page;
 }
 
-/** Registers a terminal for 广至藏族乡 on the staff page and returns its enrolment URL. */
+/** Registers a terminal for 广至藏族乡 on the staff page and returns its enrolment URL, made absolute. */
 async function register(admin, name, tag) {
   await admin.goto(`${base}/staff/kiosks`);
   await admin.getByLabel('乡镇').selectOption(GUANGZHI);
@@ -52,7 +52,8 @@ async function register(admin, name, tag) {
   const url = (await admin.locator('#enrol-url').textContent()).trim();
   assert.match(url, /\/kiosk\/enrol\/[0-9a-f]{64}$/);
   await admin.screenshot({ path: join(shots, `kiosk-${tag}-staff-enrolment.png`), fullPage: true });
-  return url;
+  // Without public_url the page shows the path only (never a link built from the Host header).
+  return new URL(url, base).href;
 }
 
 /** Everything personal the page could still hold: markup, field values, storage. */
