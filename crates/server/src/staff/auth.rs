@@ -1,5 +1,5 @@
 //! Login, logout and the staff home page. Passwords are argon2id, hashed and verified on the
-//! blocking pool behind [`HashGate`]: at most half the cores hash at once, and a request that
+//! threads of [`HashGate`]: at most half the cores hash at once, and a request that
 //! cannot start within a few seconds is refused (429), so a login flood costs bounded memory and
 //! leaves cores for the public pages. Each attempt is claimed in the database before its password
 //! is checked (`core::login` has the rule: per username and client address, with a per-username
@@ -30,10 +30,15 @@ use crate::state::AppState;
 const BUSY: &str = "登录的人太多，请稍后再试";
 
 /// Bounds the password hashing that runs at once: each argon2id hash holds 19 MiB and a core.
+/// The hashes run on the gate's own long-lived threads, one per permit, so the allocator keeps
+/// at most that many hash-sized arenas (on the shared blocking pool every new thread kept one).
 struct HashGate {
     permits: Semaphore,
     wait: Duration,
+    jobs: std::sync::mpsc::Sender<Job>,
 }
+
+type Job = Box<dyn FnOnce() + Send>;
 
 /// The gate was full for longer than its wait.
 #[derive(Debug, PartialEq, Eq)]
@@ -41,14 +46,37 @@ struct Busy;
 
 impl HashGate {
     fn new(permits: usize, wait: Duration) -> Self {
-        Self { permits: Semaphore::new(permits.max(1)), wait }
+        let permits = permits.max(1);
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..permits {
+            let queue = queue.clone();
+            let worker = std::thread::Builder::new().name(format!("argon2-{n}")).spawn(move || {
+                loop {
+                    let next = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv();
+                    let Ok(job) = next else { break };
+                    // A panicking job drops its answer channel, which its caller reads as busy.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            });
+            if let Err(e) = worker {
+                tracing::error!(error = %e, "could not start a password hashing thread");
+            }
+        }
+        Self { permits: Semaphore::new(permits), wait, jobs }
     }
 
-    /// Runs `work` on the blocking pool once a permit is free, or answers [`Busy`] after the wait.
+    /// Runs `work` on the gate's threads once a permit is free, or answers [`Busy`] after the wait.
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Busy> {
         let permit =
             tokio::time::timeout(self.wait, self.permits.acquire()).await.map_err(|_| Busy)?.map_err(|_| Busy)?;
-        let done = tokio::task::spawn_blocking(work).await.map_err(|_| Busy);
+        let (answer, done) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = answer.send(work());
+            }))
+            .map_err(|_| Busy)?;
+        let done = done.await.map_err(|_| Busy);
         drop(permit);
         done
     }
