@@ -171,16 +171,7 @@ pub async fn list(
         more_objections = only_objections && found.len() as i64 > PAGE_SIZE;
         found.truncate(PAGE_SIZE as usize);
         for o in found {
-            // Who raised it, how to reach them and what they wrote: for the commission only.
-            let (code, name, phone, body) = if sees_objector {
-                let phone = state
-                    .cipher()
-                    .decrypt(&o.phone_enc)
-                    .map_err(|e| AppError::Internal(format!("objection {}: {e}", o.id)))?;
-                (o.code, o.name, phone, o.body)
-            } else {
-                Default::default()
-            };
+            let (code, name, phone, body) = super::objections::objector(&state, sees_objector, &o)?;
             objections.push(ObjectionRow {
                 id: o.id,
                 place: crate::rosters::place_name(state.store(), &o.org_code).await?,

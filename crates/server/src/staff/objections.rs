@@ -60,6 +60,21 @@ pub fn sees_objector(staff: &Staff) -> bool {
     staff.role.is_commission()
 }
 
+/// The objector's query code, name, phone and words as the viewer may see them: in full for the
+/// commission, blank for everyone else.
+pub fn objector(
+    state: &AppState,
+    sees_objector: bool,
+    o: &xiaowei_store::Objection,
+) -> Result<(String, String, String, String), AppError> {
+    if !sees_objector {
+        return Ok(Default::default());
+    }
+    let phone =
+        state.cipher().decrypt(&o.phone_enc).map_err(|e| AppError::Internal(format!("objection {}: {e}", o.id)))?;
+    Ok((o.code.clone(), o.name.clone(), phone, o.body.clone()))
+}
+
 #[derive(Deserialize)]
 pub struct ListQuery {
     page: Option<i64>,
@@ -81,15 +96,7 @@ pub async fn list(
     let sees_objector = sees_objector(&staff);
     let mut objections = Vec::with_capacity(rows.len());
     for o in rows {
-        let (code, name, phone, body) = if sees_objector {
-            let phone = state
-                .cipher()
-                .decrypt(&o.phone_enc)
-                .map_err(|e| AppError::Internal(format!("objection {}: {e}", o.id)))?;
-            (o.code, o.name, phone, o.body)
-        } else {
-            Default::default()
-        };
+        let (code, name, phone, body) = objector(&state, sees_objector, &o)?;
         objections.push(ObjectionRow {
             id: o.id,
             place: crate::rosters::place_name(state.store(), &o.org_code).await?,
