@@ -6,6 +6,37 @@
 //!
 //! The database is copied first and the attachments after: attachments are content-addressed and
 //! never rewritten, so every file the copied database names is already on disk when it is copied.
+//!
+//! ## Operations: backup, restore, keys, files
+//!
+//! - `xiaowei backup` (`src/backup.rs`) copies the database first and the attachments after. SQLite:
+//!   `VACUUM INTO` gives a consistent, compacted copy while the server writes; the ledger head and
+//!   schema version are read from that copy. PostgreSQL: a repeatable-read transaction exports its
+//!   snapshot, the ledger head is read inside it, and `pg_dump --snapshot` dumps exactly that state,
+//!   so the manifest's ledger checkpoint is the dump's. Attachments are content-addressed and never
+//!   rewritten, so everything the copied database names is on disk when the files are copied.
+//!   `manifest.json` lists each file's SHA-256; `xiaowei restore` refuses a backup whose files do not
+//!   match, restores only into an empty data folder (and an empty PostgreSQL database, through
+//!   `pg_restore`), migrates to the running version, runs the `ledger verify` check, confirms the
+//!   ledger root at the manifest's size, and prints row counts (`Store::row_counts`).
+//! - Keys never enter a backup. `xiaowei keys export` (`src/keys.rs`) seals both keys with argon2id
+//!   (64 MiB, 3 passes) and AES-256-GCM, the two primitives the platform already trusts for passwords
+//!   and personal data, rather than adding the `age` stack for one file; the header with the KDF
+//!   parameters is authenticated, so it cannot be weakened. The manifest carries a keyed hash of a
+//!   fixed text (`pii_key_check`) so a restore refuses a key that does not belong to the data.
+//! - Files (`src/files.rs`): the process sets umask 077 at start, so every file it or SQLite or the
+//!   attachment store creates is private; the SQLite file is created 0600 before SQLite opens it (its
+//!   `-wal`/`-shm` take the same mode), and at every start the data folder is walked and group/other
+//!   bits removed. The systemd unit sets `UMask=0077` as well.
+//! - Migrations: `crates/store/migrations/CHECKSUMS` lists the SHA-256 of every migration file; a
+//!   store test fails when a listed file changes or a new file is not appended. An upgrade test
+//!   migrates a fixture database made by migrations 0001–0017 with demo data (`tests/fixtures/`) to
+//!   the current head on both engines and reads it through the store.
+//! - Tests: `tests/it/backup.rs` (backup while writing, escrow, restore, refusals, file modes under
+//!   umask 0000 and 0022, both engines), `tests/it/upgrade.rs`, `crates/store/src/migrations_frozen.rs`,
+//!   and `scripts/restore-drill` (run by `scripts/test`: the same drill over HTTP on a served copy).
+//! - Not yet: rotating the personal-data key. Every sealed column and blind index (rosters, cases,
+//!   messages, contacts, registries, screening) would need a key id and dual-key look-ups.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -254,11 +254,16 @@ impl TestApp {
     /// Posts a form with the client's CSRF token and a fresh form key.
     pub async fn post_form(&self, client: &reqwest::Client, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         let csrf = self.csrf(client, "/staff/login").await;
-        let key = format!("{:032x}", rand::thread_rng().r#gen::<u128>());
+        let key = form_key();
         let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf), ("form_key", &key)];
         form.extend_from_slice(fields);
         client.post(self.url(path)).form(&form).send().await.unwrap()
     }
+}
+
+/// A fresh once-only form key, as a rendered form carries.
+pub fn form_key() -> String {
+    format!("{:032x}", rand::thread_rng().r#gen::<u128>())
 }
 
 /// The value of the first hidden input named `name`.

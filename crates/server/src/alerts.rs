@@ -5,6 +5,58 @@
 //! Raising is idempotent by dedup key, so the scan may run on every instance at once and as often
 //! as wanted. Summaries name tracking numbers, items, places and officials' roles, never an
 //! applicant's or reporter's name or phone.
+//!
+//! ## 远程监控平台: alerts (预警) and the live overview
+//!
+//! The county commission's view of the platform in operation, scoped like every staff page (a
+//! township account sees its township). `Permission::ViewMonitor` opens it (supervisors, county and
+//! township admins, township reviewers); `Permission::HandleAlerts` handles alerts (the commission:
+//! county supervisors county-wide, the township's 纪委书记 for their township).
+//!
+//! **Alerts.** `core::alert` holds the kinds (超24小时未联系, 超期未办结, 群众不满意, 超一个季度未公开,
+//! 权力运行环节缺失或超时, 发放与公示不一致, 短信接收人连续未响应, 触摸终端离线超1小时), the handling state machine (new →
+//! looked at → resolved, a resolution needs a note), the dedup key per (kind, subject[, episode]) and
+//! the rules that are more than a comparison: a power exercise is flagged by the public timeline rule
+//! (`power::evaluate`, late or skipped steps — a step merely overdue today may still be done), a
+//! village's required disclosures (三务公开: party, village affairs, finance) lapse by the public
+//! 未按时公开 rule, and dead routing is a case officer or township handler whose last
+//! `DEAD_ROUTING_CASES` (3) new-case texts, with the contact deadline passed, were all followed by no
+//! timely contact. The table `alerts` (migration `0015_alerts.sql`) has a UNIQUE dedup key: the
+//! store's `raise_alert` is `INSERT … ON CONFLICT DO NOTHING`, so a re-scan on any number of
+//! instances never duplicates an alert or resets its handling; `look_at_alert` and `resolve_alert`
+//! are compare-and-set on the status. An episode in the key makes a new occurrence a new alert (a
+//! second 不满意 rating, a new lapse after a disclosure, a new streak of ignored texts). One store query
+//! per kind finds its condition in bulk (`cases_contact_breached`, `deadlines_breached`,
+//! `unsatisfied_ratings`, `villages_last_disclosed`, `published_power_timelines`,
+//! `differing_paid_rosters`, `routed_new_cases`). `server::alerts::scan(state, now)` runs them all
+//! and raises what it finds (reading first which dedup keys exist, so a quiet round writes nothing); the workers loop (`notify::spawn_workers`) calls it every round and the
+//! demo once, tests with a controlled `now`. Summaries name tracking numbers, items, places and
+//! officials' roles, never an applicant's or reporter's identity; an alert about a report (举报) is
+//! `restricted` and, like the report, does not exist for anyone outside the commission (404).
+//! `/staff/alerts` lists alerts with filters (kind, status, township), pagination and counts per
+//! township; `/staff/alerts/{id}` links to the evidence (the case, the message, the village's
+//! disclosure page, the power record, the roster) and carries the handling forms (a confirmation box
+//! before resolving); each step is audited (`alert.look`, `alert.resolve`).
+//!
+//! **Live overview.** `server::live` computes the figures of a scope (`Store::live_figures`: open and
+//! overdue cases and messages, contact-overdue cases, this month's ratings, new alerts;
+//! `latest_arrivals`: the ten newest cases and messages as time, place and item — no personal data;
+//! reports count for the commission only). `/staff/live` renders them server-side (with a refresh
+//! link, so the page works without JavaScript), `/staff/live/screen` is the big screen (大屏: dark,
+//! no navigation, sized for 1920×1080, a meta refresh as the no-JavaScript fallback), and
+//! `/staff/live/events` is an SSE stream (`text/event-stream`, keep-alive) of `figures` events.
+//! `AppState::live()` is a `tokio::sync::broadcast` hub: the public apply handler, the message
+//! handlers and the alert scan announce the org code of what they created after commit; each open
+//! stream re-sends its figures when the change lies in its scope, and every 10 seconds anyway, so
+//! changes made through another instance arrive too; on shutdown the hub ends every stream, since a
+//! graceful stop waits for open requests. `static/live.js` (no inline script: the CSP
+//! forbids it) rewrites the tiles; `EventSource` reconnects by itself and the page reloads if the
+//! stream is refused. The overview also shows today's page views (`Store::visits_by_day`, as written
+//! by the visit counter) and the hall terminals in scope, online or offline by their last heartbeat
+//! (`Store::list_kiosk_terminals`, `core::kiosk::is_online`); a terminal silent for more than an hour
+//! (`core::alert::kiosk_outage`) raises a 触摸终端离线超1小时 alert, one per outage (its start is the
+//! episode), linking to that list. For the discipline commission only, a tile counts 大数据比对 hits waiting for or
+//! under verification and those confirmed (`Store::screening_counts`).
 
 use std::collections::HashMap;
 

@@ -2,6 +2,16 @@
 //! required kind was last published and the 未按时公开 mark for finance; one disclosure with its
 //! safely rendered text, finance table and totals, files, every public version and the changes
 //! from its predecessor. Drafts and their files are never served here.
+//!
+//! ## Publication: powers, disclosures, search
+//!
+//! The county defines the micro-power catalogue once (items whose org is the county apply in every
+//! village); a township or village adds local items visible in its subtree. A power exercise record
+//! is opened against an item and grows step by step; its public page evaluates the steps against the
+//! item's procedure (calendar-day limits counted from the previous recorded step). Disclosures follow
+//! the roster life exactly (same state machine, versions by lineage, compare-and-set), and a version's
+//! page shows a line diff against its predecessor. Only public content enters the search index, and
+//! roster recipients' names never do.
 
 use askama::Template;
 use axum::Extension;

@@ -6,6 +6,55 @@
 //! enrolled terminal (kiosk body class and data, a home bar, `kiosk.js` for the idle reset,
 //! heartbeat and offline screen), so no page is written twice and no page cache sees the
 //! difference. Never shows more on a kiosk than on a phone.
+//!
+//! ## 触摸终端: hall terminals
+//!
+//! A terminal (`kiosk_terminals`, migration 0012) belongs to a township and is registered by the
+//! county admin (`/staff/kiosks`, `Permission::ManageKiosks`), who gets a one-time enrolment link
+//! (shown once with a QR code, valid 7 days). `/kiosk/enrol/{token}` consumes it by compare-and-set
+//! (`Store::enrol_kiosk_terminal`: of two browsers exactly one wins; a later use is told it was used,
+//! expired or revoked) and sets the HttpOnly `xw_kiosk` cookie holding a fresh device token. Both
+//! tokens are stored only as keyed hashes (the personal-data key's blind index, one purpose each).
+//! `core::kiosk` holds the rules: idle time (15–600 s, default 60) and its countdown (a third of it,
+//! 5–15 s), online = heard from within 90 s, and the heartbeat's checks.
+//!
+//! **One set of pages.** The kiosk does not duplicate the public pages. `kiosk::chrome`, a middleware
+//! outside the error renderer, dresses every HTML answer to a request carrying a valid device cookie:
+//! `<body class="kiosk">` with the terminal's idle time, countdown, CSRF token and version as data
+//! attributes, a bar with the home button, and `static/kiosk.js`; the answer becomes `no-store`, and
+//! answers to a form post are marked `data-kiosk-private`. Because the dressing happens after the
+//! handler, the roster page cache (`page_cache.rs`) keeps serving the same plain HTML to phones and
+//! terminals and needs no kiosk key. The kiosk stylesheet is a `body.kiosk` section of `app.css`
+//! (28 px type, targets of 64 px or more, black on white, no hover). Kiosk-only pages are the home
+//! (`/kiosk`, tiles for the township's menu) and the self-query (`/kiosk/self-query`: village, then
+//! an on-screen keypad for the ID with a GB 11643 check before going on, then the name picked from
+//! the village's published roster names grouped by surname, or typed on a connected keyboard). It
+//! posts to the same `subsidies::answer_self_query` as the phone (same content, never more; audited
+//! as the terminal; rate-limited per terminal; `no-store`).
+//!
+//! **Idle reset.** `kiosk.js` counts time since the last pointer, touch, key or wheel event; in the
+//! last seconds an overlay counts down with 继续使用; then it resets every form, clears session and
+//! local storage, empties `<main>`, `history.replaceState`s and `location.replace`s to `/kiosk`. The
+//! current entry (the private answer) is thus replaced; links out of a private answer also replace it,
+//! and pages are `no-store`, so the back-forward cache restores none of them (the browser test walks
+//! back through the whole history afterwards).
+//!
+//! **Health and offline.** `kiosk.js` posts `/kiosk/heartbeat` (JSON: version, screen, last script
+//! error; CSRF header; device cookie) on every page and every 30 s; `Store::record_kiosk_heartbeat`
+//! keeps last-seen, version, screen and error, and `Store::list_kiosk_terminals(scope)` is the read
+//! the monitor uses. `/kiosk-sw.js`, a service worker at the root scope, fetches navigations
+//! network-first and keeps public pages; self-query, tracking pages, form answers and the back
+//! office are never kept. Offline, a page not kept gets `/kiosk/offline` (离线…正在重新连接), which
+//! probes `/healthz` every 3 s and reloads itself when the network is back.
+//!
+//! **代办 (staff-assisted filing).** A township admin (`Permission::FileOnBehalf`) logged in on an
+//! enrolled terminal of a township in their scope files 我要办事 applications and 留言箱 messages for
+//! a villager: `kiosk::proxy_officer` checks device cookie, session, role and scope (terminal township
+//! and the application's village). The forms say so, the case records the officer in the existing
+//! `service_cases.filed_by` (the staff case page shows 代办：姓名), a message's first event names
+//! the officer (actor 「姓名（代办）」 with their staff id, inside the same transaction as the
+//! message), and the audit record is the officer's. The bar shows 代办中, and the idle reset also
+//! ends the officer's session (`/staff/logout`), also on the home screen.
 
 use std::collections::BTreeMap;
 

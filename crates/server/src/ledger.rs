@@ -3,6 +3,106 @@
 //! proof in the browser, the printable checkpoint sheet and the consistency check of an old
 //! checkpoint. Also owns the signing key file. Never changes the log: appends happen in the
 //! store, inside the transactions that publish.
+//!
+//! ## Publication ledger (公开账本)
+//!
+//! Every publication, correction, withdrawal and catalogue change is a leaf of one append-only
+//! Merkle log in the form of Go's checksum database and Certificate Transparency: RFC 6962 hashing,
+//! checkpoints in C2SP **tlog-checkpoint** form signed as a C2SP **signed-note** (Ed25519), served as
+//! C2SP **tlog-tiles** (`/ledger/checkpoint`, `/ledger/tile/<L>/<N>[.p/<W>]`,
+//! `/ledger/tile/entries/<N>[.p/<W>]`; tiles are immutable and cached for a year). The Merkle
+//! arithmetic, tile hashing, checkpoint and note code come from the `tlog_tiles` and `signed_note`
+//! crates (Cloudflare's ports of Go's `sumdb/tlog` and `sumdb/note`); our own code is the canonical
+//! leaf text, the C2SP tile paths (the crate speaks Go's `tile/8/…` spelling) and entry bundles
+//! (`core::ledger`, property-tested), and the storage.
+//!
+//! **Canonical leaf.** UTF-8 text, one `key=value` per line, values escaped (`\` → `\\`, newline →
+//! `\n`, CR → `\r`), fields in a fixed order. The header is always
+//! `xiaowei-ledger-leaf/1`, `kind`, `object` (row id), `version`, `event`, `org` (org code), `time`
+//! (UTC, RFC 3339 seconds). Then per kind:
+//!
+//! | kind | events | fields |
+//! | --- | --- | --- |
+//! | `roster` | `publish`, `correct` (a new version), `withdraw` | `programme`, `year`, `period`, `phase`, `settles`, `lineage`, `supersedes`, `correction_reason`, `paid_on`, `publicity_start`, `publicity_end`, `entries`, `total_fen`, `entries_sha256`, `differences_sha256`, one `attachment=<sha256> <file name>` per scan, and `withdraw_reason` on withdrawal |
+//! | `disclosure` | `publish`, `correct`, `withdraw` | `category`, `title`, `period`, `period_start`, `period_end`, `lineage`, `supersedes`, `correction_reason`, `body_sha256`, `lines`, `income_fen`, `expense_fen`, `lines_sha256`, `attachment=…`, `withdraw_reason` |
+//! | `power_exercise` | `publish`, `update` (a step or file added after publication) | `item`, `title`, `started_on`, `steps`, `documents`, `steps_sha256`, `attachment=…`; the version is the number of steps plus files |
+//! | `power_item` | `add` (catalogue change) | `category`, `name`, `basis`, `materials`, `responsible`, `total_days`, `steps_sha256`, `risks_sha256` |
+//! | `service_item` | `add`, `update`, `withdraw` (taken off the catalogue), `restore`; the version counts public changes | `department`, `name`, `conditions`, `materials`, `steps`, `time_limit`, `fee`, `contact_phone`, `external_url`, `requires_id`, `active` (org empty: county-wide) |
+//!
+//! **Leaf format 2** (`xiaowei-ledger-leaf/2`): a roster leaf written by a server holding the
+//! **ledger audit key** (`core::ledger::AuditKey`; `<data_dir>/keys/ledger-audit.key`, generated on
+//! first start, or `XIAOWEI_LEDGER_AUDIT_KEY`) adds `accounts_hmac` after `differences_sha256`: the
+//! HMAC-SHA256 under that key of the rows (row no, ID blind index, account blind index), so that
+//! the public cannot test guesses against it but `xiaowei ledger verify`, run by the county
+//! discipline commission with the key, catches an account switched to another person's. The key is
+//! unrelated to the signing key and never published. Rotation: install the new key on every server
+//! (rosters published from then on use it) and hand it to the commission, which keeps the old key
+//! for older leaves; verify checks with the key it is given. Format-1 leaves stay as they are and
+//! are rebuilt in format 1 (`same_format` in `store::ledger`); a format-2 leaf rebuilt without the
+//! key keeps its stored `accounts_hmac` unchecked (verify says so). The keyed rows never enter a
+//! page's copy. Limits: the HMAC covers the account's blind index, so an insider who writes another
+//! person's ciphertext without also writing its index is not caught by it.
+//!
+//! A `*_sha256` field is the SHA-256 (hex) of rows, each row being its cells escaped as above (and tab
+//! as `\t`), joined by a tab and ended by a newline: roster entries are (row no, name, masked ID,
+//! group, amount in fen, note) in row order — only what the public page shows, never a clear ID;
+//! differences (kind, name, masked ID, proposed fen, paid fen, reason); finance lines (row no, date,
+//! summary, income fen, expense fen, note); a disclosure body is one row of one cell. Bulky lists are
+//! digested so that a leaf stays far below the 65,535-byte limit of an entry bundle.
+//!
+//! **Tables** (migration `0009_ledger.sql`, both engines): `ledger_leaves` (index, kind, object id,
+//! version, event, org, time, leaf hash, canonical bytes; unique on kind+object+version+event),
+//! `ledger_hashes` (every stored tree hash by its Go `tlog` stored-hash index), `ledger_head` (one
+//! row: the size). Leaves and hashes refuse UPDATE and DELETE by trigger.
+//!
+//! **Append path.** `Store::publish_roster`, `publish_disclosure`, the withdrawal branch of the
+//! shared compare-and-set, `publish_power_exercise`, `record_power_step` / `add_power_document` on
+//! a published record, `add_power_item`, and the service catalogue's `upsert_service_item`,
+//! `update_service_item` and `set_service_item_active` build their leaf from the rows they just wrote and call
+//! `append_leaf_in` **inside the same transaction**: it locks `ledger_head` (`SELECT … FOR UPDATE`
+//! on PostgreSQL; SQLite transactions are `BEGIN IMMEDIATE`), returns the existing leaf if the same
+//! (kind, object, version, event) is already there, computes the new stored hashes and bumps the
+//! size. So several servers on one database write one gapless sequence, and a publication without
+//! its leaf cannot be committed. The signing key is generated on first start into
+//! `<data_dir>/keys/ledger.key` (or given as `XIAOWEI_LEDGER_KEY`; every server of one database
+//! needs the same key); checkpoints are signed on request (Ed25519 is deterministic, so one tree
+//! always gets the same checkpoint).
+//!
+//! **Adding a kind** (e.g. the service catalogue): build the text with
+//! `xiaowei_core::ledger::LeafText::new(kind, id, version, event, org, now)` plus `.field(…)` /
+//! `.digest(…)`, and either append it in your store transaction with `append_leaf_in` or call
+//! `xiaowei_server::ledger::append(&state, NewLeaf { … })` right after the change (idempotent, so a
+//! retry is safe). Add a re-derivation arm to `Store::rederive_leaf` (and a line to `ledger_gaps`)
+//! so `xiaowei ledger verify` checks it, a label in `server::ledger::kind_label`, and the badge
+//! (`ledger::badge` + `{% include "ledger_badge.html" %}`) on the public page.
+//!
+//! **Checking.** `xiaowei ledger verify` rebuilds every leaf from the database and re-hashes every
+//! attachment it names, recomputes the tree from the leaves, and lists every public object without
+//! its leaf; it exits 1 on any mismatch. Public pages show their newest leaf and link to
+//! `/ledger/leaves/{index}`, where `static/ledger-verify.js` checks, in the browser, the checkpoint's
+//! Ed25519 signature (WebCrypto; the verifier key `name+hash+base64` is split on its first two `+`
+//! only, as the base64 may hold `+`), the leaf from its entry bundle, and the inclusion proof rebuilt
+//! from hash tiles against the checkpoint root (RFC 9162 §2.1.3.2).
+//!
+//! **核验本页.** Every page with a badge (rosters, disclosures, power records, service items) carries
+//! `<script type="application/json" id="ledger-copy">`: the leaf text rebuilt from the rows the page
+//! was rendered from (`Store::rebuild_leaf`, the same builders the append path uses) and the rows
+//! behind each `*_sha256` digest. The page's 核验本页 button runs the leaf check above, then
+//! recomputes every digest from the copy with WebCrypto and compares the rebuilt text byte for byte
+//! with the leaf from the entry bundle, then compares the text the page displays with the copy:
+//! elements marked `data-ledger-field="<leaf field>"` (optionally `data-ledger-format="yuan"` for fen)
+//! and tables marked `data-ledger-rows="<digest>" data-ledger-offset data-ledger-cells` (one copy
+//! cell index per column, `-` to skip). Any difference says 「本页内容与公开账本记录不一致」 and shows
+//! 反映问题 (for a roster, its objection form prefilled with the leaf number). The copy is part of
+//! the rendered HTML, so a cached page carries the same bytes it was checked with.
+//!
+//! `/ledger/sheet` prints the checkpoint with a QR code for the notice board;
+//! `/ledger/consistency?checkpoint=…` checks the pasted checkpoint's signature, then rebuilds the
+//! whole tree from the leaves' own bytes (`Store::ledger_tree_from_leaves`, O(n), never the stored
+//! tree hashes, which could be left alone while a leaf is rewritten), requires today's stored root to
+//! equal it, and checks an RFC 6962 §2.1.2 consistency proof (`tlog_tiles::prove_tree`/`check_tree`)
+//! from the old checkpoint to that tree. `scripts/test` also checks the demo's log
+//! with Go's own `golang.org/x/mod/sumdb/tlog` and `sumdb/note` (`tests/tlog-go/`).
 
 use askama::Template;
 use axum::Router;

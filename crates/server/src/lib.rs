@@ -74,7 +74,7 @@ pub fn app(state: AppState) -> Router {
         .merge(disclosures::router())
         .merge(services::router())
         .merge(messages::router())
-        .merge(staff::router())
+        .merge(staff::router(&state))
         .merge(village_office::router())
         .merge(ledger::router())
         .merge(wechat::router())

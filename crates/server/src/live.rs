@@ -23,7 +23,7 @@ use xiaowei_core::service::{beijing_date, end_of_day};
 use xiaowei_core::{Permission, kiosk};
 
 use crate::error::AppError;
-use crate::staff::{Nav, Staff};
+use crate::staff::{Nav, Staff, StaffRoutes, Target};
 use crate::state::{AppState, shanghai_time};
 
 /// Seconds between refreshes of an open stream when nothing was announced.
@@ -213,13 +213,11 @@ struct ScreenPage {
 }
 
 pub async fn page(State(state): State<AppState>, staff: Staff) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ViewMonitor)?;
     let o = overview(&state, &staff, state.now()).await?;
     Ok(Html(LivePage { nav: staff.nav(), o }.render()?))
 }
 
 pub async fn screen(State(state): State<AppState>, staff: Staff) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ViewMonitor)?;
     let o = overview(&state, &staff, state.now()).await?;
     Ok(Html(ScreenPage { o }.render()?))
 }
@@ -227,7 +225,6 @@ pub async fn screen(State(state): State<AppState>, staff: Staff) -> Result<Html<
 /// The stream: fresh figures at once, after every change announced in scope, and every
 /// [`REFRESH_SECS`] seconds.
 pub async fn events(State(state): State<AppState>, staff: Staff) -> Result<Response, AppError> {
-    staff.require(Permission::ViewMonitor)?;
     let rx = state.live().subscribe();
     let closing = state.live().closing.subscribe();
     let mut tick = tokio::time::interval(Duration::from_secs(REFRESH_SECS));
@@ -276,4 +273,11 @@ fn figures_stream(start: StreamState) -> impl Stream<Item = Result<Event, Infall
             return Some((Ok(event), s));
         }
     })
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(crate) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff/live", Permission::ViewMonitor, Target::None, page)
+        .get("/staff/live/screen", Permission::ViewMonitor, Target::None, screen)
+        .get("/staff/live/events", Permission::ViewMonitor, Target::None, events)
 }

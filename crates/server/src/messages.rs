@@ -4,6 +4,27 @@
 //!
 //! A report (举报) protects its author: nothing here puts their name or phone into a title, a
 //! link, a text to anyone else, the log or the audit detail.
+//!
+//! ## 留言箱: messages, the inbox and protected reports
+//!
+//! A message (`messages`, migration 0010) is a question (咨询), complaint (投诉), suggestion (建议)
+//! or report (举报) addressed to a township or one of its villages, with a tracking number (`LY` +
+//! date + six digits), a timeline (`message_events`, some public) and photos. `core::message` holds
+//! the rules: the reply clock on the shared working-day calendar (3 working days for questions and
+//! suggestions; `complaint_reply_days`, default 13, for complaints and reports), the state machine
+//! (`submitted → handling → replied → closed`, `reopened` on 不满意, or `merged` / `hidden`), who each
+//! notice reaches, and the redaction of the public list (phones, ID numbers and the author's name
+//! removed). Status changes are compare-and-set with their event and outbox rows in one transaction
+//! (`Store::change_message`), and `notify::run_message_clocks` sets reminders and overdue marks once,
+//! beside the case clocks, in the same workers. The staff inbox (`/staff/inbox`) lists messages,
+//! roster objections and self-query reports in scope.
+//!
+//! A report reaches only the discipline commission (`Role::is_commission`: county supervisors and the
+//! township's reviewer): its texts, its inbox row and its page exist for nobody else (404). The author
+//! may stay anonymous — they follow it with a query password shown once on the submission response
+//! (only its keyed hash is stored) — and no text, title, link, export, audit detail or log line
+//! carries their name or phone; the log gateway never logs the phone of a message text, and staff
+//! views of texts hide the author's link key. A test captures the log output to check this.
 
 use askama::Template;
 use axum::Extension;

@@ -5,6 +5,32 @@
 //! Both loops take `now` from the caller, so tests drive them with a controllable clock; `serve`
 //! runs them every few seconds. They are safe to run in several server instances at once: every
 //! mark and every claim is compare-and-set in the store.
+//!
+//! ## 我要办事: cases, clocks and texts
+//!
+//! The catalogue (`service_items`, with a township handler per item and township in
+//! `service_handlers`) is public; an application becomes a case (`service_cases`) with a tracking
+//! number (`BJ` + date + six digits), its timeline (`case_events`, some public), photos and extension
+//! requests. The rules are in core: `core::workday` is the working-day calendar (holidays and make-up
+//! working days from the `calendar_days` table — seeded for 2025–2026 by migration 0008 and edited by
+//! the county admin — weekends otherwise; the start day never counts) and the one deadline calculator
+//! the message box will share; `core::service` holds the clocks (contact within 24 hours, completion
+//! by the item's limit in working days or hours, reminders before each), the case state machine
+//! (`submitted → in_progress → completed → closed`, or `reopened` on 不满意), the extension rule and
+//! which notices go to whom. The deadline's explanation (holidays skipped, make-up days counted) is
+//! written with the case, so a later calendar edit does not rewrite history.
+//!
+//! Every change that texts someone writes its outbox rows (`outbox`) in the same transaction
+//! (`Store::create_case`, `change_case`, `fire_clock`), with a dedup key. `server::notify` runs two
+//! loops that take `now` from the caller (tests drive them with a controllable clock; `serve` runs
+//! them every 15 s when `workers = true`): `run_clocks` sets each reminder or overdue mark once by
+//! compare-and-set on its column, and `deliver_due` claims messages under a lease (compare-and-set
+//! per row, so two instances never send one message twice; an expired lease is retried), sends
+//! them through the `SmsGateway`, and records sent, retry with exponential backoff (30 s doubling,
+//! at most an hour, 8 attempts) or failed with the provider's reason. Staff see every text on the case
+//! page and in the outbox (`/staff/outbox`), and may requeue a failed one. The applicant needs no
+//! account: the tracking number plus the phone (matched by blind index) opens the case, and texts
+//! carry a keyed link (`/cases/{tracking}?k=…`, an HMAC of the tracking number).
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,6 +1,27 @@
 //! Roster use cases shared by the back office, the public pages, the demo and the benchmarks:
 //! checking an upload against the file rules and against other rosters, sealing personal data
 //! before it is stored, computing the paid-versus-proposed differences, and date helpers.
+//!
+//! ## Rosters (惠农资金)
+//!
+//! A roster row is one *version*; versions of one roster share a `lineage_id`, and a correction is a
+//! new row with `supersedes_id` and a public reason. Life: `draft` → `submitted` → `published` (on
+//! the township reviewer's approval, which also fixes the publicity dates of a proposed roster) or
+//! `returned` (with a reason, editable again); a published roster is only ever `superseded` (when its
+//! correction is approved) or `withdrawn` (with a reason) and stays public either way. Import is
+//! two-step: the upload is checked in full (file rules in core, duplicates against other live rosters
+//! of the same programme, year, period and phase in the store) and shown with every error by row and
+//! column; only a clean file is staged — encrypted — until the clerk confirms, and the roster and all
+//! its entries are then written in one transaction. A paid roster's differences from the proposed
+//! roster it settles are computed by `core::subsidy::diff` and stored with the clerk's reasons;
+//! submission and approval refuse while any reason is missing. Rosters of past years are back-loaded from the
+//! command line (`xiaowei roster import`, `rosters::backload`): the same file checks, then one
+//! transaction (`Store::backload_roster`) stores the roster marked `backloaded`, its differences from
+//! a settled proposed roster with the reason 「历史数据补录，原因未记录」 and, with `--publish`, its
+//! publication and ledger leaf; public and staff pages label it 历史补录, and the audit log names the
+//! account (or the disabled `system` account) and the file's SHA-256. The self-query matches the ID's blind
+//! index and then the name, so a wrong name answers exactly like an unknown ID; unpaid years run from
+//! a person's first paid year to the latest year the programme paid anyone in that village.
 
 use std::collections::HashMap;
 

@@ -6,6 +6,40 @@
 //! CSRF uses a double-submit token: a random `xw_csrf` cookie (SameSite=Strict, HttpOnly) that
 //! every form repeats in a hidden `csrf` field; cross-site requests announced by the browser
 //! (`Sec-Fetch-Site: cross-site`) are refused outright.
+//!
+//! ## The edge: who is asking, and what they may send
+//!
+//! - **Client address.** `client::client_ip` is the one answer everywhere (audit records, quotas, the
+//!   login throttle, visit counting; `security::ClientIp` is its extractor): the socket peer, or,
+//!   only when that peer is in `trusted_proxies` (CIDRs), the rightmost address of `Forwarded`
+//!   (RFC 7239, preferred) or `X-Forwarded-For` that is not itself a trusted proxy. Public quotas
+//!   key on `client::QuotaKey`: `kiosk:<id>` for an enrolled hall terminal (its device cookie),
+//!   else that address — so a terminal has its own 30 self-queries per ten minutes.
+//! - **Control characters.** `security::refuse_control_chars` (inside `render_errors`, before the CSRF
+//!   guard) refuses any request whose decoded path, query, urlencoded form or JSON body holds a C0
+//!   control character or DEL — line breaks and tabs allowed in values — with 400 and
+//!   a message naming the field; multipart readers (`photos::read`, staff uploads) apply the same
+//!   rule per field. Core's `text::FreeText` / `text::SingleLine` carry the rule into typed fields.
+//!   PostgreSQL cannot store a NUL and SQLite would, so refusing at the edge keeps both engines alike.
+//! - **Absolute links.** QR codes and enrolment links come from `Config::public_link`: under
+//!   `public_url`, else the bare path — never from the request's `Host`, which the sender chooses.
+//! - **Operations.** `/metrics` answers a loopback peer that no proxy forwarded, or
+//!   `Authorization: Bearer <metrics_token>`; anyone else gets the 404 page. The CSRF cookie is
+//!   `Secure` whenever `secure_cookies` is. The error page's 返回上一页 is the `Referer`'s path only
+//!   when it starts with a single `/` (not `//` or `/\`), else `/`.
+//! - **Logs.** The request span carries the path, never the query (keyed case links `?k=` stay out
+//!   of the log); SMS transport errors drop their URL (Aliyun's carries `PhoneNumbers` and
+//!   `TemplateParam`) and mask any run of eleven digits before the log or `outbox.last_error`.
+//! - **Login and uploads.** Login (`staff/auth.rs`) claims each attempt in the database before hashing (`Store::claim_login`,
+//!   an upsert that counts and returns the count, so parallel attempts each see their own number):
+//!   per username and client address, with a per-username ceiling for addresses the user has not
+//!   logged in from (`core::login`, migration 0018). argon2id runs behind a semaphore of half the
+//!   cores with a 3-second wait (then 429); unknown usernames are verified against a fixed hash
+//!   through the same gate. Uploaded spreadsheets (rosters, registries, finance sheets) are parsed
+//!   through `uploads::parse_sheet` (the blocking pool, half the cores at once), and every xlsx
+//!   passes `xiaowei_sheets`' inflation check (declared and actual part sizes, compression ratio,
+//!   shared-string count, declared dimension) before calamine opens it; `xiaowei bench hostile`
+//!   shows memory and public-page latency under a login flood and two bombs.
 
 use askama::Template;
 use axum::body::{Body, to_bytes};

@@ -3,6 +3,66 @@
 //! keyword replies; the shared access token; the standard menu; OAuth (snsapi_base) so that pages
 //! opened inside WeChat know the follower; 我的办件; and binding a follower to their household.
 //! Credentials are kept sealed with the personal-data key and never leave this module in clear.
+//!
+//! ## WeChat official accounts (公众号)
+//!
+//! Each township may run its own account; every account carries the same menu. The protocol lives
+//! in `xiaowei_integrations::wechat` and is written by hand: SHA-1 signatures over the sorted
+//! token/timestamp/nonce (plus the ciphertext in safe mode), safe-mode AES-256-CBC (key from the
+//! 43-character EncodingAESKey, IV its first 16 bytes, PKCS#7 padding to 32 bytes, the plaintext
+//! framed as 16 random bytes + big-endian length + message + appid, all checked on the way in), and
+//! a strict reader for the platform's flat XML (size limit 64 KiB, no DOCTYPE, attributes, comments
+//! or unknown entities, at most 64 fields, one level of nesting). We chose a small hand-written
+//! reader over a general XML crate because the platform's XML is a flat list of fields and refusing
+//! everything else is simpler to prove than configuring a general parser not to expand entities.
+//! `crates/integrations/tests/wechat/` proves it against `wechatpy` (pinned in `tests/sdk/`):
+//! messages encrypted by wechatpy open here, our replies pass wechatpy's signature check, decryption
+//! and parser, tampered signatures and wrong appids fail on both sides. Property tests feed
+//! arbitrary and mutated bytes to the reader and the crypto (`XIAOWEI_FUZZ_CASES` raises their case
+//! count for a long run).
+//!
+//! `server::wechat` serves `/wechat/{account}/callback` (the account is the township code), outside
+//! the CSRF guard (the platform signs instead) with a 64 KiB body limit. GET answers the URL check;
+//! POST opens the message in plaintext or safe mode (`encrypt_type=aes`, `msg_signature`), always
+//! checking the URL `signature` as well; the account's mode (`wechat::Security`: 明文, 安全, or 兼容
+//! only when the admin ticks it — `wechat_accounts.compatible`, migration 0022) decides which kinds it
+//! takes, so a safe-mode account refuses plaintext (403). It refuses a bad signature (403), a timestamp outside `[wechat] replay_window_secs` (403) or a malformed body
+//! (400, 413 when too large), then records the message's key (MsgId, or follower + CreateTime +
+//! event) in `wechat_seen`: a key already there — a redelivery or a replay, on any instance — is
+//! acknowledged with `success` and does nothing. Subscribe and unsubscribe update
+//! `wechat_followers` (with times; a binding survives an unsubscribe but no longer counts); CLICK
+//! and VIEW events count a visit per menu item, township and Shanghai day in `wechat_menu_visits`;
+//! keywords (查询, 办事, 留言, 进度, 绑定…) answer with a link to that township's page; any other
+//! text is kept by `Store::store_unmatched_wechat_text` in `wechat_inbox` with the account and
+//! openid, and at once becomes a 咨询 in that township's 留言箱 (`messages::route_wechat_text`,
+//! idempotent per text); the reply carries the message's tracking number and keyed link. A text
+//! that could not be routed then is routed by the next scheduler round (`notify::route_wechat_texts`).
+//! Replies go back in the mode the message came in.
+//!
+//! Account credentials are entered by the county admin at `/staff/wechat` (permission
+//! `ManageWechat`) and stored sealed with the personal-data key; the access token is cached sealed
+//! in `wechat_tokens`, shared by all instances: one instance at a time claims a refresh by
+//! compare-and-set, and a call answered 40001/40014/42001 expires exactly the token it used and
+//! retries once with a fresh one. `xiaowei wechat menu <township> [--push]` prints or creates the
+//! standard menu (民生监督: 惠农资金, 小微权力, 公示公开, 我要办事, 留言箱; and 自助查询), VIEW items
+//! pointing at `public_url/t/{township}/…`.
+//!
+//! Inside WeChat (a `MicroMessenger` User-Agent), 我的办件 (`/t/{township}/my-cases`) and
+//! 绑定家庭 (`/t/{township}/bind`) first go through OAuth (snsapi_base, `[wechat] oauth_base`); the
+//! code is exchanged for the openid, which is kept in a signed, expiring cookie (`xw_wx`, an HMAC
+//! from the personal-data key). A 我要办事 application made with that cookie is linked to the
+//! follower (`service_cases.wechat_account/wechat_openid`), so 我的办件 lists it without any
+//! password; elsewhere the tracking number and phone route is unchanged. Binding checks name and ID
+//! exactly as the self-query does (blind index against published roster entries, then the name) and
+//! takes the household in that entry's village headed by that name, or the one with the household
+//! number given. `Store::wechat_figures` gives the monitor, per township: followers, households
+//! with at least one subscribed bound follower, households, menu visits; the back office shows the
+//! share as 户覆盖率.
+//!
+//! A case notice to an applicant who applied inside WeChat and still follows the account is written
+//! to the same outbox with channel `wechat` (recipient sealed as `account:openid`) and delivered by
+//! `deliver_due` as a template message (`[wechat.templates]`, notice → template id); anyone else,
+//! including a follower who has since unsubscribed, is texted as before.
 
 use askama::Template;
 use axum::Router;

@@ -3,6 +3,24 @@
 //! has to guess: it retries a clashing tracking number, turns a named constraint into a field
 //! message, and tells the user that someone else changed the record first. Everything else is an
 //! internal error to be logged.
+//!
+//! ## Storage errors and tracking numbers
+//!
+//! `StoreError` tells `Stale` (a compare-and-set found nothing to change: someone acted first) from
+//! `Duplicate { constraint }` (a unique constraint, named PostgreSQL's way on both engines by
+//! `store::unique_constraint`, which rebuilds the name from SQLite's column list) and
+//! `MissingReference` (a foreign key). `error::DUPLICATES` in the server is the one table from
+//! constraint name to form field and Chinese message. Tracking numbers (BJ/LY + date + 6 random
+//! digits) and objection codes (8 characters, 40 bits) are drawn by `AppState::draw` and drawn again
+//! on a `Duplicate` of their own constraint, up to `TRACKING_ATTEMPTS`; a repeated form is
+//! recognised by its once-only `submit_key` (objections too, since migration 0019). Tests queue
+//! draws to force a clash.
+//!
+//! Lookups by code or tracking number are throttled per client through `Store::rate_event` (the
+//! same table as the filing quotas): 30 case or message lookups an hour, 60 objection pages in ten
+//! minutes, then 429 with a Chinese message. A filing that queued no text says so on its public
+//! timeline and raises one 办件无人接收 / 留言无人接收 alert per service item and township (or
+//! township and message kind) instead of claiming 已短信通知.
 
 use thiserror::Error;
 

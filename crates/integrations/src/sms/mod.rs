@@ -3,6 +3,33 @@
 //! development), their request signing, and the sorting of every failure into "retry later"
 //! (transient) or "give up" (permanent). The outbox and its retry schedule belong to the caller.
 //! A full phone number never appears in a log line or an error text: only the masked form.
+//!
+//! ## SMS providers
+//!
+//! `xiaowei_integrations::sms` sends one text through one provider and says whether a failure is
+//! worth retrying; the durable outbox and its retry schedule belong to the caller. `SmsConfig` (the
+//! `[sms]` section: `provider = "log" | "aliyun" | "tencent"`, `sign_name`, the provider's keys, an
+//! optional `endpoint`, `timeout_secs`, default 10) builds an `SmsSender`, an enum over the three
+//! clients so the server holds one `Arc<SmsSender>`; a missing field is named in the error, and keys
+//! are `SecretString`s that never print.
+//!
+//! - Aliyun (Dysmsapi 2017-05-25 `SendSms`) is signed with ACS3-HMAC-SHA256, not the older RPC
+//!   HMAC-SHA1: that is what the current official SDK (`alibabacloud-tea-openapi` 0.4) does by
+//!   default. Parameters travel in the query string of a POST with an empty body; `TemplateParam` is
+//!   a JSON object in the caller's order.
+//! - Tencent Cloud (sms 2021-01-11 `SendSms`) is signed with TC3-HMAC-SHA256 over `content-type`
+//!   and `host`, as the SDK does; `TemplateParamSet` is the values in the caller's order.
+//! - `SmsError::is_transient()` is true for timeouts, refused connections, HTTP 5xx, malformed
+//!   answers and the providers' throttling and server-side codes; rejections (template, signature
+//!   name, number, credentials, balance) are permanent and carry the provider's code. Numbers are
+//!   checked before sending, and error texts and logs show them masked (`138****1234`).
+//! - HTTPS goes through rustls with the operating system's trust store (Debian: `ca-certificates`).
+//! - `crates/integrations/tests/sms/` proves the signing against the official Python SDKs: each SDK
+//!   and our client send the same message to a local capture server, and a Python oracle
+//!   (`tests/sdk/`) recomputes every captured signature with the SDK's own signing code, including
+//!   a tampered copy that must fail. The interpreter comes from `XIAOWEI_SDK_PYTHON`; without it the
+//!   check is skipped with a notice unless `XIAOWEI_REQUIRE_SDK=1`. `scripts/test` builds
+//!   `target/sdk-venv` from the pinned `tests/sdk/requirements.txt` and sets both.
 
 mod aliyun;
 mod config;

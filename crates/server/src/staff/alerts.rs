@@ -16,19 +16,19 @@ use xiaowei_core::org::is_within;
 use xiaowei_store::{Alert, AlertFilter};
 
 use super::{Nav, Staff, first_submit, see_other};
+use super::{StaffRoutes, Target};
 use crate::error::AppError;
 use crate::security::random_token;
 use crate::state::{AppState, shanghai_time};
 
 const PAGE_SIZE: i64 = 30;
 
-/// The alert `id` if the account may perform `permission` on it: outside the scope, or about a
+/// The alert `id` if it lies in the account's reach: outside the scope, or about a
 /// report to anyone outside the commission, not found.
-async fn alert_in_scope(state: &AppState, staff: &Staff, permission: Permission, id: &str) -> Result<Alert, AppError> {
-    staff.require(permission)?;
+async fn alert_in_scope(state: &AppState, staff: &Staff, id: &str) -> Result<Alert, AppError> {
     let id: i64 = id.trim().parse().map_err(|_| AppError::NotFound)?;
     let a = state.store().find_alert(id).await?.ok_or(AppError::NotFound)?;
-    staff.require_visible(permission, &a.org_code)?;
+    staff.require_visible(&a.org_code)?;
     if a.restricted != 0 && !staff.role.is_commission() {
         return Err(AppError::NotFound);
     }
@@ -94,7 +94,6 @@ pub async fn list(
     staff: Staff,
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ViewMonitor)?;
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let scope = staff.scope.org_code.clone();
     let township = q.township.trim();
@@ -198,7 +197,7 @@ pub async fn show(
     Path(id): Path<String>,
     Query(q): Query<ShowQuery>,
 ) -> Result<Html<String>, AppError> {
-    let a = alert_in_scope(&state, &staff, Permission::ViewMonitor, &id).await?;
+    let a = alert_in_scope(&state, &staff, &id).await?;
     let status = AlertStatus::parse(&a.status).unwrap_or(AlertStatus::New);
     let handles = staff.role.allows(Permission::HandleAlerts);
     let who_when = |name: &Option<String>, at: Option<i64>| {
@@ -247,7 +246,7 @@ pub async fn look(
     Path(id): Path<String>,
     Form(form): Form<HandleForm>,
 ) -> Result<Response, AppError> {
-    let a = alert_in_scope(&state, &staff, Permission::HandleAlerts, &id).await?;
+    let a = alert_in_scope(&state, &staff, &id).await?;
     let back = format!("/staff/alerts/{}", a.id);
     let from = AlertStatus::parse(&a.status).unwrap_or(AlertStatus::New);
     if !first_submit(&state, &staff, &form.form_key).await? {
@@ -271,7 +270,7 @@ pub async fn resolve(
     Path(id): Path<String>,
     Form(form): Form<HandleForm>,
 ) -> Result<Response, AppError> {
-    let a = alert_in_scope(&state, &staff, Permission::HandleAlerts, &id).await?;
+    let a = alert_in_scope(&state, &staff, &id).await?;
     let back = format!("/staff/alerts/{}", a.id);
     let from = AlertStatus::parse(&a.status).unwrap_or(AlertStatus::New);
     if let Err(e) = alert::transition(from, AlertAction::Resolve) {
@@ -294,4 +293,12 @@ pub async fn resolve(
     let entry = staff.audit_entry(now, "alert.resolve", format!("alert:{}", a.id), note, Some(a.org_code));
     state.audit(entry).await?;
     Ok(see_other(&format!("{back}?done=resolved")))
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff/alerts", Permission::ViewMonitor, Target::None, list)
+        .get("/staff/alerts/{alert}", Permission::ViewMonitor, Target::Alert, show)
+        .post("/staff/alerts/{alert}/look", Permission::HandleAlerts, Target::Alert, look)
+        .post("/staff/alerts/{alert}/resolve", Permission::HandleAlerts, Target::Alert, resolve)
 }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use xiaowei_core::Permission;
 
 use super::{Nav, Staff};
+use super::{StaffRoutes, Target};
 use crate::error::AppError;
 use crate::state::{AppState, shanghai_time};
 
@@ -40,7 +41,6 @@ pub async fn list(
     staff: Staff,
     Query(q): Query<PageQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ReadAudit)?;
     let page = q.page.unwrap_or(1).max(1);
     let mut entries = state.store().audit_entries(&staff.scope.org_code, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
     let has_more = entries.len() as i64 > PAGE_SIZE;
@@ -57,4 +57,9 @@ pub async fn list(
         })
         .collect();
     Ok(Html(AuditPage { nav: staff.nav(), entries, page, has_more }.render()?))
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff/audit", Permission::ReadAudit, Target::None, list)
 }

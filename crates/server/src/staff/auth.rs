@@ -23,9 +23,11 @@ use xiaowei_core::login::{self, Verdict};
 use xiaowei_store::{ANY_CLIENT, OrgCounts};
 
 use super::{Nav, SESSION_COOKIE, Staff, see_other, token_hash};
+use super::{StaffRoutes, Target};
 use crate::error::AppError;
 use crate::security::{ClientIp, CsrfToken, cookie, random_token, set_cookie};
 use crate::state::AppState;
+use xiaowei_core::Permission;
 
 const BUSY: &str = "登录的人太多，请稍后再试";
 
@@ -224,7 +226,6 @@ struct HomePage {
 }
 
 pub async fn home(State(state): State<AppState>, staff: Staff) -> Result<Html<String>, AppError> {
-    staff.require(xiaowei_core::Permission::ViewDashboard)?;
     let scope_name = state
         .store()
         .find_org(&staff.scope.org_code)
@@ -233,6 +234,11 @@ pub async fn home(State(state): State<AppState>, staff: Staff) -> Result<Html<St
     let counts = state.store().org_counts(&staff.scope.org_code).await?;
     let workload = super::cases::workload(&state, &staff).await?;
     Ok(Html(HomePage { nav: staff.nav(), scope_name, counts, workload }.render()?))
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff", Permission::ViewDashboard, Target::None, home)
 }
 
 #[cfg(test)]

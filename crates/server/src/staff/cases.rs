@@ -16,6 +16,7 @@ use xiaowei_core::{Permission, Phone, Role};
 use xiaowei_store::{CaseChange, CaseFilter, NewCaseEvent, ServiceCase};
 
 use super::{Nav, Staff, first_submit, see_other};
+use super::{StaffRoutes, Target};
 use crate::error::AppError;
 use crate::notify::{self, CaseRef};
 use crate::security::random_token;
@@ -32,15 +33,9 @@ pub fn covers(staff: &Staff, case: &ServiceCase) -> bool {
     }
 }
 
-/// The case of `tracking` if the account may perform `permission` on it; a case outside the
+/// The case of `tracking` if it lies in the account's reach; a case outside the
 /// account's reach is not found, as if it did not exist.
-pub async fn case_in_scope(
-    state: &AppState,
-    staff: &Staff,
-    permission: Permission,
-    tracking: &str,
-) -> Result<ServiceCase, AppError> {
-    staff.require(permission)?;
+pub async fn case_in_scope(state: &AppState, staff: &Staff, tracking: &str) -> Result<ServiceCase, AppError> {
     let tracking = service::normalize_tracking(tracking).ok_or(AppError::NotFound)?;
     let case = state.store().find_case_by_tracking(&tracking).await?.ok_or(AppError::NotFound)?;
     if covers(staff, &case) { Ok(case) } else { Err(AppError::NotFound) }
@@ -117,7 +112,6 @@ pub async fn list(
     staff: Staff,
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ViewCases)?;
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let status = CaseStatus::parse(&q.status).map(|s| s.as_str().to_owned());
     let filter = CaseFilter { status: status.clone(), overdue_only: q.overdue == "1", ..scope_filter(&staff) };
@@ -230,7 +224,7 @@ pub async fn show(
     Path(tracking): Path<String>,
     Query(q): Query<ShowQuery>,
 ) -> Result<Html<String>, AppError> {
-    let case = case_in_scope(&state, &staff, Permission::ViewCases, &tracking).await?;
+    let case = case_in_scope(&state, &staff, &tracking).await?;
     let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Submitted);
     let can_handle = staff.role.allows(Permission::HandleCases);
     let now = state.now();
@@ -395,7 +389,7 @@ pub async fn contact(
     Path(tracking): Path<String>,
     Form(form): Form<ContactForm>,
 ) -> Result<Response, AppError> {
-    let case = case_in_scope(&state, &staff, Permission::HandleCases, &tracking).await?;
+    let case = case_in_scope(&state, &staff, &tracking).await?;
     let back = format!("/staff/cases/{}", case.tracking);
     let method = ContactMethod::parse(&form.method).ok_or_else(|| AppError::invalid("联系方式：请选择"))?;
     let note = text_field(&form.note, "联系情况", 2)?;
@@ -433,7 +427,7 @@ pub async fn progress(
     Path(tracking): Path<String>,
     Form(form): Form<NoteForm>,
 ) -> Result<Response, AppError> {
-    let case = case_in_scope(&state, &staff, Permission::HandleCases, &tracking).await?;
+    let case = case_in_scope(&state, &staff, &tracking).await?;
     let back = format!("/staff/cases/{}", case.tracking);
     let note = text_field(&form.note, "办理进展", 2)?;
     if !first_submit(&state, &staff, &form.form_key).await? {
@@ -460,7 +454,7 @@ pub async fn complete(
     Path(tracking): Path<String>,
     Form(form): Form<CompleteForm>,
 ) -> Result<Response, AppError> {
-    let case = case_in_scope(&state, &staff, Permission::HandleCases, &tracking).await?;
+    let case = case_in_scope(&state, &staff, &tracking).await?;
     let back = format!("/staff/cases/{}", case.tracking);
     let reply = text_field(&form.reply, "答复内容（申请人可见）", 5)?;
     let from = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Submitted);
@@ -502,7 +496,7 @@ pub async fn request_extension(
     Path(tracking): Path<String>,
     Form(form): Form<ExtensionForm>,
 ) -> Result<Response, AppError> {
-    let case = case_in_scope(&state, &staff, Permission::HandleCases, &tracking).await?;
+    let case = case_in_scope(&state, &staff, &tracking).await?;
     let back = format!("/staff/cases/{}", case.tracking);
     let days: u32 =
         form.days.trim().parse().map_err(|_| {
@@ -541,7 +535,7 @@ pub async fn decide_extension(
     Path((tracking, extension_id)): Path<(String, i64)>,
     Form(form): Form<DecideForm>,
 ) -> Result<Response, AppError> {
-    let case = case_in_scope(&state, &staff, Permission::ApproveExtensions, &tracking).await?;
+    let case = case_in_scope(&state, &staff, &tracking).await?;
     let back = format!("/staff/cases/{}", case.tracking);
     let extension =
         state.store().find_extension(extension_id).await?.filter(|e| e.case_id == case.id).ok_or(AppError::NotFound)?;
@@ -583,7 +577,7 @@ pub async fn photo(
     staff: Staff,
     Path((tracking, photo_id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
-    let case = case_in_scope(&state, &staff, Permission::ViewCases, &tracking).await?;
+    let case = case_in_scope(&state, &staff, &tracking).await?;
     let photo =
         state.store().case_photos(case.id).await?.into_iter().find(|p| p.id == photo_id).ok_or(AppError::NotFound)?;
     let bytes = state.attachments().get(&photo.sha256).await.map_err(|e| AppError::Internal(format!("{e:?}")))?;
@@ -609,4 +603,21 @@ async fn audit(
         Some(case.org_code.clone()),
     );
     state.audit(entry).await
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff/cases", Permission::ViewCases, Target::None, list)
+        .get("/staff/cases/{case}", Permission::ViewCases, Target::Case, show)
+        .post("/staff/cases/{case}/contact", Permission::HandleCases, Target::Case, contact)
+        .post("/staff/cases/{case}/progress", Permission::HandleCases, Target::Case, progress)
+        .post("/staff/cases/{case}/complete", Permission::HandleCases, Target::Case, complete)
+        .post("/staff/cases/{case}/extensions", Permission::HandleCases, Target::Case, request_extension)
+        .post(
+            "/staff/cases/{case}/extensions/{extension}",
+            Permission::ApproveExtensions,
+            Target::Case,
+            decide_extension,
+        )
+        .get("/staff/cases/{case}/photos/{photo}", Permission::ViewCases, Target::Case, photo)
 }

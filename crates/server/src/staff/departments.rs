@@ -10,6 +10,7 @@ use xiaowei_core::{Permission, Phone, Role};
 use xiaowei_store::{Department, NewContact};
 
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
+use super::{StaffRoutes, Target};
 use crate::error::AppError;
 use crate::security::random_token;
 use crate::state::AppState;
@@ -54,7 +55,6 @@ pub async fn list(
     staff: Staff,
     Query(q): Query<DoneQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ViewDepartments)?;
     let departments: Vec<Department> = state
         .store()
         .departments()
@@ -85,7 +85,6 @@ pub async fn create(
     staff: Staff,
     Form(form): Form<DepartmentForm>,
 ) -> Result<Response, AppError> {
-    staff.require(Permission::ManageDepartments)?;
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 40 {
         return Err(AppError::invalid("请填写部门名称（不超过40个字）"));
@@ -125,13 +124,8 @@ struct ShowPage {
     form_key: String,
 }
 
-async fn department_in_scope(
-    state: &AppState,
-    staff: &Staff,
-    permission: Permission,
-    id: i64,
-) -> Result<Department, AppError> {
-    staff.require_department(permission, id)?;
+async fn department_in_scope(state: &AppState, staff: &Staff, id: i64) -> Result<Department, AppError> {
+    staff.require_department(id)?;
     state.store().find_department(id).await?.ok_or(AppError::NotFound)
 }
 
@@ -141,7 +135,7 @@ pub async fn show(
     Path(id): Path<i64>,
     Query(q): Query<DoneQuery>,
 ) -> Result<Html<String>, AppError> {
-    let department = department_in_scope(&state, &staff, Permission::ViewDepartments, id).await?;
+    let department = department_in_scope(&state, &staff, id).await?;
     let mut contacts = Vec::new();
     for c in state.store().contacts_of(id).await? {
         let phone =
@@ -182,7 +176,7 @@ pub async fn add_contact(
     Path(id): Path<i64>,
     Form(form): Form<ContactForm>,
 ) -> Result<Response, AppError> {
-    let department = department_in_scope(&state, &staff, Permission::ManageDepartments, id).await?;
+    let department = department_in_scope(&state, &staff, id).await?;
     if !matches!(form.position.as_str(), "head" | "leader" | "officer") {
         return Err(AppError::invalid("请选择职务"));
     }
@@ -215,7 +209,7 @@ pub async fn remove_contact(
     Path((id, contact_id)): Path<(i64, i64)>,
     Form(form): Form<KeyedForm>,
 ) -> Result<Response, AppError> {
-    let department = department_in_scope(&state, &staff, Permission::ManageDepartments, id).await?;
+    let department = department_in_scope(&state, &staff, id).await?;
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other(&format!("/staff/departments/{id}?done=repeat")));
     }
@@ -225,4 +219,18 @@ pub async fn remove_contact(
         .audit(staff.audit_entry(state.now(), "department.remove_contact", format!("department:{id}"), detail, None))
         .await?;
     Ok(see_other(&format!("/staff/departments/{id}?done=removed")))
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff/departments", Permission::ViewDepartments, Target::None, list)
+        .post("/staff/departments", Permission::ManageDepartments, Target::None, create)
+        .get("/staff/departments/{dept}", Permission::ViewDepartments, Target::Department, show)
+        .post("/staff/departments/{dept}/contacts", Permission::ManageDepartments, Target::Department, add_contact)
+        .post(
+            "/staff/departments/{dept}/contacts/{contact}/delete",
+            Permission::ManageDepartments,
+            Target::Department,
+            remove_contact,
+        )
 }

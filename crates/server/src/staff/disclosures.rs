@@ -19,6 +19,7 @@ use xiaowei_store::{Disclosure, DisclosureText, NewAttachment, NewDisclosure, Ne
 
 use super::rosters::{Upload, draft_places, read_upload, store_scan};
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
+use super::{StaffRoutes, Target};
 use crate::disclosure_text::render_markdown;
 use crate::disclosures::{ChangesView, LineView, TotalsView, VersionView, changes, versions};
 use crate::error::AppError;
@@ -35,11 +36,10 @@ fn status_of(d: &Disclosure) -> Result<RosterStatus, AppError> {
     RosterStatus::parse(&d.status).ok_or_else(|| AppError::Internal(format!("disclosure {} status", d.id)))
 }
 
-/// Loads a disclosure and checks the permission and that its org is inside the account's scope.
-async fn in_scope(state: &AppState, staff: &Staff, permission: Permission, id: i64) -> Result<Disclosure, AppError> {
-    staff.require(permission)?;
+/// Loads a disclosure and checks that its org is inside the account's scope.
+async fn in_scope(state: &AppState, staff: &Staff, id: i64) -> Result<Disclosure, AppError> {
     let d = state.store().find_disclosure(id).await?.ok_or(AppError::NotFound)?;
-    staff.require_visible(permission, &d.org_code)?;
+    staff.require_visible(&d.org_code)?;
     Ok(d)
 }
 
@@ -109,7 +109,6 @@ pub async fn list(
     staff: Staff,
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ViewDisclosures)?;
     let filter = RosterStatus::parse(&q.status).map(RosterStatus::as_str).unwrap_or_default();
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let mut found = state
@@ -279,7 +278,7 @@ pub struct NewQuery {
 
 /// Only a published disclosure can be corrected.
 async fn correctable(state: &AppState, staff: &Staff, id: i64) -> Result<Disclosure, AppError> {
-    let old = in_scope(state, staff, Permission::DraftDisclosures, id).await?;
+    let old = in_scope(state, staff, id).await?;
     if status_of(&old)? != RosterStatus::Published {
         return Err(AppError::invalid("只有已公开的公示可以更正"));
     }
@@ -291,7 +290,6 @@ pub async fn new_form(
     staff: Staff,
     Query(q): Query<NewQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::DraftDisclosures)?;
     let (values, corrects) = match q.corrects {
         Some(id) => {
             let old = correctable(&state, &staff, id).await?;
@@ -323,7 +321,6 @@ pub async fn create(
     staff: Staff,
     Form(form): Form<TextForm>,
 ) -> Result<Response, AppError> {
-    staff.require(Permission::DraftDisclosures)?;
     let store = state.store();
     let supersedes = form.supersedes_id.trim().parse::<i64>().ok().filter(|id| *id > 0);
     let (org_code, category, old) = match supersedes {
@@ -334,7 +331,7 @@ pub async fn create(
         None => {
             let org_code = form.org_code.trim().to_owned();
             let org = store.find_org(&org_code).await?.ok_or_else(|| AppError::invalid("公开单位：请选择"))?;
-            staff.require_org(Permission::DraftDisclosures, &org.code)?;
+            staff.require_org(&org.code)?;
             if !matches!(org.level(), Some(OrgLevel::Village | OrgLevel::Township)) {
                 return Err(AppError::invalid("公开单位：只能选择村或乡镇"));
             }
@@ -430,7 +427,7 @@ pub async fn show(
     Path(id): Path<i64>,
     Query(q): Query<ShowQuery>,
 ) -> Result<Html<String>, AppError> {
-    let d = in_scope(&state, &staff, Permission::ViewDisclosures, id).await?;
+    let d = in_scope(&state, &staff, id).await?;
     let status = status_of(&d)?;
     let store = state.store();
     let allowed = |p: Permission| staff.role.allows(p) && staff.scope.covers_org(&d.org_code);
@@ -466,7 +463,7 @@ pub async fn show(
 
 /// Loads a draft the account may edit, refusing once it has been submitted.
 async fn editable(state: &AppState, staff: &Staff, id: i64) -> Result<Disclosure, AppError> {
-    let d = in_scope(state, staff, Permission::DraftDisclosures, id).await?;
+    let d = in_scope(state, staff, id).await?;
     if !status_of(&d)?.is_editable() {
         return Err(AppError::Conflict("公示已提交或已公开，不能再修改；已公开的请使用“更正”".into()));
     }
@@ -588,7 +585,7 @@ pub async fn submit(
     Path(id): Path<i64>,
     Form(form): Form<KeyedForm>,
 ) -> Result<Response, AppError> {
-    let d = in_scope(&state, &staff, Permission::DraftDisclosures, id).await?;
+    let d = in_scope(&state, &staff, id).await?;
     let from = status_of(&d)?;
     let to = advance(from, RosterAction::Submit).map_err(|e| AppError::Conflict(e.to_string()))?;
     if Category::parse(&d.category).is_some_and(Category::has_lines) && d.line_count == 0 {
@@ -613,7 +610,7 @@ pub async fn approve(
     Path(id): Path<i64>,
     Form(form): Form<KeyedForm>,
 ) -> Result<Response, AppError> {
-    let d = in_scope(&state, &staff, Permission::ReviewDisclosures, id).await?;
+    let d = in_scope(&state, &staff, id).await?;
     advance(status_of(&d)?, RosterAction::Approve).map_err(|e| AppError::Conflict(e.to_string()))?;
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other(&format!("/staff/disclosures/{id}?done=repeat")));
@@ -648,7 +645,7 @@ async fn change_with_reason(
     form: &ReasonForm,
     action: RosterAction,
 ) -> Result<Response, AppError> {
-    let d = in_scope(state, staff, Permission::ReviewDisclosures, id).await?;
+    let d = in_scope(state, staff, id).await?;
     let from = status_of(&d)?;
     let to = advance(from, action).map_err(|e| AppError::Conflict(e.to_string()))?;
     let reason = form.reason.trim();
@@ -699,7 +696,7 @@ pub async fn attachment(
     staff: Staff,
     Path((id, attachment_id)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
-    in_scope(&state, &staff, Permission::ViewDisclosures, id).await?;
+    in_scope(&state, &staff, id).await?;
     let a = state
         .store()
         .attachments_of_disclosure(id)
@@ -708,4 +705,25 @@ pub async fn attachment(
         .find(|a| a.id == attachment_id)
         .ok_or(AppError::NotFound)?;
     crate::subsidies::attachment_response(&state, &a, false).await
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff/disclosures", Permission::ViewDisclosures, Target::None, list)
+        .post("/staff/disclosures", Permission::DraftDisclosures, Target::Org, create)
+        .get("/staff/disclosures/new", Permission::DraftDisclosures, Target::None, new_form)
+        .get("/staff/disclosures/{disclosure}", Permission::ViewDisclosures, Target::Disclosure, show)
+        .post("/staff/disclosures/{disclosure}/edit", Permission::DraftDisclosures, Target::Disclosure, edit)
+        .post("/staff/disclosures/{disclosure}/lines", Permission::DraftDisclosures, Target::Disclosure, import_lines)
+        .post("/staff/disclosures/{disclosure}/attachments", Permission::DraftDisclosures, Target::Disclosure, attach)
+        .post("/staff/disclosures/{disclosure}/submit", Permission::DraftDisclosures, Target::Disclosure, submit)
+        .post("/staff/disclosures/{disclosure}/approve", Permission::ReviewDisclosures, Target::Disclosure, approve)
+        .post("/staff/disclosures/{disclosure}/return", Permission::ReviewDisclosures, Target::Disclosure, send_back)
+        .post("/staff/disclosures/{disclosure}/withdraw", Permission::ReviewDisclosures, Target::Disclosure, withdraw)
+        .get(
+            "/staff/disclosures/{disclosure}/attachments/{attachment}",
+            Permission::ViewDisclosures,
+            Target::Disclosure,
+            attachment,
+        )
 }

@@ -18,6 +18,7 @@ use xiaowei_core::{Permission, Phone, Role};
 use xiaowei_store::{Message, MessageChange, MessageFilter, NewMessageEvent};
 
 use super::{Nav, Staff, first_submit, see_other};
+use super::{StaffRoutes, Target};
 use crate::error::AppError;
 use crate::notify;
 use crate::security::random_token;
@@ -25,18 +26,12 @@ use crate::state::{AppState, shanghai_time};
 
 const PAGE_SIZE: i64 = 30;
 
-/// The message of `tracking` if the account may perform `permission` on it. Outside the scope,
+/// The message of `tracking` if it lies in the account's reach. Outside the scope,
 /// or a report to anyone outside the commission: not found.
-pub async fn message_in_scope(
-    state: &AppState,
-    staff: &Staff,
-    permission: Permission,
-    tracking: &str,
-) -> Result<Message, AppError> {
-    staff.require(permission)?;
+pub async fn message_in_scope(state: &AppState, staff: &Staff, tracking: &str) -> Result<Message, AppError> {
     let tracking = message::normalize_tracking(tracking).ok_or(AppError::NotFound)?;
     let m = state.store().find_message_by_tracking(&tracking).await?.ok_or(AppError::NotFound)?;
-    staff.require_visible(permission, &m.org_code)?;
+    staff.require_visible(&m.org_code)?;
     if m.kind == MessageKind::Report.as_str() && !staff.role.is_commission() {
         return Err(AppError::NotFound);
     }
@@ -128,7 +123,6 @@ pub async fn list(
     staff: Staff,
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ViewMessages)?;
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let only_objections = q.kind == "objection";
     let filter = filter_of(&staff, &q);
@@ -234,7 +228,6 @@ pub async fn export(
     staff: Staff,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    staff.require(Permission::ViewMessages)?;
     let filter = filter_of(&staff, &q);
     let (messages, _) = state.store().messages(&filter, 10_000, 0).await?;
     let mut csv = String::from("\u{feff}留言编号,类别,留言对象,状态,提交时间,答复期限,是否逾期,答复时间,评价\n");
@@ -333,7 +326,7 @@ pub async fn show(
     Path(tracking): Path<String>,
     Query(q): Query<ShowQuery>,
 ) -> Result<Html<String>, AppError> {
-    let m = message_in_scope(&state, &staff, Permission::ViewMessages, &tracking).await?;
+    let m = message_in_scope(&state, &staff, &tracking).await?;
     let kind = MessageKind::parse(&m.kind).unwrap_or(MessageKind::Question);
     let status = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
     let can_handle = staff.role.allows(Permission::HandleMessages);
@@ -509,7 +502,7 @@ pub async fn assign(
     Path(tracking): Path<String>,
     Form(form): Form<AssignForm>,
 ) -> Result<Response, AppError> {
-    let m = message_in_scope(&state, &staff, Permission::HandleMessages, &tracking).await?;
+    let m = message_in_scope(&state, &staff, &tracking).await?;
     let back = format!("/staff/inbox/{}", m.tracking);
     let kind = MessageKind::parse(&m.kind).unwrap_or(MessageKind::Question);
     let user_id: i64 = form.user_id.trim().parse().map_err(|_| AppError::invalid("承办人：请选择"))?;
@@ -552,7 +545,7 @@ pub async fn reply(
     Path(tracking): Path<String>,
     Form(form): Form<ReplyForm>,
 ) -> Result<Response, AppError> {
-    let m = message_in_scope(&state, &staff, Permission::HandleMessages, &tracking).await?;
+    let m = message_in_scope(&state, &staff, &tracking).await?;
     let back = format!("/staff/inbox/{}", m.tracking);
     let text = text_field(&form.reply, "答复内容", 5, message::MAX_BODY_CHARS)?;
     let kind = MessageKind::parse(&m.kind).unwrap_or(MessageKind::Question);
@@ -596,7 +589,7 @@ pub async fn mark_handled(
     Path(tracking): Path<String>,
     Form(form): Form<NoteForm>,
 ) -> Result<Response, AppError> {
-    let m = message_in_scope(&state, &staff, Permission::HandleMessages, &tracking).await?;
+    let m = message_in_scope(&state, &staff, &tracking).await?;
     let back = format!("/staff/inbox/{}", m.tracking);
     let from = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
     if message::transition(from, MessageAction::MarkHandled).is_err() {
@@ -625,14 +618,14 @@ pub async fn merge(
     Path(tracking): Path<String>,
     Form(form): Form<NoteForm>,
 ) -> Result<Response, AppError> {
-    let m = message_in_scope(&state, &staff, Permission::HandleMessages, &tracking).await?;
+    let m = message_in_scope(&state, &staff, &tracking).await?;
     let back = format!("/staff/inbox/{}", m.tracking);
     let into = message::normalize_tracking(&form.into)
         .ok_or_else(|| AppError::invalid("合并到：请填写要保留的留言编号，如 LY20251009123456"))?;
     if into == m.tracking {
         return Err(AppError::invalid("合并到：不能合并到本条留言自身"));
     }
-    let kept = match message_in_scope(&state, &staff, Permission::HandleMessages, &into).await {
+    let kept = match message_in_scope(&state, &staff, &into).await {
         Ok(kept) => kept,
         Err(AppError::NotFound | AppError::Forbidden) => {
             return Err(AppError::invalid("合并到：本辖区内没有这条留言"));
@@ -670,7 +663,7 @@ pub async fn hide(
     Path(tracking): Path<String>,
     Form(form): Form<NoteForm>,
 ) -> Result<Response, AppError> {
-    let m = message_in_scope(&state, &staff, Permission::HandleMessages, &tracking).await?;
+    let m = message_in_scope(&state, &staff, &tracking).await?;
     let back = format!("/staff/inbox/{}", m.tracking);
     let reason = text_field(&form.reason, "屏蔽原因（留言人可见）", 2, 200)?;
     let from = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
@@ -695,7 +688,7 @@ pub async fn photo(
     staff: Staff,
     Path((tracking, photo_id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
-    let m = message_in_scope(&state, &staff, Permission::ViewMessages, &tracking).await?;
+    let m = message_in_scope(&state, &staff, &tracking).await?;
     let photo =
         state.store().message_photos(m.id).await?.into_iter().find(|p| p.id == photo_id).ok_or(AppError::NotFound)?;
     let bytes = state.attachments().get(&photo.sha256).await.map_err(|e| AppError::Internal(format!("{e:?}")))?;
@@ -704,4 +697,17 @@ pub async fn photo(
         bytes,
     )
         .into_response())
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff/inbox", Permission::ViewMessages, Target::None, list)
+        .get("/staff/inbox/export", Permission::ViewMessages, Target::None, export)
+        .get("/staff/inbox/{msg}", Permission::ViewMessages, Target::Message, show)
+        .post("/staff/inbox/{msg}/assign", Permission::HandleMessages, Target::Message, assign)
+        .post("/staff/inbox/{msg}/reply", Permission::HandleMessages, Target::Message, reply)
+        .post("/staff/inbox/{msg}/handled", Permission::HandleMessages, Target::Message, mark_handled)
+        .post("/staff/inbox/{msg}/merge", Permission::HandleMessages, Target::Message, merge)
+        .post("/staff/inbox/{msg}/hide", Permission::HandleMessages, Target::Message, hide)
+        .get("/staff/inbox/{msg}/photos/{photo}", Permission::ViewMessages, Target::Message, photo)
 }

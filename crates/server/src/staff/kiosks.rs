@@ -13,6 +13,7 @@ use xiaowei_core::{OrgLevel, Permission};
 use xiaowei_store::{KioskTerminal, NewKioskTerminal};
 
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
+use super::{StaffRoutes, Target};
 use crate::error::AppError;
 use crate::security::random_token;
 use crate::state::{AppState, shanghai_time};
@@ -119,7 +120,6 @@ pub async fn list(
     staff: Staff,
     Query(q): Query<DoneQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ManageKiosks)?;
     let notice = match q.done.as_str() {
         "revoked" => "终端已停用，该设备不能再使用触摸终端页面。",
         "repeat" => "该表单已提交过，未重复处理。",
@@ -145,7 +145,7 @@ pub async fn create(
     staff: Staff,
     Form(form): Form<CreateForm>,
 ) -> Result<Response, AppError> {
-    staff.require_org(Permission::ManageKiosks, &form.org_code)?;
+    staff.require_org(&form.org_code)?;
     let org = state.store().find_org(&form.org_code).await?;
     let Some(org) = org.filter(|o| o.level() == Some(OrgLevel::Township)) else {
         return Err(AppError::invalid("乡镇：触摸终端按乡镇便民服务大厅登记，请选择乡镇"));
@@ -204,9 +204,8 @@ pub async fn revoke(
     Path(id): Path<i64>,
     Form(form): Form<RevokeForm>,
 ) -> Result<Response, AppError> {
-    staff.require(Permission::ManageKiosks)?;
     let terminal = state.store().find_kiosk_terminal(id).await?.ok_or(AppError::NotFound)?;
-    staff.require_visible(Permission::ManageKiosks, &terminal.township_code)?;
+    staff.require_visible(&terminal.township_code)?;
     if form.confirm != "1" {
         return Err(AppError::invalid("停用确认：请勾选“确认停用该终端”后再提交"));
     }
@@ -226,4 +225,11 @@ pub async fn revoke(
             .await?;
     }
     Ok(see_other("/staff/kiosks?done=revoked"))
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff/kiosks", Permission::ManageKiosks, Target::None, list)
+        .post("/staff/kiosks", Permission::ManageKiosks, Target::Org, create)
+        .post("/staff/kiosks/{kiosk}/revoke", Permission::ManageKiosks, Target::Kiosk, revoke)
 }

@@ -16,6 +16,7 @@ use xiaowei_sheets::TableCell;
 use xiaowei_store::{FigureQuery, MonitorValues, Org, OrgValue};
 
 use super::{Nav, Staff, xlsx_response};
+use super::{StaffRoutes, Target};
 use crate::error::AppError;
 use crate::state::{AppState, shanghai_time};
 
@@ -277,7 +278,7 @@ async fn townships_in_scope(state: &AppState, staff: &Staff) -> Result<Vec<Org>,
 
 /// The township (or the whole scope) a table is about.
 async fn township_in_scope(state: &AppState, staff: &Staff, code: &str) -> Result<Org, AppError> {
-    staff.require_org(Permission::ViewMonitor, code)?;
+    staff.require_org(code)?;
     match state.store().find_org(code).await? {
         Some(org) if org.level() == Some(OrgLevel::Township) => Ok(org),
         _ => Err(AppError::NotFound),
@@ -290,7 +291,6 @@ struct Tables {
 }
 
 async fn township_table(state: &AppState, staff: &Staff) -> Result<Tables, AppError> {
-    staff.require(Permission::ViewMonitor)?;
     let now = state.now();
     let townships = townships_in_scope(state, staff).await?;
     let prefix = staff.scope.org_code.clone();
@@ -673,7 +673,7 @@ struct ListPage {
 }
 
 async fn list_target(state: &AppState, staff: &Staff, org: &str, metric: &str) -> Result<(Org, Metric), AppError> {
-    staff.require_org(Permission::ViewMonitor, org)?;
+    staff.require_org(org)?;
     let metric = Metric::parse(metric).ok_or(AppError::NotFound)?;
     let org = state.store().find_org(org).await?.ok_or(AppError::NotFound)?;
     Ok((org, metric))
@@ -856,4 +856,16 @@ pub async fn weekly_export(
     let (rows, _) = weekly_rows(&state, &staff, &township, week).await?;
     let title = format!("{}运行周报（{}）", township.display_name(), week.label());
     export_table(&state, &staff, &title, &rows, &township.code).await
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff/monitor", Permission::ViewMonitor, Target::None, overview)
+        .get("/staff/monitor/export", Permission::ViewMonitor, Target::None, overview_export)
+        .get("/staff/monitor/townships/{org}", Permission::ViewMonitor, Target::Org, township)
+        .get("/staff/monitor/townships/{org}/export", Permission::ViewMonitor, Target::Org, township_export)
+        .get("/staff/monitor/list/{org}/{metric}", Permission::ViewMonitor, Target::Org, list)
+        .get("/staff/monitor/list/{org}/{metric}/export", Permission::ViewMonitor, Target::Org, list_export)
+        .get("/staff/monitor/weekly/{org}", Permission::ViewMonitor, Target::Org, weekly)
+        .get("/staff/monitor/weekly/{org}/export", Permission::ViewMonitor, Target::Org, weekly_export)
 }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use xiaowei_core::Permission;
 
 use super::{Nav, Staff, first_submit, see_other};
+use super::{StaffRoutes, Target};
 use crate::error::AppError;
 use crate::security::random_token;
 use crate::state::{AppState, shanghai_time};
@@ -87,7 +88,6 @@ pub async fn list(
     staff: Staff,
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ViewObjections)?;
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let mut rows =
         state.store().objections_within(&staff.scope.org_code, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
@@ -154,9 +154,8 @@ pub async fn answer(
     Path(id): Path<i64>,
     Form(form): Form<AnswerForm>,
 ) -> Result<Response, AppError> {
-    staff.require(Permission::HandleObjections)?;
     let objection = state.store().find_objection(id).await?.ok_or(AppError::NotFound)?;
-    staff.require_visible(Permission::HandleObjections, &objection.org_code)?;
+    staff.require_visible(&objection.org_code)?;
     if !matches!(form.status.as_str(), "handling" | "closed") {
         return Err(AppError::invalid("处理状态：请选择处理中或已办结"));
     }
@@ -180,4 +179,14 @@ pub async fn answer(
         staff.audit_entry(state.now(), "objection.answer", format!("objection:{id}"), detail, Some(objection.org_code));
     state.audit(entry).await?;
     Ok(see_other(&format!("{list}?done=answered")))
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff/objections", Permission::ViewObjections, Target::None, list).post(
+        "/staff/objections/{objection}/answer",
+        Permission::HandleObjections,
+        Target::Objection,
+        answer,
+    )
 }

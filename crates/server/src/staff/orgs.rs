@@ -9,6 +9,7 @@ use xiaowei_core::{DivisionCode, OrgLevel, Permission};
 use xiaowei_store::{Household, NewHousehold, NewOrg, Org, OrgCounts};
 
 use super::{Nav, Staff, first_submit, see_other};
+use super::{StaffRoutes, Target};
 use crate::error::AppError;
 use crate::security::random_token;
 use crate::state::AppState;
@@ -42,8 +43,8 @@ pub struct OrgQuery {
     done: String,
 }
 
-async fn load_in_scope(state: &AppState, staff: &Staff, permission: Permission, code: &str) -> Result<Org, AppError> {
-    staff.require_org(permission, code)?;
+async fn load_in_scope(state: &AppState, staff: &Staff, code: &str) -> Result<Org, AppError> {
+    staff.require_org(code)?;
     state.store().find_org(code).await?.ok_or(AppError::NotFound)
 }
 
@@ -53,7 +54,7 @@ pub async fn show(
     Path(code): Path<String>,
     Query(q): Query<OrgQuery>,
 ) -> Result<Html<String>, AppError> {
-    let org = load_in_scope(&state, &staff, Permission::ViewOrgs, &code).await?;
+    let org = load_in_scope(&state, &staff, &code).await?;
     let store = state.store();
     let level = org.level().ok_or_else(|| AppError::Internal("unknown org level".into()))?;
     let mut crumbs = Vec::new();
@@ -116,7 +117,7 @@ pub async fn add_group(
     Path(code): Path<String>,
     Form(form): Form<GroupForm>,
 ) -> Result<Response, AppError> {
-    let village = load_in_scope(&state, &staff, Permission::ManageOrgs, &code).await?;
+    let village = load_in_scope(&state, &staff, &code).await?;
     if village.level() != Some(OrgLevel::Village) {
         return Err(AppError::invalid("只能在村（社区）下新增村民小组"));
     }
@@ -165,7 +166,7 @@ pub async fn add_household(
     Path(code): Path<String>,
     Form(form): Form<HouseholdForm>,
 ) -> Result<Response, AppError> {
-    let org = load_in_scope(&state, &staff, Permission::ManageOrgs, &code).await?;
+    let org = load_in_scope(&state, &staff, &code).await?;
     if !matches!(org.level(), Some(OrgLevel::Village | OrgLevel::Group)) {
         return Err(AppError::invalid("农户只能登记在村（社区）或村民小组下"));
     }
@@ -198,4 +199,11 @@ pub async fn add_household(
         ))
         .await?;
     Ok(see_other(&format!("/staff/orgs/{code}?done=household")))
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff/orgs/{org}", Permission::ViewOrgs, Target::Org, show)
+        .post("/staff/orgs/{org}/groups", Permission::ManageOrgs, Target::Org, add_group)
+        .post("/staff/orgs/{org}/households", Permission::ManageOrgs, Target::Org, add_household)
 }

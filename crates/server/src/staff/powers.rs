@@ -18,6 +18,7 @@ use xiaowei_store::{
 
 use super::rosters::{read_upload, store_scan};
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
+use super::{StaffRoutes, Target};
 use crate::error::AppError;
 use crate::powers::{
     CategoryGroup, ItemView, RecordLink, TimelineStep, group_items, item_view, loose_documents, record_links, timeline,
@@ -80,7 +81,6 @@ pub async fn catalogue(
     staff: Staff,
     Query(q): Query<DoneQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ViewPowers)?;
     let can_manage = staff.role.allows(Permission::ManagePowerCatalogue);
     let page = CataloguePage {
         nav: staff.nav(),
@@ -172,7 +172,7 @@ pub async fn create_item(
 ) -> Result<Response, AppError> {
     let fields: HashMap<String, String> = fields.into_iter().collect();
     let org_code = fields.get("org_code").map_or("", |v| v.trim()).to_owned();
-    staff.require_org(Permission::ManagePowerCatalogue, &org_code)?;
+    staff.require_org(&org_code)?;
     let org = state.store().find_org(&org_code).await?.ok_or_else(|| AppError::invalid("适用范围：请选择"))?;
     if !matches!(org.level(), Some(OrgLevel::County | OrgLevel::Township | OrgLevel::Village)) {
         return Err(AppError::invalid("适用范围：只能是县、乡镇或村"));
@@ -210,7 +210,6 @@ pub async fn item(
     Path(id): Path<i64>,
     Query(q): Query<DoneQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ViewPowers)?;
     let item = state.store().find_power_item(id).await?.ok_or(AppError::NotFound)?;
     if !item_visible(&staff, &item) {
         return Err(AppError::NotFound);
@@ -237,7 +236,6 @@ pub async fn records(
     staff: Staff,
     Query(q): Query<DoneQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ViewPowers)?;
     let store = state.store();
     let today = shanghai_date(state.now());
     let exercises = store.power_exercises_within(&staff.scope.org_code, false, 200).await?;
@@ -275,7 +273,7 @@ pub async fn open(
     Form(form): Form<OpenForm>,
 ) -> Result<Response, AppError> {
     let org_code = form.org_code.trim();
-    staff.require_org(Permission::RecordPowerExercise, org_code)?;
+    staff.require_org(org_code)?;
     let store = state.store();
     let org = store.find_org(org_code).await?.ok_or_else(|| AppError::invalid("村（社区）：请选择"))?;
     if !matches!(org.level(), Some(OrgLevel::Township | OrgLevel::Village)) {
@@ -314,16 +312,10 @@ pub async fn open(
     Ok(see_other(&format!("/staff/power-records/{id}?done=opened")))
 }
 
-/// Loads an exercise and checks the permission and that its org is inside the account's scope.
-async fn exercise_in_scope(
-    state: &AppState,
-    staff: &Staff,
-    permission: Permission,
-    id: i64,
-) -> Result<PowerExercise, AppError> {
-    staff.require(permission)?;
+/// Loads an exercise and checks that its org is inside the account's scope.
+async fn exercise_in_scope(state: &AppState, staff: &Staff, id: i64) -> Result<PowerExercise, AppError> {
     let exercise = state.store().find_power_exercise(id).await?.ok_or(AppError::NotFound)?;
-    staff.require_visible(permission, &exercise.org_code)?;
+    staff.require_visible(&exercise.org_code)?;
     Ok(exercise)
 }
 
@@ -356,7 +348,7 @@ pub async fn record(
     Path(id): Path<i64>,
     Query(q): Query<DoneQuery>,
 ) -> Result<Html<String>, AppError> {
-    let exercise = exercise_in_scope(&state, &staff, Permission::ViewPowers, id).await?;
+    let exercise = exercise_in_scope(&state, &staff, id).await?;
     let store = state.store();
     let today = shanghai_date(state.now());
     let steps = timeline(store, &exercise, today).await?;
@@ -412,7 +404,7 @@ pub async fn add_step(
     Path(id): Path<i64>,
     Form(form): Form<StepForm>,
 ) -> Result<Response, AppError> {
-    let exercise = exercise_in_scope(&state, &staff, Permission::RecordPowerExercise, id).await?;
+    let exercise = exercise_in_scope(&state, &staff, id).await?;
     let store = state.store();
     let step_count = store.power_item_steps(exercise.item_id).await?.len();
     let step_no = form.step_no.trim().parse::<usize>().map_err(|_| AppError::invalid("办理步骤：请选择"))?;
@@ -475,7 +467,7 @@ pub async fn attach(
     Query(q): Query<AttachQuery>,
     request: Request,
 ) -> Result<Response, AppError> {
-    let exercise = exercise_in_scope(&state, &staff, Permission::RecordPowerExercise, id).await?;
+    let exercise = exercise_in_scope(&state, &staff, id).await?;
     let step_id = match q.step.filter(|s| *s > 0) {
         Some(step) => {
             let records = state.store().power_step_records(id).await?;
@@ -531,7 +523,7 @@ pub async fn publish(
     Path(id): Path<i64>,
     Form(form): Form<KeyedForm>,
 ) -> Result<Response, AppError> {
-    let exercise = exercise_in_scope(&state, &staff, Permission::RecordPowerExercise, id).await?;
+    let exercise = exercise_in_scope(&state, &staff, id).await?;
     if exercise.is_published() {
         return Err(AppError::Conflict("该运行记录已公开".into()));
     }
@@ -565,7 +557,26 @@ pub async fn document(
     staff: Staff,
     Path((id, doc)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
-    exercise_in_scope(&state, &staff, Permission::ViewPowers, id).await?;
+    exercise_in_scope(&state, &staff, id).await?;
     let d = state.store().find_power_document(doc).await?.filter(|d| d.exercise_id == id).ok_or(AppError::NotFound)?;
     crate::powers::document_response(&state, d, false).await
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff/powers", Permission::ViewPowers, Target::None, catalogue)
+        .post("/staff/powers", Permission::ManagePowerCatalogue, Target::Org, create_item)
+        .get("/staff/powers/{item}", Permission::ViewPowers, Target::PowerItem, item)
+        .get("/staff/power-records", Permission::ViewPowers, Target::None, records)
+        .post("/staff/power-records", Permission::RecordPowerExercise, Target::Org, open)
+        .get("/staff/power-records/{record}", Permission::ViewPowers, Target::PowerRecord, record)
+        .post("/staff/power-records/{record}/steps", Permission::RecordPowerExercise, Target::PowerRecord, add_step)
+        .post("/staff/power-records/{record}/documents", Permission::RecordPowerExercise, Target::PowerRecord, attach)
+        .post("/staff/power-records/{record}/publish", Permission::RecordPowerExercise, Target::PowerRecord, publish)
+        .get(
+            "/staff/power-records/{record}/documents/{document}",
+            Permission::ViewPowers,
+            Target::PowerRecord,
+            document,
+        )
 }

@@ -11,6 +11,7 @@ use xiaowei_core::{Fen, Permission, Role};
 use xiaowei_store::{Department, NewAttachment, NewProgramme, Programme};
 
 use super::{Nav, Staff, first_submit, see_other};
+use super::{StaffRoutes, Target};
 use crate::error::AppError;
 use crate::security::random_token;
 use crate::state::AppState;
@@ -81,7 +82,6 @@ pub async fn list(
     staff: Staff,
     Query(q): Query<DoneQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ViewRosters)?;
     let all_departments = state.store().departments().await?;
     let mut programmes = Vec::new();
     for p in state.store().programmes().await? {
@@ -218,7 +218,6 @@ pub async fn create(
     staff: Staff,
     Form(form): Form<ProgrammeForm>,
 ) -> Result<Response, AppError> {
-    staff.require(Permission::ManageProgrammes)?;
     let programme = parse_form(&form, &staff)?;
     if let Some(d) = programme.department_id
         && state.store().find_department(d).await?.is_none()
@@ -241,7 +240,6 @@ pub async fn attach_basis(
     Path(id): Path<i64>,
     request: Request,
 ) -> Result<Response, AppError> {
-    staff.require(Permission::ManageProgrammes)?;
     let programme = state.store().find_programme(id).await?.ok_or(AppError::NotFound)?;
     if staff.role != Role::CountyAdmin && programme.department_id != staff.scope.department_id {
         return Err(AppError::Forbidden);
@@ -266,4 +264,11 @@ pub async fn attach_basis(
             .await?;
     }
     Ok(see_other("/staff/programmes?done=document"))
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff/programmes", Permission::ViewRosters, Target::None, list)
+        .post("/staff/programmes", Permission::ManageProgrammes, Target::None, create)
+        .post("/staff/programmes/{programme}/basis", Permission::ManageProgrammes, Target::Programme, attach_basis)
 }

@@ -20,6 +20,7 @@ use xiaowei_integrations::StoredAttachment;
 use xiaowei_store::{NewAttachment, Programme, Roster, StoreError};
 
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
+use super::{StaffRoutes, Target};
 use crate::error::AppError;
 use crate::rosters::{
     AttachmentView, DifferenceView, EntryView, ImportParams, VersionView, check_upload, parse_date, place_name,
@@ -37,11 +38,10 @@ fn status_of(roster: &Roster) -> Result<RosterStatus, AppError> {
     RosterStatus::parse(&roster.status).ok_or_else(|| AppError::Internal(format!("roster {} status", roster.id)))
 }
 
-/// Loads a roster and checks the permission and that its org is inside the account's scope.
-async fn roster_in_scope(state: &AppState, staff: &Staff, permission: Permission, id: i64) -> Result<Roster, AppError> {
-    staff.require(permission)?;
+/// Loads a roster and checks that its org is inside the account's scope.
+async fn roster_in_scope(state: &AppState, staff: &Staff, id: i64) -> Result<Roster, AppError> {
     let roster = state.store().find_roster(id).await?.ok_or(AppError::NotFound)?;
-    staff.require_visible(permission, &roster.org_code)?;
+    staff.require_visible(&roster.org_code)?;
     Ok(roster)
 }
 
@@ -97,7 +97,6 @@ pub async fn list(
     staff: Staff,
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ViewRosters)?;
     let filter = RosterStatus::parse(&q.status).map(RosterStatus::as_str).unwrap_or_default();
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let mut rows = state
@@ -188,10 +187,9 @@ pub async fn new_form(
     staff: Staff,
     Query(q): Query<NewQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::DraftRosters)?;
     let corrects = match q.corrects {
         Some(id) => {
-            let old = roster_in_scope(&state, &staff, Permission::DraftRosters, id).await?;
+            let old = roster_in_scope(&state, &staff, id).await?;
             if status_of(&old)? != RosterStatus::Published {
                 return Err(AppError::invalid("只有已公开的花名册可以更正"));
             }
@@ -278,7 +276,7 @@ async fn import_params(
 ) -> Result<(ImportParams, Programme), AppError> {
     let store = state.store();
     if let Some(old_id) = upload.field("supersedes_id").parse::<i64>().ok().filter(|id| *id > 0) {
-        let old = roster_in_scope(state, staff, Permission::DraftRosters, old_id).await?;
+        let old = roster_in_scope(state, staff, old_id).await?;
         if status_of(&old)? != RosterStatus::Published {
             return Err(AppError::invalid("只有已公开的花名册可以更正"));
         }
@@ -304,7 +302,7 @@ async fn import_params(
         upload.field("programme_id").parse::<i64>().map_err(|_| AppError::invalid("补贴项目：请选择"))?;
     let programme = store.find_programme(programme_id).await?.ok_or_else(|| AppError::invalid("补贴项目：请选择"))?;
     let org_code = upload.field("org_code").to_owned();
-    staff.require_org(Permission::DraftRosters, &org_code)?;
+    staff.require_org(&org_code)?;
     let org = store.find_org(&org_code).await?.ok_or_else(|| AppError::invalid("村（社区）：请选择"))?;
     if !matches!(org.level(), Some(OrgLevel::Village | OrgLevel::Township)) {
         return Err(AppError::invalid("村（社区）：花名册只能按村或乡镇编制"));
@@ -380,7 +378,6 @@ struct PreviewPage {
 }
 
 pub async fn preview(State(state): State<AppState>, staff: Staff, request: Request) -> Result<Html<String>, AppError> {
-    staff.require(Permission::DraftRosters)?;
     let upload = read_upload(&state, request).await?;
     let (params, programme) = import_params(&state, &staff, &upload).await?;
     if upload.file.is_empty() {
@@ -438,7 +435,6 @@ pub async fn confirm(
     staff: Staff,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, AppError> {
-    staff.require(Permission::DraftRosters)?;
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other("/staff/rosters?done=repeat"));
     }
@@ -450,7 +446,7 @@ pub async fn confirm(
         .ok_or_else(|| AppError::invalid("上传已过期或已导入，请重新上传文件"))?;
     let params: ImportParams =
         serde_json::from_str(&params_json).map_err(|e| AppError::Internal(format!("staged params: {e}")))?;
-    staff.require_org(Permission::DraftRosters, &params.org_code)?;
+    staff.require_org(&params.org_code)?;
     let file = state.cipher().decrypt_bytes(&sealed).map_err(|e| AppError::Internal(format!("staged file: {e}")))?;
     let programme = state.store().find_programme(params.programme_id).await?.ok_or(AppError::NotFound)?;
     let (check, entries) = check_upload(state.store(), state.cipher(), &programme, &params, &file).await?;
@@ -509,7 +505,7 @@ pub async fn show(
     Path(id): Path<i64>,
     Query(q): Query<ShowQuery>,
 ) -> Result<Html<String>, AppError> {
-    let roster = roster_in_scope(&state, &staff, Permission::ViewRosters, id).await?;
+    let roster = roster_in_scope(&state, &staff, id).await?;
     let status = status_of(&roster)?;
     let store = state.store();
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
@@ -589,7 +585,7 @@ pub async fn submit(
     Path(id): Path<i64>,
     Form(form): Form<KeyedForm>,
 ) -> Result<Response, AppError> {
-    let roster = roster_in_scope(&state, &staff, Permission::DraftRosters, id).await?;
+    let roster = roster_in_scope(&state, &staff, id).await?;
     let from = status_of(&roster)?;
     let to = transition(from, RosterAction::Submit).map_err(|e| AppError::Conflict(e.to_string()))?;
     if !first_submit(&state, &staff, &form.form_key).await? {
@@ -613,7 +609,7 @@ pub async fn delete(
     Path(id): Path<i64>,
     Form(form): Form<KeyedForm>,
 ) -> Result<Response, AppError> {
-    let roster = roster_in_scope(&state, &staff, Permission::DraftRosters, id).await?;
+    let roster = roster_in_scope(&state, &staff, id).await?;
     if !status_of(&roster)?.is_editable() {
         return Err(AppError::Conflict("只有草稿或被退回的花名册可以删除".into()));
     }
@@ -632,7 +628,7 @@ pub async fn reasons(
     Path(id): Path<i64>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let roster = roster_in_scope(&state, &staff, Permission::DraftRosters, id).await?;
+    let roster = roster_in_scope(&state, &staff, id).await?;
     if !status_of(&roster)?.is_editable() {
         return Err(AppError::Conflict("花名册已提交或已公开，不能再修改差异原因".into()));
     }
@@ -663,7 +659,7 @@ pub async fn attach(
     Path(id): Path<i64>,
     request: Request,
 ) -> Result<Response, AppError> {
-    let roster = roster_in_scope(&state, &staff, Permission::DraftRosters, id).await?;
+    let roster = roster_in_scope(&state, &staff, id).await?;
     if !status_of(&roster)?.is_editable() {
         return Err(AppError::Conflict("花名册已提交或已公开，不能再添加扫描件".into()));
     }
@@ -693,7 +689,7 @@ pub async fn approve(
     Path(id): Path<i64>,
     Form(form): Form<KeyedForm>,
 ) -> Result<Response, AppError> {
-    let roster = roster_in_scope(&state, &staff, Permission::ReviewRosters, id).await?;
+    let roster = roster_in_scope(&state, &staff, id).await?;
     transition(status_of(&roster)?, RosterAction::Approve).map_err(|e| AppError::Conflict(e.to_string()))?;
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other(&format!("/staff/rosters/{id}?done=repeat")));
@@ -741,7 +737,7 @@ async fn change_with_reason(
     form: &ReasonForm,
     action: RosterAction,
 ) -> Result<Response, AppError> {
-    let roster = roster_in_scope(state, staff, Permission::ReviewRosters, id).await?;
+    let roster = roster_in_scope(state, staff, id).await?;
     let from = status_of(&roster)?;
     let to = transition(from, action).map_err(|e| AppError::Conflict(e.to_string()))?;
     let reason = form.reason.trim();
@@ -791,7 +787,7 @@ pub async fn export_full(
     staff: Staff,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let roster = roster_in_scope(&state, &staff, Permission::ViewPersonalData, id).await?;
+    let roster = roster_in_scope(&state, &staff, id).await?;
     let place = place_name(state.store(), &roster.org_code).await?;
     let title = roster_title(&roster, &place);
     let entries = state.store().roster_entries(id, i64::MAX, 0).await?;
@@ -842,7 +838,7 @@ pub async fn attachment(
     staff: Staff,
     Path((id, attachment_id)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
-    roster_in_scope(&state, &staff, Permission::ViewRosters, id).await?;
+    roster_in_scope(&state, &staff, id).await?;
     let a = state
         .store()
         .find_attachment(attachment_id)
@@ -850,4 +846,22 @@ pub async fn attachment(
         .filter(|a| a.roster_id == Some(id))
         .ok_or(AppError::NotFound)?;
     crate::subsidies::attachment_response(&state, &a, false).await
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff/rosters", Permission::ViewRosters, Target::None, list)
+        .get("/staff/rosters/new", Permission::DraftRosters, Target::None, new_form)
+        .post("/staff/rosters/preview", Permission::DraftRosters, Target::Org, preview)
+        .post("/staff/rosters/confirm", Permission::DraftRosters, Target::None, confirm)
+        .get("/staff/rosters/{roster}", Permission::ViewRosters, Target::Roster, show)
+        .post("/staff/rosters/{roster}/submit", Permission::DraftRosters, Target::Roster, submit)
+        .post("/staff/rosters/{roster}/delete", Permission::DraftRosters, Target::Roster, delete)
+        .post("/staff/rosters/{roster}/reasons", Permission::DraftRosters, Target::Roster, reasons)
+        .post("/staff/rosters/{roster}/attachments", Permission::DraftRosters, Target::Roster, attach)
+        .post("/staff/rosters/{roster}/approve", Permission::ReviewRosters, Target::Roster, approve)
+        .post("/staff/rosters/{roster}/return", Permission::ReviewRosters, Target::Roster, send_back)
+        .post("/staff/rosters/{roster}/withdraw", Permission::ReviewRosters, Target::Roster, withdraw)
+        .get("/staff/rosters/{roster}/attachments/{attachment}", Permission::ViewRosters, Target::Roster, attachment)
+        .get("/staff/rosters/{roster}/export", Permission::ViewPersonalData, Target::Roster, export_full)
 }

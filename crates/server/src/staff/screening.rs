@@ -18,6 +18,7 @@ use xiaowei_store::{HitFilter, RegistryImport, ScreeningRun, ScreeningSettings};
 
 use super::rosters::read_upload;
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
+use super::{StaffRoutes, Target};
 use crate::error::AppError;
 use crate::screening::{StoredEvidence, evidence_of};
 use crate::security::random_token;
@@ -121,7 +122,6 @@ pub async fn registries(
     staff: Staff,
     Query(q): Query<DoneQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ManageRegistries)?;
     let sizes: HashMap<String, i64> = state.store().registry_sizes().await?.into_iter().collect();
     let kinds = RegistryKind::ALL
         .into_iter()
@@ -195,7 +195,6 @@ struct RegistryErrorsPage {
 }
 
 pub async fn import(State(state): State<AppState>, staff: Staff, request: Request) -> Result<Response, AppError> {
-    staff.require(Permission::ManageRegistries)?;
     let upload = read_upload(&state, request).await?;
     let kind = RegistryKind::parse(upload.field("kind")).ok_or_else(|| AppError::invalid("比对库：请选择"))?;
     let amend = match upload.field("mode") {
@@ -273,7 +272,6 @@ pub async fn save_settings(
     Path(programme): Path<i64>,
     Form(form): Form<SettingsForm>,
 ) -> Result<Response, AppError> {
-    staff.require(Permission::ManageRegistries)?;
     let found = state.store().find_programme(programme).await?.ok_or(AppError::NotFound)?;
     let (min_age, max_age) = xiaowei_core::screening::age_bounds(&form.min_age, &form.max_age)
         .map_err(|m| AppError::invalid(m.to_owned()))?;
@@ -331,7 +329,6 @@ pub async fn add_pair(
     staff: Staff,
     Form(form): Form<PairForm>,
 ) -> Result<Response, AppError> {
-    staff.require(Permission::ManageRegistries)?;
     let (a, b, names) = pair_of(&state, &form).await?;
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other("/staff/registries?done=repeat"));
@@ -349,7 +346,6 @@ pub async fn remove_pair(
     staff: Staff,
     Form(form): Form<PairForm>,
 ) -> Result<Response, AppError> {
-    staff.require(Permission::ManageRegistries)?;
     let (a, b, names) = pair_of(&state, &form).await?;
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other("/staff/registries?done=repeat"));
@@ -366,7 +362,6 @@ pub async fn run_now(
     staff: Staff,
     Form(form): Form<KeyedForm>,
 ) -> Result<Response, AppError> {
-    staff.require(Permission::ManageRegistries)?;
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other("/staff/registries?done=repeat"));
     }
@@ -433,7 +428,6 @@ pub async fn list(
     staff: Staff,
     Query(q): Query<HitsQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ViewScreening)?;
     let store = state.store();
     let scope = staff.scope.org_code.clone();
     let within = if !q.place.is_empty() && staff.scope.covers_org(&q.place) { q.place.clone() } else { scope.clone() };
@@ -557,15 +551,9 @@ pub struct HitQuery {
     done: String,
 }
 
-async fn hit_in_scope(
-    state: &AppState,
-    staff: &Staff,
-    permission: Permission,
-    id: i64,
-) -> Result<xiaowei_store::ScreeningHit, AppError> {
-    staff.require(permission)?;
+async fn hit_in_scope(state: &AppState, staff: &Staff, id: i64) -> Result<xiaowei_store::ScreeningHit, AppError> {
     let hit = state.store().find_screening_hit(id).await?.ok_or(AppError::NotFound)?;
-    staff.require_visible(permission, &hit.org_code)?;
+    staff.require_visible(&hit.org_code)?;
     Ok(hit)
 }
 
@@ -575,7 +563,7 @@ pub async fn show(
     Path(id): Path<i64>,
     Query(q): Query<HitQuery>,
 ) -> Result<Html<String>, AppError> {
-    let hit = hit_in_scope(&state, &staff, Permission::ViewScreening, id).await?;
+    let hit = hit_in_scope(&state, &staff, id).await?;
     let can_reveal = staff.role.allows(Permission::ViewPersonalData);
     let revealed = can_reveal && q.reveal == "1";
     let id_shown = if revealed {
@@ -664,7 +652,7 @@ pub async fn handle(
     Path(id): Path<i64>,
     Form(form): Form<HandleForm>,
 ) -> Result<Response, AppError> {
-    let hit = hit_in_scope(&state, &staff, Permission::HandleScreening, id).await?;
+    let hit = hit_in_scope(&state, &staff, id).await?;
     let current = HitStatus::parse(&hit.status).unwrap_or(HitStatus::New);
     let to = HitStatus::parse(&form.to).ok_or_else(|| AppError::invalid("处理结果：请选择"))?;
     let note = form.note.trim();
@@ -746,7 +734,6 @@ pub async fn outreach(
     staff: Staff,
     Query(q): Query<PageQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ViewOutreach)?;
     let within = &staff.scope.org_code;
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let mut rows = state.store().outreach_leads(within, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
@@ -801,9 +788,8 @@ pub async fn record_outcome(
     Path(id): Path<i64>,
     Form(form): Form<OutcomeForm>,
 ) -> Result<Response, AppError> {
-    staff.require(Permission::HandleOutreach)?;
     let lead = state.store().find_outreach_lead(id).await?.ok_or(AppError::NotFound)?;
-    staff.require_visible(Permission::HandleOutreach, &lead.org_code)?;
+    staff.require_visible(&lead.org_code)?;
     if !matches!(form.status.as_str(), "enrolled" | "not_eligible" | "unreachable") {
         return Err(AppError::invalid("联系结果：请选择"));
     }
@@ -825,4 +811,24 @@ pub async fn record_outcome(
     let audit = staff.audit_entry(now, "outreach.outcome", format!("outreach_lead:{id}"), detail, Some(lead.org_code));
     state.audit(audit).await?;
     Ok(see_other("/staff/outreach?done=recorded"))
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff/registries", Permission::ManageRegistries, Target::None, registries)
+        .post("/staff/registries", Permission::ManageRegistries, Target::None, import)
+        .post(
+            "/staff/registries/programmes/{programme}",
+            Permission::ManageRegistries,
+            Target::Programme,
+            save_settings,
+        )
+        .post("/staff/registries/exclusive", Permission::ManageRegistries, Target::None, add_pair)
+        .post("/staff/registries/exclusive/remove", Permission::ManageRegistries, Target::None, remove_pair)
+        .post("/staff/screening/run", Permission::ManageRegistries, Target::None, run_now)
+        .get("/staff/screening", Permission::ViewScreening, Target::None, list)
+        .get("/staff/screening/{hit}", Permission::ViewScreening, Target::ScreeningHit, show)
+        .post("/staff/screening/{hit}/handle", Permission::HandleScreening, Target::ScreeningHit, handle)
+        .get("/staff/outreach", Permission::ViewOutreach, Target::None, outreach)
+        .post("/staff/outreach/{lead}/outcome", Permission::HandleOutreach, Target::OutreachLead, record_outcome)
 }

@@ -14,15 +14,15 @@ use xiaowei_core::{OrgLevel, Permission, Phone, Role};
 use xiaowei_store::{NewServiceItem, ServiceItem};
 
 use super::{Nav, Staff, first_submit, see_other};
+use super::{StaffRoutes, Target};
 use crate::error::AppError;
 use crate::security::random_token;
 use crate::state::{AppState, shanghai_time};
 
 /// An item the account may edit.
 async fn item_in_scope(state: &AppState, staff: &Staff, id: i64) -> Result<ServiceItem, AppError> {
-    staff.require(Permission::ManageServiceCatalogue)?;
     let item = state.store().find_service_item(id).await?.ok_or(AppError::NotFound)?;
-    staff.require_department(Permission::ManageServiceCatalogue, item.department_id)?;
+    staff.require_department(item.department_id)?;
     Ok(item)
 }
 
@@ -67,7 +67,6 @@ pub async fn catalogue(
     staff: Staff,
     Query(q): Query<DoneQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ManageServiceCatalogue)?;
     let items = state
         .store()
         .service_items(false)
@@ -177,12 +176,11 @@ pub async fn create(
     staff: Staff,
     Form(form): Form<ItemForm>,
 ) -> Result<Response, AppError> {
-    staff.require(Permission::ManageServiceCatalogue)?;
     let department_id = match staff.role {
         Role::DepartmentOfficer => staff.scope.department_id.ok_or(AppError::Forbidden)?,
         _ => form.department_id.trim().parse().map_err(|_| AppError::invalid("所属部门：请选择"))?,
     };
-    staff.require_department(Permission::ManageServiceCatalogue, department_id)?;
+    staff.require_department(department_id)?;
     state.store().find_department(department_id).await?.ok_or_else(|| AppError::invalid("所属部门：请选择"))?;
     let item = parse_item(&state, department_id, &form).await?;
     if !first_submit(&state, &staff, &form.form_key).await? {
@@ -408,7 +406,6 @@ pub async fn calendar(
     staff: Staff,
     Query(q): Query<CalendarQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ManageCalendar)?;
     let this_year = crate::rosters::shanghai_date(state.now()).year();
     let year = q.year.filter(|y| (2000..=2100).contains(y)).unwrap_or(this_year);
     let cal = crate::services::calendar(&state).await?;
@@ -451,7 +448,6 @@ pub async fn set_day(
     staff: Staff,
     Form(form): Form<DayForm>,
 ) -> Result<Response, AppError> {
-    staff.require(Permission::ManageCalendar)?;
     let date: jiff::civil::Date = form.date.trim().parse().map_err(|_| AppError::invalid("日期：请选择日期"))?;
     let kind = DayKind::parse(&form.kind).ok_or_else(|| AppError::invalid("类型：请选择节假日或调休上班"))?;
     let name = form.name.trim();
@@ -473,7 +469,6 @@ pub async fn delete_day(
     staff: Staff,
     Form(form): Form<DayForm>,
 ) -> Result<Response, AppError> {
-    staff.require(Permission::ManageCalendar)?;
     let date: jiff::civil::Date = form.date.trim().parse().map_err(|_| AppError::invalid("日期：请选择日期"))?;
     let back = format!("/staff/calendar?year={}", date.year());
     if !first_submit(&state, &staff, &form.form_key).await? {
@@ -510,7 +505,6 @@ pub async fn import_year(
     staff: Staff,
     Form(form): Form<ImportForm>,
 ) -> Result<Response, AppError> {
-    staff.require(Permission::ManageCalendar)?;
     let year: i16 = form
         .year
         .trim()
@@ -579,7 +573,6 @@ pub async fn outbox(
     staff: Staff,
     Query(q): Query<OutboxQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ViewOutbox)?;
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let status = ["pending", "sending", "sent", "failed"].into_iter().find(|s| *s == q.status);
     // Texts about a report (举报) are listed only to those who may read the report.
@@ -631,7 +624,6 @@ pub async fn retry(
     Path(id): Path<i64>,
     Form(form): Form<RetryForm>,
 ) -> Result<Response, AppError> {
-    staff.require(Permission::ViewOutbox)?;
     if !staff.role.is_commission() && state.store().outbox_is_about_report(id).await? {
         return Err(AppError::NotFound);
     }
@@ -644,4 +636,20 @@ pub async fn retry(
             .await?;
     }
     Ok(see_other("/staff/outbox?status=failed&done=retried"))
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff/services", Permission::ManageServiceCatalogue, Target::None, catalogue)
+        .post("/staff/services", Permission::ManageServiceCatalogue, Target::None, create)
+        .get("/staff/services/{item}", Permission::ManageServiceCatalogue, Target::ServiceItem, item)
+        .post("/staff/services/{item}", Permission::ManageServiceCatalogue, Target::ServiceItem, update)
+        .post("/staff/services/{item}/active", Permission::ManageServiceCatalogue, Target::ServiceItem, set_active)
+        .post("/staff/services/{item}/handlers", Permission::ManageServiceCatalogue, Target::ServiceItem, set_handler)
+        .get("/staff/calendar", Permission::ManageCalendar, Target::None, calendar)
+        .post("/staff/calendar", Permission::ManageCalendar, Target::None, set_day)
+        .post("/staff/calendar/delete", Permission::ManageCalendar, Target::None, delete_day)
+        .post("/staff/calendar/import", Permission::ManageCalendar, Target::None, import_year)
+        .get("/staff/outbox", Permission::ViewOutbox, Target::None, outbox)
+        .post("/staff/outbox/{message}/retry", Permission::ViewOutbox, Target::None, retry)
 }

@@ -11,6 +11,7 @@ use xiaowei_store::{Department, NewStaffUser, StaffUser};
 
 use super::auth::{check_password_rules, hash_password};
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
+use super::{StaffRoutes, Target};
 use crate::error::AppError;
 use crate::security::random_token;
 use crate::state::AppState;
@@ -60,7 +61,6 @@ pub async fn list(
     staff: Staff,
     Query(q): Query<Notice>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ManageStaff)?;
     let store = state.store();
     let mut users = Vec::new();
     for u in store.staff_within(&staff.scope.org_code).await? {
@@ -137,7 +137,7 @@ pub async fn create(
     staff: Staff,
     Form(form): Form<NewUserForm>,
 ) -> Result<Response, AppError> {
-    staff.require_org(Permission::ManageStaff, form.org_code.trim())?;
+    staff.require_org(form.org_code.trim())?;
     let role = Role::parse(&form.role).ok_or_else(|| AppError::invalid("请选择身份"))?;
     if !staff.role.may_grant(role) {
         return Err(AppError::Forbidden);
@@ -192,7 +192,6 @@ pub async fn create(
 
 /// Loads an account the current staff member may manage.
 async fn manageable(state: &AppState, staff: &Staff, id: i64) -> Result<StaffUser, AppError> {
-    staff.require(Permission::ManageStaff)?;
     let target = state.store().find_staff(id).await?.ok_or(AppError::NotFound)?;
     let role = Role::parse(&target.role).ok_or(AppError::Forbidden)?;
     if !staff.scope.covers_org(&target.org_code) || !staff.role.may_grant(role) || target.id == staff.user.id {
@@ -308,4 +307,14 @@ pub async fn set_phone(
         .audit(staff.audit_entry(state.now(), "staff.phone", format!("staff_user:{id}"), detail, Some(target.org_code)))
         .await?;
     Ok(see_other("/staff/users?done=phone"))
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff/users", Permission::ManageStaff, Target::None, list)
+        .post("/staff/users", Permission::ManageStaff, Target::Org, create)
+        .post("/staff/users/{user}/disable", Permission::ManageStaff, Target::User, disable)
+        .post("/staff/users/{user}/enable", Permission::ManageStaff, Target::User, enable)
+        .post("/staff/users/{user}/password", Permission::ManageStaff, Target::User, reset_password)
+        .post("/staff/users/{user}/phone", Permission::ManageStaff, Target::User, set_phone)
 }

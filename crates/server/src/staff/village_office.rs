@@ -14,6 +14,7 @@ use xiaowei_core::{OrgLevel, Permission, Phone};
 use xiaowei_store::{CadreDetails, NewAttachment, NewDutyOverride, NewMeeting, Org, WeeklyDuty};
 
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
+use super::{StaffRoutes, Target};
 use crate::error::AppError;
 use crate::rosters::{parse_date, shanghai_date};
 use crate::security::random_token;
@@ -47,7 +48,7 @@ fn notice_text(code: &str) -> &'static str {
 
 /// The village in the path, after the role and scope checks; a township shows its village list.
 async fn place_in_scope(state: &AppState, staff: &Staff, org_code: &str) -> Result<Org, AppError> {
-    staff.require_org(Permission::ManageVillageOffice, org_code)?;
+    staff.require_org(org_code)?;
     state.store().find_org(org_code).await?.ok_or(AppError::NotFound)
 }
 
@@ -513,4 +514,38 @@ pub async fn attach_minutes(
     let detail = format!("上传会议 #{meeting_id} 纪要原件 {original_name}");
     audit(&state, &staff, &village, "village_office.minutes_file", detail).await?;
     Ok(back(&village.code, "file", "meetings"))
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff/village-office/{org}", Permission::ManageVillageOffice, Target::Org, show)
+        .post("/staff/village-office/{org}/cadres", Permission::ManageVillageOffice, Target::Org, add_cadre)
+        .post("/staff/village-office/{org}/cadres/{cadre}", Permission::ManageVillageOffice, Target::Org, edit_cadre)
+        .post(
+            "/staff/village-office/{org}/cadres/{cadre}/delete",
+            Permission::ManageVillageOffice,
+            Target::Org,
+            remove_cadre,
+        )
+        .post("/staff/village-office/{org}/rota", Permission::ManageVillageOffice, Target::Org, set_rota)
+        .post("/staff/village-office/{org}/overrides", Permission::ManageVillageOffice, Target::Org, add_override)
+        .post(
+            "/staff/village-office/{org}/overrides/{override}/delete",
+            Permission::ManageVillageOffice,
+            Target::Org,
+            remove_override,
+        )
+        .post("/staff/village-office/{org}/meetings", Permission::ManageVillageOffice, Target::Org, create_meeting)
+        .post(
+            "/staff/village-office/{org}/meetings/{meeting}/minutes",
+            Permission::ManageVillageOffice,
+            Target::Org,
+            record_minutes,
+        )
+        .post(
+            "/staff/village-office/{org}/meetings/{meeting}/file",
+            Permission::ManageVillageOffice,
+            Target::Org,
+            attach_minutes,
+        )
 }

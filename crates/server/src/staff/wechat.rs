@@ -13,6 +13,7 @@ use xiaowei_integrations::wechat::MessageCrypto;
 use xiaowei_store::NewWechatAccount;
 
 use super::{Nav, Staff, first_submit, see_other};
+use super::{StaffRoutes, Target};
 use crate::error::AppError;
 use crate::security::random_token;
 use crate::state::AppState;
@@ -51,7 +52,6 @@ pub async fn list(
     staff: Staff,
     Query(q): Query<DoneQuery>,
 ) -> Result<Html<String>, AppError> {
-    staff.require(Permission::ManageWechat)?;
     let accounts = state.store().wechat_accounts().await?;
     let site = state.config().site_url();
     let rows = state
@@ -120,7 +120,7 @@ pub async fn save(
     staff: Staff,
     Form(form): Form<AccountForm>,
 ) -> Result<Response, AppError> {
-    staff.require_org(Permission::ManageWechat, &form.org_code)?;
+    staff.require_org(&form.org_code)?;
     let org = state.store().find_org(&form.org_code).await?.ok_or(AppError::invalid("请选择乡镇"))?;
     if org.level() != Some(xiaowei_core::OrgLevel::Township) {
         return Err(AppError::invalid("公众号按乡镇配置，请选择乡镇"));
@@ -172,4 +172,14 @@ pub async fn save(
         ))
         .await?;
     Ok(see_other("/staff/wechat?done=saved"))
+}
+
+/// This area's staff routes, each with the permission it needs and its scope target.
+pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
+    r.get("/staff/wechat", Permission::ManageWechat, Target::None, list).post(
+        "/staff/wechat",
+        Permission::ManageWechat,
+        Target::Org,
+        save,
+    )
 }
