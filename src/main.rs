@@ -20,6 +20,7 @@ mod files;
 mod keys;
 mod ledger_verify;
 mod roster_import;
+mod witness;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -100,6 +101,10 @@ enum Command {
     /// Work with roster (花名册) files.
     #[command(subcommand)]
     Roster(RosterCommand),
+    /// 见证方: run a witness that cosigns a publication ledger's checkpoints (C2SP tlog-witness),
+    /// apart from the platform, with its own key and database.
+    #[command(subcommand)]
+    Witness(witness::WitnessCommand),
     /// The publication ledger (公开账本): check it against the database, print its checkpoint.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -411,6 +416,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             return code;
         }
         Command::Bench(which) => bench::run(which).await?,
+        Command::Witness(command) => witness::run(command).await?,
         Command::Ledger(LedgerCommand::Checkpoint { data }) => {
             apply_data(&mut config, &data);
             let state = open(&config).await?;
@@ -761,7 +767,7 @@ async fn run(config: Config, state: AppState) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

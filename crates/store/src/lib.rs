@@ -29,6 +29,8 @@ mod staff;
 mod subsidies;
 mod village_office;
 mod wechat;
+mod witness_db;
+mod witnesses;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -80,6 +82,8 @@ pub use subsidies::{
     ProgrammeSummary, Roster, RosterDifference, RosterEntry,
 };
 pub use village_office::{Cadre, CadreDetails, DutyOverrideRow, Meeting, NewDutyOverride, NewMeeting, WeeklyDuty};
+pub use witness_db::{WitnessDb, WitnessedLog};
+pub use witnesses::StoredCosignature;
 pub use wechat::{CachedToken, Follower, NewWechatAccount, WechatAccount, WechatFigures, WechatText};
 
 /// Which engine a [`Store`] talks to.
