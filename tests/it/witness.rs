@@ -181,7 +181,7 @@ witnessed!(two_witnesses_cosign_every_new_checkpoint, 2, |app: TestApp, ws: Vec<
     assert_eq!(cosigned_by(&second, &ws), [true, true], "{second}");
     let key = app.state.ledger_key().await.unwrap();
     let (size, _) = app.state.store().ledger_head().await.unwrap();
-    assert!(ledger::open_checkpoint(&second, key.vkey()).unwrap().size() == size && size > 2);
+    assert!(ledger::open_checkpoint(&second, key.vkey()).unwrap().size() == size && size >= 2);
 
     // Each witness serves what it cosigned, at the monitoring path.
     let served = reqwest::get(format!(
