@@ -399,6 +399,11 @@ mod tests {
     use super::*;
     use crate::ledger::{HashCache, LogKey, leaf_hash, prove_tree, stored_hash_index, stored_hashes_for_record_hash};
 
+    /// The cosignature of the RFC 8032 test-1 key named `witness.example/w1` over the spec's
+    /// example checkpoint at the spec's example time (Ed25519 is deterministic).
+    const KAT_SIGNATURE: &str =
+        "63YswgAAAABkGFDL+TPmh4BYuAjsYRoqMJCWb/gWJaeRF/kmm5tlCr9sJ57DLErur7K0yDXc2ArN+TIuotuB/HbuL3AJsp3bv/aNCQ==";
+
     /// The example cosignature of C2SP tlog-cosignature, over the example checkpoint.
     const SPEC_COSIGNATURE: &str = "\u{2014} witness.example.com/w1 jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1nPZqhf5nNo0xUe+mbIUBkBIfZ+qnA==";
 
@@ -437,6 +442,9 @@ mod tests {
         assert_eq!(key.vkey(), format!("witness.example/w1+{id}+{}", B64.encode(&vkey_material)));
         let body = b"example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
         let line = key.cosign(body, 1_679_315_147);
+        // Also the vector the browser test verifies with WebCrypto (tests/browser/ledger-key.test.mjs).
+        assert_eq!(key.vkey(), "witness.example/w1+eb762cc2+BNdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea");
+        assert_eq!(line, format!("\u{2014} witness.example/w1 {KAT_SIGNATURE}\n"));
         let blob = B64.decode(line.trim_end().rsplit(' ').next().unwrap()).unwrap();
         assert_eq!(hex::encode(&blob[..4]), id);
         assert_eq!(&blob[4..12], &1_679_315_147u64.to_be_bytes());
