@@ -193,7 +193,8 @@ async fn fetch_witness_checkpoint(
     log_vkey: &str,
     verifier: &CosignatureVerifier,
 ) -> Result<(u64, ledger::Hash), String> {
-    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().map_err(|e| e.to_string())?;
+    let client =
+        reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().map_err(|e| e.to_string())?;
     let address = format!("{}/{}/checkpoint", url.trim_end_matches('/'), witness::origin_hash(origin));
     let response = client.get(&address).send().await.map_err(|e| format!("无法连接：{e}"))?;
     if !response.status().is_success() {

@@ -232,7 +232,8 @@ enum LedgerCommand {
         #[command(flatten)]
         data: DataArgs,
     },
-    /// Print the current signed checkpoint (C2SP tlog-checkpoint) and the public key.
+    /// Print the current signed checkpoint (C2SP tlog-checkpoint, with the witnesses'
+    /// cosignatures of it) and the public key.
     ///
     /// Example: xiaowei ledger checkpoint
     Checkpoint {
@@ -420,9 +421,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Ledger(LedgerCommand::Checkpoint { data }) => {
             apply_data(&mut config, &data);
             let state = open(&config).await?;
-            let (_, _, text) = xiaowei_server::ledger::current_checkpoint(&state)
+            let text = xiaowei_server::witnesses::witnessed_checkpoint(&state)
                 .await
-                .map_err(|e| anyhow::anyhow!(user_message(&e)))?;
+                .map_err(|e| anyhow::anyhow!(user_message(&e)))?
+                .text;
             print!("{text}");
             let key = state.ledger_key().await.map_err(|e| anyhow::anyhow!(user_message(&e)))?;
             eprintln!("公钥：{}", key.vkey());

@@ -65,8 +65,7 @@ pub async fn run(command: WitnessCommand) -> Result<()> {
                 configured.push((origin, vec![vkey.to_owned()]));
             }
             let witness = Witness::open(&args.data_dir, key, &configured).await.map_err(anyhow::Error::msg)?;
-            let listener =
-                tokio::net::TcpListener::bind(listen).await.with_context(|| format!("无法监听 {listen}"))?;
+            let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("无法监听 {listen}"))?;
             let address = listener.local_addr()?;
             println!("见证方已启动：http://{address}/  公钥：{}", witness.vkey());
             for (origin, _) in &configured {

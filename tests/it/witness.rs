@@ -184,16 +184,13 @@ witnessed!(two_witnesses_cosign_every_new_checkpoint, 2, |app: TestApp, ws: Vec<
     assert!(ledger::open_checkpoint(&second, key.vkey()).unwrap().size() == size && size >= 2);
 
     // Each witness serves what it cosigned, at the monitoring path.
-    let served = reqwest::get(format!(
-        "{}/{}/checkpoint",
-        ws[0].url(),
-        xiaowei_core::witness::origin_hash(key.origin())
-    ))
-    .await
-    .unwrap()
-    .text()
-    .await
-    .unwrap();
+    let served =
+        reqwest::get(format!("{}/{}/checkpoint", ws[0].url(), xiaowei_core::witness::origin_hash(key.origin())))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
     assert!(served.starts_with(note_body(&second).unwrap()) && cosigned_by(&served, &ws[..1]) == [true], "{served}");
 
     // A witness that lost track of the log answers 409 with its size; the log submits again from there.
@@ -256,67 +253,79 @@ witnessed!(a_witness_refuses_what_the_spec_says_it_must, 1, |app: TestApp, ws: V
     assert_eq!(w.post(AddCheckpoint { old: size, proof, checkpoint: next }.to_bytes()).await.status(), 200);
 });
 
-witnessed!(a_witness_that_is_down_delays_only_its_cosignature, 2, |app: TestApp, mut ws: Vec<RunningWitness>| async move {
-    ws[1].down().await;
-    // Publication does not wait for anyone.
-    published_roster(&app).await;
-    let mut submitter = Submitter::new().unwrap();
-    let now = app.state.now();
-    assert_eq!(submitter.tick(&app.state, now).await.unwrap(), 1);
-    let checkpoint = get(&app, "/ledger/checkpoint").await.text().await.unwrap();
-    assert_eq!(cosigned_by(&checkpoint, &ws), [true, false]);
-    let filter = AlertFilter {
-        org_prefix: "620922".into(),
-        include_restricted: true,
-        kind: Some("witness_lagging".into()),
-        status: None,
-    };
-    assert_eq!(app.state.store().alerts(&filter, 10, 0).await.unwrap().1, 0, "no alert before the delay");
-    let later = now + app.state.config().witness_alert_secs + 1;
-    submitter.tick(&app.state, later).await.unwrap();
-    let (alerts, count) = app.state.store().alerts(&filter, 10, 0).await.unwrap();
-    assert_eq!(count, 1);
-    assert!(alerts[0].summary.contains("渊泉镇") && alerts[0].summary.contains("无法连接见证方"), "{}", alerts[0].summary);
-    // Retried with backoff: the same round again raises nothing new.
-    submitter.tick(&app.state, later).await.unwrap();
-    assert_eq!(app.state.store().alerts(&filter, 10, 0).await.unwrap().1, 1);
+witnessed!(
+    a_witness_that_is_down_delays_only_its_cosignature,
+    2,
+    |app: TestApp, mut ws: Vec<RunningWitness>| async move {
+        ws[1].down().await;
+        // Publication does not wait for anyone.
+        published_roster(&app).await;
+        let mut submitter = Submitter::new().unwrap();
+        let now = app.state.now();
+        assert_eq!(submitter.tick(&app.state, now).await.unwrap(), 1);
+        let checkpoint = get(&app, "/ledger/checkpoint").await.text().await.unwrap();
+        assert_eq!(cosigned_by(&checkpoint, &ws), [true, false]);
+        let filter = AlertFilter {
+            org_prefix: "620922".into(),
+            include_restricted: true,
+            kind: Some("witness_lagging".into()),
+            status: None,
+        };
+        assert_eq!(app.state.store().alerts(&filter, 10, 0).await.unwrap().1, 0, "no alert before the delay");
+        let later = now + app.state.config().witness_alert_secs + 1;
+        submitter.tick(&app.state, later).await.unwrap();
+        let (alerts, count) = app.state.store().alerts(&filter, 10, 0).await.unwrap();
+        assert_eq!(count, 1);
+        assert!(
+            alerts[0].summary.contains("渊泉镇") && alerts[0].summary.contains("无法连接见证方"),
+            "{}",
+            alerts[0].summary
+        );
+        // Retried with backoff: the same round again raises nothing new.
+        submitter.tick(&app.state, later).await.unwrap();
+        assert_eq!(app.state.store().alerts(&filter, 10, 0).await.unwrap().1, 1);
 
-    ws[1].up().await;
-    assert_eq!(submitter.tick(&app.state, later + 3600).await.unwrap(), 1);
-    let checkpoint = get(&app, "/ledger/checkpoint").await.text().await.unwrap();
-    assert_eq!(cosigned_by(&checkpoint, &ws), [true, true], "{checkpoint}");
-});
+        ws[1].up().await;
+        assert_eq!(submitter.tick(&app.state, later + 3600).await.unwrap(), 1);
+        let checkpoint = get(&app, "/ledger/checkpoint").await.text().await.unwrap();
+        assert_eq!(cosigned_by(&checkpoint, &ws), [true, true], "{checkpoint}");
+    }
+);
 
-witnessed!(a_rewrite_with_its_tree_recomputed_is_caught_through_the_witnesses, 1, |app: TestApp, ws: Vec<RunningWitness>| async move {
-    let id = published_roster(&app).await;
-    publish_roster_of(&app, "2024", 11).await;
-    let mut submitter = Submitter::new().unwrap();
-    let now = app.state.now();
-    assert_eq!(submitter.tick(&app.state, now).await.unwrap(), 1);
-    assert!(verify(&app, &ws).0);
+witnessed!(
+    a_rewrite_with_its_tree_recomputed_is_caught_through_the_witnesses,
+    1,
+    |app: TestApp, ws: Vec<RunningWitness>| async move {
+        let id = published_roster(&app).await;
+        publish_roster_of(&app, "2024", 11).await;
+        let mut submitter = Submitter::new().unwrap();
+        let now = app.state.now();
+        assert_eq!(submitter.tick(&app.state, now).await.unwrap(), 1);
+        assert!(verify(&app, &ws).0);
 
-    // The rows, the leaf rebuilt from them and the whole tree, all rewritten consistently.
-    let pool = insider(&app).await;
-    sqlx::query("UPDATE roster_entries SET amount_fen = 990000 WHERE roster_id = $1 AND row_no = (SELECT MIN(row_no) FROM roster_entries WHERE roster_id = $1)")
+        // The rows, the leaf rebuilt from them and the whole tree, all rewritten consistently.
+        let pool = insider(&app).await;
+        sqlx::query("UPDATE roster_entries SET amount_fen = 990000 WHERE roster_id = $1 AND row_no = (SELECT MIN(row_no) FROM roster_entries WHERE roster_id = $1)")
         .bind(id)
         .execute(&pool)
         .await
         .unwrap();
-    sqlx::query("UPDATE rosters SET total_fen = 1050000 WHERE id = $1").bind(id).execute(&pool).await.unwrap();
-    let leaf = app.state.store().latest_leaf_of("roster", id).await.unwrap().unwrap();
-    let rebuilt = app.state.store().rederive_leaf(&leaf).await.unwrap().unwrap();
-    rewrite_leaf(&pool, leaf.idx, &rebuilt).await;
-    recompute_tree(&pool).await;
+        sqlx::query("UPDATE rosters SET total_fen = 1050000 WHERE id = $1").bind(id).execute(&pool).await.unwrap();
+        let leaf = app.state.store().latest_leaf_of("roster", id).await.unwrap().unwrap();
+        let rebuilt = app.state.store().rederive_leaf(&leaf).await.unwrap().unwrap();
+        rewrite_leaf(&pool, leaf.idx, &rebuilt).await;
+        recompute_tree(&pool).await;
 
-    let (passed, out) = verify(&app, &ws);
-    assert!(!passed, "{out}");
-    assert!(out.contains("数据库与见证方「县纪委监委」确认的检查点不一致"), "{out}");
-    // Even with the stored cosignatures deleted, the witness's own copy catches it.
-    sqlx::query("DELETE FROM ledger_cosignatures").execute(&pool).await.unwrap();
-    pool.close().await;
-    let (passed, out) = verify(&app, &ws);
-    assert!(!passed && out.contains("见证方当前保存的检查点"), "{out}");
-    // And the witness refuses to cosign the rewritten tree.
-    assert_eq!(submitter.tick(&app.state, now).await.unwrap(), 0);
-    assert!(app.state.store().all_cosignatures().await.unwrap().is_empty());
-});
+        let (passed, out) = verify(&app, &ws);
+        assert!(!passed, "{out}");
+        assert!(out.contains("数据库与见证方「县纪委监委」确认的检查点不一致"), "{out}");
+        // Even with the stored cosignatures deleted, the witness's own copy catches it.
+        sqlx::query("DELETE FROM ledger_cosignatures").execute(&pool).await.unwrap();
+        pool.close().await;
+        let (passed, out) = verify(&app, &ws);
+        assert!(!passed && out.contains("见证方当前保存的检查点"), "{out}");
+        // And the witness refuses to cosign the rewritten tree.
+        assert_eq!(submitter.tick(&app.state, now).await.unwrap(), 0);
+        assert!(app.state.store().all_cosignatures().await.unwrap().is_empty());
+    }
+);

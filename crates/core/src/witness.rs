@@ -307,7 +307,8 @@ impl Refusal {
 /// The checkpoint's origin, so the witness can look up the log's keys and latest state. A
 /// checkpoint that does not parse is a 400.
 pub fn origin_of(request: &AddCheckpoint) -> Result<String, Refusal> {
-    let note = Note::from_bytes(&request.checkpoint).map_err(|_| Refusal::BadRequest("malformed signed note".into()))?;
+    let note =
+        Note::from_bytes(&request.checkpoint).map_err(|_| Refusal::BadRequest("malformed signed note".into()))?;
     let body = Checkpoint::from_bytes(note.text()).map_err(|_| Refusal::BadRequest("malformed checkpoint".into()))?;
     Ok(body.origin().to_owned())
 }
@@ -330,7 +331,8 @@ pub fn check_add(
     log_vkeys: Option<&[String]>,
     latest: Option<(u64, Hash)>,
 ) -> Result<Accepted, Refusal> {
-    let note = Note::from_bytes(&request.checkpoint).map_err(|_| Refusal::BadRequest("malformed signed note".into()))?;
+    let note =
+        Note::from_bytes(&request.checkpoint).map_err(|_| Refusal::BadRequest("malformed signed note".into()))?;
     let body = Checkpoint::from_bytes(note.text()).map_err(|_| Refusal::BadRequest("malformed checkpoint".into()))?;
     let vkeys = log_vkeys.ok_or(Refusal::UnknownLog)?;
     let mut verifiers: Vec<Box<dyn signed_note::Verifier>> = Vec::new();
@@ -435,8 +437,8 @@ mod tests {
         preimage.extend_from_slice(&public);
         use sha2::Digest as _;
         let id = hex::encode(&sha2::Sha256::digest(&preimage)[..4]);
-        let key = WitnessKey::from_private(&format!("PRIVATE+KEY+witness.example/w1+{id}+{}", B64.encode(&private)))
-            .unwrap();
+        let key =
+            WitnessKey::from_private(&format!("PRIVATE+KEY+witness.example/w1+{id}+{}", B64.encode(&private))).unwrap();
         let mut vkey_material = vec![4u8];
         vkey_material.extend_from_slice(&public);
         assert_eq!(key.vkey(), format!("witness.example/w1+{id}+{}", B64.encode(&vkey_material)));
@@ -541,11 +543,16 @@ mod tests {
         let (_, other) = LogKey::generate("log.example/x").unwrap();
         assert_eq!(check_add(&req(0, vec![], 4), Some(&[other.vkey().to_owned()]), None), Err(Refusal::Forbidden));
         let mut tampered = req(0, vec![], 4);
-        tampered.checkpoint = String::from_utf8(tampered.checkpoint).unwrap().replacen("\n4\n", "\n5\n", 1).into_bytes();
+        tampered.checkpoint =
+            String::from_utf8(tampered.checkpoint).unwrap().replacen("\n4\n", "\n5\n", 1).into_bytes();
         assert_eq!(check_add(&tampered, Some(&keys), None), Err(Refusal::Forbidden));
         // An empty tree with a non-empty root cannot be signed by the log here, so it is left to
         // the rule's own branch: size 0 with the empty root is accepted.
-        let empty = AddCheckpoint { old: 0, proof: vec![], checkpoint: log.sign_checkpoint(0, EMPTY_HASH).unwrap().into_bytes() };
+        let empty = AddCheckpoint {
+            old: 0,
+            proof: vec![],
+            checkpoint: log.sign_checkpoint(0, EMPTY_HASH).unwrap().into_bytes(),
+        };
         assert!(check_add(&empty, Some(&keys), None).is_ok());
     }
 
@@ -557,7 +564,8 @@ mod tests {
         let body = note_body(&text).unwrap();
         let full = format!("{text}{}", w.cosign(body.as_bytes(), 5));
         let note = Note::from_bytes(full.as_bytes()).unwrap();
-        let verifiers: Vec<Box<dyn signed_note::Verifier>> = vec![Box::new(CosignatureVerifier::new(&w.vkey()).unwrap())];
+        let verifiers: Vec<Box<dyn signed_note::Verifier>> =
+            vec![Box::new(CosignatureVerifier::new(&w.vkey()).unwrap())];
         let (verified, unverified) = note.verify(&VerifierList::new(verifiers)).unwrap();
         assert_eq!((verified.len(), unverified.len()), (1, 1));
         assert_eq!(origin_hash("log.example/x").len(), 64);

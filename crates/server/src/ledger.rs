@@ -176,12 +176,8 @@ pub async fn badge(state: &AppState, kind: &str, object_id: i64) -> Result<Optio
 
 /// The configured witnesses as JSON (`[{name, vkey}]`) for 核验's data attribute.
 fn witness_keys_json(state: &AppState) -> String {
-    let keys: Vec<serde_json::Value> = state
-        .config()
-        .witnesses
-        .iter()
-        .map(|w| serde_json::json!({ "name": w.name, "vkey": w.vkey }))
-        .collect();
+    let keys: Vec<serde_json::Value> =
+        state.config().witnesses.iter().map(|w| serde_json::json!({ "name": w.name, "vkey": w.vkey })).collect();
     serde_json::Value::Array(keys).to_string()
 }
 

@@ -172,8 +172,13 @@ impl Submitter {
             };
             let request = AddCheckpoint { old, proof, checkpoint: text.as_bytes().to_vec() };
             let url = format!("{}/add-checkpoint", w.url.trim_end_matches('/'));
-            let response =
-                self.client.post(&url).body(request.to_bytes()).send().await.map_err(|e| format!("无法连接见证方：{e}"))?;
+            let response = self
+                .client
+                .post(&url)
+                .body(request.to_bytes())
+                .send()
+                .await
+                .map_err(|e| format!("无法连接见证方：{e}"))?;
             let status = response.status().as_u16();
             let answer = response.text().await.map_err(|e| format!("见证方应答不完整：{e}"))?;
             match status {
@@ -238,7 +243,12 @@ async fn raise_if_late(
         org_code: county.code.clone(),
         subject_kind: SubjectKind::Witness.as_str().into(),
         subject_id: w.vkey.clone(),
-        dedup_key: alert::dedup_key(AlertKind::WitnessLagging, SubjectKind::Witness, &w.vkey, Some(&covered.to_string())),
+        dedup_key: alert::dedup_key(
+            AlertKind::WitnessLagging,
+            SubjectKind::Witness,
+            &w.vkey,
+            Some(&covered.to_string()),
+        ),
         summary: format!(
             "账本见证方「{}」自 {} 起未确认新的检查点（已确认 {covered} 条，账本现有 {size} 条）{why}",
             w.name,

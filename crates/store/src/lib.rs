@@ -82,9 +82,9 @@ pub use subsidies::{
     ProgrammeSummary, Roster, RosterDifference, RosterEntry,
 };
 pub use village_office::{Cadre, CadreDetails, DutyOverrideRow, Meeting, NewDutyOverride, NewMeeting, WeeklyDuty};
+pub use wechat::{CachedToken, Follower, NewWechatAccount, WechatAccount, WechatFigures, WechatText};
 pub use witness_db::{WitnessDb, WitnessedLog};
 pub use witnesses::StoredCosignature;
-pub use wechat::{CachedToken, Follower, NewWechatAccount, WechatAccount, WechatFigures, WechatText};
 
 /// Which engine a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -98,10 +98,11 @@ impl WitnessDb {
     }
 
     pub async fn logs(&self) -> Result<Vec<WitnessedLog>, StoreError> {
-        let rows: Vec<LogRow> =
-            sqlx::query_as("SELECT origin, vkeys, size, root, checkpoint, cosignature FROM witness_logs ORDER BY origin")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<LogRow> = sqlx::query_as(
+            "SELECT origin, vkeys, size, root, checkpoint, cosignature FROM witness_logs ORDER BY origin",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
