@@ -3,13 +3,17 @@
 //! again from storage), the Merkle tree is recomputed from the leaves, and every public object is
 //! checked to have its leaf. Roster leaves in format 2 are checked with the ledger audit key
 //! (`XIAOWEI_LEDGER_AUDIT_KEY` or `<data_dir>/keys/ledger-audit.key`), which catches a payment
-//! account switched in the database. Reads only; reports every mismatch and never repairs anything.
+//! account switched in the database. Every checkpoint a configured witness cosigned (stored with
+//! the log, and the latest each reachable witness serves) must be provable from the tree rebuilt
+//! from the leaves, which catches a rewrite whose tree was recomputed. Reads only; reports every
+//! mismatch and never repairs anything.
 
 use anyhow::Result;
 use sha2::{Digest, Sha256};
 use xiaowei_core::ledger::{
-    self, HashCache, hash_from_bytes, leaf_hash, stored_hash_index, stored_hashes_for_record_hash,
+    self, Checkpoint, HashCache, hash_from_bytes, leaf_hash, stored_hash_index, stored_hashes_for_record_hash,
 };
+use xiaowei_core::witness::{self, CosignatureVerifier};
 use xiaowei_server::AppState;
 
 /// Runs every check and prints a report; `Ok(true)` when everything matches.
@@ -115,6 +119,7 @@ pub async fn run(state: &AppState) -> Result<bool> {
     for (kind, id, why) in store.ledger_gaps().await? {
         problems.push(format!("{kind} {id}：{why}"));
     }
+    problems.extend(witnessed(state, count, &cache).await?);
     if problems.is_empty() {
         println!("账本核验通过：{count} 条记录均与数据库内容和附件一致，根哈希 {}。", ledger::hash_hex(&root));
         Ok(true)
@@ -124,6 +129,83 @@ pub async fn run(state: &AppState) -> Result<bool> {
             println!("- {p}");
         }
         Ok(false)
+    }
+}
+
+/// Checks every checkpoint a configured witness cosigned, as stored with the log and as each
+/// reachable witness serves its latest: the cosignature must verify with the witness's key, and
+/// the witnessed root must be the root of that many leaves of the tree rebuilt from today's
+/// leaves. A database rewritten and its tree recomputed fails here, since the witness keeps the
+/// old root. Returns the problems found.
+async fn witnessed(state: &AppState, count: u64, cache: &HashCache) -> Result<Vec<String>> {
+    let witnesses = &state.config().witnesses;
+    let mut problems = Vec::new();
+    if witnesses.is_empty() {
+        println!("未配置见证方：账本没有独立的副署可供核对。");
+        return Ok(problems);
+    }
+    let log = state.ledger_key().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let check = |who: &str, size: u64, root: ledger::Hash, source: &str| {
+        if size > count {
+            Some(format!("见证方「{who}」确认过 {size} 条记录（{source}），数据库只有 {count} 条：账本被删减或回退过"))
+        } else if ledger::tree_hash(size, cache).ok() != Some(root) {
+            Some(format!(
+                "数据库与见证方「{who}」确认的检查点不一致（{source}：{size} 条，根哈希 {}）：账本记录被改写过",
+                ledger::hash_hex(&root)
+            ))
+        } else {
+            None
+        }
+    };
+    let stored = state.store().all_cosignatures().await?;
+    for w in witnesses {
+        let verifier = CosignatureVerifier::new(&w.vkey)?;
+        let mut newest = 0;
+        for c in stored.iter().filter(|c| c.witness == w.vkey) {
+            let body = Checkpoint::new(log.origin(), c.size, c.root, "")
+                .map_err(|_| anyhow::anyhow!("账本名称无效：{}", log.origin()))?
+                .to_bytes();
+            match verifier.find(&body, &c.signature) {
+                Ok(Some(_)) => {
+                    newest = newest.max(c.size);
+                    problems.extend(check(&w.name, c.size, c.root, "本站保存的副署"));
+                }
+                _ => problems.push(format!("见证方「{}」对第 {} 条检查点的副署签名无效", w.name, c.size)),
+            }
+        }
+        match fetch_witness_checkpoint(&w.url, log.origin(), log.vkey(), &verifier).await {
+            Ok((size, root)) => {
+                newest = newest.max(size);
+                problems.extend(check(&w.name, size, root, "见证方当前保存的检查点"));
+            }
+            Err(why) => println!("未能向见证方「{}」取得其最新检查点（{why}），只核对了本站保存的副署。", w.name),
+        }
+        println!("见证方「{}」：已确认到第 {newest} 条记录。", w.name);
+    }
+    Ok(problems)
+}
+
+/// The latest checkpoint a witness cosigned for this log (`GET <url>/<origin hash>/checkpoint`),
+/// checked against the log's key and the witness's key.
+async fn fetch_witness_checkpoint(
+    url: &str,
+    origin: &str,
+    log_vkey: &str,
+    verifier: &CosignatureVerifier,
+) -> Result<(u64, ledger::Hash), String> {
+    let client =
+        reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().map_err(|e| e.to_string())?;
+    let address = format!("{}/{}/checkpoint", url.trim_end_matches('/'), witness::origin_hash(origin));
+    let response = client.get(&address).send().await.map_err(|e| format!("无法连接：{e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("HTTP {}", response.status().as_u16()));
+    }
+    let text = response.text().await.map_err(|e| e.to_string())?;
+    let body = ledger::open_checkpoint(&text, log_vkey).map_err(|e| e.to_string())?;
+    let note = witness::note_body(&text).ok_or("检查点格式不正确")?;
+    match verifier.find(note.as_bytes(), &text) {
+        Ok(Some(_)) => Ok((body.size(), *body.hash())),
+        _ => Err("见证方的副署签名无法验证".into()),
     }
 }
 

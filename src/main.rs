@@ -20,6 +20,7 @@ mod files;
 mod keys;
 mod ledger_verify;
 mod roster_import;
+mod witness;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -100,6 +101,10 @@ enum Command {
     /// Work with roster (花名册) files.
     #[command(subcommand)]
     Roster(RosterCommand),
+    /// 见证方: run a witness that cosigns a publication ledger's checkpoints (C2SP tlog-witness),
+    /// apart from the platform, with its own key and database.
+    #[command(subcommand)]
+    Witness(witness::WitnessCommand),
     /// The publication ledger (公开账本): check it against the database, print its checkpoint.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -227,7 +232,8 @@ enum LedgerCommand {
         #[command(flatten)]
         data: DataArgs,
     },
-    /// Print the current signed checkpoint (C2SP tlog-checkpoint) and the public key.
+    /// Print the current signed checkpoint (C2SP tlog-checkpoint, with the witnesses'
+    /// cosignatures of it) and the public key.
     ///
     /// Example: xiaowei ledger checkpoint
     Checkpoint {
@@ -411,12 +417,14 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             return code;
         }
         Command::Bench(which) => bench::run(which).await?,
+        Command::Witness(command) => witness::run(command).await?,
         Command::Ledger(LedgerCommand::Checkpoint { data }) => {
             apply_data(&mut config, &data);
             let state = open(&config).await?;
-            let (_, _, text) = xiaowei_server::ledger::current_checkpoint(&state)
+            let text = xiaowei_server::witnesses::witnessed_checkpoint(&state)
                 .await
-                .map_err(|e| anyhow::anyhow!(user_message(&e)))?;
+                .map_err(|e| anyhow::anyhow!(user_message(&e)))?
+                .text;
             print!("{text}");
             let key = state.ledger_key().await.map_err(|e| anyhow::anyhow!(user_message(&e)))?;
             eprintln!("公钥：{}", key.vkey());
@@ -761,7 +769,7 @@ async fn run(config: Config, state: AppState) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

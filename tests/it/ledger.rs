@@ -18,12 +18,12 @@ fn fields(programme: i64) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn published_roster(app: &TestApp) -> i64 {
+pub(crate) async fn published_roster(app: &TestApp) -> i64 {
     publish_roster_of(app, "2025", 1).await
 }
 
 /// Publishes a roster of two people (persons `first` and `first + 1`) for `year`.
-async fn publish_roster_of(app: &TestApp, year: &str, first: u32) -> i64 {
+pub(crate) async fn publish_roster_of(app: &TestApp, year: &str, first: u32) -> i64 {
     let clerk = app.login_as(Role::VillageClerk).await;
     let reviewer = app.login_as(Role::TownshipReviewer).await;
     let lines = [("张三", person_id(first), "600"), ("李四", person_id(first + 1), "600")];
@@ -35,7 +35,7 @@ async fn publish_roster_of(app: &TestApp, year: &str, first: u32) -> i64 {
     id
 }
 
-async fn get(app: &TestApp, path: &str) -> reqwest::Response {
+pub(crate) async fn get(app: &TestApp, path: &str) -> reqwest::Response {
     TestApp::client().get(app.url(path)).send().await.unwrap()
 }
 
@@ -219,7 +219,7 @@ async fn two_servers_on_one_postgres_append_one_sequence() {
 
 /// An insider's database session: the append-only triggers dropped, as someone with the
 /// database password can.
-async fn insider(app: &TestApp) -> sqlx::AnyPool {
+pub(crate) async fn insider(app: &TestApp) -> sqlx::AnyPool {
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
     let drops: &[&str] = if app.sqlite_file.is_some() {
@@ -242,7 +242,7 @@ async fn insider(app: &TestApp) -> sqlx::AnyPool {
 }
 
 /// Replaces a leaf's bytes and its stored leaf hash, leaving the tree hashes as they were.
-async fn rewrite_leaf(pool: &sqlx::AnyPool, index: i64, content: &[u8]) {
+pub(crate) async fn rewrite_leaf(pool: &sqlx::AnyPool, index: i64, content: &[u8]) {
     sqlx::query("UPDATE ledger_leaves SET content = $1, leaf_hash = $2 WHERE idx = $3")
         .bind(content.to_vec())
         .bind(leaf_hash(content).0.to_vec())
@@ -253,7 +253,7 @@ async fn rewrite_leaf(pool: &sqlx::AnyPool, index: i64, content: &[u8]) {
 }
 
 /// Recomputes every stored tree hash from the leaves, as a careful insider would.
-async fn recompute_tree(pool: &sqlx::AnyPool) {
+pub(crate) async fn recompute_tree(pool: &sqlx::AnyPool) {
     let leaves: Vec<(Vec<u8>,)> =
         sqlx::query_as("SELECT content FROM ledger_leaves ORDER BY idx").fetch_all(pool).await.unwrap();
     let cache = ledger::HashCache::default();

@@ -25,3 +25,4 @@ mod staff;
 mod upgrade;
 mod village_office;
 mod wechat;
+mod witness;

@@ -3,17 +3,25 @@
 // golang.org/x/mod/sumdb/tlog (RFC 6962 trees read through hash tiles). It verifies the
 // checkpoint's signature, authenticates every tile it reads against the checkpoint's root, checks
 // the inclusion proof of every leaf (from the entry bundles) and consistency proofs from several
-// older tree sizes. Usage: verify <base-url> <vkey>. Runs offline in GOPATH mode.
+// older tree sizes. Given witness keys, it also verifies the witnesses' cosignatures on the
+// checkpoint (C2SP tlog-cosignature, cosignature/v1) with its own note.Verifier built from
+// crypto/ed25519 and crypto/sha256, through note.Open.
+// Usage: verify <base-url> <vkey> [<witness vkey>...]. Runs offline in GOPATH mode.
 package main
 
 import (
+	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -61,19 +69,97 @@ func entriesPath(n int64, w int64) string {
 	return "/ledger/" + strings.Replace(t.Path(), "tile/8/data/", "tile/entries/", 1)
 }
 
+// cosigner verifies Ed25519 cosignatures (signature type 0x04): the signature is an 8-byte
+// big-endian timestamp and an Ed25519 signature over "cosignature/v1\ntime <t>\n" and the note
+// text; the key hash is SHA-256(name || "\n" || 0x04 || key)[:4].
+type cosigner struct {
+	name string
+	hash uint32
+	key  ed25519.PublicKey
+	seen *uint64
+}
+
+func newCosigner(vkey string) cosigner {
+	parts := strings.SplitN(vkey, "+", 3)
+	if len(parts) != 3 {
+		fail("bad witness vkey %q", vkey)
+	}
+	raw, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(raw) != 33 || raw[0] != 0x04 {
+		fail("witness vkey %q is not an Ed25519 cosignature key", vkey)
+	}
+	h := sha256.Sum256(append([]byte(parts[0]+"\n"), raw...))
+	if hex.EncodeToString(h[:4]) != parts[1] {
+		fail("witness vkey %q: key hash does not match", vkey)
+	}
+	return cosigner{name: parts[0], hash: binary.BigEndian.Uint32(h[:4]), key: ed25519.PublicKey(raw[1:]), seen: new(uint64)}
+}
+
+func (c cosigner) Name() string    { return c.name }
+func (c cosigner) KeyHash() uint32 { return c.hash }
+func (c cosigner) Verify(msg, sig []byte) bool {
+	if len(sig) != 8+ed25519.SignatureSize {
+		return false
+	}
+	t := binary.BigEndian.Uint64(sig[:8])
+	signed := append([]byte(fmt.Sprintf("cosignature/v1\ntime %d\n", t)), msg...)
+	if t == 0 || t > uint64(time.Now().Unix()+300) || !ed25519.Verify(c.key, signed, sig[8:]) {
+		return false
+	}
+	*c.seen = t
+	return true
+}
+
 func main() {
-	if len(os.Args) != 3 {
-		fail("usage: verify <base-url> <vkey>")
+	if len(os.Args) < 3 {
+		fail("usage: verify <base-url> <vkey> [<witness vkey>...]")
 	}
 	base = strings.TrimRight(os.Args[1], "/")
 	verifier, err := note.NewVerifier(os.Args[2])
 	if err != nil {
 		fail("bad vkey: %v", err)
 	}
+	var witnesses []cosigner
+	for _, vkey := range os.Args[3:] {
+		witnesses = append(witnesses, newCosigner(vkey))
+	}
+	// The platform submits its checkpoint to the witnesses in the background: wait until every
+	// witness's line is there (at most 30 s).
 	msg := get("/ledger/checkpoint")
+	for try := 0; try < 150; try++ {
+		all := true
+		for _, w := range witnesses {
+			all = all && strings.Contains(string(msg), "\n\u2014 "+w.name+" ")
+		}
+		if all {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+		msg = get("/ledger/checkpoint")
+	}
 	n, err := note.Open(msg, note.VerifierList(verifier))
 	if err != nil {
 		fail("checkpoint signature: %v", err)
+	}
+	if len(witnesses) > 0 {
+		list := []note.Verifier{verifier}
+		for _, w := range witnesses {
+			list = append(list, w)
+		}
+		cosigned, err := note.Open(msg, note.VerifierList(list...))
+		if err != nil {
+			fail("cosignatures: %v", err)
+		}
+		for _, w := range witnesses {
+			found := false
+			for _, s := range cosigned.Sigs {
+				found = found || (s.Name == w.name && s.Hash == w.hash)
+			}
+			if !found || *w.seen == 0 {
+				fail("no valid cosignature from witness %s on %q", w.name, msg)
+			}
+			fmt.Printf("cosignature of %s verified (time %d)\n", w.name, *w.seen)
+		}
 	}
 	lines := strings.Split(n.Text, "\n")
 	if len(lines) < 4 || lines[0] != verifier.Name() {
@@ -137,5 +223,5 @@ func main() {
 		passed++
 	}
 	fmt.Printf("Go sumdb/tlog and sumdb/note verified the ledger of %d leaves (%s)\n", size, verifier.Name())
-	fmt.Printf("%d passed, 0 failed\n", passed)
+	fmt.Printf("%d passed, 0 failed\n", passed+len(witnesses))
 }

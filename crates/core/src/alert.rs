@@ -40,10 +40,12 @@ pub enum AlertKind {
     UnroutedCase,
     /// 留言无人接收: a message was left and no text could be queued.
     UnroutedMessage,
+    /// 见证方未确认: a witness has not cosigned the ledger's newest checkpoint in time.
+    WitnessLagging,
 }
 
 impl AlertKind {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::ContactOverdue,
         Self::DeadlineOverdue,
         Self::Unsatisfied,
@@ -54,6 +56,7 @@ impl AlertKind {
         Self::KioskOffline,
         Self::UnroutedCase,
         Self::UnroutedMessage,
+        Self::WitnessLagging,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +71,7 @@ impl AlertKind {
             Self::KioskOffline => "kiosk_offline",
             Self::UnroutedCase => "unrouted_case",
             Self::UnroutedMessage => "unrouted_message",
+            Self::WitnessLagging => "witness_lagging",
         }
     }
 
@@ -87,6 +91,7 @@ impl AlertKind {
             Self::KioskOffline => "触摸终端离线超1小时",
             Self::UnroutedCase => "办件无人接收",
             Self::UnroutedMessage => "留言无人接收",
+            Self::WitnessLagging => "见证方超时未确认账本",
         }
     }
 }
@@ -111,10 +116,12 @@ pub enum SubjectKind {
     /// Where texts about new filings go: a service item in a township (`{item}:{township}`), or
     /// a township's 留言箱 (`{township}:{kind}`).
     Route,
+    /// A witness of the publication ledger (by its verifier key).
+    Witness,
 }
 
 impl SubjectKind {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Case,
         Self::Message,
         Self::Village,
@@ -123,6 +130,7 @@ impl SubjectKind {
         Self::Recipient,
         Self::Kiosk,
         Self::Route,
+        Self::Witness,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -135,6 +143,7 @@ impl SubjectKind {
             Self::Recipient => "recipient",
             Self::Kiosk => "kiosk",
             Self::Route => "route",
+            Self::Witness => "witness",
         }
     }
 
@@ -152,6 +161,7 @@ impl SubjectKind {
             Self::Recipient => "短信接收人",
             Self::Kiosk => "触摸终端",
             Self::Route => "短信接收设置",
+            Self::Witness => "账本见证方",
         }
     }
 }

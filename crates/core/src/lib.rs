@@ -24,6 +24,7 @@ pub mod service;
 pub mod subsidy;
 pub mod text;
 pub mod village_office;
+pub mod witness;
 pub mod workday;
 
 pub use access::{Permission, Role};

@@ -58,6 +58,22 @@ pub struct Config {
     /// A bearer token that may read `/metrics` from anywhere; without it only loopback may.
     #[serde(skip_serializing)]
     pub metrics_token: Option<SecretString>,
+    /// 见证方: the witnesses (`[[witnesses]]` tables) that cosign the ledger's checkpoints.
+    pub witnesses: Vec<WitnessSettings>,
+    /// Seconds a witness may go without cosigning the newest checkpoint before an alert.
+    pub witness_alert_secs: i64,
+}
+
+/// One witness of the publication ledger (a `[[witnesses]]` table): who runs it, where its
+/// C2SP tlog-witness submission prefix is, and its cosignature verifier key.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+pub struct WitnessSettings {
+    /// Shown to readers, e.g. `县纪委监委`.
+    pub name: String,
+    /// The submission prefix: `add-checkpoint` is posted to `<url>/add-checkpoint`.
+    pub url: String,
+    /// `<name>+<id>+<key>`, as `xiaowei witness key` prints it.
+    pub vkey: String,
 }
 
 /// The `[wechat]` section: where the official-account API lives (tests point it at a local
@@ -110,6 +126,8 @@ impl Default for Config {
             wechat: WechatSettings::default(),
             trusted_proxies: Vec::new(),
             metrics_token: None,
+            witnesses: Vec::new(),
+            witness_alert_secs: 3600,
         }
     }
 }
@@ -131,6 +149,10 @@ impl Config {
         figment = figment.merge(Env::prefixed("XIAOWEI_")).merge(Env::raw().only(&["DATABASE_URL"]));
         let config: Self = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
         crate::client::parse_proxies(&config.trusted_proxies).map_err(ConfigError)?;
+        for w in &config.witnesses {
+            xiaowei_core::witness::CosignatureVerifier::new(&w.vkey)
+                .map_err(|e| ConfigError(format!("见证方「{}」的公钥（vkey）无效：{e}", w.name)))?;
+        }
         Ok(config)
     }
 

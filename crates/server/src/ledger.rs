@@ -117,6 +117,7 @@ use xiaowei_store::{LeafRef, LedgerLeaf, NewLeaf};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::state::{AppState, shanghai_time};
+use crate::witnesses::{WitnessView, short_hash};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -206,7 +207,7 @@ pub fn load_or_create_audit_key(config: &Config) -> Result<AuditKey, AppError> {
     }
 }
 
-fn write_new_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_new_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -236,6 +237,8 @@ pub struct LeafBadge {
     pub report: String,
     /// The log's public key, which 核验 checks the checkpoint with.
     pub vkey: String,
+    /// The configured witnesses (JSON `[{name, vkey}]`), whose cosignatures 核验 checks.
+    pub witnesses: String,
 }
 
 /// The newest leaf of a public object, for its page.
@@ -259,7 +262,23 @@ pub async fn badge(state: &AppState, kind: &str, object_id: i64) -> Result<Optio
         },
     };
     let vkey = state.ledger_key().await?.vkey().to_owned();
-    Ok(Some(LeafBadge { index: leaf.idx, hash: leaf.hash_hex(), time: shanghai_time(leaf.at), copy, report, vkey }))
+    let witnesses = witness_keys_json(state);
+    Ok(Some(LeafBadge {
+        index: leaf.idx,
+        hash: leaf.hash_hex(),
+        time: shanghai_time(leaf.at),
+        copy,
+        report,
+        vkey,
+        witnesses,
+    }))
+}
+
+/// The configured witnesses as JSON (`[{name, vkey}]`) for 核验's data attribute.
+fn witness_keys_json(state: &AppState) -> String {
+    let keys: Vec<serde_json::Value> =
+        state.config().witnesses.iter().map(|w| serde_json::json!({ "name": w.name, "vkey": w.vkey })).collect();
+    serde_json::Value::Array(keys).to_string()
 }
 
 /// The machine-readable copy of a page: the leaf text rebuilt from what the page shows, and the
@@ -277,8 +296,9 @@ fn page_copy(index: i64, rebuilt: Option<&NewLeaf>) -> String {
     serde_json::json!({ "index": index, "lines": lines, "rows": rows }).to_string().replace('<', "\\u003c")
 }
 
+/// The current checkpoint with the cosignature lines of the witnesses that cosigned it.
 async fn checkpoint(State(state): State<AppState>) -> Result<Response, AppError> {
-    let (_, _, text) = current_checkpoint(&state).await?;
+    let text = crate::witnesses::witnessed_checkpoint(&state).await?.text;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-cache, max-age=0")], text)
         .into_response())
 }
@@ -364,11 +384,15 @@ struct OverviewPage {
     vkey: String,
     origin: String,
     recent: Vec<LeafRow>,
+    witnesses: Vec<WitnessView>,
+    confirmed: usize,
 }
 
 async fn overview(State(state): State<AppState>) -> Result<Html<String>, AppError> {
     let key = state.ledger_key().await?;
-    let (size, root, checkpoint) = current_checkpoint(&state).await?;
+    let witnessed = crate::witnesses::witnessed_checkpoint(&state).await?;
+    let confirmed = witnessed.confirmed();
+    let (size, root, checkpoint) = (witnessed.size, witnessed.root, witnessed.text);
     let from = size.saturating_sub(20);
     let mut recent: Vec<LeafRow> = state.store().ledger_leaves(from, 20).await?.iter().map(LeafRow::from).collect();
     recent.reverse();
@@ -379,6 +403,8 @@ async fn overview(State(state): State<AppState>) -> Result<Html<String>, AppErro
         vkey: key.vkey().to_owned(),
         origin: key.origin().to_owned(),
         recent,
+        witnesses: witnessed.witnesses,
+        confirmed,
     };
     Ok(Html(page.render()?))
 }
@@ -389,6 +415,7 @@ struct VerifyPage {
     leaf: LeafRow,
     text: String,
     vkey: String,
+    witnesses: String,
 }
 
 async fn verify_page(State(state): State<AppState>, Path(index): Path<String>) -> Result<Html<String>, AppError> {
@@ -399,6 +426,7 @@ async fn verify_page(State(state): State<AppState>, Path(index): Path<String>) -
         leaf: LeafRow::from(&leaf),
         text: String::from_utf8_lossy(&leaf.content).into_owned(),
         vkey: key.vkey().to_owned(),
+        witnesses: witness_keys_json(&state),
     };
     Ok(Html(page.render()?))
 }
@@ -412,11 +440,17 @@ struct SheetPage {
     date: String,
     checkpoint: String,
     vkey: String,
+    /// The newest checkpoint a witness cosigned: size, short root hash, who.
+    witnessed: Option<(u64, String, String)>,
+    witness_count: usize,
 }
 
 async fn sheet(State(state): State<AppState>) -> Result<Html<String>, AppError> {
     let key = state.ledger_key().await?;
-    let (size, root, checkpoint) = current_checkpoint(&state).await?;
+    let w = crate::witnesses::witnessed_checkpoint(&state).await?;
+    let witness_count = w.witnesses.len();
+    let witnessed = w.newest.map(|(size, root, names)| (size, short_hash(&root), names.join("、")));
+    let (size, root, checkpoint) = (w.size, w.root, w.text);
     let page = SheetPage {
         size,
         root_hex: hash_hex(&root),
@@ -424,6 +458,8 @@ async fn sheet(State(state): State<AppState>) -> Result<Html<String>, AppError> 
         date: shanghai_time(state.now()),
         checkpoint,
         vkey: key.vkey().to_owned(),
+        witnessed,
+        witness_count,
     };
     Ok(Html(page.render()?))
 }
@@ -431,7 +467,7 @@ async fn sheet(State(state): State<AppState>) -> Result<Html<String>, AppError> 
 /// The QR code of the current checkpoint text, so that a photo of the notice board can be
 /// pasted into the consistency check years later.
 async fn sheet_qr(State(state): State<AppState>) -> Result<Response, AppError> {
-    let (_, _, checkpoint) = current_checkpoint(&state).await?;
+    let checkpoint = crate::witnesses::witnessed_checkpoint(&state).await?.text;
     let code = qrcode::QrCode::with_error_correction_level(checkpoint.as_bytes(), qrcode::EcLevel::M)
         .map_err(|e| AppError::Internal(format!("qr: {e}")))?;
     let svg = code.render::<qrcode::render::svg::Color>().min_dimensions(240, 240).quiet_zone(true).build();

@@ -32,6 +32,8 @@ pub mod uploads;
 pub mod village_office;
 pub mod visits;
 pub mod wechat;
+pub mod witness_server;
+pub mod witnesses;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -132,6 +134,9 @@ pub async fn serve(
     if state.config().workers {
         notify::spawn_workers(state.clone(), state.gateway(), Duration::from_secs(15));
         screening::spawn_schedule(state.clone(), Duration::from_secs(6 * 3600));
+        if !state.config().witnesses.is_empty() {
+            witnesses::spawn(state.clone(), Duration::from_secs(10));
+        }
     }
     visits::spawn_flusher(state.clone());
     let live = state.clone();

@@ -2,7 +2,8 @@
 // latest signed checkpoint. Reads only the public C2SP files (/ledger/checkpoint and
 // /ledger/tile/...), verifies the checkpoint's Ed25519 note signature with WebCrypto, hashes the
 // leaf from its entry bundle (RFC 6962: SHA-256(0x00 || leaf)), rebuilds the inclusion proof
-// from hash tiles and checks it against the checkpoint's root (RFC 9162 §2.1.3.2).
+// from hash tiles and checks it against the checkpoint's root (RFC 9162 §2.1.3.2), and checks
+// the witnesses' cosignatures on the checkpoint against the witness keys the page carries.
 // No inline script: the page's Content-Security-Policy forbids it.
 
 // A signed-note verifier key is `name+hash+base64`: the name may not contain "+", the base64
@@ -48,8 +49,68 @@ async function verifyNoteSignature(text, vkey) {
   var good = await crypto.subtle.verify({ name: "Ed25519" }, k, sig.slice(4), body);
   return good ? { ok: true } : { ok: false, why: "签名与检查点内容不符" };
 }
+
+// Checks the witnesses' cosignatures (C2SP tlog-cosignature, cosignature/v1: Ed25519 over
+// "cosignature/v1\ntime <t>\n" and the checkpoint's note text, key ID SHA-256(name || "\n" ||
+// 0x04 || key)[:4]) on the signed checkpoint `text`, for `witnesses` = [{ name, vkey }]. Resolves
+// { confirmed, missing, bad } (lists of names) or, when the browser lacks Ed25519, { unsupported }.
+async function verifyCosignatures(text, witnesses) {
+  "use strict";
+  function bytes(b64text) {
+    var bin = atob(b64text);
+    var out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  function hex(b) {
+    return Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
+  }
+  var out = { confirmed: [], missing: [], bad: [], unsupported: false };
+  var cut = text.lastIndexOf("\n\n");
+  if (cut < 0) return out;
+  var body = text.slice(0, cut + 1);
+  var lines = text.slice(cut + 2).split("\n");
+  for (var i = 0; i < witnesses.length; i++) {
+    var w = witnesses[i];
+    var parts = parseVerifierKey(w.vkey);
+    var key;
+    try { key = parts && bytes(parts.key); } catch (e) { key = null; }
+    if (!key || key[0] !== 4 || key.length !== 33) { out.bad.push(w.name); continue; }
+    var idInput = new Uint8Array(new TextEncoder().encode(parts.name + "\n").length + 33);
+    idInput.set(new TextEncoder().encode(parts.name + "\n"));
+    idInput.set(key, idInput.length - 33);
+    var id = hex(new Uint8Array(await crypto.subtle.digest("SHA-256", idInput)).slice(0, 4));
+    if (id !== parts.hash) { out.bad.push(w.name); continue; }
+    var sig = null;
+    for (var j = 0; j < lines.length && !sig; j++) {
+      if (lines[j].indexOf("\u2014 " + parts.name + " ") !== 0) continue;
+      var blob;
+      try { blob = bytes(lines[j].split(" ")[2]); } catch (e) { continue; }
+      if (hex(blob.slice(0, 4)) === id) sig = blob;
+    }
+    if (!sig) { out.missing.push(w.name); continue; }
+    if (sig.length !== 4 + 8 + 64) { out.bad.push(w.name); continue; }
+    var time = 0;
+    for (var k = 4; k < 12; k++) time = time * 256 + sig[k];
+    var msg = new TextEncoder().encode("cosignature/v1\ntime " + time + "\n" + body);
+    var ck;
+    try {
+      ck = await crypto.subtle.importKey("raw", key.slice(1), { name: "Ed25519" }, false, ["verify"]);
+    } catch (e) {
+      out.unsupported = true;
+      return out;
+    }
+    if (await crypto.subtle.verify({ name: "Ed25519" }, ck, sig.slice(12), msg)) out.confirmed.push(w.name);
+    else out.bad.push(w.name);
+  }
+  return out;
+}
 if (typeof module === "object" && module.exports) {
-  module.exports = { parseVerifierKey: parseVerifierKey, verifyNoteSignature: verifyNoteSignature };
+  module.exports = {
+    parseVerifierKey: parseVerifierKey,
+    verifyNoteSignature: verifyNoteSignature,
+    verifyCosignatures: verifyCosignatures,
+  };
 }
 
 (function () {
@@ -180,7 +241,27 @@ if (typeof module === "object" && module.exports) {
   // Checks leaf `index` against the latest checkpoint: the checkpoint's signature, the leaf
   // from its entry bundle, its hash against `expected`, and its inclusion proof. Resolves
   // { ok, text, leaf }, `text` saying what failed.
-  async function checkLeaf(index, expected, vkey, say) {
+  // The witnesses' cosignatures on the checkpoint: a bad one is a failure, a missing one only
+  // a note (a witness may not have caught up yet).
+  async function checkWitnesses(text, witnesses, say) {
+    if (!witnesses.length) return true;
+    var w = await verifyCosignatures(text, witnesses);
+    if (w.unsupported) {
+      say(null, "此浏览器不支持 Ed25519，未能核对见证方副署");
+      return true;
+    }
+    if (w.bad.length) {
+      say(false, "见证方副署核验未通过：" + w.bad.join("、"));
+      return false;
+    }
+    if (w.confirmed.length) {
+      say(true, "已由 " + w.confirmed.length + " 个见证方确认（共 " + witnesses.length + " 个）：" + w.confirmed.join("、"));
+    }
+    if (w.missing.length) say(null, "尚未确认当前检查点的见证方：" + w.missing.join("、"));
+    return true;
+  }
+
+  async function checkLeaf(index, expected, vkey, say, witnesses) {
     var text = new TextDecoder().decode(await fetchBytes("/ledger/checkpoint"));
     var lines = text.split("\n");
     size = Number(lines[1]);
@@ -196,6 +277,9 @@ if (typeof module === "object" && module.exports) {
       return { ok: false, text: "不一致：检查点签名核验未通过，它可能不是本站签发的。" };
     }
     say(sig.ok, sig.ok ? "检查点签名核验通过（Ed25519，本站公钥）" : sig.why);
+    if (!(await checkWitnesses(text, witnesses || [], say))) {
+      return { ok: false, text: "不一致：检查点上的见证方副署核验未通过。" };
+    }
     var n = Math.floor(index / 256);
     var bundle = await fetchBytes(tilePath("entries", n, Math.min(256, size - n * 256)));
     var at = 0, leaf = null;
@@ -283,7 +367,7 @@ if (typeof module === "object" && module.exports) {
   async function checkPage(say) {
     var copy = JSON.parse(document.getElementById("ledger-copy").textContent);
     var index = Number(pageBox.dataset.index);
-    var r = await checkLeaf(index, pageBox.dataset.hash, pageBox.dataset.vkey, say);
+    var r = await checkLeaf(index, pageBox.dataset.hash, pageBox.dataset.vkey, say, witnessList(pageBox));
     if (!r.ok) return r;
     if (copy.index !== index || !copy.lines.length) {
       say(false, "本页没有这条记录的内容副本");
@@ -317,6 +401,10 @@ if (typeof module === "object" && module.exports) {
     return { ok: true, text: "一致：本页内容与公开账本第 " + index + " 号记录一致，账本未被改写。" };
   }
 
+  function witnessList(box) {
+    try { return JSON.parse(box.dataset.witnesses || "[]"); } catch (e) { return []; }
+  }
+
   var hasCrypto = window.crypto && crypto.subtle;
   if (leafBox) {
     var verdict = document.getElementById("verdict");
@@ -328,7 +416,7 @@ if (typeof module === "object" && module.exports) {
       leafBox.dataset.result = ok ? "match" : "mismatch";
     };
     if (!hasCrypto) return finish(false, "此浏览器无法进行核验（缺少加密功能），请换用较新的浏览器。");
-    checkLeaf(Number(leafBox.dataset.index), leafBox.dataset.hash, leafBox.dataset.vkey, say).then(function (r) {
+    checkLeaf(Number(leafBox.dataset.index), leafBox.dataset.hash, leafBox.dataset.vkey, say, witnessList(leafBox)).then(function (r) {
       finish(r.ok, r.ok ? "一致：本页内容确实记入了公开账本，账本未被改写。" : r.text);
     }).catch(function (e) {
       say(false, String(e && e.message ? e.message : e));

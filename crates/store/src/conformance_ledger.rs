@@ -102,3 +102,28 @@ conformance!(concurrent_appends_form_one_gapless_sequence, |store: Store| async 
     }
     assert_eq!(ledger::tree_hash(60, &cache).unwrap(), root);
 });
+
+conformance!(cosignatures_are_kept_once_and_a_witness_head_moves_as_told, |store: Store| async move {
+    use crate::StoredCosignature;
+    let w = "w.example/witness+01020304+BAAA".to_owned();
+    assert_eq!(store.witness_head(&w).await.unwrap(), 0);
+    let c = |size: u64, signature: &str| StoredCosignature {
+        witness: w.clone(),
+        size,
+        root: leaf_hash(&size.to_be_bytes()),
+        signature: signature.into(),
+        signed_at: 100,
+        received_at: 200,
+    };
+    store.record_cosignature(&c(5, "first")).await.unwrap();
+    store.record_cosignature(&c(5, "again")).await.unwrap();
+    store.record_cosignature(&c(3, "older")).await.unwrap();
+    assert_eq!(store.witness_head(&w).await.unwrap(), 5, "a late older cosignature does not move the head back");
+    let latest = store.latest_cosignatures(std::slice::from_ref(&w)).await.unwrap();
+    assert_eq!(latest, vec![c(5, "first")]);
+    assert_eq!(store.all_cosignatures().await.unwrap().iter().map(|c| c.size).collect::<Vec<_>>(), [3, 5]);
+    // A 409 answer sets the head wherever the witness says it is.
+    store.set_witness_head(&w, 2, 300).await.unwrap();
+    assert_eq!(store.witness_head(&w).await.unwrap(), 2);
+    assert!(store.latest_cosignatures(&["other".to_owned()]).await.unwrap().is_empty());
+});

@@ -29,6 +29,8 @@ mod staff;
 mod subsidies;
 mod village_office;
 mod wechat;
+mod witness_db;
+mod witnesses;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -81,6 +83,8 @@ pub use subsidies::{
 };
 pub use village_office::{Cadre, CadreDetails, DutyOverrideRow, Meeting, NewDutyOverride, NewMeeting, WeeklyDuty};
 pub use wechat::{CachedToken, Follower, NewWechatAccount, WechatAccount, WechatFigures, WechatText};
+pub use witness_db::{WitnessDb, WitnessedLog};
+pub use witnesses::StoredCosignature;
 
 /// Which engine a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -72,7 +72,7 @@ struct AlertsPage {
     kind: String,
     status: String,
     township: String,
-    kinds: [AlertKind; 10],
+    kinds: [AlertKind; 11],
     statuses: [AlertStatus; 3],
     counts: Vec<TownshipCount>,
     query: String,
