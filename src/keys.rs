@@ -78,15 +78,7 @@ pub fn current(config: &Config) -> Result<Option<Keys>> {
 
 /// The personal-data key from configuration or its file, if there is one.
 pub fn existing_pii_key(config: &Config) -> Result<Option<PiiKey>> {
-    if let Some(hex) = &config.pii_key {
-        return Ok(Some(PiiKey::from_hex(hex.expose_secret()).context("XIAOWEI_PII_KEY 无效")?));
-    }
-    let path = config.key_path();
-    if !path.exists() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(&path).with_context(|| format!("无法读取密钥文件 {}", path.display()))?;
-    Ok(Some(PiiKey::from_hex(&text).with_context(|| format!("密钥文件 {} 已损坏", path.display()))?))
+    Ok(xiaowei_server::keyring::current_key(config)?)
 }
 
 fn derive(passphrase: &SecretString, salt: &[u8], (m, t, p): (u32, u32, u32)) -> Result<Aes256Gcm> {

@@ -33,7 +33,7 @@ const TOKEN_MARGIN_SECS: i64 = 300;
 /// How long one instance may hold the right to refresh a token.
 const REFRESH_LEASE_SECS: i64 = 20;
 /// Blind-index purpose of resident IDs (shared with rosters and the self-query).
-const ID_PURPOSE: &str = "resident_id";
+use xiaowei_core::pii::ID_PURPOSE;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -21,6 +21,7 @@ mod objections;
 mod ops;
 mod orgs;
 mod outbox;
+mod pii_rotation;
 mod powers;
 mod screening;
 mod search;
@@ -60,6 +61,7 @@ pub use objections::{NewObjection, Objection};
 pub use ops::{COUNTED_TABLES, ExportedSnapshot};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
 pub use outbox::{NewOutbox, OutboxCounts, OutboxMessage};
+pub use pii_rotation::{BatchOutcome, Index, PiiRotation, ROTATED_TABLES, RowKey, Rotated, RotatedTable, Sealed, TableProgress};
 pub use powers::{
     NewPowerDocument, NewPowerExercise, NewPowerItem, NewPowerStepRecord, PowerDocument, PowerExercise, PowerFlags,
     PowerItem, PowerStepRecord,

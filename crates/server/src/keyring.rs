@@ -1,0 +1,157 @@
+//! The personal-data key ring: the one place that knows where the keys live and which of them a
+//! [`PiiCipher`] holds.
+//!
+//! The key is `XIAOWEI_PII_KEY`, else `<data_dir>/keys/pii.key` (generated on first start).
+//! `xiaowei keys rotate` writes the new key to `keys/pii.key.next` first; while that file exists
+//! the ring is the new key (sealing and indexing) plus the current one (still opening and
+//! found by look-ups). Finishing, the rotation keeps the old file as `pii.key.retired-<date>`
+//! and moves the new key into `pii.key`; the ring is then the new key alone. A running server
+//! follows these files ([`spawn_watch`]), so it reads both keys for as long as a rotation lasts.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use xiaowei_core::{PiiCipher, PiiKey};
+
+use crate::AppState;
+use crate::config::Config;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("XIAOWEI_PII_KEY 无效")]
+    BadEnvKey,
+    #[error("密钥文件 {0} 已损坏")]
+    Corrupt(PathBuf),
+    #[error("无法读写密钥文件 {0}：{1}")]
+    Io(PathBuf, std::io::Error),
+}
+
+/// The file holding the new key while a rotation is in progress.
+pub fn next_key_path(config: &Config) -> PathBuf {
+    path_beside(&config.key_path(), ".next")
+}
+
+/// Where the key retired on `date` (`YYYYMMDD`) is kept; `-2`, `-3`… when one exists already.
+pub fn retired_key_path(config: &Config, date: &str) -> PathBuf {
+    let key = config.key_path();
+    let mut n = 1;
+    loop {
+        let suffix = if n == 1 { format!(".retired-{date}") } else { format!(".retired-{date}-{n}") };
+        let path = path_beside(&key, &suffix);
+        if !path.exists() {
+            return path;
+        }
+        n += 1;
+    }
+}
+
+/// Every retired key kept in the keys folder, oldest name first.
+pub fn retired_keys(config: &Config) -> Result<Vec<PiiKey>, KeyError> {
+    let key = config.key_path();
+    let (Some(dir), Some(name)) = (key.parent(), key.file_name()) else { return Ok(Vec::new()) };
+    let prefix = format!("{}.retired-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(Vec::new()) };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&prefix)))
+        .collect();
+    paths.sort();
+    paths.iter().filter_map(|p| read_key(p).transpose()).collect()
+}
+
+fn path_beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+/// The key in `path`, `None` when there is no such file.
+pub fn read_key(path: &Path) -> Result<Option<PiiKey>, KeyError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => PiiKey::from_hex(&text).map(Some).map_err(|_| KeyError::Corrupt(path.to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(KeyError::Io(path.to_owned(), e)),
+    }
+}
+
+/// The configured key: `XIAOWEI_PII_KEY`, else the key file, if there is one.
+pub fn current_key(config: &Config) -> Result<Option<PiiKey>, KeyError> {
+    if let Some(hex) = &config.pii_key {
+        return PiiKey::from_hex(hex.expose_secret()).map(Some).map_err(|_| KeyError::BadEnvKey);
+    }
+    read_key(&config.key_path())
+}
+
+/// The ring as configured now: the current key (generated into its file when there is none),
+/// and the new key of a rotation in progress.
+pub fn load(config: &Config) -> Result<PiiCipher, KeyError> {
+    let current = match current_key(config)? {
+        Some(key) => key,
+        None => {
+            let path = config.key_path();
+            let key = PiiKey::generate();
+            write_key(&path, &key)?;
+            tracing::warn!(path = %path.display(), "generated a new personal-data key: back it up, data encrypted with it is unreadable without it");
+            key
+        }
+    };
+    Ok(match rotation_key(config)? {
+        Some(next) => PiiCipher::rotating(next, current),
+        None => PiiCipher::new(current),
+    })
+}
+
+/// The new key of a rotation in progress (only with key files: a key set in the environment is
+/// not rotated in place).
+fn rotation_key(config: &Config) -> Result<Option<PiiKey>, KeyError> {
+    if config.pii_key.is_some() {
+        return Ok(None);
+    }
+    read_key(&next_key_path(config))
+}
+
+/// Brings `cipher` in line with the key files; `Ok(true)` when its keys changed.
+pub fn refresh(config: &Config, cipher: &PiiCipher) -> Result<bool, KeyError> {
+    let Some(current) = current_key(config)? else { return Ok(false) };
+    let (key, previous) = match rotation_key(config)? {
+        Some(next) => (next, Some(current)),
+        None => (current, None),
+    };
+    if cipher.key_id() == key.id() && cipher.previous_key_id() == previous.as_ref().map(PiiKey::id) {
+        return Ok(false);
+    }
+    tracing::warn!(key = %key.id(), previous = ?previous.as_ref().map(PiiKey::id), "personal-data key ring changed");
+    cipher.install(key, previous);
+    Ok(true)
+}
+
+/// Writes a key file readable by its owner only; never over an existing file.
+pub fn write_key(path: &Path, key: &PiiKey) -> Result<(), KeyError> {
+    use std::io::Write;
+    let io = |e| KeyError::Io(path.to_owned(), e);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(io)?;
+    file.write_all(key.to_hex().as_bytes()).map_err(io)?;
+    file.sync_all().map_err(io)
+}
+
+/// Follows the key files every `every`, so a rotation started while the server runs is seen.
+pub fn spawn_watch(state: AppState, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = refresh(state.config(), state.cipher()) {
+                tracing::error!(error = %e, "personal-data key files unreadable; keeping the keys in use");
+            }
+        }
+    });
+}
