@@ -59,6 +59,7 @@ pub async fn run(config: &Config, store: &Store, options: &Options) -> Result<Ex
             if let Some(open) = store.unfinished_pii_rotation().await? {
                 bail!("数据库记录着一次未完成的轮换（新密钥 {}），但没有找到 {}", open.new_key_id, next_path.display());
             }
+            keyring::keep_token_key(config, &old)?;
             keyring::write_key(&next_path, &key)?;
             key
         }

@@ -11,6 +11,11 @@
 //! both blind indexes of a value ([`PiiCipher::blind_indexes`], new first) for look-ups. The keys
 //! of a cipher can be replaced in place ([`PiiCipher::install`]), so every clone held by a running
 //! server follows a rotation.
+//!
+//! Keyed hashes of secrets that are not personal data (query passwords, device tokens, link and
+//! cookie tags: [`PiiCipher::token_tag`]) cannot be recomputed, since the secret is not stored.
+//! They use the [`TokenKey`], which a rotation does not change: the index half of the first
+//! personal-data key, kept in its own file from the first rotation on.
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
@@ -93,6 +98,34 @@ impl PiiKey {
     }
 }
 
+/// The key of [`PiiCipher::token_tag`]; 32 bytes, hex in its file.
+#[derive(Clone)]
+pub struct TokenKey([u8; 32]);
+
+impl TokenKey {
+    pub fn from_hex(s: &str) -> Result<Self, PiiError> {
+        let bytes = hex::decode(s.trim()).map_err(|_| PiiError::BadKey)?;
+        Ok(Self(bytes.try_into().map_err(|_| PiiError::BadKey)?))
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenKey(..)")
+    }
+}
+
+impl PiiKey {
+    /// The token key this key has served as until a rotation: its index half.
+    pub fn token_key(&self) -> TokenKey {
+        TokenKey(self.mac)
+    }
+}
+
 impl fmt::Debug for PiiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("PiiKey(..)")
@@ -120,19 +153,25 @@ impl Sealer {
     }
 
     fn blind_index(&self, purpose: &str, value: &str) -> String {
-        #[allow(clippy::expect_used)]
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key.mac).expect("HMAC accepts keys of any length");
-        mac.update(purpose.as_bytes());
-        mac.update(&[0]);
-        mac.update(value.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        keyed_hash(&self.key.mac, purpose, value)
     }
 }
 
-/// The keys in use: the current one, and during a rotation the one being replaced.
+fn keyed_hash(key: &[u8; 32], purpose: &str, value: &str) -> String {
+    #[allow(clippy::expect_used)]
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    mac.update(purpose.as_bytes());
+    mac.update(&[0]);
+    mac.update(value.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The keys in use: the current one, during a rotation the one being replaced, and the token
+/// key when it is not the current key's index half.
 struct Ring {
     current: Sealer,
     previous: Option<Sealer>,
+    tokens: Option<TokenKey>,
 }
 
 impl Ring {
@@ -165,17 +204,18 @@ impl PiiCipher {
     }
 
     fn with_keys(current: PiiKey, previous: Option<PiiKey>) -> Self {
-        Self { ring: Arc::new(RwLock::new(Self::ring_of(current, previous))) }
+        Self { ring: Arc::new(RwLock::new(Self::ring_of(current, previous, None))) }
     }
 
-    fn ring_of(current: PiiKey, previous: Option<PiiKey>) -> Arc<Ring> {
+    fn ring_of(current: PiiKey, previous: Option<PiiKey>, tokens: Option<TokenKey>) -> Arc<Ring> {
         let previous = previous.filter(|p| p.id_bytes() != current.id_bytes()).map(Sealer::new);
-        Arc::new(Ring { current: Sealer::new(current), previous })
+        Arc::new(Ring { current: Sealer::new(current), previous, tokens })
     }
 
-    /// Replaces the keys of this cipher and of every clone of it.
-    pub fn install(&self, current: PiiKey, previous: Option<PiiKey>) {
-        let ring = Self::ring_of(current, previous);
+    /// Replaces the keys of this cipher and of every clone of it; `tokens` is the token key
+    /// when it is not `current`'s index half.
+    pub fn install(&self, current: PiiKey, previous: Option<PiiKey>, tokens: Option<TokenKey>) {
+        let ring = Self::ring_of(current, previous, tokens);
         match self.ring.write() {
             Ok(mut slot) => *slot = ring,
             Err(poisoned) => *poisoned.into_inner() = ring,
@@ -192,6 +232,18 @@ impl PiiCipher {
     /// The id of the key that seals and indexes.
     pub fn key_id(&self) -> String {
         hex::encode(self.ring().current.id)
+    }
+
+    /// The token key in use.
+    pub fn token_key(&self) -> TokenKey {
+        let ring = self.ring();
+        ring.tokens.clone().unwrap_or_else(|| ring.current.key.token_key())
+    }
+
+    /// The keyed hash of a secret that is not personal data (a password, a device token, a link
+    /// or cookie tag), under the token key, which rotations leave alone.
+    pub fn token_tag(&self, purpose: &str, value: &str) -> String {
+        keyed_hash(&self.token_key().0, purpose, value)
     }
 
     /// The id of the key being rotated away from, during a rotation.
@@ -334,7 +386,10 @@ mod tests {
         let sealed_old = before.encrypt("13900001111");
         let old_index = before.blind_index("phone", "13900001111");
         let shared = before.clone();
-        before.install(new.clone(), Some(old));
+        let tag = before.token_tag("kiosk_device", "t");
+        assert_eq!(tag, before.blind_index("kiosk_device", "t"), "before any rotation, tokens use the key");
+        before.install(new.clone(), Some(old.clone()), Some(old.token_key()));
+        assert_eq!(before.token_tag("kiosk_device", "t"), tag, "a rotation keeps the token key");
         assert_eq!(shared.key_id(), new.id(), "clones follow an installed ring");
         assert!(shared.previous_key_id().is_some());
         let sealed_new = shared.encrypt("13900001111");
@@ -346,7 +401,7 @@ mod tests {
         assert_eq!(indexes[1], old_index);
         assert_ne!(indexes[0], old_index, "the new key indexes first");
         assert!(shared.index_matches("phone", "13900001111", &old_index));
-        shared.install(new, None);
+        shared.install(new, None, Some(old.token_key()));
         assert_eq!(shared.decrypt(&sealed_old), Err(PiiError::Undecryptable), "a retired key opens nothing");
         assert!(!shared.index_matches("phone", "13900001111", &old_index));
     }

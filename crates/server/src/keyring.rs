@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
-use xiaowei_core::{PiiCipher, PiiKey};
+use xiaowei_core::{PiiCipher, PiiKey, TokenKey};
 
 use crate::AppState;
 use crate::config::Config;
@@ -30,6 +30,21 @@ pub enum KeyError {
 /// The file holding the new key while a rotation is in progress.
 pub fn next_key_path(config: &Config) -> PathBuf {
     path_beside(&config.key_path(), ".next")
+}
+
+/// The token key's file, next to the personal-data key.
+pub fn token_key_path(config: &Config) -> PathBuf {
+    config.key_path().with_file_name("token.key")
+}
+
+/// The token key from its file, if there is one.
+pub fn read_token_key(config: &Config) -> Result<Option<TokenKey>, KeyError> {
+    let path = token_key_path(config);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => TokenKey::from_hex(&text).map(Some).map_err(|_| KeyError::Corrupt(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(KeyError::Io(path, e)),
+    }
 }
 
 /// Where the key retired on `date` (`YYYYMMDD`) is kept; `-2`, `-3`… when one exists already.
@@ -97,10 +112,9 @@ pub fn load(config: &Config) -> Result<PiiCipher, KeyError> {
             key
         }
     };
-    Ok(match rotation_key(config)? {
-        Some(next) => PiiCipher::rotating(next, current),
-        None => PiiCipher::new(current),
-    })
+    let cipher = PiiCipher::new(current);
+    refresh(config, &cipher)?;
+    Ok(cipher)
 }
 
 /// The new key of a rotation in progress (only with key files: a key set in the environment is
@@ -119,16 +133,34 @@ pub fn refresh(config: &Config, cipher: &PiiCipher) -> Result<bool, KeyError> {
         Some(next) => (next, Some(current)),
         None => (current, None),
     };
-    if cipher.key_id() == key.id() && cipher.previous_key_id() == previous.as_ref().map(PiiKey::id) {
+    let tokens = read_token_key(config)?;
+    let token_hex = tokens.as_ref().map_or_else(|| key.token_key().to_hex(), TokenKey::to_hex);
+    if cipher.key_id() == key.id()
+        && cipher.previous_key_id() == previous.as_ref().map(PiiKey::id)
+        && cipher.token_key().to_hex() == token_hex
+    {
         return Ok(false);
     }
     tracing::warn!(key = %key.id(), previous = ?previous.as_ref().map(PiiKey::id), "personal-data key ring changed");
-    cipher.install(key, previous);
+    cipher.install(key, previous, tokens);
     Ok(true)
 }
 
 /// Writes a key file readable by its owner only; never over an existing file.
 pub fn write_key(path: &Path, key: &PiiKey) -> Result<(), KeyError> {
+    write_private(path, &key.to_hex())
+}
+
+/// Keeps `old`'s token key in `keys/token.key` unless a token key is kept already.
+pub fn keep_token_key(config: &Config, old: &PiiKey) -> Result<(), KeyError> {
+    let path = token_key_path(config);
+    if path.exists() {
+        return Ok(());
+    }
+    write_private(&path, &old.token_key().to_hex())
+}
+
+fn write_private(path: &Path, text: &str) -> Result<(), KeyError> {
     use std::io::Write;
     let io = |e| KeyError::Io(path.to_owned(), e);
     if let Some(dir) = path.parent() {
@@ -139,7 +171,7 @@ pub fn write_key(path: &Path, key: &PiiKey) -> Result<(), KeyError> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path).map_err(io)?;
-    file.write_all(key.to_hex().as_bytes()).map_err(io)?;
+    file.write_all(text.as_bytes()).map_err(io)?;
     file.sync_all().map_err(io)
 }
 

@@ -99,6 +99,9 @@ pub struct Store {
     /// The ledger audit key, when this server holds it: roster leaves are then written in leaf
     /// format 2, covering payment accounts (see `ledger.rs`).
     audit_key: Option<std::sync::Arc<xiaowei_core::ledger::AuditKey>>,
+    /// The ring in use and the retired personal-data keys, when a check of the ledger must
+    /// re-derive roster leaves written before a key rotation (see `ledger.rs`).
+    retired_pii: Option<std::sync::Arc<(xiaowei_core::PiiCipher, Vec<xiaowei_core::PiiCipher>)>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -140,7 +143,7 @@ impl Store {
             }
             Backend::Postgres => pool_options.max_connections(16).connect_with(options).await?,
         };
-        Ok(Self { pool, backend, audit_key: None })
+        Ok(Self { pool, backend, audit_key: None, retired_pii: None })
     }
 
     /// Applies this engine's pending migrations.
@@ -183,6 +186,8 @@ mod conformance_ledger;
 mod conformance_messages;
 #[cfg(test)]
 mod conformance_monitor;
+#[cfg(test)]
+mod conformance_pii_rotation;
 #[cfg(test)]
 mod conformance_powers;
 #[cfg(test)]

@@ -12,7 +12,12 @@
 //! screening hits, outreach leads). They come first, while roster entries and registry records
 //! still carry the indexes they were written with: the ID behind an index is found there and
 //! indexed again. An index no longer found in either table cannot be recomputed and is counted
-//! as left over.
+//! as left over. The differences of a published roster keep their index (see
+//! `UNPUBLISHED_DIFFERENCES`).
+//!
+//! Roster leaves of the publication ledger cover each entry's ID and account blind indexes
+//! (`accounts_hmac`, under the ledger audit key); a leaf written before a rotation is checked
+//! with the retired key's indexes (`Store::with_retired_pii_keys`).
 //!
 //! Hashes of secrets that are not personal data (message query passwords, kiosk tokens, link and
 //! cookie tags) cannot be recomputed, since the secret is not stored; they are not rotated.
@@ -54,8 +59,9 @@ pub struct Sealed {
 pub enum Rotated {
     /// Sealed columns (with their indexes) re-sealed.
     Sealed(&'static [Sealed]),
-    /// An ID index column without a sealed value beside it, recomputed from the ID behind it.
-    DerivedId(&'static str),
+    /// An ID index column without a sealed value beside it, recomputed from the ID behind it,
+    /// in the rows meeting `only` (an SQL condition) when given.
+    DerivedId { column: &'static str, only: Option<&'static str> },
 }
 
 /// A table a rotation walks.
@@ -70,14 +76,32 @@ const fn sealed(column: &'static str, index: Index) -> Sealed {
     Sealed { column, index }
 }
 
+/// The differences of a roster that has a ledger leaf are ordered by their index inside that
+/// leaf's public digest (`differences_sha256`): they keep the index they were published with,
+/// and nothing compares it with other indexes once the roster is published.
+const UNPUBLISHED_DIFFERENCES: &str =
+    "NOT EXISTS (SELECT 1 FROM ledger_leaves l WHERE l.kind = 'roster' AND l.object_id = roster_differences.roster_id)";
+
 const PHONE: &[Sealed] = &[sealed("phone_enc", Index::Of("phone_idx", PHONE_PURPOSE))];
 
 /// Every table holding personal data sealed or indexed with the personal-data key, in the order
 /// a rotation takes them (derived indexes first, see the module documentation).
 pub const ROTATED_TABLES: &[RotatedTable] = &[
-    RotatedTable { name: "roster_differences", key: RowKey::Int("id"), rotated: Rotated::DerivedId("person_idx") },
-    RotatedTable { name: "screening_hits", key: RowKey::Int("id"), rotated: Rotated::DerivedId("person_idx") },
-    RotatedTable { name: "outreach_leads", key: RowKey::Int("id"), rotated: Rotated::DerivedId("person_idx") },
+    RotatedTable {
+        name: "roster_differences",
+        key: RowKey::Int("id"),
+        rotated: Rotated::DerivedId { column: "person_idx", only: Some(UNPUBLISHED_DIFFERENCES) },
+    },
+    RotatedTable {
+        name: "screening_hits",
+        key: RowKey::Int("id"),
+        rotated: Rotated::DerivedId { column: "person_idx", only: None },
+    },
+    RotatedTable {
+        name: "outreach_leads",
+        key: RowKey::Int("id"),
+        rotated: Rotated::DerivedId { column: "person_idx", only: None },
+    },
     RotatedTable {
         name: "roster_entries",
         key: RowKey::Int("id"),
@@ -310,9 +334,14 @@ impl Store {
         let key = key_expr(table.key);
         let columns: Vec<&str> = match table.rotated {
             Rotated::Sealed(sealed) => sealed.iter().map(|s| s.column).collect(),
-            Rotated::DerivedId(column) => vec![column],
+            Rotated::DerivedId { column, .. } => vec![column],
+        };
+        let only = match table.rotated {
+            Rotated::DerivedId { only: Some(only), .. } => only,
+            _ => "1 = 1",
         };
         let after = if last_key.is_some() { format!("WHERE {key} > $2") } else { "WHERE $2 = $2".to_owned() };
+        let after = format!("{after} AND {only}");
         let sql = format!(
             "SELECT {key}, {} FROM {} {after} ORDER BY {key} LIMIT $1",
             columns.join(", "),
@@ -340,7 +369,7 @@ impl Store {
                     }
                     reseal_row(&mut tx, table, sealed, &row_key, &olds, cipher).await?;
                 }
-                Rotated::DerivedId(column) => {
+                Rotated::DerivedId { column, .. } => {
                     let old: String = row.try_get(1)?;
                     if !reindex_derived(&mut tx, table, column, &row_key, &old, cipher).await? {
                         left_over += 1;
@@ -397,7 +426,9 @@ async fn reseal_row(
             continue;
         };
         let plain = cipher.decrypt_bytes(old).map_err(|_| unreadable(table.name, row_key))?;
-        values.push(Value::Bytes(cipher.encrypt_bytes(&plain)));
+        // A value already sealed by the new key (the server wrote it meanwhile) is kept as it is.
+        let resealed = if cipher.is_current(old) { old.clone() } else { cipher.encrypt_bytes(&plain) };
+        values.push(Value::Bytes(resealed));
         sets.push(format!("{} = ${}", column.column, values.len()));
         let text = || String::from_utf8(plain.clone()).map_err(|_| unreadable(table.name, row_key));
         match column.index {
