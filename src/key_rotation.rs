@@ -40,12 +40,15 @@ pub async fn run(config: &Config, store: &Store, options: &Options) -> Result<Ex
         bail!("--batch-size 至少为 1");
     }
     let key_path = config.key_path();
-    let old = keyring::read_key(&key_path)?
-        .with_context(|| format!("没有个人信息密钥 {}，无需轮换", key_path.display()))?;
+    let old =
+        keyring::read_key(&key_path)?.with_context(|| format!("没有个人信息密钥 {}，无需轮换", key_path.display()))?;
     let next_path = keyring::next_key_path(config);
     let new = match (keyring::read_key(&next_path)?, &options.new_key) {
         (Some(next), Some(file)) if read_given(file)?.id() != next.id() => {
-            bail!("已有一次未完成的轮换（新密钥 {}），--new-key 给出的是另一把密钥；请先不带 --new-key 完成它", next.id())
+            bail!(
+                "已有一次未完成的轮换（新密钥 {}），--new-key 给出的是另一把密钥；请先不带 --new-key 完成它",
+                next.id()
+            )
         }
         (Some(next), _) => next,
         (None, given) => {
@@ -66,7 +69,9 @@ pub async fn run(config: &Config, store: &Store, options: &Options) -> Result<Ex
     };
     let (old_id, new_id) = (old.id(), new.id());
     let started = store.begin_pii_rotation(&old_id, &new_id, now()).await.map_err(|e| match e {
-        xiaowei_store::StoreError::Stale(_) => anyhow::anyhow!("数据库中有另一次未完成的轮换，与 {} 不符", next_path.display()),
+        xiaowei_store::StoreError::Stale(_) => {
+            anyhow::anyhow!("数据库中有另一次未完成的轮换，与 {} 不符", next_path.display())
+        }
         other => other.into(),
     })?;
     let action = if started { "pii_key.rotate.start" } else { "pii_key.rotate.resume" };
@@ -127,7 +132,8 @@ pub async fn run(config: &Config, store: &Store, options: &Options) -> Result<Ex
     }
     let retired = retire(config, &key_path, &next_path)?;
     store.finish_pii_rotation(&new_id, now()).await?;
-    audit(store, "pii_key.rotate.finish", &new_id, format!("个人信息密钥已轮换为 {new_id}，旧密钥 {old_id} 停用")).await?;
+    audit(store, "pii_key.rotate.finish", &new_id, format!("个人信息密钥已轮换为 {new_id}，旧密钥 {old_id} 停用"))
+        .await?;
     println!("轮换完成：全部个人信息已改由新密钥 {new_id} 加密并重建索引。");
     println!("旧密钥已改名保存为 {}（只用于打开轮换前的备份和核对轮换前的账本记录）。", retired.display());
     println!("请立即运行 xiaowei keys export 为新密钥另做托管副本：旧的托管副本打不开轮换后的数据。");

@@ -477,12 +477,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             apply_data(&mut config, &data);
             let store = connect(&config).await?;
             store.migrate().await.context("数据库迁移失败")?;
-            let options = key_rotation::Options {
-                new_key,
-                batch_size,
-                max_batches,
-                wait: std::time::Duration::from_secs(wait),
-            };
+            let options =
+                key_rotation::Options { new_key, batch_size, max_batches, wait: std::time::Duration::from_secs(wait) };
             let code = key_rotation::run(&config, &store, &options).await;
             store.close().await;
             return code;

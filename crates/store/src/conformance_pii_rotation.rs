@@ -116,8 +116,10 @@ conformance!(a_rotation_reseals_resumes_and_spares_fresh_writes, |store: Store| 
         assert_eq!(idx, &after.blind_index(PHONE_PURPOSE, phone));
     }
     assert_eq!(rows[1].1, fresh, "a value the server sealed with the new key is kept as it is");
-    let records: Vec<(Vec<u8>, String)> =
-        sqlx::query_as("SELECT id_enc, person_idx FROM registry_records ORDER BY id").fetch_all(&store.pool).await.unwrap();
+    let records: Vec<(Vec<u8>, String)> = sqlx::query_as("SELECT id_enc, person_idx FROM registry_records ORDER BY id")
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
     for ((sealed, idx), id) in records.iter().zip(IDS) {
         assert_eq!(after.decrypt(sealed).unwrap(), id);
         assert_eq!(idx, &after.blind_index(ID_PURPOSE, id));
@@ -150,6 +152,7 @@ conformance!(a_restarted_table_is_walked_again, |store: Store| async move {
     assert!(!store.pii_rotation_progress(&new.id(), contacts.name).await.unwrap().finished);
     rotate_all(&store, &new.id(), &ring, usize::MAX).await;
     assert_eq!(store.sealed_under_other_keys(contacts, &ring).await.unwrap(), 0);
-    let idx: String = sqlx::query_scalar("SELECT phone_idx FROM department_contacts").fetch_one(&store.pool).await.unwrap();
+    let idx: String =
+        sqlx::query_scalar("SELECT phone_idx FROM department_contacts").fetch_one(&store.pool).await.unwrap();
     assert_eq!(idx, PiiCipher::new(new).blind_index(PHONE_PURPOSE, "13900000005"));
 });

@@ -475,7 +475,8 @@ impl Store {
         leaf: &LedgerLeaf,
         rebuilt: Vec<u8>,
     ) -> Result<Vec<u8>, StoreError> {
-        let (Some(audit), Some(keys), Ok(text)) = (&self.audit_key, &self.retired_pii, String::from_utf8(rebuilt.clone()))
+        let (Some(audit), Some(keys), Ok(text)) =
+            (&self.audit_key, &self.retired_pii, String::from_utf8(rebuilt.clone()))
         else {
             return Ok(rebuilt);
         };
@@ -504,10 +505,16 @@ impl Store {
                     account.as_deref().map(|a| key.blind_index(ACCOUNT_PURPOSE, a)).unwrap_or_default(),
                 ]
             }));
-            let candidate: String = text
-                .lines()
-                .map(|l| if l.starts_with("accounts_hmac=") { format!("accounts_hmac={mac}\n") } else { format!("{l}\n") })
-                .collect();
+            let candidate: String =
+                text.lines()
+                    .map(|l| {
+                        if l.starts_with("accounts_hmac=") {
+                            format!("accounts_hmac={mac}\n")
+                        } else {
+                            format!("{l}\n")
+                        }
+                    })
+                    .collect();
             if candidate.as_bytes() == leaf.content.as_slice() {
                 return Ok(candidate.into_bytes());
             }

@@ -61,7 +61,9 @@ pub use objections::{NewObjection, Objection};
 pub use ops::{COUNTED_TABLES, ExportedSnapshot};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
 pub use outbox::{NewOutbox, OutboxCounts, OutboxMessage};
-pub use pii_rotation::{BatchOutcome, Index, PiiRotation, ROTATED_TABLES, RowKey, Rotated, RotatedTable, Sealed, TableProgress};
+pub use pii_rotation::{
+    BatchOutcome, Index, PiiRotation, ROTATED_TABLES, Rotated, RotatedTable, RowKey, Sealed, TableProgress,
+};
 pub use powers::{
     NewPowerDocument, NewPowerExercise, NewPowerItem, NewPowerStepRecord, PowerDocument, PowerExercise, PowerFlags,
     PowerItem, PowerStepRecord,

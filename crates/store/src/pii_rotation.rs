@@ -271,7 +271,9 @@ impl Store {
         .bind(table)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|(rows_done, finished)| TableProgress { rows_done, finished: finished.is_some() }).unwrap_or_default())
+        Ok(row
+            .map(|(rows_done, finished)| TableProgress { rows_done, finished: finished.is_some() })
+            .unwrap_or_default())
     }
 
     /// Walks `table` again from its first row (rows sealed under the old key after the walk
@@ -342,11 +344,7 @@ impl Store {
         };
         let after = if last_key.is_some() { format!("WHERE {key} > $2") } else { "WHERE $2 = $2".to_owned() };
         let after = format!("{after} AND {only}");
-        let sql = format!(
-            "SELECT {key}, {} FROM {} {after} ORDER BY {key} LIMIT $1",
-            columns.join(", "),
-            table.name
-        );
+        let sql = format!("SELECT {key}, {} FROM {} {after} ORDER BY {key} LIMIT $1", columns.join(", "), table.name);
         let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit);
         let query = match (table.key, &last_key) {
             (RowKey::Int(_), Some(last)) => query.bind(last.parse::<i64>().unwrap_or(i64::MAX)),
@@ -499,8 +497,12 @@ async fn reindex_derived(
     let id = cipher.decrypt(&source).map_err(|_| unreadable(table.name, row_key))?;
     let new = cipher.blind_index(ID_PURPOSE, &id);
     if new != old {
-        let sql = format!("UPDATE {} SET {column} = $1 WHERE {} = $2 AND {column} = $3", table.name, key_expr(table.key));
-        bind_key(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(new), row_key).bind(old.to_owned()).execute(&mut **tx).await?;
+        let sql =
+            format!("UPDATE {} SET {column} = $1 WHERE {} = $2 AND {column} = $3", table.name, key_expr(table.key));
+        bind_key(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(new), row_key)
+            .bind(old.to_owned())
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(true)
 }
