@@ -105,6 +105,10 @@ fn slash(path: &Path) -> String {
 /// `xiaowei backup DEST`: works while the server runs.
 pub async fn backup(config: &Config, dest: &Path) -> Result<()> {
     let started = Instant::now();
+    // Mid-rotation the data is sealed under two keys, and the manifest can name only one.
+    if xiaowei_server::keyring::next_key_path(config).exists() {
+        bail!("个人信息密钥轮换尚未完成：请先运行 xiaowei keys rotate 完成轮换，再备份");
+    }
     if !is_empty_dir(dest)? {
         bail!("备份目录 {} 不是空目录：请指定新目录", dest.display());
     }

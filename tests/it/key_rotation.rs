@@ -119,6 +119,9 @@ both_backends!(a_rotation_resumes_while_the_server_keeps_answering, |app: TestAp
         app.state.store().pii_rotation_progress(&app.state.cipher().key_id(), "roster_entries").await.unwrap();
     assert_eq!((progress.rows_done, progress.finished), (3, false), "one batch of entries, after three empty tables");
     assert!(dir.join("keys/pii.key.next").exists() && dir.join("keys/token.key").exists());
+    let backup = tempfile::tempdir().unwrap();
+    let refused = xiaowei(&dir, &["backup", backup.path().to_str().unwrap()], &url);
+    assert!(!refused.status.success() && text(&refused).contains("轮换尚未完成"), "{}", text(&refused));
     let new_key = app.state.cipher().key_id();
     assert_ne!(new_key, old_key);
     self_query().await;
