@@ -112,9 +112,19 @@ pub fn load(config: &Config) -> Result<PiiCipher, KeyError> {
             key
         }
     };
-    let cipher = PiiCipher::new(current);
-    refresh(config, &cipher)?;
+    let cipher = PiiCipher::new(current.clone());
+    let (key, previous, tokens) = ring_in_files(config, current)?;
+    cipher.install(key, previous, tokens);
     Ok(cipher)
+}
+
+/// The ring the key files describe, `current` being the configured key.
+fn ring_in_files(config: &Config, current: PiiKey) -> Result<(PiiKey, Option<PiiKey>, Option<TokenKey>), KeyError> {
+    let tokens = read_token_key(config)?;
+    Ok(match rotation_key(config)? {
+        Some(next) => (next, Some(current), tokens),
+        None => (current, None, tokens),
+    })
 }
 
 /// The new key of a rotation in progress (only with key files: a key set in the environment is
@@ -129,11 +139,7 @@ fn rotation_key(config: &Config) -> Result<Option<PiiKey>, KeyError> {
 /// Brings `cipher` in line with the key files; `Ok(true)` when its keys changed.
 pub fn refresh(config: &Config, cipher: &PiiCipher) -> Result<bool, KeyError> {
     let Some(current) = current_key(config)? else { return Ok(false) };
-    let (key, previous) = match rotation_key(config)? {
-        Some(next) => (next, Some(current)),
-        None => (current, None),
-    };
-    let tokens = read_token_key(config)?;
+    let (key, previous, tokens) = ring_in_files(config, current)?;
     let token_hex = tokens.as_ref().map_or_else(|| key.token_key().to_hex(), TokenKey::to_hex);
     if cipher.key_id() == key.id()
         && cipher.previous_key_id() == previous.as_ref().map(PiiKey::id)
