@@ -193,3 +193,41 @@ pub fn spawn_watch(state: AppState, every: Duration) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ring_follows_the_files_through_a_rotation() {
+        let dir = std::env::temp_dir().join(format!("xiaowei-keyring-{}-{}", std::process::id(), rand_suffix()));
+        let config = Config { data_dir: dir.clone(), ..Config::default() };
+        let cipher = load(&config).unwrap();
+        let old = read_key(&config.key_path()).unwrap().unwrap();
+        assert_eq!((cipher.key_id(), cipher.previous_key_id()), (old.id(), None), "a first start generates the key");
+        let tag = cipher.token_tag("kiosk_device", "t");
+        assert!(!refresh(&config, &cipher).unwrap(), "nothing changed");
+
+        let new = PiiKey::generate();
+        keep_token_key(&config, &old).unwrap();
+        write_key(&next_key_path(&config), &new).unwrap();
+        assert!(refresh(&config, &cipher).unwrap());
+        assert_eq!((cipher.key_id(), cipher.previous_key_id()), (new.id(), Some(old.id())), "both keys meanwhile");
+        let restarted = load(&config).unwrap();
+        assert_eq!(restarted.previous_key_id(), Some(old.id()), "a restart mid-rotation reads both keys too");
+
+        let retired = retired_key_path(&config, "20261206");
+        std::fs::copy(config.key_path(), &retired).unwrap();
+        std::fs::rename(next_key_path(&config), config.key_path()).unwrap();
+        assert!(refresh(&config, &cipher).unwrap());
+        assert_eq!((cipher.key_id(), cipher.previous_key_id()), (new.id(), None), "the old key is retired");
+        assert_eq!(cipher.token_tag("kiosk_device", "t"), tag, "tags handed out before still verify");
+        assert_eq!(retired_keys(&config).unwrap().iter().map(PiiKey::id).collect::<Vec<_>>(), [old.id()]);
+        assert_ne!(retired_key_path(&config, "20261206"), retired, "a second retirement that day gets its own name");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn rand_suffix() -> String {
+        PiiKey::generate().id()
+    }
+}
