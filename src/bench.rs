@@ -492,7 +492,7 @@ fn read_done(dir: &Path) -> Option<(usize, u64)> {
 /// paid year of every recurring programme paid to them, to find unpaid years. Returns the entries found.
 async fn self_query_reads(state: &AppState, who: &Person) -> Result<usize> {
     let id_idx = state.cipher().blind_index(ID_PURPOSE, who.id.expose());
-    let found = xiaowei_server::subsidies::person_records(state.store(), &id_idx, &who.name)
+    let found = xiaowei_server::subsidies::person_records(state.store(), std::slice::from_ref(&id_idx), &who.name)
         .await
         .map_err(|e| anyhow::anyhow!(e.to_string()))?;
     std::hint::black_box(found.gaps.len());

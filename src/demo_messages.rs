@@ -138,7 +138,7 @@ pub async fn load(state: &AppState) -> Result<()> {
             phone_enc: phone.as_ref().map(|p| cipher.encrypt(p.expose())),
             phone_idx: phone.as_ref().map(|p| cipher.blind_index("phone", p.expose())),
             // The demo report's query password is printed below, so that it can be followed.
-            secret_idx: (d.kind == MessageKind::Report).then(|| cipher.blind_index("message-secret", "DEMKX-23456")),
+            secret_idx: (d.kind == MessageKind::Report).then(|| cipher.token_tag("message-secret", "DEMKX-23456")),
             body: d.body.into(),
             allow_public: d.public,
             submitted_at: submitted,

@@ -36,6 +36,9 @@ pub struct Keys {
     /// before it existed lack it.
     #[serde(default)]
     pub ledger_audit: Option<String>,
+    /// The token key (`keys/token.key`), once a key rotation has written it.
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 /// Where the passphrase comes from: a file (first line), the environment, else a prompt.
@@ -73,20 +76,13 @@ pub fn current(config: &Config) -> Result<Option<Keys>> {
         Ok(hex) => Some(hex.trim().to_owned()),
         Err(_) => std::fs::read_to_string(config.ledger_audit_key_path()).ok().map(|t| t.trim().to_owned()),
     };
-    Ok(Some(Keys { pii: pii.to_hex(), ledger, ledger_audit }))
+    let token = xiaowei_server::keyring::read_token_key(config)?.map(|k| k.to_hex());
+    Ok(Some(Keys { pii: pii.to_hex(), ledger, ledger_audit, token }))
 }
 
 /// The personal-data key from configuration or its file, if there is one.
 pub fn existing_pii_key(config: &Config) -> Result<Option<PiiKey>> {
-    if let Some(hex) = &config.pii_key {
-        return Ok(Some(PiiKey::from_hex(hex.expose_secret()).context("XIAOWEI_PII_KEY 无效")?));
-    }
-    let path = config.key_path();
-    if !path.exists() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(&path).with_context(|| format!("无法读取密钥文件 {}", path.display()))?;
-    Ok(Some(PiiKey::from_hex(&text).with_context(|| format!("密钥文件 {} 已损坏", path.display()))?))
+    Ok(xiaowei_server::keyring::current_key(config)?)
 }
 
 fn derive(passphrase: &SecretString, salt: &[u8], (m, t, p): (u32, u32, u32)) -> Result<Aes256Gcm> {
@@ -151,10 +147,11 @@ pub fn export(config: &Config, file: &Path, passphrase_file: Option<&Path>) -> R
     let text = seal(&keys, &passphrase)?;
     write_new(file, &text)?;
     println!(
-        "已写入密钥托管文件 {}（个人信息密钥{}{}）。请与备份分开保管，并另行记下口令。",
+        "已写入密钥托管文件 {}（个人信息密钥{}{}{}）。请与备份分开保管，并另行记下口令。",
         file.display(),
         if keys.ledger.is_some() { "、账本签名密钥" } else { "" },
-        if keys.ledger_audit.is_some() { "、账本审计密钥" } else { "" }
+        if keys.ledger_audit.is_some() { "、账本审计密钥" } else { "" },
+        if keys.token.is_some() { "、令牌密钥" } else { "" }
     );
     Ok(())
 }
@@ -170,6 +167,7 @@ pub fn import(config: &Config, file: &Path, passphrase_file: Option<&Path>) -> R
         (config.key_path(), Some(keys.pii.as_str())),
         (config.ledger_key_path(), keys.ledger.as_deref()),
         (config.ledger_audit_key_path(), keys.ledger_audit.as_deref()),
+        (xiaowei_server::keyring::token_key_path(config), keys.token.as_deref()),
     ];
     for (path, value) in targets {
         let Some(value) = value else { continue };
@@ -211,6 +209,7 @@ mod tests {
             pii: PiiKey::generate().to_hex(),
             ledger: Some("PRIVATE+KEY+x+1+abc".into()),
             ledger_audit: Some("ab".repeat(32)),
+            token: Some("cd".repeat(32)),
         }
     }
 
@@ -220,7 +219,7 @@ mod tests {
         let text = seal(&k, &SecretString::from("长长的托管口令2026")).unwrap();
         assert!(!text.contains(&k.pii), "the key is not in clear");
         let back = open(&text, &SecretString::from("长长的托管口令2026")).unwrap();
-        assert_eq!((back.pii, back.ledger, back.ledger_audit), (k.pii, k.ledger, k.ledger_audit));
+        assert_eq!((back.pii, back.ledger, back.ledger_audit, back.token), (k.pii, k.ledger, k.ledger_audit, k.token));
         let wrong = open(&text, &SecretString::from("另一个口令另一个口令")).err().unwrap();
         assert!(wrong.to_string().contains("口令不正确"));
     }

@@ -17,6 +17,7 @@ mod demo_services;
 mod demo_subsidies;
 mod demo_village_office;
 mod files;
+mod key_rotation;
 mod keys;
 mod ledger_verify;
 mod roster_import;
@@ -30,7 +31,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
-use xiaowei_core::{Fen, OrgLevel, PiiCipher, PiiKey, Role};
+use xiaowei_core::{Fen, OrgLevel, Role};
 use xiaowei_integrations::AttachmentStore;
 use xiaowei_server::{AppState, Config};
 use xiaowei_store::{NewOrg, NewStaffUser, Store};
@@ -169,6 +170,28 @@ enum KeysCommand {
         /// A file whose first line is the passphrase (for scripts)
         #[arg(long)]
         passphrase_file: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Replace the personal-data key: every ID, phone and account is sealed again and every blind
+    /// index rebuilt under a new key, in batches, while the server keeps running (it reads both
+    /// keys meanwhile). Interrupted, it resumes where it stopped when run again. Finally the old
+    /// key is kept as keys/pii.key.retired-<date>. Back up first; escrow the new key afterwards.
+    ///
+    /// Example: xiaowei backup /srv/backup/before-rotation && xiaowei keys rotate && xiaowei keys export /media/usb/xiaowei-keys.escrow
+    Rotate {
+        /// Take the new key from FILE (128 hex characters) instead of generating one
+        #[arg(long)]
+        new_key: Option<PathBuf>,
+        /// Rows sealed again per transaction
+        #[arg(long, default_value_t = 500)]
+        batch_size: i64,
+        /// Stop after this many batches (the next run resumes)
+        #[arg(long)]
+        max_batches: Option<u64>,
+        /// Seconds to wait after writing the new key, for running servers to load it
+        #[arg(long, default_value_t = 3)]
+        wait: u64,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -458,6 +481,16 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             apply_data(&mut config, &data);
             keys::import(&config, &file, passphrase_file.as_deref())?;
         }
+        Command::Keys(KeysCommand::Rotate { new_key, batch_size, max_batches, wait, data }) => {
+            apply_data(&mut config, &data);
+            let store = connect(&config).await?;
+            store.migrate().await.context("数据库迁移失败")?;
+            let options =
+                key_rotation::Options { new_key, batch_size, max_batches, wait: std::time::Duration::from_secs(wait) };
+            let code = key_rotation::run(&config, &store, &options).await;
+            store.close().await;
+            return code;
+        }
         Command::Screen { roster, json, data } => {
             apply_data(&mut config, &data);
             return screen(&config, roster, json).await;
@@ -711,44 +744,10 @@ async fn connect(config: &Config) -> Result<Store> {
     Store::connect(config.database_url().expose_secret()).await.context("无法连接数据库")
 }
 
-/// The personal-data key: from configuration, else from the key file, else a new key file.
-fn pii_key(config: &Config) -> Result<PiiKey> {
-    if let Some(hex) = &config.pii_key {
-        return PiiKey::from_hex(hex.expose_secret()).context("XIAOWEI_PII_KEY 无效");
-    }
-    let path = config.key_path();
-    if path.exists() {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("无法读取密钥文件 {}", path.display()))?;
-        return PiiKey::from_hex(&text).with_context(|| format!("密钥文件 {} 已损坏", path.display()));
-    }
-    let key = PiiKey::generate();
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    write_private(&path, &key.to_hex())?;
-    tracing::warn!(path = %path.display(), "generated a new personal-data key: back it up, data encrypted with it is unreadable without it");
-    Ok(key)
-}
-
-#[cfg(unix)]
-fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    file.write_all(text.as_bytes())?;
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
-    std::fs::write(path, text)?;
-    Ok(())
-}
-
 async fn open(config: &Config) -> Result<AppState> {
     let store = connect(config).await?;
     store.migrate().await.context("数据库迁移失败")?;
-    let cipher = PiiCipher::new(pii_key(config)?);
+    let cipher = xiaowei_server::keyring::load(config)?;
     if config.attachments.backend == "local" {
         files::secure_dir(config.attachments.dir.as_deref().unwrap_or(&config.attachments_dir()))?;
     }

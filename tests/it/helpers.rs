@@ -90,7 +90,11 @@ where
     let database_url = url.clone();
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
-    let cipher = PiiCipher::new(PiiKey::generate());
+    // The key is in its file, as `serve` keeps it, for the command line on the same data folder.
+    let key = PiiKey::generate();
+    std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+    std::fs::write(dir.path().join("keys").join("pii.key"), key.to_hex()).unwrap();
+    let cipher = PiiCipher::new(key);
     let (own_department, other_department) = seed(&store, &cipher).await;
     // Tests drive the case clocks and text delivery themselves, with a controllable clock.
     let mut config = Config { data_dir: dir.path().to_owned(), workers: false, ..Config::default() };

@@ -11,6 +11,7 @@ mod hardening_edge;
 mod hardening_load;
 mod hardening_privacy;
 mod helpers;
+mod key_rotation;
 mod kiosk;
 mod ledger;
 mod messages;

@@ -31,5 +31,5 @@ pub use access::{Permission, Role};
 pub use money::Fen;
 pub use org::{DivisionCode, OrgLevel};
 pub use phone::Phone;
-pub use pii::{PiiCipher, PiiKey};
+pub use pii::{PiiCipher, PiiKey, TokenKey};
 pub use resident_id::ResidentId;

@@ -99,11 +99,11 @@ pub fn router() -> Router<AppState> {
 
 /// The keyed hash of a one-time enrolment token, as stored.
 pub fn enrol_hash(state: &AppState, token: &str) -> String {
-    state.cipher().blind_index(ENROL_PURPOSE, token)
+    state.cipher().token_tag(ENROL_PURPOSE, token)
 }
 
 fn device_hash(state: &AppState, token: &str) -> String {
-    state.cipher().blind_index(DEVICE_PURPOSE, token)
+    state.cipher().token_tag(DEVICE_PURPOSE, token)
 }
 
 /// The version a terminal reports: the release and the fingerprint of the embedded assets.

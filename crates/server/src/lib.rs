@@ -10,6 +10,7 @@ pub mod config;
 pub mod disclosure_text;
 pub mod disclosures;
 pub mod error;
+pub mod keyring;
 pub mod kiosk;
 pub mod ledger;
 pub mod live;
@@ -131,6 +132,7 @@ pub async fn serve(
         );
     }
     spawn_housekeeping(state.clone());
+    keyring::spawn_watch(state.clone(), Duration::from_secs(1));
     if state.config().workers {
         notify::spawn_workers(state.clone(), state.gateway(), Duration::from_secs(15));
         screening::spawn_schedule(state.clone(), Duration::from_secs(6 * 3600));

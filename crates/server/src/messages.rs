@@ -313,7 +313,7 @@ async fn leave(
             author_name: name.clone(),
             phone_enc: phone.as_ref().map(|p| cipher.encrypt(p.expose())),
             phone_idx: phone.as_ref().map(|p| cipher.blind_index("phone", p.expose())),
-            secret_idx: secret.as_ref().map(|s| cipher.blind_index("message-secret", s)),
+            secret_idx: secret.as_ref().map(|s| cipher.token_tag("message-secret", s)),
             body: body.clone(),
             allow_public: kind.may_be_public() && form.field("public") == "1",
             submitted_at: now,
@@ -494,9 +494,9 @@ async fn track(
     let matches = found.is_some_and(|m| {
         let by_phone = Phone::parse(&form.credential)
             .ok()
-            .is_some_and(|p| m.phone_idx.as_deref() == Some(cipher.blind_index("phone", p.expose()).as_str()));
+            .is_some_and(|p| m.phone_idx.as_deref().is_some_and(|idx| cipher.index_matches("phone", p.expose(), idx)));
         let by_secret = message::normalize_secret(&form.credential)
-            .is_some_and(|s| m.secret_idx.as_deref() == Some(cipher.blind_index("message-secret", &s).as_str()));
+            .is_some_and(|s| m.secret_idx.as_deref() == Some(cipher.token_tag("message-secret", &s).as_str()));
         by_phone || by_secret
     });
     if matches {

@@ -119,7 +119,7 @@ pub fn applicant_link(state: &AppState, tracking: &str) -> String {
 
 /// The key that lets a link open a case without typing the phone number again.
 pub fn case_key(state: &AppState, tracking: &str) -> String {
-    state.cipher().blind_index("case-link", tracking)[..20].to_owned()
+    state.cipher().token_tag("case-link", tracking)[..20].to_owned()
 }
 
 /// What a case notice needs to know about its case.
@@ -223,7 +223,7 @@ pub fn message_author_link(state: &AppState, tracking: &str) -> String {
 
 /// The key that lets a link open a message without typing the phone number or password again.
 pub fn message_key(state: &AppState, tracking: &str) -> String {
-    state.cipher().blind_index("message-link", tracking)[..20].to_owned()
+    state.cipher().token_tag("message-link", tracking)[..20].to_owned()
 }
 
 fn message_role(recipient: MessageRecipient) -> &'static str {

@@ -36,8 +36,7 @@ use crate::error::AppError;
 
 /// Blind-index purposes: one per kind of personal data, so equal values of different kinds
 /// never share an index.
-pub const ID_PURPOSE: &str = "resident_id";
-pub const ACCOUNT_PURPOSE: &str = "account";
+pub use xiaowei_core::pii::{ACCOUNT_PURPOSE, ID_PURPOSE};
 
 /// Encrypts a checked line's ID and account numbers and keeps only their masked forms in clear.
 pub fn seal_line(cipher: &PiiCipher, line: &RosterLine) -> NewEntry {

@@ -314,8 +314,12 @@ pub struct Outcome {
 }
 
 /// Screens every published roster (`only` = None) or the entries of the given rosters against
-/// everything, and records the hits.
+/// everything, and records the hits. Refused while the personal-data key is being rotated: the
+/// matching compares blind indexes, which are then under two keys.
 pub async fn run(state: &AppState, only: Option<&[i64]>, now: i64) -> Result<Outcome, AppError> {
+    if state.cipher().previous_key_id().is_some() {
+        return Err(AppError::Conflict("个人信息密钥正在轮换，比对暂停；轮换完成后再运行".into()));
+    }
     let loaded = load(state, only).await?;
     let scope: Option<HashSet<i64>> = only.map(|ids| ids.iter().copied().collect());
     let hits = screening::screen(&loaded.context, &loaded.entries, scope.as_ref());

@@ -458,7 +458,7 @@ async fn track(
     }
     let found = state.store().find_case_by_tracking(&tracking).await?;
     match found {
-        Some(case) if case.phone_idx == state.cipher().blind_index("phone", phone.expose()) => {
+        Some(case) if state.cipher().index_matches("phone", phone.expose(), &case.phone_idx) => {
             Ok(see_other(&format!("/cases/{tracking}?k={}", notify::case_key(&state, &tracking))))
         }
         _ => Err(AppError::invalid("没有找到该办件：请核对办件编号和手机号")),

@@ -800,9 +800,10 @@ pub struct PersonRecords {
 
 /// The reads of a self-query, shared by the page and the benchmark. A name that does not match
 /// the ID's entries finds nothing, exactly like an ID with no records.
-pub async fn person_records(store: &Store, id_idx: &str, name: &str) -> Result<PersonRecords, AppError> {
+/// `id_idxs`: the ID's blind index under each key in use (two during a key rotation).
+pub async fn person_records(store: &Store, id_idxs: &[String], name: &str) -> Result<PersonRecords, AppError> {
     let entries: Vec<PersonEntry> =
-        store.entries_for_person(id_idx).await?.into_iter().filter(|e| e.name == name).collect();
+        store.entries_for_person_indexes(id_idxs).await?.into_iter().filter(|e| e.name == name).collect();
     let places: BTreeMap<String, String> =
         entries.iter().map(|e| (e.org_code.clone(), xiaowei_core::org::display_name(&e.org_name).to_owned())).collect();
     // Unpaid years of recurring programmes, per programme and village.
@@ -870,6 +871,7 @@ pub async fn answer_self_query(
         return Err(AppError::invalid("姓名：请填写本人姓名"));
     }
     let id = ResidentId::parse(&form.id_number).map_err(|e| AppError::invalid(format!("身份证号：{e}")))?;
+    let id_idxs = state.cipher().blind_indexes(ID_PURPOSE, id.expose());
     let id_idx = state.cipher().blind_index(ID_PURPOSE, id.expose());
     let now = state.now();
     let store = state.store();
@@ -879,7 +881,7 @@ pub async fn answer_self_query(
     if store.rate_event("self_query_id", &id_idx, now - QUERY_WINDOW, now).await? >= QUERIES_PER_ID {
         return Err(AppError::Throttled("该身份证号查询过于频繁，请10分钟后再试"));
     }
-    let found = person_records(store, &id_idx, &name).await?;
+    let found = person_records(store, &id_idxs, &name).await?;
     let entries = found.entries;
     let asked_household = form.household;
     let place_of = |code: &str| found.places.get(code).cloned().unwrap_or_default();

@@ -93,7 +93,7 @@ const TOKEN_MARGIN_SECS: i64 = 300;
 /// How long one instance may hold the right to refresh a token.
 const REFRESH_LEASE_SECS: i64 = 20;
 /// Blind-index purpose of resident IDs (shared with rosters and the self-query).
-const ID_PURPOSE: &str = "resident_id";
+use xiaowei_core::pii::ID_PURPOSE;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -414,7 +414,7 @@ pub fn inside_wechat(headers: &HeaderMap) -> bool {
 }
 
 fn cookie_mac(state: &AppState, payload: &str) -> String {
-    state.cipher().blind_index("wechat-follower-cookie", payload)[..32].to_owned()
+    state.cipher().token_tag("wechat-follower-cookie", payload)[..32].to_owned()
 }
 
 /// The signed cookie value for a follower of an account.
@@ -666,14 +666,14 @@ async fn bind(
         return Err(AppError::invalid("姓名：请填写本人姓名"));
     }
     let id = ResidentId::parse(&form.id_number).map_err(|e| AppError::invalid(format!("身份证号：{e}")))?;
-    let id_idx = state.cipher().blind_index(ID_PURPOSE, id.expose());
+    let id_idxs = state.cipher().blind_indexes(ID_PURPOSE, id.expose());
     let now = state.now();
     let store = state.store();
     if store.rate_event("wechat_bind", &openid, now - 600, now).await? >= 5 {
         return Err(AppError::Throttled("绑定尝试过于频繁，请10分钟后再试"));
     }
     let villages: std::collections::BTreeSet<String> = store
-        .entries_for_person(&id_idx)
+        .entries_for_person_indexes(&id_idxs)
         .await?
         .into_iter()
         .filter(|e| e.name == name && e.org_code.starts_with(&code))

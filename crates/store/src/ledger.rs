@@ -17,6 +17,9 @@ use xiaowei_core::ledger::{
     leaf_hash, stored_hash_index, stored_hashes_for_record_hash,
 };
 
+use xiaowei_core::PiiCipher;
+use xiaowei_core::pii::{ACCOUNT_PURPOSE, ID_PURPOSE};
+
 use crate::{Backend, Store, StoreError};
 
 /// A leaf to append: the canonical bytes (built with `core::ledger::LeafText`) and the key that
@@ -173,6 +176,15 @@ impl Store {
     #[must_use]
     pub fn with_audit_key(mut self, key: AuditKey) -> Self {
         self.audit_key = Some(std::sync::Arc::new(key));
+        self
+    }
+
+    /// This store able to check roster leaves written before a rotation of the personal-data key:
+    /// `ring` opens the sealed IDs and accounts, each of `retired` indexes them as they were
+    /// indexed when such a leaf was written (its `accounts_hmac` covers the blind indexes).
+    #[must_use]
+    pub fn with_retired_pii_keys(mut self, ring: PiiCipher, retired: Vec<PiiCipher>) -> Self {
+        self.retired_pii = Some(std::sync::Arc::new((ring, retired)));
         self
     }
 
@@ -398,6 +410,9 @@ impl Store {
         match built {
             Ok(mut new) => {
                 new.content = same_format(&leaf.content, new.content);
+                if new.content != leaf.content && leaf.kind == "roster" {
+                    new.content = self.under_retired_keys(&mut conn, leaf, new.content).await?;
+                }
                 Ok(Some(Some(new)))
             }
             // The object itself is gone: that is a mismatch, not a failure to check.
@@ -449,6 +464,62 @@ impl Store {
             }
         }
         Ok(gaps)
+    }
+
+    /// A rebuilt roster leaf whose `accounts_hmac` is recomputed with the indexes of each retired
+    /// personal-data key in turn; the first that reproduces the stored leaf wins, else `rebuilt`
+    /// is returned as it was.
+    async fn under_retired_keys(
+        &self,
+        conn: &mut AnyConnection,
+        leaf: &LedgerLeaf,
+        rebuilt: Vec<u8>,
+    ) -> Result<Vec<u8>, StoreError> {
+        let (Some(audit), Some(keys), Ok(text)) =
+            (&self.audit_key, &self.retired_pii, String::from_utf8(rebuilt.clone()))
+        else {
+            return Ok(rebuilt);
+        };
+        if !text.lines().any(|l| l.starts_with("accounts_hmac=")) {
+            return Ok(rebuilt);
+        }
+        let (ring, retired) = keys.as_ref();
+        let rows: Vec<(i64, Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(
+            "SELECT row_no, id_enc, account_enc FROM roster_entries WHERE roster_id = $1 ORDER BY row_no, id",
+        )
+        .bind(leaf.object_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut plain = Vec::with_capacity(rows.len());
+        for (row, id, account) in rows {
+            let (Ok(id), Ok(account)) = (ring.decrypt(&id), account.map(|a| ring.decrypt(&a)).transpose()) else {
+                return Ok(rebuilt);
+            };
+            plain.push((row, id, account));
+        }
+        for key in retired {
+            let mac = audit.rows_mac(plain.iter().map(|(row, id, account)| {
+                vec![
+                    row.to_string(),
+                    key.blind_index(ID_PURPOSE, id),
+                    account.as_deref().map(|a| key.blind_index(ACCOUNT_PURPOSE, a)).unwrap_or_default(),
+                ]
+            }));
+            let candidate: String =
+                text.lines()
+                    .map(|l| {
+                        if l.starts_with("accounts_hmac=") {
+                            format!("accounts_hmac={mac}\n")
+                        } else {
+                            format!("{l}\n")
+                        }
+                    })
+                    .collect();
+            if candidate.as_bytes() == leaf.content.as_slice() {
+                return Ok(candidate.into_bytes());
+            }
+        }
+        Ok(rebuilt)
     }
 
     /// The leaf of a roster version for `event` (`publish`, `correct` or `withdraw`) at `at`.

@@ -21,6 +21,7 @@ mod objections;
 mod ops;
 mod orgs;
 mod outbox;
+mod pii_rotation;
 mod powers;
 mod screening;
 mod search;
@@ -62,6 +63,9 @@ pub use objections::{NewObjection, Objection};
 pub use ops::{COUNTED_TABLES, ExportedSnapshot};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
 pub use outbox::{NewOutbox, OutboxCounts, OutboxMessage};
+pub use pii_rotation::{
+    BatchOutcome, Index, PiiRotation, ROTATED_TABLES, Rotated, RotatedTable, RowKey, Sealed, TableProgress,
+};
 pub use powers::{
     NewPowerDocument, NewPowerExercise, NewPowerItem, NewPowerStepRecord, PowerDocument, PowerExercise, PowerFlags,
     PowerItem, PowerStepRecord,
@@ -101,6 +105,9 @@ pub struct Store {
     /// The ledger audit key, when this server holds it: roster leaves are then written in leaf
     /// format 2, covering payment accounts (see `ledger.rs`).
     audit_key: Option<std::sync::Arc<xiaowei_core::ledger::AuditKey>>,
+    /// The ring in use and the retired personal-data keys, when a check of the ledger must
+    /// re-derive roster leaves written before a key rotation (see `ledger.rs`).
+    retired_pii: Option<std::sync::Arc<(xiaowei_core::PiiCipher, Vec<xiaowei_core::PiiCipher>)>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -142,7 +149,7 @@ impl Store {
             }
             Backend::Postgres => pool_options.max_connections(16).connect_with(options).await?,
         };
-        Ok(Self { pool, backend, audit_key: None })
+        Ok(Self { pool, backend, audit_key: None, retired_pii: None })
     }
 
     /// Applies this engine's pending migrations.
@@ -185,6 +192,8 @@ mod conformance_ledger;
 mod conformance_messages;
 #[cfg(test)]
 mod conformance_monitor;
+#[cfg(test)]
+mod conformance_pii_rotation;
 #[cfg(test)]
 mod conformance_powers;
 #[cfg(test)]

@@ -787,15 +787,23 @@ impl Store {
 
     /// Every current, published payment record of one person (by ID blind index), newest first.
     pub async fn entries_for_person(&self, id_idx: &str) -> Result<Vec<PersonEntry>, StoreError> {
-        self.person_entries("e.id_idx = $1", id_idx).await
+        self.entries_for_person_indexes(&[id_idx.to_owned()]).await
+    }
+
+    /// [`Store::entries_for_person`] for a person who may be found under any of `id_idxs` (the
+    /// blind indexes of one ID under each key of a rotation in progress).
+    pub async fn entries_for_person_indexes(&self, id_idxs: &[String]) -> Result<Vec<PersonEntry>, StoreError> {
+        let list: Vec<String> = (1..=id_idxs.len()).map(|n| format!("${n}")).collect();
+        let filter = format!("e.id_idx IN ({})", list.join(", "));
+        self.person_entries(&filter, id_idxs).await
     }
 
     /// Every current, published payment record paid to one account (a household's 一卡通).
     pub async fn entries_for_account(&self, account_idx: &str) -> Result<Vec<PersonEntry>, StoreError> {
-        self.person_entries("e.account_idx = $1", account_idx).await
+        self.person_entries("e.account_idx = $1", &[account_idx.to_owned()]).await
     }
 
-    async fn person_entries(&self, filter: &str, key: &str) -> Result<Vec<PersonEntry>, StoreError> {
+    async fn person_entries(&self, filter: &str, keys: &[String]) -> Result<Vec<PersonEntry>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT e.id AS entry_id, e.name, e.amount_fen, e.account_idx, r.id AS roster_id, r.org_code, \
              o.name AS org_name, r.year, r.period, r.phase, r.paid_on, r.published_at, p.id AS programme_id, \
@@ -803,7 +811,11 @@ impl Store {
              JOIN programmes p ON p.id = r.programme_id JOIN orgs o ON o.code = r.org_code WHERE {filter} AND r.status = 'published' \
              ORDER BY r.year DESC, p.id, r.phase DESC LIMIT 2000"
         ));
-        Ok(sqlx::query_as(sql).bind(key).fetch_all(&self.pool).await?)
+        let mut query = sqlx::query_as(sql);
+        for key in keys {
+            query = query.bind(key);
+        }
+        Ok(query.fetch_all(&self.pool).await?)
     }
 
     /// For each (programme, org), the latest year with a published payment result, in one query.
