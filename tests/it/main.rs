@@ -15,6 +15,7 @@ mod kiosk;
 mod ledger;
 mod messages;
 mod monitor;
+mod objections;
 mod powers;
 mod public;
 mod rbac;

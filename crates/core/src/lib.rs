@@ -12,6 +12,7 @@ pub mod login;
 pub mod message;
 pub mod money;
 pub mod monitor;
+pub mod objection;
 pub mod org;
 pub mod phone;
 pub mod pii;
@@ -23,6 +24,7 @@ pub mod screening;
 pub mod service;
 pub mod subsidy;
 pub mod text;
+pub mod tracked;
 pub mod village_office;
 pub mod workday;
 

@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod live;
 pub mod messages;
 pub mod notify;
+pub mod objections;
 pub mod ops;
 pub mod page_cache;
 pub mod photos;
