@@ -29,6 +29,7 @@ pub mod services;
 pub mod staff;
 pub mod state;
 pub mod subsidies;
+pub mod tracked;
 pub mod uploads;
 pub mod village_office;
 pub mod visits;

@@ -27,6 +27,7 @@ use crate::security::{ClientIp, CsrfToken, random_token};
 use crate::services::{calendar, explain_deadline};
 use crate::staff::see_other;
 use crate::state::{AppState, TRACKING_ATTEMPTS, shanghai_time};
+use crate::tracked::{PublicEvent, masked_phone};
 use crate::visits::{self, Visit};
 
 /// Messages one client may leave per hour.
@@ -193,17 +194,11 @@ struct MessagePage {
     submitted: String,
     due: String,
     overdue: bool,
-    events: Vec<EventView>,
+    events: Vec<PublicEvent>,
     ratings: [Satisfaction; 3],
     rating_label: &'static str,
     masked_phone: String,
     merged_into: String,
-}
-
-struct EventView {
-    at: String,
-    actor: String,
-    note: String,
 }
 
 async fn leave(
@@ -533,18 +528,11 @@ async fn render_message(
         .message_events(m.id)
         .await?
         .into_iter()
-        .filter(|e| e.public == 1)
-        .map(|e| EventView { at: shanghai_time(e.at), actor: e.actor, note: e.note })
+        .filter_map(|e| PublicEvent::shown(e.public, e.at, e.actor, e.note))
         .collect();
     // A reporter's own page shows nothing of who they are: the link may have been forwarded.
     let masked_phone = match (&m.phone_enc, kind) {
-        (Some(sealed), k) if k != MessageKind::Report => state
-            .cipher()
-            .decrypt(sealed)
-            .ok()
-            .and_then(|p| Phone::parse(&p).ok())
-            .map(|p| p.masked())
-            .unwrap_or_default(),
+        (Some(sealed), k) if k != MessageKind::Report => masked_phone(state, sealed),
         _ => String::new(),
     };
     let merged_into = match m.merged_into {

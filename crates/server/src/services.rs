@@ -24,6 +24,7 @@ use crate::notify::{self, CaseRef};
 use crate::security::{ClientIp, CsrfToken, random_token};
 use crate::staff::see_other;
 use crate::state::{AppState, TRACKING_ATTEMPTS, shanghai_time};
+use crate::tracked::{PublicEvent, masked_phone};
 use crate::visits::{self, Visit};
 
 /// Applications one client may submit per hour.
@@ -466,12 +467,6 @@ async fn track(
     }
 }
 
-struct EventView {
-    at: String,
-    actor: String,
-    note: String,
-}
-
 #[derive(Template)]
 #[template(path = "case_public.html")]
 struct CasePage {
@@ -485,7 +480,7 @@ struct CasePage {
     contact_due: String,
     completion_due: String,
     overdue: bool,
-    events: Vec<EventView>,
+    events: Vec<PublicEvent>,
     ratings: [Satisfaction; 3],
     rating_label: &'static str,
     masked_phone: String,
@@ -525,16 +520,9 @@ async fn case_page(
         .case_events(case.id)
         .await?
         .into_iter()
-        .filter(|e| e.public == 1)
-        .map(|e| EventView { at: shanghai_time(e.at), actor: e.actor, note: e.note })
+        .filter_map(|e| PublicEvent::shown(e.public, e.at, e.actor, e.note))
         .collect();
-    let masked_phone = state
-        .cipher()
-        .decrypt(&case.phone_enc)
-        .ok()
-        .and_then(|p| Phone::parse(&p).ok())
-        .map(|p| p.masked())
-        .unwrap_or_default();
+    let masked_phone = masked_phone(&state, &case.phone_enc);
     let page = CasePage {
         key: q.k.clone(),
         csrf,

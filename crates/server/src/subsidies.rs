@@ -32,6 +32,7 @@ use crate::rosters::{
 use crate::security::{ClientIp, CsrfToken, random_token};
 use crate::staff::xlsx_response;
 use crate::state::{AppState, shanghai_time};
+use crate::tracked::PublicEvent;
 use crate::visits::{self, Visit};
 
 const PAGE_SIZE: i64 = 100;
@@ -629,12 +630,6 @@ async fn general_objection(
     record_objection(&state, (&ip, &quota), &form, village.code, None, programme).await
 }
 
-struct EventView {
-    at: String,
-    actor: String,
-    note: String,
-}
-
 #[derive(Template)]
 #[template(path = "objection_status.html")]
 struct ObjectionStatusPage {
@@ -652,7 +647,7 @@ struct ObjectionStatusPage {
     ratings: [Satisfaction; 3],
     rating_label: &'static str,
     rating_comment: String,
-    events: Vec<EventView>,
+    events: Vec<PublicEvent>,
     roster_id: Option<i64>,
 }
 
@@ -688,8 +683,7 @@ async fn objection_status(
         .objection_events(o.id)
         .await?
         .into_iter()
-        .filter(|e| e.public == 1)
-        .map(|e| EventView { at: shanghai_time(e.at), actor: e.actor, note: e.note })
+        .filter_map(|e| PublicEvent::shown(e.public, e.at, e.actor, e.note))
         .collect();
     let page = ObjectionStatusPage {
         is_new: q.new == "1",
