@@ -137,6 +137,14 @@ both_backends!(an_objection_runs_on_a_deadline_and_is_rated_and_reopened, |app: 
     assert!(told.body.contains(&code) && told.body.contains(&format!("/objections/{code}")), "{}", told.body);
     let status = page(&app, &villager, &format!("/objections/{code}")).await;
     assert!(status.contains("已答复") && status.contains("经核实，张三户籍仍在本村") && status.contains("提交评价"));
+    // The text carries the code that opens the objection: only the commission's 短信记录 lists it.
+    let admin = app.login_as(Role::CountyAdmin).await;
+    let listed = page(&app, &admin, "/staff/outbox").await;
+    assert!(listed.contains("objection_overdue") || listed.contains("异议"), "other texts are listed: {listed}");
+    assert!(!listed.contains(&code), "the county admin never sees the objector's code");
+    assert!(page(&app, &jiwei, "/staff/outbox").await.contains(&code), "the commission does");
+    let retry = app.post_form(&admin, &format!("/staff/outbox/{}/retry", told.id), &[]).await;
+    assert_eq!(retry.status(), 404);
 
     // 不满意 needs a reason, then reopens the objection with a new deadline.
     let refused = rate(&app, &villager, &code, "unsatisfied", "").await;
