@@ -208,6 +208,7 @@ pub(crate) async fn fixture(store: &Store, villages: usize, now: i64) -> Result<
             from_year: Some(2021),
             to_year: None,
             publicity_days: 7,
+            objection_reply_days: 5,
         };
         programmes.push(store.create_programme(&new, now).await?);
     }
@@ -267,7 +268,7 @@ pub(crate) async fn publish(
 ) -> Result<()> {
     store.change_roster_status(id, "draft", "submitted", None, staff, at).await?;
     let dates = publicity.map(|(s, e)| (s.to_string(), e.to_string()));
-    store.publish_roster(id, dates.as_ref().map(|(s, e)| (s.as_str(), e.as_str())), staff, at).await?;
+    store.publish_roster(id, dates.as_ref().map(|(s, e)| (s.as_str(), e.as_str())), None, staff, at).await?;
     Ok(())
 }
 

@@ -144,7 +144,7 @@ pub async fn load(state: &AppState) -> Result<()> {
     store.change_roster_status(id, "draft", "submitted", None, clerk, now).await?;
     let start = xiaowei_server::rosters::shanghai_date(now);
     let end = start.checked_add(jiff::Span::new().days(6)).unwrap_or(Date::MAX);
-    store.publish_roster(id, Some((&start.to_string(), &end.to_string())), reviewer, now).await?;
+    store.publish_roster(id, Some((&start.to_string(), &end.to_string())), None, reviewer, now).await?;
     let outcome = xiaowei_server::screening::run(state, None, now).await.map_err(|e| anyhow!(e.to_string()))?;
     let leads = xiaowei_server::screening::refresh_outreach(state, i32::from(year), now)
         .await

@@ -6,6 +6,7 @@
 
 use anyhow::{Context, Result};
 use xiaowei_core::service::{self, Notice, TimeLimit};
+use xiaowei_core::tracked::Satisfaction;
 use xiaowei_core::{OrgLevel, Phone};
 use xiaowei_server::AppState;
 use xiaowei_server::notify::{self, CaseRef};
@@ -94,20 +95,15 @@ pub async fn load(state: &AppState) -> Result<()> {
 enum Fate {
     New,
     Contacted,
-    Completed(service::Satisfaction),
+    Completed(Satisfaction),
 }
 
 const CASES: [(&str, &str, i64, Fate); 6] = [
     ("农村最低生活保障申请", "家中老人常年患病，收入很少，申请低保。", 2, Fate::New),
     ("高龄补贴申领", "我父亲今年满80周岁，申请高龄补贴。", 30, Fate::New),
     ("临时救助申请", "三月家里失火，房屋和粮食受损，申请临时救助。", 72, Fate::Contacted),
-    ("残疾人证办理", "孩子听力残疾，需要办理残疾人证。", 480, Fate::Completed(service::Satisfaction::Satisfied)),
-    (
-        "耕地地力保护补贴申报",
-        "去年的耕地地力保护补贴一直没有收到。",
-        400,
-        Fate::Completed(service::Satisfaction::Unsatisfied),
-    ),
+    ("残疾人证办理", "孩子听力残疾，需要办理残疾人证。", 480, Fate::Completed(Satisfaction::Satisfied)),
+    ("耕地地力保护补贴申报", "去年的耕地地力保护补贴一直没有收到。", 400, Fate::Completed(Satisfaction::Unsatisfied)),
     ("农村饮水安全问题报修", "五组自来水管冻裂，已停水两天。", 96, Fate::Contacted),
 ];
 
@@ -177,7 +173,7 @@ async fn demo_cases(state: &AppState, catalogue: &[ServiceItem], now: i64) -> Re
         store.change_case(id, &["in_progress"], "completed", &change, &done, &[], contacted + 3 * 86_400).await?;
         let rated_at = contacted + 4 * 86_400;
         let mut change = CaseChange { rating: Some((rating.as_str().into(), String::new())), ..CaseChange::default() };
-        let to = if *rating == service::Satisfaction::Unsatisfied {
+        let to = if *rating == Satisfaction::Unsatisfied {
             change.rating = Some((rating.as_str().into(), "补贴至今未到账".into()));
             let again = service::clocks(&calendar, limit, rated_at);
             change.new_completion = Some((again.completion_due, again.completion_remind_at, "不满意后重新起算".into()));

@@ -16,10 +16,12 @@ use jiff::civil::Date;
 use xiaowei_core::resident_id::check_char;
 use xiaowei_core::roster::RosterLine;
 use xiaowei_core::subsidy::{DifferenceKind, Unit};
+use xiaowei_core::tracked::{Rating, Satisfaction};
 use xiaowei_core::{Fen, Phone, ResidentId};
 use xiaowei_server::AppState;
+use xiaowei_server::objections;
 use xiaowei_server::rosters::{refresh_differences, seal_line, shanghai_date};
-use xiaowei_store::{NewObjection, NewProgramme, NewRoster, Store};
+use xiaowei_store::{NewProgramme, NewRoster, Store};
 
 use crate::demo::{GIVEN, GROUP_NAMES, Lcg, SURNAMES};
 
@@ -376,7 +378,7 @@ impl Loader<'_> {
             None => None,
         };
         let dates = dates.as_ref().map(|(s, e)| (s.as_str(), e.as_str()));
-        self.store.publish_roster(id, dates, actors.reviewer, at(day, 10)?).await?;
+        self.store.publish_roster(id, dates, None, actors.reviewer, at(day, 10)?).await?;
         self.counts.published += 1;
         Ok(())
     }
@@ -475,6 +477,7 @@ pub async fn load(state: &AppState) -> Result<()> {
             from_year: Some(spec.from_year),
             to_year: spec.to_year,
             publicity_days: 7,
+            objection_reply_days: 5,
         };
         *slot = store.create_programme(&new, now).await?;
     }
@@ -687,14 +690,32 @@ async fn current_work(
     let public = loader.create(draft, list_of(FARMLAND)?, moment(1) - 86_400).await?;
     loader.store.change_roster_status(public, "draft", "submitted", None, actors.clerk, moment(1)).await?;
     let end = plus_days(today, 6)?.to_string();
-    loader.store.publish_roster(public, Some((&today.to_string(), &end)), actors.reviewer, moment(2)).await?;
+    loader.store.publish_roster(public, Some((&today.to_string(), &end)), None, actors.reviewer, moment(2)).await?;
     loader.counts.published += 1;
 
+    demo_objections(loader, actors, public, moment, now).await?;
+
+    let draft = loader.new_roster(batch(ELDERLY), "proposed");
+    loader.create(draft, list_of(ELDERLY)?, moment(2)).await?;
+    let draft = loader.new_roster(batch(DIBAO), "proposed");
+    let submitted = loader.create(draft, list_of(DIBAO)?, moment(3)).await?;
+    loader.store.change_roster_status(submitted, "draft", "submitted", None, actors.clerk, moment(4)).await?;
+    Ok(public)
+}
+
+/// Objections to today's public roster, through the same use cases a real filing goes through:
+/// one waiting for its answer, one answered and awaiting the objector's rating, and one whose
+/// answer the objector rated 不满意, so that it is being handled again with a new deadline.
+async fn demo_objections(
+    loader: &mut Loader<'_>,
+    actors: Actors,
+    public: i64,
+    moment: impl Fn(i64) -> i64,
+    now: i64,
+) -> Result<()> {
     let entries = loader.store.roster_entries(public, 5, 0).await?;
-    let cipher = loader.state.cipher();
     let objections = [
         (
-            "ZYGD7K3M",
             "李红霞",
             "13909371846",
             entries.get(3).map(|e| e.id),
@@ -704,44 +725,52 @@ async fn current_work(
                 entries.get(3).map_or(0, |e| e.row_no),
                 entries.get(3).map_or("", |e| e.name.as_str())
             ),
+            None,
         ),
-        ("ZYGD4P8N", "张德明", "13519372205", None, "我家二组今年新开的2亩地为什么没有列入补贴名单？".to_owned()),
+        (
+            "张德明",
+            "13519372205",
+            None,
+            "我家二组今年新开的2亩地为什么没有列入补贴名单？".to_owned(),
+            Some((
+                "耕地地力保护补贴以二轮承包确权面积为依据，新开垦的土地不在确权面积内，不予补贴。\
+                 如对确权面积有疑问，可持承包经营权证到乡农业农村综合服务中心核对。",
+                None,
+            )),
+        ),
+        (
+            "王秀兰",
+            "13893765120",
+            entries.get(1).map(|e| e.id),
+            "名单上我家的面积写的是6.5亩，确权证上是7.2亩，少算了。".to_owned(),
+            Some(("经核对，名单面积与村里台账一致。", Some("台账本身就是错的，请拿确权证重新核对"))),
+        ),
     ];
-    let mut ids = Vec::new();
-    for (i, (code, name, phone, entry_id, body)) in objections.into_iter().enumerate() {
-        let phone = Phone::parse(phone)?;
-        let new = NewObjection {
-            code: code.to_owned(),
-            submit_key: format!("demo-objection-{code}"),
+    for (i, (name, phone, entry_id, body, answer)) in objections.into_iter().enumerate() {
+        let step = i as i64;
+        let filed_at = moment(3) + (now - moment(3)) * step / 10;
+        let filing = objections::Filing {
+            form_key: format!("demo-objection-{i}"),
             org_code: ZHUOYUAN.to_owned(),
             roster_id: Some(public),
             entry_id,
             programme_id: Some(loader.programme_ids[FARMLAND]),
             name: name.to_owned(),
-            phone_enc: cipher.encrypt(phone.expose()),
-            phone_idx: cipher.blind_index("phone", phone.expose()),
+            phone: Phone::parse(phone)?,
             body,
         };
-        ids.push(loader.store.create_objection(&new, moment(3 + i as i64)).await?);
+        let code = match objections::file(loader.state, filing, filed_at).await? {
+            objections::Filed::New(code) | objections::Filed::Repeat(code) => code,
+        };
+        let Some((reply, rating)) = answer else { continue };
+        let o = loader.store.find_objection_by_code(&code).await?.context("演示异议未保存")?;
+        let answered_at = moment(4) + (now - moment(4)) * step / 10;
+        objections::answer(loader.state, &o, (actors.reviewer, "乡镇审核人"), true, reply, answered_at).await?;
+        if let Some(comment) = rating {
+            let o = loader.store.find_objection_by_code(&code).await?.context("演示异议未保存")?;
+            let rating = Rating::parse(Satisfaction::Unsatisfied.as_str(), comment)?;
+            objections::rate(loader.state, &o, &rating, now).await?;
+        }
     }
-    if let Some(&answered) = ids.get(1) {
-        loader
-            .store
-            .answer_objection(
-                answered,
-                "closed",
-                "耕地地力保护补贴以二轮承包确权面积为依据，新开垦的土地不在确权面积内，不予补贴。\
-                 如对确权面积有疑问，可持承包经营权证到乡农业农村综合服务中心核对。",
-                actors.clerk,
-                now,
-            )
-            .await?;
-    }
-
-    let draft = loader.new_roster(batch(ELDERLY), "proposed");
-    loader.create(draft, list_of(ELDERLY)?, moment(2)).await?;
-    let draft = loader.new_roster(batch(DIBAO), "proposed");
-    let submitted = loader.create(draft, list_of(DIBAO)?, moment(3)).await?;
-    loader.store.change_roster_status(submitted, "draft", "submitted", None, actors.clerk, moment(4)).await?;
-    Ok(public)
+    Ok(())
 }

@@ -177,7 +177,7 @@ async fn paid_roster(app: &TestApp, by: i64, period: &str, differences: usize, p
     store.replace_differences(id, &diffs).await.unwrap();
     if publish {
         store.change_roster_status(id, "draft", "submitted", None, by, 2).await.unwrap();
-        store.publish_roster(id, None, by, 3).await.unwrap();
+        store.publish_roster(id, None, None, by, 3).await.unwrap();
     }
     id
 }

@@ -167,6 +167,7 @@ async fn seed(store: &Store, cipher: &PiiCipher) -> (i64, i64) {
                 from_year: Some(2006),
                 to_year: Some(2025),
                 publicity_days: 7,
+                objection_reply_days: 5,
             },
             1,
         )
@@ -338,4 +339,16 @@ impl TestApp {
         let r = self.post_form(reviewer, &format!("/staff/rosters/{roster}/approve"), &[]).await;
         assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     }
+}
+
+/// Stores an objection as filed at `at`, with its first timeline entry and no texts.
+pub async fn store_objection(store: &Store, o: &xiaowei_store::NewObjection, at: i64) -> i64 {
+    let event = xiaowei_store::NewObjectionEvent {
+        kind: "submitted".into(),
+        actor: "异议人".into(),
+        staff_user_id: None,
+        note: "提交异议".into(),
+        public: true,
+    };
+    store.create_objection(o, &event, &[], at).await.unwrap()
 }

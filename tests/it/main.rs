@@ -16,6 +16,7 @@ mod kiosk;
 mod ledger;
 mod messages;
 mod monitor;
+mod objections;
 mod powers;
 mod public;
 mod rbac;

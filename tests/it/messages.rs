@@ -492,8 +492,11 @@ both_backends!(the_inbox_is_scoped_by_role_and_org_and_reports_by_the_commission
         phone_enc: app.state.cipher().encrypt("13900001111"),
         phone_idx: app.state.cipher().blind_index("phone", "13900001111"),
         body: "2016年的补助没有收到".into(),
+        reply_due: 4_000_000_000,
+        reply_remind_at: 3_999_900_000,
+        deadline_basis: "5个工作日内答复".into(),
     };
-    let id = store.create_objection(&objection, 1).await.unwrap();
+    let id = crate::helpers::store_objection(store, &objection, 1).await;
     let reviewer = app.login_as(Role::TownshipReviewer).await;
     let (_, inbox) = get(&app, &reviewer, "/staff/inbox").await;
     assert!(inbox.contains("自助查询反映") && inbox.contains("2016年的补助没有收到"));

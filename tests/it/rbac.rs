@@ -224,8 +224,11 @@ async fn seed_targets(app: &TestApp) -> Targets {
             phone_enc: app.state.cipher().encrypt("13900001111"),
             phone_idx: app.state.cipher().blind_index("phone", "13900001111"),
             body: "异议内容".into(),
+            reply_due: 4_000_000_000,
+            reply_remind_at: 3_999_900_000,
+            deadline_basis: "5个工作日内答复".into(),
         };
-        objections[i] = store.create_objection(&objection, 1).await.unwrap();
+        objections[i] = crate::helpers::store_objection(store, &objection, 1).await;
     }
     let foreign = xiaowei_store::NewProgramme {
         name: "水库维修补助".into(),
@@ -238,6 +241,7 @@ async fn seed_targets(app: &TestApp) -> Targets {
         from_year: None,
         to_year: None,
         publicity_days: 7,
+        objection_reply_days: 5,
     };
     let programmes = [programme, store.create_programme(&foreign, 1).await.unwrap()];
     let powers = [
@@ -352,7 +356,7 @@ async fn fresh_roster(app: &TestApp, status: &str, serial: i64) -> i64 {
         store.change_roster_status(id, "draft", "submitted", None, clerk, 2).await.unwrap();
     }
     if status == "published" {
-        store.publish_roster(id, Some(("1990-01-01", "1990-01-08")), clerk, 3).await.unwrap();
+        store.publish_roster(id, Some(("1990-01-01", "1990-01-08")), None, clerk, 3).await.unwrap();
     }
     id
 }
@@ -1136,8 +1140,11 @@ both_backends!(only_the_commission_sees_who_objected, |app: TestApp| async move 
         phone_enc: app.state.cipher().encrypt("13900002222"),
         phone_idx: app.state.cipher().blind_index("phone", "13900002222"),
         body: "我家的补贴没有收到".into(),
+        reply_due: 4_000_000_000,
+        reply_remind_at: 3_999_900_000,
+        deadline_basis: "5个工作日内答复".into(),
     };
-    store.create_objection(&report, 2).await.unwrap();
+    crate::helpers::store_objection(store, &report, 2).await;
     let identity =
         ["赵六", "13900001111", "异议内容", "RBAC0000", "钱七", "13900002222", "我家的补贴没有收到", "RBACSELF"];
     let mut failures = Vec::new();

@@ -226,7 +226,7 @@ both_backends!(objections_get_a_tracking_code_and_an_answer, |app: TestApp| asyn
         .await;
     assert_eq!(answered.status(), 303);
     let status = villager.get(app.url(&location)).send().await.unwrap().text().await.unwrap();
-    assert!(status.contains("已办结") && status.contains("经核实已停发"));
+    assert!(status.contains("已答复") && status.contains("经核实已停发"));
     let audit = app.state.store().audit_entries("620922", 100, 0).await.unwrap();
     assert!(audit.iter().any(|a| a.action == "pii.view" && a.target == "objections"));
 });

@@ -78,6 +78,7 @@ async fn programme(store: &Store, name: &str, unit: &str, standard_fen: i64) -> 
         from_year: Some(2020),
         to_year: None,
         publicity_days: 7,
+        objection_reply_days: 5,
     };
     store.create_programme(&p, 1).await.unwrap()
 }
@@ -146,7 +147,7 @@ async fn publish(
     let id = store.create_roster(&roster, &sealed(app, lines), 10).await.unwrap();
     store.change_roster_status(id, "draft", "submitted", None, county.clerk, 11).await.unwrap();
     let publicity = (phase == "proposed").then_some(("2025-03-01", "2025-03-07"));
-    store.publish_roster(id, publicity, county.clerk, 12).await.unwrap();
+    store.publish_roster(id, publicity, None, county.clerk, 12).await.unwrap();
     id
 }
 

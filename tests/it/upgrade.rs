@@ -55,6 +55,18 @@ async fn upgrade_and_read(store: &Store, tracking: &str) {
     assert_eq!(case.tracking, tracking);
     let (size, _) = store.ledger_head().await.unwrap();
     assert!(size > 0);
+    // Objections filed before 0024 carry a deadline within 5 working days, and a timeline.
+    let objections = store.objections_within("", 100, 0).await.unwrap();
+    assert!(!objections.is_empty(), "the demo's objections");
+    for o in objections {
+        assert!(o.reply_due > o.created_at && o.reply_due <= o.created_at + 8 * 86_400, "{o:?}");
+        assert!(o.reply_remind_at >= o.created_at && o.reply_remind_at < o.reply_due, "{o:?}");
+        assert!(!o.deadline_basis.is_empty());
+        assert_eq!(o.replied_at.is_some(), o.status == "closed");
+        let events = store.objection_events(o.id).await.unwrap();
+        assert_eq!(events[0].kind, "submitted");
+        assert_eq!(events.len(), 1 + usize::from(o.reply.is_some()));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,9 +22,9 @@ pub const MAX_NOTE_CHARS: usize = 500;
 pub enum AlertKind {
     /// A case not contacted within 24 hours.
     ContactOverdue,
-    /// A case or message past its deadline (办理期限 / 答复期限).
+    /// A case, message or objection past its deadline (办理期限 / 答复期限).
     DeadlineOverdue,
-    /// A case or message rated 不满意.
+    /// A case, message or objection rated 不满意.
     Unsatisfied,
     /// A village without a required disclosure for more than a quarter (未按时公开).
     DisclosureOverdue,
@@ -103,6 +103,8 @@ pub enum SubjectKind {
     Case,
     /// A 留言箱 message (by tracking number).
     Message,
+    /// A roster objection (by its id: its tracking code opens the objector's words).
+    Objection,
     /// A village and one required disclosure category.
     Village,
     /// A power exercise record.
@@ -121,9 +123,10 @@ pub enum SubjectKind {
 }
 
 impl SubjectKind {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Case,
         Self::Message,
+        Self::Objection,
         Self::Village,
         Self::PowerExercise,
         Self::Roster,
@@ -137,6 +140,7 @@ impl SubjectKind {
         match self {
             Self::Case => "case",
             Self::Message => "message",
+            Self::Objection => "objection",
             Self::Village => "village",
             Self::PowerExercise => "power_exercise",
             Self::Roster => "roster",
@@ -155,6 +159,7 @@ impl SubjectKind {
         match self {
             Self::Case => "办件",
             Self::Message => "留言",
+            Self::Objection => "异议",
             Self::Village => "村务公开",
             Self::PowerExercise => "权力运行记录",
             Self::Roster => "花名册",

@@ -9,8 +9,8 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::service::{Satisfaction, beijing_date, completion_remind_at, end_of_day};
-use crate::workday::{WorkCalendar, WorkingDeadline};
+use crate::tracked::{self, DayClock, Satisfaction};
+use crate::workday::WorkCalendar;
 
 /// Working days within which a question or a suggestion is answered.
 pub const QUESTION_REPLY_DAYS: u32 = 3;
@@ -98,20 +98,10 @@ impl MessageKind {
     }
 }
 
-/// The reply clock of a message received at `from` (unix seconds).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplyClock {
-    pub due: i64,
-    pub remind_at: i64,
-    pub deadline: WorkingDeadline,
-}
-
-/// When the reply is due: the end of the last working day (the day of receipt never counts), with
-/// a reminder a day before.
-pub fn reply_clock(calendar: &WorkCalendar, kind: MessageKind, complaint_days: u32, from: i64) -> ReplyClock {
-    let deadline = calendar.add_working_days(beijing_date(from), kind.reply_days(complaint_days));
-    let due = end_of_day(deadline.due);
-    ReplyClock { due, remind_at: completion_remind_at(from, due), deadline }
+/// When the reply to a message received at `from` (unix seconds) is due: the end of the last
+/// working day (the day of receipt never counts), with a reminder a day before.
+pub fn reply_clock(calendar: &WorkCalendar, kind: MessageKind, complaint_days: u32, from: i64) -> DayClock {
+    tracked::working_days_clock(calendar, from, kind.reply_days(complaint_days))
 }
 
 /// Where a message stands.
@@ -205,7 +195,7 @@ pub fn transition(from: MessageStatus, action: MessageAction) -> Result<MessageS
         (S::Reopened, A::Assign) => Ok(S::Reopened),
         (S::Submitted | S::Handling | S::Reopened, A::Reply) => Ok(S::Replied),
         (S::Replied, A::MarkHandled) => Ok(S::Closed),
-        (S::Replied, A::Rate(Satisfaction::Unsatisfied)) => Ok(S::Reopened),
+        (S::Replied, A::Rate(r)) if r.reopens() => Ok(S::Reopened),
         (S::Replied, A::Rate(_)) => Ok(S::Closed),
         (S::Submitted | S::Handling | S::Reopened, A::Merge) => Ok(S::Merged),
         (S::Submitted | S::Handling | S::Reopened | S::Replied, A::Hide) => Ok(S::Hidden),
@@ -213,18 +203,17 @@ pub fn transition(from: MessageStatus, action: MessageAction) -> Result<MessageS
     }
 }
 
+/// The prefix of a message's tracking number.
+const TRACKING_PREFIX: &str = "LY";
+
 /// A tracking number (留言编号): `LY` + Beijing date + six digits, e.g. `LY20251009384756`.
 pub fn tracking_number(submitted_at: i64, random: u32) -> String {
-    let d = beijing_date(submitted_at);
-    format!("LY{:04}{:02}{:02}{:06}", d.year(), d.month(), d.day(), random % 1_000_000)
+    tracked::tracking_number(TRACKING_PREFIX, submitted_at, random)
 }
 
 /// Normalises what a villager typed as a message tracking number.
 pub fn normalize_tracking(input: &str) -> Option<String> {
-    let s: String =
-        crate::text::normalize(input).chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
-    let valid = s.len() == 16 && s.starts_with("LY") && s[2..].bytes().all(|b| b.is_ascii_digit());
-    valid.then_some(s)
+    tracked::normalize_tracking(TRACKING_PREFIX, input)
 }
 
 /// The characters of an anonymous reporter's private query password: no 0/O, 1/I/L.
@@ -372,22 +361,10 @@ impl MessageNotice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workday::{DayKind, SpecialDay};
+    use crate::tracked::end_of_day;
+    use crate::tracked::tests::{SEP30_10AM, national_day_2025};
     use jiff::civil::date;
     use proptest::prelude::*;
-
-    /// 2025-09-30 10:00 Beijing time.
-    const SEP30_10AM: i64 = 1_759_197_600;
-
-    fn national_day_2025() -> WorkCalendar {
-        let mut days: Vec<SpecialDay> = (1..=8)
-            .map(|d| SpecialDay {
-                date: date(2025, 10, d), kind: DayKind::Holiday, name: "国庆节、中秋节".into()
-            })
-            .collect();
-        days.push(SpecialDay { date: date(2025, 10, 11), kind: DayKind::Workday, name: "调休上班".into() });
-        WorkCalendar::new(days)
-    }
 
     #[test]
     fn a_question_is_answered_within_three_working_days_across_the_national_day_break() {

@@ -5,26 +5,22 @@
 //! item's legal time limit — working days on the [`crate::workday`] calendar, or clock hours.
 //! An approved extension (延期) moves the completion deadline; an 不满意 rating reopens the case.
 
-use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::tracked::{self, Satisfaction};
 use crate::workday::{WorkCalendar, WorkingDeadline};
 
 /// Hours within which the officer must record first contact.
 pub const CONTACT_HOURS: i64 = 24;
 /// How long before the contact deadline the officer is reminded.
 pub const CONTACT_REMINDER_HOURS: i64 = 4;
-/// How long before the completion deadline the officer is reminded.
-pub const COMPLETION_REMINDER_HOURS: i64 = 24;
 /// Longest description, reply or note accepted, in characters.
 pub const MAX_TEXT_CHARS: usize = 2000;
 /// Most extra working days one extension may ask for.
 pub const MAX_EXTENSION_DAYS: u32 = 60;
 
 const HOUR: i64 = 3600;
-/// UTC+8, Asia/Shanghai (no daylight saving since 1991).
-const SHANGHAI_OFFSET: i64 = 8 * HOUR;
 
 /// 法定时限: working days, or clock hours for urgent items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,18 +68,6 @@ pub enum CompletionDeadline {
     },
 }
 
-/// Unix seconds of the end (23:59:59 Beijing time) of `date`.
-pub fn end_of_day(date: Date) -> i64 {
-    let days = date.since(Date::constant(1970, 1, 1)).map(|s| i64::from(s.get_days())).unwrap_or_default();
-    days * 24 * HOUR + 24 * HOUR - 1 - SHANGHAI_OFFSET
-}
-
-/// The Beijing calendar date of a unix time.
-pub fn beijing_date(unix_seconds: i64) -> Date {
-    let days = (unix_seconds + SHANGHAI_OFFSET).div_euclid(24 * HOUR);
-    Date::constant(1970, 1, 1).checked_add(jiff::Span::new().days(days)).unwrap_or(Date::constant(1970, 1, 1))
-}
-
 /// The clocks of a case submitted at `submitted_at` (unix seconds).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Clocks {
@@ -102,22 +86,16 @@ pub fn clocks(calendar: &WorkCalendar, limit: TimeLimit, submitted_at: i64) -> C
         contact_due,
         contact_remind_at: contact_due - CONTACT_REMINDER_HOURS * HOUR,
         completion_due,
-        completion_remind_at: completion_remind_at(submitted_at, completion_due),
+        completion_remind_at: tracked::remind_at(submitted_at, completion_due),
         completion,
     }
-}
-
-/// When to remind the officer of a completion deadline: a day before, but never before the
-/// case started.
-pub fn completion_remind_at(started: i64, due: i64) -> i64 {
-    (due - COMPLETION_REMINDER_HOURS * HOUR).max(started)
 }
 
 fn completion_deadline(calendar: &WorkCalendar, limit: TimeLimit, from: i64) -> (i64, CompletionDeadline) {
     match limit {
         TimeLimit::WorkingDays(n) => {
-            let deadline = calendar.add_working_days(beijing_date(from), n);
-            (end_of_day(deadline.due), CompletionDeadline::WorkingDays(deadline))
+            let clock = tracked::working_days_clock(calendar, from, n);
+            (clock.due, CompletionDeadline::WorkingDays(clock.deadline))
         }
         TimeLimit::Hours(hours) => (from + i64::from(hours) * HOUR, CompletionDeadline::Hours { hours }),
     }
@@ -126,8 +104,8 @@ fn completion_deadline(calendar: &WorkCalendar, limit: TimeLimit, from: i64) -> 
 /// The completion deadline after an approved extension of `days` working days from the current
 /// deadline.
 pub fn extended(calendar: &WorkCalendar, current_due: i64, days: u32) -> (i64, WorkingDeadline) {
-    let deadline = calendar.add_working_days(beijing_date(current_due), days);
-    (end_of_day(deadline.due), deadline)
+    let clock = tracked::working_days_clock(calendar, current_due, days);
+    (clock.due, clock.deadline)
 }
 
 /// Where a case stands.
@@ -206,42 +184,9 @@ pub fn transition(from: CaseStatus, action: CaseAction) -> Result<CaseStatus, Ca
         (S::Submitted, A::Contact) => Ok(S::InProgress),
         (S::InProgress | S::Reopened, A::Progress) => Ok(from),
         (S::InProgress | S::Reopened, A::Complete) => Ok(S::Completed),
-        (S::Completed, A::Rate(Satisfaction::Unsatisfied)) => Ok(S::Reopened),
+        (S::Completed, A::Rate(r)) if r.reopens() => Ok(S::Reopened),
         (S::Completed, A::Rate(_)) => Ok(S::Closed),
         _ => Err(CaseTransitionError { from }),
-    }
-}
-
-/// 满意度
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Satisfaction {
-    Satisfied,
-    Basic,
-    Unsatisfied,
-}
-
-impl Satisfaction {
-    pub const ALL: [Self; 3] = [Self::Satisfied, Self::Basic, Self::Unsatisfied];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Satisfied => "satisfied",
-            Self::Basic => "basic",
-            Self::Unsatisfied => "unsatisfied",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s.trim())
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Satisfied => "满意",
-            Self::Basic => "基本满意",
-            Self::Unsatisfied => "不满意",
-        }
     }
 }
 
@@ -453,48 +398,26 @@ impl Notice {
     }
 }
 
+/// The prefix of a case's tracking number.
+const TRACKING_PREFIX: &str = "BJ";
+
 /// A tracking number (办件编号): `BJ` + Beijing date + six digits, e.g. `BJ20251009384756`.
 pub fn tracking_number(submitted_at: i64, random: u32) -> String {
-    let d = beijing_date(submitted_at);
-    format!("BJ{:04}{:02}{:02}{:06}", d.year(), d.month(), d.day(), random % 1_000_000)
+    tracked::tracking_number(TRACKING_PREFIX, submitted_at, random)
 }
 
 /// Normalises what a villager typed as a tracking number (spaces, lower case, full-width digits).
 pub fn normalize_tracking(input: &str) -> Option<String> {
-    let s: String =
-        crate::text::normalize(input).chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
-    let valid = s.len() == 16 && s.starts_with("BJ") && s[2..].bytes().all(|b| b.is_ascii_digit());
-    valid.then_some(s)
+    tracked::normalize_tracking(TRACKING_PREFIX, input)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workday::{DayKind, SpecialDay};
+    use crate::tracked::end_of_day;
+    use crate::tracked::tests::{SEP30_10AM, national_day_2025};
     use jiff::civil::date;
     use proptest::prelude::*;
-
-    fn national_day_2025() -> WorkCalendar {
-        let mut days: Vec<SpecialDay> = (1..=8)
-            .map(|d| SpecialDay {
-                date: date(2025, 10, d), kind: DayKind::Holiday, name: "国庆节、中秋节".into()
-            })
-            .collect();
-        days.push(SpecialDay { date: date(2025, 10, 11), kind: DayKind::Workday, name: "调休上班".into() });
-        WorkCalendar::new(days)
-    }
-
-    /// 2025-09-30 10:00 Beijing time.
-    const SEP30_10AM: i64 = 1_759_197_600;
-
-    #[test]
-    fn beijing_dates_and_day_ends() {
-        assert_eq!(beijing_date(SEP30_10AM), date(2025, 9, 30));
-        // 2025-09-30 23:59:59 +08:00
-        assert_eq!(end_of_day(date(2025, 9, 30)), 1_759_247_999);
-        assert_eq!(beijing_date(end_of_day(date(2025, 9, 30))), date(2025, 9, 30));
-        assert_eq!(beijing_date(end_of_day(date(2025, 9, 30)) + 1), date(2025, 10, 1));
-    }
 
     #[test]
     fn clocks_count_working_days_across_the_national_day_break() {

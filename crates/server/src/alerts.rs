@@ -64,7 +64,7 @@ use xiaowei_core::alert::{self, AlertKind, DEAD_ROUTING_CASES, SubjectKind};
 use xiaowei_core::disclosure::Category;
 use xiaowei_core::message::MessageKind;
 use xiaowei_core::power::{self, RecordedStep};
-use xiaowei_core::service::beijing_date;
+use xiaowei_core::tracked::beijing_date;
 use xiaowei_store::{ConditionRow, NewAlert};
 
 use crate::error::AppError;
@@ -148,10 +148,13 @@ async fn kiosk_alerts(state: &AppState, now: i64) -> Result<Vec<NewAlert>, AppEr
     Ok(found)
 }
 
-/// An alert about a case or a message; alerts about reports (举报) are for the commission only.
+/// An alert about a case, a message or an objection; alerts about reports (举报) are for the
+/// commission only. An objection is named by its id, never by the code that opens its content.
 fn record_alert(kind: AlertKind, row: &ConditionRow, episode: Option<&str>, what: String) -> NewAlert {
     let (subject, name, link) = if row.subject == "case" {
         (SubjectKind::Case, "办件".to_owned(), format!("/staff/cases/{}", row.tracking))
+    } else if row.subject == "objection" {
+        (SubjectKind::Objection, "花名册异议#".to_owned(), "/staff/objections".to_owned())
     } else {
         let label = MessageKind::parse(&row.detail).map_or("留言", MessageKind::label);
         (SubjectKind::Message, format!("{label}留言"), format!("/staff/inbox/{}", row.tracking))

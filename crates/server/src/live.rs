@@ -19,7 +19,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 use xiaowei_core::message::MessageKind;
 use xiaowei_core::org::is_within;
-use xiaowei_core::service::{beijing_date, end_of_day};
+use xiaowei_core::tracked::{beijing_date, end_of_day};
 use xiaowei_core::{Permission, kiosk};
 
 use crate::error::AppError;

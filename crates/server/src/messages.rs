@@ -36,8 +36,8 @@ use serde::Deserialize;
 use xiaowei_core::alert::AlertKind;
 use xiaowei_core::message::{self, MessageAction, MessageKind, MessageNotice, MessageStatus, PhoneRule};
 use xiaowei_core::monitor::Menu;
-use xiaowei_core::service::Satisfaction;
 use xiaowei_core::text::FreeText;
+use xiaowei_core::tracked::{Rating, Satisfaction, TimelineKind};
 use xiaowei_core::{OrgLevel, Phone};
 use xiaowei_store::{Message, MessageChange, NewAuditEntry, NewMessage, NewMessageEvent, NewMessagePhoto};
 
@@ -48,6 +48,7 @@ use crate::security::{ClientIp, CsrfToken, random_token};
 use crate::services::{calendar, explain_deadline};
 use crate::staff::see_other;
 use crate::state::{AppState, TRACKING_ATTEMPTS, shanghai_time};
+use crate::tracked::{PublicEvent, masked_phone};
 use crate::visits::{self, Visit};
 
 /// Messages one client may leave per hour.
@@ -78,7 +79,7 @@ async fn county_name(state: &AppState) -> Result<String, AppError> {
 }
 
 /// How a message's deadline was counted, in plain Chinese (kept with the message).
-pub fn deadline_basis(kind: MessageKind, clock: &message::ReplyClock) -> String {
+pub fn deadline_basis(kind: MessageKind, clock: &xiaowei_core::tracked::DayClock) -> String {
     format!("{}留言答复期限：{}", kind.label(), explain_deadline(&clock.deadline))
 }
 
@@ -214,17 +215,11 @@ struct MessagePage {
     submitted: String,
     due: String,
     overdue: bool,
-    events: Vec<EventView>,
+    events: Vec<PublicEvent>,
     ratings: [Satisfaction; 3],
     rating_label: &'static str,
     masked_phone: String,
     merged_into: String,
-}
-
-struct EventView {
-    at: String,
-    actor: String,
-    note: String,
 }
 
 async fn leave(
@@ -325,7 +320,7 @@ async fn leave(
         let texts = notify::message_notices(&state, &draft, MessageNotice::Received, 0).await?;
         // 代办: the first event names the hall officer who filed it on the villager's behalf.
         let event = NewMessageEvent {
-            kind: "submitted".into(),
+            kind: TimelineKind::Submitted.as_str().into(),
             actor: officer.as_ref().map_or_else(|| "留言人".to_owned(), |u| format!("{}（代办）", u.display_name)),
             staff_user_id: officer.as_ref().map(|u| u.id),
             note: format!(
@@ -554,18 +549,11 @@ async fn render_message(
         .message_events(m.id)
         .await?
         .into_iter()
-        .filter(|e| e.public == 1)
-        .map(|e| EventView { at: shanghai_time(e.at), actor: e.actor, note: e.note })
+        .filter_map(|e| PublicEvent::shown(e.public, e.at, e.actor, e.note))
         .collect();
     // A reporter's own page shows nothing of who they are: the link may have been forwarded.
     let masked_phone = match (&m.phone_enc, kind) {
-        (Some(sealed), k) if k != MessageKind::Report => state
-            .cipher()
-            .decrypt(sealed)
-            .ok()
-            .and_then(|p| Phone::parse(&p).ok())
-            .map(|p| p.masked())
-            .unwrap_or_default(),
+        (Some(sealed), k) if k != MessageKind::Report => masked_phone(state, sealed),
         _ => String::new(),
     };
     let merged_into = match m.merged_into {
@@ -612,12 +600,8 @@ async fn rate(
 ) -> Result<Response, AppError> {
     let m = keyed_message(&state, &tracking, &form.k).await?;
     let back = format!("/messages/{}?k={}", m.tracking, form.k);
-    let rating =
-        Satisfaction::parse(&form.rating).ok_or_else(|| AppError::invalid("评价：请选择满意、基本满意或不满意"))?;
-    let comment: String = form.comment.trim().chars().take(500).collect();
-    if rating == Satisfaction::Unsatisfied && comment.chars().count() < 2 {
-        return Err(AppError::invalid("评价说明：选择不满意时，请写明原因，便于重新办理"));
-    }
+    let rated = Rating::parse(&form.rating, &form.comment).map_err(|e| AppError::invalid(e.to_string()))?;
+    let rating = rated.satisfaction;
     let from = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
     let Ok(to) = message::transition(from, MessageAction::Rate(rating)) else {
         // Already rated (a double submit): show the message as it is.
@@ -625,19 +609,23 @@ async fn rate(
     };
     let now = state.now();
     let mut change =
-        MessageChange { rating: Some((rating.as_str().into(), comment.clone())), ..MessageChange::default() };
+        MessageChange { rating: Some((rating.as_str().into(), rated.comment.clone())), ..MessageChange::default() };
     let mut texts = Vec::new();
-    let mut note =
-        format!("评价：{}{}", rating.label(), if comment.is_empty() { String::new() } else { format!("。{comment}") });
-    if rating == Satisfaction::Unsatisfied {
+    let mut note = rated.note();
+    if rating.reopens() {
         let kind = MessageKind::parse(&m.kind).unwrap_or(MessageKind::Question);
         let clock = message::reply_clock(&calendar(&state).await?, kind, state.config().complaint_reply_days, now);
         change.new_due = Some((clock.due, clock.remind_at, deadline_basis(kind, &clock)));
         texts = notify::message_notices(&state, &m, MessageNotice::Unsatisfied, now).await?;
         note.push_str("。留言重新办理，已通知县纪委监委");
     }
-    let event =
-        NewMessageEvent { kind: "rate".into(), actor: "留言人".into(), staff_user_id: None, note, public: true };
+    let event = NewMessageEvent {
+        kind: TimelineKind::Rate.as_str().into(),
+        actor: "留言人".into(),
+        staff_user_id: None,
+        note,
+        public: true,
+    };
     state.store().change_message(m.id, &[from.as_str()], to.as_str(), &change, &event, &texts, now).await?;
     Ok(see_other(&back))
 }
@@ -669,7 +657,7 @@ pub async fn route_wechat_text(state: &AppState, text: &xiaowei_store::WechatTex
         };
         let texts = notify::message_notices(state, &draft_message(&new), MessageNotice::Received, 0).await?;
         let event = NewMessageEvent {
-            kind: "submitted".into(),
+            kind: TimelineKind::Submitted.as_str().into(),
             actor: "留言人".into(),
             staff_user_id: None,
             note: format!("通过乡镇公众号留言，{}", notified(&texts, "承办人员")),

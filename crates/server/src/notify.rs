@@ -39,6 +39,7 @@ use std::sync::Arc;
 use xiaowei_core::Phone;
 use xiaowei_core::message::{MessageKind, MessageNotice, MessageRecipient};
 use xiaowei_core::service::{Notice, Recipient};
+use xiaowei_core::tracked::TimelineKind;
 use xiaowei_store::{
     ClockMark, Message, MessageClock, NewCaseEvent, NewMessageEvent, NewOutbox, OutboxMessage, RecipientRow,
     ServiceCase,
@@ -303,15 +304,17 @@ pub async fn run_message_clocks(state: &AppState, now: i64) -> Result<usize, App
             let Some(m) = state.store().find_message(id).await? else { continue };
             let (notice, kind, note) = match mark {
                 MessageClock::Reminder => {
-                    (MessageNotice::ReplyReminder, "reminder", "距答复期限不足24小时，已短信提醒承办人")
+                    (MessageNotice::ReplyReminder, TimelineKind::Reminder, "距答复期限不足24小时，已短信提醒承办人")
                 }
-                MessageClock::Overdue => {
-                    (MessageNotice::ReplyOverdue, "overdue", "超过答复期限未答复，标记逾期，已短信告知纪委监委")
-                }
+                MessageClock::Overdue => (
+                    MessageNotice::ReplyOverdue,
+                    TimelineKind::Overdue,
+                    "超过答复期限未答复，标记逾期，已短信告知纪委监委",
+                ),
             };
             let rows = message_notices(state, &m, notice, 0).await?;
             let event = NewMessageEvent {
-                kind: kind.into(),
+                kind: kind.as_str().into(),
                 actor: "系统".into(),
                 staff_user_id: None,
                 note: note.into(),
@@ -566,6 +569,9 @@ pub fn spawn_workers(state: AppState, gateway: SharedGateway, every: std::time::
             }
             if let Err(e) = run_message_clocks(&state, now).await {
                 tracing::warn!(error = %e, "message clocks failed");
+            }
+            if let Err(e) = crate::objections::run_clocks(&state, now).await {
+                tracing::warn!(error = %e, "objection clocks failed");
             }
             if let Err(e) = route_wechat_texts(&state).await {
                 tracing::warn!(error = %e, "routing WeChat texts to the message box failed");

@@ -12,7 +12,8 @@ use axum::routing::get;
 use serde::Deserialize;
 use xiaowei_core::alert::AlertKind;
 use xiaowei_core::monitor::Menu;
-use xiaowei_core::service::{self, CaseStatus, Notice, Satisfaction, TimeLimit};
+use xiaowei_core::service::{self, CaseStatus, Notice, TimeLimit};
+use xiaowei_core::tracked::{Rating, Satisfaction, TimelineKind};
 use xiaowei_core::workday::{DayKind, SpecialDay, WorkCalendar};
 use xiaowei_core::{OrgLevel, Phone, ResidentId};
 use xiaowei_store::{CaseChange, NewAuditEntry, NewCase, NewCaseEvent, NewCasePhoto, ServiceCase, ServiceItem};
@@ -23,6 +24,7 @@ use crate::notify::{self, CaseRef};
 use crate::security::{ClientIp, CsrfToken, random_token};
 use crate::staff::see_other;
 use crate::state::{AppState, TRACKING_ATTEMPTS, shanghai_time};
+use crate::tracked::{PublicEvent, masked_phone};
 use crate::visits::{self, Visit};
 
 /// Applications one client may submit per hour.
@@ -347,7 +349,7 @@ async fn apply(
         };
         let texts = notify::notices(&state, &case_ref, Notice::CaseSubmitted, 0).await?;
         let event = NewCaseEvent {
-            kind: "submitted".into(),
+            kind: TimelineKind::Submitted.as_str().into(),
             actor: officer.as_ref().map_or_else(|| "申请人".to_owned(), |u| format!("{}（代办）", u.display_name)),
             staff_user_id: officer.as_ref().map(|u| u.id),
             method: None,
@@ -465,12 +467,6 @@ async fn track(
     }
 }
 
-struct EventView {
-    at: String,
-    actor: String,
-    note: String,
-}
-
 #[derive(Template)]
 #[template(path = "case_public.html")]
 struct CasePage {
@@ -484,7 +480,7 @@ struct CasePage {
     contact_due: String,
     completion_due: String,
     overdue: bool,
-    events: Vec<EventView>,
+    events: Vec<PublicEvent>,
     ratings: [Satisfaction; 3],
     rating_label: &'static str,
     masked_phone: String,
@@ -524,16 +520,9 @@ async fn case_page(
         .case_events(case.id)
         .await?
         .into_iter()
-        .filter(|e| e.public == 1)
-        .map(|e| EventView { at: shanghai_time(e.at), actor: e.actor, note: e.note })
+        .filter_map(|e| PublicEvent::shown(e.public, e.at, e.actor, e.note))
         .collect();
-    let masked_phone = state
-        .cipher()
-        .decrypt(&case.phone_enc)
-        .ok()
-        .and_then(|p| Phone::parse(&p).ok())
-        .map(|p| p.masked())
-        .unwrap_or_default();
+    let masked_phone = masked_phone(&state, &case.phone_enc);
     let page = CasePage {
         key: q.k.clone(),
         csrf,
@@ -573,23 +562,19 @@ async fn rate(
 ) -> Result<Response, AppError> {
     let case = keyed_case(&state, &tracking, &form.k).await?;
     let back = format!("/cases/{}?k={}", case.tracking, form.k);
-    let rating =
-        Satisfaction::parse(&form.rating).ok_or_else(|| AppError::invalid("评价：请选择满意、基本满意或不满意"))?;
-    let comment: String = form.comment.trim().chars().take(500).collect();
-    if rating == Satisfaction::Unsatisfied && comment.chars().count() < 2 {
-        return Err(AppError::invalid("评价说明：选择不满意时，请写明原因，便于重新办理"));
-    }
+    let rated = Rating::parse(&form.rating, &form.comment).map_err(|e| AppError::invalid(e.to_string()))?;
+    let rating = rated.satisfaction;
     let from = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Submitted);
     let Ok(to) = service::transition(from, service::CaseAction::Rate(rating)) else {
         // Already rated (a double submit): show the case as it is.
         return Ok(see_other(&back));
     };
     let now = state.now();
-    let mut change = CaseChange { rating: Some((rating.as_str().into(), comment.clone())), ..CaseChange::default() };
+    let mut change =
+        CaseChange { rating: Some((rating.as_str().into(), rated.comment.clone())), ..CaseChange::default() };
     let mut texts = Vec::new();
-    let mut note =
-        format!("评价：{}{}", rating.label(), if comment.is_empty() { String::new() } else { format!("。{comment}") });
-    if rating == Satisfaction::Unsatisfied {
+    let mut note = rated.note();
+    if rating.reopens() {
         let item = state.store().find_service_item(case.item_id).await?.ok_or(AppError::NotFound)?;
         let limit = TimeLimit::parse(&item.time_limit).unwrap_or(TimeLimit::WorkingDays(20));
         let clocks = service::clocks(&calendar(&state).await?, limit, now);
@@ -598,7 +583,7 @@ async fn rate(
         note.push_str("。办件重新办理，已通知县纪委监委");
     }
     let event = NewCaseEvent {
-        kind: "rate".into(),
+        kind: TimelineKind::Rate.as_str().into(),
         actor: "申请人".into(),
         staff_user_id: None,
         method: None,

@@ -14,13 +14,16 @@ use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 use xiaowei_core::monitor::Menu;
+use xiaowei_core::objection::ObjectionStatus;
 use xiaowei_core::subsidy::{Phase, Publicity, RosterStatus, YearRange, unpaid_years};
 use xiaowei_core::text::{FreeText, SingleLine};
+use xiaowei_core::tracked::{ClockState, Rating, Satisfaction};
 use xiaowei_core::{Fen, OrgLevel, Phone, ResidentId};
-use xiaowei_store::{NewAuditEntry, NewObjection, Org, PersonEntry, Roster, Store};
+use xiaowei_store::{NewAuditEntry, Org, PersonEntry, Roster, Store};
 
 use crate::client::QuotaKey;
 use crate::error::AppError;
+use crate::objections;
 use crate::page_cache::CachedPage;
 use crate::rosters::{
     AttachmentView, DifferenceView, EntryView, ID_PURPOSE, VersionView, parse_date, place_name, roster_title,
@@ -28,7 +31,8 @@ use crate::rosters::{
 };
 use crate::security::{ClientIp, CsrfToken, random_token};
 use crate::staff::xlsx_response;
-use crate::state::{AppState, TRACKING_ATTEMPTS, shanghai_time};
+use crate::state::{AppState, shanghai_time};
+use crate::tracked::PublicEvent;
 use crate::visits::{self, Visit};
 
 const PAGE_SIZE: i64 = 100;
@@ -55,6 +59,7 @@ pub fn router() -> Router<AppState> {
         .route("/objections", get(find_objection))
         .route("/objections/new", get(general_objection_form).post(general_objection))
         .route("/objections/{code}", get(objection_status))
+        .route("/objections/{code}/rate", axum::routing::post(rate_objection))
 }
 
 async fn county_name(state: &AppState) -> Result<String, AppError> {
@@ -237,6 +242,7 @@ struct RosterPage {
     newest_id: Option<i64>,
     objections_open: usize,
     objections_total: usize,
+    objection_override: String,
     can_object: bool,
     basis: String,
     basis_documents: Vec<AttachmentView>,
@@ -329,6 +335,7 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
         newest_id,
         objections_open: objections.iter().filter(|o| o.status != "closed").count(),
         objections_total: objections.len(),
+        objection_override: roster.objection_override.clone().unwrap_or_default(),
         can_object: status == RosterStatus::Published,
     };
     Ok(CachedPage { html: page.render()?, org_code: roster.org_code })
@@ -404,13 +411,6 @@ pub fn percent_encode(name: &str) -> String {
             if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
         })
         .collect()
-}
-
-/// An objection's tracking code: eight characters of a 32-letter alphabet (40 bits) from a
-/// random draw. A double submit is recognised by the form's once-only key, not by the code.
-fn objection_code(random: u64) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    (0..8).map(|i| ALPHABET[usize::try_from((random >> (5 * i)) & 31).unwrap_or_default()] as char).collect()
 }
 
 #[derive(Template)]
@@ -519,37 +519,21 @@ async fn record_objection(
     if state.store().rate_event("objection", quota, now - 3600, now).await? >= OBJECTIONS_PER_CLIENT {
         return Err(AppError::Throttled("提交过于频繁，请1小时后再试"));
     }
-    let mut objection = NewObjection {
-        code: String::new(),
-        submit_key: form.form_key.clone(),
+    let masked = phone.masked();
+    let filing = objections::Filing {
+        form_key: form.form_key.clone(),
         org_code: org_code.clone(),
         roster_id,
-        entry_id: form.entry.filter(|_| roster_id.is_some()),
+        entry_id: form.entry,
         programme_id,
         name,
-        phone_enc: state.cipher().encrypt(phone.expose()),
-        phone_idx: state.cipher().blind_index("phone", phone.expose()),
+        phone,
         body,
     };
-    // A clash with an existing code draws another one.
-    let mut attempt = 1;
-    let code = loop {
-        objection.code = objection_code(state.draw());
-        match state.store().create_objection(&objection, now).await {
-            Ok(_) => break objection.code,
-            Err(e) if e.is_duplicate_of("objections_code_key") && attempt < TRACKING_ATTEMPTS => attempt += 1,
-            // The same form submitted twice at once: show the objection the other one filed.
-            Err(e) if e.is_duplicate_of("objections_submit_key_key") => {
-                let existing =
-                    state.store().find_objection_by_submit_key(&form.form_key).await?.ok_or(AppError::NotFound)?;
-                return Ok(crate::staff::see_other(&format!("/objections/{}", existing.code)));
-            }
-            Err(e) => return Err(e.into()),
-        }
+    let code = match objections::file(state, filing, now).await? {
+        objections::Filed::New(code) => code,
+        objections::Filed::Repeat(code) => return Ok(crate::staff::see_other(&format!("/objections/{code}"))),
     };
-    if let Some(roster) = roster_id {
-        state.pages().forget_roster(roster);
-    }
     state
         .audit(NewAuditEntry {
             at: now,
@@ -557,7 +541,7 @@ async fn record_objection(
             actor_name: "公众".into(),
             action: "objection.create".into(),
             target: format!("objection:{code}"),
-            detail: format!("提交异议（手机 {}）", phone.masked()),
+            detail: format!("提交异议（手机 {masked}）"),
             ip: ip.to_owned(),
             org_code: Some(org_code),
         })
@@ -650,12 +634,20 @@ async fn general_objection(
 #[template(path = "objection_status.html")]
 struct ObjectionStatusPage {
     code: String,
+    csrf: String,
     is_new: bool,
     status: &'static str,
     body: String,
     reply: String,
     created: String,
-    updated: String,
+    due: String,
+    deadline_basis: String,
+    clock: &'static str,
+    rateable: bool,
+    ratings: [Satisfaction; 3],
+    rating_label: &'static str,
+    rating_comment: String,
+    events: Vec<PublicEvent>,
     roster_id: Option<i64>,
 }
 
@@ -665,30 +657,76 @@ struct StatusQuery {
     new: String,
 }
 
-async fn objection_status(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    Path(code): Path<String>,
-    Query(q): Query<StatusQuery>,
-) -> Result<Html<String>, AppError> {
+/// The objection behind a typed code, counted against the client's lookups.
+async fn looked_up(state: &AppState, ip: &str, code: &str) -> Result<xiaowei_store::Objection, AppError> {
     let now = state.now();
-    if state.store().rate_event("objection_lookup", &ip, now - QUERY_WINDOW, now).await? >= OBJECTION_LOOKUPS_PER_CLIENT
+    if state.store().rate_event("objection_lookup", ip, now - QUERY_WINDOW, now).await? >= OBJECTION_LOOKUPS_PER_CLIENT
     {
         return Err(AppError::Throttled("查询过于频繁，请10分钟后再试"));
     }
     let code = code.trim().to_uppercase();
-    let o = state.store().find_objection_by_code(&code).await?.ok_or(AppError::NotFound)?;
+    state.store().find_objection_by_code(&code).await?.ok_or(AppError::NotFound)
+}
+
+async fn objection_status(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    CsrfToken(csrf): CsrfToken,
+    Path(code): Path<String>,
+    Query(q): Query<StatusQuery>,
+) -> Result<Response, AppError> {
+    let o = looked_up(&state, &ip, &code).await?;
+    let status = ObjectionStatus::parse(&o.status).unwrap_or(ObjectionStatus::Open);
+    let rating = objections::rating_of(&o);
+    let events = state
+        .store()
+        .objection_events(o.id)
+        .await?
+        .into_iter()
+        .filter_map(|e| PublicEvent::shown(e.public, e.at, e.actor, e.note))
+        .collect();
     let page = ObjectionStatusPage {
-        code: o.code,
         is_new: q.new == "1",
-        status: crate::staff::objection_status_label(&o.status),
+        csrf,
+        status: objections::status_label(&o),
+        clock: if status.is_open() { ClockState::at(o.reply_due, o.reply_remind_at, state.now()).label() } else { "" },
+        rateable: status == ObjectionStatus::Closed && rating.is_none(),
+        ratings: Satisfaction::ALL,
+        rating_label: rating.map_or("", Satisfaction::label),
+        rating_comment: o.rating_comment.clone().unwrap_or_default(),
         body: o.body,
         reply: o.reply.unwrap_or_default(),
         created: shanghai_time(o.created_at),
-        updated: shanghai_time(o.updated_at),
+        due: shanghai_time(o.reply_due),
+        deadline_basis: o.deadline_basis,
+        events,
         roster_id: o.roster_id,
+        code: o.code,
     };
-    Ok(Html(page.render()?))
+    let mut response = Html(page.render()?).into_response();
+    // The page carries the objector's own words: keep it out of shared caches.
+    response.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct RateForm {
+    #[serde(default)]
+    rating: String,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn rate_objection(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(code): Path<String>,
+    Form(form): Form<RateForm>,
+) -> Result<Response, AppError> {
+    let o = looked_up(&state, &ip, &code).await?;
+    let rating = Rating::parse(&form.rating, &form.comment).map_err(|e| AppError::invalid(e.to_string()))?;
+    objections::rate(&state, &o, &rating, state.now()).await?;
+    Ok(crate::staff::see_other(&format!("/objections/{}", o.code)))
 }
 
 #[derive(Deserialize)]
@@ -697,10 +735,15 @@ struct FindQuery {
     code: String,
 }
 
+#[derive(Template)]
+#[template(path = "objection_lookup.html")]
+struct LookupPage;
+
+/// The 查询码 form, or the objection it names.
 async fn find_objection(Query(q): Query<FindQuery>) -> Result<Response, AppError> {
     let code: String = q.code.chars().filter(char::is_ascii_alphanumeric).take(16).collect::<String>().to_uppercase();
     if code.is_empty() {
-        return Err(AppError::invalid("查询码：请填写提交异议后得到的8位查询码"));
+        return Ok(Html(LookupPage.render()?).into_response());
     }
     Ok(crate::staff::see_other(&format!("/objections/{code}")))
 }

@@ -316,6 +316,10 @@ impl Store {
              SELECT 'message' AS subject, m.tracking, m.org_code, m.kind AS detail, m.reply_due AS at FROM messages m \
              WHERE m.status NOT IN ('merged', 'hidden') AND ((m.reply_due < $1 AND (m.{MESSAGE_OPEN} \
              OR m.replied_at > m.reply_due)) OR m.overdue_at IS NOT NULL) \
+             UNION ALL \
+             SELECT 'objection' AS subject, CAST(o.id AS TEXT) AS tracking, o.org_code, '' AS detail, \
+             o.reply_due AS at FROM objections o WHERE (o.reply_due < $1 AND (o.status <> 'closed' \
+             OR o.replied_at > o.reply_due)) OR o.overdue_at IS NOT NULL \
              ORDER BY 1, 2"
         ));
         Ok(sqlx::query_as(sql).bind(now).fetch_all(&self.pool).await?)
@@ -330,6 +334,9 @@ impl Store {
              UNION ALL \
              SELECT 'message' AS subject, m.tracking, m.org_code, m.kind AS detail, m.rated_at AS at FROM messages m \
              WHERE m.rating = 'unsatisfied' AND m.rated_at IS NOT NULL \
+             UNION ALL \
+             SELECT 'objection' AS subject, CAST(o.id AS TEXT) AS tracking, o.org_code, '' AS detail, \
+             o.rated_at AS at FROM objections o WHERE o.rating = 'unsatisfied' AND o.rated_at IS NOT NULL \
              ORDER BY 1, 2",
         )
         .fetch_all(&self.pool)

@@ -45,6 +45,7 @@ async fn published_rosters(store: &Store, people: &[(&str, &[&str])]) -> (i64, V
                 from_year: Some(2020),
                 to_year: None,
                 publicity_days: 7,
+                objection_reply_days: 5,
             },
             1,
         )
@@ -75,7 +76,7 @@ async fn published_rosters(store: &Store, people: &[(&str, &[&str])]) -> (i64, V
         };
         let id = store.create_roster(&roster, &entries, 2).await.unwrap();
         store.change_roster_status(id, "draft", "submitted", None, clerk, 3).await.unwrap();
-        store.publish_roster(id, Some(("2025-03-01", "2025-03-07")), reviewer, 4).await.unwrap();
+        store.publish_roster(id, Some(("2025-03-01", "2025-03-07")), None, reviewer, 4).await.unwrap();
         rosters.push(id);
     }
     (programme, rosters)
@@ -149,13 +150,13 @@ conformance!(an_incremental_load_reads_the_entries_the_cross_roster_rules_compar
     let reviewer = store.find_staff_by_username("reviewer").await.unwrap().unwrap().id;
     let later = store.create_roster(&next_year, &[entry("a", "shared")], 20).await.unwrap();
     store.change_roster_status(later, "draft", "submitted", None, clerk, 21).await.unwrap();
-    store.publish_roster(later, Some(("2026-03-01", "2026-03-07")), reviewer, 22).await.unwrap();
+    store.publish_roster(later, Some(("2026-03-01", "2026-03-07")), None, reviewer, 22).await.unwrap();
     let other =
         store.create_programme(&NewProgramme { name: "城市低保".into(), ..sample_programme() }, 5).await.unwrap();
     let elsewhere = NewRoster { programme_id: other, ..roster_like(&store, rosters[0]).await };
     let elsewhere = store.create_roster(&elsewhere, &[entry("a", "acct-z")], 23).await.unwrap();
     store.change_roster_status(elsewhere, "draft", "submitted", None, clerk, 24).await.unwrap();
-    store.publish_roster(elsewhere, Some(("2025-03-01", "2025-03-07")), reviewer, 25).await.unwrap();
+    store.publish_roster(elsewhere, Some(("2025-03-01", "2025-03-07")), None, reviewer, 25).await.unwrap();
     assert_eq!(store.screening_batch(&rosters[..1]).await.unwrap().len(), 6);
     store.add_exclusive_pair(other, programme).await.unwrap();
     let batch = store.screening_batch(&rosters[..1]).await.unwrap();
@@ -246,6 +247,7 @@ fn sample_programme() -> NewProgramme {
         from_year: None,
         to_year: None,
         publicity_days: 7,
+        objection_reply_days: 5,
     }
 }
 

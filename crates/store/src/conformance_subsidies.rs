@@ -4,8 +4,8 @@
 
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
 use crate::{
-    ClashingEntry, NewAttachment, NewDifference, NewEntry, NewObjection, NewProgramme, NewRoster, Roster, Store,
-    StoreError,
+    ClashingEntry, NewAttachment, NewDifference, NewEntry, NewObjection, NewObjectionEvent, NewOutbox, NewProgramme,
+    NewRoster, ObjectionChange, ObjectionClock, RatingChange, Roster, Store, StoreError,
 };
 
 /// 南岔村, in 渊泉镇 (620922100).
@@ -41,6 +41,7 @@ fn programme(name: &str) -> NewProgramme {
         from_year: Some(2020),
         to_year: Some(2025),
         publicity_days: 7,
+        objection_reply_days: 5,
     }
 }
 
@@ -108,7 +109,7 @@ async fn submit(store: &Store, s: &Setup, id: i64, now: i64) {
 
 async fn publish(store: &Store, s: &Setup, id: i64, now: i64) {
     submit(store, s, id, now).await;
-    store.publish_roster(id, Some(PUBLICITY), s.reviewer, now).await.unwrap();
+    store.publish_roster(id, Some(PUBLICITY), None, s.reviewer, now).await.unwrap();
 }
 
 async fn withdraw(store: &Store, s: &Setup, id: i64, now: i64) {
@@ -162,7 +163,38 @@ fn objection(code: &str, org: &str, roster_id: Option<i64>, entry_id: Option<i64
         phone_enc: vec![0x00, 0x13, 0xff],
         phone_idx: "phone-idx".into(),
         body: "我家的补贴金额不对".into(),
+        reply_due: 1000,
+        reply_remind_at: 900,
+        deadline_basis: "5个工作日内答复".into(),
     }
+}
+
+fn filed() -> NewObjectionEvent {
+    NewObjectionEvent {
+        kind: "submitted".into(),
+        actor: "异议人".into(),
+        staff_user_id: None,
+        note: "提交异议".into(),
+        public: true,
+    }
+}
+
+/// A reviewer's answer: `last` closes the objection. `false` when it was already closed.
+async fn answer(store: &Store, id: i64, last: bool, reply: &str, by: i64, at: i64) -> bool {
+    let change = ObjectionChange {
+        reply: Some((reply.into(), by)),
+        rating: if last { RatingChange::Clear } else { RatingChange::Keep },
+        new_due: None,
+    };
+    let event = NewObjectionEvent {
+        kind: "reply".into(),
+        actor: "审核人".into(),
+        staff_user_id: Some(by),
+        note: reply.into(),
+        public: true,
+    };
+    let to = if last { "closed" } else { "handling" };
+    store.change_objection(id, &["open", "handling"], to, &change, &event, &[], at).await.unwrap()
 }
 
 conformance!(programmes_have_unique_names_and_are_found_by_id_and_by_name, |store: Store| async move {
@@ -286,23 +318,26 @@ conformance!(a_status_change_happens_once_and_publishing_sets_the_publicity_date
     assert_eq!(roster_of(&store, id).await.status_reason, None);
     assert_eq!(reviewed_by(id).await, Some(s.reviewer), "resubmitting keeps the reviewer");
 
-    store.publish_roster(id, Some(PUBLICITY), s.reviewer, 50).await.unwrap();
+    store.publish_roster(id, Some(PUBLICITY), None, s.reviewer, 50).await.unwrap();
     let r = roster_of(&store, id).await;
     assert_eq!((r.status.as_str(), r.published_at, r.updated_at), ("published", Some(50), 50));
     assert_eq!((r.publicity_start.as_deref(), r.publicity_end.as_deref()), (Some(PUBLICITY.0), Some(PUBLICITY.1)));
-    let twice = store.publish_roster(id, Some(("2024-04-01", "2024-04-07")), s.reviewer, 60).await;
+    let twice = store.publish_roster(id, Some(("2024-04-01", "2024-04-07")), None, s.reviewer, 60).await;
     assert!(matches!(twice, Err(StoreError::Stale(_))), "{twice:?}");
     let r = roster_of(&store, id).await;
     assert_eq!((r.published_at, r.publicity_start.as_deref()), (Some(50), Some(PUBLICITY.0)), "unchanged");
 
     let draft = store.create_roster(&roster(&s, NANCHA, 2024, "paid"), &entries(&["a"]), 70).await.unwrap();
-    assert!(matches!(store.publish_roster(draft, None, s.reviewer, 80).await, Err(StoreError::Stale(_))), "a draft");
+    assert!(
+        matches!(store.publish_roster(draft, None, None, s.reviewer, 80).await, Err(StoreError::Stale(_))),
+        "a draft"
+    );
     assert!(matches!(
         store.change_roster_status(999, "draft", "submitted", None, s.clerk, 80).await,
         Err(StoreError::Stale(_))
     ));
     submit(&store, &s, draft, 80).await;
-    store.publish_roster(draft, None, s.reviewer, 90).await.unwrap();
+    store.publish_roster(draft, None, None, s.reviewer, 90).await.unwrap();
     let paid = roster_of(&store, draft).await;
     assert_eq!((paid.status.as_str(), paid.publicity_start, paid.publicity_end), ("published", None, None));
     assert_eq!(paid.paid_on.as_deref(), Some("2024-12-20"));
@@ -351,7 +386,7 @@ conformance!(publishing_a_correction_of_a_withdrawn_roster_is_refused_whole, |st
     let v2 = store.create_roster(&correction(&s, &roster_of(&store, v1).await), &entries(&["b"]), 30).await.unwrap();
     submit(&store, &s, v2, 40).await;
     withdraw(&store, &s, v1, 50).await;
-    let refused = store.publish_roster(v2, Some(PUBLICITY), s.reviewer, 60).await;
+    let refused = store.publish_roster(v2, Some(PUBLICITY), None, s.reviewer, 60).await;
     assert!(matches!(refused, Err(StoreError::Stale(_))), "{refused:?}");
     let r2 = roster_of(&store, v2).await;
     assert_eq!((r2.status.as_str(), r2.published_at, r2.publicity_start), ("submitted", None, None), "rolled back");
@@ -660,17 +695,25 @@ conformance!(objections_are_tracked_by_code_scoped_by_subtree_and_stay_closed, |
     let id = store.create_roster(&roster(&s, NANCHA, 2024, "proposed"), &entries(&["a", "b"]), 10).await.unwrap();
     publish(&store, &s, id, 11).await;
     let entry_id = store.roster_entries(id, 1, 1).await.unwrap()[0].id;
-    let o1 =
-        store.create_objection(&objection("YY-0001", NANCHA, Some(id), Some(entry_id), s.programme), 20).await.unwrap();
-    let o2 = store.create_objection(&objection("YY-0002", BEICUN, None, None, s.programme), 30).await.unwrap();
-    let o3 = store.create_objection(&objection("YY-0003", NANCHA, None, None, s.programme), 40).await.unwrap();
+    let o1 = store
+        .create_objection(&objection("YY-0001", NANCHA, Some(id), Some(entry_id), s.programme), &filed(), &[], 20)
+        .await
+        .unwrap();
+    let o2 = store
+        .create_objection(&objection("YY-0002", BEICUN, None, None, s.programme), &filed(), &[], 30)
+        .await
+        .unwrap();
+    let o3 = store
+        .create_objection(&objection("YY-0003", NANCHA, None, None, s.programme), &filed(), &[], 40)
+        .await
+        .unwrap();
     let another_form =
         NewObjection { submit_key: "another-form".into(), ..objection("YY-0001", NANCHA, None, None, s.programme) };
-    let same_code = store.create_objection(&another_form, 50).await;
+    let same_code = store.create_objection(&another_form, &filed(), &[], 50).await;
     assert!(matches!(&same_code, Err(e) if e.is_duplicate_of("objections_code_key")), "{same_code:?}");
 
     let same_form = NewObjection { code: "YY-0009".into(), ..objection("YY-0001", NANCHA, None, None, s.programme) };
-    let twice = store.create_objection(&same_form, 50).await;
+    let twice = store.create_objection(&same_form, &filed(), &[], 50).await;
     assert!(matches!(&twice, Err(e) if e.is_duplicate_of("objections_submit_key_key")), "{twice:?}");
     let by_form = store.find_objection_by_submit_key("form-YY-0001-620922100200").await.unwrap().unwrap();
     assert_eq!(by_form.code, "YY-0001");
@@ -699,24 +742,113 @@ conformance!(objections_are_tracked_by_code_scoped_by_subtree_and_stay_closed, |
     assert_eq!(within("620922", 1, 1).await, [o2]);
     assert_eq!(within(BEICUN, 10, 0).await, [o2]);
 
-    store.answer_objection(o3, "closed", "已核实无误", s.reviewer, 60).await.unwrap();
+    assert!(answer(&store, o3, true, "已核实无误", s.reviewer, 60).await);
     assert_eq!(within("620922100", 10, 0).await, [o1, o3], "open cases first");
-    store.answer_objection(o1, "handling", "已转交镇农办", s.reviewer, 70).await.unwrap();
+    assert!(answer(&store, o1, false, "已转交镇农办", s.reviewer, 70).await);
     let handling = store.find_objection(o1).await.unwrap().unwrap();
     assert_eq!(
         (handling.status.as_str(), handling.reply.as_deref(), handling.updated_at),
         ("handling", Some("已转交镇农办"), 70)
     );
-    store.answer_objection(o1, "closed", "已更正", s.reviewer, 80).await.unwrap();
-    let reopen = store.answer_objection(o1, "handling", "再看看", s.reviewer, 90).await;
-    assert!(matches!(reopen, Err(StoreError::Stale(_))), "{reopen:?}");
+    assert!(answer(&store, o1, true, "已更正", s.reviewer, 80).await);
+    assert!(!answer(&store, o1, false, "再看看", s.reviewer, 90).await, "a closed objection stays closed");
     let closed = store.find_objection(o1).await.unwrap().unwrap();
     assert_eq!((closed.status.as_str(), closed.reply.as_deref(), closed.updated_at), ("closed", Some("已更正"), 80));
-    assert!(store.answer_objection(o2, "bogus", "x", s.reviewer, 90).await.is_err(), "unknown status");
+    assert_eq!(closed.replied_at, Some(80));
+    let bogus = store.change_objection(o2, &["open"], "bogus", &ObjectionChange::default(), &filed(), &[], 90).await;
+    assert!(bogus.is_err(), "unknown status");
     assert_eq!(store.find_objection(o2).await.unwrap().unwrap().status, "open");
+    let events = store.objection_events(o1).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["submitted", "reply", "reply"]);
 
     let on_roster = store.objections_of_roster(id).await.unwrap();
     assert_eq!(on_roster.iter().map(|o| o.id).collect::<Vec<_>>(), [o1]);
+});
+
+conformance!(objection_deadlines_answers_ratings_and_reopening, |store: Store| async move {
+    let s = setup(&store).await;
+    let id = store.create_roster(&roster(&s, NANCHA, 2024, "proposed"), &entries(&["a"]), 10).await.unwrap();
+    publish(&store, &s, id, 11).await;
+    let o = store.create_objection(&objection("YY-0100", NANCHA, Some(id), None, s.programme), &filed(), &[], 20).await;
+    let o = o.unwrap();
+    let found = store.find_objection(o).await.unwrap().unwrap();
+    assert_eq!((found.reply_due, found.reply_remind_at, found.deadline_basis.as_str()), (1000, 900, "5个工作日内答复"));
+    assert_eq!((found.reminded_at, found.overdue_at, found.rating.as_deref()), (None, None, None));
+
+    // Reviewers covering the place are the ones told; a county supervisor is the commission.
+    let reviewer = store.create_staff_user(&user("shenhe", "township_reviewer", "620922100"), 1).await.unwrap();
+    let far = store.create_staff_user(&user("liuyuan", "township_reviewer", "620922101"), 1).await.unwrap();
+    let county = store.create_staff_user(&user("jiwei", "supervisor", "620922"), 1).await.unwrap();
+    for (u, idx) in [(reviewer, "idx-r"), (far, "idx-f"), (county, "idx-c")] {
+        store.set_staff_phone(u, Some((&[1, 2], idx))).await.unwrap();
+    }
+    let told = store.objection_recipients(NANCHA).await.unwrap();
+    let roles: Vec<(&str, &str)> = told.iter().map(|r| (r.role.as_str(), r.phone_idx.as_str())).collect();
+    assert_eq!(roles, [("reviewer", "idx-r"), ("commission", "idx-c")]);
+
+    // The clock: the reminder, then the overdue mark, each once, with their texts.
+    assert!(store.objections_due(ObjectionClock::Reminder, 899, 10).await.unwrap().is_empty());
+    assert_eq!(store.objections_due(ObjectionClock::Reminder, 900, 10).await.unwrap(), [o]);
+    let text = |key: &str| NewOutbox {
+        dedup_key: key.into(),
+        channel: "sms".into(),
+        notice: "objection_reminder".into(),
+        recipient: "乡镇审核人".into(),
+        phone_enc: vec![1, 2],
+        phone_idx: "idx-r".into(),
+        params: "[]".into(),
+        body: "提醒".into(),
+    };
+    let mark = NewObjectionEvent { kind: "reminder".into(), public: false, ..filed() };
+    assert!(store.fire_objection_clock(o, ObjectionClock::Reminder, &mark, &[text("obj:r")], 950).await.unwrap());
+    assert!(!store.fire_objection_clock(o, ObjectionClock::Reminder, &mark, &[text("obj:r2")], 960).await.unwrap());
+    assert!(store.objections_due(ObjectionClock::Reminder, 2000, 10).await.unwrap().is_empty());
+    assert!(store.objections_due(ObjectionClock::Overdue, 999, 10).await.unwrap().is_empty(), "not yet due");
+    assert_eq!(store.objections_due(ObjectionClock::Overdue, 1000, 10).await.unwrap(), [o]);
+    assert!(store.fire_objection_clock(o, ObjectionClock::Overdue, &mark, &[], 1001).await.unwrap());
+    let (texts, _) = store.outbox(None, None, 10, 0).await.unwrap();
+    assert_eq!(texts.iter().map(|t| t.dedup_key.as_str()).collect::<Vec<_>>(), ["obj:r"], "one text per mark");
+    assert_eq!(store.open_objections_of_lineage(id).await.unwrap(), 1);
+
+    // A rating before the final answer is refused; the final answer can be rated once.
+    let rate = |r: &str| ObjectionChange {
+        rating: RatingChange::Set(r.into(), "理由".into()),
+        ..ObjectionChange::default()
+    };
+    let rated = NewObjectionEvent { kind: "rate".into(), ..filed() };
+    assert!(!store.change_objection(o, &["closed"], "closed", &rate("basic"), &rated, &[], 1100).await.unwrap());
+    assert!(answer(&store, o, true, "已核实，面积无误", reviewer, 1200).await);
+    assert_eq!(store.open_objections_of_lineage(id).await.unwrap(), 0);
+    let reopen = ObjectionChange { new_due: Some((5000, 4000, "重新起算".into())), ..rate("unsatisfied") };
+    assert!(store.change_objection(o, &["closed"], "open", &reopen, &rated, &[], 1300).await.unwrap());
+    let satisfied = rate("satisfied");
+    let again = store.change_objection(o, &["closed", "open"], "closed", &satisfied, &rated, &[], 1310);
+    assert!(!again.await.unwrap(), "one rating per answer");
+    let reopened = store.find_objection(o).await.unwrap().unwrap();
+    assert_eq!(
+        (reopened.status.as_str(), reopened.rating.as_deref(), reopened.rating_comment.as_deref(), reopened.rated_at),
+        ("open", Some("unsatisfied"), Some("理由"), Some(1300))
+    );
+    assert_eq!(
+        (reopened.reply_due, reopened.reply_remind_at, reopened.deadline_basis.as_str()),
+        (5000, 4000, "重新起算")
+    );
+    assert_eq!((reopened.reminded_at, reopened.overdue_at), (None, None), "the new deadline runs its own clock");
+    assert_eq!(store.open_objections_of_lineage(id).await.unwrap(), 1);
+    // The next final answer clears the old rating so that it can be rated in turn.
+    assert!(answer(&store, o, true, "已到现场重新丈量，补录0.7亩", reviewer, 1400).await);
+    let closed = store.find_objection(o).await.unwrap().unwrap();
+    assert_eq!((closed.status.as_str(), closed.rating.as_deref(), closed.replied_at), ("closed", None, Some(1400)));
+    assert!(store.change_objection(o, &["closed"], "closed", &rate("satisfied"), &rated, &[], 1500).await.unwrap());
+    let kinds: Vec<String> = store.objection_events(o).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, ["submitted", "reminder", "reminder", "reply", "rate", "reply", "rate"]);
+
+    // A correction of the roster shares its lineage: objections to either version count.
+    let v2 = store.create_roster(&correction(&s, &roster_of(&store, id).await), &entries(&["a"]), 1600).await.unwrap();
+    let later = objection("YY-0101", NANCHA, Some(v2), None, s.programme);
+    store.create_objection(&later, &filed(), &[], 1700).await.unwrap();
+    assert_eq!(store.open_objections_of_lineage(id).await.unwrap(), 1);
+    assert_eq!(store.open_objections_of_lineage(v2).await.unwrap(), 1);
 });
 
 conformance!(rate_events_count_the_earlier_events_in_the_window, |store: Store| async move {

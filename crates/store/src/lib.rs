@@ -59,7 +59,9 @@ pub use monitor::{
     CaseRow, CaseValues, DayValue, FigureQuery, HouseholdRow, Listing, MessageRow, MonitorValues, OrgValue,
     PublishedRow, RatingValues, UniqueVisitor, VisitIncrement, VisitRow,
 };
-pub use objections::{NewObjection, Objection};
+pub use objections::{
+    NewObjection, NewObjectionEvent, Objection, ObjectionChange, ObjectionClock, ObjectionEvent, RatingChange,
+};
 pub use ops::{COUNTED_TABLES, ExportedSnapshot};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
 pub use outbox::{NewOutbox, OutboxCounts, OutboxMessage};

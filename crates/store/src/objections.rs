@@ -1,9 +1,15 @@
 //! 异议 (objections) raised by the public against a roster, one of its entries, or unpaid years
-//! found by a self-query. The objector follows the case by its tracking code. The phone arrives
-//! encrypted with its blind index.
+//! found by a self-query. The objector follows the objection by its tracking code: its reply
+//! deadline, timeline, answer and their rating of it. The phone arrives encrypted with its blind
+//! index.
+//!
+//! As for cases and messages, every state change is compare-and-set on the status (or clock
+//! column) and writes its timeline event and notifications in the same transaction.
 
 use sqlx::FromRow;
 
+use crate::outbox::{NewOutbox, insert_outbox};
+use crate::services::RecipientRow;
 use crate::{Store, StoreError};
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
@@ -16,11 +22,21 @@ pub struct Objection {
     pub programme_id: Option<i64>,
     pub name: String,
     pub phone_enc: Vec<u8>,
+    pub phone_idx: String,
     pub body: String,
     pub status: String,
     pub reply: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub reply_due: i64,
+    pub reply_remind_at: i64,
+    pub deadline_basis: String,
+    pub reminded_at: Option<i64>,
+    pub overdue_at: Option<i64>,
+    pub replied_at: Option<i64>,
+    pub rating: Option<String>,
+    pub rating_comment: Option<String>,
+    pub rated_at: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -36,17 +52,92 @@ pub struct NewObjection {
     pub phone_enc: Vec<u8>,
     pub phone_idx: String,
     pub body: String,
+    pub reply_due: i64,
+    pub reply_remind_at: i64,
+    pub deadline_basis: String,
 }
 
-const OBJECTION_COLUMNS: &str = "id, code, org_code, roster_id, entry_id, programme_id, name, phone_enc, body, \
-     status, reply, created_at, updated_at";
+/// A timeline entry.
+#[derive(Debug, Clone)]
+pub struct NewObjectionEvent {
+    pub kind: String,
+    pub actor: String,
+    pub staff_user_id: Option<i64>,
+    pub note: String,
+    pub public: bool,
+}
+
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct ObjectionEvent {
+    pub id: i64,
+    pub objection_id: i64,
+    pub kind: String,
+    pub actor: String,
+    pub note: String,
+    pub public: i64,
+    pub at: i64,
+}
+
+/// What happens to the objector's rating in a change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum RatingChange {
+    #[default]
+    Keep,
+    /// The objector rates: the rating and their comment.
+    Set(String, String),
+    /// A new final answer awaits a new rating.
+    Clear,
+}
+
+/// What a status change also writes on the objection.
+#[derive(Debug, Clone, Default)]
+pub struct ObjectionChange {
+    /// The answer and who gave it.
+    pub reply: Option<(String, i64)>,
+    pub rating: RatingChange,
+    /// A new reply deadline (due, remind at, basis), clearing the reminder and overdue marks.
+    pub new_due: Option<(i64, i64, String)>,
+}
+
+/// The clock marks the scheduler sets on objections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectionClock {
+    Reminder,
+    Overdue,
+}
+
+impl ObjectionClock {
+    pub const ALL: [Self; 2] = [Self::Reminder, Self::Overdue];
+
+    /// (column set, time column compared with now).
+    fn sql(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Reminder => ("reminded_at", "reply_remind_at"),
+            Self::Overdue => ("overdue_at", "reply_due"),
+        }
+    }
+}
+
+const COLUMNS: &str = "id, code, org_code, roster_id, entry_id, programme_id, name, phone_enc, phone_idx, body, \
+     status, reply, created_at, updated_at, reply_due, reply_remind_at, deadline_basis, reminded_at, overdue_at, \
+     replied_at, rating, rating_comment, rated_at";
+const OPEN: &str = "status IN ('open', 'handling')";
 
 impl Store {
-    pub async fn create_objection(&self, o: &NewObjection, now: i64) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
+    /// Stores a new objection with its first event and notifications, in one transaction. A
+    /// clash of its code or form key fails as a duplicate and writes nothing.
+    pub async fn create_objection(
+        &self,
+        o: &NewObjection,
+        event: &NewObjectionEvent,
+        notices: &[NewOutbox],
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO objections (code, org_code, roster_id, entry_id, programme_id, name, phone_enc, phone_idx, \
-             body, status, created_at, updated_at, submit_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $10, $11) RETURNING id",
+             body, status, created_at, updated_at, submit_key, reply_due, reply_remind_at, deadline_basis) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $10, $11, $12, $13, $14) RETURNING id",
         )
         .bind(&o.code)
         .bind(&o.org_code)
@@ -59,27 +150,36 @@ impl Store {
         .bind(&o.body)
         .bind(now)
         .bind(&o.submit_key)
-        .fetch_one(&self.pool)
-        .await?)
+        .bind(o.reply_due)
+        .bind(o.reply_remind_at)
+        .bind(&o.deadline_basis)
+        .fetch_one(&mut *tx)
+        .await?;
+        insert_event(&mut tx, id, event, now).await?;
+        for n in notices {
+            insert_outbox(&mut tx, None, n, now).await?;
+        }
+        tx.commit().await?;
+        Ok(id)
     }
 
     pub async fn find_objection_by_code(&self, code: &str) -> Result<Option<Objection>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {OBJECTION_COLUMNS} FROM objections WHERE code = $1"));
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM objections WHERE code = $1"));
         Ok(sqlx::query_as(sql).bind(code).fetch_optional(&self.pool).await?)
     }
 
     /// The objection a form with this once-only key filed, if any.
     pub async fn find_objection_by_submit_key(&self, key: &str) -> Result<Option<Objection>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {OBJECTION_COLUMNS} FROM objections WHERE submit_key = $1"));
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM objections WHERE submit_key = $1"));
         Ok(sqlx::query_as(sql).bind(key).fetch_optional(&self.pool).await?)
     }
 
     pub async fn find_objection(&self, id: i64) -> Result<Option<Objection>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {OBJECTION_COLUMNS} FROM objections WHERE id = $1"));
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM objections WHERE id = $1"));
         Ok(sqlx::query_as(sql).bind(id).fetch_optional(&self.pool).await?)
     }
 
-    /// Objections under an org subtree, open ones first, newest first.
+    /// Objections under an org subtree: open ones first by due time, then the rest newest first.
     pub async fn objections_within(
         &self,
         org_prefix: &str,
@@ -87,8 +187,9 @@ impl Store {
         offset: i64,
     ) -> Result<Vec<Objection>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {OBJECTION_COLUMNS} FROM objections WHERE org_code LIKE $1 \
-             ORDER BY CASE status WHEN 'closed' THEN 1 ELSE 0 END, created_at DESC, id DESC LIMIT $2 OFFSET $3"
+            "SELECT {COLUMNS} FROM objections WHERE org_code LIKE $1 \
+             ORDER BY CASE WHEN {OPEN} THEN 0 ELSE 1 END, CASE WHEN {OPEN} THEN reply_due ELSE -created_at END, \
+             id DESC LIMIT $2 OFFSET $3"
         ));
         Ok(sqlx::query_as(sql).bind(format!("{org_prefix}%")).bind(limit).bind(offset).fetch_all(&self.pool).await?)
     }
@@ -96,31 +197,157 @@ impl Store {
     /// Objections against one roster, for its page.
     pub async fn objections_of_roster(&self, roster_id: i64) -> Result<Vec<Objection>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {OBJECTION_COLUMNS} FROM objections WHERE roster_id = $1 ORDER BY created_at, id"
+            "SELECT {COLUMNS} FROM objections WHERE roster_id = $1 ORDER BY created_at, id"
         ));
         Ok(sqlx::query_as(sql).bind(roster_id).fetch_all(&self.pool).await?)
     }
 
-    /// Records a reply and the new status; a closed case stays closed.
-    pub async fn answer_objection(
+    /// How many objections to any version of the roster `roster_id` are still open.
+    pub async fn open_objections_of_lineage(&self, roster_id: i64) -> Result<i64, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM objections WHERE {OPEN} AND roster_id IN (SELECT v.id FROM rosters v, rosters r \
+             WHERE r.id = $1 AND COALESCE(v.lineage_id, v.id) = COALESCE(r.lineage_id, r.id))"
+        ));
+        Ok(sqlx::query_scalar(sql).bind(roster_id).fetch_one(&self.pool).await?)
+    }
+
+    pub async fn objection_events(&self, objection_id: i64) -> Result<Vec<ObjectionEvent>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, objection_id, kind, actor, note, public, at FROM objection_events \
+             WHERE objection_id = $1 ORDER BY id",
+        )
+        .bind(objection_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Moves an objection from one of `from` to `to`, writing `change`, the event and the
+    /// notifications in one transaction. A rating is only written over no rating. `Ok(false)`
+    /// when the objection was not in one of `from` (or was rated meanwhile).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn change_objection(
         &self,
         id: i64,
-        status: &str,
-        reply: &str,
-        by: i64,
+        from: &[&str],
+        to: &str,
+        change: &ObjectionChange,
+        event: &NewObjectionEvent,
+        notices: &[NewOutbox],
         now: i64,
-    ) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE objections SET status = $1, reply = $2, handled_by = $3, updated_at = $4 \
-             WHERE id = $5 AND status <> 'closed'",
-        )
-        .bind(status)
-        .bind(reply)
-        .bind(by)
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 { Err(StoreError::Stale("objection is closed".into())) } else { Ok(()) }
+    ) -> Result<bool, StoreError> {
+        let statuses = from.iter().map(|s| format!("'{}'", s.replace('\'', ""))).collect::<Vec<_>>().join(", ");
+        let (rating_mode, rating, comment) = match &change.rating {
+            RatingChange::Keep => ("keep", None, None),
+            RatingChange::Set(r, c) => ("set", Some(r.clone()), Some(c.clone())),
+            RatingChange::Clear => ("clear", None, None),
+        };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE objections SET status = $1, updated_at = $2, reply = COALESCE($3, reply), \
+             handled_by = COALESCE($4, handled_by), replied_at = CASE WHEN $3 IS NULL THEN replied_at ELSE $2 END, \
+             rating = CASE $5 WHEN 'keep' THEN rating WHEN 'clear' THEN NULL ELSE $6 END, \
+             rating_comment = CASE $5 WHEN 'keep' THEN rating_comment WHEN 'clear' THEN NULL ELSE $7 END, \
+             rated_at = CASE $5 WHEN 'keep' THEN rated_at WHEN 'clear' THEN NULL ELSE $2 END, \
+             reply_due = COALESCE($8, reply_due), reply_remind_at = COALESCE($9, reply_remind_at), \
+             deadline_basis = COALESCE($10, deadline_basis), \
+             reminded_at = CASE WHEN $8 IS NULL THEN reminded_at ELSE NULL END, \
+             overdue_at = CASE WHEN $8 IS NULL THEN overdue_at ELSE NULL END \
+             WHERE id = $11 AND status IN ({statuses}) AND ($5 <> 'set' OR rating IS NULL)"
+        ));
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(sql)
+            .bind(to)
+            .bind(now)
+            .bind(change.reply.as_ref().map(|r| r.0.clone()))
+            .bind(change.reply.as_ref().map(|r| r.1))
+            .bind(rating_mode)
+            .bind(rating)
+            .bind(comment)
+            .bind(change.new_due.as_ref().map(|d| d.0))
+            .bind(change.new_due.as_ref().map(|d| d.1))
+            .bind(change.new_due.as_ref().map(|d| d.2.clone()))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_event(&mut tx, id, event, now).await?;
+        for n in notices {
+            insert_outbox(&mut tx, None, n, now).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
+
+    /// Open objections whose `mark` is due at `now` and not yet set.
+    pub async fn objections_due(&self, mark: ObjectionClock, now: i64, limit: i64) -> Result<Vec<i64>, StoreError> {
+        let (set, at) = mark.sql();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM objections WHERE {set} IS NULL AND {at} <= $1 AND {OPEN} ORDER BY {at} LIMIT $2"
+        ));
+        Ok(sqlx::query_scalar(sql).bind(now).bind(limit).fetch_all(&self.pool).await?)
+    }
+
+    /// Sets `mark` on an objection once, with its event and notifications; `Ok(false)` when an
+    /// earlier tick (or another instance) already did, or the objection was answered meanwhile.
+    pub async fn fire_objection_clock(
+        &self,
+        id: i64,
+        mark: ObjectionClock,
+        event: &NewObjectionEvent,
+        notices: &[NewOutbox],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let (set, at) = mark.sql();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE objections SET {set} = $1 WHERE id = $2 AND {set} IS NULL AND {at} <= $1 AND {OPEN}"
+        ));
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(sql).bind(now).bind(id).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_event(&mut tx, id, event, now).await?;
+        for n in notices {
+            insert_outbox(&mut tx, None, n, now).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Staff with a phone whom texts about an objection to `org_code` reach: `reviewer` (township
+    /// reviewers covering it) and `commission` (county supervisors covering it).
+    pub async fn objection_recipients(&self, org_code: &str) -> Result<Vec<RecipientRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT CASE WHEN u.role = 'township_reviewer' THEN 'reviewer' ELSE 'commission' END AS role, \
+             u.display_name AS name, u.phone_enc, u.phone_idx FROM staff_users u \
+             WHERE u.disabled = 0 AND u.phone_enc IS NOT NULL AND $1 LIKE u.org_code || '%' \
+             AND u.role IN ('township_reviewer', 'supervisor') ORDER BY u.id",
+        )
+        .bind(org_code)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+async fn insert_event(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    objection_id: i64,
+    e: &NewObjectionEvent,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO objection_events (objection_id, kind, actor, staff_user_id, note, public, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(objection_id)
+    .bind(&e.kind)
+    .bind(&e.actor)
+    .bind(e.staff_user_id)
+    .bind(&e.note)
+    .bind(i64::from(e.public))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -46,6 +46,11 @@ pub struct OutboxMessage {
     pub sent_at: Option<i64>,
 }
 
+/// Texts only the commission may see: about a report (举报), or to an objector (their text carries
+/// the tracking code that opens the objection's words).
+const PROTECTED: &str = "(outbox.notice = 'objection_answered' OR EXISTS (SELECT 1 FROM messages m \
+     WHERE m.id = outbox.message_id AND m.kind = 'report'))";
+
 pub(crate) const COLUMNS: &str = "id, dedup_key, channel, notice, case_id, message_id, recipient, phone_enc, params, body, status, attempts, \
      next_attempt_at, last_error, provider_id, created_at, sent_at";
 
@@ -220,7 +225,7 @@ impl Store {
         self.outbox_where(status, case_id, true, limit, offset).await
     }
 
-    /// The 短信记录 listing: like [`Store::outbox`], but texts about a report (举报) only when
+    /// The 短信记录 listing: like [`Store::outbox`], but texts about a report (举报) or to an objector only when
     /// `include_reports` (the discipline commission), filtered in the query so that counts and
     /// pages never reveal them either.
     pub async fn outbox_listing(
@@ -241,8 +246,8 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<OutboxMessage>, i64), StoreError> {
-        let condition = "($1 = '' OR status = $1) AND ($2 = 0 OR case_id = $2) AND ($3 = 1 OR message_id IS NULL \
-                         OR message_id NOT IN (SELECT id FROM messages WHERE kind = 'report'))";
+        let condition =
+            format!("($1 = '' OR status = $1) AND ($2 = 0 OR case_id = $2) AND ($3 = 1 OR NOT {PROTECTED})");
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM outbox WHERE {condition} ORDER BY id DESC LIMIT $4 OFFSET $5"
         ));
@@ -262,26 +267,21 @@ impl Store {
         Ok((rows, total))
     }
 
-    /// Whether the text `id` is about a report (举报), which only the commission may see.
+    /// Whether the text `id` is about a report (举报) or to an objector, which only the commission
+    /// may see.
     pub async fn outbox_is_about_report(&self, id: i64) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_id WHERE o.id = $1 AND m.kind = 'report'",
-        )
-        .bind(id)
-        .fetch_one(&self.pool)
-        .await?;
+        let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM outbox WHERE id = $1 AND {PROTECTED}"));
+        let n: i64 = sqlx::query_scalar(sql).bind(id).fetch_one(&self.pool).await?;
         Ok(n > 0)
     }
 
-    /// Texts by status; those about a report (举报) only when `include_reports`.
+    /// Texts by status; those about a report (举报) or to an objector only when `include_reports`.
     pub async fn outbox_counts(&self, include_reports: bool) -> Result<OutboxCounts, StoreError> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT status, COUNT(*) FROM outbox WHERE $1 = 1 OR message_id IS NULL \
-             OR message_id NOT IN (SELECT id FROM messages WHERE kind = 'report') GROUP BY status",
-        )
-        .bind(i64::from(include_reports))
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT status, COUNT(*) FROM outbox WHERE $1 = 1 OR NOT {PROTECTED} GROUP BY status"
+        ));
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as(sql).bind(i64::from(include_reports)).fetch_all(&self.pool).await?;
         let mut counts = OutboxCounts::default();
         for (status, n) in rows {
             match status.as_str() {

@@ -21,6 +21,8 @@ pub struct Programme {
     pub from_year: Option<i64>,
     pub to_year: Option<i64>,
     pub publicity_days: i64,
+    /// Working days within which an objection to its rosters is answered (see `core::objection`).
+    pub objection_reply_days: i64,
 }
 
 impl Programme {
@@ -41,6 +43,7 @@ pub struct NewProgramme {
     pub from_year: Option<i64>,
     pub to_year: Option<i64>,
     pub publicity_days: i64,
+    pub objection_reply_days: i64,
 }
 
 /// One version of a roster, with its programme's name.
@@ -71,15 +74,17 @@ pub struct Roster {
     pub published_at: Option<i64>,
     /// 1 for a roster of a past year loaded from a file (历史补录), see [`Store::backload_roster`].
     pub backloaded: i64,
+    /// Why a paid roster was approved while objections to its proposed roster were open.
+    pub objection_override: Option<String>,
 }
 
-const PROGRAMME_COLUMNS: &str =
-    "id, name, department_id, basis, unit, standard_fen, rule, recurring, from_year, to_year, publicity_days";
+const PROGRAMME_COLUMNS: &str = "id, name, department_id, basis, unit, standard_fen, rule, recurring, from_year, to_year, publicity_days, \
+     objection_reply_days";
 
 const ROSTER_COLUMNS: &str = "r.id, r.programme_id, p.name AS programme_name, r.org_code, r.year, r.period, r.phase, \
      r.settles_id, r.version, r.lineage_id, r.supersedes_id, r.correction_reason, r.status, r.status_reason, r.paid_on, \
      r.publicity_start, r.publicity_end, r.entry_count, r.total_fen, r.created_by, r.created_at, r.updated_at, \
-     r.published_at, r.backloaded";
+     r.published_at, r.backloaded, r.objection_override";
 
 /// The statuses the public may see.
 const PUBLIC_STATUSES: &str = "('published', 'superseded', 'withdrawn')";
@@ -238,7 +243,8 @@ impl Store {
     pub async fn create_programme(&self, p: &NewProgramme, now: i64) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
             "INSERT INTO programmes (name, department_id, basis, unit, standard_fen, rule, recurring, from_year, \
-             to_year, publicity_days, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+             to_year, publicity_days, objection_reply_days, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         )
         .bind(&p.name)
         .bind(p.department_id)
@@ -250,6 +256,7 @@ impl Store {
         .bind(p.from_year)
         .bind(p.to_year)
         .bind(p.publicity_days)
+        .bind(p.objection_reply_days)
         .bind(now)
         .fetch_one(&self.pool)
         .await?)
@@ -609,24 +616,28 @@ impl Store {
         Ok(())
     }
 
-    /// Publishes a submitted roster with its publicity dates; the version it corrects, if any,
-    /// becomes superseded in the same transaction.
+    /// Publishes a submitted roster with its publicity dates (and, for a paid roster approved over
+    /// open objections, the reviewer's reason); the version it corrects, if any, becomes superseded
+    /// in the same transaction.
     pub async fn publish_roster(
         &self,
         id: i64,
         publicity: Option<(&str, &str)>,
+        objection_override: Option<&str>,
         by: i64,
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE rosters SET status = 'published', status_reason = NULL, reviewed_by = $1, updated_at = $2, \
-             published_at = $2, publicity_start = $3, publicity_end = $4 WHERE id = $5 AND status = 'submitted'",
+             published_at = $2, publicity_start = $3, publicity_end = $4, objection_override = $5 \
+             WHERE id = $6 AND status = 'submitted'",
         )
         .bind(by)
         .bind(now)
         .bind(publicity.map(|p| p.0))
         .bind(publicity.map(|p| p.1))
+        .bind(objection_override)
         .bind(id)
         .execute(&mut *tx)
         .await?;

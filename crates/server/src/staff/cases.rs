@@ -341,7 +341,7 @@ pub async fn show(
         rating: case
             .rating
             .as_deref()
-            .and_then(service::Satisfaction::parse)
+            .and_then(xiaowei_core::tracked::Satisfaction::parse)
             .map(|r| {
                 format!("{}{}", r.label(), case.rating_comment.clone().map(|c| format!("：{c}")).unwrap_or_default())
             })
@@ -556,7 +556,7 @@ pub async fn decide_extension(
     let (decision, text) = if approve {
         let (due, deadline) = service::extended(&calendar(&state).await?, case.completion_due, days);
         let basis = format!("延期{days}个工作日：{}", explain_deadline(&deadline));
-        let remind = service::completion_remind_at(now, due);
+        let remind = xiaowei_core::tracked::remind_at(now, due);
         (Some((due, remind, basis.clone())), format!("批准延期{days}个工作日。{basis}"))
     } else {
         (None, format!("不批准延期：{note}"))

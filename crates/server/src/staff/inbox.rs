@@ -176,7 +176,7 @@ pub async fn list(
                 name,
                 phone,
                 body,
-                status: super::objection_status_label(&o.status),
+                status: crate::objections::status_label(&o),
                 closed: o.status == "closed",
                 reply: o.reply.unwrap_or_default(),
                 created: shanghai_time(o.created_at),
@@ -233,7 +233,7 @@ pub async fn export(
     let mut csv = String::from("\u{feff}留言编号,类别,留言对象,状态,提交时间,答复期限,是否逾期,答复时间,评价\n");
     for m in messages {
         let place = crate::rosters::place_name(state.store(), &m.org_code).await?;
-        let rating = m.rating.as_deref().and_then(xiaowei_core::service::Satisfaction::parse).map_or("", |r| r.label());
+        let rating = m.rating.as_deref().and_then(xiaowei_core::tracked::Satisfaction::parse).map_or("", |r| r.label());
         csv.push_str(&format!(
             "{},{},{},{},{},{},{},{},{}\n",
             m.tracking,
@@ -420,7 +420,7 @@ pub async fn show(
         rating: m
             .rating
             .as_deref()
-            .and_then(xiaowei_core::service::Satisfaction::parse)
+            .and_then(xiaowei_core::tracked::Satisfaction::parse)
             .map(|r| {
                 format!(
                     "{}{}",

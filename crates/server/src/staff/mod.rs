@@ -26,7 +26,6 @@ mod wechat;
 
 pub use auth::{check_password_rules, hash_password};
 pub use inbox::redact_link_key;
-pub use objections::status_label as objection_status_label;
 pub use rosters::xlsx_response;
 pub use routes::{StaffRoute, StaffRoutes};
 pub use users::check_username;

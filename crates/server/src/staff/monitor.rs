@@ -480,7 +480,7 @@ fn time_or_blank(t: Option<i64>) -> TableCell {
 }
 
 fn rating_label(r: Option<&str>) -> String {
-    r.and_then(xiaowei_core::service::Satisfaction::parse).map_or("", |s| s.label()).to_owned()
+    r.and_then(xiaowei_core::tracked::Satisfaction::parse).map_or("", |s| s.label()).to_owned()
 }
 
 async fn listing(

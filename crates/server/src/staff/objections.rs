@@ -3,6 +3,7 @@
 //! by tracking code on the public site. Everyone else in scope (the village clerk who compiled
 //! the roster among them) sees only that an objection exists, where, its status and the answer:
 //! never who raised it, the phone, the content or the tracking code (which opens the content).
+//! Every row shows the reply deadline and whether it is near or past.
 
 use askama::Template;
 use axum::Form;
@@ -10,6 +11,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, Response};
 use serde::Deserialize;
 use xiaowei_core::Permission;
+use xiaowei_core::objection::{MAX_REPLY_CHARS, ObjectionStatus};
+use xiaowei_core::tracked::ClockState;
 
 use super::{Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
@@ -18,15 +21,6 @@ use crate::security::random_token;
 use crate::state::{AppState, shanghai_time};
 
 const PAGE_SIZE: i64 = 30;
-
-/// 待处理 / 处理中 / 已办结
-pub fn status_label(status: &str) -> &'static str {
-    match status {
-        "open" => "待处理",
-        "handling" => "处理中",
-        _ => "已办结",
-    }
-}
 
 struct ObjectionRow {
     id: i64,
@@ -40,6 +34,8 @@ struct ObjectionRow {
     closed: bool,
     reply: String,
     created: String,
+    due: String,
+    clock: &'static str,
 }
 
 #[derive(Template)]
@@ -94,9 +90,11 @@ pub async fn list(
     let has_more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
     let sees_objector = sees_objector(&staff);
+    let now = state.now();
     let mut objections = Vec::with_capacity(rows.len());
     for o in rows {
         let (code, name, phone, body) = objector(&state, sees_objector, &o)?;
+        let open = ObjectionStatus::parse(&o.status).is_some_and(ObjectionStatus::is_open);
         objections.push(ObjectionRow {
             id: o.id,
             place: crate::rosters::place_name(state.store(), &o.org_code).await?,
@@ -105,8 +103,10 @@ pub async fn list(
             name,
             phone,
             body,
-            status: status_label(&o.status),
-            closed: o.status == "closed",
+            status: crate::objections::status_label(&o),
+            closed: !open,
+            due: shanghai_time(o.reply_due),
+            clock: if open { ClockState::at(o.reply_due, o.reply_remind_at, now).label() } else { "" },
             reply: o.reply.unwrap_or_default(),
             created: shanghai_time(o.created_at),
         });
@@ -156,27 +156,27 @@ pub async fn answer(
 ) -> Result<Response, AppError> {
     let objection = state.store().find_objection(id).await?.ok_or(AppError::NotFound)?;
     staff.require_visible(&objection.org_code)?;
-    if !matches!(form.status.as_str(), "handling" | "closed") {
-        return Err(AppError::invalid("处理状态：请选择处理中或已办结"));
-    }
+    let last = match form.status.as_str() {
+        "closed" => true,
+        "handling" => false,
+        _ => return Err(AppError::invalid("处理状态：请选择处理中或已办结")),
+    };
     let reply = form.reply.trim();
-    if reply.is_empty() || reply.chars().count() > 1000 {
-        return Err(AppError::invalid("答复内容：请填写（不超过1000字）"));
+    if reply.is_empty() || reply.chars().count() > MAX_REPLY_CHARS {
+        return Err(AppError::invalid(format!("答复内容：请填写（不超过{MAX_REPLY_CHARS}字）")));
     }
     let list = if form.back == "inbox" { "/staff/inbox" } else { "/staff/objections" };
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other(&format!("{list}?done=repeat")));
     }
-    state.store().answer_objection(id, &form.status, reply, staff.user.id, state.now()).await.map_err(|e| match e {
-        xiaowei_store::StoreError::Stale(_) => AppError::Conflict("该异议已办结，不能再修改".into()),
-        other => other.into(),
-    })?;
-    if let Some(roster) = objection.roster_id {
-        state.pages().forget_roster(roster);
+    let now = state.now();
+    // The public timeline names the role, not the official.
+    let actor = staff.role.label();
+    if !crate::objections::answer(&state, &objection, (staff.user.id, actor), last, reply, now).await? {
+        return Err(AppError::Conflict("该异议已答复，不能再修改".into()));
     }
-    let detail = format!("{}：{reply}", status_label(&form.status));
-    let entry =
-        staff.audit_entry(state.now(), "objection.answer", format!("objection:{id}"), detail, Some(objection.org_code));
+    let detail = format!("{}：{reply}", if last { "已答复" } else { "处理中" });
+    let entry = staff.audit_entry(now, "objection.answer", format!("objection:{id}"), detail, Some(objection.org_code));
     state.audit(entry).await?;
     Ok(see_other(&format!("{list}?done=answered")))
 }

@@ -6,6 +6,7 @@ use axum::Form;
 use axum::extract::{Path, Query, Request, State};
 use axum::response::{Html, Response};
 use serde::Deserialize;
+use xiaowei_core::objection;
 use xiaowei_core::subsidy::Unit;
 use xiaowei_core::{Fen, Permission, Role};
 use xiaowei_store::{Department, NewAttachment, NewProgramme, Programme};
@@ -25,6 +26,7 @@ pub struct ProgrammeRow {
     pub standard: String,
     pub years: String,
     pub publicity_days: i64,
+    pub objection_reply_days: i64,
     pub basis: String,
 }
 
@@ -53,6 +55,7 @@ pub fn describe(p: &Programme, departments: &[Department]) -> ProgrammeRow {
         standard,
         years,
         publicity_days: p.publicity_days,
+        objection_reply_days: p.objection_reply_days,
         basis: p.basis.clone(),
     }
 }
@@ -140,6 +143,8 @@ pub struct ProgrammeForm {
     to_year: String,
     #[serde(default)]
     publicity_days: String,
+    #[serde(default)]
+    objection_reply_days: String,
 }
 
 fn optional_year(text: &str, field: &str) -> Result<Option<i64>, AppError> {
@@ -199,6 +204,8 @@ fn parse_form(form: &ProgrammeForm, staff: &Staff) -> Result<NewProgramme, AppEr
             _ => return Err(AppError::invalid("公示天数：请填写1到365之间的整数")),
         },
     };
+    let objection_reply_days =
+        objection::parse_reply_days(&form.objection_reply_days).map_err(|e| AppError::invalid(e.to_string()))?;
     Ok(NewProgramme {
         name: name.to_owned(),
         department_id,
@@ -210,6 +217,7 @@ fn parse_form(form: &ProgrammeForm, staff: &Staff) -> Result<NewProgramme, AppEr
         from_year,
         to_year,
         publicity_days,
+        objection_reply_days: i64::from(objection_reply_days),
     })
 }
 

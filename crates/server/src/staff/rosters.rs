@@ -13,6 +13,7 @@ use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
+use xiaowei_core::objection;
 use xiaowei_core::roster::CellError;
 use xiaowei_core::subsidy::{Phase, Publicity, RosterAction, RosterStatus, transition};
 use xiaowei_core::{Fen, OrgLevel, Permission};
@@ -489,6 +490,8 @@ struct ShowPage {
     can_correct: bool,
     can_export: bool,
     is_public: bool,
+    /// Open objections to the proposed roster a paid roster settles.
+    open_objections: i64,
     form_key: String,
 }
 
@@ -544,6 +547,7 @@ pub async fn show(
         can_correct: status == RosterStatus::Published && in_scope(Permission::DraftRosters),
         can_export: in_scope(Permission::ViewPersonalData),
         is_public: status.is_public(),
+        open_objections: open_objections_settled(&state, &roster).await?,
         form_key: random_token(),
     };
     Ok(Html(page.render()?))
@@ -683,14 +687,35 @@ pub async fn attach(
     Ok(see_other(&format!("/staff/rosters/{id}?done=attached")))
 }
 
+/// How many objections to the proposed roster that a paid roster settles are still open (0 for
+/// a proposed roster, or a paid one that settles none).
+async fn open_objections_settled(state: &AppState, roster: &Roster) -> Result<i64, AppError> {
+    match roster.settles_id.filter(|_| roster.phase == Phase::Paid.as_str()) {
+        Some(proposed) => Ok(state.store().open_objections_of_lineage(proposed).await?),
+        None => Ok(0),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ApproveForm {
+    #[serde(default)]
+    form_key: String,
+    /// Why a paid roster is approved while objections to its proposed roster are open.
+    #[serde(default)]
+    objection_reason: String,
+}
+
 pub async fn approve(
     State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<i64>,
-    Form(form): Form<KeyedForm>,
+    Form(form): Form<ApproveForm>,
 ) -> Result<Response, AppError> {
     let roster = roster_in_scope(&state, &staff, id).await?;
     transition(status_of(&roster)?, RosterAction::Approve).map_err(|e| AppError::Conflict(e.to_string()))?;
+    let open = usize::try_from(open_objections_settled(&state, &roster).await?).unwrap_or(usize::MAX);
+    let override_reason =
+        objection::approval_reason(open, &form.objection_reason).map_err(|e| AppError::invalid(e.to_string()))?;
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other(&format!("/staff/rosters/{id}?done=repeat")));
     }
@@ -705,7 +730,11 @@ pub async fn approve(
         None
     };
     let dates = publicity.as_ref().map(|(a, b)| (a.as_str(), b.as_str()));
-    state.store().publish_roster(id, dates, staff.user.id, now).await.map_err(changed_meanwhile)?;
+    state
+        .store()
+        .publish_roster(id, dates, override_reason.as_deref(), staff.user.id, now)
+        .await
+        .map_err(changed_meanwhile)?;
     if let Some(published) = state.store().find_roster(id).await? {
         crate::search::index_roster(&state, &published).await?;
     }
@@ -714,10 +743,13 @@ pub async fn approve(
         state.store().unindex_document("roster", old).await?;
         state.pages().forget_roster(old);
     }
-    let detail = match &publicity {
+    let mut detail = match &publicity {
         Some((a, b)) => format!("审核通过并公开，公示期 {a} 至 {b}"),
         None => "审核通过并公开".to_owned(),
     };
+    if let Some(reason) = &override_reason {
+        detail.push_str(&format!("；尚有{open}条异议未办结，说明：{reason}"));
+    }
     audit_roster(&state, &staff, &roster, "roster.publish", detail).await?;
     Ok(see_other(&format!("/staff/rosters/{id}?done=approved")))
 }
