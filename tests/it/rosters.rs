@@ -62,6 +62,15 @@ both_backends!(a_roster_goes_from_upload_through_review_to_the_public_page, |app
     assert!(!page.contains(&person_id(1)), "no full ID on a public page");
     assert!(page.contains("公示中，还剩 7 天"), "{page}");
     assert!(page.contains("1,200.00"));
+    // The notice for the village's WeChat groups: what, when, where to look and object, the ledger entry.
+    let staff_page =
+        clerk.get(app.url(&format!("/staff/rosters/{proposed}"))).send().await.unwrap().text().await.unwrap();
+    let notice = staff_page.split("<textarea").nth(1).unwrap_or_default();
+    assert!(
+        notice.contains("公示期") && notice.contains(&format!("/rosters/{proposed}")) && notice.contains("对此有异议"),
+        "{notice}"
+    );
+    assert!(notice.contains("公开账本第") && notice.contains("账本检查点："), "{notice}");
     let listing = TestApp::client()
         .get(app.url(&format!("/t/620922100/subsidies?village={VILLAGE}")))
         .send()

@@ -163,7 +163,11 @@ fn verify(app: &TestApp, witnesses: &[RunningWitness]) -> (bool, String) {
 }
 
 witnessed!(two_witnesses_cosign_every_new_checkpoint, 2, |app: TestApp, ws: Vec<RunningWitness>| async move {
-    published_roster(&app).await;
+    let roster = published_roster(&app).await;
+    let clerk = app.login_as(xiaowei_core::Role::VillageClerk).await;
+    let staff_page = format!("/staff/rosters/{roster}");
+    let notice = clerk.get(app.url(&staff_page)).send().await.unwrap().text().await.unwrap();
+    assert!(notice.contains("微信群通知") && notice.contains("见证方确认中"), "not yet witnessed: {notice}");
     let mut submitter = Submitter::new().unwrap();
     let now = app.state.now();
     assert_eq!(submitter.tick(&app.state, now).await.unwrap(), 2);
@@ -205,6 +209,10 @@ witnessed!(two_witnesses_cosign_every_new_checkpoint, 2, |app: TestApp, ws: Vec<
     let (_, root) = app.state.store().ledger_head().await.unwrap();
     let short = xiaowei_server::witnesses::short_hash(&root);
     assert!(sheet.contains("见证方确认的检查点") && sheet.contains(&short), "{sheet}");
+    // The notice for the village's WeChat groups carries the witnessed checkpoint's short hash.
+    let notice = clerk.get(app.url(&staff_page)).send().await.unwrap().text().await.unwrap();
+    let (size, _) = app.state.store().ledger_head().await.unwrap();
+    assert!(notice.contains(&format!("见证检查点：{size}条记录，根哈希 {short}（县纪委监委、")), "witnessed: {notice}");
     let (passed, out) = verify(&app, &ws);
     assert!(passed && out.contains("县纪委监委」：已确认到第"), "{out}");
 });

@@ -492,6 +492,8 @@ struct ShowPage {
     is_public: bool,
     /// Open objections to the proposed roster a paid roster settles.
     open_objections: i64,
+    /// For a published roster: the notice to paste into the village's WeChat groups.
+    group_notice: String,
     form_key: String,
 }
 
@@ -521,6 +523,11 @@ pub async fn show(
         _ => String::new(),
     };
     let in_scope = |p: Permission| staff.role.allows(p) && staff.scope.covers_org(&roster.org_code);
+    let group_notice = if status == RosterStatus::Published {
+        group_notice(&state, &roster, &roster_title(&roster, &place), &publicity).await?
+    } else {
+        String::new()
+    };
     let page = ShowPage {
         nav: staff.nav(),
         notice: notice_text(&q.done),
@@ -548,9 +555,41 @@ pub async fn show(
         can_export: in_scope(Permission::ViewPersonalData),
         is_public: status.is_public(),
         open_objections: open_objections_settled(&state, &roster).await?,
+        group_notice,
         form_key: random_token(),
     };
     Ok(Html(page.render()?))
+}
+
+/// The notice a clerk pastes into the village's WeChat groups (村组微信群通知) once a roster is
+/// public: what was published, the publicity period, the page's link and how to object, and the
+/// ledger entry with the newest checkpoint the witnesses confirmed (its size and short hash), so
+/// that anyone can later check that the list was not changed after the notice went out.
+async fn group_notice(state: &AppState, roster: &Roster, title: &str, publicity: &str) -> Result<String, AppError> {
+    let link = state.config().public_link(&format!("/rosters/{}", roster.id));
+    let mut text = format!("【公示通知】{title}已在“民生监督”平台公开");
+    if !publicity.is_empty() {
+        text.push_str(&format!("，公示期 {publicity}"));
+    }
+    text.push_str(&format!("。请点开链接核对本人信息：{link} 。如有异议，可在页面上点“对此有异议”直接提出。"));
+    if let Some(leaf) = state.store().latest_leaf_of("roster", roster.id).await? {
+        text.push_str(&format!("\n公开账本第{}号记录。", leaf.idx));
+        let witnessed = crate::witnesses::witnessed_checkpoint(state).await?;
+        match witnessed.newest {
+            Some((size, root, names)) if size > u64::try_from(leaf.idx).unwrap_or(u64::MAX) => text.push_str(&format!(
+                "见证检查点：{size}条记录，根哈希 {}（{}确认）。",
+                crate::witnesses::short_hash(&root),
+                names.join("、")
+            )),
+            _ if state.config().witnesses.is_empty() => text.push_str(&format!(
+                "账本检查点：{}条记录，根哈希 {}。",
+                witnessed.size,
+                crate::witnesses::short_hash(&witnessed.root)
+            )),
+            _ => text.push_str("见证方确认中，稍后可在本页复制带见证检查点的通知。"),
+        }
+    }
+    Ok(text)
 }
 
 /// Appends an audit record of an action on a roster, filed under the roster's org.
