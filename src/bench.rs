@@ -32,7 +32,7 @@ use tokio::sync::{mpsc, oneshot};
 use xiaowei_core::resident_id::check_char;
 use xiaowei_core::roster::RosterLine;
 use xiaowei_core::{Fen, OrgLevel, PiiCipher, ResidentId, Role};
-use xiaowei_server::rosters::{ID_PURPOSE, ImportParams, check_upload, seal_line, store_upload};
+use xiaowei_server::app::rosters::{ID_PURPOSE, ImportParams, check_upload, seal_line, store_upload};
 use xiaowei_server::{AppState, Config};
 use xiaowei_store::{NewEntry, NewOrg, NewProgramme, NewRoster, NewStaffUser, Store};
 
@@ -493,9 +493,10 @@ fn read_done(dir: &Path) -> Option<(usize, u64)> {
 /// paid year of every recurring programme paid to them, to find unpaid years. Returns the entries found.
 async fn self_query_reads(state: &AppState, who: &Person) -> Result<usize> {
     let id_idx = state.cipher().blind_index(ID_PURPOSE, who.id.expose());
-    let found = xiaowei_server::subsidies::person_records(state.store(), std::slice::from_ref(&id_idx), &who.name)
-        .await
-        .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    let found =
+        xiaowei_server::public::subsidies::person_records(state.store(), std::slice::from_ref(&id_idx), &who.name)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.to_string()))?;
     std::hint::black_box(found.gaps.len());
     Ok(found.entries.len())
 }
@@ -724,7 +725,7 @@ pub(crate) async fn page_roster(state: &AppState) -> Result<i64> {
         let who = person(listed(0, 0, k))?;
         entries.push(seal_line(state.cipher(), &line(k + 2, &who, k, PROGRAMME_FEN[0])));
     }
-    let today = xiaowei_server::rosters::shanghai_date(now);
+    let today = xiaowei_server::web::dates::shanghai_date(now);
     let roster = NewRoster {
         programme_id: fx.programmes[0],
         org_code: village_code(0),

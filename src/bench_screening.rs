@@ -17,7 +17,7 @@ use jiff::civil::Date;
 use xiaowei_core::PiiCipher;
 use xiaowei_core::registry::RegistryLine;
 use xiaowei_core::screening;
-use xiaowei_server::rosters::seal_line;
+use xiaowei_server::app::rosters::seal_line;
 use xiaowei_store::{NewRoster, ScreeningSettings};
 
 use crate::bench::{
@@ -114,7 +114,7 @@ pub async fn screening(args: ScreeningArgs) -> Result<()> {
                 relation: relation.map(Into::into),
                 detail: detail.map(Into::into),
             };
-            kinds[slot].1.push(xiaowei_server::screening::seal_record(cipher, &line));
+            kinds[slot].1.push(xiaowei_server::app::screening::seal_record(cipher, &line));
         };
         reg(0, None, None, None);
         if n % 100 == 7 {
@@ -181,21 +181,21 @@ pub async fn screening(args: ScreeningArgs) -> Result<()> {
     println!("新花名册：{} 条，生成、加密并公开 {:.1} s", args.entries, secs(t));
 
     let t = Instant::now();
-    let cold = xiaowei_server::screening::run(&state, Some(&[roster_id]), now + 1).await?;
+    let cold = xiaowei_server::app::screening::run(&state, Some(&[roster_id]), now + 1).await?;
     let cold_s = secs(t);
     println!(
         "增量比对（首次，冷启动：读取并索引比对库）{} 条新记录 × {} 人的比对库：全程 {cold_s:.2} s，线索 {} 条",
         cold.entries, args.people, cold.summary.hits
     );
     let t = Instant::now();
-    let warm = xiaowei_server::screening::run(&state, Some(&[roster_id]), now + 2).await?;
+    let warm = xiaowei_server::app::screening::run(&state, Some(&[roster_id]), now + 2).await?;
     let warm_s = secs(t);
     println!(
         "增量比对（再次，比对库已在内存，仅核对版本）{} 条新记录：全程 {warm_s:.2} s，线索 {} 条",
         warm.entries, warm.summary.hits
     );
     let t = Instant::now();
-    let loaded = xiaowei_server::screening::load(&state, Some(&[roster_id])).await?;
+    let loaded = xiaowei_server::app::screening::load(&state, Some(&[roster_id])).await?;
     let load_s = secs(t);
     let t = Instant::now();
     let scope = [roster_id].into_iter().collect();
@@ -208,14 +208,14 @@ pub async fn screening(args: ScreeningArgs) -> Result<()> {
     drop(loaded);
 
     let t = Instant::now();
-    let full = xiaowei_server::screening::run(&state, None, now + 3).await?;
+    let full = xiaowei_server::app::screening::run(&state, None, now + 3).await?;
     let full_s = secs(t);
     println!(
         "全县重比对 {} 条 × {} 人的比对库：全程 {full_s:.1} s（读取、解密、规则、记录），线索 {} 条，新增 {} 条",
         full.entries, args.people, full.summary.hits, full.summary.new_hits
     );
     let t = Instant::now();
-    let loaded = xiaowei_server::screening::load(&state, None).await?;
+    let loaded = xiaowei_server::app::screening::load(&state, None).await?;
     let load_s = secs(t);
     let t = Instant::now();
     let rules_hits = screening::screen(&loaded.context, &loaded.entries, None).len();

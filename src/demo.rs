@@ -188,12 +188,14 @@ pub async fn load(state: &AppState) -> Result<()> {
     crate::demo_disclosures::load(state).await?;
     crate::demo_services::load(state).await?;
     crate::demo_messages::load(state).await?;
-    let raised = xiaowei_server::alerts::scan(state, state.now()).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    let raised =
+        xiaowei_server::workers::alerts::scan(state, state.now()).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
     println!("远程监控平台：新发现 {raised} 条预警（办件超期、不满意评价、未按时公开等）。");
     crate::demo_kiosk::load(state).await?;
     crate::demo_monitor::load(state).await?;
     crate::demo_screening::load(state).await?;
-    let indexed = xiaowei_server::search::reindex_all(state).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    let indexed =
+        xiaowei_server::public::search::reindex_all(state).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
     println!("搜索索引已更新：{indexed} 条公开信息。");
     Ok(())
 }

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use jiff::civil::Date;
 use xiaowei_core::disclosure::Period;
 use xiaowei_server::AppState;
-use xiaowei_server::rosters::shanghai_date;
+use xiaowei_server::web::dates::shanghai_date;
 use xiaowei_store::{NewDisclosure, NewFinanceLine, Store};
 
 const GUANGZHI: &str = "620922214";

@@ -13,7 +13,7 @@ const NAME: &str = "便民服务大厅1号机";
 pub async fn load(state: &AppState) -> Result<()> {
     let store = state.store();
     let token = state.cipher().token_tag("kiosk_demo_enrol", GUANGZHI);
-    let hash = xiaowei_server::kiosk::enrol_hash(state, &token);
+    let hash = xiaowei_server::public::kiosk::enrol_hash(state, &token);
     let Some(admin) = store.find_staff_by_username("admin").await? else {
         anyhow::bail!("演示账号 admin 不存在");
     };

@@ -8,7 +8,7 @@ use anyhow::Result;
 use xiaowei_core::Phone;
 use xiaowei_core::message::{self, MessageKind, MessageNotice};
 use xiaowei_server::AppState;
-use xiaowei_server::notify;
+use xiaowei_server::workers::notify;
 use xiaowei_store::{MessageChange, NewMessage, NewMessageEvent};
 
 /// 广至藏族乡 and its village 卓园村.
@@ -120,7 +120,7 @@ fn err(e: impl std::fmt::Display) -> anyhow::Error {
 pub async fn load(state: &AppState) -> Result<()> {
     let store = state.store();
     let now = state.now();
-    let calendar = xiaowei_server::services::calendar(state).await.map_err(err)?;
+    let calendar = xiaowei_server::public::services::calendar(state).await.map_err(err)?;
     let clerk = store.find_staff_by_username("zhuoyuan").await?;
     let admin = store.find_staff_by_username("guangzhi").await?;
     let mut created = 0;
@@ -144,7 +144,7 @@ pub async fn load(state: &AppState) -> Result<()> {
             submitted_at: submitted,
             reply_due: clock.due,
             reply_remind_at: clock.remind_at,
-            deadline_basis: xiaowei_server::messages::deadline_basis(d.kind, &clock),
+            deadline_basis: xiaowei_server::public::messages::deadline_basis(d.kind, &clock),
         };
         let submitted_note = format!("提交{}留言", d.kind.label());
         let (id, fresh) =
@@ -180,7 +180,7 @@ pub async fn load(state: &AppState) -> Result<()> {
                         new_due: Some((
                             again.due,
                             again.remind_at,
-                            xiaowei_server::messages::deadline_basis(d.kind, &again),
+                            xiaowei_server::public::messages::deadline_basis(d.kind, &again),
                         )),
                         ..MessageChange::default()
                     };

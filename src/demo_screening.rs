@@ -29,7 +29,8 @@ fn resident(born: &str, sequence: usize) -> Result<ResidentId> {
 
 async fn import(state: &AppState, kind: RegistryKind, header: &str, rows: &[String]) -> Result<()> {
     let text = format!("{header}\n{}\n", rows.join("\n"));
-    let check = xiaowei_server::screening::check_file(kind, text.as_bytes()).map_err(|e| anyhow!(e.to_string()))?;
+    let check =
+        xiaowei_server::app::screening::check_file(kind, text.as_bytes()).map_err(|e| anyhow!(e.to_string()))?;
     let audit = NewAuditEntry {
         at: state.now(),
         actor_id: None,
@@ -40,9 +41,17 @@ async fn import(state: &AppState, kind: RegistryKind, header: &str, rows: &[Stri
         ip: "local".into(),
         org_code: None,
     };
-    xiaowei_server::screening::import_registry(state, kind, false, &check, "演示数据.csv", (None, "演示数据"), audit)
-        .await
-        .map_err(|e| anyhow!(e.to_string()))?;
+    xiaowei_server::app::screening::import_registry(
+        state,
+        kind,
+        false,
+        &check,
+        "演示数据.csv",
+        (None, "演示数据"),
+        audit,
+    )
+    .await
+    .map_err(|e| anyhow!(e.to_string()))?;
     Ok(())
 }
 
@@ -118,7 +127,7 @@ pub async fn load(state: &AppState) -> Result<()> {
                 account: None,
                 note: None,
             };
-            xiaowei_server::rosters::seal_line(state.cipher(), &line)
+            xiaowei_server::app::rosters::seal_line(state.cipher(), &line)
         })
         .collect();
     let clerk = store.find_staff_by_username("zhuoyuan").await?.ok_or_else(|| anyhow!("演示账号 zhuoyuan 不存在"))?.id;
@@ -127,7 +136,7 @@ pub async fn load(state: &AppState) -> Result<()> {
         .await?
         .ok_or_else(|| anyhow!("演示账号 guangzhi-shenhe 不存在"))?
         .id;
-    let year = xiaowei_server::rosters::shanghai_date(now).year();
+    let year = xiaowei_server::web::dates::shanghai_date(now).year();
     let roster = NewRoster {
         programme_id: programme,
         org_code: ZHUOYUAN.into(),
@@ -142,11 +151,11 @@ pub async fn load(state: &AppState) -> Result<()> {
     };
     let id = store.create_roster(&roster, &entries, now).await?;
     store.change_roster_status(id, "draft", "submitted", None, clerk, now).await?;
-    let start = xiaowei_server::rosters::shanghai_date(now);
+    let start = xiaowei_server::web::dates::shanghai_date(now);
     let end = start.checked_add(jiff::Span::new().days(6)).unwrap_or(Date::MAX);
     store.publish_roster(id, Some((&start.to_string(), &end.to_string())), None, reviewer, now).await?;
-    let outcome = xiaowei_server::screening::run(state, None, now).await.map_err(|e| anyhow!(e.to_string()))?;
-    let leads = xiaowei_server::screening::refresh_outreach(state, i32::from(year), now)
+    let outcome = xiaowei_server::app::screening::run(state, None, now).await.map_err(|e| anyhow!(e.to_string()))?;
+    let leads = xiaowei_server::app::screening::refresh_outreach(state, i32::from(year), now)
         .await
         .map_err(|e| anyhow!(e.to_string()))?;
     println!(

@@ -9,7 +9,7 @@ use xiaowei_core::service::{self, Notice, TimeLimit};
 use xiaowei_core::tracked::Satisfaction;
 use xiaowei_core::{OrgLevel, Phone};
 use xiaowei_server::AppState;
-use xiaowei_server::notify::{self, CaseRef};
+use xiaowei_server::workers::notify::{self, CaseRef};
 use xiaowei_store::{CaseChange, NewCase, NewCaseEvent, NewServiceItem, ServiceItem};
 
 use crate::demo::{GIVEN, SURNAMES};
@@ -109,7 +109,8 @@ const CASES: [(&str, &str, i64, Fate); 6] = [
 
 async fn demo_cases(state: &AppState, catalogue: &[ServiceItem], now: i64) -> Result<usize> {
     let store = state.store();
-    let calendar = xiaowei_server::services::calendar(state).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    let calendar =
+        xiaowei_server::public::services::calendar(state).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
     let mut created = 0;
     for (n, (item_name, description, hours_ago, fate)) in CASES.iter().enumerate() {
         let Some(item) = catalogue.iter().find(|i| i.name == *item_name) else { continue };
@@ -138,7 +139,7 @@ async fn demo_cases(state: &AppState, catalogue: &[ServiceItem], now: i64) -> Re
             completion_due: clocks.completion_due,
             completion_remind_at: clocks.completion_remind_at,
             deadline_basis: match &clocks.completion {
-                service::CompletionDeadline::WorkingDays(d) => xiaowei_server::services::explain_deadline(d),
+                service::CompletionDeadline::WorkingDays(d) => xiaowei_server::public::services::explain_deadline(d),
                 service::CompletionDeadline::Hours { hours } => format!("法定时限{hours}小时，自提交时起算"),
             },
         };

@@ -19,8 +19,9 @@ use xiaowei_core::subsidy::{DifferenceKind, Unit};
 use xiaowei_core::tracked::{Rating, Satisfaction};
 use xiaowei_core::{Fen, Phone, ResidentId};
 use xiaowei_server::AppState;
-use xiaowei_server::objections;
-use xiaowei_server::rosters::{refresh_differences, seal_line, shanghai_date};
+use xiaowei_server::app::objections;
+use xiaowei_server::app::rosters::{refresh_differences, seal_line};
+use xiaowei_server::web::dates::shanghai_date;
 use xiaowei_store::{NewProgramme, NewRoster, Store};
 
 use crate::demo::{GIVEN, GROUP_NAMES, Lcg, SURNAMES};

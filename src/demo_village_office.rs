@@ -9,7 +9,7 @@ use jiff::civil::Date;
 use xiaowei_core::Phone;
 use xiaowei_core::village_office::Audience;
 use xiaowei_server::AppState;
-use xiaowei_server::rosters::shanghai_date;
+use xiaowei_server::web::dates::shanghai_date;
 use xiaowei_store::{CadreDetails, NewDutyOverride, NewMeeting, Store, WeeklyDuty};
 
 use crate::demo::{GIVEN, Lcg, SURNAMES};

@@ -444,7 +444,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Ledger(LedgerCommand::Checkpoint { data }) => {
             apply_data(&mut config, &data);
             let state = open(&config).await?;
-            let text = xiaowei_server::witnesses::witnessed_checkpoint(&state)
+            let text = xiaowei_server::workers::witnesses::witnessed_checkpoint(&state)
                 .await
                 .map_err(|e| anyhow::anyhow!(user_message(&e)))?
                 .text;
@@ -502,7 +502,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 if state.store().wechat_account(&account).await?.is_none() {
                     bail!("乡镇 {account} 尚未配置公众号：请县级管理员在后台「公众号管理」中配置");
                 }
-                let sent = xiaowei_server::wechat::push_menu(&state, &account)
+                let sent = xiaowei_server::public::wechat::push_menu(&state, &account)
                     .await
                     .map_err(|e| anyhow::anyhow!("推送菜单失败：{e}"))?;
                 eprintln!("菜单已推送到 {account} 的公众号。");
@@ -562,7 +562,8 @@ async fn import_registry(config: &Config, kind: &str, file: &std::path::Path, am
         bail!("未知比对库 {kind}，可选：{}", known.join(" | "));
     };
     let bytes = std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
-    let check = xiaowei_server::screening::check_file(kind, &bytes).map_err(|e| anyhow::anyhow!(user_message(&e)))?;
+    let check =
+        xiaowei_server::app::screening::check_file(kind, &bytes).map_err(|e| anyhow::anyhow!(user_message(&e)))?;
     let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
     if !check.is_clean() {
         eprintln!("{name}：{} 处错误，未导入任何数据：", check.errors.len());
@@ -589,11 +590,11 @@ async fn import_registry(config: &Config, kind: &str, file: &std::path::Path, am
         org_code: None,
     };
     let count =
-        xiaowei_server::screening::import_registry(&state, kind, amend, &check, &name, (None, &operator), audit)
+        xiaowei_server::app::screening::import_registry(&state, kind, amend, &check, &name, (None, &operator), audit)
             .await
             .map_err(|e| anyhow::anyhow!(user_message(&e)))?;
     println!("已导入{} {count} 条，正在全面比对……", kind.label());
-    let summary = xiaowei_server::screening::run(&state, None, state.now())
+    let summary = xiaowei_server::app::screening::run(&state, None, state.now())
         .await
         .map_err(|e| anyhow::anyhow!(user_message(&e)))?
         .summary;
@@ -614,7 +615,7 @@ async fn screen(config: &Config, roster: Option<i64>, json: bool) -> Result<Exit
         bail!("未找到花名册 {id}");
     }
     let only = roster.map(|id| vec![id]);
-    let outcome = xiaowei_server::screening::run(&state, only.as_deref(), jiff_now())
+    let outcome = xiaowei_server::app::screening::run(&state, only.as_deref(), jiff_now())
         .await
         .map_err(|e| anyhow::anyhow!(user_message(&e)))?;
     let hits = match roster {
@@ -645,7 +646,7 @@ async fn screen(config: &Config, roster: Option<i64>, json: bool) -> Result<Exit
                     "name": h.name,
                     "id_masked": h.id_masked,
                     "amount_fen": h.amount_fen,
-                    "evidence": xiaowei_server::screening::evidence_of(&h.evidence)
+                    "evidence": xiaowei_server::app::screening::evidence_of(&h.evidence)
                         .into_iter()
                         .map(|e| serde_json::json!({"record": e.record, "entry": e.entry, "text": e.text}))
                         .collect::<Vec<_>>(),
@@ -686,7 +687,7 @@ async fn screen(config: &Config, roster: Option<i64>, json: bool) -> Result<Exit
                 h.amount_fen / 100,
                 h.amount_fen % 100
             )?;
-            for e in xiaowei_server::screening::evidence_of(&h.evidence) {
+            for e in xiaowei_server::app::screening::evidence_of(&h.evidence) {
                 writeln!(out, "    证据：{}", e.text)?;
             }
         }
@@ -752,7 +753,7 @@ async fn open(config: &Config) -> Result<AppState> {
         files::secure_dir(config.attachments.dir.as_deref().unwrap_or(&config.attachments_dir()))?;
     }
     let attachments = AttachmentStore::from_config(&config.attachments, &config.attachments_dir())?;
-    let gateway = xiaowei_server::notify::ProviderGateway::from_config(&config.sms, &config.sms_templates)?;
+    let gateway = xiaowei_server::workers::notify::ProviderGateway::from_config(&config.sms, &config.sms_templates)?;
     Ok(AppState::with_gateway(store, cipher, config.clone(), attachments, gateway))
 }
 
@@ -821,9 +822,11 @@ fn read_password() -> Result<String> {
     Ok(password)
 }
 
-fn user_message(e: &xiaowei_server::error::AppError) -> String {
+fn user_message(e: &xiaowei_server::web::error::AppError) -> String {
     match e {
-        xiaowei_server::error::AppError::Invalid(m) | xiaowei_server::error::AppError::Conflict(m) => m.clone(),
+        xiaowei_server::web::error::AppError::Invalid(m) | xiaowei_server::web::error::AppError::Conflict(m) => {
+            m.clone()
+        }
         other => other.to_string(),
     }
 }

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use xiaowei_core::OrgLevel;
 use xiaowei_core::subsidy::{BatchPeriod, Phase};
 use xiaowei_server::AppState;
-use xiaowei_server::rosters::{Backload, BackloadOutcome};
+use xiaowei_server::app::rosters::{Backload, BackloadOutcome};
 use xiaowei_store::NewAuditEntry;
 
 /// What the command line asked for.
@@ -83,7 +83,7 @@ pub async fn run(state: &AppState, request: &Request<'_>, now: i64) -> Result<Ex
         .map_or_else(|| request.file.display().to_string(), |n| n.to_string_lossy().into_owned());
     let backload =
         Backload { programme, org_code: org.code.clone(), period, phase, paid_on, publish: request.publish, by: by.id };
-    let outcome = xiaowei_server::rosters::backload(store, state.cipher(), &backload, &bytes, now)
+    let outcome = xiaowei_server::app::rosters::backload(store, state.cipher(), &backload, &bytes, now)
         .await
         .map_err(|e| anyhow::anyhow!(crate::user_message(&e)))?;
     let (roster, differences) = match outcome {
@@ -95,7 +95,7 @@ pub async fn run(state: &AppState, request: &Request<'_>, now: i64) -> Result<Ex
         BackloadOutcome::Stored { roster, differences } => (roster, differences),
     };
     if request.publish {
-        xiaowei_server::search::index_roster(state, &roster)
+        xiaowei_server::public::search::index_roster(state, &roster)
             .await
             .map_err(|e| anyhow::anyhow!(crate::user_message(&e)))?;
     }

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use xiaowei_core::Role;
-use xiaowei_server::alerts::scan;
+use xiaowei_server::workers::alerts::scan;
 use xiaowei_store::{
     AlertFilter, CaseChange, MessageChange, NewCase, NewCaseEvent, NewDifference, NewDisclosure, NewMessage,
     NewMessageEvent, NewOutbox, NewPowerExercise, NewPowerStepRecord, NewRoster, Store,
@@ -150,7 +150,7 @@ async fn paid_roster(app: &TestApp, by: i64, period: &str, differences: usize, p
     .unwrap()
     .lines
     .remove(0);
-    let entry = xiaowei_server::rosters::seal_line(app.state.cipher(), &line);
+    let entry = xiaowei_server::app::rosters::seal_line(app.state.cipher(), &line);
     let roster = NewRoster {
         programme_id: app.programme().await,
         org_code: NANCHA.into(),

@@ -151,7 +151,7 @@ async fn drill(live_url: Option<&str>, restore_url: Option<&str>) {
     let restored_store = Store::connect(&copy_url).await.unwrap();
     let key = std::fs::read_to_string(copy.join("keys/pii.key")).unwrap();
     let cipher = PiiCipher::new(PiiKey::from_hex(key.trim()).unwrap());
-    let idx = cipher.blind_index(xiaowei_server::rosters::ID_PURPOSE, seed.expose());
+    let idx = cipher.blind_index(xiaowei_server::app::rosters::ID_PURPOSE, seed.expose());
     let found = restored_store.entries_for_person(&idx).await.unwrap();
     assert!(!found.is_empty(), "the self-query finds the seed villager on the copy");
     assert_eq!(found.len(), store.entries_for_person(&idx).await.unwrap().len());

@@ -139,7 +139,7 @@ async fn demo_loads_once_and_keeps_ids_sealed(data_dir: &Path, database_url: Opt
     // The seed villager: paid every year of the support period except 2014–2018.
     let key = std::fs::read_to_string(data_dir.join("keys/pii.key")).unwrap();
     let cipher = PiiCipher::new(PiiKey::from_hex(key.trim()).unwrap());
-    let idx = cipher.blind_index(xiaowei_server::rosters::ID_PURPOSE, seed_id.expose());
+    let idx = cipher.blind_index(xiaowei_server::app::rosters::ID_PURPOSE, seed_id.expose());
     let entries = store.entries_for_person(&idx).await.unwrap();
     let paid: BTreeSet<i32> =
         entries.iter().filter(|e| e.phase == "paid").map(|e| i32::try_from(e.year).unwrap()).collect();

@@ -179,7 +179,7 @@ both_backends!(the_service_worker_and_offline_screen_are_served, |app: TestApp| 
     assert_eq!(sw.status(), 200);
     assert!(sw.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
     let sw = sw.text().await.unwrap();
-    assert!(sw.contains(&format!("const VERSION = '{}'", *xiaowei_server::assets::VERSION)));
+    assert!(sw.contains(&format!("const VERSION = '{}'", *xiaowei_server::web::assets::VERSION)));
     let offline = client.get(app.url("/kiosk/offline")).send().await.unwrap().text().await.unwrap();
     assert!(offline.contains("离线") && offline.contains("id=\"kiosk-offline\""));
 });

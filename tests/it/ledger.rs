@@ -182,9 +182,9 @@ async fn two_servers_on_one_postgres_append_one_sequence() {
                             content: text.finish().unwrap(),
                             rows: Vec::new(),
                         };
-                        xiaowei_server::ledger::append(&state, leaf.clone()).await.unwrap();
+                        xiaowei_server::public::ledger::append(&state, leaf.clone()).await.unwrap();
                         // The same change reported twice is logged once.
-                        xiaowei_server::ledger::append(&state, leaf).await.unwrap();
+                        xiaowei_server::public::ledger::append(&state, leaf).await.unwrap();
                     }
                 }));
             }

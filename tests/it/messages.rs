@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use xiaowei_core::Role;
 use xiaowei_server::AppState;
-use xiaowei_server::notify;
+use xiaowei_server::workers::notify;
 use xiaowei_store::{MessageFilter, NewMessage, NewMessageEvent};
 
 use crate::helpers::{TestApp, both_backends, hidden};
@@ -349,7 +349,7 @@ both_backends!(the_reply_clock_reminds_then_marks_overdue_once, |app: TestApp| a
     let store = app.state.store();
     let m = store.find_message_by_tracking(&tracking_of(&link)).await.unwrap().unwrap();
     // The clock follows the shared working-day calendar: three working days after today.
-    let calendar = xiaowei_server::services::calendar(&app.state).await.unwrap();
+    let calendar = xiaowei_server::public::services::calendar(&app.state).await.unwrap();
     let expected =
         xiaowei_core::message::reply_clock(&calendar, xiaowei_core::message::MessageKind::Question, 13, m.submitted_at);
     assert_eq!(m.reply_due, expected.due);

@@ -4,7 +4,7 @@
 
 use xiaowei_core::Role;
 use xiaowei_core::objection::reply_deadline;
-use xiaowei_server::objections;
+use xiaowei_server::app::objections;
 
 use crate::helpers::{TestApp, both_backends, hidden, person_id, roster_csv};
 
@@ -96,7 +96,7 @@ both_backends!(an_objection_runs_on_a_deadline_and_is_rated_and_reopened, |app: 
     let o = store.find_objection_by_code(&code).await.unwrap().unwrap();
 
     // The deadline: the earlier of the publicity end and 5 working days, on the shared calendar.
-    let calendar = xiaowei_server::services::calendar(&app.state).await.unwrap();
+    let calendar = xiaowei_server::public::services::calendar(&app.state).await.unwrap();
     let publicity_end = store.find_roster(roster).await.unwrap().unwrap().publicity_end.unwrap().parse().unwrap();
     let expected = reply_deadline(&calendar, o.created_at, Some(publicity_end), 5);
     assert_eq!(
@@ -123,7 +123,7 @@ both_backends!(an_objection_runs_on_a_deadline_and_is_rated_and_reopened, |app: 
     let (rows, _) = store.outbox(None, None, 100, 0).await.unwrap();
     assert!(rows.iter().filter(|t| t.notice != "objection_answered").all(|t| !t.body.contains(&code)), "no code");
     // The alert scan lists the breach without the code.
-    xiaowei_server::alerts::scan(&app.state, o.reply_due + 86_400).await.unwrap();
+    xiaowei_server::workers::alerts::scan(&app.state, o.reply_due + 86_400).await.unwrap();
     let jiwei = app.login_as(Role::Supervisor).await;
     let alerts = page(&app, &jiwei, "/staff/alerts").await;
     assert!(alerts.contains(&format!("花名册异议#{}超过答复期限未答复", o.id)), "{alerts}");
@@ -187,7 +187,7 @@ both_backends!(a_paid_roster_waits_for_open_objections_unless_a_reason_is_given,
 
     let mut paid_fields = fields(app.programme().await, "paid");
     paid_fields.push(("settles_id", proposed.to_string()));
-    paid_fields.push(("paid_on", xiaowei_server::rosters::shanghai_date(app.state.now()).to_string()));
+    paid_fields.push(("paid_on", xiaowei_server::web::dates::shanghai_date(app.state.now()).to_string()));
     let paid = app.import_roster(&clerk, &paid_fields, roster_csv(&[("张三", person_id(1), "600")])).await;
     // Paid during the publicity period: that difference needs its reason first.
     let staff_page = page(&app, &clerk, &format!("/staff/rosters/{paid}")).await;

@@ -199,7 +199,7 @@ async fn seed_targets(app: &TestApp) -> Targets {
         .unwrap()
         .lines
         .remove(0);
-        let entry = xiaowei_server::rosters::seal_line(app.state.cipher(), &line);
+        let entry = xiaowei_server::app::rosters::seal_line(app.state.cipher(), &line);
         let roster = xiaowei_store::NewRoster {
             programme_id: programme,
             org_code: village.into(),
@@ -338,7 +338,7 @@ async fn fresh_roster(app: &TestApp, status: &str, serial: i64) -> i64 {
     .unwrap()
     .lines
     .remove(0);
-    let entry = xiaowei_server::rosters::seal_line(app.state.cipher(), &line);
+    let entry = xiaowei_server::app::rosters::seal_line(app.state.cipher(), &line);
     let roster = xiaowei_store::NewRoster {
         programme_id: app.programme().await,
         org_code: NANCHA.into(),
@@ -518,7 +518,7 @@ async fn fresh(app: &TestApp, client: &reqwest::Client, base: &Targets, route: &
                 .unwrap()
                 .lines
                 .remove(0);
-                let entry = xiaowei_server::rosters::seal_line(app.state.cipher(), &line);
+                let entry = xiaowei_server::app::rosters::seal_line(app.state.cipher(), &line);
                 let paid = xiaowei_store::NewRoster {
                     programme_id: app.programme().await,
                     org_code: NANCHA.into(),
@@ -532,7 +532,7 @@ async fn fresh(app: &TestApp, client: &reqwest::Client, base: &Targets, route: &
                     created_by: clerk,
                 };
                 let id = store.create_roster(&paid, &[entry], 1).await.unwrap();
-                xiaowei_server::rosters::refresh_differences(store, id).await.unwrap();
+                xiaowei_server::app::rosters::refresh_differences(store, id).await.unwrap();
                 let difference = store.differences(id).await.unwrap().remove(0).id;
                 t.parts.insert("rosters:difference", difference.to_string());
                 t.rosters[0] = id;
@@ -682,7 +682,7 @@ async fn fresh(app: &TestApp, client: &reqwest::Client, base: &Targets, route: &
             t.parts.insert("village-office:cadre", store.add_cadre(NANCHA, &cadre, 1).await.unwrap().to_string());
         }
         "/staff/village-office/{org}/overrides/{override}/delete" => {
-            let day = xiaowei_server::rosters::shanghai_date(app.state.now())
+            let day = xiaowei_server::web::dates::shanghai_date(app.state.now())
                 .checked_add(jiff::Span::new().days(100 + serial % 200))
                 .unwrap();
             let o = xiaowei_store::NewDutyOverride { on_date: day.to_string(), cadre_id: None, note: "测试".into() };
@@ -849,12 +849,12 @@ async fn request_for(
             }
             p if p.ends_with("/rota") => form.push(("day1", String::new())),
             p if p.ends_with("/overrides") => {
-                let today = xiaowei_server::rosters::shanghai_date(app.state.now());
+                let today = xiaowei_server::web::dates::shanghai_date(app.state.now());
                 let day = today.checked_add(jiff::Span::new().days(30 + i64::from(role as u8))).unwrap();
                 form.extend([("date", day.to_string()), ("cadre_id", "none".into()), ("note", "测试".into())]);
             }
             p if p.ends_with("/meetings") => form.extend([
-                ("date", xiaowei_server::rosters::shanghai_date(app.state.now()).to_string()),
+                ("date", xiaowei_server::web::dates::shanghai_date(app.state.now()).to_string()),
                 ("time", "23:59".into()),
                 ("place", "会议室".into()),
                 ("agenda", "测试".into()),

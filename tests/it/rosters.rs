@@ -101,7 +101,7 @@ both_backends!(a_roster_goes_from_upload_through_review_to_the_public_page, |app
 
     // The paid roster: 王五 paid but never proposed, 李四 proposed but not paid, 张三 paid less,
     // and paid during the publicity period. Each difference needs a reason before submission.
-    let today = xiaowei_server::rosters::shanghai_date(app.state.now()).to_string();
+    let today = xiaowei_server::web::dates::shanghai_date(app.state.now()).to_string();
     let paid_fields = vec![
         ("programme_id", programme.to_string()),
         ("org_code", VILLAGE.into()),
@@ -255,7 +255,7 @@ both_backends!(the_self_query_finds_payments_and_unpaid_years_without_an_oracle,
         let proposed = app.import_roster(&clerk, &proposed_fields(programme, year), roster_csv(&lines)).await;
         app.publish(&clerk, &reviewer, proposed).await;
         fields.push(("settles_id", proposed.to_string()));
-        fields.push(("paid_on", xiaowei_server::rosters::shanghai_date(app.state.now()).to_string()));
+        fields.push(("paid_on", xiaowei_server::web::dates::shanghai_date(app.state.now()).to_string()));
         let paid = app.import_roster(&clerk, &fields, roster_csv(&lines)).await;
         let page = clerk.get(app.url(&format!("/staff/rosters/{paid}"))).send().await.unwrap().text().await.unwrap();
         let reasons: Vec<String> = page

@@ -102,14 +102,14 @@ fn sealed(app: &TestApp, lines: &[Line<'_>]) -> Vec<NewEntry> {
                         account: l.3.clone(),
                         note: None,
                     };
-                    xiaowei_server::rosters::seal_line(app.state.cipher(), &line)
+                    xiaowei_server::app::rosters::seal_line(app.state.cipher(), &line)
                 }
                 // A number that fails the check digit, as old rosters loaded in bulk may hold.
                 Err(_) => NewEntry {
                     row_no: i64::try_from(row).unwrap(),
                     name: l.0.into(),
                     id_enc: app.state.cipher().encrypt(&l.1),
-                    id_idx: app.state.cipher().blind_index(xiaowei_server::rosters::ID_PURPOSE, &l.1),
+                    id_idx: app.state.cipher().blind_index(xiaowei_server::app::rosters::ID_PURPOSE, &l.1),
                     id_masked: format!("{}********{}", &l.1[..6], &l.1[14..]),
                     group_name: None,
                     account_enc: None,
@@ -164,7 +164,7 @@ fn csv(header: &str, rows: &[String]) -> Vec<u8> {
 /// re-screens everything as the command line does.
 async fn import(app: &TestApp, kind: &str, bytes: &[u8]) {
     let kind = xiaowei_core::registry::RegistryKind::parse(kind).unwrap();
-    let check = xiaowei_server::screening::check_file(kind, bytes).unwrap();
+    let check = xiaowei_server::app::screening::check_file(kind, bytes).unwrap();
     assert!(check.is_clean(), "{:?}", check.errors);
     let audit = xiaowei_store::NewAuditEntry {
         at: 1,
@@ -176,10 +176,10 @@ async fn import(app: &TestApp, kind: &str, bytes: &[u8]) {
         ip: "local".into(),
         org_code: None,
     };
-    xiaowei_server::screening::import_registry(&app.state, kind, false, &check, "test.csv", (None, "测试"), audit)
+    xiaowei_server::app::screening::import_registry(&app.state, kind, false, &check, "test.csv", (None, "测试"), audit)
         .await
         .unwrap();
-    xiaowei_server::screening::run(&app.state, None, app.state.now()).await.unwrap();
+    xiaowei_server::app::screening::run(&app.state, None, app.state.now()).await.unwrap();
 }
 
 /// A county of 120 ordinary recipients in 60 households and one planted anomaly per rule.
@@ -342,7 +342,7 @@ async fn current_hits(store: &Store) -> Vec<xiaowei_store::ScreeningHit> {
 both_backends!(a_generated_county_yields_exactly_the_planted_hits, |app: TestApp| async move {
     let (county, expected) = generate(&app).await;
     let store = app.state.store();
-    let outcome = xiaowei_server::screening::run(&app.state, None, 100).await.unwrap();
+    let outcome = xiaowei_server::app::screening::run(&app.state, None, 100).await.unwrap();
     let hits = current_hits(store).await;
     let found: BTreeSet<(String, String)> = hits.iter().map(|h| (h.rule.clone(), h.name.clone())).collect();
     assert_eq!(found, expected);
@@ -350,7 +350,7 @@ both_backends!(a_generated_county_yields_exactly_the_planted_hits, |app: TestApp
     assert_eq!(hits.len(), 18, "{:?}", hits.iter().map(|h| (&h.rule, &h.name)).collect::<Vec<_>>());
     assert_eq!(outcome.summary.new_hits, 18);
     let dead = hits.iter().find(|h| h.rule == "dead_payee").unwrap();
-    let evidence = xiaowei_server::screening::evidence_of(&dead.evidence);
+    let evidence = xiaowei_server::app::screening::evidence_of(&dead.evidence);
     assert!(evidence[0].text.contains("2024-06-01") && evidence[0].record.is_some(), "{evidence:?}");
     assert!(hits.iter().all(|h| !h.evidence.contains("19400101")), "evidence never carries a full ID");
 
@@ -360,12 +360,12 @@ both_backends!(a_generated_county_yields_exactly_the_planted_hits, |app: TestApp
 
     // Each roster's incremental run, reading only the entries related to it, finds exactly what
     // the full run finds in that roster: the narrowed load misses nothing a rule compares.
-    let full = xiaowei_server::screening::load(&app.state, None).await.unwrap();
+    let full = xiaowei_server::app::screening::load(&app.state, None).await.unwrap();
     let roster_of: HashMap<i64, i64> = full.entries.iter().map(|e| (e.id, e.roster_id)).collect();
     let everything = xiaowei_core::screening::screen(&full.context, &full.entries, None);
     let rosters: BTreeSet<i64> = roster_of.values().copied().collect();
     for roster in rosters {
-        let scoped = xiaowei_server::screening::load(&app.state, Some(&[roster])).await.unwrap();
+        let scoped = xiaowei_server::app::screening::load(&app.state, Some(&[roster])).await.unwrap();
         assert!(scoped.entries.len() < full.entries.len(), "roster {roster} reads only related entries");
         let narrowed =
             xiaowei_core::screening::screen(&scoped.context, &scoped.entries, Some(&HashSet::from([roster])));
@@ -376,7 +376,7 @@ both_backends!(a_generated_county_yields_exactly_the_planted_hits, |app: TestApp
     // A re-screen neither duplicates nor resets; a death record removed clears its hit.
     let first = hits.iter().find(|h| h.rule == "public_payroll").unwrap().id;
     store.handle_screening_hit(first, "new", "verifying", "", county.clerk, "纪委", 101).await.unwrap();
-    let again = xiaowei_server::screening::run(&app.state, None, 200).await.unwrap();
+    let again = xiaowei_server::app::screening::run(&app.state, None, 200).await.unwrap();
     assert_eq!((again.summary.hits, again.summary.new_hits, again.summary.cleared), (18, 0, 0));
     assert_eq!(store.find_screening_hit(first).await.unwrap().unwrap().status, "verifying");
     let other_death = format!("某人,{},2020-01-01", id("19300101", 1));
@@ -387,7 +387,7 @@ both_backends!(a_generated_county_yields_exactly_the_planted_hits, |app: TestApp
 
     // An incremental run over one roster sees hits of that roster only.
     let roster = hits.iter().find(|h| h.rule == "asset_test").unwrap().roster_id;
-    let incremental = xiaowei_server::screening::run(&app.state, Some(&[roster]), 300).await.unwrap();
+    let incremental = xiaowei_server::app::screening::run(&app.state, Some(&[roster]), 300).await.unwrap();
     assert_eq!(incremental.hits.len(), 3, "干部亲属, 两保户 and 有车户 in 农村低保");
     assert_eq!(county.programmes.len(), 4);
 
@@ -404,7 +404,7 @@ both_backends!(a_generated_county_yields_exactly_the_planted_hits, |app: TestApp
         ),
     )
     .await;
-    let leads = xiaowei_server::screening::refresh_outreach(&app.state, 2025, 400).await.unwrap();
+    let leads = xiaowei_server::app::screening::refresh_outreach(&app.state, 2025, 400).await.unwrap();
     assert_eq!(leads, 1);
     let stored = store.outreach_leads("620922", 10, 0).await.unwrap();
     assert_eq!(stored[0].name, "漏保老人");
@@ -416,18 +416,19 @@ both_backends!(an_import_by_another_server_is_seen_by_the_next_run, |app: TestAp
     let dead_payees = |hits: &[xiaowei_store::ScreeningHit]| {
         hits.iter().filter(|h| h.rule == "dead_payee").map(|h| h.name.clone()).collect::<BTreeSet<_>>()
     };
-    xiaowei_server::screening::run(&app.state, None, 100).await.unwrap();
+    xiaowei_server::app::screening::run(&app.state, None, 100).await.unwrap();
     assert_eq!(dead_payees(&current_hits(store).await), BTreeSet::from(["死者".to_owned()]));
 
     // Another server sharing the database amends the deaths registry: straight into the store,
     // past this server's registry cache.
     let bytes = csv("姓名,身份证号,死亡日期", &[format!("老人0,{},2020-01-01", id("19400101", 0))]);
-    let check = xiaowei_server::screening::check_file(xiaowei_core::registry::RegistryKind::Deaths, &bytes).unwrap();
+    let check =
+        xiaowei_server::app::screening::check_file(xiaowei_core::registry::RegistryKind::Deaths, &bytes).unwrap();
     let records: Vec<_> =
-        check.lines.iter().map(|l| xiaowei_server::screening::seal_record(app.state.cipher(), l)).collect();
+        check.lines.iter().map(|l| xiaowei_server::app::screening::seal_record(app.state.cipher(), l)).collect();
     store.import_registry("deaths", true, &records, "另一台服务器.csv", None, "测试", 150).await.unwrap();
 
-    let again = xiaowei_server::screening::run(&app.state, None, 200).await.unwrap();
+    let again = xiaowei_server::app::screening::run(&app.state, None, 200).await.unwrap();
     assert_eq!(again.summary.new_hits, 1);
     assert_eq!(dead_payees(&current_hits(store).await), BTreeSet::from(["死者".to_owned(), "老人0".to_owned()]));
 });
@@ -435,7 +436,7 @@ both_backends!(an_import_by_another_server_is_seen_by_the_next_run, |app: TestAp
 both_backends!(the_commission_handles_a_hit_and_the_counts_follow, |app: TestApp| async move {
     generate(&app).await;
     let store = app.state.store();
-    xiaowei_server::screening::run(&app.state, None, 100).await.unwrap();
+    xiaowei_server::app::screening::run(&app.state, None, 100).await.unwrap();
     let supervisor = app.login_as(Role::Supervisor).await;
     let list = supervisor.get(app.url("/staff/screening")).send().await.unwrap().text().await.unwrap();
     assert!(list.contains("共 17 条"), "{list}");

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use xiaowei_core::Role;
 use xiaowei_core::service::{self, TimeLimit};
 use xiaowei_server::AppState;
-use xiaowei_server::notify::{self, GatewayError, GatewayFuture, SmsGateway};
+use xiaowei_server::workers::notify::{self, GatewayError, GatewayFuture, SmsGateway};
 use xiaowei_store::{ClockMark, NewCase, NewCaseEvent, NewContact, NewServiceItem, Store};
 
 use crate::helpers::{TestApp, both_backends, hidden, person_id};
@@ -343,7 +343,7 @@ both_backends!(bad_applications_name_the_field_and_write_nothing, |app: TestApp|
 
 /// Submits one application at `now` through the store (as the handler does) and returns its id.
 async fn case_at(state: &AppState, item: i64, department: i64, now: i64, key: &str) -> i64 {
-    let calendar = xiaowei_server::services::calendar(state).await.unwrap();
+    let calendar = xiaowei_server::public::services::calendar(state).await.unwrap();
     let clocks = service::clocks(&calendar, TimeLimit::WorkingDays(15), now);
     let cipher = state.cipher();
     let tracking = service::tracking_number(now, rand::random::<u32>());
@@ -567,10 +567,10 @@ both_backends!(extensions_are_asked_before_expiry_and_approved_by_the_county, |a
 });
 
 both_backends!(the_seeded_calendar_counts_the_2025_national_day_break, |app: TestApp| async move {
-    let calendar = xiaowei_server::services::calendar(&app.state).await.unwrap();
+    let calendar = xiaowei_server::public::services::calendar(&app.state).await.unwrap();
     let deadline = calendar.add_working_days(jiff::civil::date(2025, 9, 30), 3);
     assert_eq!(deadline.due, jiff::civil::date(2025, 10, 11), "10-09, 10-10 and the make-up Saturday 10-11");
-    let text = xiaowei_server::services::explain_deadline(&deadline);
+    let text = xiaowei_server::public::services::explain_deadline(&deadline);
     assert!(text.contains("国庆节") && text.contains("2025年10月11日为调休上班日"), "{text}");
     // The admin adds a day; the count follows.
     let admin = app.login_as(Role::CountyAdmin).await;
@@ -578,7 +578,7 @@ both_backends!(the_seeded_calendar_counts_the_2025_national_day_break, |app: Tes
         .post_form(&admin, "/staff/calendar", &[("date", "2025-10-09"), ("kind", "holiday"), ("name", "测试假日")])
         .await;
     assert_eq!(r.status(), 303);
-    let calendar = xiaowei_server::services::calendar(&app.state).await.unwrap();
+    let calendar = xiaowei_server::public::services::calendar(&app.state).await.unwrap();
     assert_eq!(calendar.add_working_days(jiff::civil::date(2025, 9, 30), 3).due, jiff::civil::date(2025, 10, 13));
     let bad =
         app.post_form(&admin, "/staff/calendar/import", &[("year", "2027"), ("csv", "2027-13-01,holiday,x")]).await;

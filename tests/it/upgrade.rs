@@ -43,7 +43,7 @@ async fn upgrade_and_read(store: &Store, tracking: &str) {
     assert_eq!(store.schema_version().await.unwrap(), head(), "migrated to the head");
 
     let cipher = PiiCipher::new(PiiKey::from_hex(fixture["pii_key"].as_str().unwrap()).unwrap());
-    let idx = cipher.blind_index(xiaowei_server::rosters::ID_PURPOSE, fixture["seed_id"].as_str().unwrap());
+    let idx = cipher.blind_index(xiaowei_server::app::rosters::ID_PURPOSE, fixture["seed_id"].as_str().unwrap());
     let entries = store.entries_for_person(&idx).await.unwrap();
     assert!(entries.iter().any(|e| e.phase == "paid"), "the self-query finds the seed villager's payments");
     let rosters = store.rosters_within("620922", Some("published"), 20, 0).await.unwrap();

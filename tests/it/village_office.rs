@@ -5,7 +5,7 @@
 use jiff::ToSpan;
 use xiaowei_core::Role;
 use xiaowei_core::village_office::WEEK;
-use xiaowei_server::rosters::shanghai_date;
+use xiaowei_server::web::dates::shanghai_date;
 
 use crate::helpers::{PASSWORD, TestApp, both_backends, hidden};
 

@@ -148,7 +148,7 @@ impl Config {
         }
         figment = figment.merge(Env::prefixed("XIAOWEI_")).merge(Env::raw().only(&["DATABASE_URL"]));
         let config: Self = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
-        crate::client::parse_proxies(&config.trusted_proxies).map_err(ConfigError)?;
+        crate::web::client::parse_proxies(&config.trusted_proxies).map_err(ConfigError)?;
         for w in &config.witnesses {
             xiaowei_core::witness::CosignatureVerifier::new(&w.vkey)
                 .map_err(|e| ConfigError(format!("见证方「{}」的公钥（vkey）无效：{e}", w.name)))?;

@@ -2,41 +2,15 @@
 //! axum router. Handlers stay thin: they parse input into core types, check access, call the
 //! store and render a template.
 
-pub mod alerts;
-pub mod assets;
-pub mod charts;
-pub mod client;
+pub mod app;
 pub mod config;
-pub mod disclosure_text;
-pub mod disclosures;
-pub mod error;
 pub mod keyring;
-pub mod kiosk;
-pub mod ledger;
-pub mod live;
-pub mod messages;
-pub mod notify;
-pub mod objections;
-pub mod ops;
-pub mod page_cache;
-pub mod photos;
-pub mod powers;
 pub mod public;
-pub mod rosters;
-pub mod screening;
-pub mod search;
-pub mod security;
-pub mod services;
 pub mod staff;
 pub mod state;
-pub mod subsidies;
-pub mod tracked;
-pub mod uploads;
-pub mod village_office;
-pub mod visits;
-pub mod wechat;
+pub mod web;
 pub mod witness_server;
-pub mod witnesses;
+pub mod workers;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -57,6 +31,11 @@ use tower_http::trace::TraceLayer;
 pub use config::Config;
 pub use state::AppState;
 
+use app::{screening, uploads};
+use public::{disclosures, home, kiosk, ledger, messages, powers, search, services, subsidies, village_office, wechat};
+use web::{assets, error, ops, security};
+use workers::{notify, visits, witnesses};
+
 /// Request ids: 16 random hex characters, echoed in `x-request-id` and on error pages.
 #[derive(Clone, Copy)]
 struct RandomRequestId;
@@ -72,7 +51,7 @@ impl MakeRequestId for RandomRequestId {
 pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let mut router = Router::new()
-        .merge(public::router())
+        .merge(home::router())
         .merge(subsidies::router())
         .merge(search::router())
         .merge(powers::router())

@@ -10,7 +10,7 @@ use xiaowei_search::Segmenter;
 use xiaowei_store::{NewAuditEntry, Store};
 
 use crate::config::Config;
-use crate::error::AppError;
+use crate::web::error::AppError;
 
 /// How many tracking numbers (or objection codes) are drawn for one filing before a clash with
 /// existing ones is reported: with a million numbers a day, five clashes in a row do not happen.
@@ -21,18 +21,18 @@ pub struct AppState(Arc<Inner>);
 
 struct Inner {
     store: Store,
-    pages: crate::page_cache::PageCache,
+    pages: crate::web::page_cache::PageCache,
     segmenter: tokio::sync::OnceCell<Arc<Segmenter>>,
     attachments: AttachmentStore,
     cipher: PiiCipher,
     config: Config,
     metrics: PrometheusHandle,
-    gateway: crate::notify::SharedGateway,
+    gateway: crate::workers::notify::SharedGateway,
     ledger_key: tokio::sync::OnceCell<Arc<xiaowei_core::ledger::LogKey>>,
     wechat_api: std::sync::OnceLock<xiaowei_integrations::wechat::WechatApi>,
-    live: crate::live::LiveHub,
-    visits: crate::visits::VisitCounter,
-    registries: crate::screening::RegistryCache,
+    live: crate::staff::live::LiveHub,
+    visits: crate::workers::visits::VisitCounter,
+    registries: crate::app::screening::RegistryCache,
     trusted_proxies: Vec<ipnet::IpNet>,
     /// Draws queued ahead of the random generator (see [`AppState::draw`]).
     draws: std::sync::Mutex<std::collections::VecDeque<u64>>,
@@ -41,7 +41,7 @@ struct Inner {
 impl AppState {
     /// State whose texts only go to the log (development and tests).
     pub fn new(store: Store, cipher: PiiCipher, config: Config, attachments: AttachmentStore) -> Self {
-        Self::with_gateway(store, cipher, config, attachments, Arc::new(crate::notify::LogGateway))
+        Self::with_gateway(store, cipher, config, attachments, Arc::new(crate::workers::notify::LogGateway))
     }
 
     /// State that sends texts through `gateway`.
@@ -50,14 +50,14 @@ impl AppState {
         cipher: PiiCipher,
         config: Config,
         attachments: AttachmentStore,
-        gateway: crate::notify::SharedGateway,
+        gateway: crate::workers::notify::SharedGateway,
     ) -> Self {
-        let trusted_proxies = crate::client::parse_proxies(&config.trusted_proxies).unwrap_or_else(|e| {
+        let trusted_proxies = crate::web::client::parse_proxies(&config.trusted_proxies).unwrap_or_else(|e| {
             tracing::error!(error = %e, "trusted_proxies ignored");
             Vec::new()
         });
         // Without the audit key the server still publishes, in leaf format 1 (accounts not covered).
-        let store = match crate::ledger::load_or_create_audit_key(&config) {
+        let store = match crate::public::ledger::load_or_create_audit_key(&config) {
             Ok(key) => store.with_audit_key(key),
             Err(e) => {
                 tracing::error!(error = %e, "no ledger audit key: roster leaves will not cover payment accounts");
@@ -67,18 +67,18 @@ impl AppState {
         Self(Arc::new(Inner {
             trusted_proxies,
             store,
-            pages: crate::page_cache::PageCache::default(),
+            pages: crate::web::page_cache::PageCache::default(),
             segmenter: tokio::sync::OnceCell::new(),
             attachments,
             cipher,
             config,
-            metrics: crate::ops::metrics_handle(),
+            metrics: crate::web::ops::metrics_handle(),
             gateway,
             ledger_key: tokio::sync::OnceCell::new(),
             wechat_api: std::sync::OnceLock::new(),
-            live: crate::live::LiveHub::default(),
-            visits: crate::visits::VisitCounter::default(),
-            registries: crate::screening::RegistryCache::default(),
+            live: crate::staff::live::LiveHub::default(),
+            visits: crate::workers::visits::VisitCounter::default(),
+            registries: crate::app::screening::RegistryCache::default(),
             draws: std::sync::Mutex::default(),
         }))
     }
@@ -100,7 +100,7 @@ impl AppState {
     }
 
     /// Rendered public roster pages, kept for a few seconds.
-    pub fn pages(&self) -> &crate::page_cache::PageCache {
+    pub fn pages(&self) -> &crate::web::page_cache::PageCache {
         &self.0.pages
     }
 
@@ -110,7 +110,7 @@ impl AppState {
     }
 
     /// Where text messages go.
-    pub fn gateway(&self) -> crate::notify::SharedGateway {
+    pub fn gateway(&self) -> crate::workers::notify::SharedGateway {
         self.0.gateway.clone()
     }
 
@@ -120,7 +120,7 @@ impl AppState {
         let key = self
             .0
             .ledger_key
-            .get_or_try_init(|| async { crate::ledger::load_or_create_key(&self.0.config).map(Arc::new) })
+            .get_or_try_init(|| async { crate::public::ledger::load_or_create_key(&self.0.config).map(Arc::new) })
             .await?;
         Ok(key.clone())
     }
@@ -140,17 +140,17 @@ impl AppState {
     }
 
     /// The live overview's hub: handlers announce new cases and messages after commit.
-    pub fn live(&self) -> &crate::live::LiveHub {
+    pub fn live(&self) -> &crate::staff::live::LiveHub {
         &self.0.live
     }
 
     /// Page views waiting to be written.
-    pub fn visits(&self) -> &crate::visits::VisitCounter {
+    pub fn visits(&self) -> &crate::workers::visits::VisitCounter {
         &self.0.visits
     }
 
     /// The registries indexed for screening, kept between runs.
-    pub fn registries(&self) -> &crate::screening::RegistryCache {
+    pub fn registries(&self) -> &crate::app::screening::RegistryCache {
         &self.0.registries
     }
 
@@ -203,24 +203,5 @@ impl AppState {
     pub async fn audit(&self, entry: NewAuditEntry) -> Result<(), AppError> {
         self.store().append_audit(&entry).await?;
         Ok(())
-    }
-}
-
-/// Shows a UTC timestamp in Asia/Shanghai (UTC+8 all year, no daylight saving since 1991).
-pub fn shanghai_time(unix_seconds: i64) -> String {
-    let offset = jiff::tz::Offset::constant(8);
-    jiff::Timestamp::from_second(unix_seconds)
-        .map(|t| t.to_zoned(jiff::tz::TimeZone::fixed(offset)).strftime("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn midnight_utc_is_eight_in_the_morning_in_shanghai() {
-        assert_eq!(shanghai_time(0), "1970-01-01 08:00");
-        assert_eq!(shanghai_time(1_767_196_800), "2026-01-01 00:00");
     }
 }

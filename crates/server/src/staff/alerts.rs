@@ -17,9 +17,10 @@ use xiaowei_store::{Alert, AlertFilter};
 
 use super::{Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
-use crate::error::AppError;
-use crate::security::random_token;
-use crate::state::{AppState, shanghai_time};
+use crate::state::AppState;
+use crate::web::dates::shanghai_time;
+use crate::web::error::AppError;
+use crate::web::security::random_token;
 
 const PAGE_SIZE: i64 = 30;
 
@@ -115,7 +116,7 @@ pub async fn list(
         rows.push(AlertRow {
             id: a.id,
             kind: kind_label(&a.kind),
-            place: crate::live::place(&state, &mut names, &a.org_code).await?,
+            place: crate::staff::live::place(&state, &mut names, &a.org_code).await?,
             summary: a.summary,
             status: status_label(&a.status),
             is_new: a.status == AlertStatus::New.as_str(),
@@ -126,7 +127,7 @@ pub async fn list(
     for c in state.store().alert_counts(&scope, staff.role.is_commission()).await? {
         if counts.last().is_none_or(|t| t.code != c.township_code) {
             counts.push(TownshipCount {
-                name: crate::rosters::place_name(state.store(), &c.township_code).await?,
+                name: crate::web::places::place_name(state.store(), &c.township_code).await?,
                 code: c.township_code.clone(),
                 new: 0,
                 looked_at: 0,
@@ -213,7 +214,7 @@ pub async fn show(
         id: a.id,
         kind: kind_label(&a.kind),
         subject: SubjectKind::parse(&a.subject_kind).map_or("记录", SubjectKind::label),
-        place: crate::live::place(&state, &mut std::collections::HashMap::new(), &a.org_code).await?,
+        place: crate::staff::live::place(&state, &mut std::collections::HashMap::new(), &a.org_code).await?,
         summary: a.summary.clone(),
         link: a.link.clone(),
         status: status.label(),

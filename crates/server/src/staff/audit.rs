@@ -8,8 +8,9 @@ use xiaowei_core::Permission;
 
 use super::{Nav, Staff};
 use super::{StaffRoutes, Target};
-use crate::error::AppError;
-use crate::state::{AppState, shanghai_time};
+use crate::state::AppState;
+use crate::web::dates::shanghai_time;
+use crate::web::error::AppError;
 
 const PAGE_SIZE: i64 = 100;
 

@@ -24,9 +24,9 @@ use xiaowei_store::{ANY_CLIENT, OrgCounts};
 
 use super::{Nav, SESSION_COOKIE, Staff, see_other, token_hash};
 use super::{StaffRoutes, Target};
-use crate::error::AppError;
-use crate::security::{ClientIp, CsrfToken, cookie, random_token, set_cookie};
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::security::{ClientIp, CsrfToken, cookie, random_token, set_cookie};
 use xiaowei_core::Permission;
 
 const BUSY: &str = "登录的人太多，请稍后再试";

@@ -17,11 +17,12 @@ use xiaowei_store::{CaseChange, CaseFilter, NewCaseEvent, ServiceCase};
 
 use super::{Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
-use crate::error::AppError;
-use crate::notify::{self, CaseRef};
-use crate::security::random_token;
-use crate::services::{calendar, explain_deadline};
-use crate::state::{AppState, shanghai_time};
+use crate::public::services::{calendar, explain_deadline};
+use crate::state::AppState;
+use crate::web::dates::shanghai_time;
+use crate::web::error::AppError;
+use crate::web::security::random_token;
+use crate::workers::notify::{self, CaseRef};
 
 const PAGE_SIZE: i64 = 30;
 
@@ -118,7 +119,7 @@ pub async fn list(
     let (cases, total) = state.store().cases(&filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     let mut rows = Vec::new();
     for c in cases {
-        let place = crate::rosters::place_name(state.store(), &c.org_code).await?;
+        let place = crate::web::places::place_name(state.store(), &c.org_code).await?;
         rows.push(CaseRow {
             status: CaseStatus::parse(&c.status).map_or("未知", CaseStatus::label),
             overdue: c.contact_overdue_at.is_some() || c.completion_overdue_at.is_some(),
@@ -318,7 +319,7 @@ pub async fn show(
     let page = CasePage {
         nav: staff.nav(),
         filed_by_name,
-        place: crate::rosters::place_name(state.store(), &case.org_code).await?,
+        place: crate::web::places::place_name(state.store(), &case.org_code).await?,
         phone,
         resident_id,
         status: status.label(),

@@ -11,9 +11,9 @@ use xiaowei_store::{Department, NewContact};
 
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
-use crate::error::AppError;
-use crate::security::random_token;
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::security::random_token;
 
 /// 主要领导 / 分管领导 / 业务人员
 pub fn position_label(position: &str) -> &'static str {

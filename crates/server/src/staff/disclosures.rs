@@ -20,12 +20,15 @@ use xiaowei_store::{Disclosure, DisclosureText, NewAttachment, NewDisclosure, Ne
 use super::rosters::{Upload, draft_places, read_upload, store_scan};
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
-use crate::disclosure_text::render_markdown;
-use crate::disclosures::{ChangesView, LineView, TotalsView, VersionView, changes, versions};
-use crate::error::AppError;
-use crate::rosters::{AttachmentView, place_name, shanghai_date};
-use crate::security::random_token;
-use crate::state::{AppState, shanghai_time};
+use crate::app::disclosure_text::render_markdown;
+use crate::app::rosters::AttachmentView;
+use crate::public::disclosures::{ChangesView, LineView, TotalsView, VersionView, changes, versions};
+use crate::state::AppState;
+use crate::web::dates::shanghai_date;
+use crate::web::dates::shanghai_time;
+use crate::web::error::AppError;
+use crate::web::places::place_name;
+use crate::web::security::random_token;
 
 const PAGE_SIZE: i64 = 50;
 const MAX_TITLE: usize = 100;
@@ -517,7 +520,7 @@ pub async fn import_lines(
         Ok(axum::response::IntoResponse::into_response(Html(page.render()?)))
     };
     let file = upload.file.clone();
-    let grid = match crate::uploads::parse_sheet(move || xiaowei_sheets::read_grid(&file)).await? {
+    let grid = match crate::app::uploads::parse_sheet(move || xiaowei_sheets::read_grid(&file)).await? {
         Ok(grid) => grid,
         Err(e) => return problems(e.to_string(), Vec::new()),
     };
@@ -617,7 +620,7 @@ pub async fn approve(
     }
     state.store().publish_disclosure(id, staff.user.id, state.now()).await.map_err(changed_meanwhile)?;
     if let Some(published) = state.store().find_disclosure(id).await? {
-        crate::search::index_disclosure(&state, &published).await?;
+        crate::public::search::index_disclosure(&state, &published).await?;
     }
     if let Some(old) = d.supersedes_id {
         state.store().unindex_document("disclosure", old).await?;
@@ -704,7 +707,7 @@ pub async fn attachment(
         .into_iter()
         .find(|a| a.id == attachment_id)
         .ok_or(AppError::NotFound)?;
-    crate::subsidies::attachment_response(&state, &a, false).await
+    crate::public::subsidies::attachment_response(&state, &a, false).await
 }
 
 /// This area's staff routes, each with the permission it needs and its scope target.

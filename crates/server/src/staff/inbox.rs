@@ -19,10 +19,11 @@ use xiaowei_store::{Message, MessageChange, MessageFilter, NewMessageEvent};
 
 use super::{Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
-use crate::error::AppError;
-use crate::notify;
-use crate::security::random_token;
-use crate::state::{AppState, shanghai_time};
+use crate::state::AppState;
+use crate::web::dates::shanghai_time;
+use crate::web::error::AppError;
+use crate::web::security::random_token;
+use crate::workers::notify;
 
 const PAGE_SIZE: i64 = 30;
 
@@ -134,7 +135,7 @@ pub async fn list(
     let mut rows = Vec::with_capacity(messages.len());
     for m in messages {
         rows.push(MessageRow {
-            place: crate::rosters::place_name(state.store(), &m.org_code).await?,
+            place: crate::web::places::place_name(state.store(), &m.org_code).await?,
             kind: kind_label(&m.kind),
             status: status_label(&m.status),
             overdue: m.overdue_at.is_some(),
@@ -168,7 +169,7 @@ pub async fn list(
             let (code, name, phone, body) = super::objections::objector(&state, sees_objector, &o)?;
             objections.push(ObjectionRow {
                 id: o.id,
-                place: crate::rosters::place_name(state.store(), &o.org_code).await?,
+                place: crate::web::places::place_name(state.store(), &o.org_code).await?,
                 code,
                 roster_id: o.roster_id,
                 entry_id: o.entry_id,
@@ -176,7 +177,7 @@ pub async fn list(
                 name,
                 phone,
                 body,
-                status: crate::objections::status_label(&o),
+                status: crate::app::objections::status_label(&o),
                 closed: o.status == "closed",
                 reply: o.reply.unwrap_or_default(),
                 created: shanghai_time(o.created_at),
@@ -232,7 +233,7 @@ pub async fn export(
     let (messages, _) = state.store().messages(&filter, 10_000, 0).await?;
     let mut csv = String::from("\u{feff}留言编号,类别,留言对象,状态,提交时间,答复期限,是否逾期,答复时间,评价\n");
     for m in messages {
-        let place = crate::rosters::place_name(state.store(), &m.org_code).await?;
+        let place = crate::web::places::place_name(state.store(), &m.org_code).await?;
         let rating = m.rating.as_deref().and_then(xiaowei_core::tracked::Satisfaction::parse).map_or("", |r| r.label());
         csv.push_str(&format!(
             "{},{},{},{},{},{},{},{},{}\n",
@@ -409,7 +410,7 @@ pub async fn show(
     };
     let page = MessagePage {
         nav: staff.nav(),
-        place: crate::rosters::place_name(state.store(), &m.org_code).await?,
+        place: crate::web::places::place_name(state.store(), &m.org_code).await?,
         kind,
         author,
         phone,

@@ -14,9 +14,10 @@ use xiaowei_store::{KioskTerminal, NewKioskTerminal};
 
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
-use crate::error::AppError;
-use crate::security::random_token;
-use crate::state::{AppState, shanghai_time};
+use crate::state::AppState;
+use crate::web::dates::shanghai_time;
+use crate::web::error::AppError;
+use crate::web::security::random_token;
 
 struct Row {
     id: i64,
@@ -164,7 +165,7 @@ pub async fn create(
         township_code: org.code.clone(),
         name: name.clone(),
         idle_seconds: idle.get(),
-        enrol_token_hash: crate::kiosk::enrol_hash(&state, &token),
+        enrol_token_hash: crate::public::kiosk::enrol_hash(&state, &token),
         enrol_expires_at: now + ENROL_VALID_SECS,
         created_by: staff.user.id,
     };

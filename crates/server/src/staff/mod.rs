@@ -11,6 +11,7 @@ mod departments;
 mod disclosures;
 mod inbox;
 mod kiosks;
+pub mod live;
 mod monitor;
 mod objections;
 mod orgs;
@@ -39,9 +40,9 @@ use xiaowei_core::access::Scope;
 use xiaowei_core::{Permission, Role};
 use xiaowei_store::{NewAuditEntry, StaffUser};
 
-use crate::error::AppError;
-use crate::security::{ClientIp, CsrfToken, cookie};
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::security::{ClientIp, CsrfToken, cookie};
 
 pub const SESSION_COOKIE: &str = "xw_session";
 
@@ -111,7 +112,7 @@ fn areas() -> StaffRoutes {
         .area(inbox::routes)
         .area(wechat::routes)
         .area(alerts::routes)
-        .area(crate::live::routes)
+        .area(crate::staff::live::routes)
         .area(kiosks::routes)
         .area(monitor::routes)
         .area(screening::routes)

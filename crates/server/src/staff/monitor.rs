@@ -17,8 +17,9 @@ use xiaowei_store::{FigureQuery, MonitorValues, Org, OrgValue};
 
 use super::{Nav, Staff, xlsx_response};
 use super::{StaffRoutes, Target};
-use crate::error::AppError;
-use crate::state::{AppState, shanghai_time};
+use crate::state::AppState;
+use crate::web::dates::shanghai_time;
+use crate::web::error::AppError;
 
 /// Drill-down rows per page.
 const PAGE: i64 = 100;
@@ -337,13 +338,13 @@ async fn trend_chart(state: &AppState, prefix: &str, now: i64) -> Result<String,
             (day.get(5..).unwrap_or_default().to_owned(), n)
         })
         .collect();
-    Ok(crate::charts::line_chart(&format!("近{CHART_DAYS}日每日访问量"), &points))
+    Ok(crate::web::charts::line_chart(&format!("近{CHART_DAYS}日每日访问量"), &points))
 }
 
 fn bars(rows: &[FigureRow], title: &str) -> String {
     let bars: Vec<(String, i64)> =
         rows.iter().filter(|r| !r.code.is_empty()).map(|r| (r.name.clone(), r.visits)).collect();
-    if bars.is_empty() { String::new() } else { crate::charts::bar_chart(title, &bars) }
+    if bars.is_empty() { String::new() } else { crate::web::charts::bar_chart(title, &bars) }
 }
 
 pub async fn overview(State(state): State<AppState>, staff: Staff) -> Result<Html<String>, AppError> {

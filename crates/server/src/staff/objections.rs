@@ -16,9 +16,10 @@ use xiaowei_core::tracked::ClockState;
 
 use super::{Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
-use crate::error::AppError;
-use crate::security::random_token;
-use crate::state::{AppState, shanghai_time};
+use crate::state::AppState;
+use crate::web::dates::shanghai_time;
+use crate::web::error::AppError;
+use crate::web::security::random_token;
 
 const PAGE_SIZE: i64 = 30;
 
@@ -97,13 +98,13 @@ pub async fn list(
         let open = ObjectionStatus::parse(&o.status).is_some_and(ObjectionStatus::is_open);
         objections.push(ObjectionRow {
             id: o.id,
-            place: crate::rosters::place_name(state.store(), &o.org_code).await?,
+            place: crate::web::places::place_name(state.store(), &o.org_code).await?,
             code,
             roster_id: o.roster_id,
             name,
             phone,
             body,
-            status: crate::objections::status_label(&o),
+            status: crate::app::objections::status_label(&o),
             closed: !open,
             due: shanghai_time(o.reply_due),
             clock: if open { ClockState::at(o.reply_due, o.reply_remind_at, now).label() } else { "" },
@@ -172,7 +173,7 @@ pub async fn answer(
     let now = state.now();
     // The public timeline names the role, not the official.
     let actor = staff.role.label();
-    if !crate::objections::answer(&state, &objection, (staff.user.id, actor), last, reply, now).await? {
+    if !crate::app::objections::answer(&state, &objection, (staff.user.id, actor), last, reply, now).await? {
         return Err(AppError::Conflict("该异议已答复，不能再修改".into()));
     }
     let detail = format!("{}：{reply}", if last { "已答复" } else { "处理中" });

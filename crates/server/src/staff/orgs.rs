@@ -10,9 +10,9 @@ use xiaowei_store::{Household, NewHousehold, NewOrg, Org, OrgCounts};
 
 use super::{Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
-use crate::error::AppError;
-use crate::security::random_token;
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::security::random_token;
 
 const PAGE_SIZE: i64 = 50;
 

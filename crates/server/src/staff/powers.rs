@@ -19,13 +19,14 @@ use xiaowei_store::{
 use super::rosters::{read_upload, store_scan};
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
-use crate::error::AppError;
-use crate::powers::{
+use crate::public::powers::{
     CategoryGroup, ItemView, RecordLink, TimelineStep, group_items, item_view, loose_documents, record_links, timeline,
 };
-use crate::rosters::{parse_date, place_name, shanghai_date};
-use crate::security::random_token;
 use crate::state::AppState;
+use crate::web::dates::{parse_date, shanghai_date};
+use crate::web::error::AppError;
+use crate::web::places::place_name;
+use crate::web::security::random_token;
 
 /// Rows of the step and risk tables on the new-item form.
 const STEP_ROWS: usize = 7;
@@ -184,7 +185,7 @@ pub async fn create_item(
     let now = state.now();
     let id = state.store().add_power_item(&item, now).await?;
     if let Some(added) = state.store().find_power_item(id).await? {
-        crate::search::index_power_item(&state, &added).await?;
+        crate::public::search::index_power_item(&state, &added).await?;
     }
     let detail = format!("新增权力事项 {}（{}步，{}天）", item.name, item.steps.len(), item.total_days);
     state.audit(staff.audit_entry(now, "power.item.add", format!("power_item:{id}"), detail, Some(org_code))).await?;
@@ -539,7 +540,7 @@ pub async fn publish(
         other => other.into(),
     })?;
     if let Some(published) = state.store().find_power_exercise(id).await? {
-        crate::search::index_power_record(&state, &published).await?;
+        crate::public::search::index_power_record(&state, &published).await?;
     }
     let entry = staff.audit_entry(
         now,
@@ -559,7 +560,7 @@ pub async fn document(
 ) -> Result<Response, AppError> {
     exercise_in_scope(&state, &staff, id).await?;
     let d = state.store().find_power_document(doc).await?.filter(|d| d.exercise_id == id).ok_or(AppError::NotFound)?;
-    crate::powers::document_response(&state, d, false).await
+    crate::public::powers::document_response(&state, d, false).await
 }
 
 /// This area's staff routes, each with the permission it needs and its scope target.

@@ -13,14 +13,14 @@ use xiaowei_store::{Department, NewAttachment, NewProgramme, Programme};
 
 use super::{Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
-use crate::error::AppError;
-use crate::security::random_token;
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::security::random_token;
 
 pub struct ProgrammeRow {
     pub id: i64,
     pub department_id: Option<i64>,
-    pub documents: Vec<crate::rosters::AttachmentView>,
+    pub documents: Vec<crate::app::rosters::AttachmentView>,
     pub name: String,
     pub department: String,
     pub standard: String,
@@ -94,7 +94,7 @@ pub async fn list(
             .attachments_of_programme(p.id)
             .await?
             .into_iter()
-            .map(crate::rosters::AttachmentView::from)
+            .map(crate::app::rosters::AttachmentView::from)
             .collect();
         programmes.push(row);
     }

@@ -22,14 +22,17 @@ use xiaowei_store::{NewAttachment, Programme, Roster, StoreError};
 
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
-use crate::error::AppError;
-use crate::rosters::{
-    AttachmentView, DifferenceView, EntryView, ImportParams, VersionView, check_upload, parse_date, place_name,
-    refresh_differences, roster_title, shanghai_date, store_upload, versions,
+use crate::app::rosters::{
+    AttachmentView, DifferenceView, EntryView, ImportParams, VersionView, check_upload, refresh_differences,
+    roster_title, store_upload, versions,
 };
-use crate::security::random_token;
-use crate::state::{AppState, shanghai_time};
-use crate::uploads;
+use crate::app::uploads;
+use crate::state::AppState;
+use crate::web::dates::shanghai_time;
+use crate::web::dates::{parse_date, shanghai_date};
+use crate::web::error::AppError;
+use crate::web::places::place_name;
+use crate::web::security::random_token;
 
 const PAGE_SIZE: i64 = 50;
 /// How long a checked upload waits for confirmation.
@@ -255,7 +258,7 @@ pub(super) async fn read_upload(state: &AppState, request: Request) -> Result<Up
         } else {
             let value = field.text().await.map_err(bad)?;
             if xiaowei_core::text::has_control(&name, false) || xiaowei_core::text::has_control(&value, true) {
-                return Err(crate::security::control_error(&crate::security::field_label(&name)));
+                return Err(crate::web::security::control_error(&crate::web::security::field_label(&name)));
             }
             upload.fields.insert(name, value);
         }
@@ -574,17 +577,17 @@ async fn group_notice(state: &AppState, roster: &Roster, title: &str, publicity:
     text.push_str(&format!("。请点开链接核对本人信息：{link} 。如有异议，可在页面上点“对此有异议”直接提出。"));
     if let Some(leaf) = state.store().latest_leaf_of("roster", roster.id).await? {
         text.push_str(&format!("\n公开账本第{}号记录。", leaf.idx));
-        let witnessed = crate::witnesses::witnessed_checkpoint(state).await?;
+        let witnessed = crate::workers::witnesses::witnessed_checkpoint(state).await?;
         match witnessed.newest {
             Some((size, root, names)) if size > u64::try_from(leaf.idx).unwrap_or(u64::MAX) => text.push_str(&format!(
                 "见证检查点：{size}条记录，根哈希 {}（{}确认）。",
-                crate::witnesses::short_hash(&root),
+                crate::workers::witnesses::short_hash(&root),
                 names.join("、")
             )),
             _ if state.config().witnesses.is_empty() => text.push_str(&format!(
                 "账本检查点：{}条记录，根哈希 {}。",
                 witnessed.size,
-                crate::witnesses::short_hash(&witnessed.root)
+                crate::workers::witnesses::short_hash(&witnessed.root)
             )),
             _ => text.push_str("见证方确认中，稍后可在本页复制带见证检查点的通知。"),
         }
@@ -775,9 +778,9 @@ pub async fn approve(
         .await
         .map_err(changed_meanwhile)?;
     if let Some(published) = state.store().find_roster(id).await? {
-        crate::search::index_roster(&state, &published).await?;
+        crate::public::search::index_roster(&state, &published).await?;
     }
-    crate::screening::after_publication(&state, id);
+    crate::app::screening::after_publication(&state, id);
     if let Some(old) = roster.supersedes_id {
         state.store().unindex_document("roster", old).await?;
         state.pages().forget_roster(old);
@@ -864,7 +867,7 @@ pub async fn export_full(
     let entries = state.store().roster_entries(id, i64::MAX, 0).await?;
     let count = entries.len();
     let subtitle = vec![format!("内部资料，含完整身份证号和账号，请妥善保管。导出人：{}", staff.user.display_name)];
-    let bytes = crate::rosters::export(state.cipher(), title.clone(), subtitle, entries, true)?;
+    let bytes = crate::app::rosters::export(state.cipher(), title.clone(), subtitle, entries, true)?;
     let detail = format!("导出完整花名册（含身份证号、账号）{count} 人");
     state
         .audit(staff.audit_entry(state.now(), "pii.export", format!("roster:{id}"), detail, Some(roster.org_code)))
@@ -874,7 +877,7 @@ pub async fn export_full(
 
 /// An xlsx download with a UTF-8 file name.
 pub fn xlsx_response(bytes: Vec<u8>, file_name: &str) -> Response {
-    let encoded = crate::subsidies::percent_encode(file_name);
+    let encoded = crate::public::subsidies::percent_encode(file_name);
     (
         [
             (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned()),
@@ -916,7 +919,7 @@ pub async fn attachment(
         .await?
         .filter(|a| a.roster_id == Some(id))
         .ok_or(AppError::NotFound)?;
-    crate::subsidies::attachment_response(&state, &a, false).await
+    crate::public::subsidies::attachment_response(&state, &a, false).await
 }
 
 /// This area's staff routes, each with the permission it needs and its scope target.

@@ -13,8 +13,8 @@ use axum::routing::{MethodRouter, get, post};
 use xiaowei_core::Permission;
 
 use super::{Staff, Target};
-use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::error::AppError;
 
 /// One staff route and the permission it requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

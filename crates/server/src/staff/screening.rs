@@ -19,10 +19,11 @@ use xiaowei_store::{HitFilter, RegistryImport, ScreeningRun, ScreeningSettings};
 use super::rosters::read_upload;
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
-use crate::error::AppError;
-use crate::screening::{StoredEvidence, evidence_of};
-use crate::security::random_token;
-use crate::state::{AppState, shanghai_time};
+use crate::app::screening::{StoredEvidence, evidence_of};
+use crate::state::AppState;
+use crate::web::dates::shanghai_time;
+use crate::web::error::AppError;
+use crate::web::security::random_token;
 
 const PAGE_SIZE: i64 = 30;
 
@@ -211,7 +212,7 @@ pub async fn import(State(state): State<AppState>, staff: Staff, request: Reques
         return Err(AppError::invalid("文件：请选择要上传的 Excel 或 CSV 文件"));
     }
     let file = upload.file.clone();
-    let check = crate::uploads::parse_sheet(move || crate::screening::check_file(kind, &file)).await??;
+    let check = crate::app::uploads::parse_sheet(move || crate::app::screening::check_file(kind, &file)).await??;
     if !check.is_clean() {
         let more = check.errors.len().saturating_sub(200);
         let page = RegistryErrorsPage {
@@ -234,7 +235,7 @@ pub async fn import(State(state): State<AppState>, staff: Staff, request: Reques
         check.lines.len()
     );
     let audit = staff.audit_entry(state.now(), "registry.import", format!("registry:{}", kind.as_str()), detail, None);
-    let count = crate::screening::import_registry(
+    let count = crate::app::screening::import_registry(
         &state,
         kind,
         amend,
@@ -244,7 +245,7 @@ pub async fn import(State(state): State<AppState>, staff: Staff, request: Reques
         audit,
     )
     .await?;
-    crate::screening::in_background(&state);
+    crate::app::screening::in_background(&state);
     Ok(see_other(&format!("/staff/registries?done=imported&n={count}")))
 }
 
@@ -367,7 +368,7 @@ pub async fn run_now(
     }
     let now = state.now();
     state.audit(staff.audit_entry(now, "screening.run", "screening".into(), "全面比对".into(), None)).await?;
-    crate::screening::in_background(&state);
+    crate::app::screening::in_background(&state);
     Ok(see_other("/staff/registries?done=screened"))
 }
 

@@ -15,9 +15,10 @@ use xiaowei_store::{NewServiceItem, ServiceItem};
 
 use super::{Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
-use crate::error::AppError;
-use crate::security::random_token;
-use crate::state::{AppState, shanghai_time};
+use crate::state::AppState;
+use crate::web::dates::shanghai_time;
+use crate::web::error::AppError;
+use crate::web::security::random_token;
 
 /// An item the account may edit.
 async fn item_in_scope(state: &AppState, staff: &Staff, id: i64) -> Result<ServiceItem, AppError> {
@@ -406,9 +407,9 @@ pub async fn calendar(
     staff: Staff,
     Query(q): Query<CalendarQuery>,
 ) -> Result<Html<String>, AppError> {
-    let this_year = crate::rosters::shanghai_date(state.now()).year();
+    let this_year = crate::web::dates::shanghai_date(state.now()).year();
     let year = q.year.filter(|y| (2000..=2100).contains(y)).unwrap_or(this_year);
-    let cal = crate::services::calendar(&state).await?;
+    let cal = crate::public::services::calendar(&state).await?;
     let days = cal
         .year(year)
         .into_iter()

@@ -12,9 +12,9 @@ use xiaowei_store::{Department, NewStaffUser, StaffUser};
 use super::auth::{check_password_rules, hash_password};
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
-use crate::error::AppError;
-use crate::security::random_token;
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::security::random_token;
 
 struct UserRow {
     id: i64,

@@ -15,11 +15,11 @@ use xiaowei_store::{CadreDetails, NewAttachment, NewDutyOverride, NewMeeting, Or
 
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
-use crate::error::AppError;
-use crate::rosters::{parse_date, shanghai_date};
-use crate::security::random_token;
+use crate::public::village_office::{audience_labels, cadre_phone, meeting_time, month_day, rota_of};
 use crate::state::AppState;
-use crate::village_office::{audience_labels, cadre_phone, meeting_time, month_day, rota_of};
+use crate::web::dates::{parse_date, shanghai_date};
+use crate::web::error::AppError;
+use crate::web::security::random_token;
 
 /// How far back and ahead a meeting may be dated, in days.
 const MEETING_RANGE_DAYS: i64 = 366;

@@ -14,9 +14,9 @@ use xiaowei_store::NewWechatAccount;
 
 use super::{Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
-use crate::error::AppError;
-use crate::security::random_token;
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::security::random_token;
 
 struct Row {
     code: String,

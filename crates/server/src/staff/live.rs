@@ -22,9 +22,10 @@ use xiaowei_core::org::is_within;
 use xiaowei_core::tracked::{beijing_date, end_of_day};
 use xiaowei_core::{Permission, kiosk};
 
-use crate::error::AppError;
 use crate::staff::{Nav, Staff, StaffRoutes, Target};
-use crate::state::{AppState, shanghai_time};
+use crate::state::AppState;
+use crate::web::dates::shanghai_time;
+use crate::web::error::AppError;
 
 /// Seconds between refreshes of an open stream when nothing was announced.
 pub const REFRESH_SECS: u64 = 10;

@@ -67,8 +67,9 @@ use xiaowei_core::power::{self, RecordedStep};
 use xiaowei_core::tracked::beijing_date;
 use xiaowei_store::{ConditionRow, NewAlert};
 
-use crate::error::AppError;
-use crate::state::{AppState, shanghai_time};
+use crate::state::AppState;
+use crate::web::dates::shanghai_time;
+use crate::web::error::AppError;
 
 /// Recipients of new-case texts whose job is to contact the applicant (see `notify`): the dead
 /// routing rule watches them, not the leaders who are told for information.

@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use tokio::sync::Semaphore;
 
-use crate::error::AppError;
-use crate::photos::MAX_PHOTOS;
+use crate::app::photos::MAX_PHOTOS;
+use crate::web::error::AppError;
 
 /// The largest file any form accepts.
 pub const MAX_FILE_BYTES: usize = xiaowei_integrations::MAX_UPLOAD_BYTES as usize;

@@ -63,7 +63,7 @@ fn may_read_metrics(state: &AppState, request: &Request) -> bool {
     let forwarded = headers.contains_key("forwarded") || headers.contains_key("x-forwarded-for");
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     !forwarded
-        && peer.is_some_and(|ip| crate::client::client_address(ip, headers, state.trusted_proxies()).is_loopback())
+        && peer.is_some_and(|ip| crate::web::client::client_address(ip, headers, state.trusted_proxies()).is_loopback())
 }
 
 /// Compared by digest, so the comparison takes the same time whatever the guess.
@@ -73,7 +73,7 @@ fn sha256(text: &str) -> [u8; 32] {
 
 pub async fn metrics(State(state): State<AppState>, request: Request) -> Response {
     if !may_read_metrics(&state, &request) {
-        return crate::error::AppError::NotFound.into_response();
+        return crate::web::error::AppError::NotFound.into_response();
     }
     let body = state.metrics().render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()

@@ -13,9 +13,9 @@ use xiaowei_core::OrgLevel;
 use xiaowei_core::village_office::{Audience, Duty, DutyOverride, DutyRota, WEEK, weekday_label};
 use xiaowei_store::{Cadre, DutyOverrideRow, Meeting, Store};
 
-use crate::error::AppError;
-use crate::rosters::{parse_date, shanghai_date};
 use crate::state::AppState;
+use crate::web::dates::{parse_date, shanghai_date};
+use crate::web::error::AppError;
 
 /// Days of the rota the village page lists, starting today.
 const DAYS_SHOWN: i32 = 7;
@@ -239,5 +239,5 @@ async fn minutes_file(
     let m = state.store().find_meeting(&village, meeting).await?.ok_or(AppError::NotFound)?;
     let id = m.minutes_attachment_id.ok_or(AppError::NotFound)?;
     let a = state.store().find_attachment(id).await?.ok_or(AppError::NotFound)?;
-    crate::subsidies::attachment_response(&state, &a, true).await
+    crate::public::subsidies::attachment_response(&state, &a, true).await
 }

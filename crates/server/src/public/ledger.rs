@@ -71,7 +71,7 @@
 //! **Adding a kind** (e.g. the service catalogue): build the text with
 //! `xiaowei_core::ledger::LeafText::new(kind, id, version, event, org, now)` plus `.field(…)` /
 //! `.digest(…)`, and either append it in your store transaction with `append_leaf_in` or call
-//! `xiaowei_server::ledger::append(&state, NewLeaf { … })` right after the change (idempotent, so a
+//! `xiaowei_server::public::ledger::append(&state, NewLeaf { … })` right after the change (idempotent, so a
 //! retry is safe). Add a re-derivation arm to `Store::rederive_leaf` (and a line to `ledger_gaps`)
 //! so `xiaowei ledger verify` checks it, a label in `server::ledger::kind_label`, and the badge
 //! (`ledger::badge` + `{% include "ledger_badge.html" %}`) on the public page.
@@ -115,9 +115,10 @@ use xiaowei_core::ledger::{self, AuditKey, LogKey, TilePath, check_tree, hash_ba
 use xiaowei_store::{LeafRef, LedgerLeaf, NewLeaf};
 
 use crate::config::Config;
-use crate::error::AppError;
-use crate::state::{AppState, shanghai_time};
-use crate::witnesses::{WitnessView, short_hash};
+use crate::state::AppState;
+use crate::web::dates::shanghai_time;
+use crate::web::error::AppError;
+use crate::workers::witnesses::{WitnessView, short_hash};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -298,7 +299,7 @@ fn page_copy(index: i64, rebuilt: Option<&NewLeaf>) -> String {
 
 /// The current checkpoint with the cosignature lines of the witnesses that cosigned it.
 async fn checkpoint(State(state): State<AppState>) -> Result<Response, AppError> {
-    let text = crate::witnesses::witnessed_checkpoint(&state).await?.text;
+    let text = crate::workers::witnesses::witnessed_checkpoint(&state).await?.text;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-cache, max-age=0")], text)
         .into_response())
 }
@@ -390,7 +391,7 @@ struct OverviewPage {
 
 async fn overview(State(state): State<AppState>) -> Result<Html<String>, AppError> {
     let key = state.ledger_key().await?;
-    let witnessed = crate::witnesses::witnessed_checkpoint(&state).await?;
+    let witnessed = crate::workers::witnesses::witnessed_checkpoint(&state).await?;
     let confirmed = witnessed.confirmed();
     let (size, root, checkpoint) = (witnessed.size, witnessed.root, witnessed.text);
     let from = size.saturating_sub(20);
@@ -447,7 +448,7 @@ struct SheetPage {
 
 async fn sheet(State(state): State<AppState>) -> Result<Html<String>, AppError> {
     let key = state.ledger_key().await?;
-    let w = crate::witnesses::witnessed_checkpoint(&state).await?;
+    let w = crate::workers::witnesses::witnessed_checkpoint(&state).await?;
     let witness_count = w.witnesses.len();
     let witnessed = w.newest.map(|(size, root, names)| (size, short_hash(&root), names.join("、")));
     let (size, root, checkpoint) = (w.size, w.root, w.text);
@@ -467,7 +468,7 @@ async fn sheet(State(state): State<AppState>) -> Result<Html<String>, AppError> 
 /// The QR code of the current checkpoint text, so that a photo of the notice board can be
 /// pasted into the consistency check years later.
 async fn sheet_qr(State(state): State<AppState>) -> Result<Response, AppError> {
-    let checkpoint = crate::witnesses::witnessed_checkpoint(&state).await?.text;
+    let checkpoint = crate::workers::witnesses::witnessed_checkpoint(&state).await?.text;
     let code = qrcode::QrCode::with_error_correction_level(checkpoint.as_bytes(), qrcode::EcLevel::M)
         .map_err(|e| AppError::Internal(format!("qr: {e}")))?;
     let svg = code.render::<qrcode::render::svg::Color>().min_dimensions(240, 240).quiet_zone(true).build();

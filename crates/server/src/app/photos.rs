@@ -12,9 +12,9 @@ use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::StatusCode;
 use xiaowei_integrations::AttachmentKind;
 
-use crate::error::AppError;
+use crate::app::uploads;
 use crate::state::AppState;
-use crate::uploads;
+use crate::web::error::AppError;
 
 /// Photos one form may carry.
 pub const MAX_PHOTOS: usize = 3;
@@ -66,7 +66,7 @@ pub async fn read(state: &AppState, request: Request, what: &str) -> Result<Phot
         } else {
             let value = field.text().await.map_err(bad)?;
             if xiaowei_core::text::has_control(&name, false) || xiaowei_core::text::has_control(&value, true) {
-                return Err(crate::security::control_error(&crate::security::field_label(&name)));
+                return Err(crate::web::security::control_error(&crate::web::security::field_label(&name)));
             }
             form.fields.insert(name, value);
         }

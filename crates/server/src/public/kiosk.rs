@@ -74,10 +74,10 @@ use xiaowei_core::kiosk::{Heartbeat, IdleSeconds};
 use xiaowei_core::monitor::Menu;
 use xiaowei_store::{Enrolment, KioskTerminal, NewAuditEntry};
 
-use crate::error::AppError;
-use crate::public::SECTIONS;
-use crate::security::{CSRF_COOKIE, ClientIp, CsrfToken, cookie, random_token, set_cookie};
+use crate::public::home::SECTIONS;
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::security::{CSRF_COOKIE, ClientIp, CsrfToken, cookie, random_token, set_cookie};
 
 /// The device cookie: holds the terminal's device token (only its keyed hash is stored).
 pub const KIOSK_COOKIE: &str = "xw_kiosk";
@@ -85,7 +85,7 @@ pub const KIOSK_COOKIE: &str = "xw_kiosk";
 const DEVICE_COOKIE_SECS: i64 = 400 * 86_400;
 const ENROL_PURPOSE: &str = "kiosk_enrol";
 const DEVICE_PURPOSE: &str = "kiosk_device";
-const SERVICE_WORKER: &str = include_str!("../static/kiosk-sw.js");
+const SERVICE_WORKER: &str = include_str!("../../static/kiosk-sw.js");
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -108,7 +108,7 @@ fn device_hash(state: &AppState, token: &str) -> String {
 
 /// The version a terminal reports: the release and the fingerprint of the embedded assets.
 pub fn client_version() -> String {
-    format!("{}-{}", env!("CARGO_PKG_VERSION"), *crate::assets::VERSION)
+    format!("{}-{}", env!("CARGO_PKG_VERSION"), *crate::web::assets::VERSION)
 }
 
 /// The enrolled terminal making this request.
@@ -249,7 +249,7 @@ async fn home(
         })
         .collect();
     let page = HomePage { township_name: xiaowei_core::org::display_name(&terminal.township_name).to_owned(), tiles };
-    let visit = crate::visits::tag(&terminal.township_code, Menu::Home);
+    let visit = crate::workers::visits::tag(&terminal.township_code, Menu::Home);
     let mut response = (visit, Html(page.render()?)).into_response();
     if let Some(device) = cookie(&headers, KIOSK_COOKIE) {
         let renewed = set_cookie(KIOSK_COOKIE, device, DEVICE_COOKIE_SECS, state.config().secure_cookies);
@@ -331,7 +331,7 @@ async fn self_query_form(
         groups,
         keys: KEYPAD,
     };
-    let visit = crate::visits::tag(&terminal.township_code, Menu::SelfQuery);
+    let visit = crate::workers::visits::tag(&terminal.township_code, Menu::SelfQuery);
     Ok(no_store((visit, Html(page.render()?)).into_response()))
 }
 
@@ -349,13 +349,14 @@ async fn self_query(
     Kiosk(terminal): Kiosk,
     Form(form): Form<KioskQueryForm>,
 ) -> Result<Response, AppError> {
-    let input = crate::subsidies::SelfQueryInput { name: form.name, id_number: form.id_number, household: false };
-    let via = crate::subsidies::QueryVia {
+    let input =
+        crate::public::subsidies::SelfQueryInput { name: form.name, id_number: form.id_number, household: false };
+    let via = crate::public::subsidies::QueryVia {
         client: format!("kiosk:{}", terminal.id),
         actor: format!("触摸终端：{}", terminal.name),
         again_url: "/kiosk/self-query".to_owned(),
     };
-    crate::subsidies::answer_self_query(&state, &terminal.township_code, input, via).await
+    crate::public::subsidies::answer_self_query(&state, &terminal.township_code, input, via).await
 }
 
 #[derive(Deserialize)]
@@ -405,7 +406,7 @@ async fn offline() -> Result<Response, AppError> {
 
 /// The service worker, served from the root so that it may cache the public pages.
 async fn service_worker() -> Response {
-    let body = SERVICE_WORKER.replace("__VERSION__", &crate::assets::VERSION);
+    let body = SERVICE_WORKER.replace("__VERSION__", &crate::web::assets::VERSION);
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
@@ -507,7 +508,7 @@ pub async fn chrome(State(state): State<AppState>, request: Request, next: Next)
         escape(township),
         escape(&terminal.name),
     );
-    let script = format!("<script src=\"/static/kiosk.js?v={}\"></script>\n</body>", *crate::assets::VERSION);
+    let script = format!("<script src=\"/static/kiosk.js?v={}\"></script>\n</body>", *crate::web::assets::VERSION);
     let mut dressed = String::with_capacity(html.len() + 1024);
     dressed.push_str(&html[..at]);
     dressed.push_str(&opening);

@@ -1,7 +1,7 @@
 //! The public pages every villager reaches from the 民生监督 menu: the county landing page, each
 //! township's menu, each village's page and the section pages. Read-only and cacheable; no
 //! personal data is ever rendered here, except the work phones a village publishes for its cadres
-//! (see [`crate::village_office`]).
+//! (see [`crate::public::village_office`]).
 
 use askama::Template;
 use axum::Extension;
@@ -12,11 +12,11 @@ use axum::routing::get;
 use serde::Deserialize;
 use xiaowei_core::OrgLevel;
 use xiaowei_core::monitor::Menu;
-use xiaowei_store::Org;
 
-use crate::error::AppError;
 use crate::state::AppState;
-use crate::visits::{self, Visit};
+use crate::web::error::AppError;
+use crate::web::places::{county_name, org_of_level};
+use crate::workers::visits::{self, Visit};
 
 /// One entry of the 民生监督 menu.
 pub struct Section {
@@ -67,18 +67,6 @@ async fn county(State(state): State<AppState>) -> Result<Html<String>, AppError>
     Ok(Html(CountyPage { county_name, townships }.render()?))
 }
 
-/// Loads an org and checks it is of the expected level; anything else is "not found".
-async fn org_of_level(state: &AppState, code: &str, level: OrgLevel) -> Result<Org, AppError> {
-    match state.store().find_org(code).await? {
-        Some(org) if org.level() == Some(level) => Ok(org),
-        _ => Err(AppError::NotFound),
-    }
-}
-
-async fn county_name(state: &AppState) -> Result<String, AppError> {
-    Ok(state.store().county().await?.map_or_else(|| "本县".to_owned(), |c| c.name))
-}
-
 struct VillageLink {
     code: String,
     name: String,
@@ -126,7 +114,7 @@ struct VillagePage {
     village_code: String,
     village_name: String,
     sections: &'static [Section],
-    office: crate::village_office::OfficeView,
+    office: crate::public::village_office::OfficeView,
 }
 
 async fn village(
@@ -139,7 +127,7 @@ async fn village(
     if village.parent_code.as_deref() != Some(township.code.as_str()) {
         return Err(AppError::NotFound);
     }
-    let office = crate::village_office::office_view(&state, &township.code, &village.code).await?;
+    let office = crate::public::village_office::office_view(&state, &township.code, &village.code).await?;
     let page = VillagePage {
         county_name: county_name(&state).await?,
         township_name: township.display_name().to_owned(),

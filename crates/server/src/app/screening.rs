@@ -76,9 +76,10 @@ use xiaowei_core::subsidy::{Phase, Unit};
 use xiaowei_core::{PiiCipher, ResidentId};
 use xiaowei_store::{NewHit, NewLead, NewRegistryRecord, RunSummary, ScreeningEntryRow, Store};
 
-use crate::error::AppError;
-use crate::rosters::{ID_PURPOSE, parse_date};
+use crate::app::rosters::ID_PURPOSE;
 use crate::state::AppState;
+use crate::web::dates::parse_date;
+use crate::web::error::AppError;
 
 /// Reads and checks a registry file; an unreadable file is an error naming why.
 pub fn check_file(kind: RegistryKind, bytes: &[u8]) -> Result<RegistryCheck, AppError> {
@@ -377,7 +378,7 @@ pub async fn scheduled(state: &AppState) {
     if let Err(e) = run(state, None, now).await {
         tracing::warn!(error = %e, "scheduled screening failed");
     }
-    let year = i32::from(crate::rosters::shanghai_date(now).year());
+    let year = i32::from(crate::web::dates::shanghai_date(now).year());
     if let Err(e) = refresh_outreach(state, year, now).await {
         tracing::warn!(error = %e, "scheduled outreach refresh failed");
     }

@@ -45,8 +45,8 @@ use xiaowei_store::{
     ServiceCase,
 };
 
-use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::error::AppError;
 
 /// Attempts before a transiently failing message is given up.
 pub const MAX_ATTEMPTS: i64 = 8;
@@ -350,11 +350,13 @@ async fn send_wechat(state: &AppState, m: &OutboxMessage, params: &[(String, Str
             "remark": {"value": "点击查看办件详情"},
         },
     });
-    match crate::wechat::send_template(state, account, message).await {
+    match crate::public::wechat::send_template(state, account, message).await {
         Ok(id) => Ok(format!("wechat-{id}")),
-        Err(crate::wechat::WechatFailure::Api(e)) if e.is_transient() => Err(GatewayError::Transient(e.to_string())),
-        Err(crate::wechat::WechatFailure::Api(e)) => Err(GatewayError::Rejected(e.to_string())),
-        Err(crate::wechat::WechatFailure::App(e)) => Err(GatewayError::Transient(e.to_string())),
+        Err(crate::public::wechat::WechatFailure::Api(e)) if e.is_transient() => {
+            Err(GatewayError::Transient(e.to_string()))
+        }
+        Err(crate::public::wechat::WechatFailure::Api(e)) => Err(GatewayError::Rejected(e.to_string())),
+        Err(crate::public::wechat::WechatFailure::App(e)) => Err(GatewayError::Transient(e.to_string())),
     }
 }
 
@@ -496,7 +498,7 @@ impl SmsGateway for LogGateway {
             // The log keeps the text but not the key of its case link.
             let body = xiaowei_core::text::redact_link_keys(body);
             tracing::info!(phone = %masked, notice, %body, "text (log only)");
-            Ok(format!("log-{}", crate::security::random_token()[..12].to_owned()))
+            Ok(format!("log-{}", crate::web::security::random_token()[..12].to_owned()))
         })
     }
 }
@@ -551,14 +553,14 @@ impl SmsGateway for ProviderGateway {
 pub async fn route_wechat_texts(state: &AppState) -> Result<usize, AppError> {
     let texts = state.store().unrouted_wechat_texts(100).await?;
     for text in &texts {
-        crate::messages::route_wechat_text(state, text).await?;
+        crate::public::messages::route_wechat_text(state, text).await?;
     }
     Ok(texts.len())
 }
 
 /// Runs the scheduler and the delivery worker every `every` seconds until the process ends.
 pub fn spawn_workers(state: AppState, gateway: SharedGateway, every: std::time::Duration) {
-    let worker = format!("w-{}", &crate::security::random_token()[..12]);
+    let worker = format!("w-{}", &crate::web::security::random_token()[..12]);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
@@ -570,7 +572,7 @@ pub fn spawn_workers(state: AppState, gateway: SharedGateway, every: std::time::
             if let Err(e) = run_message_clocks(&state, now).await {
                 tracing::warn!(error = %e, "message clocks failed");
             }
-            if let Err(e) = crate::objections::run_clocks(&state, now).await {
+            if let Err(e) = crate::app::objections::run_clocks(&state, now).await {
                 tracing::warn!(error = %e, "objection clocks failed");
             }
             if let Err(e) = route_wechat_texts(&state).await {
@@ -579,7 +581,7 @@ pub fn spawn_workers(state: AppState, gateway: SharedGateway, every: std::time::
             if let Err(e) = deliver_due(&state, gateway.as_ref(), &worker, now).await {
                 tracing::warn!(error = %e, "text delivery failed");
             }
-            if let Err(e) = crate::alerts::scan(&state, now).await {
+            if let Err(e) = crate::workers::alerts::scan(&state, now).await {
                 tracing::warn!(error = %e, "alert scan failed");
             }
         }

@@ -41,15 +41,17 @@ use xiaowei_core::tracked::{Rating, Satisfaction, TimelineKind};
 use xiaowei_core::{OrgLevel, Phone};
 use xiaowei_store::{Message, MessageChange, NewAuditEntry, NewMessage, NewMessageEvent, NewMessagePhoto};
 
-use crate::client::QuotaKey;
-use crate::error::AppError;
-use crate::notify;
-use crate::security::{ClientIp, CsrfToken, random_token};
-use crate::services::{calendar, explain_deadline};
+use crate::app::tracked::{PublicEvent, masked_phone};
+use crate::public::services::{calendar, explain_deadline};
 use crate::staff::see_other;
-use crate::state::{AppState, TRACKING_ATTEMPTS, shanghai_time};
-use crate::tracked::{PublicEvent, masked_phone};
-use crate::visits::{self, Visit};
+use crate::state::{AppState, TRACKING_ATTEMPTS};
+use crate::web::client::QuotaKey;
+use crate::web::dates::shanghai_time;
+use crate::web::error::AppError;
+use crate::web::places::county_name;
+use crate::web::security::{ClientIp, CsrfToken, random_token};
+use crate::workers::notify;
+use crate::workers::visits::{self, Visit};
 
 /// Messages one client may leave per hour.
 const MESSAGES_PER_CLIENT: i64 = 10;
@@ -72,10 +74,6 @@ async fn township_of(state: &AppState, code: &str) -> Result<xiaowei_store::Org,
         Some(org) if org.level() == Some(OrgLevel::Township) => Ok(org),
         _ => Err(AppError::NotFound),
     }
-}
-
-async fn county_name(state: &AppState) -> Result<String, AppError> {
-    Ok(state.store().county().await?.map_or_else(|| "本县".to_owned(), |c| c.name))
 }
 
 /// How a message's deadline was counted, in plain Chinese (kept with the message).
@@ -111,7 +109,7 @@ async fn township_page(
     for m in state.store().public_messages(&township.code, PUBLIC_LIST).await? {
         let names = [m.author_name.as_str()];
         items.push(PublicItem {
-            place: crate::rosters::place_name(state.store(), &m.org_code).await?,
+            place: crate::web::places::place_name(state.store(), &m.org_code).await?,
             asked: shanghai_time(m.submitted_at).chars().take(10).collect(),
             body: message::redact(&m.body, &names),
             reply: message::redact(m.reply.as_deref().unwrap_or_default(), &names),
@@ -167,7 +165,7 @@ async fn new_form(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     let township = township_of(&state, &code).await?;
-    let proxy = crate::kiosk::proxy_officer(&state, &headers, &township.code).await?.map(|u| u.display_name);
+    let proxy = crate::public::kiosk::proxy_officer(&state, &headers, &township.code).await?.map(|u| u.display_name);
     let Some(kind) = MessageKind::parse(&q.kind) else {
         return Ok(see_other(&format!("/t/{}/messages", township.code)));
     };
@@ -190,7 +188,7 @@ async fn new_form(
         places,
         csrf,
         form_key: random_token(),
-        max_photos: crate::photos::MAX_PHOTOS,
+        max_photos: crate::app::photos::MAX_PHOTOS,
         reply_days: kind.reply_days(state.config().complaint_reply_days),
         body: q
             .ledger
@@ -232,7 +230,7 @@ async fn leave(
 ) -> Result<Response, AppError> {
     let township = township_of(&state, &code).await?;
     let headers = request.headers().clone();
-    let form = crate::photos::read(&state, request, "留言").await?;
+    let form = crate::app::photos::read(&state, request, "留言").await?;
     let form_key = form.field("form_key");
     if form_key.len() < 16 || form_key.len() > 128 {
         return Err(AppError::invalid("表单已失效，请刷新页面后重新填写"));
@@ -275,12 +273,12 @@ async fn leave(
             message::MAX_BODY_CHARS
         )));
     }
-    let officer = crate::kiosk::proxy_officer(&state, &headers, &place.code).await?;
+    let officer = crate::public::kiosk::proxy_officer(&state, &headers, &place.code).await?;
     let now = state.now();
     if state.store().rate_event("message", &quota, now - 3600, now).await? >= MESSAGES_PER_CLIENT {
         return Err(AppError::Throttled("提交过于频繁，请1小时后再试"));
     }
-    let photos: Vec<NewMessagePhoto> = crate::photos::store(&state, form.photos())
+    let photos: Vec<NewMessagePhoto> = crate::app::photos::store(&state, form.photos())
         .await?
         .into_iter()
         .map(|p| NewMessagePhoto {
@@ -400,7 +398,7 @@ async fn raise_unrouted(
     tracking: &str,
     now: i64,
 ) -> Result<(), AppError> {
-    let unrouted = crate::alerts::Unrouted {
+    let unrouted = crate::workers::alerts::Unrouted {
         kind: AlertKind::UnroutedMessage,
         org_code: township,
         route: format!("{township}:{}", kind.as_str()),
@@ -409,7 +407,7 @@ async fn raise_unrouted(
         link: "/staff/inbox".to_owned(),
         restricted: kind == MessageKind::Report,
     };
-    crate::alerts::raise_unrouted(state, unrouted, now).await
+    crate::workers::alerts::raise_unrouted(state, unrouted, now).await
 }
 
 /// A message as it will be stored, for choosing the recipients of its first texts.

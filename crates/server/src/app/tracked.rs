@@ -3,7 +3,8 @@
 
 use xiaowei_core::Phone;
 
-use crate::state::{AppState, shanghai_time};
+use crate::state::AppState;
+use crate::web::dates::shanghai_time;
 
 /// One timeline entry on a filer's page.
 pub struct PublicEvent {

@@ -21,19 +21,20 @@ use xiaowei_core::tracked::{ClockState, Rating, Satisfaction};
 use xiaowei_core::{Fen, OrgLevel, Phone, ResidentId};
 use xiaowei_store::{NewAuditEntry, Org, PersonEntry, Roster, Store};
 
-use crate::client::QuotaKey;
-use crate::error::AppError;
-use crate::objections;
-use crate::page_cache::CachedPage;
-use crate::rosters::{
-    AttachmentView, DifferenceView, EntryView, ID_PURPOSE, VersionView, parse_date, place_name, roster_title,
-    shanghai_date, versions,
-};
-use crate::security::{ClientIp, CsrfToken, random_token};
+use crate::app::objections;
+use crate::app::rosters::{AttachmentView, DifferenceView, EntryView, ID_PURPOSE, VersionView, roster_title, versions};
+use crate::app::tracked::PublicEvent;
 use crate::staff::xlsx_response;
-use crate::state::{AppState, shanghai_time};
-use crate::tracked::PublicEvent;
-use crate::visits::{self, Visit};
+use crate::state::AppState;
+use crate::web::client::QuotaKey;
+use crate::web::dates::shanghai_time;
+use crate::web::dates::{parse_date, shanghai_date};
+use crate::web::error::AppError;
+use crate::web::page_cache::CachedPage;
+use crate::web::places::county_name;
+use crate::web::places::place_name;
+use crate::web::security::{ClientIp, CsrfToken, random_token};
+use crate::workers::visits::{self, Visit};
 
 const PAGE_SIZE: i64 = 100;
 /// Self-queries allowed per client address, and per ID number, in [`QUERY_WINDOW`] seconds.
@@ -60,10 +61,6 @@ pub fn router() -> Router<AppState> {
         .route("/objections/new", get(general_objection_form).post(general_objection))
         .route("/objections/{code}", get(objection_status))
         .route("/objections/{code}/rate", axum::routing::post(rate_objection))
-}
-
-async fn county_name(state: &AppState) -> Result<String, AppError> {
-    Ok(state.store().county().await?.map_or_else(|| "本县".to_owned(), |c| c.name))
 }
 
 async fn township_of(state: &AppState, code: &str) -> Result<Org, AppError> {
@@ -211,7 +208,7 @@ async fn township_or_village(
 #[derive(Template)]
 #[template(path = "roster_public.html")]
 struct RosterPage {
-    ledger: Option<crate::ledger::LeafBadge>,
+    ledger: Option<crate::public::ledger::LeafBadge>,
     county_name: String,
     township_code: String,
     township_name: String,
@@ -300,7 +297,7 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
     let basis_documents =
         store.attachments_of_programme(roster.programme_id).await?.into_iter().map(AttachmentView::from).collect();
     let page = RosterPage {
-        ledger: crate::ledger::badge(state, "roster", id).await?,
+        ledger: crate::public::ledger::badge(state, "roster", id).await?,
         basis,
         basis_documents,
         county_name: county_name(state).await?,
@@ -361,7 +358,7 @@ async fn export_public(State(state): State<AppState>, Path(id): Path<i64>) -> Re
         subtitle.push(format!("公示期：{} 至 {}", p.start, p.end));
     }
     let entries = state.store().roster_entries(id, i64::MAX, 0).await?;
-    let bytes = crate::rosters::export(state.cipher(), title.clone(), subtitle, entries, false)?;
+    let bytes = crate::app::rosters::export(state.cipher(), title.clone(), subtitle, entries, false)?;
     Ok(xlsx_response(bytes, &format!("{title}.xlsx")))
 }
 
@@ -764,7 +761,7 @@ async fn self_query_form(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     // A hall terminal takes the ID on its on-screen keypad instead.
-    if crate::kiosk::is_terminal(&state, &headers).await? {
+    if crate::public::kiosk::is_terminal(&state, &headers).await? {
         return Ok(crate::staff::see_other("/kiosk/self-query"));
     }
     let township = township_of(&state, &township_code).await?;

@@ -36,8 +36,9 @@ use xiaowei_core::witness::{AddCheckpoint, CosignatureVerifier, note_body, parse
 use xiaowei_store::{NewAlert, StoredCosignature};
 
 use crate::config::WitnessSettings;
-use crate::error::AppError;
-use crate::state::{AppState, shanghai_time};
+use crate::state::AppState;
+use crate::web::dates::shanghai_time;
+use crate::web::error::AppError;
 
 /// Where one configured witness stands with the current checkpoint.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -77,7 +78,7 @@ pub fn short_hash(root: &Hash) -> String {
 }
 
 pub async fn witnessed_checkpoint(state: &AppState) -> Result<Witnessed, AppError> {
-    let (size, root, mut text) = crate::ledger::current_checkpoint(state).await?;
+    let (size, root, mut text) = crate::public::ledger::current_checkpoint(state).await?;
     let configured = &state.config().witnesses;
     let keys: Vec<String> = configured.iter().map(|w| w.vkey.clone()).collect();
     let latest = state.store().latest_cosignatures(&keys).await?;
@@ -132,7 +133,7 @@ impl Submitter {
         if configured.is_empty() {
             return Ok(0);
         }
-        let (size, root, text) = crate::ledger::current_checkpoint(state).await?;
+        let (size, root, text) = crate::public::ledger::current_checkpoint(state).await?;
         if size == 0 {
             return Ok(0);
         }
@@ -156,7 +157,8 @@ impl Submitter {
                 Err(why) => {
                     tracing::warn!(witness = %w.name, %why, "witness did not cosign the checkpoint");
                     let attempts = self.retry.get(&w.vkey).map_or(0, |r| r.0) + 1;
-                    self.retry.insert(w.vkey.clone(), (attempts, now + crate::notify::backoff_secs(attempts), why));
+                    self.retry
+                        .insert(w.vkey.clone(), (attempts, now + crate::workers::notify::backoff_secs(attempts), why));
                 }
             }
         }

@@ -32,7 +32,8 @@ use xiaowei_core::subsidy::{self, BatchPeriod, Payee, Phase};
 use xiaowei_core::{Fen, PiiCipher};
 use xiaowei_store::{NewDifference, NewEntry, NewRoster, Programme, Roster, Store};
 
-use crate::error::AppError;
+use crate::web::dates::parse_date;
+use crate::web::error::AppError;
 
 /// Blind-index purposes: one per kind of personal data, so equal values of different kinds
 /// never share an index.
@@ -82,7 +83,7 @@ pub async fn check_upload(
 ) -> Result<(RosterCheck, Vec<NewEntry>), AppError> {
     let standard = programme.standard_fen.and_then(Fen::new);
     let file = bytes.to_vec();
-    let mut check = crate::uploads::parse_sheet(move || xiaowei_sheets::check_file(&file, standard))
+    let mut check = crate::app::uploads::parse_sheet(move || xiaowei_sheets::check_file(&file, standard))
         .await?
         .map_err(|e| AppError::invalid(e.to_string()))?;
     let entries: Vec<NewEntry> = check.lines.iter().map(|l| seal_line(cipher, l)).collect();
@@ -291,18 +292,6 @@ pub async fn backload(
     Ok(BackloadOutcome::Stored { roster: Box::new(roster), differences: diffs.len() })
 }
 
-/// The calendar date in Asia/Shanghai of a UTC timestamp.
-pub fn shanghai_date(unix_seconds: i64) -> Date {
-    jiff::Timestamp::from_second(unix_seconds)
-        .map(|t| t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(8))).date())
-        .unwrap_or(Date::MIN)
-}
-
-/// Parses `YYYY-MM-DD`.
-pub fn parse_date(text: &str) -> Option<Date> {
-    text.trim().parse().ok()
-}
-
 /// A roster's headline: "卓园村 2025年度 草原生态保护补助奖励 拟发放公示".
 pub fn roster_title(roster: &Roster, place: &str) -> String {
     let phase = Phase::parse(&roster.phase).map_or("", Phase::label);
@@ -384,7 +373,7 @@ pub async fn versions(store: &Store, roster: &Roster, public_only: bool) -> Resu
                 version: v.version,
                 status: status.label(),
                 reason: v.correction_reason.clone().or_else(|| v.status_reason.clone()).unwrap_or_default(),
-                published: v.published_at.map(crate::state::shanghai_time).unwrap_or_default(),
+                published: v.published_at.map(crate::web::dates::shanghai_time).unwrap_or_default(),
                 current: v.id == roster.id,
             })
         })
@@ -413,11 +402,6 @@ impl From<xiaowei_store::Attachment> for AttachmentView {
         };
         Self { id: a.id, name: a.original_name, kind, size }
     }
-}
-
-/// The display name of an org, or its code when unknown.
-pub async fn place_name(store: &Store, code: &str) -> Result<String, AppError> {
-    Ok(store.find_org(code).await?.map_or_else(|| code.to_owned(), |o| o.display_name().to_owned()))
 }
 
 /// Builds the spreadsheet export of a roster: masked for the public, full for authorised staff.

@@ -13,12 +13,14 @@ use serde::Deserialize;
 use xiaowei_core::OrgLevel;
 use xiaowei_core::monitor::Menu;
 use xiaowei_core::power::{self, PowerCategory, RecordedStep, StepState};
-use xiaowei_store::{Org, PowerDocument, PowerExercise, PowerItem, Store};
+use xiaowei_store::{PowerDocument, PowerExercise, PowerItem, Store};
 
-use crate::error::AppError;
-use crate::rosters::{place_name, shanghai_date};
 use crate::state::AppState;
-use crate::visits::{self, Visit};
+use crate::web::dates::shanghai_date;
+use crate::web::error::AppError;
+use crate::web::places::place_name;
+use crate::web::places::{county_name, org_of_level};
+use crate::workers::visits::{self, Visit};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -177,17 +179,6 @@ pub(crate) async fn record_links(
     Ok(links)
 }
 
-async fn county_name(state: &AppState) -> Result<String, AppError> {
-    Ok(state.store().county().await?.map_or_else(|| "本县".to_owned(), |c| c.name))
-}
-
-async fn org_of_level(state: &AppState, code: &str, level: OrgLevel) -> Result<Org, AppError> {
-    match state.store().find_org(code).await? {
-        Some(org) if org.level() == Some(level) => Ok(org),
-        _ => Err(AppError::NotFound),
-    }
-}
-
 #[derive(Deserialize)]
 struct PlaceQuery {
     village: Option<String>,
@@ -322,7 +313,7 @@ async fn item_page(
 #[derive(Template)]
 #[template(path = "power_record.html")]
 struct RecordPage {
-    ledger: Option<crate::ledger::LeafBadge>,
+    ledger: Option<crate::public::ledger::LeafBadge>,
     county_name: String,
     back: String,
     title: String,
@@ -356,7 +347,7 @@ async fn record_page(
         _ => format!("/t/{}/powers", &exercise.org_code[..exercise.org_code.len().min(9)]),
     };
     let page = RecordPage {
-        ledger: crate::ledger::badge(&state, "power_exercise", id).await?,
+        ledger: crate::public::ledger::badge(&state, "power_exercise", id).await?,
         county_name: county_name(&state).await?,
         back,
         place: place_name(store, &exercise.org_code).await?,
@@ -384,7 +375,7 @@ pub(crate) async fn document_response(state: &AppState, d: PowerDocument, public
         original_name: d.original_name,
         created_at: d.created_at,
     };
-    crate::subsidies::attachment_response(state, &a, public).await
+    crate::public::subsidies::attachment_response(state, &a, public).await
 }
 
 async fn document(State(state): State<AppState>, Path((id, doc)): Path<(i64, i64)>) -> Result<Response, AppError> {

@@ -80,10 +80,10 @@ use xiaowei_integrations::wechat::{
 };
 use xiaowei_store::{NewAuditEntry, Org};
 
-use crate::error::AppError;
-use crate::notify;
-use crate::security::{ClientIp, CsrfToken, cookie, random_token};
 use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::security::{ClientIp, CsrfToken, cookie, random_token};
+use crate::workers::notify;
 
 /// The cookie that remembers the follower inside WeChat: `account.openid.expiry.mac`.
 pub const FOLLOWER_COOKIE: &str = "xw_wx";
@@ -323,7 +323,7 @@ async fn receive(
 
 /// Today in Asia/Shanghai, `YYYY-MM-DD`.
 fn shanghai_day(now: i64) -> String {
-    crate::state::shanghai_time(now).get(..10).unwrap_or_default().to_owned()
+    crate::web::dates::shanghai_time(now).get(..10).unwrap_or_default().to_owned()
 }
 
 fn link(state: &AppState, account: &str, path: &str, title: &str) -> String {
@@ -385,7 +385,7 @@ async fn handle(state: &AppState, account: &str, m: &Message, now: i64) -> Resul
                         content,
                         received_at: now,
                     };
-                    match crate::messages::route_wechat_text(state, &stored).await {
+                    match crate::public::messages::route_wechat_text(state, &stored).await {
                         Ok(tracking) => Some(format!(
                             "您的留言已转入留言箱（编号{tracking}），工作人员会在3个工作日内答复，点此查看答复：{}/messages/{tracking}?k={}",
                             state.config().site_url(),
@@ -585,7 +585,7 @@ async fn my_cases(
                 tracking,
                 item,
                 status: status_label(&status),
-                submitted: crate::state::shanghai_time(at),
+                submitted: crate::web::dates::shanghai_time(at),
             })
             .collect(),
         None => Vec::new(),

@@ -14,10 +14,11 @@ use xiaowei_core::monitor::Menu;
 use xiaowei_search::{Fragment, highlight};
 use xiaowei_store::{Disclosure, PowerExercise, PowerItem, Roster, SearchDocument};
 
-use crate::error::AppError;
-use crate::rosters::{place_name, roster_title};
+use crate::app::rosters::roster_title;
 use crate::state::AppState;
-use crate::visits::{self, Visit};
+use crate::web::error::AppError;
+use crate::web::places::place_name;
+use crate::workers::visits::{self, Visit};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/t/{township}/search", get(search_page))

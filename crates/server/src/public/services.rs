@@ -18,14 +18,16 @@ use xiaowei_core::workday::{DayKind, SpecialDay, WorkCalendar};
 use xiaowei_core::{OrgLevel, Phone, ResidentId};
 use xiaowei_store::{CaseChange, NewAuditEntry, NewCase, NewCaseEvent, NewCasePhoto, ServiceCase, ServiceItem};
 
-use crate::client::QuotaKey;
-use crate::error::AppError;
-use crate::notify::{self, CaseRef};
-use crate::security::{ClientIp, CsrfToken, random_token};
+use crate::app::tracked::{PublicEvent, masked_phone};
 use crate::staff::see_other;
-use crate::state::{AppState, TRACKING_ATTEMPTS, shanghai_time};
-use crate::tracked::{PublicEvent, masked_phone};
-use crate::visits::{self, Visit};
+use crate::state::{AppState, TRACKING_ATTEMPTS};
+use crate::web::client::QuotaKey;
+use crate::web::dates::shanghai_time;
+use crate::web::error::AppError;
+use crate::web::places::county_name;
+use crate::web::security::{ClientIp, CsrfToken, random_token};
+use crate::workers::notify::{self, CaseRef};
+use crate::workers::visits::{self, Visit};
 
 /// Applications one client may submit per hour.
 const APPLICATIONS_PER_CLIENT: i64 = 10;
@@ -90,10 +92,6 @@ async fn township_of(state: &AppState, code: &str) -> Result<xiaowei_store::Org,
         Some(org) if org.level() == Some(OrgLevel::Township) => Ok(org),
         _ => Err(AppError::NotFound),
     }
-}
-
-async fn county_name(state: &AppState) -> Result<String, AppError> {
-    Ok(state.store().county().await?.map_or_else(|| "本县".to_owned(), |c| c.name))
 }
 
 struct DepartmentGroup {
@@ -182,7 +180,7 @@ struct ItemPage {
     township_code: String,
     township_name: String,
     handler: Option<String>,
-    ledger: Option<crate::ledger::LeafBadge>,
+    ledger: Option<crate::public::ledger::LeafBadge>,
 }
 
 async fn item_page(
@@ -199,7 +197,7 @@ async fn item_page(
         Err(_) => (String::new(), String::new(), None),
     };
     let page = ItemPage {
-        ledger: crate::ledger::badge(&state, "service_item", id).await?,
+        ledger: crate::public::ledger::badge(&state, "service_item", id).await?,
         limit: TimeLimit::parse(&item.time_limit).map(TimeLimit::label).unwrap_or_default(),
         materials: lines(&item.materials),
         steps: lines(&item.steps),
@@ -249,7 +247,7 @@ async fn apply_form(
         .into_iter()
         .map(|v| VillageOption { name: v.display_name().to_owned(), code: v.code })
         .collect();
-    let proxy = crate::kiosk::proxy_officer(&state, &headers, &township.code).await?.map(|u| u.display_name);
+    let proxy = crate::public::kiosk::proxy_officer(&state, &headers, &township.code).await?.map(|u| u.display_name);
     let page = ApplyPage {
         proxy,
         item,
@@ -258,7 +256,7 @@ async fn apply_form(
         villages,
         csrf,
         form_key: random_token(),
-        max_photos: crate::photos::MAX_PHOTOS,
+        max_photos: crate::app::photos::MAX_PHOTOS,
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -272,7 +270,7 @@ async fn apply(
 ) -> Result<Response, AppError> {
     let item = active_item(&state, id).await?;
     let headers = request.headers().clone();
-    let form = crate::photos::read(&state, request, "申请").await?;
+    let form = crate::app::photos::read(&state, request, "申请").await?;
     let form_key = form.field("form_key");
     if form_key.len() < 16 || form_key.len() > 128 {
         return Err(AppError::invalid("表单已失效，请刷新页面后重新填写"));
@@ -304,12 +302,12 @@ async fn apply(
     if description.chars().count() < 5 || description.chars().count() > service::MAX_TEXT_CHARS {
         return Err(AppError::invalid(format!("需求描述：请写明要办理的事情（5至{}字）", service::MAX_TEXT_CHARS)));
     }
-    let officer = crate::kiosk::proxy_officer(&state, &headers, &village.code).await?;
+    let officer = crate::public::kiosk::proxy_officer(&state, &headers, &village.code).await?;
     let now = state.now();
     if state.store().rate_event("service_case", &quota, now - 3600, now).await? >= APPLICATIONS_PER_CLIENT {
         return Err(AppError::Throttled("提交过于频繁，请1小时后再试"));
     }
-    let photos: Vec<NewCasePhoto> = crate::photos::store(&state, form.photos())
+    let photos: Vec<NewCasePhoto> = crate::app::photos::store(&state, form.photos())
         .await?
         .into_iter()
         .map(|p| NewCasePhoto { sha256: p.sha256, size: p.size, content_type: p.content_type, original_name: p.name })
@@ -379,7 +377,7 @@ async fn apply(
         state.live().changed(&village.code);
         if unrouted {
             let township = village.parent_code.clone().unwrap_or_else(|| village.code.clone());
-            let unrouted = crate::alerts::Unrouted {
+            let unrouted = crate::workers::alerts::Unrouted {
                 kind: AlertKind::UnroutedCase,
                 org_code: &township,
                 route: format!("{}:{township}", item.id),
@@ -388,11 +386,11 @@ async fn apply(
                 link: format!("/staff/services/{}", item.id),
                 restricted: false,
             };
-            crate::alerts::raise_unrouted(&state, unrouted, now).await?;
+            crate::workers::alerts::raise_unrouted(&state, unrouted, now).await?;
         }
         // Inside WeChat, the case belongs to the follower too (我的办件, notices by WeChat).
         if let Some(township) = village.parent_code.as_deref()
-            && let Some(openid) = crate::wechat::follower_of(&state, &headers, township)
+            && let Some(openid) = crate::public::wechat::follower_of(&state, &headers, township)
         {
             state.store().link_case_to_follower(case_id, township, &openid).await?;
         }

@@ -15,9 +15,9 @@ use xiaowei_store::{
     NewObjection, NewObjectionEvent, NewOutbox, Objection, ObjectionChange, ObjectionClock, RatingChange, RecipientRow,
 };
 
-use crate::error::AppError;
-use crate::rosters::place_name;
 use crate::state::{AppState, TRACKING_ATTEMPTS};
+use crate::web::error::AppError;
+use crate::web::places::place_name;
 
 /// An objection as the public form gives it, checked.
 pub struct Filing {
@@ -67,7 +67,7 @@ async fn deadline(
             .unwrap_or(DEFAULT_REPLY_DAYS),
         None => DEFAULT_REPLY_DAYS,
     };
-    Ok(objection::reply_deadline(&crate::services::calendar(state).await?, from, publicity_end, days))
+    Ok(objection::reply_deadline(&crate::public::services::calendar(state).await?, from, publicity_end, days))
 }
 
 /// The outbox rows of `notice` about an objection; `seq` tells repeated events apart.

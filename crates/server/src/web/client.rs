@@ -11,8 +11,8 @@ use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap};
 use ipnet::IpNet;
 
-use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::error::AppError;
 
 /// Parses the `trusted_proxies` setting: CIDR blocks (`10.0.0.0/8`, `fd00::/8`) or single
 /// addresses (`192.0.2.7`).
@@ -114,7 +114,7 @@ impl FromRequestParts<AppState> for QuotaKey {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        if let Some(terminal) = crate::kiosk::terminal_of(state, &parts.headers).await? {
+        if let Some(terminal) = crate::public::kiosk::terminal_of(state, &parts.headers).await? {
             return Ok(Self(format!("kiosk:{}", terminal.id)));
         }
         Ok(Self(client_ip(state, &parts.extensions, &parts.headers)))

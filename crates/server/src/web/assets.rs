@@ -5,7 +5,7 @@ use axum::extract::Path;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::error::AppError;
+use crate::web::error::AppError;
 
 use std::sync::LazyLock;
 
@@ -22,10 +22,10 @@ pub static VERSION: LazyLock<String> = LazyLock::new(|| {
 });
 
 const FILES: &[(&str, &str, &[u8])] = &[
-    ("app.css", "text/css; charset=utf-8", include_bytes!("../static/app.css")),
-    ("ledger-verify.js", "text/javascript; charset=utf-8", include_bytes!("../static/ledger-verify.js")),
-    ("live.js", "text/javascript; charset=utf-8", include_bytes!("../static/live.js")),
-    ("kiosk.js", "text/javascript; charset=utf-8", include_bytes!("../static/kiosk.js")),
+    ("app.css", "text/css; charset=utf-8", include_bytes!("../../static/app.css")),
+    ("ledger-verify.js", "text/javascript; charset=utf-8", include_bytes!("../../static/ledger-verify.js")),
+    ("live.js", "text/javascript; charset=utf-8", include_bytes!("../../static/live.js")),
+    ("kiosk.js", "text/javascript; charset=utf-8", include_bytes!("../../static/kiosk.js")),
 ];
 
 pub async fn serve(Path(name): Path<String>) -> Result<Response, AppError> {

@@ -50,8 +50,8 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use rand::RngCore;
 
-use crate::error::{AppError, ErrorInfo};
 use crate::state::AppState;
+use crate::web::error::{AppError, ErrorInfo};
 
 pub const CSRF_COOKIE: &str = "xw_csrf";
 const MAX_FORM_BYTES: usize = 1024 * 1024;
@@ -68,7 +68,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
     }
 }
 
-/// Where a request came from, for the audit log and quotas: see [`crate::client::client_ip`].
+/// Where a request came from, for the audit log and quotas: see [`crate::web::client::client_ip`].
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub String);
 
@@ -76,7 +76,7 @@ impl FromRequestParts<AppState> for ClientIp {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        Ok(Self(crate::client::client_ip(state, &parts.extensions, &parts.headers)))
+        Ok(Self(crate::web::client::client_ip(state, &parts.extensions, &parts.headers)))
     }
 }
 

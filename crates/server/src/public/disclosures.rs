@@ -24,13 +24,16 @@ use xiaowei_core::OrgLevel;
 use xiaowei_core::disclosure::{Category, FinanceTotals, finance_overdue, signed_yuan};
 use xiaowei_core::monitor::Menu;
 use xiaowei_core::subsidy::RosterStatus;
-use xiaowei_store::{Disclosure, FinanceLineRow, Org, Store};
+use xiaowei_store::{Disclosure, FinanceLineRow, Store};
 
-use crate::disclosure_text::{DiffHunk, line_diff, render_markdown};
-use crate::error::AppError;
-use crate::rosters::{AttachmentView, shanghai_date};
-use crate::state::{AppState, shanghai_time};
-use crate::visits::{self, Visit};
+use crate::app::disclosure_text::{DiffHunk, line_diff, render_markdown};
+use crate::app::rosters::AttachmentView;
+use crate::state::AppState;
+use crate::web::dates::shanghai_date;
+use crate::web::dates::shanghai_time;
+use crate::web::error::AppError;
+use crate::web::places::{county_name, org_of_level};
+use crate::workers::visits::{self, Visit};
 
 /// Disclosures listed per page of a place.
 const LIST_LIMIT: i64 = 200;
@@ -40,17 +43,6 @@ pub fn router() -> Router<AppState> {
         .route("/t/{township}/disclosures", get(township_or_village))
         .route("/disclosures/{disclosure}", get(disclosure_page))
         .route("/disclosures/{disclosure}/files/{attachment}", get(file))
-}
-
-async fn county_name(state: &AppState) -> Result<String, AppError> {
-    Ok(state.store().county().await?.map_or_else(|| "本县".to_owned(), |c| c.name))
-}
-
-async fn org_of_level(state: &AppState, code: &str, level: OrgLevel) -> Result<Org, AppError> {
-    match state.store().find_org(code).await? {
-        Some(org) if org.level() == Some(level) => Ok(org),
-        _ => Err(AppError::NotFound),
-    }
 }
 
 /// A public disclosure (published, superseded or withdrawn); anything else is "not found".
@@ -302,7 +294,7 @@ pub async fn changes(store: &Store, d: &Disclosure) -> Result<Option<ChangesView
 #[derive(Template)]
 #[template(path = "disclosure_public.html")]
 struct DisclosurePage {
-    ledger: Option<crate::ledger::LeafBadge>,
+    ledger: Option<crate::public::ledger::LeafBadge>,
     county_name: String,
     township_code: String,
     township_name: String,
@@ -339,7 +331,7 @@ async fn disclosure_page(
     } else {
         (org.parent_code.clone().unwrap_or_default(), org.code.clone())
     };
-    let township_name = crate::rosters::place_name(store, &township_code).await?;
+    let township_name = crate::web::places::place_name(store, &township_code).await?;
     let category = Category::parse(&d.category).unwrap_or(Category::Other);
     let versions = versions(store, &d, true).await?;
     let newest_id = versions.last().filter(|v| v.id != d.id).map(|v| v.id);
@@ -349,7 +341,7 @@ async fn disclosure_page(
         _ => None,
     };
     let page = DisclosurePage {
-        ledger: crate::ledger::badge(&state, "disclosure", id).await?,
+        ledger: crate::public::ledger::badge(&state, "disclosure", id).await?,
         county_name: county_name(&state).await?,
         township_name,
         township_code,
@@ -385,5 +377,5 @@ async fn file(State(state): State<AppState>, Path((id, attachment)): Path<(i64, 
         .into_iter()
         .find(|a| a.id == attachment)
         .ok_or(AppError::NotFound)?;
-    crate::subsidies::attachment_response(&state, &a, true).await
+    crate::public::subsidies::attachment_response(&state, &a, true).await
 }

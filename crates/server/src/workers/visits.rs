@@ -56,8 +56,8 @@ use xiaowei_core::OrgLevel;
 use xiaowei_core::monitor::{Channel, Menu, shanghai_day};
 use xiaowei_store::{Store, StoreError, UniqueVisitor, VisitIncrement};
 
-use crate::security::cookie;
 use crate::state::AppState;
+use crate::web::security::cookie;
 
 /// How often pending counts are written.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(5);
@@ -172,8 +172,8 @@ pub async fn count(State(state): State<AppState>, request: Request, next: Next) 
     }
     let headers = request.headers();
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let channel = Channel::classify(cookie(headers, crate::kiosk::KIOSK_COOKIE).is_some(), &user_agent);
-    let address = crate::client::client_ip(&state, request.extensions(), headers);
+    let channel = Channel::classify(cookie(headers, crate::public::kiosk::KIOSK_COOKIE).is_some(), &user_agent);
+    let address = crate::web::client::client_ip(&state, request.extensions(), headers);
     let response = next.run(request).await;
     let is_html = response
         .headers()

@@ -1,0 +1,13 @@
+//! Web plumbing every route shares: the error type and pages, CSRF and input checks, the client
+//! address and quotas, health and metrics, static assets, charts, the published-page cache, and
+//! the helpers for place names and Shanghai dates.
+
+pub mod assets;
+pub mod charts;
+pub mod client;
+pub mod dates;
+pub mod error;
+pub mod ops;
+pub mod page_cache;
+pub mod places;
+pub mod security;

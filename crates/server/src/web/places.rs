@@ -1,0 +1,25 @@
+//! Place names: an org's display name, the county's name, an org checked to be of a level.
+
+use xiaowei_core::OrgLevel;
+use xiaowei_store::{Org, Store};
+
+use crate::state::AppState;
+use crate::web::error::AppError;
+
+/// The display name of an org, or its code when unknown.
+pub async fn place_name(store: &Store, code: &str) -> Result<String, AppError> {
+    Ok(store.find_org(code).await?.map_or_else(|| code.to_owned(), |o| o.display_name().to_owned()))
+}
+
+/// The county's name, for page headers ("本县" before the org tree is imported).
+pub async fn county_name(state: &AppState) -> Result<String, AppError> {
+    Ok(state.store().county().await?.map_or_else(|| "本县".to_owned(), |c| c.name))
+}
+
+/// The org of `code` if it exists and is of `level`; otherwise not found.
+pub async fn org_of_level(state: &AppState, code: &str, level: OrgLevel) -> Result<Org, AppError> {
+    match state.store().find_org(code).await? {
+        Some(org) if org.level() == Some(level) => Ok(org),
+        _ => Err(AppError::NotFound),
+    }
+}

@@ -1,0 +1,8 @@
+//! Background work that runs beside the server (when `workers = true`) and is driven by tests
+//! with a controlled clock: clocks and text delivery, the alert scan, page-view batches and
+//! witness submission.
+
+pub mod alerts;
+pub mod notify;
+pub mod visits;
+pub mod witnesses;
