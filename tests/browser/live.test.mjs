@@ -101,7 +101,7 @@ test('the commission opens an alert, follows its evidence and resolves it with a
   await page.waitForURL(/\/staff\/alerts\/\d+$/);
   const alertUrl = page.url();
   const evidence = await page.locator('#evidence').getAttribute('href');
-  assert.match(evidence, /^\/staff\/(cases|inbox)\/(BJ|LY)\d{14}$/);
+  assert.match(evidence, /^\/staff\/((cases|inbox)\/(BJ|LY)\d{14}|objections#objection-\d+)$/);
   await page.getByRole('button', { name: '标记为已查看' }).click();
   await page.waitForURL(/done=looked/);
   assert.match(await page.locator('#alert-status').textContent(), /已查看/);

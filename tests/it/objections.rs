@@ -127,6 +127,10 @@ both_backends!(an_objection_runs_on_a_deadline_and_is_rated_and_reopened, |app: 
     let jiwei = app.login_as(Role::Supervisor).await;
     let alerts = page(&app, &jiwei, "/staff/alerts").await;
     assert!(alerts.contains(&format!("花名册异议#{}超过答复期限未答复", o.id)), "{alerts}");
+    let filter = xiaowei_store::AlertFilter::default();
+    let raised = app.state.store().alerts(&filter, 10, 0).await.unwrap().0;
+    let link = format!("/staff/objections#objection-{}", o.id);
+    assert!(raised.iter().any(|a| a.link == link), "the alert leads to the objection itself");
 
     // The final answer texts the objector.
     assert_eq!(answer(&app, &reviewer, o.id, "经核实，张三户籍仍在本村").await.status(), 303);
@@ -159,6 +163,11 @@ both_backends!(an_objection_runs_on_a_deadline_and_is_rated_and_reopened, |app: 
     assert!(sent.contains(&("objection_unsatisfied".into(), "乡镇审核人 乡镇审核人".into())), "{sent:?}");
     let status = page(&app, &villager, &format!("/objections/{code}")).await;
     assert!(status.contains("重新办理") && status.contains("评价：不满意。他家早就搬到县城了"), "{status}");
+    // Staff see the rating; only the commission reads the objector's reason.
+    let list = page(&app, &reviewer, "/staff/objections").await;
+    assert!(list.contains("异议人评价：<strong>不满意</strong>（他家早就搬到县城了）"), "{list}");
+    let clerk_list = page(&app, &app.login_as(Role::VillageClerk).await, "/staff/objections").await;
+    assert!(clerk_list.contains("异议人评价：<strong>不满意</strong>") && !clerk_list.contains("他家早就搬到县城了"));
     assert!(!status.contains("提交评价"), "nothing to rate until the next answer");
 
     // The next answer can be rated in turn; a second rating of one answer changes nothing.

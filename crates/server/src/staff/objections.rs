@@ -12,7 +12,7 @@ use axum::response::{Html, Response};
 use serde::Deserialize;
 use xiaowei_core::Permission;
 use xiaowei_core::objection::{MAX_REPLY_CHARS, ObjectionStatus};
-use xiaowei_core::tracked::ClockState;
+use xiaowei_core::tracked::{ClockState, Satisfaction};
 
 use super::{Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
@@ -37,6 +37,10 @@ struct ObjectionRow {
     created: String,
     due: String,
     clock: &'static str,
+    /// The objector's rating of the last answer (满意/基本满意/不满意), if given.
+    rating: &'static str,
+    /// Why they were not satisfied: the objector's words, for the commission only.
+    rating_comment: String,
 }
 
 #[derive(Template)]
@@ -108,6 +112,8 @@ pub async fn list(
             closed: !open,
             due: shanghai_time(o.reply_due),
             clock: if open { ClockState::at(o.reply_due, o.reply_remind_at, now).label() } else { "" },
+            rating: o.rating.as_deref().and_then(Satisfaction::parse).map_or("", Satisfaction::label),
+            rating_comment: if sees_objector { o.rating_comment.clone().unwrap_or_default() } else { String::new() },
             reply: o.reply.unwrap_or_default(),
             created: shanghai_time(o.created_at),
         });

@@ -155,7 +155,7 @@ fn record_alert(kind: AlertKind, row: &ConditionRow, episode: Option<&str>, what
     let (subject, name, link) = if row.subject == "case" {
         (SubjectKind::Case, "办件".to_owned(), format!("/staff/cases/{}", row.tracking))
     } else if row.subject == "objection" {
-        (SubjectKind::Objection, "花名册异议#".to_owned(), "/staff/objections".to_owned())
+        (SubjectKind::Objection, "花名册异议#".to_owned(), format!("/staff/objections#objection-{}", row.tracking))
     } else {
         let label = MessageKind::parse(&row.detail).map_or("留言", MessageKind::label);
         (SubjectKind::Message, format!("{label}留言"), format!("/staff/inbox/{}", row.tracking))
