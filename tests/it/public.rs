@@ -10,6 +10,9 @@ both_backends!(the_county_page_lists_townships_and_each_township_has_the_menu, |
     let html = county.text().await.unwrap();
     assert!(html.contains("瓜州县") && html.contains("渊泉镇") && html.contains("柳园镇"));
     assert!(html.len() < 30 * 1024, "page is {} bytes", html.len());
+    assert!(
+        html.contains("<meta name=\"description\" content=\"村级小微权力监督平台") && html.contains("rel=\"icon\"")
+    );
     assert!(!html.contains("http://") && !html.contains("https://"), "no external resources");
     let csp = headers.get("content-security-policy").unwrap().to_str().unwrap();
     assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"));
@@ -69,6 +72,9 @@ both_backends!(operations_endpoints_answer, |app: TestApp| async move {
     assert!(metrics.contains("http_requests_total") && metrics.contains("route=\"/t/{township}\""), "{metrics}");
     let css = client.get(app.url("/static/app.css")).send().await.unwrap();
     assert!(css.headers().get("cache-control").unwrap().to_str().unwrap().contains("max-age"));
+    // Browsers ask for /favicon.ico whatever the page links; it is there, not a logged 404.
+    let icon = client.get(app.url("/favicon.ico")).send().await.unwrap();
+    assert_eq!((icon.status().as_u16(), icon.headers()["content-type"].to_str().unwrap()), (200, "image/svg+xml"));
     let gz = client.get(app.url("/")).header("accept-encoding", "gzip").send().await.unwrap();
     assert_eq!(gz.headers().get("content-encoding").map(|v| v.to_str().unwrap().to_owned()), Some("gzip".into()));
 });

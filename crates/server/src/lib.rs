@@ -64,6 +64,7 @@ pub fn app(state: AppState) -> Router {
         .merge(wechat::router())
         .merge(kiosk::router())
         .route("/static/{name}", get(assets::serve))
+        .route("/favicon.ico", get(assets::favicon))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

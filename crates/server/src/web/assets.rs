@@ -26,7 +26,13 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("ledger-verify.js", "text/javascript; charset=utf-8", include_bytes!("../../static/ledger-verify.js")),
     ("live.js", "text/javascript; charset=utf-8", include_bytes!("../../static/live.js")),
     ("kiosk.js", "text/javascript; charset=utf-8", include_bytes!("../../static/kiosk.js")),
+    ("favicon.svg", "image/svg+xml", include_bytes!("../../static/favicon.svg")),
 ];
+
+/// `/favicon.ico`, which browsers ask for whatever a page links: the same icon as the pages link.
+pub async fn favicon() -> Result<Response, AppError> {
+    serve(Path("favicon.svg".to_owned())).await
+}
 
 pub async fn serve(Path(name): Path<String>) -> Result<Response, AppError> {
     let (_, mime, body) = FILES.iter().find(|(n, _, _)| *n == name).ok_or(AppError::NotFound)?;
