@@ -5,20 +5,83 @@
 
 use std::collections::HashSet;
 
-use pulldown_cmark::{Event, Options, Parser, html};
+use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd, html};
 use similar::{ChangeTag, TextDiff};
 
-/// Renders clerk-written Markdown to safe HTML.
+/// Renders clerk-written Markdown to safe HTML. Phone numbers in running text (a 监督电话, a
+/// cadre's mobile) become tap-to-call links, since most readers are on a phone.
 pub fn render_markdown(source: &str) -> String {
-    let parser =
-        Parser::new_ext(source, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH).map(|event| match event {
+    let mut in_link_or_code = false;
+    let parser = Parser::new_ext(source, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH).flat_map(|event| {
+        match event {
             // Inline or block HTML becomes visible text: a notice board shows what was written.
-            Event::Html(text) | Event::InlineHtml(text) => Event::Text(text),
-            other => other,
-        });
+            Event::Html(text) | Event::InlineHtml(text) => vec![Event::Text(text)],
+            Event::Start(Tag::Link { .. } | Tag::CodeBlock(_)) => {
+                in_link_or_code = true;
+                vec![event]
+            }
+            Event::End(TagEnd::Link | TagEnd::CodeBlock) => {
+                in_link_or_code = false;
+                vec![event]
+            }
+            Event::Text(text) if !in_link_or_code => with_phone_links(&text),
+            other => vec![other],
+        }
+    });
     let mut unsafe_html = String::with_capacity(source.len() * 2);
     html::push_html(&mut unsafe_html, parser);
     sanitizer().clean(&unsafe_html).to_string()
+}
+
+/// Splits text around the phone numbers in it, each number becoming a `tel:` link. The link's
+/// markup holds only digits and a hyphen, so nothing the clerk wrote is ever emitted as HTML.
+fn with_phone_links(text: &str) -> Vec<Event<'static>> {
+    let mut events = Vec::new();
+    let mut rest = 0;
+    for (start, end) in phone_spans(text) {
+        if start > rest {
+            events.push(Event::Text(CowStr::from(text[rest..start].to_owned())));
+        }
+        let number = &text[start..end];
+        events.push(Event::InlineHtml(CowStr::from(format!("<a href=\"tel:{number}\">{number}</a>"))));
+        rest = end;
+    }
+    if rest < text.len() {
+        events.push(Event::Text(CowStr::from(text[rest..].to_owned())));
+    }
+    events
+}
+
+/// Byte ranges of mainland phone numbers: a mobile (11 digits from 13–19) or a landline with its
+/// area code and a hyphen (`0937-5521234`), not part of a longer run of digits.
+fn phone_spans(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let digits_from = |i: usize| bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() || (i > 0 && bytes[i - 1].is_ascii_digit()) {
+            i += 1;
+            continue;
+        }
+        let run = digits_from(i);
+        let mobile = run == 11 && bytes[i] == b'1' && (b'3'..=b'9').contains(&bytes[i + 1]);
+        let landline = (3..=4).contains(&run)
+            && bytes[i] == b'0'
+            && bytes.get(i + run) == Some(&b'-')
+            && (7..=8).contains(&digits_from(i + run + 1))
+            && !bytes.get(i + run + 1 + digits_from(i + run + 1)).is_some_and(|b| b.is_ascii_digit() || *b == b'-');
+        if mobile {
+            spans.push((i, i + run));
+        } else if landline {
+            let end = i + run + 1 + digits_from(i + run + 1);
+            spans.push((i, end));
+            i = end;
+            continue;
+        }
+        i += run;
+    }
+    spans
 }
 
 /// Headings, paragraphs, lists, tables, emphasis and web links only: no images (they would load
@@ -137,6 +200,27 @@ pub fn line_diff(old: &str, new: &str) -> Vec<DiffHunk> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phone_numbers_in_text_become_tap_to_call_links() {
+        let html = render_markdown("**监督电话**：0937-5521234，村主任 13909371234。");
+        assert!(
+            html.contains("<a href=\"tel:0937-5521234\" rel=\"noopener noreferrer nofollow\">0937-5521234</a>"),
+            "{html}"
+        );
+        assert!(html.contains("<a href=\"tel:13909371234\""), "{html}");
+    }
+
+    #[test]
+    fn only_whole_phone_numbers_are_linked() {
+        for text in
+            ["金额 139093712345 元", "编号 620922100200", "2025-07-03", "0937-552123456", "[电话](tel:0937-5521234)"]
+        {
+            let html = render_markdown(text);
+            assert_eq!(html.matches("<a ").count(), usize::from(text.starts_with('[')), "{text}: {html}");
+        }
+        assert_eq!(phone_spans("拨打0937-5521234或13909371234"), [(6, 18), (21, 32)]);
+    }
 
     #[test]
     fn markdown_keeps_its_structure() {
