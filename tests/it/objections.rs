@@ -217,7 +217,7 @@ both_backends!(a_paid_roster_waits_for_open_objections_unless_a_reason_is_given,
     assert!(message.contains("还有2条异议未办结"), "{message}");
     let blank = app.post_form(&reviewer, &approve, &[("objection_reason", "  ")]).await;
     assert_eq!(blank.status(), 400, "a blank reason is no reason");
-    assert_eq!(app.state.store().find_roster(paid).await.unwrap().unwrap().status, "submitted");
+    assert_eq!(app.state.store().find_roster(paid).await.unwrap().unwrap().status.as_str(), "submitted");
 
     let reason = "补贴须在春耕前发放到户，异议涉及人员已暂停发放待核实";
     let approved = app.post_form(&reviewer, &approve, &[("objection_reason", reason)]).await;
