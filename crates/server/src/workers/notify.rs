@@ -503,6 +503,15 @@ impl SmsGateway for LogGateway {
     }
 }
 
+/// Every notice key a text can be sent under: each needs a template in `[sms_templates]`.
+pub fn sms_notice_keys() -> impl Iterator<Item = &'static str> {
+    Notice::ALL
+        .into_iter()
+        .map(Notice::key)
+        .chain(MessageNotice::ALL.into_iter().map(MessageNotice::key))
+        .chain(xiaowei_core::objection::ObjectionNotice::ALL.into_iter().map(xiaowei_core::objection::ObjectionNotice::key))
+}
+
 /// A configured SMS provider: looks up the provider's template for each notice and tells
 /// transient failures (retry) from rejections (give up).
 pub struct ProviderGateway {
@@ -518,6 +527,10 @@ impl ProviderGateway {
     ) -> Result<SharedGateway, xiaowei_integrations::SmsConfigError> {
         if sms.provider == xiaowei_integrations::SmsProvider::Log {
             return Ok(Arc::new(LogGateway));
+        }
+        let missing: Vec<&str> = sms_notice_keys().filter(|k| !templates.contains_key(*k)).collect();
+        if !missing.is_empty() {
+            tracing::warn!(missing = %missing.join(", "), "sms_templates lacks these notices; they will not be sent");
         }
         Ok(Arc::new(Self { sender: sms.build()?, templates: templates.clone() }))
     }
@@ -591,6 +604,35 @@ pub fn spawn_workers(state: AppState, gateway: SharedGateway, every: std::time::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The README's configuration example, read as a configuration file: every notice the code
+    /// sends has its template there, and the `[sms]` keys it shows exist.
+    #[test]
+    fn the_readme_configures_every_sms_notice() {
+        let readme = include_str!("../../../../README.md");
+        let block = readme
+            .split("```toml")
+            .map(|b| b.split("```").next().unwrap_or(""))
+            .find(|b| b.contains("[sms_templates]"))
+            .expect("the README shows an SMS configuration");
+        let uncommented: String = block
+            .lines()
+            .map(|l| l.strip_prefix("# ").filter(|l| l.starts_with("endpoint")).unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        use figment::providers::{Format, Serialized, Toml};
+        let config: crate::config::Config =
+            figment::Figment::from(Serialized::defaults(crate::config::Config::default()))
+                .merge(Toml::string(&uncommented))
+                .extract()
+                .expect("the README example parses");
+        assert_eq!(config.sms.endpoint.as_deref(), Some("https://dysmsapi.aliyuncs.com"));
+        let missing: Vec<&str> = sms_notice_keys().filter(|k| !config.sms_templates.contains_key(*k)).collect();
+        assert!(missing.is_empty(), "README lacks sms_templates keys {missing:?}");
+        let unknown: Vec<&String> =
+            config.sms_templates.keys().filter(|k| !sms_notice_keys().any(|n| n == k.as_str())).collect();
+        assert!(unknown.is_empty(), "README names keys no notice uses: {unknown:?}");
+    }
 
     #[test]
     fn backoff_doubles_up_to_an_hour() {
