@@ -42,7 +42,7 @@ use xiaowei_core::{OrgLevel, Phone};
 use xiaowei_store::{Message, MessageChange, NewAuditEntry, NewMessage, NewMessageEvent, NewMessagePhoto};
 
 use crate::app::tracked::{PublicEvent, masked_phone};
-use crate::public::services::{calendar, explain_deadline};
+use crate::public::services::{calendar, calendar_as_of, explain_deadline};
 use crate::staff::see_other;
 use crate::state::{AppState, TRACKING_ATTEMPTS};
 use crate::web::client::QuotaKey;
@@ -612,10 +612,11 @@ async fn rate(
     let mut note = rated.note();
     if rating.reopens() {
         let kind = MessageKind::parse(&m.kind).unwrap_or(MessageKind::Question);
-        let clock = message::reply_clock(&calendar(&state).await?, kind, state.config().complaint_reply_days, now);
+        let calendar = calendar_as_of(&state, m.submitted_at).await?;
+        let clock = message::reply_clock(&calendar, kind, state.config().complaint_reply_days, now);
         change.new_due = Some((clock.due, clock.remind_at, deadline_basis(kind, &clock)));
         texts = notify::message_notices(&state, &m, MessageNotice::Unsatisfied, now).await?;
-        note.push_str("。留言重新办理，已通知县纪委监委");
+        note = xiaowei_core::text::join_sentences(&note, "留言重新办理，已通知县纪委监委");
     }
     let event = NewMessageEvent {
         kind: TimelineKind::Rate.as_str().into(),

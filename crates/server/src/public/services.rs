@@ -46,10 +46,20 @@ pub fn router() -> Router<AppState> {
 
 /// The working-day calendar as the administrator keeps it.
 pub async fn calendar(state: &AppState) -> Result<WorkCalendar, AppError> {
-    let days = state.store().calendar_days().await?;
-    Ok(WorkCalendar::new(days.into_iter().filter_map(|d| {
+    Ok(calendar_of(state.store().calendar_days().await?))
+}
+
+/// The working-day calendar as it stood at `at`: a clock that restarts later (reopening,
+/// extension) counts on the calendar of the moment the request was filed, as its deadline
+/// explanation says.
+pub async fn calendar_as_of(state: &AppState, at: i64) -> Result<WorkCalendar, AppError> {
+    Ok(calendar_of(state.store().calendar_days_as_of(at).await?))
+}
+
+fn calendar_of(days: Vec<xiaowei_store::CalendarDayRow>) -> WorkCalendar {
+    WorkCalendar::new(days.into_iter().filter_map(|d| {
         Some(SpecialDay { date: d.on_date.parse().ok()?, kind: DayKind::parse(&d.kind)?, name: d.name })
-    })))
+    }))
 }
 
 fn chinese_date(d: jiff::civil::Date) -> String {
@@ -575,10 +585,10 @@ async fn rate(
     if rating.reopens() {
         let item = state.store().find_service_item(case.item_id).await?.ok_or(AppError::NotFound)?;
         let limit = TimeLimit::parse(&item.time_limit).unwrap_or(TimeLimit::WorkingDays(20));
-        let clocks = service::clocks(&calendar(&state).await?, limit, now);
+        let clocks = service::clocks(&calendar_as_of(&state, case.submitted_at).await?, limit, now);
         change.new_completion = Some((clocks.completion_due, clocks.completion_remind_at, deadline_basis(&clocks)));
         texts = notify::notices(&state, &CaseRef::of(&case), Notice::CaseUnsatisfied, now).await?;
-        note.push_str("。办件重新办理，已通知县纪委监委");
+        note = xiaowei_core::text::join_sentences(&note, "办件重新办理，已通知县纪委监委");
     }
     let event = NewCaseEvent {
         kind: TimelineKind::Rate.as_str().into(),
