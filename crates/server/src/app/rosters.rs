@@ -72,6 +72,13 @@ pub struct ImportParams {
     pub paid_on: Option<String>,
 }
 
+/// The programme's standard as the roster check applies it (per person, household or mu).
+pub fn standard_of(programme: &Programme) -> Option<xiaowei_core::roster::Standard> {
+    let amount = programme.standard_fen.and_then(Fen::new)?;
+    let unit = subsidy::Unit::parse(&programme.unit)?;
+    Some(xiaowei_core::roster::Standard { amount, unit })
+}
+
 /// Checks an uploaded file: every file rule, then duplicates against other live rosters of the
 /// same programme, year, period and phase. Returns the lines and every problem found.
 pub async fn check_upload(
@@ -81,7 +88,7 @@ pub async fn check_upload(
     params: &ImportParams,
     bytes: &[u8],
 ) -> Result<(RosterCheck, Vec<NewEntry>), AppError> {
-    let standard = programme.standard_fen.and_then(Fen::new);
+    let standard = standard_of(programme);
     let file = bytes.to_vec();
     let mut check = crate::app::uploads::parse_sheet(move || xiaowei_sheets::check_file(&file, standard))
         .await?

@@ -15,7 +15,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use xiaowei_core::objection;
 use xiaowei_core::roster::CellError;
-use xiaowei_core::subsidy::{Phase, Publicity, RosterAction, RosterStatus, transition};
+use xiaowei_core::subsidy::{self, Phase, Publicity, RosterAction, RosterStatus, transition};
 use xiaowei_core::{Fen, OrgLevel, Permission};
 use xiaowei_integrations::StoredAttachment;
 use xiaowei_store::{NewAttachment, Programme, Roster, StoreError};
@@ -337,11 +337,8 @@ async fn import_params(
             {
                 return Err(AppError::invalid("对应的公示花名册：必须是同一项目、同一村的已公开拟发放公示"));
             }
-            let paid_on = parse_date(upload.field("paid_on"))
-                .ok_or_else(|| AppError::invalid("发放日期：请填写日期，如 2025-06-30"))?;
-            if paid_on > shanghai_date(state.now()) {
-                return Err(AppError::invalid("发放日期：不能晚于今天"));
-            }
+            let paid_on = subsidy::paid_on(upload.field("paid_on"), shanghai_date(state.now()))
+                .map_err(|e| AppError::invalid(format!("发放日期：{e}")))?;
             (Some(settles), Some(paid_on.to_string()))
         }
     };
