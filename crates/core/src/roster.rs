@@ -289,17 +289,11 @@ pub fn check(grid: &[Vec<String>], standard: Option<Standard>) -> Result<RosterC
             }
         };
         let area_text = cell(cells, Column::Area);
-        let area = if area_text.is_empty() {
-            None
-        } else {
-            match Area::parse(&area_text) {
-                Some(area) => Some(area),
-                None => {
-                    fail(Column::Area, format!("面积“{area_text}”无法识别，请写亩数，如 2.5"));
-                    None
-                }
-            }
-        };
+        let area = Area::parse(&area_text);
+        let area_unread = !area_text.is_empty() && area.is_none();
+        if area_unread {
+            fail(Column::Area, format!("面积“{area_text}”无法识别，请写亩数，如 2.5"));
+        }
         let amount = match Fen::parse_yuan(&cell(cells, Column::Amount)) {
             Ok(a) if a.as_fen() == 0 => {
                 fail(Column::Amount, "金额必须大于0".into());
@@ -322,7 +316,7 @@ pub fn check(grid: &[Vec<String>], standard: Option<Standard>) -> Result<RosterC
             current_group.clone_from(&group);
         }
         let optional = |column: Column| Some(compact(&cell(cells, column))).filter(|v| !v.is_empty());
-        if let (Some(resident_id), Some(amount), false) = (resident_id, amount, name.is_empty()) {
+        if let (Some(resident_id), Some(amount), false, false) = (resident_id, amount, name.is_empty(), area_unread) {
             result.lines.push(RosterLine {
                 row,
                 name,
