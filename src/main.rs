@@ -31,7 +31,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
-use xiaowei_core::{Fen, OrgLevel, Role};
+use xiaowei_core::{OrgLevel, Role};
 use xiaowei_integrations::AttachmentStore;
 use xiaowei_server::{AppState, Config};
 use xiaowei_store::{NewOrg, NewStaffUser, Store};

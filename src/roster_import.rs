@@ -7,7 +7,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use jiff::civil::Date;
 use sha2::{Digest, Sha256};
 use xiaowei_core::OrgLevel;
 use xiaowei_core::subsidy::{BatchPeriod, Phase};

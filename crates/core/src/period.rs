@@ -132,6 +132,26 @@ impl Period {
     }
 }
 
+/// Why a new roster's period text is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeriodError {
+    #[error("“{0}”无法识别，请写成 {1}年度、{1}年第一季度、{1}年3月或{1}年补发")]
+    Unread(String, i16),
+    #[error("“{text}”是{named}年的批次，与所选年度{year}年不一致")]
+    OtherYear { text: String, named: i16, year: i16 },
+}
+
+/// The period of a new roster of `year`, as the import form and `xiaowei roster import` take
+/// it: it must read as one of the four kinds, in that year. (Rosters stored before periods were
+/// structured may be [`RosterPeriod::Unread`]; new ones never are.)
+pub fn for_new_roster(year: i16, text: &str) -> Result<Period, PeriodError> {
+    let period = Period::parse(text, year).ok_or_else(|| PeriodError::Unread(text.trim().to_owned(), year))?;
+    if period.year() != year {
+        return Err(PeriodError::OtherYear { text: text.trim().to_owned(), named: period.year(), year });
+    }
+    Ok(period)
+}
+
 /// A roster's period: structured, or text that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RosterPeriod {
@@ -339,6 +359,13 @@ mod tests {
         assert_eq!(unread, RosterPeriod::Unread { year: 2025, text: "2025年上半年".into() });
         assert_eq!(unread.key(), RosterPeriod::read(2025, "2025年上半年").key(), "spaces do not matter");
         assert_eq!(unread.bounds().1, jiff::civil::date(2025, 6, 30));
+    }
+
+    #[test]
+    fn a_new_roster_needs_a_readable_period_of_its_year() {
+        assert_eq!(for_new_roster(2025, "2025年03月"), Ok(p(2025, PeriodKind::Month, 3)));
+        assert_eq!(for_new_roster(2025, "上半年"), Err(PeriodError::Unread("上半年".into(), 2025)));
+        assert!(matches!(for_new_roster(2025, "2024年3月"), Err(PeriodError::OtherYear { named: 2024, .. })));
     }
 
     #[test]

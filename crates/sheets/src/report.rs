@@ -3,7 +3,6 @@
 
 use serde_json::{Value, json};
 use thiserror::Error;
-use xiaowei_core::Fen;
 use xiaowei_core::roster::{self, RosterCheck, RosterFileError};
 
 use crate::error::SheetError;

@@ -161,6 +161,7 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&self.pool).await?;
+        self.carry_periods_forward().await?;
         Ok(())
     }
 

@@ -27,6 +27,7 @@ use std::collections::HashMap;
 
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
+use xiaowei_core::period::RosterPeriod;
 use xiaowei_core::roster::{CellError, RosterCheck, RosterLine};
 use xiaowei_core::subsidy::{self, BatchPeriod, Payee, Phase};
 use xiaowei_core::{Fen, PiiCipher};
@@ -100,7 +101,13 @@ pub async fn check_upload(
     };
     let keys: Vec<String> = entries.iter().map(|e| e.id_idx.clone()).collect();
     let clashes = store
-        .clashing_entries(params.programme_id, params.year, &params.period, &params.phase, exclude_lineage, &keys)
+        .clashing_entries(
+            params.programme_id,
+            &RosterPeriod::read(params.year, &params.period),
+            &params.phase,
+            exclude_lineage,
+            &keys,
+        )
         .await?;
     if !clashes.is_empty() {
         let mut place_names: HashMap<String, String> = HashMap::new();

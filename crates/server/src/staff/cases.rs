@@ -17,7 +17,7 @@ use xiaowei_store::{CaseChange, CaseFilter, NewCaseEvent, ServiceCase};
 
 use super::{Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
-use crate::public::services::{calendar, calendar_as_of, explain_deadline};
+use crate::public::services::{calendar_as_of, explain_deadline};
 use crate::state::AppState;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;

@@ -29,7 +29,7 @@ use crate::app::rosters::{
 use crate::app::uploads;
 use crate::state::AppState;
 use crate::web::dates::shanghai_time;
-use crate::web::dates::{parse_date, shanghai_date};
+use crate::web::dates::shanghai_date;
 use crate::web::error::AppError;
 use crate::web::places::place_name;
 use crate::web::security::random_token;
@@ -67,6 +67,8 @@ fn notice_text(code: &str) -> &'static str {
 struct RosterRow {
     id: i64,
     title: String,
+    /// Stored before periods were structured, with a period text no kind could be read from.
+    period_unread: bool,
     status: &'static str,
     version: i64,
     entries: i64,
@@ -118,6 +120,7 @@ pub async fn list(
         rosters.push(RosterRow {
             id: r.id,
             title: roster_title(&r, names.get(&r.org_code).map_or("", String::as_str)),
+            period_unread: r.period_kind.as_deref() == Some("unread"),
             status: status_of(&r)?.label(),
             version: r.version,
             entries: r.entry_count,
@@ -320,6 +323,9 @@ async fn import_params(
         p if p.chars().count() <= 30 => p.to_owned(),
         _ => return Err(AppError::invalid("批次：不超过30个字，如“2025年第一季度”")),
     };
+    // The text is kept as typed; it must read as a period of the chosen year.
+    xiaowei_core::period::for_new_roster(i16::try_from(year).unwrap_or_default(), &period)
+        .map_err(|e| AppError::invalid(format!("批次：{e}")))?;
     let phase =
         Phase::parse(upload.field("phase")).ok_or_else(|| AppError::invalid("类型：请选择拟发放公示或发放结果"))?;
     let (settles_id, paid_on) = match phase {
