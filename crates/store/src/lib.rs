@@ -40,7 +40,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use alerts::{
-    Alert, AlertCount, AlertFilter, ConditionRow, DifferingRoster, LiveEvent, LiveFigures, NewAlert, PowerTimeline,
+    Alert, AlertCount, AlertFilter, AlertKindCount, DigestRecipient, ConditionRow, DifferingRoster, LiveEvent, LiveFigures, NewAlert, PowerTimeline,
     RoutedCase, VillageDisclosed,
 };
 pub use audit::{AuditEntry, NewAuditEntry};

@@ -510,6 +510,7 @@ pub fn sms_notice_keys() -> impl Iterator<Item = &'static str> {
         .map(Notice::key)
         .chain(MessageNotice::ALL.into_iter().map(MessageNotice::key))
         .chain(xiaowei_core::objection::ObjectionNotice::ALL.into_iter().map(xiaowei_core::objection::ObjectionNotice::key))
+        .chain([xiaowei_core::alert::DIGEST_NOTICE])
 }
 
 /// A configured SMS provider: looks up the provider's template for each notice and tells
@@ -596,6 +597,9 @@ pub fn spawn_workers(state: AppState, gateway: SharedGateway, every: std::time::
             }
             if let Err(e) = crate::workers::alerts::scan(&state, now).await {
                 tracing::warn!(error = %e, "alert scan failed");
+            }
+            if let Err(e) = crate::workers::alerts::daily_digest(&state, now).await {
+                tracing::warn!(error = %e, "alert digest failed");
             }
         }
     });
