@@ -141,7 +141,7 @@ pub async fn load(state: &AppState) -> Result<()> {
         programme_id: programme,
         org_code: ZHUOYUAN.into(),
         year: i64::from(year),
-        period: format!("{year}年度（新增）"),
+        period: format!("{year}年度（补发）"),
         phase: "proposed".into(),
         settles_id: None,
         supersedes_id: None,

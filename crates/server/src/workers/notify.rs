@@ -331,6 +331,31 @@ pub async fn run_message_clocks(state: &AppState, now: i64) -> Result<usize, App
 /// The outbox channel of WeChat template messages; their `phone_enc` seals `account:openid`.
 pub const WECHAT_CHANNEL: &str = "wechat";
 
+/// The template message of one outbox row: the keyword fields only (WeChat no longer shows
+/// `first` or `remark`), each fitted to its keyword's type, and the link to the case page.
+fn wechat_template(
+    keywords: &crate::config::TemplateKeywords,
+    openid: &str,
+    template_id: &str,
+    m: &OutboxMessage,
+    param: &dyn Fn(&str) -> String,
+) -> Result<serde_json::Value, GatewayError> {
+    use xiaowei_integrations::wechat::{Keyword, template_message};
+    let progress = Notice::parse(&m.notice).and_then(Notice::progress).unwrap_or("有更新");
+    let at = jiff::Timestamp::from_second(m.created_at)
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).strftime("%Y年%-m月%-d日 %H:%M").to_string())
+        .unwrap_or_default();
+    let fields = [
+        (&keywords.code, param("code")),
+        (&keywords.item, param("item")),
+        (&keywords.progress, progress.to_owned()),
+        (&keywords.time, at),
+    ];
+    let fitted: Result<Vec<Keyword>, _> = fields.iter().map(|(name, value)| Keyword::fit(name, value)).collect();
+    let fitted = fitted.map_err(|e| GatewayError::Rejected(e.to_string()))?;
+    Ok(template_message(openid, template_id, &param("link"), &fitted))
+}
+
 /// Sends one outbox row as a template message through the township's account.
 async fn send_wechat(state: &AppState, m: &OutboxMessage, params: &[(String, String)]) -> Result<String, GatewayError> {
     let target = state.cipher().decrypt(&m.phone_enc).map_err(|_| GatewayError::Rejected("收件人无法解密".into()))?;
@@ -339,17 +364,7 @@ async fn send_wechat(state: &AppState, m: &OutboxMessage, params: &[(String, Str
         return Err(GatewayError::Rejected(format!("未配置微信模板 wechat.templates.{}", m.notice)));
     };
     let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
-    let message = serde_json::json!({
-        "touser": openid,
-        "template_id": template_id,
-        "url": param("link"),
-        "data": {
-            "first": {"value": m.body},
-            "keyword1": {"value": param("code")},
-            "keyword2": {"value": param("item")},
-            "remark": {"value": "点击查看办件详情"},
-        },
-    });
+    let message = wechat_template(&state.config().wechat.keywords, openid, template_id, m, &param)?;
     match crate::public::wechat::send_template(state, account, message).await {
         Ok(id) => Ok(format!("wechat-{id}")),
         Err(crate::public::wechat::WechatFailure::Api(e)) if e.is_transient() => {
