@@ -6,7 +6,7 @@ use xiaowei_core::Role;
 
 use crate::helpers::{TestApp, both_backends, hidden, person_id, roster_csv};
 
-const VILLAGE: &str = "620922100001";
+const VILLAGE: &str = "620922100200";
 
 fn fields(programme: i64, year: i64, period: &str) -> Vec<(&'static str, String)> {
     vec![
