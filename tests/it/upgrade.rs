@@ -41,7 +41,8 @@ fn head() -> i64 {
 async fn respell_periods(url: &str) -> (i64, i64) {
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(url).await.unwrap();
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM rosters ORDER BY id LIMIT 2").fetch_all(&pool).await.unwrap();
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM rosters ORDER BY id LIMIT 2").fetch_all(&pool).await.unwrap();
     for (id, text) in ids.iter().zip(["2025年 03月", "2025年上半年"]) {
         sqlx::query("UPDATE rosters SET period = $1 WHERE id = $2").bind(text).bind(id).execute(&pool).await.unwrap();
     }

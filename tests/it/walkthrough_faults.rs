@@ -115,7 +115,8 @@ both_backends!(the_village_clerks_breadcrumb_leads_nowhere_forbidden, |app: Test
     let township = &village[..9];
     assert!(!html.contains(&format!("href=\"/staff/village-office/{township}\"")), "no link to the township list");
     let admin = app.login_as(Role::TownshipAdmin).await;
-    let html = admin.get(app.url(&format!("/staff/village-office/{village}"))).send().await.unwrap().text().await.unwrap();
+    let html =
+        admin.get(app.url(&format!("/staff/village-office/{village}"))).send().await.unwrap().text().await.unwrap();
     assert!(html.contains(&format!("href=\"/staff/village-office/{township}\"")), "the township admin keeps it");
 });
 
@@ -155,7 +156,9 @@ both_backends!(a_reopened_case_counts_on_the_calendar_of_its_filing_and_says_so_
     assert_eq!(after.status, "reopened");
     let then = xiaowei_server::public::services::calendar_as_of(state, filed).await.unwrap();
     let current = xiaowei_server::public::services::calendar(state).await.unwrap();
-    let due = |calendar: &xiaowei_core::workday::WorkCalendar, at: i64| service::clocks(calendar, TimeLimit::WorkingDays(15), at).completion_due;
+    let due = |calendar: &xiaowei_core::workday::WorkCalendar, at: i64| {
+        service::clocks(calendar, TimeLimit::WorkingDays(15), at).completion_due
+    };
     assert!(due(&current, before) > due(&then, after_rating), "the later holidays would have moved it");
     assert!(
         (due(&then, before)..=due(&then, after_rating)).contains(&after.completion_due),
@@ -163,14 +166,8 @@ both_backends!(a_reopened_case_counts_on_the_calendar_of_its_filing_and_says_so_
     );
     assert!(!after.deadline_basis.contains("临时假期"), "{}", after.deadline_basis);
 
-    let page = villager
-        .get(app.url(&format!("/cases/{}?k={k}", case.tracking)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page =
+        villager.get(app.url(&format!("/cases/{}?k={k}", case.tracking))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("钱还没到。办件重新办理"), "one full stop between the reason and the note");
     assert!(!page.contains("。。"));
 });

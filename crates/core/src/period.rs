@@ -157,7 +157,10 @@ pub fn for_new_roster(year: i16, text: &str) -> Result<Period, PeriodError> {
 pub enum RosterPeriod {
     Known(Period),
     /// Kept as typed; compared by its cleaned text within its roster year.
-    Unread { year: i16, text: String },
+    Unread {
+        year: i16,
+        text: String,
+    },
 }
 
 impl RosterPeriod {
@@ -327,18 +330,42 @@ mod tests {
     #[test]
     fn clerks_spellings_of_one_month_are_one_period() {
         let march = p(2025, PeriodKind::Month, 3);
-        for text in ["2025年3月", "2025年03月", "2025-03", "2025.3", "2025/03", "２０２５年３月", "2025年3月份", "3月", "三月", "03"]
-        {
+        for text in [
+            "2025年3月",
+            "2025年03月",
+            "2025-03",
+            "2025.3",
+            "2025/03",
+            "２０２５年３月",
+            "2025年3月份",
+            "3月",
+            "三月",
+            "03",
+        ] {
             assert_eq!(Period::parse(text, 2025), Some(march), "{text}");
         }
         assert_eq!(Period::parse("十二月", 2024), Some(p(2024, PeriodKind::Month, 12)));
-        assert_eq!(Period::parse("二〇二五年十一月", 2024), Some(p(2025, PeriodKind::Month, 11)), "the text's year wins");
+        assert_eq!(
+            Period::parse("二〇二五年十一月", 2024),
+            Some(p(2025, PeriodKind::Month, 11)),
+            "the text's year wins"
+        );
     }
 
     #[test]
     fn quarters_years_and_supplements() {
         let q1 = p(2025, PeriodKind::Quarter, 1);
-        for text in ["2025年第一季度", "2025年一季度", "2025年1季度", "第1季度", "2025Q1", "2025-Q1", "一季", "（第一季度）", "2025年度第一季度"] {
+        for text in [
+            "2025年第一季度",
+            "2025年一季度",
+            "2025年1季度",
+            "第1季度",
+            "2025Q1",
+            "2025-Q1",
+            "一季",
+            "（第一季度）",
+            "2025年度第一季度",
+        ] {
             assert_eq!(Period::parse(text, 2025), Some(q1), "{text}");
         }
         for text in ["2025年度", "2025年", "2025", "", "年度", "全年"] {
@@ -352,7 +379,8 @@ mod tests {
 
     #[test]
     fn ambiguous_texts_stay_unread_and_keep_their_text() {
-        for text in ["2025年上半年", "2025年3月补发", "第五季度", "13月", "2025年3月至6月", "春耕", "20251"] {
+        for text in ["2025年上半年", "2025年3月补发", "第五季度", "13月", "2025年3月至6月", "春耕", "20251"]
+        {
             assert_eq!(Period::parse(text, 2025), None, "{text}");
         }
         let unread = RosterPeriod::read(2025, "2025年 上半年");
@@ -370,7 +398,10 @@ mod tests {
 
     #[test]
     fn bounds_and_labels() {
-        assert_eq!(p(2024, PeriodKind::Month, 2).bounds(), (jiff::civil::date(2024, 2, 1), jiff::civil::date(2024, 2, 29)));
+        assert_eq!(
+            p(2024, PeriodKind::Month, 2).bounds(),
+            (jiff::civil::date(2024, 2, 1), jiff::civil::date(2024, 2, 29))
+        );
         assert_eq!(p(2025, PeriodKind::Quarter, 4).bounds().0, jiff::civil::date(2025, 10, 1));
         assert_eq!(p(2025, PeriodKind::Quarter, 3).label(), "2025年第三季度");
         assert_eq!(p(2025, PeriodKind::Supplement, 2).label(), "2025年第2次补发");
@@ -378,10 +409,8 @@ mod tests {
     }
 
     fn any_period() -> impl Strategy<Value = Period> {
-        (1990i16..=2100, prop::sample::select(PeriodKind::ALL.to_vec()), 1u8..=99).prop_filter_map(
-            "number fits the kind",
-            |(y, k, n)| Period::new(y, k, ((n - 1) % *k.numbers().end()) + 1),
-        )
+        (1990i16..=2100, prop::sample::select(PeriodKind::ALL.to_vec()), 1u8..=99)
+            .prop_filter_map("number fits the kind", |(y, k, n)| Period::new(y, k, ((n - 1) % *k.numbers().end()) + 1))
     }
 
     proptest! {

@@ -76,9 +76,7 @@ pub fn amount_within(amount: Fen, standard: Standard, area: Option<Area>) -> Res
     match (standard.unit, area) {
         (Unit::Person | Unit::Household, _) if amount > s => Err(format!("金额{amount}元超过补贴标准{s}元")),
         (Unit::Mu, Some(area)) => match area.times(s) {
-            Some(most) if amount > most => {
-                Err(format!("金额{amount}元超过面积{area}亩×标准{s}元/亩＝{most}元"))
-            }
+            Some(most) if amount > most => Err(format!("金额{amount}元超过面积{area}亩×标准{s}元/亩＝{most}元")),
             Some(_) => Ok(()),
             None => Err(format!("面积{area}亩过大，无法核算")),
         },

@@ -437,8 +437,7 @@ conformance!(
         };
         let year_2024 = RosterPeriod::read(2024, "全年");
         let found = async |exclude: Option<i64>| {
-            let mut found =
-                store.clashing_entries(s.programme, &year_2024, "proposed", exclude, &keys).await.unwrap();
+            let mut found = store.clashing_entries(s.programme, &year_2024, "proposed", exclude, &keys).await.unwrap();
             found.sort_by(|x, y| (&x.id_idx, x.roster_id).cmp(&(&y.id_idx, y.roster_id)));
             found
         };

@@ -40,8 +40,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use alerts::{
-    Alert, AlertCount, AlertFilter, AlertKindCount, DigestRecipient, ConditionRow, DifferingRoster, LiveEvent, LiveFigures, NewAlert, PowerTimeline,
-    RoutedCase, VillageDisclosed,
+    Alert, AlertCount, AlertFilter, AlertKindCount, ConditionRow, DifferingRoster, DigestRecipient, LiveEvent,
+    LiveFigures, NewAlert, PowerTimeline, RoutedCase, VillageDisclosed,
 };
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use departments::{Contact, Department, NewContact};

@@ -917,7 +917,11 @@ async fn insert_event(
 }
 
 /// Ends the version of `date` that holds (if any) at `now`.
-async fn close_calendar_history(tx: &mut sqlx::Transaction<'static, sqlx::Any>, date: &str, now: i64) -> Result<(), StoreError> {
+async fn close_calendar_history(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    date: &str,
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE calendar_day_history SET valid_until = $1 WHERE on_date = $2 AND valid_until IS NULL")
         .bind(now)
         .bind(date)

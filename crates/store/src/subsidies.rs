@@ -3,8 +3,8 @@
 //! submit or two reviewers at once change a roster once. ID and account numbers arrive
 //! encrypted with their blind index and masked form; this module never sees them in clear.
 
-use xiaowei_core::period::RosterPeriod;
 use sqlx::FromRow;
+use xiaowei_core::period::RosterPeriod;
 
 use crate::{Backend, Store, StoreError};
 

@@ -115,11 +115,7 @@ fn is_han(c: char) -> bool {
 
 /// At most `max` characters: a longer text keeps `max - 1` and ends in `…`.
 fn cut(value: &str, max: usize) -> String {
-    if value.chars().count() <= max {
-        value.to_owned()
-    } else {
-        value.chars().take(max - 1).chain(['…']).collect()
-    }
+    if value.chars().count() <= max { value.to_owned() } else { value.chars().take(max - 1).chain(['…']).collect() }
 }
 
 /// The body of a template message to `openid`; `url` is opened when the follower taps it.

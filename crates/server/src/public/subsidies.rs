@@ -755,7 +755,10 @@ async fn find_objection(
     match looked_up(&state, &ip, &code).await {
         Ok(o) => Ok(crate::staff::see_other(&format!("/objections/{}", o.code))),
         Err(AppError::NotFound) => {
-            let page = LookupPage { code, error: "未找到这个查询码，请核对后重新输入（查询码在提交异议后的页面和短信中）" };
+            let page = LookupPage {
+                code,
+                error: "未找到这个查询码，请核对后重新输入（查询码在提交异议后的页面和短信中）",
+            };
             Ok((StatusCode::NOT_FOUND, Html(page.render()?)).into_response())
         }
         Err(e) => Err(e),

@@ -555,7 +555,8 @@ pub async fn decide_extension(
     let now = state.now();
     let days = u32::try_from(extension.days).unwrap_or(1);
     let (decision, text) = if approve {
-        let (due, deadline) = service::extended(&calendar_as_of(&state, case.submitted_at).await?, case.completion_due, days);
+        let (due, deadline) =
+            service::extended(&calendar_as_of(&state, case.submitted_at).await?, case.completion_due, days);
         let basis = format!("延期{days}个工作日：{}", explain_deadline(&deadline));
         let remind = xiaowei_core::tracked::remind_at(now, due);
         (Some((due, remind, basis.clone())), format!("批准延期{days}个工作日。{basis}"))

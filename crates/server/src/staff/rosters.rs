@@ -28,8 +28,8 @@ use crate::app::rosters::{
 };
 use crate::app::uploads;
 use crate::state::AppState;
-use crate::web::dates::shanghai_time;
 use crate::web::dates::shanghai_date;
+use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 use crate::web::places::place_name;
 use crate::web::security::random_token;

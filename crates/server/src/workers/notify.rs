@@ -343,7 +343,9 @@ fn wechat_template(
     use xiaowei_integrations::wechat::{Keyword, template_message};
     let progress = Notice::parse(&m.notice).and_then(Notice::progress).unwrap_or("有更新");
     let at = jiff::Timestamp::from_second(m.created_at)
-        .map(|t| t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).strftime("%Y年%-m月%-d日 %H:%M").to_string())
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).strftime("%Y年%-m月%-d日 %H:%M").to_string()
+        })
         .unwrap_or_default();
     let fields = [
         (&keywords.code, param("code")),
@@ -524,7 +526,11 @@ pub fn sms_notice_keys() -> impl Iterator<Item = &'static str> {
         .into_iter()
         .map(Notice::key)
         .chain(MessageNotice::ALL.into_iter().map(MessageNotice::key))
-        .chain(xiaowei_core::objection::ObjectionNotice::ALL.into_iter().map(xiaowei_core::objection::ObjectionNotice::key))
+        .chain(
+            xiaowei_core::objection::ObjectionNotice::ALL
+                .into_iter()
+                .map(xiaowei_core::objection::ObjectionNotice::key),
+        )
         .chain([xiaowei_core::alert::DIGEST_NOTICE])
 }
 
