@@ -142,7 +142,7 @@ pub async fn load(state: &AppState) -> Result<()> {
         programme_id: programme,
         org_code: ZHUOYUAN.into(),
         year: i64::from(year),
-        period: format!("{year}年度（新增）"),
+        period: format!("{year}年度（补发）"),
         phase: xiaowei_core::subsidy::Phase::Proposed,
         settles_id: None,
         supersedes_id: None,

@@ -31,7 +31,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
-use xiaowei_core::{Fen, OrgLevel, Role};
+use xiaowei_core::{OrgLevel, Role};
 use xiaowei_integrations::AttachmentStore;
 use xiaowei_server::{AppState, Config};
 use xiaowei_store::{NewOrg, NewStaffUser, Store};
@@ -540,7 +540,7 @@ async fn check_roster(
                 let known = if known.is_empty() { "（尚无补贴项目）".to_owned() } else { known.join("、") };
                 bail!("未找到补贴项目“{name}”。已有项目：{known}");
             };
-            found.standard_fen.and_then(Fen::new)
+            xiaowei_server::app::rosters::standard_of(&found)
         }
     };
     let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());

@@ -7,7 +7,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use jiff::civil::Date;
 use sha2::{Digest, Sha256};
 use xiaowei_core::OrgLevel;
 use xiaowei_core::subsidy::{BatchPeriod, Phase};
@@ -50,9 +49,10 @@ pub async fn run(state: &AppState, request: &Request<'_>, now: i64) -> Result<Ex
     let paid_on = match (phase, request.paid_on) {
         (_, None) => None,
         (Phase::Proposed, Some(_)) => bail!("--paid-on：只有发放结果（--phase paid）才有发放日期"),
-        (Phase::Paid, Some(text)) => {
-            Some(text.parse::<Date>().ok().with_context(|| format!("--paid-on：“{text}”不是日期，请写成 2019-12-31"))?)
-        }
+        (Phase::Paid, Some(text)) => Some(
+            xiaowei_core::subsidy::paid_on(text, xiaowei_server::web::dates::shanghai_date(now))
+                .map_err(|e| anyhow::anyhow!("--paid-on：{e}"))?,
+        ),
     };
     let by = match request.by {
         Some(username) => {

@@ -337,10 +337,9 @@ async fn seed_activity(app: &TestApp) -> Vec<(String, String)> {
         ("deadline_overdue", "LY20251015000002".to_owned()),
         ("unsatisfied", "BJ20251015000008".to_owned()),
         ("unsatisfied", "LY20251015000003".to_owned()),
-        ("disclosure_overdue", format!("{BEICUN}:finance")),
-        ("disclosure_overdue", format!("{FOREIGN_VILLAGE}:party")),
-        ("disclosure_overdue", format!("{FOREIGN_VILLAGE}:village_affairs")),
-        ("disclosure_overdue", format!("{FOREIGN_VILLAGE}:finance")),
+        // One per village and overdue quarter, however many categories lapsed.
+        ("disclosure_overdue", BEICUN.to_owned()),
+        ("disclosure_overdue", FOREIGN_VILLAGE.to_owned()),
         ("power_steps", skipped.to_string()),
         ("roster_differences", differing.to_string()),
         ("dead_routing", "officer-idx".to_owned()),
@@ -385,9 +384,15 @@ both_backends!(the_scan_raises_exactly_the_seeded_alerts_once, |app: TestApp| as
     };
     assert_eq!(link("contact_overdue", "BJ20251015000001"), "/staff/cases/BJ20251015000001");
     assert_eq!(link("deadline_overdue", "LY20251015000001"), "/staff/inbox/LY20251015000001");
-    assert_eq!(
-        link("disclosure_overdue", &format!("{BEICUN}:finance")),
-        format!("/t/620922101/disclosures?village={BEICUN}")
+    assert_eq!(link("disclosure_overdue", BEICUN), format!("/t/620922101/disclosures?village={BEICUN}"));
+    let foreign = rows
+        .iter()
+        .find(|a| a.kind == xiaowei_core::alert::AlertKind::DisclosureOverdue && a.subject_id == FOREIGN_VILLAGE)
+        .unwrap();
+    assert!(
+        foreign.summary.contains("党务") && foreign.summary.contains("村务") && foreign.summary.contains("财务"),
+        "one alert names every lapsed category: {}",
+        foreign.summary
     );
     let dead = rows.iter().find(|a| a.kind == AlertKind::DeadRouting).unwrap();
     assert!(dead.summary.contains("BJ20251015000004、BJ20251015000003、BJ20251015000001"), "{}", dead.summary);
@@ -421,7 +426,7 @@ both_backends!(alerts_are_handled_in_scope_with_a_note_and_an_audit_trail, |app:
     scan(&app.state, t0()).await.unwrap();
     let contact = alert_id(store, "contact_overdue", "BJ20251015000001").await;
     let report = alert_id(store, "deadline_overdue", "LY20251015000002").await;
-    let beicun = alert_id(store, "disclosure_overdue", &format!("{BEICUN}:finance")).await;
+    let beicun = alert_id(store, "disclosure_overdue", BEICUN).await;
 
     // The supervisor sees the county, counts per township and filters.
     let boss = app.login_as(Role::Supervisor).await;
@@ -431,7 +436,7 @@ both_backends!(alerts_are_handled_in_scope_with_a_note_and_an_audit_trail, |app:
     let filtered = boss.get(app.url("/staff/alerts?kind=unsatisfied")).send().await.unwrap().text().await.unwrap();
     assert!(filtered.contains("共2条") && filtered.contains("群众评价为不满意"));
     let township = boss.get(app.url("/staff/alerts?township=620922101")).send().await.unwrap().text().await.unwrap();
-    assert!(township.contains("共1条") && township.contains("北村超过一个季度未公开财务"));
+    assert!(township.contains("共1条") && township.contains("北村超过一个季度未公开") && township.contains("财务（"));
 
     // The township admin sees its township without the report's alert and cannot handle.
     let admin = app.login_as(Role::TownshipAdmin).await;

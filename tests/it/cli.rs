@@ -248,6 +248,11 @@ async fn backload_the_missing_year(
     let bad_period = import(&["--period", "2014-13", "--phase", "paid"]);
     assert_eq!(bad_period.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_period.stderr).contains("--period"));
+    // A payment date in the future is refused by the rule the import form applies.
+    let future = import(&["--period", "2014", "--phase", "paid", "--paid-on", "2099-01-01"]);
+    assert_eq!(future.status.code(), Some(2));
+    let refused = String::from_utf8_lossy(&future.stderr);
+    assert!(refused.contains("--paid-on") && refused.contains("发放日期不能是将来"), "{refused}");
     let unknown = xiaowei(
         data_dir,
         &[

@@ -342,7 +342,7 @@ both_backends!(bad_applications_name_the_field_and_write_nothing, |app: TestApp|
 });
 
 /// Submits one application at `now` through the store (as the handler does) and returns its id.
-async fn case_at(state: &AppState, item: i64, department: i64, now: i64, key: &str) -> i64 {
+pub async fn case_at(state: &AppState, item: i64, department: i64, now: i64, key: &str) -> i64 {
     let calendar = xiaowei_server::app::tracked::calendar(state).await.unwrap();
     let clocks = service::clocks(&calendar, TimeLimit::WorkingDays(15), now);
     let cipher = state.cipher();

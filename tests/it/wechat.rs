@@ -653,7 +653,26 @@ wechat_test!(oauth_my_cases_binding_and_notices, |app: TestApp, fake: Fake| asyn
         assert_eq!(s.templates.len(), 1);
         assert_eq!(s.templates[0]["touser"], OPENID);
         assert_eq!(s.templates[0]["template_id"], "TPL_CONTACTED");
-        assert_eq!(s.templates[0]["data"]["keyword1"]["value"], case.tracking.as_str());
+        // Keyword fields only, each fitted to its type: WeChat shows no `first` or `remark` since 2023.
+        let data = &s.templates[0]["data"];
+        assert_eq!(data["character_string1"]["value"], case.tracking.as_str());
+        assert_eq!(data["thing2"]["value"], case.item_name.as_str());
+        assert_eq!(data["phrase3"]["value"], "已受理");
+        assert!(data["time4"]["value"].as_str().is_some_and(|t| t.contains('年') && t.contains(':')), "{data}");
+        assert_eq!(data.as_object().map(serde_json::Map::len), Some(4), "{data}");
+        assert!(s.templates[0]["url"].as_str().is_some_and(|u| u.contains(&format!("/cases/{}?k=", case.tracking))));
+        // wechatpy's send_template builds the same request from the same parts.
+        if let Some(python) = python() {
+            let sent = &s.templates[0];
+            let op = json!({
+                "op": "template",
+                "touser": sent["touser"],
+                "template_id": sent["template_id"],
+                "url": sent["url"],
+                "data": sent["data"],
+            });
+            assert_eq!(&oracle(&python, &[op])[0]["body"], sent);
+        }
     }
     let sent = store.outbox(None, Some(case.id), 50, 0).await.unwrap().0;
     assert!(sent.iter().filter(|m| m.channel == "wechat").all(|m| m.status == "sent"));

@@ -294,6 +294,73 @@ pub fn disclosure_lapsed(last: Option<Date>, today: Date) -> bool {
     disclosure::finance_overdue(last, today)
 }
 
+/// The overdue period a village's 超一个季度未公开 alert belongs to: the quarter of `today`. A
+/// village gets one alert per such quarter, naming every required category that has lapsed,
+/// instead of one per category (which flooded the commission's list); a village still lapsed
+/// next quarter is a new alert.
+pub fn disclosure_overdue_period(today: Date) -> OverduePeriod {
+    OverduePeriod { year: today.year(), quarter: (today.month() - 1) / 3 + 1 }
+}
+
+/// A quarter in which villages are found lapsed (see [`disclosure_overdue_period`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverduePeriod {
+    year: i16,
+    quarter: i8,
+}
+
+impl OverduePeriod {
+    /// The episode part of the alert's dedup key: `2026Q4`.
+    pub fn key(self) -> String {
+        format!("{}Q{}", self.year, self.quarter)
+    }
+
+    /// 2026年第四季度
+    pub fn label(self) -> String {
+        let names = ["一", "二", "三", "四"];
+        let name = names.get(usize::try_from(self.quarter - 1).unwrap_or(0)).copied().unwrap_or("一");
+        format!("{}年第{name}季度", self.year)
+    }
+}
+
+/// The SMS notice key of the commission's daily alert digest (预警日报).
+pub const DIGEST_NOTICE: &str = "alert_digest";
+/// The hour (Beijing time) from which the day's digest is sent.
+pub const DIGEST_HOUR: i8 = 8;
+
+/// The daily digest due at `now`: the day it is for and the raising times it counts, the 24
+/// hours up to [`DIGEST_HOUR`] o'clock of that day (`from` inclusive, `to` exclusive). Before that
+/// hour the due digest is the previous day's.
+pub fn digest_window(now: i64) -> (Date, i64, i64) {
+    let local = jiff::Timestamp::from_second(now)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)));
+    let today = local.date();
+    let day = if local.hour() < DIGEST_HOUR { today.yesterday().unwrap_or(today) } else { today };
+    let to = day
+        .at(DIGEST_HOUR, 0, 0, 0)
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+        .map_or(now, |z| z.timestamp().as_second());
+    (day, to - 86_400, to)
+}
+
+/// The digest's text: new alerts by kind (largest first), or `None` when there were none.
+pub fn digest_text(day: Date, counts: &[(AlertKind, i64)], link: &str) -> Option<String> {
+    let total: i64 = counts.iter().map(|(_, n)| n).sum();
+    if total <= 0 {
+        return None;
+    }
+    let mut counts: Vec<&(AlertKind, i64)> = counts.iter().filter(|(_, n)| *n > 0).collect();
+    counts.sort_by_key(|(kind, n)| (std::cmp::Reverse(*n), *kind));
+    let parts: Vec<String> = counts.iter().map(|(kind, n)| format!("{}{n}条", kind.label())).collect();
+    Some(format!(
+        "预警日报（{}月{}日）：过去24小时新增预警{total}条，其中{}。请登录处置：{link}",
+        day.month(),
+        day.day(),
+        parts.join("、")
+    ))
+}
+
 /// Seconds a hall terminal may go unheard before it is reported offline (heartbeats come every 30 s).
 pub const KIOSK_OFFLINE_SECS: i64 = 3_600;
 
@@ -322,6 +389,36 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn a_lapse_belongs_to_the_quarter_it_is_found_in() {
+        let p = disclosure_overdue_period(date(2026, 12, 6));
+        assert_eq!((p.key(), p.label()), ("2026Q4".to_owned(), "2026年第四季度".to_owned()));
+        assert_eq!(disclosure_overdue_period(date(2026, 1, 1)).key(), "2026Q1");
+        assert_eq!(disclosure_overdue_period(date(2026, 3, 31)), disclosure_overdue_period(date(2026, 2, 1)));
+    }
+
+    #[test]
+    fn the_digest_counts_the_24_hours_up_to_eight_and_reads_largest_first() {
+        // 2026-12-06 09:00 Beijing = 01:00 UTC.
+        let nine = 1_796_518_800;
+        let (day, from, to) = digest_window(nine);
+        assert_eq!(day, date(2026, 12, 6));
+        assert_eq!((to - from, nine - to), (86_400, 3_600), "up to 08:00 today");
+        let (before, _, to_before) = digest_window(nine - 2 * 3_600);
+        assert_eq!((before, to_before), (date(2026, 12, 5), to - 86_400), "at 07:00, yesterday's");
+        let text = digest_text(
+            day,
+            &[(AlertKind::Unsatisfied, 1), (AlertKind::DisclosureOverdue, 12), (AlertKind::DeadlineOverdue, 0)],
+            "https://xw.example.cn/staff/alerts",
+        )
+        .unwrap();
+        assert_eq!(
+            text,
+            "预警日报（12月6日）：过去24小时新增预警13条，其中超一个季度未公开12条、群众不满意1条。请登录处置：https://xw.example.cn/staff/alerts"
+        );
+        assert_eq!(digest_text(day, &[(AlertKind::Unsatisfied, 0)], ""), None, "nothing new, no text");
+    }
 
     #[test]
     fn kinds_and_statuses_round_trip_and_read_in_chinese() {

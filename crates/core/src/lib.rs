@@ -15,6 +15,7 @@ pub mod money;
 pub mod monitor;
 pub mod objection;
 pub mod org;
+pub mod period;
 pub mod phone;
 pub mod pii;
 pub mod power;

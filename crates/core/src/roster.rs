@@ -12,7 +12,77 @@ use thiserror::Error;
 
 use crate::money::Fen;
 use crate::resident_id::ResidentId;
+use crate::subsidy::Unit;
 use crate::text::compact;
+
+/// A programme's standard: the most one line may receive, per person, household or mu.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standard {
+    pub amount: Fen,
+    pub unit: Unit,
+}
+
+/// An area in ten-thousandths of a mu (亩), as read from a roster's 面积 column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Area(i64);
+
+/// Decimal places of a mu an area may carry.
+const AREA_DECIMALS: u32 = 4;
+const AREA_SCALE: i64 = 10_i64.pow(AREA_DECIMALS);
+
+impl Area {
+    /// Reads `2`, `2.5`, `１.３５亩` (full-width digits, a trailing 亩); at most four decimals,
+    /// more than zero and below a million mu.
+    pub fn parse(input: &str) -> Option<Self> {
+        let text = compact(input);
+        let text = text.trim_end_matches('亩');
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        if whole.is_empty()
+            || whole.len() > 6
+            || fraction.len() > AREA_DECIMALS as usize
+            || !whole.chars().chain(fraction.chars()).all(|c| c.is_ascii_digit())
+        {
+            return None;
+        }
+        let whole: i64 = whole.parse().ok()?;
+        let padded = format!("{fraction:0<4}");
+        let fraction: i64 = padded.parse().ok()?;
+        Some(Self(whole * AREA_SCALE + fraction)).filter(|a| a.0 > 0)
+    }
+
+    /// The most a line of this area may receive at `per_mu`, rounded to the fen (half up).
+    pub fn times(self, per_mu: Fen) -> Option<Fen> {
+        let product = i128::from(self.0) * i128::from(per_mu.as_fen());
+        let fen = (product + i128::from(AREA_SCALE / 2)) / i128::from(AREA_SCALE);
+        i64::try_from(fen).ok().and_then(Fen::new)
+    }
+}
+
+impl std::fmt::Display for Area {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let whole = self.0 / AREA_SCALE;
+        let fraction = format!("{:04}", self.0 % AREA_SCALE);
+        let fraction = fraction.trim_end_matches('0');
+        if fraction.is_empty() { write!(f, "{whole}") } else { write!(f, "{whole}.{fraction}") }
+    }
+}
+
+/// Whether `amount` keeps to `standard` on a line of `area` (when the file gives one). Per person
+/// or household the amount may not exceed the standard; per mu it may not exceed area ×
+/// standard. A per-mu line without an area is not judged here: a whole multiple of the standard
+/// is plainly fine, and any other amount is left to screening rule 9 (金额不符合标准).
+pub fn amount_within(amount: Fen, standard: Standard, area: Option<Area>) -> Result<(), String> {
+    let s = standard.amount;
+    match (standard.unit, area) {
+        (Unit::Person | Unit::Household, _) if amount > s => Err(format!("金额{amount}元超过补贴标准{s}元")),
+        (Unit::Mu, Some(area)) => match area.times(s) {
+            Some(most) if amount > most => Err(format!("金额{amount}元超过面积{area}亩×标准{s}元/亩＝{most}元")),
+            Some(_) => Ok(()),
+            None => Err(format!("面积{area}亩过大，无法核算")),
+        },
+        _ => Ok(()),
+    }
+}
 
 /// A column a roster file may carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23,6 +93,8 @@ pub enum Column {
     Group,
     Account,
     Note,
+    /// 面积 (亩), for a programme paid per mu.
+    Area,
 }
 
 impl Column {
@@ -35,6 +107,7 @@ impl Column {
             Self::Group => "村民小组",
             Self::Account => "一卡通账号",
             Self::Note => "备注",
+            Self::Area => "面积",
         }
     }
 }
@@ -59,6 +132,10 @@ pub fn column_for_header(header: &str) -> Option<Column> {
             Some(Column::Account)
         }
         "备注" => Some(Column::Note),
+        "面积" | "面积亩" | "亩数" | "补贴面积" | "补贴面积亩" | "种植面积" | "种植面积亩" | "实际种植面积"
+        | "承包面积" | "承包面积亩" | "耕地面积" | "耕地面积亩" | "草原面积" | "草原面积亩" | "计补面积" => {
+            Some(Column::Area)
+        }
         _ => None,
     }
 }
@@ -158,10 +235,10 @@ impl RosterCheck {
     }
 }
 
-/// Checks every data row under the header. `standard` is the programme's per-line maximum, if
-/// it has one. Blank rows are skipped; a row reading 合计, 总计 or 小计 with no ID number ends the data.
+/// Checks every data row under the header. `standard` is the programme's standard, if it has
+/// one (see [`amount_within`]; a per-mu programme reads the 面积 column when there is one). Blank rows are skipped; a row reading 合计, 总计 or 小计 with no ID number ends the data.
 /// Group cells left blank under a merged cell inherit the group above.
-pub fn check(grid: &[Vec<String>], standard: Option<Fen>) -> Result<RosterCheck, RosterFileError> {
+pub fn check(grid: &[Vec<String>], standard: Option<Standard>) -> Result<RosterCheck, RosterFileError> {
     let header = find_header(grid)?;
     let cell = |cells: &[String], column: Column| -> String {
         header.columns.get(&column).and_then(|&i| cells.get(i)).map(|c| c.trim().to_owned()).unwrap_or_default()
@@ -209,17 +286,24 @@ pub fn check(grid: &[Vec<String>], standard: Option<Fen>) -> Result<RosterCheck,
                 }
             }
         };
+        let area_text = cell(cells, Column::Area);
+        let area = Area::parse(&area_text);
+        let area_unread = !area_text.is_empty() && area.is_none();
+        if area_unread {
+            fail(Column::Area, format!("面积“{area_text}”无法识别，请写亩数，如 2.5"));
+        }
         let amount = match Fen::parse_yuan(&cell(cells, Column::Amount)) {
             Ok(a) if a.as_fen() == 0 => {
                 fail(Column::Amount, "金额必须大于0".into());
                 None
             }
-            Ok(a) if standard.is_some_and(|s| a > s) => {
-                let s = standard.unwrap_or_default();
-                fail(Column::Amount, format!("金额{a}元超过补贴标准{s}元"));
-                None
-            }
-            Ok(a) => Some(a),
+            Ok(a) => match standard.map(|s| amount_within(a, s, area)) {
+                Some(Err(message)) => {
+                    fail(Column::Amount, message);
+                    None
+                }
+                _ => Some(a),
+            },
             Err(e) => {
                 fail(Column::Amount, e.to_string());
                 None
@@ -230,7 +314,7 @@ pub fn check(grid: &[Vec<String>], standard: Option<Fen>) -> Result<RosterCheck,
             current_group.clone_from(&group);
         }
         let optional = |column: Column| Some(compact(&cell(cells, column))).filter(|v| !v.is_empty());
-        if let (Some(resident_id), Some(amount), false) = (resident_id, amount, name.is_empty()) {
+        if let (Some(resident_id), Some(amount), false, false) = (resident_id, amount, name.is_empty(), area_unread) {
             result.lines.push(RosterLine {
                 row,
                 name,
@@ -312,7 +396,8 @@ mod tests {
             &["钱七", &id(5), "0"],
             &["孙八", &id(6), "700"],
         ]);
-        let check = check(&g, Fen::from_yuan(600)).unwrap_or_default();
+        let per_person = Fen::from_yuan(600).map(|amount| Standard { amount, unit: Unit::Person });
+        let check = check(&g, per_person).unwrap_or_default();
         let found: Vec<(usize, &str)> = check.errors.iter().map(|e| (e.row, e.column)).collect();
         assert_eq!(found, [(3, "姓名"), (4, "身份证号"), (5, "身份证号"), (6, "金额"), (7, "金额"), (8, "金额")]);
         assert!(check.errors[2].message.contains("第2行"), "a duplicate names the first row");
@@ -337,5 +422,59 @@ mod tests {
         let check = check(&g, None).unwrap_or_default();
         assert!(check.is_clean(), "{:?}", check.errors);
         assert_eq!(check.lines[0].name, "张三");
+    }
+
+    fn per_mu(yuan: &str) -> Option<Standard> {
+        Some(Standard { amount: Fen::parse_yuan(yuan).unwrap(), unit: Unit::Mu })
+    }
+
+    #[test]
+    fn a_per_mu_programme_checks_area_times_standard() {
+        let g = grid(&[
+            &["姓名", "身份证号", "面积（亩）", "金额"],
+            &["张三", &id(1), "2", "19.00"],
+            &["李四", &id(2), "1.5", "14.25"],
+            &["王五", &id(3), "2", "19.01"],
+            &["赵六", &id(4), "两亩", "9.50"],
+            &["钱七", &id(5), "", "28.50"],
+        ]);
+        let check = check(&g, per_mu("9.50")).unwrap_or_default();
+        let found: Vec<(usize, &str)> = check.errors.iter().map(|e| (e.row, e.column)).collect();
+        assert_eq!(found, [(4, "金额"), (5, "面积")], "{:?}", check.errors);
+        assert!(check.errors[0].message.contains("面积2亩×标准9.50元/亩＝19.00元"), "{}", check.errors[0].message);
+        assert_eq!(check.lines.len(), 3, "a blank area leaves the amount to screening");
+    }
+
+    #[test]
+    fn without_an_area_column_any_per_mu_amount_passes_the_import() {
+        let g = grid(&[&["姓名", "身份证号", "金额"], &["张三", &id(1), "19.00"], &["李四", &id(2), "10.00"]]);
+        assert!(check(&g, per_mu("9.50")).unwrap_or_default().is_clean(), "rule 9 judges 10.00 later");
+    }
+
+    #[test]
+    fn areas_read_as_clerks_write_them() {
+        assert_eq!(Area::parse("2").map(|a| a.to_string()), Some("2".into()));
+        assert_eq!(Area::parse("１.３５亩").map(|a| a.to_string()), Some("1.35".into()));
+        assert_eq!(Area::parse("0.0001").map(|a| a.to_string()), Some("0.0001".into()));
+        for bad in ["", "0", "0.00", "-1", "1.23456", "两亩", "1e3", "1,000", "1234567"] {
+            assert_eq!(Area::parse(bad), None, "{bad}");
+        }
+        let fen = |y: &str| Fen::parse_yuan(y).unwrap();
+        assert_eq!(Area::parse("2").and_then(|a| a.times(fen("9.50"))), Some(fen("19.00")));
+        assert_eq!(Area::parse("0.333").and_then(|a| a.times(fen("10"))), Some(fen("3.33")));
+        assert_eq!(Area::parse("0.3335").and_then(|a| a.times(fen("10"))), Some(fen("3.34")), "half up");
+    }
+
+    proptest::proptest! {
+        /// Whole multiples of the standard always fit area × standard for the same number of mu.
+        #[test]
+        fn whole_multiples_fit_their_area(mu in 1i64..500, standard in 1i64..100_000) {
+            let s = Standard { amount: Fen::new(standard).unwrap(), unit: Unit::Mu };
+            let area = Area::parse(&mu.to_string()).unwrap();
+            let amount = Fen::new(mu * standard).unwrap();
+            proptest::prop_assert!(amount_within(amount, s, Some(area)).is_ok());
+            proptest::prop_assert!(amount_within(Fen::new(mu * standard + 1).unwrap(), s, Some(area)).is_err());
+            proptest::prop_assert!(amount_within(amount, s, None).is_ok());
+        }
     }
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use jiff::civil::Date;
 
+use crate::period::RosterPeriod;
 use crate::registry::RegistryKind;
 use crate::subsidy::{Phase, Unit};
 
@@ -241,7 +242,8 @@ pub struct Entry {
     /// The village's org code.
     pub village: String,
     pub year: i32,
-    pub period: String,
+    /// The period paid for, structured: rules 4, 5 and 12 compare these, not the text.
+    pub period: RosterPeriod,
     pub phase: Phase,
     pub person: String,
     pub name: String,
@@ -448,42 +450,10 @@ impl ScreeningContext {
     }
 }
 
-/// The first and last day of the period paid for: 第N季度 / N季度, 上半年 / 下半年, N月,
-/// otherwise the whole year.
+/// The first and last day of the period paid for, read from the roster's year and period text
+/// (see [`RosterPeriod::bounds`]).
 pub fn period_bounds(year: i32, period: &str) -> (Date, Date) {
-    let year = i16::try_from(year).unwrap_or(1900);
-    let quarter = ["一季度", "二季度", "三季度", "四季度"]
-        .iter()
-        .position(|q| period.contains(q))
-        .or_else(|| ["1季度", "2季度", "3季度", "4季度"].iter().position(|q| period.contains(q)));
-    let month = period.find('月').and_then(|pos| {
-        let digits: String = period[..pos]
-            .chars()
-            .rev()
-            .take_while(char::is_ascii_digit)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        digits.parse::<i8>().ok().filter(|m| (1..=12).contains(m))
-    });
-    let (first, months) = if period.contains("上半年") {
-        (1, 6)
-    } else if period.contains("下半年") {
-        (7, 6)
-    } else if let Some(q) = quarter {
-        ((q as i8) * 3 + 1, 3)
-    } else if let Some(m) = month {
-        (m, 1)
-    } else {
-        (1, 12)
-    };
-    let start = Date::new(year, first, 1).unwrap_or(Date::constant(1900, 1, 1));
-    let end = start
-        .checked_add(jiff::Span::new().months(months))
-        .and_then(|d| d.checked_sub(jiff::Span::new().days(1)))
-        .unwrap_or(start);
-    (start, end)
+    RosterPeriod::read(i64::from(year), period).bounds()
 }
 
 /// The first day of the period paid for (see [`period_bounds`]).
@@ -503,7 +473,7 @@ pub fn age_on(birth: Date, on: Date) -> i32 {
 /// Rule 1 (死亡冒领): the payee died before the first day of the period paid for. Someone who died
 /// during the period may have been owed part of it, so that is no hit.
 pub fn dead_payee(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
-    let start = period_start(e.year, &e.period);
+    let start = e.period.bounds().0;
     let death = ctx.find(RegistryKind::Deaths, &e.person).find(|r| r.date.is_some_and(|d| d < start))?;
     let when = death.date.map(|d| d.to_string()).unwrap_or_default();
     Some(Hit::new(
@@ -544,10 +514,10 @@ pub fn cadre_relative(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
 /// Rule 4: the same person paid more than once for the same programme, year, period and phase,
 /// whatever the roster or village. Every such entry is a hit, naming the others.
 pub fn duplicate_payments(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hit> {
-    let mut groups: FxHashMap<(i64, i32, &str, Phase, &str), Vec<&Entry>> =
+    let mut groups: FxHashMap<(i64, &RosterPeriod, Phase, &str), Vec<&Entry>> =
         FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
     for e in entries {
-        groups.entry((e.programme_id, e.year, e.period.as_str(), e.phase, e.person.as_str())).or_default().push(e);
+        groups.entry((e.programme_id, &e.period, e.phase, e.person.as_str())).or_default().push(e);
     }
     let mut hits = Vec::new();
     for group in groups.values().filter(|g| g.len() > 1) {
@@ -580,10 +550,10 @@ pub fn exclusive_programmes(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hi
     if ctx.exclusive.is_empty() {
         return Vec::new();
     }
-    let mut groups: FxHashMap<(i32, &str, Phase, &str), Vec<&Entry>> =
+    let mut groups: FxHashMap<(&RosterPeriod, Phase, &str), Vec<&Entry>> =
         FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
     for e in entries {
-        groups.entry((e.year, e.period.as_str(), e.phase, e.person.as_str())).or_default().push(e);
+        groups.entry((&e.period, e.phase, e.person.as_str())).or_default().push(e);
     }
     let mut hits = Vec::new();
     for group in groups.values().filter(|g| g.len() > 1) {
@@ -658,7 +628,7 @@ pub fn identity_mismatch(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
 pub fn age_out_of_range(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
     let p = ctx.programme(e.programme_id)?;
     let birth = e.birth_date?;
-    let (start, end) = period_bounds(e.year, &e.period);
+    let (start, end) = e.period.bounds();
     let (at_end, at_start) = (age_on(birth, end), age_on(birth, start));
     let (on, age) = if p.min_age.is_some_and(|m| at_end < m) {
         (end, at_end)
@@ -732,11 +702,11 @@ pub fn asset_test(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
 /// Rule 12: more distinct recipients from one household, for one programme, year, period and
 /// phase, than the household register's member count (the declared 人口数, else the people listed).
 pub fn household_overcount(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hit> {
-    let mut groups: FxHashMap<(i64, i32, &str, Phase, &str), Vec<&Entry>> =
+    let mut groups: FxHashMap<(i64, &RosterPeriod, Phase, &str), Vec<&Entry>> =
         FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
     for e in entries {
         if let Some(h) = ctx.household_of(&e.person).and_then(|r| r.household.as_deref()) {
-            groups.entry((e.programme_id, e.year, e.period.as_str(), e.phase, h)).or_default().push(e);
+            groups.entry((e.programme_id, &e.period, e.phase, h)).or_default().push(e);
         }
     }
     let mut hits = Vec::new();
@@ -929,7 +899,7 @@ mod tests {
             programme_id: 1,
             village: VILLAGE.into(),
             year: 2025,
-            period: "2025年度".into(),
+            period: RosterPeriod::read(2025, "2025年度"),
             phase: Phase::Proposed,
             person: person.into(),
             name: format!("人{person}"),
@@ -1024,12 +994,30 @@ mod tests {
         twice.roster_id = 2;
         twice.village = "620922100002".into();
         let mut next_period = entry(3, "b");
-        next_period.period = "2026年度".into();
+        next_period.period = RosterPeriod::read(2026, "2026年度");
         let hits = duplicate_payments(&c, &[entry(1, "a"), twice, entry(4, "b"), next_period]);
         let mut found: Vec<i64> = hits.iter().map(|h| h.entry).collect();
         found.sort_unstable();
         assert_eq!(found, [1, 2]);
         assert!(hits.iter().all(|h| h.evidence.len() == 1));
+    }
+
+    #[test]
+    fn rules_4_5_and_12_compare_periods_however_they_are_spelt() {
+        let exclusive = ScreeningContext::new(vec![], vec![programme(1), programme(2)], &[(1, 2)], HashMap::new());
+        let in_month = |id: i64, roster: i64, text: &str| {
+            let mut e = entry(id, "a");
+            e.roster_id = roster;
+            e.period = RosterPeriod::read(2025, text);
+            e
+        };
+        let march = [in_month(1, 1, "2025年3月"), in_month(2, 2, "2025年03月")];
+        assert_eq!(duplicate_payments(&exclusive, &march).len(), 2, "one month, two spellings");
+        let mut other = march.clone();
+        other[1].programme_id = 2;
+        assert_eq!(exclusive_programmes(&exclusive, &other).len(), 2);
+        let april = [in_month(1, 1, "2025年3月"), in_month(2, 2, "2025-04")];
+        assert!(duplicate_payments(&exclusive, &april).is_empty());
     }
 
     #[test]

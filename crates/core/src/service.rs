@@ -388,6 +388,16 @@ impl Notice {
         }
     }
 
+    /// Where the case stands, in at most five characters, for the 办理进度 keyword of a WeChat
+    /// template message (an applicant's notices only; the others are never sent there).
+    pub fn progress(self) -> Option<&'static str> {
+        match self {
+            Self::CaseContacted => Some("已受理"),
+            Self::CaseCompleted => Some("已办结"),
+            _ => None,
+        }
+    }
+
     /// The ordered template parameters.
     pub fn params(tracking: &str, item: &str, link: &str) -> Vec<(String, String)> {
         vec![
@@ -417,6 +427,17 @@ mod tests {
     use crate::tracked::end_of_day;
     use crate::tracked::tests::{SEP30_10AM, national_day_2025};
     use jiff::civil::date;
+
+    #[test]
+    fn the_applicants_notices_say_their_progress_in_a_phrase() {
+        for n in Notice::ALL {
+            let to_applicant = n.recipients() == [Recipient::Applicant];
+            assert_eq!(n.progress().is_some(), to_applicant, "{n:?}");
+            if let Some(p) = n.progress() {
+                assert!(p.chars().count() <= 5 && p.chars().all(|c| !c.is_ascii()), "a WeChat phrase: {p}");
+            }
+        }
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -421,6 +421,45 @@ impl BatchPeriod {
     }
 }
 
+/// Why a paid roster's 发放日期 is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PaidOnError {
+    #[error("请填写日期，如 2025-06-30")]
+    Missing,
+    #[error("“{0}”不是日期，请写成 2025-06-30")]
+    NotADate(String),
+    #[error("{date}晚于今天（{today}），发放日期不能是将来")]
+    Future { date: Date, today: Date },
+}
+
+/// The payment date of a paid roster, as the import form and `xiaowei roster import --paid-on`
+/// both take it: a calendar date (`2025-06-30`, also `2025/6/30`), not after `today` (the
+/// county's date when it is recorded).
+pub fn paid_on(text: &str, today: Date) -> Result<Date, PaidOnError> {
+    let text = crate::text::normalize(text);
+    if text.is_empty() {
+        return Err(PaidOnError::Missing);
+    }
+    let parts: Vec<&str> = text.split(['-', '/', '.']).collect();
+    let date = match parts.as_slice() {
+        [y, m, d] if y.len() == 4 => {
+            let number = |t: &str| t.parse::<i16>().ok();
+            match (number(y), number(m), number(d)) {
+                (Some(y), Some(m), Some(d)) => {
+                    Date::new(y, i8::try_from(m).unwrap_or(0), i8::try_from(d).unwrap_or(0)).ok()
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+    .ok_or_else(|| PaidOnError::NotADate(text.clone()))?;
+    if date > today {
+        return Err(PaidOnError::Future { date, today });
+    }
+    Ok(date)
+}
+
 /// Masks a bank or social-security card number, keeping the first four and last four digits.
 pub fn mask_account(account: &str) -> String {
     let chars: Vec<char> = account.chars().filter(|c| !c.is_whitespace()).collect();
@@ -584,6 +623,16 @@ mod tests {
 
     #[test]
     fn a_batch_period_is_a_year_or_a_month() {
+        let today = jiff::civil::date(2025, 7, 1);
+        assert_eq!(paid_on("2025-06-30", today), Ok(jiff::civil::date(2025, 6, 30)));
+        assert_eq!(paid_on("２０２５/7/1", today), Ok(today));
+        assert_eq!(paid_on("", today), Err(PaidOnError::Missing));
+        assert!(matches!(paid_on("2025-02-30", today), Err(PaidOnError::NotADate(_))));
+        assert!(matches!(paid_on("6月30日", today), Err(PaidOnError::NotADate(_))));
+        assert_eq!(
+            paid_on("2025-07-02", today),
+            Err(PaidOnError::Future { date: jiff::civil::date(2025, 7, 2), today })
+        );
         let year = BatchPeriod::parse("2019").unwrap();
         assert_eq!((year.label(), year.last_day()), ("2019年度".to_owned(), jiff::civil::date(2019, 12, 31)));
         let month = BatchPeriod::parse("2024-02").unwrap();

@@ -3,6 +3,21 @@
 //! Also the free-text types ([`FreeText`], [`SingleLine`]) that refuse control characters at
 //! the edge: PostgreSQL cannot store a NUL byte and no person types one, so none gets further.
 
+/// `first` and `next` as two sentences: a 。 between them unless `first` already ends a sentence
+/// (so a villager's 「太慢了。」 followed by a system note never shows 「。。」). An empty part is left out.
+pub fn join_sentences(first: &str, next: &str) -> String {
+    let first = first.trim_end();
+    let next = next.trim().trim_start_matches('。').trim_start();
+    if next.is_empty() {
+        return first.to_owned();
+    }
+    if first.is_empty() {
+        return next.to_owned();
+    }
+    let ended = first.ends_with(['。', '！', '？', '!', '?', '…', '.']);
+    if ended { format!("{first}{next}") } else { format!("{first}。{next}") }
+}
+
 /// Converts full-width ASCII (U+FF01..U+FF5E) to half-width, the ideographic space to a space,
 /// and trims surrounding white space.
 pub fn normalize(input: &str) -> String {
@@ -124,6 +139,15 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn sentences_join_with_one_full_stop() {
+        assert_eq!(join_sentences("评价：不满意", "太慢了。"), "评价：不满意。太慢了。");
+        assert_eq!(join_sentences("评价：不满意。太慢了。", "办件重新办理"), "评价：不满意。太慢了。办件重新办理");
+        assert_eq!(join_sentences("评价：不满意。太慢了", "办件重新办理"), "评价：不满意。太慢了。办件重新办理");
+        assert_eq!(join_sentences("评价：满意", ""), "评价：满意");
+        assert_eq!(join_sentences("", "办件重新办理"), "办件重新办理");
+    }
+
+    #[test]
     fn control_characters_are_refused_by_kind_of_field() {
         let cases: &[(&str, bool, bool)] = &[
             // input, accepted as free text, accepted as a single line
@@ -167,6 +191,12 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn joined_sentences_never_double_a_full_stop(a in "\\PC{0,12}", b in "\\PC{0,12}") {
+            let joined = join_sentences(&a, &b);
+            prop_assert!(!joined.contains("。。") || a.contains("。。") || b.contains("。。"));
+        }
+
         #[test]
         fn text_with_a_control_character_is_always_refused(input in "\\PC{0,20}[\\x00-\\x1f\\x7f]?\\PC{0,20}") {
             let bad_for_box = input.chars().any(|c| (c < ' ' && !matches!(c, '\n' | '\r' | '\t')) || c == '\u{7F}');

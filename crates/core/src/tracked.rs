@@ -187,8 +187,7 @@ impl Rating {
 
     /// The timeline note: `评价：不满意。原因`.
     pub fn note(&self) -> String {
-        let comment = if self.comment.is_empty() { String::new() } else { format!("。{}", self.comment) };
-        format!("评价：{}{comment}", self.satisfaction.label())
+        crate::text::join_sentences(&format!("评价：{}", self.satisfaction.label()), &self.comment)
     }
 }
 

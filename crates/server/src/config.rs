@@ -91,6 +91,36 @@ pub struct WechatSettings {
     pub timeout_secs: u64,
     /// Notice (e.g. `case_contacted`) → template id approved for the accounts.
     pub templates: std::collections::BTreeMap<String, String>,
+    /// Which keyword of the picked template carries each part of a notice.
+    pub keywords: TemplateKeywords,
+}
+
+/// The keywords of the template an account picks from the 模板库 for case notices (see the
+/// README): since 2023 WeChat shows only keyword fields, each typed by its name's prefix, so a
+/// notice fills four of them. The defaults are the numbering of a typical 办件进度 template; an
+/// account whose template numbers them otherwise sets its own.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TemplateKeywords {
+    /// 办件编号: the tracking number (a `character_string`).
+    pub code: String,
+    /// 办理事项: the service item (a `thing`).
+    pub item: String,
+    /// 办理进度: 已受理 / 已办结 (a `phrase`).
+    pub progress: String,
+    /// 更新时间: when it happened (a `time`).
+    pub time: String,
+}
+
+impl Default for TemplateKeywords {
+    fn default() -> Self {
+        Self {
+            code: "character_string1".into(),
+            item: "thing2".into(),
+            progress: "phrase3".into(),
+            time: "time4".into(),
+        }
+    }
 }
 
 impl Default for WechatSettings {
@@ -101,6 +131,7 @@ impl Default for WechatSettings {
             replay_window_secs: 300,
             timeout_secs: 10,
             templates: std::collections::BTreeMap::new(),
+            keywords: TemplateKeywords::default(),
         }
     }
 }

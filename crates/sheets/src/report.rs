@@ -3,7 +3,6 @@
 
 use serde_json::{Value, json};
 use thiserror::Error;
-use xiaowei_core::Fen;
 use xiaowei_core::roster::{self, RosterCheck, RosterFileError};
 
 use crate::error::SheetError;
@@ -18,8 +17,8 @@ pub enum FileProblem {
     Roster(#[from] RosterFileError),
 }
 
-/// Reads the file and checks every row. `standard` is the programme's per-line maximum, if any.
-pub fn check_file(bytes: &[u8], standard: Option<Fen>) -> Result<RosterCheck, FileProblem> {
+/// Reads the file and checks every row against the programme's standard, if it has one.
+pub fn check_file(bytes: &[u8], standard: Option<roster::Standard>) -> Result<RosterCheck, FileProblem> {
     let grid = read_grid(bytes)?;
     Ok(roster::check(&grid, standard)?)
 }

@@ -87,6 +87,23 @@ pub struct AlertCount {
     pub count: i64,
 }
 
+/// How many alerts of one kind.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct AlertKindCount {
+    pub kind: String,
+    pub count: i64,
+}
+
+/// A commission member who receives the daily alert digest: a supervisor account with a phone.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct DigestRecipient {
+    pub id: i64,
+    pub org_code: String,
+    pub display_name: String,
+    pub phone_enc: Vec<u8>,
+    pub phone_idx: String,
+}
+
 /// A case, message or objection meeting an alert condition: `detail` is the item's name (cases)
 /// or the message's kind, `at` when the condition began.
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
@@ -284,6 +301,40 @@ impl Store {
     }
 
     /// Alerts by township (the first nine digits of the org code) and status in a subtree.
+    /// Alerts within `org_prefix` by kind: with `status`, only those in it; with `raised`, only
+    /// those raised in `[from, to)`.
+    pub async fn alert_kind_counts(
+        &self,
+        org_prefix: &str,
+        include_restricted: bool,
+        status: Option<&str>,
+        raised: Option<(i64, i64)>,
+    ) -> Result<Vec<AlertKindCount>, StoreError> {
+        let (from, to) = raised.unwrap_or((i64::MIN, i64::MAX));
+        Ok(sqlx::query_as(
+            "SELECT kind, COUNT(*) AS count FROM alerts \
+             WHERE org_code LIKE $1 || '%' AND ($2 = 1 OR restricted = 0) AND ($3 = '' OR status = $3) \
+             AND raised_at >= $4 AND raised_at < $5 GROUP BY kind ORDER BY COUNT(*) DESC, kind",
+        )
+        .bind(org_prefix)
+        .bind(i64::from(include_restricted))
+        .bind(status.unwrap_or(""))
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Who receives the commission's daily alert digest.
+    pub async fn digest_recipients(&self) -> Result<Vec<DigestRecipient>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, org_code, display_name, phone_enc, phone_idx FROM staff_users \
+             WHERE role = 'supervisor' AND disabled = 0 AND phone_enc IS NOT NULL AND phone_idx IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub async fn alert_counts(
         &self,
         org_prefix: &str,

@@ -244,10 +244,32 @@ conformance!(the_calendar_is_replaced_by_year_and_edited_by_day, |store: Store| 
     assert_eq!(dates, ["2025-10-02", "2026-10-01"]);
     store.set_calendar_day("2025-10-02", "workday", "调休", 3).await.unwrap();
     assert_eq!(store.calendar_days().await.unwrap()[0].kind, "workday");
-    assert!(store.delete_calendar_day("2025-10-02").await.unwrap());
-    assert!(!store.delete_calendar_day("2025-10-02").await.unwrap());
-    let bad = store.set_calendar_day("2025-10-03", "rest", "x", 4).await;
+    assert!(store.delete_calendar_day("2025-10-02", 4).await.unwrap());
+    assert!(!store.delete_calendar_day("2025-10-02", 5).await.unwrap());
+    let bad = store.set_calendar_day("2025-10-03", "rest", "x", 6).await;
     assert!(bad.is_err(), "the kind is checked");
+
+    // The calendar as it stood at each moment.
+    let at = |t: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .calendar_days_as_of(t)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|d| d.on_date.starts_with("2025-10") || d.on_date.starts_with("2026-10"))
+                .map(|d| format!("{} {}", d.on_date, d.kind))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(at(1).await, ["2025-10-01 holiday", "2025-10-11 workday", "2026-10-01 holiday"]);
+    assert_eq!(at(2).await, ["2025-10-02 holiday", "2026-10-01 holiday"]);
+    assert_eq!(at(3).await, ["2025-10-02 workday", "2026-10-01 holiday"]);
+    assert_eq!(at(4).await, ["2026-10-01 holiday"], "removed at 4");
+    assert_eq!(at(100).await, at(4).await, "a failed edit leaves no trace");
+    let seeded = store.calendar_days_as_of(0).await.unwrap();
+    assert!(seeded.iter().any(|d| d.on_date == "2025-10-01"), "the seeded calendar held from the start");
 });
 
 conformance!(outbox_claims_hand_each_message_to_one_worker, |store: Store| async move {

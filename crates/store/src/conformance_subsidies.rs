@@ -2,6 +2,8 @@
 //! status changes, entries, clashes, differences, self-queries, scans, objections and the
 //! short-lived records. Every behaviour runs against SQLite and PostgreSQL (see `conformance`).
 
+use xiaowei_core::period::RosterPeriod;
+
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
 use crate::{
     ClashingEntry, NewAttachment, NewDifference, NewEntry, NewObjection, NewObjectionEvent, NewOutbox, NewProgramme,
@@ -493,35 +495,46 @@ conformance!(
         store.create_roster(&half_year, &entries(&["h1"]), 20).await.unwrap();
         let other_programme = NewRoster { programme_id: other, ..roster(&s, NANCHA, 2024, "proposed") };
         store.create_roster(&other_programme, &entries(&["q1"]), 20).await.unwrap();
+        // The same period spelt another way is the same period.
+        let respelt = NewRoster { period: "2024年度".into(), ..roster(&s, NANCHA, 2024, "proposed") };
+        let respelt = store.create_roster(&respelt, &entries(&["r1"]), 20).await.unwrap();
+        assert_eq!(roster_of(&store, respelt).await.period_kind.as_deref(), Some("annual"));
 
         // 600 keys plus the special ones: more than one chunk of bound parameters.
         let mut keys: Vec<String> = (0..600).map(|i| format!("k{i:04}")).collect();
-        keys.extend(["b1", "w1", "s1", "s2", "y1", "p1", "h1", "q1", "nobody"].map(String::from));
+        keys.extend(["b1", "w1", "s1", "s2", "y1", "p1", "h1", "q1", "r1", "nobody"].map(String::from));
         let clash = |idx: &str, roster_id: i64, org: &str| ClashingEntry {
             id_idx: idx.into(),
             roster_id,
             org_code: org.into(),
         };
+        let year_2024 = RosterPeriod::read(2024, "全年");
         let found = async |exclude: Option<i64>| {
             let mut found =
-                store.clashing_entries(s.programme, 2024, "全年", Phase::Proposed, exclude, &keys).await.unwrap();
+                store.clashing_entries(s.programme, &year_2024, Phase::Proposed, exclude, &keys).await.unwrap();
             found.sort_by(|x, y| (&x.id_idx, x.roster_id).cmp(&(&y.id_idx, y.roster_id)));
             found
         };
         let on_a: Vec<_> = many.iter().map(|idx| clash(idx, a, NANCHA)).collect();
         let mut expected = on_a.clone();
-        expected.extend([clash("b1", b, BEICUN), clash("k0450", b, BEICUN), clash("s2", new, BEICUN)]);
+        expected.extend([
+            clash("b1", b, BEICUN),
+            clash("k0450", b, BEICUN),
+            clash("s2", new, BEICUN),
+            clash("r1", respelt, NANCHA),
+        ]);
         expected.sort_by(|x, y| (&x.id_idx, x.roster_id).cmp(&(&y.id_idx, y.roster_id)));
         assert_eq!(found(None).await, expected);
 
         let outside_a = found(Some(a)).await;
-        assert_eq!(outside_a, [clash("b1", b, BEICUN), clash("k0450", b, BEICUN), clash("s2", new, BEICUN)]);
-        let outside_corrected = found(Some(old)).await;
-        assert_eq!(outside_corrected.len(), 502, "the new version of the excluded lineage does not clash");
-        assert!(outside_corrected.iter().all(|c| c.roster_id != new));
-        assert!(
-            store.clashing_entries(s.programme, 2024, "全年", Phase::Proposed, None, &[]).await.unwrap().is_empty()
+        assert_eq!(
+            outside_a,
+            [clash("b1", b, BEICUN), clash("k0450", b, BEICUN), clash("r1", respelt, NANCHA), clash("s2", new, BEICUN)]
         );
+        let outside_corrected = found(Some(old)).await;
+        assert_eq!(outside_corrected.len(), 503, "the new version of the excluded lineage does not clash");
+        assert!(outside_corrected.iter().all(|c| c.roster_id != new));
+        assert!(store.clashing_entries(s.programme, &year_2024, Phase::Proposed, None, &[]).await.unwrap().is_empty());
     }
 );
 

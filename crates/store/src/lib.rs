@@ -41,8 +41,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use alerts::{
-    Alert, AlertCount, AlertFilter, ConditionRow, DifferingRoster, LiveEvent, LiveFigures, NewAlert, PowerTimeline,
-    RoutedCase, VillageDisclosed,
+    Alert, AlertCount, AlertFilter, AlertKindCount, ConditionRow, DifferingRoster, DigestRecipient, LiveEvent,
+    LiveFigures, NewAlert, PowerTimeline, RoutedCase, VillageDisclosed,
 };
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use departments::{Contact, Department, NewContact};
@@ -162,6 +162,7 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&self.pool).await?;
+        self.carry_periods_forward().await?;
         Ok(())
     }
 

@@ -521,7 +521,7 @@ impl Store {
     }
 
     /// For an incremental screening of the rosters `scope`: every entry of a published roster
-    /// of the same year, period and phase as one of them, for its programme or a programme
+    /// of the same period (compared structured) and phase as one of them, for its programme or a programme
     /// declared mutually exclusive with it — where rules 4, 5 and 12 look for the same person or
     /// household (the scoped rosters' own entries included). Read as (entry, roster, person).
     pub async fn screening_batch(&self, scope: &[i64]) -> Result<Vec<BatchEntry>, StoreError> {
@@ -530,8 +530,8 @@ impl Store {
         let from = format!(
             "roster_entries e JOIN rosters r ON r.id = e.roster_id WHERE r.status = 'published' \
              AND e.roster_id IN (SELECT b.id FROM rosters b WHERE b.status = 'published' \
-             AND EXISTS (SELECT 1 FROM rosters z WHERE z.id IN ({list}) AND z.year = b.year \
-             AND z.period = b.period AND z.phase = b.phase AND (z.programme_id = b.programme_id \
+             AND EXISTS (SELECT 1 FROM rosters z WHERE z.id IN ({list}) \
+             AND z.period_key = b.period_key AND z.phase = b.phase AND (z.programme_id = b.programme_id \
              OR EXISTS (SELECT 1 FROM exclusive_programmes x WHERE (x.programme_a = z.programme_id \
              AND x.programme_b = b.programme_id) OR (x.programme_b = z.programme_id AND x.programme_a = b.programme_id)))))"
         );

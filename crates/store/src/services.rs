@@ -812,6 +812,17 @@ impl Store {
             .await?)
     }
 
+    /// The listed days as the calendar stood at `at` (a clock that started then counts on these).
+    pub async fn calendar_days_as_of(&self, at: i64) -> Result<Vec<CalendarDayRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT on_date, kind, name FROM calendar_day_history \
+             WHERE valid_from <= $1 AND (valid_until IS NULL OR valid_until > $1) ORDER BY on_date",
+        )
+        .bind(at)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Replaces the listed days of `year` with `days` (date, kind, name), in one transaction.
     pub async fn replace_calendar_year(
         &self,
@@ -820,8 +831,11 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM calendar_days WHERE on_date LIKE $1")
-            .bind(format!("{year:04}-%"))
+        let pattern = format!("{year:04}-%");
+        sqlx::query("DELETE FROM calendar_days WHERE on_date LIKE $1").bind(&pattern).execute(&mut *tx).await?;
+        sqlx::query("UPDATE calendar_day_history SET valid_until = $1 WHERE on_date LIKE $2 AND valid_until IS NULL")
+            .bind(now)
+            .bind(&pattern)
             .execute(&mut *tx)
             .await?;
         for (date, kind, name) in days {
@@ -832,6 +846,7 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            open_calendar_history(&mut tx, date, kind, name, now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -839,6 +854,7 @@ impl Store {
 
     /// Sets one day (an administrator's correction).
     pub async fn set_calendar_day(&self, date: &str, kind: &str, name: &str, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO calendar_days (on_date, kind, name, updated_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (on_date) DO UPDATE SET kind = excluded.kind, name = excluded.name, \
@@ -848,14 +864,20 @@ impl Store {
         .bind(kind)
         .bind(name)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        close_calendar_history(&mut tx, date, now).await?;
+        open_calendar_history(&mut tx, date, kind, name, now).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     /// Removes one listed day (it follows the weekday rule again).
-    pub async fn delete_calendar_day(&self, date: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM calendar_days WHERE on_date = $1").bind(date).execute(&self.pool).await?;
+    pub async fn delete_calendar_day(&self, date: &str, now: i64) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("DELETE FROM calendar_days WHERE on_date = $1").bind(date).execute(&mut *tx).await?;
+        close_calendar_history(&mut tx, date, now).await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -891,5 +913,37 @@ async fn insert_event(
     .bind(now)
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Ends the version of `date` that holds (if any) at `now`.
+async fn close_calendar_history(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    date: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE calendar_day_history SET valid_until = $1 WHERE on_date = $2 AND valid_until IS NULL")
+        .bind(now)
+        .bind(date)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Starts a version of `date` holding from `now`.
+async fn open_calendar_history(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    date: &str,
+    kind: &str,
+    name: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO calendar_day_history (on_date, kind, name, valid_from) VALUES ($1, $2, $3, $4)")
+        .bind(date)
+        .bind(kind)
+        .bind(name)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }

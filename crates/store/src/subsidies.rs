@@ -5,6 +5,7 @@
 
 use sqlx::FromRow;
 use xiaowei_core::Transition;
+use xiaowei_core::period::RosterPeriod;
 use xiaowei_core::subsidy::{DifferenceKind, Phase, RosterStatus, Unit};
 
 use crate::decode::Flag;
@@ -79,6 +80,32 @@ pub struct Roster {
     pub backloaded: bool,
     /// Why a paid roster was approved while objections to its proposed roster were open.
     pub objection_override: Option<String>,
+    /// The structured period's kind (`annual`, `quarter`, `month`, `supplement`), or `unread`
+    /// for a text no kind could be read from (see migration 0034).
+    pub period_kind: Option<String>,
+}
+
+/// A period's structured columns as stored with a roster.
+struct StoredPeriod {
+    year: i64,
+    kind: &'static str,
+    number: Option<i64>,
+    key: String,
+}
+
+impl StoredPeriod {
+    fn of(year: i64, text: &str) -> Self {
+        let read = RosterPeriod::read(year, text);
+        match read.known() {
+            Some(p) => Self {
+                year: i64::from(p.year()),
+                kind: p.kind().as_str(),
+                number: Some(i64::from(p.number())),
+                key: read.key(),
+            },
+            None => Self { year, kind: "unread", number: None, key: read.key() },
+        }
+    }
 }
 
 const PROGRAMME_COLUMNS: &str = "id, name, department_id, basis, unit, standard_fen, rule, recurring, from_year, to_year, publicity_days, \
@@ -87,7 +114,7 @@ const PROGRAMME_COLUMNS: &str = "id, name, department_id, basis, unit, standard_
 const ROSTER_COLUMNS: &str = "r.id, r.programme_id, p.name AS programme_name, r.org_code, r.year, r.period, r.phase, \
      r.settles_id, r.version, r.lineage_id, r.supersedes_id, r.correction_reason, r.status, r.status_reason, r.paid_on, \
      r.publicity_start, r.publicity_end, r.entry_count, r.total_fen, r.created_by, r.created_at, r.updated_at, \
-     r.published_at, r.backloaded, r.objection_override";
+     r.published_at, r.backloaded, r.objection_override, r.period_kind";
 
 /// The statuses the public may see.
 const PUBLIC_STATUSES: &str = "('published', 'superseded', 'withdrawn')";
@@ -233,6 +260,35 @@ pub struct PersonEntry {
 const INSERT_CHUNK: usize = 400;
 
 impl Store {
+    /// Fills the structured period of every roster stored before periods were structured
+    /// (migration 0034); run by [`Store::migrate`], a no-op once done. Returns the rows filled.
+    pub(crate) async fn carry_periods_forward(&self) -> Result<usize, StoreError> {
+        let rows: Vec<(i64, i64, String)> =
+            sqlx::query_as("SELECT id, year, period FROM rosters WHERE period_key IS NULL ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.begin_write().await?;
+        for (id, year, text) in &rows {
+            let p = StoredPeriod::of(*year, text);
+            sqlx::query(
+                "UPDATE rosters SET period_year = $1, period_kind = $2, period_number = $3, period_key = $4 \
+                 WHERE id = $5 AND period_key IS NULL",
+            )
+            .bind(p.year)
+            .bind(p.kind)
+            .bind(p.number)
+            .bind(&p.key)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len())
+    }
+
     /// Begins a transaction that writes. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`), waiting out the busy timeout if another writer holds it: a deferred
     /// transaction that reads first and writes later cannot wait, and fails with "database is
@@ -346,10 +402,13 @@ impl Store {
             }
             None => (1, None),
         };
+        let structured = StoredPeriod::of(r.year, &r.period);
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO rosters (programme_id, org_code, year, period, phase, settles_id, version, supersedes_id, \
-             correction_reason, status, paid_on, entry_count, total_fen, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', $10, $11, $12, $13, $14, $14) RETURNING id",
+             correction_reason, status, paid_on, entry_count, total_fen, created_by, created_at, updated_at, \
+             period_year, period_kind, period_number, period_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', $10, $11, $12, $13, $14, $14, $15, $16, $17, $18) \
+             RETURNING id",
         )
         .bind(r.programme_id)
         .bind(&r.org_code)
@@ -365,6 +424,10 @@ impl Store {
         .bind(total)
         .bind(r.created_by)
         .bind(now)
+        .bind(structured.year)
+        .bind(structured.kind)
+        .bind(structured.number)
+        .bind(&structured.key)
         .fetch_one(&mut **tx)
         .await?;
         sqlx::query("UPDATE rosters SET lineage_id = $1 WHERE id = $2")
@@ -536,32 +599,31 @@ impl Store {
         .await?)
     }
 
-    /// People among `id_idxs` who are already on another live roster of the same programme, year,
-    /// period and phase (outside the lineage being corrected).
+    /// People among `id_idxs` who are already on another live roster of the same programme,
+    /// period (compared structured: 2025年3月 is 2025年03月) and phase (outside the lineage being
+    /// corrected).
     pub async fn clashing_entries(
         &self,
         programme_id: i64,
-        year: i64,
-        period: &str,
+        period: &RosterPeriod,
         phase: Phase,
         exclude_lineage: Option<i64>,
         id_idxs: &[String],
     ) -> Result<Vec<ClashingEntry>, StoreError> {
         let mut found = Vec::new();
         for chunk in id_idxs.chunks(INSERT_CHUNK) {
-            let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 6)).collect();
+            let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 5)).collect();
             let sql = sqlx::AssertSqlSafe(format!(
                 "SELECT e.id_idx, r.id AS roster_id, r.org_code FROM roster_entries e \
                  JOIN rosters r ON r.id = e.roster_id \
-                 WHERE r.programme_id = $1 AND r.year = $2 AND r.period = $3 AND r.phase = $4 \
-                 AND r.status NOT IN ('superseded', 'withdrawn') AND COALESCE(r.lineage_id, 0) <> $5 \
+                 WHERE r.programme_id = $1 AND r.period_key = $2 AND r.phase = $3 \
+                 AND r.status NOT IN ('superseded', 'withdrawn') AND COALESCE(r.lineage_id, 0) <> $4 \
                  AND e.id_idx IN ({})",
                 placeholders.join(", ")
             ));
             let mut q = sqlx::query_as(sql)
                 .bind(programme_id)
-                .bind(year)
-                .bind(period)
+                .bind(period.key())
                 .bind(phase.as_str())
                 .bind(exclude_lineage.unwrap_or(0));
             for idx in chunk {

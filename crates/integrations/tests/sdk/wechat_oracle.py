@@ -8,6 +8,8 @@ Reads a JSON list of operations on stdin and prints a JSON list of results:
   {"op": "parse", xml} -> {"ok", "type", "content", "target", "source"} (a plaintext reply)
   {"op": "sign", token, timestamp, nonce[, encrypt]} -> {"signature"}
   {"op": "check", token, signature, timestamp, nonce} -> {"ok"}
+  {"op": "template", touser, template_id, url, data} -> {"body"}: the request body wechatpy's
+      send_template posts to message/template/send for these parts
 """
 import json
 import sys
@@ -57,6 +59,21 @@ def run(op):
             return {"ok": True}
         except InvalidSignatureException:
             return {"ok": False}
+    if kind == "template":
+        from wechatpy import WeChatClient
+
+        client = WeChatClient("wx_oracle", "secret", access_token="token")
+        posted = {}
+
+        def capture(url, **kwargs):
+            posted["url"] = url
+            posted["body"] = kwargs.get("data")
+            return {"errcode": 0, "msgid": 1}
+
+        client.message._post = capture
+        client.message.send_template(op["touser"], op["template_id"], op["data"], url=op["url"])
+        body = {k: v for k, v in posted["body"].items() if v is not None}
+        return {"body": body, "endpoint": posted["url"]}
     raise ValueError(kind)
 
 

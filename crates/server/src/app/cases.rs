@@ -13,7 +13,7 @@ use xiaowei_store::{
     CaseChange, ClockMark, NewCase, NewCaseEvent, NewCasePhoto, NewOutbox, RecipientRow, ServiceCase, ServiceItem,
 };
 
-use super::tracked::{Filer, Official, Outcome, calendar, draw_again, explain_deadline};
+use super::tracked::{Filer, Official, Outcome, calendar, calendar_as_of, draw_again, explain_deadline};
 use crate::state::AppState;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
@@ -509,7 +509,8 @@ pub async fn decide_extension(
     }
     let days = u32::try_from(extension.days).unwrap_or(1);
     let (decision, text) = if approve {
-        let (due, deadline) = service::extended(&calendar(state).await?, case.completion_due, days);
+        let calendar = calendar_as_of(state, case.submitted_at).await?;
+        let (due, deadline) = service::extended(&calendar, case.completion_due, days);
         let basis = format!("延期{days}个工作日：{}", explain_deadline(&deadline));
         (Some((due, remind_at(now, due), basis.clone())), format!("批准延期{days}个工作日。{basis}"))
     } else {
@@ -537,10 +538,10 @@ pub async fn rate(state: &AppState, case: &ServiceCase, rated: &Rating, now: i64
     let mut note = rated.note();
     if rating.reopens() {
         let item = state.store().find_service_item(case.item_id).await?.ok_or(AppError::NotFound)?;
-        let clocks = service::clocks(&calendar(state).await?, limit_of(&item), now);
+        let clocks = service::clocks(&calendar_as_of(state, case.submitted_at).await?, limit_of(&item), now);
         change.new_completion = Some((clocks.completion_due, clocks.completion_remind_at, deadline_basis(&clocks)));
         texts = notices(state, &CaseRef::of(case), Notice::CaseUnsatisfied, now).await?;
-        note.push_str("。办件重新办理，已通知县纪委监委");
+        note = xiaowei_core::text::join_sentences(&note, "办件重新办理，已通知县纪委监委");
     }
     let event = NewCaseEvent {
         kind: TimelineKind::Rate.as_str().into(),

@@ -21,7 +21,7 @@ use xiaowei_store::{
     RecipientRow, WechatText,
 };
 
-use super::tracked::{Filer, Official, Outcome, calendar, draw_again, explain_deadline};
+use super::tracked::{Filer, Official, Outcome, calendar, calendar_as_of, draw_again, explain_deadline};
 use crate::state::AppState;
 use crate::web::error::AppError;
 
@@ -603,10 +603,11 @@ pub async fn rate(state: &AppState, m: &Message, rated: &Rating, now: i64) -> Re
     let mut note = rated.note();
     if rating.reopens() {
         let kind = kind_of(m)?;
-        let clock = message::reply_clock(&calendar(state).await?, kind, state.config().complaint_reply_days, now);
+        let calendar = calendar_as_of(state, m.submitted_at).await?;
+        let clock = message::reply_clock(&calendar, kind, state.config().complaint_reply_days, now);
         change.new_due = Some((clock.due, clock.remind_at, deadline_basis(kind, &clock)));
         texts = notices(state, m, MessageNotice::Unsatisfied, now).await?;
-        note.push_str("。留言重新办理，已通知县纪委监委");
+        note = xiaowei_core::text::join_sentences(&note, "留言重新办理，已通知县纪委监委");
     }
     let event = NewMessageEvent {
         kind: TimelineKind::Rate.as_str().into(),

@@ -27,6 +27,7 @@ use std::collections::HashMap;
 
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
+use xiaowei_core::period::RosterPeriod;
 use xiaowei_core::roster::{CellError, RosterCheck, RosterLine};
 use xiaowei_core::subsidy::{self, BatchPeriod, Payee, Phase};
 use xiaowei_core::{Fen, PiiCipher};
@@ -72,6 +73,12 @@ pub struct ImportParams {
     pub paid_on: Option<String>,
 }
 
+/// The programme's standard as the roster check applies it (per person, household or mu).
+pub fn standard_of(programme: &Programme) -> Option<xiaowei_core::roster::Standard> {
+    let amount = programme.standard_fen.and_then(Fen::new)?;
+    Some(xiaowei_core::roster::Standard { amount, unit: programme.unit })
+}
+
 /// Checks an uploaded file: every file rule, then duplicates against other live rosters of the
 /// same programme, year, period and phase. Returns the lines and every problem found.
 pub async fn check_upload(
@@ -81,7 +88,7 @@ pub async fn check_upload(
     params: &ImportParams,
     bytes: &[u8],
 ) -> Result<(RosterCheck, Vec<NewEntry>), AppError> {
-    let standard = programme.standard_fen.and_then(Fen::new);
+    let standard = standard_of(programme);
     let file = bytes.to_vec();
     let mut check = crate::app::uploads::parse_sheet(move || xiaowei_sheets::check_file(&file, standard))
         .await?
@@ -93,7 +100,13 @@ pub async fn check_upload(
     };
     let keys: Vec<String> = entries.iter().map(|e| e.id_idx.clone()).collect();
     let clashes = store
-        .clashing_entries(params.programme_id, params.year, &params.period, params.phase, exclude_lineage, &keys)
+        .clashing_entries(
+            params.programme_id,
+            &RosterPeriod::read(params.year, &params.period),
+            params.phase,
+            exclude_lineage,
+            &keys,
+        )
         .await?;
     if !clashes.is_empty() {
         let mut place_names: HashMap<String, String> = HashMap::new();

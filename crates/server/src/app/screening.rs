@@ -68,6 +68,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashSet;
 use serde::Serialize;
+use xiaowei_core::period::RosterPeriod;
 use xiaowei_core::registry::{self, RegistryCheck, RegistryKind, RegistryLine};
 use xiaowei_core::screening::{
     self, Entry, Evidence, Hit, ProgrammeRules, ProposedRoster, Record, Registries, ScreeningContext,
@@ -259,14 +260,19 @@ async fn related_entries(store: &Store, registries: &Registries, rosters: &[i64]
 /// Turns stored rows into the rules' entries, in order, decrypting each ID (to read its birth
 /// date) on every core.
 fn entries_of(cipher: &PiiCipher, rows: Vec<ScreeningEntryRow>) -> Vec<Entry> {
+    // Each roster's period is read once, not once per entry.
+    let mut periods: HashMap<i64, RosterPeriod> = HashMap::new();
+    for e in &rows {
+        periods.entry(e.roster_id).or_insert_with(|| RosterPeriod::read(e.year, &e.period));
+    }
     let entry = |e: ScreeningEntryRow| Entry {
+        period: periods.get(&e.roster_id).cloned().unwrap_or_else(|| RosterPeriod::read(e.year, &e.period)),
         birth_date: cipher.decrypt(&e.id_enc).ok().and_then(|id| ResidentId::parse(&id).ok()).map(|id| id.birth_date()),
         id: e.id,
         roster_id: e.roster_id,
         programme_id: e.programme_id,
         village: e.org_code,
         year: i32::try_from(e.year).unwrap_or_default(),
-        period: e.period,
         phase: Phase::parse(&e.phase).unwrap_or(Phase::Paid),
         person: e.id_idx,
         name: e.name,

@@ -35,10 +35,20 @@ pub fn masked_phone(state: &AppState, sealed: &[u8]) -> String {
 
 /// The working-day calendar as the administrator keeps it.
 pub async fn calendar(state: &AppState) -> Result<WorkCalendar, AppError> {
-    let days = state.store().calendar_days().await?;
-    Ok(WorkCalendar::new(days.into_iter().filter_map(|d| {
+    Ok(calendar_of(state.store().calendar_days().await?))
+}
+
+/// The working-day calendar as it stood at `at`: a clock that restarts later (reopening,
+/// extension) counts on the calendar of the moment the request was filed, as its deadline
+/// explanation says.
+pub async fn calendar_as_of(state: &AppState, at: i64) -> Result<WorkCalendar, AppError> {
+    Ok(calendar_of(state.store().calendar_days_as_of(at).await?))
+}
+
+fn calendar_of(days: Vec<xiaowei_store::CalendarDayRow>) -> WorkCalendar {
+    WorkCalendar::new(days.into_iter().filter_map(|d| {
         Some(SpecialDay { date: d.on_date.parse().ok()?, kind: DayKind::parse(&d.kind)?, name: d.name })
-    })))
+    }))
 }
 
 fn chinese_date(d: jiff::civil::Date) -> String {

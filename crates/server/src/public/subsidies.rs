@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
@@ -732,15 +732,35 @@ struct FindQuery {
 
 #[derive(Template)]
 #[template(path = "objection_lookup.html")]
-struct LookupPage;
+struct LookupPage {
+    /// What was typed, kept in the box when it found nothing.
+    code: String,
+    /// Why nothing was shown, if a code was typed.
+    error: &'static str,
+}
 
-/// The 查询码 form, or the objection it names.
-async fn find_objection(Query(q): Query<FindQuery>) -> Result<Response, AppError> {
+/// The 查询码 form, or the objection it names; a code that names none shows the form again
+/// with the code kept and a message (counted against the same lookup quota as the status page).
+async fn find_objection(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Query(q): Query<FindQuery>,
+) -> Result<Response, AppError> {
     let code: String = q.code.chars().filter(char::is_ascii_alphanumeric).take(16).collect::<String>().to_uppercase();
     if code.is_empty() {
-        return Ok(Html(LookupPage.render()?).into_response());
+        return Ok(Html(LookupPage { code, error: "" }.render()?).into_response());
     }
-    Ok(crate::staff::see_other(&format!("/objections/{code}")))
+    match looked_up(&state, &ip, &code).await {
+        Ok(o) => Ok(crate::staff::see_other(&format!("/objections/{}", o.code))),
+        Err(AppError::NotFound) => {
+            let page = LookupPage {
+                code,
+                error: "未找到这个查询码，请核对后重新输入（查询码在提交异议后的页面和短信中）",
+            };
+            Ok((StatusCode::NOT_FOUND, Html(page.render()?)).into_response())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Template)]

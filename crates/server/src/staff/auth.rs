@@ -19,6 +19,7 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::Semaphore;
+use xiaowei_core::alert::{AlertKind, AlertStatus};
 use xiaowei_core::login::{self, Verdict};
 use xiaowei_store::{ANY_CLIENT, OrgCounts};
 
@@ -223,6 +224,8 @@ struct HomePage {
     counts: OrgCounts,
     /// 待联系, 办理中 and 逾期 cases in scope.
     workload: super::cases::Workload,
+    /// For those who watch alerts: new alerts in scope by kind (code, label, count), largest first.
+    alert_kinds: Option<Vec<(&'static str, &'static str, i64)>>,
 }
 
 pub async fn home(State(state): State<AppState>, staff: Staff) -> Result<Html<String>, AppError> {
@@ -233,7 +236,21 @@ pub async fn home(State(state): State<AppState>, staff: Staff) -> Result<Html<St
         .map_or_else(|| staff.scope.org_code.clone(), |o| o.display_name().to_owned());
     let counts = state.store().org_counts(&staff.scope.org_code).await?;
     let workload = super::cases::workload(&state, &staff).await?;
-    Ok(Html(HomePage { nav: staff.nav(), scope_name, counts, workload }.render()?))
+    let alert_kinds = if staff.role.allows(Permission::ViewMonitor) {
+        let counts = state
+            .store()
+            .alert_kind_counts(&staff.scope.org_code, staff.role.is_commission(), Some(AlertStatus::New.as_str()), None)
+            .await?;
+        Some(
+            counts
+                .into_iter()
+                .filter_map(|c| AlertKind::parse(&c.kind).map(|k| (k.as_str(), k.label(), c.count)))
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok(Html(HomePage { nav: staff.nav(), scope_name, counts, workload, alert_kinds }.render()?))
 }
 
 /// This area's staff routes, each with the permission it needs and its scope target.

@@ -15,7 +15,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use xiaowei_core::objection;
 use xiaowei_core::roster::CellError;
-use xiaowei_core::subsidy::{Phase, Publicity, RosterAction, RosterStatus, transition};
+use xiaowei_core::subsidy::{self, Phase, Publicity, RosterAction, RosterStatus, transition};
 use xiaowei_core::{Fen, OrgLevel, Permission};
 use xiaowei_integrations::StoredAttachment;
 use xiaowei_store::{NewAttachment, Programme, Roster, StoreError};
@@ -28,8 +28,8 @@ use crate::app::rosters::{
 };
 use crate::app::uploads;
 use crate::state::AppState;
+use crate::web::dates::shanghai_date;
 use crate::web::dates::shanghai_time;
-use crate::web::dates::{parse_date, shanghai_date};
 use crate::web::error::AppError;
 use crate::web::places::place_name;
 use crate::web::security::random_token;
@@ -63,6 +63,8 @@ fn notice_text(code: &str) -> &'static str {
 struct RosterRow {
     id: i64,
     title: String,
+    /// Stored before periods were structured, with a period text no kind could be read from.
+    period_unread: bool,
     status: &'static str,
     version: i64,
     entries: i64,
@@ -112,6 +114,7 @@ pub async fn list(
         rosters.push(RosterRow {
             id: r.id,
             title: roster_title(&r, names.get(&r.org_code).map_or("", String::as_str)),
+            period_unread: r.period_kind.as_deref() == Some("unread"),
             status: r.status.label(),
             version: r.version,
             entries: r.entry_count,
@@ -314,6 +317,9 @@ async fn import_params(
         p if p.chars().count() <= 30 => p.to_owned(),
         _ => return Err(AppError::invalid("批次：不超过30个字，如“2025年第一季度”")),
     };
+    // The text is kept as typed; it must read as a period of the chosen year.
+    xiaowei_core::period::for_new_roster(i16::try_from(year).unwrap_or_default(), &period)
+        .map_err(|e| AppError::invalid(format!("批次：{e}")))?;
     let phase =
         Phase::parse(upload.field("phase")).ok_or_else(|| AppError::invalid("类型：请选择拟发放公示或发放结果"))?;
     let (settles_id, paid_on) = match phase {
@@ -331,11 +337,8 @@ async fn import_params(
             {
                 return Err(AppError::invalid("对应的公示花名册：必须是同一项目、同一村的已公开拟发放公示"));
             }
-            let paid_on = parse_date(upload.field("paid_on"))
-                .ok_or_else(|| AppError::invalid("发放日期：请填写日期，如 2025-06-30"))?;
-            if paid_on > shanghai_date(state.now()) {
-                return Err(AppError::invalid("发放日期：不能晚于今天"));
-            }
+            let paid_on = subsidy::paid_on(upload.field("paid_on"), shanghai_date(state.now()))
+                .map_err(|e| AppError::invalid(format!("发放日期：{e}")))?;
             (Some(settles), Some(paid_on.to_string()))
         }
     };

@@ -475,7 +475,7 @@ pub async fn delete_day(
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other(&format!("{back}&done=repeat")));
     }
-    if state.store().delete_calendar_day(&date.to_string()).await? {
+    if state.store().delete_calendar_day(&date.to_string(), state.now()).await? {
         state
             .audit(staff.audit_entry(
                 state.now(),

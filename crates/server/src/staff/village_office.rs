@@ -125,6 +125,7 @@ struct OfficePage {
     nav: Nav,
     notice: &'static str,
     org_code: String,
+    /// The township whose list the breadcrumb leads back to; empty when the account cannot open it.
     township_code: String,
     village_name: String,
     cadres: Vec<CadreRow>,
@@ -196,10 +197,12 @@ pub async fn show(
             OverrideRow { id: o.id, date, who: name_of(o.cadre_id), note: o.note }
         })
         .collect();
+    // A village clerk's scope ends at the village: the township list is not theirs to open.
+    let township_code = place.parent_code.clone().filter(|t| staff.scope.covers_org(t)).unwrap_or_default();
     let page = OfficePage {
         nav: staff.nav(),
         notice: notice_text(&q.done),
-        township_code: place.parent_code.clone().unwrap_or_default(),
+        township_code,
         village_name: place.display_name().to_owned(),
         upcoming: store.upcoming_meetings(&place.code, now, 50).await?.into_iter().map(meeting_row).collect(),
         past: store.past_meetings(&place.code, now, 20).await?.into_iter().map(meeting_row).collect(),

@@ -65,7 +65,7 @@ use xiaowei_core::disclosure::Category;
 use xiaowei_core::message::MessageKind;
 use xiaowei_core::power::{self, RecordedStep};
 use xiaowei_core::tracked::beijing_date;
-use xiaowei_store::{ConditionRow, NewAlert};
+use xiaowei_store::{ConditionRow, NewAlert, NewOutbox};
 
 use crate::state::AppState;
 use crate::web::dates::shanghai_time;
@@ -131,6 +131,47 @@ pub async fn scan(state: &AppState, now: i64) -> Result<usize, AppError> {
     Ok(raised)
 }
 
+/// The commission's daily alert digest (预警日报): from 08:00 Beijing time each day, one text to
+/// each supervisor account with a phone, counting by kind the alerts raised in its scope in the
+/// 24 hours before 08:00 (none when nothing was raised). The outbox's dedup key
+/// (`alert_digest:<day>:<account>`) makes it once per day and person, however often the workers
+/// run and on however many instances. Returns how many digests were due this round.
+pub async fn daily_digest(state: &AppState, now: i64) -> Result<usize, AppError> {
+    let (day, from, to) = alert::digest_window(now);
+    let link = format!("{}/staff/alerts?status=new", state.config().site_url());
+    let mut texts = Vec::new();
+    for r in state.store().digest_recipients().await? {
+        let counts: Vec<(AlertKind, i64)> = state
+            .store()
+            .alert_kind_counts(&r.org_code, true, None, Some((from, to)))
+            .await?
+            .into_iter()
+            .filter_map(|c| Some((AlertKind::parse(&c.kind)?, c.count)))
+            .collect();
+        let Some(body) = alert::digest_text(day, &counts, &link) else { continue };
+        let total: i64 = counts.iter().map(|(_, n)| n).sum();
+        let params = [
+            ("date", format!("{}月{}日", day.month(), day.day())),
+            ("count", total.to_string()),
+            ("link", link.clone()),
+        ];
+        texts.push(NewOutbox {
+            dedup_key: format!("{}:{day}:{}", alert::DIGEST_NOTICE, r.id),
+            channel: "sms".into(),
+            notice: alert::DIGEST_NOTICE.into(),
+            recipient: format!("县纪委监委 {}", r.display_name),
+            phone_enc: r.phone_enc,
+            phone_idx: r.phone_idx,
+            params: serde_json::to_string(&params).map_err(|e| AppError::Internal(e.to_string()))?,
+            body,
+        });
+    }
+    if !texts.is_empty() {
+        state.store().enqueue(&texts, now).await?;
+    }
+    Ok(texts.len())
+}
+
 /// Hall terminals not heard from for more than an hour, one alert per outage.
 async fn kiosk_alerts(state: &AppState, now: i64) -> Result<Vec<NewAlert>, AppError> {
     let mut found = Vec::new();
@@ -192,37 +233,41 @@ async fn disclosure_alerts(state: &AppState, now: i64) -> Result<Vec<NewAlert>, 
             last.insert((row.code, category), at);
         }
     }
+    // One alert per village and overdue period (the quarter it is found in), naming every
+    // required category that has lapsed.
+    let period = alert::disclosure_overdue_period(today);
     let mut out = Vec::new();
     for (code, name) in villages {
         let township = &code[..code.len().min(9)];
-        for category in Category::REQUIRED {
-            let published = last.get(&(code.clone(), category.as_str().to_owned())).copied();
-            if !alert::disclosure_lapsed(published.map(beijing_date), today) {
-                continue;
-            }
-            let since = published.map_or_else(|| "从未公开".to_owned(), |at| format!("上次公开于{}", beijing_date(at)));
-            let episode = published.map_or_else(|| "never".to_owned(), |at| beijing_date(at).to_string());
-            let subject_id = format!("{code}:{}", category.as_str());
-            out.push(NewAlert {
-                kind: AlertKind::DisclosureOverdue,
-                org_code: code.clone(),
-                subject_kind: SubjectKind::Village,
-                dedup_key: alert::dedup_key(
-                    AlertKind::DisclosureOverdue,
-                    SubjectKind::Village,
-                    &subject_id,
-                    Some(&episode),
-                ),
-                summary: format!(
-                    "{}超过一个季度未公开{}（{since}）",
-                    xiaowei_core::org::display_name(&name),
-                    category.label()
-                ),
-                link: format!("/t/{township}/disclosures?village={code}"),
-                subject_id,
-                restricted: false,
-            });
+        let lapsed: Vec<String> = Category::REQUIRED
+            .iter()
+            .filter_map(|category| {
+                let published = last.get(&(code.clone(), category.as_str().to_owned())).copied();
+                alert::disclosure_lapsed(published.map(beijing_date), today).then(|| {
+                    let since =
+                        published.map_or_else(|| "从未公开".to_owned(), |at| format!("上次公开于{}", beijing_date(at)));
+                    format!("{}（{since}）", category.label())
+                })
+            })
+            .collect();
+        if lapsed.is_empty() {
+            continue;
         }
+        out.push(NewAlert {
+            kind: AlertKind::DisclosureOverdue,
+            org_code: code.clone(),
+            subject_kind: SubjectKind::Village,
+            dedup_key: alert::dedup_key(AlertKind::DisclosureOverdue, SubjectKind::Village, &code, Some(&period.key())),
+            summary: format!(
+                "{}超过一个季度未公开（{}）：{}",
+                xiaowei_core::org::display_name(&name),
+                period.label(),
+                lapsed.join("、")
+            ),
+            link: format!("/t/{township}/disclosures?village={code}"),
+            subject_id: code,
+            restricted: false,
+        });
     }
     Ok(out)
 }

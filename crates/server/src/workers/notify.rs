@@ -38,6 +38,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use xiaowei_core::Phone;
+use xiaowei_core::message::MessageNotice;
+use xiaowei_core::service::Notice;
 use xiaowei_store::OutboxMessage;
 
 use crate::state::AppState;
@@ -84,6 +86,33 @@ pub fn backoff_secs(attempts: i64) -> i64 {
 /// The outbox channel of WeChat template messages; their `phone_enc` seals `account:openid`.
 pub const WECHAT_CHANNEL: &str = "wechat";
 
+/// The template message of one outbox row: the keyword fields only (WeChat no longer shows
+/// `first` or `remark`), each fitted to its keyword's type, and the link to the case page.
+fn wechat_template(
+    keywords: &crate::config::TemplateKeywords,
+    openid: &str,
+    template_id: &str,
+    m: &OutboxMessage,
+    param: &dyn Fn(&str) -> String,
+) -> Result<serde_json::Value, GatewayError> {
+    use xiaowei_integrations::wechat::{Keyword, template_message};
+    let progress = Notice::parse(&m.notice).and_then(Notice::progress).unwrap_or("有更新");
+    let at = jiff::Timestamp::from_second(m.created_at)
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).strftime("%Y年%-m月%-d日 %H:%M").to_string()
+        })
+        .unwrap_or_default();
+    let fields = [
+        (&keywords.code, param("code")),
+        (&keywords.item, param("item")),
+        (&keywords.progress, progress.to_owned()),
+        (&keywords.time, at),
+    ];
+    let fitted: Result<Vec<Keyword>, _> = fields.iter().map(|(name, value)| Keyword::fit(name, value)).collect();
+    let fitted = fitted.map_err(|e| GatewayError::Rejected(e.to_string()))?;
+    Ok(template_message(openid, template_id, &param("link"), &fitted))
+}
+
 /// Sends one outbox row as a template message through the township's account.
 async fn send_wechat(state: &AppState, m: &OutboxMessage, params: &[(String, String)]) -> Result<String, GatewayError> {
     let target = state.cipher().decrypt(&m.phone_enc).map_err(|_| GatewayError::Rejected("收件人无法解密".into()))?;
@@ -92,17 +121,7 @@ async fn send_wechat(state: &AppState, m: &OutboxMessage, params: &[(String, Str
         return Err(GatewayError::Rejected(format!("未配置微信模板 wechat.templates.{}", m.notice)));
     };
     let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
-    let message = serde_json::json!({
-        "touser": openid,
-        "template_id": template_id,
-        "url": param("link"),
-        "data": {
-            "first": {"value": m.body},
-            "keyword1": {"value": param("code")},
-            "keyword2": {"value": param("item")},
-            "remark": {"value": "点击查看办件详情"},
-        },
-    });
+    let message = wechat_template(&state.config().wechat.keywords, openid, template_id, m, &param)?;
     match crate::public::wechat::send_template(state, account, message).await {
         Ok(id) => Ok(format!("wechat-{id}")),
         Err(crate::public::wechat::WechatFailure::Api(e)) if e.is_transient() => {
@@ -210,6 +229,20 @@ impl SmsGateway for LogGateway {
     }
 }
 
+/// Every notice key a text can be sent under: each needs a template in `[sms_templates]`.
+pub fn sms_notice_keys() -> impl Iterator<Item = &'static str> {
+    Notice::ALL
+        .into_iter()
+        .map(Notice::key)
+        .chain(MessageNotice::ALL.into_iter().map(MessageNotice::key))
+        .chain(
+            xiaowei_core::objection::ObjectionNotice::ALL
+                .into_iter()
+                .map(xiaowei_core::objection::ObjectionNotice::key),
+        )
+        .chain([xiaowei_core::alert::DIGEST_NOTICE])
+}
+
 /// A configured SMS provider: looks up the provider's template for each notice and tells
 /// transient failures (retry) from rejections (give up).
 pub struct ProviderGateway {
@@ -225,6 +258,10 @@ impl ProviderGateway {
     ) -> Result<SharedGateway, xiaowei_integrations::SmsConfigError> {
         if sms.provider == xiaowei_integrations::SmsProvider::Log {
             return Ok(Arc::new(LogGateway));
+        }
+        let missing: Vec<&str> = sms_notice_keys().filter(|k| !templates.contains_key(*k)).collect();
+        if !missing.is_empty() {
+            tracing::warn!(missing = %missing.join(", "), "sms_templates lacks these notices; they will not be sent");
         }
         Ok(Arc::new(Self { sender: sms.build()?, templates: templates.clone() }))
     }
@@ -291,6 +328,9 @@ pub fn spawn_workers(state: AppState, gateway: SharedGateway, every: std::time::
             if let Err(e) = crate::workers::alerts::scan(&state, now).await {
                 tracing::warn!(error = %e, "alert scan failed");
             }
+            if let Err(e) = crate::workers::alerts::daily_digest(&state, now).await {
+                tracing::warn!(error = %e, "alert digest failed");
+            }
         }
     });
 }
@@ -298,6 +338,35 @@ pub fn spawn_workers(state: AppState, gateway: SharedGateway, every: std::time::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The README's configuration example, read as a configuration file: every notice the code
+    /// sends has its template there, and the `[sms]` keys it shows exist.
+    #[test]
+    fn the_readme_configures_every_sms_notice() {
+        let readme = include_str!("../../../../README.md");
+        let block = readme
+            .split("```toml")
+            .map(|b| b.split("```").next().unwrap_or(""))
+            .find(|b| b.contains("[sms_templates]"))
+            .expect("the README shows an SMS configuration");
+        let uncommented: String = block
+            .lines()
+            .map(|l| l.strip_prefix("# ").filter(|l| l.starts_with("endpoint")).unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        use figment::providers::{Format, Serialized, Toml};
+        let config: crate::config::Config =
+            figment::Figment::from(Serialized::defaults(crate::config::Config::default()))
+                .merge(Toml::string(&uncommented))
+                .extract()
+                .expect("the README example parses");
+        assert_eq!(config.sms.endpoint.as_deref(), Some("https://dysmsapi.aliyuncs.com"));
+        let missing: Vec<&str> = sms_notice_keys().filter(|k| !config.sms_templates.contains_key(*k)).collect();
+        assert!(missing.is_empty(), "README lacks sms_templates keys {missing:?}");
+        let unknown: Vec<&String> =
+            config.sms_templates.keys().filter(|k| !sms_notice_keys().any(|n| n == k.as_str())).collect();
+        assert!(unknown.is_empty(), "README names keys no notice uses: {unknown:?}");
+    }
 
     #[test]
     fn backoff_doubles_up_to_an_hour() {
