@@ -8,6 +8,7 @@
 
 mod alerts;
 mod audit;
+mod board;
 mod bulk;
 mod departments;
 mod disclosures;
@@ -25,6 +26,7 @@ mod pii_rotation;
 mod powers;
 mod screening;
 mod search;
+mod service_links;
 mod services;
 mod staff;
 mod subsidies;
@@ -44,6 +46,7 @@ pub use alerts::{
     RoutedCase, VillageDisclosed,
 };
 pub use audit::{AuditEntry, NewAuditEntry};
+pub use board::{BoardFilter, BoardRow};
 pub use departments::{Contact, Department, NewContact};
 pub use disclosures::{
     Disclosure, DisclosureText, FinanceLineRow, NewDisclosure, NewFinanceLine, VillageFinanceDisclosure,
@@ -56,7 +59,7 @@ pub use messages::{
     NewMessagePhoto,
 };
 pub use monitor::{
-    CaseRow, CaseValues, DayValue, FigureQuery, HouseholdRow, Listing, MessageRow, MonitorValues, OrgValue,
+    CaseRow, CaseValues, DayValue, DepartmentValues, FigureQuery, HouseholdRow, Listing, MessageRow, MonitorValues, OrgValue,
     PublishedRow, RatingValues, UniqueVisitor, VisitIncrement, VisitRow,
 };
 pub use objections::{
@@ -78,6 +81,7 @@ pub use screening::{
     ScreeningRun, ScreeningSettings,
 };
 pub use search::{SearchDocument, SearchHit};
+pub use service_links::{NewServiceLink, ServiceLinkRow};
 pub use services::{
     CalendarDayRow, CaseChange, CaseEvent, CaseExtension, CaseFilter, CasePhoto, ClockMark, NewCase, NewCaseEvent,
     NewCasePhoto, NewServiceItem, RecipientRow, ServiceCase, ServiceHandler, ServiceItem,
