@@ -419,7 +419,8 @@ fn duties_of(responsible: &str, steps: &[ProcedureStep]) -> Vec<Duty> {
             "全程监督并签字确认，发现问题及时向乡镇纪委报告"
         } else if actor.contains("会议") || actor.contains("大会") {
             "确保到会人数和表决程序合法，会议记录完整并由参会人员签字"
-        } else if actor.contains("乡镇") || actor.contains("站") || actor.contains("中心") || actor.contains("党委") {
+        } else if actor.contains("乡镇") || actor.contains("站") || actor.contains("中心") || actor.contains("党委")
+        {
             "依规审核把关，对审核结论负责，不得降低标准或超时限办理"
         } else if actor.contains("申请人") || actor.contains("经办人") {
             "如实提供材料，对材料的真实性负责"
@@ -428,11 +429,7 @@ fn duties_of(responsible: &str, steps: &[ProcedureStep]) -> Vec<Duty> {
         };
         let publish =
             if step.publishes.is_empty() { String::new() } else { format!("；按时公开{}", step.publishes) };
-        out.push(Duty {
-            step_no: no,
-            bearer: actor.to_owned(),
-            duty: format!("{}：{how}{publish}", step.action),
-        });
+        out.push(Duty { step_no: no, bearer: actor.to_owned(), duty: format!("{}：{how}{publish}", step.action) });
     }
     out
 }

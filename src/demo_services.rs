@@ -89,7 +89,9 @@ pub async fn load(state: &AppState) -> Result<()> {
     let cases = demo_cases(state, &catalogue, now).await?;
     let links = demo_links(state, now).await?;
     let marks = notify::run_clocks(state, now).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
-    println!("我要办事：{items} 项服务事项，{cases} 件演示办件（{marks} 个提醒或逾期标记），{links} 个办事直通车链接。");
+    println!(
+        "我要办事：{items} 项服务事项，{cases} 件演示办件（{marks} 个提醒或逾期标记），{links} 个办事直通车链接。"
+    );
     Ok(())
 }
 

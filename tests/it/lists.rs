@@ -36,8 +36,7 @@ both_backends!(four_lists_are_edited_by_the_county_shown_searched_and_ledgered, 
         ("1|村两委", "", "责任清单第1行：应为"),
         ("", "a|b", "追责清单第1行：应为"),
     ] {
-        let response =
-            app.post_form(&admin, &path, &[("version", "1"), ("duties", d), ("accountability", a)]).await;
+        let response = app.post_form(&admin, &path, &[("version", "1"), ("duties", d), ("accountability", a)]).await;
         assert_eq!(response.status(), 400);
         assert!(response.text().await.unwrap().contains(message), "{message}");
     }
@@ -57,7 +56,8 @@ both_backends!(four_lists_are_edited_by_the_county_shown_searched_and_ledgered, 
     // Shown on the public page, in step order.
     let (status, html) = text(&TestApp::client(), &app, &format!("/powers/{item}")).await;
     assert_eq!(status, 200);
-    for shown in ["责任清单", "提出项目和预算，对预算真实性负责", "第2步", "追责清单", "《中华人民共和国招标投标法》"] {
+    for shown in ["责任清单", "提出项目和预算，对预算真实性负责", "第2步", "追责清单", "《中华人民共和国招标投标法》"]
+    {
         assert!(html.contains(shown), "{shown}");
     }
     assert!(html.find("提出项目和预算").unwrap() < html.find("依法表决").unwrap());
@@ -102,7 +102,10 @@ both_backends!(service_links_are_kept_by_the_county_and_shown_where_they_apply, 
     assert_eq!(app.post_form(&admin, "/staff/service-links", &local).await.status(), 303);
     // A village is no place for a tile, nor another county.
     assert_eq!(app.post_form(&admin, "/staff/service-links", &tile(NANCHA, "村", "https://a.cn/")).await.status(), 400);
-    assert_eq!(app.post_form(&admin, "/staff/service-links", &tile("620923", "外县", "https://a.cn/")).await.status(), 403);
+    assert_eq!(
+        app.post_form(&admin, "/staff/service-links", &tile("620923", "外县", "https://a.cn/")).await.status(),
+        403
+    );
     let links = app.state.store().service_links_within("620922").await.unwrap();
     assert_eq!(links.len(), 2);
     let (_, yuanquan) = text(&TestApp::client(), &app, "/t/620922100/services").await;
@@ -196,7 +199,8 @@ both_backends!(departments_alerts_and_hits_export_like_every_table, |app: TestAp
     let water = grid.iter().find(|r| r.first().is_some_and(|c| c == "县水务局")).unwrap();
     assert_eq!(water[1], "0", "a foreign county's case counts");
     // Alerts: the filtered list, as the page shows it.
-    for (village, summary) in [(NANCHA, "南岔村超过一个季度未公开财务"), ("620923100200", "外村超过一个季度未公开财务")] {
+    for (village, summary) in [(NANCHA, "南岔村超过一个季度未公开财务"), ("620923100200", "外村超过一个季度未公开财务")]
+    {
         let alert = xiaowei_store::NewAlert {
             kind: "disclosure_overdue".into(),
             org_code: village.into(),
@@ -272,7 +276,8 @@ both_backends!(the_public_board_is_anonymous_filtered_and_paged, |app: TestApp| 
     assert_eq!(status, 200);
     assert!(html.contains("高龄补贴申领") && html.contains("南岔村") && html.contains("投诉"));
     assert_eq!(rows(&html), 2, "the case and the complaint; never the report");
-    for secret in ["孙大爷", "13700001111", "王秀兰", "13811112222", "优亲厚友", "挪用资金", "BJ2025", "LY2025", "外村"] {
+    for secret in ["孙大爷", "13700001111", "王秀兰", "13811112222", "优亲厚友", "挪用资金", "BJ2025", "LY2025", "外村"]
+    {
         assert!(!html.contains(secret), "the board shows {secret}");
     }
     assert!(html.contains("已超期"), "a complaint past its reply deadline is not shown late");

@@ -98,7 +98,9 @@ pub fn parse_accountability(text: &str) -> Result<Vec<Accountability>, ListError
     let mut out = Vec::new();
     for (line, cells) in rows(text) {
         let [breach, measure, basis] = cells[..] else {
-            return Err(ListError::Shape { list: ACCOUNTABILITY, line, shape: "“违规情形|追责措施|追责依据”三栏" });
+            return Err(ListError::Shape {
+                list: ACCOUNTABILITY, line, shape: "“违规情形|追责措施|追责依据”三栏"
+            });
         };
         out.push(Accountability {
             breach: cell(ACCOUNTABILITY, line, "违规情形", breach, MAX_TEXT)?,
@@ -133,7 +135,12 @@ mod tests {
         let text = "2|村务监督委员会|审核会议记录\n\n第1步|村党组织书记｜提出议题并对议题合规负责\n";
         let duties = parse_duties(text, 3).unwrap();
         assert_eq!(duties.len(), 2);
-        assert_eq!(duties[0], Duty { step_no: 1, bearer: "村党组织书记".into(), duty: "提出议题并对议题合规负责".into() });
+        assert_eq!(
+            duties[0],
+            Duty {
+                step_no: 1, bearer: "村党组织书记".into(), duty: "提出议题并对议题合规负责".into()
+            }
+        );
         assert_eq!(duties[1].step_no, 2);
     }
 
@@ -152,7 +159,8 @@ mod tests {
 
     #[test]
     fn accountability_needs_breach_measure_and_basis() {
-        let rows = parse_accountability("未经民主程序决策|诫勉谈话；情节严重的给予党纪处分|《中国共产党纪律处分条例》").unwrap();
+        let rows = parse_accountability("未经民主程序决策|诫勉谈话；情节严重的给予党纪处分|《中国共产党纪律处分条例》")
+            .unwrap();
         assert_eq!(rows[0].measure, "诫勉谈话；情节严重的给予党纪处分");
         assert_eq!(
             parse_accountability("a|b|").unwrap_err().to_string(),

@@ -128,7 +128,9 @@ mod tests {
     use super::*;
 
     fn input<'a>(url: &'a str) -> LinkInput<'a> {
-        LinkInput { name: "酒泉政务服务", icon: "government", url, description: "社保、医保、公积金在线办理" }
+        LinkInput {
+            name: "酒泉政务服务", icon: "government", url, description: "社保、医保、公积金在线办理"
+        }
     }
 
     #[test]

@@ -33,7 +33,8 @@ pub use state::AppState;
 
 use app::{screening, uploads};
 use public::{
-    board, disclosures, home, kiosk, ledger, messages, posters, powers, search, services, subsidies, village_office, wechat,
+    board, disclosures, home, kiosk, ledger, messages, posters, powers, search, services, subsidies, village_office,
+    wechat,
 };
 use web::{assets, error, ops, security};
 use workers::{notify, visits, witnesses};

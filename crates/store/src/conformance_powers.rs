@@ -5,7 +5,7 @@ use xiaowei_core::power::{ProcedureStep, RiskPoint, parse_day};
 use xiaowei_core::power_lists::{Accountability, Duty};
 
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
-use crate::{NewPowerDocument, NewServiceLink, NewPowerExercise, NewPowerItem, NewPowerStepRecord, Store, StoreError};
+use crate::{NewPowerDocument, NewPowerExercise, NewPowerItem, NewPowerStepRecord, NewServiceLink, Store, StoreError};
 
 fn item(org_code: &str, name: &str, limits: &[u16]) -> NewPowerItem {
     NewPowerItem {
@@ -199,10 +199,16 @@ conformance!(service_links_show_county_tiles_then_the_townships_own, |store: Sto
     assert_eq!(ids(store.service_links_for("620922100200").await.unwrap()), [a, b, t]);
     assert_eq!(ids(store.service_links_for("620922101").await.unwrap()), [a, b]);
     assert_eq!(ids(store.service_links_within("620922").await.unwrap()), [a, b, t]);
-    assert!(matches!(store.add_service_link(&link("620922", "医保服务", 3), 2).await, Err(StoreError::Duplicate { .. })));
+    assert!(matches!(
+        store.add_service_link(&link("620922", "医保服务", 3), 2).await,
+        Err(StoreError::Duplicate { .. })
+    ));
     store.update_service_link(t, &link("620922100", "镇缴费", 0), 3).await.unwrap();
     assert_eq!(store.find_service_link(t).await.unwrap().unwrap().position, 0);
     assert!(store.delete_service_link(t).await.unwrap());
     assert!(!store.delete_service_link(t).await.unwrap());
-    assert!(matches!(store.update_service_link(t, &link("620922100", "镇缴费", 0), 4).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.update_service_link(t, &link("620922100", "镇缴费", 0), 4).await,
+        Err(StoreError::NotFound)
+    ));
 });

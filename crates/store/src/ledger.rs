@@ -840,12 +840,11 @@ impl Store {
         );
         // 责任清单 and 追责清单 enter the leaf once an item has them, so the leaves of items
         // published before the lists existed are rebuilt byte for byte.
-        let duties: Vec<(i64, i64, String, String)> = sqlx::query_as(
-            "SELECT seq, step_no, bearer, duty FROM power_item_duties WHERE item_id = $1 ORDER BY seq",
-        )
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
+        let duties: Vec<(i64, i64, String, String)> =
+            sqlx::query_as("SELECT seq, step_no, bearer, duty FROM power_item_duties WHERE item_id = $1 ORDER BY seq")
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?;
         let accountability: Vec<(i64, String, String, String)> = sqlx::query_as(
             "SELECT seq, breach, measure, basis FROM power_item_accountability WHERE item_id = $1 ORDER BY seq",
         )
@@ -855,7 +854,9 @@ impl Store {
         if !duties.is_empty() || !accountability.is_empty() {
             leaf.digest(
                 "duties",
-                duties.into_iter().map(|(seq, step, bearer, duty)| vec![seq.to_string(), step.to_string(), bearer, duty]),
+                duties
+                    .into_iter()
+                    .map(|(seq, step, bearer, duty)| vec![seq.to_string(), step.to_string(), bearer, duty]),
             );
             leaf.digest(
                 "accountability",

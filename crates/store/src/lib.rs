@@ -59,8 +59,8 @@ pub use messages::{
     NewMessagePhoto,
 };
 pub use monitor::{
-    CaseRow, CaseValues, DayValue, DepartmentValues, FigureQuery, HouseholdRow, Listing, MessageRow, MonitorValues, OrgValue,
-    PublishedRow, RatingValues, UniqueVisitor, VisitIncrement, VisitRow,
+    CaseRow, CaseValues, DayValue, DepartmentValues, FigureQuery, HouseholdRow, Listing, MessageRow, MonitorValues,
+    OrgValue, PublishedRow, RatingValues, UniqueVisitor, VisitIncrement, VisitRow,
 };
 pub use objections::{
     NewObjection, NewObjectionEvent, Objection, ObjectionChange, ObjectionClock, ObjectionEvent, RatingChange,

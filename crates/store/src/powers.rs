@@ -146,7 +146,8 @@ struct RiskRow {
     supervision: String,
 }
 
-pub(crate) const ITEM_COLUMNS: &str = "id, org_code, category, name, basis, materials, responsible, total_days, version";
+pub(crate) const ITEM_COLUMNS: &str =
+    "id, org_code, category, name, basis, materials, responsible, total_days, version";
 const EXERCISE_COLUMNS: &str = "e.id, e.item_id, i.name AS item_name, e.org_code, e.title, e.started_on, e.status, \
      e.created_by, e.updated_at, e.published_at";
 
@@ -325,12 +326,13 @@ impl Store {
         now: i64,
     ) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query("UPDATE power_items SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3")
-            .bind(now)
-            .bind(item_id)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?;
+        let done =
+            sqlx::query("UPDATE power_items SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3")
+                .bind(now)
+                .bind(item_id)
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Stale("power item version changed".into()));
         }

@@ -113,13 +113,13 @@ fn status_label(row: &BoardRow) -> &'static str {
     }
 }
 
-/// Whether the work kept its clock: done by the deadline, done late, overdue, or still in time.
+/// Whether the work kept its clock: done by the deadline, done late, overdue, or not yet due.
 fn timeliness(row: &BoardRow, now: i64) -> (&'static str, bool) {
     match row.done_at {
         Some(at) if at <= row.due_at => ("按时", false),
         Some(_) => ("超期", true),
         None if row.due_at <= now => ("已超期", true),
-        None => ("办理中", false),
+        None => ("未到期", false),
     }
 }
 
@@ -142,7 +142,8 @@ async fn board(State(state): State<AppState>, Query(q): Query<BoardQuery>) -> Re
         store.child_orgs(&township).await?.into_iter().map(|v| (v.code.clone(), v.display_name().to_owned())).collect()
     };
     let village = villages.iter().find(|v| v.0 == q.village.trim()).map(|v| v.0.clone()).unwrap_or_default();
-    let org_prefix = [&village, &township, &county_code].into_iter().find(|c| !c.is_empty()).cloned().unwrap_or_default();
+    let org_prefix =
+        [&village, &township, &county_code].into_iter().find(|c| !c.is_empty()).cloned().unwrap_or_default();
     let kinds = vec![("case", "办件"), ("question", "咨询"), ("complaint", "投诉"), ("suggestion", "建议")];
     let kind = kinds.iter().find(|k| k.0 == q.kind).map(|k| k.0.to_owned()).unwrap_or_default();
     let done = match q.state.as_str() {
@@ -170,7 +171,7 @@ async fn board(State(state): State<AppState>, Query(q): Query<BoardQuery>) -> Re
             let (timely, late) = timeliness(r, now);
             Row {
                 what: if r.kind == "case" { r.item_name.clone() } else { kind_label(&r.kind).to_owned() },
-                kind: kind_label(&r.kind),
+                kind: if r.kind == "case" { "办件" } else { "留言" },
                 place: xiaowei_core::org::display_name(&r.org_name).to_owned(),
                 department: r.department_name.clone(),
                 submitted: shanghai_date(r.submitted_at).to_string(),

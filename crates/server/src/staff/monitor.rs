@@ -319,7 +319,14 @@ pub async fn departments_export(State(state): State<AppState>, staff: Staff) -> 
     let cells: Vec<Vec<TableCell>> = rows
         .iter()
         .map(|r| {
-            vec![T(r.name.clone()), N(r.cases), T(r.rate_cell(0)), T(r.rate_cell(1)), T(r.avg_days.clone()), T(r.rate_cell(2))]
+            vec![
+                T(r.name.clone()),
+                N(r.cases),
+                T(r.rate_cell(0)),
+                T(r.rate_cell(1)),
+                T(r.avg_days.clone()),
+                T(r.rate_cell(2)),
+            ]
         })
         .collect();
     let title = "各部门办件情况";

@@ -437,8 +437,19 @@ fn hit_filter(staff: &Staff, q: &HitsQuery) -> HitFilter {
 /// Most hits in one export.
 const EXPORT_ROWS: i64 = 50_000;
 
-const EXPORT_HEADERS: [&str; 11] =
-    ["规则", "风险等级", "地点", "补贴项目", "年度", "期次", "姓名", "身份证号（部分隐藏）", "金额（元）", "状态", "首次发现"];
+const EXPORT_HEADERS: [&str; 11] = [
+    "规则",
+    "风险等级",
+    "地点",
+    "补贴项目",
+    "年度",
+    "期次",
+    "姓名",
+    "身份证号（部分隐藏）",
+    "金额（元）",
+    "状态",
+    "首次发现",
+];
 
 /// The hits of the list's filter as an .xlsx (ID numbers masked; audited).
 pub async fn export(
@@ -453,7 +464,8 @@ pub async fn export(
         .into_iter()
         .map(|h| {
             vec![
-                T(Rule::parse(&h.rule).map_or_else(|| "未知规则".to_owned(), |r| format!("{}. {}", r.number(), r.label()))),
+                T(Rule::parse(&h.rule)
+                    .map_or_else(|| "未知规则".to_owned(), |r| format!("{}. {}", r.number(), r.label()))),
                 T(Severity::parse(&h.severity).unwrap_or(Severity::Medium).label().to_owned()),
                 T(h.org_name),
                 T(h.programme_name),

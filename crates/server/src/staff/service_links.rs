@@ -118,9 +118,11 @@ async fn link_from_form(state: &AppState, staff: &Staff, form: &LinkForm) -> Res
     .map_err(|e| AppError::invalid(e.to_string()))?;
     let position = match form.position.trim() {
         "" => 0,
-        p => p.parse::<i64>().ok().filter(|n| (0..=99).contains(n)).ok_or_else(|| {
-            AppError::invalid("排序：请填写0至99之间的数字，数字小的在前")
-        })?,
+        p => p
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (0..=99).contains(n))
+            .ok_or_else(|| AppError::invalid("排序：请填写0至99之间的数字，数字小的在前"))?,
     };
     Ok(NewServiceLink {
         org_code: org.code,
@@ -145,7 +147,9 @@ pub async fn create(
     let now = state.now();
     let id = state.store().add_service_link(&link, now).await?;
     let detail = format!("新增办事直通车 {}（{}）", link.name, link.url);
-    state.audit(staff.audit_entry(now, "service_link.add", format!("service_link:{id}"), detail, Some(link.org_code))).await?;
+    state
+        .audit(staff.audit_entry(now, "service_link.add", format!("service_link:{id}"), detail, Some(link.org_code)))
+        .await?;
     Ok(see_other("/staff/service-links?done=added"))
 }
 
@@ -170,7 +174,9 @@ pub async fn update(
     let now = state.now();
     state.store().update_service_link(id, &link, now).await?;
     let detail = format!("修改办事直通车 {}（{}）", link.name, link.url);
-    state.audit(staff.audit_entry(now, "service_link.save", format!("service_link:{id}"), detail, Some(link.org_code))).await?;
+    state
+        .audit(staff.audit_entry(now, "service_link.save", format!("service_link:{id}"), detail, Some(link.org_code)))
+        .await?;
     Ok(see_other("/staff/service-links?done=saved"))
 }
 
@@ -199,7 +205,13 @@ pub async fn delete(
     if state.store().delete_service_link(id).await? {
         let detail = format!("删除办事直通车 {}", link.name);
         state
-            .audit(staff.audit_entry(now, "service_link.delete", format!("service_link:{id}"), detail, Some(link.org_code)))
+            .audit(staff.audit_entry(
+                now,
+                "service_link.delete",
+                format!("service_link:{id}"),
+                detail,
+                Some(link.org_code),
+            ))
             .await?;
     }
     Ok(see_other("/staff/service-links?done=deleted"))

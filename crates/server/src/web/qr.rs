@@ -15,5 +15,6 @@ pub fn svg(text: &str, size: u32) -> Result<String, AppError> {
 /// `text`'s QR code as an image answer, cached for a day.
 pub fn svg_response(text: &str, size: u32) -> Result<Response, AppError> {
     let svg = svg(text, size)?;
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], svg).into_response())
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], svg)
+        .into_response())
 }
