@@ -148,7 +148,8 @@ mod tests {
             "data:text/html,hi",
             "zwfw.gansu.gov.cn",
             "https://user:pw@example.com/",
-            "http:///nohost",
+            "https://",
+            "http://exa mple.cn/",
             "",
         ] {
             assert_eq!(check(&input(bad)), Err(LinkError::Url), "{bad}");
