@@ -54,7 +54,7 @@ pub async fn load(state: &AppState) -> Result<()> {
         }
     }
     let added = store.import_followers(&rows, now).await?;
-    let coverage = if households == 0 { 0 } else { bound * 100 / households };
+    let coverage = (bound * 100).checked_div(households).unwrap_or(0);
     println!("公众号：{} 位关注用户（新增 {added}），{bound} 户已绑定，户覆盖率约 {coverage}%。", rows.len());
     Ok(())
 }
