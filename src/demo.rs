@@ -193,6 +193,7 @@ pub async fn load(state: &AppState) -> Result<()> {
     println!("远程监控平台：新发现 {raised} 条预警（办件超期、不满意评价、未按时公开等）。");
     crate::demo_kiosk::load(state).await?;
     crate::demo_monitor::load(state).await?;
+    crate::demo_followers::load(state).await?;
     crate::demo_screening::load(state).await?;
     let indexed =
         xiaowei_server::public::search::reindex_all(state).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;

@@ -1,11 +1,14 @@
 //! Demo 小微权力 data: a county catalogue of 36 items in the spirit of the national 村务管理
 //! standard (public powers and convenience services, each with its procedure and risk points), one
 //! local item of 卓园村, and published exercise records in 广至藏族乡 — one with a late step, one
-//! with a skipped step. Items and records are looked up by name first, so a second
-//! `xiaowei demo` adds nothing.
+//! with a skipped step. Every item carries its 责任清单 (one duty per step, the item's
+//! responsible person first) and 追责清单 (the breaches of its category, then one per risk point,
+//! each with its measure and basis). Items and records are looked up by name first, so a second
+//! `xiaowei demo` adds nothing; an item from an older demo without lists gets them as version 2.
 
 use anyhow::{Context, Result};
 use xiaowei_core::power::{self, PowerCategory, ProcedureStep, RiskPoint};
+use xiaowei_core::power_lists::{Accountability, Duty};
 use xiaowei_server::AppState;
 use xiaowei_store::{NewPowerExercise, NewPowerItem, NewPowerStepRecord, Store};
 
@@ -384,6 +387,8 @@ fn item_of(spec: &Spec, org_code: &str) -> Result<NewPowerItem> {
         .collect();
     power::check_risks(&risks).with_context(|| name.to_owned())?;
     let total = power::total_limit(&steps, None).with_context(|| name.to_owned())?;
+    let duties = duties_of(responsible, &steps);
+    let accountability = accountability_of(category, &risks);
     Ok(NewPowerItem {
         org_code: org_code.to_owned(),
         category: category.as_str().to_owned(),
@@ -394,12 +399,119 @@ fn item_of(spec: &Spec, org_code: &str) -> Result<NewPowerItem> {
         total_days: i64::from(total),
         steps,
         risks,
+        duties,
+        accountability,
         created_by: None,
     })
 }
 
+/// The 责任清单 of an item: its responsible person answers for the whole at step 1, then each
+/// step's actor for that step, in words that fit who the actor is.
+fn duties_of(responsible: &str, steps: &[ProcedureStep]) -> Vec<Duty> {
+    let mut out = vec![Duty {
+        step_no: 1,
+        bearer: responsible.to_owned(),
+        duty: "对本事项负第一责任，组织按程序、按时限办理，不得授意或默许违规操作".to_owned(),
+    }];
+    for (no, step) in (1_u16..).zip(steps) {
+        let actor = step.actor.as_str();
+        let how = if actor.contains("监督委员会") {
+            "全程监督并签字确认，发现问题及时向乡镇纪委报告"
+        } else if actor.contains("会议") || actor.contains("大会") {
+            "确保到会人数和表决程序合法，会议记录完整并由参会人员签字"
+        } else if actor.contains("乡镇") || actor.contains("站") || actor.contains("中心") || actor.contains("党委")
+        {
+            "依规审核把关，对审核结论负责，不得降低标准或超时限办理"
+        } else if actor.contains("申请人") || actor.contains("经办人") {
+            "如实提供材料，对材料的真实性负责"
+        } else {
+            "按时限办理，对办理结果的真实性、合规性负直接责任"
+        };
+        let publish =
+            if step.publishes.is_empty() { String::new() } else { format!("；按时公开{}", step.publishes) };
+        out.push(Duty { step_no: no, bearer: actor.to_owned(), duty: format!("{}：{how}{publish}", step.action) });
+    }
+    out
+}
+
+const DISCIPLINE: &str = "《中国共产党纪律处分条例》";
+const SANCTIONS: &str = "《中华人民共和国公职人员政务处分法》";
+const CLEAN: &str = "《农村基层干部廉洁履行职责若干规定（试行）》";
+const ACCOUNTABLE: &str = "《中国共产党问责条例》";
+
+/// The 追责清单 of an item: the breaches typical of its category, then each risk point as a
+/// breach, and the overrun of its time limits.
+fn accountability_of(category: PowerCategory, risks: &[RiskPoint]) -> Vec<Accountability> {
+    let row = |breach: &str, measure: &str, basis: String| Accountability {
+        breach: breach.to_owned(),
+        measure: measure.to_owned(),
+        basis,
+    };
+    let mut out = match category {
+        PowerCategory::MajorDecision => vec![row(
+            "未经“四议两公开”程序决定重大事项",
+            "责令纠正，对村党组织书记、村委会主任诫勉谈话；造成损失的给予党纪政务处分",
+            format!("{CLEAN}；{ACCOUNTABLE}"),
+        )],
+        PowerCategory::Project => vec![row(
+            "规避招标、虚假招标或围标串标",
+            "责令停止实施，追回损失，移送纪检监察机关；涉嫌犯罪的移送司法机关",
+            format!("《中华人民共和国招标投标法》；{DISCIPLINE}"),
+        )],
+        PowerCategory::Asset => vec![row(
+            "擅自低价出租出让、处置集体资产资源",
+            "追缴集体损失，对责任人给予党纪政务处分，情节严重的依法罢免",
+            format!("{CLEAN}；《中华人民共和国村民委员会组织法》"),
+        )],
+        PowerCategory::Finance => vec![row(
+            "虚列支出、截留挪用或坐收坐支集体资金",
+            "追回资金，给予党纪政务处分；涉嫌挪用资金、职务侵占的移送司法机关",
+            format!("{DISCIPLINE}；《中华人民共和国刑法》"),
+        )],
+        PowerCategory::Personnel => vec![row(
+            "降低标准、违反程序或优亲厚友",
+            "程序无效并重新办理，对责任人批评教育、诫勉谈话；情节严重的给予党纪处分",
+            format!("{DISCIPLINE}；{ACCOUNTABLE}"),
+        )],
+        PowerCategory::Homestead => vec![row(
+            "违规审批宅基地或为“一户多宅”出具同意意见",
+            "撤销审批意见，责令纠正；对责任人给予政务处分",
+            format!("《中华人民共和国土地管理法》；{SANCTIONS}"),
+        )],
+        PowerCategory::Relief => vec![row(
+            "优亲厚友、虚报冒领救助资金",
+            "取消不符合条件人员的资格并追回资金，对责任人给予党纪政务处分",
+            format!("《社会救助暂行办法》；{DISCIPLINE}"),
+        )],
+        PowerCategory::Certificate => vec![row(
+            "出具虚假证明或借出具证明索取财物",
+            "收回证明，批评教育；情节严重的给予党纪政务处分",
+            format!("{CLEAN}；{SANCTIONS}"),
+        )],
+    };
+    for risk in risks {
+        out.push(row(
+            &risk.risk,
+            "视情节给予提醒谈话、诫勉谈话或党纪政务处分，造成集体或群众损失的责令赔偿",
+            format!("{DISCIPLINE}；{SANCTIONS}"),
+        ));
+    }
+    out.push(row(
+        "无正当理由超过步骤时限或未按规定公开",
+        "责令限期整改，通报批评；造成不良影响的诫勉谈话",
+        ACCOUNTABLE.to_owned(),
+    ));
+    out
+}
+
 async fn ensure_item(store: &Store, spec: &Spec, org_code: &str, now: i64) -> Result<i64> {
     if let Some(found) = store.find_power_item_by_name(org_code, spec.1).await? {
+        let listed = !store.power_item_duties(found.id).await?.is_empty()
+            || !store.power_item_accountability(found.id).await?.is_empty();
+        if !listed {
+            let item = item_of(spec, org_code)?;
+            store.set_power_item_lists(found.id, found.version, &item.duties, &item.accountability, now).await?;
+        }
         return Ok(found.id);
     }
     Ok(store.add_power_item(&item_of(spec, org_code)?, now).await?)

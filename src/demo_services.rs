@@ -1,18 +1,20 @@
-//! Demo data for 我要办事: the 64 service items of `data-seed/service-items.csv` across the county
+//! Demo data for 我要办事: the 65 service items of `data-seed/service-items.csv` across the county
 //! departments, an invented township handler for every item in every township, a phone for the
 //! county supervisor's account, and a handful of applications in every state (new, overdue for
 //! contact, in progress, completed and rated, reopened after 不满意, past its deadline), filed and
-//! handled through the same use cases as real ones. Fixed form keys make loading repeatable.
+//! handled through the same use cases as real ones, and the 办事直通车 tiles (county-wide ones and
+//! one of 广至藏族乡). Fixed form keys and tile names make loading repeatable.
 
 use anyhow::{Context, Result};
 use xiaowei_core::service::TimeLimit;
+use xiaowei_core::service_links::{self, LinkInput};
 use xiaowei_core::tracked::{Rating, Satisfaction};
 use xiaowei_core::{OrgLevel, Phone};
 use xiaowei_server::AppState;
 use xiaowei_server::app::cases;
 use xiaowei_server::app::tracked::{Filer, Official};
 use xiaowei_server::web::error::AppError;
-use xiaowei_store::{NewServiceItem, ServiceItem};
+use xiaowei_store::{NewServiceItem, NewServiceLink, ServiceItem};
 
 use crate::demo::{GIVEN, SURNAMES};
 
@@ -87,9 +89,46 @@ pub async fn load(state: &AppState) -> Result<()> {
     }
     let catalogue = store.service_items(true).await?;
     let cases = demo_cases(state, &catalogue, now).await?;
+    let links = demo_links(state, now).await?;
     let marks = cases::run_clocks(state, now).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
-    println!("我要办事：{items} 项服务事项，{cases} 件演示办件（{marks} 个提醒或逾期标记）。");
+    println!(
+        "我要办事：{items} 项服务事项，{cases} 件演示办件（{marks} 个提醒或逾期标记），{links} 个办事直通车链接。"
+    );
     Ok(())
+}
+
+/// 办事直通车: (org, name, icon, address, description).
+const LINKS: [(&str, &str, &str, &str, &str); 6] = [
+    ("620922", "甘肃政务服务网", "government", "https://zwfw.gansu.gov.cn/", "社保、医保、不动产等事项网上办"),
+    ("620922", "国家医保服务平台", "health", "https://fuwu.nhsa.gov.cn/", "医保查询、异地就医备案"),
+    ("620922", "社会保险公共服务平台", "social", "https://si.12333.gov.cn/", "养老保险缴费和待遇查询"),
+    ("620922", "网上国网", "bills", "https://www.95598.cn/", "电费查询和缴纳"),
+    ("620922", "酒泉市政务服务", "government", "https://www.jiuquan.gov.cn/", "市级办事指南和政策文件"),
+    ("620922214", "甘肃农业农村", "farming", "http://nync.gansu.gov.cn/", "惠农政策、农技服务"),
+];
+
+/// Adds the demo tiles not there yet; returns how many tiles there are.
+async fn demo_links(state: &AppState, now: i64) -> Result<usize> {
+    let store = state.store();
+    let Some(admin) = store.find_staff_by_username("admin").await? else { return Ok(0) };
+    let existing = store.service_links_within("620922").await?;
+    for (position, (org, name, icon, url, description)) in (1_i64..).zip(LINKS) {
+        if existing.iter().any(|l| l.org_code == org && l.name == name) {
+            continue;
+        }
+        let link = service_links::check(&LinkInput { name, icon, url, description })?;
+        let new = NewServiceLink {
+            org_code: org.to_owned(),
+            name: link.name,
+            icon: link.icon.as_str().to_owned(),
+            url: link.url,
+            description: link.description,
+            position,
+            created_by: admin.id,
+        };
+        store.add_service_link(&new, now).await?;
+    }
+    Ok(store.service_links_within("620922").await?.len())
 }
 
 /// What happened to a demo application after it was submitted.

@@ -8,6 +8,7 @@ mod bench_hostile;
 mod bench_screening;
 mod demo;
 mod demo_disclosures;
+mod demo_followers;
 mod demo_kiosk;
 mod demo_messages;
 mod demo_monitor;

@@ -14,6 +14,7 @@ mod helpers;
 mod key_rotation;
 mod kiosk;
 mod ledger;
+mod lists;
 mod messages;
 mod monitor;
 mod objections;

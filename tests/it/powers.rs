@@ -25,6 +25,8 @@ fn new_item(org_code: &str, name: &str) -> NewPowerItem {
         total_days: 15,
         steps: vec![step("村两委", 3), step("村民代表会议", 5), step("乡镇政府", 7)],
         risks: vec![RiskPoint { risk: "暗箱操作".into(), supervision: "乡镇纪委监督".into() }],
+        duties: Vec::new(),
+        accountability: Vec::new(),
         created_by: None,
     }
 }

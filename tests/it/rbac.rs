@@ -57,6 +57,7 @@ const POLICY: &[(&str, &str, &str)] = &[
     ("GET", "/staff/powers", "SCTRV."),
     ("POST", "/staff/powers", ".CT.V."),
     ("GET", "/staff/powers/{item}", "SCTRV."),
+    ("POST", "/staff/powers/{item}/lists", ".C...."),
     ("GET", "/staff/power-records", "SCTRV."),
     ("POST", "/staff/power-records", "..T.V."),
     ("GET", "/staff/power-records/{record}", "SCTRV."),
@@ -118,6 +119,7 @@ const POLICY: &[(&str, &str, &str)] = &[
     ("GET", "/staff/wechat", ".C...."),
     ("POST", "/staff/wechat", ".C...."),
     ("GET", "/staff/alerts", "SCTR.."),
+    ("GET", "/staff/alerts/export", "SCTR.."),
     ("GET", "/staff/alerts/{alert}", "SCTR.."),
     ("POST", "/staff/alerts/{alert}/look", "S..R.."),
     ("POST", "/staff/alerts/{alert}/resolve", "S..R.."),
@@ -127,8 +129,13 @@ const POLICY: &[(&str, &str, &str)] = &[
     ("GET", "/staff/kiosks", ".C...."),
     ("POST", "/staff/kiosks", ".C...."),
     ("POST", "/staff/kiosks/{kiosk}/revoke", ".C...."),
+    ("GET", "/staff/service-links", ".C...."),
+    ("POST", "/staff/service-links", ".C...."),
+    ("POST", "/staff/service-links/{link}", ".C...."),
+    ("POST", "/staff/service-links/{link}/delete", ".C...."),
     ("GET", "/staff/monitor", "SCTR.."),
     ("GET", "/staff/monitor/export", "SCTR.."),
+    ("GET", "/staff/monitor/departments/export", "SCTR.."),
     ("GET", "/staff/monitor/townships/{org}", "SCTR.."),
     ("GET", "/staff/monitor/townships/{org}/export", "SCTR.."),
     ("GET", "/staff/monitor/list/{org}/{metric}", "SCTR.."),
@@ -142,6 +149,7 @@ const POLICY: &[(&str, &str, &str)] = &[
     ("POST", "/staff/registries/exclusive/remove", "SC...."),
     ("POST", "/staff/screening/run", "SC...."),
     ("GET", "/staff/screening", "S..R.."),
+    ("GET", "/staff/screening/export", "S..R.."),
     ("GET", "/staff/screening/{hit}", "S..R.."),
     ("POST", "/staff/screening/{hit}/handle", "S..R.."),
     ("GET", "/staff/outreach", "SCTR.."),
@@ -173,6 +181,7 @@ struct Targets {
     messages: [String; 2],
     alerts: [i64; 2],
     kiosks: [i64; 2],
+    links: [i64; 2],
     hits: [i64; 2],
     leads: [i64; 2],
     /// Inside the scope: the ids of the records below the targets (a case's photo, a roster's
@@ -301,6 +310,19 @@ async fn seed_targets(app: &TestApp) -> Targets {
         };
         *slot = store.create_kiosk_terminal(&terminal, 1).await.unwrap();
     }
+    let mut links = [0; 2];
+    for (slot, (org, name)) in links.iter_mut().zip([("620922100", "渊泉镇缴费"), ("620923100", "foreign tile")]) {
+        let link = xiaowei_store::NewServiceLink {
+            org_code: org.into(),
+            name: name.into(),
+            icon: "bills".into(),
+            url: "https://www.95598.cn/".into(),
+            description: "电费查询和缴纳".into(),
+            position: 0,
+            created_by: clerk,
+        };
+        *slot = store.add_service_link(&link, 1).await.unwrap();
+    }
     let (hits, leads) = crate::screening::seed_hits_and_leads(app, rosters, programme).await;
     Targets {
         parts: std::collections::HashMap::new(),
@@ -314,6 +336,7 @@ async fn seed_targets(app: &TestApp) -> Targets {
         messages,
         alerts,
         kiosks,
+        links,
         hits,
         leads,
     }
@@ -802,6 +825,7 @@ async fn request_for(
         .replace("{meeting}", &targets.part(&format!("{area}:meeting"), inside))
         .replace("{disclosure}", &targets.disclosures[usize::from(!inside)].to_string())
         .replace("{kiosk}", &targets.kiosks[usize::from(!inside)].to_string())
+        .replace("{link}", &targets.links[usize::from(!inside)].to_string())
         .replace("{metric}", "messages")
         .replace("{hit}", &targets.hits[usize::from(!inside)].to_string())
         .replace("{lead}", &targets.leads[usize::from(!inside)].to_string());
@@ -946,6 +970,19 @@ async fn request_for(
             ]),
             "/staff/kiosks" => form.extend([("org_code", org.into()), ("name", "大厅2号机".into())]),
             p if p.starts_with("/staff/kiosks/") => form.push(("confirm", "1".into())),
+            "/staff/powers/{item}/lists" => form.extend([
+                ("version", "1".into()),
+                ("duties", "1|村两委|提出项目和预算".into()),
+                ("accountability", "虚假招标|移送纪检监察机关|《中华人民共和国招标投标法》".into()),
+            ]),
+            "/staff/service-links" | "/staff/service-links/{link}" => form.extend([
+                ("org_code", org.into()),
+                ("name", format!("测试链接{}{}", role.as_str().len(), route.path.len())),
+                ("icon", "government".into()),
+                ("url", "https://zwfw.gansu.gov.cn/".into()),
+                ("description", "网上办事".into()),
+            ]),
+            "/staff/service-links/{link}/delete" => form.push(("confirm", "1".into())),
             _ => {}
         }
     }
@@ -1053,7 +1090,7 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
                 Target::ServiceItem => role == Role::DepartmentOfficer,
                 Target::Message => true,
                 Target::Alert => true,
-                Target::Kiosk => true,
+                Target::Kiosk | Target::ServiceLink => true,
                 Target::ScreeningHit | Target::OutreachLead => true,
             };
             // A record outside the scope does not exist for the account: ids cannot be probed.
@@ -1068,6 +1105,7 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
                     | Target::Message
                     | Target::Alert
                     | Target::Kiosk
+                    | Target::ServiceLink
                     | Target::ScreeningHit
                     | Target::OutreachLead
             );
@@ -1101,6 +1139,7 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
             "/staff/alerts",
             "/staff/live",
             "/staff/kiosks",
+            "/staff/service-links",
             "/staff/screening",
             "/staff/outreach",
         ] {

@@ -95,6 +95,8 @@ pub enum Permission {
     HandleAlerts,
     /// Register, list and revoke the township halls' touch terminals (触摸终端).
     ManageKiosks,
+    /// Keep the 办事直通车 link-out tiles of the county and its townships.
+    ManageServiceLinks,
     /// On a hall terminal of a township in scope, file a 我要办事 application on a villager's
     /// behalf (代办); the case records the officer.
     FileOnBehalf,
@@ -196,6 +198,7 @@ impl Role {
             P::ViewMonitor => matches!(self, R::Supervisor | R::CountyAdmin | R::TownshipAdmin | R::TownshipReviewer),
             P::HandleAlerts => matches!(self, R::Supervisor | R::TownshipReviewer),
             P::ManageKiosks => matches!(self, R::CountyAdmin),
+            P::ManageServiceLinks => matches!(self, R::CountyAdmin),
             P::FileOnBehalf => matches!(self, R::TownshipAdmin),
             P::ManageRegistries => matches!(self, R::CountyAdmin | R::Supervisor),
             P::ViewScreening | P::HandleScreening => self.is_commission(),

@@ -32,7 +32,10 @@ pub use config::Config;
 pub use state::AppState;
 
 use app::{screening, uploads};
-use public::{disclosures, home, kiosk, ledger, messages, powers, search, services, subsidies, village_office, wechat};
+use public::{
+    board, disclosures, home, kiosk, ledger, messages, posters, powers, search, services, subsidies, village_office,
+    wechat,
+};
 use web::{assets, error, ops, security};
 use workers::{notify, visits, witnesses};
 
@@ -52,6 +55,8 @@ pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let mut router = Router::new()
         .merge(home::router())
+        .merge(board::router())
+        .merge(posters::router())
         .merge(subsidies::router())
         .merge(search::router())
         .merge(powers::router())

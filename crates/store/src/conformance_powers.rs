@@ -2,9 +2,10 @@
 //! record per step, compare-and-set publication, documents, and per-village flag counts.
 
 use xiaowei_core::power::{ProcedureStep, RiskPoint, parse_day};
+use xiaowei_core::power_lists::{Accountability, Duty};
 
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
-use crate::{NewPowerDocument, NewPowerExercise, NewPowerItem, NewPowerStepRecord, Store, StoreError};
+use crate::{NewPowerDocument, NewPowerExercise, NewPowerItem, NewPowerStepRecord, NewServiceLink, Store, StoreError};
 
 fn item(org_code: &str, name: &str, limits: &[u16]) -> NewPowerItem {
     NewPowerItem {
@@ -26,6 +27,8 @@ fn item(org_code: &str, name: &str, limits: &[u16]) -> NewPowerItem {
             })
             .collect(),
         risks: vec![RiskPoint { risk: "暗箱操作".into(), supervision: "乡镇纪委全程监督".into() }],
+        duties: Vec::new(),
+        accountability: Vec::new(),
         created_by: None,
     }
 }
@@ -137,4 +140,75 @@ conformance!(flag_counts_are_per_village_and_only_for_published_exercises, |stor
     assert_eq!(flags[0].org_code, "620922100200");
     assert_eq!((flags[0].exercises, flags[0].late, flags[0].skipped, flags[0].overdue), (2, 1, 1, 0));
     assert!(store.power_flags_within("620922101", today).await.unwrap().is_empty());
+});
+
+conformance!(lists_make_a_new_version_and_every_leaf_still_verifies, |store: Store| async move {
+    small_tree(&store).await;
+    let id = store.add_power_item(&item("620922", "集体资产资源出租出让", &[3, 5]), 1).await.unwrap();
+    let first = store.latest_leaf_of("power_item", id).await.unwrap().unwrap();
+    assert_eq!((first.version, first.event.as_str()), (1, "add"));
+    assert!(!String::from_utf8_lossy(&first.content).contains("duties_sha256"));
+    assert_eq!(store.rederive_leaf(&first).await.unwrap(), Some(first.content.clone()));
+    let duties = vec![
+        Duty { step_no: 1, bearer: "村委会主任".into(), duty: "对出租方案的合规性负责".into() },
+        Duty { step_no: 2, bearer: "村务监督委员会".into(), duty: "监督竞价过程".into() },
+    ];
+    let acc = vec![Accountability {
+        breach: "未经村民代表会议决议擅自出租".into(),
+        measure: "责令纠正，诫勉谈话".into(),
+        basis: "《中国共产党问责条例》".into(),
+    }];
+    assert_eq!(store.set_power_item_lists(id, 1, &duties, &acc, 2).await.unwrap(), 2);
+    assert!(matches!(store.set_power_item_lists(id, 1, &duties, &acc, 3).await, Err(StoreError::Stale(_))));
+    assert_eq!(store.power_item_duties(id).await.unwrap(), duties);
+    assert_eq!(store.power_item_accountability(id).await.unwrap(), acc);
+    assert_eq!(store.find_power_item(id).await.unwrap().unwrap().version, 2);
+    let second = store.latest_leaf_of("power_item", id).await.unwrap().unwrap();
+    assert_eq!((second.version, second.event.as_str()), (2, "update"));
+    let text = String::from_utf8_lossy(&second.content).into_owned();
+    assert!(text.contains("duties_sha256=") && text.contains("accountability_sha256="));
+    assert_eq!(store.rederive_leaf(&second).await.unwrap(), Some(second.content.clone()));
+    // The first leaf's lists are gone from the database: only its hash is checked.
+    assert_eq!(store.rederive_leaf(&first).await.unwrap(), None);
+    assert!(store.ledger_gaps().await.unwrap().iter().all(|(kind, _, _)| kind != "power_item"));
+    // A list changed behind the application's back no longer rebuilds the leaf.
+    sqlx::query("UPDATE power_item_accountability SET measure = '不予追究' WHERE item_id = $1")
+        .bind(id)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    assert_ne!(store.rederive_leaf(&second).await.unwrap(), Some(second.content));
+});
+
+conformance!(service_links_show_county_tiles_then_the_townships_own, |store: Store| async move {
+    small_tree(&store).await;
+    let by = store.create_staff_user(&user("linkadmin", "county_admin", "620922"), 1).await.unwrap();
+    let link = |org: &str, name: &str, position: i64| NewServiceLink {
+        org_code: org.into(),
+        name: name.into(),
+        icon: "health".into(),
+        url: "https://fuwu.nhsa.gov.cn/".into(),
+        description: "医保查询".into(),
+        position,
+        created_by: by,
+    };
+    let b = store.add_service_link(&link("620922", "医保服务", 2), 1).await.unwrap();
+    let a = store.add_service_link(&link("620922", "政务服务", 1), 1).await.unwrap();
+    let t = store.add_service_link(&link("620922100", "镇缴费", 1), 1).await.unwrap();
+    let ids = |rows: Vec<crate::ServiceLinkRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.service_links_for("620922100200").await.unwrap()), [a, b, t]);
+    assert_eq!(ids(store.service_links_for("620922101").await.unwrap()), [a, b]);
+    assert_eq!(ids(store.service_links_within("620922").await.unwrap()), [a, b, t]);
+    assert!(matches!(
+        store.add_service_link(&link("620922", "医保服务", 3), 2).await,
+        Err(StoreError::Duplicate { .. })
+    ));
+    store.update_service_link(t, &link("620922100", "镇缴费", 0), 3).await.unwrap();
+    assert_eq!(store.find_service_link(t).await.unwrap().unwrap().position, 0);
+    assert!(store.delete_service_link(t).await.unwrap());
+    assert!(!store.delete_service_link(t).await.unwrap());
+    assert!(matches!(
+        store.update_service_link(t, &link("620922100", "镇缴费", 0), 4).await,
+        Err(StoreError::NotFound)
+    ));
 });

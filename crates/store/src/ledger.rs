@@ -388,7 +388,17 @@ impl Store {
         let built = match leaf.kind.as_str() {
             "roster" => self.roster_leaf(&mut conn, leaf.object_id, &leaf.event, at).await,
             "disclosure" => self.disclosure_leaf(&mut conn, leaf.object_id, &leaf.event, at).await,
-            "power_item" => self.power_item_leaf(&mut conn, leaf.object_id, at).await,
+            "power_item" => {
+                let current: Option<i64> = sqlx::query_scalar("SELECT version FROM power_items WHERE id = $1")
+                    .bind(leaf.object_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                match current {
+                    // An earlier version's lists are no longer in the database; its hash stays checked.
+                    Some(v) if v != leaf.version => return Ok(None),
+                    _ => self.power_item_leaf(&mut conn, leaf.object_id, at).await,
+                }
+            }
             "service_item" => {
                 let current: Option<i64> = sqlx::query_scalar("SELECT version FROM service_items WHERE id = $1")
                     .bind(leaf.object_id)
@@ -444,6 +454,15 @@ impl Store {
                 };
                 if status == "withdrawn" && latest.event != "withdraw" {
                     gaps.push((kind.to_owned(), id, "已撤回，但账本中没有撤回记录".to_owned()));
+                }
+                if kind == "power_item" {
+                    let version: i64 = sqlx::query_scalar("SELECT version FROM power_items WHERE id = $1")
+                        .bind(id)
+                        .fetch_one(&self.pool)
+                        .await?;
+                    if version != latest.version {
+                        gaps.push((kind.to_owned(), id, "权力事项清单与账本最新记录不一致".to_owned()));
+                    }
                 }
                 if kind == "service_item" {
                     let version: i64 = sqlx::query_scalar("SELECT version FROM service_items WHERE id = $1")
@@ -786,14 +805,11 @@ impl Store {
         id: i64,
         at: i64,
     ) -> Result<NewLeaf, StoreError> {
-        let item: crate::PowerItem = sqlx::query_as(
-            "SELECT id, org_code, category, name, basis, materials, responsible, total_days FROM power_items \
-             WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
-        let mut leaf = LeafText::new("power_item", id, 1, "add", Some(&item.org_code), at).map_err(ledger_err)?;
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {} FROM power_items WHERE id = $1", crate::powers::ITEM_COLUMNS));
+        let item: crate::PowerItem = sqlx::query_as(sql).bind(id).fetch_one(&mut *conn).await?;
+        let event = if item.version == 1 { "add" } else { "update" };
+        let mut leaf =
+            LeafText::new("power_item", id, item.version, event, Some(&item.org_code), at).map_err(ledger_err)?;
         leaf.field("category", &item.category)
             .field("name", &item.name)
             .field("basis", &item.basis)
@@ -822,12 +838,39 @@ impl Store {
             "risks",
             risks.into_iter().map(|(seq, risk, supervision)| vec![seq.to_string(), risk, supervision]),
         );
+        // 责任清单 and 追责清单 enter the leaf once an item has them, so the leaves of items
+        // published before the lists existed are rebuilt byte for byte.
+        let duties: Vec<(i64, i64, String, String)> =
+            sqlx::query_as("SELECT seq, step_no, bearer, duty FROM power_item_duties WHERE item_id = $1 ORDER BY seq")
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?;
+        let accountability: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT seq, breach, measure, basis FROM power_item_accountability WHERE item_id = $1 ORDER BY seq",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+        if !duties.is_empty() || !accountability.is_empty() {
+            leaf.digest(
+                "duties",
+                duties
+                    .into_iter()
+                    .map(|(seq, step, bearer, duty)| vec![seq.to_string(), step.to_string(), bearer, duty]),
+            );
+            leaf.digest(
+                "accountability",
+                accountability
+                    .into_iter()
+                    .map(|(seq, breach, measure, basis)| vec![seq.to_string(), breach, measure, basis]),
+            );
+        }
         let (content, rows) = leaf.finish_with_rows().map_err(ledger_err)?;
         Ok(NewLeaf {
             kind: "power_item".into(),
             object_id: id,
-            version: 1,
-            event: "add".into(),
+            version: item.version,
+            event: event.into(),
             org_code: Some(item.org_code),
             at,
             content,

@@ -8,6 +8,7 @@
 
 mod alerts;
 mod audit;
+mod board;
 mod bulk;
 mod decode;
 mod departments;
@@ -26,6 +27,7 @@ mod pii_rotation;
 mod powers;
 mod screening;
 mod search;
+mod service_links;
 mod services;
 mod staff;
 mod subsidies;
@@ -45,6 +47,7 @@ pub use alerts::{
     LiveFigures, NewAlert, PowerTimeline, RoutedCase, VillageDisclosed,
 };
 pub use audit::{AuditEntry, NewAuditEntry};
+pub use board::{BoardFilter, BoardRow};
 pub use departments::{Contact, Department, NewContact};
 pub use disclosures::{
     Disclosure, DisclosureText, FinanceLineRow, NewDisclosure, NewFinanceLine, VillageFinanceDisclosure,
@@ -57,8 +60,8 @@ pub use messages::{
     NewMessagePhoto,
 };
 pub use monitor::{
-    CaseRow, CaseValues, DayValue, FigureQuery, HouseholdRow, Listing, MessageRow, MonitorValues, OrgValue,
-    PublishedRow, RatingValues, UniqueVisitor, VisitIncrement, VisitRow,
+    CaseRow, CaseValues, DayValue, DepartmentValues, FigureQuery, HouseholdRow, Listing, MessageRow, MonitorValues,
+    OrgValue, PublishedRow, RatingValues, UniqueVisitor, VisitIncrement, VisitRow,
 };
 pub use objections::{
     NewObjection, NewObjectionEvent, Objection, ObjectionChange, ObjectionClock, ObjectionEvent, RatingChange,
@@ -79,6 +82,7 @@ pub use screening::{
     ScreeningRun, ScreeningSettings,
 };
 pub use search::{SearchDocument, SearchHit};
+pub use service_links::{NewServiceLink, ServiceLinkRow};
 pub use services::{
     CalendarDayRow, CaseChange, CaseEvent, CaseExtension, CaseFilter, CasePhoto, ClockMark, NewCase, NewCaseEvent,
     NewCasePhoto, NewServiceItem, RecipientRow, ServiceCase, ServiceHandler, ServiceItem,

@@ -61,6 +61,23 @@ pub struct RatingValues {
     pub rated: i64,
 }
 
+/// Service cases (办件) of one department: clocks kept, handling time and ratings.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq, Default)]
+pub struct DepartmentValues {
+    pub department_id: i64,
+    pub name: String,
+    pub cases: i64,
+    pub contact_on_time: i64,
+    pub contact_due: i64,
+    pub completed_on_time: i64,
+    pub completion_due: i64,
+    pub completed: i64,
+    pub handling_seconds: i64,
+    /// 满意 or 基本满意 among `rated`.
+    pub satisfied: i64,
+    pub rated: i64,
+}
+
 /// The period and scope of a figures query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FigureQuery {
@@ -313,18 +330,7 @@ impl Store {
         .bind(q.now)
         .fetch_all(&self.pool)
         .await?;
-        let ratings = sqlx::query_as(
-            "SELECT org_code, CAST(SUM(CASE WHEN rating IN ('satisfied', 'basic') THEN 1 ELSE 0 END) AS BIGINT) \
-             AS satisfied, COUNT(*) AS rated FROM ( \
-             SELECT org_code, rating, rated_at FROM service_cases WHERE rating IS NOT NULL \
-             UNION ALL SELECT org_code, rating, rated_at FROM messages WHERE rating IS NOT NULL AND kind <> 'report') r \
-             WHERE org_code LIKE $1 || '%' AND rated_at >= $2 AND rated_at < $3 GROUP BY org_code",
-        )
-        .bind(&q.prefix)
-        .bind(q.from)
-        .bind(q.to)
-        .fetch_all(&self.pool)
-        .await?;
+        let ratings = self.monitor_ratings(q).await?;
         Ok(MonitorValues {
             visits: values(self, VISITS, q).await?,
             visitors: values(self, VISITORS, q).await?,
@@ -340,6 +346,67 @@ impl Store {
             cases,
             ratings,
         })
+    }
+
+    /// Satisfaction ratings (cases and messages other than reports) per org, rated in the period.
+    pub async fn monitor_ratings(&self, q: &FigureQuery) -> Result<Vec<RatingValues>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT org_code, CAST(SUM(CASE WHEN rating IN ('satisfied', 'basic') THEN 1 ELSE 0 END) AS BIGINT) \
+             AS satisfied, COUNT(*) AS rated FROM ( \
+             SELECT org_code, rating, rated_at FROM service_cases WHERE rating IS NOT NULL \
+             UNION ALL SELECT org_code, rating, rated_at FROM messages WHERE rating IS NOT NULL AND kind <> 'report') r \
+             WHERE org_code LIKE $1 || '%' AND rated_at >= $2 AND rated_at < $3 GROUP BY org_code",
+        )
+        .bind(&q.prefix)
+        .bind(q.from)
+        .bind(q.to)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Per department: its cases submitted in the period under the scope, their clocks and
+    /// handling time, and the ratings of its cases given in the period. Every department is
+    /// listed, those without cases with zeros.
+    pub async fn monitor_departments(&self, q: &FigureQuery) -> Result<Vec<DepartmentValues>, StoreError> {
+        let mut rows: Vec<DepartmentValues> = sqlx::query_as(
+            "SELECT d.id AS department_id, d.name, COUNT(c.id) AS cases, \
+             CAST(COALESCE(SUM(CASE WHEN c.contacted_at IS NOT NULL AND c.contacted_at <= c.contact_due THEN 1 ELSE 0 END), 0) \
+             AS BIGINT) AS contact_on_time, \
+             CAST(COALESCE(SUM(CASE WHEN c.contacted_at IS NOT NULL OR c.contact_due <= $4 THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             AS contact_due, \
+             CAST(COALESCE(SUM(CASE WHEN c.completed_at IS NOT NULL AND c.completed_at <= c.completion_due THEN 1 ELSE 0 END), \
+             0) AS BIGINT) AS completed_on_time, \
+             CAST(COALESCE(SUM(CASE WHEN c.completed_at IS NOT NULL OR c.completion_due <= $4 THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             AS completion_due, \
+             CAST(COALESCE(SUM(CASE WHEN c.completed_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS completed, \
+             CAST(COALESCE(SUM(c.completed_at - c.submitted_at), 0) AS BIGINT) AS handling_seconds, \
+             CAST(0 AS BIGINT) AS satisfied, CAST(0 AS BIGINT) AS rated \
+             FROM departments d LEFT JOIN service_cases c ON c.department_id = d.id AND c.org_code LIKE $1 || '%' \
+             AND c.submitted_at >= $2 AND c.submitted_at < $3 GROUP BY d.id, d.name ORDER BY d.id",
+        )
+        .bind(&q.prefix)
+        .bind(q.from)
+        .bind(q.to)
+        .bind(q.now)
+        .fetch_all(&self.pool)
+        .await?;
+        let ratings: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT department_id, CAST(SUM(CASE WHEN rating IN ('satisfied', 'basic') THEN 1 ELSE 0 END) AS BIGINT), \
+             COUNT(*) FROM service_cases WHERE rating IS NOT NULL AND org_code LIKE $1 || '%' \
+             AND rated_at >= $2 AND rated_at < $3 GROUP BY department_id",
+        )
+        .bind(&q.prefix)
+        .bind(q.from)
+        .bind(q.to)
+        .fetch_all(&self.pool)
+        .await?;
+        for (department, satisfied, rated) in ratings {
+            if let Some(row) = rows.iter_mut().find(|r| r.department_id == department) {
+                row.satisfied = satisfied;
+                row.rated = rated;
+            }
+        }
+        Ok(rows)
     }
 
     /// Page views per org in the scope and days of `q` (for trends).

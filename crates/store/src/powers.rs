@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use sqlx::FromRow;
 use xiaowei_core::power::{self, Date, ProcedureStep, RecordedStep, RiskPoint};
+use xiaowei_core::power_lists::{Accountability, Duty};
 
 use crate::{Store, StoreError};
 
@@ -23,6 +24,8 @@ pub struct PowerItem {
     pub materials: String,
     pub responsible: String,
     pub total_days: i64,
+    /// Starts at 1; each change of its lists makes a new version with its own ledger leaf.
+    pub version: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +39,9 @@ pub struct NewPowerItem {
     pub total_days: i64,
     pub steps: Vec<ProcedureStep>,
     pub risks: Vec<RiskPoint>,
+    /// 责任清单 and 追责清单 (may be empty, to be filled in later).
+    pub duties: Vec<Duty>,
+    pub accountability: Vec<Accountability>,
     pub created_by: Option<i64>,
 }
 
@@ -140,9 +146,42 @@ struct RiskRow {
     supervision: String,
 }
 
-const ITEM_COLUMNS: &str = "id, org_code, category, name, basis, materials, responsible, total_days";
+pub(crate) const ITEM_COLUMNS: &str =
+    "id, org_code, category, name, basis, materials, responsible, total_days, version";
 const EXERCISE_COLUMNS: &str = "e.id, e.item_id, i.name AS item_name, e.org_code, e.title, e.started_on, e.status, \
      e.created_by, e.updated_at, e.published_at";
+
+/// Writes an item's list rows in order (the caller has removed any earlier rows).
+async fn insert_lists(
+    tx: &mut sqlx::AnyConnection,
+    item_id: i64,
+    duties: &[Duty],
+    accountability: &[Accountability],
+) -> Result<(), StoreError> {
+    for (seq, d) in (1_i64..).zip(duties) {
+        sqlx::query("INSERT INTO power_item_duties (item_id, seq, step_no, bearer, duty) VALUES ($1, $2, $3, $4, $5)")
+            .bind(item_id)
+            .bind(seq)
+            .bind(i64::from(d.step_no))
+            .bind(&d.bearer)
+            .bind(&d.duty)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for (seq, a) in (1_i64..).zip(accountability) {
+        sqlx::query(
+            "INSERT INTO power_item_accountability (item_id, seq, breach, measure, basis) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(item_id)
+        .bind(seq)
+        .bind(&a.breach)
+        .bind(&a.measure)
+        .bind(&a.basis)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
 
 impl Store {
     /// Adds a catalogue item with its steps and risk points in one transaction; a second item
@@ -187,6 +226,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        insert_lists(&mut tx, id, &item.duties, &item.accountability).await?;
         let leaf = self.power_item_leaf(&mut tx, id, now).await?;
         self.append_leaf_in(&mut tx, &leaf).await?;
         tx.commit().await?;
@@ -248,6 +288,61 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?;
         Ok(rows.into_iter().map(|r| RiskPoint { risk: r.risk, supervision: r.supervision }).collect())
+    }
+
+    /// An item's 责任清单, by step.
+    pub async fn power_item_duties(&self, item_id: i64) -> Result<Vec<Duty>, StoreError> {
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT step_no, bearer, duty FROM power_item_duties WHERE item_id = $1 ORDER BY seq")
+                .bind(item_id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(step_no, bearer, duty)| Duty { step_no: u16::try_from(step_no).unwrap_or(u16::MAX), bearer, duty })
+            .collect())
+    }
+
+    /// An item's 追责清单.
+    pub async fn power_item_accountability(&self, item_id: i64) -> Result<Vec<Accountability>, StoreError> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT breach, measure, basis FROM power_item_accountability WHERE item_id = $1 ORDER BY seq",
+        )
+        .bind(item_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(breach, measure, basis)| Accountability { breach, measure, basis }).collect())
+    }
+
+    /// Replaces an item's 责任清单 and 追责清单 if it is still at `version` (compare-and-set:
+    /// otherwise `Stale`), making version + 1 with its ledger leaf in the same transaction.
+    /// Returns the new version.
+    pub async fn set_power_item_lists(
+        &self,
+        item_id: i64,
+        version: i64,
+        duties: &[Duty],
+        accountability: &[Accountability],
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done =
+            sqlx::query("UPDATE power_items SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3")
+                .bind(now)
+                .bind(item_id)
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Stale("power item version changed".into()));
+        }
+        sqlx::query("DELETE FROM power_item_duties WHERE item_id = $1").bind(item_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM power_item_accountability WHERE item_id = $1").bind(item_id).execute(&mut *tx).await?;
+        insert_lists(&mut tx, item_id, duties, accountability).await?;
+        let leaf = self.power_item_leaf(&mut tx, item_id, now).await?;
+        self.append_leaf_in(&mut tx, &leaf).await?;
+        tx.commit().await?;
+        Ok(version + 1)
     }
 
     /// Opens an exercise as a draft; the same title for the same item and org twice is a conflict.

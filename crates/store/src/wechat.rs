@@ -288,6 +288,31 @@ impl Store {
         Ok(())
     }
 
+    /// Loads followers already known elsewhere (a migration from an earlier platform, the demo)
+    /// in one transaction: `(township, openid, household)` rows, subscribed at `now`, bound
+    /// when a household is given. A follower already recorded is left as it is.
+    pub async fn import_followers(&self, rows: &[(String, String, Option<i64>)], now: i64) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut added = 0;
+        for (township_code, openid, household_id) in rows {
+            added += sqlx::query(
+                "INSERT INTO wechat_followers (township_code, openid, subscribed, first_subscribed_at, subscribed_at, \
+                 household_id, bound_at) VALUES ($1, $2, 1, $3, $3, $4, $5) \
+                 ON CONFLICT (township_code, openid) DO NOTHING",
+            )
+            .bind(township_code)
+            .bind(openid)
+            .bind(now)
+            .bind(*household_id)
+            .bind(household_id.map(|_| now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
     /// Households in `village_code`'s subtree whose head has this name (to find the household
     /// of a person whose ID the self-query matched).
     pub async fn households_headed_by(

@@ -249,7 +249,12 @@ pub(crate) struct ItemView {
     pub total_days: i64,
     pub steps: Vec<xiaowei_core::power::ProcedureStep>,
     pub risks: Vec<xiaowei_core::power::RiskPoint>,
+    /// 责任清单, in step order.
+    pub duties: Vec<xiaowei_core::power_lists::Duty>,
+    /// 追责清单.
+    pub accountability: Vec<xiaowei_core::power_lists::Accountability>,
     pub flowchart: String,
+    pub version: i64,
 }
 
 pub(crate) async fn item_view(store: &Store, item: PowerItem) -> Result<ItemView, AppError> {
@@ -267,6 +272,9 @@ pub(crate) async fn item_view(store: &Store, item: PowerItem) -> Result<ItemView
         scope,
         materials: item.materials.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect(),
         risks: store.power_item_risks(item.id).await?,
+        duties: store.power_item_duties(item.id).await?,
+        accountability: store.power_item_accountability(item.id).await?,
+        version: item.version,
         name: item.name,
         basis: item.basis,
         responsible: item.responsible,

@@ -58,7 +58,7 @@ pub async fn index_roster(state: &AppState, roster: &Roster) -> Result<(), AppEr
     index(state, "roster", roster.id, &roster.org_code, title, basis, format!("/rosters/{}", roster.id)).await
 }
 
-/// Indexes a catalogue item by its name, basis, materials, procedure and risk points.
+/// Indexes a catalogue item by its name, basis, materials, procedure and four lists.
 pub async fn index_power_item(state: &AppState, item: &PowerItem) -> Result<(), AppError> {
     let category = xiaowei_core::power::PowerCategory::parse(&item.category).map_or("", |c| c.label());
     let mut body = vec![category.to_owned(), item.basis.clone(), item.materials.clone(), item.responsible.clone()];
@@ -68,8 +68,28 @@ pub async fn index_power_item(state: &AppState, item: &PowerItem) -> Result<(), 
     for risk in state.store().power_item_risks(item.id).await? {
         body.push(format!("{} {}", risk.risk, risk.supervision));
     }
+    for duty in state.store().power_item_duties(item.id).await? {
+        body.push(format!("{} {}", duty.bearer, duty.duty));
+    }
+    for row in state.store().power_item_accountability(item.id).await? {
+        body.push(format!("{} {} {}", row.breach, row.measure, row.basis));
+    }
     let url = format!("/powers/{}", item.id);
     index(state, "power", item.id, &item.org_code, item.name.clone(), body.join(" "), url).await
+}
+
+/// Keeps a 我要办事 item's index entry in step with the catalogue: indexed by its name,
+/// department, conditions and materials while it is offered (county-wide), removed when taken off.
+pub async fn index_service_item(state: &AppState, item_id: i64) -> Result<(), AppError> {
+    let Some(item) = state.store().find_service_item(item_id).await? else {
+        return Ok(state.store().unindex_document("service", item_id).await?);
+    };
+    if item.active == 0 {
+        return Ok(state.store().unindex_document("service", item_id).await?);
+    }
+    let county = state.store().county().await?.map(|c| c.code).unwrap_or_default();
+    let body = format!("{} {} {} {}", item.department_name, item.conditions, item.materials, item.steps);
+    index(state, "service", item.id, &county, item.name.clone(), body, format!("/services/{}", item.id)).await
 }
 
 /// Indexes a published power exercise record by its title and its item.
@@ -92,12 +112,17 @@ pub async fn index_disclosure(state: &AppState, d: &Disclosure) -> Result<(), Ap
 }
 
 /// Rebuilds the index entries of everything public (after bulk loading, e.g. the demo): current
-/// rosters, the catalogue, published power records and current disclosures.
+/// rosters, the power catalogue, the services offered, published power records and current
+/// disclosures.
 pub async fn reindex_all(state: &AppState) -> Result<usize, AppError> {
     let mut count = 0;
     let county = state.store().county().await?.map(|c| c.code).unwrap_or_default();
     for item in state.store().power_items_within(&county).await? {
         index_power_item(state, &item).await?;
+        count += 1;
+    }
+    for item in state.store().service_items(true).await? {
+        index_service_item(state, item.id).await?;
         count += 1;
     }
     for record in state.store().power_exercises_within(&county, true, 100_000).await? {
@@ -136,6 +161,7 @@ fn kind_label(kind: &str) -> &'static str {
     match kind {
         "roster" => "惠农资金",
         "power" => "小微权力",
+        "service" => "我要办事",
         "power_record" => "权力运行",
         "disclosure" => "公示公开",
         _ => "其他",

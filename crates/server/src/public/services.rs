@@ -12,6 +12,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use xiaowei_core::monitor::Menu;
 use xiaowei_core::service::{self, CaseStatus, TimeLimit};
+use xiaowei_core::service_links::Icon;
 use xiaowei_core::tracked::{Rating, Satisfaction};
 use xiaowei_core::{OrgLevel, Phone};
 use xiaowei_store::{ServiceCase, ServiceItem};
@@ -25,6 +26,7 @@ use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 use crate::web::places::county_name;
+use crate::web::qr;
 use crate::web::security::{ClientIp, CsrfToken, random_token};
 use crate::workers::visits::{self, Visit};
 
@@ -34,6 +36,7 @@ const LOOKUPS_PER_CLIENT: i64 = 30;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/t/{township}/services", get(catalogue))
+        .route("/service-links/{link}/qr.svg", get(link_qr))
         .route("/services/{item}", get(item_page))
         .route("/services/{item}/apply", get(apply_form).post(apply))
         .route("/cases", get(track_form).post(track))
@@ -46,6 +49,44 @@ async fn township_of(state: &AppState, code: &str) -> Result<xiaowei_store::Org,
         Some(org) if org.level() == Some(OrgLevel::Township) => Ok(org),
         _ => Err(AppError::NotFound),
     }
+}
+
+/// A 办事直通车 tile as 我要办事 shows it.
+struct LinkTile {
+    id: i64,
+    name: String,
+    icon: &'static str,
+    glyph: &'static str,
+    url: String,
+    description: String,
+}
+
+/// The tiles shown in a township: the county's, then its own.
+async fn link_tiles(state: &AppState, township_code: &str) -> Result<Vec<LinkTile>, AppError> {
+    Ok(state
+        .store()
+        .service_links_for(township_code)
+        .await?
+        .into_iter()
+        .map(|l| {
+            let icon = Icon::parse(&l.icon).unwrap_or(Icon::Government);
+            LinkTile {
+                id: l.id,
+                name: l.name,
+                icon: icon.as_str(),
+                glyph: icon.glyph(),
+                url: l.url,
+                description: l.description,
+            }
+        })
+        .collect())
+}
+
+/// A tile's address as a QR code: on a hall terminal the villager scans it with their phone
+/// instead of leaving the terminal.
+async fn link_qr(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, AppError> {
+    let link = state.store().find_service_link(id).await?.ok_or(AppError::NotFound)?;
+    qr::svg_response(&link.url, 200)
 }
 
 struct DepartmentGroup {
@@ -68,6 +109,7 @@ struct CataloguePage {
     q: String,
     total: usize,
     groups: Vec<DepartmentGroup>,
+    links: Vec<LinkTile>,
 }
 
 #[derive(Deserialize)]
@@ -87,7 +129,14 @@ async fn catalogue(
     let items = state.store().service_items(true).await?;
     let total = items.len();
     let mut groups: Vec<DepartmentGroup> = Vec::new();
-    for item in items.into_iter().filter(|i| q.is_empty() || i.name.contains(&q) || i.department_name.contains(&q)) {
+    let matches = |i: &ServiceItem| {
+        q.is_empty()
+            || i.name.contains(&q)
+            || i.department_name.contains(&q)
+            || i.conditions.contains(&q)
+            || i.materials.contains(&q)
+    };
+    for item in items.into_iter().filter(|i| matches(i)) {
         let link = ItemLink {
             id: item.id,
             limit: TimeLimit::parse(&item.time_limit).map(TimeLimit::label).unwrap_or_default(),
@@ -99,6 +148,7 @@ async fn catalogue(
         }
     }
     let page = CataloguePage {
+        links: link_tiles(&state, &township.code).await?,
         county_name: county_name(&state).await?,
         township_name: township.display_name().to_owned(),
         township_code: township.code,

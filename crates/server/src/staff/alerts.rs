@@ -1,4 +1,5 @@
-//! 预警处置: the alerts in the account's scope, with filters, counts per township and pagination;
+//! 预警处置: the alerts in the account's scope, with filters, counts per township, pagination and
+//! an .xlsx of the filtered list;
 //! one alert with its evidence link and its handling (mark looked at, then resolve with a note,
 //! after a confirmation). Every handling step is compare-and-set and audited.
 //!
@@ -82,6 +83,24 @@ pub struct ListQuery {
     township: String,
 }
 
+/// The list's filter: the chosen township inside the scope (else the scope), kind and status;
+/// alerts about reports for the commission only.
+fn filter_of(staff: &Staff, q: &ListQuery) -> AlertFilter {
+    let scope = &staff.scope.org_code;
+    let township = q.township.trim();
+    let org_prefix = if !township.is_empty() && township.len() == 9 && is_within(township, scope) {
+        township.to_owned()
+    } else {
+        scope.clone()
+    };
+    AlertFilter {
+        org_prefix,
+        include_restricted: staff.role.is_commission(),
+        kind: AlertKind::parse(&q.kind),
+        status: AlertStatus::parse(&q.status),
+    }
+}
+
 pub async fn list(
     State(state): State<AppState>,
     staff: Staff,
@@ -89,18 +108,8 @@ pub async fn list(
 ) -> Result<Html<String>, AppError> {
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let scope = staff.scope.org_code.clone();
-    let township = q.township.trim();
-    let org_prefix = if !township.is_empty() && township.len() == 9 && is_within(township, &scope) {
-        township.to_owned()
-    } else {
-        scope.clone()
-    };
-    let filter = AlertFilter {
-        org_prefix: org_prefix.clone(),
-        include_restricted: staff.role.is_commission(),
-        kind: AlertKind::parse(&q.kind),
-        status: AlertStatus::parse(&q.status),
-    };
+    let filter = filter_of(&staff, &q);
+    let org_prefix = filter.org_prefix.clone();
     let (alerts, total) = state.store().alerts(&filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     let mut names = std::collections::HashMap::new();
     let mut rows = Vec::with_capacity(alerts.len());
@@ -153,6 +162,50 @@ pub async fn list(
         query,
     };
     Ok(Html(page.render()?))
+}
+
+/// Most alerts in one export.
+const EXPORT_ROWS: i64 = 50_000;
+
+const EXPORT_HEADERS: [&str; 10] =
+    ["类别", "地点", "内容", "状态", "发现时间", "查看人", "查看时间", "处置人", "处置时间", "处置说明"];
+
+/// The alerts of the list's filter as an .xlsx (audited), like every other table of the monitor.
+pub async fn export(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    use xiaowei_sheets::TableCell::Text as T;
+    let filter = filter_of(&staff, &q);
+    let (alerts, total) = state.store().alerts(&filter, EXPORT_ROWS, 0).await?;
+    let mut names = std::collections::HashMap::new();
+    let time = |at: Option<i64>| at.map(shanghai_time).unwrap_or_default();
+    let mut cells = Vec::with_capacity(alerts.len());
+    for a in alerts {
+        cells.push(vec![
+            T(a.kind.label().to_owned()),
+            T(crate::staff::live::place(&state, &mut names, &a.org_code).await?),
+            T(a.summary),
+            T(a.status.label().to_owned()),
+            T(shanghai_time(a.raised_at)),
+            T(a.looked_at_name.unwrap_or_default()),
+            T(time(a.looked_at)),
+            T(a.resolved_by_name.unwrap_or_default()),
+            T(time(a.resolved_at)),
+            T(a.note.unwrap_or_default()),
+        ]);
+    }
+    let title = "预警处置";
+    let mut subtitle = vec![format!("导出时间：{}", shanghai_time(state.now()))];
+    if total > EXPORT_ROWS {
+        subtitle.push(format!("共{total}条，仅导出最新{EXPORT_ROWS}条，请按乡镇或类别筛选后分批导出"));
+    }
+    let bytes = xiaowei_sheets::table_xlsx("预警", title, &subtitle, &EXPORT_HEADERS, &cells)
+        .map_err(|e| AppError::Internal(format!("alerts export: {e}")))?;
+    let detail = format!("导出预警{}条", cells.len());
+    state.audit(staff.audit_entry(state.now(), "alert.export", filter.org_prefix.clone(), detail, None)).await?;
+    Ok(crate::staff::xlsx_response(bytes, &format!("{title}.xlsx")))
 }
 
 #[derive(Template)]
@@ -287,6 +340,7 @@ pub async fn resolve(
 /// This area's staff routes, each with the permission it needs and its scope target.
 pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
     r.get("/staff/alerts", Permission::ViewMonitor, Target::None, list)
+        .get("/staff/alerts/export", Permission::ViewMonitor, Target::None, export)
         .get("/staff/alerts/{alert}", Permission::ViewMonitor, Target::Alert, show)
         .post("/staff/alerts/{alert}/look", Permission::HandleAlerts, Target::Alert, look)
         .post("/staff/alerts/{alert}/resolve", Permission::HandleAlerts, Target::Alert, resolve)

@@ -20,6 +20,7 @@ mod programmes;
 mod rosters;
 mod routes;
 mod screening;
+mod service_links;
 mod services;
 mod users;
 mod village_office;
@@ -82,6 +83,8 @@ pub enum Target {
     Alert,
     /// A touch terminal id in the path (`{kiosk}`): its township must be in scope.
     Kiosk,
+    /// A 办事直通车 tile id in the path (`{link}`): its county or township must be in scope.
+    ServiceLink,
     /// A screening hit id in the path (`{hit}`): its village must be in scope.
     ScreeningHit,
     /// A 政策找人 lead id in the path (`{lead}`): its village must be in scope.
@@ -114,6 +117,7 @@ fn areas() -> StaffRoutes {
         .area(alerts::routes)
         .area(crate::staff::live::routes)
         .area(kiosks::routes)
+        .area(service_links::routes)
         .area(monitor::routes)
         .area(screening::routes)
 }
@@ -272,6 +276,9 @@ impl Staff {
         }
         if self.role.allows(Permission::ManageKiosks) {
             links.push(("/staff/kiosks".to_owned(), "触摸终端"));
+        }
+        if self.role.allows(Permission::ManageServiceLinks) {
+            links.push(("/staff/service-links".to_owned(), "办事直通车"));
         }
         if self.role.allows(Permission::ViewScreening) {
             links.push(("/staff/screening".to_owned(), "大数据比对"));

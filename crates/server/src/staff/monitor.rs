@@ -1,6 +1,6 @@
 //! 远程监控平台, figures: the township × metric table (and a township's villages) with rates,
-//! sample sizes, ranks and trends, the charts, the list behind every figure, the weekly summary,
-//! and an .xlsx of each table. County roles see every township, township roles their own.
+//! sample sizes, ranks and trends, the per-department table of cases beside it, the charts, the
+//! list behind every figure, the weekly summary, and an .xlsx of each table. County roles see every township, township roles their own.
 
 use std::collections::BTreeMap;
 
@@ -266,6 +266,78 @@ fn table_cells(rows: &[FigureRow]) -> Vec<Vec<TableCell>> {
         .collect()
 }
 
+/// One line of the per-department table (办件 of each county department).
+pub struct DepartmentRow {
+    pub name: String,
+    pub cases: i64,
+    pub contact: Rate,
+    pub completion: Rate,
+    pub avg_days: String,
+    pub satisfaction: Rate,
+}
+
+impl DepartmentRow {
+    /// `92.3%（样本40）` for contact (0), completion (1) or satisfaction (2).
+    pub fn rate_cell(&self, which: usize) -> String {
+        let rate = [self.contact, self.completion, self.satisfaction][which];
+        format!("{}（样本{}）", rate.percent_label(), rate.sample)
+    }
+}
+
+/// Every department's cases in the account's scope, and the total.
+async fn department_table(state: &AppState, staff: &Staff) -> Result<Vec<DepartmentRow>, AppError> {
+    let now = state.now();
+    let values = state.store().monitor_departments(&all_time(&staff.scope.org_code, now)).await?;
+    let mut rows: Vec<DepartmentRow> = values
+        .iter()
+        .map(|d| DepartmentRow {
+            name: d.name.clone(),
+            cases: d.cases,
+            contact: Rate::new(d.contact_on_time, d.contact_due),
+            completion: Rate::new(d.completed_on_time, d.completion_due),
+            avg_days: average_days_label(d.handling_seconds, d.completed),
+            satisfaction: Rate::new(d.satisfied, d.rated),
+        })
+        .collect();
+    let sum = |f: fn(&xiaowei_store::DepartmentValues) -> i64| values.iter().map(f).sum::<i64>();
+    rows.push(DepartmentRow {
+        name: "合计".to_owned(),
+        cases: sum(|d| d.cases),
+        contact: Rate::new(sum(|d| d.contact_on_time), sum(|d| d.contact_due)),
+        completion: Rate::new(sum(|d| d.completed_on_time), sum(|d| d.completion_due)),
+        avg_days: average_days_label(sum(|d| d.handling_seconds), sum(|d| d.completed)),
+        satisfaction: Rate::new(sum(|d| d.satisfied), sum(|d| d.rated)),
+    });
+    Ok(rows)
+}
+
+const DEPARTMENT_HEADERS: [&str; 6] = ["部门", "办件", "24小时内联系率", "按时办结率", "平均办理天数", "满意率"];
+
+pub async fn departments_export(State(state): State<AppState>, staff: Staff) -> Result<Response, AppError> {
+    use TableCell::{Number as N, Text as T};
+    let rows = department_table(&state, &staff).await?;
+    let cells: Vec<Vec<TableCell>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                T(r.name.clone()),
+                N(r.cases),
+                T(r.rate_cell(0)),
+                T(r.rate_cell(1)),
+                T(r.avg_days.clone()),
+                T(r.rate_cell(2)),
+            ]
+        })
+        .collect();
+    let title = "各部门办件情况";
+    let subtitle = vec![format!("导出时间：{}", shanghai_time(state.now())), "比率后括号内为样本数".to_owned()];
+    let bytes = xiaowei_sheets::table_xlsx("部门办件", title, &subtitle, &DEPARTMENT_HEADERS, &cells)
+        .map_err(|e| AppError::Internal(format!("departments export: {e}")))?;
+    let entry = staff.audit_entry(state.now(), "monitor.export", "departments".to_owned(), title.to_owned(), None);
+    state.audit(entry).await?;
+    Ok(xlsx_response(bytes, &format!("{title}.xlsx")))
+}
+
 /// The townships the account sees.
 async fn townships_in_scope(state: &AppState, staff: &Staff) -> Result<Vec<Org>, AppError> {
     Ok(state
@@ -325,6 +397,8 @@ struct MonitorPage {
     bar_chart: String,
     updated: String,
     recent_label: &'static str,
+    /// The per-department table (the overview only).
+    departments: Vec<DepartmentRow>,
 }
 
 async fn trend_chart(state: &AppState, prefix: &str, now: i64) -> Result<String, AppError> {
@@ -361,6 +435,7 @@ pub async fn overview(State(state): State<AppState>, staff: Staff) -> Result<Htm
         with_reports: tables.with_reports,
         updated: shanghai_time(now),
         recent_label: RECENT_LABEL,
+        departments: department_table(&state, &staff).await?,
         nav: staff.nav(),
     };
     Ok(Html(page.render()?))
@@ -390,6 +465,7 @@ pub async fn township(
         with_reports: tables.with_reports,
         updated: shanghai_time(now),
         recent_label: RECENT_LABEL,
+        departments: Vec::new(),
         nav: staff.nav(),
     };
     Ok(Html(page.render()?))
@@ -863,6 +939,7 @@ pub async fn weekly_export(
 pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
     r.get("/staff/monitor", Permission::ViewMonitor, Target::None, overview)
         .get("/staff/monitor/export", Permission::ViewMonitor, Target::None, overview_export)
+        .get("/staff/monitor/departments/export", Permission::ViewMonitor, Target::None, departments_export)
         .get("/staff/monitor/townships/{org}", Permission::ViewMonitor, Target::Org, township)
         .get("/staff/monitor/townships/{org}/export", Permission::ViewMonitor, Target::Org, township_export)
         .get("/staff/monitor/list/{org}/{metric}", Permission::ViewMonitor, Target::Org, list)

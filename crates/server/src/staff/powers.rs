@@ -1,5 +1,6 @@
 //! The 小微权力 back office: the catalogue (county items by the county admin, local items by a
-//! township admin or village clerk for their own subtree), and power exercises — open, record each
+//! township admin or village clerk for their own subtree) with each item's 责任清单 and 追责清单
+//! (edited by the org that owns the item; each save is a new version in the ledger), and power exercises — open, record each
 //! step as it happens, attach documents, publish. Every change is audited; publication is
 //! compare-and-set and every form is once-only.
 
@@ -11,6 +12,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::response::{Html, Response};
 use serde::Deserialize;
 use xiaowei_core::power::{self, PowerCategory, ProcedureStep, RecordedStep, RiskPoint};
+use xiaowei_core::power_lists;
 use xiaowei_core::{OrgLevel, Permission};
 use xiaowei_store::{
     NewPowerDocument, NewPowerExercise, NewPowerItem, NewPowerStepRecord, PowerExercise, PowerItem, StoreError,
@@ -35,6 +37,8 @@ const RISK_ROWS: usize = 4;
 fn notice_text(code: &str) -> &'static str {
     match code {
         "added" => "事项已加入权力清单。",
+        "lists" => "责任清单和追责清单已保存，并已记入公开账本。",
+        "stale" => "该事项已被他人修改，请核对最新内容后重新保存。",
         "opened" => "运行记录已创建。请在每个步骤办理后及时记录。",
         "step" => "步骤已记录。",
         "attached" => "文件已上传。",
@@ -162,6 +166,8 @@ fn item_from_form(fields: &HashMap<String, String>, org_code: &str, staff: &Staf
         total_days: i64::from(total),
         steps,
         risks,
+        duties: Vec::new(),
+        accountability: Vec::new(),
         created_by: Some(staff.user.id),
     })
 }
@@ -203,6 +209,11 @@ struct ItemPage {
     nav: Nav,
     notice: &'static str,
     item: ItemView,
+    /// Whether the account may edit the item's lists (its own org's items: the county's for the county).
+    can_edit: bool,
+    duties_text: String,
+    accountability_text: String,
+    form_key: String,
 }
 
 pub async fn item(
@@ -215,8 +226,67 @@ pub async fn item(
     if !item_visible(&staff, &item) {
         return Err(AppError::NotFound);
     }
-    let page = ItemPage { nav: staff.nav(), notice: notice_text(&q.done), item: item_view(state.store(), item).await? };
+    let can_edit = staff.role.allows(Permission::ManagePowerCatalogue) && staff.require_org(&item.org_code).is_ok();
+    let item = item_view(state.store(), item).await?;
+    let page = ItemPage {
+        nav: staff.nav(),
+        notice: notice_text(&q.done),
+        can_edit,
+        duties_text: power_lists::duties_text(&item.duties),
+        accountability_text: power_lists::accountability_text(&item.accountability),
+        form_key: random_token(),
+        item,
+    };
     Ok(Html(page.render()?))
+}
+
+#[derive(Deserialize)]
+pub struct ListsForm {
+    #[serde(default)]
+    form_key: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    duties: String,
+    #[serde(default)]
+    accountability: String,
+}
+
+/// Saves an item's 责任清单 and 追责清单 as its next version (the owning org's accounts only:
+/// the county's items are the county's to edit), reindexes it and records the audit entry.
+pub async fn save_lists(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(form): Form<ListsForm>,
+) -> Result<Response, AppError> {
+    let store = state.store();
+    let item = store.find_power_item(id).await?.ok_or(AppError::NotFound)?;
+    if !item_visible(&staff, &item) {
+        return Err(AppError::NotFound);
+    }
+    staff.require_org(&item.org_code)?;
+    let version: i64 = form.version.trim().parse().map_err(|_| AppError::invalid("版本：表单已过期，请刷新后重试"))?;
+    let steps = store.power_item_steps(id).await?.len();
+    let duties = power_lists::parse_duties(&form.duties, steps).map_err(|e| AppError::invalid(e.to_string()))?;
+    let accountability =
+        power_lists::parse_accountability(&form.accountability).map_err(|e| AppError::invalid(e.to_string()))?;
+    if !first_submit(&state, &staff, &form.form_key).await? {
+        return Ok(see_other(&format!("/staff/powers/{id}?done=repeat")));
+    }
+    let now = state.now();
+    match store.set_power_item_lists(id, version, &duties, &accountability, now).await {
+        Ok(_) => {}
+        Err(StoreError::Stale(_)) => return Ok(see_other(&format!("/staff/powers/{id}?done=stale"))),
+        Err(e) => return Err(e.into()),
+    }
+    if let Some(saved) = store.find_power_item(id).await? {
+        crate::public::search::index_power_item(&state, &saved).await?;
+    }
+    let detail = format!("修改四张清单 {}（责任{}条，追责{}条）", item.name, duties.len(), accountability.len());
+    let entry = staff.audit_entry(now, "power.item.lists", format!("power_item:{id}"), detail, Some(item.org_code));
+    state.audit(entry).await?;
+    Ok(see_other(&format!("/staff/powers/{id}?done=lists#duties")))
 }
 
 #[derive(Template)]
@@ -568,6 +638,7 @@ pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
     r.get("/staff/powers", Permission::ViewPowers, Target::None, catalogue)
         .post("/staff/powers", Permission::ManagePowerCatalogue, Target::Org, create_item)
         .get("/staff/powers/{item}", Permission::ViewPowers, Target::PowerItem, item)
+        .post("/staff/powers/{item}/lists", Permission::ManagePowerCatalogue, Target::PowerItem, save_lists)
         .get("/staff/power-records", Permission::ViewPowers, Target::None, records)
         .post("/staff/power-records", Permission::RecordPowerExercise, Target::Org, open)
         .get("/staff/power-records/{record}", Permission::ViewPowers, Target::PowerRecord, record)

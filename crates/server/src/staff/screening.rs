@@ -424,6 +424,73 @@ pub struct HitsQuery {
     cleared: String,
 }
 
+/// The list's filter: the chosen place inside the scope (else the scope), rule, status and
+/// whether cleared hits are included.
+fn hit_filter(staff: &Staff, q: &HitsQuery) -> HitFilter {
+    let scope = &staff.scope.org_code;
+    let within = if !q.place.is_empty() && staff.scope.covers_org(&q.place) { q.place.clone() } else { scope.clone() };
+    let rule = Rule::parse(&q.rule).map(|r| r.as_str().to_owned());
+    let status = HitStatus::parse(&q.status).map(|s| s.as_str().to_owned());
+    HitFilter { within, rule, status, include_cleared: q.cleared == "1" }
+}
+
+/// Most hits in one export.
+const EXPORT_ROWS: i64 = 50_000;
+
+const EXPORT_HEADERS: [&str; 11] = [
+    "规则",
+    "风险等级",
+    "地点",
+    "补贴项目",
+    "年度",
+    "期次",
+    "姓名",
+    "身份证号（部分隐藏）",
+    "金额（元）",
+    "状态",
+    "首次发现",
+];
+
+/// The hits of the list's filter as an .xlsx (ID numbers masked; audited).
+pub async fn export(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<HitsQuery>,
+) -> Result<Response, AppError> {
+    use xiaowei_sheets::TableCell::{Number as N, Text as T};
+    let filter = hit_filter(&staff, &q);
+    let hits = state.store().screening_hits(&filter, EXPORT_ROWS, 0).await?;
+    let cells: Vec<Vec<xiaowei_sheets::TableCell>> = hits
+        .into_iter()
+        .map(|h| {
+            vec![
+                T(Rule::parse(&h.rule)
+                    .map_or_else(|| "未知规则".to_owned(), |r| format!("{}. {}", r.number(), r.label()))),
+                T(Severity::parse(&h.severity).unwrap_or(Severity::Medium).label().to_owned()),
+                T(h.org_name),
+                T(h.programme_name),
+                N(h.year),
+                T(h.period),
+                T(h.name),
+                T(h.id_masked),
+                T(yuan(h.amount_fen)),
+                T(HitStatus::parse(&h.status).map_or("未知", HitStatus::label).to_owned()),
+                T(shanghai_time(h.first_seen_at)),
+            ]
+        })
+        .collect();
+    let title = "大数据比对线索";
+    let mut subtitle = vec![format!("导出时间：{}；身份证号已隐藏部分数字", shanghai_time(state.now()))];
+    if cells.len() as i64 >= EXPORT_ROWS {
+        subtitle.push(format!("仅导出前{EXPORT_ROWS}条，请按规则或地区筛选后分批导出"));
+    }
+    let bytes = xiaowei_sheets::table_xlsx("比对线索", title, &subtitle, &EXPORT_HEADERS, &cells)
+        .map_err(|e| AppError::Internal(format!("screening export: {e}")))?;
+    let detail = format!("导出比对线索{}条", cells.len());
+    state.audit(staff.audit_entry(state.now(), "screening.export", filter.within.clone(), detail, None)).await?;
+    Ok(crate::staff::xlsx_response(bytes, &format!("{title}.xlsx")))
+}
+
 pub async fn list(
     State(state): State<AppState>,
     staff: Staff,
@@ -431,10 +498,7 @@ pub async fn list(
 ) -> Result<Html<String>, AppError> {
     let store = state.store();
     let scope = staff.scope.org_code.clone();
-    let within = if !q.place.is_empty() && staff.scope.covers_org(&q.place) { q.place.clone() } else { scope.clone() };
-    let rule = Rule::parse(&q.rule).map(|r| r.as_str().to_owned());
-    let status = HitStatus::parse(&q.status).map(|s| s.as_str().to_owned());
-    let filter = HitFilter { within: within.clone(), rule, status, include_cleared: q.cleared == "1" };
+    let filter = hit_filter(&staff, &q);
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let mut rows = store.screening_hits(&filter, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
     let has_more = rows.len() as i64 > PAGE_SIZE;
@@ -828,6 +892,7 @@ pub(super) fn routes(r: StaffRoutes) -> StaffRoutes {
         .post("/staff/registries/exclusive/remove", Permission::ManageRegistries, Target::None, remove_pair)
         .post("/staff/screening/run", Permission::ManageRegistries, Target::None, run_now)
         .get("/staff/screening", Permission::ViewScreening, Target::None, list)
+        .get("/staff/screening/export", Permission::ViewScreening, Target::None, export)
         .get("/staff/screening/{hit}", Permission::ViewScreening, Target::ScreeningHit, show)
         .post("/staff/screening/{hit}/handle", Permission::HandleScreening, Target::ScreeningHit, handle)
         .get("/staff/outreach", Permission::ViewOutreach, Target::None, outreach)

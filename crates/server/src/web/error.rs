@@ -123,6 +123,7 @@ pub const DUPLICATES: &[(&str, &str, &str)] = &[
     ("village_cadres_org_code_phone_idx_key", "手机号", "该手机号已是本村另一位村干部的联系电话"),
     ("village_duty_overrides_org_code_on_date_key", "日期", "该日已有值班调整，请先删除原安排"),
     ("service_items_department_id_name_key", "事项名称", "本部门已有同名事项"),
+    ("service_links_org_code_name_key", "名称", "该范围内已有同名的直通车链接"),
     ("case_extensions_pending", "延期申请", "已有待审批的延期申请"),
     ("wechat_accounts_appid_key", "AppID", "该 AppID 已配置给其他乡镇"),
 ];

@@ -1,6 +1,6 @@
 //! Web plumbing every route shares: the error type and pages, CSRF and input checks, the client
-//! address and quotas, health and metrics, static assets, charts, the published-page cache, and
-//! the helpers for place names and Shanghai dates.
+//! address and quotas, health and metrics, static assets, charts, the published-page cache, QR
+//! codes, and the helpers for place names and Shanghai dates.
 
 pub mod assets;
 pub mod charts;
@@ -10,4 +10,5 @@ pub mod error;
 pub mod ops;
 pub mod page_cache;
 pub mod places;
+pub mod qr;
 pub mod security;
