@@ -45,6 +45,22 @@ pub struct KeyQuery {
     key: Option<String>,
 }
 
+/// A tracking number exactly as issued (prefix and 14 digits); forms forgive spaces and case,
+/// the API does not, so that its document can say precisely what it takes.
+fn tracking_param(text: &str, prefix: &str, normalize: fn(&str) -> Option<String>) -> Option<String> {
+    let digits = text.strip_prefix(prefix)?;
+    (digits.len() == 14 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| normalize(text)).flatten()
+}
+
+/// The access key: 20 lowercase hexadecimal characters.
+fn key_param(key: Option<String>) -> Result<String, ApiError> {
+    match key {
+        Some(k) if k.len() == 20 && k.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) => Ok(k),
+        Some(_) => Err(ApiError::field("key", "查询码：应为提交时得到的20位查询码")),
+        None => Err(ApiError::field("key", "查询码：请填写提交时得到的查询码")),
+    }
+}
+
 /// The answer's headers: the filer's own record stays out of shared caches.
 fn private<T: Serialize>(body: T) -> Response {
     let mut response = axum::Json(body).into_response();
@@ -93,10 +109,9 @@ pub async fn show_case(
     Path(tracking): Path<String>,
     ApiQuery(q): ApiQuery<KeyQuery>,
 ) -> Result<Response, ApiError> {
-    let tracking = service::normalize_tracking(&tracking)
+    let tracking = tracking_param(&tracking, "BJ", service::normalize_tracking)
         .ok_or_else(|| ApiError::field("tracking", "办件编号：应为 BJ 加14位数字，如 BJ20251009123456"))?;
-    let key = q.key.ok_or_else(|| ApiError::field("key", "查询码：请填写提交时得到的查询码"))?;
-    if key != notify::case_key(&state, &tracking) {
+    if key_param(q.key)? != notify::case_key(&state, &tracking) {
         return Err(AppError::NotFound.into());
     }
     let case = state.store().find_case_by_tracking(&tracking).await?.ok_or(AppError::NotFound)?;
@@ -163,10 +178,9 @@ pub async fn show_message(
     Path(tracking): Path<String>,
     ApiQuery(q): ApiQuery<KeyQuery>,
 ) -> Result<Response, ApiError> {
-    let tracking = message::normalize_tracking(&tracking)
+    let tracking = tracking_param(&tracking, "LY", message::normalize_tracking)
         .ok_or_else(|| ApiError::field("tracking", "留言编号：应为 LY 加14位数字，如 LY20251009123456"))?;
-    let key = q.key.ok_or_else(|| ApiError::field("key", "查询码：请填写提交时得到的查询码"))?;
-    if key != notify::message_key(&state, &tracking) {
+    if key_param(q.key)? != notify::message_key(&state, &tracking) {
         return Err(AppError::NotFound.into());
     }
     let store = state.store();
