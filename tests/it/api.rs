@@ -122,7 +122,7 @@ both_backends!(a_roster_is_as_masked_as_its_page_and_a_draft_is_not_found, |app:
         ("year", "2025".to_owned()),
         ("phase", "proposed".to_owned()),
     ];
-    let lines = [("张三", person_id(1), "600"), ("李四", person_id(2), "650.5"), ("王五", person_id(3), "600")];
+    let lines = [("张三", person_id(1), "600"), ("李四", person_id(2), "550.5"), ("王五", person_id(3), "600")];
     let roster = app.import_roster(&clerk, &fields, roster_csv(&lines)).await;
     let (status, _, _) = get(&app, &format!("/api/v1/rosters/{roster}")).await;
     assert_eq!(status, 404, "a draft is not public");
@@ -131,7 +131,7 @@ both_backends!(a_roster_is_as_masked_as_its_page_and_a_draft_is_not_found, |app:
     let (_, _, list) = get(&app, &format!("/api/v1/rosters?place={VILLAGE}&programme={programme}")).await;
     assert_eq!(list["total"], 1, "{list}");
     assert_eq!(list["items"][0]["id"], roster);
-    assert_eq!(list["items"][0]["total_fen"], 185_050);
+    assert_eq!(list["items"][0]["total_fen"], 175_050);
     let (_, _, detail) = get(&app, &format!("/api/v1/rosters/{roster}")).await;
     assert_eq!(detail["status"], "published", "{detail}");
     assert_eq!(detail["entry_count"], 3);
@@ -141,7 +141,7 @@ both_backends!(a_roster_is_as_masked_as_its_page_and_a_draft_is_not_found, |app:
     assert_eq!(page["total"], 3);
     assert!(headers.contains_key("link"));
     assert_eq!(page["items"][1]["name"], "李四");
-    assert_eq!(page["items"][1]["amount_fen"], 65_050);
+    assert_eq!(page["items"][1]["amount_fen"], 55_050);
     let (_, _, rest) = get(&app, &format!("/api/v1/rosters/{roster}/entries?page=2&per_page=2")).await;
     assert_eq!(rest["items"][0]["name"], "王五");
 
