@@ -146,7 +146,8 @@ both_backends!(a_roster_is_as_masked_as_its_page_and_a_draft_is_not_found, |app:
     assert_eq!(rest["items"][0]["name"], "王五");
 
     // The masked ID is the page's own; no full ID and no account appear anywhere.
-    let html = TestApp::client().get(app.url(&format!("/rosters/{roster}"))).send().await.unwrap().text().await.unwrap();
+    let html =
+        TestApp::client().get(app.url(&format!("/rosters/{roster}"))).send().await.unwrap().text().await.unwrap();
     let masked = page["items"][0]["id_masked"].as_str().unwrap();
     assert!(masked.contains('*') && html.contains(masked), "{masked}");
     let everything = format!("{list}{detail}{page}{rest}");
@@ -216,7 +217,9 @@ both_backends!(the_document_is_openapi_3_1_and_the_page_lists_every_operation, |
             assert!(op["summary"].as_str().is_some_and(|s| !s.is_ascii()), "{method} {path} needs a Chinese summary");
         }
     }
-    for path in ["/api/v1/rosters/{id}/entries", "/api/v1/powers/{id}", "/api/v1/ledger/entries", "/api/v1/cases/{tracking}"] {
+    for path in
+        ["/api/v1/rosters/{id}/entries", "/api/v1/powers/{id}", "/api/v1/ledger/entries", "/api/v1/cases/{tracking}"]
+    {
         assert!(paths.contains_key(path), "{path}");
     }
     let page = TestApp::client().get(app.url("/api/docs")).send().await.unwrap();

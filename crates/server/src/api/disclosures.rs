@@ -78,7 +78,10 @@ pub async fn list(
     let category = match q.category.as_deref() {
         None => None,
         Some(text) => Some(Category::parse(text).ok_or_else(|| {
-            ApiError::field("category", "公开类别：应为 party、village_affairs、finance、major_matter、major_expenditure、project 或 other")
+            ApiError::field(
+                "category",
+                "公开类别：应为 party、village_affairs、finance、major_matter、major_expenditure、project 或 other",
+            )
         })?),
     };
     let org = place(&state, &code, "place").await?;

@@ -55,7 +55,9 @@ fn schema_label(schema: &Value) -> String {
     }
     match schema.get("type") {
         Some(Value::String(t)) => t.clone(),
-        Some(Value::Array(types)) => types.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect::<Vec<_>>().join("/"),
+        Some(Value::Array(types)) => {
+            types.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect::<Vec<_>>().join("/")
+        }
         _ => String::new(),
     }
 }
@@ -83,10 +85,7 @@ fn operation_view(method: &str, path: &str, op: &Value) -> OperationView {
             description: text(p, "description"),
         })
         .collect();
-    let body = op
-        .pointer("/requestBody/content/application~1json/schema")
-        .map(schema_label)
-        .unwrap_or_default();
+    let body = op.pointer("/requestBody/content/application~1json/schema").map(schema_label).unwrap_or_default();
     let answers = op
         .get("responses")
         .and_then(Value::as_object)

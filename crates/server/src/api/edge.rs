@@ -77,7 +77,8 @@ pub async fn etag(request: Request, next: Next) -> Response {
     }
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_TAGGED_BYTES).await else {
-        return ApiError::from(crate::web::error::AppError::Internal("api body too large to tag".into())).into_response();
+        return ApiError::from(crate::web::error::AppError::Internal("api body too large to tag".into()))
+            .into_response();
     };
     let tag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..16]));
     let Ok(tag_value) = HeaderValue::from_str(&tag) else { return Response::from_parts(parts, Body::from(bytes)) };

@@ -65,7 +65,10 @@ pub async fn list(State(state): State<AppState>, paging: Paging) -> Result<Liste
 #[utoipa::path(get, path = "/api/v1/ledger/entries/{index}", summary = "公开账本记录", tag = "ledger",
     params(("index" = i64, Path, description = "账本记录序号（从0起）", minimum = 0)),
     responses((status = 200, description = "公开账本记录", body = LedgerEntry)))]
-pub async fn detail(State(state): State<AppState>, Path(index): Path<String>) -> Result<axum::Json<LedgerEntry>, ApiError> {
+pub async fn detail(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+) -> Result<axum::Json<LedgerEntry>, ApiError> {
     let index = int_param(Some(&index), "index", "账本记录序号", 0, i64::MAX)?.unwrap_or(0);
     let leaf = state.store().ledger_leaf(index.unsigned_abs()).await?.ok_or(AppError::NotFound)?;
     Ok(axum::Json(LedgerEntry::from(leaf)))

@@ -130,7 +130,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .layer(middleware::from_fn_with_state((state.clone(), quota), edge::read_quota))
         .route(
             "/api/openapi.json",
-            get(move || async move { ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json.to_string()) }),
+            get(move || async move {
+                ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json.to_string())
+            }),
         )
         .route("/api/docs", get(move || async move { axum::response::Html(page.to_string()).into_response() }))
 }
@@ -155,7 +157,10 @@ fn add_standard_answers(doc: &mut utoipa::openapi::OpenApi) {
         RefOr::T(
             ResponseBuilder::new()
                 .description(description)
-                .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                )
                 .build(),
         )
     };
@@ -186,7 +191,8 @@ fn add_standard_answers(doc: &mut utoipa::openapi::OpenApi) {
             });
             if let Some(RefOr::T(ok)) = answers.get_mut("200") {
                 ok.headers.insert("ETag".into(), text_header("内容的强校验值，可用于 If-None-Match"));
-                let is_list = operation.parameters.iter().flatten().any(|p| matches!(p, RefOr::T(p) if p.name == "per_page"));
+                let is_list =
+                    operation.parameters.iter().flatten().any(|p| matches!(p, RefOr::T(p) if p.name == "per_page"));
                 if is_list {
                     ok.headers.insert("Link".into(), text_header("下一页的地址（rel=\"next\"），最后一页没有"));
                 }

@@ -3,11 +3,11 @@
 //! framework rejection or a silently clamped value. A list answers `{items, page, per_page,
 //! total, next}` and repeats `next` in a `Link: <…>; rel="next"` header (RFC 8288).
 
+use axum::Json;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -91,8 +91,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
             .map_err(|_| ApiError::field("query", "查询参数：格式不正确或同一参数出现了多次"))?;
         let ApiQuery(q) = ApiQuery::<PageQuery>::from_request_parts(parts, &()).await?;
         let page = int_param(q.page.as_deref(), "page", "页码", 1, MAX_PAGE)?.unwrap_or(1);
-        let per_page = int_param(q.per_page.as_deref(), "per_page", "每页条数", 1, MAX_PER_PAGE)?
-            .unwrap_or(DEFAULT_PER_PAGE);
+        let per_page =
+            int_param(q.per_page.as_deref(), "per_page", "每页条数", 1, MAX_PER_PAGE)?.unwrap_or(DEFAULT_PER_PAGE);
         let others = pairs.into_iter().filter(|(k, _)| k != "page" && k != "per_page").collect();
         Ok(Self { page, per_page, path: parts.uri.path().to_owned(), others })
     }

@@ -113,7 +113,10 @@ pub struct PowerDetail {
 #[utoipa::path(get, path = "/api/v1/powers/{id}", summary = "权力事项详情（办理流程、廉政风险点）", tag = "powers",
     params(("id" = i64, Path, description = "权力事项编号", minimum = 1)),
     responses((status = 200, description = "权力事项", body = PowerDetail)))]
-pub async fn detail(State(state): State<AppState>, Path(id): Path<String>) -> Result<axum::Json<PowerDetail>, ApiError> {
+pub async fn detail(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<PowerDetail>, ApiError> {
     let store = state.store();
     let item = store.find_power_item(id_param(&id, "id")?).await?.ok_or(AppError::NotFound)?;
     let steps = store
@@ -122,8 +125,12 @@ pub async fn detail(State(state): State<AppState>, Path(id): Path<String>) -> Re
         .into_iter()
         .map(|s| Step { actor: s.actor, action: s.action, limit_days: s.limit_days, publishes: s.publishes })
         .collect();
-    let risks =
-        store.power_item_risks(item.id).await?.into_iter().map(|r| Risk { risk: r.risk, supervision: r.supervision }).collect();
+    let risks = store
+        .power_item_risks(item.id)
+        .await?
+        .into_iter()
+        .map(|r| Risk { risk: r.risk, supervision: r.supervision })
+        .collect();
     Ok(axum::Json(PowerDetail {
         summary: PowerSummary::from(&item),
         ledger_leaf: leaf_of(&state, "power_item", item.id).await?,

@@ -167,7 +167,10 @@ pub struct RosterDetail {
 #[utoipa::path(get, path = "/api/v1/rosters/{id}", summary = "花名册详情（含发放差异和版本）", tag = "subsidies",
     params(("id" = i64, Path, description = "花名册编号", minimum = 1)),
     responses((status = 200, description = "花名册", body = RosterDetail)))]
-pub async fn detail(State(state): State<AppState>, Path(id): Path<String>) -> Result<axum::Json<RosterDetail>, ApiError> {
+pub async fn detail(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<RosterDetail>, ApiError> {
     let roster = public_roster(&state, id_param(&id, "id")?).await?;
     let store = state.store();
     let lineage = roster.lineage_id.unwrap_or(roster.id);

@@ -80,7 +80,10 @@ fn lines(text: &str) -> Vec<String> {
 #[utoipa::path(get, path = "/api/v1/service-items/{id}", summary = "服务事项办事指南", tag = "services",
     params(("id" = i64, Path, description = "服务事项编号", minimum = 1)),
     responses((status = 200, description = "服务事项", body = ServiceDetail)))]
-pub async fn detail(State(state): State<AppState>, Path(id): Path<String>) -> Result<axum::Json<ServiceDetail>, ApiError> {
+pub async fn detail(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<ServiceDetail>, ApiError> {
     let id = id_param(&id, "id")?;
     let item = state.store().find_service_item(id).await?.filter(|i| i.active == 1).ok_or(AppError::NotFound)?;
     Ok(axum::Json(ServiceDetail {
