@@ -231,3 +231,100 @@ both_backends!(the_document_is_openapi_3_1_and_the_page_lists_every_operation, |
     }
     assert!(!html.contains("<script"), "the page needs no script");
 });
+
+async fn post_json(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
+    let response = TestApp::client().post(app.url(path)).json_body(body).await;
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("{path}: not JSON: {text}")))
+}
+
+/// `reqwest` without its `json` feature: the body serialized by hand.
+trait JsonBody {
+    async fn json_body(self, body: &Value) -> reqwest::Response;
+}
+
+impl JsonBody for reqwest::RequestBuilder {
+    async fn json_body(self, body: &Value) -> reqwest::Response {
+        self.header("content-type", "application/json").body(body.to_string()).send().await.unwrap()
+    }
+}
+
+both_backends!(a_case_and_a_message_are_filed_once_and_followed_by_key, |app: TestApp| async move {
+    let item = app
+        .state
+        .store()
+        .upsert_service_item(
+            &xiaowei_store::NewServiceItem {
+                department_id: app.own_department,
+                name: "高龄补贴申领".into(),
+                conditions: "户籍在本县".into(),
+                materials: "身份证".into(),
+                steps: "申请\n审核".into(),
+                time_limit: "15d".into(),
+                fee: "不收费".into(),
+                contact_phone: "0937-5522001".into(),
+                external_url: None,
+                requires_id: true,
+                officer_id: None,
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    let path = format!("/api/v1/service-items/{item}/cases");
+    let mut application = serde_json::json!({
+        "submit_key": "api-case-0000000001",
+        "name": "孙大爷",
+        "phone": "13712340000",
+        "village": VILLAGE,
+        "id_number": person_id(7),
+        "description": "申请高龄补贴，请联系我",
+    });
+    let (status, first) = post_json(&app, &path, &application).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["created"], true);
+    let (status, again) = post_json(&app, &path, &application).await;
+    assert_eq!((status, &again["tracking"], &again["created"]), (200, &first["tracking"], &Value::Bool(false)));
+    let tracking = first["tracking"].as_str().unwrap();
+    let key = first["key"].as_str().unwrap();
+    let (status, _, case) = get(&app, &format!("/api/v1/cases/{tracking}?key={key}")).await;
+    assert_eq!(status, 200, "{case}");
+    assert_eq!(case["status"], "submitted");
+    assert_eq!(case["phone_masked"], "137****0000");
+    assert!(case["timeline"].as_array().is_some_and(|t| !t.is_empty()), "{case}");
+    assert!(!case.to_string().contains("13712340000") && !case.to_string().contains(&person_id(7)));
+    let wrong = format!("/api/v1/cases/{tracking}?key=0123456789abcdef0123");
+    assert_eq!(get(&app, &wrong).await.0, 404);
+    // The same validation as the form, with the field named.
+    application["submit_key"] = "api-case-0000000002".into();
+    application["id_number"] = "620922198001010011".into();
+    let (status, refused) = post_json(&app, &path, &application).await;
+    error_of(status, &refused, 400, "invalid_input", Some("id_number"));
+    application["phone"] = "12345".into();
+    let (status, refused) = post_json(&app, &path, &application).await;
+    error_of(status, &refused, 400, "invalid_input", Some("phone"));
+    let form = TestApp::client().post(app.url(&path)).body("name=x").send().await.unwrap();
+    assert_eq!(form.status(), 415);
+
+    let message = serde_json::json!({
+        "submit_key": "api-message-00000001",
+        "kind": "report",
+        "place": VILLAGE,
+        "body": "村里有人冒领补贴，请核查",
+    });
+    let (status, left) = post_json(&app, &format!("/api/v1/townships/{TOWNSHIP}/messages"), &message).await;
+    assert_eq!(status, 201, "{left}");
+    assert!(left["secret"].as_str().is_some_and(|s| s.len() >= 10), "an anonymous report gets its password once");
+    let (status, again) = post_json(&app, &format!("/api/v1/townships/{TOWNSHIP}/messages"), &message).await;
+    assert_eq!((status, &again["tracking"], &again["secret"]), (200, &left["tracking"], &Value::Null));
+    let shown =
+        format!("/api/v1/messages/{}?key={}", left["tracking"].as_str().unwrap(), left["key"].as_str().unwrap());
+    let (status, _, view) = get(&app, &shown).await;
+    assert_eq!((status, &view["kind"], &view["phone_masked"]), (200, &Value::from("report"), &Value::from("")));
+    let complaint = serde_json::json!({
+        "submit_key": "api-message-00000002", "kind": "complaint", "place": VILLAGE, "body": "路灯坏了很久没人修",
+    });
+    let (status, refused) = post_json(&app, &format!("/api/v1/townships/{TOWNSHIP}/messages"), &complaint).await;
+    error_of(status, &refused, 400, "invalid_input", Some("phone"));
+});

@@ -96,7 +96,7 @@ both_backends!(an_objection_runs_on_a_deadline_and_is_rated_and_reopened, |app: 
     let o = store.find_objection_by_code(&code).await.unwrap().unwrap();
 
     // The deadline: the earlier of the publicity end and 5 working days, on the shared calendar.
-    let calendar = xiaowei_server::public::services::calendar(&app.state).await.unwrap();
+    let calendar = xiaowei_server::app::tracked::calendar(&app.state).await.unwrap();
     let publicity_end = store.find_roster(roster).await.unwrap().unwrap().publicity_end.unwrap().parse().unwrap();
     let expected = reply_deadline(&calendar, o.created_at, Some(publicity_end), 5);
     assert_eq!(

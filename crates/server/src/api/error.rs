@@ -31,6 +31,11 @@ impl ApiError {
         }
     }
 
+    /// Any other refusal with its own status and code.
+    pub fn status(status: StatusCode, code: &'static str, message: &str) -> Self {
+        Self { status, code, message: message.into(), field: None }
+    }
+
     /// Too many requests from this client.
     pub fn throttled(message: &str) -> Self {
         Self { status: StatusCode::TOO_MANY_REQUESTS, code: "too_many_attempts", message: message.into(), field: None }

@@ -108,7 +108,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(services::detail))
         .routes(routes!(ledger::list))
         .routes(routes!(ledger::detail))
+        .routes(routes!(requests::file_case))
         .routes(routes!(requests::show_case))
+        .routes(routes!(requests::leave_message))
         .routes(routes!(requests::show_message))
 }
 
