@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step fails the test
 
 mod alerts;
+mod api;
 mod backup;
 mod cli;
 mod disclosures;

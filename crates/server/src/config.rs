@@ -62,6 +62,9 @@ pub struct Config {
     pub witnesses: Vec<WitnessSettings>,
     /// Seconds a witness may go without cosigning the newest checkpoint before an alert.
     pub witness_alert_secs: i64,
+    /// Requests one client (see `web::client::QuotaKey`) may make to the read-only `/api/v1/`
+    /// operations per minute, per server; more are answered 429.
+    pub api_reads_per_minute: u32,
 }
 
 /// One witness of the publication ledger (a `[[witnesses]]` table): who runs it, where its
@@ -159,6 +162,7 @@ impl Default for Config {
             metrics_token: None,
             witnesses: Vec::new(),
             witness_alert_secs: 3600,
+            api_reads_per_minute: 600,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! axum router. Handlers stay thin: they parse input into core types, check access, call the
 //! store and render a template.
 
+pub mod api;
 pub mod app;
 pub mod config;
 pub mod keyring;
@@ -82,6 +83,14 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn(security::render_errors))
         .layer(middleware::from_fn_with_state(state.clone(), kiosk::chrome))
         .route_layer(middleware::from_fn(ops::track))
+        // The API is called by programs, not pages: JSON bodies that a cross-site form cannot
+        // send, no cookies, so it stays outside the CSRF guard (and the visit counts).
+        .merge(
+            api::router(&state)
+                .route_layer(middleware::from_fn(ops::track))
+                .layer(middleware::from_fn(security::refuse_control_chars))
+                .layer(middleware::from_fn(security::render_errors)),
+        )
         // The WeChat callback is signed by the platform, so it stays outside the CSRF guard.
         .merge(
             wechat::callback_router()

@@ -29,11 +29,14 @@ pub enum AppError {
     Internal(String),
 }
 
-/// What the client is told: a stable code and a message in Chinese.
+/// What the client is told: a stable code, a message in Chinese and, when the API knows which
+/// input is at fault, its field name (the JSON body of `/api/` errors carries it; pages show the
+/// message, which names the field in words).
 #[derive(Debug, Clone)]
 pub struct ErrorInfo {
     pub code: &'static str,
     pub message: String,
+    pub field: Option<String>,
 }
 
 impl ErrorInfo {
@@ -49,7 +52,7 @@ impl ErrorInfo {
             429 => ("too_many_attempts", "操作过于频繁，请稍后再试"),
             _ => ("internal", "系统繁忙，请稍后再试"),
         };
-        Self { code, message: message.to_owned() }
+        Self { code, message: message.to_owned(), field: None }
     }
 }
 
@@ -70,7 +73,7 @@ impl AppError {
     }
 
     fn status_and_info(&self) -> (StatusCode, ErrorInfo) {
-        let info = |code, message: &str| ErrorInfo { code, message: message.to_owned() };
+        let info = |code, message: &str| ErrorInfo { code, message: message.to_owned(), field: None };
         match self {
             Self::NotFound => (StatusCode::NOT_FOUND, ErrorInfo::for_status(StatusCode::NOT_FOUND)),
             Self::Forbidden => (StatusCode::FORBIDDEN, ErrorInfo::for_status(StatusCode::FORBIDDEN)),

@@ -313,8 +313,9 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     parts.headers.remove(header::CONTENT_LENGTH);
     let body = if wants_json {
         parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        let json =
-            serde_json::json!({ "error": { "code": info.code, "message": info.message, "request_id": request_id } });
+        let json = serde_json::json!({ "error": {
+            "code": info.code, "message": info.message, "field": info.field, "request_id": request_id
+        } });
         Body::from(json.to_string())
     } else {
         let heading = if status == StatusCode::NOT_FOUND { "页面不存在" } else { "操作未能完成" };
