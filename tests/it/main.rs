@@ -17,6 +17,8 @@ mod ledger;
 mod messages;
 mod monitor;
 mod objections;
+mod open311;
+mod opendata;
 mod powers;
 mod public;
 mod rbac;

@@ -13,6 +13,7 @@ pub mod message;
 pub mod money;
 pub mod monitor;
 pub mod objection;
+pub mod open311;
 pub mod org;
 pub mod phone;
 pub mod pii;

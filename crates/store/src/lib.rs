@@ -12,6 +12,7 @@ mod bulk;
 mod departments;
 mod disclosures;
 mod error;
+mod integrators;
 mod kiosks;
 mod ledger;
 mod limits;
@@ -49,6 +50,7 @@ pub use disclosures::{
     Disclosure, DisclosureText, FinanceLineRow, NewDisclosure, NewFinanceLine, VillageFinanceDisclosure,
 };
 pub use error::{StoreError, unique_constraint};
+pub use integrators::{IntegratorToken, NewIntegratorToken, RequestCase, RequestFilter, RequestMessage, TokenUse};
 pub use kiosks::{Enrolment, KioskTerminal, NewKioskTerminal};
 pub use ledger::{LeafRef, LedgerLeaf, NewLeaf};
 pub use messages::{
@@ -186,6 +188,8 @@ mod conformance;
 mod conformance_alerts;
 #[cfg(test)]
 mod conformance_disclosures;
+#[cfg(test)]
+mod conformance_integrators;
 #[cfg(test)]
 mod conformance_kiosks;
 #[cfg(test)]

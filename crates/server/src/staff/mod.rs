@@ -10,6 +10,7 @@ pub(crate) mod cases;
 mod departments;
 mod disclosures;
 mod inbox;
+mod integrators;
 mod kiosks;
 pub mod live;
 mod monitor;
@@ -82,6 +83,8 @@ pub enum Target {
     Alert,
     /// A touch terminal id in the path (`{kiosk}`): its township must be in scope.
     Kiosk,
+    /// An integrator key id in the path (`{integrator}`): its org must be in scope.
+    Integrator,
     /// A screening hit id in the path (`{hit}`): its village must be in scope.
     ScreeningHit,
     /// A 政策找人 lead id in the path (`{lead}`): its village must be in scope.
@@ -114,6 +117,7 @@ fn areas() -> StaffRoutes {
         .area(alerts::routes)
         .area(crate::staff::live::routes)
         .area(kiosks::routes)
+        .area(integrators::routes)
         .area(monitor::routes)
         .area(screening::routes)
 }
@@ -262,6 +266,9 @@ impl Staff {
         }
         if self.role.allows(Permission::ManageKiosks) {
             links.push(("/staff/kiosks".to_owned(), "触摸终端"));
+        }
+        if self.role.allows(Permission::ManageIntegrators) {
+            links.push(("/staff/integrators".to_owned(), "接口密钥"));
         }
         if self.role.allows(Permission::ViewScreening) {
             links.push(("/staff/screening".to_owned(), "大数据比对"));
