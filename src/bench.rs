@@ -21,6 +21,7 @@ use std::collections::btree_map::Entry;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use xiaowei_core::subsidy::{self, RosterAction, RosterStatus};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -201,7 +202,7 @@ pub(crate) async fn fixture(store: &Store, villages: usize, now: i64) -> Result<
             name: format!("样本补贴项目{}", p + 1),
             department_id: None,
             basis: "基准测试用，非真实政策".into(),
-            unit: "person".into(),
+            unit: xiaowei_core::subsidy::Unit::Person,
             standard_fen: None,
             rule: "基准测试用".into(),
             recurring: true,
@@ -266,7 +267,9 @@ pub(crate) async fn publish(
     publicity: Option<(Date, Date)>,
     at: i64,
 ) -> Result<()> {
-    store.change_roster_status(id, "draft", "submitted", None, staff, at).await?;
+    store
+        .change_roster_status(id, subsidy::transition(RosterStatus::Draft, RosterAction::Submit)?, None, staff, at)
+        .await?;
     let dates = publicity.map(|(s, e)| (s.to_string(), e.to_string()));
     store.publish_roster(id, dates.as_ref().map(|(s, e)| (s.as_str(), e.as_str())), None, staff, at).await?;
     Ok(())
@@ -410,7 +413,7 @@ async fn store_village(store: &Store, fx: &Fixture, batch: VillageRosters) -> Re
             org_code: org_code.clone(),
             year: i64::from(year),
             period: format!("{year}年度"),
-            phase: "proposed".into(),
+            phase: xiaowei_core::subsidy::Phase::Proposed,
             settles_id: None,
             supersedes_id: None,
             correction_reason: None,
@@ -419,7 +422,7 @@ async fn store_village(store: &Store, fx: &Fixture, batch: VillageRosters) -> Re
         };
         let proposed_id = store.create_roster(&roster, &proposed, unix(start)? - 86_400).await?;
         publish(store, proposed_id, fx.staff, Some((start, start.checked_add(6.days())?)), unix(start)?).await?;
-        roster.phase = "paid".into();
+        roster.phase = xiaowei_core::subsidy::Phase::Paid;
         roster.settles_id = Some(proposed_id);
         roster.paid_on = Some(paid_on.to_string());
         let paid_id = store.create_roster(&roster, &paid, unix(paid_on)?).await?;
@@ -731,7 +734,7 @@ pub(crate) async fn page_roster(state: &AppState) -> Result<i64> {
         org_code: village_code(0),
         year: i64::from(today.year()),
         period: format!("{}年度", today.year()),
-        phase: "proposed".into(),
+        phase: xiaowei_core::subsidy::Phase::Proposed,
         settles_id: None,
         supersedes_id: None,
         correction_reason: None,
@@ -806,7 +809,7 @@ async fn import(args: ImportArgs) -> Result<()> {
             org_code: village_code(0),
             year: 2025,
             period: "2025年度".into(),
-            phase: "proposed".into(),
+            phase: xiaowei_core::subsidy::Phase::Proposed,
             settles_id: None,
             supersedes_id: None,
             correction_reason: None,

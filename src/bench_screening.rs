@@ -169,7 +169,7 @@ pub async fn screening(args: ScreeningArgs) -> Result<()> {
         org_code: village_code(0),
         year: 2025,
         period: if args.same_period { "2025年度" } else { "2025年度（补发）" }.into(),
-        phase: "proposed".into(),
+        phase: xiaowei_core::subsidy::Phase::Proposed,
         settles_id: None,
         supersedes_id: None,
         correction_reason: None,

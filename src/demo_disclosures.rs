@@ -6,7 +6,9 @@
 
 use anyhow::{Context, Result};
 use jiff::civil::Date;
-use xiaowei_core::disclosure::Period;
+use xiaowei_core::disclosure;
+use xiaowei_core::disclosure::{Category, Period};
+use xiaowei_core::subsidy::{RosterAction, RosterStatus};
 use xiaowei_server::AppState;
 use xiaowei_server::web::dates::shanghai_date;
 use xiaowei_store::{NewDisclosure, NewFinanceLine, Store};
@@ -25,7 +27,7 @@ struct Actors {
 /// One demo disclosure.
 struct Spec<'a> {
     org: &'a str,
-    category: &'a str,
+    category: Category,
     title: String,
     body: String,
     period: Period,
@@ -78,7 +80,7 @@ fn finance_lines(period: &Period, scale: i64) -> Vec<NewFinanceLine> {
 async fn publish(store: &Store, spec: &Spec<'_>, actors: Actors, published_at: i64) -> Result<i64> {
     let new = NewDisclosure {
         org_code: spec.org.to_owned(),
-        category: spec.category.to_owned(),
+        category: spec.category,
         title: spec.title.clone(),
         body: spec.body.clone(),
         period_label: spec.period.label.clone(),
@@ -89,7 +91,15 @@ async fn publish(store: &Store, spec: &Spec<'_>, actors: Actors, published_at: i
         created_by: actors.clerk,
     };
     let id = store.create_disclosure(&new, &spec.lines, published_at - 2 * DAY).await?;
-    store.change_disclosure_status(id, "draft", "submitted", None, actors.clerk, published_at - DAY).await?;
+    store
+        .change_disclosure_status(
+            id,
+            disclosure::advance(RosterStatus::Draft, RosterAction::Submit)?,
+            None,
+            actors.clerk,
+            published_at - DAY,
+        )
+        .await?;
     store.publish_disclosure(id, actors.reviewer, published_at).await?;
     Ok(id)
 }
@@ -122,7 +132,7 @@ pub async fn load(state: &AppState) -> Result<()> {
     for (period, age, scale) in [(&before, 20 + 91, 1), (&last, 20, 1)] {
         let spec = Spec {
             org: ZHUOYUAN,
-            category: "finance",
+            category: Category::Finance,
             title: format!("{}财务收支公开", period.label),
             body: format!(
                 "## {}财务收支情况\n\n本期收支经村务监督委员会审核，明细见下表。\n\n\
@@ -136,7 +146,7 @@ pub async fn load(state: &AppState) -> Result<()> {
     }
     let affairs = Spec {
         org: ZHUOYUAN,
-        category: "village_affairs",
+        category: Category::VillageAffairs,
         title: format!("{}村务公开", last.label),
         body: "## 村民代表会议议定事项\n\n1. 通过2025年度村集体经济收益分配方案；\n2. 确定低保评议结果，\
                名单张贴于村务公开栏；\n3. 安排冬季防火巡查，每组两人轮值。\n\n**监督电话**：0937-5521234"
@@ -147,7 +157,7 @@ pub async fn load(state: &AppState) -> Result<()> {
     publish(store, &affairs, zhuoyuan, now - 18 * DAY).await?;
     let party = Spec {
         org: ZHUOYUAN,
-        category: "party",
+        category: Category::Party,
         title: format!("{}党务公开", last.label),
         body: "## 党费收缴情况\n\n本季度应缴党员38名，实缴38名，合计2,280.00元，已全额上缴乡党委。\n\n\
                ## 发展党员\n\n确定入党积极分子2名，培养联系人已落实。"
@@ -158,7 +168,7 @@ pub async fn load(state: &AppState) -> Result<()> {
     publish(store, &party, zhuoyuan, now - 17 * DAY).await?;
     let matter = Spec {
         org: ZHUOYUAN,
-        category: "major_matter",
+        category: Category::MajorMatter,
         title: "关于村集体机动地对外发包的决议".into(),
         body: "经村“两委”提议、村民代表大会表决（应到45人，实到41人，同意39人），\
                村集体机动地120亩以公开竞价方式对外发包，期限5年，底价每亩每年300元。\n\n\
@@ -175,7 +185,7 @@ pub async fn load(state: &AppState) -> Result<()> {
                         - 中标金额：368,500元\n- 工期：60天\n\n监督电话：0937-5521234\n";
     let project = Spec {
         org: ZHUOYUAN,
-        category: "project",
+        category: Category::Project,
         title: "卓园村村道硬化工程中标结果公示".into(),
         body: project_body.into(),
         period: Period::between(today.checked_sub(jiff::Span::new().days(60))?, today)?,
@@ -184,7 +194,7 @@ pub async fn load(state: &AppState) -> Result<()> {
     let first = publish(store, &project, zhuoyuan, now - 30 * DAY).await?;
     let correction = NewDisclosure {
         org_code: ZHUOYUAN.into(),
-        category: "project".into(),
+        category: Category::Project,
         title: project.title.clone(),
         body: project_body.replace("368,500元", "386,500元").replace("- 工期：60天\n", "- 工期：60天\n- 质保期：2年\n"),
         period_label: project.period.label.clone(),
@@ -195,13 +205,21 @@ pub async fn load(state: &AppState) -> Result<()> {
         created_by: zhuoyuan.clerk,
     };
     let second = store.create_disclosure(&correction, &[], now - 26 * DAY).await?;
-    store.change_disclosure_status(second, "draft", "submitted", None, zhuoyuan.clerk, now - 26 * DAY).await?;
+    store
+        .change_disclosure_status(
+            second,
+            disclosure::advance(RosterStatus::Draft, RosterAction::Submit)?,
+            None,
+            zhuoyuan.clerk,
+            now - 26 * DAY,
+        )
+        .await?;
     store.publish_disclosure(second, reviewer, now - 25 * DAY).await?;
 
     // Work waiting for the reviewer.
     let waiting = NewDisclosure {
         org_code: ZHUOYUAN.into(),
-        category: "other".into(),
+        category: Category::Other,
         title: "春节慰问困难群众名单公示".into(),
         body: "拟慰问困难群众12户，每户慰问金500元，名单张贴于村务公开栏。".into(),
         period_label: today.to_string(),
@@ -212,13 +230,21 @@ pub async fn load(state: &AppState) -> Result<()> {
         created_by: zhuoyuan.clerk,
     };
     let submitted = store.create_disclosure(&waiting, &[], now - DAY).await?;
-    store.change_disclosure_status(submitted, "draft", "submitted", None, zhuoyuan.clerk, now - DAY).await?;
+    store
+        .change_disclosure_status(
+            submitted,
+            disclosure::advance(RosterStatus::Draft, RosterAction::Submit)?,
+            None,
+            zhuoyuan.clerk,
+            now - DAY,
+        )
+        .await?;
 
     // Neighbours: one five months late with its finances, one that never disclosed them, one on time.
     let stale = quarter_before(today, 3)?;
     let late_finance = Spec {
         org: late,
-        category: "finance",
+        category: Category::Finance,
         title: format!("{}财务收支公开", stale.label),
         body: "本期收支明细如下。".into(),
         lines: finance_lines(&stale, 1),
@@ -227,7 +253,7 @@ pub async fn load(state: &AppState) -> Result<()> {
     publish(store, &late_finance, township, now - 150 * DAY).await?;
     let late_affairs = Spec {
         org: late,
-        category: "village_affairs",
+        category: Category::VillageAffairs,
         title: format!("{}村务公开", last.label),
         body: "村民代表会议通过了农田灌溉用水分配方案。".into(),
         period: last.clone(),
@@ -236,7 +262,7 @@ pub async fn load(state: &AppState) -> Result<()> {
     publish(store, &late_affairs, township, now - 15 * DAY).await?;
     let expense = Spec {
         org: never,
-        category: "major_expenditure",
+        category: Category::MajorExpenditure,
         title: "村委会办公楼维修支出公示".into(),
         body: "维修屋面及门窗，支出42,800元，经村民代表会议同意，票据已报乡经管站审核。".into(),
         period: last.clone(),
@@ -245,7 +271,7 @@ pub async fn load(state: &AppState) -> Result<()> {
     publish(store, &expense, township, now - 40 * DAY).await?;
     let on_time = Spec {
         org: fourth,
-        category: "finance",
+        category: Category::Finance,
         title: format!("{}财务收支公开", last.label),
         body: "本期收支明细如下。".into(),
         lines: finance_lines(&last, 2),

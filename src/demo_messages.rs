@@ -1,15 +1,15 @@
 //! Demo data for 留言箱: messages to 广至藏族乡 and 卓园村 of every kind and in every state — two
 //! questions answered in public (one rated), a complaint being handled, a complaint reopened after
 //! 不满意, a new suggestion, an unanswered question past its deadline, and an anonymous report
-//! that only the discipline commission (`jiwei`, `guangzhi-shenhe`) can see. Fixed submission keys
-//! make loading repeatable.
+//! that only the discipline commission (`jiwei`, `guangzhi-shenhe`) can see. Left and handled
+//! through the same use cases as real ones; fixed form keys make loading repeatable.
 
 use anyhow::Result;
-use xiaowei_core::Phone;
-use xiaowei_core::message::{self, MessageKind, MessageNotice};
+use xiaowei_core::message::MessageKind;
+use xiaowei_core::tracked::Rating;
 use xiaowei_server::AppState;
-use xiaowei_server::workers::notify;
-use xiaowei_store::{MessageChange, NewMessage, NewMessageEvent};
+use xiaowei_server::app::messages;
+use xiaowei_server::app::tracked::{Filer, Official};
 
 /// 广至藏族乡 and its village 卓园村.
 const GUANGZHI: &str = "620922214";
@@ -108,98 +108,80 @@ const MESSAGES: [Demo; 7] = [
     },
 ];
 
-fn event(kind: &str, actor: &str, note: &str, public: bool) -> NewMessageEvent {
-    NewMessageEvent { kind: kind.into(), actor: actor.into(), staff_user_id: None, note: note.into(), public }
-}
-
 fn err(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!(e.to_string())
 }
 
-/// Loads the demo messages and sets their clock marks.
+fn official(user: &xiaowei_store::StaffUser) -> Official {
+    Official {
+        id: user.id,
+        username: user.username.clone(),
+        display_name: user.display_name.clone(),
+        ip: String::new(),
+    }
+}
+
+/// Loads the demo messages through the same use cases as real ones, and sets their clock marks.
 pub async fn load(state: &AppState) -> Result<()> {
     let store = state.store();
     let now = state.now();
-    let calendar = xiaowei_server::public::services::calendar(state).await.map_err(err)?;
+    let township = store.find_org(GUANGZHI).await?.ok_or_else(|| anyhow::anyhow!("no township {GUANGZHI}"))?;
     let clerk = store.find_staff_by_username("zhuoyuan").await?;
     let admin = store.find_staff_by_username("guangzhi").await?;
     let mut created = 0;
     for (n, d) in MESSAGES.iter().enumerate() {
         let submitted = now - d.hours_ago * 3600;
-        let clock = message::reply_clock(&calendar, d.kind, state.config().complaint_reply_days, submitted);
-        let phone = d.phone.map(Phone::parse).transpose()?;
-        let cipher = state.cipher();
-        let new = NewMessage {
-            tracking: message::tracking_number(submitted, 200_000 + u32::try_from(n).unwrap_or(0)),
-            submit_key: format!("demo-message-{n}"),
+        let leaving = messages::Leaving {
+            form_key: format!("demo-message-box-{n}"),
             kind: d.kind.as_str().into(),
-            org_code: d.org.into(),
-            author_name: String::new(),
-            phone_enc: phone.as_ref().map(|p| cipher.encrypt(p.expose())),
-            phone_idx: phone.as_ref().map(|p| cipher.blind_index("phone", p.expose())),
-            // The demo report's query password is printed below, so that it can be followed.
-            secret_idx: (d.kind == MessageKind::Report).then(|| cipher.token_tag("message-secret", "DEMKX-23456")),
+            place: d.org.into(),
+            phone: d.phone.unwrap_or_default().into(),
             body: d.body.into(),
-            allow_public: d.public,
-            submitted_at: submitted,
-            reply_due: clock.due,
-            reply_remind_at: clock.remind_at,
-            deadline_basis: xiaowei_server::public::messages::deadline_basis(d.kind, &clock),
+            public: d.public,
+            ..messages::Leaving::default()
         };
-        let submitted_note = format!("提交{}留言", d.kind.label());
-        let (id, fresh) =
-            store.create_message(&new, &[], &event("submitted", "留言人", &submitted_note, true), &[]).await?;
-        if !fresh {
+        let filer = Filer { quota: format!("demo-message-box-{n}"), ..Filer::default() };
+        let left = messages::leave(state, &township, leaving, &filer, submitted).await.map_err(err)?;
+        if !left.created {
             continue;
         }
         created += 1;
-        if d.kind == MessageKind::Report {
-            println!("留言箱：匿名举报 {}（查询密码 DEMKX-23456），仅 jiwei 和 guangzhi-shenhe 可见。", new.tracking);
+        if let Some(secret) = &left.secret {
+            println!("留言箱：匿名举报 {}（查询密码 {secret}），仅 jiwei 和 guangzhi-shenhe 可见。", left.tracking);
         }
         let handler = if d.org == ZHUOYUAN { clerk.as_ref() } else { admin.as_ref() };
-        let Some(handler) = handler else { continue };
+        let (Some(handler), Some(admin)) = (handler, admin.as_ref()) else { continue };
         let at = submitted + 3 * 3600;
+        let message = async || store.find_message(left.id).await?.ok_or_else(|| anyhow::anyhow!("demo message"));
+        let key = |step: &str| format!("demo-message-box-{n}-{step}");
         match d.fate {
             Fate::New => {}
             Fate::Assigned => {
-                let change = MessageChange { assigned_to: Some(handler.id), ..MessageChange::default() };
-                let note = event("assign", "广至乡管理员", &format!("交由{}办理", handler.display_name), false);
-                store.change_message(id, &["submitted"], "handling", &change, &note, &[], at).await?;
+                let id = handler.id.to_string();
+                messages::assign(state, &message().await?, &official(admin), &key("assign"), &id, at)
+                    .await
+                    .map_err(err)?;
             }
             Fate::PublicAnswer { .. } | Fate::Reopened if !d.reply.is_empty() => {
                 let public = matches!(d.fate, Fate::PublicAnswer { .. });
-                let change =
-                    MessageChange { reply: Some((d.reply.into(), public, handler.id)), ..MessageChange::default() };
-                let note = event("reply", &handler.display_name, &format!("答复：{}", d.reply), true);
-                store.change_message(id, &["submitted"], "replied", &change, &note, &[], at + 86_400).await?;
+                let by = official(handler);
+                messages::reply(state, &message().await?, &by, &key("reply"), d.reply, public, at + 86_400)
+                    .await
+                    .map_err(err)?;
                 let rated_at = at + 2 * 86_400;
-                if d.fate == Fate::Reopened {
-                    let again = message::reply_clock(&calendar, d.kind, state.config().complaint_reply_days, rated_at);
-                    let change = MessageChange {
-                        rating: Some(("unsatisfied".into(), "名单是事后补的，程序不对".into())),
-                        new_due: Some((
-                            again.due,
-                            again.remind_at,
-                            xiaowei_server::public::messages::deadline_basis(d.kind, &again),
-                        )),
-                        ..MessageChange::default()
-                    };
-                    let m = store.find_message(id).await?.ok_or_else(|| anyhow::anyhow!("demo message {id}"))?;
-                    let texts =
-                        notify::message_notices(state, &m, MessageNotice::Unsatisfied, rated_at).await.map_err(err)?;
-                    let note = event("rate", "留言人", "评价：不满意。留言重新办理，已通知县纪委监委", true);
-                    store.change_message(id, &["replied"], "reopened", &change, &note, &texts, rated_at).await?;
-                } else if d.fate == (Fate::PublicAnswer { rated: true }) {
-                    let change =
-                        MessageChange { rating: Some(("satisfied".into(), String::new())), ..MessageChange::default() };
-                    let note = event("rate", "留言人", "评价：满意", true);
-                    store.change_message(id, &["replied"], "closed", &change, &note, &[], rated_at).await?;
+                let rating = match d.fate {
+                    Fate::Reopened => Some(Rating::parse("unsatisfied", "名单是事后补的，程序不对").map_err(err)?),
+                    Fate::PublicAnswer { rated: true } => Some(Rating::parse("satisfied", "").map_err(err)?),
+                    _ => None,
+                };
+                if let Some(rating) = rating {
+                    messages::rate(state, &message().await?, &rating, rated_at).await.map_err(err)?;
                 }
             }
             Fate::PublicAnswer { .. } | Fate::Reopened => {}
         }
     }
-    let marks = notify::run_message_clocks(state, now).await.map_err(err)?;
+    let marks = messages::run_clocks(state, now).await.map_err(err)?;
     println!("留言箱：{created} 条演示留言（{marks} 个提醒或逾期标记）。");
     Ok(())
 }

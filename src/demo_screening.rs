@@ -9,6 +9,7 @@ use jiff::civil::Date;
 use xiaowei_core::registry::RegistryKind;
 use xiaowei_core::resident_id::check_char;
 use xiaowei_core::roster::RosterLine;
+use xiaowei_core::subsidy::{self, RosterAction, RosterStatus};
 use xiaowei_core::{Fen, ResidentId};
 use xiaowei_server::AppState;
 use xiaowei_store::{NewAuditEntry, NewRoster, ScreeningSettings};
@@ -142,7 +143,7 @@ pub async fn load(state: &AppState) -> Result<()> {
         org_code: ZHUOYUAN.into(),
         year: i64::from(year),
         period: format!("{year}年度（新增）"),
-        phase: "proposed".into(),
+        phase: xiaowei_core::subsidy::Phase::Proposed,
         settles_id: None,
         supersedes_id: None,
         correction_reason: None,
@@ -150,7 +151,9 @@ pub async fn load(state: &AppState) -> Result<()> {
         created_by: clerk,
     };
     let id = store.create_roster(&roster, &entries, now).await?;
-    store.change_roster_status(id, "draft", "submitted", None, clerk, now).await?;
+    store
+        .change_roster_status(id, subsidy::transition(RosterStatus::Draft, RosterAction::Submit)?, None, clerk, now)
+        .await?;
     let start = xiaowei_server::web::dates::shanghai_date(now);
     let end = start.checked_add(jiff::Span::new().days(6)).unwrap_or(Date::MAX);
     store.publish_roster(id, Some((&start.to_string(), &end.to_string())), None, reviewer, now).await?;

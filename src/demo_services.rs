@@ -1,16 +1,18 @@
 //! Demo data for 我要办事: the 64 service items of `data-seed/service-items.csv` across the county
 //! departments, an invented township handler for every item in every township, a phone for the
 //! county supervisor's account, and a handful of applications in every state (new, overdue for
-//! contact, in progress, completed and rated, reopened after 不满意, past its deadline). Fixed
-//! submission keys make loading repeatable.
+//! contact, in progress, completed and rated, reopened after 不满意, past its deadline), filed and
+//! handled through the same use cases as real ones. Fixed form keys make loading repeatable.
 
 use anyhow::{Context, Result};
-use xiaowei_core::service::{self, Notice, TimeLimit};
-use xiaowei_core::tracked::Satisfaction;
+use xiaowei_core::service::TimeLimit;
+use xiaowei_core::tracked::{Rating, Satisfaction};
 use xiaowei_core::{OrgLevel, Phone};
 use xiaowei_server::AppState;
-use xiaowei_server::workers::notify::{self, CaseRef};
-use xiaowei_store::{CaseChange, NewCase, NewCaseEvent, NewServiceItem, ServiceItem};
+use xiaowei_server::app::cases;
+use xiaowei_server::app::tracked::{Filer, Official};
+use xiaowei_server::web::error::AppError;
+use xiaowei_store::{NewServiceItem, ServiceItem};
 
 use crate::demo::{GIVEN, SURNAMES};
 
@@ -85,7 +87,7 @@ pub async fn load(state: &AppState) -> Result<()> {
     }
     let catalogue = store.service_items(true).await?;
     let cases = demo_cases(state, &catalogue, now).await?;
-    let marks = notify::run_clocks(state, now).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    let marks = cases::run_clocks(state, now).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
     println!("我要办事：{items} 项服务事项，{cases} 件演示办件（{marks} 个提醒或逾期标记）。");
     Ok(())
 }
@@ -108,93 +110,59 @@ const CASES: [(&str, &str, i64, Fate); 6] = [
 ];
 
 async fn demo_cases(state: &AppState, catalogue: &[ServiceItem], now: i64) -> Result<usize> {
-    let store = state.store();
-    let calendar =
-        xiaowei_server::public::services::calendar(state).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    let err = |e: AppError| anyhow::anyhow!(e.to_string());
+    // The township administrator of 广至 handles the demo applications of 卓园村.
+    let handler = state.store().find_staff_by_username("guangzhi").await?.context("no demo account guangzhi")?;
+    let by = Official {
+        id: handler.id,
+        username: handler.username.clone(),
+        display_name: handler.display_name.clone(),
+        ip: String::new(),
+    };
     let mut created = 0;
     for (n, (item_name, description, hours_ago, fate)) in CASES.iter().enumerate() {
         let Some(item) = catalogue.iter().find(|i| i.name == *item_name) else { continue };
         let submitted = now - hours_ago * 3600;
-        let limit = TimeLimit::parse(&item.time_limit).unwrap_or(TimeLimit::WorkingDays(20));
-        let clocks = service::clocks(&calendar, limit, submitted);
-        let phone = Phone::parse(&format!("1370937{:04}", 1000 + n))?;
-        let name = format!("{}{}", SURNAMES[(n * 5) % SURNAMES.len()], GIVEN[(n * 7 + 3) % GIVEN.len()]);
-        let cipher = state.cipher();
-        let tracking = service::tracking_number(submitted, 100_000 + u32::try_from(n).unwrap_or(0));
-        let case = NewCase {
-            tracking: tracking.clone(),
-            submit_key: format!("demo-case-{n}"),
-            item_id: item.id,
-            department_id: item.department_id,
-            org_code: ZHUOYUAN.into(),
-            applicant_name: name.clone(),
-            phone_enc: cipher.encrypt(phone.expose()),
-            phone_idx: cipher.blind_index("phone", phone.expose()),
-            resident_id_enc: None,
+        let mut application = cases::Application {
+            form_key: format!("demo-service-case-{n}"),
+            name: format!("{}{}", SURNAMES[(n * 5) % SURNAMES.len()], GIVEN[(n * 7 + 3) % GIVEN.len()]),
+            phone: format!("1370937{:04}", 1000 + n),
+            village: ZHUOYUAN.into(),
             description: (*description).into(),
-            filed_by: None,
-            submitted_at: submitted,
-            contact_due: clocks.contact_due,
-            contact_remind_at: clocks.contact_remind_at,
-            completion_due: clocks.completion_due,
-            completion_remind_at: clocks.completion_remind_at,
-            deadline_basis: match &clocks.completion {
-                service::CompletionDeadline::WorkingDays(d) => xiaowei_server::public::services::explain_deadline(d),
-                service::CompletionDeadline::Hours { hours } => format!("法定时限{hours}小时，自提交时起算"),
-            },
+            ..cases::Application::default()
         };
-        let case_ref = CaseRef {
-            tracking: &tracking,
-            item_name: &item.name,
-            item_id: item.id,
-            org_code: ZHUOYUAN,
-            applicant: (&case.phone_enc, &case.phone_idx, &name),
-        };
-        let texts = notify::notices(state, &case_ref, Notice::CaseSubmitted, 0)
-            .await
-            .map_err(|e| anyhow::anyhow!(e.to_string()))?;
-        let submitted_event = event("submitted", &name, "提交申请", true);
-        let (id, new) = store.create_case(&case, &[], &submitted_event, &texts).await?;
-        if !new {
+        if item.requires_id == 1 {
+            let born = jiff::civil::Date::new(1948 + i16::try_from(n).unwrap_or(0) * 7, 3, 9)?;
+            application.id_number = crate::demo_subsidies::make_id(born, 311 + n * 2)?.expose().to_owned();
+        }
+        let filer = Filer { quota: format!("demo-service-case-{n}"), ..Filer::default() };
+        let filed = cases::file(state, item, application, &filer, submitted).await.map_err(err)?;
+        if !filed.created {
             continue;
         }
         created += 1;
         if matches!(fate, Fate::New) {
             continue;
         }
+        let case = |state: &AppState| {
+            let tracking = filed.tracking.clone();
+            let state = state.clone();
+            async move { state.store().find_case_by_tracking(&tracking).await?.context("demo case") }
+        };
         let contacted = submitted + 5 * 3600;
-        let officer = "部门经办人";
-        let change = CaseChange { contacted: true, ..CaseChange::default() };
-        let note = event("contact", officer, "电话联系：已核实情况，正在办理。", true);
-        store.change_case(id, &["submitted"], "in_progress", &change, &note, &[], contacted).await?;
+        let key = |step: &str| format!("demo-service-case-{n}-{step}");
+        let note = "已核实情况，正在办理。";
+        cases::record_contact(state, &case(state).await?, &by, &key("contact"), "phone", note, contacted)
+            .await
+            .map_err(err)?;
         let Fate::Completed(rating) = fate else { continue };
         let reply = "经核实，已按政策办理完毕，相关款项或证件已发放，请注意查收。";
-        let change = CaseChange { completed_reply: Some(reply.into()), ..CaseChange::default() };
-        let done = event("complete", officer, &format!("办结答复：{reply}"), true);
-        store.change_case(id, &["in_progress"], "completed", &change, &done, &[], contacted + 3 * 86_400).await?;
-        let rated_at = contacted + 4 * 86_400;
-        let mut change = CaseChange { rating: Some((rating.as_str().into(), String::new())), ..CaseChange::default() };
-        let to = if *rating == Satisfaction::Unsatisfied {
-            change.rating = Some((rating.as_str().into(), "补贴至今未到账".into()));
-            let again = service::clocks(&calendar, limit, rated_at);
-            change.new_completion = Some((again.completion_due, again.completion_remind_at, "不满意后重新起算".into()));
-            "reopened"
-        } else {
-            "closed"
-        };
-        let rated = event("rate", &name, &format!("评价：{}", rating.label()), true);
-        store.change_case(id, &["completed"], to, &change, &rated, &[], rated_at).await?;
+        cases::complete(state, &case(state).await?, &by, &key("complete"), reply, contacted + 3 * 86_400)
+            .await
+            .map_err(err)?;
+        let comment = if *rating == Satisfaction::Unsatisfied { "补贴至今未到账" } else { "" };
+        let rated = Rating::parse(rating.as_str(), comment).map_err(|e| anyhow::anyhow!(e.to_string()))?;
+        cases::rate(state, &case(state).await?, &rated, contacted + 4 * 86_400).await.map_err(err)?;
     }
     Ok(created)
-}
-
-fn event(kind: &str, actor: &str, note: &str, public: bool) -> NewCaseEvent {
-    NewCaseEvent {
-        kind: kind.into(),
-        actor: actor.into(),
-        staff_user_id: None,
-        method: None,
-        note: note.into(),
-        public,
-    }
 }

@@ -9,13 +9,14 @@
 //! skipped when the programmes already exist, so a second `xiaowei demo` adds nothing.
 
 use std::collections::HashSet;
+use xiaowei_core::subsidy::{self, RosterAction, RosterStatus};
 
 use anyhow::{Context, Result};
 use jiff::ToSpan;
 use jiff::civil::Date;
 use xiaowei_core::resident_id::check_char;
 use xiaowei_core::roster::RosterLine;
-use xiaowei_core::subsidy::{DifferenceKind, Unit};
+use xiaowei_core::subsidy::{DifferenceKind, Phase, Unit};
 use xiaowei_core::tracked::{Rating, Satisfaction};
 use xiaowei_core::{Fen, Phone, ResidentId};
 use xiaowei_server::AppState;
@@ -273,7 +274,8 @@ impl People {
 }
 
 /// A valid ID number of a 瓜州县 resident born on `born` with a three-digit sequence number.
-fn make_id(born: Date, sequence: usize) -> Result<ResidentId> {
+/// A valid invented ID number of the county for someone born on `born`.
+pub(crate) fn make_id(born: Date, sequence: usize) -> Result<ResidentId> {
     let body = format!("620922{}{sequence:03}", born.strftime("%Y%m%d"));
     let mut digits = [0u32; 17];
     for (slot, c) in digits.iter_mut().zip(body.chars()) {
@@ -367,7 +369,15 @@ impl Loader<'_> {
     }
 
     async fn submit(&self, id: i64, actors: Actors, at: i64) -> Result<()> {
-        self.store.change_roster_status(id, "draft", "submitted", None, actors.clerk, at).await?;
+        self.store
+            .change_roster_status(
+                id,
+                subsidy::transition(RosterStatus::Draft, RosterAction::Submit)?,
+                None,
+                actors.clerk,
+                at,
+            )
+            .await?;
         Ok(())
     }
 
@@ -384,13 +394,13 @@ impl Loader<'_> {
         Ok(())
     }
 
-    fn new_roster(&self, batch: Batch<'_>, phase: &str) -> NewRoster {
+    fn new_roster(&self, batch: Batch<'_>, phase: Phase) -> NewRoster {
         NewRoster {
             programme_id: self.programme_ids[batch.programme],
             org_code: batch.org.to_owned(),
             year: i64::from(batch.year),
             period: period(batch.year),
-            phase: phase.to_owned(),
+            phase,
             settles_id: None,
             supersedes_id: None,
             correction_reason: None,
@@ -409,7 +419,7 @@ impl Loader<'_> {
         reasons: &[(DifferenceKind, &str)],
     ) -> Result<i64> {
         let start = when.publicity_start;
-        let draft = self.new_roster(batch, "proposed");
+        let draft = self.new_roster(batch, Phase::Proposed);
         let proposed_id = self.create(draft, proposed, at(plus_days(start, -3)?, 11)?).await?;
         self.publish(proposed_id, batch.actors, Some(start), start).await?;
         self.paid(batch, when.paid_on, Some(proposed_id), paid, reasons).await
@@ -424,7 +434,7 @@ impl Loader<'_> {
         people: &[Beneficiary],
         reasons: &[(DifferenceKind, &str)],
     ) -> Result<i64> {
-        let mut roster = self.new_roster(batch, "paid");
+        let mut roster = self.new_roster(batch, Phase::Paid);
         roster.settles_id = settles;
         roster.paid_on = Some(paid_on.to_string());
         let id = self.create(roster, people, at(plus_days(paid_on, 3)?, 15)?).await?;
@@ -434,9 +444,9 @@ impl Loader<'_> {
         for d in differences {
             let reason = reasons
                 .iter()
-                .find(|(kind, _)| kind.as_str() == d.kind)
+                .find(|(kind, _)| *kind == d.kind)
                 .map(|(_, r)| (*r).to_owned())
-                .with_context(|| format!("演示花名册出现了未预期的差异：{}", d.kind))?;
+                .with_context(|| format!("演示花名册出现了未预期的差异：{}", d.kind.label()))?;
             given.push((d.id, reason));
         }
         self.store.set_difference_reasons(id, &given).await?;
@@ -471,7 +481,7 @@ pub async fn load(state: &AppState) -> Result<()> {
             name: spec.name.to_owned(),
             department_id: Some(department_id),
             basis: spec.basis.to_owned(),
-            unit: spec.unit.as_str().to_owned(),
+            unit: spec.unit,
             standard_fen: spec.standard_fen,
             rule: spec.rule.to_owned(),
             recurring: true,
@@ -600,11 +610,11 @@ async fn corrected_pair(loader: &mut Loader<'_>, batch: Batch<'_>, when: Schedul
         first.amount_fen = 240_000;
         first.note = Some("两项补贴".to_owned());
     }
-    let draft = loader.new_roster(batch, "proposed");
+    let draft = loader.new_roster(batch, Phase::Proposed);
     let v1 = loader.create(draft, &wrong, at(plus_days(start, -3)?, 11)?).await?;
     loader.publish(v1, batch.actors, Some(start), start).await?;
     let restart = plus_days(start, 3)?;
-    let mut draft = loader.new_roster(batch, "proposed");
+    let mut draft = loader.new_roster(batch, Phase::Proposed);
     draft.supersedes_id = Some(v1);
     draft.correction_reason = Some(
         "原公示名单中一人误录为两项补贴，经核实其仅符合困难残疾人生活补贴条件，金额应为1200元，现更正后重新公示".into(),
@@ -619,7 +629,7 @@ async fn corrected_pair(loader: &mut Loader<'_>, batch: Batch<'_>, when: Schedul
 /// A supplementary proposed roster published by mistake and withdrawn.
 async fn withdrawn(loader: &mut Loader<'_>, org: &str, actors: Actors, list: &[Beneficiary]) -> Result<()> {
     let year = 2024;
-    let mut roster = loader.new_roster(Batch { programme: GRASSLAND, org, year, actors }, "proposed");
+    let mut roster = loader.new_roster(Batch { programme: GRASSLAND, org, year, actors }, Phase::Proposed);
     roster.period = format!("{year}年度（补发）");
     let start = Date::new(year, 10, 14)?;
     let id = loader.create(roster, &list[..3], at(plus_days(start, -2)?, 10)?).await?;
@@ -628,8 +638,7 @@ async fn withdrawn(loader: &mut Loader<'_>, org: &str, actors: Actors, list: &[B
         .store
         .change_roster_status(
             id,
-            "published",
-            "withdrawn",
+            subsidy::transition(RosterStatus::Published, RosterAction::Withdraw)?,
             Some("经核实，名单所列3户已在2024年度花名册中足额发放，本补发名单属重复上报，予以撤回"),
             actors.reviewer,
             at(plus_days(start, 2)?, 15)?,
@@ -687,20 +696,38 @@ async fn current_work(
     let moment = |n: i64| midnight + (now - midnight) * n / 5;
 
     let batch = |programme| Batch { programme, org: ZHUOYUAN, year, actors };
-    let draft = loader.new_roster(batch(FARMLAND), "proposed");
+    let draft = loader.new_roster(batch(FARMLAND), Phase::Proposed);
     let public = loader.create(draft, list_of(FARMLAND)?, moment(1) - 86_400).await?;
-    loader.store.change_roster_status(public, "draft", "submitted", None, actors.clerk, moment(1)).await?;
+    loader
+        .store
+        .change_roster_status(
+            public,
+            subsidy::transition(RosterStatus::Draft, RosterAction::Submit)?,
+            None,
+            actors.clerk,
+            moment(1),
+        )
+        .await?;
     let end = plus_days(today, 6)?.to_string();
     loader.store.publish_roster(public, Some((&today.to_string(), &end)), None, actors.reviewer, moment(2)).await?;
     loader.counts.published += 1;
 
     demo_objections(loader, actors, public, moment, now).await?;
 
-    let draft = loader.new_roster(batch(ELDERLY), "proposed");
+    let draft = loader.new_roster(batch(ELDERLY), Phase::Proposed);
     loader.create(draft, list_of(ELDERLY)?, moment(2)).await?;
-    let draft = loader.new_roster(batch(DIBAO), "proposed");
+    let draft = loader.new_roster(batch(DIBAO), Phase::Proposed);
     let submitted = loader.create(draft, list_of(DIBAO)?, moment(3)).await?;
-    loader.store.change_roster_status(submitted, "draft", "submitted", None, actors.clerk, moment(4)).await?;
+    loader
+        .store
+        .change_roster_status(
+            submitted,
+            subsidy::transition(RosterStatus::Draft, RosterAction::Submit)?,
+            None,
+            actors.clerk,
+            moment(4),
+        )
+        .await?;
     Ok(public)
 }
 

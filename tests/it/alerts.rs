@@ -6,8 +6,11 @@
 //! stream delivering a new case to an open overview.
 
 use std::time::{Duration, Instant};
+use xiaowei_core::disclosure;
+use xiaowei_core::subsidy::{self, RosterAction, RosterStatus};
 
 use xiaowei_core::Role;
+use xiaowei_core::alert::{self, AlertAction, AlertKind, AlertStatus};
 use xiaowei_server::workers::alerts::scan;
 use xiaowei_store::{
     AlertFilter, CaseChange, MessageChange, NewCase, NewCaseEvent, NewDifference, NewDisclosure, NewMessage,
@@ -126,7 +129,7 @@ async fn message(store: &Store, tracking: &str, kind: &str, at: i64, due: i64) -
 async fn disclose(store: &Store, by: i64, village: &str, category: &str, at: i64) {
     let d = NewDisclosure {
         org_code: village.into(),
-        category: category.into(),
+        category: xiaowei_core::disclosure::Category::parse(category).unwrap(),
         title: format!("{category}公开"),
         body: "正文".into(),
         period_label: "2025年".into(),
@@ -137,7 +140,16 @@ async fn disclose(store: &Store, by: i64, village: &str, category: &str, at: i64
         created_by: by,
     };
     let id = store.create_disclosure(&d, &[], at).await.unwrap();
-    store.change_disclosure_status(id, "draft", "submitted", None, by, at).await.unwrap();
+    store
+        .change_disclosure_status(
+            id,
+            disclosure::advance(RosterStatus::Draft, RosterAction::Submit).unwrap(),
+            None,
+            by,
+            at,
+        )
+        .await
+        .unwrap();
     store.publish_disclosure(id, by, at).await.unwrap();
 }
 
@@ -156,7 +168,7 @@ async fn paid_roster(app: &TestApp, by: i64, period: &str, differences: usize, p
         org_code: NANCHA.into(),
         year: 2025,
         period: period.into(),
-        phase: "paid".into(),
+        phase: xiaowei_core::subsidy::Phase::Paid,
         settles_id: None,
         supersedes_id: None,
         correction_reason: None,
@@ -166,7 +178,7 @@ async fn paid_roster(app: &TestApp, by: i64, period: &str, differences: usize, p
     let id = store.create_roster(&roster, &[entry], 1).await.unwrap();
     let diffs: Vec<NewDifference> = (0..differences)
         .map(|i| NewDifference {
-            kind: "amount_changed".into(),
+            kind: xiaowei_core::subsidy::DifferenceKind::AmountChanged,
             person_idx: format!("p{i}"),
             name: "张三".into(),
             id_masked: "620922********0011".into(),
@@ -176,7 +188,16 @@ async fn paid_roster(app: &TestApp, by: i64, period: &str, differences: usize, p
         .collect();
     store.replace_differences(id, &diffs).await.unwrap();
     if publish {
-        store.change_roster_status(id, "draft", "submitted", None, by, 2).await.unwrap();
+        store
+            .change_roster_status(
+                id,
+                subsidy::transition(RosterStatus::Draft, RosterAction::Submit).unwrap(),
+                None,
+                by,
+                2,
+            )
+            .await
+            .unwrap();
         store.publish_roster(id, None, None, by, 3).await.unwrap();
     }
     id
@@ -334,14 +355,14 @@ async fn seed_activity(app: &TestApp) -> Vec<(String, String)> {
 async fn raised(store: &Store) -> Vec<(String, String)> {
     let filter = AlertFilter { org_prefix: "62".into(), include_restricted: true, ..AlertFilter::default() };
     let (rows, _) = store.alerts(&filter, 1000, 0).await.unwrap();
-    let mut got: Vec<(String, String)> = rows.into_iter().map(|a| (a.kind, a.subject_id)).collect();
+    let mut got: Vec<(String, String)> = rows.into_iter().map(|a| (a.kind.as_str().to_owned(), a.subject_id)).collect();
     got.sort();
     got
 }
 
 async fn alert_id(store: &Store, kind: &str, subject: &str) -> i64 {
     let filter =
-        AlertFilter { org_prefix: "62".into(), include_restricted: true, kind: Some(kind.into()), status: None };
+        AlertFilter { org_prefix: "62".into(), include_restricted: true, kind: AlertKind::parse(kind), status: None };
     let (rows, _) = store.alerts(&filter, 1000, 0).await.unwrap();
     rows.into_iter().find(|a| a.subject_id == subject).unwrap().id
 }
@@ -360,7 +381,7 @@ both_backends!(the_scan_raises_exactly_the_seeded_alerts_once, |app: TestApp| as
         assert!(!a.summary.contains("孙大爷") && !a.summary.contains("137"), "{}", a.summary);
     }
     let link = |kind: &str, subject: &str| {
-        rows.iter().find(|a| a.kind == kind && a.subject_id == subject).map(|a| a.link.clone()).unwrap()
+        rows.iter().find(|a| a.kind.as_str() == kind && a.subject_id == subject).map(|a| a.link.clone()).unwrap()
     };
     assert_eq!(link("contact_overdue", "BJ20251015000001"), "/staff/cases/BJ20251015000001");
     assert_eq!(link("deadline_overdue", "LY20251015000001"), "/staff/inbox/LY20251015000001");
@@ -368,21 +389,22 @@ both_backends!(the_scan_raises_exactly_the_seeded_alerts_once, |app: TestApp| as
         link("disclosure_overdue", &format!("{BEICUN}:finance")),
         format!("/t/620922101/disclosures?village={BEICUN}")
     );
-    let dead = rows.iter().find(|a| a.kind == "dead_routing").unwrap();
+    let dead = rows.iter().find(|a| a.kind == AlertKind::DeadRouting).unwrap();
     assert!(dead.summary.contains("BJ20251015000004、BJ20251015000003、BJ20251015000001"), "{}", dead.summary);
-    let power = rows.iter().find(|a| a.kind == "power_steps").unwrap();
+    let power = rows.iter().find(|a| a.kind == AlertKind::PowerSteps).unwrap();
     assert!(power.summary.contains("1个环节跳过未办"), "{}", power.summary);
-    let roster = rows.iter().find(|a| a.kind == "roster_differences").unwrap();
+    let roster = rows.iter().find(|a| a.kind == AlertKind::RosterDifferences).unwrap();
     assert!(roster.summary.contains("2处不一致") && roster.link.starts_with("/staff/rosters/"), "{}", roster.summary);
-    let restricted: Vec<&str> = rows.iter().filter(|a| a.restricted != 0).map(|a| a.subject_id.as_str()).collect();
+    let restricted: Vec<&str> = rows.iter().filter(|a| a.restricted).map(|a| a.subject_id.as_str()).collect();
     assert_eq!(restricted, ["LY20251015000002"], "only the report's alert is for the commission alone");
 
     // A re-scan raises nothing and keeps handling; later scans raise exactly what fell due.
     let boss = store.find_staff_by_username("supervisor").await.unwrap().unwrap().id;
     let first = alert_id(store, "contact_overdue", "BJ20251015000001").await;
-    assert!(store.look_at_alert(first, boss, t + 1).await.unwrap());
+    let look = alert::transition(AlertStatus::New, AlertAction::Look).unwrap();
+    assert!(store.change_alert(first, look, boss, "", t + 1).await.unwrap());
     assert_eq!(scan(&app.state, t).await.unwrap(), 0);
-    assert_eq!(store.find_alert(first).await.unwrap().unwrap().status, "looked_at");
+    assert_eq!(store.find_alert(first).await.unwrap().unwrap().status, AlertStatus::LookedAt);
     // An hour on, the case due for contact at t is breached; D2, due exactly then, is not yet.
     assert_eq!(scan(&app.state, t + HOUR).await.unwrap(), 1);
     assert_eq!(scan(&app.state, t + HOUR + 1).await.unwrap(), 1);
@@ -455,7 +477,7 @@ both_backends!(alerts_are_handled_in_scope_with_a_note_and_an_audit_trail, |app:
 
     // A re-scan leaves the resolved alert resolved.
     scan(&app.state, t0() + 60).await.unwrap();
-    assert_eq!(store.find_alert(contact).await.unwrap().unwrap().status, "resolved");
+    assert_eq!(store.find_alert(contact).await.unwrap().unwrap().status, AlertStatus::Resolved);
 });
 
 /// Reads the event stream until an event contains `needle` or `within` passes.

@@ -142,7 +142,7 @@ async fn demo_loads_once_and_keeps_ids_sealed(data_dir: &Path, database_url: Opt
     let idx = cipher.blind_index(xiaowei_server::app::rosters::ID_PURPOSE, seed_id.expose());
     let entries = store.entries_for_person(&idx).await.unwrap();
     let paid: BTreeSet<i32> =
-        entries.iter().filter(|e| e.phase == "paid").map(|e| i32::try_from(e.year).unwrap()).collect();
+        entries.iter().filter(|e| e.phase.as_str() == "paid").map(|e| i32::try_from(e.year).unwrap()).collect();
     assert!(entries.iter().all(|e| e.programme_name == "库区移民后期扶持" && e.org_code == "620922214200"));
     assert_eq!(paid.first(), Some(&2006));
     assert_eq!(unpaid_years(&paid, 2025), [YearRange { first: 2014, last: 2018 }]);
@@ -156,8 +156,13 @@ async fn demo_loads_once_and_keeps_ids_sealed(data_dir: &Path, database_url: Opt
     let kinds: BTreeSet<&str> = found.iter().map(|d| d.kind.as_str()).collect();
     assert_eq!(kinds, BTreeSet::from(["amount_changed", "paid_not_proposed", "proposed_not_paid"]));
     assert!(found.iter().all(|d| d.reason.as_deref().is_some_and(|r| !r.is_empty())));
-    let statuses: BTreeSet<String> =
-        store.rosters_within("620922", None, 100_000, 0).await.unwrap().into_iter().map(|r| r.status).collect();
+    let statuses: BTreeSet<String> = store
+        .rosters_within("620922", None, 100_000, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.status.as_str().to_owned())
+        .collect();
     for status in ["draft", "submitted", "published", "superseded", "withdrawn"] {
         assert!(statuses.contains(status), "no {status} roster");
     }
@@ -214,16 +219,16 @@ async fn backload_the_missing_year(
         .await
         .unwrap()
         .iter()
-        .filter(|e| e.phase == "paid")
+        .filter(|e| e.phase.as_str() == "paid")
         .map(|e| i32::try_from(e.year).unwrap())
         .collect();
     assert_eq!(unpaid_years(&paid, 2025), [YearRange { first: 2015, last: 2018 }], "2014 is no longer missing");
     let roster = store
-        .rosters_within("620922214200", Some("published"), 1_000, 0)
+        .rosters_within("620922214200", Some(xiaowei_core::subsidy::RosterStatus::Published), 1_000, 0)
         .await
         .unwrap()
         .into_iter()
-        .find(|r| r.year == 2014 && r.backloaded == 1)
+        .find(|r| r.year == 2014 && r.backloaded)
         .expect("the back-loaded roster is published");
     assert_eq!(
         (roster.period.as_str(), roster.paid_on.as_deref(), roster.entry_count),

@@ -3,6 +3,7 @@
 //! numbers cannot be tried at speed. Every scenario runs on SQLite and PostgreSQL.
 
 use xiaowei_core::Role;
+use xiaowei_core::alert::AlertKind;
 use xiaowei_core::{message, service};
 use xiaowei_store::AlertFilter;
 
@@ -175,7 +176,7 @@ both_backends!(the_timeline_says_a_text_was_sent_only_when_one_was, |app: TestAp
     let filter = AlertFilter {
         org_prefix: "620922".into(),
         include_restricted: true,
-        kind: Some("unrouted_message".into()),
+        kind: Some(AlertKind::UnroutedMessage),
         status: None,
     };
     let (alerts, total) = store.alerts(&filter, 10, 0).await.unwrap();
@@ -218,7 +219,7 @@ both_backends!(the_timeline_says_a_text_was_sent_only_when_one_was, |app: TestAp
         let page = villager.get(app.url(&location(&applied))).send().await.unwrap().text().await.unwrap();
         assert!(!page.contains("已短信通知") && page.contains("暂未找到可接收短信的承办人员"), "{page}");
     }
-    let filter = AlertFilter { kind: Some("unrouted_case".into()), ..filter };
+    let filter = AlertFilter { kind: Some(AlertKind::UnroutedCase), ..filter };
     let (alerts, total) = store.alerts(&filter, 10, 0).await.unwrap();
     assert_eq!(total, 1);
     assert!(alerts[0].summary.contains("农机购置补贴申请"), "{}", alerts[0].summary);

@@ -160,7 +160,7 @@ async fn seed(store: &Store, cipher: &PiiCipher) -> (i64, i64) {
                 name: "库区移民后期扶持".into(),
                 department_id: Some(own),
                 basis: "国发〔2006〕17号".into(),
-                unit: "person".into(),
+                unit: xiaowei_core::subsidy::Unit::Person,
                 standard_fen: Some(60_000),
                 rule: String::new(),
                 recurring: true,

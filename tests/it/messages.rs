@@ -349,7 +349,7 @@ both_backends!(the_reply_clock_reminds_then_marks_overdue_once, |app: TestApp| a
     let store = app.state.store();
     let m = store.find_message_by_tracking(&tracking_of(&link)).await.unwrap().unwrap();
     // The clock follows the shared working-day calendar: three working days after today.
-    let calendar = xiaowei_server::public::services::calendar(&app.state).await.unwrap();
+    let calendar = xiaowei_server::app::tracked::calendar(&app.state).await.unwrap();
     let expected =
         xiaowei_core::message::reply_clock(&calendar, xiaowei_core::message::MessageKind::Question, 13, m.submitted_at);
     assert_eq!(m.reply_due, expected.due);
@@ -360,13 +360,25 @@ both_backends!(the_reply_clock_reminds_then_marks_overdue_once, |app: TestApp| a
         n.sort();
         n
     };
-    assert_eq!(notify::run_message_clocks(&app.state, remind_at - 1).await.unwrap(), 0, "nothing due yet");
-    assert_eq!(notify::run_message_clocks(&app.state, remind_at).await.unwrap(), 1, "the reminder");
-    assert_eq!(notify::run_message_clocks(&app.state, remind_at + 60).await.unwrap(), 0, "reminded once");
+    assert_eq!(
+        xiaowei_server::app::messages::run_clocks(&app.state, remind_at - 1).await.unwrap(),
+        0,
+        "nothing due yet"
+    );
+    assert_eq!(xiaowei_server::app::messages::run_clocks(&app.state, remind_at).await.unwrap(), 1, "the reminder");
+    assert_eq!(
+        xiaowei_server::app::messages::run_clocks(&app.state, remind_at + 60).await.unwrap(),
+        0,
+        "reminded once"
+    );
     let reminders: Vec<_> = notices().await.into_iter().filter(|n| n.0 == "message_reminder").collect();
     assert_eq!(reminders.len(), 2, "the village's handlers: {reminders:?}");
-    assert_eq!(notify::run_message_clocks(&app.state, m.reply_due + 1).await.unwrap(), 1, "the breach");
-    assert_eq!(notify::run_message_clocks(&app.state, m.reply_due + 86_400).await.unwrap(), 0, "marked once");
+    assert_eq!(xiaowei_server::app::messages::run_clocks(&app.state, m.reply_due + 1).await.unwrap(), 1, "the breach");
+    assert_eq!(
+        xiaowei_server::app::messages::run_clocks(&app.state, m.reply_due + 86_400).await.unwrap(),
+        0,
+        "marked once"
+    );
     let overdue: Vec<_> = notices().await.into_iter().filter(|n| n.0 == "message_overdue").map(|n| n.1).collect();
     assert!(overdue.iter().any(|r| r.starts_with("纪委监委")), "{overdue:?}");
     let after = store.find_message(m.id).await.unwrap().unwrap();
@@ -385,7 +397,7 @@ both_backends!(the_reply_clock_reminds_then_marks_overdue_once, |app: TestApp| a
         .post_form(&clerk, &format!("/staff/inbox/{}/reply", tracking_of(&second)), &[("reply", "已采纳，下月安装。")])
         .await;
     assert_eq!(r.status(), 303);
-    assert_eq!(notify::run_message_clocks(&app.state, m.reply_due + 30 * 86_400).await.unwrap(), 0);
+    assert_eq!(xiaowei_server::app::messages::run_clocks(&app.state, m.reply_due + 30 * 86_400).await.unwrap(), 0);
     // Texts go through the shared outbox and its delivery worker.
     let (sent, _) =
         notify::deliver_due(&app.state, app.state.gateway().as_ref(), "w", m.reply_due + 30 * 86_400).await.unwrap();
@@ -648,7 +660,7 @@ both_backends!(a_reporter_leaks_through_no_side_channel, |app: TestApp| async mo
     assert!(leaks(&own_page).is_empty(), "the reporter's page shows nothing of who they are");
 
     // The clocks run, the commission answers, every text is delivered through the log gateway.
-    notify::run_message_clocks(&app.state, m.reply_due + 1).await.unwrap();
+    xiaowei_server::app::messages::run_clocks(&app.state, m.reply_due + 1).await.unwrap();
     let jiwei = app.login_as(Role::Supervisor).await;
     let (_, staff_page) = get(&app, &jiwei, &format!("/staff/inbox/{tracking}")).await;
     assert!(staff_page.contains(REPORTER_PHONE) && staff_page.contains(REPORTER_NAME), "the commission sees them");

@@ -96,7 +96,7 @@ both_backends!(an_objection_runs_on_a_deadline_and_is_rated_and_reopened, |app: 
     let o = store.find_objection_by_code(&code).await.unwrap().unwrap();
 
     // The deadline: the earlier of the publicity end and 5 working days, on the shared calendar.
-    let calendar = xiaowei_server::public::services::calendar(&app.state).await.unwrap();
+    let calendar = xiaowei_server::app::tracked::calendar(&app.state).await.unwrap();
     let publicity_end = store.find_roster(roster).await.unwrap().unwrap().publicity_end.unwrap().parse().unwrap();
     let expected = reply_deadline(&calendar, o.created_at, Some(publicity_end), 5);
     assert_eq!(
@@ -217,7 +217,7 @@ both_backends!(a_paid_roster_waits_for_open_objections_unless_a_reason_is_given,
     assert!(message.contains("还有2条异议未办结"), "{message}");
     let blank = app.post_form(&reviewer, &approve, &[("objection_reason", "  ")]).await;
     assert_eq!(blank.status(), 400, "a blank reason is no reason");
-    assert_eq!(app.state.store().find_roster(paid).await.unwrap().unwrap().status, "submitted");
+    assert_eq!(app.state.store().find_roster(paid).await.unwrap().unwrap().status.as_str(), "submitted");
 
     let reason = "补贴须在春耕前发放到户，异议涉及人员已暂停发放待核实";
     let approved = app.post_form(&reviewer, &approve, &[("objection_reason", reason)]).await;

@@ -6,6 +6,8 @@
 //! test can fail both ways). A second matrix keeps its own expectation of who sees who objected.
 
 use xiaowei_core::Role;
+use xiaowei_core::disclosure;
+use xiaowei_core::subsidy::{self, RosterAction, RosterStatus};
 use xiaowei_server::staff::{StaffRoute, Target, routes};
 
 use crate::helpers::{TestApp, both_backends, person_id, roster_csv, scope_of};
@@ -209,7 +211,7 @@ async fn seed_targets(app: &TestApp) -> Targets {
             org_code: village.into(),
             year: 2020,
             period: "2020年度".into(),
-            phase: "proposed".into(),
+            phase: xiaowei_core::subsidy::Phase::Proposed,
             settles_id: None,
             supersedes_id: None,
             correction_reason: None,
@@ -238,7 +240,7 @@ async fn seed_targets(app: &TestApp) -> Targets {
         name: "水库维修补助".into(),
         department_id: Some(app.other_department),
         basis: "测试".into(),
-        unit: "household".into(),
+        unit: xiaowei_core::subsidy::Unit::Household,
         standard_fen: None,
         rule: String::new(),
         recurring: false,
@@ -256,7 +258,7 @@ async fn seed_targets(app: &TestApp) -> Targets {
     for (slot, village) in disclosures.iter_mut().zip(["620922100200", "620923100200"]) {
         let draft = xiaowei_store::NewDisclosure {
             org_code: village.into(),
-            category: "village_affairs".into(),
+            category: xiaowei_core::disclosure::Category::VillageAffairs,
             title: "村务公开".into(),
             body: "正文".into(),
             period_label: "2025年7月".into(),
@@ -273,9 +275,9 @@ async fn seed_targets(app: &TestApp) -> Targets {
     let mut alerts = [0; 2];
     for (i, village) in ["620922100200", "620923100200"].into_iter().enumerate() {
         let alert = xiaowei_store::NewAlert {
-            kind: "disclosure_overdue".into(),
+            kind: xiaowei_core::alert::AlertKind::DisclosureOverdue,
             org_code: village.into(),
-            subject_kind: "village".into(),
+            subject_kind: xiaowei_core::alert::SubjectKind::Village,
             subject_id: format!("{village}:finance"),
             dedup_key: format!("disclosure_overdue:village:{village}:finance:never"),
             summary: if i == 0 {
@@ -362,7 +364,7 @@ async fn fresh_roster(app: &TestApp, status: &str, serial: i64) -> i64 {
         org_code: NANCHA.into(),
         year: 1900 + serial,
         period: format!("{}年度", 1900 + serial),
-        phase: "proposed".into(),
+        phase: xiaowei_core::subsidy::Phase::Proposed,
         settles_id: None,
         supersedes_id: None,
         correction_reason: None,
@@ -371,7 +373,16 @@ async fn fresh_roster(app: &TestApp, status: &str, serial: i64) -> i64 {
     };
     let id = store.create_roster(&roster, &[entry], 1).await.unwrap();
     if status != "draft" {
-        store.change_roster_status(id, "draft", "submitted", None, clerk, 2).await.unwrap();
+        store
+            .change_roster_status(
+                id,
+                subsidy::transition(RosterStatus::Draft, RosterAction::Submit).unwrap(),
+                None,
+                clerk,
+                2,
+            )
+            .await
+            .unwrap();
     }
     if status == "published" {
         store.publish_roster(id, Some(("1990-01-01", "1990-01-08")), None, clerk, 3).await.unwrap();
@@ -385,7 +396,7 @@ async fn fresh_disclosure(app: &TestApp, status: &str, category: &str) -> i64 {
     let clerk = store.find_staff_by_username("clerk2").await.unwrap().unwrap().id;
     let draft = xiaowei_store::NewDisclosure {
         org_code: NANCHA.into(),
-        category: category.into(),
+        category: xiaowei_core::disclosure::Category::parse(category).unwrap(),
         title: "村务公开".into(),
         body: "正文".into(),
         period_label: "2025年第三季度".into(),
@@ -397,7 +408,16 @@ async fn fresh_disclosure(app: &TestApp, status: &str, category: &str) -> i64 {
     };
     let id = store.create_disclosure(&draft, &[], 1).await.unwrap();
     if status != "draft" {
-        store.change_disclosure_status(id, "draft", "submitted", None, clerk, 2).await.unwrap();
+        store
+            .change_disclosure_status(
+                id,
+                disclosure::advance(RosterStatus::Draft, RosterAction::Submit).unwrap(),
+                None,
+                clerk,
+                2,
+            )
+            .await
+            .unwrap();
     }
     if status == "published" {
         store.publish_disclosure(id, clerk, 3).await.unwrap();
@@ -542,7 +562,7 @@ async fn fresh(app: &TestApp, client: &reqwest::Client, base: &Targets, route: &
                     org_code: NANCHA.into(),
                     year: 1900 + serial + 500_000,
                     period: format!("{}年度", 1900 + serial + 500_000),
-                    phase: "paid".into(),
+                    phase: xiaowei_core::subsidy::Phase::Paid,
                     settles_id: Some(proposed),
                     supersedes_id: None,
                     correction_reason: None,

@@ -4,6 +4,7 @@
 //! registry import page checks every row and stores nothing on error.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use xiaowei_core::subsidy::{self, RosterAction, RosterStatus};
 
 use xiaowei_core::Role;
 use xiaowei_core::resident_id::check_char;
@@ -71,7 +72,7 @@ async fn programme(store: &Store, name: &str, unit: &str, standard_fen: i64) -> 
         name: name.into(),
         department_id: None,
         basis: "测试文件".into(),
-        unit: unit.into(),
+        unit: xiaowei_core::subsidy::Unit::parse(unit).unwrap(),
         standard_fen: Some(standard_fen),
         rule: "测试".into(),
         recurring: true,
@@ -137,7 +138,7 @@ async fn publish(
         org_code: org.into(),
         year: 2025,
         period: "2025年度".into(),
-        phase: phase.into(),
+        phase: xiaowei_core::subsidy::Phase::parse(phase).unwrap(),
         settles_id: settles,
         supersedes_id: None,
         correction_reason: None,
@@ -145,7 +146,16 @@ async fn publish(
         created_by: county.clerk,
     };
     let id = store.create_roster(&roster, &sealed(app, lines), 10).await.unwrap();
-    store.change_roster_status(id, "draft", "submitted", None, county.clerk, 11).await.unwrap();
+    store
+        .change_roster_status(
+            id,
+            subsidy::transition(RosterStatus::Draft, RosterAction::Submit).unwrap(),
+            None,
+            county.clerk,
+            11,
+        )
+        .await
+        .unwrap();
     let publicity = (phase == "proposed").then_some(("2025-03-01", "2025-03-07"));
     store.publish_roster(id, publicity, None, county.clerk, 12).await.unwrap();
     id

@@ -343,7 +343,7 @@ both_backends!(bad_applications_name_the_field_and_write_nothing, |app: TestApp|
 
 /// Submits one application at `now` through the store (as the handler does) and returns its id.
 async fn case_at(state: &AppState, item: i64, department: i64, now: i64, key: &str) -> i64 {
-    let calendar = xiaowei_server::public::services::calendar(state).await.unwrap();
+    let calendar = xiaowei_server::app::tracked::calendar(state).await.unwrap();
     let clocks = service::clocks(&calendar, TimeLimit::WorkingDays(15), now);
     let cipher = state.cipher();
     let tracking = service::tracking_number(now, rand::random::<u32>());
@@ -366,9 +366,9 @@ async fn case_at(state: &AppState, item: i64, department: i64, now: i64, key: &s
         completion_remind_at: clocks.completion_remind_at,
         deadline_basis: "15个工作日".into(),
     };
-    let texts = notify::notices(
+    let texts = xiaowei_server::app::cases::notices(
         state,
-        &notify::CaseRef {
+        &xiaowei_server::app::cases::CaseRef {
             tracking: &tracking,
             item_name: "高龄补贴申领",
             item_id: item,
@@ -401,19 +401,19 @@ both_backends!(the_24_hour_clock_reminds_then_escalates_once, |app: TestApp| asy
         n.sort();
         n
     };
-    assert_eq!(notify::run_clocks(&app.state, t0 + 19 * 3600).await.unwrap(), 0, "nothing due yet");
-    assert_eq!(notify::run_clocks(&app.state, t0 + 20 * 3600).await.unwrap(), 1, "the reminder");
+    assert_eq!(xiaowei_server::app::cases::run_clocks(&app.state, t0 + 19 * 3600).await.unwrap(), 0, "nothing due yet");
+    assert_eq!(xiaowei_server::app::cases::run_clocks(&app.state, t0 + 20 * 3600).await.unwrap(), 1, "the reminder");
     let reminders: Vec<_> = notices(id).await.into_iter().filter(|n| n.0 == "contact_reminder").collect();
     assert_eq!(reminders.len(), 1);
     assert!(reminders[0].1.starts_with("经办人"));
-    assert_eq!(notify::run_clocks(&app.state, t0 + 23 * 3600).await.unwrap(), 0, "reminded once");
-    assert_eq!(notify::run_clocks(&app.state, t0 + 24 * 3600 + 1).await.unwrap(), 1, "the breach");
+    assert_eq!(xiaowei_server::app::cases::run_clocks(&app.state, t0 + 23 * 3600).await.unwrap(), 0, "reminded once");
+    assert_eq!(xiaowei_server::app::cases::run_clocks(&app.state, t0 + 24 * 3600 + 1).await.unwrap(), 1, "the breach");
     let overdue: Vec<_> = notices(id).await.into_iter().filter(|n| n.0 == "contact_overdue").map(|n| n.1).collect();
     assert_eq!(overdue.len(), 2, "{overdue:?}");
     assert!(
         overdue.iter().any(|r| r.starts_with("部门主要领导")) && overdue.iter().any(|r| r.starts_with("县纪委监委"))
     );
-    assert_eq!(notify::run_clocks(&app.state, t0 + 48 * 3600).await.unwrap(), 0, "escalated once");
+    assert_eq!(xiaowei_server::app::cases::run_clocks(&app.state, t0 + 48 * 3600).await.unwrap(), 0, "escalated once");
     let case = store.find_case(id).await.unwrap().unwrap();
     assert_eq!(case.contact_overdue_at, Some(t0 + 24 * 3600 + 1));
     let supervisor = app.login_as(Role::Supervisor).await;
@@ -421,7 +421,11 @@ both_backends!(the_24_hour_clock_reminds_then_escalates_once, |app: TestApp| asy
     assert!(list.contains(&case.tracking) && list.contains("逾期"));
     // The completion deadline escalates the same way once it passes.
     let after_deadline = case.completion_due + 1;
-    assert_eq!(notify::run_clocks(&app.state, after_deadline).await.unwrap(), 2, "completion reminder and breach");
+    assert_eq!(
+        xiaowei_server::app::cases::run_clocks(&app.state, after_deadline).await.unwrap(),
+        2,
+        "completion reminder and breach"
+    );
     assert!(store.find_case(id).await.unwrap().unwrap().completion_overdue_at.is_some());
 });
 
@@ -463,7 +467,10 @@ both_backends!(two_instances_mark_and_deliver_exactly_once, |app: TestApp| async
         xiaowei_integrations::AttachmentStore::in_memory(1024),
     );
     let later = t0 + 25 * 3600;
-    let (a, b) = tokio::join!(notify::run_clocks(&app.state, later), notify::run_clocks(&other, later));
+    let (a, b) = tokio::join!(
+        xiaowei_server::app::cases::run_clocks(&app.state, later),
+        xiaowei_server::app::cases::run_clocks(&other, later)
+    );
     let fired = a.unwrap() + b.unwrap();
     assert_eq!(fired, 16, "8 reminders and 8 breaches, each set by one instance");
     let gateway = FakeGateway::default();
@@ -567,10 +574,10 @@ both_backends!(extensions_are_asked_before_expiry_and_approved_by_the_county, |a
 });
 
 both_backends!(the_seeded_calendar_counts_the_2025_national_day_break, |app: TestApp| async move {
-    let calendar = xiaowei_server::public::services::calendar(&app.state).await.unwrap();
+    let calendar = xiaowei_server::app::tracked::calendar(&app.state).await.unwrap();
     let deadline = calendar.add_working_days(jiff::civil::date(2025, 9, 30), 3);
     assert_eq!(deadline.due, jiff::civil::date(2025, 10, 11), "10-09, 10-10 and the make-up Saturday 10-11");
-    let text = xiaowei_server::public::services::explain_deadline(&deadline);
+    let text = xiaowei_server::app::tracked::explain_deadline(&deadline);
     assert!(text.contains("国庆节") && text.contains("2025年10月11日为调休上班日"), "{text}");
     // The admin adds a day; the count follows.
     let admin = app.login_as(Role::CountyAdmin).await;
@@ -578,7 +585,7 @@ both_backends!(the_seeded_calendar_counts_the_2025_national_day_break, |app: Tes
         .post_form(&admin, "/staff/calendar", &[("date", "2025-10-09"), ("kind", "holiday"), ("name", "测试假日")])
         .await;
     assert_eq!(r.status(), 303);
-    let calendar = xiaowei_server::public::services::calendar(&app.state).await.unwrap();
+    let calendar = xiaowei_server::app::tracked::calendar(&app.state).await.unwrap();
     assert_eq!(calendar.add_working_days(jiff::civil::date(2025, 9, 30), 3).due, jiff::civil::date(2025, 10, 13));
     let bad =
         app.post_form(&admin, "/staff/calendar/import", &[("year", "2027"), ("csv", "2027-13-01,holiday,x")]).await;
@@ -650,10 +657,14 @@ both_backends!(a_configured_provider_sends_each_notice_with_its_template, |app: 
     let id = app.state.store().find_case_by_submit_key("provider-1").await.unwrap().unwrap().id;
     let contact = xiaowei_store::CaseChange { contacted: true, ..Default::default() };
     let case = app.state.store().find_case(id).await.unwrap().unwrap();
-    let texts =
-        notify::notices(&app.state, &notify::CaseRef::of(&case), xiaowei_core::service::Notice::CaseContacted, 0)
-            .await
-            .unwrap();
+    let texts = xiaowei_server::app::cases::notices(
+        &app.state,
+        &xiaowei_server::app::cases::CaseRef::of(&case),
+        xiaowei_core::service::Notice::CaseContacted,
+        0,
+    )
+    .await
+    .unwrap();
     app.state
         .store()
         .change_case(id, &["submitted"], "in_progress", &contact, &event(), &texts, t0 + 60)

@@ -45,8 +45,9 @@ async fn upgrade_and_read(store: &Store, tracking: &str) {
     let cipher = PiiCipher::new(PiiKey::from_hex(fixture["pii_key"].as_str().unwrap()).unwrap());
     let idx = cipher.blind_index(xiaowei_server::app::rosters::ID_PURPOSE, fixture["seed_id"].as_str().unwrap());
     let entries = store.entries_for_person(&idx).await.unwrap();
-    assert!(entries.iter().any(|e| e.phase == "paid"), "the self-query finds the seed villager's payments");
-    let rosters = store.rosters_within("620922", Some("published"), 20, 0).await.unwrap();
+    assert!(entries.iter().any(|e| e.phase.as_str() == "paid"), "the self-query finds the seed villager's payments");
+    let rosters =
+        store.rosters_within("620922", Some(xiaowei_core::subsidy::RosterStatus::Published), 20, 0).await.unwrap();
     assert_eq!(rosters.len(), 20, "a full first page of published rosters");
     let page = store.roster_entries(rosters[0].id, 50, 0).await.unwrap();
     assert!(!page.is_empty(), "a roster page lists its entries");

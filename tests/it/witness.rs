@@ -276,7 +276,7 @@ witnessed!(
         let filter = AlertFilter {
             org_prefix: "620922".into(),
             include_restricted: true,
-            kind: Some("witness_lagging".into()),
+            kind: Some(xiaowei_core::alert::AlertKind::WitnessLagging),
             status: None,
         };
         assert_eq!(app.state.store().alerts(&filter, 10, 0).await.unwrap().1, 0, "no alert before the delay");

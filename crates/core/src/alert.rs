@@ -9,6 +9,7 @@
 use jiff::civil::Date;
 use thiserror::Error;
 
+use crate::code::Transition;
 use crate::disclosure;
 use crate::power::{self, RecordedStep, StepState};
 
@@ -206,6 +207,8 @@ impl AlertStatus {
     }
 }
 
+crate::stored_code!(AlertKind, SubjectKind, AlertStatus);
+
 /// What a handler does to an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertAction {
@@ -222,10 +225,10 @@ pub struct AlertTransitionError {
 }
 
 /// The handling state machine: new → looked at → resolved, never back.
-pub fn transition(from: AlertStatus, action: AlertAction) -> Result<AlertStatus, AlertTransitionError> {
+pub fn transition(from: AlertStatus, action: AlertAction) -> Result<Transition<AlertStatus>, AlertTransitionError> {
     match (from, action) {
-        (AlertStatus::New, AlertAction::Look) => Ok(AlertStatus::LookedAt),
-        (AlertStatus::LookedAt, AlertAction::Resolve) => Ok(AlertStatus::Resolved),
+        (AlertStatus::New, AlertAction::Look) => Ok(Transition::new(from, AlertStatus::LookedAt)),
+        (AlertStatus::LookedAt, AlertAction::Resolve) => Ok(Transition::new(from, AlertStatus::Resolved)),
         _ => Err(AlertTransitionError { from }),
     }
 }
@@ -340,8 +343,8 @@ mod tests {
     fn an_alert_is_looked_at_then_resolved_and_never_goes_back() {
         use AlertAction as A;
         use AlertStatus as S;
-        assert_eq!(transition(S::New, A::Look), Ok(S::LookedAt));
-        assert_eq!(transition(S::LookedAt, A::Resolve), Ok(S::Resolved));
+        assert_eq!(transition(S::New, A::Look).map(|t| (t.from(), t.to())), Ok((S::New, S::LookedAt)));
+        assert_eq!(transition(S::LookedAt, A::Resolve).map(|t| t.to()), Ok(S::Resolved));
         assert!(transition(S::New, A::Resolve).is_err(), "someone must look first");
         assert!(transition(S::LookedAt, A::Look).is_err());
         assert!(transition(S::Resolved, A::Look).is_err());
@@ -431,7 +434,7 @@ mod tests {
             let mut looked = false;
             for look in actions {
                 let action = if look { AlertAction::Look } else { AlertAction::Resolve };
-                if let Ok(next) = transition(status, action) {
+                if let Ok(next) = transition(status, action).map(|t| t.to()) {
                     if next == AlertStatus::LookedAt { looked = true; }
                     if next == AlertStatus::Resolved { prop_assert!(looked); }
                     prop_assert_ne!(status, AlertStatus::Resolved);

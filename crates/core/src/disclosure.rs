@@ -10,6 +10,7 @@ use jiff::ToSpan;
 use jiff::civil::Date;
 use thiserror::Error;
 
+use crate::code::Transition;
 use crate::money::Fen;
 use crate::roster::CellError;
 use crate::subsidy::{RosterAction, RosterStatus, transition};
@@ -82,6 +83,8 @@ impl Category {
     }
 }
 
+crate::stored_code!(Category);
+
 /// Why a disclosure cannot take a step of its workflow.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("该公示当前状态为“{}”，不能{}", .from.label(), action_label(*.action))]
@@ -101,7 +104,7 @@ fn action_label(action: RosterAction) -> &'static str {
 }
 
 /// The disclosure workflow: exactly the roster state machine, with messages about a disclosure.
-pub fn advance(from: RosterStatus, action: RosterAction) -> Result<RosterStatus, DisclosureWorkflowError> {
+pub fn advance(from: RosterStatus, action: RosterAction) -> Result<Transition<RosterStatus>, DisclosureWorkflowError> {
     transition(from, action).map_err(|_| DisclosureWorkflowError { from, action })
 }
 
@@ -423,8 +426,9 @@ mod tests {
 
     #[test]
     fn a_disclosure_follows_the_roster_workflow_with_its_own_words() {
-        assert_eq!(advance(RosterStatus::Draft, RosterAction::Submit), Ok(RosterStatus::Submitted));
-        assert_eq!(advance(RosterStatus::Published, RosterAction::Supersede), Ok(RosterStatus::Superseded));
+        assert_eq!(advance(RosterStatus::Draft, RosterAction::Submit).map(|t| t.to()), Ok(RosterStatus::Submitted));
+        let supersede = advance(RosterStatus::Published, RosterAction::Supersede).map(|t| (t.from(), t.to()));
+        assert_eq!(supersede, Ok((RosterStatus::Published, RosterStatus::Superseded)));
         let message = advance(RosterStatus::Published, RosterAction::Submit).err().map(|e| e.to_string());
         assert_eq!(message.as_deref(), Some("该公示当前状态为“已公开”，不能提交审核"));
     }

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod alert;
+pub mod code;
 pub mod disclosure;
 pub mod kiosk;
 pub mod ledger;
@@ -31,6 +32,7 @@ pub mod witness;
 pub mod workday;
 
 pub use access::{Permission, Role};
+pub use code::{Transition, UnknownCode};
 pub use money::Fen;
 pub use org::{DivisionCode, OrgLevel};
 pub use phone::Phone;

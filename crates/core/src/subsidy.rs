@@ -7,8 +7,10 @@ use std::fmt;
 
 use jiff::ToSpan;
 use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::code::Transition;
 use crate::money::Fen;
 
 /// 补贴单位: what one standard amount is paid per.
@@ -52,8 +54,9 @@ impl Unit {
     }
 }
 
-/// The two phases of a roster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The two phases of a roster (serialised as their stored codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// 拟发放公示: published before payment, open to objection during the publicity period.
     Proposed,
@@ -143,6 +146,8 @@ impl RosterStatus {
     }
 }
 
+crate::stored_code!(Unit, Phase, RosterStatus, DifferenceKind);
+
 /// Something a person does to a roster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RosterAction {
@@ -174,17 +179,18 @@ pub enum WorkflowError {
 
 /// The roster state machine. A published roster is never edited in place: it can only be
 /// withdrawn or superseded by a new version.
-pub fn transition(from: RosterStatus, action: RosterAction) -> Result<RosterStatus, WorkflowError> {
+pub fn transition(from: RosterStatus, action: RosterAction) -> Result<Transition<RosterStatus>, WorkflowError> {
     use RosterAction as A;
     use RosterStatus as S;
-    match (from, action) {
-        (S::Draft | S::Returned, A::Submit) => Ok(S::Submitted),
-        (S::Submitted, A::Approve) => Ok(S::Published),
-        (S::Submitted, A::Return) => Ok(S::Returned),
-        (S::Published, A::Withdraw) => Ok(S::Withdrawn),
-        (S::Published, A::Supersede) => Ok(S::Superseded),
-        _ => Err(WorkflowError::NotAllowed { from, action }),
-    }
+    let to = match (from, action) {
+        (S::Draft | S::Returned, A::Submit) => S::Submitted,
+        (S::Submitted, A::Approve) => S::Published,
+        (S::Submitted, A::Return) => S::Returned,
+        (S::Published, A::Withdraw) => S::Withdrawn,
+        (S::Published, A::Supersede) => S::Superseded,
+        _ => return Err(WorkflowError::NotAllowed { from, action }),
+    };
+    Ok(Transition::new(from, to))
 }
 
 /// 公示期: the days, inclusive, during which a proposed roster is open to objection.
@@ -444,13 +450,15 @@ mod tests {
 
     #[test]
     fn a_roster_goes_from_draft_through_review_to_public() {
-        let s = transition(RosterStatus::Draft, RosterAction::Submit).unwrap_or(RosterStatus::Draft);
-        assert_eq!(s, RosterStatus::Submitted);
-        assert_eq!(transition(s, RosterAction::Return), Ok(RosterStatus::Returned));
-        assert_eq!(transition(RosterStatus::Returned, RosterAction::Submit), Ok(RosterStatus::Submitted));
-        assert_eq!(transition(s, RosterAction::Approve), Ok(RosterStatus::Published));
-        assert_eq!(transition(RosterStatus::Published, RosterAction::Withdraw), Ok(RosterStatus::Withdrawn));
-        assert_eq!(transition(RosterStatus::Published, RosterAction::Supersede), Ok(RosterStatus::Superseded));
+        let to = |from, action| transition(from, action).map(|t| t.to());
+        let submit = transition(RosterStatus::Draft, RosterAction::Submit).unwrap();
+        assert_eq!((submit.from(), submit.to()), (RosterStatus::Draft, RosterStatus::Submitted));
+        let s = submit.to();
+        assert_eq!(to(s, RosterAction::Return), Ok(RosterStatus::Returned));
+        assert_eq!(to(RosterStatus::Returned, RosterAction::Submit), Ok(RosterStatus::Submitted));
+        assert_eq!(to(s, RosterAction::Approve), Ok(RosterStatus::Published));
+        assert_eq!(to(RosterStatus::Published, RosterAction::Withdraw), Ok(RosterStatus::Withdrawn));
+        assert_eq!(to(RosterStatus::Published, RosterAction::Supersede), Ok(RosterStatus::Superseded));
     }
 
     #[test]

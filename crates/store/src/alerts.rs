@@ -7,7 +7,10 @@
 //! reports (举报) are included.
 
 use sqlx::FromRow;
+use xiaowei_core::Transition;
+use xiaowei_core::alert::{AlertKind, AlertStatus, SubjectKind};
 
+use crate::decode::Flag;
 use crate::disclosures::DISCLOSED;
 use crate::{Store, StoreError};
 
@@ -18,9 +21,9 @@ const MESSAGE_OPEN: &str = "status IN ('submitted', 'handling', 'reopened')";
 
 #[derive(Debug, Clone)]
 pub struct NewAlert {
-    pub kind: String,
+    pub kind: AlertKind,
     pub org_code: String,
-    pub subject_kind: String,
+    pub subject_kind: SubjectKind,
     pub subject_id: String,
     pub dedup_key: String,
     pub summary: String,
@@ -31,16 +34,20 @@ pub struct NewAlert {
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct Alert {
     pub id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: AlertKind,
     pub org_code: String,
-    pub subject_kind: String,
+    #[sqlx(try_from = "String")]
+    pub subject_kind: SubjectKind,
     pub subject_id: String,
     pub dedup_key: String,
     pub summary: String,
     pub link: String,
-    pub restricted: i64,
+    #[sqlx(try_from = "Flag")]
+    pub restricted: bool,
     pub raised_at: i64,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: AlertStatus,
     pub looked_at_by: Option<i64>,
     pub looked_at_name: Option<String>,
     pub looked_at: Option<i64>,
@@ -67,23 +74,25 @@ pub struct AlertFilter {
     pub org_prefix: String,
     /// Whether alerts about reports (举报) are included (the discipline commission only).
     pub include_restricted: bool,
-    pub kind: Option<String>,
-    pub status: Option<String>,
+    pub kind: Option<AlertKind>,
+    pub status: Option<AlertStatus>,
 }
 
 /// How many alerts of one status one township has.
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct AlertCount {
     pub township_code: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: AlertStatus,
     pub count: i64,
 }
 
-/// A case or message meeting an alert condition: `subject` is `case` or `message`, `detail` the
-/// item's name (cases) or the message's kind, `at` when the condition began.
+/// A case, message or objection meeting an alert condition: `detail` is the item's name (cases)
+/// or the message's kind, `at` when the condition began.
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct ConditionRow {
-    pub subject: String,
+    #[sqlx(try_from = "String")]
+    pub subject: SubjectKind,
     pub tracking: String,
     pub org_code: String,
     pub detail: String,
@@ -157,11 +166,12 @@ pub struct LiveFigures {
     pub new_alerts: i64,
 }
 
-/// A recent arrival for the live overview: `kind` is `case` or `message`, `detail` the item's name
+/// A recent arrival for the live overview: `kind` is a case or a message, `detail` the item's name
 /// or the message's kind. No personal data.
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct LiveEvent {
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: SubjectKind,
     pub at: i64,
     pub org_code: String,
     pub detail: String,
@@ -175,9 +185,9 @@ impl Store {
             "INSERT INTO alerts (kind, org_code, subject_kind, subject_id, dedup_key, summary, link, restricted, \
              raised_at, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'new') ON CONFLICT (dedup_key) DO NOTHING",
         )
-        .bind(&a.kind)
+        .bind(a.kind.as_str())
         .bind(&a.org_code)
-        .bind(&a.subject_kind)
+        .bind(a.subject_kind.as_str())
         .bind(&a.subject_id)
         .bind(&a.dedup_key)
         .bind(&a.summary)
@@ -212,32 +222,32 @@ impl Store {
         Ok(sqlx::query_as(sql).bind(id).fetch_optional(&self.pool).await?)
     }
 
-    /// Marks a new alert as looked at; `Ok(false)` when it was not new any more.
-    pub async fn look_at_alert(&self, id: i64, by: i64, now: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE alerts SET status = 'looked_at', looked_at_by = $1, looked_at = $2 WHERE id = $3 AND status = 'new'",
-        )
-        .bind(by)
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Resolves a looked-at alert with its note; `Ok(false)` when it was not looked at (or already
-    /// resolved).
-    pub async fn resolve_alert(&self, id: i64, by: i64, note: &str, now: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE alerts SET status = 'resolved', resolved_by = $1, resolved_at = $2, note = $3 \
-             WHERE id = $4 AND status = 'looked_at'",
-        )
-        .bind(by)
-        .bind(now)
-        .bind(note)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+    /// Moves an alert along `change` by compare-and-set, recording who did it and when (and the
+    /// note, on resolving); `Ok(false)` when it was no longer in `change.from()` (someone acted
+    /// first).
+    pub async fn change_alert(
+        &self,
+        id: i64,
+        change: Transition<AlertStatus>,
+        by: i64,
+        note: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        // Who and when go with the status they record; handling never returns to new.
+        let set = match change.to() {
+            AlertStatus::New => "",
+            AlertStatus::LookedAt => ", looked_at_by = $4, looked_at = $5",
+            AlertStatus::Resolved => ", resolved_by = $4, resolved_at = $5, note = $6",
+        };
+        let sql = sqlx::AssertSqlSafe(format!("UPDATE alerts SET status = $1{set} WHERE id = $2 AND status = $3"));
+        let mut query = sqlx::query(sql).bind(change.to().as_str()).bind(id).bind(change.from().as_str());
+        if change.to() != AlertStatus::New {
+            query = query.bind(by).bind(now);
+        }
+        if change.to() == AlertStatus::Resolved {
+            query = query.bind(note);
+        }
+        let done = query.execute(&self.pool).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -246,8 +256,8 @@ impl Store {
     pub async fn alerts(&self, filter: &AlertFilter, limit: i64, offset: i64) -> Result<(Vec<Alert>, i64), StoreError> {
         let condition = "a.org_code LIKE $1 || '%' AND ($2 = 1 OR a.restricted = 0) AND ($3 = '' OR a.kind = $3) \
                          AND ($4 = '' OR a.status = $4)";
-        let kind = filter.kind.clone().unwrap_or_default();
-        let status = filter.status.clone().unwrap_or_default();
+        let kind = filter.kind.map_or("", AlertKind::as_str);
+        let status = filter.status.map_or("", AlertStatus::as_str);
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM {FROM} WHERE {condition} \
              ORDER BY CASE WHEN a.status = 'resolved' THEN 1 ELSE 0 END, a.raised_at DESC, {KIND_RANK}, a.id DESC \
@@ -256,8 +266,8 @@ impl Store {
         let rows = sqlx::query_as(sql)
             .bind(&filter.org_prefix)
             .bind(i64::from(filter.include_restricted))
-            .bind(&kind)
-            .bind(&status)
+            .bind(kind)
+            .bind(status)
             .bind(limit)
             .bind(offset)
             .fetch_all(&self.pool)
@@ -266,8 +276,8 @@ impl Store {
         let total = sqlx::query_scalar(count)
             .bind(&filter.org_prefix)
             .bind(i64::from(filter.include_restricted))
-            .bind(&kind)
-            .bind(&status)
+            .bind(kind)
+            .bind(status)
             .fetch_one(&self.pool)
             .await?;
         Ok((rows, total))

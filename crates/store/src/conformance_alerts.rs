@@ -5,17 +5,22 @@
 //! queries finding each condition run against real activity in `tests/it/alerts.rs`, on both
 //! engines.
 
+use xiaowei_core::alert::{self, AlertAction, AlertKind, AlertStatus, SubjectKind};
+
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
-use crate::{AlertFilter, NewAlert, Store};
+use crate::{AlertFilter, NewAlert, Store, StoreError};
+
+use AlertKind as K;
+use AlertStatus as S;
 
 const NANCHA: &str = "620922100200";
 const BEICUN: &str = "620922101200";
 
 fn alert(kind: &str, org: &str, key: &str, restricted: bool) -> NewAlert {
     NewAlert {
-        kind: kind.into(),
+        kind: AlertKind::parse(kind).unwrap(),
         org_code: org.into(),
-        subject_kind: "case".into(),
+        subject_kind: SubjectKind::Case,
         subject_id: key.into(),
         dedup_key: format!("{kind}:case:{key}"),
         summary: "办件超过24小时未联系".into(),
@@ -38,24 +43,29 @@ conformance!(an_alert_is_raised_once_and_a_rescan_keeps_its_handling, |store: St
         store.alerts(&AlertFilter { org_prefix: "620922".into(), ..AlertFilter::default() }, 10, 0).await.unwrap();
     assert_eq!((all.len(), total), (1, 1));
     let id = all[0].id;
-    assert_eq!((all[0].status.as_str(), all[0].raised_at), ("new", 100));
+    assert_eq!(
+        (all[0].status, all[0].raised_at, all[0].kind, all[0].restricted),
+        (S::New, 100, K::ContactOverdue, false)
+    );
 
-    assert!(!store.resolve_alert(id, boss, "已处理", 250).await.unwrap(), "someone must look first");
-    assert!(store.look_at_alert(id, boss, 300).await.unwrap());
-    assert!(!store.look_at_alert(id, boss, 301).await.unwrap(), "a double click acts once");
+    let look = alert::transition(S::New, AlertAction::Look).unwrap();
+    let resolve = alert::transition(S::LookedAt, AlertAction::Resolve).unwrap();
+    assert!(!store.change_alert(id, resolve, boss, "已处理", 250).await.unwrap(), "someone must look first");
+    assert!(store.change_alert(id, look, boss, "", 300).await.unwrap());
+    assert!(!store.change_alert(id, look, boss, "", 301).await.unwrap(), "a double click acts once");
     assert!(!store.raise_alert(&a, 400).await.unwrap());
     let seen = store.find_alert(id).await.unwrap().unwrap();
     assert_eq!(
-        (seen.status.as_str(), seen.looked_at, seen.looked_at_name.as_deref()),
-        ("looked_at", Some(300), Some("测试"))
+        (seen.status, seen.looked_at, seen.looked_at_name.as_deref(), seen.note.as_deref()),
+        (S::LookedAt, Some(300), Some("测试"), None)
     );
-    assert!(store.resolve_alert(id, boss, "已约谈经办人", 500).await.unwrap());
-    assert!(!store.resolve_alert(id, boss, "再次处置", 501).await.unwrap());
+    assert!(store.change_alert(id, resolve, boss, "已约谈经办人", 500).await.unwrap());
+    assert!(!store.change_alert(id, resolve, boss, "再次处置", 501).await.unwrap());
     assert!(!store.raise_alert(&a, 600).await.unwrap());
     let done = store.find_alert(id).await.unwrap().unwrap();
     assert_eq!(
-        (done.status.as_str(), done.note.as_deref(), done.resolved_at),
-        ("resolved", Some("已约谈经办人"), Some(500))
+        (done.status, done.note.as_deref(), done.resolved_at, done.looked_at),
+        (S::Resolved, Some("已约谈经办人"), Some(500), Some(300))
     );
     assert_eq!(done.resolved_by, Some(boss));
     assert!(store.find_alert(id + 1000).await.unwrap().is_none());
@@ -79,19 +89,21 @@ conformance!(the_alert_list_filters_by_scope_kind_status_and_restriction, |store
     assert_eq!(store.alerts(&unrestricted, 10, 0).await.unwrap().1, 3, "reports' alerts stay with the commission");
     let township = AlertFilter { org_prefix: "620922100".into(), ..county.clone() };
     assert_eq!(store.alerts(&township, 10, 0).await.unwrap().1, 3);
-    let kind = AlertFilter { kind: Some("contact_overdue".into()), ..county.clone() };
+    let kind = AlertFilter { kind: Some(K::ContactOverdue), ..county.clone() };
     assert_eq!(store.alerts(&kind, 10, 0).await.unwrap().1, 2);
 
     let first = store.alerts(&kind, 10, 0).await.unwrap().0[0].id;
-    store.look_at_alert(first, boss, 200).await.unwrap();
-    store.resolve_alert(first, boss, "已处理", 210).await.unwrap();
+    let look = alert::transition(S::New, AlertAction::Look).unwrap();
+    assert!(store.change_alert(first, look, boss, "", 200).await.unwrap());
+    let resolve = alert::transition(S::LookedAt, AlertAction::Resolve).unwrap();
+    assert!(store.change_alert(first, resolve, boss, "已处理", 210).await.unwrap());
     let (ordered, _) = store.alerts(&county, 10, 0).await.unwrap();
     assert_eq!(ordered.last().map(|a| a.id), Some(first), "resolved alerts come last");
     store.raise_alert(&alert("disclosure_overdue", BEICUN, "V1", false), 140).await.unwrap();
     store.raise_alert(&alert("contact_overdue", BEICUN, "BJ5", false), 140).await.unwrap();
     let (top, _) = store.alerts(&county, 2, 0).await.unwrap();
     assert_eq!(top.iter().map(|a| a.subject_id.as_str()).collect::<Vec<_>>(), ["BJ5", "V1"], "urgent kinds first");
-    let resolved = AlertFilter { status: Some("resolved".into()), ..county.clone() };
+    let resolved = AlertFilter { status: Some(S::Resolved), ..county.clone() };
     assert_eq!(store.alerts(&resolved, 10, 0).await.unwrap().1, 1);
 
     let counts = store.alert_counts("620922", true).await.unwrap();
@@ -188,4 +200,28 @@ conformance!(live_figures_count_open_overdue_and_rated_work_in_scope, |store: St
     let without_reports = store.latest_arrivals("620922", false, 2).await.unwrap();
     assert_eq!(without_reports.iter().map(|a| a.kind.as_str()).collect::<Vec<_>>(), ["message", "case"]);
     assert!(store.latest_arrivals("620922", false, 10).await.unwrap().iter().all(|a| a.detail != "report"));
+});
+
+conformance!(an_unknown_stored_alert_code_or_flag_is_an_error_not_a_default, |store: Store| async move {
+    small_tree(&store).await;
+    store.raise_alert(&alert("contact_overdue", NANCHA, "BJ1", false), 100).await.unwrap();
+    let filter = AlertFilter { org_prefix: "620922".into(), include_restricted: true, ..AlertFilter::default() };
+    let id = store.alerts(&filter, 1, 0).await.unwrap().0[0].id;
+    for (column, value) in [("kind", "'contact_late'"), ("subject_kind", "'cases'"), ("restricted", "2")] {
+        let good = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
+            "SELECT CAST({column} AS TEXT) FROM alerts WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        let set = |v: &str| format!("UPDATE alerts SET {column} = {v} WHERE id = {id}");
+        sqlx::query(sqlx::AssertSqlSafe(set(value))).execute(&store.pool).await.unwrap();
+        let found = store.find_alert(id).await;
+        assert!(matches!(&found, Err(StoreError::Corrupt(m)) if m.contains(column)), "{column}: {found:?}");
+        assert!(matches!(store.alerts(&filter, 10, 0).await, Err(StoreError::Corrupt(_))), "{column}");
+        let quoted = if column == "restricted" { good } else { format!("'{good}'") };
+        sqlx::query(sqlx::AssertSqlSafe(set(&quoted))).execute(&store.pool).await.unwrap();
+        assert!(store.find_alert(id).await.unwrap().is_some(), "{column} restored");
+    }
 });

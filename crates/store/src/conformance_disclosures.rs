@@ -4,6 +4,8 @@
 
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
 use crate::{DisclosureText, NewAttachment, NewDisclosure, NewFinanceLine, Store, StoreError};
+use xiaowei_core::disclosure::{self, Category};
+use xiaowei_core::subsidy::{RosterAction, RosterStatus};
 
 /// 南岔村, in 渊泉镇 (620922100).
 const NANCHA: &str = "620922100200";
@@ -25,7 +27,7 @@ async fn setup(store: &Store) -> Setup {
 fn disclosure(s: &Setup, org: &str, category: &str, title: &str) -> NewDisclosure {
     NewDisclosure {
         org_code: org.into(),
-        category: category.into(),
+        category: xiaowei_core::disclosure::Category::parse(category).unwrap(),
         title: title.into(),
         body: "第一行\n第二行\n".into(),
         period_label: "2025年第三季度".into(),
@@ -61,7 +63,16 @@ fn file(name: &str) -> NewAttachment {
 }
 
 async fn publish(store: &Store, s: &Setup, id: i64, now: i64) {
-    store.change_disclosure_status(id, "draft", "submitted", None, s.clerk, now).await.unwrap();
+    store
+        .change_disclosure_status(
+            id,
+            disclosure::advance(RosterStatus::Draft, RosterAction::Submit).unwrap(),
+            None,
+            s.clerk,
+            now,
+        )
+        .await
+        .unwrap();
     store.publish_disclosure(id, s.reviewer, now).await.unwrap();
 }
 
@@ -84,6 +95,11 @@ conformance!(a_finance_disclosure_keeps_its_lines_and_totals_in_fen, |store: Sto
     let many: Vec<NewFinanceLine> = (1..=700).map(|r| line(r, 100, 0)).collect();
     store.replace_finance_lines(id, &many, 12).await.unwrap();
     assert_eq!(store.find_disclosure(id).await.unwrap().unwrap().income_fen, 70_000);
+
+    // The ledger leaf names the category by its stored code, never by its label.
+    publish(&store, &s, id, 13).await;
+    let leaves = store.ledger_leaves(0, 10).await.unwrap();
+    assert_eq!(leaves.last().and_then(|l| l.field("category")).as_deref(), Some("finance"));
 });
 
 conformance!(only_drafts_are_edited_and_a_status_changes_once, |store: Store| async move {
@@ -98,17 +114,52 @@ conformance!(only_drafts_are_edited_and_a_status_changes_once, |store: Store| as
     };
     store.update_draft_disclosure(id, &text, 11).await.unwrap();
     assert_eq!(store.find_disclosure(id).await.unwrap().unwrap().title, "村务（改）");
-    store.change_disclosure_status(id, "draft", "submitted", None, s.clerk, 12).await.unwrap();
-    let again = store.change_disclosure_status(id, "draft", "submitted", None, s.clerk, 12).await;
+    store
+        .change_disclosure_status(
+            id,
+            disclosure::advance(RosterStatus::Draft, RosterAction::Submit).unwrap(),
+            None,
+            s.clerk,
+            12,
+        )
+        .await
+        .unwrap();
+    let again = store
+        .change_disclosure_status(
+            id,
+            disclosure::advance(RosterStatus::Draft, RosterAction::Submit).unwrap(),
+            None,
+            s.clerk,
+            12,
+        )
+        .await;
     assert!(matches!(again, Err(StoreError::Stale(_))));
     assert!(matches!(store.update_draft_disclosure(id, &text, 13).await, Err(StoreError::Stale(_))));
     assert!(matches!(store.replace_finance_lines(id, &[line(1, 1, 0)], 13).await, Err(StoreError::Stale(_))));
     assert!(matches!(store.attach_to_disclosure(id, &file("x.pdf"), 13).await, Err(StoreError::Stale(_))));
-    store.change_disclosure_status(id, "submitted", "returned", Some("请补充附件"), s.reviewer, 14).await.unwrap();
+    store
+        .change_disclosure_status(
+            id,
+            disclosure::advance(RosterStatus::Submitted, RosterAction::Return).unwrap(),
+            Some("请补充附件"),
+            s.reviewer,
+            14,
+        )
+        .await
+        .unwrap();
     let d = store.find_disclosure(id).await.unwrap().unwrap();
     assert_eq!((d.status.as_str(), d.status_reason.as_deref()), ("returned", Some("请补充附件")));
     store.update_draft_disclosure(id, &text, 15).await.unwrap();
-    store.change_disclosure_status(id, "returned", "submitted", None, s.clerk, 16).await.unwrap();
+    store
+        .change_disclosure_status(
+            id,
+            disclosure::advance(RosterStatus::Returned, RosterAction::Submit).unwrap(),
+            None,
+            s.clerk,
+            16,
+        )
+        .await
+        .unwrap();
     store.publish_disclosure(id, s.reviewer, 17).await.unwrap();
     assert!(matches!(store.publish_disclosure(id, s.reviewer, 18).await, Err(StoreError::Stale(_))));
     let d = store.find_disclosure(id).await.unwrap().unwrap();
@@ -135,16 +186,25 @@ conformance!(a_correction_supersedes_on_publication_and_keeps_the_files, |store:
     let dup = store.create_disclosure(&fix, &[], 21).await;
     assert!(matches!(&dup, Err(e) if e.is_duplicate_of("disclosures_one_successor")), "one successor per version");
 
-    assert_eq!(store.find_disclosure(first).await.unwrap().unwrap().status, "published");
+    assert_eq!(store.find_disclosure(first).await.unwrap().unwrap().status, RosterStatus::Published);
     publish(&store, &s, second, 30).await;
-    assert_eq!(store.find_disclosure(first).await.unwrap().unwrap().status, "superseded");
+    assert_eq!(store.find_disclosure(first).await.unwrap().unwrap().status, RosterStatus::Superseded);
     let versions = store.disclosure_versions(first).await.unwrap();
     assert_eq!(versions.iter().map(|v| (v.id, v.version)).collect::<Vec<_>>(), [(first, 1), (second, 2)]);
 
-    store.change_disclosure_status(second, "published", "withdrawn", Some("项目取消"), s.reviewer, 40).await.unwrap();
+    store
+        .change_disclosure_status(
+            second,
+            disclosure::advance(RosterStatus::Published, RosterAction::Withdraw).unwrap(),
+            Some("项目取消"),
+            s.reviewer,
+            40,
+        )
+        .await
+        .unwrap();
     let public = store.public_disclosures_of(NANCHA, None, 50).await.unwrap();
     assert_eq!(public.iter().map(|d| d.id).collect::<Vec<_>>(), [second, first]);
-    assert_eq!(public[0].status, "withdrawn");
+    assert_eq!(public[0].status, RosterStatus::Withdrawn);
 });
 
 conformance!(public_lists_hide_drafts_and_filter_by_category, |store: Store| async move {
@@ -159,10 +219,10 @@ conformance!(public_lists_hide_drafts_and_filter_by_category, |store: Store| asy
 
     let all = store.public_disclosures_of(NANCHA, None, 50).await.unwrap();
     assert_eq!(all.iter().map(|d| d.id).collect::<Vec<_>>(), [finance, party]);
-    let only = store.public_disclosures_of(NANCHA, Some("party"), 50).await.unwrap();
+    let only = store.public_disclosures_of(NANCHA, Some(Category::Party), 50).await.unwrap();
     assert_eq!(only.iter().map(|d| d.id).collect::<Vec<_>>(), [party]);
     assert_eq!(store.disclosures_within("620922100", None, 50, 0).await.unwrap().len(), 3);
-    assert_eq!(store.disclosures_within("620922100", Some("draft"), 50, 0).await.unwrap().len(), 1);
+    assert_eq!(store.disclosures_within("620922100", Some(RosterStatus::Draft), 50, 0).await.unwrap().len(), 1);
     assert_eq!(store.disclosures_within("620922", None, 2, 2).await.unwrap().len(), 2);
 });
 
@@ -174,7 +234,16 @@ conformance!(the_monitor_sees_each_village_last_finance_disclosure, |store: Stor
     publish(&store, &s, new, 200).await;
     let withdrawn = store.create_disclosure(&disclosure(&s, NANCHA, "finance", "撤回的"), &[], 10).await.unwrap();
     publish(&store, &s, withdrawn, 300).await;
-    store.change_disclosure_status(withdrawn, "published", "withdrawn", Some("错误"), s.reviewer, 301).await.unwrap();
+    store
+        .change_disclosure_status(
+            withdrawn,
+            disclosure::advance(RosterStatus::Published, RosterAction::Withdraw).unwrap(),
+            Some("错误"),
+            s.reviewer,
+            301,
+        )
+        .await
+        .unwrap();
     let party = store.create_disclosure(&disclosure(&s, BEICUN, "party", "党务"), &[], 10).await.unwrap();
     publish(&store, &s, party, 400).await;
 
@@ -186,6 +255,6 @@ conformance!(the_monitor_sees_each_village_last_finance_disclosure, |store: Stor
 
     let mut last = store.last_disclosed_by_category(NANCHA).await.unwrap();
     last.sort();
-    assert_eq!(last, [("finance".to_owned(), 200)]);
-    assert_eq!(store.last_disclosed_by_category(BEICUN).await.unwrap(), [("party".to_owned(), 400)]);
+    assert_eq!(last, [(Category::Finance, 200)]);
+    assert_eq!(store.last_disclosed_by_category(BEICUN).await.unwrap(), [(Category::Party, 400)]);
 });

@@ -6,6 +6,7 @@ use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqli
 use crate::{
     HitFilter, NewEntry, NewHit, NewLead, NewProgramme, NewRegistryRecord, NewRoster, ScreeningSettings, Store,
 };
+use xiaowei_core::subsidy::{self, RosterAction, RosterStatus};
 
 const NANCHA: &str = "620922100200";
 const BEICUN: &str = "620922101200";
@@ -38,7 +39,7 @@ async fn published_rosters(store: &Store, people: &[(&str, &[&str])]) -> (i64, V
                 name: "高龄补贴".into(),
                 department_id: None,
                 basis: "甘民发〔2020〕1号".into(),
-                unit: "person".into(),
+                unit: xiaowei_core::subsidy::Unit::Person,
                 standard_fen: Some(60_000),
                 rule: "80周岁以上".into(),
                 recurring: true,
@@ -67,7 +68,7 @@ async fn published_rosters(store: &Store, people: &[(&str, &[&str])]) -> (i64, V
             org_code: (*org).into(),
             year: 2025,
             period: "2025年度".into(),
-            phase: "proposed".into(),
+            phase: xiaowei_core::subsidy::Phase::Proposed,
             settles_id: None,
             supersedes_id: None,
             correction_reason: None,
@@ -75,7 +76,16 @@ async fn published_rosters(store: &Store, people: &[(&str, &[&str])]) -> (i64, V
             created_by: clerk,
         };
         let id = store.create_roster(&roster, &entries, 2).await.unwrap();
-        store.change_roster_status(id, "draft", "submitted", None, clerk, 3).await.unwrap();
+        store
+            .change_roster_status(
+                id,
+                subsidy::transition(RosterStatus::Draft, RosterAction::Submit).unwrap(),
+                None,
+                clerk,
+                3,
+            )
+            .await
+            .unwrap();
         store.publish_roster(id, Some(("2025-03-01", "2025-03-07")), None, reviewer, 4).await.unwrap();
         rosters.push(id);
     }
@@ -149,13 +159,31 @@ conformance!(an_incremental_load_reads_the_entries_the_cross_roster_rules_compar
     let clerk = store.find_staff_by_username("clerk").await.unwrap().unwrap().id;
     let reviewer = store.find_staff_by_username("reviewer").await.unwrap().unwrap().id;
     let later = store.create_roster(&next_year, &[entry("a", "shared")], 20).await.unwrap();
-    store.change_roster_status(later, "draft", "submitted", None, clerk, 21).await.unwrap();
+    store
+        .change_roster_status(
+            later,
+            subsidy::transition(RosterStatus::Draft, RosterAction::Submit).unwrap(),
+            None,
+            clerk,
+            21,
+        )
+        .await
+        .unwrap();
     store.publish_roster(later, Some(("2026-03-01", "2026-03-07")), None, reviewer, 22).await.unwrap();
     let other =
         store.create_programme(&NewProgramme { name: "城市低保".into(), ..sample_programme() }, 5).await.unwrap();
     let elsewhere = NewRoster { programme_id: other, ..roster_like(&store, rosters[0]).await };
     let elsewhere = store.create_roster(&elsewhere, &[entry("a", "acct-z")], 23).await.unwrap();
-    store.change_roster_status(elsewhere, "draft", "submitted", None, clerk, 24).await.unwrap();
+    store
+        .change_roster_status(
+            elsewhere,
+            subsidy::transition(RosterStatus::Draft, RosterAction::Submit).unwrap(),
+            None,
+            clerk,
+            24,
+        )
+        .await
+        .unwrap();
     store.publish_roster(elsewhere, Some(("2025-03-01", "2025-03-07")), None, reviewer, 25).await.unwrap();
     assert_eq!(store.screening_batch(&rosters[..1]).await.unwrap().len(), 6);
     store.add_exclusive_pair(other, programme).await.unwrap();
@@ -184,7 +212,7 @@ conformance!(an_incremental_load_reads_the_entries_the_cross_roster_rules_compar
         org_code: NANCHA.into(),
         year: 2025,
         period: "2025年度".into(),
-        phase: "paid".into(),
+        phase: xiaowei_core::subsidy::Phase::Paid,
         settles_id: Some(rosters[0]),
         supersedes_id: None,
         correction_reason: None,
@@ -240,7 +268,7 @@ fn sample_programme() -> NewProgramme {
         name: String::new(),
         department_id: None,
         basis: "依据".into(),
-        unit: "household".into(),
+        unit: xiaowei_core::subsidy::Unit::Household,
         standard_fen: None,
         rule: "规则".into(),
         recurring: true,

@@ -7,6 +7,7 @@ use crate::{
     ClashingEntry, NewAttachment, NewDifference, NewEntry, NewObjection, NewObjectionEvent, NewOutbox, NewProgramme,
     NewRoster, ObjectionChange, ObjectionClock, RatingChange, Roster, Store, StoreError,
 };
+use xiaowei_core::subsidy::{self, DifferenceKind, Phase, RosterAction, RosterStatus};
 
 /// 南岔村, in 渊泉镇 (620922100).
 const NANCHA: &str = "620922100200";
@@ -34,7 +35,7 @@ fn programme(name: &str) -> NewProgramme {
         name: name.into(),
         department_id: None,
         basis: "瓜政发〔2024〕1号".into(),
-        unit: "mu".into(),
+        unit: xiaowei_core::subsidy::Unit::Mu,
         standard_fen: Some(9_500),
         rule: "按确权面积发放".into(),
         recurring: true,
@@ -47,7 +48,7 @@ fn programme(name: &str) -> NewProgramme {
 
 fn one_off_programme(name: &str) -> NewProgramme {
     NewProgramme {
-        unit: "household".into(),
+        unit: xiaowei_core::subsidy::Unit::Household,
         standard_fen: None,
         recurring: false,
         from_year: None,
@@ -85,7 +86,7 @@ fn roster(s: &Setup, org: &str, year: i64, phase: &str) -> NewRoster {
         org_code: org.into(),
         year,
         period: "全年".into(),
-        phase: phase.into(),
+        phase: xiaowei_core::subsidy::Phase::parse(phase).unwrap(),
         settles_id: None,
         supersedes_id: None,
         correction_reason: None,
@@ -99,12 +100,21 @@ fn correction(s: &Setup, old: &Roster) -> NewRoster {
         programme_id: old.programme_id,
         supersedes_id: Some(old.id),
         correction_reason: Some("漏报一人".into()),
-        ..roster(s, &old.org_code, old.year, &old.phase)
+        ..roster(s, &old.org_code, old.year, old.phase.as_str())
     }
 }
 
 async fn submit(store: &Store, s: &Setup, id: i64, now: i64) {
-    store.change_roster_status(id, "draft", "submitted", None, s.clerk, now).await.unwrap();
+    store
+        .change_roster_status(
+            id,
+            subsidy::transition(RosterStatus::Draft, RosterAction::Submit).unwrap(),
+            None,
+            s.clerk,
+            now,
+        )
+        .await
+        .unwrap();
 }
 
 async fn publish(store: &Store, s: &Setup, id: i64, now: i64) {
@@ -113,7 +123,16 @@ async fn publish(store: &Store, s: &Setup, id: i64, now: i64) {
 }
 
 async fn withdraw(store: &Store, s: &Setup, id: i64, now: i64) {
-    store.change_roster_status(id, "published", "withdrawn", Some("重复发放"), s.reviewer, now).await.unwrap();
+    store
+        .change_roster_status(
+            id,
+            subsidy::transition(RosterStatus::Published, RosterAction::Withdraw).unwrap(),
+            Some("重复发放"),
+            s.reviewer,
+            now,
+        )
+        .await
+        .unwrap();
 }
 
 async fn roster_of(store: &Store, id: i64) -> Roster {
@@ -128,14 +147,21 @@ fn ids(rosters: &[Roster]) -> Vec<i64> {
     rosters.iter().map(|r| r.id).collect()
 }
 
+/// A difference named in short: `missing` (proposed, not paid), `extra` (paid, not proposed) or
+/// `amount`.
 fn difference(kind: &str, person: &str) -> NewDifference {
+    let kind = match kind {
+        "missing" => DifferenceKind::ProposedNotPaid,
+        "extra" => DifferenceKind::PaidNotProposed,
+        _ => DifferenceKind::AmountChanged,
+    };
     NewDifference {
-        kind: kind.into(),
+        kind,
         person_idx: person.into(),
         name: format!("村民{person}"),
         id_masked: "620922********0001".into(),
         proposed_fen: Some(10_000),
-        paid_fen: (kind != "missing").then_some(9_000),
+        paid_fen: (kind != DifferenceKind::ProposedNotPaid).then_some(9_000),
     }
 }
 
@@ -216,10 +242,10 @@ conformance!(programmes_have_unique_names_and_are_found_by_id_and_by_name, |stor
         (found.basis.as_str(), found.rule.as_str(), found.publicity_days),
         ("瓜政发〔2024〕1号", "按确权面积发放", 7)
     );
-    assert!(found.is_recurring());
+    assert!(found.recurring);
     let by_name = store.find_programme_by_name("危房改造补助").await.unwrap().unwrap();
     assert_eq!((by_name.id, by_name.standard_fen, by_name.to_year), (second, None, None));
-    assert!(!by_name.is_recurring());
+    assert!(!by_name.recurring);
     assert_eq!(store.find_programme(999).await.unwrap(), None);
     assert_eq!(store.find_programme_by_name("不存在").await.unwrap(), None);
     assert_eq!(store.programmes().await.unwrap(), [found, by_name]);
@@ -303,18 +329,53 @@ conformance!(a_status_change_happens_once_and_publishing_sets_the_publicity_date
     };
     let id = store.create_roster(&roster(&s, NANCHA, 2024, "proposed"), &entries(&["a", "b"]), 10).await.unwrap();
 
-    store.change_roster_status(id, "draft", "submitted", None, s.clerk, 20).await.unwrap();
-    let again = store.change_roster_status(id, "draft", "submitted", None, s.clerk, 21).await;
+    store
+        .change_roster_status(
+            id,
+            subsidy::transition(RosterStatus::Draft, RosterAction::Submit).unwrap(),
+            None,
+            s.clerk,
+            20,
+        )
+        .await
+        .unwrap();
+    let again = store
+        .change_roster_status(
+            id,
+            subsidy::transition(RosterStatus::Draft, RosterAction::Submit).unwrap(),
+            None,
+            s.clerk,
+            21,
+        )
+        .await;
     assert!(matches!(again, Err(StoreError::Stale(_))), "{again:?}");
     let r = roster_of(&store, id).await;
     assert_eq!((r.status.as_str(), r.updated_at, r.status_reason), ("submitted", 20, None));
     assert_eq!(reviewed_by(id).await, None, "submitting is not reviewing");
 
-    store.change_roster_status(id, "submitted", "returned", Some("金额有误"), s.reviewer, 30).await.unwrap();
+    store
+        .change_roster_status(
+            id,
+            subsidy::transition(RosterStatus::Submitted, RosterAction::Return).unwrap(),
+            Some("金额有误"),
+            s.reviewer,
+            30,
+        )
+        .await
+        .unwrap();
     let r = roster_of(&store, id).await;
     assert_eq!((r.status.as_str(), r.status_reason.as_deref()), ("returned", Some("金额有误")));
     assert_eq!(reviewed_by(id).await, Some(s.reviewer));
-    store.change_roster_status(id, "returned", "submitted", None, s.clerk, 40).await.unwrap();
+    store
+        .change_roster_status(
+            id,
+            subsidy::transition(RosterStatus::Returned, RosterAction::Submit).unwrap(),
+            None,
+            s.clerk,
+            40,
+        )
+        .await
+        .unwrap();
     assert_eq!(roster_of(&store, id).await.status_reason, None);
     assert_eq!(reviewed_by(id).await, Some(s.reviewer), "resubmitting keeps the reviewer");
 
@@ -333,7 +394,15 @@ conformance!(a_status_change_happens_once_and_publishing_sets_the_publicity_date
         "a draft"
     );
     assert!(matches!(
-        store.change_roster_status(999, "draft", "submitted", None, s.clerk, 80).await,
+        store
+            .change_roster_status(
+                999,
+                subsidy::transition(RosterStatus::Draft, RosterAction::Submit).unwrap(),
+                None,
+                s.clerk,
+                80
+            )
+            .await,
         Err(StoreError::Stale(_))
     ));
     submit(&store, &s, draft, 80).await;
@@ -353,7 +422,11 @@ conformance!(a_published_correction_supersedes_its_old_version_which_is_correcte
     let r2 = roster_of(&store, v2).await;
     assert_eq!((r2.version, r2.lineage_id, r2.supersedes_id, r2.status.as_str()), (2, Some(v1), Some(v1), "draft"));
     assert_eq!((r2.correction_reason.as_deref(), r2.entry_count, r2.total_fen), (Some("漏报一人"), 3, 30_000));
-    assert_eq!(roster_of(&store, v1).await.status, "published", "the old version stays public until replaced");
+    assert_eq!(
+        roster_of(&store, v1).await.status,
+        RosterStatus::Published,
+        "the old version stays public until replaced"
+    );
     let rival = store.create_roster(&correction(&s, &old), &entries(&["a"]), 35).await;
     assert!(
         matches!(&rival, Err(e) if e.is_duplicate_of("rosters_one_successor")),
@@ -390,7 +463,7 @@ conformance!(publishing_a_correction_of_a_withdrawn_roster_is_refused_whole, |st
     assert!(matches!(refused, Err(StoreError::Stale(_))), "{refused:?}");
     let r2 = roster_of(&store, v2).await;
     assert_eq!((r2.status.as_str(), r2.published_at, r2.publicity_start), ("submitted", None, None), "rolled back");
-    assert_eq!(roster_of(&store, v1).await.status, "withdrawn");
+    assert_eq!(roster_of(&store, v1).await.status, RosterStatus::Withdrawn);
 });
 
 conformance!(
@@ -431,7 +504,7 @@ conformance!(
         };
         let found = async |exclude: Option<i64>| {
             let mut found =
-                store.clashing_entries(s.programme, 2024, "全年", "proposed", exclude, &keys).await.unwrap();
+                store.clashing_entries(s.programme, 2024, "全年", Phase::Proposed, exclude, &keys).await.unwrap();
             found.sort_by(|x, y| (&x.id_idx, x.roster_id).cmp(&(&y.id_idx, y.roster_id)));
             found
         };
@@ -446,7 +519,9 @@ conformance!(
         let outside_corrected = found(Some(old)).await;
         assert_eq!(outside_corrected.len(), 502, "the new version of the excluded lineage does not clash");
         assert!(outside_corrected.iter().all(|c| c.roster_id != new));
-        assert!(store.clashing_entries(s.programme, 2024, "全年", "proposed", None, &[]).await.unwrap().is_empty());
+        assert!(
+            store.clashing_entries(s.programme, 2024, "全年", Phase::Proposed, None, &[]).await.unwrap().is_empty()
+        );
     }
 );
 
@@ -475,7 +550,16 @@ conformance!(
         submit(&store, &s, submitted, 23).await;
         let returned = create(of_q(roster(&s, NANCHA, 2024, "proposed")), 24).await;
         submit(&store, &s, returned, 25).await;
-        store.change_roster_status(returned, "submitted", "returned", Some("缺签字"), s.reviewer, 26).await.unwrap();
+        store
+            .change_roster_status(
+                returned,
+                subsidy::transition(RosterStatus::Submitted, RosterAction::Return).unwrap(),
+                Some("缺签字"),
+                s.reviewer,
+                26,
+            )
+            .await
+            .unwrap();
         let b22 = create(roster(&s, BEICUN, 2022, "proposed"), 27).await;
         publish(&store, &s, b22, 28).await;
 
@@ -503,7 +587,7 @@ conformance!(
         let back_office = store.rosters_within("620922100", None, 100, 0).await.unwrap();
         assert_eq!(back_office.len(), 8);
         assert_eq!(back_office[0].id, returned);
-        assert_eq!(ids(&store.rosters_within("620922100", Some("draft"), 100, 0).await.unwrap()), [draft]);
+        assert_eq!(ids(&store.rosters_within("620922100", Some(RosterStatus::Draft), 100, 0).await.unwrap()), [draft]);
         assert_eq!(ids(&store.rosters_within("620922", None, 1, 0).await.unwrap()), [b22]);
     }
 );
@@ -529,12 +613,12 @@ conformance!(recomputed_differences_keep_the_reasons_of_those_still_present, |st
     let theirs = store.differences(other).await.unwrap()[0].id;
     let foreign = [(theirs, "别村的".to_owned())];
     assert!(matches!(store.set_difference_reasons(id, &foreign).await, Err(StoreError::NotFound)));
-    let reasons_of = async |roster: i64| -> Vec<(String, String, Option<String>)> {
+    let reasons_of = async |roster: i64| -> Vec<(DifferenceKind, String, Option<String>)> {
         let diffs = store.differences(roster).await.unwrap();
         diffs.into_iter().map(|d| (d.kind, d.person_idx, d.reason)).collect()
     };
     let row = |kind: &str, person: &str, reason: Option<&str>| {
-        (kind.to_owned(), person.to_owned(), reason.map(str::to_owned))
+        (difference(kind, person).kind, person.to_owned(), reason.map(str::to_owned))
     };
     assert_eq!(
         reasons_of(id).await,
@@ -606,10 +690,10 @@ conformance!(a_self_query_finds_only_entries_of_published_rosters, |store: Store
     let (first, third) = (&mine[0], &mine[2]);
     assert_eq!(
         (first.programme_id, first.programme_name.as_str(), first.recurring, first.to_year),
-        (q, "一次性补助", 0, None)
+        (q, "一次性补助", false, None)
     );
     assert_eq!((first.org_code.as_str(), first.published_at, first.paid_on.as_deref()), (BEICUN, Some(15), None));
-    assert_eq!((third.programme_name.as_str(), third.recurring, third.to_year), ("耕地地力保护补贴", 1, Some(2025)));
+    assert_eq!((third.programme_name.as_str(), third.recurring, third.to_year), ("耕地地力保护补贴", true, Some(2025)));
     assert_eq!(
         (third.paid_on.as_deref(), third.published_at, third.period.as_str()),
         (Some("2023-12-20"), Some(13), "全年")
@@ -653,7 +737,7 @@ conformance!(only_drafts_are_deleted_and_with_everything_they_hold, |store: Stor
 
     let refused = store.delete_draft_roster(published).await;
     assert!(matches!(refused, Err(StoreError::Stale(_))), "{refused:?}");
-    assert_eq!(roster_of(&store, published).await.status, "published");
+    assert_eq!(roster_of(&store, published).await.status, RosterStatus::Published);
     assert_eq!(store.roster_entries(published, 10, 0).await.unwrap().len(), 1);
     assert_eq!(store.attachments_of_roster(published).await.unwrap().len(), 1);
     assert!(store.find_attachment(policy).await.unwrap().is_some());
@@ -664,7 +748,16 @@ conformance!(only_drafts_are_deleted_and_with_everything_they_hold, |store: Stor
     let fix = store.create_roster(&correction(&s, &old), &entries(&["b"]), 20).await.unwrap();
     submit(&store, &s, fix, 21).await;
     assert!(matches!(store.delete_draft_roster(fix).await, Err(StoreError::Stale(_))));
-    store.change_roster_status(fix, "submitted", "returned", Some("重做"), s.reviewer, 22).await.unwrap();
+    store
+        .change_roster_status(
+            fix,
+            subsidy::transition(RosterStatus::Submitted, RosterAction::Return).unwrap(),
+            Some("重做"),
+            s.reviewer,
+            22,
+        )
+        .await
+        .unwrap();
     store.delete_draft_roster(fix).await.unwrap();
     let again = store.create_roster(&correction(&s, &old), &entries(&["c"]), 23).await.unwrap();
     assert_eq!(roster_of(&store, again).await.version, 2);
@@ -982,7 +1075,7 @@ conformance!(a_backloaded_roster_is_stored_whole_marked_and_published_with_its_l
     let id =
         store.backload_roster(&paid, &entries(&["a"]), &diffs, "历史数据补录，原因未记录", true, 30).await.unwrap();
     let stored = roster_of(&store, id).await;
-    assert_eq!((stored.status.as_str(), stored.backloaded, stored.published_at), ("published", 1, Some(30)));
+    assert_eq!((stored.status.as_str(), stored.backloaded, stored.published_at), ("published", true, Some(30)));
     assert_eq!(stored.publicity_start, None, "publicity dates of the past were never recorded here");
     let reasons: Vec<Option<String>> = store.differences(id).await.unwrap().into_iter().map(|d| d.reason).collect();
     assert_eq!(reasons, [Some("历史数据补录，原因未记录".to_owned())]);
@@ -998,7 +1091,7 @@ conformance!(a_backloaded_roster_is_stored_whole_marked_and_published_with_its_l
         .await
         .unwrap();
     let draft = roster_of(&store, draft).await;
-    assert_eq!((draft.status.as_str(), draft.backloaded), ("draft", 1));
+    assert_eq!((draft.status.as_str(), draft.backloaded), ("draft", true));
     assert_eq!(store.ledger_leaves(0, 10).await.unwrap().len(), leaves.len());
 
     // A failing entry leaves nothing behind: no roster, no differences, no leaf.

@@ -4,7 +4,11 @@
 //! compare-and-set; a published version is never edited, only withdrawn or superseded.
 
 use sqlx::FromRow;
+use xiaowei_core::Transition;
+use xiaowei_core::disclosure::Category;
+use xiaowei_core::subsidy::RosterStatus;
 
+use crate::decode::code;
 use crate::{Attachment, NewAttachment, Store, StoreError};
 
 /// One version of a disclosure.
@@ -12,7 +16,8 @@ use crate::{Attachment, NewAttachment, Store, StoreError};
 pub struct Disclosure {
     pub id: i64,
     pub org_code: String,
-    pub category: String,
+    #[sqlx(try_from = "String")]
+    pub category: Category,
     pub title: String,
     /// Markdown source, as the clerk wrote it.
     pub body: String,
@@ -23,7 +28,8 @@ pub struct Disclosure {
     pub lineage_id: Option<i64>,
     pub supersedes_id: Option<i64>,
     pub correction_reason: Option<String>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: RosterStatus,
     pub status_reason: Option<String>,
     pub line_count: i64,
     pub income_fen: i64,
@@ -38,7 +44,7 @@ pub struct Disclosure {
 #[derive(Debug, Clone)]
 pub struct NewDisclosure {
     pub org_code: String,
-    pub category: String,
+    pub category: Category,
     pub title: String,
     pub body: String,
     pub period_label: String,
@@ -129,7 +135,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'draft', $11, $12, $12) RETURNING id",
         )
         .bind(&d.org_code)
-        .bind(&d.category)
+        .bind(d.category.as_str())
         .bind(&d.title)
         .bind(&d.body)
         .bind(&d.period_label)
@@ -219,7 +225,7 @@ impl Store {
     pub async fn disclosures_within(
         &self,
         org_prefix: &str,
-        status: Option<&str>,
+        status: Option<RosterStatus>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<Disclosure>, StoreError> {
@@ -229,7 +235,7 @@ impl Store {
         ));
         Ok(sqlx::query_as(sql)
             .bind(format!("{org_prefix}%"))
-            .bind(status.unwrap_or(""))
+            .bind(status.map_or("", RosterStatus::as_str))
             .bind(limit)
             .bind(offset)
             .fetch_all(&self.pool)
@@ -240,14 +246,19 @@ impl Store {
     pub async fn public_disclosures_of(
         &self,
         org_code: &str,
-        category: Option<&str>,
+        category: Option<Category>,
         limit: i64,
     ) -> Result<Vec<Disclosure>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM disclosures WHERE org_code = $1 AND status IN {PUBLIC} \
              AND ($2 = '' OR category = $2) ORDER BY published_at DESC, id DESC LIMIT $3"
         ));
-        Ok(sqlx::query_as(sql).bind(org_code).bind(category.unwrap_or("")).bind(limit).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(sql)
+            .bind(org_code)
+            .bind(category.map_or("", Category::as_str))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Every public disclosure under an org subtree (the open-data index), by org, newest first.
@@ -266,18 +277,17 @@ impl Store {
         Ok(sqlx::query_as(sql).bind(lineage_id).fetch_all(&self.pool).await?)
     }
 
-    /// Moves a disclosure from one status to another only if it is still in `from`; a repeated
-    /// or lost-race request gets `Stale`.
+    /// Moves a disclosure along `change` only if it is still in `change.from()`; a repeated or
+    /// lost-race request gets `Stale`.
     pub async fn change_disclosure_status(
         &self,
         id: i64,
-        from: &str,
-        to: &str,
+        change: Transition<RosterStatus>,
         reason: Option<&str>,
         by: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        self.compare_and_set_status("disclosures", id, from, to, reason, by, now).await
+        self.compare_and_set_status("disclosures", id, change, reason, by, now).await
     }
 
     /// Publishes a submitted disclosure; the version it corrects, if any, becomes superseded in
@@ -365,12 +375,13 @@ impl Store {
     }
 
     /// When each category was last disclosed by an org (withdrawn disclosures do not count).
-    pub async fn last_disclosed_by_category(&self, org_code: &str) -> Result<Vec<(String, i64)>, StoreError> {
+    pub async fn last_disclosed_by_category(&self, org_code: &str) -> Result<Vec<(Category, i64)>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT category, MAX(published_at) AS last FROM disclosures WHERE org_code = $1 \
              AND status IN {DISCLOSED} AND published_at IS NOT NULL GROUP BY category"
         ));
-        Ok(sqlx::query_as(sql).bind(org_code).fetch_all(&self.pool).await?)
+        let rows: Vec<(String, i64)> = sqlx::query_as(sql).bind(org_code).fetch_all(&self.pool).await?;
+        rows.into_iter().map(|(category, last)| Ok((code(category)?, last))).collect()
     }
 
     /// Every village under an org subtree with its last finance disclosure, for the monitor and

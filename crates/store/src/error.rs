@@ -49,8 +49,10 @@ pub enum StoreError {
     /// The publication ledger could not be read or extended (e.g. a stored hash is missing).
     #[error("ledger: {0}")]
     Ledger(String),
-    /// Rows read in bulk could not be decoded (see `bulk`).
-    #[error("bulk read: {0}")]
+    /// A stored value could not be read back: a status or kind code no core enum names, a flag
+    /// that is neither 0 nor 1, rows read in bulk that do not decode (see `bulk`). Never replaced
+    /// by a default.
+    #[error("stored value cannot be read: {0}")]
     Corrupt(String),
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -67,6 +69,7 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => Self::NotFound,
+            sqlx::Error::ColumnDecode { index, source } => Self::Corrupt(format!("column {index}: {source}")),
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 Self::Duplicate { constraint: unique_constraint(db.constraint(), db.message()) }
             }

@@ -669,7 +669,7 @@ impl Store {
         .fetch_one(&mut *conn)
         .await?;
         let mut leaf = LeafText::new("disclosure", id, d.version, event, Some(&d.org_code), at).map_err(ledger_err)?;
-        leaf.field("category", &d.category)
+        leaf.field("category", d.category.as_str())
             .field("title", &d.title)
             .field("period", &d.period_label)
             .opt("period_start", d.period_start.as_deref())

@@ -9,6 +9,7 @@
 mod alerts;
 mod audit;
 mod bulk;
+mod decode;
 mod departments;
 mod disclosures;
 mod error;

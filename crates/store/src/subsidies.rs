@@ -4,7 +4,10 @@
 //! encrypted with their blind index and masked form; this module never sees them in clear.
 
 use sqlx::FromRow;
+use xiaowei_core::Transition;
+use xiaowei_core::subsidy::{DifferenceKind, Phase, RosterStatus, Unit};
 
+use crate::decode::Flag;
 use crate::{Backend, Store, StoreError};
 
 /// 补贴项目
@@ -14,10 +17,13 @@ pub struct Programme {
     pub name: String,
     pub department_id: Option<i64>,
     pub basis: String,
-    pub unit: String,
+    #[sqlx(try_from = "String")]
+    pub unit: Unit,
     pub standard_fen: Option<i64>,
     pub rule: String,
-    pub recurring: i64,
+    /// Paid every year (so a self-query can tell the years it was not paid).
+    #[sqlx(try_from = "Flag")]
+    pub recurring: bool,
     pub from_year: Option<i64>,
     pub to_year: Option<i64>,
     pub publicity_days: i64,
@@ -25,18 +31,12 @@ pub struct Programme {
     pub objection_reply_days: i64,
 }
 
-impl Programme {
-    pub fn is_recurring(&self) -> bool {
-        self.recurring != 0
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct NewProgramme {
     pub name: String,
     pub department_id: Option<i64>,
     pub basis: String,
-    pub unit: String,
+    pub unit: Unit,
     pub standard_fen: Option<i64>,
     pub rule: String,
     pub recurring: bool,
@@ -55,13 +55,15 @@ pub struct Roster {
     pub org_code: String,
     pub year: i64,
     pub period: String,
-    pub phase: String,
+    #[sqlx(try_from = "String")]
+    pub phase: Phase,
     pub settles_id: Option<i64>,
     pub version: i64,
     pub lineage_id: Option<i64>,
     pub supersedes_id: Option<i64>,
     pub correction_reason: Option<String>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: RosterStatus,
     pub status_reason: Option<String>,
     pub paid_on: Option<String>,
     pub publicity_start: Option<String>,
@@ -72,8 +74,9 @@ pub struct Roster {
     pub created_at: i64,
     pub updated_at: i64,
     pub published_at: Option<i64>,
-    /// 1 for a roster of a past year loaded from a file (历史补录), see [`Store::backload_roster`].
-    pub backloaded: i64,
+    /// A roster of a past year loaded from a file (历史补录), see [`Store::backload_roster`].
+    #[sqlx(try_from = "Flag")]
+    pub backloaded: bool,
     /// Why a paid roster was approved while objections to its proposed roster were open.
     pub objection_override: Option<String>,
 }
@@ -95,8 +98,7 @@ pub struct NewRoster {
     pub org_code: String,
     pub year: i64,
     pub period: String,
-    /// `proposed` or `paid`.
-    pub phase: String,
+    pub phase: Phase,
     pub settles_id: Option<i64>,
     /// The published version this one corrects, with the reason.
     pub supersedes_id: Option<i64>,
@@ -150,7 +152,8 @@ pub struct ClashingEntry {
 pub struct RosterDifference {
     pub id: i64,
     pub roster_id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: DifferenceKind,
     pub person_idx: String,
     pub name: String,
     pub id_masked: String,
@@ -161,7 +164,7 @@ pub struct RosterDifference {
 
 #[derive(Debug, Clone)]
 pub struct NewDifference {
-    pub kind: String,
+    pub kind: DifferenceKind,
     pub person_idx: String,
     pub name: String,
     pub id_masked: String,
@@ -215,12 +218,14 @@ pub struct PersonEntry {
     pub org_name: String,
     pub year: i64,
     pub period: String,
-    pub phase: String,
+    #[sqlx(try_from = "String")]
+    pub phase: Phase,
     pub paid_on: Option<String>,
     pub published_at: Option<i64>,
     pub programme_id: i64,
     pub programme_name: String,
-    pub recurring: i64,
+    #[sqlx(try_from = "Flag")]
+    pub recurring: bool,
     pub to_year: Option<i64>,
 }
 
@@ -249,7 +254,7 @@ impl Store {
         .bind(&p.name)
         .bind(p.department_id)
         .bind(&p.basis)
-        .bind(&p.unit)
+        .bind(p.unit.as_str())
         .bind(p.standard_fen)
         .bind(&p.rule)
         .bind(i64::from(p.recurring))
@@ -350,7 +355,7 @@ impl Store {
         .bind(&r.org_code)
         .bind(r.year)
         .bind(&r.period)
-        .bind(&r.phase)
+        .bind(r.phase.as_str())
         .bind(r.settles_id)
         .bind(version)
         .bind(r.supersedes_id)
@@ -421,7 +426,7 @@ impl Store {
     pub async fn rosters_within(
         &self,
         org_prefix: &str,
-        status: Option<&str>,
+        status: Option<RosterStatus>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<Roster>, StoreError> {
@@ -432,7 +437,7 @@ impl Store {
         ));
         Ok(sqlx::query_as(sql)
             .bind(format!("{org_prefix}%"))
-            .bind(status.unwrap_or(""))
+            .bind(status.map_or("", RosterStatus::as_str))
             .bind(limit)
             .bind(offset)
             .fetch_all(&self.pool)
@@ -548,7 +553,7 @@ impl Store {
         programme_id: i64,
         year: i64,
         period: &str,
-        phase: &str,
+        phase: Phase,
         exclude_lineage: Option<i64>,
         id_idxs: &[String],
     ) -> Result<Vec<ClashingEntry>, StoreError> {
@@ -567,7 +572,7 @@ impl Store {
                 .bind(programme_id)
                 .bind(year)
                 .bind(period)
-                .bind(phase)
+                .bind(phase.as_str())
                 .bind(exclude_lineage.unwrap_or(0));
             for idx in chunk {
                 q = q.bind(idx);
@@ -577,45 +582,50 @@ impl Store {
         Ok(found)
     }
 
-    /// Moves a roster from one status to another, only if it is still in `from`: a second
-    /// identical request finds nothing to change and gets `Stale`.
+    /// Moves a roster along `change`, only if it is still in `change.from()`: a second identical
+    /// request finds nothing to change and gets `Stale`.
     pub async fn change_roster_status(
         &self,
         id: i64,
-        from: &str,
-        to: &str,
+        change: Transition<RosterStatus>,
         reason: Option<&str>,
         by: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        self.compare_and_set_status("rosters", id, from, to, reason, by, now).await
+        self.compare_and_set_status("rosters", id, change, reason, by, now).await
     }
 
-    /// Moves a roster or disclosure (`table`) from one status to another, only if it is still in
-    /// `from`; a reviewer is recorded for every change but a submission.
-    #[allow(clippy::too_many_arguments)]
+    /// Moves a roster or disclosure (`table`) along `change`, only if it is still in
+    /// `change.from()`; a reviewer is recorded for every change but a submission.
     pub(crate) async fn compare_and_set_status(
         &self,
         table: &'static str,
         id: i64,
-        from: &str,
-        to: &str,
+        change: Transition<RosterStatus>,
         reason: Option<&str>,
         by: i64,
         now: i64,
     ) -> Result<(), StoreError> {
+        let (from, to) = (change.from().as_str(), change.to());
         let sql = sqlx::AssertSqlSafe(format!(
             "UPDATE {table} SET status = $1, status_reason = $2, reviewed_by = CASE WHEN $1 = 'submitted' \
              THEN reviewed_by ELSE $3 END, updated_at = $4 WHERE id = $5 AND status = $6"
         ));
         // A withdrawal is a public change: it is written to the ledger in the same transaction.
         let mut tx = self.begin_write().await?;
-        let done =
-            sqlx::query(sql).bind(to).bind(reason).bind(by).bind(now).bind(id).bind(from).execute(&mut *tx).await?;
+        let done = sqlx::query(sql)
+            .bind(to.as_str())
+            .bind(reason)
+            .bind(by)
+            .bind(now)
+            .bind(id)
+            .bind(from)
+            .execute(&mut *tx)
+            .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Stale(format!("{table} status changed")));
         }
-        if to == "withdrawn" {
+        if to == RosterStatus::Withdrawn {
             let leaf = match table {
                 "rosters" => self.roster_leaf(&mut tx, id, "withdraw", now).await?,
                 _ => self.disclosure_leaf(&mut tx, id, "withdraw", now).await?,
@@ -719,7 +729,7 @@ impl Store {
         for d in diffs {
             let reason = old
                 .iter()
-                .find(|(k, p, _)| *k == d.kind && *p == d.person_idx)
+                .find(|(k, p, _)| k == d.kind.as_str() && *p == d.person_idx)
                 .and_then(|(_, _, reason)| reason.as_deref());
             insert_difference(&mut tx, roster_id, d, reason).await?;
         }
@@ -888,7 +898,7 @@ async fn insert_difference(
          reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(roster_id)
-    .bind(&d.kind)
+    .bind(d.kind.as_str())
     .bind(&d.person_idx)
     .bind(&d.name)
     .bind(&d.id_masked)

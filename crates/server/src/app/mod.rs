@@ -1,9 +1,12 @@
 //! Use cases shared by the public pages, the back office, the workers, the CLI and the demo:
-//! checking and storing rosters, filing and answering objections, reading photos and uploads,
+//! filing and handling cases, messages and objections (the tracked requests), checking and
+//! storing rosters, reading photos and uploads,
 //! rendering disclosure text, screening, and the tracked-request views. Handlers call these; the
 //! rules themselves live in `xiaowei_core`.
 
+pub mod cases;
 pub mod disclosure_text;
+pub mod messages;
 pub mod objections;
 pub mod photos;
 pub mod rosters;

@@ -67,7 +67,7 @@ async fn deadline(
             .unwrap_or(DEFAULT_REPLY_DAYS),
         None => DEFAULT_REPLY_DAYS,
     };
-    Ok(objection::reply_deadline(&crate::public::services::calendar(state).await?, from, publicity_end, days))
+    Ok(objection::reply_deadline(&crate::app::tracked::calendar(state).await?, from, publicity_end, days))
 }
 
 /// The outbox rows of `notice` about an objection; `seq` tells repeated events apart.

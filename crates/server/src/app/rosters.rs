@@ -65,7 +65,7 @@ pub struct ImportParams {
     pub org_code: String,
     pub year: i64,
     pub period: String,
-    pub phase: String,
+    pub phase: Phase,
     pub settles_id: Option<i64>,
     pub supersedes_id: Option<i64>,
     pub correction_reason: Option<String>,
@@ -93,7 +93,7 @@ pub async fn check_upload(
     };
     let keys: Vec<String> = entries.iter().map(|e| e.id_idx.clone()).collect();
     let clashes = store
-        .clashing_entries(params.programme_id, params.year, &params.period, &params.phase, exclude_lineage, &keys)
+        .clashing_entries(params.programme_id, params.year, &params.period, params.phase, exclude_lineage, &keys)
         .await?;
     if !clashes.is_empty() {
         let mut place_names: HashMap<String, String> = HashMap::new();
@@ -135,7 +135,7 @@ pub async fn store_upload(
         org_code: params.org_code.clone(),
         year: params.year,
         period: params.period.clone(),
-        phase: params.phase.clone(),
+        phase: params.phase,
         settles_id: params.settles_id,
         supersedes_id: params.supersedes_id,
         correction_reason: params.correction_reason.clone(),
@@ -151,7 +151,7 @@ pub async fn store_upload(
 /// keeping reasons already given. Does nothing for a proposed roster.
 pub async fn refresh_differences(store: &Store, roster_id: i64) -> Result<(), AppError> {
     let paid = store.find_roster(roster_id).await?.ok_or(AppError::NotFound)?;
-    if Phase::parse(&paid.phase) != Some(Phase::Paid) {
+    if paid.phase != Phase::Paid {
         return Ok(());
     }
     let Some(settles) = paid.settles_id else {
@@ -178,7 +178,7 @@ async fn differences_from(
     Ok(subsidy::diff(&proposed_payees, paid, publicity_end, paid_on)
         .into_iter()
         .map(|d| NewDifference {
-            kind: d.kind.as_str().to_owned(),
+            kind: d.kind,
             person_idx: d.key,
             name: d.name,
             id_masked: d.masked_id,
@@ -238,7 +238,7 @@ pub async fn backload(
             .settleable_rosters(b.programme.id, &b.org_code)
             .await?
             .into_iter()
-            .filter(|r| r.year == year && r.period == period && r.status == "published")
+            .filter(|r| r.year == year && r.period == period && r.status == subsidy::RosterStatus::Published)
             .max_by_key(|r| r.version),
     };
     let paid_on = match b.phase {
@@ -250,7 +250,7 @@ pub async fn backload(
         org_code: b.org_code.clone(),
         year,
         period,
-        phase: b.phase.as_str().to_owned(),
+        phase: b.phase,
         settles_id: settles.as_ref().map(|r| r.id),
         supersedes_id: None,
         correction_reason: None,
@@ -294,8 +294,7 @@ pub async fn backload(
 
 /// A roster's headline: "卓园村 2025年度 草原生态保护补助奖励 拟发放公示".
 pub fn roster_title(roster: &Roster, place: &str) -> String {
-    let phase = Phase::parse(&roster.phase).map_or("", Phase::label);
-    format!("{place} {} {} {phase}", roster.period, roster.programme_name)
+    format!("{place} {} {} {}", roster.period, roster.programme_name, roster.phase.label())
 }
 
 /// A roster line as pages show it: masked ID and account, amount in yuan.
@@ -340,7 +339,7 @@ impl From<xiaowei_store::RosterDifference> for DifferenceView {
         let yuan = |f: Option<i64>| f.and_then(Fen::new).map_or_else(|| "—".to_owned(), |f| format!("{f}元"));
         Self {
             id: d.id,
-            label: subsidy::DifferenceKind::parse(&d.kind).map_or("差异", subsidy::DifferenceKind::label),
+            label: d.kind.label(),
             person: if d.name.is_empty() { "整批".to_owned() } else { format!("{} {}", d.name, d.id_masked) },
             proposed: yuan(d.proposed_fen),
             paid: yuan(d.paid_fen),
@@ -367,7 +366,7 @@ pub async fn versions(store: &Store, roster: &Roster, public_only: bool) -> Resu
         .await?
         .into_iter()
         .filter_map(|v| {
-            let status = subsidy::RosterStatus::parse(&v.status)?;
+            let status = v.status;
             (!public_only || status.is_public()).then(|| VersionView {
                 id: v.id,
                 version: v.version,

@@ -1,10 +1,17 @@
-//! What the public pages of every tracked request (办件, 留言, 异议) share: the timeline as the
-//! filer sees it (public entries only, in Beijing time) and the filer's phone, masked.
+//! What every tracked request (办件, 留言, 异议) shares in the use-case layer: the working-day
+//! calendar as the administrator keeps it and the plain-Chinese account of a deadline; drawing a
+//! tracking number again on a clash; the official acting on a request (named on the timeline,
+//! audited under their account, their form claimed once); and the filer's view of the timeline
+//! and of their own phone.
 
 use xiaowei_core::Phone;
+use xiaowei_core::access::Scope;
+use xiaowei_core::workday::{DayKind, SpecialDay, WorkCalendar, WorkingDeadline};
+use xiaowei_store::{NewAuditEntry, StaffUser, StoreError};
 
-use crate::state::AppState;
+use crate::state::{AppState, TRACKING_ATTEMPTS};
 use crate::web::dates::shanghai_time;
+use crate::web::error::AppError;
 
 /// One timeline entry on a filer's page.
 pub struct PublicEvent {
@@ -24,4 +31,136 @@ impl PublicEvent {
 /// open.
 pub fn masked_phone(state: &AppState, sealed: &[u8]) -> String {
     state.cipher().decrypt(sealed).ok().and_then(|p| Phone::parse(&p).ok()).map(|p| p.masked()).unwrap_or_default()
+}
+
+/// The working-day calendar as the administrator keeps it.
+pub async fn calendar(state: &AppState) -> Result<WorkCalendar, AppError> {
+    let days = state.store().calendar_days().await?;
+    Ok(WorkCalendar::new(days.into_iter().filter_map(|d| {
+        Some(SpecialDay { date: d.on_date.parse().ok()?, kind: DayKind::parse(&d.kind)?, name: d.name })
+    })))
+}
+
+fn chinese_date(d: jiff::civil::Date) -> String {
+    format!("{}年{}月{}日", d.year(), d.month(), d.day())
+}
+
+/// How a working-day deadline was counted, in plain Chinese (kept with the request).
+pub fn explain_deadline(d: &WorkingDeadline) -> String {
+    let mut text = format!("自{}起算（当日不计），{}个工作日", chinese_date(d.start), d.working_days);
+    let weekends = d.weekend_days_skipped();
+    if weekends > 0 {
+        text.push_str(&format!("；跳过周末{weekends}天"));
+    }
+    for (name, dates) in d.holidays_skipped() {
+        let first = dates.first().copied().unwrap_or(d.start);
+        let last = dates.last().copied().unwrap_or(d.start);
+        text.push_str(&format!("；跳过{name}假期{}至{}共{}天", chinese_date(first), chinese_date(last), dates.len()));
+    }
+    for day in d.makeup_days_counted() {
+        text.push_str(&format!("；{}为调休上班日，计入", chinese_date(day)));
+    }
+    for year in &d.uncovered_years {
+        text.push_str(&format!("；{year}年节假日安排尚未录入，按周一至周五计算"));
+    }
+    text.push_str(&format!("；办理期限至{}24时", chinese_date(d.due)));
+    text
+}
+
+/// Whether a failed insert should be tried again under a freshly drawn number: a clash on the
+/// number's own unique `constraint` (another request took it first), while attempts remain (up
+/// to `TRACKING_ATTEMPTS`). Six random digits a day clash rarely, and a clash never loses a
+/// filing. Counts the attempt.
+pub fn draw_again(e: &StoreError, constraint: &str, attempt: &mut usize) -> bool {
+    let again = e.is_duplicate_of(constraint) && *attempt < TRACKING_ATTEMPTS;
+    *attempt += 1;
+    again
+}
+
+/// A staff member acting on a tracked request: named on the timeline, audited under their
+/// account from their address.
+#[derive(Debug, Clone)]
+pub struct Official {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub ip: String,
+}
+
+impl Official {
+    /// Claims a form's once-only key: `false` when this form was already submitted (a double
+    /// submit), so the action is not done twice.
+    pub async fn claim(&self, state: &AppState, form_key: &str) -> Result<bool, AppError> {
+        claim_form(state, self.id, form_key).await
+    }
+
+    /// Records the action in the audit log; a failure to audit fails the action.
+    pub async fn audit(
+        &self,
+        state: &AppState,
+        at: i64,
+        action: &str,
+        target: String,
+        detail: String,
+        org_code: &str,
+    ) -> Result<(), AppError> {
+        state
+            .audit(NewAuditEntry {
+                at,
+                actor_id: Some(self.id),
+                actor_name: self.username.clone(),
+                action: action.to_owned(),
+                target,
+                detail,
+                ip: self.ip.clone(),
+                org_code: Some(org_code.to_owned()),
+            })
+            .await
+    }
+}
+
+/// Claims `form_key` for `user_id`: `false` when the same form was submitted before.
+pub async fn claim_form(state: &AppState, user_id: i64, form_key: &str) -> Result<bool, AppError> {
+    if form_key.len() < 16 || form_key.len() > 128 {
+        return Err(AppError::invalid("表单已失效，请刷新页面后重新提交"));
+    }
+    Ok(state.store().claim_form(form_key, user_id, state.now()).await?)
+}
+
+/// What a staff action on a tracked request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// Nothing: the same form was submitted before, or someone else acted first.
+    Repeat,
+}
+
+/// Where a public filing came from, for quotas, the audit record and 代办.
+#[derive(Debug, Clone, Default)]
+pub struct Filer {
+    /// The client's address (audited) and its quota key (throttled).
+    pub ip: String,
+    pub quota: String,
+    /// A hall officer logged in at a hall terminal, filing on the villager's behalf.
+    pub hall_officer: Option<HallOfficer>,
+    /// A WeChat follower filing from inside the account: (account township code, openid).
+    pub follower: Option<(String, String)>,
+}
+
+/// A staff member logged in at an enrolled hall terminal with the right to file on a villager's
+/// behalf (代办), and the township the terminal stands in.
+#[derive(Debug, Clone)]
+pub struct HallOfficer {
+    pub user: StaffUser,
+    pub township_code: String,
+}
+
+impl HallOfficer {
+    /// The officer, if they may file for `org_code`: inside the terminal's township and their
+    /// own scope.
+    pub fn for_org(&self, org_code: &str) -> Option<&StaffUser> {
+        let scope = Scope { org_code: self.user.org_code.clone(), department_id: None };
+        (scope.covers_org(org_code) && xiaowei_core::org::is_within(org_code, &self.township_code))
+            .then_some(&self.user)
+    }
 }

@@ -18,8 +18,7 @@ use axum::routing::get;
 use serde::Serialize;
 use serde_json::{Value, json};
 use xiaowei_core::Fen;
-use xiaowei_core::disclosure::Category;
-use xiaowei_core::subsidy::{DifferenceKind, Phase, RosterStatus};
+use xiaowei_core::subsidy::{Phase, RosterStatus};
 use xiaowei_store::{Disclosure, Roster};
 
 use crate::app::rosters::roster_title;
@@ -176,10 +175,8 @@ fn csvw(
 /// A public roster (published, superseded or withdrawn); anything else is "not found".
 async fn public_roster(state: &AppState, id: i64) -> Result<(Roster, RosterStatus), AppError> {
     let roster = state.store().find_roster(id).await?.ok_or(AppError::NotFound)?;
-    match RosterStatus::parse(&roster.status) {
-        Some(status) if status.is_public() => Ok((roster, status)),
-        _ => Err(AppError::NotFound),
-    }
+    let status = roster.status;
+    if status.is_public() { Ok((roster, status)) } else { Err(AppError::NotFound) }
 }
 
 const ROSTER_COLUMNS: [&str; 7] =
@@ -218,15 +215,15 @@ async fn roster(State(state): State<AppState>, Path(file): Path<String>) -> Resu
             .collect();
         return Ok(csv_response(write_csv(&ROSTER_COLUMNS, rows)?, &format!("roster-{id}.csv"), &metadata_url));
     }
-    let differences: Vec<Value> = if roster.phase == Phase::Paid.as_str() {
+    let differences: Vec<Value> = if roster.phase == Phase::Paid {
         store
             .differences(id)
             .await?
             .into_iter()
             .map(|d| {
                 json!({
-                    "kind": d.kind,
-                    "label": DifferenceKind::parse(&d.kind).map_or("差异", DifferenceKind::label),
+                    "kind": d.kind.as_str(),
+                    "label": d.kind.label(),
                     "name": d.name,
                     "id_masked": d.id_masked,
                     "proposed_fen": d.proposed_fen,
@@ -247,9 +244,9 @@ async fn roster(State(state): State<AppState>, Path(file): Path<String>) -> Resu
         "place": place,
         "year": roster.year,
         "period": roster.period,
-        "phase": roster.phase,
-        "phase_label": Phase::parse(&roster.phase).map_or("", Phase::label),
-        "status": roster.status,
+        "phase": roster.phase.as_str(),
+        "phase_label": roster.phase.label(),
+        "status": status.as_str(),
         "status_label": status.label(),
         "status_reason": roster.status_reason,
         "version": roster.version,
@@ -283,10 +280,8 @@ async fn roster(State(state): State<AppState>, Path(file): Path<String>) -> Resu
 /// A public disclosure; anything else is "not found".
 async fn public_disclosure(state: &AppState, id: i64) -> Result<(Disclosure, RosterStatus), AppError> {
     let d = state.store().find_disclosure(id).await?.ok_or(AppError::NotFound)?;
-    match RosterStatus::parse(&d.status) {
-        Some(status) if status.is_public() => Ok((d, status)),
-        _ => Err(AppError::NotFound),
-    }
+    let status = d.status;
+    if status.is_public() { Ok((d, status)) } else { Err(AppError::NotFound) }
 }
 
 const LINE_COLUMNS: [&str; 6] = ["序号", "日期", "摘要", "收入（元）", "支出（元）", "备注"];
@@ -297,7 +292,7 @@ async fn disclosure(State(state): State<AppState>, Path(file): Path<String>) -> 
     let (d, status) = public_disclosure(&state, id).await?;
     let store = state.store();
     let place = place_name(store, &d.org_code).await?;
-    let category = Category::parse(&d.category).map_or("", Category::label);
+    let category = d.category.label();
     let page_url = state.config().public_link(&format!("/disclosures/{id}"));
     let licence = licence(&state, &d.org_code).await?;
     let ledger = ledger_ref(&state, "disclosure", id).await?;
@@ -358,14 +353,14 @@ async fn disclosure(State(state): State<AppState>, Path(file): Path<String>) -> 
         "dataset": "disclosure",
         "id": id,
         "title": d.title,
-        "category": d.category,
+        "category": d.category.as_str(),
         "category_label": category,
         "org_code": d.org_code,
         "place": place,
         "period_label": d.period_label,
         "period_start": d.period_start,
         "period_end": d.period_end,
-        "status": d.status,
+        "status": status.as_str(),
         "status_label": status.label(),
         "status_reason": d.status_reason,
         "version": d.version,
@@ -445,7 +440,7 @@ async fn index(State(state): State<AppState>, Path(code): Path<String>) -> Resul
             dataset: "roster",
             id: r.id,
             title: roster_title(&r, places.get(&r.org_code).map_or("", String::as_str)),
-            status: r.status.clone(),
+            status: r.status.as_str().to_owned(),
             published_at: iso(r.published_at),
             page_url: link(format!("/rosters/{}", r.id)),
             json_url: link(format!("/opendata/rosters/{}.json", r.id)),
@@ -463,7 +458,7 @@ async fn index(State(state): State<AppState>, Path(code): Path<String>) -> Resul
             dataset: "disclosure",
             id: d.id,
             title: format!("{} {}", places.get(&d.org_code).map_or("", String::as_str), d.title),
-            status: d.status.clone(),
+            status: d.status.as_str().to_owned(),
             published_at: iso(d.published_at),
             page_url: link(format!("/disclosures/{}", d.id)),
             json_url: link(format!("/opendata/disclosures/{}.json", d.id)),

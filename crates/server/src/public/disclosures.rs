@@ -48,10 +48,8 @@ pub fn router() -> Router<AppState> {
 /// A public disclosure (published, superseded or withdrawn); anything else is "not found".
 async fn public_disclosure(state: &AppState, id: i64) -> Result<(Disclosure, RosterStatus), AppError> {
     let d = state.store().find_disclosure(id).await?.ok_or(AppError::NotFound)?;
-    match RosterStatus::parse(&d.status) {
-        Some(status) if status.is_public() => Ok((d, status)),
-        _ => Err(AppError::NotFound),
-    }
+    let status = d.status;
+    if status.is_public() { Ok((d, status)) } else { Err(AppError::NotFound) }
 }
 
 /// A disclosure in a list.
@@ -67,11 +65,11 @@ struct DisclosureLink {
 
 impl DisclosureLink {
     fn from_row(d: &Disclosure) -> Self {
-        let status = RosterStatus::parse(&d.status).unwrap_or(RosterStatus::Published);
+        let status = d.status;
         Self {
             id: d.id,
             title: d.title.clone(),
-            category: Category::parse(&d.category).map_or("其他", Category::label),
+            category: d.category.label(),
             period: d.period_label.clone(),
             status: if status == RosterStatus::Published { "" } else { status.label() },
             version: d.version,
@@ -143,7 +141,7 @@ async fn township_or_village(
     let visit = visits::tag(&place.code, Menu::Disclosures);
     let today = shanghai_date(state.now());
     let disclosures = store
-        .public_disclosures_of(&place.code, category.map(Category::as_str), LIST_LIMIT)
+        .public_disclosures_of(&place.code, category, LIST_LIMIT)
         .await?
         .iter()
         .map(DisclosureLink::from_row)
@@ -151,7 +149,7 @@ async fn township_or_village(
     let (last_disclosed, overdue, villages) = match &village {
         Some(v) => {
             let last = store.last_disclosed_by_category(&v.code).await?;
-            let when = |c: Category| last.iter().find(|(k, _)| k == c.as_str()).map(|(_, at)| *at);
+            let when = |c: Category| last.iter().find(|(k, _)| *k == c).map(|(_, at)| *at);
             let rows = Category::REQUIRED
                 .iter()
                 .map(|c| LastDisclosed { category: c.label(), date: when(*c).map(date_of).unwrap_or_default() })
@@ -256,7 +254,7 @@ pub async fn versions(store: &Store, d: &Disclosure, public_only: bool) -> Resul
         .await?
         .into_iter()
         .filter_map(|v| {
-            let status = RosterStatus::parse(&v.status)?;
+            let status = v.status;
             (!public_only || status.is_public()).then(|| VersionView {
                 id: v.id,
                 version: v.version,
@@ -332,7 +330,7 @@ async fn disclosure_page(
         (org.parent_code.clone().unwrap_or_default(), org.code.clone())
     };
     let township_name = crate::web::places::place_name(store, &township_code).await?;
-    let category = Category::parse(&d.category).unwrap_or(Category::Other);
+    let category = d.category;
     let versions = versions(store, &d, true).await?;
     let newest_id = versions.last().filter(|v| v.id != d.id).map(|v| v.id);
     let changes = match changes(store, &d).await? {

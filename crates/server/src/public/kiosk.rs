@@ -143,6 +143,14 @@ pub async fn proxy_officer(
     headers: &axum::http::HeaderMap,
     org_code: &str,
 ) -> Result<Option<xiaowei_store::StaffUser>, AppError> {
+    Ok(hall_officer(state, headers).await?.and_then(|h| h.for_org(org_code).cloned()))
+}
+
+/// The hall officer logged in at this terminal who may file on a villager's behalf, if any.
+pub async fn hall_officer(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<crate::app::tracked::HallOfficer>, AppError> {
     let (Some(device), Some(session)) = (cookie(headers, KIOSK_COOKIE), cookie(headers, crate::staff::SESSION_COOKIE))
     else {
         return Ok(None);
@@ -155,10 +163,8 @@ pub async fn proxy_officer(
     let allowed =
         xiaowei_core::Role::parse(&session.user.role).is_some_and(|r| r.allows(xiaowei_core::Permission::FileOnBehalf));
     let scope = xiaowei_core::access::Scope { org_code: session.user.org_code.clone(), department_id: None };
-    let covers = scope.covers_org(&terminal.township_code)
-        && scope.covers_org(org_code)
-        && xiaowei_core::org::is_within(org_code, &terminal.township_code);
-    Ok((allowed && covers).then_some(session.user))
+    Ok((allowed && scope.covers_org(&terminal.township_code))
+        .then_some(crate::app::tracked::HallOfficer { user: session.user, township_code: terminal.township_code }))
 }
 
 /// Whether the request comes from an enrolled, unrevoked terminal.

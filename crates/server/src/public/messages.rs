@@ -15,7 +15,7 @@
 //! (`submitted → handling → replied → closed`, `reopened` on 不满意, or `merged` / `hidden`), who each
 //! notice reaches, and the redaction of the public list (phones, ID numbers and the author's name
 //! removed). Status changes are compare-and-set with their event and outbox rows in one transaction
-//! (`Store::change_message`), and `notify::run_message_clocks` sets reminders and overdue marks once,
+//! (`Store::change_message`), and `app::messages::run_clocks` sets reminders and overdue marks once,
 //! beside the case clocks, in the same workers. The staff inbox (`/staff/inbox`) lists messages,
 //! roster objections and self-query reports in scope.
 //!
@@ -33,28 +33,24 @@ use axum::extract::{Path, Query, Request, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use xiaowei_core::alert::AlertKind;
-use xiaowei_core::message::{self, MessageAction, MessageKind, MessageNotice, MessageStatus, PhoneRule};
+use xiaowei_core::message::{self, MessageKind, MessageStatus, PhoneRule};
 use xiaowei_core::monitor::Menu;
-use xiaowei_core::text::FreeText;
-use xiaowei_core::tracked::{Rating, Satisfaction, TimelineKind};
+use xiaowei_core::tracked::{Rating, Satisfaction};
 use xiaowei_core::{OrgLevel, Phone};
-use xiaowei_store::{Message, MessageChange, NewAuditEntry, NewMessage, NewMessageEvent, NewMessagePhoto};
+use xiaowei_store::Message;
 
+use crate::app::messages;
+use crate::app::tracked::Filer;
 use crate::app::tracked::{PublicEvent, masked_phone};
-use crate::public::services::{calendar, explain_deadline};
 use crate::staff::see_other;
-use crate::state::{AppState, TRACKING_ATTEMPTS};
+use crate::state::AppState;
 use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 use crate::web::places::county_name;
 use crate::web::security::{ClientIp, CsrfToken, random_token};
-use crate::workers::notify;
 use crate::workers::visits::{self, Visit};
 
-/// Messages one client may leave per hour.
-const MESSAGES_PER_CLIENT: i64 = 10;
 /// Tracking-number lookups one client may try per hour (wrong phones and passwords included).
 const LOOKUPS_PER_CLIENT: i64 = 30;
 /// Answered questions shown on the public list.
@@ -74,11 +70,6 @@ async fn township_of(state: &AppState, code: &str) -> Result<xiaowei_store::Org,
         Some(org) if org.level() == Some(OrgLevel::Township) => Ok(org),
         _ => Err(AppError::NotFound),
     }
-}
-
-/// How a message's deadline was counted, in plain Chinese (kept with the message).
-pub fn deadline_basis(kind: MessageKind, clock: &xiaowei_core::tracked::DayClock) -> String {
-    format!("{}留言答复期限：{}", kind.label(), explain_deadline(&clock.deadline))
 }
 
 struct PublicItem {
@@ -231,214 +222,28 @@ async fn leave(
     let township = township_of(&state, &code).await?;
     let headers = request.headers().clone();
     let form = crate::app::photos::read(&state, request, "留言").await?;
-    let form_key = form.field("form_key");
-    if form_key.len() < 16 || form_key.len() > 128 {
-        return Err(AppError::invalid("表单已失效，请刷新页面后重新填写"));
-    }
-    // A repeated submission of the same form shows the message the first one created.
-    if let Some(existing) = state.store().find_message_by_submit_key(&form_key).await? {
-        return Ok(see_other(&format!(
-            "/messages/{}?k={}",
-            existing.tracking,
-            notify::message_key(&state, &existing.tracking)
-        )));
-    }
-    let kind = MessageKind::parse(&form.field("kind"))
-        .ok_or_else(|| AppError::invalid("留言类别：请选择咨询、投诉、建议或举报"))?;
-    let place = match state.store().find_org(&form.field("place")).await? {
-        Some(o) if o.code == township.code || o.parent_code.as_deref() == Some(township.code.as_str()) => o,
-        _ => return Err(AppError::invalid("留言对象：请选择乡镇或所在村（社区）")),
+    let leaving = messages::Leaving {
+        form_key: form.field("form_key"),
+        kind: form.field("kind"),
+        place: form.field("place"),
+        name: form.field("name"),
+        phone: form.field("phone"),
+        body: form.field("body"),
+        public: form.field("public") == "1",
+        photos: form.photos().to_vec(),
     };
-    let name = xiaowei_core::text::normalize(&form.field("name"));
-    if name.chars().count() > 32 {
-        return Err(AppError::invalid("称呼：不超过32个字"));
-    }
-    let phone = match (form.field("phone").is_empty(), kind.phone_rule()) {
-        (true, PhoneRule::Required) => {
-            return Err(AppError::invalid("手机号：投诉须留11位手机号码，便于工作人员联系核实"));
-        }
-        (true, PhoneRule::Optional) => None,
-        (false, _) => Some(
-            Phone::parse(&form.field("phone")).map_err(|_| AppError::invalid("手机号：请填写11位手机号码，或不填"))?,
-        ),
-    };
-    let body = FreeText::parse(&form.field("body"), message::MAX_BODY_CHARS)
-        .map_err(|e| AppError::invalid(format!("留言内容：{e}")))?
-        .into_string();
-    let n = body.chars().count();
-    if !(message::MIN_BODY_CHARS..=message::MAX_BODY_CHARS).contains(&n) {
-        return Err(AppError::invalid(format!(
-            "留言内容：请写明具体事情（{}至{}字）",
-            message::MIN_BODY_CHARS,
-            message::MAX_BODY_CHARS
-        )));
-    }
-    let officer = crate::public::kiosk::proxy_officer(&state, &headers, &place.code).await?;
-    let now = state.now();
-    if state.store().rate_event("message", &quota, now - 3600, now).await? >= MESSAGES_PER_CLIENT {
-        return Err(AppError::Throttled("提交过于频繁，请1小时后再试"));
-    }
-    let photos: Vec<NewMessagePhoto> = crate::app::photos::store(&state, form.photos())
-        .await?
-        .into_iter()
-        .map(|p| NewMessagePhoto {
-            sha256: p.sha256,
-            size: p.size,
-            content_type: p.content_type,
-            original_name: p.name,
-        })
-        .collect();
-    let clock = message::reply_clock(&calendar(&state).await?, kind, state.config().complaint_reply_days, now);
-    let cipher = state.cipher();
-    // An anonymous report gets a query password instead of a phone.
-    let secret = (kind == MessageKind::Report && phone.is_none())
-        .then(|| message::query_secret(&rand::random::<[u8; message::SECRET_LEN]>()));
-    let to = if kind == MessageKind::Report { "县纪委监委和乡镇纪委" } else { "承办人员" };
-    // A clash with an existing tracking number draws another one.
-    let mut attempt = 1;
-    let (id, created, tracking, new, unrouted) = loop {
-        let tracking = message::tracking_number(now, state.draw_digits());
-        let new = NewMessage {
-            tracking: tracking.clone(),
-            submit_key: form_key.clone(),
-            kind: kind.as_str().into(),
-            org_code: place.code.clone(),
-            author_name: name.clone(),
-            phone_enc: phone.as_ref().map(|p| cipher.encrypt(p.expose())),
-            phone_idx: phone.as_ref().map(|p| cipher.blind_index("phone", p.expose())),
-            secret_idx: secret.as_ref().map(|s| cipher.token_tag("message-secret", s)),
-            body: body.clone(),
-            allow_public: kind.may_be_public() && form.field("public") == "1",
-            submitted_at: now,
-            reply_due: clock.due,
-            reply_remind_at: clock.remind_at,
-            deadline_basis: deadline_basis(kind, &clock),
-        };
-        let draft = draft_message(&new);
-        let texts = notify::message_notices(&state, &draft, MessageNotice::Received, 0).await?;
-        // 代办: the first event names the hall officer who filed it on the villager's behalf.
-        let event = NewMessageEvent {
-            kind: TimelineKind::Submitted.as_str().into(),
-            actor: officer.as_ref().map_or_else(|| "留言人".to_owned(), |u| format!("{}（代办）", u.display_name)),
-            staff_user_id: officer.as_ref().map(|u| u.id),
-            note: format!(
-                "{}提交{}留言，{}",
-                if officer.is_some() { "工作人员在触摸终端代办，" } else { "" },
-                kind.label(),
-                notified(&texts, to)
-            ),
-            public: true,
-        };
-        match state.store().create_message(&new, &photos, &event, &texts).await {
-            Ok((id, created)) => break (id, created, tracking, new, texts.is_empty()),
-            Err(e) if e.is_duplicate_of("messages_tracking_key") && attempt < TRACKING_ATTEMPTS => attempt += 1,
-            // The same form submitted twice at once: show the message the other submission created.
-            Err(e) if e.is_duplicate_of("messages_submit_key_key") => {
-                let existing = state.store().find_message_by_submit_key(&form_key).await?.ok_or(AppError::NotFound)?;
-                break (existing.id, false, existing.tracking, new, false);
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
-    if !created {
-        let existing = state.store().find_message(id).await?.ok_or(AppError::NotFound)?;
-        return Ok(see_other(&format!(
-            "/messages/{}?k={}",
-            existing.tracking,
-            notify::message_key(&state, &existing.tracking)
-        )));
-    }
-    state.live().changed(&new.org_code);
-    if unrouted {
-        raise_unrouted(&state, &township.code, kind, &tracking, now).await?;
-    }
-    // The audit detail never carries a reporter's phone, not even masked.
-    let who = match (&phone, kind) {
-        (_, MessageKind::Report) => String::from("举报人身份受保护"),
-        (Some(p), _) => format!("手机 {}", p.masked()),
-        (None, _) => String::from("未留手机"),
-    };
-    state
-        .audit(NewAuditEntry {
-            at: now,
-            actor_id: officer.as_ref().map(|u| u.id),
-            actor_name: officer.as_ref().map_or_else(|| "公众".to_owned(), |u| u.username.clone()),
-            action: "message.create".into(),
-            target: format!("message:{id}"),
-            detail: format!("{}留言 {tracking}（{who}）", kind.label()),
-            ip: if kind == MessageKind::Report { String::new() } else { ip.clone() },
-            org_code: Some(place.code.clone()),
-        })
-        .await?;
-    let key = notify::message_key(&state, &tracking);
-    match secret {
+    let filer =
+        Filer { ip, quota, hall_officer: crate::public::kiosk::hall_officer(&state, &headers).await?, follower: None };
+    let left = messages::leave(&state, &township, leaving, &filer, state.now()).await?;
+    let key = messages::message_key(&state, &left.tracking);
+    match left.secret {
         // Shown once, on this response: never in a URL, never stored in clear.
         Some(secret) => {
-            let m = state.store().find_message(id).await?.ok_or(AppError::NotFound)?;
+            let m = state.store().find_message(left.id).await?.ok_or(AppError::NotFound)?;
             render_message(&state, m, key, csrf, true, secret).await
         }
-        None => Ok(see_other(&format!("/messages/{tracking}?k={key}&new=1"))),
-    }
-}
-
-/// What the first public event says about the texts: who was told, or that no one could be.
-fn notified(texts: &[xiaowei_store::NewOutbox], to: &str) -> String {
-    if texts.is_empty() {
-        "暂未找到可接收短信的承办人员，已提醒管理员设置".to_owned()
-    } else {
-        format!("已短信通知{to}")
-    }
-}
-
-/// 留言无人接收: one alert per township and message kind; about reports, for the commission only.
-async fn raise_unrouted(
-    state: &AppState,
-    township: &str,
-    kind: MessageKind,
-    tracking: &str,
-    now: i64,
-) -> Result<(), AppError> {
-    let unrouted = crate::workers::alerts::Unrouted {
-        kind: AlertKind::UnroutedMessage,
-        org_code: township,
-        route: format!("{township}:{}", kind.as_str()),
-        tracking,
-        what: format!("{}留言", kind.label()),
-        link: "/staff/inbox".to_owned(),
-        restricted: kind == MessageKind::Report,
-    };
-    crate::workers::alerts::raise_unrouted(state, unrouted, now).await
-}
-
-/// A message as it will be stored, for choosing the recipients of its first texts.
-fn draft_message(n: &NewMessage) -> Message {
-    Message {
-        id: 0,
-        tracking: n.tracking.clone(),
-        kind: n.kind.clone(),
-        org_code: n.org_code.clone(),
-        author_name: String::new(),
-        phone_enc: n.phone_enc.clone(),
-        phone_idx: n.phone_idx.clone(),
-        secret_idx: None,
-        body: String::new(),
-        allow_public: 0,
-        status: "submitted".into(),
-        assigned_to: None,
-        assignee_name: None,
-        submitted_at: n.submitted_at,
-        reply_due: n.reply_due,
-        deadline_basis: String::new(),
-        reminded_at: None,
-        overdue_at: None,
-        reply: None,
-        reply_public: 0,
-        replied_at: None,
-        merged_into: None,
-        hidden_reason: None,
-        rating: None,
-        rating_comment: None,
-        rated_at: None,
+        None if left.created => Ok(see_other(&format!("/messages/{}?k={key}&new=1", left.tracking))),
+        None => Ok(see_other(&format!("/messages/{}?k={key}", left.tracking))),
     }
 }
 
@@ -493,7 +298,7 @@ async fn track(
         by_phone || by_secret
     });
     if matches {
-        Ok(see_other(&format!("/messages/{tracking}?k={}", notify::message_key(&state, &tracking))))
+        Ok(see_other(&format!("/messages/{tracking}?k={}", messages::message_key(&state, &tracking))))
     } else {
         Err(AppError::invalid("没有找到该留言：请核对留言编号和手机号（或查询密码）"))
     }
@@ -509,7 +314,7 @@ struct MessageQuery {
 /// The message behind a keyed link; a wrong key looks like a missing message.
 async fn keyed_message(state: &AppState, tracking: &str, key: &str) -> Result<Message, AppError> {
     let tracking = message::normalize_tracking(tracking).ok_or(AppError::NotFound)?;
-    if key.is_empty() || key != notify::message_key(state, &tracking) {
+    if key.is_empty() || key != messages::message_key(state, &tracking) {
         return Err(AppError::NotFound);
     }
     state.store().find_message_by_tracking(&tracking).await?.ok_or(AppError::NotFound)
@@ -597,83 +402,7 @@ async fn rate(
     axum::Form(form): axum::Form<RateForm>,
 ) -> Result<Response, AppError> {
     let m = keyed_message(&state, &tracking, &form.k).await?;
-    let back = format!("/messages/{}?k={}", m.tracking, form.k);
     let rated = Rating::parse(&form.rating, &form.comment).map_err(|e| AppError::invalid(e.to_string()))?;
-    let rating = rated.satisfaction;
-    let from = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
-    let Ok(to) = message::transition(from, MessageAction::Rate(rating)) else {
-        // Already rated (a double submit): show the message as it is.
-        return Ok(see_other(&back));
-    };
-    let now = state.now();
-    let mut change =
-        MessageChange { rating: Some((rating.as_str().into(), rated.comment.clone())), ..MessageChange::default() };
-    let mut texts = Vec::new();
-    let mut note = rated.note();
-    if rating.reopens() {
-        let kind = MessageKind::parse(&m.kind).unwrap_or(MessageKind::Question);
-        let clock = message::reply_clock(&calendar(&state).await?, kind, state.config().complaint_reply_days, now);
-        change.new_due = Some((clock.due, clock.remind_at, deadline_basis(kind, &clock)));
-        texts = notify::message_notices(&state, &m, MessageNotice::Unsatisfied, now).await?;
-        note.push_str("。留言重新办理，已通知县纪委监委");
-    }
-    let event = NewMessageEvent {
-        kind: TimelineKind::Rate.as_str().into(),
-        actor: "留言人".into(),
-        staff_user_id: None,
-        note,
-        public: true,
-    };
-    state.store().change_message(m.id, &[from.as_str()], to.as_str(), &change, &event, &texts, now).await?;
-    Ok(see_other(&back))
-}
-
-/// Turns a follower's free text sent to a township's official account into a 咨询 in that
-/// township's 留言箱 (not public, no phone: the answer is read through the keyed link the reply
-/// carries). Idempotent per stored text; returns the tracking number.
-pub async fn route_wechat_text(state: &AppState, text: &xiaowei_store::WechatText) -> Result<String, AppError> {
-    let kind = MessageKind::Question;
-    let clock =
-        message::reply_clock(&calendar(state).await?, kind, state.config().complaint_reply_days, text.received_at);
-    let mut attempt = 1;
-    let (id, created, unrouted) = loop {
-        let new = NewMessage {
-            tracking: message::tracking_number(text.received_at, state.draw_digits()),
-            submit_key: format!("wechat-inbox-{}", text.id),
-            kind: kind.as_str().into(),
-            org_code: text.township_code.clone(),
-            author_name: "公众号关注者".into(),
-            phone_enc: None,
-            phone_idx: None,
-            secret_idx: None,
-            body: text.content.clone(),
-            allow_public: false,
-            submitted_at: text.received_at,
-            reply_due: clock.due,
-            reply_remind_at: clock.remind_at,
-            deadline_basis: deadline_basis(kind, &clock),
-        };
-        let texts = notify::message_notices(state, &draft_message(&new), MessageNotice::Received, 0).await?;
-        let event = NewMessageEvent {
-            kind: TimelineKind::Submitted.as_str().into(),
-            actor: "留言人".into(),
-            staff_user_id: None,
-            note: format!("通过乡镇公众号留言，{}", notified(&texts, "承办人员")),
-            public: true,
-        };
-        match state.store().create_message(&new, &[], &event, &texts).await {
-            Ok((id, created)) => break (id, created, texts.is_empty()),
-            Err(e) if e.is_duplicate_of("messages_tracking_key") && attempt < TRACKING_ATTEMPTS => attempt += 1,
-            Err(e) => return Err(e.into()),
-        }
-    };
-    let tracking = state.store().find_message(id).await?.ok_or(AppError::NotFound)?.tracking;
-    if created {
-        state.live().changed(&text.township_code);
-        if unrouted {
-            raise_unrouted(state, &text.township_code, kind, &tracking, state.now()).await?;
-        }
-    }
-    state.store().mark_wechat_text_routed(text.id, state.now()).await?;
-    Ok(tracking)
+    messages::rate(&state, &m, &rated, state.now()).await?;
+    Ok(see_other(&format!("/messages/{}?k={}", m.tracking, form.k)))
 }

@@ -11,6 +11,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use xiaowei_core::OrgLevel;
 use xiaowei_core::monitor::Menu;
+use xiaowei_core::subsidy::RosterStatus;
 use xiaowei_search::{Fragment, highlight};
 use xiaowei_store::{Disclosure, PowerExercise, PowerItem, Roster, SearchDocument};
 
@@ -83,7 +84,7 @@ pub async fn index_power_record(state: &AppState, record: &PowerExercise) -> Res
 /// Indexes a published disclosure by its title, category, period and text (Markdown marks removed).
 pub async fn index_disclosure(state: &AppState, d: &Disclosure) -> Result<(), AppError> {
     let place = place_name(state.store(), &d.org_code).await?;
-    let category = xiaowei_core::disclosure::Category::parse(&d.category).map_or("", |c| c.label());
+    let category = d.category.label();
     let text: String = d.body.chars().map(|c| if "#*_>`[]()|-".contains(c) { ' ' } else { c }).collect::<String>();
     let body = format!("{category} {} {text}", d.period_label);
     let title = format!("{place} {}", d.title);
@@ -105,7 +106,7 @@ pub async fn reindex_all(state: &AppState) -> Result<usize, AppError> {
     }
     let mut offset = 0;
     loop {
-        let batch = state.store().disclosures_within(&county, Some("published"), 500, offset).await?;
+        let batch = state.store().disclosures_within(&county, Some(RosterStatus::Published), 500, offset).await?;
         if batch.is_empty() {
             break;
         }
@@ -117,7 +118,7 @@ pub async fn reindex_all(state: &AppState) -> Result<usize, AppError> {
     }
     let mut offset = 0;
     loop {
-        let batch = state.store().rosters_within(&county, Some("published"), 500, offset).await?;
+        let batch = state.store().rosters_within(&county, Some(RosterStatus::Published), 500, offset).await?;
         if batch.is_empty() {
             break;
         }

@@ -10,27 +10,24 @@ use axum::extract::{Path, Query, Request, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use xiaowei_core::alert::AlertKind;
 use xiaowei_core::monitor::Menu;
-use xiaowei_core::service::{self, CaseStatus, Notice, TimeLimit};
-use xiaowei_core::tracked::{Rating, Satisfaction, TimelineKind};
-use xiaowei_core::workday::{DayKind, SpecialDay, WorkCalendar};
-use xiaowei_core::{OrgLevel, Phone, ResidentId};
-use xiaowei_store::{CaseChange, NewAuditEntry, NewCase, NewCaseEvent, NewCasePhoto, ServiceCase, ServiceItem};
+use xiaowei_core::service::{self, CaseStatus, TimeLimit};
+use xiaowei_core::tracked::{Rating, Satisfaction};
+use xiaowei_core::{OrgLevel, Phone};
+use xiaowei_store::{ServiceCase, ServiceItem};
 
+use crate::app::cases;
+use crate::app::tracked::Filer;
 use crate::app::tracked::{PublicEvent, masked_phone};
 use crate::staff::see_other;
-use crate::state::{AppState, TRACKING_ATTEMPTS};
+use crate::state::AppState;
 use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 use crate::web::places::county_name;
 use crate::web::security::{ClientIp, CsrfToken, random_token};
-use crate::workers::notify::{self, CaseRef};
 use crate::workers::visits::{self, Visit};
 
-/// Applications one client may submit per hour.
-const APPLICATIONS_PER_CLIENT: i64 = 10;
 /// Tracking-number lookups one client may try per hour (wrong phone numbers included).
 const LOOKUPS_PER_CLIENT: i64 = 30;
 
@@ -42,49 +39,6 @@ pub fn router() -> Router<AppState> {
         .route("/cases", get(track_form).post(track))
         .route("/cases/{tracking}", get(case_page))
         .route("/cases/{tracking}/rate", axum::routing::post(rate))
-}
-
-/// The working-day calendar as the administrator keeps it.
-pub async fn calendar(state: &AppState) -> Result<WorkCalendar, AppError> {
-    let days = state.store().calendar_days().await?;
-    Ok(WorkCalendar::new(days.into_iter().filter_map(|d| {
-        Some(SpecialDay { date: d.on_date.parse().ok()?, kind: DayKind::parse(&d.kind)?, name: d.name })
-    })))
-}
-
-fn chinese_date(d: jiff::civil::Date) -> String {
-    format!("{}年{}月{}日", d.year(), d.month(), d.day())
-}
-
-/// How a working-day deadline was counted, in plain Chinese (kept with the case).
-pub fn explain_deadline(d: &xiaowei_core::workday::WorkingDeadline) -> String {
-    let mut text = format!("自{}起算（当日不计），{}个工作日", chinese_date(d.start), d.working_days);
-    let weekends = d.weekend_days_skipped();
-    if weekends > 0 {
-        text.push_str(&format!("；跳过周末{weekends}天"));
-    }
-    for (name, dates) in d.holidays_skipped() {
-        let first = dates.first().copied().unwrap_or(d.start);
-        let last = dates.last().copied().unwrap_or(d.start);
-        text.push_str(&format!("；跳过{name}假期{}至{}共{}天", chinese_date(first), chinese_date(last), dates.len()));
-    }
-    for day in d.makeup_days_counted() {
-        text.push_str(&format!("；{}为调休上班日，计入", chinese_date(day)));
-    }
-    for year in &d.uncovered_years {
-        text.push_str(&format!("；{year}年节假日安排尚未录入，按周一至周五计算"));
-    }
-    text.push_str(&format!("；办理期限至{}24时", chinese_date(d.due)));
-    text
-}
-
-fn deadline_basis(clocks: &service::Clocks) -> String {
-    match &clocks.completion {
-        service::CompletionDeadline::WorkingDays(d) => explain_deadline(d),
-        service::CompletionDeadline::Hours { hours } => {
-            format!("法定时限{hours}小时，自提交时起算，至{}", shanghai_time(clocks.completion_due))
-        }
-    }
 }
 
 async fn township_of(state: &AppState, code: &str) -> Result<xiaowei_store::Org, AppError> {
@@ -271,151 +225,23 @@ async fn apply(
     let item = active_item(&state, id).await?;
     let headers = request.headers().clone();
     let form = crate::app::photos::read(&state, request, "申请").await?;
-    let form_key = form.field("form_key");
-    if form_key.len() < 16 || form_key.len() > 128 {
-        return Err(AppError::invalid("表单已失效，请刷新页面后重新填写"));
-    }
-    // A repeated submission of the same form shows the case the first one created.
-    if let Some(existing) = state.store().find_case_by_submit_key(&form_key).await? {
-        return Ok(see_other(&format!(
-            "/cases/{}?k={}&new=1",
-            existing.tracking,
-            notify::case_key(&state, &existing.tracking)
-        )));
-    }
-    let name = xiaowei_core::text::normalize(&form.field("name"));
-    if name.is_empty() || name.chars().count() > 32 {
-        return Err(AppError::invalid("姓名：请填写申请人姓名（不超过32个字）"));
-    }
-    let phone = Phone::parse(&form.field("phone"))
-        .map_err(|_| AppError::invalid("手机号：请填写11位手机号码，用于工作人员联系您"))?;
-    let village = match state.store().find_org(&form.field("village")).await? {
-        Some(v) if v.level() == Some(OrgLevel::Village) => v,
-        _ => return Err(AppError::invalid("所在村（社区）：请选择")),
+    let application = cases::Application {
+        form_key: form.field("form_key"),
+        name: form.field("name"),
+        phone: form.field("phone"),
+        village: form.field("village"),
+        id_number: form.field("id_number"),
+        description: form.field("description"),
+        photos: form.photos().to_vec(),
     };
-    let resident_id = if item.requires_id == 1 || !form.field("id_number").is_empty() {
-        Some(ResidentId::parse(&form.field("id_number")).map_err(|e| AppError::invalid(format!("身份证号：{e}")))?)
-    } else {
-        None
+    let filer = Filer {
+        ip,
+        quota,
+        hall_officer: crate::public::kiosk::hall_officer(&state, &headers).await?,
+        follower: crate::public::wechat::signed_in_follower(&state, &headers),
     };
-    let description = form.field("description");
-    if description.chars().count() < 5 || description.chars().count() > service::MAX_TEXT_CHARS {
-        return Err(AppError::invalid(format!("需求描述：请写明要办理的事情（5至{}字）", service::MAX_TEXT_CHARS)));
-    }
-    let officer = crate::public::kiosk::proxy_officer(&state, &headers, &village.code).await?;
-    let now = state.now();
-    if state.store().rate_event("service_case", &quota, now - 3600, now).await? >= APPLICATIONS_PER_CLIENT {
-        return Err(AppError::Throttled("提交过于频繁，请1小时后再试"));
-    }
-    let photos: Vec<NewCasePhoto> = crate::app::photos::store(&state, form.photos())
-        .await?
-        .into_iter()
-        .map(|p| NewCasePhoto { sha256: p.sha256, size: p.size, content_type: p.content_type, original_name: p.name })
-        .collect();
-    let limit = TimeLimit::parse(&item.time_limit).unwrap_or(TimeLimit::WorkingDays(20));
-    let clocks = service::clocks(&calendar(&state).await?, limit, now);
-    // A clash with an existing tracking number draws another one.
-    let mut attempt = 1;
-    let (case_id, created, tracking, unrouted) = loop {
-        let tracking = service::tracking_number(now, state.draw_digits());
-        let cipher = state.cipher();
-        let case = NewCase {
-            tracking: tracking.clone(),
-            submit_key: form_key.clone(),
-            item_id: item.id,
-            department_id: item.department_id,
-            org_code: village.code.clone(),
-            applicant_name: name.clone(),
-            phone_enc: cipher.encrypt(phone.expose()),
-            phone_idx: cipher.blind_index("phone", phone.expose()),
-            resident_id_enc: resident_id.as_ref().map(|r| cipher.encrypt(r.expose())),
-            description: description.clone(),
-            filed_by: officer.as_ref().map(|u| u.id),
-            submitted_at: now,
-            contact_due: clocks.contact_due,
-            contact_remind_at: clocks.contact_remind_at,
-            completion_due: clocks.completion_due,
-            completion_remind_at: clocks.completion_remind_at,
-            deadline_basis: deadline_basis(&clocks),
-        };
-        let case_ref = CaseRef {
-            tracking: &tracking,
-            item_name: &item.name,
-            item_id: item.id,
-            org_code: &village.code,
-            applicant: (&case.phone_enc, &case.phone_idx, &name),
-        };
-        let texts = notify::notices(&state, &case_ref, Notice::CaseSubmitted, 0).await?;
-        let event = NewCaseEvent {
-            kind: TimelineKind::Submitted.as_str().into(),
-            actor: officer.as_ref().map_or_else(|| "申请人".to_owned(), |u| format!("{}（代办）", u.display_name)),
-            staff_user_id: officer.as_ref().map(|u| u.id),
-            method: None,
-            note: format!(
-                "{}提交申请，{}",
-                if officer.is_some() { "工作人员在触摸终端代办，" } else { "" },
-                if texts.is_empty() {
-                    "暂未找到可接收短信的承办人员，已提醒管理员设置".to_owned()
-                } else {
-                    format!("已短信通知部门主要领导、分管领导、经办人和乡镇经办人（{}条）", texts.len())
-                }
-            ),
-            public: true,
-        };
-        match state.store().create_case(&case, &photos, &event, &texts).await {
-            Ok((id, created)) => break (id, created, tracking, texts.is_empty()),
-            Err(e) if e.is_duplicate_of("service_cases_tracking_key") && attempt < TRACKING_ATTEMPTS => attempt += 1,
-            // The same form submitted twice at once: show the case the other submission created.
-            Err(e) if e.is_duplicate_of("service_cases_submit_key_key") => {
-                let existing = state.store().find_case_by_submit_key(&form_key).await?.ok_or(AppError::NotFound)?;
-                break (existing.id, false, existing.tracking, false);
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
-    let tracking = if created {
-        state.live().changed(&village.code);
-        if unrouted {
-            let township = village.parent_code.clone().unwrap_or_else(|| village.code.clone());
-            let unrouted = crate::workers::alerts::Unrouted {
-                kind: AlertKind::UnroutedCase,
-                org_code: &township,
-                route: format!("{}:{township}", item.id),
-                tracking: &tracking,
-                what: format!("办事事项“{}”", item.name),
-                link: format!("/staff/services/{}", item.id),
-                restricted: false,
-            };
-            crate::workers::alerts::raise_unrouted(&state, unrouted, now).await?;
-        }
-        // Inside WeChat, the case belongs to the follower too (我的办件, notices by WeChat).
-        if let Some(township) = village.parent_code.as_deref()
-            && let Some(openid) = crate::public::wechat::follower_of(&state, &headers, township)
-        {
-            state.store().link_case_to_follower(case_id, township, &openid).await?;
-        }
-        state
-            .audit(NewAuditEntry {
-                at: now,
-                actor_id: officer.as_ref().map(|u| u.id),
-                actor_name: officer.as_ref().map_or_else(|| "公众".to_owned(), |u| u.username.clone()),
-                action: "service_case.create".into(),
-                target: format!("service_case:{case_id}"),
-                detail: format!(
-                    "{}申请“{}”（手机 {}）",
-                    if officer.is_some() { "代办" } else { "在线" },
-                    item.name,
-                    phone.masked()
-                ),
-                ip: ip.clone(),
-                org_code: Some(village.code.clone()),
-            })
-            .await?;
-        tracking
-    } else {
-        state.store().find_case(case_id).await?.map(|c| c.tracking).ok_or(AppError::NotFound)?
-    };
-    Ok(see_other(&format!("/cases/{tracking}?k={}&new=1", notify::case_key(&state, &tracking))))
+    let filed = cases::file(&state, &item, application, &filer, state.now()).await?;
+    Ok(see_other(&format!("/cases/{}?k={}&new=1", filed.tracking, cases::case_key(&state, &filed.tracking))))
 }
 
 #[derive(Template)]
@@ -459,7 +285,7 @@ async fn track(
     let found = state.store().find_case_by_tracking(&tracking).await?;
     match found {
         Some(case) if state.cipher().index_matches("phone", phone.expose(), &case.phone_idx) => {
-            Ok(see_other(&format!("/cases/{tracking}?k={}", notify::case_key(&state, &tracking))))
+            Ok(see_other(&format!("/cases/{tracking}?k={}", cases::case_key(&state, &tracking))))
         }
         _ => Err(AppError::invalid("没有找到该办件：请核对办件编号和手机号")),
     }
@@ -494,7 +320,7 @@ struct CaseQuery {
 /// The case behind a keyed link; a wrong key looks like a missing case.
 async fn keyed_case(state: &AppState, tracking: &str, key: &str) -> Result<ServiceCase, AppError> {
     let tracking = service::normalize_tracking(tracking).ok_or(AppError::NotFound)?;
-    if key.is_empty() || key != notify::case_key(state, &tracking) {
+    if key.is_empty() || key != cases::case_key(state, &tracking) {
         return Err(AppError::NotFound);
     }
     state.store().find_case_by_tracking(&tracking).await?.ok_or(AppError::NotFound)
@@ -559,35 +385,7 @@ async fn rate(
     axum::Form(form): axum::Form<RateForm>,
 ) -> Result<Response, AppError> {
     let case = keyed_case(&state, &tracking, &form.k).await?;
-    let back = format!("/cases/{}?k={}", case.tracking, form.k);
     let rated = Rating::parse(&form.rating, &form.comment).map_err(|e| AppError::invalid(e.to_string()))?;
-    let rating = rated.satisfaction;
-    let from = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Submitted);
-    let Ok(to) = service::transition(from, service::CaseAction::Rate(rating)) else {
-        // Already rated (a double submit): show the case as it is.
-        return Ok(see_other(&back));
-    };
-    let now = state.now();
-    let mut change =
-        CaseChange { rating: Some((rating.as_str().into(), rated.comment.clone())), ..CaseChange::default() };
-    let mut texts = Vec::new();
-    let mut note = rated.note();
-    if rating.reopens() {
-        let item = state.store().find_service_item(case.item_id).await?.ok_or(AppError::NotFound)?;
-        let limit = TimeLimit::parse(&item.time_limit).unwrap_or(TimeLimit::WorkingDays(20));
-        let clocks = service::clocks(&calendar(&state).await?, limit, now);
-        change.new_completion = Some((clocks.completion_due, clocks.completion_remind_at, deadline_basis(&clocks)));
-        texts = notify::notices(&state, &CaseRef::of(&case), Notice::CaseUnsatisfied, now).await?;
-        note.push_str("。办件重新办理，已通知县纪委监委");
-    }
-    let event = NewCaseEvent {
-        kind: TimelineKind::Rate.as_str().into(),
-        actor: "申请人".into(),
-        staff_user_id: None,
-        method: None,
-        note,
-        public: true,
-    };
-    state.store().change_case(case.id, &[from.as_str()], to.as_str(), &change, &event, &texts, now).await?;
-    Ok(see_other(&back))
+    cases::rate(&state, &case, &rated, state.now()).await?;
+    Ok(see_other(&format!("/cases/{}?k={}", case.tracking, form.k)))
 }

@@ -73,10 +73,8 @@ async fn township_of(state: &AppState, code: &str) -> Result<Org, AppError> {
 /// A public roster (published, superseded or withdrawn); anything else is "not found".
 async fn public_roster(state: &AppState, id: i64) -> Result<(Roster, RosterStatus), AppError> {
     let roster = state.store().find_roster(id).await?.ok_or(AppError::NotFound)?;
-    match RosterStatus::parse(&roster.status) {
-        Some(status) if status.is_public() => Ok((roster, status)),
-        _ => Err(AppError::NotFound),
-    }
+    let status = roster.status;
+    if status.is_public() { Ok((roster, status)) } else { Err(AppError::NotFound) }
 }
 
 struct RosterLink {
@@ -126,12 +124,12 @@ fn group_by_year(rosters: Vec<Roster>, places: &BTreeMap<String, String>, today:
     let mut years: BTreeMap<i64, Vec<RosterLink>> = BTreeMap::new();
     for r in rosters {
         let place = places.get(&r.org_code).map(|p| format!("{p} ")).unwrap_or_default();
-        let status = RosterStatus::parse(&r.status).unwrap_or(RosterStatus::Published);
+        let status = r.status;
         let in_publicity = status == RosterStatus::Published && publicity_of(&r).is_some_and(|p| p.is_open(today));
         years.entry(r.year).or_default().push(RosterLink {
             id: r.id,
             title: format!("{place}{} {}", r.period, r.programme_name),
-            phase: Phase::parse(&r.phase).map_or("", Phase::label),
+            phase: r.phase.label(),
             status: if status == RosterStatus::Published { "" } else { status.label() },
             entries: r.entry_count,
             total: Fen::new(r.total_fen).unwrap_or_default().to_string(),
@@ -289,7 +287,7 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
     };
     let today = shanghai_date(state.now());
     let publicity = publicity_of(&roster);
-    let is_paid = roster.phase == Phase::Paid.as_str();
+    let is_paid = roster.phase == Phase::Paid;
     let versions = versions(store, &roster, true).await?;
     let newest_id = versions.last().filter(|v| v.id != roster.id).map(|v| v.id);
     let objections = store.objections_of_roster(id).await?;
@@ -311,7 +309,7 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
         is_paid,
         paid_on: roster.paid_on.clone().unwrap_or_default(),
         publicity: publicity.map(|p| format!("{} 至 {}", p.start, p.end)).unwrap_or_default(),
-        backloaded: roster.backloaded != 0,
+        backloaded: roster.backloaded,
         days_left: publicity.filter(|_| status == RosterStatus::Published).and_then(|p| p.days_left(today)),
         published: roster.published_at.map(shanghai_time).unwrap_or_default(),
         entry_count: roster.entry_count,
@@ -848,7 +846,7 @@ pub async fn person_records(store: &Store, id_idxs: &[String], name: &str) -> Re
         entries.iter().map(|e| (e.org_code.clone(), xiaowei_core::org::display_name(&e.org_name).to_owned())).collect();
     // Unpaid years of recurring programmes, per programme and village.
     let mut paid_years: BTreeMap<(i64, String), PaidYears> = BTreeMap::new();
-    for e in entries.iter().filter(|e| e.recurring != 0 && e.phase == Phase::Paid.as_str()) {
+    for e in entries.iter().filter(|e| e.recurring && e.phase == Phase::Paid) {
         let slot = paid_years
             .entry((e.programme_id, e.org_code.clone()))
             .or_insert_with(|| (e.programme_name.clone(), e.to_year, BTreeSet::new()));
@@ -929,7 +927,7 @@ pub async fn answer_self_query(
     let payments: Vec<PaymentRow> = entries
         .iter()
         .map(|e| {
-            let paid = e.phase == Phase::Paid.as_str();
+            let paid = e.phase == Phase::Paid;
             if paid {
                 total += e.amount_fen;
             }
@@ -951,7 +949,7 @@ pub async fn answer_self_query(
         let own: BTreeSet<i64> = entries.iter().map(|e| e.entry_id).collect();
         for account in accounts {
             for e in store.entries_for_account(account).await? {
-                if !own.contains(&e.entry_id) && e.phase == Phase::Paid.as_str() {
+                if !own.contains(&e.entry_id) && e.phase == Phase::Paid {
                     household.push(HouseholdRow {
                         name: e.name,
                         year: e.year,

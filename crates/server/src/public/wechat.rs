@@ -34,7 +34,7 @@
 //! and VIEW events count a visit per menu item, township and Shanghai day in `wechat_menu_visits`;
 //! keywords (查询, 办事, 留言, 进度, 绑定…) answer with a link to that township's page; any other
 //! text is kept by `Store::store_unmatched_wechat_text` in `wechat_inbox` with the account and
-//! openid, and at once becomes a 咨询 in that township's 留言箱 (`messages::route_wechat_text`,
+//! openid, and at once becomes a 咨询 in that township's 留言箱 (`app::messages::from_wechat_text`,
 //! idempotent per text); the reply carries the message's tracking number and keyed link. A text
 //! that could not be routed then is routed by the next scheduler round (`notify::route_wechat_texts`).
 //! Replies go back in the mode the message came in.
@@ -83,7 +83,6 @@ use xiaowei_store::{NewAuditEntry, Org};
 use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::security::{ClientIp, CsrfToken, cookie, random_token};
-use crate::workers::notify;
 
 /// The cookie that remembers the follower inside WeChat: `account.openid.expiry.mac`.
 pub const FOLLOWER_COOKIE: &str = "xw_wx";
@@ -385,11 +384,11 @@ async fn handle(state: &AppState, account: &str, m: &Message, now: i64) -> Resul
                         content,
                         received_at: now,
                     };
-                    match crate::public::messages::route_wechat_text(state, &stored).await {
+                    match crate::app::messages::from_wechat_text(state, &stored).await {
                         Ok(tracking) => Some(format!(
                             "您的留言已转入留言箱（编号{tracking}），工作人员会在3个工作日内答复，点此查看答复：{}/messages/{tracking}?k={}",
                             state.config().site_url(),
-                            notify::message_key(state, &tracking)
+                            crate::app::messages::message_key(state, &tracking)
                         )),
                         Err(e) => {
                             // Kept in the WeChat inbox; the next scheduler round routes it.
@@ -425,6 +424,11 @@ pub fn follower_cookie(state: &AppState, account: &str, openid: &str, now: i64) 
 
 /// The follower of `account` named by a valid, unexpired cookie.
 pub fn follower_of(state: &AppState, headers: &HeaderMap, account: &str) -> Option<String> {
+    signed_in_follower(state, headers).filter(|(acc, _)| acc == account).map(|(_, openid)| openid)
+}
+
+/// The follower this browser is signed in as inside WeChat, if any: (account, openid).
+pub fn signed_in_follower(state: &AppState, headers: &HeaderMap) -> Option<(String, String)> {
     let value = cookie(headers, FOLLOWER_COOKIE)?;
     let (payload, mac) = value.rsplit_once('.')?;
     let expected = cookie_mac(state, payload);
@@ -433,7 +437,7 @@ pub fn follower_of(state: &AppState, headers: &HeaderMap, account: &str) -> Opti
     }
     let mut parts = payload.splitn(3, '.');
     let (acc, openid, expiry) = (parts.next()?, parts.next()?, parts.next()?);
-    (acc == account && expiry.parse::<i64>().ok()? > state.now()).then(|| openid.to_owned())
+    (expiry.parse::<i64>().ok()? > state.now()).then(|| (acc.to_owned(), openid.to_owned()))
 }
 
 fn valid_openid(openid: &str) -> bool {

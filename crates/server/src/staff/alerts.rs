@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, Response};
 use serde::Deserialize;
 use xiaowei_core::Permission;
-use xiaowei_core::alert::{self, AlertAction, AlertKind, AlertStatus, SubjectKind};
+use xiaowei_core::alert::{self, AlertAction, AlertKind, AlertStatus};
 use xiaowei_core::org::is_within;
 use xiaowei_store::{Alert, AlertFilter};
 
@@ -30,18 +30,10 @@ async fn alert_in_scope(state: &AppState, staff: &Staff, id: &str) -> Result<Ale
     let id: i64 = id.trim().parse().map_err(|_| AppError::NotFound)?;
     let a = state.store().find_alert(id).await?.ok_or(AppError::NotFound)?;
     staff.require_visible(&a.org_code)?;
-    if a.restricted != 0 && !staff.role.is_commission() {
+    if a.restricted && !staff.role.is_commission() {
         return Err(AppError::NotFound);
     }
     Ok(a)
-}
-
-fn kind_label(kind: &str) -> &'static str {
-    AlertKind::parse(kind).map_or("预警", AlertKind::label)
-}
-
-fn status_label(status: &str) -> &'static str {
-    AlertStatus::parse(status).map_or("未知", AlertStatus::label)
 }
 
 struct AlertRow {
@@ -70,8 +62,8 @@ struct AlertsPage {
     total: i64,
     page: i64,
     has_more: bool,
-    kind: String,
-    status: String,
+    kind: &'static str,
+    status: &'static str,
     township: String,
     kinds: [AlertKind; 11],
     statuses: [AlertStatus; 3],
@@ -106,8 +98,8 @@ pub async fn list(
     let filter = AlertFilter {
         org_prefix: org_prefix.clone(),
         include_restricted: staff.role.is_commission(),
-        kind: AlertKind::parse(&q.kind).map(|k| k.as_str().to_owned()),
-        status: AlertStatus::parse(&q.status).map(|s| s.as_str().to_owned()),
+        kind: AlertKind::parse(&q.kind),
+        status: AlertStatus::parse(&q.status),
     };
     let (alerts, total) = state.store().alerts(&filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     let mut names = std::collections::HashMap::new();
@@ -115,11 +107,11 @@ pub async fn list(
     for a in alerts {
         rows.push(AlertRow {
             id: a.id,
-            kind: kind_label(&a.kind),
+            kind: a.kind.label(),
             place: crate::staff::live::place(&state, &mut names, &a.org_code).await?,
             summary: a.summary,
-            status: status_label(&a.status),
-            is_new: a.status == AlertStatus::New.as_str(),
+            status: a.status.label(),
+            is_new: a.status == AlertStatus::New,
             raised: shanghai_time(a.raised_at),
         });
     }
@@ -135,16 +127,15 @@ pub async fn list(
             });
         }
         if let Some(t) = counts.last_mut() {
-            match AlertStatus::parse(&c.status) {
-                Some(AlertStatus::New) => t.new = c.count,
-                Some(AlertStatus::LookedAt) => t.looked_at = c.count,
-                Some(AlertStatus::Resolved) => t.resolved = c.count,
-                None => {}
+            match c.status {
+                AlertStatus::New => t.new = c.count,
+                AlertStatus::LookedAt => t.looked_at = c.count,
+                AlertStatus::Resolved => t.resolved = c.count,
             }
         }
     }
-    let kind = filter.kind.clone().unwrap_or_default();
-    let status = filter.status.clone().unwrap_or_default();
+    let kind = filter.kind.map_or("", AlertKind::as_str);
+    let status = filter.status.map_or("", AlertStatus::as_str);
     let township = if org_prefix == scope { String::new() } else { org_prefix };
     let query = format!("kind={kind}&status={status}&township={township}");
     let page = AlertsPage {
@@ -199,7 +190,7 @@ pub async fn show(
     Query(q): Query<ShowQuery>,
 ) -> Result<Html<String>, AppError> {
     let a = alert_in_scope(&state, &staff, &id).await?;
-    let status = AlertStatus::parse(&a.status).unwrap_or(AlertStatus::New);
+    let status = a.status;
     let handles = staff.role.allows(Permission::HandleAlerts);
     let who_when = |name: &Option<String>, at: Option<i64>| {
         at.map(|at| format!("{} {}", name.clone().unwrap_or_default(), shanghai_time(at))).unwrap_or_default()
@@ -212,8 +203,8 @@ pub async fn show(
             _ => "",
         },
         id: a.id,
-        kind: kind_label(&a.kind),
-        subject: SubjectKind::parse(&a.subject_kind).map_or("记录", SubjectKind::label),
+        kind: a.kind.label(),
+        subject: a.subject_kind.label(),
         place: crate::staff::live::place(&state, &mut std::collections::HashMap::new(), &a.org_code).await?,
         summary: a.summary.clone(),
         link: a.link.clone(),
@@ -249,15 +240,14 @@ pub async fn look(
 ) -> Result<Response, AppError> {
     let a = alert_in_scope(&state, &staff, &id).await?;
     let back = format!("/staff/alerts/{}", a.id);
-    let from = AlertStatus::parse(&a.status).unwrap_or(AlertStatus::New);
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other(&format!("{back}?done=repeat")));
     }
-    if alert::transition(from, AlertAction::Look).is_err() {
+    let Ok(change) = alert::transition(a.status, AlertAction::Look) else {
         return Ok(see_other(&format!("{back}?done=repeat")));
-    }
+    };
     let now = state.now();
-    if !state.store().look_at_alert(a.id, staff.user.id, now).await? {
+    if !state.store().change_alert(a.id, change, staff.user.id, "", now).await? {
         return Ok(see_other(&format!("{back}?done=repeat")));
     }
     let entry = staff.audit_entry(now, "alert.look", format!("alert:{}", a.id), a.summary.clone(), Some(a.org_code));
@@ -273,13 +263,11 @@ pub async fn resolve(
 ) -> Result<Response, AppError> {
     let a = alert_in_scope(&state, &staff, &id).await?;
     let back = format!("/staff/alerts/{}", a.id);
-    let from = AlertStatus::parse(&a.status).unwrap_or(AlertStatus::New);
-    if let Err(e) = alert::transition(from, AlertAction::Resolve) {
-        if from == AlertStatus::Resolved {
-            return Ok(see_other(&format!("{back}?done=repeat")));
-        }
-        return Err(AppError::invalid(format!("处置：{e}，请先标记为已查看")));
-    }
+    let change = match alert::transition(a.status, AlertAction::Resolve) {
+        Ok(change) => change,
+        Err(_) if a.status == AlertStatus::Resolved => return Ok(see_other(&format!("{back}?done=repeat"))),
+        Err(e) => return Err(AppError::invalid(format!("处置：{e}，请先标记为已查看"))),
+    };
     let note = alert::check_note(&form.note).map_err(|e| AppError::invalid(e.to_string()))?;
     if form.confirm != "1" {
         return Err(AppError::invalid("确认：处置后不能撤回，请勾选“我已核实证据，确认处置完毕”"));
@@ -288,7 +276,7 @@ pub async fn resolve(
         return Ok(see_other(&format!("{back}?done=repeat")));
     }
     let now = state.now();
-    if !state.store().resolve_alert(a.id, staff.user.id, &note, now).await? {
+    if !state.store().change_alert(a.id, change, staff.user.id, &note, now).await? {
         return Ok(see_other(&format!("{back}?done=repeat")));
     }
     let entry = staff.audit_entry(now, "alert.resolve", format!("alert:{}", a.id), note, Some(a.org_code));

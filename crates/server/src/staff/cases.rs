@@ -11,18 +11,18 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
-use xiaowei_core::service::{self, CaseAction, CaseStatus, ContactMethod, ExtensionStatus, Notice};
+use xiaowei_core::service::{self, CaseStatus, ContactMethod, ExtensionStatus};
 use xiaowei_core::{Permission, Phone, Role};
-use xiaowei_store::{CaseChange, CaseFilter, NewCaseEvent, ServiceCase};
+use xiaowei_store::{CaseFilter, ServiceCase};
 
-use super::{Nav, Staff, first_submit, see_other};
+use super::{Nav, Staff, see_other};
 use super::{StaffRoutes, Target};
-use crate::public::services::{calendar, explain_deadline};
+use crate::app::cases;
+use crate::app::tracked::Outcome;
 use crate::state::AppState;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 use crate::web::security::random_token;
-use crate::workers::notify::{self, CaseRef};
 
 const PAGE_SIZE: i64 = 30;
 
@@ -354,26 +354,6 @@ pub async fn show(
     Ok(Html(page.render()?))
 }
 
-fn text_field(value: &str, field: &str, min: usize) -> Result<String, AppError> {
-    let value = value.trim();
-    let n = value.chars().count();
-    if n < min || n > service::MAX_TEXT_CHARS {
-        return Err(AppError::invalid(format!("{field}：请填写（{min}至{}字）", service::MAX_TEXT_CHARS)));
-    }
-    Ok(value.to_owned())
-}
-
-fn staff_event(staff: &Staff, kind: &str, method: Option<ContactMethod>, note: String, public: bool) -> NewCaseEvent {
-    NewCaseEvent {
-        kind: kind.into(),
-        actor: staff.user.display_name.clone(),
-        staff_user_id: Some(staff.user.id),
-        method: method.map(|m| m.as_str().to_owned()),
-        note,
-        public,
-    }
-}
-
 #[derive(Deserialize)]
 pub struct ContactForm {
     #[serde(default)]
@@ -382,34 +362,6 @@ pub struct ContactForm {
     method: String,
     #[serde(default)]
     note: String,
-}
-
-pub async fn contact(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(tracking): Path<String>,
-    Form(form): Form<ContactForm>,
-) -> Result<Response, AppError> {
-    let case = case_in_scope(&state, &staff, &tracking).await?;
-    let back = format!("/staff/cases/{}", case.tracking);
-    let method = ContactMethod::parse(&form.method).ok_or_else(|| AppError::invalid("联系方式：请选择"))?;
-    let note = text_field(&form.note, "联系情况", 2)?;
-    let from = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Submitted);
-    if service::transition(from, CaseAction::Contact).is_err() {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    if !first_submit(&state, &staff, &form.form_key).await? {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    let now = state.now();
-    let texts = notify::notices(&state, &CaseRef::of(&case), Notice::CaseContacted, 0).await?;
-    let event = staff_event(&staff, "contact", Some(method), format!("{}：{note}", method.label()), true);
-    let change = CaseChange { contacted: true, ..CaseChange::default() };
-    if !state.store().change_case(case.id, &["submitted"], "in_progress", &change, &event, &texts, now).await? {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    audit(&state, &staff, &case, "service_case.contact", format!("首次联系（{}）", method.label())).await?;
-    Ok(see_other(&format!("{back}?done=contact")))
 }
 
 #[derive(Deserialize)]
@@ -422,63 +374,12 @@ pub struct NoteForm {
     public: String,
 }
 
-pub async fn progress(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(tracking): Path<String>,
-    Form(form): Form<NoteForm>,
-) -> Result<Response, AppError> {
-    let case = case_in_scope(&state, &staff, &tracking).await?;
-    let back = format!("/staff/cases/{}", case.tracking);
-    let note = text_field(&form.note, "办理进展", 2)?;
-    if !first_submit(&state, &staff, &form.form_key).await? {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    let event = staff_event(&staff, "progress", None, note, form.public == "1");
-    if !state.store().add_case_note(case.id, &event, state.now()).await? {
-        return Err(AppError::invalid("该办件当前不能记录进展（尚未联系或已办结）"));
-    }
-    Ok(see_other(&format!("{back}?done=progress")))
-}
-
 #[derive(Deserialize)]
 pub struct CompleteForm {
     #[serde(default)]
     form_key: String,
     #[serde(default)]
     reply: String,
-}
-
-pub async fn complete(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(tracking): Path<String>,
-    Form(form): Form<CompleteForm>,
-) -> Result<Response, AppError> {
-    let case = case_in_scope(&state, &staff, &tracking).await?;
-    let back = format!("/staff/cases/{}", case.tracking);
-    let reply = text_field(&form.reply, "答复内容（申请人可见）", 5)?;
-    let from = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Submitted);
-    if from == CaseStatus::Submitted {
-        return Err(AppError::invalid("请先记录与申请人的首次联系，再办结"));
-    }
-    if service::transition(from, CaseAction::Complete).is_err() || !first_submit(&state, &staff, &form.form_key).await?
-    {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    let now = state.now();
-    let texts = notify::notices(&state, &CaseRef::of(&case), Notice::CaseCompleted, now).await?;
-    let event = staff_event(&staff, "complete", None, format!("办结答复：{reply}"), true);
-    let change = CaseChange { completed_reply: Some(reply), ..CaseChange::default() };
-    if !state
-        .store()
-        .change_case(case.id, &["in_progress", "reopened"], "completed", &change, &event, &texts, now)
-        .await?
-    {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    audit(&state, &staff, &case, "service_case.complete", "办结".into()).await?;
-    Ok(see_other(&format!("{back}?done=complete")))
 }
 
 #[derive(Deserialize)]
@@ -491,35 +392,6 @@ pub struct ExtensionForm {
     reason: String,
 }
 
-pub async fn request_extension(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(tracking): Path<String>,
-    Form(form): Form<ExtensionForm>,
-) -> Result<Response, AppError> {
-    let case = case_in_scope(&state, &staff, &tracking).await?;
-    let back = format!("/staff/cases/{}", case.tracking);
-    let days: u32 =
-        form.days.trim().parse().map_err(|_| {
-            AppError::invalid(format!("延期天数：请填写1至{}之间的工作日数", service::MAX_EXTENSION_DAYS))
-        })?;
-    let reason = text_field(&form.reason, "延期理由", 5)?;
-    let pending = state.store().case_extensions(case.id).await?.iter().any(|e| e.status == "requested");
-    let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Submitted);
-    let now = state.now();
-    if !first_submit(&state, &staff, &form.form_key).await? {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    service::check_extension(status, case.completion_due, now, days, pending)
-        .map_err(|e| AppError::invalid(format!("延期：{e}")))?;
-    let event = staff_event(&staff, "extension_requested", None, format!("申请延期{days}个工作日：{reason}"), false);
-    if !state.store().request_extension(case.id, i64::from(days), &reason, staff.user.id, &event, now).await? {
-        return Err(AppError::invalid("延期：已有待审批的延期申请"));
-    }
-    audit(&state, &staff, &case, "service_case.extension.request", format!("申请延期{days}个工作日")).await?;
-    Ok(see_other(&format!("{back}?done=extension")))
-}
-
 #[derive(Deserialize)]
 pub struct DecideForm {
     #[serde(default)]
@@ -530,6 +402,62 @@ pub struct DecideForm {
     note: String,
 }
 
+/// Where a staff action on a case leads: back to the case, saying what was done.
+fn done(case: &ServiceCase, outcome: Outcome, what: &str) -> Response {
+    let what = if outcome == Outcome::Done { what } else { "repeat" };
+    see_other(&format!("/staff/cases/{}?done={what}", case.tracking))
+}
+
+pub async fn contact(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(tracking): Path<String>,
+    Form(form): Form<ContactForm>,
+) -> Result<Response, AppError> {
+    let case = case_in_scope(&state, &staff, &tracking).await?;
+    let outcome =
+        cases::record_contact(&state, &case, &staff.official(), &form.form_key, &form.method, &form.note, state.now())
+            .await?;
+    Ok(done(&case, outcome, "contact"))
+}
+
+pub async fn progress(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(tracking): Path<String>,
+    Form(form): Form<NoteForm>,
+) -> Result<Response, AppError> {
+    let case = case_in_scope(&state, &staff, &tracking).await?;
+    let public = form.public == "1";
+    let outcome =
+        cases::add_progress(&state, &case, &staff.official(), &form.form_key, &form.note, public, state.now()).await?;
+    Ok(done(&case, outcome, "progress"))
+}
+
+pub async fn complete(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(tracking): Path<String>,
+    Form(form): Form<CompleteForm>,
+) -> Result<Response, AppError> {
+    let case = case_in_scope(&state, &staff, &tracking).await?;
+    let outcome = cases::complete(&state, &case, &staff.official(), &form.form_key, &form.reply, state.now()).await?;
+    Ok(done(&case, outcome, "complete"))
+}
+
+pub async fn request_extension(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(tracking): Path<String>,
+    Form(form): Form<ExtensionForm>,
+) -> Result<Response, AppError> {
+    let case = case_in_scope(&state, &staff, &tracking).await?;
+    let by = staff.official();
+    let outcome =
+        cases::request_extension(&state, &case, &by, &form.form_key, &form.days, &form.reason, state.now()).await?;
+    Ok(done(&case, outcome, "extension"))
+}
+
 pub async fn decide_extension(
     State(state): State<AppState>,
     staff: Staff,
@@ -537,39 +465,11 @@ pub async fn decide_extension(
     Form(form): Form<DecideForm>,
 ) -> Result<Response, AppError> {
     let case = case_in_scope(&state, &staff, &tracking).await?;
-    let back = format!("/staff/cases/{}", case.tracking);
-    let extension =
-        state.store().find_extension(extension_id).await?.filter(|e| e.case_id == case.id).ok_or(AppError::NotFound)?;
-    let approve = match form.decision.as_str() {
-        "approve" => true,
-        "reject" => false,
-        _ => return Err(AppError::invalid("审批结果：请选择批准或不批准")),
-    };
-    let note = form.note.trim().chars().take(500).collect::<String>();
-    if !approve && note.chars().count() < 2 {
-        return Err(AppError::invalid("审批意见：不批准时请说明理由"));
-    }
-    if !first_submit(&state, &staff, &form.form_key).await? {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    let now = state.now();
-    let days = u32::try_from(extension.days).unwrap_or(1);
-    let (decision, text) = if approve {
-        let (due, deadline) = service::extended(&calendar(&state).await?, case.completion_due, days);
-        let basis = format!("延期{days}个工作日：{}", explain_deadline(&deadline));
-        let remind = xiaowei_core::tracked::remind_at(now, due);
-        (Some((due, remind, basis.clone())), format!("批准延期{days}个工作日。{basis}"))
-    } else {
-        (None, format!("不批准延期：{note}"))
-    };
-    let event =
-        staff_event(&staff, if approve { "extension_approved" } else { "extension_rejected" }, None, text, true);
-    if !state.store().decide_extension(extension.id, decision, staff.user.id, &note, &event, now).await? {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    let action = if approve { "service_case.extension.approve" } else { "service_case.extension.reject" };
-    audit(&state, &staff, &case, action, format!("延期{days}个工作日")).await?;
-    Ok(see_other(&format!("{back}?done=decided")))
+    let (by, now) = (staff.official(), state.now());
+    let outcome =
+        cases::decide_extension(&state, &case, &by, &form.form_key, extension_id, &form.decision, &form.note, now)
+            .await?;
+    Ok(done(&case, outcome, "decided"))
 }
 
 /// A photo the applicant attached.
@@ -587,23 +487,6 @@ pub async fn photo(
         bytes,
     )
         .into_response())
-}
-
-async fn audit(
-    state: &AppState,
-    staff: &Staff,
-    case: &ServiceCase,
-    action: &str,
-    detail: String,
-) -> Result<(), AppError> {
-    let entry = staff.audit_entry(
-        state.now(),
-        action,
-        format!("service_case:{}", case.id),
-        format!("办件{}：{detail}", case.tracking),
-        Some(case.org_code.clone()),
-    );
-    state.audit(entry).await
 }
 
 /// This area's staff routes, each with the permission it needs and its scope target.

@@ -35,10 +35,6 @@ const MAX_TITLE: usize = 100;
 const MAX_BODY: usize = 20_000;
 const MAX_REASON: usize = 500;
 
-fn status_of(d: &Disclosure) -> Result<RosterStatus, AppError> {
-    RosterStatus::parse(&d.status).ok_or_else(|| AppError::Internal(format!("disclosure {} status", d.id)))
-}
-
 /// Loads a disclosure and checks that its org is inside the account's scope.
 async fn in_scope(state: &AppState, staff: &Staff, id: i64) -> Result<Disclosure, AppError> {
     let d = state.store().find_disclosure(id).await?.ok_or(AppError::NotFound)?;
@@ -112,12 +108,10 @@ pub async fn list(
     staff: Staff,
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, AppError> {
-    let filter = RosterStatus::parse(&q.status).map(RosterStatus::as_str).unwrap_or_default();
+    let filter = RosterStatus::parse(&q.status);
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
-    let mut found = state
-        .store()
-        .disclosures_within(&staff.scope.org_code, Some(filter), PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
-        .await?;
+    let mut found =
+        state.store().disclosures_within(&staff.scope.org_code, filter, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
     let has_more = found.len() as i64 > PAGE_SIZE;
     found.truncate(PAGE_SIZE as usize);
     let mut names: HashMap<String, String> = HashMap::new();
@@ -129,9 +123,9 @@ pub async fn list(
         rows.push(Row {
             id: d.id,
             title: format!("{} {}", names.get(&d.org_code).map_or("", String::as_str), d.title),
-            category: Category::parse(&d.category).map_or("其他", Category::label),
+            category: d.category.label(),
             period: d.period_label.clone(),
-            status: status_of(&d)?.label(),
+            status: d.status.label(),
             version: d.version,
             updated: shanghai_time(d.updated_at),
         });
@@ -142,7 +136,7 @@ pub async fn list(
         nav: staff.nav(),
         notice: notice_text(&q.done),
         rows,
-        filter: filter.to_owned(),
+        filter: filter.map_or("", RosterStatus::as_str).to_owned(),
         filters,
         page,
         has_more,
@@ -282,7 +276,7 @@ pub struct NewQuery {
 /// Only a published disclosure can be corrected.
 async fn correctable(state: &AppState, staff: &Staff, id: i64) -> Result<Disclosure, AppError> {
     let old = in_scope(state, staff, id).await?;
-    if status_of(&old)? != RosterStatus::Published {
+    if old.status != RosterStatus::Published {
         return Err(AppError::invalid("只有已公开的公示可以更正"));
     }
     Ok(old)
@@ -300,7 +294,7 @@ pub async fn new_form(
                 id: old.id,
                 title: old.title.clone(),
                 version: old.version,
-                category: Category::parse(&old.category).map_or("其他", Category::label),
+                category: old.category.label(),
                 place: place_name(state.store(), &old.org_code).await?,
             };
             (FormValues::of(&old), Some(view))
@@ -329,7 +323,7 @@ pub async fn create(
     let (org_code, category, old) = match supersedes {
         Some(id) => {
             let old = correctable(&state, &staff, id).await?;
-            (old.org_code.clone(), Category::parse(&old.category).unwrap_or(Category::Other), Some(old))
+            (old.org_code.clone(), old.category, Some(old))
         }
         None => {
             let org_code = form.org_code.trim().to_owned();
@@ -369,7 +363,7 @@ pub async fn create(
     };
     let new = NewDisclosure {
         org_code,
-        category: category.as_str().to_owned(),
+        category,
         title: text.title,
         body: text.body,
         period_label: text.period_label,
@@ -431,10 +425,10 @@ pub async fn show(
     Query(q): Query<ShowQuery>,
 ) -> Result<Html<String>, AppError> {
     let d = in_scope(&state, &staff, id).await?;
-    let status = status_of(&d)?;
+    let status = d.status;
     let store = state.store();
     let allowed = |p: Permission| staff.role.allows(p) && staff.scope.covers_org(&d.org_code);
-    let category = Category::parse(&d.category).unwrap_or(Category::Other);
+    let category = d.category;
     let page = ShowPage {
         nav: staff.nav(),
         notice: notice_text(&q.done),
@@ -467,7 +461,7 @@ pub async fn show(
 /// Loads a draft the account may edit, refusing once it has been submitted.
 async fn editable(state: &AppState, staff: &Staff, id: i64) -> Result<Disclosure, AppError> {
     let d = in_scope(state, staff, id).await?;
-    if !status_of(&d)?.is_editable() {
+    if !d.status.is_editable() {
         return Err(AppError::Conflict("公示已提交或已公开，不能再修改；已公开的请使用“更正”".into()));
     }
     Ok(d)
@@ -508,7 +502,7 @@ pub async fn import_lines(
     request: Request,
 ) -> Result<Response, AppError> {
     let d = editable(&state, &staff, id).await?;
-    if !Category::parse(&d.category).is_some_and(Category::has_lines) {
+    if !d.category.has_lines() {
         return Err(AppError::invalid("收支明细：只有财务公开可以导入收支明细"));
     }
     let upload: Upload = read_upload(&state, request).await?;
@@ -589,20 +583,15 @@ pub async fn submit(
     Form(form): Form<KeyedForm>,
 ) -> Result<Response, AppError> {
     let d = in_scope(&state, &staff, id).await?;
-    let from = status_of(&d)?;
-    let to = advance(from, RosterAction::Submit).map_err(|e| AppError::Conflict(e.to_string()))?;
-    if Category::parse(&d.category).is_some_and(Category::has_lines) && d.line_count == 0 {
+    let change = advance(d.status, RosterAction::Submit).map_err(|e| AppError::Conflict(e.to_string()))?;
+    if d.category.has_lines() && d.line_count == 0 {
         return Err(AppError::invalid("收支明细：财务公开须先导入收支明细再提交"));
     }
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other(&format!("/staff/disclosures/{id}?done=repeat")));
     }
     let now = state.now();
-    state
-        .store()
-        .change_disclosure_status(id, from.as_str(), to.as_str(), None, staff.user.id, now)
-        .await
-        .map_err(changed_meanwhile)?;
+    state.store().change_disclosure_status(id, change, None, staff.user.id, now).await.map_err(changed_meanwhile)?;
     audit(&state, &staff, &d, "disclosure.submit", "提交审核".into()).await?;
     Ok(see_other(&format!("/staff/disclosures/{id}?done=submitted")))
 }
@@ -614,7 +603,7 @@ pub async fn approve(
     Form(form): Form<KeyedForm>,
 ) -> Result<Response, AppError> {
     let d = in_scope(&state, &staff, id).await?;
-    advance(status_of(&d)?, RosterAction::Approve).map_err(|e| AppError::Conflict(e.to_string()))?;
+    advance(d.status, RosterAction::Approve).map_err(|e| AppError::Conflict(e.to_string()))?;
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other(&format!("/staff/disclosures/{id}?done=repeat")));
     }
@@ -649,8 +638,7 @@ async fn change_with_reason(
     action: RosterAction,
 ) -> Result<Response, AppError> {
     let d = in_scope(state, staff, id).await?;
-    let from = status_of(&d)?;
-    let to = advance(from, action).map_err(|e| AppError::Conflict(e.to_string()))?;
+    let change = advance(d.status, action).map_err(|e| AppError::Conflict(e.to_string()))?;
     let reason = form.reason.trim();
     if reason.is_empty() || reason.chars().count() > MAX_REASON {
         return Err(AppError::invalid(format!("原因：请填写（不超过{MAX_REASON}字）")));
@@ -660,10 +648,10 @@ async fn change_with_reason(
     }
     state
         .store()
-        .change_disclosure_status(id, from.as_str(), to.as_str(), Some(reason), staff.user.id, state.now())
+        .change_disclosure_status(id, change, Some(reason), staff.user.id, state.now())
         .await
         .map_err(changed_meanwhile)?;
-    if to == RosterStatus::Withdrawn {
+    if change.to() == RosterStatus::Withdrawn {
         state.store().unindex_document("disclosure", id).await?;
     }
     let (code, done) = if action == RosterAction::Return {

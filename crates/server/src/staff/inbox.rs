@@ -13,17 +13,18 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
-use xiaowei_core::message::{self, MessageAction, MessageKind, MessageNotice, MessageStatus};
+use xiaowei_core::message::{self, MessageKind, MessageStatus};
 use xiaowei_core::{Permission, Phone, Role};
-use xiaowei_store::{Message, MessageChange, MessageFilter, NewMessageEvent};
+use xiaowei_store::{Message, MessageFilter};
 
-use super::{Nav, Staff, first_submit, see_other};
+use super::{Nav, Staff, see_other};
 use super::{StaffRoutes, Target};
+use crate::app::messages;
+use crate::app::tracked::Outcome;
 use crate::state::AppState;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 use crate::web::security::random_token;
-use crate::workers::notify;
 
 const PAGE_SIZE: i64 = 30;
 
@@ -312,15 +313,6 @@ pub struct ShowQuery {
     done: String,
 }
 
-/// Roles a message may be assigned to: the commission for a report, handlers otherwise.
-fn assignable_roles(kind: MessageKind) -> &'static [&'static str] {
-    if kind == MessageKind::Report {
-        &["supervisor", "township_reviewer"]
-    } else {
-        &["village_clerk", "township_admin", "township_reviewer", "supervisor"]
-    }
-}
-
 pub async fn show(
     State(state): State<AppState>,
     staff: Staff,
@@ -359,7 +351,7 @@ pub async fn show(
     let assignable = if can_handle && status.is_open() {
         state
             .store()
-            .staff_covering(&m.org_code, assignable_roles(kind))
+            .staff_covering(&m.org_code, messages::assignable_roles(kind))
             .await?
             .into_iter()
             .filter(|u| staff.scope.covers_org(&u.org_code) || u.id == staff.user.id)
@@ -455,79 +447,12 @@ pub fn redact_link_key(body: &str) -> String {
     }
 }
 
-fn staff_event(staff: &Staff, kind: &str, note: String, public: bool) -> NewMessageEvent {
-    NewMessageEvent {
-        kind: kind.into(),
-        actor: staff.user.display_name.clone(),
-        staff_user_id: Some(staff.user.id),
-        note,
-        public,
-    }
-}
-
-async fn audit(state: &AppState, staff: &Staff, m: &Message, action: &str, detail: String) -> Result<(), AppError> {
-    let entry = staff.audit_entry(
-        state.now(),
-        action,
-        format!("message:{}", m.id),
-        format!("留言{}：{detail}", m.tracking),
-        Some(m.org_code.clone()),
-    );
-    state.audit(entry).await
-}
-
-fn text_field(value: &str, field: &str, min: usize, max: usize) -> Result<String, AppError> {
-    let value = value.trim();
-    let n = value.chars().count();
-    if n < min || n > max {
-        return Err(AppError::invalid(format!("{field}：请填写（{min}至{max}字）")));
-    }
-    Ok(value.to_owned())
-}
-
-fn from_statuses(action: MessageAction) -> Vec<&'static str> {
-    MessageStatus::ALL.into_iter().filter(|s| message::transition(*s, action).is_ok()).map(|s| s.as_str()).collect()
-}
-
 #[derive(Deserialize)]
 pub struct AssignForm {
     #[serde(default)]
     form_key: String,
     #[serde(default)]
     user_id: String,
-}
-
-pub async fn assign(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(tracking): Path<String>,
-    Form(form): Form<AssignForm>,
-) -> Result<Response, AppError> {
-    let m = message_in_scope(&state, &staff, &tracking).await?;
-    let back = format!("/staff/inbox/{}", m.tracking);
-    let kind = MessageKind::parse(&m.kind).unwrap_or(MessageKind::Question);
-    let user_id: i64 = form.user_id.trim().parse().map_err(|_| AppError::invalid("承办人：请选择"))?;
-    let candidates = state.store().staff_covering(&m.org_code, assignable_roles(kind)).await?;
-    let Some(user) = candidates.into_iter().find(|u| u.id == user_id) else {
-        return Err(AppError::invalid("承办人：请选择本辖区内可以办理该留言的工作人员"));
-    };
-    let from = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
-    let Ok(to) = message::transition(from, MessageAction::Assign) else {
-        return Err(AppError::invalid(format!("交办：{}", message::MessageTransitionError { from })));
-    };
-    if !first_submit(&state, &staff, &form.form_key).await? {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    let now = state.now();
-    let assigned = Message { assigned_to: Some(user.id), ..m.clone() };
-    let texts = notify::message_notices(&state, &assigned, MessageNotice::Assigned, now).await?;
-    let event = staff_event(&staff, "assign", format!("交由{}办理", user.display_name), false);
-    let change = MessageChange { assigned_to: Some(user.id), ..MessageChange::default() };
-    if !state.store().change_message(m.id, &[from.as_str()], to.as_str(), &change, &event, &texts, now).await? {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    audit(&state, &staff, &m, "message.assign", format!("交由{}办理", user.username)).await?;
-    Ok(see_other(&format!("{back}?done=assigned")))
 }
 
 #[derive(Deserialize)]
@@ -538,38 +463,6 @@ pub struct ReplyForm {
     reply: String,
     #[serde(default)]
     public: String,
-}
-
-pub async fn reply(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(tracking): Path<String>,
-    Form(form): Form<ReplyForm>,
-) -> Result<Response, AppError> {
-    let m = message_in_scope(&state, &staff, &tracking).await?;
-    let back = format!("/staff/inbox/{}", m.tracking);
-    let text = text_field(&form.reply, "答复内容", 5, message::MAX_BODY_CHARS)?;
-    let kind = MessageKind::parse(&m.kind).unwrap_or(MessageKind::Question);
-    // Only a question whose author allowed it may be answered in public.
-    let public = form.public == "1" && kind.may_be_public() && m.allow_public == 1;
-    let from = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
-    if message::transition(from, MessageAction::Reply).is_err() {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    if !first_submit(&state, &staff, &form.form_key).await? {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    let now = state.now();
-    let texts = notify::message_notices(&state, &m, MessageNotice::Replied, now).await?;
-    let note = format!("{}答复：{text}", if public { "公开" } else { "" });
-    let event = staff_event(&staff, "reply", note, true);
-    let change = MessageChange { reply: Some((text, public, staff.user.id)), ..MessageChange::default() };
-    let from = from_statuses(MessageAction::Reply);
-    if !state.store().change_message(m.id, &from, "replied", &change, &event, &texts, now).await? {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    audit(&state, &staff, &m, "message.reply", if public { "公开答复".into() } else { "答复".into() }).await?;
-    Ok(see_other(&format!("{back}?done=replied")))
 }
 
 #[derive(Deserialize)]
@@ -584,6 +477,35 @@ pub struct NoteForm {
     into: String,
 }
 
+/// Where a staff action on a message leads: back to the message, saying what was done.
+fn done(m: &Message, outcome: Outcome, what: &str) -> Response {
+    let what = if outcome == Outcome::Done { what } else { "repeat" };
+    see_other(&format!("/staff/inbox/{}?done={what}", m.tracking))
+}
+
+pub async fn assign(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(tracking): Path<String>,
+    Form(form): Form<AssignForm>,
+) -> Result<Response, AppError> {
+    let m = message_in_scope(&state, &staff, &tracking).await?;
+    let outcome = messages::assign(&state, &m, &staff.official(), &form.form_key, &form.user_id, state.now()).await?;
+    Ok(done(&m, outcome, "assigned"))
+}
+
+pub async fn reply(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(tracking): Path<String>,
+    Form(form): Form<ReplyForm>,
+) -> Result<Response, AppError> {
+    let m = message_in_scope(&state, &staff, &tracking).await?;
+    let (by, public) = (staff.official(), form.public == "1");
+    let outcome = messages::reply(&state, &m, &by, &form.form_key, &form.reply, public, state.now()).await?;
+    Ok(done(&m, outcome, "replied"))
+}
+
 pub async fn mark_handled(
     State(state): State<AppState>,
     staff: Staff,
@@ -591,26 +513,9 @@ pub async fn mark_handled(
     Form(form): Form<NoteForm>,
 ) -> Result<Response, AppError> {
     let m = message_in_scope(&state, &staff, &tracking).await?;
-    let back = format!("/staff/inbox/{}", m.tracking);
-    let from = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
-    if message::transition(from, MessageAction::MarkHandled).is_err() {
-        return Err(AppError::invalid("办结：请先答复留言，答复后才能标记办结"));
-    }
-    if !first_submit(&state, &staff, &form.form_key).await? {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    let note: String = form.note.trim().chars().take(500).collect();
-    let text = if note.is_empty() { "标记办结".to_owned() } else { format!("标记办结：{note}") };
-    let event = staff_event(&staff, "handled", text, true);
-    if !state
-        .store()
-        .change_message(m.id, &["replied"], "closed", &MessageChange::default(), &event, &[], state.now())
-        .await?
-    {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    audit(&state, &staff, &m, "message.close", "标记办结".into()).await?;
-    Ok(see_other(&format!("{back}?done=handled")))
+    let outcome =
+        messages::mark_handled(&state, &m, &staff.official(), &form.form_key, &form.note, state.now()).await?;
+    Ok(done(&m, outcome, "handled"))
 }
 
 pub async fn merge(
@@ -620,7 +525,6 @@ pub async fn merge(
     Form(form): Form<NoteForm>,
 ) -> Result<Response, AppError> {
     let m = message_in_scope(&state, &staff, &tracking).await?;
-    let back = format!("/staff/inbox/{}", m.tracking);
     let into = message::normalize_tracking(&form.into)
         .ok_or_else(|| AppError::invalid("合并到：请填写要保留的留言编号，如 LY20251009123456"))?;
     if into == m.tracking {
@@ -633,29 +537,8 @@ pub async fn merge(
         }
         Err(e) => return Err(e),
     };
-    if (kept.kind == MessageKind::Report.as_str()) != (m.kind == MessageKind::Report.as_str()) {
-        return Err(AppError::invalid("合并到：举报只能与举报合并"));
-    }
-    if kept.merged_into.is_some() || kept.status == MessageStatus::Hidden.as_str() {
-        return Err(AppError::invalid("合并到：要保留的留言已被合并或屏蔽，请选择另一条"));
-    }
-    let from = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
-    if message::transition(from, MessageAction::Merge).is_err() {
-        return Err(AppError::invalid(format!("合并：{}", message::MessageTransitionError { from })));
-    }
-    if !first_submit(&state, &staff, &form.form_key).await? {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    let now = state.now();
-    let event = staff_event(&staff, "merge", format!("与留言{}反映的问题相同，合并办理", kept.tracking), true);
-    let change = MessageChange { merged_into: Some(kept.id), ..MessageChange::default() };
-    if !state.store().change_message(m.id, &[from.as_str()], "merged", &change, &event, &[], now).await? {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    let note = staff_event(&staff, "merged_in", format!("留言{}与本条重复，已合并到本条", m.tracking), false);
-    state.store().add_message_note(kept.id, &note, now).await?;
-    audit(&state, &staff, &m, "message.merge", format!("合并到{}", kept.tracking)).await?;
-    Ok(see_other(&format!("{back}?done=merged")))
+    let outcome = messages::merge(&state, &m, &kept, &staff.official(), &form.form_key, state.now()).await?;
+    Ok(done(&m, outcome, "merged"))
 }
 
 pub async fn hide(
@@ -665,22 +548,8 @@ pub async fn hide(
     Form(form): Form<NoteForm>,
 ) -> Result<Response, AppError> {
     let m = message_in_scope(&state, &staff, &tracking).await?;
-    let back = format!("/staff/inbox/{}", m.tracking);
-    let reason = text_field(&form.reason, "屏蔽原因（留言人可见）", 2, 200)?;
-    let from = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
-    if message::transition(from, MessageAction::Hide).is_err() {
-        return Err(AppError::invalid(format!("屏蔽：{}", message::MessageTransitionError { from })));
-    }
-    if !first_submit(&state, &staff, &form.form_key).await? {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    let event = staff_event(&staff, "hide", format!("屏蔽留言，原因：{reason}"), true);
-    let change = MessageChange { hidden_reason: Some(reason.clone()), ..MessageChange::default() };
-    if !state.store().change_message(m.id, &[from.as_str()], "hidden", &change, &event, &[], state.now()).await? {
-        return Ok(see_other(&format!("{back}?done=repeat")));
-    }
-    audit(&state, &staff, &m, "message.hide", format!("屏蔽：{reason}")).await?;
-    Ok(see_other(&format!("{back}?done=hidden")))
+    let outcome = messages::hide(&state, &m, &staff.official(), &form.form_key, &form.reason, state.now()).await?;
+    Ok(done(&m, outcome, "hidden"))
 }
 
 /// A photo the author attached.

@@ -120,7 +120,7 @@ pub async fn overview(state: &AppState, staff: &Staff, now: i64) -> Result<Overv
     let mut arrivals = Vec::new();
     for e in state.store().latest_arrivals(scope, reports, LATEST).await? {
         let place = place(state, &mut names, &e.org_code).await?;
-        let (kind, what) = if e.kind == "case" {
+        let (kind, what) = if e.kind == xiaowei_core::alert::SubjectKind::Case {
             ("办件", e.detail)
         } else {
             ("留言", MessageKind::parse(&e.detail).map_or("留言", MessageKind::label).to_owned())

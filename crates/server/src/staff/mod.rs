@@ -188,6 +188,16 @@ impl Staff {
     }
 
     /// An audit record of an action by this account.
+    /// This account as the official acting in a use case.
+    pub fn official(&self) -> crate::app::tracked::Official {
+        crate::app::tracked::Official {
+            id: self.user.id,
+            username: self.user.username.clone(),
+            display_name: self.user.display_name.clone(),
+            ip: self.ip.clone(),
+        }
+    }
+
     pub fn audit_entry(
         &self,
         now: i64,
@@ -305,10 +315,7 @@ pub struct KeyedForm {
 
 /// Rejects a repeated submission of the same form: the first submit acts, later ones do not.
 pub async fn first_submit(state: &AppState, staff: &Staff, form_key: &str) -> Result<bool, AppError> {
-    if form_key.len() < 16 || form_key.len() > 128 {
-        return Err(AppError::invalid("表单已失效，请刷新页面后重新提交"));
-    }
-    Ok(state.store().claim_form(form_key, staff.user.id, state.now()).await?)
+    crate::app::tracked::claim_form(state, staff.user.id, form_key).await
 }
 
 /// A `303 See Other` to `location`, the answer to every successful form post.

@@ -32,7 +32,7 @@ pub struct ProgrammeRow {
 
 /// How a programme reads in lists: "600.00 元/人", "2006–2025年（每年）".
 pub fn describe(p: &Programme, departments: &[Department]) -> ProgrammeRow {
-    let unit = Unit::parse(&p.unit).unwrap_or(Unit::Person);
+    let unit = p.unit;
     let standard = match p.standard_fen.and_then(Fen::new) {
         Some(f) => format!("{f} {}", unit.per()),
         None => format!("{}（{}）", unit.label(), if p.rule.is_empty() { "按实际核定" } else { p.rule.as_str() }),
@@ -42,7 +42,7 @@ pub fn describe(p: &Programme, departments: &[Department]) -> ProgrammeRow {
         (Some(a), None) => format!("{a}年起"),
         _ => String::new(),
     };
-    let years = if p.is_recurring() { format!("{years}（每年发放）") } else { years };
+    let years = if p.recurring { format!("{years}（每年发放）") } else { years };
     ProgrammeRow {
         id: p.id,
         department_id: p.department_id,
@@ -210,7 +210,7 @@ fn parse_form(form: &ProgrammeForm, staff: &Staff) -> Result<NewProgramme, AppEr
         name: name.to_owned(),
         department_id,
         basis: basis.to_owned(),
-        unit: unit.as_str().to_owned(),
+        unit,
         standard_fen,
         rule: form.rule.trim().chars().take(500).collect(),
         recurring,

@@ -38,10 +38,6 @@ const PAGE_SIZE: i64 = 50;
 /// How long a checked upload waits for confirmation.
 const STAGE_SECONDS: i64 = 3600;
 
-fn status_of(roster: &Roster) -> Result<RosterStatus, AppError> {
-    RosterStatus::parse(&roster.status).ok_or_else(|| AppError::Internal(format!("roster {} status", roster.id)))
-}
-
 /// Loads a roster and checks that its org is inside the account's scope.
 async fn roster_in_scope(state: &AppState, staff: &Staff, id: i64) -> Result<Roster, AppError> {
     let roster = state.store().find_roster(id).await?.ok_or(AppError::NotFound)?;
@@ -101,12 +97,10 @@ pub async fn list(
     staff: Staff,
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, AppError> {
-    let filter = RosterStatus::parse(&q.status).map(RosterStatus::as_str).unwrap_or_default();
+    let filter = RosterStatus::parse(&q.status);
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
-    let mut rows = state
-        .store()
-        .rosters_within(&staff.scope.org_code, Some(filter), PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
-        .await?;
+    let mut rows =
+        state.store().rosters_within(&staff.scope.org_code, filter, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
     let has_more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
     let mut names: HashMap<String, String> = HashMap::new();
@@ -118,7 +112,7 @@ pub async fn list(
         rosters.push(RosterRow {
             id: r.id,
             title: roster_title(&r, names.get(&r.org_code).map_or("", String::as_str)),
-            status: status_of(&r)?.label(),
+            status: r.status.label(),
             version: r.version,
             entries: r.entry_count,
             total: Fen::new(r.total_fen).unwrap_or_default().to_string(),
@@ -131,7 +125,7 @@ pub async fn list(
         nav: staff.nav(),
         notice: notice_text(&q.done),
         rosters,
-        filter: filter.to_owned(),
+        filter: filter.map_or("", RosterStatus::as_str).to_owned(),
         filters,
         page,
         has_more,
@@ -194,7 +188,7 @@ pub async fn new_form(
     let corrects = match q.corrects {
         Some(id) => {
             let old = roster_in_scope(&state, &staff, id).await?;
-            if status_of(&old)? != RosterStatus::Published {
+            if old.status != RosterStatus::Published {
                 return Err(AppError::invalid("只有已公开的花名册可以更正"));
             }
             let place = place_name(state.store(), &old.org_code).await?;
@@ -204,8 +198,8 @@ pub async fn new_form(
     };
     let places = draft_places(&state, &staff).await?;
     let mut settle_options = Vec::new();
-    for r in state.store().rosters_within(&staff.scope.org_code, Some("published"), 200, 0).await? {
-        if r.phase == Phase::Proposed.as_str() {
+    for r in state.store().rosters_within(&staff.scope.org_code, Some(RosterStatus::Published), 200, 0).await? {
+        if r.phase == Phase::Proposed {
             let place = place_name(state.store(), &r.org_code).await?;
             settle_options.push(SettleOption { id: r.id, label: roster_title(&r, &place) });
         }
@@ -281,7 +275,7 @@ async fn import_params(
     let store = state.store();
     if let Some(old_id) = upload.field("supersedes_id").parse::<i64>().ok().filter(|id| *id > 0) {
         let old = roster_in_scope(state, staff, old_id).await?;
-        if status_of(&old)? != RosterStatus::Published {
+        if old.status != RosterStatus::Published {
             return Err(AppError::invalid("只有已公开的花名册可以更正"));
         }
         let reason = upload.field("correction_reason");
@@ -332,8 +326,8 @@ async fn import_params(
             let proposed = store.find_roster(settles).await?.ok_or(AppError::NotFound)?;
             if proposed.programme_id != programme.id
                 || proposed.org_code != org_code
-                || proposed.phase != Phase::Proposed.as_str()
-                || status_of(&proposed)? != RosterStatus::Published
+                || proposed.phase != Phase::Proposed
+                || proposed.status != RosterStatus::Published
             {
                 return Err(AppError::invalid("对应的公示花名册：必须是同一项目、同一村的已公开拟发放公示"));
             }
@@ -350,7 +344,7 @@ async fn import_params(
         org_code,
         year,
         period,
-        phase: phase.as_str().to_owned(),
+        phase,
         settles_id,
         supersedes_id: None,
         correction_reason: None,
@@ -389,8 +383,7 @@ pub async fn preview(State(state): State<AppState>, staff: Staff, request: Reque
     }
     let (check, _) = check_upload(state.store(), state.cipher(), &programme, &params, &upload.file).await?;
     let place = place_name(state.store(), &params.org_code).await?;
-    let phase = Phase::parse(&params.phase).map_or("", Phase::label);
-    let title = format!("{place} {} {} {phase}", params.period, programme.name);
+    let title = format!("{place} {} {} {}", params.period, programme.name, params.phase.label());
     let token = if check.is_clean() {
         let token = random_token();
         let params_json = serde_json::to_string(&params).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -514,7 +507,7 @@ pub async fn show(
     Query(q): Query<ShowQuery>,
 ) -> Result<Html<String>, AppError> {
     let roster = roster_in_scope(&state, &staff, id).await?;
-    let status = status_of(&roster)?;
+    let status = roster.status;
     let store = state.store();
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let mut entries = store.roster_entries(id, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
@@ -539,10 +532,10 @@ pub async fn show(
         status: status.label(),
         status_reason: roster.status_reason.clone().unwrap_or_default(),
         version: roster.version,
-        is_paid: roster.phase == Phase::Paid.as_str(),
+        is_paid: roster.phase == Phase::Paid,
         paid_on: roster.paid_on.clone().unwrap_or_default(),
         publicity,
-        backloaded: roster.backloaded != 0,
+        backloaded: roster.backloaded,
         entry_count: roster.entry_count,
         total: Fen::new(roster.total_fen).unwrap_or_default().to_string(),
         entries: entries.into_iter().map(EntryView::from).collect(),
@@ -632,19 +625,14 @@ pub async fn submit(
     Form(form): Form<KeyedForm>,
 ) -> Result<Response, AppError> {
     let roster = roster_in_scope(&state, &staff, id).await?;
-    let from = status_of(&roster)?;
-    let to = transition(from, RosterAction::Submit).map_err(|e| AppError::Conflict(e.to_string()))?;
+    let change = transition(roster.status, RosterAction::Submit).map_err(|e| AppError::Conflict(e.to_string()))?;
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other(&format!("/staff/rosters/{id}?done=repeat")));
     }
     refresh_differences(state.store(), id).await?;
     require_reasons(&state, &roster).await?;
     let now = state.now();
-    state
-        .store()
-        .change_roster_status(id, from.as_str(), to.as_str(), None, staff.user.id, now)
-        .await
-        .map_err(changed_meanwhile)?;
+    state.store().change_roster_status(id, change, None, staff.user.id, now).await.map_err(changed_meanwhile)?;
     audit_roster(&state, &staff, &roster, "roster.submit", "提交审核".into()).await?;
     Ok(see_other(&format!("/staff/rosters/{id}?done=submitted")))
 }
@@ -656,7 +644,7 @@ pub async fn delete(
     Form(form): Form<KeyedForm>,
 ) -> Result<Response, AppError> {
     let roster = roster_in_scope(&state, &staff, id).await?;
-    if !status_of(&roster)?.is_editable() {
+    if !roster.status.is_editable() {
         return Err(AppError::Conflict("只有草稿或被退回的花名册可以删除".into()));
     }
     if !first_submit(&state, &staff, &form.form_key).await? {
@@ -675,7 +663,7 @@ pub async fn reasons(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let roster = roster_in_scope(&state, &staff, id).await?;
-    if !status_of(&roster)?.is_editable() {
+    if !roster.status.is_editable() {
         return Err(AppError::Conflict("花名册已提交或已公开，不能再修改差异原因".into()));
     }
     let mut reasons = Vec::new();
@@ -706,7 +694,7 @@ pub async fn attach(
     request: Request,
 ) -> Result<Response, AppError> {
     let roster = roster_in_scope(&state, &staff, id).await?;
-    if !status_of(&roster)?.is_editable() {
+    if !roster.status.is_editable() {
         return Err(AppError::Conflict("花名册已提交或已公开，不能再添加扫描件".into()));
     }
     let upload = read_upload(&state, request).await?;
@@ -732,7 +720,7 @@ pub async fn attach(
 /// How many objections to the proposed roster that a paid roster settles are still open (0 for
 /// a proposed roster, or a paid one that settles none).
 async fn open_objections_settled(state: &AppState, roster: &Roster) -> Result<i64, AppError> {
-    match roster.settles_id.filter(|_| roster.phase == Phase::Paid.as_str()) {
+    match roster.settles_id.filter(|_| roster.phase == Phase::Paid) {
         Some(proposed) => Ok(state.store().open_objections_of_lineage(proposed).await?),
         None => Ok(0),
     }
@@ -754,7 +742,7 @@ pub async fn approve(
     Form(form): Form<ApproveForm>,
 ) -> Result<Response, AppError> {
     let roster = roster_in_scope(&state, &staff, id).await?;
-    transition(status_of(&roster)?, RosterAction::Approve).map_err(|e| AppError::Conflict(e.to_string()))?;
+    transition(roster.status, RosterAction::Approve).map_err(|e| AppError::Conflict(e.to_string()))?;
     let open = usize::try_from(open_objections_settled(&state, &roster).await?).unwrap_or(usize::MAX);
     let override_reason =
         objection::approval_reason(open, &form.objection_reason).map_err(|e| AppError::invalid(e.to_string()))?;
@@ -764,7 +752,7 @@ pub async fn approve(
     refresh_differences(state.store(), id).await?;
     require_reasons(&state, &roster).await?;
     let now = state.now();
-    let publicity = if roster.phase == Phase::Proposed.as_str() {
+    let publicity = if roster.phase == Phase::Proposed {
         let programme = state.store().find_programme(roster.programme_id).await?.ok_or(AppError::NotFound)?;
         let p = Publicity::starting(shanghai_date(now), programme.publicity_days);
         Some((p.start.to_string(), p.end.to_string()))
@@ -812,8 +800,7 @@ async fn change_with_reason(
     action: RosterAction,
 ) -> Result<Response, AppError> {
     let roster = roster_in_scope(state, staff, id).await?;
-    let from = status_of(&roster)?;
-    let to = transition(from, action).map_err(|e| AppError::Conflict(e.to_string()))?;
+    let change = transition(roster.status, action).map_err(|e| AppError::Conflict(e.to_string()))?;
     let reason = form.reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(AppError::invalid("原因：请填写（不超过500字）"));
@@ -824,10 +811,10 @@ async fn change_with_reason(
     let now = state.now();
     state
         .store()
-        .change_roster_status(id, from.as_str(), to.as_str(), Some(reason), staff.user.id, now)
+        .change_roster_status(id, change, Some(reason), staff.user.id, now)
         .await
         .map_err(changed_meanwhile)?;
-    if to == RosterStatus::Withdrawn {
+    if change.to() == RosterStatus::Withdrawn {
         state.store().unindex_document("roster", id).await?;
     }
     state.pages().forget_roster(id);

@@ -409,7 +409,7 @@ pub async fn calendar(
 ) -> Result<Html<String>, AppError> {
     let this_year = crate::web::dates::shanghai_date(state.now()).year();
     let year = q.year.filter(|y| (2000..=2100).contains(y)).unwrap_or(this_year);
-    let cal = crate::public::services::calendar(&state).await?;
+    let cal = crate::app::tracked::calendar(&state).await?;
     let days = cal
         .year(year)
         .into_iter()

@@ -87,7 +87,11 @@ pub async fn scan(state: &AppState, now: i64) -> Result<usize, AppError> {
         ));
     }
     for row in state.store().deadlines_breached(now).await? {
-        let what = if row.subject == "case" { "超过办理期限未办结" } else { "超过答复期限未答复" };
+        let what = if row.subject == SubjectKind::Case {
+            "超过办理期限未办结"
+        } else {
+            "超过答复期限未答复"
+        };
         found.push(record_alert(AlertKind::DeadlineOverdue, &row, None, what.to_owned()));
     }
     for row in state.store().unsatisfied_ratings().await? {
@@ -99,9 +103,9 @@ pub async fn scan(state: &AppState, now: i64) -> Result<usize, AppError> {
     for r in state.store().differing_paid_rosters().await? {
         let id = r.roster_id.to_string();
         found.push(NewAlert {
-            kind: AlertKind::RosterDifferences.as_str().into(),
+            kind: AlertKind::RosterDifferences,
             org_code: r.org_code,
-            subject_kind: SubjectKind::Roster.as_str().into(),
+            subject_kind: SubjectKind::Roster,
             dedup_key: alert::dedup_key(AlertKind::RosterDifferences, SubjectKind::Roster, &id, None),
             summary: format!("{}（{}）发放名册与公示名册有{}处不一致", r.programme, r.period, r.differences),
             link: format!("/staff/rosters/{id}"),
@@ -136,9 +140,9 @@ async fn kiosk_alerts(state: &AppState, now: i64) -> Result<Vec<NewAlert>, AppEr
         };
         let id = t.id.to_string();
         found.push(NewAlert {
-            kind: AlertKind::KioskOffline.as_str().into(),
+            kind: AlertKind::KioskOffline,
             org_code: t.township_code.clone(),
-            subject_kind: SubjectKind::Kiosk.as_str().into(),
+            subject_kind: SubjectKind::Kiosk,
             dedup_key: alert::dedup_key(AlertKind::KioskOffline, SubjectKind::Kiosk, &id, Some(&since.to_string())),
             summary: format!("触摸终端「{}」自 {} 起没有心跳", t.name, shanghai_time(since)),
             link: "/staff/live#kiosks".into(),
@@ -152,23 +156,25 @@ async fn kiosk_alerts(state: &AppState, now: i64) -> Result<Vec<NewAlert>, AppEr
 /// An alert about a case, a message or an objection; alerts about reports (举报) are for the
 /// commission only. An objection is named by its id, never by the code that opens its content.
 fn record_alert(kind: AlertKind, row: &ConditionRow, episode: Option<&str>, what: String) -> NewAlert {
-    let (subject, name, link) = if row.subject == "case" {
-        (SubjectKind::Case, "办件".to_owned(), format!("/staff/cases/{}", row.tracking))
-    } else if row.subject == "objection" {
-        (SubjectKind::Objection, "花名册异议#".to_owned(), format!("/staff/objections#objection-{}", row.tracking))
-    } else {
-        let label = MessageKind::parse(&row.detail).map_or("留言", MessageKind::label);
-        (SubjectKind::Message, format!("{label}留言"), format!("/staff/inbox/{}", row.tracking))
+    let (subject, name, link) = match row.subject {
+        SubjectKind::Case => (SubjectKind::Case, "办件".to_owned(), format!("/staff/cases/{}", row.tracking)),
+        SubjectKind::Objection => {
+            (SubjectKind::Objection, "花名册异议#".to_owned(), format!("/staff/objections#objection-{}", row.tracking))
+        }
+        _ => {
+            let label = MessageKind::parse(&row.detail).map_or("留言", MessageKind::label);
+            (SubjectKind::Message, format!("{label}留言"), format!("/staff/inbox/{}", row.tracking))
+        }
     };
     NewAlert {
-        kind: kind.as_str().into(),
+        kind,
         org_code: row.org_code.clone(),
-        subject_kind: subject.as_str().into(),
+        subject_kind: subject,
         subject_id: row.tracking.clone(),
         dedup_key: alert::dedup_key(kind, subject, &row.tracking, episode),
         summary: format!("{name}{}{what}", row.tracking),
         link,
-        restricted: row.subject == "message" && row.detail == MessageKind::Report.as_str(),
+        restricted: row.subject == SubjectKind::Message && row.detail == MessageKind::Report.as_str(),
     }
 }
 
@@ -198,9 +204,9 @@ async fn disclosure_alerts(state: &AppState, now: i64) -> Result<Vec<NewAlert>, 
             let episode = published.map_or_else(|| "never".to_owned(), |at| beijing_date(at).to_string());
             let subject_id = format!("{code}:{}", category.as_str());
             out.push(NewAlert {
-                kind: AlertKind::DisclosureOverdue.as_str().into(),
+                kind: AlertKind::DisclosureOverdue,
                 org_code: code.clone(),
-                subject_kind: SubjectKind::Village.as_str().into(),
+                subject_kind: SubjectKind::Village,
                 dedup_key: alert::dedup_key(
                     AlertKind::DisclosureOverdue,
                     SubjectKind::Village,
@@ -244,9 +250,9 @@ async fn power_alerts(state: &AppState, now: i64) -> Result<Vec<NewAlert>, AppEr
         }
         let id = t.id.to_string();
         out.push(NewAlert {
-            kind: AlertKind::PowerSteps.as_str().into(),
+            kind: AlertKind::PowerSteps,
             org_code: t.org_code,
-            subject_kind: SubjectKind::PowerExercise.as_str().into(),
+            subject_kind: SubjectKind::PowerExercise,
             dedup_key: alert::dedup_key(AlertKind::PowerSteps, SubjectKind::PowerExercise, &id, None),
             summary: format!("“{}”（{}）{}", t.title, t.item_name, what.join("，")),
             link: format!("/staff/power-records/{id}"),
@@ -278,9 +284,9 @@ async fn dead_routing_alerts(state: &AppState, now: i64) -> Result<Vec<NewAlert>
         let streak = &group[..DEAD_ROUTING_CASES];
         let trackings: Vec<&str> = streak.iter().map(|r| r.tracking.as_str()).collect();
         out.push(NewAlert {
-            kind: AlertKind::DeadRouting.as_str().into(),
+            kind: AlertKind::DeadRouting,
             org_code: first.org_code.clone(),
-            subject_kind: SubjectKind::Recipient.as_str().into(),
+            subject_kind: SubjectKind::Recipient,
             subject_id: first.phone_idx.clone(),
             dedup_key: alert::dedup_key(
                 AlertKind::DeadRouting,
@@ -320,9 +326,9 @@ pub struct Unrouted<'a> {
 /// route, however many filings follow, so the admin is told once and the list stays readable.
 pub async fn raise_unrouted(state: &AppState, u: Unrouted<'_>, now: i64) -> Result<(), AppError> {
     let alert = NewAlert {
-        kind: u.kind.as_str().into(),
+        kind: u.kind,
         org_code: u.org_code.to_owned(),
-        subject_kind: SubjectKind::Route.as_str().into(),
+        subject_kind: SubjectKind::Route,
         subject_id: u.route.clone(),
         dedup_key: alert::dedup_key(u.kind, SubjectKind::Route, &u.route, None),
         summary: format!("{}无人接收短信提醒（首件{}），请为承办人员登记手机号或设置接收人", u.what, u.tracking),

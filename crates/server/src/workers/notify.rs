@@ -1,6 +1,7 @@
-//! Notifications and the clocks behind them: which officials a case event texts (written into the
-//! outbox with the change), the scheduler that sets reminders and overdue marks exactly once, and
-//! the delivery worker that drains the outbox through the SMS gateway with retries and backoff.
+//! Notifications and the loops behind them: the scheduler that runs the tracked requests' clocks
+//! (`app::cases`, `app::messages`, `app::objections` each choose who a notice texts and write it
+//! into the outbox with the change) and the delivery worker that drains the outbox through the SMS
+//! gateway or WeChat with retries and backoff.
 //!
 //! Both loops take `now` from the caller, so tests drive them with a controllable clock; `serve`
 //! runs them every few seconds. They are safe to run in several server instances at once: every
@@ -21,9 +22,9 @@
 //! written with the case, so a later calendar edit does not rewrite history.
 //!
 //! Every change that texts someone writes its outbox rows (`outbox`) in the same transaction
-//! (`Store::create_case`, `change_case`, `fire_clock`), with a dedup key. `server::notify` runs two
+//! (`Store::create_case`, `change_case`, `fire_clock`), with a dedup key. This module runs two
 //! loops that take `now` from the caller (tests drive them with a controllable clock; `serve` runs
-//! them every 15 s when `workers = true`): `run_clocks` sets each reminder or overdue mark once by
+//! them every 15 s when `workers = true`): `app::cases::run_clocks` sets each reminder or overdue mark once by
 //! compare-and-set on its column, and `deliver_due` claims messages under a lease (compare-and-set
 //! per row, so two instances never send one message twice; an expired lease is retried), sends
 //! them through the `SmsGateway`, and records sent, retry with exponential backoff (30 s doubling,
@@ -37,13 +38,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use xiaowei_core::Phone;
-use xiaowei_core::message::{MessageKind, MessageNotice, MessageRecipient};
-use xiaowei_core::service::{Notice, Recipient};
-use xiaowei_core::tracked::TimelineKind;
-use xiaowei_store::{
-    ClockMark, Message, MessageClock, NewCaseEvent, NewMessageEvent, NewOutbox, OutboxMessage, RecipientRow,
-    ServiceCase,
-};
+use xiaowei_store::OutboxMessage;
 
 use crate::state::AppState;
 use crate::web::error::AppError;
@@ -86,248 +81,6 @@ pub fn backoff_secs(attempts: i64) -> i64 {
     (30_i64 << exponent).min(3600)
 }
 
-fn role_of(recipient: Recipient) -> &'static [&'static str] {
-    match recipient {
-        Recipient::DepartmentHead => &["head"],
-        Recipient::LeaderInCharge => &["leader"],
-        Recipient::CaseOfficer => &["officer"],
-        Recipient::TownshipHandler => &["township"],
-        Recipient::CountySupervisor => &["supervisor"],
-        Recipient::Applicant => &["applicant"],
-    }
-}
-
-fn role_label(role: &str) -> &'static str {
-    match role {
-        "head" => "部门主要领导",
-        "leader" => "分管领导",
-        "officer" => "经办人",
-        "township" => "乡镇经办人",
-        "supervisor" => "县纪委监委",
-        _ => "申请人",
-    }
-}
-
-/// The link an official follows from a text.
-pub fn staff_link(state: &AppState, tracking: &str) -> String {
-    format!("{}/staff/cases/{tracking}", state.config().site_url())
-}
-
-/// The applicant's private link to their case (tracking number plus a keyed check).
-pub fn applicant_link(state: &AppState, tracking: &str) -> String {
-    format!("{}/cases/{tracking}?k={}", state.config().site_url(), case_key(state, tracking))
-}
-
-/// The key that lets a link open a case without typing the phone number again.
-pub fn case_key(state: &AppState, tracking: &str) -> String {
-    state.cipher().token_tag("case-link", tracking)[..20].to_owned()
-}
-
-/// What a case notice needs to know about its case.
-pub struct CaseRef<'a> {
-    pub tracking: &'a str,
-    pub item_name: &'a str,
-    pub item_id: i64,
-    pub org_code: &'a str,
-    /// The applicant's sealed phone and its index.
-    pub applicant: (&'a [u8], &'a str, &'a str),
-}
-
-impl<'a> CaseRef<'a> {
-    pub fn of(case: &'a ServiceCase) -> Self {
-        Self {
-            tracking: &case.tracking,
-            item_name: &case.item_name,
-            item_id: case.item_id,
-            org_code: &case.org_code,
-            applicant: (&case.phone_enc, &case.phone_idx, &case.applicant_name),
-        }
-    }
-}
-
-/// The outbox rows of `notice` about a case; `seq` tells repeated events apart (0 for one-off
-/// events). Each recipient phone is texted once per event even if it holds two roles.
-pub async fn notices(
-    state: &AppState,
-    case: &CaseRef<'_>,
-    notice: Notice,
-    seq: i64,
-) -> Result<Vec<NewOutbox>, AppError> {
-    let mut rows = state.store().notice_recipients(case.item_id, case.org_code).await?;
-    rows.push(RecipientRow {
-        role: "applicant".into(),
-        name: case.applicant.2.to_owned(),
-        phone_enc: case.applicant.0.to_vec(),
-        phone_idx: case.applicant.1.to_owned(),
-    });
-    let wanted: Vec<&str> = notice.recipients().iter().flat_map(|r| role_of(*r).iter().copied()).collect();
-    let link = if notice.recipients() == [Recipient::Applicant] {
-        applicant_link(state, case.tracking)
-    } else {
-        staff_link(state, case.tracking)
-    };
-    let params = Notice::params(case.tracking, case.item_name, &link);
-    let params_json = serde_json::to_string(&params).map_err(|e| AppError::Internal(e.to_string()))?;
-    let body = notice.render(case.tracking, case.item_name, &link);
-    // An applicant who applied inside WeChat and still follows the account is told there
-    // (template message); anyone else by text.
-    let follower = match state.store().case_follower(case.tracking).await? {
-        Some((account, openid)) if wanted.contains(&"applicant") => state
-            .store()
-            .follower(&account, &openid)
-            .await?
-            .filter(|f| f.subscribed == 1)
-            .map(|_| state.cipher().encrypt(&format!("{account}:{openid}"))),
-        _ => None,
-    };
-    let mut seen = std::collections::HashSet::new();
-    Ok(rows
-        .into_iter()
-        .filter(|r| wanted.contains(&r.role.as_str()))
-        .filter(|r| seen.insert(r.phone_idx.clone()))
-        .map(|r| {
-            let wechat = follower.clone().filter(|_| r.role == "applicant");
-            let channel = if wechat.is_some() { WECHAT_CHANNEL } else { "sms" };
-            NewOutbox {
-                dedup_key: format!(
-                    "case:{}:{}:{seq}:{}",
-                    case.tracking,
-                    notice.key(),
-                    &r.phone_idx[..r.phone_idx.len().min(16)]
-                ),
-                channel: channel.into(),
-                notice: notice.key().into(),
-                recipient: format!(
-                    "{} {}{}",
-                    role_label(&r.role),
-                    r.name,
-                    if wechat.is_some() { "（微信）" } else { "" }
-                ),
-                phone_enc: wechat.unwrap_or(r.phone_enc),
-                phone_idx: r.phone_idx,
-                params: params_json.clone(),
-                body: body.clone(),
-            }
-        })
-        .collect())
-}
-
-/// The link a staff member follows from a text about a message.
-pub fn message_staff_link(state: &AppState, tracking: &str) -> String {
-    format!("{}/staff/inbox/{tracking}", state.config().site_url())
-}
-
-/// The author's private link to their message.
-pub fn message_author_link(state: &AppState, tracking: &str) -> String {
-    format!("{}/messages/{tracking}?k={}", state.config().site_url(), message_key(state, tracking))
-}
-
-/// The key that lets a link open a message without typing the phone number or password again.
-pub fn message_key(state: &AppState, tracking: &str) -> String {
-    state.cipher().token_tag("message-link", tracking)[..20].to_owned()
-}
-
-fn message_role(recipient: MessageRecipient) -> &'static str {
-    match recipient {
-        MessageRecipient::Handlers => "handler",
-        MessageRecipient::Assignee => "assignee",
-        MessageRecipient::Commission => "commission",
-        MessageRecipient::CountySupervisor => "supervisor",
-        MessageRecipient::Author => "author",
-    }
-}
-
-/// The outbox rows of `notice` about a message; `seq` tells repeated events apart. The author is
-/// named in no row: their own text is addressed to 留言人 (or 举报人), and no text carries the
-/// content or who wrote it.
-pub async fn message_notices(
-    state: &AppState,
-    m: &Message,
-    notice: MessageNotice,
-    seq: i64,
-) -> Result<Vec<NewOutbox>, AppError> {
-    let kind = MessageKind::parse(&m.kind).ok_or_else(|| AppError::Internal(format!("message kind {}", m.kind)))?;
-    let mut rows = state.store().message_recipients(&m.org_code, m.assigned_to).await?;
-    if let (Some(phone_enc), Some(phone_idx)) = (&m.phone_enc, &m.phone_idx) {
-        rows.push(RecipientRow {
-            role: "author".into(),
-            name: String::new(),
-            phone_enc: phone_enc.clone(),
-            phone_idx: phone_idx.clone(),
-        });
-    }
-    let recipients = notice.recipients(kind);
-    let wanted: Vec<&str> = recipients.iter().map(|r| message_role(*r)).collect();
-    let link = if recipients == [MessageRecipient::Author] {
-        message_author_link(state, &m.tracking)
-    } else {
-        message_staff_link(state, &m.tracking)
-    };
-    let params = MessageNotice::params(&m.tracking, kind, &link);
-    let params_json = serde_json::to_string(&params).map_err(|e| AppError::Internal(e.to_string()))?;
-    let body = notice.render(&m.tracking, kind, &link);
-    let mut seen = std::collections::HashSet::new();
-    Ok(rows
-        .into_iter()
-        .filter(|r| wanted.contains(&r.role.as_str()))
-        .filter(|r| seen.insert(r.phone_idx.clone()))
-        .map(|r| NewOutbox {
-            dedup_key: format!(
-                "msg:{}:{}:{seq}:{}",
-                m.tracking,
-                notice.key(),
-                &r.phone_idx[..r.phone_idx.len().min(16)]
-            ),
-            channel: "sms".into(),
-            notice: notice.key().into(),
-            recipient: match r.role.as_str() {
-                "author" if kind == MessageKind::Report => "举报人".to_owned(),
-                "author" => "留言人".to_owned(),
-                "handler" => format!("承办人员 {}", r.name),
-                "assignee" => format!("承办人 {}", r.name),
-                _ => format!("纪委监委 {}", r.name),
-            },
-            phone_enc: r.phone_enc,
-            phone_idx: r.phone_idx,
-            params: params_json.clone(),
-            body: body.clone(),
-        })
-        .collect())
-}
-
-/// One scheduler round for messages: sets every reply reminder and overdue mark due at `now`,
-/// each once, with its texts. Returns how many marks this call set.
-pub async fn run_message_clocks(state: &AppState, now: i64) -> Result<usize, AppError> {
-    let mut fired = 0;
-    for mark in MessageClock::ALL {
-        for id in state.store().messages_due(mark, now, 200).await? {
-            let Some(m) = state.store().find_message(id).await? else { continue };
-            let (notice, kind, note) = match mark {
-                MessageClock::Reminder => {
-                    (MessageNotice::ReplyReminder, TimelineKind::Reminder, "距答复期限不足24小时，已短信提醒承办人")
-                }
-                MessageClock::Overdue => (
-                    MessageNotice::ReplyOverdue,
-                    TimelineKind::Overdue,
-                    "超过答复期限未答复，标记逾期，已短信告知纪委监委",
-                ),
-            };
-            let rows = message_notices(state, &m, notice, 0).await?;
-            let event = NewMessageEvent {
-                kind: kind.as_str().into(),
-                actor: "系统".into(),
-                staff_user_id: None,
-                note: note.into(),
-                public: mark == MessageClock::Overdue,
-            };
-            if state.store().fire_message_clock(id, mark, &event, &rows, now).await? {
-                fired += 1;
-            }
-        }
-    }
-    Ok(fired)
-}
-
 /// The outbox channel of WeChat template messages; their `phone_enc` seals `account:openid`.
 pub const WECHAT_CHANNEL: &str = "wechat";
 
@@ -358,52 +111,6 @@ async fn send_wechat(state: &AppState, m: &OutboxMessage, params: &[(String, Str
         Err(crate::public::wechat::WechatFailure::Api(e)) => Err(GatewayError::Rejected(e.to_string())),
         Err(crate::public::wechat::WechatFailure::App(e)) => Err(GatewayError::Transient(e.to_string())),
     }
-}
-
-fn clock_notice(mark: ClockMark) -> (Notice, &'static str, &'static str) {
-    match mark {
-        ClockMark::ContactReminder => {
-            (Notice::ContactReminder, "contact_reminder", "距24小时联系时限不足4小时，已短信提醒经办人")
-        }
-        ClockMark::ContactOverdue => (
-            Notice::ContactOverdue,
-            "contact_overdue",
-            "超过24小时未联系群众，标记逾期，已短信告知部门主要领导和县纪委监委",
-        ),
-        ClockMark::CompletionReminder => {
-            (Notice::CompletionReminder, "completion_reminder", "距办理期限不足24小时，已短信提醒经办人")
-        }
-        ClockMark::CompletionOverdue => (
-            Notice::CompletionOverdue,
-            "completion_overdue",
-            "超过办理期限未办结，标记逾期，已短信告知部门主要领导和县纪委监委",
-        ),
-    }
-}
-
-/// One scheduler round: sets every reminder and overdue mark due at `now`, each once, with its
-/// texts. Returns how many marks this call set (another instance may have set the rest).
-pub async fn run_clocks(state: &AppState, now: i64) -> Result<usize, AppError> {
-    let mut fired = 0;
-    for mark in ClockMark::ALL {
-        for id in state.store().cases_due(mark, now, 200).await? {
-            let Some(case) = state.store().find_case(id).await? else { continue };
-            let (notice, kind, note) = clock_notice(mark);
-            let rows = notices(state, &CaseRef::of(&case), notice, 0).await?;
-            let event = NewCaseEvent {
-                kind: kind.into(),
-                actor: "系统".into(),
-                staff_user_id: None,
-                method: None,
-                note: note.into(),
-                public: matches!(mark, ClockMark::ContactOverdue | ClockMark::CompletionOverdue),
-            };
-            if state.store().fire_clock(id, mark, &event, &rows, now).await? {
-                fired += 1;
-            }
-        }
-    }
-    Ok(fired)
 }
 
 /// One delivery round for `worker`: claims due messages and sends them. Returns (sent, failed
@@ -553,7 +260,7 @@ impl SmsGateway for ProviderGateway {
 pub async fn route_wechat_texts(state: &AppState) -> Result<usize, AppError> {
     let texts = state.store().unrouted_wechat_texts(100).await?;
     for text in &texts {
-        crate::public::messages::route_wechat_text(state, text).await?;
+        crate::app::messages::from_wechat_text(state, text).await?;
     }
     Ok(texts.len())
 }
@@ -566,10 +273,10 @@ pub fn spawn_workers(state: AppState, gateway: SharedGateway, every: std::time::
         loop {
             tick.tick().await;
             let now = state.now();
-            if let Err(e) = run_clocks(&state, now).await {
+            if let Err(e) = crate::app::cases::run_clocks(&state, now).await {
                 tracing::warn!(error = %e, "case clocks failed");
             }
-            if let Err(e) = run_message_clocks(&state, now).await {
+            if let Err(e) = crate::app::messages::run_clocks(&state, now).await {
                 tracing::warn!(error = %e, "message clocks failed");
             }
             if let Err(e) = crate::app::objections::run_clocks(&state, now).await {

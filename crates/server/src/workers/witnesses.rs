@@ -263,9 +263,9 @@ async fn raise_if_late(
     };
     let why = if why.is_empty() { String::new() } else { format!("；最近一次：{why}") };
     let alert = NewAlert {
-        kind: AlertKind::WitnessLagging.as_str().into(),
+        kind: AlertKind::WitnessLagging,
         org_code: county.code.clone(),
-        subject_kind: SubjectKind::Witness.as_str().into(),
+        subject_kind: SubjectKind::Witness,
         subject_id: w.vkey.clone(),
         dedup_key: alert::dedup_key(
             AlertKind::WitnessLagging,
