@@ -19,6 +19,8 @@ mod lists;
 mod messages;
 mod monitor;
 mod objections;
+mod open311;
+mod opendata;
 mod periods;
 mod powers;
 mod public;

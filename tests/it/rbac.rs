@@ -133,6 +133,9 @@ const POLICY: &[(&str, &str, &str)] = &[
     ("POST", "/staff/service-links", ".C...."),
     ("POST", "/staff/service-links/{link}", ".C...."),
     ("POST", "/staff/service-links/{link}/delete", ".C...."),
+    ("GET", "/staff/integrators", ".C...."),
+    ("POST", "/staff/integrators", ".C...."),
+    ("POST", "/staff/integrators/{integrator}/revoke", ".C...."),
     ("GET", "/staff/monitor", "SCTR.."),
     ("GET", "/staff/monitor/export", "SCTR.."),
     ("GET", "/staff/monitor/departments/export", "SCTR.."),
@@ -182,6 +185,7 @@ struct Targets {
     alerts: [i64; 2],
     kiosks: [i64; 2],
     links: [i64; 2],
+    integrators: [i64; 2],
     hits: [i64; 2],
     leads: [i64; 2],
     /// Inside the scope: the ids of the records below the targets (a case's photo, a roster's
@@ -323,6 +327,19 @@ async fn seed_targets(app: &TestApp) -> Targets {
         };
         *slot = store.add_service_link(&link, 1).await.unwrap();
     }
+    let mut integrators = [0; 2];
+    for (slot, org) in integrators.iter_mut().zip(["620922100", "620923100"]) {
+        let token = xiaowei_store::NewIntegratorToken {
+            name: "12345热线".into(),
+            org_code: org.into(),
+            kinds: "cases".into(),
+            key_hash: format!("rbac-{org}"),
+            key_hint: "xw311_rbac".into(),
+            created_by: clerk,
+            expires_at: i64::MAX,
+        };
+        *slot = store.create_integrator_token(&token, 1).await.unwrap();
+    }
     let (hits, leads) = crate::screening::seed_hits_and_leads(app, rosters, programme).await;
     Targets {
         parts: std::collections::HashMap::new(),
@@ -337,6 +354,7 @@ async fn seed_targets(app: &TestApp) -> Targets {
         alerts,
         kiosks,
         links,
+        integrators,
         hits,
         leads,
     }
@@ -582,10 +600,11 @@ async fn fresh(app: &TestApp, client: &reqwest::Client, base: &Targets, route: &
             }
         }
         "/staff/rosters/confirm" => {
+            // A year inside the programme's 2006–2025 whatever the serial, and never the seeded 2020.
             let fields = [
                 ("programme_id", app.programme().await.to_string()),
                 ("org_code", NANCHA.to_owned()),
-                ("year", (2000 + serial % 20).to_string()),
+                ("year", (2006 + serial % 14).to_string()),
                 ("phase", "proposed".to_owned()),
             ];
             let preview = app.upload(client, &fields, roster_csv(&[("张三", person_id(3), "600")])).await;
@@ -826,6 +845,7 @@ async fn request_for(
         .replace("{disclosure}", &targets.disclosures[usize::from(!inside)].to_string())
         .replace("{kiosk}", &targets.kiosks[usize::from(!inside)].to_string())
         .replace("{link}", &targets.links[usize::from(!inside)].to_string())
+        .replace("{integrator}", &targets.integrators[usize::from(!inside)].to_string())
         .replace("{metric}", "messages")
         .replace("{hit}", &targets.hits[usize::from(!inside)].to_string())
         .replace("{lead}", &targets.leads[usize::from(!inside)].to_string());
@@ -983,6 +1003,13 @@ async fn request_for(
                 ("description", "网上办事".into()),
             ]),
             "/staff/service-links/{link}/delete" => form.push(("confirm", "1".into())),
+            "/staff/integrators" => form.extend([
+                ("org_code", org.into()),
+                ("name", "县12345热线".into()),
+                ("kinds", "cases".into()),
+                ("days", "30".into()),
+            ]),
+            p if p.starts_with("/staff/integrators/") => form.push(("confirm", "1".into())),
             _ => {}
         }
     }
@@ -1090,7 +1117,7 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
                 Target::ServiceItem => role == Role::DepartmentOfficer,
                 Target::Message => true,
                 Target::Alert => true,
-                Target::Kiosk | Target::ServiceLink => true,
+                Target::Kiosk | Target::ServiceLink | Target::Integrator => true,
                 Target::ScreeningHit | Target::OutreachLead => true,
             };
             // A record outside the scope does not exist for the account: ids cannot be probed.
@@ -1106,6 +1133,7 @@ both_backends!(every_staff_route_checks_role_and_scope, |app: TestApp| async mov
                     | Target::Alert
                     | Target::Kiosk
                     | Target::ServiceLink
+                    | Target::Integrator
                     | Target::ScreeningHit
                     | Target::OutreachLead
             );

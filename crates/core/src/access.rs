@@ -111,6 +111,8 @@ pub enum Permission {
     ViewOutreach,
     /// Record the outcome of contacting a 政策找人 lead.
     HandleOutreach,
+    /// Issue, list and revoke integrator keys (接口密钥) for outside systems such as 12345.
+    ManageIntegrators,
 }
 
 impl Role {
@@ -206,6 +208,7 @@ impl Role {
                 matches!(self, R::Supervisor | R::CountyAdmin | R::TownshipAdmin | R::TownshipReviewer)
             }
             P::HandleOutreach => matches!(self, R::TownshipAdmin),
+            P::ManageIntegrators => matches!(self, R::CountyAdmin),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod message;
 pub mod money;
 pub mod monitor;
 pub mod objection;
+pub mod open311;
 pub mod org;
 pub mod period;
 pub mod phone;

@@ -6,6 +6,8 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod keyring;
+pub mod open311;
+pub mod opendata;
 pub mod public;
 pub mod staff;
 pub mod state;
@@ -67,6 +69,7 @@ pub fn app(state: AppState) -> Router {
         .merge(staff::router(&state))
         .merge(village_office::router())
         .merge(ledger::router())
+        .merge(opendata::router())
         .merge(wechat::router())
         .merge(kiosk::router())
         .route("/static/{name}", get(assets::serve))
@@ -91,6 +94,9 @@ pub fn app(state: AppState) -> Router {
                 .layer(middleware::from_fn(security::refuse_control_chars))
                 .layer(middleware::from_fn(security::render_errors)),
         )
+        // Open311 carries no cookie session (an integrator key authenticates it) and answers its
+        // own errors in GeoReport form, so it stays outside the CSRF guard and the error pages.
+        .merge(open311::router().route_layer(middleware::from_fn(ops::track)))
         // The WeChat callback is signed by the platform, so it stays outside the CSRF guard.
         .merge(
             wechat::callback_router()

@@ -261,6 +261,15 @@ impl Store {
             .await?)
     }
 
+    /// Every public disclosure under an org subtree (the open-data index), by org, newest first.
+    pub async fn public_disclosures_under(&self, org_prefix: &str) -> Result<Vec<Disclosure>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM disclosures WHERE org_code LIKE $1 AND status IN {PUBLIC} \
+             ORDER BY org_code, published_at DESC, id DESC"
+        ));
+        Ok(sqlx::query_as(sql).bind(format!("{org_prefix}%")).fetch_all(&self.pool).await?)
+    }
+
     /// Every version of a lineage, oldest first.
     pub async fn disclosure_versions(&self, lineage_id: i64) -> Result<Vec<Disclosure>, StoreError> {
         let sql =

@@ -291,6 +291,17 @@ impl Store {
         Ok(sqlx::query_as(sql).bind(kind).bind(object_id).fetch_optional(&self.pool).await?)
     }
 
+    /// The newest leaf of every object of a kind: `(object id, leaf index, leaf hash)`.
+    pub async fn latest_leaves_of_kind(&self, kind: &str) -> Result<Vec<(i64, i64, Vec<u8>)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT l.object_id, l.idx, l.leaf_hash FROM ledger_leaves l JOIN (SELECT object_id, MAX(idx) AS idx \
+             FROM ledger_leaves WHERE kind = $1 GROUP BY object_id) m ON m.idx = l.idx ORDER BY l.object_id",
+        )
+        .bind(kind)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Stored hashes `[from, from + limit)` by stored-hash index (for re-checking the tree).
     pub async fn ledger_stored_hashes(&self, from: u64, limit: i64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         let rows: Vec<(i64, Vec<u8>)> =

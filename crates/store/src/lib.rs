@@ -14,6 +14,7 @@ mod decode;
 mod departments;
 mod disclosures;
 mod error;
+mod integrators;
 mod kiosks;
 mod ledger;
 mod limits;
@@ -53,6 +54,7 @@ pub use disclosures::{
     Disclosure, DisclosureText, FinanceLineRow, NewDisclosure, NewFinanceLine, VillageFinanceDisclosure,
 };
 pub use error::{StoreError, unique_constraint};
+pub use integrators::{IntegratorToken, NewIntegratorToken, RequestCase, RequestFilter, RequestMessage, TokenUse};
 pub use kiosks::{Enrolment, KioskTerminal, NewKioskTerminal};
 pub use ledger::{LeafRef, LedgerLeaf, NewLeaf};
 pub use messages::{
@@ -192,6 +194,8 @@ mod conformance;
 mod conformance_alerts;
 #[cfg(test)]
 mod conformance_disclosures;
+#[cfg(test)]
+mod conformance_integrators;
 #[cfg(test)]
 mod conformance_kiosks;
 #[cfg(test)]

@@ -541,6 +541,16 @@ impl Store {
             .await?)
     }
 
+    /// Every public roster under an org subtree (the open-data index), by org, then newest first.
+    pub async fn public_rosters_under(&self, org_prefix: &str) -> Result<Vec<Roster>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ROSTER_COLUMNS} FROM rosters r JOIN programmes p ON p.id = r.programme_id \
+             WHERE r.org_code LIKE $1 AND r.status IN {PUBLIC_STATUSES} \
+             ORDER BY r.org_code, r.year DESC, r.programme_id, r.period, r.phase DESC, r.version DESC"
+        ));
+        Ok(sqlx::query_as(sql).bind(format!("{org_prefix}%")).fetch_all(&self.pool).await?)
+    }
+
     /// Programmes with public rosters under an org subtree.
     pub async fn public_programmes_within(&self, org_prefix: &str) -> Result<Vec<ProgrammeSummary>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(

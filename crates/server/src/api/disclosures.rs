@@ -43,11 +43,11 @@ impl From<&Disclosure> for DisclosureSummary {
         Self {
             id: d.id,
             place_code: d.org_code.clone(),
-            category: d.category.clone(),
-            category_label: Category::parse(&d.category).map_or("其他", Category::label).to_owned(),
+            category: d.category.as_str().to_owned(),
+            category_label: d.category.label().to_owned(),
             title: d.title.clone(),
             period: d.period_label.clone(),
-            status: d.status.clone(),
+            status: d.status.as_str().to_owned(),
             version: d.version,
             published_at: d.published_at.map(api_time),
         }
@@ -85,7 +85,7 @@ pub async fn list(
         })?),
     };
     let org = place(&state, &code, "place").await?;
-    let rows = state.store().public_disclosures_of(&org.code, category.map(Category::as_str), LIST_LIMIT).await?;
+    let rows = state.store().public_disclosures_of(&org.code, category, LIST_LIMIT).await?;
     Ok(paging.slice(rows.iter().map(DisclosureSummary::from).collect()))
 }
 
@@ -139,7 +139,7 @@ pub async fn detail(
 ) -> Result<axum::Json<DisclosureDetail>, ApiError> {
     let store = state.store();
     let d = store.find_disclosure(id_param(&id, "id")?).await?.ok_or(AppError::NotFound)?;
-    let public = |status: &str| RosterStatus::parse(status).is_some_and(RosterStatus::is_public);
+    let public = |status: &RosterStatus| status.is_public();
     if !public(&d.status) {
         return Err(AppError::NotFound.into());
     }
@@ -151,7 +151,7 @@ pub async fn detail(
         .map(|v| DisclosureVersion {
             id: v.id,
             version: v.version,
-            status: v.status.clone(),
+            status: v.status.as_str().to_owned(),
             reason: v.correction_reason.clone().or_else(|| v.status_reason.clone()),
             published_at: v.published_at.map(api_time),
         })

@@ -6,7 +6,7 @@
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use xiaowei_core::subsidy::{DifferenceKind, Phase, RosterStatus};
+use xiaowei_core::subsidy::Phase;
 use xiaowei_store::{Roster, RosterDifference, RosterEntry};
 
 use super::error::ApiError;
@@ -51,8 +51,8 @@ impl From<&Roster> for RosterSummary {
             place_code: r.org_code.clone(),
             year: r.year,
             period: r.period.clone(),
-            phase: r.phase.clone(),
-            status: r.status.clone(),
+            phase: r.phase.as_str().to_owned(),
+            status: r.status.as_str().to_owned(),
             version: r.version,
             entry_count: r.entry_count,
             total_fen: r.total_fen,
@@ -90,10 +90,7 @@ pub async fn list(
 /// A public roster (published, superseded or withdrawn); anything else is not found.
 async fn public_roster(state: &AppState, id: i64) -> Result<Roster, ApiError> {
     let roster = state.store().find_roster(id).await?.ok_or(AppError::NotFound)?;
-    match RosterStatus::parse(&roster.status) {
-        Some(status) if status.is_public() => Ok(roster),
-        _ => Err(AppError::NotFound.into()),
-    }
+    if roster.status.is_public() { Ok(roster) } else { Err(AppError::NotFound.into()) }
 }
 
 /// One version of a roster's lineage.
@@ -125,8 +122,8 @@ pub struct Difference {
 impl From<RosterDifference> for Difference {
     fn from(d: RosterDifference) -> Self {
         Self {
-            label: DifferenceKind::parse(&d.kind).map_or("差异", DifferenceKind::label).to_owned(),
-            kind: d.kind,
+            label: d.kind.label().to_owned(),
+            kind: d.kind.as_str().to_owned(),
             name: d.name,
             id_masked: d.id_masked,
             proposed_fen: d.proposed_fen,
@@ -178,16 +175,16 @@ pub async fn detail(
         .roster_versions(lineage)
         .await?
         .iter()
-        .filter(|v| RosterStatus::parse(&v.status).is_some_and(RosterStatus::is_public))
+        .filter(|v| v.status.is_public())
         .map(|v| RosterVersion {
             id: v.id,
             version: v.version,
-            status: v.status.clone(),
+            status: v.status.as_str().to_owned(),
             reason: v.correction_reason.clone().or_else(|| v.status_reason.clone()),
             published_at: v.published_at.map(api_time),
         })
         .collect();
-    let differences = if roster.phase == Phase::Paid.as_str() {
+    let differences = if roster.phase == Phase::Paid {
         store.differences(roster.id).await?.into_iter().map(Difference::from).collect()
     } else {
         Vec::new()
@@ -203,7 +200,7 @@ pub async fn detail(
         settles_id: roster.settles_id,
         supersedes_id: roster.supersedes_id,
         correction_reason: roster.correction_reason,
-        backloaded: roster.backloaded != 0,
+        backloaded: roster.backloaded,
         basis,
         versions,
         differences,

@@ -10,6 +10,7 @@ pub(crate) mod cases;
 mod departments;
 mod disclosures;
 mod inbox;
+mod integrators;
 mod kiosks;
 pub mod live;
 mod monitor;
@@ -85,6 +86,8 @@ pub enum Target {
     Kiosk,
     /// A 办事直通车 tile id in the path (`{link}`): its county or township must be in scope.
     ServiceLink,
+    /// An integrator key id in the path (`{integrator}`): its org must be in scope.
+    Integrator,
     /// A screening hit id in the path (`{hit}`): its village must be in scope.
     ScreeningHit,
     /// A 政策找人 lead id in the path (`{lead}`): its village must be in scope.
@@ -118,6 +121,7 @@ fn areas() -> StaffRoutes {
         .area(crate::staff::live::routes)
         .area(kiosks::routes)
         .area(service_links::routes)
+        .area(integrators::routes)
         .area(monitor::routes)
         .area(screening::routes)
 }
@@ -279,6 +283,9 @@ impl Staff {
         }
         if self.role.allows(Permission::ManageServiceLinks) {
             links.push(("/staff/service-links".to_owned(), "办事直通车"));
+        }
+        if self.role.allows(Permission::ManageIntegrators) {
+            links.push(("/staff/integrators".to_owned(), "接口密钥"));
         }
         if self.role.allows(Permission::ViewScreening) {
             links.push(("/staff/screening".to_owned(), "大数据比对"));
