@@ -208,7 +208,7 @@ test('a paid roster shows its differences with reasons, masked IDs and a QR code
 
 test('a clerk imports a roster, the township approves it, and it goes public', async () => {
   const year = new Date().getFullYear();
-  const period = `${year}年第二批`;
+  const period = `${year}年第二次补发`;
   const { names, csv: goodCsv } = rosterCsv(`卓园村${period}耕地地力保护补贴花名册`);
   const { csv: badCsv } = rosterCsv(`卓园村${period}耕地地力保护补贴花名册`, 2);
   const good = join(csvDir, '花名册.csv');
