@@ -9,7 +9,7 @@ use sqlx::FromRow;
 
 use xiaowei_core::Transition;
 use xiaowei_core::screening::{HitStatus, Severity};
-use xiaowei_core::subsidy::Unit;
+use xiaowei_core::subsidy::{Phase, Unit};
 
 use crate::bulk::Bulk;
 use crate::decode::Flag;
@@ -101,7 +101,7 @@ pub struct ScreeningEntryRow {
     pub org_code: String,
     pub year: i64,
     pub period: String,
-    pub phase: String,
+    pub phase: Phase,
     pub id_idx: String,
     pub name: String,
     pub id_masked: String,

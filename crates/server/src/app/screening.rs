@@ -72,7 +72,6 @@ use xiaowei_core::registry::{self, RegistryCheck, RegistryKind, RegistryLine};
 use xiaowei_core::screening::{
     self, Entry, Evidence, Hit, ProgrammeRules, ProposedRoster, Record, Registries, ScreeningContext,
 };
-use xiaowei_core::subsidy::Phase;
 use xiaowei_core::{PiiCipher, ResidentId};
 use xiaowei_store::{NewHit, NewLead, NewRegistryRecord, RunSummary, ScreeningEntryRow, Store};
 
@@ -263,7 +262,7 @@ fn entries_of(cipher: &PiiCipher, rows: Vec<ScreeningEntryRow>) -> Vec<Entry> {
         village: e.org_code,
         year: i32::try_from(e.year).unwrap_or_default(),
         period: e.period,
-        phase: Phase::parse(&e.phase).unwrap_or(Phase::Paid),
+        phase: e.phase,
         person: e.id_idx,
         name: e.name,
         masked_id: e.id_masked,
