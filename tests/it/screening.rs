@@ -385,10 +385,16 @@ both_backends!(a_generated_county_yields_exactly_the_planted_hits, |app: TestApp
 
     // A re-screen neither duplicates nor resets; a death record removed clears its hit.
     let first = hits.iter().find(|h| h.rule == "public_payroll").unwrap().id;
-    store.handle_screening_hit(first, "new", "verifying", "", county.clerk, "纪委", 101).await.unwrap();
+    let look = xiaowei_core::screening::check_handling(
+        xiaowei_core::screening::HitStatus::New,
+        xiaowei_core::screening::HitStatus::Verifying,
+        "",
+    )
+    .unwrap();
+    store.handle_screening_hit(first, look, "", county.clerk, "纪委", 101).await.unwrap();
     let again = xiaowei_server::app::screening::run(&app.state, None, 200).await.unwrap();
     assert_eq!((again.summary.hits, again.summary.new_hits, again.summary.cleared), (18, 0, 0));
-    assert_eq!(store.find_screening_hit(first).await.unwrap().unwrap().status, "verifying");
+    assert_eq!(store.find_screening_hit(first).await.unwrap().unwrap().status.as_str(), "verifying");
     let other_death = format!("某人,{},2020-01-01", id("19300101", 1));
     import(&app, "deaths", &csv("姓名,身份证号,死亡日期", &[other_death])).await;
     let hits = current_hits(store).await;
@@ -476,8 +482,8 @@ both_backends!(the_commission_handles_a_hit_and_the_counts_follow, |app: TestApp
     assert_eq!((stored.status.as_str(), stored.note.as_deref()), ("confirmed", Some("经核实已冒领，已追回")));
     assert_eq!(store.hit_events(hit.id).await.unwrap().len(), 2);
     let counts = store.screening_counts("620922").await.unwrap();
-    let confirmed: i64 = counts.iter().filter(|c| c.status == "confirmed").map(|c| c.hits).sum();
-    let open: i64 = counts.iter().filter(|c| c.status == "new").map(|c| c.hits).sum();
+    let confirmed: i64 = counts.iter().filter(|c| c.status.as_str() == "confirmed").map(|c| c.hits).sum();
+    let open: i64 = counts.iter().filter(|c| c.status.as_str() == "new").map(|c| c.hits).sum();
     assert_eq!((confirmed, open), (1, 16), "one confirmed; the foreign county's hit is outside 620922");
     let page = supervisor.get(app.url(&path)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("已查实") && page.contains("经核实已冒领"));
@@ -570,7 +576,7 @@ both_backends!(the_county_sets_a_programmes_screening_rules_and_exclusive_pairs,
         .await;
     assert_eq!(saved.status(), 303);
     let rules = store.programme_screening().await.unwrap().into_iter().find(|p| p.id == first).unwrap();
-    assert_eq!((rules.excludes_payroll, rules.discretionary, rules.asset_test), (1, 0, 1));
+    assert_eq!((rules.excludes_payroll, rules.discretionary, rules.asset_test), (true, false, true));
     assert_eq!((rules.min_age, rules.max_age), (Some(60), None));
 
     // Ages out of order are refused with the field named, and nothing changes.

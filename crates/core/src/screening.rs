@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use jiff::civil::Date;
 
+use crate::code::Transition;
 use crate::period::RosterPeriod;
 use crate::registry::RegistryKind;
 use crate::subsidy::{Phase, Unit};
@@ -202,7 +203,6 @@ impl HitStatus {
     }
 }
 
-/// Checks a handling step: the move must be allowed and a conclusion must carry a note.
 /// Checks a programme's eligible ages as typed on the settings form: each empty or a whole number
 /// of years from 0 to 150, and the lower bound not above the upper. Returns the bounds, or the
 /// Chinese message naming the field.
@@ -223,15 +223,19 @@ pub fn age_bounds(min: &str, max: &str) -> Result<(Option<i64>, Option<i64>), &'
     Ok((min, max))
 }
 
-pub fn check_handling(from: HitStatus, to: HitStatus, note: &str) -> Result<(), &'static str> {
+/// Checks a handling step: the move must be allowed and a conclusion must carry a note. Returns
+/// the transition the store's compare-and-set takes.
+pub fn check_handling(from: HitStatus, to: HitStatus, note: &str) -> Result<Transition<HitStatus>, &'static str> {
     if !from.next().contains(&to) {
         return Err("该线索当前状态不能进行此操作");
     }
     if to.needs_note() && note.trim().is_empty() {
         return Err("请填写核查结论说明");
     }
-    Ok(())
+    Ok(Transition::new(from, to))
 }
+
+crate::stored_code!(Severity, HitStatus);
 
 /// One roster entry as the rules see it. `person` and `account` are blind indexes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1199,7 +1203,8 @@ mod tests {
 
     #[test]
     fn handling_goes_new_verifying_then_a_conclusion_with_a_note() {
-        assert!(check_handling(HitStatus::New, HitStatus::Verifying, "").is_ok());
+        let step = check_handling(HitStatus::New, HitStatus::Verifying, "").map(|t| (t.from(), t.to()));
+        assert_eq!(step, Ok((HitStatus::New, HitStatus::Verifying)));
         assert!(check_handling(HitStatus::New, HitStatus::Confirmed, "查实").is_err());
         assert!(check_handling(HitStatus::Verifying, HitStatus::Confirmed, " ").is_err());
         assert!(check_handling(HitStatus::Verifying, HitStatus::Dismissed, "系同名不同人").is_ok());

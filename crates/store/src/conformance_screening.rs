@@ -6,6 +6,7 @@ use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqli
 use crate::{
     HitFilter, NewEntry, NewHit, NewLead, NewProgramme, NewRegistryRecord, NewRoster, ScreeningSettings, Store,
 };
+use xiaowei_core::screening::{HitStatus, check_handling};
 use xiaowei_core::subsidy::{self, RosterAction, RosterStatus};
 
 const NANCHA: &str = "620922100200";
@@ -129,12 +130,12 @@ conformance!(a_registry_import_replaces_or_amends_the_registry_as_a_whole, |stor
 conformance!(programme_settings_and_exclusive_pairs_round_trip, |store: Store| async move {
     let (programme, _) = published_rosters(&store, &[]).await;
     let defaults = store.programme_screening().await.unwrap();
-    assert_eq!((defaults[0].excludes_payroll, defaults[0].min_age), (0, None));
+    assert_eq!((defaults[0].excludes_payroll, defaults[0].min_age), (false, None));
     let settings = ScreeningSettings { excludes_payroll: true, min_age: Some(80), ..ScreeningSettings::default() };
     store.set_programme_screening(programme, &settings).await.unwrap();
     store.set_programme_screening(programme, &settings).await.unwrap();
     let saved = store.programme_screening().await.unwrap();
-    assert_eq!((saved[0].excludes_payroll, saved[0].min_age, saved[0].asset_test), (1, Some(80), 0));
+    assert_eq!((saved[0].excludes_payroll, saved[0].min_age, saved[0].asset_test), (true, Some(80), false));
     let other =
         store.create_programme(&NewProgramme { name: "城市低保".into(), ..sample_programme() }, 5).await.unwrap();
     store.add_exclusive_pair(other, programme).await.unwrap();
@@ -302,8 +303,10 @@ conformance!(a_rescreen_keeps_handling_and_marks_vanished_hits, |store: Store| a
     let a = listed.iter().find(|h| h.org_code == NANCHA).cloned().unwrap();
     assert_eq!((a.programme_name.as_str(), a.org_name.as_str(), a.year), ("高龄补贴", "南岔村委会", 2025));
 
-    store.handle_screening_hit(a.id, "new", "verifying", "", 1, "纪委", 101).await.unwrap();
-    let twice = store.handle_screening_hit(a.id, "new", "verifying", "", 1, "纪委", 102).await;
+    let look = check_handling(HitStatus::New, HitStatus::Verifying, "").unwrap();
+    let confirm = check_handling(HitStatus::Verifying, HitStatus::Confirmed, "已查实").unwrap();
+    store.handle_screening_hit(a.id, look, "", 1, "纪委", 101).await.unwrap();
+    let twice = store.handle_screening_hit(a.id, look, "", 1, "纪委", 102).await;
     assert!(matches!(twice, Err(crate::StoreError::Stale(_))));
 
     // A re-screen finds a again, no longer c, and b for the first time.
@@ -321,11 +324,12 @@ conformance!(a_rescreen_keeps_handling_and_marks_vanished_hits, |store: Store| a
     assert_eq!((run.new_hits, run.cleared), (0, 1));
     assert_eq!(store.hits_of_roster(rosters[0]).await.unwrap().len(), 1);
 
-    store.handle_screening_hit(a.id, "verifying", "confirmed", "已查实，追回资金", 1, "纪委", 301).await.unwrap();
+    store.handle_screening_hit(a.id, confirm, "已查实，追回资金", 1, "纪委", 301).await.unwrap();
     let events = store.hit_events(a.id).await.unwrap();
     assert_eq!(events.iter().map(|e| e.to_status.as_str()).collect::<Vec<_>>(), ["verifying", "confirmed"]);
     let counts = store.screening_counts("620922").await.unwrap();
-    let pairs: Vec<(String, String, i64)> = counts.into_iter().map(|c| (c.township, c.status, c.hits)).collect();
+    let pairs: Vec<(String, String, i64)> =
+        counts.into_iter().map(|c| (c.township, c.status.as_str().to_owned(), c.hits)).collect();
     assert_eq!(pairs, [("620922100".to_owned(), "confirmed".to_owned(), 1)]);
     let filtered = HitFilter { within: "620922101".into(), include_cleared: true, ..HitFilter::default() };
     assert_eq!(store.count_screening_hits(&filtered).await.unwrap(), 1);

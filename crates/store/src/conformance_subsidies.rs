@@ -1130,3 +1130,20 @@ conformance!(a_terminal_offers_the_names_of_a_villages_published_rosters, |store
     withdraw(&store, &s, paid, 70).await;
     assert_eq!(store.published_roster_names(NANCHA).await.unwrap(), ["村民1", "村民2"], "a withdrawn roster is gone");
 });
+
+conformance!(an_unknown_stored_roster_status_or_flag_is_an_error_not_a_default, |store: Store| async move {
+    let s = setup(&store).await;
+    let id = store.create_roster(&roster(&s, NANCHA, 2024, "proposed"), &entries(&["a"]), 10).await.unwrap();
+    let corrupt = |set: &str| format!("UPDATE rosters SET {set} WHERE id = {id}");
+    for (set, column, restore) in
+        [("status = 'archived'", "status", "status = 'draft'"), ("backloaded = 2", "backloaded", "backloaded = 0")]
+    {
+        sqlx::query(sqlx::AssertSqlSafe(corrupt(set))).execute(&store.pool).await.unwrap();
+        let found = store.find_roster(id).await;
+        assert!(matches!(&found, Err(StoreError::Corrupt(m)) if m.contains(column)), "{set}: {found:?}");
+        let listed = store.rosters_within("620922", None, 10, 0).await;
+        assert!(matches!(listed, Err(StoreError::Corrupt(_))), "{set}");
+        sqlx::query(sqlx::AssertSqlSafe(corrupt(restore))).execute(&store.pool).await.unwrap();
+        assert_eq!(store.find_roster(id).await.unwrap().map(|r| r.status), Some(RosterStatus::Draft));
+    }
+});

@@ -7,7 +7,12 @@
 use serde::Deserialize;
 use sqlx::FromRow;
 
+use xiaowei_core::Transition;
+use xiaowei_core::screening::{HitStatus, Severity};
+use xiaowei_core::subsidy::{Phase, Unit};
+
 use crate::bulk::Bulk;
+use crate::decode::Flag;
 use crate::{Backend, Store, StoreError};
 
 /// One registry row to store.
@@ -61,14 +66,19 @@ pub struct RegistryImport {
 pub struct ProgrammeScreening {
     pub id: i64,
     pub name: String,
-    pub unit: String,
+    #[sqlx(try_from = "String")]
+    pub unit: Unit,
     pub standard_fen: Option<i64>,
-    pub recurring: i64,
-    pub excludes_payroll: i64,
-    pub discretionary: i64,
+    #[sqlx(try_from = "Flag")]
+    pub recurring: bool,
+    #[sqlx(try_from = "Flag")]
+    pub excludes_payroll: bool,
+    #[sqlx(try_from = "Flag")]
+    pub discretionary: bool,
     pub min_age: Option<i64>,
     pub max_age: Option<i64>,
-    pub asset_test: i64,
+    #[sqlx(try_from = "Flag")]
+    pub asset_test: bool,
 }
 
 /// A programme's screening settings to save.
@@ -91,7 +101,7 @@ pub struct ScreeningEntryRow {
     pub org_code: String,
     pub year: i64,
     pub period: String,
-    pub phase: String,
+    pub phase: Phase,
     pub id_idx: String,
     pub name: String,
     pub id_masked: String,
@@ -167,9 +177,11 @@ pub struct ScreeningHit {
     pub year: i64,
     pub period: String,
     pub amount_fen: i64,
-    pub severity: String,
+    #[sqlx(try_from = "String")]
+    pub severity: Severity,
     pub evidence: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: HitStatus,
     pub note: Option<String>,
     pub handled_at: Option<i64>,
     pub first_seen_at: i64,
@@ -181,8 +193,10 @@ pub struct ScreeningHit {
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct HitEvent {
     pub id: i64,
-    pub from_status: String,
-    pub to_status: String,
+    #[sqlx(try_from = "String")]
+    pub from_status: HitStatus,
+    #[sqlx(try_from = "String")]
+    pub to_status: HitStatus,
     pub note: String,
     pub actor_name: String,
     pub at: i64,
@@ -203,7 +217,8 @@ pub struct HitFilter {
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct ScreeningCount {
     pub township: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: HitStatus,
     pub hits: i64,
 }
 
@@ -744,19 +759,19 @@ impl Store {
         .await?)
     }
 
-    /// Moves a hit from `from` to `to` with a note, only if it is still in `from` (a double submit
-    /// or two handlers at once change it once); the step is recorded in the same transaction.
-    #[allow(clippy::too_many_arguments)]
+    /// Moves a hit along `change` with a note, only if it is still in `change.from()` (a double
+    /// submit or two handlers at once change it once); the step is recorded in the same
+    /// transaction.
     pub async fn handle_screening_hit(
         &self,
         id: i64,
-        from: &str,
-        to: &str,
+        change: Transition<HitStatus>,
         note: &str,
         actor_id: i64,
         actor_name: &str,
         now: i64,
     ) -> Result<(), StoreError> {
+        let (from, to) = (change.from().as_str(), change.to().as_str());
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE screening_hits SET status = $1, note = $2, handled_by = $3, handled_at = $4 \

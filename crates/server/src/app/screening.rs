@@ -73,7 +73,6 @@ use xiaowei_core::registry::{self, RegistryCheck, RegistryKind, RegistryLine};
 use xiaowei_core::screening::{
     self, Entry, Evidence, Hit, ProgrammeRules, ProposedRoster, Record, Registries, ScreeningContext,
 };
-use xiaowei_core::subsidy::{Phase, Unit};
 use xiaowei_core::{PiiCipher, ResidentId};
 use xiaowei_store::{NewHit, NewLead, NewRegistryRecord, RunSummary, ScreeningEntryRow, Store};
 
@@ -132,10 +131,6 @@ pub async fn import_registry(
 pub struct Loaded {
     pub context: ScreeningContext,
     pub entries: Vec<Entry>,
-}
-
-fn unit_of(text: &str) -> Unit {
-    Unit::parse(text).unwrap_or(Unit::Person)
 }
 
 /// The registries indexed for screening, kept in memory between runs and keyed by the store's
@@ -210,14 +205,14 @@ pub async fn load(state: &AppState, scope: Option<&[i64]>) -> Result<Loaded, App
         .map(|p| ProgrammeRules {
             id: p.id,
             name: p.name,
-            unit: unit_of(&p.unit),
+            unit: p.unit,
             standard_fen: p.standard_fen,
-            recurring: p.recurring != 0,
-            excludes_payroll: p.excludes_payroll != 0,
-            discretionary: p.discretionary != 0,
+            recurring: p.recurring,
+            excludes_payroll: p.excludes_payroll,
+            discretionary: p.discretionary,
             min_age: p.min_age.and_then(|a| i32::try_from(a).ok()),
             max_age: p.max_age.and_then(|a| i32::try_from(a).ok()),
-            asset_test: p.asset_test != 0,
+            asset_test: p.asset_test,
         })
         .collect();
     let pairs = store.exclusive_pairs().await?;
@@ -273,7 +268,7 @@ fn entries_of(cipher: &PiiCipher, rows: Vec<ScreeningEntryRow>) -> Vec<Entry> {
         programme_id: e.programme_id,
         village: e.org_code,
         year: i32::try_from(e.year).unwrap_or_default(),
-        phase: Phase::parse(&e.phase).unwrap_or(Phase::Paid),
+        phase: e.phase,
         person: e.id_idx,
         name: e.name,
         masked_id: e.id_masked,

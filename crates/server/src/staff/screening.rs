@@ -13,7 +13,7 @@ use serde::Deserialize;
 use xiaowei_core::Permission;
 use xiaowei_core::registry::RegistryKind;
 use xiaowei_core::roster::CellError;
-use xiaowei_core::screening::{HitStatus, Rule, Severity, check_handling};
+use xiaowei_core::screening::{HitStatus, Rule, check_handling};
 use xiaowei_store::{HitFilter, RegistryImport, ScreeningRun, ScreeningSettings};
 
 use super::rosters::read_upload;
@@ -143,13 +143,13 @@ pub async fn registries(
         .into_iter()
         .map(|p| {
             let mut flags = Vec::new();
-            if p.excludes_payroll != 0 {
+            if p.excludes_payroll {
                 flags.push("财政供养人员不得享受".to_owned());
             }
-            if p.discretionary != 0 {
+            if p.discretionary {
                 flags.push("村级评定".to_owned());
             }
-            if p.asset_test != 0 {
+            if p.asset_test {
                 flags.push("有车辆或经营主体不得享受".to_owned());
             }
             match (p.min_age, p.max_age) {
@@ -162,9 +162,9 @@ pub async fn registries(
                 id: p.id,
                 name: p.name,
                 flags: if flags.is_empty() { "—".into() } else { flags.join("；") },
-                excludes_payroll: p.excludes_payroll != 0,
-                discretionary: p.discretionary != 0,
-                asset_test: p.asset_test != 0,
+                excludes_payroll: p.excludes_payroll,
+                discretionary: p.discretionary,
+                asset_test: p.asset_test,
                 min_age: p.min_age.map(|a| a.to_string()).unwrap_or_default(),
                 max_age: p.max_age.map(|a| a.to_string()).unwrap_or_default(),
             }
@@ -466,7 +466,7 @@ pub async fn export(
             vec![
                 T(Rule::parse(&h.rule)
                     .map_or_else(|| "未知规则".to_owned(), |r| format!("{}. {}", r.number(), r.label()))),
-                T(Severity::parse(&h.severity).unwrap_or(Severity::Medium).label().to_owned()),
+                T(h.severity.label().to_owned()),
                 T(h.org_name),
                 T(h.programme_name),
                 N(h.year),
@@ -474,7 +474,7 @@ pub async fn export(
                 T(h.name),
                 T(h.id_masked),
                 T(yuan(h.amount_fen)),
-                T(HitStatus::parse(&h.status).map_or("未知", HitStatus::label).to_owned()),
+                T(h.status.label().to_owned()),
                 T(shanghai_time(h.first_seen_at)),
             ]
         })
@@ -507,7 +507,7 @@ pub async fn list(
     let hits = rows
         .into_iter()
         .map(|h| {
-            let severity = Severity::parse(&h.severity).unwrap_or(Severity::Medium);
+            let severity = h.severity;
             HitRow {
                 id: h.id,
                 rule: Rule::parse(&h.rule).map_or("未知规则", Rule::label),
@@ -518,7 +518,7 @@ pub async fn list(
                 period: h.period,
                 name: h.name,
                 id_masked: h.id_masked,
-                status: HitStatus::parse(&h.status).map_or("未知", HitStatus::label),
+                status: h.status.label(),
                 cleared: h.cleared_at.is_some(),
             }
         })
@@ -529,7 +529,7 @@ pub async fn list(
     let mut by_place: Vec<CountRow> = Vec::new();
     let mut totals: Vec<(&'static str, i64)> = HitStatus::ALL.iter().map(|s| (s.label(), 0)).collect();
     for c in counted {
-        let Some(i) = HitStatus::ALL.iter().position(|s| s.as_str() == c.status) else { continue };
+        let Some(i) = HitStatus::ALL.iter().position(|s| *s == c.status) else { continue };
         totals[i].1 += c.hits;
         let place = names.get(&c.township).cloned().unwrap_or_else(|| c.township.clone());
         match by_place.iter_mut().find(|r| r.place == place) {
@@ -648,15 +648,15 @@ pub async fn show(
         hit.id_masked.clone()
     };
     let rule = Rule::parse(&hit.rule);
-    let status = HitStatus::parse(&hit.status).unwrap_or(HitStatus::New);
+    let status = hit.status;
     let events = state
         .store()
         .hit_events(id)
         .await?
         .into_iter()
         .map(|e| EventRow {
-            from: HitStatus::parse(&e.from_status).map_or("", HitStatus::label),
-            to: HitStatus::parse(&e.to_status).map_or("", HitStatus::label),
+            from: e.from_status.label(),
+            to: e.to_status.label(),
             note: e.note,
             actor: e.actor_name,
             at: shanghai_time(e.at),
@@ -674,7 +674,7 @@ pub async fn show(
         rule_number: rule.map_or(0, Rule::number),
         rule: rule.map_or("未知规则", Rule::label),
         description: rule.map_or("", Rule::description),
-        severity: Severity::parse(&hit.severity).map_or("", Severity::label),
+        severity: hit.severity.label(),
         place: hit.org_name,
         programme: hit.programme_name,
         period: hit.period,
@@ -718,7 +718,7 @@ pub async fn handle(
     Form(form): Form<HandleForm>,
 ) -> Result<Response, AppError> {
     let hit = hit_in_scope(&state, &staff, id).await?;
-    let current = HitStatus::parse(&hit.status).unwrap_or(HitStatus::New);
+    let current = hit.status;
     let to = HitStatus::parse(&form.to).ok_or_else(|| AppError::invalid("处理结果：请选择"))?;
     let note = form.note.trim();
     if note.chars().count() > 1000 {
@@ -727,7 +727,7 @@ pub async fn handle(
     // The status the form was shown in: checked after the repeat check, so that a double submit
     // is answered as a repeat and a second handler acting on a stale page is refused.
     let from = HitStatus::parse(&form.from).unwrap_or(current);
-    check_handling(from, to, note).map_err(AppError::invalid)?;
+    let change = check_handling(from, to, note).map_err(AppError::invalid)?;
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other(&format!("/staff/screening/{id}?done=repeat")));
     }
@@ -735,16 +735,14 @@ pub async fn handle(
         return Err(AppError::Conflict("该线索已被他人处理，请刷新页面查看最新状态".into()));
     }
     let now = state.now();
-    state
-        .store()
-        .handle_screening_hit(id, from.as_str(), to.as_str(), note, staff.user.id, &staff.user.username, now)
-        .await
-        .map_err(|e| match e {
+    state.store().handle_screening_hit(id, change, note, staff.user.id, &staff.user.username, now).await.map_err(
+        |e| match e {
             xiaowei_store::StoreError::Stale(_) => {
                 AppError::Conflict("该线索已被他人处理，请刷新页面查看最新状态".into())
             }
             other => other.into(),
-        })?;
+        },
+    )?;
     let detail = format!("{} → {}：{note}", from.label(), to.label());
     let audit = staff.audit_entry(now, "screening.handle", format!("screening_hit:{id}"), detail, Some(hit.org_code));
     state.audit(audit).await?;
