@@ -96,3 +96,58 @@ export async function overflows(page) {
   const width = page.viewportSize().width;
   return page.evaluate((width) => document.documentElement.scrollWidth > Math.min(width, window.innerWidth), width);
 }
+
+/** The first link on the page at `base + path` whose address matches `pattern`. */
+async function firstLink(base, path, pattern) {
+  const html = await (await fetch(`${base}${path}`)).text();
+  const found = [...html.matchAll(/href="([^"]+)"/g)].map((m) => m[1]).find((href) => pattern.test(href));
+  if (!found) throw new Error(`${path} links to nothing like ${pattern}`);
+  return found.replaceAll('&amp;', '&');
+}
+
+/**
+ * Every public page of the demo by name (paths), plus `seed` (the self-query example's name and
+ * ID) and `enrol` (the printed one-time kiosk enrolment path).
+ */
+export async function publicPages(demo) {
+  const { base, output } = demo;
+  const printed = (pattern, what) => {
+    const m = output.match(pattern);
+    if (!m) throw new Error(`the demo does not print ${what}:\n${output}`);
+    return m.slice(1);
+  };
+  const T = '620922214';
+  const service = await firstLink(base, `/t/${T}/services`, /^\/services\/\d+\?t=\d+$/);
+  const [seedName, seedId] = printed(/自助查询示例：(\S+) (\d{17}[\dX])/, 'the self-query example');
+  return {
+    pages: {
+      county: '/',
+      township: `/t/${T}`,
+      village: `/t/${T}/v/${T}200`,
+      subsidies: `/t/${T}/subsidies`,
+      powers: `/t/${T}/powers`,
+      disclosures: `/t/${T}/disclosures`,
+      services: `/t/${T}/services`,
+      messages: `/t/${T}/messages`,
+      roster: printed(/公示期内的拟发放名单（含异议）：(\/rosters\/\d+)/, 'the roster in publicity')[0],
+      paidRoster: printed(/有差异说明的发放结果：(\/rosters\/\d+)/, 'the paid roster')[0],
+      selfQuery: `/t/${T}/self-query`,
+      disclosure: printed(/有两个版本的工程项目公示：(\/disclosures\/\d+)/, 'a disclosure')[0],
+      power: await firstLink(base, `/t/${T}/powers`, /^\/powers\/\d+$/),
+      service,
+      apply: service.replace('?', '/apply?'),
+      powerRecord: await firstLink(base, `/t/${T}/powers`, /^\/power-records\/\d+$/),
+      messageForm: `/t/${T}/messages/new`,
+      caseLookup: '/cases',
+      messageLookup: '/messages',
+      objectionLookup: '/objections',
+      objectionLookupError: '/objections?code=ZZZZ9999',
+      objectionForm: `/objections/new?village=${T}200`,
+      search: `/t/${T}/search?q=${encodeURIComponent('补贴')}`,
+      ledger: '/ledger',
+      board: '/board',
+    },
+    seed: { name: seedName, id: seedId },
+    enrol: printed(/触摸终端登记链接（[^）]*）：(\/kiosk\/enrol\/[0-9a-f]{64})/, 'a kiosk enrolment link')[0],
+  };
+}

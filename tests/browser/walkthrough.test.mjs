@@ -46,7 +46,8 @@ test('the self-query page leads to the 查询码 form, which says when a code fi
   await page.waitForURL(/\/objections\?code=$/);
   await page.getByLabel(/查询码/).fill('zz99zz99');
   await page.getByRole('button', { name: '查询' }).click();
-  await assert.doesNotReject(page.getByText('未找到这个查询码').waitFor());
+  await assert.doesNotReject(page.locator('#lookup-error').getByText('未找到这个查询码').waitFor());
+  assert.match(await page.locator('#error-summary').innerText(), /未找到这个查询码/, 'the summary at the top says so too');
   assert.equal(await page.getByLabel(/查询码/).inputValue(), 'ZZ99ZZ99', 'what was typed is kept');
   assert.equal(await overflows(page), false);
   await page.screenshot({ path: join(shots, 'objection-lookup-375.png'), fullPage: true });

@@ -39,7 +39,7 @@ use public::{
     board, disclosures, home, kiosk, ledger, messages, posters, powers, search, services, subsidies, village_office,
     wechat,
 };
-use web::{assets, error, ops, security};
+use web::{assets, elder, error, ops, security};
 use workers::{notify, visits, witnesses};
 
 /// Request ids: 16 random hex characters, echoed in `x-request-id` and on error pages.
@@ -74,6 +74,7 @@ pub fn app(state: AppState) -> Router {
         .merge(kiosk::router())
         .route("/static/{name}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
+        .route("/mode", get(elder::switch))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
@@ -85,6 +86,7 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(uploads::MAX_BODY_BYTES))
         .layer(middleware::from_fn(security::render_errors))
         .layer(middleware::from_fn_with_state(state.clone(), kiosk::chrome))
+        .layer(middleware::from_fn(elder::dress))
         .route_layer(middleware::from_fn(ops::track))
         // The API is called by programs, not pages: JSON bodies that a cross-site form cannot
         // send, no cookies, so it stays outside the CSRF guard (and the visit counts).

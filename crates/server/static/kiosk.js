@@ -27,6 +27,8 @@
     for (const input of document.querySelectorAll('input, textarea')) {
       if (input.type !== 'hidden') input.value = '';
     }
+    // The next villager starts in the terminal's default 长辈模式, whatever the last one chose.
+    document.cookie = 'xw_elder=; Path=/; Max-Age=0; SameSite=Lax';
     try { sessionStorage.clear(); } catch (_) { /* unavailable */ }
     try {
       const error = localStorage.getItem(ERROR_KEY);

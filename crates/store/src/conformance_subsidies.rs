@@ -293,6 +293,9 @@ conformance!(a_roster_of_a_thousand_entries_is_stored_whole_and_read_in_row_orde
     let last = read.last().unwrap();
     assert_eq!(store.find_entry(id, last.id).await.unwrap().as_ref(), Some(last));
     assert_eq!(store.find_entry(id + 1, last.id).await.unwrap(), None, "an entry is found only under its roster");
+    assert_eq!(store.entry_number(id, read[0].id).await.unwrap(), Some(1));
+    assert_eq!(store.entry_number(id, last.id).await.unwrap(), Some(1000));
+    assert_eq!(store.entry_number(id + 1, last.id).await.unwrap(), None, "a number only under its own roster");
 });
 
 conformance!(a_roster_with_a_failing_entry_leaves_nothing_behind, |store: Store| async move {

@@ -598,6 +598,21 @@ impl Store {
         .await?)
     }
 
+    /// 序号: an entry's 1-based place in its roster's file order, the one number every page and
+    /// export shows for it (`row_no` is the spreadsheet line, which counts title and header rows).
+    pub async fn entry_number(&self, roster_id: i64, entry_id: i64) -> Result<Option<i64>, StoreError> {
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(e.id) FROM roster_entries t JOIN roster_entries e ON e.roster_id = t.roster_id \
+             AND (e.row_no < t.row_no OR (e.row_no = t.row_no AND e.id <= t.id)) \
+             WHERE t.roster_id = $1 AND t.id = $2",
+        )
+        .bind(roster_id)
+        .bind(entry_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((count > 0).then_some(count))
+    }
+
     pub async fn find_entry(&self, roster_id: i64, entry_id: i64) -> Result<Option<RosterEntry>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, roster_id, row_no, name, id_enc, id_idx, id_masked, group_name, account_enc, account_masked, \

@@ -201,9 +201,10 @@ async fn roster(State(state): State<AppState>, Path(file): Path<String>) -> Resu
     if form == Form::Csv {
         let rows = entries
             .into_iter()
-            .map(|e| {
+            .zip(1..)
+            .map(|(e, number): (_, i64)| {
                 vec![
-                    e.row_no.to_string(),
+                    number.to_string(),
                     e.name,
                     e.id_masked,
                     e.group_name.unwrap_or_default(),
@@ -263,8 +264,8 @@ async fn roster(State(state): State<AppState>, Path(file): Path<String>) -> Resu
         "ledger": ledger,
         "licence": licence,
         "masking": "身份证号、银行账号与公示页面一致，已隐藏部分数字；姓名按公示惯例完整显示",
-        "entries": entries.into_iter().map(|e| json!({
-            "row_no": e.row_no,
+        "entries": entries.into_iter().zip(1..).map(|(e, number): (_, i64)| json!({
+            "row_no": number,
             "name": e.name,
             "id_masked": e.id_masked,
             "group": e.group_name,

@@ -500,7 +500,9 @@ pub async fn chrome(State(state): State<AppState>, request: Request, next: Next)
         "<body class=\"kiosk\" data-kiosk-idle=\"{}\" data-kiosk-countdown=\"{}\" data-kiosk-csrf-token=\"{}\" \
          data-kiosk-version=\"{}\"{}{}>\n<nav class=\"kiosk-bar\" aria-label=\"终端导航\">\
          <a class=\"kiosk-home\" href=\"/kiosk\">⌂ 首页</a>\
-         <button type=\"button\" class=\"kiosk-back\" hidden>‹ 返回</button>{}\
+         <button type=\"button\" class=\"kiosk-back\" hidden>‹ 返回</button>\
+         <a class=\"kiosk-mode to-elder\" href=\"/mode?elder=1\">长辈模式</a>\
+         <a class=\"kiosk-mode to-standard\" href=\"/mode?elder=0\">退出长辈模式</a>{}\
          <span class=\"kiosk-where\">{} · {}</span></nav>",
         idle.get(),
         idle.countdown(),

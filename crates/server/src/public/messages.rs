@@ -47,6 +47,7 @@ use crate::state::AppState;
 use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
+use crate::web::form::FieldErrors;
 use crate::web::places::county_name;
 use crate::web::security::{ClientIp, CsrfToken, random_token};
 use crate::workers::visits::{self, Visit};
@@ -252,6 +253,21 @@ async fn leave(
 struct TrackPage {
     csrf: String,
     tracking: String,
+    /// What was typed in the second field, kept when the form comes back.
+    credential: String,
+    errors: FieldErrors,
+}
+
+impl TrackPage {
+    /// The lookup again with what was typed and the message beside the field at fault.
+    fn again(csrf: String, form: TrackForm, errors: FieldErrors) -> Result<Response, AppError> {
+        let page = Self { csrf, tracking: form.tracking, credential: form.credential, errors };
+        let mut response = (axum::http::StatusCode::BAD_REQUEST, Html(page.render()?)).into_response();
+        response
+            .headers_mut()
+            .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+        Ok(response)
+    }
 }
 
 #[derive(Deserialize)]
@@ -262,7 +278,7 @@ struct TrackQuery {
 
 async fn track_form(CsrfToken(csrf): CsrfToken, Query(q): Query<TrackQuery>) -> Result<Html<String>, AppError> {
     let tracking = message::normalize_tracking(&q.tracking).unwrap_or_default();
-    Ok(Html(TrackPage { csrf, tracking }.render()?))
+    Ok(Html(TrackPage { csrf, tracking, credential: String::new(), errors: FieldErrors::new() }.render()?))
 }
 
 #[derive(Deserialize)]
@@ -276,13 +292,18 @@ struct TrackForm {
 async fn track(
     State(state): State<AppState>,
     QuotaKey(quota): QuotaKey,
+    CsrfToken(csrf): CsrfToken,
     axum::Form(form): axum::Form<TrackForm>,
 ) -> Result<Response, AppError> {
-    let tracking = message::normalize_tracking(&form.tracking)
-        .ok_or_else(|| AppError::invalid("留言编号：请填写提交留言后得到的编号，如 LY20251009123456"))?;
-    if form.credential.trim().is_empty() {
-        return Err(AppError::invalid("手机号或查询密码：请填写留言时留下的手机号，匿名举报请填写查询密码"));
+    let mut errors = FieldErrors::new();
+    let tracking = message::normalize_tracking(&form.tracking);
+    if tracking.is_none() {
+        errors.add("tracking", "留言编号：请填写提交留言后得到的编号，如 LY20251009123456");
     }
+    if form.credential.trim().is_empty() {
+        errors.add("credential", "手机号或查询密码：请填写留言时留下的手机号，匿名举报请填写查询密码");
+    }
+    let Some(tracking) = tracking.filter(|_| errors.is_empty()) else { return TrackPage::again(csrf, form, errors) };
     let now = state.now();
     if state.store().rate_event("message_lookup", &quota, now - 3600, now).await? >= LOOKUPS_PER_CLIENT {
         return Err(AppError::Throttled("查询过于频繁，请1小时后再试"));
@@ -300,7 +321,8 @@ async fn track(
     if matches {
         Ok(see_other(&format!("/messages/{tracking}?k={}", messages::message_key(&state, &tracking))))
     } else {
-        Err(AppError::invalid("没有找到该留言：请核对留言编号和手机号（或查询密码）"))
+        errors.add("tracking", "没有找到该留言：请核对留言编号和手机号（或查询密码）");
+        TrackPage::again(csrf, form, errors)
     }
 }
 

@@ -25,6 +25,7 @@ use crate::state::AppState;
 use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
+use crate::web::form::FieldErrors;
 use crate::web::places::county_name;
 use crate::web::qr;
 use crate::web::security::{ClientIp, CsrfToken, random_token};
@@ -299,6 +300,21 @@ async fn apply(
 struct TrackPage {
     csrf: String,
     tracking: String,
+    /// What was typed in the second field, kept when the form comes back.
+    phone: String,
+    errors: FieldErrors,
+}
+
+impl TrackPage {
+    /// The lookup again with what was typed and the message beside the field at fault.
+    fn again(csrf: String, form: TrackForm, errors: FieldErrors) -> Result<Response, AppError> {
+        let page = Self { csrf, tracking: form.tracking, phone: form.phone, errors };
+        let mut response = (axum::http::StatusCode::BAD_REQUEST, Html(page.render()?)).into_response();
+        response
+            .headers_mut()
+            .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+        Ok(response)
+    }
 }
 
 #[derive(Deserialize)]
@@ -309,7 +325,7 @@ struct TrackQuery {
 
 async fn track_form(CsrfToken(csrf): CsrfToken, Query(q): Query<TrackQuery>) -> Result<Html<String>, AppError> {
     let tracking = service::normalize_tracking(&q.tracking).unwrap_or_default();
-    Ok(Html(TrackPage { csrf, tracking }.render()?))
+    Ok(Html(TrackPage { csrf, tracking, phone: String::new(), errors: FieldErrors::new() }.render()?))
 }
 
 #[derive(Deserialize)]
@@ -323,11 +339,19 @@ struct TrackForm {
 async fn track(
     State(state): State<AppState>,
     QuotaKey(quota): QuotaKey,
+    CsrfToken(csrf): CsrfToken,
     axum::Form(form): axum::Form<TrackForm>,
 ) -> Result<Response, AppError> {
-    let tracking = service::normalize_tracking(&form.tracking)
-        .ok_or_else(|| AppError::invalid("办件编号：请填写提交申请后得到的编号，如 BJ20251009123456"))?;
-    let phone = Phone::parse(&form.phone).map_err(|_| AppError::invalid("手机号：请填写申请时留下的11位手机号码"))?;
+    let mut errors = FieldErrors::new();
+    let tracking = service::normalize_tracking(&form.tracking);
+    if tracking.is_none() {
+        errors.add("tracking", "办件编号：请填写提交申请后得到的编号，如 BJ20251009123456");
+    }
+    let phone = Phone::parse(&form.phone);
+    if phone.is_err() {
+        errors.add("phone", "手机号：请填写申请时留下的11位手机号码");
+    }
+    let (Some(tracking), Ok(phone)) = (tracking, phone) else { return TrackPage::again(csrf, form, errors) };
     let now = state.now();
     if state.store().rate_event("case_lookup", &quota, now - 3600, now).await? >= LOOKUPS_PER_CLIENT {
         return Err(AppError::Throttled("查询过于频繁，请1小时后再试"));
@@ -337,7 +361,10 @@ async fn track(
         Some(case) if state.cipher().index_matches("phone", phone.expose(), &case.phone_idx) => {
             Ok(see_other(&format!("/cases/{tracking}?k={}", cases::case_key(&state, &tracking))))
         }
-        _ => Err(AppError::invalid("没有找到该办件：请核对办件编号和手机号")),
+        _ => {
+            errors.add("tracking", "没有找到该办件：请核对办件编号和手机号");
+            TrackPage::again(csrf, form, errors)
+        }
     }
 }
 

@@ -30,6 +30,7 @@ use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
 use crate::web::dates::{parse_date, shanghai_date};
 use crate::web::error::AppError;
+use crate::web::form::FieldErrors;
 use crate::web::page_cache::CachedPage;
 use crate::web::places::county_name;
 use crate::web::places::place_name;
@@ -416,9 +417,29 @@ struct ObjectionFormPage {
     action: String,
     heading: String,
     context: String,
+    name: String,
+    phone: String,
     body: String,
     back: String,
     hidden: Vec<(&'static str, String)>,
+    errors: FieldErrors,
+}
+
+impl ObjectionFormPage {
+    /// The same form again with what was typed and a message beside each field at fault; the
+    /// once-only key is kept, so a later good submit still counts once.
+    fn again(mut self, form: &ObjectionForm, errors: FieldErrors) -> Result<Response, AppError> {
+        self.name = form.name.clone();
+        self.phone = form.phone.clone();
+        self.body = form.body.clone();
+        if (16..=128).contains(&form.form_key.len()) {
+            self.form_key = form.form_key.clone();
+        }
+        self.errors = errors;
+        let mut response = (StatusCode::BAD_REQUEST, Html(self.render()?)).into_response();
+        response.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+        Ok(response)
+    }
 }
 
 #[derive(Deserialize)]
@@ -438,15 +459,27 @@ async fn roster_objection_form(
     if status != RosterStatus::Published {
         return Err(AppError::invalid("该花名册已撤回或已有新版本，请对最新版本提出异议"));
     }
+    Ok(Html(roster_objection_page(&state, csrf, &roster, &q).await?.render()?))
+}
+
+/// The objection form for a roster, or for one of its entries.
+async fn roster_objection_page(
+    state: &AppState,
+    csrf: String,
+    roster: &Roster,
+    q: &EntryQuery,
+) -> Result<ObjectionFormPage, AppError> {
+    let id = roster.id;
     let place = place_name(state.store(), &roster.org_code).await?;
-    let mut context = roster_title(&roster, &place);
+    let mut context = roster_title(roster, &place);
     let mut hidden = Vec::new();
     if let Some(entry_id) = q.entry {
         let entry = state.store().find_entry(id, entry_id).await?.ok_or(AppError::NotFound)?;
-        context = format!("{context} · 第{}行 {}（{}）", entry.row_no, entry.name, entry.id_masked);
+        let number = state.store().entry_number(id, entry_id).await?.ok_or(AppError::NotFound)?;
+        context = format!("{context} · 第{number}号 {}（{}）", entry.name, entry.id_masked);
         hidden.push(("entry", entry_id.to_string()));
     }
-    let page = ObjectionFormPage {
+    Ok(ObjectionFormPage {
         csrf,
         form_key: random_token(),
         action: format!("/rosters/{id}/objection"),
@@ -458,8 +491,10 @@ async fn roster_objection_form(
             .unwrap_or_default(),
         back: format!("/rosters/{id}"),
         hidden,
-    };
-    Ok(Html(page.render()?))
+        name: String::new(),
+        phone: String::new(),
+        errors: FieldErrors::new(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -478,24 +513,39 @@ struct ObjectionForm {
     village: String,
 }
 
-/// Checks the objector's details, naming the field at fault.
-fn parse_objector(form: &ObjectionForm) -> Result<(String, Phone, String), AppError> {
-    let name = SingleLine::parse(&xiaowei_core::text::compact(&form.name), 32)
-        .map_err(|e| AppError::invalid(format!("姓名：{e}")))?
-        .into_string();
-    if name.is_empty() {
-        return Err(AppError::invalid("姓名：请填写（不超过32个字）"));
+/// Checks the objector's details: the values, or the message for each field at fault.
+fn parse_objector(form: &ObjectionForm) -> Result<(String, Phone, String), FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let name = match SingleLine::parse(&xiaowei_core::text::compact(&form.name), 32) {
+        Ok(n) if !n.as_str().is_empty() => n.into_string(),
+        Ok(_) => {
+            errors.add("name", "姓名：请填写（不超过32个字）");
+            String::new()
+        }
+        Err(e) => {
+            errors.add("name", format!("姓名：{e}"));
+            String::new()
+        }
+    };
+    let phone = Phone::parse(&form.phone).map_err(|e| errors.add("phone", format!("手机号：{e}")));
+    let body = match FreeText::parse(&form.body, 1000) {
+        Ok(b) if b.as_str().chars().count() >= 5 => b.as_str().to_owned(),
+        Ok(_) => {
+            errors.add("body", "异议内容：请写明问题（5到1000字）");
+            String::new()
+        }
+        Err(e) => {
+            errors.add("body", format!("异议内容：{e}"));
+            String::new()
+        }
+    };
+    if !(16..=128).contains(&form.form_key.len()) {
+        errors.add("form_key", "表单已失效，请重新提交");
     }
-    let phone = Phone::parse(&form.phone).map_err(|e| AppError::invalid(format!("手机号：{e}")))?;
-    let body = FreeText::parse(&form.body, 1000).map_err(|e| AppError::invalid(format!("异议内容：{e}")))?;
-    let body = body.as_str();
-    if body.chars().count() < 5 {
-        return Err(AppError::invalid("异议内容：请写明问题（5到1000字）"));
+    match phone {
+        Ok(phone) if errors.is_empty() => Ok((name, phone, body)),
+        _ => Err(errors),
     }
-    if form.form_key.len() < 16 || form.form_key.len() > 128 {
-        return Err(AppError::invalid("表单已失效，请刷新页面后重新提交"));
-    }
-    Ok((name, phone, body.to_owned()))
 }
 
 async fn record_objection(
@@ -506,7 +556,7 @@ async fn record_objection(
     roster_id: Option<i64>,
     programme_id: Option<i64>,
 ) -> Result<Response, AppError> {
-    let (name, phone, body) = parse_objector(form)?;
+    let (name, phone, body) = parse_objector(form).map_err(|e| AppError::invalid(e.first().to_owned()))?;
     if let Some(existing) = state.store().find_objection_by_submit_key(&form.form_key).await? {
         return Ok(crate::staff::see_other(&format!("/objections/{}", existing.code)));
     }
@@ -548,6 +598,7 @@ async fn roster_objection(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     QuotaKey(quota): QuotaKey,
+    CsrfToken(csrf): CsrfToken,
     Path(id): Path<i64>,
     Form(form): Form<ObjectionForm>,
 ) -> Result<Response, AppError> {
@@ -557,6 +608,10 @@ async fn roster_objection(
     }
     if let Some(entry) = form.entry {
         state.store().find_entry(id, entry).await?.ok_or(AppError::NotFound)?;
+    }
+    if let Err(errors) = parse_objector(&form) {
+        let q = EntryQuery { entry: form.entry, ledger: None };
+        return roster_objection_page(&state, csrf, &roster, &q).await?.again(&form, errors);
     }
     record_objection(&state, (&ip, &quota), &form, roster.org_code, Some(id), Some(roster.programme_id)).await
 }
@@ -575,6 +630,15 @@ async fn general_objection_form(
     CsrfToken(csrf): CsrfToken,
     Query(q): Query<GeneralQuery>,
 ) -> Result<Html<String>, AppError> {
+    Ok(Html(general_objection_page(&state, csrf, &q).await?.render()?))
+}
+
+/// The form for reporting a programme's missing years found by a self-query.
+async fn general_objection_page(
+    state: &AppState,
+    csrf: String,
+    q: &GeneralQuery,
+) -> Result<ObjectionFormPage, AppError> {
     let programme = match q.programme {
         Some(id) => state.store().find_programme(id).await?,
         None => None,
@@ -590,7 +654,7 @@ async fn general_objection_form(
     if let Some(p) = &programme {
         hidden.push(("programme", p.id.to_string()));
     }
-    let page = ObjectionFormPage {
+    Ok(ObjectionFormPage {
         csrf,
         form_key: random_token(),
         action: "/objections/new".into(),
@@ -603,14 +667,17 @@ async fn general_objection_form(
         body,
         back: format!("/t/{}/self-query", village.parent_code.clone().unwrap_or_default()),
         hidden,
-    };
-    Ok(Html(page.render()?))
+        name: String::new(),
+        phone: String::new(),
+        errors: FieldErrors::new(),
+    })
 }
 
 async fn general_objection(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     QuotaKey(quota): QuotaKey,
+    CsrfToken(csrf): CsrfToken,
     Form(form): Form<ObjectionForm>,
 ) -> Result<Response, AppError> {
     let village = state
@@ -622,6 +689,10 @@ async fn general_objection(
         Some(id) => Some(state.store().find_programme(id).await?.ok_or(AppError::NotFound)?.id),
         None => None,
     };
+    if let Err(errors) = parse_objector(&form) {
+        let q = GeneralQuery { programme, village: village.code, years: String::new() };
+        return general_objection_page(&state, csrf, &q).await?.again(&form, errors);
+    }
     record_objection(&state, (&ip, &quota), &form, village.code, None, programme).await
 }
 
@@ -770,6 +841,11 @@ struct SelfQueryPage {
     township_code: String,
     township_name: String,
     csrf: String,
+    /// What was typed, kept when the form comes back with errors.
+    name: String,
+    id_number: String,
+    household: bool,
+    errors: FieldErrors,
 }
 
 async fn self_query_form(
@@ -789,6 +865,10 @@ async fn self_query_form(
         township_name: township.display_name().to_owned(),
         township_code: township.code,
         csrf,
+        name: String::new(),
+        id_number: String::new(),
+        household: false,
+        errors: FieldErrors::new(),
     };
     Ok((visit, Html(page.render()?)).into_response())
 }
@@ -889,10 +969,27 @@ pub async fn person_records(store: &Store, id_idxs: &[String], name: &str) -> Re
 async fn self_query(
     State(state): State<AppState>,
     QuotaKey(quota): QuotaKey,
+    CsrfToken(csrf): CsrfToken,
     Path(township_code): Path<String>,
     Form(form): Form<SelfQueryForm>,
 ) -> Result<Response, AppError> {
     let input = SelfQueryInput { name: form.name, id_number: form.id_number, household: form.household == "1" };
+    if let Err(errors) = check_self_query(&input) {
+        let township = township_of(&state, &township_code).await?;
+        let page = SelfQueryPage {
+            county_name: county_name(&state).await?,
+            township_name: township.display_name().to_owned(),
+            township_code: township.code,
+            csrf,
+            name: input.name,
+            id_number: input.id_number,
+            household: input.household,
+            errors,
+        };
+        let mut response = (StatusCode::BAD_REQUEST, Html(page.render()?)).into_response();
+        response.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+        return Ok(response);
+    }
     let via =
         QueryVia { client: quota, actor: "公众".to_owned(), again_url: format!("/t/{township_code}/self-query") };
     answer_self_query(&state, &township_code, input, via).await
@@ -914,6 +1011,20 @@ pub struct QueryVia {
     pub again_url: String,
 }
 
+/// The name and ID of a self-query, or the message for each field that is wrong.
+fn check_self_query(form: &SelfQueryInput) -> Result<(String, ResidentId), FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let name = xiaowei_core::text::compact(&form.name);
+    if name.is_empty() || name.chars().count() > 32 {
+        errors.add("name", "姓名：请填写本人姓名");
+    }
+    let id = ResidentId::parse(&form.id_number).map_err(|e| errors.add("id_number", format!("身份证号：{e}")));
+    match id {
+        Ok(id) if errors.is_empty() => Ok((name, id)),
+        _ => Err(errors),
+    }
+}
+
 /// Answers a self-query, for the phone page and the hall terminal alike (a terminal never sees
 /// more than a phone). The answer is `no-store`: no cache keeps a person's payments.
 pub async fn answer_self_query(
@@ -924,11 +1035,7 @@ pub async fn answer_self_query(
 ) -> Result<Response, AppError> {
     let ip = via.client;
     let township = township_of(state, township_code).await?;
-    let name = xiaowei_core::text::compact(&form.name);
-    if name.is_empty() || name.chars().count() > 32 {
-        return Err(AppError::invalid("姓名：请填写本人姓名"));
-    }
-    let id = ResidentId::parse(&form.id_number).map_err(|e| AppError::invalid(format!("身份证号：{e}")))?;
+    let (name, id) = check_self_query(&form).map_err(|e| AppError::invalid(e.first().to_owned()))?;
     let id_idxs = state.cipher().blind_indexes(ID_PURPOSE, id.expose());
     let id_idx = state.cipher().blind_index(ID_PURPOSE, id.expose());
     let now = state.now();

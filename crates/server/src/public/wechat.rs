@@ -82,6 +82,7 @@ use xiaowei_store::{NewAuditEntry, Org};
 
 use crate::state::AppState;
 use crate::web::error::AppError;
+use crate::web::form::FieldErrors;
 use crate::web::security::{ClientIp, CsrfToken, cookie, random_token};
 
 /// The cookie that remembers the follower inside WeChat: `account.openid.expiry.mac`.
@@ -614,6 +615,11 @@ struct BindPage {
     known: bool,
     bound: bool,
     message: String,
+    /// What was typed, kept when the form comes back with errors.
+    name: String,
+    id_number: String,
+    household_no: String,
+    errors: FieldErrors,
 }
 
 async fn bind_form(
@@ -638,6 +644,10 @@ async fn bind_form(
         known: openid.is_some(),
         bound,
         message: String::new(),
+        name: String::new(),
+        id_number: String::new(),
+        household_no: String::new(),
+        errors: FieldErrors::new(),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -665,11 +675,31 @@ async fn bind(
 ) -> Result<Response, AppError> {
     let org = township(&state, &code).await?;
     let openid = follower_of(&state, &headers, &code).ok_or(AppError::invalid("请从本乡镇公众号菜单进入后再绑定"))?;
+    let render = |message: &str, bound: bool, errors: FieldErrors| {
+        let page = BindPage {
+            township_name: org.display_name().to_owned(),
+            township_code: org.code.clone(),
+            csrf: csrf.clone(),
+            known: true,
+            bound,
+            message: message.to_owned(),
+            name: form.name.clone(),
+            id_number: form.id_number.clone(),
+            household_no: form.household_no.clone(),
+            errors,
+        };
+        let status = if page.errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+        let mut response = (status, Html(page.render()?)).into_response();
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok::<_, AppError>(response)
+    };
+    let mut errors = FieldErrors::new();
     let name = xiaowei_core::text::compact(&form.name);
     if name.is_empty() || name.chars().count() > 32 {
-        return Err(AppError::invalid("姓名：请填写本人姓名"));
+        errors.add("name", "姓名：请填写本人姓名");
     }
-    let id = ResidentId::parse(&form.id_number).map_err(|e| AppError::invalid(format!("身份证号：{e}")))?;
+    let id = ResidentId::parse(&form.id_number).map_err(|e| errors.add("id_number", format!("身份证号：{e}"))).ok();
+    let (Some(id), true) = (id, errors.is_empty()) else { return render("", false, errors) };
     let id_idxs = state.cipher().blind_indexes(ID_PURPOSE, id.expose());
     let now = state.now();
     let store = state.store();
@@ -696,21 +726,14 @@ async fn bind(
             break;
         }
     }
-    let render = |message: &str, bound: bool| BindPage {
-        township_name: org.display_name().to_owned(),
-        township_code: org.code.clone(),
-        csrf: csrf.clone(),
-        known: true,
-        bound,
-        message: message.to_owned(),
-    };
     let Some(household) = found else {
-        let message = if villages.is_empty() {
-            "未找到与该姓名和身份证号相符的记录，请核对后重试。"
+        let mut errors = FieldErrors::new();
+        if villages.is_empty() {
+            errors.add("id_number", "未找到与该姓名和身份证号相符的记录，请核对后重试。");
         } else {
-            "已核实身份，但未能确定您家的户，请填写户号后重试（户号可向村文书询问）。"
-        };
-        return Ok(Html(render(message, false).render()?).into_response());
+            errors.add("household_no", "已核实身份，但未能确定您家的户，请填写户号后重试（户号可向村文书询问）。");
+        }
+        return render("", false, errors);
     };
     store.bind_follower(&code, &openid, household.id, now).await?;
     state
@@ -725,7 +748,7 @@ async fn bind(
             org_code: Some(household.org_code.clone()),
         })
         .await?;
-    Ok(Html(render("绑定成功。办件进度将通过本公众号通知您。", true).render()?).into_response())
+    render("绑定成功。办件进度将通过本公众号通知您。", true, FieldErrors::new())
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, Request, State};
-use axum::response::{Html, Response};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use xiaowei_core::objection;
 use xiaowei_core::subsidy::Unit;
@@ -15,6 +16,7 @@ use super::{Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
 use crate::state::AppState;
 use crate::web::error::AppError;
+use crate::web::form::FieldErrors;
 use crate::web::security::random_token;
 
 pub struct ProgrammeRow {
@@ -72,7 +74,23 @@ struct ListPage {
     departments: Vec<Department>,
     units: [Unit; 3],
     form_key: String,
+    /// The new-programme form: blank, or what was typed when it comes back with an error.
+    values: ProgrammeForm,
+    errors: FieldErrors,
 }
+
+/// Labels that open the form's messages, and the field each names.
+const FIELDS: [(&str, &str); 9] = [
+    ("项目名称", "name"),
+    ("责任部门", "department_id"),
+    ("政策依据", "basis"),
+    ("补贴单位", "unit"),
+    ("补贴标准", "standard"),
+    ("起始年份", "from_year"),
+    ("截止年份", "to_year"),
+    ("公示天数", "publicity_days"),
+    ("异议答复时限", "objection_reply_days"),
+];
 
 #[derive(Deserialize)]
 pub struct DoneQuery {
@@ -85,6 +103,28 @@ pub async fn list(
     staff: Staff,
     Query(q): Query<DoneQuery>,
 ) -> Result<Html<String>, AppError> {
+    let notice = match q.done.as_str() {
+        "created" => "补贴项目已新增。",
+        "document" => "政策文件已上传。",
+        "repeat" => "该表单已提交过，未重复处理。",
+        _ => "",
+    };
+    let blank = ProgrammeForm {
+        form_key: random_token(),
+        publicity_days: "7".into(),
+        objection_reply_days: objection::DEFAULT_REPLY_DAYS.to_string(),
+        ..ProgrammeForm::default()
+    };
+    Ok(Html(list_page(&state, &staff, notice, blank, FieldErrors::new()).await?.render()?))
+}
+
+async fn list_page(
+    state: &AppState,
+    staff: &Staff,
+    notice: &'static str,
+    values: ProgrammeForm,
+    errors: FieldErrors,
+) -> Result<ListPage, AppError> {
     let all_departments = state.store().departments().await?;
     let mut programmes = Vec::new();
     for p in state.store().programmes().await? {
@@ -99,13 +139,7 @@ pub async fn list(
         programmes.push(row);
     }
     let departments = all_departments.into_iter().filter(|d| staff.scope.covers_department(staff.role, d.id)).collect();
-    let notice = match q.done.as_str() {
-        "created" => "补贴项目已新增。",
-        "document" => "政策文件已上传。",
-        "repeat" => "该表单已提交过，未重复处理。",
-        _ => "",
-    };
-    let page = ListPage {
+    Ok(ListPage {
         nav: staff.nav(),
         own_department: staff.scope.department_id,
         is_county_admin: staff.role == Role::CountyAdmin,
@@ -114,12 +148,13 @@ pub async fn list(
         can_manage: staff.role.allows(Permission::ManageProgrammes),
         departments,
         units: Unit::ALL,
-        form_key: random_token(),
-    };
-    Ok(Html(page.render()?))
+        form_key: if (16..=128).contains(&values.form_key.len()) { values.form_key.clone() } else { random_token() },
+        values,
+        errors,
+    })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct ProgrammeForm {
     #[serde(default)]
     form_key: String,
@@ -226,12 +261,21 @@ pub async fn create(
     staff: Staff,
     Form(form): Form<ProgrammeForm>,
 ) -> Result<Response, AppError> {
-    let programme = parse_form(&form, &staff)?;
-    if let Some(d) = programme.department_id
-        && state.store().find_department(d).await?.is_none()
-    {
-        return Err(AppError::invalid("责任部门：请从列表中选择"));
-    }
+    let known: Vec<i64> = state.store().departments().await?.iter().map(|d| d.id).collect();
+    let checked = match parse_form(&form, &staff) {
+        Ok(p) if p.department_id.is_some_and(|d| !known.contains(&d)) => Err("责任部门：请从列表中选择".to_owned()),
+        Ok(p) => Ok(p),
+        Err(AppError::Invalid(message)) => Err(message),
+        Err(e) => return Err(e),
+    };
+    let programme = match checked {
+        Ok(p) => p,
+        Err(message) => {
+            let errors = FieldErrors::from_message(&message, &FIELDS);
+            let page = list_page(&state, &staff, "", form, errors).await?;
+            return Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());
+        }
+    };
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other("/staff/programmes?done=repeat"));
     }

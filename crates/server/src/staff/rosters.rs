@@ -478,6 +478,8 @@ struct ShowPage {
     entry_count: i64,
     total: String,
     entries: Vec<EntryView>,
+    /// Entries before this page, so 序号 counts on across pages as on the public page.
+    offset: usize,
     page: i64,
     has_more: bool,
     differences: Vec<DifferenceView>,
@@ -542,6 +544,7 @@ pub async fn show(
         entry_count: roster.entry_count,
         total: Fen::new(roster.total_fen).unwrap_or_default().to_string(),
         entries: entries.into_iter().map(EntryView::from).collect(),
+        offset: usize::try_from((page - 1) * PAGE_SIZE).unwrap_or(0),
         page,
         has_more,
         differences: store.differences(id).await?.into_iter().map(DifferenceView::from).collect(),

@@ -1,4 +1,4 @@
-//! Web plumbing every route shares: the error type and pages, CSRF and input checks, the client
+//! Web plumbing every route shares: the error type and pages, forms that come back filled in, 长辈模式, CSRF and input checks, the client
 //! address and quotas, health and metrics, static assets, charts, the published-page cache, QR
 //! codes, and the helpers for place names and Shanghai dates.
 
@@ -6,7 +6,9 @@ pub mod assets;
 pub mod charts;
 pub mod client;
 pub mod dates;
+pub mod elder;
 pub mod error;
+pub mod form;
 pub mod ops;
 pub mod page_cache;
 pub mod places;
