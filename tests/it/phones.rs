@@ -88,8 +88,11 @@ both_backends!(a_browser_files_under_a_proven_phone_and_sees_its_own_requests, |
     assert!(theirs.contains("id=\"no-requests\"") && !theirs.contains(&tracking));
     let peek = neighbour.get(app.url(&format!("/cases/{tracking}"))).send().await.unwrap();
     assert_eq!((peek.status().as_u16(), location(&peek)), (303, format!("/cases?tracking={tracking}")));
+    let mine = villager.get(app.url(&format!("/cases/{tracking}"))).send().await.unwrap();
+    assert!(location(&mine).starts_with(&format!("/cases/{tracking}?k=")), "the owner opens it without the key");
 
     // Forgetting the phone ends the session.
+    let mine = text(&villager, &app, "/mine").await;
     let csrf = hidden(&mine, "csrf").unwrap();
     let gone = villager.post(app.url("/phone/forget?next=/mine")).form(&[("csrf", csrf)]).send().await.unwrap();
     assert_eq!(gone.status(), 303);
@@ -141,4 +144,39 @@ both_backends!(a_message_author_with_a_proven_phone_is_texted_the_tracking_numbe
     let filed = texts.iter().find(|t| t.notice == "message_filed").expect("the author is texted");
     assert!(filed.body.contains(&tracking) && filed.recipient == "留言人");
     assert!(text(&villager, &app, "/mine").await.contains(&tracking), "the message is the owner's");
+});
+
+both_backends!(a_proven_phone_finding_its_owner_marks_the_household_covered, |app: TestApp| async move {
+    let clerk = app.login_as(xiaowei_core::Role::VillageClerk).await;
+    let reviewer = app.login_as(xiaowei_core::Role::TownshipReviewer).await;
+    let fields = [
+        ("programme_id", app.programme().await.to_string()),
+        ("org_code", "620922100200".to_owned()),
+        ("year", "2024".to_owned()),
+        ("phase", "proposed".to_owned()),
+    ];
+    let roster = app
+        .import_roster(&clerk, &fields, crate::helpers::roster_csv(&[("张建国", crate::helpers::person_id(7), "600")]))
+        .await;
+    app.publish(&clerk, &reviewer, roster).await;
+    let covered = || async {
+        let rows = app.state.store().monitor_household_rows("620922100200", 100, 0).await.unwrap().rows;
+        rows.iter().filter(|r| r.head_name == "张建国" && r.covered == 1).count()
+    };
+    let query = |client: reqwest::Client| {
+        let app = &app;
+        async move {
+            let csrf = hidden(&text(&client, app, "/t/620922100/self-query").await, "csrf").unwrap();
+            let id = crate::helpers::person_id(7);
+            let form = [("csrf", csrf.as_str()), ("name", "张建国"), ("id_number", id.as_str())];
+            let r = client.post(app.url("/t/620922100/self-query")).form(&form).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+        }
+    };
+    query(TestApp::client()).await;
+    assert_eq!(covered().await, 0, "an unproven browser reaches no household");
+    let villager = TestApp::client();
+    app.prove_phone(&villager, "13712345678").await;
+    query(villager).await;
+    assert_eq!(covered().await, 1, "the household of the proven phone's owner is covered");
 });

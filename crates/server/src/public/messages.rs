@@ -362,11 +362,19 @@ async fn message_page(
     CsrfToken(csrf): CsrfToken,
     Path(tracking): Path<String>,
     Query(q): Query<MessageQuery>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     let m = match keyed_message(&state, &tracking, &q.k).await {
         Ok(m) => m,
         Err(AppError::NotFound) if q.k.is_empty() => {
             let tracking = message::normalize_tracking(&tracking).unwrap_or_default();
+            // The owner of a proven phone opens their own message without typing it again.
+            let found = state.store().find_message_by_tracking(&tracking).await?;
+            if let (Some(m), Some(owner)) = (found, crate::public::phones::proven(&state, &headers).await?)
+                && m.phone_idx.as_ref().is_some_and(|idx| owner.idxs.contains(idx))
+            {
+                return Ok(see_other(&format!("/messages/{tracking}?k={}", messages::message_key(&state, &tracking))));
+            }
             return Ok(see_other(&format!("/messages?tracking={tracking}")));
         }
         Err(e) => return Err(e),

@@ -401,11 +401,22 @@ async fn case_page(
     CsrfToken(csrf): CsrfToken,
     Path(tracking): Path<String>,
     Query(q): Query<CaseQuery>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     let case = match keyed_case(&state, &tracking, &q.k).await {
         Ok(case) => case,
-        // Without the key, ask for the phone number.
-        Err(AppError::NotFound) if q.k.is_empty() => return Ok(see_other(&format!("/cases?tracking={tracking}"))),
+        // Without the key, the owner of a proven phone opens their own case; anyone else is asked
+        // for the phone number.
+        Err(AppError::NotFound) if q.k.is_empty() => {
+            let tracking = service::normalize_tracking(&tracking).unwrap_or_default();
+            let found = state.store().find_case_by_tracking(&tracking).await?;
+            if let (Some(case), Some(owner)) = (found, crate::public::phones::proven(&state, &headers).await?)
+                && owner.idxs.contains(&case.phone_idx)
+            {
+                return Ok(see_other(&format!("/cases/{tracking}?k={}", cases::case_key(&state, &tracking))));
+            }
+            return Ok(see_other(&format!("/cases?tracking={tracking}")));
+        }
         Err(e) => return Err(e),
     };
     let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Submitted);

@@ -268,6 +268,10 @@ impl ProviderGateway {
         templates: &std::collections::BTreeMap<String, String>,
     ) -> Result<SharedGateway, xiaowei_integrations::SmsConfigError> {
         if sms.provider == xiaowei_integrations::SmsProvider::Log {
+            tracing::warn!(
+                "sms provider is `log`: no text reaches a phone and verification codes are shown on the page; \
+                 configure [sms] for a real installation"
+            );
             return Ok(Arc::new(LogGateway));
         }
         let missing: Vec<&str> = sms_notice_keys().filter(|k| !templates.contains_key(*k)).collect();
