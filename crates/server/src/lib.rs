@@ -36,8 +36,8 @@ pub use state::AppState;
 
 use app::{screening, uploads};
 use public::{
-    board, disclosures, home, kiosk, ledger, messages, posters, powers, search, services, subsidies, village_office,
-    wechat,
+    board, disclosures, home, kiosk, ledger, messages, phones, posters, powers, search, services, subsidies,
+    village_office, wechat,
 };
 use web::{assets, elder, error, ops, security};
 use workers::{notify, visits, witnesses};
@@ -66,6 +66,7 @@ pub fn app(state: AppState) -> Router {
         .merge(disclosures::router())
         .merge(services::router())
         .merge(messages::router())
+        .merge(phones::router())
         .merge(staff::router(&state))
         .merge(village_office::router())
         .merge(ledger::router())

@@ -10,7 +10,7 @@ use crate::{
 const NANCHA: &str = "620922100200";
 const BEICUN: &str = "620922101200";
 
-fn new_message(kind: &str, org: &str, key: &str, tracking: &str, at: i64) -> NewMessage {
+pub(crate) fn new_message(kind: &str, org: &str, key: &str, tracking: &str, at: i64) -> NewMessage {
     NewMessage {
         tracking: tracking.into(),
         submit_key: key.into(),
@@ -29,7 +29,7 @@ fn new_message(kind: &str, org: &str, key: &str, tracking: &str, at: i64) -> New
     }
 }
 
-fn event(kind: &str) -> NewMessageEvent {
+pub(crate) fn event(kind: &str) -> NewMessageEvent {
     NewMessageEvent { kind: kind.into(), actor: "系统".into(), staff_user_id: None, note: kind.into(), public: true }
 }
 

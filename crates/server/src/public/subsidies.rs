@@ -971,8 +971,11 @@ async fn self_query(
     QuotaKey(quota): QuotaKey,
     CsrfToken(csrf): CsrfToken,
     Path(township_code): Path<String>,
+    headers: axum::http::HeaderMap,
     Form(form): Form<SelfQueryForm>,
 ) -> Result<Response, AppError> {
+    let name = xiaowei_core::text::compact(&form.name);
+    let id = ResidentId::parse(&form.id_number).ok();
     let input = SelfQueryInput { name: form.name, id_number: form.id_number, household: form.household == "1" };
     if let Err(errors) = check_self_query(&input) {
         let township = township_of(&state, &township_code).await?;
@@ -992,7 +995,15 @@ async fn self_query(
     }
     let via =
         QueryVia { client: quota, actor: "公众".to_owned(), again_url: format!("/t/{township_code}/self-query") };
-    answer_self_query(&state, &township_code, input, via).await
+    let answer = answer_self_query(&state, &township_code, input, via).await?;
+    // A proven phone whose owner found themselves: their household is reached by the platform.
+    if let Some(id) = id
+        && answer.status().is_success()
+        && crate::public::phones::proven(&state, &headers).await?.is_some()
+    {
+        crate::app::phones::mark_household(&state, &name, &id, &township_code, state.now()).await?;
+    }
+    Ok(answer)
 }
 
 /// What a villager typed into a self-query.

@@ -73,6 +73,12 @@ pub trait SmsGateway: Send + Sync {
         params: &'a [(String, String)],
         body: &'a str,
     ) -> GatewayFuture<'a>;
+
+    /// Whether texts reach real phones. The development log gateway's do not, so a verification
+    /// code it "sends" is shown on the page instead (see `app::phones`).
+    fn reaches_phones(&self) -> bool {
+        true
+    }
 }
 
 pub type SharedGateway = Arc<dyn SmsGateway>;
@@ -208,6 +214,10 @@ async fn deliver_one(
 pub struct LogGateway;
 
 impl SmsGateway for LogGateway {
+    fn reaches_phones(&self) -> bool {
+        false
+    }
+
     fn send<'a>(
         &'a self,
         phone: &'a str,
@@ -216,7 +226,8 @@ impl SmsGateway for LogGateway {
         body: &'a str,
     ) -> GatewayFuture<'a> {
         Box::pin(async move {
-            let masked = if notice.starts_with("message_") {
+            // A verification code may be a reporter's: no phone either.
+            let masked = if notice.starts_with("message_") || notice == crate::app::phones::CODE_NOTICE {
                 String::from("（不记录）")
             } else {
                 Phone::parse(phone).map(|p| p.masked()).unwrap_or_default()
@@ -240,7 +251,7 @@ pub fn sms_notice_keys() -> impl Iterator<Item = &'static str> {
                 .into_iter()
                 .map(xiaowei_core::objection::ObjectionNotice::key),
         )
-        .chain([xiaowei_core::alert::DIGEST_NOTICE])
+        .chain([xiaowei_core::alert::DIGEST_NOTICE, crate::app::phones::CODE_NOTICE])
 }
 
 /// A configured SMS provider: looks up the provider's template for each notice and tells
@@ -257,6 +268,10 @@ impl ProviderGateway {
         templates: &std::collections::BTreeMap<String, String>,
     ) -> Result<SharedGateway, xiaowei_integrations::SmsConfigError> {
         if sms.provider == xiaowei_integrations::SmsProvider::Log {
+            tracing::warn!(
+                "sms provider is `log`: no text reaches a phone and verification codes are shown on the page; \
+                 configure [sms] for a real installation"
+            );
             return Ok(Arc::new(LogGateway));
         }
         let missing: Vec<&str> = sms_notice_keys().filter(|k| !templates.contains_key(*k)).collect();
