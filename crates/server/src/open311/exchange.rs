@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 use xiaowei_core::open311::{Cursor, PULL_LIMIT, ServiceCode, StatusUpdate, TOKEN_PREFIX};
-use xiaowei_core::service::{self, CaseStatus};
+use xiaowei_core::service;
 use xiaowei_core::{OrgLevel, Phone};
 use xiaowei_store::RequestFilter;
 
@@ -228,8 +228,7 @@ pub async fn push(
         Open311Error::invalid("status：只能是 contacted（已联系）、replied（答复进展）或 completed（已办结）")
     })?;
     let note = param(&pairs, "note");
-    let from = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Submitted);
-    if let Err(e) = service::transition(from, update.case_action()) {
+    if let Err(e) = service::transition(case.status, update.case_action()) {
         return Err(Open311Error::new(StatusCode::CONFLICT, format!("status：{e}")));
     }
     // The same update sent twice is done once.

@@ -37,7 +37,7 @@ use xiaowei_core::message::{self, MessageKind, MessageStatus, PhoneRule};
 use xiaowei_core::monitor::Menu;
 use xiaowei_core::tracked::{Rating, Satisfaction};
 use xiaowei_core::{OrgLevel, Phone};
-use xiaowei_store::Message;
+use xiaowei_store::{Message, RequestKind};
 
 use crate::app::messages;
 use crate::app::tracked::Filer;
@@ -345,11 +345,10 @@ async fn render_message(
     is_new: bool,
     secret: String,
 ) -> Result<Response, AppError> {
-    let kind = MessageKind::parse(&m.kind).unwrap_or(MessageKind::Question);
-    let status = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
+    let (kind, status) = (m.kind, m.status);
     let events = state
         .store()
-        .message_events(m.id)
+        .events(RequestKind::Message, m.id)
         .await?
         .into_iter()
         .filter_map(|e| PublicEvent::shown(e.public, e.at, e.actor, e.note))

@@ -15,7 +15,7 @@ use xiaowei_core::service::{self, CaseStatus, TimeLimit};
 use xiaowei_core::service_links::Icon;
 use xiaowei_core::tracked::{Rating, Satisfaction};
 use xiaowei_core::{OrgLevel, Phone};
-use xiaowei_store::{ServiceCase, ServiceItem};
+use xiaowei_store::{RequestKind, ServiceCase, ServiceItem};
 
 use crate::app::cases;
 use crate::app::tracked::Filer;
@@ -388,10 +388,10 @@ async fn case_page(
         Err(AppError::NotFound) if q.k.is_empty() => return Ok(see_other(&format!("/cases?tracking={tracking}"))),
         Err(e) => return Err(e),
     };
-    let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Submitted);
+    let status = case.status;
     let events = state
         .store()
-        .case_events(case.id)
+        .events(RequestKind::Case, case.id)
         .await?
         .into_iter()
         .filter_map(|e| PublicEvent::shown(e.public, e.at, e.actor, e.note))

@@ -42,6 +42,7 @@ use xiaowei_core::message::MessageNotice;
 use xiaowei_core::service::Notice;
 use xiaowei_store::OutboxMessage;
 
+use crate::app::tracked::WECHAT_CHANNEL;
 use crate::state::AppState;
 use crate::web::error::AppError;
 
@@ -82,9 +83,6 @@ pub fn backoff_secs(attempts: i64) -> i64 {
     let exponent = u32::try_from((attempts - 1).clamp(0, 7)).unwrap_or(0);
     (30_i64 << exponent).min(3600)
 }
-
-/// The outbox channel of WeChat template messages; their `phone_enc` seals `account:openid`.
-pub const WECHAT_CHANNEL: &str = "wechat";
 
 /// The template message of one outbox row: the keyword fields only (WeChat no longer shows
 /// `first` or `remark`), each fitted to its keyword's type, and the link to the case page.
