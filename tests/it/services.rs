@@ -47,7 +47,7 @@ pub async fn seed_cases(app: &TestApp) -> ([i64; 2], [String; 2]) {
         conditions: "户籍在本县".into(),
         materials: "身份证\n户口簿".into(),
         steps: "申请\n审核".into(),
-        time_limit: "15d".into(),
+        time_limit: xiaowei_core::service::TimeLimit::WorkingDays(15),
         fee: "不收费".into(),
         contact_phone: "0937-5522001".into(),
         external_url: None,

@@ -158,7 +158,7 @@ impl CaseStatus {
     }
 }
 
-crate::stored_code!(CaseStatus, ContactMethod, ExtensionStatus);
+crate::stored_code!(TimeLimit, CaseStatus, ContactMethod, ExtensionStatus);
 
 /// What someone does to a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

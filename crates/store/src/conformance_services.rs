@@ -37,7 +37,7 @@ pub(crate) async fn catalogue(store: &Store) -> (i64, i64) {
                 conditions: "户籍在本县".into(),
                 materials: "身份证\n户口簿".into(),
                 steps: "申请\n审核".into(),
-                time_limit: "15d".into(),
+                time_limit: xiaowei_core::service::TimeLimit::WorkingDays(15),
                 fee: "不收费".into(),
                 contact_phone: "0937-5522001".into(),
                 external_url: None,
@@ -330,7 +330,7 @@ conformance!(every_catalogue_change_is_a_ledger_leaf, |store: Store| async move 
         conditions: "户籍在本县".into(),
         materials: "身份证\n户口簿".into(),
         steps: "申请\n审核".into(),
-        time_limit: "15d".into(),
+        time_limit: xiaowei_core::service::TimeLimit::WorkingDays(15),
         fee: "不收费".into(),
         contact_phone: "0937-5522001".into(),
         external_url: None,
@@ -339,7 +339,14 @@ conformance!(every_catalogue_change_is_a_ledger_leaf, |store: Store| async move 
     };
     assert_eq!(store.upsert_service_item(&same, 2).await.unwrap(), item);
     assert_eq!(store.latest_leaf_of("service_item", item).await.unwrap().unwrap().version, 1, "unchanged: no new leaf");
-    store.update_service_item(item, &NewServiceItem { time_limit: "20d".into(), ..same.clone() }, 3).await.unwrap();
+    store
+        .update_service_item(
+            item,
+            &NewServiceItem { time_limit: xiaowei_core::service::TimeLimit::WorkingDays(20), ..same.clone() },
+            3,
+        )
+        .await
+        .unwrap();
     store.set_service_item_active(item, false, 4).await.unwrap();
     store.set_service_item_active(item, false, 5).await.unwrap();
     let latest = store.latest_leaf_of("service_item", item).await.unwrap().unwrap();

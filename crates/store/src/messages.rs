@@ -11,7 +11,9 @@ use xiaowei_core::message::{MessageKind, MessageStatus};
 use crate::decode::Flag;
 use crate::outbox::NewOutbox;
 use crate::services::RecipientRow;
-use crate::tracked::{Columns, Filing, Mark, NewEvent, NewPhoto, RequestKind, Writes};
+use crate::tracked::{
+    Columns, Filing, Mark, NewEvent, NewPhoto, REPLY_CLOCK, REPLY_MARKS, RequestKind, Writes, reply_mark,
+};
 use crate::{Store, StoreError};
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
@@ -104,10 +106,7 @@ impl Mark for MessageClock {
     const KIND: RequestKind = RequestKind::Message;
 
     fn columns(self) -> (&'static str, &'static str) {
-        match self {
-            Self::Reminder => ("reminded_at", "reply_remind_at"),
-            Self::Overdue => ("overdue_at", "reply_due"),
-        }
+        reply_mark(self == Self::Overdue)
     }
 
     fn running(self) -> &'static str {
@@ -118,28 +117,22 @@ impl Mark for MessageClock {
 impl Writes for MessageChange {
     fn write(&self, c: &mut Columns) {
         if let Some(user) = self.assigned_to {
-            c.int("assigned_to", Some(user));
+            c.int("assigned_to", user);
         }
         if let Some((text, public, by)) = &self.reply {
             c.text("reply", text);
-            c.int("reply_public", Some(i64::from(*public)));
-            c.int("replied_by", Some(*by));
+            c.int("reply_public", i64::from(*public));
+            c.int("replied_by", *by);
             c.now("replied_at");
         }
         if let Some((rating, comment)) = &self.rating {
-            c.text("rating", rating);
-            c.text("rating_comment", comment);
-            c.now("rated_at");
+            c.rating(rating, comment);
         }
-        if let Some((due, remind_at, basis)) = &self.new_due {
-            c.int("reply_due", Some(*due));
-            c.int("reply_remind_at", Some(*remind_at));
-            c.text("deadline_basis", basis);
-            c.clear("reminded_at");
-            c.clear("overdue_at");
+        if let Some(deadline) = &self.new_due {
+            c.deadline(REPLY_CLOCK, REPLY_MARKS, deadline);
         }
         if let Some(kept) = self.merged_into {
-            c.int("merged_into", Some(kept));
+            c.int("merged_into", kept);
         }
         if let Some(reason) = &self.hidden_reason {
             c.text("hidden_reason", reason);

@@ -11,7 +11,7 @@ use xiaowei_core::objection::ObjectionStatus;
 
 use crate::outbox::NewOutbox;
 use crate::services::RecipientRow;
-use crate::tracked::{Columns, Filing, Mark, NewEvent, RequestKind, Writes};
+use crate::tracked::{Columns, Filing, Mark, NewEvent, REPLY_CLOCK, REPLY_MARKS, RequestKind, Writes, reply_mark};
 use crate::{Store, StoreError};
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
@@ -96,10 +96,7 @@ impl Mark for ObjectionClock {
     const KIND: RequestKind = RequestKind::Objection;
 
     fn columns(self) -> (&'static str, &'static str) {
-        match self {
-            Self::Reminder => ("reminded_at", "reply_remind_at"),
-            Self::Overdue => ("overdue_at", "reply_due"),
-        }
+        reply_mark(self == Self::Overdue)
     }
 
     fn running(self) -> &'static str {
@@ -112,15 +109,13 @@ impl Writes for ObjectionChange {
     fn write(&self, c: &mut Columns) {
         if let Some((text, by)) = &self.reply {
             c.text("reply", text);
-            c.int("handled_by", Some(*by));
+            c.int("handled_by", *by);
             c.now("replied_at");
         }
         match &self.rating {
             RatingChange::Keep => {}
             RatingChange::Set(rating, comment) => {
-                c.text("rating", rating);
-                c.text("rating_comment", comment);
-                c.now("rated_at");
+                c.rating(rating, comment);
                 c.guard("rating IS NULL");
             }
             RatingChange::Clear => {
@@ -129,12 +124,8 @@ impl Writes for ObjectionChange {
                 c.clear("rated_at");
             }
         }
-        if let Some((due, remind_at, basis)) = &self.new_due {
-            c.int("reply_due", Some(*due));
-            c.int("reply_remind_at", Some(*remind_at));
-            c.text("deadline_basis", basis);
-            c.clear("reminded_at");
-            c.clear("overdue_at");
+        if let Some(deadline) = &self.new_due {
+            c.deadline(REPLY_CLOCK, REPLY_MARKS, deadline);
         }
     }
 }

@@ -6,8 +6,9 @@
 //! a restart or a second server instance never acts twice.
 
 use sqlx::FromRow;
-use xiaowei_core::service::{CaseStatus, ExtensionStatus};
+use xiaowei_core::service::{CaseStatus, ExtensionStatus, TimeLimit};
 
+use crate::decode::Flag;
 use crate::outbox::NewOutbox;
 use crate::tracked::{Columns, Filing, Mark, NewEvent, NewPhoto, RequestKind, Writes, write_event};
 use crate::{Store, StoreError};
@@ -21,13 +22,16 @@ pub struct ServiceItem {
     pub conditions: String,
     pub materials: String,
     pub steps: String,
-    pub time_limit: String,
+    #[sqlx(try_from = "String")]
+    pub time_limit: TimeLimit,
     pub fee: String,
     pub contact_phone: String,
     pub external_url: Option<String>,
-    pub requires_id: i64,
+    #[sqlx(try_from = "Flag")]
+    pub requires_id: bool,
     pub officer_id: Option<i64>,
-    pub active: i64,
+    #[sqlx(try_from = "Flag")]
+    pub active: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -37,7 +41,7 @@ pub struct NewServiceItem {
     pub conditions: String,
     pub materials: String,
     pub steps: String,
-    pub time_limit: String,
+    pub time_limit: TimeLimit,
     pub fee: String,
     pub contact_phone: String,
     pub external_url: Option<String>,
@@ -185,16 +189,11 @@ impl Writes for CaseChange {
             c.text("reply", reply);
         }
         if let Some((rating, comment)) = &self.rating {
-            c.text("rating", rating);
-            c.text("rating_comment", comment);
-            c.now("rated_at");
+            c.rating(rating, comment);
         }
-        if let Some((due, remind_at, basis)) = &self.new_completion {
-            c.int("completion_due", Some(*due));
-            c.int("completion_remind_at", Some(*remind_at));
-            c.text("deadline_basis", basis);
-            c.clear("completion_reminded_at");
-            c.clear("completion_overdue_at");
+        if let Some(deadline) = &self.new_completion {
+            let marks = ["completion_reminded_at", "completion_overdue_at"];
+            c.deadline(("completion_due", "completion_remind_at"), marks, deadline);
         }
     }
 }
@@ -261,7 +260,7 @@ impl Store {
                         &item.conditions,
                         &item.materials,
                         &item.steps,
-                        &item.time_limit,
+                        &item.time_limit.as_code(),
                         &item.fee,
                         &item.contact_phone,
                         &item.external_url,
@@ -316,7 +315,7 @@ impl Store {
         .bind(&item.conditions)
         .bind(&item.materials)
         .bind(&item.steps)
-        .bind(&item.time_limit)
+        .bind(item.time_limit.as_code())
         .bind(&item.fee)
         .bind(&item.contact_phone)
         .bind(&item.external_url)

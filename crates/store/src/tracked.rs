@@ -125,7 +125,7 @@ pub trait Writes {
 
 /// A value a status change writes.
 enum Value {
-    Int(Option<i64>),
+    Int(i64),
     Text(String),
 }
 
@@ -145,7 +145,7 @@ impl Columns {
     }
 
     /// `column = value`.
-    pub(crate) fn int(&mut self, column: &str, value: Option<i64>) {
+    pub(crate) fn int(&mut self, column: &str, value: i64) {
         self.push(column, Value::Int(value));
     }
 
@@ -164,10 +164,38 @@ impl Columns {
         self.sets.push_str(&format!(", {column} = NULL"));
     }
 
+    /// The filer's rating and comment, stamped now.
+    pub(crate) fn rating(&mut self, rating: &str, comment: &str) {
+        self.text("rating", rating);
+        self.text("rating_comment", comment);
+        self.now("rated_at");
+    }
+
+    /// A new deadline `(due, remind at, basis)` in the clock's `(due, remind)` columns, clearing
+    /// the `marks` set on the old one so that the new deadline runs its own clock.
+    pub(crate) fn deadline(&mut self, columns: (&str, &str), marks: [&str; 2], deadline: &(i64, i64, String)) {
+        self.int(columns.0, deadline.0);
+        self.int(columns.1, deadline.1);
+        self.text("deadline_basis", &deadline.2);
+        for mark in marks {
+            self.clear(mark);
+        }
+    }
+
     /// A further condition the row must meet, e.g. `rating IS NULL`.
     pub(crate) fn guard(&mut self, condition: &str) {
         self.guards.push_str(&format!(" AND {condition}"));
     }
+}
+
+/// The columns of the reply clock messages and objections run: the reply deadline and its
+/// reminder time, and the marks set on them.
+pub(crate) const REPLY_CLOCK: (&str, &str) = ("reply_due", "reply_remind_at");
+pub(crate) const REPLY_MARKS: [&str; 2] = ["reminded_at", "overdue_at"];
+
+/// The reply clock's mark and the time column it is due by: the reminder or the overdue flag.
+pub(crate) fn reply_mark(overdue: bool) -> (&'static str, &'static str) {
+    if overdue { (REPLY_MARKS[1], REPLY_CLOCK.0) } else { (REPLY_MARKS[0], REPLY_CLOCK.1) }
 }
 
 /// A clock mark a periodic pass sets once on a request (a reminder, an overdue flag).

@@ -394,7 +394,7 @@ pub async fn file_case(
 ) -> Result<Response, ApiError> {
     let id = super::paging::id_param(&id, "id")?;
     let body = JsonBody::read(&headers, &bytes)?;
-    let item = state.store().find_service_item(id).await?.filter(|i| i.active == 1).ok_or(AppError::NotFound)?;
+    let item = state.store().find_service_item(id).await?.filter(|i| i.active).ok_or(AppError::NotFound)?;
     let a = CaseApplication::from_json(&body)?;
     let application = cases::Application {
         form_key: a.submit_key,

@@ -6,9 +6,7 @@
 
 use axum::body::Bytes;
 use xiaowei_core::alert::AlertKind;
-use xiaowei_core::service::{
-    self, CaseAction, CaseStatus, ContactMethod, ExtensionStatus, Notice, Recipient, TimeLimit,
-};
+use xiaowei_core::service::{self, CaseAction, CaseStatus, ContactMethod, ExtensionStatus, Notice, Recipient};
 use xiaowei_core::tracked::{Rating, TimelineKind, remind_at};
 use xiaowei_core::{OrgLevel, Phone, ResidentId};
 use xiaowei_store::{
@@ -33,11 +31,6 @@ pub fn deadline_basis(clocks: &service::Clocks) -> String {
             format!("法定时限{hours}小时，自提交时起算，至{}", shanghai_time(clocks.completion_due))
         }
     }
-}
-
-/// An item's time limit as stored (an unreadable one counts as 20 working days).
-fn limit_of(item: &ServiceItem) -> TimeLimit {
-    TimeLimit::parse(&item.time_limit).unwrap_or(TimeLimit::WorkingDays(20))
 }
 
 fn role_of(recipient: Recipient) -> &'static [&'static str] {
@@ -215,7 +208,7 @@ pub async fn file(
         Some(v) if v.level() == Some(OrgLevel::Village) => v,
         _ => return Err(AppError::invalid("所在村（社区）：请选择")),
     };
-    let resident_id = if item.requires_id == 1 || !a.id_number.is_empty() {
+    let resident_id = if item.requires_id || !a.id_number.is_empty() {
         Some(ResidentId::parse(&a.id_number).map_err(|e| AppError::invalid(format!("身份证号：{e}")))?)
     } else {
         None
@@ -233,7 +226,7 @@ pub async fn file(
         .into_iter()
         .map(|p| NewPhoto { sha256: p.sha256, size: p.size, content_type: p.content_type, original_name: p.name })
         .collect();
-    let clocks = service::clocks(&calendar(state).await?, limit_of(item), now);
+    let clocks = service::clocks(&calendar(state).await?, item.time_limit, now);
     let cipher = state.cipher();
     let phone_enc = cipher.encrypt(phone.expose());
     let phone_idx = cipher.blind_index("phone", phone.expose());
@@ -538,7 +531,7 @@ pub async fn rate(state: &AppState, case: &ServiceCase, rated: &Rating, now: i64
     let mut note = rated.note();
     if rating.reopens() {
         let item = state.store().find_service_item(case.item_id).await?.ok_or(AppError::NotFound)?;
-        let clocks = service::clocks(&calendar_as_of(state, case.submitted_at).await?, limit_of(&item), now);
+        let clocks = service::clocks(&calendar_as_of(state, case.submitted_at).await?, item.time_limit, now);
         change.new_completion = Some((clocks.completion_due, clocks.completion_remind_at, deadline_basis(&clocks)));
         texts = notices(state, &CaseRef::of(case), Notice::CaseUnsatisfied, now).await?;
         note = xiaowei_core::text::join_sentences(&note, "办件重新办理，已通知县纪委监委");

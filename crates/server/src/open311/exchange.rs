@@ -84,7 +84,7 @@ pub async fn file(
                 .store()
                 .find_service_item(id)
                 .await?
-                .filter(|i| i.active == 1)
+                .filter(|i| i.active)
                 .ok_or_else(|| Open311Error::invalid("service_code：该服务事项已停用或不存在"))?;
             let application = crate::app::cases::Application {
                 form_key: token.clone(),

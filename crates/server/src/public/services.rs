@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use xiaowei_core::monitor::Menu;
-use xiaowei_core::service::{self, CaseStatus, TimeLimit};
+use xiaowei_core::service::{self, CaseStatus};
 use xiaowei_core::service_links::Icon;
 use xiaowei_core::tracked::{Rating, Satisfaction};
 use xiaowei_core::{OrgLevel, Phone};
@@ -137,11 +137,7 @@ async fn catalogue(
             || i.materials.contains(&q)
     };
     for item in items.into_iter().filter(|i| matches(i)) {
-        let link = ItemLink {
-            id: item.id,
-            limit: TimeLimit::parse(&item.time_limit).map(TimeLimit::label).unwrap_or_default(),
-            name: item.name,
-        };
+        let link = ItemLink { id: item.id, limit: item.time_limit.label(), name: item.name };
         match groups.last_mut() {
             Some(g) if g.name == item.department_name => g.items.push(link),
             _ => groups.push(DepartmentGroup { name: item.department_name, items: vec![link] }),
@@ -167,7 +163,7 @@ struct TownshipQuery {
 
 /// An active item; anything else is "not found".
 async fn active_item(state: &AppState, id: i64) -> Result<ServiceItem, AppError> {
-    state.store().find_service_item(id).await?.filter(|i| i.active == 1).ok_or(AppError::NotFound)
+    state.store().find_service_item(id).await?.filter(|i| i.active).ok_or(AppError::NotFound)
 }
 
 fn lines(text: &str) -> Vec<String> {
@@ -202,7 +198,7 @@ async fn item_page(
     };
     let page = ItemPage {
         ledger: crate::public::ledger::badge(&state, "service_item", id).await?,
-        limit: TimeLimit::parse(&item.time_limit).map(TimeLimit::label).unwrap_or_default(),
+        limit: item.time_limit.label(),
         materials: lines(&item.materials),
         steps: lines(&item.steps),
         item,
