@@ -107,7 +107,7 @@ both_backends!(texts_about_a_report_are_listed_only_to_the_commission, |app: Tes
             &xiaowei_store::MessageFilter {
                 org_prefix: "620922".into(),
                 include_reports: true,
-                kind: Some("report".into()),
+                kind: Some(xiaowei_core::message::MessageKind::Report),
                 status: None,
                 overdue_only: false,
                 open_only: false,

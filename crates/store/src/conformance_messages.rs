@@ -7,9 +7,8 @@ use xiaowei_core::message::{self, MessageAction as A, MessageKind as K, MessageS
 use xiaowei_core::tracked::Satisfaction;
 
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
-use crate::{
-    MessageChange, MessageClock, MessageFilter, NewEvent, NewMessage, NewOutbox, NewPhoto, RequestKind, Store,
-};
+use crate::conformance_services::{event, text};
+use crate::{MessageChange, MessageClock, MessageFilter, NewMessage, NewOutbox, NewPhoto, RequestKind, Store};
 
 const NANCHA: &str = "620922100200";
 const BEICUN: &str = "620922101200";
@@ -38,28 +37,9 @@ fn new_message(kind: K, org: &str, key: &str, tracking: &str, at: i64) -> NewMes
     }
 }
 
-fn event(kind: &str) -> NewEvent {
-    NewEvent {
-        kind: kind.into(),
-        actor: "系统".into(),
-        staff_user_id: None,
-        method: None,
-        note: kind.into(),
-        public: true,
-    }
-}
-
+/// A text about a message, under `key`.
 fn notice(key: &str) -> NewOutbox {
-    NewOutbox {
-        dedup_key: key.into(),
-        channel: "sms".into(),
-        notice: "message_received".into(),
-        recipient: "村文书".into(),
-        phone_enc: vec![7],
-        phone_idx: "h".into(),
-        params: "[]".into(),
-        body: "正文".into(),
-    }
+    NewOutbox { notice: "message_received".into(), recipient: "村文书".into(), ..text(key) }
 }
 
 conformance!(a_double_submit_creates_one_message_with_its_notices, |store: Store| async move {
@@ -182,7 +162,7 @@ conformance!(the_inbox_keeps_reports_out_unless_asked_and_the_public_list_is_nar
     assert!(rows.iter().all(|m| m.kind != K::Report));
     let commission = MessageFilter { include_reports: true, ..nancha.clone() };
     assert_eq!(store.messages(&commission, 10, 0).await.unwrap().1, 3);
-    let reports = MessageFilter { kind: Some("report".into()), ..commission };
+    let reports = MessageFilter { kind: Some(K::Report), ..commission };
     assert_eq!(store.messages(&reports, 10, 0).await.unwrap().0[0].id, ids[2]);
     // Public: only the allowed question with a public reply.
     for (id, public) in [(ids[0], true), (ids[1], true), (ids[4], false)] {

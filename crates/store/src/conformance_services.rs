@@ -90,7 +90,8 @@ pub(crate) fn event(kind: &str) -> NewEvent {
     }
 }
 
-fn notice(key: &str) -> NewOutbox {
+/// A text under `key`.
+pub(crate) fn text(key: &str) -> NewOutbox {
     NewOutbox {
         dedup_key: key.into(),
         channel: "sms".into(),
@@ -109,12 +110,12 @@ conformance!(a_double_submit_creates_one_case_with_its_notices, |store: Store| a
         NewPhoto { sha256: "ab".into(), size: 3, content_type: "image/jpeg".into(), original_name: "门.jpg".into() };
     let c = new_case(item, dept, "form-1", "BJ20251009000001", 100);
     let (id, created) = store
-        .create_case(&c, std::slice::from_ref(&photo), &event("submitted"), &[notice("n1"), notice("n2")])
+        .create_case(&c, std::slice::from_ref(&photo), &event("submitted"), &[text("n1"), text("n2")])
         .await
         .unwrap();
     assert!(created);
     let again = NewCase { tracking: "BJ20251009000002".into(), ..c.clone() };
-    let (same, created) = store.create_case(&again, &[photo], &event("submitted"), &[notice("n3")]).await.unwrap();
+    let (same, created) = store.create_case(&again, &[photo], &event("submitted"), &[text("n3")]).await.unwrap();
     assert_eq!((same, created), (id, false));
     assert_eq!(store.outbox(None, Some(id), 10, 0).await.unwrap().1, 2, "only the first submission's notices");
     assert_eq!(store.photos(RequestKind::Case, id).await.unwrap().len(), 1);
@@ -138,14 +139,11 @@ conformance!(a_case_moves_once_per_step, |store: Store| async move {
         .unwrap();
     let contact = CaseChange { contacted: true, ..CaseChange::default() };
     assert!(
-        store
-            .change(id, step(S::Submitted, A::Contact), &contact, &event("contact"), &[notice("c")], 200)
-            .await
-            .unwrap()
+        store.change(id, step(S::Submitted, A::Contact), &contact, &event("contact"), &[text("c")], 200).await.unwrap()
     );
     assert!(
         !store
-            .change(id, step(S::Submitted, A::Contact), &contact, &event("contact"), &[notice("c2")], 201)
+            .change(id, step(S::Submitted, A::Contact), &contact, &event("contact"), &[text("c2")], 201)
             .await
             .unwrap()
     );
@@ -194,8 +192,8 @@ conformance!(clock_marks_fire_once_and_only_when_due, |store: Store| async move 
     assert!(store.due(ClockMark::ContactReminder, 71_999, 10).await.unwrap().is_empty());
     assert_eq!(store.due(ClockMark::ContactReminder, 72_000, 10).await.unwrap(), [id]);
     assert!(!store.fire(id, ClockMark::ContactOverdue, &event("x"), &[], 72_000).await.unwrap(), "not yet due");
-    assert!(store.fire(id, ClockMark::ContactReminder, &event("remind"), &[notice("r")], 72_000).await.unwrap());
-    assert!(!store.fire(id, ClockMark::ContactReminder, &event("remind"), &[notice("r2")], 72_001).await.unwrap());
+    assert!(store.fire(id, ClockMark::ContactReminder, &event("remind"), &[text("r")], 72_000).await.unwrap());
+    assert!(!store.fire(id, ClockMark::ContactReminder, &event("remind"), &[text("r2")], 72_001).await.unwrap());
     assert!(store.due(ClockMark::ContactReminder, 80_000, 10).await.unwrap().is_empty());
     assert!(store.fire(id, ClockMark::ContactOverdue, &event("overdue"), &[], 86_400).await.unwrap());
     let c = store.find_case(id).await.unwrap().unwrap();
@@ -287,7 +285,7 @@ conformance!(the_calendar_is_replaced_by_year_and_edited_by_day, |store: Store| 
 });
 
 conformance!(outbox_claims_hand_each_message_to_one_worker, |store: Store| async move {
-    store.enqueue(&[notice("a"), notice("b"), notice("c"), notice("a")], 100).await.unwrap();
+    store.enqueue(&[text("a"), text("b"), text("c"), text("a")], 100).await.unwrap();
     assert_eq!(store.outbox_counts(true).await.unwrap().pending, 3, "deduplicated");
     let (first, second) = tokio::join!(store.claim_outbox("w1", 100, 60, 10), store.claim_outbox("w2", 100, 60, 10));
     let (first, second) = (first.unwrap(), second.unwrap());

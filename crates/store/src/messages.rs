@@ -147,8 +147,8 @@ pub struct MessageFilter {
     pub org_prefix: String,
     /// Whether reports (举报) are included: only for the discipline commission.
     pub include_reports: bool,
-    pub kind: Option<String>,
-    pub status: Option<String>,
+    pub kind: Option<MessageKind>,
+    pub status: Option<MessageStatus>,
     pub overdue_only: bool,
     /// Only open messages (the reply clock runs).
     pub open_only: bool,
@@ -215,8 +215,8 @@ impl Store {
             "m.org_code LIKE $1 || '%' AND ($2 = 1 OR m.kind <> 'report') AND ($3 = '' OR m.kind = $3) \
              AND ($4 = '' OR m.status = $4) AND ($5 = 0 OR m.overdue_at IS NOT NULL) AND ($6 = 0 OR m.{OPEN})"
         );
-        let kind = filter.kind.clone().unwrap_or_default();
-        let status = filter.status.clone().unwrap_or_default();
+        let kind = filter.kind.map_or("", MessageKind::as_str);
+        let status = filter.status.map_or("", MessageStatus::as_str);
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM {FROM} WHERE {condition} \
              ORDER BY CASE WHEN m.{OPEN} THEN 0 ELSE 1 END, \

@@ -205,7 +205,7 @@ pub struct CaseFilter {
     pub org_prefix: Option<String>,
     /// Only cases of this department.
     pub department_id: Option<i64>,
-    pub status: Option<String>,
+    pub status: Option<CaseStatus>,
     pub overdue_only: bool,
 }
 
@@ -503,7 +503,7 @@ impl Store {
              OR c.completion_overdue_at IS NOT NULL)";
         let prefix = filter.org_prefix.clone().unwrap_or_default();
         let department = filter.department_id.unwrap_or(0);
-        let status = filter.status.clone().unwrap_or_default();
+        let status = filter.status.map_or("", CaseStatus::as_str);
         let overdue = i64::from(filter.overdue_only);
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {CASE_COLUMNS} FROM {CASE_FROM} WHERE {condition} ORDER BY c.submitted_at DESC, c.id DESC \

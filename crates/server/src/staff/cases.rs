@@ -67,9 +67,9 @@ pub async fn workload(state: &AppState, staff: &Staff) -> Result<Workload, AppEr
     let base = scope_filter(staff);
     let count = |filter: CaseFilter| async move { Ok::<_, AppError>(state.store().cases(&filter, 0, 0).await?.1) };
     Ok(Workload {
-        waiting: count(CaseFilter { status: Some("submitted".into()), ..base.clone() }).await?,
-        open: count(CaseFilter { status: Some("in_progress".into()), ..base.clone() }).await?
-            + count(CaseFilter { status: Some("reopened".into()), ..base.clone() }).await?,
+        waiting: count(CaseFilter { status: Some(CaseStatus::Submitted), ..base.clone() }).await?,
+        open: count(CaseFilter { status: Some(CaseStatus::InProgress), ..base.clone() }).await?
+            + count(CaseFilter { status: Some(CaseStatus::Reopened), ..base.clone() }).await?,
         overdue: count(CaseFilter { overdue_only: true, ..base }).await?,
     })
 }
@@ -114,8 +114,8 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, AppError> {
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
-    let status = CaseStatus::parse(&q.status).map(|s| s.as_str().to_owned());
-    let filter = CaseFilter { status: status.clone(), overdue_only: q.overdue == "1", ..scope_filter(&staff) };
+    let status = CaseStatus::parse(&q.status);
+    let filter = CaseFilter { status, overdue_only: q.overdue == "1", ..scope_filter(&staff) };
     let (cases, total) = state.store().cases(&filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     let mut rows = Vec::new();
     for c in cases {
@@ -138,7 +138,7 @@ pub async fn list(
         rows,
         total,
         page,
-        status: status.unwrap_or_default(),
+        status: status.map_or("", CaseStatus::as_str).to_owned(),
         overdue: q.overdue == "1",
         statuses: CaseStatus::ALL,
     };

@@ -105,8 +105,8 @@ fn filter_of(staff: &Staff, q: &ListQuery) -> MessageFilter {
     MessageFilter {
         org_prefix: staff.scope.org_code.clone(),
         include_reports: staff.role.is_commission(),
-        kind: MessageKind::parse(&q.kind).map(|k| k.as_str().to_owned()),
-        status: MessageStatus::parse(&q.status).map(|s| s.as_str().to_owned()),
+        kind: MessageKind::parse(&q.kind),
+        status: MessageStatus::parse(&q.status),
         overdue_only: q.overdue == "1",
         open_only: false,
     }
@@ -203,8 +203,8 @@ pub async fn list(
         total,
         objections,
         page,
-        kind: if only_objections { "objection".into() } else { filter.kind.unwrap_or_default() },
-        status: filter.status.unwrap_or_default(),
+        kind: if only_objections { "objection" } else { filter.kind.map_or("", MessageKind::as_str) }.to_owned(),
+        status: filter.status.map_or("", MessageStatus::as_str).to_owned(),
         overdue: filter.overdue_only,
         kinds,
         statuses: MessageStatus::ALL,
