@@ -512,7 +512,7 @@ impl Store {
         let rows = sqlx::query_as(sql)
             .bind(&prefix)
             .bind(department)
-            .bind(&status)
+            .bind(status)
             .bind(overdue)
             .bind(limit)
             .bind(offset)
@@ -522,7 +522,7 @@ impl Store {
         let total = sqlx::query_scalar(count_sql)
             .bind(&prefix)
             .bind(department)
-            .bind(&status)
+            .bind(status)
             .bind(overdue)
             .fetch_one(&self.pool)
             .await?;
