@@ -140,7 +140,17 @@ pub async fn load(state: &AppState) -> Result<()> {
             public: d.public,
             ..messages::Leaving::default()
         };
-        let filer = Filer { quota: format!("demo-message-box-{n}"), ..Filer::default() };
+        if store.find_message_by_submit_key(&leaving.form_key).await?.is_some() {
+            continue;
+        }
+        let proven = match d.phone {
+            Some(phone) => {
+                let client = format!("demo-message-box-{n}");
+                Some(crate::demo_services::proven_phone(state, phone, &client, submitted).await?)
+            }
+            None => None,
+        };
+        let filer = Filer { quota: format!("demo-message-box-{n}"), proven, ..Filer::default() };
         let left = messages::leave(state, &township, leaving, &filer, submitted).await.map_err(err)?;
         if !left.created {
             continue;

@@ -281,6 +281,23 @@ both_backends!(a_case_and_a_message_are_filed_once_and_followed_by_key, |app: Te
         "id_number": person_id(7),
         "description": "申请高龄补贴，请联系我",
     });
+    // Without a proven phone, nothing is filed.
+    let (status, refused) = post_json(&app, &path, &application).await;
+    error_of(status, &refused, 400, "invalid_input", Some("phone_token"));
+    // The phone is proven first, as on the pages: a code sent, then typed back.
+    let (status, sent) = post_json(&app, "/api/v1/phone-codes", &serde_json::json!({"phone": "13712340000"})).await;
+    assert_eq!((status, &sent["masked_phone"]), (201, &Value::from("137****0000")), "{sent}");
+    let code = sent["shown_code"].as_str().expect("no SMS provider in tests: the code is shown").to_owned();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let try_code = |code: &str| serde_json::json!({"proof": sent["proof"], "code": code});
+    let (status, refused) = post_json(&app, "/api/v1/phone-proofs", &try_code(wrong)).await;
+    error_of(status, &refused, 400, "invalid_input", Some("code"));
+    assert!(refused["error"]["message"].as_str().unwrap().contains("还可以再试4次"), "{refused}");
+    let (status, proven) = post_json(&app, "/api/v1/phone-proofs", &try_code(&code)).await;
+    assert_eq!(status, 201, "{proven}");
+    let (status, refused) = post_json(&app, "/api/v1/phone-proofs", &try_code(&code)).await;
+    error_of(status, &refused, 400, "invalid_input", Some("code"));
+    application["phone_token"] = proven["phone_token"].clone();
     let (status, first) = post_json(&app, &path, &application).await;
     assert_eq!(status, 201, "{first}");
     assert_eq!(first["created"], true);

@@ -69,8 +69,8 @@ fn jpeg(size: usize) -> Vec<u8> {
     bytes
 }
 
-async fn apply_with_photo(app: &TestApp, item: i64, photo: Vec<u8>) -> reqwest::Response {
-    let villager = TestApp::client();
+async fn apply_with_photo(app: &TestApp, villager: &reqwest::Client, item: i64, photo: Vec<u8>) -> reqwest::Response {
+    app.prove_phone(villager, crate::services::GOOD[1].1).await;
     let page = villager
         .get(app.url(&format!("/services/{item}/apply?t=620922100")))
         .send()
@@ -90,9 +90,10 @@ async fn apply_with_photo(app: &TestApp, item: i64, photo: Vec<u8>) -> reqwest::
 
 both_backends!(a_photo_of_7_9_mb_is_accepted_and_one_of_8_1_mb_refused_in_chinese, |app: TestApp| async move {
     let ([item, _], _) = crate::services::seed_cases(&app).await;
-    let accepted = apply_with_photo(&app, item, jpeg(79 * MIB / 10)).await;
+    let villager = TestApp::client();
+    let accepted = apply_with_photo(&app, &villager, item, jpeg(79 * MIB / 10)).await;
     assert_eq!(accepted.status(), 303, "{}", accepted.text().await.unwrap());
-    let refused = apply_with_photo(&app, item, jpeg(81 * MIB / 10)).await;
+    let refused = apply_with_photo(&app, &villager, item, jpeg(81 * MIB / 10)).await;
     assert_eq!(refused.status(), 413);
     let html = refused.text().await.unwrap();
     assert!(html.contains("照片过大") && html.contains("8MB"), "{html}");

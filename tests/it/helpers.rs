@@ -257,6 +257,36 @@ impl TestApp {
         client
     }
 
+    /// Proves `phone` for the client's browser the way a villager does: asks for a code, reads it
+    /// off the page (the test server has no SMS provider, so the code is shown there) and types it
+    /// back. Does nothing when the client has already proven this phone.
+    pub async fn prove_phone(&self, client: &reqwest::Client, phone: &str) {
+        let Ok(phone) = xiaowei_core::Phone::parse(phone) else { return };
+        let page = client.get(self.url("/phone")).send().await.unwrap().text().await.unwrap();
+        if page.contains(&format!("<strong>{}</strong>", phone.masked())) {
+            return;
+        }
+        let csrf = hidden(&page, "csrf").unwrap();
+        let sent = client
+            .post(self.url("/phone/code"))
+            .form(&[("csrf", csrf.as_str()), ("phone", phone.expose()), ("next", "/")])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let code = shown_code(&sent).unwrap_or_else(|| panic!("no code shown: {sent}"));
+        let token = hidden(&sent, "token").unwrap();
+        let done = client
+            .post(self.url("/phone/confirm"))
+            .form(&[("csrf", csrf.as_str()), ("token", token.as_str()), ("code", code.as_str()), ("next", "/")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status(), 303, "the code proves the phone");
+    }
+
     /// Posts a form with the client's CSRF token and a fresh form key.
     pub async fn post_form(&self, client: &reqwest::Client, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         let csrf = self.csrf(client, "/staff/login").await;
@@ -265,6 +295,14 @@ impl TestApp {
         form.extend_from_slice(fields);
         client.post(self.url(path)).form(&form).send().await.unwrap()
     }
+}
+
+/// The verification code a page shows when no SMS provider is configured.
+pub fn shown_code(html: &str) -> Option<String> {
+    let at = html.find("id=\"shown-code\"")?;
+    let rest = &html[at..];
+    let code = rest.split("<strong>").nth(1)?.split("</strong>").next()?;
+    Some(code.to_owned())
 }
 
 /// A fresh once-only form key, as a rendered form carries.

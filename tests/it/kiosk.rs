@@ -237,12 +237,15 @@ both_backends!(a_hall_officer_files_an_application_on_a_villagers_behalf, |app: 
 
     // The same officer on a phone, or a clerk on the terminal, files nothing on anyone's behalf.
     let phone = app.login_as(Role::TownshipAdmin).await;
-    let r = crate::services::apply(&app, &phone, item, &crate::services::GOOD, Some("phone-own-000000001")).await;
+    let mut other = crate::services::GOOD;
+    other[1].1 = "13712340001";
+    let r = crate::services::apply(&app, &phone, item, &other, Some("phone-own-000000001")).await;
     assert_eq!(r.status(), 303);
     assert_eq!(store.find_case_by_submit_key("phone-own-000000001").await.unwrap().unwrap().filed_by, None);
     let clerk_kiosk = enrolled(&app, &register(&app, &admin, "大厅5号机", "60").await).await;
     login_on(&app, &clerk_kiosk, Role::VillageClerk).await;
-    let r = crate::services::apply(&app, &clerk_kiosk, item, &crate::services::GOOD, Some("clerk-kiosk-0000001")).await;
+    other[1].1 = "13712340002";
+    let r = crate::services::apply(&app, &clerk_kiosk, item, &other, Some("clerk-kiosk-0000001")).await;
     assert_eq!(r.status(), 303);
     assert_eq!(store.find_case_by_submit_key("clerk-kiosk-0000001").await.unwrap().unwrap().filed_by, None);
 });

@@ -22,6 +22,7 @@ mod objections;
 mod open311;
 mod opendata;
 mod periods;
+mod phones;
 mod powers;
 mod public;
 mod rbac;

@@ -127,6 +127,9 @@ pub async fn apply(
     fields: &[(&str, &str)],
     form_key: Option<&str>,
 ) -> reqwest::Response {
+    if let Some((_, phone)) = fields.iter().find(|(k, _)| *k == "phone") {
+        app.prove_phone(client, phone).await;
+    }
     let page =
         client.get(app.url(&format!("/services/{item}/apply?t=620922100"))).send().await.unwrap().text().await.unwrap();
     let key = form_key.map_or_else(|| hidden(&page, "form_key").unwrap(), str::to_owned);
@@ -161,6 +164,7 @@ both_backends!(apply_track_handle_and_rate, |app: TestApp| async move {
     assert!(guide.contains("公开账本第") && guide.contains("/ledger/leaves/"), "the guide shows its ledger leaf");
 
     // A double submit of one form creates one case.
+    app.prove_phone(&villager, GOOD[1].1).await;
     let page = villager
         .get(app.url(&format!("/services/{item}/apply?t=620922100")))
         .send()
@@ -181,7 +185,11 @@ both_backends!(apply_track_handle_and_rate, |app: TestApp| async move {
     let texts = store.outbox(None, Some(case.id), 50, 0).await.unwrap().0;
     let mut recipients: Vec<_> = texts.iter().map(|t| t.recipient.split(' ').next().unwrap().to_owned()).collect();
     recipients.sort();
-    assert_eq!(recipients, ["乡镇经办人", "分管领导", "经办人", "部门主要领导"], "all four officials");
+    assert_eq!(
+        recipients,
+        ["乡镇经办人", "分管领导", "申请人", "经办人", "部门主要领导"],
+        "all four officials, and the applicant"
+    );
     assert!(texts.iter().all(|t| t.body.contains(&case.tracking)));
 
     // The applicant page shows the case; the link without its key asks for the phone.
@@ -270,7 +278,7 @@ both_backends!(apply_track_handle_and_rate, |app: TestApp| async move {
     assert_eq!((after.status.as_str(), after.rating.as_deref()), ("reopened", Some("unsatisfied")));
     let texts = store.outbox(None, Some(case.id), 50, 0).await.unwrap().0;
     let to_applicant = texts.iter().filter(|t| t.recipient.starts_with("申请人")).count();
-    assert_eq!(to_applicant, 2, "texted at contact and at completion");
+    assert_eq!(to_applicant, 3, "texted on arrival, at contact and at completion");
     assert!(texts.iter().any(|t| t.notice == "case_unsatisfied" && t.recipient.starts_with("县纪委监委")));
 });
 

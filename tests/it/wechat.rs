@@ -642,7 +642,8 @@ wechat_test!(oauth_my_cases_binding_and_notices, |app: TestApp, fake: Fake| asyn
         .await;
     assert_eq!(r.status(), 303);
     let rows = store.outbox(None, Some(case.id), 50, 0).await.unwrap().0;
-    let to_applicant: Vec<_> = rows.iter().filter(|m| m.recipient.starts_with("申请人")).collect();
+    let to_applicant: Vec<_> =
+        rows.iter().filter(|m| m.recipient.starts_with("申请人") && m.notice == "case_contacted").collect();
     assert_eq!(to_applicant.len(), 1);
     assert_eq!(to_applicant[0].channel, "wechat");
     let gateway = xiaowei_server::workers::notify::LogGateway;

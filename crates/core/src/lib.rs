@@ -18,6 +18,7 @@ pub mod open311;
 pub mod org;
 pub mod period;
 pub mod phone;
+pub mod phone_proof;
 pub mod pii;
 pub mod power;
 pub mod power_lists;

@@ -298,6 +298,8 @@ pub enum MessageRecipient {
 pub enum MessageNotice {
     /// A new message.
     Received,
+    /// To the author: the message arrived, with its tracking number.
+    Filed,
     /// The reply is due within a day.
     ReplyReminder,
     /// The reply is overdue.
@@ -311,13 +313,21 @@ pub enum MessageNotice {
 }
 
 impl MessageNotice {
-    pub const ALL: [Self; 6] =
-        [Self::Received, Self::ReplyReminder, Self::ReplyOverdue, Self::Replied, Self::Unsatisfied, Self::Assigned];
+    pub const ALL: [Self; 7] = [
+        Self::Received,
+        Self::Filed,
+        Self::ReplyReminder,
+        Self::ReplyOverdue,
+        Self::Replied,
+        Self::Unsatisfied,
+        Self::Assigned,
+    ];
 
     /// The template key (also the provider template lookup key).
     pub fn key(self) -> &'static str {
         match self {
             Self::Received => "message_received",
+            Self::Filed => "message_filed",
             Self::ReplyReminder => "message_reminder",
             Self::ReplyOverdue => "message_overdue",
             Self::Replied => "message_replied",
@@ -338,7 +348,7 @@ impl MessageNotice {
             Self::ReplyReminder => &[R::Assignee, R::Handlers],
             Self::ReplyOverdue if report => &[R::Commission],
             Self::ReplyOverdue => &[R::Handlers, R::CountySupervisor],
-            Self::Replied => &[R::Author],
+            Self::Filed | Self::Replied => &[R::Author],
             Self::Unsatisfied if report => &[R::Commission],
             Self::Unsatisfied => &[R::CountySupervisor, R::Handlers],
             Self::Assigned => &[R::Assignee],
@@ -351,6 +361,7 @@ impl MessageNotice {
         let k = kind.label();
         match self {
             Self::Received => format!("收到群众{k}留言，编号{tracking}，请按时答复：{link}"),
+            Self::Filed => format!("您的{k}留言已提交，编号{tracking}，答复进度可查：{link}"),
             Self::ReplyReminder => format!("{k}留言{tracking}将于24小时内到答复期限，请尽快答复：{link}"),
             Self::ReplyOverdue => format!("{k}留言{tracking}已超过答复期限，已标记逾期：{link}"),
             Self::Replied => format!("您的{k}留言{tracking}已有答复，请查看并评价：{link}"),

@@ -318,6 +318,8 @@ pub enum Recipient {
 pub enum Notice {
     /// 新办件: to the department's head, the leader in charge, the officer and the township handler.
     CaseSubmitted,
+    /// To the applicant: the application arrived, with its tracking number.
+    CaseReceived,
     /// 24 小时联系提醒
     ContactReminder,
     /// 超过 24 小时未联系
@@ -335,8 +337,9 @@ pub enum Notice {
 }
 
 impl Notice {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::CaseSubmitted,
+        Self::CaseReceived,
         Self::ContactReminder,
         Self::ContactOverdue,
         Self::CompletionReminder,
@@ -350,6 +353,7 @@ impl Notice {
     pub fn key(self) -> &'static str {
         match self {
             Self::CaseSubmitted => "case_submitted",
+            Self::CaseReceived => "case_received",
             Self::ContactReminder => "contact_reminder",
             Self::ContactOverdue => "contact_overdue",
             Self::CompletionReminder => "completion_reminder",
@@ -370,7 +374,7 @@ impl Notice {
             Self::CaseSubmitted => &[R::DepartmentHead, R::LeaderInCharge, R::CaseOfficer, R::TownshipHandler],
             Self::ContactReminder | Self::CompletionReminder => &[R::CaseOfficer],
             Self::ContactOverdue | Self::CompletionOverdue => &[R::DepartmentHead, R::CountySupervisor],
-            Self::CaseContacted | Self::CaseCompleted => &[R::Applicant],
+            Self::CaseReceived | Self::CaseContacted | Self::CaseCompleted => &[R::Applicant],
             Self::CaseUnsatisfied => &[R::CountySupervisor, R::DepartmentHead],
         }
     }
@@ -381,6 +385,11 @@ impl Notice {
         match self {
             Self::CaseSubmitted => {
                 format!("您有新的群众办事申请（{item}），办件编号{tracking}，请于24小时内联系群众：{link}")
+            }
+            Self::CaseReceived => {
+                format!(
+                    "您的办事申请（{item}）已提交，办件编号{tracking}，工作人员将在24小时内与您联系，进度可查：{link}"
+                )
             }
             Self::ContactReminder => format!("办件{tracking}（{item}）即将超过24小时未联系群众，请尽快联系：{link}"),
             Self::ContactOverdue => format!("办件{tracking}（{item}）已超过24小时未联系群众，已标记逾期：{link}"),
@@ -396,6 +405,7 @@ impl Notice {
     /// template message (an applicant's notices only; the others are never sent there).
     pub fn progress(self) -> Option<&'static str> {
         match self {
+            Self::CaseReceived => Some("已提交"),
             Self::CaseContacted => Some("已受理"),
             Self::CaseCompleted => Some("已办结"),
             _ => None,

@@ -38,8 +38,8 @@ pub use state::AppState;
 
 use app::{screening, uploads};
 use public::{
-    board, disclosures, home, kiosk, ledger, messages, posters, powers, search, services, subsidies, village_office,
-    wechat,
+    board, disclosures, home, kiosk, ledger, messages, phones, posters, powers, search, services, subsidies,
+    village_office, wechat,
 };
 use web::{assets, error, ops, security};
 use workers::{notify, visits, witnesses};
@@ -68,6 +68,7 @@ pub fn app(state: AppState) -> Router {
         .merge(disclosures::router())
         .merge(services::router())
         .merge(messages::router())
+        .merge(phones::router())
         .merge(staff::router(&state))
         .merge(village_office::router())
         .merge(ledger::router())

@@ -40,7 +40,10 @@
     const leave = hasStaff
       ? fetch('/staff/logout', { method: 'POST', headers: { 'x-csrf-token': csrf }, keepalive: true }).catch(() => null)
       : Promise.resolve();
-    leave.then(() => location.replace('/kiosk'));
+    // A phone proven by SMS code is forgotten too: the next villager must prove their own.
+    const forget = fetch('/phone/forget', { method: 'POST', headers: { 'x-csrf-token': csrf }, keepalive: true })
+      .catch(() => null);
+    Promise.all([leave, forget]).then(() => location.replace('/kiosk'));
   };
 
   let overlay = null;

@@ -18,7 +18,7 @@ fn step(from: S, action: A) -> Transition<S> {
     message::transition(from, action).unwrap()
 }
 
-fn new_message(kind: K, org: &str, key: &str, tracking: &str, at: i64) -> NewMessage {
+pub(crate) fn new_message(kind: K, org: &str, key: &str, tracking: &str, at: i64) -> NewMessage {
     NewMessage {
         tracking: tracking.into(),
         submit_key: key.into(),

@@ -24,6 +24,7 @@ mod objections;
 mod ops;
 mod orgs;
 mod outbox;
+mod phones;
 mod pii_rotation;
 mod powers;
 mod screening;
@@ -67,6 +68,7 @@ pub use objections::{NewObjection, Objection, ObjectionChange, ObjectionClock, R
 pub use ops::{COUNTED_TABLES, ExportedSnapshot};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
 pub use outbox::{NewOutbox, OutboxCounts, OutboxMessage};
+pub use phones::{NewPhoneProof, OwnRequest, PhoneProof, PhoneSession};
 pub use pii_rotation::{
     BatchOutcome, Index, PiiRotation, ROTATED_TABLES, Rotated, RotatedTable, RowKey, Sealed, TableProgress,
 };
@@ -201,6 +203,8 @@ mod conformance_ledger;
 mod conformance_messages;
 #[cfg(test)]
 mod conformance_monitor;
+#[cfg(test)]
+mod conformance_phones;
 #[cfg(test)]
 mod conformance_pii_rotation;
 #[cfg(test)]

@@ -10,6 +10,12 @@ impl Store {
     /// a transaction-scoped advisory lock on the key), so two requests at the limit can never
     /// both see room under it.
     pub async fn rate_event(&self, kind: &str, key: &str, since: i64, now: i64) -> Result<i64, StoreError> {
+        Ok(self.rate_counts(kind, key, &[since], now).await?.first().copied().unwrap_or(0))
+    }
+
+    /// Like [`Store::rate_event`] for several windows at once: counts events of `kind` for
+    /// `key` since each of `sinces`, then records this one (once).
+    pub async fn rate_counts(&self, kind: &str, key: &str, sinces: &[i64], now: i64) -> Result<Vec<i64>, StoreError> {
         let mut tx = self.begin_write().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
@@ -17,13 +23,17 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM rate_events WHERE kind = $1 AND key = $2 AND at >= $3")
-                .bind(kind)
-                .bind(key)
-                .bind(since)
-                .fetch_one(&mut *tx)
-                .await?;
+        let mut counts = Vec::with_capacity(sinces.len());
+        for since in sinces {
+            let count: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM rate_events WHERE kind = $1 AND key = $2 AND at >= $3")
+                    .bind(kind)
+                    .bind(key)
+                    .bind(since)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            counts.push(count);
+        }
         sqlx::query("INSERT INTO rate_events (kind, key, at) VALUES ($1, $2, $3)")
             .bind(kind)
             .bind(key)
@@ -31,7 +41,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(count)
+        Ok(counts)
     }
 
     /// Keeps a checked upload until the clerk confirms it.

@@ -218,7 +218,8 @@ const BOUND_FOLLOWERS: &str = "SELECT h.org_code, COUNT(*) AS n FROM wechat_foll
      JOIN households h ON h.id = f.household_id WHERE f.subscribed = 1 AND h.org_code LIKE $1 || '%' \
      AND $2 <= $3 AND $4 <= $5 GROUP BY h.org_code";
 const COVERED: &str = "SELECT h.org_code, COUNT(*) AS n FROM households h WHERE h.org_code LIKE $1 || '%' \
-     AND EXISTS (SELECT 1 FROM wechat_followers f WHERE f.household_id = h.id AND f.subscribed = 1) \
+     AND (EXISTS (SELECT 1 FROM wechat_followers f WHERE f.household_id = h.id AND f.subscribed = 1) \
+          OR EXISTS (SELECT 1 FROM proven_households p WHERE p.household_id = h.id)) \
      AND $2 <= $3 AND $4 <= $5 GROUP BY h.org_code";
 const HOUSEHOLDS: &str = "SELECT org_code, COUNT(*) AS n FROM households WHERE org_code LIKE $1 || '%' \
      AND $2 <= $3 AND $4 <= $5 GROUP BY org_code";
@@ -629,6 +630,7 @@ impl Store {
         let rows = sqlx::query_as(
             "SELECT h.household_no, h.org_code, o.name AS org_name, h.head_name, \
              CASE WHEN EXISTS (SELECT 1 FROM wechat_followers f WHERE f.household_id = h.id AND f.subscribed = 1) \
+             OR EXISTS (SELECT 1 FROM proven_households p WHERE p.household_id = h.id) \
              THEN 1 ELSE 0 END AS covered FROM households h JOIN orgs o ON o.code = h.org_code \
              WHERE h.org_code LIKE $1 || '%' ORDER BY covered, h.org_code, h.household_no LIMIT $2 OFFSET $3",
         )

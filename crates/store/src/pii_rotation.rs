@@ -133,6 +133,8 @@ pub const ROTATED_TABLES: &[RotatedTable] = &[
     RotatedTable { name: "department_contacts", key: RowKey::Int("id"), rotated: Rotated::Sealed(PHONE) },
     RotatedTable { name: "village_cadres", key: RowKey::Int("id"), rotated: Rotated::Sealed(PHONE) },
     RotatedTable { name: "staff_users", key: RowKey::Int("id"), rotated: Rotated::Sealed(PHONE) },
+    RotatedTable { name: "phone_proofs", key: RowKey::Int("id"), rotated: Rotated::Sealed(PHONE) },
+    RotatedTable { name: "phone_sessions", key: RowKey::Text("token_idx"), rotated: Rotated::Sealed(PHONE) },
     RotatedTable {
         name: "service_handlers",
         key: RowKey::Text("item_id || '/' || township_code"),

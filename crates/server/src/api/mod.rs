@@ -43,6 +43,7 @@ mod edge;
 mod error;
 mod ledger;
 mod paging;
+mod phones;
 mod places;
 mod powers;
 mod requests;
@@ -85,6 +86,7 @@ use crate::state::AppState;
         (name = "disclosures", description = "公示公开：村务、财务等公开事项"),
         (name = "services", description = "我要办事：服务事项与办件"),
         (name = "messages", description = "留言箱：咨询、投诉、建议、举报"),
+        (name = "phones", description = "验证手机号：提交办件或留言前，用短信验证码证明手机号是本人的"),
         (name = "ledger", description = "公开账本：每次公开、更正、撤回的记录")
     ),
     components(schemas(ErrorBody))
@@ -108,6 +110,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(services::detail))
         .routes(routes!(ledger::list))
         .routes(routes!(ledger::detail))
+        .routes(routes!(phones::send_code))
+        .routes(routes!(phones::prove))
         .routes(routes!(requests::file_case))
         .routes(routes!(requests::show_case))
         .routes(routes!(requests::leave_message))

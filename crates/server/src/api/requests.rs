@@ -224,11 +224,11 @@ pub async fn show_message(
 /// A JSON body read as an object, each field taken out by its documented rule, so that a wrong
 /// type, a missing field or a value outside its pattern is a 400 naming the field. The use case
 /// then applies the rules a schema cannot state (check digits, existing places).
-struct JsonBody(serde_json::Map<String, Value>);
+pub(super) struct JsonBody(serde_json::Map<String, Value>);
 
 impl JsonBody {
     /// The body of a request sent as `application/json`.
-    fn read(headers: &HeaderMap, bytes: &[u8]) -> Result<Self, ApiError> {
+    pub(super) fn read(headers: &HeaderMap, bytes: &[u8]) -> Result<Self, ApiError> {
         let json = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -248,7 +248,13 @@ impl JsonBody {
     }
 
     /// A string field of at most `max_chars` characters; `None` when absent (or null) and optional.
-    fn text(&self, key: &str, label: &str, required: bool, max_chars: usize) -> Result<Option<String>, ApiError> {
+    pub(super) fn text(
+        &self,
+        key: &str,
+        label: &str,
+        required: bool,
+        max_chars: usize,
+    ) -> Result<Option<String>, ApiError> {
         match self.0.get(key) {
             None | Some(Value::Null) if required => Err(ApiError::field(key, format!("{label}：必填"))),
             None | Some(Value::Null) => Ok(None),
@@ -259,7 +265,7 @@ impl JsonBody {
     }
 
     /// A string field that must pass `rule`, which the document states as a pattern.
-    fn shaped(
+    pub(super) fn shaped(
         &self,
         key: &str,
         label: &str,
@@ -286,8 +292,23 @@ fn is_submit_key(s: &str) -> bool {
     (16..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn is_phone(s: &str) -> bool {
+pub(super) fn is_phone(s: &str) -> bool {
     s.len() == 11 && s.bytes().all(|b| b.is_ascii_digit()) && s.starts_with('1') && s.as_bytes()[1] >= b'3'
+}
+
+pub(super) fn is_phone_token(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+const PHONE_TOKEN_HINT: &str = "应为验证手机号后得到的64位凭证";
+
+/// The phone a token proves, or a 400 naming `phone_token` when it has expired.
+async fn proven(state: &AppState, token: Option<&str>) -> Result<Option<crate::app::phones::ProvenPhone>, ApiError> {
+    let Some(token) = token else { return Ok(None) };
+    match crate::app::phones::proven(state, token, state.now()).await? {
+        Some(p) => Ok(Some(p)),
+        None => Err(ApiError::field("phone_token", "手机验证凭证：已失效，请重新验证手机号")),
+    }
 }
 
 fn is_id_number(s: &str) -> bool {
@@ -308,12 +329,19 @@ fn is_place(s: &str) -> bool {
 const CASE_FIELDS: &[(&str, &str)] = &[
     ("姓名", "name"),
     ("手机号", "phone"),
+    ("手机验证凭证", "phone_token"),
     ("所在村（社区）", "village"),
     ("身份证号", "id_number"),
     ("需求描述", "description"),
 ];
-const MESSAGE_FIELDS: &[(&str, &str)] =
-    &[("留言类别", "kind"), ("留言对象", "place"), ("称呼", "name"), ("手机号", "phone"), ("留言内容", "body")];
+const MESSAGE_FIELDS: &[(&str, &str)] = &[
+    ("留言类别", "kind"),
+    ("留言对象", "place"),
+    ("称呼", "name"),
+    ("手机号", "phone"),
+    ("手机验证凭证", "phone_token"),
+    ("留言内容", "body"),
+];
 
 /// A 我要办事 application.
 #[derive(Serialize, ToSchema)]
@@ -335,6 +363,9 @@ pub struct CaseApplication {
     pub id_number: Option<String>,
     #[schema(min_length = 5, max_length = 2000, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$")]
     pub description: String,
+    /// The proof that `phone` is the applicant's: `phone_token` from `POST /api/v1/phone-proofs`.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub phone_token: String,
 }
 
 impl CaseApplication {
@@ -353,6 +384,13 @@ impl CaseApplication {
             village: required(body.shaped("village", "所在村（社区）", true, is_village, "应为12位村编码")?),
             id_number: body.shaped("id_number", "身份证号", false, is_id_number, "应为18位身份证号码")?,
             description: required(body.text("description", "需求描述", true, service::MAX_TEXT_CHARS)?),
+            phone_token: required(body.shaped(
+                "phone_token",
+                "手机验证凭证",
+                true,
+                is_phone_token,
+                PHONE_TOKEN_HINT,
+            )?),
         })
     }
 }
@@ -405,7 +443,7 @@ pub async fn file_case(
         description: a.description,
         photos: Vec::new(),
     };
-    let filer = Filer { ip, quota, hall_officer: None, follower: None };
+    let filer = Filer { ip, quota, proven: proven(&state, Some(&a.phone_token)).await?, ..Filer::default() };
     let done = cases::file(&state, &item, application, &filer, state.now())
         .await
         .map_err(|e| ApiError::from_shared(e, CASE_FIELDS))?;
@@ -436,6 +474,9 @@ pub struct NewMessage {
     pub body: String,
     /// The author allows the question and its answer on the public list.
     pub public: Option<bool>,
+    /// Required with `phone`: `phone_token` from `POST /api/v1/phone-proofs` for that phone.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub phone_token: Option<String>,
 }
 
 impl NewMessage {
@@ -462,6 +503,7 @@ impl NewMessage {
             phone: body.shaped("phone", "手机号", false, is_phone, "请填写11位手机号码")?,
             body: required(body.text("body", "留言内容", true, message::MAX_BODY_CHARS)?),
             public: Some(body.flag("public", "同意公开")?),
+            phone_token: body.shaped("phone_token", "手机验证凭证", false, is_phone_token, PHONE_TOKEN_HINT)?,
         })
     }
 }
@@ -499,7 +541,7 @@ pub async fn leave_message(
         public: m.public.unwrap_or(false),
         photos: Vec::new(),
     };
-    let filer = Filer { ip, quota, hall_officer: None, follower: None };
+    let filer = Filer { ip, quota, proven: proven(&state, m.phone_token.as_deref()).await?, ..Filer::default() };
     let left = messages::leave(&state, &township, leaving, &filer, state.now())
         .await
         .map_err(|e| ApiError::from_shared(e, MESSAGE_FIELDS))?;

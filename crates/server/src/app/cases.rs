@@ -20,8 +20,8 @@ use crate::state::AppState;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 
-/// Applications one client may submit per hour.
-const APPLICATIONS_PER_CLIENT: i64 = 10;
+/// Applications one phone may submit per hour.
+const APPLICATIONS_PER_PHONE: i64 = 10;
 
 /// The completion deadline's account, kept with the case.
 pub fn deadline_basis(clocks: &service::Clocks) -> String {
@@ -218,8 +218,9 @@ pub async fn file(
         return Err(AppError::invalid(format!("需求描述：请写明要办理的事情（5至{}字）", service::MAX_TEXT_CHARS)));
     }
     let officer = filer.hall_officer.as_ref().and_then(|h| h.for_org(&village.code)).cloned();
-    if state.store().rate_event("service_case", &filer.quota, now - 3600, now).await? >= APPLICATIONS_PER_CLIENT {
-        return Err(AppError::Throttled("提交过于频繁，请1小时后再试"));
+    let quota = filer.vouch(&phone, &village.code, state.cipher())?;
+    if state.store().rate_event("service_case", &quota, now - 3600, now).await? >= APPLICATIONS_PER_PHONE {
+        return Err(AppError::Throttled("该手机号提交过于频繁，请1小时后再试"));
     }
     let photos: Vec<NewPhoto> = crate::app::photos::store(state, &a.photos)
         .await?
@@ -277,7 +278,10 @@ pub async fn file(
             ),
             public: true,
         };
-        match state.store().create_case(&case, &photos, &event, &texts).await {
+        // The applicant's confirmation carries the tracking number.
+        let mut outgoing = notices(state, &case_ref, Notice::CaseReceived, 0).await?;
+        outgoing.extend(texts.iter().cloned());
+        match state.store().create_case(&case, &photos, &event, &outgoing).await {
             Err(e) if draw_again(&e, "service_cases_tracking_key", &mut attempt) => continue,
             Ok((id, created)) => break (id, created, tracking, texts.is_empty()),
             // The same form submitted twice at once: the other submission created the case.
@@ -306,6 +310,10 @@ pub async fn file(
             restricted: false,
         };
         super::tracked::raise_unrouted(state, unrouted, now).await?;
+    }
+    // An applicant with a proven phone who gave their ID number: their household is reached.
+    if let (Some(_), Some(id)) = (&filer.proven, &resident_id) {
+        crate::app::phones::mark_household(state, &name, id, &village.code, now).await?;
     }
     // Inside WeChat, the case belongs to the follower too (我的办件, notices by WeChat).
     if let Some((account, openid)) = &filer.follower

@@ -25,8 +25,8 @@ use super::tracked::{Filer, Official, Outcome, calendar, calendar_as_of, draw_ag
 use crate::state::AppState;
 use crate::web::error::AppError;
 
-/// Messages one client may leave per hour.
-const MESSAGES_PER_CLIENT: i64 = 10;
+/// Messages one phone (or, without a phone, one client) may leave per hour.
+const MESSAGES_PER_SENDER: i64 = 10;
 
 /// How a message's deadline was counted, in plain Chinese (kept with the message).
 pub fn deadline_basis(kind: MessageKind, clock: &DayClock) -> String {
@@ -203,7 +203,10 @@ async fn store_new(
             note: format!("{note}，{}", notified(&texts, to)),
             public: true,
         };
-        match state.store().create_message(&new, photos, &event, &texts).await {
+        // An author who left a phone is texted the tracking number.
+        let mut outgoing = notices(state, &draft_message(&new), MessageNotice::Filed, 0).await?;
+        outgoing.extend(texts.iter().cloned());
+        match state.store().create_message(&new, photos, &event, &outgoing).await {
             Err(e) if draw_again(&e, "messages_tracking_key", &mut attempt) => continue,
             Ok((id, created)) => break (id, created, texts.is_empty()),
             // The same form submitted twice at once: the other submission created the message.
@@ -298,7 +301,12 @@ pub async fn leave(state: &AppState, township: &Org, l: Leaving, filer: &Filer, 
         )));
     }
     let officer = filer.hall_officer.as_ref().and_then(|h| h.for_org(&place.code)).cloned();
-    if state.store().rate_event("message", &filer.quota, now - 3600, now).await? >= MESSAGES_PER_CLIENT {
+    // With a phone, the quota follows the phone; without one, the client.
+    let quota = match &phone {
+        Some(p) => filer.vouch(p, &place.code, state.cipher())?,
+        None => filer.quota.clone(),
+    };
+    if state.store().rate_event("message", &quota, now - 3600, now).await? >= MESSAGES_PER_SENDER {
         return Err(AppError::Throttled("提交过于频繁，请1小时后再试"));
     }
     let photos: Vec<NewPhoto> = crate::app::photos::store(state, &l.photos)

@@ -8,6 +8,7 @@ pub mod cases;
 pub mod disclosure_text;
 pub mod messages;
 pub mod objections;
+pub mod phones;
 pub mod photos;
 pub mod rosters;
 pub mod screening;

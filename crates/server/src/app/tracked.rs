@@ -10,6 +10,7 @@ use xiaowei_core::alert::{self, AlertKind, SubjectKind};
 use xiaowei_core::workday::{DayKind, SpecialDay, WorkCalendar, WorkingDeadline};
 use xiaowei_store::{NewAlert, NewAuditEntry, StaffUser, StoreError};
 
+use super::phones::ProvenPhone;
 use crate::state::{AppState, TRACKING_ATTEMPTS};
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
@@ -149,16 +150,40 @@ pub enum Outcome {
     Repeat,
 }
 
-/// Where a public filing came from, for quotas, the audit record and 代办.
+/// Where a public filing came from, for quotas, the audit record, 代办 and who vouches for the
+/// phone it gives.
 #[derive(Debug, Clone, Default)]
 pub struct Filer {
-    /// The client's address (audited) and its quota key (throttled).
+    /// The client's address (audited) and its quota key (throttling a filing without a phone).
     pub ip: String,
     pub quota: String,
     /// A hall officer logged in at a hall terminal, filing on the villager's behalf.
     pub hall_officer: Option<HallOfficer>,
     /// A WeChat follower filing from inside the account: (account township code, openid).
     pub follower: Option<(String, String)>,
+    /// The phone this browser (or API client) proved by SMS code.
+    pub proven: Option<ProvenPhone>,
+    /// An integrator's system (the 12345 hotline) filing for a caller it spoke to.
+    pub integrator: bool,
+}
+
+impl Filer {
+    /// Checks that the phone a filing for `org_code` gives is vouched for: proven by SMS code in
+    /// this browser, or given by a hall officer at a terminal, a WeChat follower signed in
+    /// through the account, or an integrator. Answers the quota key of the filing: the phone, so
+    /// that quotas follow the phone and not the address.
+    pub fn vouch(&self, phone: &Phone, org_code: &str, cipher: &xiaowei_core::PiiCipher) -> Result<String, AppError> {
+        let vouched = self.hall_officer.as_ref().is_some_and(|h| h.for_org(org_code).is_some())
+            || self.follower.is_some()
+            || self.integrator;
+        match &self.proven {
+            _ if vouched => {}
+            Some(proven) if proven.is(phone) => {}
+            Some(_) => return Err(AppError::invalid("手机号：与已验证的手机号不一致，请重新验证手机号")),
+            None => return Err(AppError::invalid("手机号：请先通过短信验证码验证手机号")),
+        }
+        Ok(format!("phone:{}", &cipher.blind_index("phone", phone.expose())[..16]))
+    }
 }
 
 /// A staff member logged in at an enrolled hall terminal with the right to file on a villager's

@@ -72,6 +72,7 @@ pub async fn file(
     let filer = Filer {
         ip: ip.to_owned(),
         quota: format!("integrator:{}:{}", integrator.token.id, &caller[..16]),
+        integrator: true,
         ..Filer::default()
     };
     let now = state.now();

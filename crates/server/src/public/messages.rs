@@ -15,7 +15,7 @@
 //! (`submitted → handling → replied → closed`, `reopened` on 不满意, or `merged` / `hidden`), who each
 //! notice reaches, and the redaction of the public list (phones, ID numbers and the author's name
 //! removed). Status changes are compare-and-set with their event and outbox rows in one transaction
-//! (`Store::change_message`), and `app::messages::run_clocks` sets reminders and overdue marks once,
+//! (`Store::change`), and `app::messages::run_clocks` sets reminders and overdue marks once,
 //! beside the case clocks, in the same workers. The staff inbox (`/staff/inbox`) lists messages,
 //! roster objections and self-query reports in scope.
 //!
@@ -138,6 +138,17 @@ struct NewPage {
     proxy: Option<String>,
     /// Prefilled text, e.g. from 核验 finding a page that disagrees with its ledger record.
     body: String,
+    /// How the phone is given: typed (a hall officer or a follower vouches), the proven one, or
+    /// none yet (the page links to proving one).
+    phone: PhoneField,
+    prove_link: String,
+}
+
+/// The phone part of the message form.
+enum PhoneField {
+    Typed,
+    Proven(String),
+    Unproven,
 }
 
 #[derive(Deserialize)]
@@ -160,6 +171,19 @@ async fn new_form(
     let Some(kind) = MessageKind::parse(&q.kind) else {
         return Ok(see_other(&format!("/t/{}/messages", township.code)));
     };
+    let here = format!("/t/{}/messages/new?kind={}", township.code, kind.as_str());
+    let phone = if proxy.is_some() || crate::public::wechat::signed_in_follower(&state, &headers).is_some() {
+        PhoneField::Typed
+    } else {
+        match crate::public::phones::proven(&state, &headers).await? {
+            Some(p) => PhoneField::Proven(p.phone.masked()),
+            // A complaint needs a phone: prove it first.
+            None if kind.phone_rule() == PhoneRule::Required => {
+                return Ok(see_other(&crate::public::phones::prove_link(&here)));
+            }
+            None => PhoneField::Unproven,
+        }
+    };
     let mut places =
         vec![PlaceOption { name: format!("{}（乡镇）", township.display_name()), code: township.code.clone() }];
     places.extend(
@@ -171,6 +195,8 @@ async fn new_form(
             .map(|v| PlaceOption { name: v.display_name().to_owned(), code: v.code }),
     );
     let page = NewPage {
+        phone,
+        prove_link: crate::public::phones::prove_link(&here),
         proxy,
         township_name: township.display_name().to_owned(),
         township_code: township.code,
@@ -222,18 +248,29 @@ async fn leave(
     let township = township_of(&state, &code).await?;
     let headers = request.headers().clone();
     let form = crate::app::photos::read(&state, request, "留言").await?;
+    let proven = crate::public::phones::proven(&state, &headers).await?;
+    let typed = form.field("phone");
     let leaving = messages::Leaving {
         form_key: form.field("form_key"),
         kind: form.field("kind"),
         place: form.field("place"),
         name: form.field("name"),
-        phone: form.field("phone"),
+        phone: match &proven {
+            Some(p) if typed.is_empty() && form.field("use_phone") == "1" => p.phone.expose().to_owned(),
+            _ => typed,
+        },
         body: form.field("body"),
         public: form.field("public") == "1",
         photos: form.photos().to_vec(),
     };
-    let filer =
-        Filer { ip, quota, hall_officer: crate::public::kiosk::hall_officer(&state, &headers).await?, follower: None };
+    let filer = Filer {
+        ip,
+        quota,
+        hall_officer: crate::public::kiosk::hall_officer(&state, &headers).await?,
+        follower: crate::public::wechat::signed_in_follower(&state, &headers),
+        proven,
+        integrator: false,
+    };
     let left = messages::leave(&state, &township, leaving, &filer, state.now()).await?;
     let key = messages::message_key(&state, &left.tracking);
     match left.secret {
@@ -325,11 +362,19 @@ async fn message_page(
     CsrfToken(csrf): CsrfToken,
     Path(tracking): Path<String>,
     Query(q): Query<MessageQuery>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     let m = match keyed_message(&state, &tracking, &q.k).await {
         Ok(m) => m,
         Err(AppError::NotFound) if q.k.is_empty() => {
             let tracking = message::normalize_tracking(&tracking).unwrap_or_default();
+            // The owner of a proven phone opens their own message without typing it again.
+            let found = state.store().find_message_by_tracking(&tracking).await?;
+            if let (Some(m), Some(owner)) = (found, crate::public::phones::proven(&state, &headers).await?)
+                && m.phone_idx.as_ref().is_some_and(|idx| owner.idxs.contains(idx))
+            {
+                return Ok(see_other(&format!("/messages/{tracking}?k={}", messages::message_key(&state, &tracking))));
+            }
             return Ok(see_other(&format!("/messages?tracking={tracking}")));
         }
         Err(e) => return Err(e),

@@ -8,6 +8,7 @@ pub mod home;
 pub mod kiosk;
 pub mod ledger;
 pub mod messages;
+pub mod phones;
 pub mod posters;
 pub mod powers;
 pub mod search;

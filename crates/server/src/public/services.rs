@@ -226,6 +226,10 @@ struct ApplyPage {
     max_photos: usize,
     /// On a hall terminal with a hall officer logged in: the officer filing on the villager's behalf.
     proxy: Option<String>,
+    /// The masked phone proven in this browser, which the application goes under.
+    proven: Option<String>,
+    /// Where to prove another phone and come back.
+    prove_link: String,
 }
 
 async fn apply_form(
@@ -248,7 +252,16 @@ async fn apply_form(
         .map(|v| VillageOption { name: v.display_name().to_owned(), code: v.code })
         .collect();
     let proxy = crate::public::kiosk::proxy_officer(&state, &headers, &township.code).await?.map(|u| u.display_name);
+    let follower = crate::public::wechat::signed_in_follower(&state, &headers).is_some();
+    let proven = crate::public::phones::proven(&state, &headers).await?;
+    let here = format!("/services/{id}/apply?t={}", township.code);
+    // From a browser, the phone is proven first; a hall officer or a follower vouches for it.
+    if proxy.is_none() && !follower && proven.is_none() {
+        return Ok(see_other(&crate::public::phones::prove_link(&here)));
+    }
     let page = ApplyPage {
+        proven: proven.filter(|_| proxy.is_none() && !follower).map(|p| p.phone.masked()),
+        prove_link: crate::public::phones::prove_link(&here),
         proxy,
         item,
         township_name: township.display_name().to_owned(),
@@ -271,10 +284,15 @@ async fn apply(
     let item = active_item(&state, id).await?;
     let headers = request.headers().clone();
     let form = crate::app::photos::read(&state, request, "申请").await?;
+    let proven = crate::public::phones::proven(&state, &headers).await?;
+    let typed = form.field("phone");
     let application = cases::Application {
         form_key: form.field("form_key"),
         name: form.field("name"),
-        phone: form.field("phone"),
+        phone: match &proven {
+            Some(p) if typed.is_empty() => p.phone.expose().to_owned(),
+            _ => typed,
+        },
         village: form.field("village"),
         id_number: form.field("id_number"),
         description: form.field("description"),
@@ -285,6 +303,8 @@ async fn apply(
         quota,
         hall_officer: crate::public::kiosk::hall_officer(&state, &headers).await?,
         follower: crate::public::wechat::signed_in_follower(&state, &headers),
+        proven,
+        integrator: false,
     };
     let filed = cases::file(&state, &item, application, &filer, state.now()).await?;
     Ok(see_other(&format!("/cases/{}?k={}&new=1", filed.tracking, cases::case_key(&state, &filed.tracking))))
@@ -377,11 +397,22 @@ async fn case_page(
     CsrfToken(csrf): CsrfToken,
     Path(tracking): Path<String>,
     Query(q): Query<CaseQuery>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     let case = match keyed_case(&state, &tracking, &q.k).await {
         Ok(case) => case,
-        // Without the key, ask for the phone number.
-        Err(AppError::NotFound) if q.k.is_empty() => return Ok(see_other(&format!("/cases?tracking={tracking}"))),
+        // Without the key, the owner of a proven phone opens their own case; anyone else is asked
+        // for the phone number.
+        Err(AppError::NotFound) if q.k.is_empty() => {
+            let tracking = service::normalize_tracking(&tracking).unwrap_or_default();
+            let found = state.store().find_case_by_tracking(&tracking).await?;
+            if let (Some(case), Some(owner)) = (found, crate::public::phones::proven(&state, &headers).await?)
+                && owner.idxs.contains(&case.phone_idx)
+            {
+                return Ok(see_other(&format!("/cases/{tracking}?k={}", cases::case_key(&state, &tracking))));
+            }
+            return Ok(see_other(&format!("/cases?tracking={tracking}")));
+        }
         Err(e) => return Err(e),
     };
     let status = case.status;

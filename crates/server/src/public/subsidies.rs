@@ -890,12 +890,23 @@ async fn self_query(
     State(state): State<AppState>,
     QuotaKey(quota): QuotaKey,
     Path(township_code): Path<String>,
+    headers: axum::http::HeaderMap,
     Form(form): Form<SelfQueryForm>,
 ) -> Result<Response, AppError> {
+    let name = xiaowei_core::text::compact(&form.name);
+    let id = ResidentId::parse(&form.id_number).ok();
     let input = SelfQueryInput { name: form.name, id_number: form.id_number, household: form.household == "1" };
     let via =
         QueryVia { client: quota, actor: "公众".to_owned(), again_url: format!("/t/{township_code}/self-query") };
-    answer_self_query(&state, &township_code, input, via).await
+    let answer = answer_self_query(&state, &township_code, input, via).await?;
+    // A proven phone whose owner found themselves: their household is reached by the platform.
+    if let Some(id) = id
+        && answer.status().is_success()
+        && crate::public::phones::proven(&state, &headers).await?.is_some()
+    {
+        crate::app::phones::mark_household(&state, &name, &id, &township_code, state.now()).await?;
+    }
+    Ok(answer)
 }
 
 /// What a villager typed into a self-query.

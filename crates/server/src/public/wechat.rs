@@ -676,26 +676,8 @@ async fn bind(
     if store.rate_event("wechat_bind", &openid, now - 600, now).await? >= 5 {
         return Err(AppError::Throttled("绑定尝试过于频繁，请10分钟后再试"));
     }
-    let villages: std::collections::BTreeSet<String> = store
-        .entries_for_person_indexes(&id_idxs)
-        .await?
-        .into_iter()
-        .filter(|e| e.name == name && e.org_code.starts_with(&code))
-        .map(|e| e.org_code)
-        .collect();
-    let household_no = form.household_no.trim();
-    let mut found = None;
-    for village in &villages {
-        let candidates = if household_no.is_empty() {
-            store.households_headed_by(village, &name).await?
-        } else {
-            store.household_by_no(village, household_no).await?.into_iter().collect()
-        };
-        if let [only] = candidates.as_slice() {
-            found = Some(only.clone());
-            break;
-        }
-    }
+    let (villages, found) =
+        crate::app::phones::household_of(&state, &name, &id_idxs, &code, form.household_no.trim()).await?;
     let render = |message: &str, bound: bool| BindPage {
         township_name: org.display_name().to_owned(),
         township_code: org.code.clone(),

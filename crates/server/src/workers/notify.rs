@@ -22,7 +22,7 @@
 //! written with the case, so a later calendar edit does not rewrite history.
 //!
 //! Every change that texts someone writes its outbox rows (`outbox`) in the same transaction
-//! (`Store::create_case`, `change_case`, `fire_clock`), with a dedup key. This module runs two
+//! (`Store::create_case`, `Store::change`, `Store::fire`), with a dedup key. This module runs two
 //! loops that take `now` from the caller (tests drive them with a controllable clock; `serve` runs
 //! them every 15 s when `workers = true`): `app::cases::run_clocks` sets each reminder or overdue mark once by
 //! compare-and-set on its column, and `deliver_due` claims messages under a lease (compare-and-set
@@ -74,6 +74,12 @@ pub trait SmsGateway: Send + Sync {
         params: &'a [(String, String)],
         body: &'a str,
     ) -> GatewayFuture<'a>;
+
+    /// Whether texts reach real phones. The development log gateway's do not, so a verification
+    /// code it "sends" is shown on the page instead (see `app::phones`).
+    fn reaches_phones(&self) -> bool {
+        true
+    }
 }
 
 pub type SharedGateway = Arc<dyn SmsGateway>;
@@ -206,6 +212,10 @@ async fn deliver_one(
 pub struct LogGateway;
 
 impl SmsGateway for LogGateway {
+    fn reaches_phones(&self) -> bool {
+        false
+    }
+
     fn send<'a>(
         &'a self,
         phone: &'a str,
@@ -214,7 +224,8 @@ impl SmsGateway for LogGateway {
         body: &'a str,
     ) -> GatewayFuture<'a> {
         Box::pin(async move {
-            let masked = if notice.starts_with("message_") {
+            // A verification code may be a reporter's: no phone either.
+            let masked = if notice.starts_with("message_") || notice == crate::app::phones::CODE_NOTICE {
                 String::from("（不记录）")
             } else {
                 Phone::parse(phone).map(|p| p.masked()).unwrap_or_default()
@@ -238,7 +249,7 @@ pub fn sms_notice_keys() -> impl Iterator<Item = &'static str> {
                 .into_iter()
                 .map(xiaowei_core::objection::ObjectionNotice::key),
         )
-        .chain([xiaowei_core::alert::DIGEST_NOTICE])
+        .chain([xiaowei_core::alert::DIGEST_NOTICE, crate::app::phones::CODE_NOTICE])
 }
 
 /// A configured SMS provider: looks up the provider's template for each notice and tells
@@ -255,6 +266,10 @@ impl ProviderGateway {
         templates: &std::collections::BTreeMap<String, String>,
     ) -> Result<SharedGateway, xiaowei_integrations::SmsConfigError> {
         if sms.provider == xiaowei_integrations::SmsProvider::Log {
+            tracing::warn!(
+                "sms provider is `log`: no text reaches a phone and verification codes are shown on the page; \
+                 configure [sms] for a real installation"
+            );
             return Ok(Arc::new(LogGateway));
         }
         let missing: Vec<&str> = sms_notice_keys().filter(|k| !templates.contains_key(*k)).collect();
