@@ -40,7 +40,6 @@ use xiaowei_core::{OrgLevel, Phone};
 use xiaowei_store::{Message, RequestKind};
 
 use crate::app::messages;
-use crate::app::tracked::Filer;
 use crate::app::tracked::{PublicEvent, masked_phone};
 use crate::staff::see_other;
 use crate::state::AppState;
@@ -263,14 +262,7 @@ async fn leave(
         public: form.field("public") == "1",
         photos: form.photos().to_vec(),
     };
-    let filer = Filer {
-        ip,
-        quota,
-        hall_officer: crate::public::kiosk::hall_officer(&state, &headers).await?,
-        follower: crate::public::wechat::signed_in_follower(&state, &headers),
-        proven,
-        integrator: false,
-    };
+    let filer = crate::public::phones::filer(&state, ip, quota, &headers, proven).await?;
     let left = messages::leave(&state, &township, leaving, &filer, state.now()).await?;
     let key = messages::message_key(&state, &left.tracking);
     match left.secret {

@@ -18,7 +18,6 @@ use xiaowei_core::{OrgLevel, Phone};
 use xiaowei_store::{RequestKind, ServiceCase, ServiceItem};
 
 use crate::app::cases;
-use crate::app::tracked::Filer;
 use crate::app::tracked::{PublicEvent, masked_phone};
 use crate::staff::see_other;
 use crate::state::AppState;
@@ -298,14 +297,7 @@ async fn apply(
         description: form.field("description"),
         photos: form.photos().to_vec(),
     };
-    let filer = Filer {
-        ip,
-        quota,
-        hall_officer: crate::public::kiosk::hall_officer(&state, &headers).await?,
-        follower: crate::public::wechat::signed_in_follower(&state, &headers),
-        proven,
-        integrator: false,
-    };
+    let filer = crate::public::phones::filer(&state, ip, quota, &headers, proven).await?;
     let filed = cases::file(&state, &item, application, &filer, state.now()).await?;
     Ok(see_other(&format!("/cases/{}?k={}&new=1", filed.tracking, cases::case_key(&state, &filed.tracking))))
 }
