@@ -65,7 +65,7 @@ pub async fn load(state: &AppState) -> Result<()> {
             conditions: conditions.into(),
             materials: materials.replace(';', "\n"),
             steps: steps(&department.name),
-            time_limit: limit.as_code(),
+            time_limit: limit,
             fee: fee.into(),
             contact_phone: format!("0937-55{:05}", 22_000 + department.id),
             external_url: (!url.is_empty()).then(|| url.to_owned()),
@@ -183,7 +183,7 @@ async fn demo_cases(state: &AppState, catalogue: &[ServiceItem], now: i64) -> Re
             description: (*description).into(),
             ..cases::Application::default()
         };
-        if item.requires_id == 1 {
+        if item.requires_id {
             let born = jiff::civil::Date::new(1948 + i16::try_from(n).unwrap_or(0) * 7, 3, 9)?;
             application.id_number = crate::demo_subsidies::make_id(born, 311 + n * 2)?.expose().to_owned();
         }

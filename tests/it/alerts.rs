@@ -11,10 +11,13 @@ use xiaowei_core::subsidy::{self, RosterAction, RosterStatus};
 
 use xiaowei_core::Role;
 use xiaowei_core::alert::{self, AlertAction, AlertKind, AlertStatus};
+use xiaowei_core::message::{self, MessageAction as A, MessageStatus as S};
+use xiaowei_core::service::{self, CaseAction, CaseStatus};
+use xiaowei_core::tracked::Satisfaction;
 use xiaowei_server::workers::alerts::scan;
 use xiaowei_store::{
-    AlertFilter, CaseChange, MessageChange, NewCase, NewCaseEvent, NewDifference, NewDisclosure, NewMessage,
-    NewMessageEvent, NewOutbox, NewPowerExercise, NewPowerStepRecord, NewRoster, Store,
+    AlertFilter, CaseChange, MessageChange, NewCase, NewDifference, NewDisclosure, NewEvent, NewMessage, NewOutbox,
+    NewPowerExercise, NewPowerStepRecord, NewRoster, Store,
 };
 
 use crate::helpers::{TestApp, both_backends, person_id};
@@ -30,8 +33,8 @@ fn t0() -> i64 {
     "2025-10-20T04:00:00Z".parse::<jiff::Timestamp>().unwrap().as_second()
 }
 
-fn case_event() -> NewCaseEvent {
-    NewCaseEvent {
+fn case_event() -> NewEvent {
+    NewEvent {
         kind: "x".into(),
         actor: "系统".into(),
         staff_user_id: None,
@@ -86,8 +89,9 @@ async fn case(
     store.create_case(&c, &[], &case_event(), texts).await.unwrap().0
 }
 
-async fn change(store: &Store, id: i64, from: &str, to: &str, change: CaseChange, at: i64) {
-    assert!(store.change_case(id, &[from], to, &change, &case_event(), &[], at).await.unwrap());
+async fn change(store: &Store, id: i64, from: CaseStatus, action: CaseAction, change: CaseChange, at: i64) {
+    let transition = service::transition(from, action).unwrap();
+    assert!(store.change(id, transition, &change, &case_event(), &[], at).await.unwrap());
 }
 
 fn contacted() -> CaseChange {
@@ -102,15 +106,22 @@ fn rated(r: &str) -> CaseChange {
     CaseChange { rating: Some((r.into(), String::new())), ..CaseChange::default() }
 }
 
-fn message_event() -> NewMessageEvent {
-    NewMessageEvent { kind: "x".into(), actor: "系统".into(), staff_user_id: None, note: "x".into(), public: false }
+fn message_event() -> NewEvent {
+    NewEvent {
+        kind: "x".into(),
+        actor: "系统".into(),
+        staff_user_id: None,
+        method: None,
+        note: "x".into(),
+        public: false,
+    }
 }
 
 async fn message(store: &Store, tracking: &str, kind: &str, at: i64, due: i64) -> i64 {
     let m = NewMessage {
         tracking: tracking.into(),
         submit_key: format!("k-{tracking}"),
-        kind: kind.into(),
+        kind: kind.parse().unwrap(),
         org_code: NANCHA.into(),
         author_name: String::new(),
         phone_enc: None,
@@ -221,7 +232,7 @@ async fn seed_activity(app: &TestApp) -> Vec<(String, String)> {
         [text_to("经办人", "officer-idx"), text_to("乡镇经办人", "handler-idx"), text_to("部门主要领导", "head-idx")];
     case(store, own, "BJ20251015000001", t - 5 * DAY, far, &all_three).await;
     let b = case(store, own, "BJ20251015000002", t - 9 * DAY / 2, far, &[text_to("乡镇经办人", "handler-idx")]).await;
-    change(store, b, "submitted", "in_progress", contacted(), t - 4 * DAY).await;
+    change(store, b, CaseStatus::Submitted, CaseAction::Contact, contacted(), t - 4 * DAY).await;
     let c = case(
         store,
         own,
@@ -231,7 +242,7 @@ async fn seed_activity(app: &TestApp) -> Vec<(String, String)> {
         &[text_to("经办人", "officer-idx"), text_to("乡镇经办人", "handler-idx"), text_to("部门主要领导", "head-idx")],
     )
     .await;
-    change(store, c, "submitted", "in_progress", contacted(), t - 2 * DAY).await;
+    change(store, c, CaseStatus::Submitted, CaseAction::Contact, contacted(), t - 2 * DAY).await;
     case(
         store,
         own,
@@ -246,18 +257,18 @@ async fn seed_activity(app: &TestApp) -> Vec<(String, String)> {
 
     // Deadline: D open past its due date; D2 due an hour from now.
     let d = case(store, own, "BJ20251015000006", t - 30 * DAY, t - DAY, &[]).await;
-    change(store, d, "submitted", "in_progress", contacted(), t - 30 * DAY + HOUR).await;
+    change(store, d, CaseStatus::Submitted, CaseAction::Contact, contacted(), t - 30 * DAY + HOUR).await;
     let d2 = case(store, own, "BJ20251015000007", t - 10 * DAY, t + HOUR, &[]).await;
-    change(store, d2, "submitted", "in_progress", contacted(), t - 10 * DAY + HOUR).await;
+    change(store, d2, CaseStatus::Submitted, CaseAction::Contact, contacted(), t - 10 * DAY + HOUR).await;
 
     // Ratings: E rated 不满意 (reopened), F rated 满意.
-    for (tracking, rating, to) in
-        [("BJ20251015000008", "unsatisfied", "reopened"), ("BJ20251015000009", "satisfied", "closed")]
+    for (tracking, rating) in
+        [("BJ20251015000008", Satisfaction::Unsatisfied), ("BJ20251015000009", Satisfaction::Satisfied)]
     {
         let id = case(store, own, tracking, t - 6 * DAY, far, &[]).await;
-        change(store, id, "submitted", "in_progress", contacted(), t - 6 * DAY + HOUR).await;
-        change(store, id, "in_progress", "completed", completed(), t - 2 * DAY).await;
-        change(store, id, "completed", to, rated(rating), t - HOUR).await;
+        change(store, id, CaseStatus::Submitted, CaseAction::Contact, contacted(), t - 6 * DAY + HOUR).await;
+        change(store, id, CaseStatus::InProgress, CaseAction::Complete, completed(), t - 2 * DAY).await;
+        change(store, id, CaseStatus::Completed, CaseAction::Rate(rating), rated(rating.as_str()), t - HOUR).await;
     }
     // The cases seeded for the access matrix are filed at the real time, far after t: quiet.
 
@@ -270,7 +281,14 @@ async fn seed_activity(app: &TestApp) -> Vec<(String, String)> {
         let reply = MessageChange { reply: Some(("已答复".into(), false, clerk)), ..MessageChange::default() };
         assert!(
             store
-                .change_message(id, &["submitted"], "replied", &reply, &message_event(), &[], t - 2 * DAY)
+                .change(
+                    id,
+                    message::transition(S::Submitted, A::Reply).unwrap(),
+                    &reply,
+                    &message_event(),
+                    &[],
+                    t - 2 * DAY
+                )
                 .await
                 .unwrap()
         );
@@ -282,7 +300,14 @@ async fn seed_activity(app: &TestApp) -> Vec<(String, String)> {
             };
             assert!(
                 store
-                    .change_message(id, &["replied"], "reopened", &rate, &message_event(), &[], t - HOUR)
+                    .change(
+                        id,
+                        message::transition(S::Replied, A::Rate(Satisfaction::Unsatisfied)).unwrap(),
+                        &rate,
+                        &message_event(),
+                        &[],
+                        t - HOUR
+                    )
                     .await
                     .unwrap()
             );

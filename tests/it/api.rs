@@ -261,7 +261,7 @@ both_backends!(a_case_and_a_message_are_filed_once_and_followed_by_key, |app: Te
                 conditions: "户籍在本县".into(),
                 materials: "身份证".into(),
                 steps: "申请\n审核".into(),
-                time_limit: "15d".into(),
+                time_limit: xiaowei_core::service::TimeLimit::WorkingDays(15),
                 fee: "不收费".into(),
                 contact_phone: "0937-5522001".into(),
                 external_url: None,

@@ -107,7 +107,7 @@ both_backends!(texts_about_a_report_are_listed_only_to_the_commission, |app: Tes
             &xiaowei_store::MessageFilter {
                 org_prefix: "620922".into(),
                 include_reports: true,
-                kind: Some("report".into()),
+                kind: Some(xiaowei_core::message::MessageKind::Report),
                 status: None,
                 overdue_only: false,
                 open_only: false,
@@ -202,7 +202,7 @@ both_backends!(the_timeline_says_a_text_was_sent_only_when_one_was, |app: TestAp
                 conditions: "本县农户".into(),
                 materials: "身份证".into(),
                 steps: "申请\n审核".into(),
-                time_limit: "15d".into(),
+                time_limit: xiaowei_core::service::TimeLimit::WorkingDays(15),
                 fee: "不收费".into(),
                 contact_phone: "0937-5522009".into(),
                 external_url: None,

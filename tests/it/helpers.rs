@@ -6,6 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use rand::Rng;
+use xiaowei_core::tracked::Satisfaction;
 use xiaowei_core::{OrgLevel, PiiCipher, PiiKey, Role};
 use xiaowei_server::{AppState, Config};
 use xiaowei_store::{NewContact, NewHousehold, NewOrg, NewStaffUser, Store};
@@ -381,12 +382,44 @@ impl TestApp {
 
 /// Stores an objection as filed at `at`, with its first timeline entry and no texts.
 pub async fn store_objection(store: &Store, o: &xiaowei_store::NewObjection, at: i64) -> i64 {
-    let event = xiaowei_store::NewObjectionEvent {
+    let event = xiaowei_store::NewEvent {
         kind: "submitted".into(),
         actor: "异议人".into(),
         staff_user_id: None,
+        method: None,
         note: "提交异议".into(),
         public: true,
     };
     store.create_objection(o, &event, &[], at).await.unwrap()
+}
+
+/// Walks a case from 待联系 through contact and completion to the applicant's rating, each step
+/// the transition core's case state machine allows, at `at`.
+pub async fn close_case(store: &Store, id: i64, rating: Satisfaction, at: i64) {
+    use xiaowei_core::service::{CaseAction, CaseStatus, transition};
+    use xiaowei_store::CaseChange;
+    let steps = [
+        (CaseStatus::Submitted, CaseAction::Contact, CaseChange { contacted: true, ..CaseChange::default() }),
+        (
+            CaseStatus::InProgress,
+            CaseAction::Complete,
+            CaseChange { completed_reply: Some("已办结".into()), ..CaseChange::default() },
+        ),
+        (
+            CaseStatus::Completed,
+            CaseAction::Rate(rating),
+            CaseChange { rating: Some((rating.as_str().into(), String::new())), ..CaseChange::default() },
+        ),
+    ];
+    for (from, action, change) in steps {
+        let event = xiaowei_store::NewEvent {
+            kind: "step".into(),
+            actor: "测试".into(),
+            staff_user_id: None,
+            method: None,
+            note: String::new(),
+            public: false,
+        };
+        assert!(store.change(id, transition(from, action).unwrap(), &change, &event, &[], at).await.unwrap());
+    }
 }

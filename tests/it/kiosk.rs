@@ -230,7 +230,7 @@ both_backends!(a_hall_officer_files_an_application_on_a_villagers_behalf, |app: 
         kiosk.post(app.url(&format!("/t/{TOWNSHIP}/messages/new?csrf={csrf}"))).multipart(form).send().await.unwrap();
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     let message = store.find_message_by_submit_key("kiosk-message-00001").await.unwrap().unwrap();
-    let events = store.message_events(message.id).await.unwrap();
+    let events = store.events(xiaowei_store::RequestKind::Message, message.id).await.unwrap();
     assert_eq!(events[0].actor, "乡镇管理员（代办）");
     assert!(events[0].note.starts_with("工作人员在触摸终端代办"));
     assert_eq!(message.author_name, "孙大爷", "filed for the villager, under the villager's name");

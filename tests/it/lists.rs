@@ -2,7 +2,8 @@
 //! the alert and screening exports, and 办件公开, end to end over HTTP on both engines.
 
 use xiaowei_core::Role;
-use xiaowei_store::{CaseChange, NewCaseEvent, NewMessage, NewMessageEvent, NewWechatAccount};
+use xiaowei_core::tracked::Satisfaction;
+use xiaowei_store::{NewEvent, NewMessage, NewWechatAccount};
 
 use crate::helpers::{TestApp, both_backends};
 
@@ -187,8 +188,7 @@ both_backends!(departments_alerts_and_hits_export_like_every_table, |app: TestAp
     let (_, [case, _]) = crate::services::seed_cases(&app).await;
     let store = app.state.store();
     let id = store.find_case_by_tracking(&case).await.unwrap().unwrap().id;
-    let rated = CaseChange { rating: Some(("satisfied".into(), String::new())), ..CaseChange::default() };
-    assert!(store.change_case(id, &["submitted"], "closed", &rated, &event(), &[], app.state.now()).await.unwrap());
+    crate::helpers::close_case(store, id, Satisfaction::Satisfied, app.state.now()).await;
     let supervisor = app.login_as(Role::Supervisor).await;
     let (_, html) = text(&supervisor, &app, "/staff/monitor").await;
     assert!(html.contains("id=\"departments\"") && html.contains("县民政局") && html.contains("县水务局"));
@@ -224,23 +224,12 @@ both_backends!(departments_alerts_and_hits_export_like_every_table, |app: TestAp
     assert_eq!(text(&admin, &app, "/staff/screening/export").await.0, 403);
 });
 
-fn event() -> NewCaseEvent {
-    NewCaseEvent {
-        kind: "rated".into(),
-        actor: "申请人".into(),
-        staff_user_id: None,
-        method: None,
-        note: "满意".into(),
-        public: true,
-    }
-}
-
 async fn message(app: &TestApp, n: usize, kind: &str, body: &str, due_in: i64) {
     let now = app.state.now();
     let m = NewMessage {
         tracking: format!("LY20251010{n:06}"),
         submit_key: format!("board-{n}"),
-        kind: kind.into(),
+        kind: kind.parse().unwrap(),
         org_code: NANCHA.into(),
         author_name: "王秀兰".into(),
         phone_enc: Some(app.state.cipher().encrypt("13811112222")),
@@ -253,10 +242,11 @@ async fn message(app: &TestApp, n: usize, kind: &str, body: &str, due_in: i64) {
         reply_remind_at: now + due_in - 1,
         deadline_basis: "3个工作日".into(),
     };
-    let event = NewMessageEvent {
+    let event = NewEvent {
         kind: "submitted".into(),
         actor: "留言人".into(),
         staff_user_id: None,
+        method: None,
         note: "提交".into(),
         public: true,
     };

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use xiaowei_core::Role;
 use xiaowei_server::AppState;
 use xiaowei_server::workers::notify;
-use xiaowei_store::{MessageFilter, NewMessage, NewMessageEvent};
+use xiaowei_store::{MessageFilter, NewEvent, NewMessage};
 
 use crate::helpers::{TestApp, both_backends, hidden};
 
@@ -26,7 +26,7 @@ pub async fn seed_messages(app: &TestApp) -> [String; 2] {
         let m = NewMessage {
             tracking: tracking.clone(),
             submit_key: format!("rbac-message-{i}"),
-            kind: "question".into(),
+            kind: xiaowei_core::message::MessageKind::Question,
             org_code: org.into(),
             author_name: String::new(),
             phone_enc: None,
@@ -39,10 +39,11 @@ pub async fn seed_messages(app: &TestApp) -> [String; 2] {
             reply_remind_at: now + 2 * 86_400,
             deadline_basis: "3个工作日".into(),
         };
-        let event = NewMessageEvent {
+        let event = NewEvent {
             kind: "submitted".into(),
             actor: "留言人".into(),
             staff_user_id: None,
+            method: None,
             note: "提交".into(),
             public: true,
         };
@@ -186,7 +187,7 @@ both_backends!(each_kind_is_left_answered_shown_publicly_and_rated, |app: TestAp
     assert!(page.contains(&q_tracking) && page.contains("待处理") && page.contains("137****5678"), "{page}");
     assert!(page.contains("3个工作日"), "the question's deadline basis");
     let q = store.find_message_by_tracking(&q_tracking).await.unwrap().unwrap();
-    assert_eq!(store.message_photos(q.id).await.unwrap().len(), 1);
+    assert_eq!(store.photos(xiaowei_store::RequestKind::Message, q.id).await.unwrap().len(), 1);
     let texts = store.message_outbox(q.id).await.unwrap();
     let mut to: Vec<_> = texts.iter().map(|t| t.recipient.clone()).collect();
     to.sort();
@@ -263,7 +264,7 @@ both_backends!(each_kind_is_left_answered_shown_publicly_and_rated, |app: TestAp
     let (_, page) = get(&app, &villager, &q_link).await;
     assert!(page.contains("已答复") && page.contains("每人每月100元"));
     assert_eq!(rate(&app, &villager, &q_link, "satisfied", "").await, 303);
-    assert_eq!(store.find_message_by_tracking(&q_tracking).await.unwrap().unwrap().status, "closed");
+    assert_eq!(store.find_message_by_tracking(&q_tracking).await.unwrap().unwrap().status.as_str(), "closed");
 
     // The complaint is answered privately; 不满意 reopens it and texts the county supervisor.
     let c_tracking = tracking_of(&c_link);
@@ -276,7 +277,7 @@ both_backends!(each_kind_is_left_answered_shown_publicly_and_rated, |app: TestAp
         .await;
     assert_eq!(r.status(), 303);
     let c = store.find_message_by_tracking(&c_tracking).await.unwrap().unwrap();
-    assert_eq!(c.reply_public, 0, "a complaint is never answered in public");
+    assert!(!c.reply_public, "a complaint is never answered in public");
     assert_eq!(rate(&app, &villager, &c_link, "unsatisfied", "").await, 400, "不满意 needs a reason");
     assert_eq!(rate(&app, &villager, &c_link, "unsatisfied", "还是没有消息").await, 303);
     assert_eq!(rate(&app, &villager, &c_link, "satisfied", "").await, 303, "a second rating changes nothing");
@@ -318,7 +319,7 @@ both_backends!(duplicates_are_merged_and_abuse_is_hidden_with_a_reason, |app: Te
     let dup = store.find_message_by_tracking(&b_t).await.unwrap().unwrap();
     let kept = store.find_message_by_tracking(&a_t).await.unwrap().unwrap();
     assert_eq!((dup.status.as_str(), dup.merged_into), ("merged", Some(kept.id)));
-    assert_eq!(kept.status, "submitted", "the kept message stays open");
+    assert_eq!(kept.status.as_str(), "submitted", "the kept message stays open");
     let (_, page) = get(&app, &villager, &b).await;
     assert!(page.contains("已合并") && page.contains(&a_t), "the author sees where it went");
     let (_, staff_kept) = get(&app, &clerk, &format!("/staff/inbox/{a_t}")).await;
@@ -438,7 +439,7 @@ both_backends!(the_inbox_is_scoped_by_role_and_org_and_reports_by_the_commission
         let m = NewMessage {
             tracking: format!("LY20251009{:06}", 700 + i),
             submit_key: format!("scope-{i}"),
-            kind: "complaint".into(),
+            kind: xiaowei_core::message::MessageKind::Complaint,
             org_code: org.into(),
             author_name: String::new(),
             phone_enc: None,
@@ -451,10 +452,11 @@ both_backends!(the_inbox_is_scoped_by_role_and_org_and_reports_by_the_commission
             reply_remind_at: now,
             deadline_basis: "13个工作日".into(),
         };
-        let event = NewMessageEvent {
+        let event = NewEvent {
             kind: "s".into(),
             actor: "留言人".into(),
             staff_user_id: None,
+            method: None,
             note: "提交".into(),
             public: true,
         };
@@ -592,7 +594,7 @@ both_backends!(bad_messages_name_the_field_and_write_nothing, |app: TestApp| asy
     assert!(r.text().await.unwrap().contains("合并到"));
     let r = app.post_form(&clerk, &format!("/staff/inbox/{t}/handled"), &[]).await;
     assert_eq!(r.status(), 400, "not answered yet");
-    assert_eq!(store.find_message_by_tracking(&t).await.unwrap().unwrap().status, "submitted");
+    assert_eq!(store.find_message_by_tracking(&t).await.unwrap().unwrap().status.as_str(), "submitted");
     assert_eq!(get(&app, &clerk, "/staff/inbox/LY20990101000000").await.0, 404);
 });
 

@@ -6,7 +6,9 @@
 //! the drill-down lists the rows behind a figure.
 
 use xiaowei_core::Role;
-use xiaowei_store::{CaseChange, NewCase, NewCaseEvent, NewMessage, NewMessageEvent, NewWechatAccount};
+use xiaowei_core::service::{self, CaseAction, CaseStatus};
+use xiaowei_core::tracked::Satisfaction;
+use xiaowei_store::{CaseChange, NewCase, NewEvent, NewMessage, NewWechatAccount};
 
 use crate::helpers::{TestApp, both_backends, person_id, roster_csv};
 
@@ -22,8 +24,8 @@ async fn view(app: &TestApp, path: &str, user_agent: &str, kiosk: bool) -> u16 {
     request.send().await.unwrap().status().as_u16()
 }
 
-fn case_event(kind: &str) -> NewCaseEvent {
-    NewCaseEvent {
+fn case_event(kind: &str) -> NewEvent {
+    NewEvent {
         kind: kind.into(),
         actor: "测试".into(),
         staff_user_id: None,
@@ -58,8 +60,10 @@ async fn case(app: &TestApp, item: i64, n: u32, at: i64) -> i64 {
     app.state.store().create_case(&c, &[], &case_event("submitted"), &[]).await.unwrap().0
 }
 
-async fn change(app: &TestApp, id: i64, from: &str, to: &str, change: CaseChange, at: i64) {
-    app.state.store().change_case(id, &[from], to, &change, &case_event(to), &[], at).await.unwrap();
+async fn change(app: &TestApp, id: i64, from: CaseStatus, action: CaseAction, change: CaseChange, at: i64) {
+    let transition = service::transition(from, action).unwrap();
+    let event = case_event(transition.to().as_str());
+    app.state.store().change(id, transition, &change, &event, &[], at).await.unwrap();
 }
 
 async fn report(app: &TestApp) -> String {
@@ -67,7 +71,7 @@ async fn report(app: &TestApp) -> String {
     let m = NewMessage {
         tracking: "LY20251010000777".into(),
         submit_key: "monitor-report".into(),
-        kind: "report".into(),
+        kind: xiaowei_core::message::MessageKind::Report,
         org_code: NANCHA.into(),
         author_name: String::new(),
         phone_enc: None,
@@ -80,10 +84,11 @@ async fn report(app: &TestApp) -> String {
         reply_remind_at: now + 12 * DAY,
         deadline_basis: "13个工作日".into(),
     };
-    let event = NewMessageEvent {
+    let event = NewEvent {
         kind: "submitted".into(),
         actor: "举报人".into(),
         staff_user_id: None,
+        method: None,
         note: "提交".into(),
         public: false,
     };
@@ -142,13 +147,13 @@ async fn seed(app: &TestApp) -> (String, String) {
     let now = app.state.now();
     let good = case(app, item, 1, now - 10 * DAY).await;
     let contacted = CaseChange { contacted: true, ..CaseChange::default() };
-    change(app, good, "submitted", "in_progress", contacted.clone(), now - 10 * DAY + 3600).await;
+    change(app, good, CaseStatus::Submitted, CaseAction::Contact, contacted.clone(), now - 10 * DAY + 3600).await;
     let done = CaseChange { completed_reply: Some("已办结".into()), ..CaseChange::default() };
-    change(app, good, "in_progress", "completed", done, now - 8 * DAY).await;
+    change(app, good, CaseStatus::InProgress, CaseAction::Complete, done, now - 8 * DAY).await;
     let rated = CaseChange { rating: Some(("satisfied".into(), String::new())), ..CaseChange::default() };
-    change(app, good, "completed", "closed", rated, now - 7 * DAY).await;
+    change(app, good, CaseStatus::Completed, CaseAction::Rate(Satisfaction::Satisfied), rated, now - 7 * DAY).await;
     let late = case(app, item, 2, now - 5 * DAY).await;
-    change(app, late, "submitted", "in_progress", contacted, now - 3 * DAY).await;
+    change(app, late, CaseStatus::Submitted, CaseAction::Contact, contacted, now - 3 * DAY).await;
     (question, report)
 }
 

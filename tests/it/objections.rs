@@ -181,7 +181,7 @@ both_backends!(an_objection_runs_on_a_deadline_and_is_rated_and_reopened, |app: 
     assert_eq!((done.status.as_str(), done.rating.as_deref()), ("closed", Some("satisfied")));
     let status = page(&app, &villager, &format!("/objections/{code}")).await;
     assert!(status.contains("已办结") && status.contains("评价：满意"), "{status}");
-    let events = store.objection_events(o.id).await.unwrap();
+    let events = store.events(xiaowei_store::RequestKind::Objection, o.id).await.unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["submitted", "reminder", "overdue", "reply", "rate", "reply", "rate"]);
 });

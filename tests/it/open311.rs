@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 use xiaowei_core::Role;
-use xiaowei_store::{NewIntegratorToken, NewMessage, NewMessageEvent};
+use xiaowei_store::{NewEvent, NewIntegratorToken, NewMessage};
 
 use crate::helpers::{TestApp, both_backends};
 
@@ -106,7 +106,7 @@ async fn message(app: &TestApp, kind: &str, tracking: &str, allow_public: bool) 
     let m = NewMessage {
         tracking: tracking.into(),
         submit_key: format!("o311-test-{tracking}"),
-        kind: kind.into(),
+        kind: kind.parse().unwrap(),
         org_code: NANCHA.into(),
         author_name: "王五".into(),
         phone_enc: Some(app.state.cipher().encrypt("13800001234")),
@@ -119,10 +119,11 @@ async fn message(app: &TestApp, kind: &str, tracking: &str, allow_public: bool) 
         reply_remind_at: now + 2 * 86_400,
         deadline_basis: "3个工作日".into(),
     };
-    let event = NewMessageEvent {
+    let event = NewEvent {
         kind: "submitted".into(),
         actor: "留言人".into(),
         staff_user_id: None,
+        method: None,
         note: "提交".into(),
         public: true,
     };
@@ -359,8 +360,8 @@ both_backends!(an_integrator_files_pulls_and_pushes_with_its_key, |app: TestApp|
     let refused = post(&app, &foreign, &[("api_key", key.as_str()), ("status", "contacted"), ("note", "联系")]).await;
     assert_error(refused, 404).await;
 
-    let events = store.case_events(case.id).await.unwrap();
-    let public: Vec<_> = events.iter().filter(|e| e.public == 1 && e.actor == "县12345热线（接口）").collect();
+    let events = store.events(xiaowei_store::RequestKind::Case, case.id).await.unwrap();
+    let public: Vec<_> = events.iter().filter(|e| e.public && e.actor == "县12345热线（接口）").collect();
     assert_eq!(public.len(), 3, "contact, progress and completion on the public timeline: {events:?}");
     let audit = store.audit_entries("", 500, 0).await.unwrap();
     for action in ["integrator.issue", "integrator.file", "integrator.read", "integrator.pull", "integrator.push"] {

@@ -474,13 +474,13 @@ async fn fresh_case(app: &TestApp, item: i64, in_progress: bool, serial: i64) ->
         completion_remind_at: now + 29 * 86_400,
         deadline_basis: "15个工作日".into(),
     };
-    let photo = xiaowei_store::NewCasePhoto {
+    let photo = xiaowei_store::NewPhoto {
         sha256,
         size,
         content_type: "application/pdf".into(),
         original_name: "照片.pdf".into(),
     };
-    let event = |kind: &str| xiaowei_store::NewCaseEvent {
+    let event = |kind: &str| xiaowei_store::NewEvent {
         kind: kind.into(),
         actor: "测试".into(),
         staff_user_id: None,
@@ -491,9 +491,12 @@ async fn fresh_case(app: &TestApp, item: i64, in_progress: bool, serial: i64) ->
     let (id, _) = store.create_case(&case, &[photo], &event("submitted"), &[]).await.unwrap();
     if in_progress {
         let change = xiaowei_store::CaseChange { contacted: true, ..Default::default() };
-        assert!(
-            store.change_case(id, &["submitted"], "in_progress", &change, &event("contacted"), &[], now).await.unwrap()
-        );
+        let contact = xiaowei_core::service::transition(
+            xiaowei_core::service::CaseStatus::Submitted,
+            xiaowei_core::service::CaseAction::Contact,
+        )
+        .unwrap();
+        assert!(store.change(id, contact, &change, &event("contacted"), &[], now).await.unwrap());
     }
     tracking
 }
@@ -506,7 +509,7 @@ async fn fresh_message(app: &TestApp, serial: i64) -> String {
     let m = xiaowei_store::NewMessage {
         tracking: tracking.clone(),
         submit_key: format!("rbac-fresh-message-{serial}"),
-        kind: "question".into(),
+        kind: xiaowei_core::message::MessageKind::Question,
         org_code: NANCHA.into(),
         author_name: String::new(),
         phone_enc: None,
@@ -519,16 +522,17 @@ async fn fresh_message(app: &TestApp, serial: i64) -> String {
         reply_remind_at: now + 2 * 86_400,
         deadline_basis: "3个工作日".into(),
     };
-    let photo = xiaowei_store::NewMessagePhoto {
+    let photo = xiaowei_store::NewPhoto {
         sha256,
         size,
         content_type: "application/pdf".into(),
         original_name: "照片.pdf".into(),
     };
-    let event = xiaowei_store::NewMessageEvent {
+    let event = xiaowei_store::NewEvent {
         kind: "submitted".into(),
         actor: "留言人".into(),
         staff_user_id: None,
+        method: None,
         note: "提交".into(),
         public: true,
     };
@@ -638,10 +642,10 @@ async fn fresh(app: &TestApp, client: &reqwest::Client, base: &Targets, route: &
         p if p.starts_with("/staff/cases/{case}/") => {
             let tracking = fresh_case(app, t.service_items[0], action != "contact", serial).await;
             let case = store.find_case_by_tracking(&tracking).await.unwrap().unwrap();
-            let photo = store.case_photos(case.id).await.unwrap().remove(0).id;
+            let photo = store.photos(xiaowei_store::RequestKind::Case, case.id).await.unwrap().remove(0).id;
             t.parts.insert("cases:photo", photo.to_string());
             if p.ends_with("/{extension}") {
-                let event = xiaowei_store::NewCaseEvent {
+                let event = xiaowei_store::NewEvent {
                     kind: "extension_requested".into(),
                     actor: "测试".into(),
                     staff_user_id: None,
@@ -658,7 +662,7 @@ async fn fresh(app: &TestApp, client: &reqwest::Client, base: &Targets, route: &
         p if p.starts_with("/staff/inbox/{msg}/") => {
             let tracking = fresh_message(app, serial).await;
             let message = store.find_message_by_tracking(&tracking).await.unwrap().unwrap();
-            let photo = store.message_photos(message.id).await.unwrap().remove(0).id;
+            let photo = store.photos(xiaowei_store::RequestKind::Message, message.id).await.unwrap().remove(0).id;
             t.parts.insert("inbox:photo", photo.to_string());
             t.parts.insert("inbox:into", fresh_message(app, serial + 500_000).await);
             t.parts.insert("inbox:user", clerk.to_string());
@@ -667,20 +671,21 @@ async fn fresh(app: &TestApp, client: &reqwest::Client, base: &Targets, route: &
                     reply: Some(("已答复".into(), true, clerk)),
                     ..Default::default()
                 };
-                let event = xiaowei_store::NewMessageEvent {
+                let event = xiaowei_store::NewEvent {
                     kind: "replied".into(),
                     actor: "村文书".into(),
                     staff_user_id: Some(clerk),
+                    method: None,
                     note: "已答复".into(),
                     public: true,
                 };
                 let now = app.state.now();
-                assert!(
-                    store
-                        .change_message(message.id, &["submitted"], "replied", &change, &event, &[], now)
-                        .await
-                        .unwrap()
-                );
+                let reply = xiaowei_core::message::transition(
+                    xiaowei_core::message::MessageStatus::Submitted,
+                    xiaowei_core::message::MessageAction::Reply,
+                )
+                .unwrap();
+                assert!(store.change(message.id, reply, &change, &event, &[], now).await.unwrap());
             }
             t.messages[0] = tracking;
         }

@@ -7,10 +7,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use xiaowei_core::Role;
-use xiaowei_core::service::{self, TimeLimit};
+use xiaowei_core::service::{self, CaseAction, CaseStatus, TimeLimit};
 use xiaowei_server::AppState;
 use xiaowei_server::workers::notify::{self, GatewayError, GatewayFuture, SmsGateway};
-use xiaowei_store::{ClockMark, NewCase, NewCaseEvent, NewContact, NewServiceItem, Store};
+use xiaowei_store::{ClockMark, NewCase, NewContact, NewEvent, NewServiceItem, Store};
 
 use crate::helpers::{TestApp, both_backends, hidden, person_id};
 
@@ -47,7 +47,7 @@ pub async fn seed_cases(app: &TestApp) -> ([i64; 2], [String; 2]) {
         conditions: "户籍在本县".into(),
         materials: "身份证\n户口簿".into(),
         steps: "申请\n审核".into(),
-        time_limit: "15d".into(),
+        time_limit: xiaowei_core::service::TimeLimit::WorkingDays(15),
         fee: "不收费".into(),
         contact_phone: "0937-5522001".into(),
         external_url: None,
@@ -97,8 +97,8 @@ pub async fn seed_cases(app: &TestApp) -> ([i64; 2], [String; 2]) {
     ([own, other], cases)
 }
 
-fn event() -> NewCaseEvent {
-    NewCaseEvent {
+fn event() -> NewEvent {
+    NewEvent {
         kind: "submitted".into(),
         actor: "申请人".into(),
         staff_user_id: None,
@@ -567,7 +567,7 @@ both_backends!(extensions_are_asked_before_expiry_and_approved_by_the_county, |a
     assert!(page.contains("已批准") && page.contains("延期5个工作日"));
     // Past the deadline an extension can no longer be asked for.
     let expired =
-        store.fire_clock(case.id, ClockMark::CompletionOverdue, &event(), &[], after.completion_due + 1).await.unwrap();
+        store.fire(case.id, ClockMark::CompletionOverdue, &event(), &[], after.completion_due + 1).await.unwrap();
     assert!(expired);
     assert!(
         service::check_extension(
@@ -675,7 +675,14 @@ both_backends!(a_configured_provider_sends_each_notice_with_its_template, |app: 
     .unwrap();
     app.state
         .store()
-        .change_case(id, &["submitted"], "in_progress", &contact, &event(), &texts, t0 + 60)
+        .change(
+            id,
+            service::transition(CaseStatus::Submitted, CaseAction::Contact).unwrap(),
+            &contact,
+            &event(),
+            &texts,
+            t0 + 60,
+        )
         .await
         .unwrap();
     assert_eq!(notify::deliver_due(&app.state, gateway.as_ref(), "w", t0 + 60).await.unwrap(), (0, 1));

@@ -54,7 +54,7 @@ both_backends!(every_link_of_the_text_log_opens_for_the_county_admin, |app: Test
     let message = xiaowei_store::NewMessage {
         tracking: "LY20251009000901".into(),
         submit_key: "outbox-links".into(),
-        kind: "question".into(),
+        kind: xiaowei_core::message::MessageKind::Question,
         org_code: NANCHA_VILLAGE.into(),
         author_name: String::new(),
         phone_enc: None,
@@ -67,10 +67,11 @@ both_backends!(every_link_of_the_text_log_opens_for_the_county_admin, |app: Test
         reply_remind_at: now + 2 * 86_400,
         deadline_basis: "3个工作日".into(),
     };
-    let event = xiaowei_store::NewMessageEvent {
+    let event = xiaowei_store::NewEvent {
         kind: "submitted".into(),
         actor: "留言人".into(),
         staff_user_id: None,
+        method: None,
         note: "提交".into(),
         public: true,
     };
@@ -153,7 +154,7 @@ both_backends!(a_reopened_case_counts_on_the_calendar_of_its_filing_and_says_so_
     assert_eq!(rated.status(), 303);
     let after_rating = state.now();
     let after = store.find_case(id).await.unwrap().unwrap();
-    assert_eq!(after.status, "reopened");
+    assert_eq!(after.status.as_str(), "reopened");
     let then = xiaowei_server::app::tracked::calendar_as_of(state, filed).await.unwrap();
     let current = xiaowei_server::app::tracked::calendar(state).await.unwrap();
     let due = |calendar: &xiaowei_core::workday::WorkCalendar, at: i64| {

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::code::Transition;
 use crate::tracked::{self, DayClock, Satisfaction};
 use crate::workday::WorkCalendar;
 
@@ -163,6 +164,8 @@ impl MessageStatus {
     }
 }
 
+crate::stored_code!(MessageKind, MessageStatus);
+
 /// What someone does to a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageAction {
@@ -187,20 +190,24 @@ pub struct MessageTransitionError {
 }
 
 /// The message state machine.
-pub fn transition(from: MessageStatus, action: MessageAction) -> Result<MessageStatus, MessageTransitionError> {
+pub fn transition(
+    from: MessageStatus,
+    action: MessageAction,
+) -> Result<Transition<MessageStatus>, MessageTransitionError> {
     use MessageAction as A;
     use MessageStatus as S;
-    match (from, action) {
-        (S::Submitted | S::Handling, A::Assign) => Ok(S::Handling),
-        (S::Reopened, A::Assign) => Ok(S::Reopened),
-        (S::Submitted | S::Handling | S::Reopened, A::Reply) => Ok(S::Replied),
-        (S::Replied, A::MarkHandled) => Ok(S::Closed),
-        (S::Replied, A::Rate(r)) if r.reopens() => Ok(S::Reopened),
-        (S::Replied, A::Rate(_)) => Ok(S::Closed),
-        (S::Submitted | S::Handling | S::Reopened, A::Merge) => Ok(S::Merged),
-        (S::Submitted | S::Handling | S::Reopened | S::Replied, A::Hide) => Ok(S::Hidden),
-        _ => Err(MessageTransitionError { from }),
-    }
+    let to = match (from, action) {
+        (S::Submitted | S::Handling, A::Assign) => S::Handling,
+        (S::Reopened, A::Assign) => S::Reopened,
+        (S::Submitted | S::Handling | S::Reopened, A::Reply) => S::Replied,
+        (S::Replied, A::MarkHandled) => S::Closed,
+        (S::Replied, A::Rate(r)) if r.reopens() => S::Reopened,
+        (S::Replied, A::Rate(_)) => S::Closed,
+        (S::Submitted | S::Handling | S::Reopened, A::Merge) => S::Merged,
+        (S::Submitted | S::Handling | S::Reopened | S::Replied, A::Hide) => S::Hidden,
+        _ => return Err(MessageTransitionError { from }),
+    };
+    Ok(Transition::new(from, to))
 }
 
 /// The prefix of a message's tracking number.
@@ -412,14 +419,14 @@ mod tests {
     fn the_message_life() {
         use MessageAction as A;
         use MessageStatus as S;
-        assert_eq!(transition(S::Submitted, A::Assign), Ok(S::Handling));
-        assert_eq!(transition(S::Handling, A::Reply), Ok(S::Replied));
-        assert_eq!(transition(S::Replied, A::Rate(Satisfaction::Basic)), Ok(S::Closed));
-        assert_eq!(transition(S::Replied, A::Rate(Satisfaction::Unsatisfied)), Ok(S::Reopened));
-        assert_eq!(transition(S::Reopened, A::Reply), Ok(S::Replied));
-        assert_eq!(transition(S::Replied, A::MarkHandled), Ok(S::Closed));
-        assert_eq!(transition(S::Submitted, A::Merge), Ok(S::Merged));
-        assert_eq!(transition(S::Handling, A::Hide), Ok(S::Hidden));
+        assert_eq!(transition(S::Submitted, A::Assign).map(Transition::to), Ok(S::Handling));
+        assert_eq!(transition(S::Handling, A::Reply).map(Transition::to), Ok(S::Replied));
+        assert_eq!(transition(S::Replied, A::Rate(Satisfaction::Basic)).map(Transition::to), Ok(S::Closed));
+        assert_eq!(transition(S::Replied, A::Rate(Satisfaction::Unsatisfied)).map(Transition::to), Ok(S::Reopened));
+        assert_eq!(transition(S::Reopened, A::Reply).map(Transition::to), Ok(S::Replied));
+        assert_eq!(transition(S::Replied, A::MarkHandled).map(Transition::to), Ok(S::Closed));
+        assert_eq!(transition(S::Submitted, A::Merge).map(Transition::to), Ok(S::Merged));
+        assert_eq!(transition(S::Handling, A::Hide).map(Transition::to), Ok(S::Hidden));
         assert!(transition(S::Closed, A::Reply).is_err());
         assert!(transition(S::Merged, A::Reply).is_err());
         assert!(transition(S::Submitted, A::Rate(Satisfaction::Satisfied)).is_err());

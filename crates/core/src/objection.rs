@@ -14,6 +14,7 @@
 use jiff::civil::Date;
 use thiserror::Error;
 
+use crate::code::Transition;
 use crate::tracked::{self, Satisfaction, beijing_date, end_of_day};
 use crate::workday::WorkCalendar;
 
@@ -124,6 +125,8 @@ impl ObjectionStatus {
     }
 }
 
+crate::stored_code!(ObjectionStatus);
+
 /// What someone does to an objection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ObjectionAction {
@@ -148,18 +151,19 @@ pub fn transition(
     from: ObjectionStatus,
     rated: bool,
     action: ObjectionAction,
-) -> Result<ObjectionStatus, ObjectionTransitionError> {
+) -> Result<Transition<ObjectionStatus>, ObjectionTransitionError> {
     use ObjectionAction as A;
     use ObjectionStatus as S;
-    match (from, action) {
-        (S::Open | S::Handling, A::Answer { last: true }) => Ok(S::Closed),
-        (S::Open | S::Handling, A::Answer { last: false }) => Ok(S::Handling),
-        (S::Closed, A::Answer { .. }) => Err(ObjectionTransitionError::Answered),
-        (S::Closed, A::Rate(_)) if rated => Err(ObjectionTransitionError::AlreadyRated),
-        (S::Closed, A::Rate(r)) if r.reopens() => Ok(S::Open),
-        (S::Closed, A::Rate(_)) => Ok(S::Closed),
-        (S::Open | S::Handling, A::Rate(_)) => Err(ObjectionTransitionError::NotAnswered),
-    }
+    let to = match (from, action) {
+        (S::Open | S::Handling, A::Answer { last: true }) => S::Closed,
+        (S::Open | S::Handling, A::Answer { last: false }) => S::Handling,
+        (S::Closed, A::Answer { .. }) => return Err(ObjectionTransitionError::Answered),
+        (S::Closed, A::Rate(_)) if rated => return Err(ObjectionTransitionError::AlreadyRated),
+        (S::Closed, A::Rate(r)) if r.reopens() => S::Open,
+        (S::Closed, A::Rate(_)) => S::Closed,
+        (S::Open | S::Handling, A::Rate(_)) => return Err(ObjectionTransitionError::NotAnswered),
+    };
+    Ok(Transition::new(from, to))
 }
 
 /// Who receives an objection notification.
@@ -320,10 +324,10 @@ mod tests {
     fn the_objection_life() {
         use ObjectionAction as A;
         use ObjectionStatus as S;
-        assert_eq!(transition(S::Open, false, A::Answer { last: false }), Ok(S::Handling));
-        assert_eq!(transition(S::Handling, false, A::Answer { last: true }), Ok(S::Closed));
-        assert_eq!(transition(S::Closed, false, A::Rate(Satisfaction::Satisfied)), Ok(S::Closed));
-        assert_eq!(transition(S::Closed, false, A::Rate(Satisfaction::Unsatisfied)), Ok(S::Open));
+        assert_eq!(transition(S::Open, false, A::Answer { last: false }).map(Transition::to), Ok(S::Handling));
+        assert_eq!(transition(S::Handling, false, A::Answer { last: true }).map(Transition::to), Ok(S::Closed));
+        assert_eq!(transition(S::Closed, false, A::Rate(Satisfaction::Satisfied)).map(Transition::to), Ok(S::Closed));
+        assert_eq!(transition(S::Closed, false, A::Rate(Satisfaction::Unsatisfied)).map(Transition::to), Ok(S::Open));
         assert_eq!(
             transition(S::Closed, true, A::Rate(Satisfaction::Basic)),
             Err(ObjectionTransitionError::AlreadyRated)

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::code::Transition;
 use crate::tracked::{self, Satisfaction};
 use crate::workday::{WorkCalendar, WorkingDeadline};
 
@@ -157,6 +158,8 @@ impl CaseStatus {
     }
 }
 
+crate::stored_code!(TimeLimit, CaseStatus, ContactMethod, ExtensionStatus);
+
 /// What someone does to a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaseAction {
@@ -177,17 +180,18 @@ pub struct CaseTransitionError {
 }
 
 /// The case state machine.
-pub fn transition(from: CaseStatus, action: CaseAction) -> Result<CaseStatus, CaseTransitionError> {
+pub fn transition(from: CaseStatus, action: CaseAction) -> Result<Transition<CaseStatus>, CaseTransitionError> {
     use CaseAction as A;
     use CaseStatus as S;
-    match (from, action) {
-        (S::Submitted, A::Contact) => Ok(S::InProgress),
-        (S::InProgress | S::Reopened, A::Progress) => Ok(from),
-        (S::InProgress | S::Reopened, A::Complete) => Ok(S::Completed),
-        (S::Completed, A::Rate(r)) if r.reopens() => Ok(S::Reopened),
-        (S::Completed, A::Rate(_)) => Ok(S::Closed),
-        _ => Err(CaseTransitionError { from }),
-    }
+    let to = match (from, action) {
+        (S::Submitted, A::Contact) => S::InProgress,
+        (S::InProgress | S::Reopened, A::Progress) => from,
+        (S::InProgress | S::Reopened, A::Complete) => S::Completed,
+        (S::Completed, A::Rate(r)) if r.reopens() => S::Reopened,
+        (S::Completed, A::Rate(_)) => S::Closed,
+        _ => return Err(CaseTransitionError { from }),
+    };
+    Ok(Transition::new(from, to))
 }
 
 /// How first contact was made.
@@ -488,12 +492,12 @@ mod tests {
     fn the_case_life() {
         use CaseAction as A;
         use CaseStatus as S;
-        assert_eq!(transition(S::Submitted, A::Contact), Ok(S::InProgress));
-        assert_eq!(transition(S::InProgress, A::Progress), Ok(S::InProgress));
-        assert_eq!(transition(S::InProgress, A::Complete), Ok(S::Completed));
-        assert_eq!(transition(S::Completed, A::Rate(Satisfaction::Basic)), Ok(S::Closed));
-        assert_eq!(transition(S::Completed, A::Rate(Satisfaction::Unsatisfied)), Ok(S::Reopened));
-        assert_eq!(transition(S::Reopened, A::Complete), Ok(S::Completed));
+        assert_eq!(transition(S::Submitted, A::Contact).map(Transition::to), Ok(S::InProgress));
+        assert_eq!(transition(S::InProgress, A::Progress).map(Transition::to), Ok(S::InProgress));
+        assert_eq!(transition(S::InProgress, A::Complete).map(Transition::to), Ok(S::Completed));
+        assert_eq!(transition(S::Completed, A::Rate(Satisfaction::Basic)).map(Transition::to), Ok(S::Closed));
+        assert_eq!(transition(S::Completed, A::Rate(Satisfaction::Unsatisfied)).map(Transition::to), Ok(S::Reopened));
+        assert_eq!(transition(S::Reopened, A::Complete).map(Transition::to), Ok(S::Completed));
         assert!(transition(S::Submitted, A::Complete).is_err());
         assert!(transition(S::Closed, A::Rate(Satisfaction::Satisfied)).is_err());
         assert!(transition(S::InProgress, A::Contact).is_err());

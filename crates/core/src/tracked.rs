@@ -157,6 +157,8 @@ impl Satisfaction {
     }
 }
 
+crate::stored_code!(Satisfaction);
+
 /// Why a rating form was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum RatingError {

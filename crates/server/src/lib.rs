@@ -6,6 +6,8 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod keyring;
+#[cfg(test)]
+mod layers;
 pub mod open311;
 pub mod opendata;
 pub mod public;

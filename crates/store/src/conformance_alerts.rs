@@ -6,6 +6,7 @@
 //! engines.
 
 use xiaowei_core::alert::{self, AlertAction, AlertKind, AlertStatus, SubjectKind};
+use xiaowei_core::message::MessageKind;
 
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
 use crate::{AlertFilter, NewAlert, Store, StoreError};
@@ -117,11 +118,11 @@ conformance!(the_alert_list_filters_by_scope_kind_status_and_restriction, |store
     assert_eq!(store.live_figures("620922", false, 1_000, 0).await.unwrap().new_alerts, 4);
 });
 
-fn message(kind: &str, org: &str, tracking: &str, at: i64, due: i64) -> crate::NewMessage {
+fn message(kind: MessageKind, org: &str, tracking: &str, at: i64, due: i64) -> crate::NewMessage {
     crate::NewMessage {
         tracking: tracking.into(),
         submit_key: format!("k-{tracking}"),
-        kind: kind.into(),
+        kind,
         org_code: org.into(),
         author_name: String::new(),
         phone_enc: None,
@@ -146,27 +147,42 @@ conformance!(live_figures_count_open_overdue_and_rated_work_in_scope, |store: St
     store.create_case(&new_case(item, dept, "b", "BJ2", now - 3_600), &[], &event("s"), &[]).await.unwrap();
     let (rated, _) =
         store.create_case(&new_case(item, dept, "c", "BJ3", now - 5 * day), &[], &event("s"), &[]).await.unwrap();
-    for (from, to, change) in [
-        ("submitted", "in_progress", crate::CaseChange { contacted: true, ..Default::default() }),
-        ("in_progress", "completed", crate::CaseChange { completed_reply: Some("好".into()), ..Default::default() }),
+    use crate::conformance_services::step;
+    use xiaowei_core::service::{CaseAction as A, CaseStatus as S};
+    use xiaowei_core::tracked::Satisfaction;
+    for (transition, change) in [
+        (step(S::Submitted, A::Contact), crate::CaseChange { contacted: true, ..Default::default() }),
         (
-            "completed",
-            "closed",
+            step(S::InProgress, A::Complete),
+            crate::CaseChange { completed_reply: Some("好".into()), ..Default::default() },
+        ),
+        (
+            step(S::Completed, A::Rate(Satisfaction::Basic)),
             crate::CaseChange { rating: Some(("basic".into(), String::new())), ..Default::default() },
         ),
     ] {
-        assert!(store.change_case(rated, &[from], to, &change, &event("x"), &[], now - day).await.unwrap());
+        assert!(store.change(rated, transition, &change, &event("x"), &[], now - day).await.unwrap());
     }
-    let e = crate::NewMessageEvent {
+    let e = crate::NewEvent {
         kind: "s".into(),
         actor: "留言人".into(),
         staff_user_id: None,
+        method: None,
         note: "s".into(),
         public: true,
     };
-    store.create_message(&message("question", NANCHA, "LY1", now - 5 * day, now - day), &[], &e, &[]).await.unwrap();
-    store.create_message(&message("report", NANCHA, "LY2", now - 2 * day, now - day), &[], &e, &[]).await.unwrap();
-    store.create_message(&message("question", BEICUN, "LY3", now - 3_000, now + day), &[], &e, &[]).await.unwrap();
+    store
+        .create_message(&message(MessageKind::Question, NANCHA, "LY1", now - 5 * day, now - day), &[], &e, &[])
+        .await
+        .unwrap();
+    store
+        .create_message(&message(MessageKind::Report, NANCHA, "LY2", now - 2 * day, now - day), &[], &e, &[])
+        .await
+        .unwrap();
+    store
+        .create_message(&message(MessageKind::Question, BEICUN, "LY3", now - 3_000, now + day), &[], &e, &[])
+        .await
+        .unwrap();
 
     let county = store.live_figures("620922", true, now, now - 30 * day).await.unwrap();
     assert_eq!(

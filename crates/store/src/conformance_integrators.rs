@@ -4,9 +4,12 @@
 //! cursor, and never return a report (举报) or a hidden message. Every behaviour runs on SQLite
 //! and PostgreSQL (see `conformance`).
 
+use xiaowei_core::message::{self, MessageAction, MessageKind, MessageStatus};
+use xiaowei_core::service::{CaseAction as A, CaseStatus as S};
+
 use crate::conformance::{conformance, user, with_postgres, with_sqlite};
-use crate::conformance_services::{catalogue, event, new_case};
-use crate::{NewIntegratorToken, NewMessage, NewMessageEvent, RequestFilter, Store, TokenUse};
+use crate::conformance_services::{catalogue, event, new_case, step};
+use crate::{NewEvent, NewIntegratorToken, NewMessage, RequestFilter, Store, TokenUse};
 
 const NANCHA: &str = "620922100200";
 const BEICUN: &str = "620922101200";
@@ -23,11 +26,11 @@ fn token(org: &str, hash: &str, by: i64, expires_at: i64) -> NewIntegratorToken 
     }
 }
 
-fn message(kind: &str, org: &str, key: &str, tracking: &str, at: i64) -> NewMessage {
+fn message(kind: MessageKind, org: &str, key: &str, tracking: &str, at: i64) -> NewMessage {
     NewMessage {
         tracking: tracking.into(),
         submit_key: key.into(),
-        kind: kind.into(),
+        kind,
         org_code: org.into(),
         author_name: String::new(),
         phone_enc: None,
@@ -42,11 +45,12 @@ fn message(kind: &str, org: &str, key: &str, tracking: &str, at: i64) -> NewMess
     }
 }
 
-fn submitted() -> NewMessageEvent {
-    NewMessageEvent {
+fn submitted() -> NewEvent {
+    NewEvent {
         kind: "submitted".into(),
         actor: "留言人".into(),
         staff_user_id: None,
+        method: None,
         note: "提交".into(),
         public: true,
     }
@@ -96,7 +100,7 @@ conformance!(request_reads_filter_and_keep_reports_out, |store: Store| async mov
     }
     let change = crate::CaseChange { contacted: true, ..crate::CaseChange::default() };
     assert!(
-        store.change_case(cases[1], &["submitted"], "in_progress", &change, &event("contact"), &[], 250).await.unwrap()
+        store.change(cases[1], step(S::Submitted, A::Contact), &change, &event("contact"), &[], 250).await.unwrap()
     );
     let all = RequestFilter { limit: 100, ..RequestFilter::default() };
     let read = store.request_cases(&all).await.unwrap();
@@ -116,14 +120,24 @@ conformance!(request_reads_filter_and_keep_reports_out, |store: Store| async mov
     let other_item = RequestFilter { item_id: item + 1, ..all.clone() };
     assert!(store.request_cases(&other_item).await.unwrap().is_empty());
 
-    let q = message("question", NANCHA, "m1", "LY20251009000001", 100);
-    let report = message("report", NANCHA, "m2", "LY20251009000002", 110);
-    let hidden = message("complaint", BEICUN, "m3", "LY20251009000003", 120);
+    let q = message(MessageKind::Question, NANCHA, "m1", "LY20251009000001", 100);
+    let report = message(MessageKind::Report, NANCHA, "m2", "LY20251009000002", 110);
+    let hidden = message(MessageKind::Complaint, BEICUN, "m3", "LY20251009000003", 120);
     let (question, _) = store.create_message(&q, &[], &submitted(), &[]).await.unwrap();
     store.create_message(&report, &[], &submitted(), &[]).await.unwrap();
     let (abusive, _) = store.create_message(&hidden, &[], &submitted(), &[]).await.unwrap();
     let hide = crate::MessageChange { hidden_reason: Some("辱骂".into()), ..crate::MessageChange::default() };
-    store.change_message(abusive, &["submitted"], "hidden", &hide, &submitted(), &[], 130).await.unwrap();
+    store
+        .change(
+            abusive,
+            message::transition(MessageStatus::Submitted, MessageAction::Hide).unwrap(),
+            &hide,
+            &submitted(),
+            &[],
+            130,
+        )
+        .await
+        .unwrap();
     let read = store.request_messages(&all).await.unwrap();
     assert_eq!(read.iter().map(|m| m.message.id).collect::<Vec<_>>(), vec![question], "no report, nothing hidden");
     let by_kind = RequestFilter { message_kind: "complaint".into(), ..all.clone() };

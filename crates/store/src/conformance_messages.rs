@@ -2,19 +2,27 @@
 //! message, clock marks set once, the inbox filter that keeps reports (举报) out unless asked,
 //! the public list, and who notifications can reach. Every behaviour runs on SQLite and PostgreSQL.
 
+use xiaowei_core::Transition;
+use xiaowei_core::message::{self, MessageAction as A, MessageKind as K, MessageStatus as S};
+use xiaowei_core::tracked::Satisfaction;
+
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
-use crate::{
-    MessageChange, MessageClock, MessageFilter, NewMessage, NewMessageEvent, NewMessagePhoto, NewOutbox, Store,
-};
+use crate::conformance_services::{event, text};
+use crate::{MessageChange, MessageClock, MessageFilter, NewMessage, NewOutbox, NewPhoto, RequestKind, Store};
 
 const NANCHA: &str = "620922100200";
 const BEICUN: &str = "620922101200";
 
-pub(crate) fn new_message(kind: &str, org: &str, key: &str, tracking: &str, at: i64) -> NewMessage {
+/// The change core's message state machine allows for `action` from `from`.
+fn step(from: S, action: A) -> Transition<S> {
+    message::transition(from, action).unwrap()
+}
+
+pub(crate) fn new_message(kind: K, org: &str, key: &str, tracking: &str, at: i64) -> NewMessage {
     NewMessage {
         tracking: tracking.into(),
         submit_key: key.into(),
-        kind: kind.into(),
+        kind,
         org_code: org.into(),
         author_name: String::new(),
         phone_enc: Some(vec![1, 2, 3]),
@@ -29,32 +37,16 @@ pub(crate) fn new_message(kind: &str, org: &str, key: &str, tracking: &str, at: 
     }
 }
 
-pub(crate) fn event(kind: &str) -> NewMessageEvent {
-    NewMessageEvent { kind: kind.into(), actor: "系统".into(), staff_user_id: None, note: kind.into(), public: true }
-}
-
+/// A text about a message, under `key`.
 fn notice(key: &str) -> NewOutbox {
-    NewOutbox {
-        dedup_key: key.into(),
-        channel: "sms".into(),
-        notice: "message_received".into(),
-        recipient: "村文书".into(),
-        phone_enc: vec![7],
-        phone_idx: "h".into(),
-        params: "[]".into(),
-        body: "正文".into(),
-    }
+    NewOutbox { notice: "message_received".into(), recipient: "村文书".into(), ..text(key) }
 }
 
 conformance!(a_double_submit_creates_one_message_with_its_notices, |store: Store| async move {
     small_tree(&store).await;
-    let photo = NewMessagePhoto {
-        sha256: "ab".into(),
-        size: 3,
-        content_type: "image/png".into(),
-        original_name: "a.png".into(),
-    };
-    let m = new_message("question", NANCHA, "form-1", "LY20251009000001", 100);
+    let photo =
+        NewPhoto { sha256: "ab".into(), size: 3, content_type: "image/png".into(), original_name: "a.png".into() };
+    let m = new_message(K::Question, NANCHA, "form-1", "LY20251009000001", 100);
     let (id, created) = store
         .create_message(&m, std::slice::from_ref(&photo), &event("submitted"), &[notice("n1"), notice("n2")])
         .await
@@ -66,73 +58,79 @@ conformance!(a_double_submit_creates_one_message_with_its_notices, |store: Store
     let texts = store.message_outbox(id).await.unwrap();
     assert_eq!(texts.len(), 2, "only the first submission's notices");
     assert!(texts.iter().all(|t| t.message_id == Some(id) && t.case_id.is_none()));
-    assert_eq!(store.message_photos(id).await.unwrap().len(), 1);
+    assert_eq!(store.photos(RequestKind::Message, id).await.unwrap().len(), 1);
     let found = store.find_message_by_tracking("LY20251009000001").await.unwrap().unwrap();
-    assert_eq!((found.kind.as_str(), found.status.as_str()), ("question", "submitted"));
+    assert_eq!((found.kind, found.status), (K::Question, S::Submitted));
     assert!(store.find_message_by_tracking("LY20251009000002").await.unwrap().is_none());
     assert_eq!(store.find_message_by_submit_key("form-1").await.unwrap().map(|m| m.id), Some(id));
-    assert_eq!(store.message_events(id).await.unwrap().len(), 1);
+    assert_eq!(store.events(RequestKind::Message, id).await.unwrap().len(), 1);
 });
 
 conformance!(a_message_moves_once_per_step_and_a_reopen_restarts_the_clock, |store: Store| async move {
     small_tree(&store).await;
     let clerk = store.create_staff_user(&user("clerk", "village_clerk", NANCHA), 1).await.unwrap();
     let (id, _) = store
-        .create_message(&new_message("complaint", NANCHA, "k", "LY20251009000001", 100), &[], &event("s"), &[])
+        .create_message(&new_message(K::Complaint, NANCHA, "k", "LY20251009000001", 100), &[], &event("s"), &[])
         .await
         .unwrap();
     let assign = MessageChange { assigned_to: Some(clerk), ..MessageChange::default() };
-    assert!(store.change_message(id, &["submitted"], "handling", &assign, &event("assign"), &[], 150).await.unwrap());
+    assert!(store.change(id, step(S::Submitted, A::Assign), &assign, &event("assign"), &[], 150).await.unwrap());
     let reply = MessageChange { reply: Some(("已修好".into(), true, clerk)), ..MessageChange::default() };
-    let from = ["submitted", "handling", "reopened"];
-    assert!(store.change_message(id, &from, "replied", &reply, &event("reply"), &[notice("r")], 200).await.unwrap());
+    let from = step(S::Handling, A::Reply);
+    assert!(store.change(id, from, &reply, &event("reply"), &[notice("r")], 200).await.unwrap());
     assert!(
-        !store.change_message(id, &from, "replied", &reply, &event("reply"), &[notice("r2")], 201).await.unwrap(),
+        !store.change(id, from, &reply, &event("reply"), &[notice("r2")], 201).await.unwrap(),
         "a second reply does nothing"
     );
     assert_eq!(store.message_outbox(id).await.unwrap().len(), 1, "and texts nobody");
     let m = store.find_message(id).await.unwrap().unwrap();
-    assert_eq!((m.reply.as_deref(), m.reply_public, m.replied_at), (Some("已修好"), 1, Some(200)));
+    assert_eq!((m.reply.as_deref(), m.reply_public, m.replied_at), (Some("已修好"), true, Some(200)));
     assert_eq!(m.assignee_name.as_deref(), Some("测试"));
     // Past the deadline and marked overdue, then rated 不满意: a new deadline, marks cleared.
-    assert!(store.fire_message_clock(id, MessageClock::Overdue, &event("o"), &[], 100 + 4 * 86_400).await.is_ok());
+    assert!(store.fire(id, MessageClock::Overdue, &event("o"), &[], 100 + 4 * 86_400).await.is_ok());
     let rate = MessageChange {
         rating: Some(("unsatisfied".into(), "没修好".into())),
         new_due: Some((900_000, 800_000, "重新起算".into())),
         ..MessageChange::default()
     };
-    assert!(store.change_message(id, &["replied"], "reopened", &rate, &event("rate"), &[], 300).await.unwrap());
+    assert!(
+        store
+            .change(id, step(S::Replied, A::Rate(Satisfaction::Unsatisfied)), &rate, &event("rate"), &[], 300)
+            .await
+            .unwrap()
+    );
     let m = store.find_message(id).await.unwrap().unwrap();
-    assert_eq!((m.status.as_str(), m.rating.as_deref(), m.reply_due), ("reopened", Some("unsatisfied"), 900_000));
+    assert_eq!((m.status, m.rating.as_deref(), m.reply_due), (S::Reopened, Some("unsatisfied"), 900_000));
     assert_eq!((m.overdue_at, m.reminded_at), (None, None));
-    assert!(!store.change_message(id, &["replied"], "closed", &rate, &event("rate"), &[], 301).await.unwrap());
+    assert!(
+        !store
+            .change(id, step(S::Replied, A::Rate(Satisfaction::Basic)), &rate, &event("rate"), &[], 301)
+            .await
+            .unwrap()
+    );
 });
 
 conformance!(clock_marks_are_set_once_and_never_on_answered_messages, |store: Store| async move {
     small_tree(&store).await;
     let (a, _) = store
-        .create_message(&new_message("question", NANCHA, "a", "LY20251009000001", 100), &[], &event("s"), &[])
+        .create_message(&new_message(K::Question, NANCHA, "a", "LY20251009000001", 100), &[], &event("s"), &[])
         .await
         .unwrap();
     let (b, _) = store
-        .create_message(&new_message("question", NANCHA, "b", "LY20251009000002", 100), &[], &event("s"), &[])
+        .create_message(&new_message(K::Question, NANCHA, "b", "LY20251009000002", 100), &[], &event("s"), &[])
         .await
         .unwrap();
     let clerk = store.create_staff_user(&user("clerk", "village_clerk", NANCHA), 1).await.unwrap();
     let reply = MessageChange { reply: Some(("答复".into(), false, clerk)), ..MessageChange::default() };
-    assert!(store.change_message(b, &["submitted"], "replied", &reply, &event("r"), &[], 150).await.unwrap());
+    assert!(store.change(b, step(S::Submitted, A::Reply), &reply, &event("r"), &[], 150).await.unwrap());
     let early = 100 + 2 * 86_400 - 1;
-    assert!(store.messages_due(MessageClock::Reminder, early, 10).await.unwrap().is_empty());
-    let due = store.messages_due(MessageClock::Reminder, early + 1, 10).await.unwrap();
+    assert!(store.due(MessageClock::Reminder, early, 10).await.unwrap().is_empty());
+    let due = store.due(MessageClock::Reminder, early + 1, 10).await.unwrap();
     assert_eq!(due, vec![a], "the answered message has no clock");
-    assert!(
-        store.fire_message_clock(a, MessageClock::Reminder, &event("m"), &[notice("m1")], early + 1).await.unwrap()
-    );
-    assert!(
-        !store.fire_message_clock(a, MessageClock::Reminder, &event("m"), &[notice("m2")], early + 2).await.unwrap()
-    );
-    assert!(!store.fire_message_clock(b, MessageClock::Overdue, &event("o"), &[], 100 + 9 * 86_400).await.unwrap());
-    assert!(store.fire_message_clock(a, MessageClock::Overdue, &event("o"), &[], 100 + 9 * 86_400).await.unwrap());
+    assert!(store.fire(a, MessageClock::Reminder, &event("m"), &[notice("m1")], early + 1).await.unwrap());
+    assert!(!store.fire(a, MessageClock::Reminder, &event("m"), &[notice("m2")], early + 2).await.unwrap());
+    assert!(!store.fire(b, MessageClock::Overdue, &event("o"), &[], 100 + 9 * 86_400).await.unwrap());
+    assert!(store.fire(a, MessageClock::Overdue, &event("o"), &[], 100 + 9 * 86_400).await.unwrap());
     assert_eq!(store.message_outbox(a).await.unwrap().len(), 1);
     let overdue = MessageFilter { org_prefix: "620922".into(), overdue_only: true, ..MessageFilter::default() };
     assert_eq!(store.messages(&overdue, 10, 0).await.unwrap().1, 1);
@@ -143,11 +141,11 @@ conformance!(the_inbox_keeps_reports_out_unless_asked_and_the_public_list_is_nar
     let clerk = store.create_staff_user(&user("clerk", "village_clerk", NANCHA), 1).await.unwrap();
     let mut ids = Vec::new();
     for (i, (kind, org, allow)) in [
-        ("question", NANCHA, true),
-        ("question", NANCHA, false),
-        ("report", NANCHA, false),
-        ("complaint", BEICUN, false),
-        ("question", BEICUN, true),
+        (K::Question, NANCHA, true),
+        (K::Question, NANCHA, false),
+        (K::Report, NANCHA, false),
+        (K::Complaint, BEICUN, false),
+        (K::Question, BEICUN, true),
     ]
     .into_iter()
     .enumerate()
@@ -161,20 +159,20 @@ conformance!(the_inbox_keeps_reports_out_unless_asked_and_the_public_list_is_nar
     let nancha = MessageFilter { org_prefix: "620922100".into(), ..MessageFilter::default() };
     let (rows, total) = store.messages(&nancha, 10, 0).await.unwrap();
     assert_eq!(total, 2);
-    assert!(rows.iter().all(|m| m.kind != "report"));
+    assert!(rows.iter().all(|m| m.kind != K::Report));
     let commission = MessageFilter { include_reports: true, ..nancha.clone() };
     assert_eq!(store.messages(&commission, 10, 0).await.unwrap().1, 3);
-    let reports = MessageFilter { kind: Some("report".into()), ..commission };
+    let reports = MessageFilter { kind: Some(K::Report), ..commission };
     assert_eq!(store.messages(&reports, 10, 0).await.unwrap().0[0].id, ids[2]);
     // Public: only the allowed question with a public reply.
     for (id, public) in [(ids[0], true), (ids[1], true), (ids[4], false)] {
         let reply = MessageChange { reply: Some(("答复".into(), public, clerk)), ..MessageChange::default() };
-        store.change_message(id, &["submitted"], "replied", &reply, &event("r"), &[], 200).await.unwrap();
+        store.change(id, step(S::Submitted, A::Reply), &reply, &event("r"), &[], 200).await.unwrap();
     }
     let public = store.public_messages("620922", 10).await.unwrap();
     assert_eq!(public.iter().map(|m| m.id).collect::<Vec<_>>(), vec![ids[0]]);
     let hide = MessageChange { hidden_reason: Some("辱骂".into()), ..MessageChange::default() };
-    store.change_message(ids[0], &["replied"], "hidden", &hide, &event("h"), &[], 300).await.unwrap();
+    store.change(ids[0], step(S::Replied, A::Hide), &hide, &event("h"), &[], 300).await.unwrap();
     assert!(store.public_messages("620922", 10).await.unwrap().is_empty(), "hidden messages leave the list");
 });
 
@@ -213,9 +211,9 @@ conformance!(notifications_reach_handlers_commission_and_assignee_by_role, |stor
 
 conformance!(a_clashing_tracking_number_is_a_named_duplicate_and_a_lost_race_is_stale, |store: Store| async move {
     small_tree(&store).await;
-    let first = new_message("question", NANCHA, "form-1", "LY20251009000001", 100);
+    let first = new_message(K::Question, NANCHA, "form-1", "LY20251009000001", 100);
     store.create_message(&first, &[], &event("submitted"), &[]).await.unwrap();
-    let clash = new_message("question", NANCHA, "form-2", "LY20251009000001", 101);
+    let clash = new_message(K::Question, NANCHA, "form-2", "LY20251009000001", 101);
     let refused = store.create_message(&clash, &[], &event("submitted"), &[]).await;
     assert!(
         matches!(&refused, Err(e) if e.is_duplicate_of("messages_tracking_key")),
@@ -234,7 +232,7 @@ conformance!(a_clashing_tracking_number_is_a_named_duplicate_and_a_lost_race_is_
         matches!(&twice, Err(e) if e.is_duplicate_of("village_cadres_org_code_phone_idx_key")),
         "a constraint on two columns: {twice:?}"
     );
-    let elsewhere = new_message("question", "620922999999", "form-3", "LY20251009000002", 102);
+    let elsewhere = new_message(K::Question, "620922999999", "form-3", "LY20251009000002", 102);
     let unknown_org = store.create_message(&elsewhere, &[], &event("submitted"), &[]).await;
     assert!(matches!(unknown_org, Err(crate::StoreError::MissingReference(_))), "{unknown_org:?}");
 });

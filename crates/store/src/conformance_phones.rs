@@ -67,9 +67,9 @@ conformance!(an_owner_sees_their_own_requests_without_reports, |store: Store| as
     store.create_case(&case, &[], &crate::conformance_services::event("submitted"), &[]).await.unwrap();
     let message = |kind: &str, key: &str, tracking: &str, at: i64| crate::NewMessage {
         phone_idx: Some("a".into()),
-        ..crate::conformance_messages::new_message(kind, "620922100200", key, tracking, at)
+        ..crate::conformance_messages::new_message(kind.parse().unwrap(), "620922100200", key, tracking, at)
     };
-    let note = crate::conformance_messages::event("submitted");
+    let note = crate::conformance_services::event("submitted");
     store.create_message(&message("question", "k-m-1", "LY20260101000001", 200), &[], &note, &[]).await.unwrap();
     store.create_message(&message("report", "k-m-2", "LY20260101000002", 300), &[], &note, &[]).await.unwrap();
     let other =

@@ -3,9 +3,13 @@
 //! claims that never hand one message to two workers. Every behaviour runs on SQLite and
 //! PostgreSQL (see `conformance`).
 
+use xiaowei_core::Transition;
+use xiaowei_core::service::{self, CaseAction as A, CaseStatus as S};
+use xiaowei_core::tracked::Satisfaction;
+
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
 use crate::{
-    CaseChange, CaseFilter, ClockMark, NewCase, NewCaseEvent, NewCasePhoto, NewContact, NewOutbox, NewServiceItem,
+    CaseChange, CaseFilter, ClockMark, NewCase, NewContact, NewEvent, NewOutbox, NewPhoto, NewServiceItem, RequestKind,
     Store,
 };
 
@@ -33,7 +37,7 @@ pub(crate) async fn catalogue(store: &Store) -> (i64, i64) {
                 conditions: "户籍在本县".into(),
                 materials: "身份证\n户口簿".into(),
                 steps: "申请\n审核".into(),
-                time_limit: "15d".into(),
+                time_limit: xiaowei_core::service::TimeLimit::WorkingDays(15),
                 fee: "不收费".into(),
                 contact_phone: "0937-5522001".into(),
                 external_url: None,
@@ -70,8 +74,13 @@ pub(crate) fn new_case(item: i64, dept: i64, key: &str, tracking: &str, at: i64)
     }
 }
 
-pub(crate) fn event(kind: &str) -> NewCaseEvent {
-    NewCaseEvent {
+/// The change core's case state machine allows for `action` from `from`.
+pub(crate) fn step(from: S, action: A) -> Transition<S> {
+    service::transition(from, action).unwrap()
+}
+
+pub(crate) fn event(kind: &str) -> NewEvent {
+    NewEvent {
         kind: kind.into(),
         actor: "系统".into(),
         staff_user_id: None,
@@ -81,7 +90,8 @@ pub(crate) fn event(kind: &str) -> NewCaseEvent {
     }
 }
 
-fn notice(key: &str) -> NewOutbox {
+/// A text under `key`.
+pub(crate) fn text(key: &str) -> NewOutbox {
     NewOutbox {
         dedup_key: key.into(),
         channel: "sms".into(),
@@ -96,23 +106,19 @@ fn notice(key: &str) -> NewOutbox {
 
 conformance!(a_double_submit_creates_one_case_with_its_notices, |store: Store| async move {
     let (dept, item) = catalogue(&store).await;
-    let photo = NewCasePhoto {
-        sha256: "ab".into(),
-        size: 3,
-        content_type: "image/jpeg".into(),
-        original_name: "门.jpg".into(),
-    };
+    let photo =
+        NewPhoto { sha256: "ab".into(), size: 3, content_type: "image/jpeg".into(), original_name: "门.jpg".into() };
     let c = new_case(item, dept, "form-1", "BJ20251009000001", 100);
     let (id, created) = store
-        .create_case(&c, std::slice::from_ref(&photo), &event("submitted"), &[notice("n1"), notice("n2")])
+        .create_case(&c, std::slice::from_ref(&photo), &event("submitted"), &[text("n1"), text("n2")])
         .await
         .unwrap();
     assert!(created);
     let again = NewCase { tracking: "BJ20251009000002".into(), ..c.clone() };
-    let (same, created) = store.create_case(&again, &[photo], &event("submitted"), &[notice("n3")]).await.unwrap();
+    let (same, created) = store.create_case(&again, &[photo], &event("submitted"), &[text("n3")]).await.unwrap();
     assert_eq!((same, created), (id, false));
     assert_eq!(store.outbox(None, Some(id), 10, 0).await.unwrap().1, 2, "only the first submission's notices");
-    assert_eq!(store.case_photos(id).await.unwrap().len(), 1);
+    assert_eq!(store.photos(RequestKind::Case, id).await.unwrap().len(), 1);
     let found = store.find_case_by_tracking("BJ20251009000001").await.unwrap().unwrap();
     assert_eq!((found.item_name.as_str(), found.department_name.as_str()), ("农村低保申请", "县民政局"));
     assert!(store.find_case_by_tracking("BJ20251009000002").await.unwrap().is_none());
@@ -133,38 +139,46 @@ conformance!(a_case_moves_once_per_step, |store: Store| async move {
         .unwrap();
     let contact = CaseChange { contacted: true, ..CaseChange::default() };
     assert!(
-        store
-            .change_case(id, &["submitted"], "in_progress", &contact, &event("contact"), &[notice("c")], 200)
-            .await
-            .unwrap()
+        store.change(id, step(S::Submitted, A::Contact), &contact, &event("contact"), &[text("c")], 200).await.unwrap()
     );
     assert!(
         !store
-            .change_case(id, &["submitted"], "in_progress", &contact, &event("contact"), &[notice("c2")], 201)
+            .change(id, step(S::Submitted, A::Contact), &contact, &event("contact"), &[text("c2")], 201)
             .await
             .unwrap()
     );
-    assert!(store.add_case_note(id, &event("progress"), 250).await.unwrap());
-    let complete = CaseChange { completed_reply: Some("已办结".into()), ..CaseChange::default() };
     assert!(
         store
-            .change_case(id, &["in_progress", "reopened"], "completed", &complete, &event("complete"), &[], 300)
+            .change(id, step(S::InProgress, A::Progress), &CaseChange::default(), &event("progress"), &[], 250)
             .await
             .unwrap()
     );
-    assert!(!store.add_case_note(id, &event("progress"), 301).await.unwrap(), "a completed case takes no notes");
+    let complete = CaseChange { completed_reply: Some("已办结".into()), ..CaseChange::default() };
+    assert!(store.change(id, step(S::InProgress, A::Complete), &complete, &event("complete"), &[], 300).await.unwrap());
+    assert!(
+        !store
+            .change(id, step(S::InProgress, A::Progress), &CaseChange::default(), &event("progress"), &[], 301)
+            .await
+            .unwrap(),
+        "a completed case takes no notes"
+    );
     let rate = CaseChange {
         rating: Some(("unsatisfied".into(), "没人来".into())),
         new_completion: Some((9_000, 8_000, "重新起算".into())),
         ..CaseChange::default()
     };
-    assert!(store.change_case(id, &["completed"], "reopened", &rate, &event("rate"), &[], 400).await.unwrap());
+    assert!(
+        store
+            .change(id, step(S::Completed, A::Rate(Satisfaction::Unsatisfied)), &rate, &event("rate"), &[], 400)
+            .await
+            .unwrap()
+    );
     let c = store.find_case(id).await.unwrap().unwrap();
-    assert_eq!(c.status, "reopened");
+    assert_eq!(c.status, S::Reopened);
     assert_eq!((c.contacted_at, c.completed_at, c.rated_at), (Some(200), Some(300), Some(400)));
     assert_eq!((c.rating.as_deref(), c.reply.as_deref()), (Some("unsatisfied"), Some("已办结")));
     assert_eq!((c.completion_due, c.deadline_basis.as_str()), (9_000, "重新起算"));
-    let kinds: Vec<_> = store.case_events(id).await.unwrap().into_iter().map(|e| e.kind).collect();
+    let kinds: Vec<_> = store.events(RequestKind::Case, id).await.unwrap().into_iter().map(|e| e.kind).collect();
     assert_eq!(kinds, ["submitted", "contact", "progress", "complete", "rate"]);
     assert_eq!(store.outbox(None, Some(id), 10, 0).await.unwrap().1, 1);
 });
@@ -175,26 +189,24 @@ conformance!(clock_marks_fire_once_and_only_when_due, |store: Store| async move 
         .create_case(&new_case(item, dept, "k", "BJ20251009000001", 0), &[], &event("submitted"), &[])
         .await
         .unwrap();
-    assert!(store.cases_due(ClockMark::ContactReminder, 71_999, 10).await.unwrap().is_empty());
-    assert_eq!(store.cases_due(ClockMark::ContactReminder, 72_000, 10).await.unwrap(), [id]);
-    assert!(!store.fire_clock(id, ClockMark::ContactOverdue, &event("x"), &[], 72_000).await.unwrap(), "not yet due");
-    assert!(store.fire_clock(id, ClockMark::ContactReminder, &event("remind"), &[notice("r")], 72_000).await.unwrap());
-    assert!(
-        !store.fire_clock(id, ClockMark::ContactReminder, &event("remind"), &[notice("r2")], 72_001).await.unwrap()
-    );
-    assert!(store.cases_due(ClockMark::ContactReminder, 80_000, 10).await.unwrap().is_empty());
-    assert!(store.fire_clock(id, ClockMark::ContactOverdue, &event("overdue"), &[], 86_400).await.unwrap());
+    assert!(store.due(ClockMark::ContactReminder, 71_999, 10).await.unwrap().is_empty());
+    assert_eq!(store.due(ClockMark::ContactReminder, 72_000, 10).await.unwrap(), [id]);
+    assert!(!store.fire(id, ClockMark::ContactOverdue, &event("x"), &[], 72_000).await.unwrap(), "not yet due");
+    assert!(store.fire(id, ClockMark::ContactReminder, &event("remind"), &[text("r")], 72_000).await.unwrap());
+    assert!(!store.fire(id, ClockMark::ContactReminder, &event("remind"), &[text("r2")], 72_001).await.unwrap());
+    assert!(store.due(ClockMark::ContactReminder, 80_000, 10).await.unwrap().is_empty());
+    assert!(store.fire(id, ClockMark::ContactOverdue, &event("overdue"), &[], 86_400).await.unwrap());
     let c = store.find_case(id).await.unwrap().unwrap();
     assert_eq!(c.contact_overdue_at, Some(86_400));
     let overdue = CaseFilter { overdue_only: true, ..CaseFilter::default() };
     assert_eq!(store.cases(&overdue, 10, 0).await.unwrap().1, 1);
     // Once contacted, the contact clock stops; the completion clock runs on.
     let contact = CaseChange { contacted: true, ..CaseChange::default() };
-    store.change_case(id, &["submitted"], "in_progress", &contact, &event("contact"), &[], 90_000).await.unwrap();
-    assert_eq!(store.cases_due(ClockMark::CompletionOverdue, 864_000, 10).await.unwrap(), [id]);
+    store.change(id, step(S::Submitted, A::Contact), &contact, &event("contact"), &[], 90_000).await.unwrap();
+    assert_eq!(store.due(ClockMark::CompletionOverdue, 864_000, 10).await.unwrap(), [id]);
     let done = CaseChange { completed_reply: Some("好".into()), ..CaseChange::default() };
-    store.change_case(id, &["in_progress"], "completed", &done, &event("complete"), &[], 100_000).await.unwrap();
-    assert!(store.cases_due(ClockMark::CompletionOverdue, 864_000, 10).await.unwrap().is_empty());
+    store.change(id, step(S::InProgress, A::Complete), &done, &event("complete"), &[], 100_000).await.unwrap();
+    assert!(store.due(ClockMark::CompletionOverdue, 864_000, 10).await.unwrap().is_empty());
 });
 
 conformance!(one_pending_extension_and_an_approval_moves_the_deadline, |store: Store| async move {
@@ -273,7 +285,7 @@ conformance!(the_calendar_is_replaced_by_year_and_edited_by_day, |store: Store| 
 });
 
 conformance!(outbox_claims_hand_each_message_to_one_worker, |store: Store| async move {
-    store.enqueue(&[notice("a"), notice("b"), notice("c"), notice("a")], 100).await.unwrap();
+    store.enqueue(&[text("a"), text("b"), text("c"), text("a")], 100).await.unwrap();
     assert_eq!(store.outbox_counts(true).await.unwrap().pending, 3, "deduplicated");
     let (first, second) = tokio::join!(store.claim_outbox("w1", 100, 60, 10), store.claim_outbox("w2", 100, 60, 10));
     let (first, second) = (first.unwrap(), second.unwrap());
@@ -316,7 +328,7 @@ conformance!(every_catalogue_change_is_a_ledger_leaf, |store: Store| async move 
         conditions: "户籍在本县".into(),
         materials: "身份证\n户口簿".into(),
         steps: "申请\n审核".into(),
-        time_limit: "15d".into(),
+        time_limit: xiaowei_core::service::TimeLimit::WorkingDays(15),
         fee: "不收费".into(),
         contact_phone: "0937-5522001".into(),
         external_url: None,
@@ -325,7 +337,14 @@ conformance!(every_catalogue_change_is_a_ledger_leaf, |store: Store| async move 
     };
     assert_eq!(store.upsert_service_item(&same, 2).await.unwrap(), item);
     assert_eq!(store.latest_leaf_of("service_item", item).await.unwrap().unwrap().version, 1, "unchanged: no new leaf");
-    store.update_service_item(item, &NewServiceItem { time_limit: "20d".into(), ..same.clone() }, 3).await.unwrap();
+    store
+        .update_service_item(
+            item,
+            &NewServiceItem { time_limit: xiaowei_core::service::TimeLimit::WorkingDays(20), ..same.clone() },
+            3,
+        )
+        .await
+        .unwrap();
     store.set_service_item_active(item, false, 4).await.unwrap();
     store.set_service_item_active(item, false, 5).await.unwrap();
     let latest = store.latest_leaf_of("service_item", item).await.unwrap().unwrap();

@@ -2,12 +2,15 @@
 //! status changes, entries, clashes, differences, self-queries, scans, objections and the
 //! short-lived records. Every behaviour runs against SQLite and PostgreSQL (see `conformance`).
 
+use xiaowei_core::Transition;
+use xiaowei_core::objection::{self, ObjectionAction, ObjectionStatus};
 use xiaowei_core::period::RosterPeriod;
+use xiaowei_core::tracked::Satisfaction;
 
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
 use crate::{
-    ClashingEntry, NewAttachment, NewDifference, NewEntry, NewObjection, NewObjectionEvent, NewOutbox, NewProgramme,
-    NewRoster, ObjectionChange, ObjectionClock, RatingChange, Roster, Store, StoreError,
+    ClashingEntry, NewAttachment, NewDifference, NewEntry, NewEvent, NewObjection, NewOutbox, NewProgramme, NewRoster,
+    ObjectionChange, ObjectionClock, RatingChange, RequestKind, Roster, Store, StoreError,
 };
 use xiaowei_core::subsidy::{self, DifferenceKind, Phase, RosterAction, RosterStatus};
 
@@ -197,11 +200,12 @@ fn objection(code: &str, org: &str, roster_id: Option<i64>, entry_id: Option<i64
     }
 }
 
-fn filed() -> NewObjectionEvent {
-    NewObjectionEvent {
+fn filed() -> NewEvent {
+    NewEvent {
         kind: "submitted".into(),
         actor: "异议人".into(),
         staff_user_id: None,
+        method: None,
         note: "提交异议".into(),
         public: true,
     }
@@ -214,15 +218,26 @@ async fn answer(store: &Store, id: i64, last: bool, reply: &str, by: i64, at: i6
         rating: if last { RatingChange::Clear } else { RatingChange::Keep },
         new_due: None,
     };
-    let event = NewObjectionEvent {
+    let event = NewEvent {
         kind: "reply".into(),
         actor: "审核人".into(),
         staff_user_id: Some(by),
+        method: None,
         note: reply.into(),
         public: true,
     };
-    let to = if last { "closed" } else { "handling" };
-    store.change_objection(id, &["open", "handling"], to, &change, &event, &[], at).await.unwrap()
+    for from in [ObjectionStatus::Open, ObjectionStatus::Handling] {
+        let transition = objection::transition(from, false, ObjectionAction::Answer { last }).unwrap();
+        if store.change(id, transition, &change, &event, &[], at).await.unwrap() {
+            return true;
+        }
+    }
+    false
+}
+
+/// The objector's rating of the final answer, as core's state machine moves it.
+fn rated_as(rating: Satisfaction) -> Transition<ObjectionStatus> {
+    objection::transition(ObjectionStatus::Closed, false, ObjectionAction::Rate(rating)).unwrap()
 }
 
 conformance!(programmes_have_unique_names_and_are_found_by_id_and_by_name, |store: Store| async move {
@@ -832,8 +847,8 @@ conformance!(objections_are_tracked_by_code_scoped_by_subtree_and_stay_closed, |
         (o1, Some(id), Some(entry_id), Some(s.programme))
     );
     assert_eq!(
-        (found.status.as_str(), found.reply.as_deref(), found.created_at, found.updated_at),
-        ("open", None, 20, 20)
+        (found.status, found.reply.as_deref(), found.created_at, found.updated_at),
+        (ObjectionStatus::Open, None, 20, 20)
     );
     assert_eq!(
         (found.name.as_str(), found.phone_enc.as_slice(), found.body.as_str()),
@@ -856,18 +871,21 @@ conformance!(objections_are_tracked_by_code_scoped_by_subtree_and_stay_closed, |
     assert!(answer(&store, o1, false, "已转交镇农办", s.reviewer, 70).await);
     let handling = store.find_objection(o1).await.unwrap().unwrap();
     assert_eq!(
-        (handling.status.as_str(), handling.reply.as_deref(), handling.updated_at),
-        ("handling", Some("已转交镇农办"), 70)
+        (handling.status, handling.reply.as_deref(), handling.updated_at),
+        (ObjectionStatus::Handling, Some("已转交镇农办"), 70)
     );
     assert!(answer(&store, o1, true, "已更正", s.reviewer, 80).await);
     assert!(!answer(&store, o1, false, "再看看", s.reviewer, 90).await, "a closed objection stays closed");
     let closed = store.find_objection(o1).await.unwrap().unwrap();
-    assert_eq!((closed.status.as_str(), closed.reply.as_deref(), closed.updated_at), ("closed", Some("已更正"), 80));
+    assert_eq!(
+        (closed.status, closed.reply.as_deref(), closed.updated_at),
+        (ObjectionStatus::Closed, Some("已更正"), 80)
+    );
     assert_eq!(closed.replied_at, Some(80));
-    let bogus = store.change_objection(o2, &["open"], "bogus", &ObjectionChange::default(), &filed(), &[], 90).await;
-    assert!(bogus.is_err(), "unknown status");
-    assert_eq!(store.find_objection(o2).await.unwrap().unwrap().status, "open");
-    let events = store.objection_events(o1).await.unwrap();
+    let bogus = sqlx::query("UPDATE objections SET status = 'bogus' WHERE id = $1").bind(o2).execute(&store.pool).await;
+    assert!(bogus.is_err(), "the database refuses an unknown status");
+    assert_eq!(store.find_objection(o2).await.unwrap().unwrap().status, ObjectionStatus::Open);
+    let events = store.events(RequestKind::Objection, o1).await.unwrap();
     assert_eq!(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["submitted", "reply", "reply"]);
 
     let on_roster = store.objections_of_roster(id).await.unwrap();
@@ -896,8 +914,8 @@ conformance!(objection_deadlines_answers_ratings_and_reopening, |store: Store| a
     assert_eq!(roles, [("reviewer", "idx-r"), ("commission", "idx-c")]);
 
     // The clock: the reminder, then the overdue mark, each once, with their texts.
-    assert!(store.objections_due(ObjectionClock::Reminder, 899, 10).await.unwrap().is_empty());
-    assert_eq!(store.objections_due(ObjectionClock::Reminder, 900, 10).await.unwrap(), [o]);
+    assert!(store.due(ObjectionClock::Reminder, 899, 10).await.unwrap().is_empty());
+    assert_eq!(store.due(ObjectionClock::Reminder, 900, 10).await.unwrap(), [o]);
     let text = |key: &str| NewOutbox {
         dedup_key: key.into(),
         channel: "sms".into(),
@@ -908,35 +926,38 @@ conformance!(objection_deadlines_answers_ratings_and_reopening, |store: Store| a
         params: "[]".into(),
         body: "提醒".into(),
     };
-    let mark = NewObjectionEvent { kind: "reminder".into(), public: false, ..filed() };
-    assert!(store.fire_objection_clock(o, ObjectionClock::Reminder, &mark, &[text("obj:r")], 950).await.unwrap());
-    assert!(!store.fire_objection_clock(o, ObjectionClock::Reminder, &mark, &[text("obj:r2")], 960).await.unwrap());
-    assert!(store.objections_due(ObjectionClock::Reminder, 2000, 10).await.unwrap().is_empty());
-    assert!(store.objections_due(ObjectionClock::Overdue, 999, 10).await.unwrap().is_empty(), "not yet due");
-    assert_eq!(store.objections_due(ObjectionClock::Overdue, 1000, 10).await.unwrap(), [o]);
-    assert!(store.fire_objection_clock(o, ObjectionClock::Overdue, &mark, &[], 1001).await.unwrap());
+    let mark = NewEvent { kind: "reminder".into(), public: false, ..filed() };
+    assert!(store.fire(o, ObjectionClock::Reminder, &mark, &[text("obj:r")], 950).await.unwrap());
+    assert!(!store.fire(o, ObjectionClock::Reminder, &mark, &[text("obj:r2")], 960).await.unwrap());
+    assert!(store.due(ObjectionClock::Reminder, 2000, 10).await.unwrap().is_empty());
+    assert!(store.due(ObjectionClock::Overdue, 999, 10).await.unwrap().is_empty(), "not yet due");
+    assert_eq!(store.due(ObjectionClock::Overdue, 1000, 10).await.unwrap(), [o]);
+    assert!(store.fire(o, ObjectionClock::Overdue, &mark, &[], 1001).await.unwrap());
     let (texts, _) = store.outbox(None, None, 10, 0).await.unwrap();
     assert_eq!(texts.iter().map(|t| t.dedup_key.as_str()).collect::<Vec<_>>(), ["obj:r"], "one text per mark");
     assert_eq!(store.open_objections_of_lineage(id).await.unwrap(), 1);
 
     // A rating before the final answer is refused; the final answer can be rated once.
-    let rate = |r: &str| ObjectionChange {
-        rating: RatingChange::Set(r.into(), "理由".into()),
+    let rate = |r: Satisfaction| ObjectionChange {
+        rating: RatingChange::Set(r.as_str().into(), "理由".into()),
         ..ObjectionChange::default()
     };
-    let rated = NewObjectionEvent { kind: "rate".into(), ..filed() };
-    assert!(!store.change_objection(o, &["closed"], "closed", &rate("basic"), &rated, &[], 1100).await.unwrap());
+    let rated = NewEvent { kind: "rate".into(), ..filed() };
+    assert!(
+        !store.change(o, rated_as(Satisfaction::Basic), &rate(Satisfaction::Basic), &rated, &[], 1100).await.unwrap()
+    );
     assert!(answer(&store, o, true, "已核实，面积无误", reviewer, 1200).await);
     assert_eq!(store.open_objections_of_lineage(id).await.unwrap(), 0);
-    let reopen = ObjectionChange { new_due: Some((5000, 4000, "重新起算".into())), ..rate("unsatisfied") };
-    assert!(store.change_objection(o, &["closed"], "open", &reopen, &rated, &[], 1300).await.unwrap());
-    let satisfied = rate("satisfied");
-    let again = store.change_objection(o, &["closed", "open"], "closed", &satisfied, &rated, &[], 1310);
+    let reopen =
+        ObjectionChange { new_due: Some((5000, 4000, "重新起算".into())), ..rate(Satisfaction::Unsatisfied) };
+    assert!(store.change(o, rated_as(Satisfaction::Unsatisfied), &reopen, &rated, &[], 1300).await.unwrap());
+    let satisfied = rate(Satisfaction::Satisfied);
+    let again = store.change(o, rated_as(Satisfaction::Satisfied), &satisfied, &rated, &[], 1310);
     assert!(!again.await.unwrap(), "one rating per answer");
     let reopened = store.find_objection(o).await.unwrap().unwrap();
     assert_eq!(
-        (reopened.status.as_str(), reopened.rating.as_deref(), reopened.rating_comment.as_deref(), reopened.rated_at),
-        ("open", Some("unsatisfied"), Some("理由"), Some(1300))
+        (reopened.status, reopened.rating.as_deref(), reopened.rating_comment.as_deref(), reopened.rated_at),
+        (ObjectionStatus::Open, Some("unsatisfied"), Some("理由"), Some(1300))
     );
     assert_eq!(
         (reopened.reply_due, reopened.reply_remind_at, reopened.deadline_basis.as_str()),
@@ -947,9 +968,15 @@ conformance!(objection_deadlines_answers_ratings_and_reopening, |store: Store| a
     // The next final answer clears the old rating so that it can be rated in turn.
     assert!(answer(&store, o, true, "已到现场重新丈量，补录0.7亩", reviewer, 1400).await);
     let closed = store.find_objection(o).await.unwrap().unwrap();
-    assert_eq!((closed.status.as_str(), closed.rating.as_deref(), closed.replied_at), ("closed", None, Some(1400)));
-    assert!(store.change_objection(o, &["closed"], "closed", &rate("satisfied"), &rated, &[], 1500).await.unwrap());
-    let kinds: Vec<String> = store.objection_events(o).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(
+        (closed.status, closed.rating.as_deref(), closed.replied_at),
+        (ObjectionStatus::Closed, None, Some(1400))
+    );
+    assert!(store.change(o, rated_as(Satisfaction::Satisfied), &satisfied, &rated, &[], 1500).await.unwrap());
+    let twice = store.change(o, rated_as(Satisfaction::Satisfied), &satisfied, &rated, &[], 1501).await.unwrap();
+    assert!(!twice, "a rated answer is not rated again");
+    let kinds: Vec<String> =
+        store.events(RequestKind::Objection, o).await.unwrap().into_iter().map(|e| e.kind).collect();
     assert_eq!(kinds, ["submitted", "reminder", "reminder", "reply", "rate", "reply", "rate"]);
 
     // A correction of the roster shares its lineage: objections to either version count.

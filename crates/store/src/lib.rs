@@ -33,6 +33,7 @@ mod service_links;
 mod services;
 mod staff;
 mod subsidies;
+mod tracked;
 mod village_office;
 mod wechat;
 mod witness_db;
@@ -58,17 +59,12 @@ pub use error::{StoreError, unique_constraint};
 pub use integrators::{IntegratorToken, NewIntegratorToken, RequestCase, RequestFilter, RequestMessage, TokenUse};
 pub use kiosks::{Enrolment, KioskTerminal, NewKioskTerminal};
 pub use ledger::{LeafRef, LedgerLeaf, NewLeaf};
-pub use messages::{
-    Message, MessageChange, MessageClock, MessageEvent, MessageFilter, MessagePhoto, NewMessage, NewMessageEvent,
-    NewMessagePhoto,
-};
+pub use messages::{Message, MessageChange, MessageClock, MessageFilter, NewMessage};
 pub use monitor::{
     CaseRow, CaseValues, DayValue, DepartmentValues, FigureQuery, HouseholdRow, Listing, MessageRow, MonitorValues,
     OrgValue, PublishedRow, RatingValues, UniqueVisitor, VisitIncrement, VisitRow,
 };
-pub use objections::{
-    NewObjection, NewObjectionEvent, Objection, ObjectionChange, ObjectionClock, ObjectionEvent, RatingChange,
-};
+pub use objections::{NewObjection, Objection, ObjectionChange, ObjectionClock, RatingChange};
 pub use ops::{COUNTED_TABLES, ExportedSnapshot};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
 pub use outbox::{NewOutbox, OutboxCounts, OutboxMessage};
@@ -88,14 +84,15 @@ pub use screening::{
 pub use search::{SearchDocument, SearchHit};
 pub use service_links::{NewServiceLink, ServiceLinkRow};
 pub use services::{
-    CalendarDayRow, CaseChange, CaseEvent, CaseExtension, CaseFilter, CasePhoto, ClockMark, NewCase, NewCaseEvent,
-    NewCasePhoto, NewServiceItem, RecipientRow, ServiceCase, ServiceHandler, ServiceItem,
+    CalendarDayRow, CaseChange, CaseExtension, CaseFilter, ClockMark, NewCase, NewServiceItem, RecipientRow,
+    ServiceCase, ServiceHandler, ServiceItem,
 };
 pub use staff::{ANY_CLIENT, LoginClaim, NewStaffUser, SessionRow, StaffUser};
 pub use subsidies::{
     Attachment, ClashingEntry, NewAttachment, NewDifference, NewEntry, NewProgramme, NewRoster, PersonEntry, Programme,
     ProgrammeSummary, Roster, RosterDifference, RosterEntry,
 };
+pub use tracked::{Columns, Event, Mark, NewEvent, NewPhoto, Photo, RequestKind, RequestStatus, Writes};
 pub use village_office::{Cadre, CadreDetails, DutyOverrideRow, Meeting, NewDutyOverride, NewMeeting, WeeklyDuty};
 pub use wechat::{CachedToken, Follower, NewWechatAccount, WechatAccount, WechatFigures, WechatText};
 pub use witness_db::{WitnessDb, WitnessedLog};

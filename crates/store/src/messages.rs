@@ -6,24 +6,32 @@
 //! never decides who may read a report (举报): callers pass `include_reports`.
 
 use sqlx::FromRow;
+use xiaowei_core::message::{MessageKind, MessageStatus};
 
-use crate::outbox::{NewOutbox, insert_outbox_for_message};
+use crate::decode::Flag;
+use crate::outbox::NewOutbox;
 use crate::services::RecipientRow;
+use crate::tracked::{
+    Columns, Filing, Mark, NewEvent, NewPhoto, REPLY_CLOCK, REPLY_MARKS, RequestKind, Writes, reply_mark,
+};
 use crate::{Store, StoreError};
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct Message {
     pub id: i64,
     pub tracking: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: MessageKind,
     pub org_code: String,
     pub author_name: String,
     pub phone_enc: Option<Vec<u8>>,
     pub phone_idx: Option<String>,
     pub secret_idx: Option<String>,
     pub body: String,
-    pub allow_public: i64,
-    pub status: String,
+    #[sqlx(try_from = "Flag")]
+    pub allow_public: bool,
+    #[sqlx(try_from = "String")]
+    pub status: MessageStatus,
     pub assigned_to: Option<i64>,
     pub assignee_name: Option<String>,
     pub submitted_at: i64,
@@ -32,7 +40,8 @@ pub struct Message {
     pub reminded_at: Option<i64>,
     pub overdue_at: Option<i64>,
     pub reply: Option<String>,
-    pub reply_public: i64,
+    #[sqlx(try_from = "Flag")]
+    pub reply_public: bool,
     pub replied_at: Option<i64>,
     pub merged_into: Option<i64>,
     pub hidden_reason: Option<String>,
@@ -52,7 +61,7 @@ pub struct NewMessage {
     pub tracking: String,
     /// The form's one-time key: a second submission of the same form finds the first message.
     pub submit_key: String,
-    pub kind: String,
+    pub kind: MessageKind,
     pub org_code: String,
     pub author_name: String,
     pub phone_enc: Option<Vec<u8>>,
@@ -65,45 +74,6 @@ pub struct NewMessage {
     pub reply_due: i64,
     pub reply_remind_at: i64,
     pub deadline_basis: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewMessagePhoto {
-    pub sha256: String,
-    pub size: i64,
-    pub content_type: String,
-    pub original_name: String,
-}
-
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
-pub struct MessagePhoto {
-    pub id: i64,
-    pub message_id: i64,
-    pub sha256: String,
-    pub size: i64,
-    pub content_type: String,
-    pub original_name: String,
-}
-
-/// A timeline entry.
-#[derive(Debug, Clone)]
-pub struct NewMessageEvent {
-    pub kind: String,
-    pub actor: String,
-    pub staff_user_id: Option<i64>,
-    pub note: String,
-    pub public: bool,
-}
-
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
-pub struct MessageEvent {
-    pub id: i64,
-    pub message_id: i64,
-    pub kind: String,
-    pub actor: String,
-    pub note: String,
-    pub public: i64,
-    pub at: i64,
 }
 
 /// What a status change also writes on the message.
@@ -128,17 +98,47 @@ pub enum MessageClock {
 
 impl MessageClock {
     pub const ALL: [Self; 2] = [Self::Reminder, Self::Overdue];
-
-    /// (column set, time column compared with now).
-    fn sql(self) -> (&'static str, &'static str) {
-        match self {
-            Self::Reminder => ("reminded_at", "reply_remind_at"),
-            Self::Overdue => ("overdue_at", "reply_due"),
-        }
-    }
 }
 
 const OPEN: &str = "status IN ('submitted', 'handling', 'reopened')";
+
+impl Mark for MessageClock {
+    const KIND: RequestKind = RequestKind::Message;
+
+    fn columns(self) -> (&'static str, &'static str) {
+        reply_mark(self == Self::Overdue)
+    }
+
+    fn running(self) -> &'static str {
+        OPEN
+    }
+}
+
+impl Writes for MessageChange {
+    fn write(&self, c: &mut Columns) {
+        if let Some(user) = self.assigned_to {
+            c.int("assigned_to", user);
+        }
+        if let Some((text, public, by)) = &self.reply {
+            c.text("reply", text);
+            c.int("reply_public", i64::from(*public));
+            c.int("replied_by", *by);
+            c.now("replied_at");
+        }
+        if let Some((rating, comment)) = &self.rating {
+            c.rating(rating, comment);
+        }
+        if let Some(deadline) = &self.new_due {
+            c.deadline(REPLY_CLOCK, REPLY_MARKS, deadline);
+        }
+        if let Some(kept) = self.merged_into {
+            c.int("merged_into", kept);
+        }
+        if let Some(reason) = &self.hidden_reason {
+            c.text("hidden_reason", reason);
+        }
+    }
+}
 
 /// A filter over messages for the inbox.
 #[derive(Debug, Clone, Default)]
@@ -147,8 +147,8 @@ pub struct MessageFilter {
     pub org_prefix: String,
     /// Whether reports (举报) are included: only for the discipline commission.
     pub include_reports: bool,
-    pub kind: Option<String>,
-    pub status: Option<String>,
+    pub kind: Option<MessageKind>,
+    pub status: Option<MessageStatus>,
     pub overdue_only: bool,
     /// Only open messages (the reply clock runs).
     pub open_only: bool,
@@ -160,26 +160,18 @@ impl Store {
     pub async fn create_message(
         &self,
         m: &NewMessage,
-        photos: &[NewMessagePhoto],
-        event: &NewMessageEvent,
+        photos: &[NewPhoto],
+        event: &NewEvent,
         notices: &[NewOutbox],
     ) -> Result<(i64, bool), StoreError> {
-        let mut tx = self.begin_write().await?;
-        if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM messages WHERE submit_key = $1")
-            .bind(&m.submit_key)
-            .fetch_optional(&mut *tx)
-            .await?
-        {
-            return Ok((id, false));
-        }
-        let id: i64 = sqlx::query_scalar(
+        let insert = sqlx::query_scalar(
             "INSERT INTO messages (tracking, submit_key, kind, org_code, author_name, phone_enc, phone_idx, secret_idx, \
              body, allow_public, status, submitted_at, reply_due, reply_remind_at, deadline_basis, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'submitted', $11, $12, $13, $14, $11) RETURNING id",
         )
         .bind(&m.tracking)
         .bind(&m.submit_key)
-        .bind(&m.kind)
+        .bind(m.kind.as_str())
         .bind(&m.org_code)
         .bind(&m.author_name)
         .bind(&m.phone_enc)
@@ -190,29 +182,10 @@ impl Store {
         .bind(m.submitted_at)
         .bind(m.reply_due)
         .bind(m.reply_remind_at)
-        .bind(&m.deadline_basis)
-        .fetch_one(&mut *tx)
-        .await?;
-        for p in photos {
-            sqlx::query(
-                "INSERT INTO message_photos (message_id, sha256, size, content_type, original_name, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(id)
-            .bind(&p.sha256)
-            .bind(p.size)
-            .bind(&p.content_type)
-            .bind(&p.original_name)
-            .bind(m.submitted_at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        insert_event(&mut tx, id, event, m.submitted_at).await?;
-        for n in notices {
-            insert_outbox_for_message(&mut tx, id, n, m.submitted_at).await?;
-        }
-        tx.commit().await?;
-        Ok((id, true))
+        .bind(&m.deadline_basis);
+        let kind = RequestKind::Message;
+        let at = m.submitted_at;
+        self.file(Filing { kind, submit_key: Some(&m.submit_key), insert, photos, event, notices, at }).await
     }
 
     pub async fn find_message(&self, id: i64) -> Result<Option<Message>, StoreError> {
@@ -242,8 +215,8 @@ impl Store {
             "m.org_code LIKE $1 || '%' AND ($2 = 1 OR m.kind <> 'report') AND ($3 = '' OR m.kind = $3) \
              AND ($4 = '' OR m.status = $4) AND ($5 = 0 OR m.overdue_at IS NOT NULL) AND ($6 = 0 OR m.{OPEN})"
         );
-        let kind = filter.kind.clone().unwrap_or_default();
-        let status = filter.status.clone().unwrap_or_default();
+        let kind = filter.kind.map_or("", MessageKind::as_str);
+        let status = filter.status.map_or("", MessageStatus::as_str);
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM {FROM} WHERE {condition} \
              ORDER BY CASE WHEN m.{OPEN} THEN 0 ELSE 1 END, \
@@ -252,8 +225,8 @@ impl Store {
         let rows = sqlx::query_as(sql)
             .bind(&filter.org_prefix)
             .bind(i64::from(filter.include_reports))
-            .bind(&kind)
-            .bind(&status)
+            .bind(kind)
+            .bind(status)
             .bind(i64::from(filter.overdue_only))
             .bind(i64::from(filter.open_only))
             .bind(limit)
@@ -264,8 +237,8 @@ impl Store {
         let total = sqlx::query_scalar(count)
             .bind(&filter.org_prefix)
             .bind(i64::from(filter.include_reports))
-            .bind(&kind)
-            .bind(&status)
+            .bind(kind)
+            .bind(status)
             .bind(i64::from(filter.overdue_only))
             .bind(i64::from(filter.open_only))
             .fetch_one(&self.pool)
@@ -282,125 +255,6 @@ impl Store {
              AND m.status IN ('replied', 'closed', 'reopened') ORDER BY m.replied_at DESC, m.id DESC LIMIT $2"
         ));
         Ok(sqlx::query_as(sql).bind(org_prefix).bind(limit).fetch_all(&self.pool).await?)
-    }
-
-    pub async fn message_events(&self, message_id: i64) -> Result<Vec<MessageEvent>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, message_id, kind, actor, note, public, at FROM message_events WHERE message_id = $1 ORDER BY id",
-        )
-        .bind(message_id)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    pub async fn message_photos(&self, message_id: i64) -> Result<Vec<MessagePhoto>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, message_id, sha256, size, content_type, original_name FROM message_photos \
-             WHERE message_id = $1 ORDER BY id",
-        )
-        .bind(message_id)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    /// Moves a message from one of `from` to `to`, writing `change`, the event and the
-    /// notifications in one transaction. `Ok(false)` when it was not in one of `from`.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn change_message(
-        &self,
-        id: i64,
-        from: &[&str],
-        to: &str,
-        change: &MessageChange,
-        event: &NewMessageEvent,
-        notices: &[NewOutbox],
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let statuses = from.iter().map(|s| format!("'{}'", s.replace('\'', ""))).collect::<Vec<_>>().join(", ");
-        let sql = sqlx::AssertSqlSafe(format!(
-            "UPDATE messages SET status = $1, updated_at = $2, assigned_to = COALESCE($3, assigned_to), \
-             reply = COALESCE($4, reply), reply_public = CASE WHEN $4 IS NULL THEN reply_public ELSE $5 END, \
-             replied_by = COALESCE($6, replied_by), replied_at = CASE WHEN $4 IS NULL THEN replied_at ELSE $2 END, \
-             rating = COALESCE($7, rating), rating_comment = COALESCE($8, rating_comment), \
-             rated_at = CASE WHEN $7 IS NULL THEN rated_at ELSE $2 END, \
-             reply_due = COALESCE($9, reply_due), reply_remind_at = COALESCE($10, reply_remind_at), \
-             deadline_basis = COALESCE($11, deadline_basis), \
-             reminded_at = CASE WHEN $9 IS NULL THEN reminded_at ELSE NULL END, \
-             overdue_at = CASE WHEN $9 IS NULL THEN overdue_at ELSE NULL END, \
-             merged_into = COALESCE($12, merged_into), hidden_reason = COALESCE($13, hidden_reason) \
-             WHERE id = $14 AND status IN ({statuses})"
-        ));
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(sql)
-            .bind(to)
-            .bind(now)
-            .bind(change.assigned_to)
-            .bind(change.reply.as_ref().map(|r| r.0.clone()))
-            .bind(change.reply.as_ref().map_or(0, |r| i64::from(r.1)))
-            .bind(change.reply.as_ref().map(|r| r.2))
-            .bind(change.rating.as_ref().map(|r| r.0.clone()))
-            .bind(change.rating.as_ref().map(|r| r.1.clone()))
-            .bind(change.new_due.as_ref().map(|d| d.0))
-            .bind(change.new_due.as_ref().map(|d| d.1))
-            .bind(change.new_due.as_ref().map(|d| d.2.clone()))
-            .bind(change.merged_into)
-            .bind(&change.hidden_reason)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        insert_event(&mut tx, id, event, now).await?;
-        for n in notices {
-            insert_outbox_for_message(&mut tx, id, n, now).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// Adds a timeline note to a message (e.g. on the kept message of a merge).
-    pub async fn add_message_note(&self, id: i64, event: &NewMessageEvent, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        insert_event(&mut tx, id, event, now).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Open messages whose `mark` is due at `now` and not yet set.
-    pub async fn messages_due(&self, mark: MessageClock, now: i64, limit: i64) -> Result<Vec<i64>, StoreError> {
-        let (set, at) = mark.sql();
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT id FROM messages WHERE {set} IS NULL AND {at} <= $1 AND {OPEN} ORDER BY {at} LIMIT $2"
-        ));
-        Ok(sqlx::query_scalar(sql).bind(now).bind(limit).fetch_all(&self.pool).await?)
-    }
-
-    /// Sets `mark` on a message once, with its event and notifications; `Ok(false)` when another
-    /// instance (or an earlier tick) already did, or the message was answered meanwhile.
-    pub async fn fire_message_clock(
-        &self,
-        id: i64,
-        mark: MessageClock,
-        event: &NewMessageEvent,
-        notices: &[NewOutbox],
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let (set, at) = mark.sql();
-        let sql = sqlx::AssertSqlSafe(format!(
-            "UPDATE messages SET {set} = $1 WHERE id = $2 AND {set} IS NULL AND {at} <= $1 AND {OPEN}"
-        ));
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(sql).bind(now).bind(id).execute(&mut *tx).await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        insert_event(&mut tx, id, event, now).await?;
-        for n in notices {
-            insert_outbox_for_message(&mut tx, id, n, now).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
     }
 
     /// Staff with a phone whom notifications about a message to `org_code` can reach, by role:
@@ -448,26 +302,4 @@ impl Store {
         ));
         Ok(sqlx::query_as(sql).bind(message_id).fetch_all(&self.pool).await?)
     }
-}
-
-async fn insert_event(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    message_id: i64,
-    e: &NewMessageEvent,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO message_events (message_id, kind, actor, staff_user_id, note, public, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(message_id)
-    .bind(&e.kind)
-    .bind(&e.actor)
-    .bind(e.staff_user_id)
-    .bind(&e.note)
-    .bind(i64::from(e.public))
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

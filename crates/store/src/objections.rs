@@ -7,9 +7,11 @@
 //! column) and writes its timeline event and notifications in the same transaction.
 
 use sqlx::FromRow;
+use xiaowei_core::objection::ObjectionStatus;
 
-use crate::outbox::{NewOutbox, insert_outbox};
+use crate::outbox::NewOutbox;
 use crate::services::RecipientRow;
+use crate::tracked::{Columns, Filing, Mark, NewEvent, REPLY_CLOCK, REPLY_MARKS, RequestKind, Writes, reply_mark};
 use crate::{Store, StoreError};
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
@@ -24,7 +26,8 @@ pub struct Objection {
     pub phone_enc: Vec<u8>,
     pub phone_idx: String,
     pub body: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: ObjectionStatus,
     pub reply: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -57,27 +60,6 @@ pub struct NewObjection {
     pub deadline_basis: String,
 }
 
-/// A timeline entry.
-#[derive(Debug, Clone)]
-pub struct NewObjectionEvent {
-    pub kind: String,
-    pub actor: String,
-    pub staff_user_id: Option<i64>,
-    pub note: String,
-    pub public: bool,
-}
-
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
-pub struct ObjectionEvent {
-    pub id: i64,
-    pub objection_id: i64,
-    pub kind: String,
-    pub actor: String,
-    pub note: String,
-    pub public: i64,
-    pub at: i64,
-}
-
 /// What happens to the objector's rating in a change.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum RatingChange {
@@ -108,12 +90,42 @@ pub enum ObjectionClock {
 
 impl ObjectionClock {
     pub const ALL: [Self; 2] = [Self::Reminder, Self::Overdue];
+}
 
-    /// (column set, time column compared with now).
-    fn sql(self) -> (&'static str, &'static str) {
-        match self {
-            Self::Reminder => ("reminded_at", "reply_remind_at"),
-            Self::Overdue => ("overdue_at", "reply_due"),
+impl Mark for ObjectionClock {
+    const KIND: RequestKind = RequestKind::Objection;
+
+    fn columns(self) -> (&'static str, &'static str) {
+        reply_mark(self == Self::Overdue)
+    }
+
+    fn running(self) -> &'static str {
+        OPEN
+    }
+}
+
+/// A rating is only written over no rating.
+impl Writes for ObjectionChange {
+    fn write(&self, c: &mut Columns) {
+        if let Some((text, by)) = &self.reply {
+            c.text("reply", text);
+            c.int("handled_by", *by);
+            c.now("replied_at");
+        }
+        match &self.rating {
+            RatingChange::Keep => {}
+            RatingChange::Set(rating, comment) => {
+                c.rating(rating, comment);
+                c.guard("rating IS NULL");
+            }
+            RatingChange::Clear => {
+                c.clear("rating");
+                c.clear("rating_comment");
+                c.clear("rated_at");
+            }
+        }
+        if let Some(deadline) = &self.new_due {
+            c.deadline(REPLY_CLOCK, REPLY_MARKS, deadline);
         }
     }
 }
@@ -129,12 +141,11 @@ impl Store {
     pub async fn create_objection(
         &self,
         o: &NewObjection,
-        event: &NewObjectionEvent,
+        event: &NewEvent,
         notices: &[NewOutbox],
         now: i64,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let id: i64 = sqlx::query_scalar(
+        let insert = sqlx::query_scalar(
             "INSERT INTO objections (code, org_code, roster_id, entry_id, programme_id, name, phone_enc, phone_idx, \
              body, status, created_at, updated_at, submit_key, reply_due, reply_remind_at, deadline_basis) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $10, $11, $12, $13, $14) RETURNING id",
@@ -152,14 +163,10 @@ impl Store {
         .bind(&o.submit_key)
         .bind(o.reply_due)
         .bind(o.reply_remind_at)
-        .bind(&o.deadline_basis)
-        .fetch_one(&mut *tx)
-        .await?;
-        insert_event(&mut tx, id, event, now).await?;
-        for n in notices {
-            insert_outbox(&mut tx, None, n, now).await?;
-        }
-        tx.commit().await?;
+        .bind(&o.deadline_basis);
+        let kind = RequestKind::Objection;
+        let (id, _) =
+            self.file(Filing { kind, submit_key: None, insert, photos: &[], event, notices, at: now }).await?;
         Ok(id)
     }
 
@@ -211,110 +218,6 @@ impl Store {
         Ok(sqlx::query_scalar(sql).bind(roster_id).fetch_one(&self.pool).await?)
     }
 
-    pub async fn objection_events(&self, objection_id: i64) -> Result<Vec<ObjectionEvent>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, objection_id, kind, actor, note, public, at FROM objection_events \
-             WHERE objection_id = $1 ORDER BY id",
-        )
-        .bind(objection_id)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    /// Moves an objection from one of `from` to `to`, writing `change`, the event and the
-    /// notifications in one transaction. A rating is only written over no rating. `Ok(false)`
-    /// when the objection was not in one of `from` (or was rated meanwhile).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn change_objection(
-        &self,
-        id: i64,
-        from: &[&str],
-        to: &str,
-        change: &ObjectionChange,
-        event: &NewObjectionEvent,
-        notices: &[NewOutbox],
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let statuses = from.iter().map(|s| format!("'{}'", s.replace('\'', ""))).collect::<Vec<_>>().join(", ");
-        let (rating_mode, rating, comment) = match &change.rating {
-            RatingChange::Keep => ("keep", None, None),
-            RatingChange::Set(r, c) => ("set", Some(r.clone()), Some(c.clone())),
-            RatingChange::Clear => ("clear", None, None),
-        };
-        let sql = sqlx::AssertSqlSafe(format!(
-            "UPDATE objections SET status = $1, updated_at = $2, reply = COALESCE($3, reply), \
-             handled_by = COALESCE($4, handled_by), replied_at = CASE WHEN $3 IS NULL THEN replied_at ELSE $2 END, \
-             rating = CASE $5 WHEN 'keep' THEN rating WHEN 'clear' THEN NULL ELSE $6 END, \
-             rating_comment = CASE $5 WHEN 'keep' THEN rating_comment WHEN 'clear' THEN NULL ELSE $7 END, \
-             rated_at = CASE $5 WHEN 'keep' THEN rated_at WHEN 'clear' THEN NULL ELSE $2 END, \
-             reply_due = COALESCE($8, reply_due), reply_remind_at = COALESCE($9, reply_remind_at), \
-             deadline_basis = COALESCE($10, deadline_basis), \
-             reminded_at = CASE WHEN $8 IS NULL THEN reminded_at ELSE NULL END, \
-             overdue_at = CASE WHEN $8 IS NULL THEN overdue_at ELSE NULL END \
-             WHERE id = $11 AND status IN ({statuses}) AND ($5 <> 'set' OR rating IS NULL)"
-        ));
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(sql)
-            .bind(to)
-            .bind(now)
-            .bind(change.reply.as_ref().map(|r| r.0.clone()))
-            .bind(change.reply.as_ref().map(|r| r.1))
-            .bind(rating_mode)
-            .bind(rating)
-            .bind(comment)
-            .bind(change.new_due.as_ref().map(|d| d.0))
-            .bind(change.new_due.as_ref().map(|d| d.1))
-            .bind(change.new_due.as_ref().map(|d| d.2.clone()))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        insert_event(&mut tx, id, event, now).await?;
-        for n in notices {
-            insert_outbox(&mut tx, None, n, now).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// Open objections whose `mark` is due at `now` and not yet set.
-    pub async fn objections_due(&self, mark: ObjectionClock, now: i64, limit: i64) -> Result<Vec<i64>, StoreError> {
-        let (set, at) = mark.sql();
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT id FROM objections WHERE {set} IS NULL AND {at} <= $1 AND {OPEN} ORDER BY {at} LIMIT $2"
-        ));
-        Ok(sqlx::query_scalar(sql).bind(now).bind(limit).fetch_all(&self.pool).await?)
-    }
-
-    /// Sets `mark` on an objection once, with its event and notifications; `Ok(false)` when an
-    /// earlier tick (or another instance) already did, or the objection was answered meanwhile.
-    pub async fn fire_objection_clock(
-        &self,
-        id: i64,
-        mark: ObjectionClock,
-        event: &NewObjectionEvent,
-        notices: &[NewOutbox],
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let (set, at) = mark.sql();
-        let sql = sqlx::AssertSqlSafe(format!(
-            "UPDATE objections SET {set} = $1 WHERE id = $2 AND {set} IS NULL AND {at} <= $1 AND {OPEN}"
-        ));
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(sql).bind(now).bind(id).execute(&mut *tx).await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        insert_event(&mut tx, id, event, now).await?;
-        for n in notices {
-            insert_outbox(&mut tx, None, n, now).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
-    }
-
     /// Staff with a phone whom texts about an objection to `org_code` reach: `reviewer` (township
     /// reviewers covering it) and `commission` (county supervisors covering it).
     pub async fn objection_recipients(&self, org_code: &str) -> Result<Vec<RecipientRow>, StoreError> {
@@ -328,26 +231,4 @@ impl Store {
         .fetch_all(&self.pool)
         .await?)
     }
-}
-
-async fn insert_event(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    objection_id: i64,
-    e: &NewObjectionEvent,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO objection_events (objection_id, kind, actor, staff_user_id, note, public, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(objection_id)
-    .bind(&e.kind)
-    .bind(&e.actor)
-    .bind(e.staff_user_id)
-    .bind(&e.note)
-    .bind(i64::from(e.public))
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

@@ -63,56 +63,34 @@ pub struct OutboxCounts {
     pub failed: i64,
 }
 
+/// Writes one text inside the caller's transaction; `link` names the column and id of the
+/// request it is about (`case_id` or `message_id`). A repeated `dedup_key` writes nothing.
 pub(crate) async fn insert_outbox(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    case_id: Option<i64>,
+    link: Option<(&str, i64)>,
     n: &NewOutbox,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO outbox (dedup_key, channel, notice, case_id, recipient, phone_enc, phone_idx, params, body, \
-         status, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, \
-         $10, $10) ON CONFLICT (dedup_key) DO NOTHING",
-    )
-    .bind(&n.dedup_key)
-    .bind(&n.channel)
-    .bind(&n.notice)
-    .bind(case_id)
-    .bind(&n.recipient)
-    .bind(&n.phone_enc)
-    .bind(&n.phone_idx)
-    .bind(&n.params)
-    .bind(&n.body)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// Writes a notification about a message (留言) inside the message's transaction.
-pub(crate) async fn insert_outbox_for_message(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    message_id: i64,
-    n: &NewOutbox,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO outbox (dedup_key, channel, notice, message_id, recipient, phone_enc, phone_idx, params, body, \
-         status, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, \
-         $10, $10) ON CONFLICT (dedup_key) DO NOTHING",
-    )
-    .bind(&n.dedup_key)
-    .bind(&n.channel)
-    .bind(&n.notice)
-    .bind(message_id)
-    .bind(&n.recipient)
-    .bind(&n.phone_enc)
-    .bind(&n.phone_idx)
-    .bind(&n.params)
-    .bind(&n.body)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+    let (column, value) = link.map_or((String::new(), ""), |(c, _)| (format!(", {c}"), ", $10"));
+    let sql = sqlx::AssertSqlSafe(format!(
+        "INSERT INTO outbox (dedup_key, channel, notice, recipient, phone_enc, phone_idx, params, body, status, \
+         attempts, next_attempt_at, created_at{column}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, \
+         $9{value}) ON CONFLICT (dedup_key) DO NOTHING"
+    ));
+    let mut query = sqlx::query(sql)
+        .bind(&n.dedup_key)
+        .bind(&n.channel)
+        .bind(&n.notice)
+        .bind(&n.recipient)
+        .bind(&n.phone_enc)
+        .bind(&n.phone_idx)
+        .bind(&n.params)
+        .bind(&n.body)
+        .bind(now);
+    if let Some((_, id)) = link {
+        query = query.bind(id);
+    }
+    query.execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -6,8 +6,11 @@
 //! a restart or a second server instance never acts twice.
 
 use sqlx::FromRow;
+use xiaowei_core::service::{CaseStatus, ExtensionStatus, TimeLimit};
 
-use crate::outbox::{NewOutbox, insert_outbox};
+use crate::decode::Flag;
+use crate::outbox::NewOutbox;
+use crate::tracked::{Columns, Filing, Mark, NewEvent, NewPhoto, RequestKind, Writes, write_event};
 use crate::{Store, StoreError};
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
@@ -19,13 +22,16 @@ pub struct ServiceItem {
     pub conditions: String,
     pub materials: String,
     pub steps: String,
-    pub time_limit: String,
+    #[sqlx(try_from = "String")]
+    pub time_limit: TimeLimit,
     pub fee: String,
     pub contact_phone: String,
     pub external_url: Option<String>,
-    pub requires_id: i64,
+    #[sqlx(try_from = "Flag")]
+    pub requires_id: bool,
     pub officer_id: Option<i64>,
-    pub active: i64,
+    #[sqlx(try_from = "Flag")]
+    pub active: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -35,7 +41,7 @@ pub struct NewServiceItem {
     pub conditions: String,
     pub materials: String,
     pub steps: String,
-    pub time_limit: String,
+    pub time_limit: TimeLimit,
     pub fee: String,
     pub contact_phone: String,
     pub external_url: Option<String>,
@@ -66,7 +72,8 @@ pub struct ServiceCase {
     pub phone_idx: String,
     pub resident_id_enc: Option<Vec<u8>>,
     pub description: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: CaseStatus,
     pub filed_by: Option<i64>,
     pub submitted_at: i64,
     pub contact_due: i64,
@@ -112,54 +119,14 @@ pub struct NewCase {
     pub deadline_basis: String,
 }
 
-#[derive(Debug, Clone)]
-pub struct NewCasePhoto {
-    pub sha256: String,
-    pub size: i64,
-    pub content_type: String,
-    pub original_name: String,
-}
-
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
-pub struct CasePhoto {
-    pub id: i64,
-    pub case_id: i64,
-    pub sha256: String,
-    pub size: i64,
-    pub content_type: String,
-    pub original_name: String,
-}
-
-/// A timeline entry.
-#[derive(Debug, Clone)]
-pub struct NewCaseEvent {
-    pub kind: String,
-    pub actor: String,
-    pub staff_user_id: Option<i64>,
-    pub method: Option<String>,
-    pub note: String,
-    pub public: bool,
-}
-
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
-pub struct CaseEvent {
-    pub id: i64,
-    pub case_id: i64,
-    pub kind: String,
-    pub actor: String,
-    pub method: Option<String>,
-    pub note: String,
-    pub public: i64,
-    pub at: i64,
-}
-
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct CaseExtension {
     pub id: i64,
     pub case_id: i64,
     pub days: i64,
     pub reason: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: ExtensionStatus,
     pub requested_by: i64,
     pub requested_at: i64,
     pub decided_at: Option<i64>,
@@ -190,18 +157,43 @@ pub enum ClockMark {
 impl ClockMark {
     pub const ALL: [Self; 4] =
         [Self::ContactReminder, Self::ContactOverdue, Self::CompletionReminder, Self::CompletionOverdue];
+}
 
-    /// (column set, time column compared with now, status condition).
-    fn sql(self) -> (&'static str, &'static str, &'static str) {
+impl Mark for ClockMark {
+    const KIND: RequestKind = RequestKind::Case;
+
+    fn columns(self) -> (&'static str, &'static str) {
         match self {
-            Self::ContactReminder => ("contact_reminded_at", "contact_remind_at", "status = 'submitted'"),
-            Self::ContactOverdue => ("contact_overdue_at", "contact_due", "status = 'submitted'"),
-            Self::CompletionReminder => {
-                ("completion_reminded_at", "completion_remind_at", "status IN ('submitted', 'in_progress', 'reopened')")
-            }
-            Self::CompletionOverdue => {
-                ("completion_overdue_at", "completion_due", "status IN ('submitted', 'in_progress', 'reopened')")
-            }
+            Self::ContactReminder => ("contact_reminded_at", "contact_remind_at"),
+            Self::ContactOverdue => ("contact_overdue_at", "contact_due"),
+            Self::CompletionReminder => ("completion_reminded_at", "completion_remind_at"),
+            Self::CompletionOverdue => ("completion_overdue_at", "completion_due"),
+        }
+    }
+
+    fn running(self) -> &'static str {
+        match self {
+            Self::ContactReminder | Self::ContactOverdue => "status = 'submitted'",
+            Self::CompletionReminder | Self::CompletionOverdue => "status IN ('submitted', 'in_progress', 'reopened')",
+        }
+    }
+}
+
+impl Writes for CaseChange {
+    fn write(&self, c: &mut Columns) {
+        if self.contacted {
+            c.now("contacted_at");
+        }
+        if let Some(reply) = &self.completed_reply {
+            c.now("completed_at");
+            c.text("reply", reply);
+        }
+        if let Some((rating, comment)) = &self.rating {
+            c.rating(rating, comment);
+        }
+        if let Some(deadline) = &self.new_completion {
+            let marks = ["completion_reminded_at", "completion_overdue_at"];
+            c.deadline(("completion_due", "completion_remind_at"), marks, deadline);
         }
     }
 }
@@ -213,7 +205,7 @@ pub struct CaseFilter {
     pub org_prefix: Option<String>,
     /// Only cases of this department.
     pub department_id: Option<i64>,
-    pub status: Option<String>,
+    pub status: Option<CaseStatus>,
     pub overdue_only: bool,
 }
 
@@ -268,7 +260,7 @@ impl Store {
                         &item.conditions,
                         &item.materials,
                         &item.steps,
-                        &item.time_limit,
+                        &item.time_limit.as_code(),
                         &item.fee,
                         &item.contact_phone,
                         &item.external_url,
@@ -323,7 +315,7 @@ impl Store {
         .bind(&item.conditions)
         .bind(&item.materials)
         .bind(&item.steps)
-        .bind(&item.time_limit)
+        .bind(item.time_limit.as_code())
         .bind(&item.fee)
         .bind(&item.contact_phone)
         .bind(&item.external_url)
@@ -450,19 +442,11 @@ impl Store {
     pub async fn create_case(
         &self,
         c: &NewCase,
-        photos: &[NewCasePhoto],
-        event: &NewCaseEvent,
+        photos: &[NewPhoto],
+        event: &NewEvent,
         notices: &[NewOutbox],
     ) -> Result<(i64, bool), StoreError> {
-        let mut tx = self.begin_write().await?;
-        if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM service_cases WHERE submit_key = $1")
-            .bind(&c.submit_key)
-            .fetch_optional(&mut *tx)
-            .await?
-        {
-            return Ok((id, false));
-        }
-        let id: i64 = sqlx::query_scalar(
+        let insert = sqlx::query_scalar(
             "INSERT INTO service_cases (tracking, submit_key, item_id, department_id, org_code, applicant_name, \
              phone_enc, phone_idx, resident_id_enc, description, status, filed_by, submitted_at, contact_due, \
              contact_remind_at, completion_due, completion_remind_at, deadline_basis, updated_at) \
@@ -485,29 +469,10 @@ impl Store {
         .bind(c.contact_remind_at)
         .bind(c.completion_due)
         .bind(c.completion_remind_at)
-        .bind(&c.deadline_basis)
-        .fetch_one(&mut *tx)
-        .await?;
-        for p in photos {
-            sqlx::query(
-                "INSERT INTO case_photos (case_id, sha256, size, content_type, original_name, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(id)
-            .bind(&p.sha256)
-            .bind(p.size)
-            .bind(&p.content_type)
-            .bind(&p.original_name)
-            .bind(c.submitted_at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        insert_event(&mut tx, id, event, c.submitted_at).await?;
-        for n in notices {
-            insert_outbox(&mut tx, Some(id), n, c.submitted_at).await?;
-        }
-        tx.commit().await?;
-        Ok((id, true))
+        .bind(&c.deadline_basis);
+        let kind = RequestKind::Case;
+        let at = c.submitted_at;
+        self.file(Filing { kind, submit_key: Some(&c.submit_key), insert, photos, event, notices, at }).await
     }
 
     pub async fn find_case(&self, id: i64) -> Result<Option<ServiceCase>, StoreError> {
@@ -538,7 +503,7 @@ impl Store {
              OR c.completion_overdue_at IS NOT NULL)";
         let prefix = filter.org_prefix.clone().unwrap_or_default();
         let department = filter.department_id.unwrap_or(0);
-        let status = filter.status.clone().unwrap_or_default();
+        let status = filter.status.map_or("", CaseStatus::as_str);
         let overdue = i64::from(filter.overdue_only);
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {CASE_COLUMNS} FROM {CASE_FROM} WHERE {condition} ORDER BY c.submitted_at DESC, c.id DESC \
@@ -547,7 +512,7 @@ impl Store {
         let rows = sqlx::query_as(sql)
             .bind(&prefix)
             .bind(department)
-            .bind(&status)
+            .bind(status)
             .bind(overdue)
             .bind(limit)
             .bind(offset)
@@ -557,30 +522,11 @@ impl Store {
         let total = sqlx::query_scalar(count_sql)
             .bind(&prefix)
             .bind(department)
-            .bind(&status)
+            .bind(status)
             .bind(overdue)
             .fetch_one(&self.pool)
             .await?;
         Ok((rows, total))
-    }
-
-    pub async fn case_events(&self, case_id: i64) -> Result<Vec<CaseEvent>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, case_id, kind, actor, method, note, public, at FROM case_events WHERE case_id = $1 ORDER BY id",
-        )
-        .bind(case_id)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    pub async fn case_photos(&self, case_id: i64) -> Result<Vec<CasePhoto>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, case_id, sha256, size, content_type, original_name FROM case_photos WHERE case_id = $1 \
-             ORDER BY id",
-        )
-        .bind(case_id)
-        .fetch_all(&self.pool)
-        .await?)
     }
 
     pub async fn case_extensions(&self, case_id: i64) -> Result<Vec<CaseExtension>, StoreError> {
@@ -591,112 +537,6 @@ impl Store {
         .bind(case_id)
         .fetch_all(&self.pool)
         .await?)
-    }
-
-    /// Moves a case from one of `from` to `to`, writing `change`, the event and the notifications
-    /// in one transaction. `Ok(false)` when the case was not in one of `from` (already done).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn change_case(
-        &self,
-        id: i64,
-        from: &[&str],
-        to: &str,
-        change: &CaseChange,
-        event: &NewCaseEvent,
-        notices: &[NewOutbox],
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let statuses = from.iter().map(|s| format!("'{}'", s.replace('\'', ""))).collect::<Vec<_>>().join(", ");
-        let sql = sqlx::AssertSqlSafe(format!(
-            "UPDATE service_cases SET status = $1, updated_at = $2, \
-             contacted_at = CASE WHEN $3 = 1 THEN $2 ELSE contacted_at END, \
-             completed_at = CASE WHEN $4 = 1 THEN $2 ELSE completed_at END, reply = COALESCE($5, reply), \
-             rating = COALESCE($6, rating), rating_comment = COALESCE($7, rating_comment), \
-             rated_at = CASE WHEN $6 IS NULL THEN rated_at ELSE $2 END, \
-             completion_due = COALESCE($8, completion_due), completion_remind_at = COALESCE($9, completion_remind_at), \
-             deadline_basis = COALESCE($10, deadline_basis), \
-             completion_reminded_at = CASE WHEN $8 IS NULL THEN completion_reminded_at ELSE NULL END, \
-             completion_overdue_at = CASE WHEN $8 IS NULL THEN completion_overdue_at ELSE NULL END \
-             WHERE id = $11 AND status IN ({statuses})"
-        ));
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(sql)
-            .bind(to)
-            .bind(now)
-            .bind(i64::from(change.contacted))
-            .bind(i64::from(change.completed_reply.is_some()))
-            .bind(&change.completed_reply)
-            .bind(change.rating.as_ref().map(|r| r.0.clone()))
-            .bind(change.rating.as_ref().map(|r| r.1.clone()))
-            .bind(change.new_completion.as_ref().map(|c| c.0))
-            .bind(change.new_completion.as_ref().map(|c| c.1))
-            .bind(change.new_completion.as_ref().map(|c| c.2.clone()))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        insert_event(&mut tx, id, event, now).await?;
-        for n in notices {
-            insert_outbox(&mut tx, Some(id), n, now).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// Adds a timeline note (progress) to an open case; `Ok(false)` when the case is not open.
-    pub async fn add_case_note(&self, id: i64, event: &NewCaseEvent, now: i64) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE service_cases SET updated_at = $1 WHERE id = $2 AND status IN ('in_progress', 'reopened')",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        insert_event(&mut tx, id, event, now).await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// Cases whose `mark` is due at `now` and not yet set.
-    pub async fn cases_due(&self, mark: ClockMark, now: i64, limit: i64) -> Result<Vec<i64>, StoreError> {
-        let (set, at, status) = mark.sql();
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT id FROM service_cases WHERE {set} IS NULL AND {at} <= $1 AND {status} ORDER BY {at} LIMIT $2"
-        ));
-        Ok(sqlx::query_scalar(sql).bind(now).bind(limit).fetch_all(&self.pool).await?)
-    }
-
-    /// Sets `mark` on a case once, with its event and notifications; `Ok(false)` when another
-    /// instance (or an earlier tick) already did, or the case moved on.
-    pub async fn fire_clock(
-        &self,
-        id: i64,
-        mark: ClockMark,
-        event: &NewCaseEvent,
-        notices: &[NewOutbox],
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let (set, at, status) = mark.sql();
-        let sql = sqlx::AssertSqlSafe(format!(
-            "UPDATE service_cases SET {set} = $1 WHERE id = $2 AND {set} IS NULL AND {at} <= $1 AND {status}"
-        ));
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(sql).bind(now).bind(id).execute(&mut *tx).await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        insert_event(&mut tx, id, event, now).await?;
-        for n in notices {
-            insert_outbox(&mut tx, Some(id), n, now).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
     }
 
     /// Who notifications about an application for `item_id` from `org_code` can reach: the
@@ -730,7 +570,7 @@ impl Store {
         days: i64,
         reason: &str,
         by: i64,
-        event: &NewCaseEvent,
+        event: &NewEvent,
         now: i64,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
@@ -748,7 +588,7 @@ impl Store {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        insert_event(&mut tx, case_id, event, now).await?;
+        write_event(&mut tx, RequestKind::Case, case_id, event, &[], now).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -761,7 +601,7 @@ impl Store {
         approve: Option<(i64, i64, String)>,
         by: i64,
         note: &str,
-        event: &NewCaseEvent,
+        event: &NewEvent,
         now: i64,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
@@ -790,7 +630,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        insert_event(&mut tx, case_id, event, now).await?;
+        write_event(&mut tx, RequestKind::Case, case_id, event, &[], now).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -891,29 +731,6 @@ impl Store {
             .await?;
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
-}
-
-async fn insert_event(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    case_id: i64,
-    e: &NewCaseEvent,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO case_events (case_id, kind, actor, staff_user_id, method, note, public, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(case_id)
-    .bind(&e.kind)
-    .bind(&e.actor)
-    .bind(e.staff_user_id)
-    .bind(&e.method)
-    .bind(&e.note)
-    .bind(i64::from(e.public))
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// Ends the version of `date` that holds (if any) at `now`.

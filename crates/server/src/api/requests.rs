@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use xiaowei_core::OrgLevel;
-use xiaowei_core::message::{self, MessageKind, MessageStatus};
-use xiaowei_core::service::{self, CaseStatus};
+use xiaowei_core::message::{self, MessageKind};
+use xiaowei_core::service;
 use xiaowei_core::tracked::Satisfaction;
+use xiaowei_store::RequestKind;
 
 use super::api_time;
 use super::error::ApiError;
@@ -34,10 +35,10 @@ pub struct TimelineEntry {
     pub note: String,
 }
 
-fn timeline(events: impl IntoIterator<Item = (i64, i64, String, String)>) -> Vec<TimelineEntry> {
+fn timeline(events: impl IntoIterator<Item = (bool, i64, String, String)>) -> Vec<TimelineEntry> {
     events
         .into_iter()
-        .filter(|(public, ..)| *public == 1)
+        .filter(|(public, ..)| *public)
         .map(|(_, at, actor, note)| TimelineEntry { at: api_time(at), actor, note })
         .collect()
 }
@@ -120,13 +121,12 @@ pub async fn show_case(
         return Err(AppError::NotFound.into());
     }
     let case = state.store().find_case_by_tracking(&tracking).await?.ok_or(AppError::NotFound)?;
-    let status = CaseStatus::parse(&case.status);
     let rating = case.rating.as_deref().and_then(Satisfaction::parse);
-    let events = state.store().case_events(case.id).await?;
+    let events = state.store().events(RequestKind::Case, case.id).await?;
     Ok(private(CaseView {
         phone_masked: masked_phone(&state, &case.phone_enc),
         timeline: timeline(events.into_iter().map(|e| (e.public, e.at, e.actor, e.note))),
-        status_label: status.map_or("", CaseStatus::label).to_owned(),
+        status_label: case.status.label().to_owned(),
         rating_label: rating.map(|r| r.label().to_owned()),
         overdue: case.contact_overdue_at.is_some() || case.completion_overdue_at.is_some(),
         submitted_at: api_time(case.submitted_at),
@@ -137,7 +137,7 @@ pub async fn show_case(
         item_name: case.item_name,
         department: case.department_name,
         place_code: case.org_code,
-        status: case.status,
+        status: case.status.as_str().to_owned(),
         applicant_name: case.applicant_name,
         description: case.description,
         deadline_basis: case.deadline_basis,
@@ -190,9 +190,8 @@ pub async fn show_message(
     }
     let store = state.store();
     let m = store.find_message_by_tracking(&tracking).await?.ok_or(AppError::NotFound)?;
-    let kind = MessageKind::parse(&m.kind);
-    let phone_masked = match (&m.phone_enc, kind) {
-        (Some(sealed), Some(k)) if k != MessageKind::Report => masked_phone(&state, sealed),
+    let phone_masked = match &m.phone_enc {
+        Some(sealed) if m.kind != MessageKind::Report => masked_phone(&state, sealed),
         _ => String::new(),
     };
     let merged_into = match m.merged_into {
@@ -200,21 +199,21 @@ pub async fn show_message(
         None => None,
     };
     let rating = m.rating.as_deref().and_then(Satisfaction::parse);
-    let events = store.message_events(m.id).await?;
+    let events = store.events(RequestKind::Message, m.id).await?;
     Ok(private(MessageView {
         phone_masked,
         merged_into,
         timeline: timeline(events.into_iter().map(|e| (e.public, e.at, e.actor, e.note))),
-        kind_label: kind.map_or("", MessageKind::label).to_owned(),
-        status_label: MessageStatus::parse(&m.status).map_or("", MessageStatus::label).to_owned(),
+        kind_label: m.kind.label().to_owned(),
+        status_label: m.status.label().to_owned(),
         rating_label: rating.map(|r| r.label().to_owned()),
         overdue: m.overdue_at.is_some(),
         submitted_at: api_time(m.submitted_at),
         reply_due: api_time(m.reply_due),
         tracking: m.tracking,
-        kind: m.kind,
+        kind: m.kind.as_str().to_owned(),
         place_code: m.org_code,
-        status: m.status,
+        status: m.status.as_str().to_owned(),
         body: m.body,
         deadline_basis: m.deadline_basis,
         reply: m.reply,
@@ -433,7 +432,7 @@ pub async fn file_case(
 ) -> Result<Response, ApiError> {
     let id = super::paging::id_param(&id, "id")?;
     let body = JsonBody::read(&headers, &bytes)?;
-    let item = state.store().find_service_item(id).await?.filter(|i| i.active == 1).ok_or(AppError::NotFound)?;
+    let item = state.store().find_service_item(id).await?.filter(|i| i.active).ok_or(AppError::NotFound)?;
     let a = CaseApplication::from_json(&body)?;
     let application = cases::Application {
         form_key: a.submit_key,

@@ -5,7 +5,6 @@
 use axum::extract::{Path, State};
 use serde::Serialize;
 use utoipa::ToSchema;
-use xiaowei_core::service::TimeLimit;
 use xiaowei_store::ServiceItem;
 
 use super::error::ApiError;
@@ -34,15 +33,14 @@ pub struct ServiceSummary {
 
 impl From<&ServiceItem> for ServiceSummary {
     fn from(item: &ServiceItem) -> Self {
-        let limit = TimeLimit::parse(&item.time_limit);
         Self {
             id: item.id,
             name: item.name.clone(),
             department_id: item.department_id,
             department: item.department_name.clone(),
-            time_limit: limit.map(TimeLimit::as_code).unwrap_or_default(),
-            time_limit_label: limit.map(TimeLimit::label).unwrap_or_default(),
-            requires_id: item.requires_id == 1,
+            time_limit: item.time_limit.as_code(),
+            time_limit_label: item.time_limit.label(),
+            requires_id: item.requires_id,
         }
     }
 }
@@ -85,7 +83,7 @@ pub async fn detail(
     Path(id): Path<String>,
 ) -> Result<axum::Json<ServiceDetail>, ApiError> {
     let id = id_param(&id, "id")?;
-    let item = state.store().find_service_item(id).await?.filter(|i| i.active == 1).ok_or(AppError::NotFound)?;
+    let item = state.store().find_service_item(id).await?.filter(|i| i.active).ok_or(AppError::NotFound)?;
     Ok(axum::Json(ServiceDetail {
         summary: ServiceSummary::from(&item),
         ledger_leaf: leaf_of(&state, "service_item", item.id).await?,

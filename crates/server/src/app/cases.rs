@@ -6,18 +6,19 @@
 
 use axum::body::Bytes;
 use xiaowei_core::alert::AlertKind;
-use xiaowei_core::service::{self, CaseAction, CaseStatus, ContactMethod, Notice, Recipient, TimeLimit};
+use xiaowei_core::service::{self, CaseAction, CaseStatus, ContactMethod, ExtensionStatus, Notice, Recipient};
 use xiaowei_core::tracked::{Rating, TimelineKind, remind_at};
 use xiaowei_core::{OrgLevel, Phone, ResidentId};
 use xiaowei_store::{
-    CaseChange, ClockMark, NewCase, NewCaseEvent, NewCasePhoto, NewOutbox, RecipientRow, ServiceCase, ServiceItem,
+    CaseChange, ClockMark, NewCase, NewEvent, NewOutbox, NewPhoto, RecipientRow, ServiceCase, ServiceItem,
 };
 
-use super::tracked::{Filer, Official, Outcome, calendar, calendar_as_of, draw_again, explain_deadline};
+use super::tracked::{
+    Filer, Official, Outcome, WECHAT_CHANNEL, calendar, calendar_as_of, draw_again, explain_deadline,
+};
 use crate::state::AppState;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
-use crate::workers::notify::WECHAT_CHANNEL;
 
 /// Applications one phone may submit per hour.
 const APPLICATIONS_PER_PHONE: i64 = 10;
@@ -30,16 +31,6 @@ pub fn deadline_basis(clocks: &service::Clocks) -> String {
             format!("法定时限{hours}小时，自提交时起算，至{}", shanghai_time(clocks.completion_due))
         }
     }
-}
-
-/// An item's time limit as stored (an unreadable one counts as 20 working days).
-fn limit_of(item: &ServiceItem) -> TimeLimit {
-    TimeLimit::parse(&item.time_limit).unwrap_or(TimeLimit::WorkingDays(20))
-}
-
-fn status_of(case: &ServiceCase) -> Result<CaseStatus, AppError> {
-    CaseStatus::parse(&case.status)
-        .ok_or_else(|| AppError::Internal(format!("case {} status {}", case.id, case.status)))
 }
 
 fn role_of(recipient: Recipient) -> &'static [&'static str] {
@@ -217,7 +208,7 @@ pub async fn file(
         Some(v) if v.level() == Some(OrgLevel::Village) => v,
         _ => return Err(AppError::invalid("所在村（社区）：请选择")),
     };
-    let resident_id = if item.requires_id == 1 || !a.id_number.is_empty() {
+    let resident_id = if item.requires_id || !a.id_number.is_empty() {
         Some(ResidentId::parse(&a.id_number).map_err(|e| AppError::invalid(format!("身份证号：{e}")))?)
     } else {
         None
@@ -231,12 +222,12 @@ pub async fn file(
     if state.store().rate_event("service_case", &quota, now - 3600, now).await? >= APPLICATIONS_PER_PHONE {
         return Err(AppError::Throttled("该手机号提交过于频繁，请1小时后再试"));
     }
-    let photos: Vec<NewCasePhoto> = crate::app::photos::store(state, &a.photos)
+    let photos: Vec<NewPhoto> = crate::app::photos::store(state, &a.photos)
         .await?
         .into_iter()
-        .map(|p| NewCasePhoto { sha256: p.sha256, size: p.size, content_type: p.content_type, original_name: p.name })
+        .map(|p| NewPhoto { sha256: p.sha256, size: p.size, content_type: p.content_type, original_name: p.name })
         .collect();
-    let clocks = service::clocks(&calendar(state).await?, limit_of(item), now);
+    let clocks = service::clocks(&calendar(state).await?, item.time_limit, now);
     let cipher = state.cipher();
     let phone_enc = cipher.encrypt(phone.expose());
     let phone_idx = cipher.blind_index("phone", phone.expose());
@@ -271,7 +262,7 @@ pub async fn file(
             applicant: (&phone_enc, &phone_idx, &name),
         };
         let texts = notices(state, &case_ref, Notice::CaseSubmitted, 0).await?;
-        let event = NewCaseEvent {
+        let event = NewEvent {
             kind: TimelineKind::Submitted.as_str().into(),
             actor: officer.as_ref().map_or_else(|| "申请人".to_owned(), |u| format!("{}（代办）", u.display_name)),
             staff_user_id: officer.as_ref().map(|u| u.id),
@@ -309,7 +300,7 @@ pub async fn file(
     state.live().changed(&village.code);
     let township = village.parent_code.clone().unwrap_or_else(|| village.code.clone());
     if unrouted {
-        let unrouted = crate::workers::alerts::Unrouted {
+        let unrouted = super::tracked::Unrouted {
             kind: AlertKind::UnroutedCase,
             org_code: &township,
             route: format!("{}:{township}", item.id),
@@ -318,7 +309,7 @@ pub async fn file(
             link: format!("/staff/services/{}", item.id),
             restricted: false,
         };
-        crate::workers::alerts::raise_unrouted(state, unrouted, now).await?;
+        super::tracked::raise_unrouted(state, unrouted, now).await?;
     }
     // An applicant with a proven phone who gave their ID number: their household is reached.
     if let (Some(_), Some(id)) = (&filer.proven, &resident_id) {
@@ -359,8 +350,8 @@ fn text_field(value: &str, field: &str, min: usize) -> Result<String, AppError> 
     Ok(value.to_owned())
 }
 
-fn event_by(by: &Official, kind: &str, method: Option<ContactMethod>, note: String, public: bool) -> NewCaseEvent {
-    NewCaseEvent {
+fn event_by(by: &Official, kind: &str, method: Option<ContactMethod>, note: String, public: bool) -> NewEvent {
+    NewEvent {
         kind: kind.into(),
         actor: by.display_name.clone(),
         staff_user_id: Some(by.id),
@@ -394,15 +385,15 @@ pub async fn record_contact(
 ) -> Result<Outcome, AppError> {
     let method = ContactMethod::parse(method).ok_or_else(|| AppError::invalid("联系方式：请选择"))?;
     let note = text_field(note, "联系情况", 2)?;
-    let from = status_of(case)?;
-    let Ok(to) = service::transition(from, CaseAction::Contact) else { return Ok(Outcome::Repeat) };
+    let from = case.status;
+    let Ok(transition) = service::transition(from, CaseAction::Contact) else { return Ok(Outcome::Repeat) };
     if !by.claim(state, form_key).await? {
         return Ok(Outcome::Repeat);
     }
     let texts = notices(state, &CaseRef::of(case), Notice::CaseContacted, 0).await?;
     let event = event_by(by, "contact", Some(method), format!("{}：{note}", method.label()), true);
     let change = CaseChange { contacted: true, ..CaseChange::default() };
-    if !state.store().change_case(case.id, &[from.as_str()], to.as_str(), &change, &event, &texts, now).await? {
+    if !state.store().change(case.id, transition, &change, &event, &texts, now).await? {
         return Ok(Outcome::Repeat);
     }
     audit(state, by, case, "service_case.contact", format!("首次联系（{}）", method.label()), now).await?;
@@ -424,8 +415,10 @@ pub async fn add_progress(
         return Ok(Outcome::Repeat);
     }
     let event = event_by(by, "progress", None, note, public);
-    if !state.store().add_case_note(case.id, &event, now).await? {
-        return Err(AppError::invalid("该办件当前不能记录进展（尚未联系或已办结）"));
+    let not_open = || AppError::invalid("该办件当前不能记录进展（尚未联系或已办结）");
+    let transition = service::transition(case.status, CaseAction::Progress).map_err(|_| not_open())?;
+    if !state.store().change(case.id, transition, &CaseChange::default(), &event, &[], now).await? {
+        return Err(not_open());
     }
     Ok(Outcome::Done)
 }
@@ -440,18 +433,18 @@ pub async fn complete(
     now: i64,
 ) -> Result<Outcome, AppError> {
     let reply = text_field(reply, "答复内容（申请人可见）", 5)?;
-    let from = status_of(case)?;
+    let from = case.status;
     if from == CaseStatus::Submitted {
         return Err(AppError::invalid("请先记录与申请人的首次联系，再办结"));
     }
-    let Ok(to) = service::transition(from, CaseAction::Complete) else { return Ok(Outcome::Repeat) };
+    let Ok(transition) = service::transition(from, CaseAction::Complete) else { return Ok(Outcome::Repeat) };
     if !by.claim(state, form_key).await? {
         return Ok(Outcome::Repeat);
     }
     let texts = notices(state, &CaseRef::of(case), Notice::CaseCompleted, now).await?;
     let event = event_by(by, "complete", None, format!("办结答复：{reply}"), true);
     let change = CaseChange { completed_reply: Some(reply), ..CaseChange::default() };
-    if !state.store().change_case(case.id, &[from.as_str()], to.as_str(), &change, &event, &texts, now).await? {
+    if !state.store().change(case.id, transition, &change, &event, &texts, now).await? {
         return Ok(Outcome::Repeat);
     }
     audit(state, by, case, "service_case.complete", "办结".into(), now).await?;
@@ -473,8 +466,8 @@ pub async fn request_extension(
         .parse()
         .map_err(|_| AppError::invalid(format!("延期天数：请填写1至{}之间的工作日数", service::MAX_EXTENSION_DAYS)))?;
     let reason = text_field(reason, "延期理由", 5)?;
-    let pending = state.store().case_extensions(case.id).await?.iter().any(|e| e.status == "requested");
-    let status = status_of(case)?;
+    let pending = state.store().case_extensions(case.id).await?.iter().any(|e| e.status == ExtensionStatus::Requested);
+    let status = case.status;
     if !by.claim(state, form_key).await? {
         return Ok(Outcome::Repeat);
     }
@@ -538,20 +531,20 @@ pub async fn decide_extension(
 /// tells the commission. A second rating (a double submit) changes nothing.
 pub async fn rate(state: &AppState, case: &ServiceCase, rated: &Rating, now: i64) -> Result<Outcome, AppError> {
     let rating = rated.satisfaction;
-    let from = status_of(case)?;
-    let Ok(to) = service::transition(from, CaseAction::Rate(rating)) else { return Ok(Outcome::Repeat) };
+    let from = case.status;
+    let Ok(transition) = service::transition(from, CaseAction::Rate(rating)) else { return Ok(Outcome::Repeat) };
     let mut change =
         CaseChange { rating: Some((rating.as_str().into(), rated.comment.clone())), ..CaseChange::default() };
     let mut texts = Vec::new();
     let mut note = rated.note();
     if rating.reopens() {
         let item = state.store().find_service_item(case.item_id).await?.ok_or(AppError::NotFound)?;
-        let clocks = service::clocks(&calendar_as_of(state, case.submitted_at).await?, limit_of(&item), now);
+        let clocks = service::clocks(&calendar_as_of(state, case.submitted_at).await?, item.time_limit, now);
         change.new_completion = Some((clocks.completion_due, clocks.completion_remind_at, deadline_basis(&clocks)));
         texts = notices(state, &CaseRef::of(case), Notice::CaseUnsatisfied, now).await?;
         note = xiaowei_core::text::join_sentences(&note, "办件重新办理，已通知县纪委监委");
     }
-    let event = NewCaseEvent {
+    let event = NewEvent {
         kind: TimelineKind::Rate.as_str().into(),
         actor: "申请人".into(),
         staff_user_id: None,
@@ -559,8 +552,7 @@ pub async fn rate(state: &AppState, case: &ServiceCase, rated: &Rating, now: i64
         note,
         public: true,
     };
-    let changed =
-        state.store().change_case(case.id, &[from.as_str()], to.as_str(), &change, &event, &texts, now).await?;
+    let changed = state.store().change(case.id, transition, &change, &event, &texts, now).await?;
     Ok(if changed { Outcome::Done } else { Outcome::Repeat })
 }
 
@@ -590,11 +582,11 @@ fn clock_notice(mark: ClockMark) -> (Notice, &'static str, &'static str) {
 pub async fn run_clocks(state: &AppState, now: i64) -> Result<usize, AppError> {
     let mut fired = 0;
     for mark in ClockMark::ALL {
-        for id in state.store().cases_due(mark, now, 200).await? {
+        for id in state.store().due(mark, now, 200).await? {
             let Some(case) = state.store().find_case(id).await? else { continue };
             let (notice, kind, note) = clock_notice(mark);
             let rows = notices(state, &CaseRef::of(&case), notice, 0).await?;
-            let event = NewCaseEvent {
+            let event = NewEvent {
                 kind: kind.into(),
                 actor: "系统".into(),
                 staff_user_id: None,
@@ -602,7 +594,7 @@ pub async fn run_clocks(state: &AppState, now: i64) -> Result<usize, AppError> {
                 note: note.into(),
                 public: matches!(mark, ClockMark::ContactOverdue | ClockMark::CompletionOverdue),
             };
-            if state.store().fire_clock(id, mark, &event, &rows, now).await? {
+            if state.store().fire(id, mark, &event, &rows, now).await? {
                 fired += 1;
             }
         }

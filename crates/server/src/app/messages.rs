@@ -17,8 +17,8 @@ use xiaowei_core::message::{
 use xiaowei_core::text::FreeText;
 use xiaowei_core::tracked::{DayClock, Rating, TimelineKind};
 use xiaowei_store::{
-    Message, MessageChange, MessageClock, NewAuditEntry, NewMessage, NewMessageEvent, NewMessagePhoto, NewOutbox, Org,
-    RecipientRow, WechatText,
+    Message, MessageChange, MessageClock, NewAuditEntry, NewEvent, NewMessage, NewOutbox, NewPhoto, Org, RecipientRow,
+    RequestKind, WechatText,
 };
 
 use super::tracked::{Filer, Official, Outcome, calendar, calendar_as_of, draw_again, explain_deadline};
@@ -48,14 +48,6 @@ pub fn message_key(state: &AppState, tracking: &str) -> String {
     state.cipher().token_tag("message-link", tracking)[..20].to_owned()
 }
 
-fn kind_of(m: &Message) -> Result<MessageKind, AppError> {
-    MessageKind::parse(&m.kind).ok_or_else(|| AppError::Internal(format!("message {} kind {}", m.id, m.kind)))
-}
-
-fn status_of(m: &Message) -> Result<MessageStatus, AppError> {
-    MessageStatus::parse(&m.status).ok_or_else(|| AppError::Internal(format!("message {} status {}", m.id, m.status)))
-}
-
 fn message_role(recipient: MessageRecipient) -> &'static str {
     match recipient {
         MessageRecipient::Handlers => "handler",
@@ -75,7 +67,7 @@ pub async fn notices(
     notice: MessageNotice,
     seq: i64,
 ) -> Result<Vec<NewOutbox>, AppError> {
-    let kind = kind_of(m)?;
+    let kind = m.kind;
     let mut rows = state.store().message_recipients(&m.org_code, m.assigned_to).await?;
     if let (Some(phone_enc), Some(phone_idx)) = (&m.phone_enc, &m.phone_idx) {
         rows.push(RecipientRow {
@@ -141,7 +133,7 @@ async fn raise_unrouted(
     tracking: &str,
     now: i64,
 ) -> Result<(), AppError> {
-    let unrouted = crate::workers::alerts::Unrouted {
+    let unrouted = super::tracked::Unrouted {
         kind: AlertKind::UnroutedMessage,
         org_code: township,
         route: format!("{township}:{}", kind.as_str()),
@@ -150,7 +142,7 @@ async fn raise_unrouted(
         link: "/staff/inbox".to_owned(),
         restricted: kind == MessageKind::Report,
     };
-    crate::workers::alerts::raise_unrouted(state, unrouted, now).await
+    super::tracked::raise_unrouted(state, unrouted, now).await
 }
 
 /// A message as it will be stored, for choosing the recipients of its first texts.
@@ -158,15 +150,15 @@ fn draft_message(n: &NewMessage) -> Message {
     Message {
         id: 0,
         tracking: n.tracking.clone(),
-        kind: n.kind.clone(),
+        kind: n.kind,
         org_code: n.org_code.clone(),
         author_name: String::new(),
         phone_enc: n.phone_enc.clone(),
         phone_idx: n.phone_idx.clone(),
         secret_idx: None,
         body: String::new(),
-        allow_public: 0,
-        status: MessageStatus::Submitted.as_str().into(),
+        allow_public: false,
+        status: MessageStatus::Submitted,
         assigned_to: None,
         assignee_name: None,
         submitted_at: n.submitted_at,
@@ -175,7 +167,7 @@ fn draft_message(n: &NewMessage) -> Message {
         reminded_at: None,
         overdue_at: None,
         reply: None,
-        reply_public: 0,
+        reply_public: false,
         replied_at: None,
         merged_into: None,
         hidden_reason: None,
@@ -191,10 +183,10 @@ fn draft_message(n: &NewMessage) -> Message {
 async fn store_new(
     state: &AppState,
     mut new: NewMessage,
-    photos: &[NewMessagePhoto],
+    photos: &[NewPhoto],
     first: (String, Option<i64>, String),
 ) -> Result<(i64, bool, String), AppError> {
-    let kind = MessageKind::parse(&new.kind).unwrap_or(MessageKind::Question);
+    let kind = new.kind;
     let to = if kind == MessageKind::Report { "县纪委监委和乡镇纪委" } else { "承办人员" };
     let (actor, staff_user_id, note) = first;
     let submit_key = new.submit_key.clone();
@@ -203,10 +195,11 @@ async fn store_new(
     let (id, created, unrouted) = loop {
         new.tracking = message::tracking_number(at, state.draw_digits());
         let texts = notices(state, &draft_message(&new), MessageNotice::Received, 0).await?;
-        let event = NewMessageEvent {
+        let event = NewEvent {
             kind: TimelineKind::Submitted.as_str().into(),
             actor: actor.clone(),
             staff_user_id,
+            method: None,
             note: format!("{note}，{}", notified(&texts, to)),
             public: true,
         };
@@ -316,15 +309,10 @@ pub async fn leave(state: &AppState, township: &Org, l: Leaving, filer: &Filer, 
     if state.store().rate_event("message", &quota, now - 3600, now).await? >= MESSAGES_PER_SENDER {
         return Err(AppError::Throttled("提交过于频繁，请1小时后再试"));
     }
-    let photos: Vec<NewMessagePhoto> = crate::app::photos::store(state, &l.photos)
+    let photos: Vec<NewPhoto> = crate::app::photos::store(state, &l.photos)
         .await?
         .into_iter()
-        .map(|p| NewMessagePhoto {
-            sha256: p.sha256,
-            size: p.size,
-            content_type: p.content_type,
-            original_name: p.name,
-        })
+        .map(|p| NewPhoto { sha256: p.sha256, size: p.size, content_type: p.content_type, original_name: p.name })
         .collect();
     let clock = message::reply_clock(&calendar(state).await?, kind, state.config().complaint_reply_days, now);
     let cipher = state.cipher();
@@ -334,7 +322,7 @@ pub async fn leave(state: &AppState, township: &Org, l: Leaving, filer: &Filer, 
     let new = NewMessage {
         tracking: String::new(),
         submit_key: l.form_key.clone(),
-        kind: kind.as_str().into(),
+        kind,
         org_code: place.code.clone(),
         author_name: name,
         phone_enc: phone.as_ref().map(|p| cipher.encrypt(p.expose())),
@@ -388,7 +376,7 @@ pub async fn from_wechat_text(state: &AppState, text: &WechatText) -> Result<Str
     let new = NewMessage {
         tracking: String::new(),
         submit_key: format!("wechat-inbox-{}", text.id),
-        kind: kind.as_str().into(),
+        kind,
         org_code: text.township_code.clone(),
         author_name: "公众号关注者".into(),
         phone_enc: None,
@@ -416,8 +404,15 @@ fn text_field(value: &str, field: &str, min: usize, max: usize) -> Result<String
     Ok(value.to_owned())
 }
 
-fn event_by(by: &Official, kind: &str, note: String, public: bool) -> NewMessageEvent {
-    NewMessageEvent { kind: kind.into(), actor: by.display_name.clone(), staff_user_id: Some(by.id), note, public }
+fn event_by(by: &Official, kind: &str, note: String, public: bool) -> NewEvent {
+    NewEvent {
+        kind: kind.into(),
+        actor: by.display_name.clone(),
+        staff_user_id: Some(by.id),
+        method: None,
+        note,
+        public,
+    }
 }
 
 async fn audit(
@@ -430,11 +425,6 @@ async fn audit(
 ) -> Result<(), AppError> {
     let target = format!("message:{}", m.id);
     by.audit(state, now, action, target, format!("留言{}：{detail}", m.tracking), &m.org_code).await
-}
-
-/// The states from which `action` may be taken.
-fn from_statuses(action: MessageAction) -> Vec<&'static str> {
-    MessageStatus::ALL.into_iter().filter(|s| message::transition(*s, action).is_ok()).map(|s| s.as_str()).collect()
 }
 
 /// Roles a message may be assigned to: the commission for a report, handlers otherwise.
@@ -455,14 +445,14 @@ pub async fn assign(
     user_id: &str,
     now: i64,
 ) -> Result<Outcome, AppError> {
-    let kind = kind_of(m)?;
+    let kind = m.kind;
     let user_id: i64 = user_id.trim().parse().map_err(|_| AppError::invalid("承办人：请选择"))?;
     let candidates = state.store().staff_covering(&m.org_code, assignable_roles(kind)).await?;
     let Some(user) = candidates.into_iter().find(|u| u.id == user_id) else {
         return Err(AppError::invalid("承办人：请选择本辖区内可以办理该留言的工作人员"));
     };
-    let from = status_of(m)?;
-    let Ok(to) = message::transition(from, MessageAction::Assign) else {
+    let from = m.status;
+    let Ok(transition) = message::transition(from, MessageAction::Assign) else {
         return Err(AppError::invalid(format!("交办：{}", MessageTransitionError { from })));
     };
     if !by.claim(state, form_key).await? {
@@ -472,7 +462,7 @@ pub async fn assign(
     let texts = notices(state, &assigned, MessageNotice::Assigned, now).await?;
     let event = event_by(by, "assign", format!("交由{}办理", user.display_name), false);
     let change = MessageChange { assigned_to: Some(user.id), ..MessageChange::default() };
-    if !state.store().change_message(m.id, &[from.as_str()], to.as_str(), &change, &event, &texts, now).await? {
+    if !state.store().change(m.id, transition, &change, &event, &texts, now).await? {
         return Ok(Outcome::Repeat);
     }
     audit(state, by, m, "message.assign", format!("交由{}办理", user.username), now).await?;
@@ -491,9 +481,10 @@ pub async fn reply(
     now: i64,
 ) -> Result<Outcome, AppError> {
     let text = text_field(text, "答复内容", 5, message::MAX_BODY_CHARS)?;
-    let public = public && kind_of(m)?.may_be_public() && m.allow_public == 1;
-    let from = status_of(m)?;
-    let Ok(to) = message::transition(from, MessageAction::Reply) else { return Ok(Outcome::Repeat) };
+    let public = public && m.kind.may_be_public() && m.allow_public;
+    if message::transition(m.status, MessageAction::Reply).is_err() {
+        return Ok(Outcome::Repeat);
+    }
     if !by.claim(state, form_key).await? {
         return Ok(Outcome::Repeat);
     }
@@ -501,9 +492,18 @@ pub async fn reply(
     let note = format!("{}答复：{text}", if public { "公开" } else { "" });
     let event = event_by(by, "reply", note, true);
     let change = MessageChange { reply: Some((text, public, by.id)), ..MessageChange::default() };
-    let from = from_statuses(MessageAction::Reply);
-    if !state.store().change_message(m.id, &from, to.as_str(), &change, &event, &texts, now).await? {
-        return Ok(Outcome::Repeat);
+    // A message assigned while the reply was written is answered from where it stands now.
+    let mut status = m.status;
+    loop {
+        let Ok(transition) = message::transition(status, MessageAction::Reply) else { return Ok(Outcome::Repeat) };
+        if state.store().change(m.id, transition, &change, &event, &texts, now).await? {
+            break;
+        }
+        let now_stands = state.store().find_message(m.id).await?.ok_or(AppError::NotFound)?.status;
+        if now_stands == status {
+            return Ok(Outcome::Repeat);
+        }
+        status = now_stands;
     }
     audit(state, by, m, "message.reply", if public { "公开答复".into() } else { "答复".into() }, now).await?;
     Ok(Outcome::Done)
@@ -518,8 +518,8 @@ pub async fn mark_handled(
     note: &str,
     now: i64,
 ) -> Result<Outcome, AppError> {
-    let from = status_of(m)?;
-    let Ok(to) = message::transition(from, MessageAction::MarkHandled) else {
+    let from = m.status;
+    let Ok(transition) = message::transition(from, MessageAction::MarkHandled) else {
         return Err(AppError::invalid("办结：请先答复留言，答复后才能标记办结"));
     };
     if !by.claim(state, form_key).await? {
@@ -529,7 +529,7 @@ pub async fn mark_handled(
     let text = if note.is_empty() { "标记办结".to_owned() } else { format!("标记办结：{note}") };
     let event = event_by(by, "handled", text, true);
     let change = MessageChange::default();
-    if !state.store().change_message(m.id, &[from.as_str()], to.as_str(), &change, &event, &[], now).await? {
+    if !state.store().change(m.id, transition, &change, &event, &[], now).await? {
         return Ok(Outcome::Repeat);
     }
     audit(state, by, m, "message.close", "标记办结".into(), now).await?;
@@ -549,14 +549,14 @@ pub async fn merge(
     if kept.id == m.id {
         return Err(AppError::invalid("合并到：不能合并到本条留言自身"));
     }
-    if (kind_of(kept)? == MessageKind::Report) != (kind_of(m)? == MessageKind::Report) {
+    if (kept.kind == MessageKind::Report) != (m.kind == MessageKind::Report) {
         return Err(AppError::invalid("合并到：举报只能与举报合并"));
     }
-    if kept.merged_into.is_some() || status_of(kept)? == MessageStatus::Hidden {
+    if kept.merged_into.is_some() || kept.status == MessageStatus::Hidden {
         return Err(AppError::invalid("合并到：要保留的留言已被合并或屏蔽，请选择另一条"));
     }
-    let from = status_of(m)?;
-    let Ok(to) = message::transition(from, MessageAction::Merge) else {
+    let from = m.status;
+    let Ok(transition) = message::transition(from, MessageAction::Merge) else {
         return Err(AppError::invalid(format!("合并：{}", MessageTransitionError { from })));
     };
     if !by.claim(state, form_key).await? {
@@ -564,11 +564,11 @@ pub async fn merge(
     }
     let event = event_by(by, "merge", format!("与留言{}反映的问题相同，合并办理", kept.tracking), true);
     let change = MessageChange { merged_into: Some(kept.id), ..MessageChange::default() };
-    if !state.store().change_message(m.id, &[from.as_str()], to.as_str(), &change, &event, &[], now).await? {
+    if !state.store().change(m.id, transition, &change, &event, &[], now).await? {
         return Ok(Outcome::Repeat);
     }
     let note = event_by(by, "merged_in", format!("留言{}与本条重复，已合并到本条", m.tracking), false);
-    state.store().add_message_note(kept.id, &note, now).await?;
+    state.store().add_event(RequestKind::Message, kept.id, &note, now).await?;
     audit(state, by, m, "message.merge", format!("合并到{}", kept.tracking), now).await?;
     Ok(Outcome::Done)
 }
@@ -583,8 +583,8 @@ pub async fn hide(
     now: i64,
 ) -> Result<Outcome, AppError> {
     let reason = text_field(reason, "屏蔽原因（留言人可见）", 2, 200)?;
-    let from = status_of(m)?;
-    let Ok(to) = message::transition(from, MessageAction::Hide) else {
+    let from = m.status;
+    let Ok(transition) = message::transition(from, MessageAction::Hide) else {
         return Err(AppError::invalid(format!("屏蔽：{}", MessageTransitionError { from })));
     };
     if !by.claim(state, form_key).await? {
@@ -592,7 +592,7 @@ pub async fn hide(
     }
     let event = event_by(by, "hide", format!("屏蔽留言，原因：{reason}"), true);
     let change = MessageChange { hidden_reason: Some(reason.clone()), ..MessageChange::default() };
-    if !state.store().change_message(m.id, &[from.as_str()], to.as_str(), &change, &event, &[], now).await? {
+    if !state.store().change(m.id, transition, &change, &event, &[], now).await? {
         return Ok(Outcome::Repeat);
     }
     audit(state, by, m, "message.hide", format!("屏蔽：{reason}"), now).await?;
@@ -603,29 +603,29 @@ pub async fn hide(
 /// the commission. A second rating (a double submit) changes nothing.
 pub async fn rate(state: &AppState, m: &Message, rated: &Rating, now: i64) -> Result<Outcome, AppError> {
     let rating = rated.satisfaction;
-    let from = status_of(m)?;
-    let Ok(to) = message::transition(from, MessageAction::Rate(rating)) else { return Ok(Outcome::Repeat) };
+    let from = m.status;
+    let Ok(transition) = message::transition(from, MessageAction::Rate(rating)) else { return Ok(Outcome::Repeat) };
     let mut change =
         MessageChange { rating: Some((rating.as_str().into(), rated.comment.clone())), ..MessageChange::default() };
     let mut texts = Vec::new();
     let mut note = rated.note();
     if rating.reopens() {
-        let kind = kind_of(m)?;
+        let kind = m.kind;
         let calendar = calendar_as_of(state, m.submitted_at).await?;
         let clock = message::reply_clock(&calendar, kind, state.config().complaint_reply_days, now);
         change.new_due = Some((clock.due, clock.remind_at, deadline_basis(kind, &clock)));
         texts = notices(state, m, MessageNotice::Unsatisfied, now).await?;
         note = xiaowei_core::text::join_sentences(&note, "留言重新办理，已通知县纪委监委");
     }
-    let event = NewMessageEvent {
+    let event = NewEvent {
         kind: TimelineKind::Rate.as_str().into(),
         actor: "留言人".into(),
         staff_user_id: None,
+        method: None,
         note,
         public: true,
     };
-    let changed =
-        state.store().change_message(m.id, &[from.as_str()], to.as_str(), &change, &event, &texts, now).await?;
+    let changed = state.store().change(m.id, transition, &change, &event, &texts, now).await?;
     Ok(if changed { Outcome::Done } else { Outcome::Repeat })
 }
 
@@ -634,7 +634,7 @@ pub async fn rate(state: &AppState, m: &Message, rated: &Rating, now: i64) -> Re
 pub async fn run_clocks(state: &AppState, now: i64) -> Result<usize, AppError> {
     let mut fired = 0;
     for mark in MessageClock::ALL {
-        for id in state.store().messages_due(mark, now, 200).await? {
+        for id in state.store().due(mark, now, 200).await? {
             let Some(m) = state.store().find_message(id).await? else { continue };
             let (notice, kind, note) = match mark {
                 MessageClock::Reminder => {
@@ -647,14 +647,15 @@ pub async fn run_clocks(state: &AppState, now: i64) -> Result<usize, AppError> {
                 ),
             };
             let rows = notices(state, &m, notice, 0).await?;
-            let event = NewMessageEvent {
+            let event = NewEvent {
                 kind: kind.as_str().into(),
                 actor: "系统".into(),
                 staff_user_id: None,
+                method: None,
                 note: note.into(),
                 public: mark == MessageClock::Overdue,
             };
-            if state.store().fire_message_clock(id, mark, &event, &rows, now).await? {
+            if state.store().fire(id, mark, &event, &rows, now).await? {
                 fired += 1;
             }
         }

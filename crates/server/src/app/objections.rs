@@ -12,7 +12,7 @@ use xiaowei_core::objection::{
 };
 use xiaowei_core::tracked::{Rating, Satisfaction, TimelineKind};
 use xiaowei_store::{
-    NewObjection, NewObjectionEvent, NewOutbox, Objection, ObjectionChange, ObjectionClock, RatingChange, RecipientRow,
+    NewEvent, NewObjection, NewOutbox, Objection, ObjectionChange, ObjectionClock, RatingChange, RecipientRow,
 };
 
 use crate::state::{AppState, TRACKING_ATTEMPTS};
@@ -133,7 +133,7 @@ fn draft(n: &NewObjection, now: i64) -> Objection {
         phone_enc: n.phone_enc.clone(),
         phone_idx: n.phone_idx.clone(),
         body: String::new(),
-        status: ObjectionStatus::Open.as_str().into(),
+        status: ObjectionStatus::Open,
         reply: None,
         created_at: now,
         updated_at: now,
@@ -178,10 +178,11 @@ pub async fn file(state: &AppState, f: Filing, now: i64) -> Result<Filed, AppErr
         reply_remind_at: due.remind_at,
         deadline_basis: due.basis,
     };
-    let event = NewObjectionEvent {
+    let event = NewEvent {
         kind: TimelineKind::Submitted.as_str().into(),
         actor: "异议人".into(),
         staff_user_id: None,
+        method: None,
         note: format!("提交异议，{}", new.deadline_basis),
         public: true,
     };
@@ -207,10 +208,6 @@ pub async fn file(state: &AppState, f: Filing, now: i64) -> Result<Filed, AppErr
     Ok(Filed::New(new.code))
 }
 
-fn status_of(o: &Objection) -> Result<ObjectionStatus, AppError> {
-    ObjectionStatus::parse(&o.status).ok_or_else(|| AppError::Internal(format!("objection {} status", o.id)))
-}
-
 /// The objector's current rating, if any.
 pub fn rating_of(o: &Objection) -> Option<Satisfaction> {
     o.rating.as_deref().and_then(Satisfaction::parse)
@@ -218,7 +215,7 @@ pub fn rating_of(o: &Objection) -> Option<Satisfaction> {
 
 /// What the objector and staff read as the status.
 pub fn status_label(o: &Objection) -> &'static str {
-    ObjectionStatus::parse(&o.status).map_or("待处理", |s| s.label(rating_of(o)))
+    o.status.label(rating_of(o))
 }
 
 /// A reviewer (`by`, named `actor`) answers; a final answer (`last`) closes the objection and
@@ -231,9 +228,8 @@ pub async fn answer(
     reply: &str,
     now: i64,
 ) -> Result<bool, AppError> {
-    let from = status_of(o)?;
-    let to = objection::transition(from, rating_of(o).is_some(), ObjectionAction::Answer { last })
-        .map_err(|e| AppError::Conflict(e.to_string()))?;
+    let answer = ObjectionAction::Answer { last };
+    objection::transition(o.status, rating_of(o).is_some(), answer).map_err(|e| AppError::Conflict(e.to_string()))?;
     let change = ObjectionChange {
         reply: Some((reply.to_owned(), by)),
         rating: if last { RatingChange::Clear } else { RatingChange::Keep },
@@ -241,15 +237,27 @@ pub async fn answer(
     };
     let texts = if last { notices(state, o, ObjectionNotice::Answered, now).await? } else { Vec::new() };
     let heading = if last { "答复" } else { "处理中" };
-    let event = NewObjectionEvent {
+    let event = NewEvent {
         kind: TimelineKind::Reply.as_str().into(),
         actor: actor.to_owned(),
         staff_user_id: Some(by),
+        method: None,
         note: format!("{heading}：{reply}"),
         public: true,
     };
-    let open = [ObjectionStatus::Open.as_str(), ObjectionStatus::Handling.as_str()];
-    let changed = state.store().change_objection(o.id, &open, to.as_str(), &change, &event, &texts, now).await?;
+    // An interim answer given meanwhile leaves the objection open: answer from where it stands now.
+    let (mut status, mut changed) = (o.status, false);
+    while let Ok(transition) = objection::transition(status, rating_of(o).is_some(), answer) {
+        if state.store().change(o.id, transition, &change, &event, &texts, now).await? {
+            changed = true;
+            break;
+        }
+        let now_stands = state.store().find_objection(o.id).await?.ok_or(AppError::NotFound)?.status;
+        if now_stands == status {
+            break;
+        }
+        status = now_stands;
+    }
     if changed && let Some(roster) = o.roster_id {
         state.pages().forget_roster(roster);
     }
@@ -259,10 +267,9 @@ pub async fn answer(
 /// The objector rates the final answer; 不满意 reopens the objection with a new deadline and
 /// tells the reviewers and the commission. A second rating of one answer changes nothing.
 pub async fn rate(state: &AppState, o: &Objection, rating: &Rating, now: i64) -> Result<(), AppError> {
-    let from = status_of(o)?;
     let action = ObjectionAction::Rate(rating.satisfaction);
-    let to = match objection::transition(from, rating_of(o).is_some(), action) {
-        Ok(to) => to,
+    let transition = match objection::transition(o.status, rating_of(o).is_some(), action) {
+        Ok(transition) => transition,
         Err(objection::ObjectionTransitionError::AlreadyRated) => return Ok(()),
         Err(e) => return Err(AppError::Conflict(e.to_string())),
     };
@@ -278,14 +285,15 @@ pub async fn rate(state: &AppState, o: &Objection, rating: &Rating, now: i64) ->
         change.new_due = Some((due.due, due.remind_at, due.basis));
         texts = notices(state, o, ObjectionNotice::Unsatisfied, now).await?;
     }
-    let event = NewObjectionEvent {
+    let event = NewEvent {
         kind: TimelineKind::Rate.as_str().into(),
         actor: "异议人".into(),
         staff_user_id: None,
+        method: None,
         note,
         public: true,
     };
-    if state.store().change_objection(o.id, &[from.as_str()], to.as_str(), &change, &event, &texts, now).await?
+    if state.store().change(o.id, transition, &change, &event, &texts, now).await?
         && let Some(roster) = o.roster_id
     {
         state.pages().forget_roster(roster);
@@ -299,7 +307,7 @@ pub async fn rate(state: &AppState, o: &Objection, rating: &Rating, now: i64) ->
 pub async fn run_clocks(state: &AppState, now: i64) -> Result<usize, AppError> {
     let mut fired = 0;
     for mark in ObjectionClock::ALL {
-        for id in state.store().objections_due(mark, now, 200).await? {
+        for id in state.store().due(mark, now, 200).await? {
             let Some(o) = state.store().find_objection(id).await? else { continue };
             let (notice, kind, note) = match mark {
                 ObjectionClock::Reminder => (
@@ -316,14 +324,15 @@ pub async fn run_clocks(state: &AppState, now: i64) -> Result<usize, AppError> {
             // A reopened objection runs its clock again: the reopening time tells the rounds apart.
             let seq = o.rated_at.unwrap_or(0);
             let rows = notices(state, &o, notice, seq).await?;
-            let event = NewObjectionEvent {
+            let event = NewEvent {
                 kind: kind.as_str().into(),
                 actor: "系统".into(),
                 staff_user_id: None,
+                method: None,
                 note: note.into(),
                 public: mark == ObjectionClock::Overdue,
             };
-            if state.store().fire_objection_clock(id, mark, &event, &rows, now).await? {
+            if state.store().fire(id, mark, &event, &rows, now).await? {
                 fired += 1;
             }
         }

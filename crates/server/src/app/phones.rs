@@ -16,7 +16,7 @@ use xiaowei_store::{Household, NewPhoneProof, PhoneSession};
 
 use crate::state::AppState;
 use crate::web::error::AppError;
-use crate::web::security::random_token;
+use crate::web::security::{constant_time_eq, random_token};
 
 /// The cookie that names a browser's proven phone.
 pub const COOKIE: &str = "xw_phone";
@@ -132,7 +132,7 @@ pub async fn confirm(
         .await?
         .ok_or_else(|| AppError::invalid("短信验证码：已失效，请重新获取"))?;
     let code = Code::parse(typed).ok_or_else(|| AppError::invalid("短信验证码：请填写短信中的6位数字"))?;
-    let matches = constant_time_eq(code_tag(state, token, &code).as_bytes(), proof.code_tag.as_bytes());
+    let matches = constant_time_eq(&code_tag(state, token, &code), &proof.code_tag);
     let sent = Sent { sent_at: proof.sent_at, tries: proof.tries, proven: proof.proven_at.is_some() };
     if let Err(refused) = phone_proof::judge(sent, matches, now) {
         if matches!(refused, Refused::Wrong { .. } | Refused::Spent) && !matches {
@@ -159,10 +159,6 @@ pub async fn confirm(
     }
     let idxs = cipher.blind_indexes("phone", phone.expose());
     Ok((cookie, ProvenPhone { phone, idxs, expires_at }))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The proven phone a cookie value names, while its session lasts.

@@ -1,18 +1,22 @@
 //! What every tracked request (办件, 留言, 异议) shares in the use-case layer: the working-day
 //! calendar as the administrator keeps it and the plain-Chinese account of a deadline; drawing a
 //! tracking number again on a clash; the official acting on a request (named on the timeline,
-//! audited under their account, their form claimed once); and the filer's view of the timeline
-//! and of their own phone.
+//! audited under their account, their form claimed once); the filer's view of the timeline
+//! and of their own phone; and the alert that a filing reached no one.
 
 use xiaowei_core::Phone;
 use xiaowei_core::access::Scope;
+use xiaowei_core::alert::{self, AlertKind, SubjectKind};
 use xiaowei_core::workday::{DayKind, SpecialDay, WorkCalendar, WorkingDeadline};
-use xiaowei_store::{NewAuditEntry, StaffUser, StoreError};
+use xiaowei_store::{NewAlert, NewAuditEntry, StaffUser, StoreError};
 
 use super::phones::ProvenPhone;
 use crate::state::{AppState, TRACKING_ATTEMPTS};
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
+
+/// The outbox channel of WeChat template messages; their `phone_enc` seals `account:openid`.
+pub const WECHAT_CHANNEL: &str = "wechat";
 
 /// One timeline entry on a filer's page.
 pub struct PublicEvent {
@@ -23,8 +27,8 @@ pub struct PublicEvent {
 
 impl PublicEvent {
     /// The entry, if the filer may see it (`public` is the stored flag).
-    pub fn shown(public: i64, at: i64, actor: String, note: String) -> Option<Self> {
-        (public == 1).then(|| Self { at: shanghai_time(at), actor, note })
+    pub fn shown(public: bool, at: i64, actor: String, note: String) -> Option<Self> {
+        public.then(|| Self { at: shanghai_time(at), actor, note })
     }
 }
 
@@ -198,4 +202,38 @@ impl HallOfficer {
         (scope.covers_org(org_code) && xiaowei_core::org::is_within(org_code, &self.township_code))
             .then_some(&self.user)
     }
+}
+
+/// What was filed with no one to text about it (办件无人接收 / 留言无人接收).
+pub struct Unrouted<'a> {
+    pub kind: AlertKind,
+    /// The township (or village) the alert belongs to.
+    pub org_code: &'a str,
+    /// `{item}:{township}` for a case, `{township}:{message kind}` for a message.
+    pub route: String,
+    /// The first filing found without a recipient, named in the summary as evidence.
+    pub tracking: &'a str,
+    pub what: String,
+    pub link: String,
+    /// About a report (举报): only the discipline commission sees the alert.
+    pub restricted: bool,
+}
+
+/// Raises the alert that a route is dead right after a filing queued no text: one alert per
+/// route, however many filings follow, so the admin is told once and the list stays readable.
+pub async fn raise_unrouted(state: &AppState, u: Unrouted<'_>, now: i64) -> Result<(), AppError> {
+    let alert = NewAlert {
+        kind: u.kind,
+        org_code: u.org_code.to_owned(),
+        subject_kind: SubjectKind::Route,
+        subject_id: u.route.clone(),
+        dedup_key: alert::dedup_key(u.kind, SubjectKind::Route, &u.route, None),
+        summary: format!("{}无人接收短信提醒（首件{}），请为承办人员登记手机号或设置接收人", u.what, u.tracking),
+        link: u.link,
+        restricted: u.restricted,
+    };
+    if state.store().raise_alert(&alert, now).await? {
+        state.live().changed(u.org_code);
+    }
+    Ok(())
 }

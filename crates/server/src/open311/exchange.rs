@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 use xiaowei_core::open311::{Cursor, PULL_LIMIT, ServiceCode, StatusUpdate, TOKEN_PREFIX};
-use xiaowei_core::service::{self, CaseStatus};
+use xiaowei_core::service;
 use xiaowei_core::{OrgLevel, Phone};
 use xiaowei_store::RequestFilter;
 
@@ -85,7 +85,7 @@ pub async fn file(
                 .store()
                 .find_service_item(id)
                 .await?
-                .filter(|i| i.active == 1)
+                .filter(|i| i.active)
                 .ok_or_else(|| Open311Error::invalid("service_code：该服务事项已停用或不存在"))?;
             let application = crate::app::cases::Application {
                 form_key: token.clone(),
@@ -229,8 +229,7 @@ pub async fn push(
         Open311Error::invalid("status：只能是 contacted（已联系）、replied（答复进展）或 completed（已办结）")
     })?;
     let note = param(&pairs, "note");
-    let from = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Submitted);
-    if let Err(e) = service::transition(from, update.case_action()) {
+    if let Err(e) = service::transition(case.status, update.case_action()) {
         return Err(Open311Error::new(StatusCode::CONFLICT, format!("status：{e}")));
     }
     // The same update sent twice is done once.

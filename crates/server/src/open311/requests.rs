@@ -62,7 +62,7 @@ async fn from_case(
     updated_at: i64,
     view: View,
 ) -> Result<ServiceRequest, Open311Error> {
-    let status = CaseStatus::parse(&c.status).unwrap_or(CaseStatus::Submitted);
+    let status = c.status;
     let reply = c.reply.filter(|_| view == View::Integrator);
     Ok(ServiceRequest {
         service_request_id: c.tracking,
@@ -98,20 +98,18 @@ async fn from_message(
     updated_at: i64,
     view: View,
 ) -> Result<Option<ServiceRequest>, Open311Error> {
-    let (Some(kind), Some(status)) = (MessageKind::parse(&m.kind), MessageStatus::parse(&m.status)) else {
-        return Ok(None);
-    };
+    let (kind, status) = (m.kind, m.status);
     let (Some(code), Some(open)) = (ServiceCode::for_message(kind), RequestStatus::of_message(status)) else {
         return Ok(None);
     };
     // As on the public list: a question its author allowed, names and numbers removed.
-    let public = kind.may_be_public() && m.allow_public == 1;
+    let public = kind.may_be_public() && m.allow_public;
     let names = [m.author_name.as_str()];
     let (description, reply) = match view {
         View::Integrator => (Some(m.body.clone()), m.reply.clone()),
         View::Public if public => (
             Some(message::redact(&m.body, &names)),
-            m.reply.as_deref().filter(|_| m.reply_public == 1).map(|r| message::redact(r, &names)),
+            m.reply.as_deref().filter(|_| m.reply_public).map(|r| message::redact(r, &names)),
         ),
         View::Public => (None, None),
     };
@@ -362,7 +360,7 @@ pub async fn token(State(state): State<AppState>, Path(file): Path<String>) -> R
             .store()
             .find_message_by_submit_key(token)
             .await?
-            .filter(|m| m.kind != MessageKind::Report.as_str())
+            .filter(|m| m.kind != MessageKind::Report)
             .map(|m| m.tracking),
     };
     let tracking = tracking.ok_or_else(|| Open311Error::not_found("该令牌（token）"))?;

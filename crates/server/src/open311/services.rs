@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use xiaowei_core::message::{MessageKind, PhoneRule};
 use xiaowei_core::open311::ServiceCode;
-use xiaowei_core::service::TimeLimit;
 use xiaowei_store::ServiceItem;
 
 use super::{Open311Error, XML, json, xml_list};
@@ -55,7 +54,7 @@ pub struct Definition {
 }
 
 fn item_service(item: &ServiceItem) -> Service {
-    let limit = TimeLimit::parse(&item.time_limit).map(TimeLimit::label).unwrap_or_default();
+    let limit = item.time_limit.label();
     let mut description = item.conditions.trim().to_owned();
     if !limit.is_empty() {
         description.push_str(&format!("（办理时限：{limit}）"));
@@ -114,16 +113,16 @@ pub async fn definition(State(state): State<AppState>, Path(file): Path<String>)
                 .store()
                 .find_service_item(id)
                 .await?
-                .filter(|i| i.active == 1)
+                .filter(|i| i.active)
                 .ok_or_else(|| Open311Error::not_found("该服务（service_code）"))?;
             vec![Attribute {
                 variable: true,
                 code: "id_number",
                 datatype: "string",
-                required: item.requires_id == 1,
+                required: item.requires_id,
                 datatype_description: "18位居民身份证号码".to_owned(),
                 order: 1,
-                description: if item.requires_id == 1 {
+                description: if item.requires_id {
                     "申请人身份证号（本事项必填，加密保存，不公开）".to_owned()
                 } else {
                     "申请人身份证号（选填，加密保存，不公开）".to_owned()

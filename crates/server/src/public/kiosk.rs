@@ -76,15 +76,13 @@ use xiaowei_store::{Enrolment, KioskTerminal, NewAuditEntry};
 
 use crate::public::home::SECTIONS;
 use crate::state::AppState;
+use crate::web::client::{KIOSK_COOKIE, device_hash, terminal_of};
 use crate::web::error::AppError;
 use crate::web::security::{CSRF_COOKIE, ClientIp, CsrfToken, cookie, random_token, set_cookie};
 
-/// The device cookie: holds the terminal's device token (only its keyed hash is stored).
-pub const KIOSK_COOKIE: &str = "xw_kiosk";
 /// Chromium keeps a cookie at most 400 days; a terminal's cookie is renewed on every visit home.
 const DEVICE_COOKIE_SECS: i64 = 400 * 86_400;
 const ENROL_PURPOSE: &str = "kiosk_enrol";
-const DEVICE_PURPOSE: &str = "kiosk_device";
 const SERVICE_WORKER: &str = include_str!("../../static/kiosk-sw.js");
 
 pub fn router() -> Router<AppState> {
@@ -100,10 +98,6 @@ pub fn router() -> Router<AppState> {
 /// The keyed hash of a one-time enrolment token, as stored.
 pub fn enrol_hash(state: &AppState, token: &str) -> String {
     state.cipher().token_tag(ENROL_PURPOSE, token)
-}
-
-fn device_hash(state: &AppState, token: &str) -> String {
-    state.cipher().token_tag(DEVICE_PURPOSE, token)
 }
 
 /// The version a terminal reports: the release and the fingerprint of the embedded assets.
@@ -170,14 +164,6 @@ pub async fn hall_officer(
 /// Whether the request comes from an enrolled, unrevoked terminal.
 pub async fn is_terminal(state: &AppState, headers: &axum::http::HeaderMap) -> Result<bool, AppError> {
     Ok(terminal_of(state, headers).await?.is_some())
-}
-
-/// The enrolled, unrevoked terminal whose device cookie the request carries.
-pub async fn terminal_of(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Option<KioskTerminal>, AppError> {
-    match cookie(headers, KIOSK_COOKIE) {
-        Some(device) => Ok(state.store().find_kiosk_by_device(&device_hash(state, device)).await?),
-        None => Ok(None),
-    }
 }
 
 /// Presents a one-time enrolment link: the first browser to do so becomes the terminal.

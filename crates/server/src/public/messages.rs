@@ -15,7 +15,7 @@
 //! (`submitted → handling → replied → closed`, `reopened` on 不满意, or `merged` / `hidden`), who each
 //! notice reaches, and the redaction of the public list (phones, ID numbers and the author's name
 //! removed). Status changes are compare-and-set with their event and outbox rows in one transaction
-//! (`Store::change_message`), and `app::messages::run_clocks` sets reminders and overdue marks once,
+//! (`Store::change`), and `app::messages::run_clocks` sets reminders and overdue marks once,
 //! beside the case clocks, in the same workers. The staff inbox (`/staff/inbox`) lists messages,
 //! roster objections and self-query reports in scope.
 //!
@@ -37,10 +37,9 @@ use xiaowei_core::message::{self, MessageKind, MessageStatus, PhoneRule};
 use xiaowei_core::monitor::Menu;
 use xiaowei_core::tracked::{Rating, Satisfaction};
 use xiaowei_core::{OrgLevel, Phone};
-use xiaowei_store::Message;
+use xiaowei_store::{Message, RequestKind};
 
 use crate::app::messages;
-use crate::app::tracked::Filer;
 use crate::app::tracked::{PublicEvent, masked_phone};
 use crate::staff::see_other;
 use crate::state::AppState;
@@ -264,14 +263,7 @@ async fn leave(
         public: form.field("public") == "1",
         photos: form.photos().to_vec(),
     };
-    let filer = Filer {
-        ip,
-        quota,
-        hall_officer: crate::public::kiosk::hall_officer(&state, &headers).await?,
-        follower: crate::public::wechat::signed_in_follower(&state, &headers),
-        proven,
-        integrator: false,
-    };
+    let filer = crate::public::phones::filer(&state, ip, quota, &headers, proven).await?;
     let left = messages::leave(&state, &township, leaving, &filer, state.now()).await?;
     let key = messages::message_key(&state, &left.tracking);
     match left.secret {
@@ -412,11 +404,10 @@ async fn render_message(
     is_new: bool,
     secret: String,
 ) -> Result<Response, AppError> {
-    let kind = MessageKind::parse(&m.kind).unwrap_or(MessageKind::Question);
-    let status = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
+    let (kind, status) = (m.kind, m.status);
     let events = state
         .store()
-        .message_events(m.id)
+        .events(RequestKind::Message, m.id)
         .await?
         .into_iter()
         .filter_map(|e| PublicEvent::shown(e.public, e.at, e.actor, e.note))

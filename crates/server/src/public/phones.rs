@@ -14,6 +14,7 @@ use xiaowei_core::message::MessageKind;
 use xiaowei_core::service::CaseStatus;
 
 use crate::app::phones::{self, COOKIE, ProvenPhone};
+use crate::app::tracked::Filer;
 use crate::staff::see_other;
 use crate::state::AppState;
 use crate::web::client::QuotaKey;
@@ -39,6 +40,25 @@ pub async fn proven(state: &AppState, headers: &HeaderMap) -> Result<Option<Prov
         Some(value) => phones::proven(state, value, state.now()).await,
         None => Ok(None),
     }
+}
+
+/// Who files from a public page: the client, a hall officer logged in at this terminal, a WeChat
+/// follower signed in through the account, and the phone proven in this browser.
+pub async fn filer(
+    state: &AppState,
+    ip: String,
+    quota: String,
+    headers: &HeaderMap,
+    proven: Option<ProvenPhone>,
+) -> Result<Filer, AppError> {
+    Ok(Filer {
+        ip,
+        quota,
+        hall_officer: crate::public::kiosk::hall_officer(state, headers).await?,
+        follower: crate::public::wechat::signed_in_follower(state, headers),
+        proven,
+        integrator: false,
+    })
 }
 
 /// Where to go after proving: a path on this site (anything else goes home).

@@ -84,7 +84,7 @@ pub async fn index_service_item(state: &AppState, item_id: i64) -> Result<(), Ap
     let Some(item) = state.store().find_service_item(item_id).await? else {
         return Ok(state.store().unindex_document("service", item_id).await?);
     };
-    if item.active == 0 {
+    if !item.active {
         return Ok(state.store().unindex_document("service", item_id).await?);
     }
     let county = state.store().county().await?.map(|c| c.code).unwrap_or_default();

@@ -11,14 +11,13 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use xiaowei_core::monitor::Menu;
-use xiaowei_core::service::{self, CaseStatus, TimeLimit};
+use xiaowei_core::service::{self, CaseStatus};
 use xiaowei_core::service_links::Icon;
 use xiaowei_core::tracked::{Rating, Satisfaction};
 use xiaowei_core::{OrgLevel, Phone};
-use xiaowei_store::{ServiceCase, ServiceItem};
+use xiaowei_store::{RequestKind, ServiceCase, ServiceItem};
 
 use crate::app::cases;
-use crate::app::tracked::Filer;
 use crate::app::tracked::{PublicEvent, masked_phone};
 use crate::staff::see_other;
 use crate::state::AppState;
@@ -138,11 +137,7 @@ async fn catalogue(
             || i.materials.contains(&q)
     };
     for item in items.into_iter().filter(|i| matches(i)) {
-        let link = ItemLink {
-            id: item.id,
-            limit: TimeLimit::parse(&item.time_limit).map(TimeLimit::label).unwrap_or_default(),
-            name: item.name,
-        };
+        let link = ItemLink { id: item.id, limit: item.time_limit.label(), name: item.name };
         match groups.last_mut() {
             Some(g) if g.name == item.department_name => g.items.push(link),
             _ => groups.push(DepartmentGroup { name: item.department_name, items: vec![link] }),
@@ -168,7 +163,7 @@ struct TownshipQuery {
 
 /// An active item; anything else is "not found".
 async fn active_item(state: &AppState, id: i64) -> Result<ServiceItem, AppError> {
-    state.store().find_service_item(id).await?.filter(|i| i.active == 1).ok_or(AppError::NotFound)
+    state.store().find_service_item(id).await?.filter(|i| i.active).ok_or(AppError::NotFound)
 }
 
 fn lines(text: &str) -> Vec<String> {
@@ -203,7 +198,7 @@ async fn item_page(
     };
     let page = ItemPage {
         ledger: crate::public::ledger::badge(&state, "service_item", id).await?,
-        limit: TimeLimit::parse(&item.time_limit).map(TimeLimit::label).unwrap_or_default(),
+        limit: item.time_limit.label(),
         materials: lines(&item.materials),
         steps: lines(&item.steps),
         item,
@@ -303,14 +298,7 @@ async fn apply(
         description: form.field("description"),
         photos: form.photos().to_vec(),
     };
-    let filer = Filer {
-        ip,
-        quota,
-        hall_officer: crate::public::kiosk::hall_officer(&state, &headers).await?,
-        follower: crate::public::wechat::signed_in_follower(&state, &headers),
-        proven,
-        integrator: false,
-    };
+    let filer = crate::public::phones::filer(&state, ip, quota, &headers, proven).await?;
     let filed = cases::file(&state, &item, application, &filer, state.now()).await?;
     Ok(see_other(&format!("/cases/{}?k={}&new=1", filed.tracking, cases::case_key(&state, &filed.tracking))))
 }
@@ -446,10 +434,10 @@ async fn case_page(
         }
         Err(e) => return Err(e),
     };
-    let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Submitted);
+    let status = case.status;
     let events = state
         .store()
-        .case_events(case.id)
+        .events(RequestKind::Case, case.id)
         .await?
         .into_iter()
         .filter_map(|e| PublicEvent::shown(e.public, e.at, e.actor, e.note))

@@ -19,7 +19,7 @@ use xiaowei_core::subsidy::{Phase, Publicity, RosterStatus, YearRange, unpaid_ye
 use xiaowei_core::text::{FreeText, SingleLine};
 use xiaowei_core::tracked::{ClockState, Rating, Satisfaction};
 use xiaowei_core::{Fen, OrgLevel, Phone, ResidentId};
-use xiaowei_store::{NewAuditEntry, Org, PersonEntry, Roster, Store};
+use xiaowei_store::{NewAuditEntry, Org, PersonEntry, RequestKind, Roster, Store};
 
 use crate::app::objections;
 use crate::app::rosters::{AttachmentView, DifferenceView, EntryView, ID_PURPOSE, VersionView, roster_title, versions};
@@ -329,7 +329,7 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
         attachments: store.attachments_of_roster(id).await?.into_iter().map(AttachmentView::from).collect(),
         versions,
         newest_id,
-        objections_open: objections.iter().filter(|o| o.status != "closed").count(),
+        objections_open: objections.iter().filter(|o| o.status.is_open()).count(),
         objections_total: objections.len(),
         objection_override: roster.objection_override.clone().unwrap_or_default(),
         can_object: status == RosterStatus::Published,
@@ -742,11 +742,11 @@ async fn objection_status(
     Query(q): Query<StatusQuery>,
 ) -> Result<Response, AppError> {
     let o = looked_up(&state, &ip, &code).await?;
-    let status = ObjectionStatus::parse(&o.status).unwrap_or(ObjectionStatus::Open);
+    let status = o.status;
     let rating = objections::rating_of(&o);
     let events = state
         .store()
-        .objection_events(o.id)
+        .events(RequestKind::Objection, o.id)
         .await?
         .into_iter()
         .filter_map(|e| PublicEvent::shown(e.public, e.at, e.actor, e.note))

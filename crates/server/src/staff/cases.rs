@@ -13,7 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use xiaowei_core::service::{self, CaseStatus, ContactMethod, ExtensionStatus};
 use xiaowei_core::{Permission, Phone, Role};
-use xiaowei_store::{CaseFilter, ServiceCase};
+use xiaowei_store::{CaseFilter, RequestKind, ServiceCase};
 
 use super::{Nav, Staff, see_other};
 use super::{StaffRoutes, Target};
@@ -67,9 +67,9 @@ pub async fn workload(state: &AppState, staff: &Staff) -> Result<Workload, AppEr
     let base = scope_filter(staff);
     let count = |filter: CaseFilter| async move { Ok::<_, AppError>(state.store().cases(&filter, 0, 0).await?.1) };
     Ok(Workload {
-        waiting: count(CaseFilter { status: Some("submitted".into()), ..base.clone() }).await?,
-        open: count(CaseFilter { status: Some("in_progress".into()), ..base.clone() }).await?
-            + count(CaseFilter { status: Some("reopened".into()), ..base.clone() }).await?,
+        waiting: count(CaseFilter { status: Some(CaseStatus::Submitted), ..base.clone() }).await?,
+        open: count(CaseFilter { status: Some(CaseStatus::InProgress), ..base.clone() }).await?
+            + count(CaseFilter { status: Some(CaseStatus::Reopened), ..base.clone() }).await?,
         overdue: count(CaseFilter { overdue_only: true, ..base }).await?,
     })
 }
@@ -114,14 +114,14 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, AppError> {
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
-    let status = CaseStatus::parse(&q.status).map(|s| s.as_str().to_owned());
-    let filter = CaseFilter { status: status.clone(), overdue_only: q.overdue == "1", ..scope_filter(&staff) };
+    let status = CaseStatus::parse(&q.status);
+    let filter = CaseFilter { status, overdue_only: q.overdue == "1", ..scope_filter(&staff) };
     let (cases, total) = state.store().cases(&filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     let mut rows = Vec::new();
     for c in cases {
         let place = crate::web::places::place_name(state.store(), &c.org_code).await?;
         rows.push(CaseRow {
-            status: CaseStatus::parse(&c.status).map_or("未知", CaseStatus::label),
+            status: c.status.label(),
             overdue: c.contact_overdue_at.is_some() || c.completion_overdue_at.is_some(),
             submitted: shanghai_time(c.submitted_at),
             due: shanghai_time(c.completion_due),
@@ -138,7 +138,7 @@ pub async fn list(
         rows,
         total,
         page,
-        status: status.unwrap_or_default(),
+        status: status.map_or("", CaseStatus::as_str).to_owned(),
         overdue: q.overdue == "1",
         statuses: CaseStatus::ALL,
     };
@@ -197,7 +197,7 @@ struct CasePage {
     events: Vec<EventRow>,
     extensions: Vec<ExtensionRow>,
     texts: Vec<TextRow>,
-    photos: Vec<xiaowei_store::CasePhoto>,
+    photos: Vec<xiaowei_store::Photo>,
     rating: String,
     form_key: String,
     notice: &'static str,
@@ -226,7 +226,7 @@ pub async fn show(
     Query(q): Query<ShowQuery>,
 ) -> Result<Html<String>, AppError> {
     let case = case_in_scope(&state, &staff, &tracking).await?;
-    let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Submitted);
+    let status = case.status;
     let can_handle = staff.role.allows(Permission::HandleCases);
     let now = state.now();
     // The handler needs the phone to call; everyone else sees it masked.
@@ -260,7 +260,7 @@ pub async fn show(
     };
     let events = state
         .store()
-        .case_events(case.id)
+        .events(RequestKind::Case, case.id)
         .await?
         .into_iter()
         .map(|e| EventRow {
@@ -268,15 +268,15 @@ pub async fn show(
             actor: e.actor,
             method: e.method.as_deref().and_then(ContactMethod::parse).map_or("", ContactMethod::label).to_owned(),
             note: e.note,
-            public: e.public == 1,
+            public: e.public,
         })
         .collect();
     let raw_extensions = state.store().case_extensions(case.id).await?;
-    let pending = raw_extensions.iter().any(|e| e.status == "requested");
+    let pending = raw_extensions.iter().any(|e| e.status == ExtensionStatus::Requested);
     let extensions = raw_extensions
         .into_iter()
         .map(|e| {
-            let s = ExtensionStatus::parse(&e.status).unwrap_or(ExtensionStatus::Requested);
+            let s = e.status;
             ExtensionRow {
                 id: e.id,
                 days: e.days,
@@ -302,7 +302,7 @@ pub async fn show(
             at: shanghai_time(m.sent_at.unwrap_or(m.created_at)),
         })
         .collect();
-    let photos = state.store().case_photos(case.id).await?;
+    let photos = state.store().photos(RequestKind::Case, case.id).await?;
     let notice = match q.done.as_str() {
         "contact" => "已记录首次联系，已短信告知申请人。",
         "progress" => "已记录办理进展。",
@@ -479,8 +479,13 @@ pub async fn photo(
     Path((tracking, photo_id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
     let case = case_in_scope(&state, &staff, &tracking).await?;
-    let photo =
-        state.store().case_photos(case.id).await?.into_iter().find(|p| p.id == photo_id).ok_or(AppError::NotFound)?;
+    let photo = state
+        .store()
+        .photos(RequestKind::Case, case.id)
+        .await?
+        .into_iter()
+        .find(|p| p.id == photo_id)
+        .ok_or(AppError::NotFound)?;
     let bytes = state.attachments().get(&photo.sha256).await.map_err(|e| AppError::Internal(format!("{e:?}")))?;
     Ok((
         [(header::CONTENT_TYPE, photo.content_type), (header::CACHE_CONTROL, "private, max-age=3600".to_owned())],

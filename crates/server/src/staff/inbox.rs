@@ -15,7 +15,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use xiaowei_core::message::{self, MessageKind, MessageStatus};
 use xiaowei_core::{Permission, Phone, Role};
-use xiaowei_store::{Message, MessageFilter};
+use xiaowei_store::{Message, MessageFilter, RequestKind};
 
 use super::{Nav, Staff, see_other};
 use super::{StaffRoutes, Target};
@@ -34,18 +34,10 @@ pub async fn message_in_scope(state: &AppState, staff: &Staff, tracking: &str) -
     let tracking = message::normalize_tracking(tracking).ok_or(AppError::NotFound)?;
     let m = state.store().find_message_by_tracking(&tracking).await?.ok_or(AppError::NotFound)?;
     staff.require_visible(&m.org_code)?;
-    if m.kind == MessageKind::Report.as_str() && !staff.role.is_commission() {
+    if m.kind == MessageKind::Report && !staff.role.is_commission() {
         return Err(AppError::NotFound);
     }
     Ok(m)
-}
-
-fn kind_label(kind: &str) -> &'static str {
-    MessageKind::parse(kind).map_or("留言", MessageKind::label)
-}
-
-fn status_label(status: &str) -> &'static str {
-    MessageStatus::parse(status).map_or("未知", MessageStatus::label)
 }
 
 struct MessageRow {
@@ -113,8 +105,8 @@ fn filter_of(staff: &Staff, q: &ListQuery) -> MessageFilter {
     MessageFilter {
         org_prefix: staff.scope.org_code.clone(),
         include_reports: staff.role.is_commission(),
-        kind: MessageKind::parse(&q.kind).map(|k| k.as_str().to_owned()),
-        status: MessageStatus::parse(&q.status).map(|s| s.as_str().to_owned()),
+        kind: MessageKind::parse(&q.kind),
+        status: MessageStatus::parse(&q.status),
         overdue_only: q.overdue == "1",
         open_only: false,
     }
@@ -137,8 +129,8 @@ pub async fn list(
     for m in messages {
         rows.push(MessageRow {
             place: crate::web::places::place_name(state.store(), &m.org_code).await?,
-            kind: kind_label(&m.kind),
-            status: status_label(&m.status),
+            kind: m.kind.label(),
+            status: m.status.label(),
             overdue: m.overdue_at.is_some(),
             submitted: shanghai_time(m.submitted_at),
             due: shanghai_time(m.reply_due),
@@ -179,7 +171,7 @@ pub async fn list(
                 phone,
                 body,
                 status: crate::app::objections::status_label(&o),
-                closed: o.status == "closed",
+                closed: !o.status.is_open(),
                 reply: o.reply.unwrap_or_default(),
                 created: shanghai_time(o.created_at),
             });
@@ -211,8 +203,8 @@ pub async fn list(
         total,
         objections,
         page,
-        kind: if only_objections { "objection".into() } else { filter.kind.unwrap_or_default() },
-        status: filter.status.unwrap_or_default(),
+        kind: if only_objections { "objection" } else { filter.kind.map_or("", MessageKind::as_str) }.to_owned(),
+        status: filter.status.map_or("", MessageStatus::as_str).to_owned(),
         overdue: filter.overdue_only,
         kinds,
         statuses: MessageStatus::ALL,
@@ -239,9 +231,9 @@ pub async fn export(
         csv.push_str(&format!(
             "{},{},{},{},{},{},{},{},{}\n",
             m.tracking,
-            kind_label(&m.kind),
+            m.kind.label(),
             place.replace(',', " "),
-            status_label(&m.status),
+            m.status.label(),
             shanghai_time(m.submitted_at),
             shanghai_time(m.reply_due),
             if m.overdue_at.is_some() { "是" } else { "否" },
@@ -300,7 +292,7 @@ struct MessagePage {
     can_mark_handled: bool,
     may_be_public: bool,
     assignable: Vec<Assignable>,
-    photos: Vec<xiaowei_store::MessagePhoto>,
+    photos: Vec<xiaowei_store::Photo>,
     events: Vec<EventRow>,
     texts: Vec<TextRow>,
     form_key: String,
@@ -320,8 +312,7 @@ pub async fn show(
     Query(q): Query<ShowQuery>,
 ) -> Result<Html<String>, AppError> {
     let m = message_in_scope(&state, &staff, &tracking).await?;
-    let kind = MessageKind::parse(&m.kind).unwrap_or(MessageKind::Question);
-    let status = MessageStatus::parse(&m.status).unwrap_or(MessageStatus::Submitted);
+    let (kind, status) = (m.kind, m.status);
     let can_handle = staff.role.allows(Permission::HandleMessages);
     // Those who answer see the phone to call (audited); others see it masked.
     let phone = match &m.phone_enc {
@@ -365,10 +356,10 @@ pub async fn show(
     };
     let events = state
         .store()
-        .message_events(m.id)
+        .events(RequestKind::Message, m.id)
         .await?
         .into_iter()
-        .map(|e| EventRow { at: shanghai_time(e.at), actor: e.actor, note: e.note, public: e.public == 1 })
+        .map(|e| EventRow { at: shanghai_time(e.at), actor: e.actor, note: e.note, public: e.public })
         .collect();
     let texts = state
         .store()
@@ -426,9 +417,9 @@ pub async fn show(
         can_handle,
         open: status.is_open(),
         can_mark_handled: can_handle && status == MessageStatus::Replied,
-        may_be_public: kind.may_be_public() && m.allow_public == 1,
+        may_be_public: kind.may_be_public() && m.allow_public,
         assignable,
-        photos: state.store().message_photos(m.id).await?,
+        photos: state.store().photos(RequestKind::Message, m.id).await?,
         events,
         texts,
         form_key: random_token(),
@@ -559,8 +550,13 @@ pub async fn photo(
     Path((tracking, photo_id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
     let m = message_in_scope(&state, &staff, &tracking).await?;
-    let photo =
-        state.store().message_photos(m.id).await?.into_iter().find(|p| p.id == photo_id).ok_or(AppError::NotFound)?;
+    let photo = state
+        .store()
+        .photos(RequestKind::Message, m.id)
+        .await?
+        .into_iter()
+        .find(|p| p.id == photo_id)
+        .ok_or(AppError::NotFound)?;
     let bytes = state.attachments().get(&photo.sha256).await.map_err(|e| AppError::Internal(format!("{e:?}")))?;
     Ok((
         [(header::CONTENT_TYPE, photo.content_type), (header::CACHE_CONTROL, "private, max-age=3600".to_owned())],

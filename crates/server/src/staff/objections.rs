@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, Response};
 use serde::Deserialize;
 use xiaowei_core::Permission;
-use xiaowei_core::objection::{MAX_REPLY_CHARS, ObjectionStatus};
+use xiaowei_core::objection::MAX_REPLY_CHARS;
 use xiaowei_core::tracked::{ClockState, Satisfaction};
 
 use super::{Nav, Staff, first_submit, see_other};
@@ -99,7 +99,7 @@ pub async fn list(
     let mut objections = Vec::with_capacity(rows.len());
     for o in rows {
         let (code, name, phone, body) = objector(&state, sees_objector, &o)?;
-        let open = ObjectionStatus::parse(&o.status).is_some_and(ObjectionStatus::is_open);
+        let open = o.status.is_open();
         objections.push(ObjectionRow {
             id: o.id,
             place: crate::web::places::place_name(state.store(), &o.org_code).await?,

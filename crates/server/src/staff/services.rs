@@ -75,7 +75,7 @@ pub async fn catalogue(
         .into_iter()
         .filter(|i| staff.scope.covers_department(staff.role, i.department_id))
         .map(|i| {
-            let limit = TimeLimit::parse(&i.time_limit).map(TimeLimit::label).unwrap_or_default();
+            let limit = i.time_limit.label();
             (i, limit)
         })
         .collect();
@@ -163,7 +163,7 @@ async fn parse_item(state: &AppState, department_id: i64, form: &ItemForm) -> Re
         conditions: text(&form.conditions, "受理条件", 2000)?,
         materials: form.materials.trim().chars().take(2000).collect(),
         steps: form.steps.trim().chars().take(2000).collect(),
-        time_limit: limit.as_code(),
+        time_limit: limit,
         fee: text(&form.fee, "收费标准", 100)?,
         contact_phone: contact_phone.to_owned(),
         external_url,
@@ -256,7 +256,7 @@ pub async fn item(
         .collect();
     let page = ItemPage {
         nav: staff.nav(),
-        limit: TimeLimit::parse(&item.time_limit).map(TimeLimit::label).unwrap_or_default(),
+        limit: item.time_limit.label(),
         item,
         officers,
         handlers,

@@ -11,8 +11,28 @@ use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap};
 use ipnet::IpNet;
 
+use xiaowei_store::KioskTerminal;
+
 use crate::state::AppState;
 use crate::web::error::AppError;
+use crate::web::security::cookie;
+
+/// A hall terminal's device cookie: holds its device token (only the keyed hash is stored).
+pub const KIOSK_COOKIE: &str = "xw_kiosk";
+const DEVICE_PURPOSE: &str = "kiosk_device";
+
+/// The keyed hash of a terminal's device token, as stored.
+pub fn device_hash(state: &AppState, token: &str) -> String {
+    state.cipher().token_tag(DEVICE_PURPOSE, token)
+}
+
+/// The enrolled, unrevoked terminal whose device cookie the request carries.
+pub async fn terminal_of(state: &AppState, headers: &HeaderMap) -> Result<Option<KioskTerminal>, AppError> {
+    match cookie(headers, KIOSK_COOKIE) {
+        Some(device) => Ok(state.store().find_kiosk_by_device(&device_hash(state, device)).await?),
+        None => Ok(None),
+    }
+}
 
 /// Parses the `trusted_proxies` setting: CIDR blocks (`10.0.0.0/8`, `fd00::/8`) or single
 /// addresses (`192.0.2.7`).
@@ -114,7 +134,7 @@ impl FromRequestParts<AppState> for QuotaKey {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        if let Some(terminal) = crate::public::kiosk::terminal_of(state, &parts.headers).await? {
+        if let Some(terminal) = terminal_of(state, &parts.headers).await? {
             return Ok(Self(format!("kiosk:{}", terminal.id)));
         }
         Ok(Self(client_ip(state, &parts.extensions, &parts.headers)))

@@ -351,37 +351,3 @@ async fn dead_routing_alerts(state: &AppState, now: i64) -> Result<Vec<NewAlert>
     }
     Ok(out)
 }
-
-/// What was filed with no one to text about it (办件无人接收 / 留言无人接收).
-pub struct Unrouted<'a> {
-    pub kind: AlertKind,
-    /// The township (or village) the alert belongs to.
-    pub org_code: &'a str,
-    /// `{item}:{township}` for a case, `{township}:{message kind}` for a message.
-    pub route: String,
-    /// The first filing found without a recipient, named in the summary as evidence.
-    pub tracking: &'a str,
-    pub what: String,
-    pub link: String,
-    /// About a report (举报): only the discipline commission sees the alert.
-    pub restricted: bool,
-}
-
-/// Raises the alert that a route is dead right after a filing queued no text: one alert per
-/// route, however many filings follow, so the admin is told once and the list stays readable.
-pub async fn raise_unrouted(state: &AppState, u: Unrouted<'_>, now: i64) -> Result<(), AppError> {
-    let alert = NewAlert {
-        kind: u.kind,
-        org_code: u.org_code.to_owned(),
-        subject_kind: SubjectKind::Route,
-        subject_id: u.route.clone(),
-        dedup_key: alert::dedup_key(u.kind, SubjectKind::Route, &u.route, None),
-        summary: format!("{}无人接收短信提醒（首件{}），请为承办人员登记手机号或设置接收人", u.what, u.tracking),
-        link: u.link,
-        restricted: u.restricted,
-    };
-    if state.store().raise_alert(&alert, now).await? {
-        state.live().changed(u.org_code);
-    }
-    Ok(())
-}

@@ -22,7 +22,7 @@
 //! written with the case, so a later calendar edit does not rewrite history.
 //!
 //! Every change that texts someone writes its outbox rows (`outbox`) in the same transaction
-//! (`Store::create_case`, `change_case`, `fire_clock`), with a dedup key. This module runs two
+//! (`Store::create_case`, `Store::change`, `Store::fire`), with a dedup key. This module runs two
 //! loops that take `now` from the caller (tests drive them with a controllable clock; `serve` runs
 //! them every 15 s when `workers = true`): `app::cases::run_clocks` sets each reminder or overdue mark once by
 //! compare-and-set on its column, and `deliver_due` claims messages under a lease (compare-and-set
@@ -42,6 +42,7 @@ use xiaowei_core::message::MessageNotice;
 use xiaowei_core::service::Notice;
 use xiaowei_store::OutboxMessage;
 
+use crate::app::tracked::WECHAT_CHANNEL;
 use crate::state::AppState;
 use crate::web::error::AppError;
 
@@ -88,9 +89,6 @@ pub fn backoff_secs(attempts: i64) -> i64 {
     let exponent = u32::try_from((attempts - 1).clamp(0, 7)).unwrap_or(0);
     (30_i64 << exponent).min(3600)
 }
-
-/// The outbox channel of WeChat template messages; their `phone_enc` seals `account:openid`.
-pub const WECHAT_CHANNEL: &str = "wechat";
 
 /// The template message of one outbox row: the keyword fields only (WeChat no longer shows
 /// `first` or `remark`), each fitted to its keyword's type, and the link to the case page.

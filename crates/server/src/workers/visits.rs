@@ -172,7 +172,7 @@ pub async fn count(State(state): State<AppState>, request: Request, next: Next) 
     }
     let headers = request.headers();
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let channel = Channel::classify(cookie(headers, crate::public::kiosk::KIOSK_COOKIE).is_some(), &user_agent);
+    let channel = Channel::classify(cookie(headers, crate::web::client::KIOSK_COOKIE).is_some(), &user_agent);
     let address = crate::web::client::client_ip(&state, request.extensions(), headers);
     let response = next.run(request).await;
     let is_html = response
