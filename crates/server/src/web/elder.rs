@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::public::kiosk::KIOSK_COOKIE;
+use crate::web::client::KIOSK_COOKIE;
 use crate::web::security::cookie;
 
 /// The preference cookie: `1` elder mode, `0` standard mode.
