@@ -180,3 +180,23 @@ both_backends!(a_proven_phone_finding_its_owner_marks_the_household_covered, |ap
     query(villager).await;
     assert_eq!(covered().await, 1, "the household of the proven phone's owner is covered");
 });
+
+both_backends!(an_application_whose_proof_expired_says_so, |app: TestApp| async move {
+    let ([item, _], _) = seed_cases(&app).await;
+    let villager = TestApp::client();
+    app.prove_phone(&villager, "13712345678").await;
+    let page = text(&villager, &app, &format!("/services/{item}/apply?t=620922100")).await;
+    let csrf = page.split("csrf=").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    // The proof ends while the form is being filled (here: forgotten in another tab).
+    let mine = text(&villager, &app, "/mine").await;
+    let forget = [("csrf", hidden(&mine, "csrf").unwrap())];
+    villager.post(app.url("/phone/forget?next=/mine")).form(&forget).send().await.unwrap();
+    let mut form = reqwest::multipart::Form::new().text("form_key", hidden(&page, "form_key").unwrap());
+    for (k, v) in GOOD.iter().filter(|(k, _)| *k != "phone") {
+        form = form.text(*k, *v);
+    }
+    let r =
+        villager.post(app.url(&format!("/services/{item}/apply?csrf={csrf}"))).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("手机号：手机号验证已过期"), "the villager is told why");
+});

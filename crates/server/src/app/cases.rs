@@ -202,6 +202,10 @@ pub async fn file(
     if name.is_empty() || name.chars().count() > 32 {
         return Err(AppError::invalid("姓名：请填写申请人姓名（不超过32个字）"));
     }
+    // The form carries no phone when the proven one went under it: its proof has since expired.
+    if a.phone.trim().is_empty() && filer.proven.is_none() && !filer.vouches_itself() {
+        return Err(AppError::invalid("手机号：手机号验证已过期，请重新获取短信验证码验证后再提交"));
+    }
     let phone =
         Phone::parse(&a.phone).map_err(|_| AppError::invalid("手机号：请填写11位手机号码，用于工作人员联系您"))?;
     let village = match state.store().find_org(&a.village).await? {

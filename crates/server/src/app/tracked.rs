@@ -168,6 +168,12 @@ pub struct Filer {
 }
 
 impl Filer {
+    /// Whether the filer vouches for a typed phone without a proof: a hall officer at a terminal,
+    /// a signed-in WeChat follower or an integrator.
+    pub fn vouches_itself(&self) -> bool {
+        self.hall_officer.is_some() || self.follower.is_some() || self.integrator
+    }
+
     /// Checks that the phone a filing for `org_code` gives is vouched for: proven by SMS code in
     /// this browser, or given by a hall officer at a terminal, a WeChat follower signed in
     /// through the account, or an integrator. Answers the quota key of the filing: the phone, so
