@@ -8,6 +8,7 @@ mod api;
 mod backup;
 mod cli;
 mod disclosures;
+mod forms;
 mod hardening_edge;
 mod hardening_load;
 mod hardening_privacy;

@@ -40,6 +40,7 @@ use xiaowei_core::{OrgLevel, Phone};
 use xiaowei_store::{Message, RequestKind};
 
 use crate::app::messages;
+use crate::app::photos::KeptPhotos;
 use crate::app::tracked::{PublicEvent, masked_phone};
 use crate::staff::see_other;
 use crate::state::AppState;
@@ -132,17 +133,40 @@ struct NewPage {
     places: Vec<PlaceOption>,
     csrf: String,
     form_key: String,
-    max_photos: usize,
     reply_days: u32,
     /// On a hall terminal with a hall officer logged in: the officer filing on the villager's behalf.
     proxy: Option<String>,
-    /// Prefilled text, e.g. from 核验 finding a page that disagrees with its ledger record.
-    body: String,
     /// How the phone is given: typed (a hall officer or a follower vouches), the proven one, or
     /// none yet (the page links to proving one).
     phone: PhoneField,
     prove_link: String,
+    /// What was typed (blank or prefilled, or kept when the form comes back) and the message for
+    /// each field.
+    values: NewValues,
+    photos: KeptPhotos,
+    errors: FieldErrors,
 }
+
+/// The message form's fields as typed.
+struct NewValues {
+    place: String,
+    /// Prefilled text, e.g. from 核验 finding a page that disagrees with its ledger record.
+    body: String,
+    name: String,
+    phone: String,
+    use_phone: bool,
+    public: bool,
+}
+
+/// Labels that open the use case's messages, and the field each names.
+const NEW_FIELDS: [(&str, &str); 6] = [
+    ("留言类别", "kind"),
+    ("留言对象", "place"),
+    ("留言内容", "body"),
+    ("称呼", "name"),
+    ("手机号", "phone"),
+    ("照片", "photos"),
+];
 
 /// The phone part of the message form.
 enum PhoneField {
@@ -157,6 +181,67 @@ struct KindQuery {
     kind: String,
     /// The ledger record a failed 核验 was about.
     ledger: Option<u64>,
+    /// A place chosen before, e.g. on a hall terminal whose form continues on a phone.
+    #[serde(default)]
+    place: String,
+}
+
+impl NewPage {
+    /// The form for `kind` in `township`, as this browser may fill it: `None` when a complaint
+    /// needs a phone proven first (unless the form is `returning` with errors, which it then
+    /// keeps, asking for the phone beside its field).
+    async fn new(
+        state: &AppState,
+        headers: &axum::http::HeaderMap,
+        township: xiaowei_store::Org,
+        (kind, returning): (MessageKind, bool),
+        csrf: String,
+        values: NewValues,
+    ) -> Result<Option<Self>, AppError> {
+        let proxy =
+            crate::public::kiosk::proxy_officer(state, headers, &township.code).await?.map(|u| u.display_name);
+        let here = format!("/t/{}/messages/new?kind={}", township.code, kind.as_str());
+        let phone = if proxy.is_some() || crate::public::wechat::signed_in_follower(state, headers).is_some() {
+            PhoneField::Typed
+        } else {
+            match crate::public::phones::proven(state, headers).await? {
+                Some(p) => PhoneField::Proven(p.phone.masked()),
+                None if kind.phone_rule() == PhoneRule::Required && !returning => return Ok(None),
+                None => PhoneField::Unproven,
+            }
+        };
+        let mut places =
+            vec![PlaceOption { name: format!("{}（乡镇）", township.display_name()), code: township.code.clone() }];
+        places.extend(
+            state
+                .store()
+                .child_orgs(&township.code)
+                .await?
+                .into_iter()
+                .map(|v| PlaceOption { name: v.display_name().to_owned(), code: v.code }),
+        );
+        Ok(Some(Self {
+            phone,
+            prove_link: crate::public::phones::prove_link(&here),
+            proxy,
+            township_name: township.display_name().to_owned(),
+            township_code: township.code,
+            kind,
+            phone_required: kind.phone_rule() == PhoneRule::Required,
+            places,
+            csrf,
+            form_key: random_token(),
+            reply_days: kind.reply_days(state.config().complaint_reply_days),
+            values,
+            photos: KeptPhotos::none(),
+            errors: FieldErrors::new(),
+        }))
+    }
+
+    /// The page's address on a phone with the kind and place chosen; nothing typed goes along.
+    fn continue_url(&self) -> String {
+        format!("/t/{}/messages/new?kind={}", self.township_code, self.kind.as_str())
+    }
 }
 
 async fn new_form(
@@ -167,52 +252,30 @@ async fn new_form(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     let township = township_of(&state, &code).await?;
-    let proxy = crate::public::kiosk::proxy_officer(&state, &headers, &township.code).await?.map(|u| u.display_name);
     let Some(kind) = MessageKind::parse(&q.kind) else {
         return Ok(see_other(&format!("/t/{}/messages", township.code)));
     };
-    let here = format!("/t/{}/messages/new?kind={}", township.code, kind.as_str());
-    let phone = if proxy.is_some() || crate::public::wechat::signed_in_follower(&state, &headers).is_some() {
-        PhoneField::Typed
-    } else {
-        match crate::public::phones::proven(&state, &headers).await? {
-            Some(p) => PhoneField::Proven(p.phone.masked()),
-            // A complaint needs a phone: prove it first.
-            None if kind.phone_rule() == PhoneRule::Required => {
-                return Ok(see_other(&crate::public::phones::prove_link(&here)));
-            }
-            None => PhoneField::Unproven,
-        }
-    };
-    let mut places =
-        vec![PlaceOption { name: format!("{}（乡镇）", township.display_name()), code: township.code.clone() }];
-    places.extend(
-        state
-            .store()
-            .child_orgs(&township.code)
-            .await?
-            .into_iter()
-            .map(|v| PlaceOption { name: v.display_name().to_owned(), code: v.code }),
-    );
-    let page = NewPage {
-        phone,
-        prove_link: crate::public::phones::prove_link(&here),
-        proxy,
-        township_name: township.display_name().to_owned(),
-        township_code: township.code,
-        kind,
-        phone_required: kind.phone_rule() == PhoneRule::Required,
-        places,
-        csrf,
-        form_key: random_token(),
-        max_photos: crate::app::photos::MAX_PHOTOS,
-        reply_days: kind.reply_days(state.config().complaint_reply_days),
+    let place: String = q.place.chars().filter(char::is_ascii_alphanumeric).take(32).collect();
+    let mut here = format!("/t/{}/messages/new?kind={}", township.code, kind.as_str());
+    if !place.is_empty() {
+        here.push_str(&format!("&place={place}"));
+    }
+    let values = NewValues {
+        place,
         body: q
             .ledger
             .map(|n| format!("核验发现：公开页面的内容与公开账本第 {n} 号记录不一致，请核查该页面是否被改动。"))
             .unwrap_or_default(),
+        name: String::new(),
+        phone: String::new(),
+        use_phone: kind != MessageKind::Report,
+        public: false,
     };
-    Ok(Html(page.render()?).into_response())
+    match NewPage::new(&state, &headers, township, (kind, false), csrf, values).await? {
+        Some(page) => Ok(Html(page.render()?).into_response()),
+        // A complaint needs a phone: prove it first.
+        None => Ok(see_other(&crate::public::phones::prove_link(&here))),
+    }
 }
 
 #[derive(Template)]
@@ -248,23 +311,58 @@ async fn leave(
     let township = township_of(&state, &code).await?;
     let headers = request.headers().clone();
     let form = crate::app::photos::read(&state, request, "留言").await?;
+    let photos = crate::app::photos::submitted(&state, &form).await?;
     let proven = crate::public::phones::proven(&state, &headers).await?;
-    let typed = form.field("phone");
+    let values = NewValues {
+        place: form.field("place"),
+        body: form.field("body"),
+        name: form.field("name"),
+        phone: form.field("phone"),
+        use_phone: form.field("use_phone") == "1",
+        public: form.field("public") == "1",
+    };
     let leaving = messages::Leaving {
         form_key: form.field("form_key"),
         kind: form.field("kind"),
-        place: form.field("place"),
-        name: form.field("name"),
+        place: values.place.clone(),
+        name: values.name.clone(),
         phone: match &proven {
-            Some(p) if typed.is_empty() && form.field("use_phone") == "1" => p.phone.expose().to_owned(),
-            _ => typed,
+            Some(p) if values.phone.is_empty() && values.use_phone => p.phone.expose().to_owned(),
+            _ => values.phone.clone(),
         },
-        body: form.field("body"),
-        public: form.field("public") == "1",
-        photos: form.photos().to_vec(),
+        body: values.body.clone(),
+        public: values.public,
+        photos: photos.bytes.clone(),
     };
-    let filer = crate::public::phones::filer(&state, ip, quota, &headers, proven).await?;
-    let left = messages::leave(&state, &township, leaving, &filer, state.now()).await?;
+    let filer = crate::public::phones::filer(&state, ip, quota.clone(), &headers, proven).await?;
+    let refused = match &photos.problem {
+        Some(problem) => Err(AppError::invalid(problem.clone())),
+        None => messages::leave(&state, &township, leaving, &filer, state.now()).await,
+    };
+    let left = match refused {
+        Ok(left) => left,
+        Err(e) => {
+            let errors = FieldErrors::from_error(e, &NEW_FIELDS)?;
+            let Some(kind) = MessageKind::parse(&form.field("kind")) else {
+                return Ok(see_other(&format!("/t/{}/messages", township.code)));
+            };
+            let Some(mut page) = NewPage::new(&state, &headers, township, (kind, true), csrf, values).await? else {
+                return Err(AppError::Fields(errors));
+            };
+            let key = form.field("form_key");
+            if (16..=128).contains(&key.len()) {
+                page.form_key = key;
+            }
+            page.photos = crate::app::photos::keep(&state, &quota, photos).await?;
+            page.errors = errors;
+            page.errors.add_photos_again(page.photos.again.len());
+            let mut response = (axum::http::StatusCode::BAD_REQUEST, Html(page.render()?)).into_response();
+            response
+                .headers_mut()
+                .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+            return Ok(response);
+        }
+    };
     let key = messages::message_key(&state, &left.tracking);
     match left.secret {
         // Shown once, on this response: never in a URL, never stored in clear.

@@ -18,6 +18,7 @@ use xiaowei_core::{OrgLevel, Phone};
 use xiaowei_store::{RequestKind, ServiceCase, ServiceItem};
 
 use crate::app::cases;
+use crate::app::photos::KeptPhotos;
 use crate::app::tracked::{PublicEvent, masked_phone};
 use crate::staff::see_other;
 use crate::state::AppState;
@@ -223,20 +224,112 @@ struct ApplyPage {
     villages: Vec<VillageOption>,
     csrf: String,
     form_key: String,
-    max_photos: usize,
     /// On a hall terminal with a hall officer logged in: the officer filing on the villager's behalf.
     proxy: Option<String>,
+    /// A hall officer or a WeChat follower vouches for the phone typed in the form.
+    vouched: bool,
     /// The masked phone proven in this browser, which the application goes under.
     proven: Option<String>,
     /// Where to prove another phone and come back.
     prove_link: String,
+    /// What was typed (blank, or kept when the form comes back) and the message for each field.
+    values: ApplyValues,
+    photos: KeptPhotos,
+    errors: FieldErrors,
+}
+
+/// The application form's text fields as typed.
+#[derive(Default)]
+struct ApplyValues {
+    name: String,
+    phone: String,
+    village: String,
+    id_number: String,
+    description: String,
+}
+
+/// Labels that open the use case's messages, and the field each names.
+const APPLY_FIELDS: [(&str, &str); 6] = [
+    ("姓名", "name"),
+    ("手机号", "phone"),
+    ("所在村（社区）", "village"),
+    ("身份证号", "id_number"),
+    ("需求描述", "description"),
+    ("照片", "photos"),
+];
+
+#[derive(Deserialize)]
+struct ApplyQuery {
+    #[serde(default)]
+    t: String,
+    /// A village chosen before, e.g. on a hall terminal whose form continues on a phone.
+    #[serde(default)]
+    village: String,
+}
+
+/// Who the application goes under in this browser: a hall officer filing for the villager, a
+/// WeChat follower, or the masked phone proven here (none: it must be proven first).
+struct Applicant {
+    proxy: Option<String>,
+    vouched: bool,
+    proven: Option<String>,
+}
+
+async fn applicant(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    township: &xiaowei_store::Org,
+) -> Result<Applicant, AppError> {
+    let proxy = crate::public::kiosk::proxy_officer(state, headers, &township.code).await?.map(|u| u.display_name);
+    let vouched = proxy.is_some() || crate::public::wechat::signed_in_follower(state, headers).is_some();
+    let proven = crate::public::phones::proven(state, headers).await?;
+    Ok(Applicant { proven: proven.filter(|_| !vouched).map(|p| p.phone.masked()), proxy, vouched })
+}
+
+impl ApplyPage {
+    async fn new(
+        state: &AppState,
+        item: ServiceItem,
+        township: xiaowei_store::Org,
+        csrf: String,
+        who: Applicant,
+        values: ApplyValues,
+    ) -> Result<Self, AppError> {
+        let villages = state
+            .store()
+            .child_orgs(&township.code)
+            .await?
+            .into_iter()
+            .map(|v| VillageOption { name: v.display_name().to_owned(), code: v.code })
+            .collect();
+        Ok(Self {
+            prove_link: crate::public::phones::prove_link(&format!("/services/{}/apply?t={}", item.id, township.code)),
+            proxy: who.proxy,
+            vouched: who.vouched,
+            proven: who.proven,
+            item,
+            township_name: township.display_name().to_owned(),
+            township_code: township.code,
+            villages,
+            csrf,
+            form_key: random_token(),
+            values,
+            photos: KeptPhotos::none(),
+            errors: FieldErrors::new(),
+        })
+    }
+
+    /// The page's address on a phone with the village chosen; nothing typed goes along.
+    fn continue_url(&self) -> String {
+        format!("/services/{}/apply?t={}", self.item.id, self.township_code)
+    }
 }
 
 async fn apply_form(
     State(state): State<AppState>,
     CsrfToken(csrf): CsrfToken,
     Path(id): Path<i64>,
-    Query(q): Query<TownshipQuery>,
+    Query(q): Query<ApplyQuery>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     let item = active_item(&state, id).await?;
@@ -244,33 +337,18 @@ async fn apply_form(
         // Applications are filed with a township; without one, choose it first.
         return Ok(see_other("/"));
     };
-    let villages = state
-        .store()
-        .child_orgs(&township.code)
-        .await?
-        .into_iter()
-        .map(|v| VillageOption { name: v.display_name().to_owned(), code: v.code })
-        .collect();
-    let proxy = crate::public::kiosk::proxy_officer(&state, &headers, &township.code).await?.map(|u| u.display_name);
-    let follower = crate::public::wechat::signed_in_follower(&state, &headers).is_some();
-    let proven = crate::public::phones::proven(&state, &headers).await?;
-    let here = format!("/services/{id}/apply?t={}", township.code);
+    let village: String = q.village.chars().filter(char::is_ascii_alphanumeric).take(32).collect();
+    let mut here = format!("/services/{id}/apply?t={}", township.code);
+    if !village.is_empty() {
+        here.push_str(&format!("&village={village}"));
+    }
+    let who = applicant(&state, &headers, &township).await?;
     // From a browser, the phone is proven first; a hall officer or a follower vouches for it.
-    if proxy.is_none() && !follower && proven.is_none() {
+    if !who.vouched && who.proven.is_none() {
         return Ok(see_other(&crate::public::phones::prove_link(&here)));
     }
-    let page = ApplyPage {
-        proven: proven.filter(|_| proxy.is_none() && !follower).map(|p| p.phone.masked()),
-        prove_link: crate::public::phones::prove_link(&here),
-        proxy,
-        item,
-        township_name: township.display_name().to_owned(),
-        township_code: township.code,
-        villages,
-        csrf,
-        form_key: random_token(),
-        max_photos: crate::app::photos::MAX_PHOTOS,
-    };
+    let values = ApplyValues { village, ..ApplyValues::default() };
+    let page = ApplyPage::new(&state, item, township, csrf, who, values).await?;
     Ok(Html(page.render()?).into_response())
 }
 
@@ -278,29 +356,78 @@ async fn apply(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     QuotaKey(quota): QuotaKey,
+    CsrfToken(csrf): CsrfToken,
     Path(id): Path<i64>,
     request: Request,
 ) -> Result<Response, AppError> {
     let item = active_item(&state, id).await?;
     let headers = request.headers().clone();
     let form = crate::app::photos::read(&state, request, "申请").await?;
+    let photos = crate::app::photos::submitted(&state, &form).await?;
     let proven = crate::public::phones::proven(&state, &headers).await?;
     let typed = form.field("phone");
+    let values = ApplyValues {
+        name: form.field("name"),
+        phone: typed.clone(),
+        village: form.field("village"),
+        id_number: form.field("id_number"),
+        description: form.field("description"),
+    };
     let application = cases::Application {
         form_key: form.field("form_key"),
-        name: form.field("name"),
+        name: values.name.clone(),
         phone: match &proven {
             Some(p) if typed.is_empty() => p.phone.expose().to_owned(),
             _ => typed,
         },
-        village: form.field("village"),
-        id_number: form.field("id_number"),
-        description: form.field("description"),
-        photos: form.photos().to_vec(),
+        village: values.village.clone(),
+        id_number: values.id_number.clone(),
+        description: values.description.clone(),
+        photos: photos.bytes.clone(),
     };
-    let filer = crate::public::phones::filer(&state, ip, quota, &headers, proven).await?;
-    let filed = cases::file(&state, &item, application, &filer, state.now()).await?;
-    Ok(see_other(&format!("/cases/{}?k={}&new=1", filed.tracking, cases::case_key(&state, &filed.tracking))))
+    let filer = crate::public::phones::filer(&state, ip, quota.clone(), &headers, proven).await?;
+    let refused = match &photos.problem {
+        Some(problem) => Err(AppError::invalid(problem.clone())),
+        None => cases::file(&state, &item, application, &filer, state.now()).await,
+    };
+    let errors = match refused {
+        Ok(filed) => {
+            return Ok(see_other(&format!(
+                "/cases/{}?k={}&new=1",
+                filed.tracking,
+                cases::case_key(&state, &filed.tracking)
+            )));
+        }
+        Err(e) => FieldErrors::from_error(e, &APPLY_FIELDS)?,
+    };
+    // The form again, filled in, in its township (a form posted without one: the village's).
+    let township = match township_of(&state, &form.field("t")).await {
+        Ok(t) => t,
+        Err(_) => {
+            let parent = state.store().find_org(&values.village).await?.and_then(|v| v.parent_code);
+            match township_of(&state, parent.as_deref().unwrap_or_default()).await {
+                Ok(t) => t,
+                Err(_) => return Err(AppError::Fields(errors)),
+            }
+        }
+    };
+    let who = applicant(&state, &headers, &township).await?;
+    let mut page = ApplyPage::new(&state, item, township, csrf, who, values).await?;
+    let key = form.field("form_key");
+    if (16..=128).contains(&key.len()) {
+        page.form_key = key;
+    }
+    page.photos = crate::app::photos::keep(&state, &quota, photos).await?;
+    page.errors = errors;
+    page.errors.add_photos_again(page.photos.again.len());
+    again(page.render()?)
+}
+
+/// A form that came back: 400, never cached.
+fn again(html: String) -> Result<Response, AppError> {
+    let mut response = (axum::http::StatusCode::BAD_REQUEST, Html(html)).into_response();
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 #[derive(Template)]

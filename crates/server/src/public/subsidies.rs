@@ -426,6 +426,15 @@ struct ObjectionFormPage {
 }
 
 impl ObjectionFormPage {
+    /// The form's address on a phone (在手机上继续): the roster, entry, village or programme it
+    /// is about, nothing typed.
+    fn phone_url(&self) -> String {
+        match serde_urlencoded::to_string(&self.hidden) {
+            Ok(query) if !query.is_empty() => format!("{}?{query}", self.action),
+            _ => self.action.clone(),
+        }
+    }
+
     /// The same form again with what was typed and a message beside each field at fault; the
     /// once-only key is kept, so a later good submit still counts once.
     fn again(mut self, form: &ObjectionForm, errors: FieldErrors) -> Result<Response, AppError> {
@@ -1023,7 +1032,7 @@ pub struct QueryVia {
 }
 
 /// The name and ID of a self-query, or the message for each field that is wrong.
-fn check_self_query(form: &SelfQueryInput) -> Result<(String, ResidentId), FieldErrors> {
+pub(crate) fn check_self_query(form: &SelfQueryInput) -> Result<(String, ResidentId), FieldErrors> {
     let mut errors = FieldErrors::new();
     let name = xiaowei_core::text::compact(&form.name);
     if name.is_empty() || name.chars().count() > 32 {
