@@ -343,9 +343,8 @@ async fn leave(
         Ok(left) => left,
         Err(e) => {
             let errors = FieldErrors::from_error(e, &NEW_FIELDS)?;
-            let Some(kind) = MessageKind::parse(&form.field("kind")) else {
-                return Ok(see_other(&format!("/t/{}/messages", township.code)));
-            };
+            // A forged kind has no form to come back to.
+            let Some(kind) = MessageKind::parse(&form.field("kind")) else { return Err(AppError::Fields(errors)) };
             let Some(mut page) = NewPage::new(&state, &headers, township, (kind, true), csrf, values).await? else {
                 return Err(AppError::Fields(errors));
             };
