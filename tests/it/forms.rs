@@ -87,7 +87,10 @@ both_backends!(an_application_with_faults_comes_back_filled_in_with_its_photos, 
     let again = r.text().await.unwrap();
     assert!(again.contains("id=\"error-summary\""), "{again}");
     assert!(again.contains("身份证号：") && again.contains("需求描述："), "every fault at once: {again}");
-    assert!(again.contains("aria-describedby=\"id_number-error\"") && again.contains("aria-describedby=\"description-error\""));
+    assert!(
+        again.contains("aria-describedby=\"id_number-error\"")
+            && again.contains("aria-describedby=\"description-error\"")
+    );
     assert!(again.contains("value=\"孙秀英\"") && again.contains(&format!("value=\"{wrong_id}\"")), "{again}");
     assert!(again.contains(&format!("<option value=\"{NANCHA}\" selected>")), "{again}");
     assert!(again.contains(">短</textarea>"), "{again}");
@@ -180,8 +183,7 @@ both_backends!(a_message_with_faults_comes_back_filled_in, |app: TestApp| async 
 
 both_backends!(the_kiosk_self_query_comes_back_at_the_step_to_fix, |app: TestApp| async move {
     let admin = app.login_as(Role::CountyAdmin).await;
-    let kiosk =
-        crate::kiosk::enrolled(&app, &crate::kiosk::register(&app, &admin, "大厅5号机", "60").await).await;
+    let kiosk = crate::kiosk::enrolled(&app, &crate::kiosk::register(&app, &admin, "大厅5号机", "60").await).await;
     let csrf = app.csrf(&kiosk, "/staff/login").await;
     let form = [("csrf", csrf.as_str()), ("village", NANCHA), ("name", ""), ("id_number", &person_id(9))];
     let r = kiosk.post(app.url("/kiosk/self-query")).form(&form).send().await.unwrap();
@@ -224,7 +226,11 @@ both_backends!(staff_forms_come_back_filled_in, |app: TestApp| async move {
     assert_eq!(r.status(), 400);
     let again = r.text().await.unwrap();
     assert!(again.contains("法定时限：") && again.contains("收费标准："), "{again}");
-    assert!(again.contains("value=\"宅基地审批\"") && again.contains("value=\"很快\"") && again.contains(">本村村民</textarea>"));
+    assert!(
+        again.contains("value=\"宅基地审批\"")
+            && again.contains("value=\"很快\"")
+            && again.contains(">本村村民</textarea>")
+    );
     assert!(again.contains("name=\"requires_id\" value=\"1\" checked"), "{again}");
 
     // A disclosure: the title and period at fault, the body kept.
@@ -242,7 +248,10 @@ both_backends!(staff_forms_come_back_filled_in, |app: TestApp| async move {
     assert_eq!(r.status(), 400);
     let again = r.text().await.unwrap();
     assert!(again.contains("标题：") && again.contains("季度："), "{again}");
-    assert!(again.contains("本季度修缮水渠一条。</textarea>") && again.contains(&format!("<option value=\"{NANCHA}\" selected>")));
+    assert!(
+        again.contains("本季度修缮水渠一条。</textarea>")
+            && again.contains(&format!("<option value=\"{NANCHA}\" selected>"))
+    );
 
     // The roster import: the choices kept, the file asked for again by name.
     let programme = app.programme().await.to_string();

@@ -204,7 +204,8 @@ pub async fn submitted(state: &AppState, form: &PhotoForm) -> Result<Submitted, 
         refused.extend(file_names.drain(room..).map(|n| format!("{n}（超过{MAX_PHOTOS}张）")));
     }
     bytes.extend(form.photos.iter().take(room).cloned());
-    let problem = (!refused.is_empty()).then(|| format!("照片：最多{MAX_PHOTOS}张，每张不超过{}MB", uploads::MAX_FILE_MB));
+    let problem =
+        (!refused.is_empty()).then(|| format!("照片：最多{MAX_PHOTOS}张，每张不超过{}MB", uploads::MAX_FILE_MB));
     Ok(Submitted { bytes, staged, file_names, refused, problem })
 }
 
@@ -216,8 +217,8 @@ pub async fn keep(state: &AppState, client: &str, photos: Submitted) -> Result<K
     let mut kept = KeptPhotos { again: refused, ..KeptPhotos::default() };
     let new = &bytes[staged.len()..];
     let now = state.now();
-    let may_stage = new.is_empty()
-        || state.store().rate_event("photo_stage", client, now - 3600, now).await? < STAGINGS_PER_CLIENT;
+    let may_stage =
+        new.is_empty() || state.store().rate_event("photo_stage", client, now - 3600, now).await? < STAGINGS_PER_CLIENT;
     let mut tokens = staged;
     for (photo, name) in new.iter().zip(file_names) {
         if !matches!(xiaowei_integrations::sniff(photo), Some(AttachmentKind::Jpeg | AttachmentKind::Png)) {

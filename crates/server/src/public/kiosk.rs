@@ -618,7 +618,10 @@ mod tests {
 
     #[test]
     fn only_paths_of_this_site_continue_on_a_phone() {
-        assert_eq!(continue_path("/services/3/apply?t=620902&village=620902001"), Some("/services/3/apply?t=620902&village=620902001"));
+        assert_eq!(
+            continue_path("/services/3/apply?t=620902&village=620902001"),
+            Some("/services/3/apply?t=620902&village=620902001")
+        );
         for refused in ["https://evil.example/", "//evil.example/x", "/a\\b", "/a b", "/<script>", "services/3", ""] {
             assert_eq!(continue_path(refused), None, "{refused}");
         }

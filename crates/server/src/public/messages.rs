@@ -198,8 +198,7 @@ impl NewPage {
         csrf: String,
         values: NewValues,
     ) -> Result<Option<Self>, AppError> {
-        let proxy =
-            crate::public::kiosk::proxy_officer(state, headers, &township.code).await?.map(|u| u.display_name);
+        let proxy = crate::public::kiosk::proxy_officer(state, headers, &township.code).await?.map(|u| u.display_name);
         let here = format!("/t/{}/messages/new?kind={}", township.code, kind.as_str());
         let phone = if proxy.is_some() || crate::public::wechat::signed_in_follower(state, headers).is_some() {
             PhoneField::Typed

@@ -291,7 +291,8 @@ struct NewPage {
 }
 
 /// Labels that open the checks' messages, and the field each names.
-const TEXT_FIELDS: [(&str, &str); 3] = [("公开单位", "org_code"), ("类别", "category"), ("更正原因", "correction_reason")];
+const TEXT_FIELDS: [(&str, &str); 3] =
+    [("公开单位", "org_code"), ("类别", "category"), ("更正原因", "correction_reason")];
 
 #[derive(Deserialize)]
 pub struct NewQuery {
@@ -366,7 +367,8 @@ async fn check_new(
             let old = correctable(state, staff, id).await?;
             let reason = form.correction_reason.trim();
             if reason.is_empty() || reason.chars().count() > MAX_REASON {
-                errors.add("correction_reason", format!("更正原因：请填写（不超过{MAX_REASON}字），原因将随新版本公开"));
+                errors
+                    .add("correction_reason", format!("更正原因：请填写（不超过{MAX_REASON}字），原因将随新版本公开"));
             }
             (old.org_code.clone(), Some(old.category), Some(old))
         }

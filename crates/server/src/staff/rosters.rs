@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::multipart::MultipartError;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::StatusCode;
-use axum::response::{Html, Response};
+use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use xiaowei_core::objection;
 use xiaowei_core::roster::CellError;
