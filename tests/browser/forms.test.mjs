@@ -238,7 +238,7 @@ test('on a hall terminal: on-screen input, a form that comes back, and 在手机
   assert.equal(await kiosk.locator('#name').inputValue(), '马玉兰');
   assert.equal(await kiosk.locator('#body').inputValue(), '路灯');
   assert.equal(await kiosk.locator('#place').inputValue(), place);
-  await kiosk.screenshot({ path: join(shots, 'forms-kiosk-message-again.png') });
+  await kiosk.screenshot({ path: join(shots, 'forms-kiosk-message-again.png'), fullPage: true });
   assert.deepEqual(errors, []);
 
   for (const width of [320, 375]) {
