@@ -15,6 +15,7 @@ mod helpers;
 mod key_rotation;
 mod kiosk;
 mod ledger;
+mod listen;
 mod lists;
 mod messages;
 mod monitor;

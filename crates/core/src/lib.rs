@@ -26,6 +26,7 @@ pub mod registry;
 pub mod resident_id;
 pub mod roster;
 pub mod screening;
+pub mod spoken;
 pub mod service;
 pub mod service_links;
 pub mod subsidy;
