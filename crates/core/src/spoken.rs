@@ -96,7 +96,9 @@ fn amount_words(fen: u64) -> String {
 
 /// Each ASCII digit of `text` as its word (〇 for zero); anything else is kept.
 pub fn digits(text: &str) -> String {
-    text.chars().map(|c| c.to_digit(10).filter(|_| c.is_ascii_digit()).map_or(c, |d| DIGIT_BY_DIGIT[d as usize])).collect()
+    text.chars()
+        .map(|c| c.to_digit(10).filter(|_| c.is_ascii_digit()).map_or(c, |d| DIGIT_BY_DIGIT[d as usize]))
+        .collect()
 }
 
 /// A year read digit by digit: 2026 → 二〇二六年.
@@ -106,7 +108,12 @@ pub fn year(y: i64) -> String {
 
 /// A date: 二〇二六年十二月六日.
 pub fn date(d: Date) -> String {
-    format!("{}{}月{}日", year(i64::from(d.year())), integer(d.month().unsigned_abs().into()), integer(d.day().unsigned_abs().into()))
+    format!(
+        "{}{}月{}日",
+        year(i64::from(d.year())),
+        integer(d.month().unsigned_abs().into()),
+        integer(d.day().unsigned_abs().into())
+    )
 }
 
 /// A time of day: 十四点三十分, 八点零五分, 九点整.
@@ -189,7 +196,9 @@ pub fn text(input: &str) -> String {
         } else if !chars[i].is_ascii_digit() {
             out.push(chars[i]);
             i += 1;
-        } else if let Some(stars) = chars[i..].iter().position(|&c| !c.is_ascii_digit()).filter(|&n| is_star(chars[i + n])) {
+        } else if let Some(stars) =
+            chars[i..].iter().position(|&c| !c.is_ascii_digit()).filter(|&n| is_star(chars[i + n]))
+        {
             // The shown head of a masked value (620922 of 620922********1234) is not read.
             i += stars;
         } else {
@@ -297,7 +306,8 @@ fn number_at(chars: &[char], start: usize, out: &mut String) -> usize {
         unit_at += 1;
     }
     if at(unit_at) == Some('元') && fraction.len() <= 2 && whole.len() <= 15 {
-        let fen = value(&whole.chars().collect::<Vec<_>>()) * 100 + value(&format!("{fraction:0<2}").chars().collect::<Vec<_>>());
+        let fen = value(&whole.chars().collect::<Vec<_>>()) * 100
+            + value(&format!("{fraction:0<2}").chars().collect::<Vec<_>>());
         if negative {
             out.pop();
             out.push('负');

@@ -20,10 +20,10 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use xiaowei_core::{OrgLevel, spoken};
 use xiaowei_core::disclosure::{Category, FinanceTotals, finance_overdue, signed_yuan};
 use xiaowei_core::monitor::Menu;
 use xiaowei_core::subsidy::RosterStatus;
+use xiaowei_core::{OrgLevel, spoken};
 use xiaowei_store::{Disclosure, FinanceLineRow, Store};
 
 use crate::app::disclosure_text::{DiffHunk, line_diff, plain_paragraphs, render_markdown};

@@ -302,17 +302,21 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
     let days_left = publicity.filter(|_| status == RosterStatus::Published).and_then(|p| p.days_left(today));
     let differences = if is_paid { store.differences(id).await? } else { Vec::new() };
     // The print version (every row) is for paper; the page for reading aloud is the paged one.
-    let listen = if print { Listen::new() } else { roster_listen(&RosterSpeech {
-        roster: &roster,
-        title: &title,
-        publicity,
-        days_left,
-        differences: &differences,
-        entries: &entries,
-        offset,
-        page,
-        pages,
-    }) };
+    let listen = if print {
+        Listen::new()
+    } else {
+        roster_listen(&RosterSpeech {
+            roster: &roster,
+            title: &title,
+            publicity,
+            days_left,
+            differences: &differences,
+            entries: &entries,
+            offset,
+            page,
+            pages,
+        })
+    };
     let page = RosterPage {
         listen,
         ledger: crate::public::ledger::badge(state, "roster", id).await?,
@@ -394,8 +398,11 @@ fn roster_listen(s: &RosterSpeech<'_>) -> Listen {
         }
         let yuan = |fen: Option<i64>| fen.map_or_else(|| "无".to_owned(), spoken::amount);
         for d in s.differences {
-            let person =
-                if d.name.is_empty() { "整批".to_owned() } else { format!("{}，{}", d.name, spoken::masked_id(&d.id_masked)) };
+            let person = if d.name.is_empty() {
+                "整批".to_owned()
+            } else {
+                format!("{}，{}", d.name, spoken::masked_id(&d.id_masked))
+            };
             let reason = d.reason.as_deref().unwrap_or_default();
             listen.say(format!(
                 "{}：{person}，公示{}，发放{}，原因：{reason}",
@@ -1130,7 +1137,9 @@ fn check_self_query(form: &SelfQueryInput) -> Result<(String, ResidentId), Field
 /// the total and a sentence for each record.
 fn speak_payments(listen: &mut Listen, entries: &[PersonEntry], gaps: &[Gap], total: i64) {
     if entries.is_empty() {
-        listen.say("未查询到发放记录。请核对姓名和身份证号是否与户口簿一致；如认为应当享受而未享受补贴，请联系本村或乡镇");
+        listen.say(
+            "未查询到发放记录。请核对姓名和身份证号是否与户口簿一致；如认为应当享受而未享受补贴，请联系本村或乡镇",
+        );
         return;
     }
     if !gaps.is_empty() {
