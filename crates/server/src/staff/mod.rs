@@ -23,6 +23,7 @@ mod routes;
 mod screening;
 mod service_links;
 mod services;
+mod tracked;
 mod users;
 mod village_office;
 mod wechat;
@@ -30,7 +31,6 @@ mod wechat;
 pub(crate) use crate::web::respond::{see_other, xlsx_response};
 pub(crate) use crate::web::security::{SESSION_COOKIE, token_hash};
 pub use auth::{check_password_rules, hash_password};
-pub use inbox::redact_link_key;
 pub use routes::{StaffRoute, StaffRoutes};
 pub use users::check_username;
 

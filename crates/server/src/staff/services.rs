@@ -594,12 +594,12 @@ pub async fn outbox(
             id: m.id,
             tracking,
             recipient: m.recipient,
-            status: super::cases::outbox_status(&m.status),
+            status: super::tracked::outbox_status(&m.status),
             failed: m.status == "failed",
             attempts: m.attempts,
             error: m.last_error.unwrap_or_default(),
             // A message author's link opens their own page: keep its key out of this view.
-            body: if m.message_id.is_some() { super::redact_link_key(&m.body) } else { m.body },
+            body: if m.message_id.is_some() { xiaowei_core::text::redact_link_keys(&m.body) } else { m.body },
             at: shanghai_time(m.sent_at.unwrap_or(m.created_at)),
         });
     }
