@@ -16,6 +16,7 @@ mod helpers;
 mod key_rotation;
 mod kiosk;
 mod ledger;
+mod listen;
 mod lists;
 mod messages;
 mod monitor;

@@ -81,6 +81,8 @@
   }
   if (!isHome || hasStaff) {
     setInterval(() => {
+      // Reading a page aloud (listen.js) is use: the terminal does not reset while it speaks.
+      if (window.speechSynthesis && window.speechSynthesis.speaking) lastTouch = Date.now();
       const quiet = (Date.now() - lastTouch) / 1000;
       if (quiet >= idle) wipe();
       else if (quiet >= idle - countdown) showCountdown(Math.ceil(idle - quiet));

@@ -36,18 +36,19 @@ use serde::Deserialize;
 use xiaowei_core::message::{self, MessageKind, MessageStatus, PhoneRule};
 use xiaowei_core::monitor::Menu;
 use xiaowei_core::tracked::{Rating, Satisfaction};
-use xiaowei_core::{OrgLevel, Phone};
+use xiaowei_core::{OrgLevel, Phone, spoken};
 use xiaowei_store::{Message, RequestKind};
 
 use crate::app::messages;
 use crate::app::photos::KeptPhotos;
-use crate::app::tracked::{PublicEvent, masked_phone};
+use crate::app::tracked::{PublicEvent, masked_phone, speak_outcome, speak_status};
 use crate::state::AppState;
 use crate::state::visits::{self, Visit};
 use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 use crate::web::form::FieldErrors;
+use crate::web::listen::Listen;
 use crate::web::places::county_name;
 use crate::web::respond::see_other;
 use crate::web::security::{ClientIp, CsrfToken, random_token};
@@ -297,6 +298,7 @@ struct MessagePage {
     rating_label: &'static str,
     masked_phone: String,
     merged_into: String,
+    listen: Listen,
 }
 
 async fn leave(
@@ -381,12 +383,25 @@ struct TrackPage {
     /// What was typed in the second field, kept when the form comes back.
     credential: String,
     errors: FieldErrors,
+    listen: Listen,
+}
+
+/// The lookup form read aloud: what to fill in, and what went wrong if it came back.
+fn track_listen(errors: &FieldErrors) -> Listen {
+    let mut listen = Listen::new();
+    listen.say("查询留言。请填写留言编号，以及手机号或查询密码");
+    for (_, message) in errors.items() {
+        listen.say(message);
+    }
+    listen.say("留了手机号的，填手机号；匿名举报的，填提交时显示的查询密码");
+    listen
 }
 
 impl TrackPage {
     /// The lookup again with what was typed and the message beside the field at fault.
     fn again(csrf: String, form: TrackForm, errors: FieldErrors) -> Result<Response, AppError> {
-        let page = Self { csrf, tracking: form.tracking, credential: form.credential, errors };
+        let page =
+            Self { csrf, tracking: form.tracking, credential: form.credential, listen: track_listen(&errors), errors };
         let mut response = (axum::http::StatusCode::BAD_REQUEST, Html(page.render()?)).into_response();
         response
             .headers_mut()
@@ -403,7 +418,8 @@ struct TrackQuery {
 
 async fn track_form(CsrfToken(csrf): CsrfToken, Query(q): Query<TrackQuery>) -> Result<Html<String>, AppError> {
     let tracking = message::normalize_tracking(&q.tracking).unwrap_or_default();
-    Ok(Html(TrackPage { csrf, tracking, credential: String::new(), errors: FieldErrors::new() }.render()?))
+    let errors = FieldErrors::new();
+    Ok(Html(TrackPage { csrf, tracking, credential: String::new(), listen: track_listen(&errors), errors }.render()?))
 }
 
 #[derive(Deserialize)]
@@ -501,7 +517,7 @@ async fn render_message(
     secret: String,
 ) -> Result<Response, AppError> {
     let (kind, status) = (m.kind, m.status);
-    let events = state
+    let events: Vec<PublicEvent> = state
         .store()
         .events(RequestKind::Message, m.id)
         .await?
@@ -517,7 +533,39 @@ async fn render_message(
         Some(id) => state.store().find_message(id).await?.map(|k| k.tracking).unwrap_or_default(),
         None => String::new(),
     };
+    let overdue = m.overdue_at.is_some();
+    let rating_label = m.rating.as_deref().and_then(Satisfaction::parse).map_or("", Satisfaction::label);
+    let mut listen = Listen::new();
+    listen.say(format!("我的{}留言", kind.label()));
+    if is_new {
+        listen.say("留言已提交。请记下留言编号");
+    }
+    if !secret.is_empty() {
+        // The password itself is not read out: a phone's speaker or a hall is no place for it.
+        listen.say("页面上显示了您的查询密码，只显示这一次，请抄下或截图保存");
+    }
+    speak_status(&mut listen, "留言编号", &m.tracking, status.label(), overdue);
+    if !masked_phone.is_empty() {
+        listen.say(format!("联系电话：{}", spoken::masked_phone(&masked_phone)));
+    }
+    listen.say(format!("提交时间：{}", shanghai_time(m.submitted_at)));
+    listen.say(format!("答复期限：{}", shanghai_time(m.reply_due)));
+    if let Some(reason) = &m.hidden_reason {
+        listen.say(format!("该留言已被屏蔽，原因：{reason}"));
+    }
+    if !merged_into.is_empty() {
+        listen.say(format!("您反映的问题与留言{}相同，已合并办理", spoken::code(&merged_into)));
+    }
+    listen.say(format!("留言内容：{}", m.body));
+    speak_outcome(
+        &mut listen,
+        m.reply.as_deref(),
+        "尚未答复，请耐心等待",
+        (rating_label, m.rating_comment.as_deref()),
+        &events,
+    );
     let page = MessagePage {
+        listen,
         kind,
         key,
         csrf,
@@ -527,10 +575,10 @@ async fn render_message(
         rateable: status == MessageStatus::Replied,
         submitted: shanghai_time(m.submitted_at),
         due: shanghai_time(m.reply_due),
-        overdue: m.overdue_at.is_some(),
+        overdue,
         events,
         ratings: Satisfaction::ALL,
-        rating_label: m.rating.as_deref().and_then(Satisfaction::parse).map_or("", Satisfaction::label),
+        rating_label,
         masked_phone,
         merged_into,
         m,

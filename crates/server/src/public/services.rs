@@ -14,18 +14,19 @@ use xiaowei_core::monitor::Menu;
 use xiaowei_core::service::{self, CaseStatus};
 use xiaowei_core::service_links::Icon;
 use xiaowei_core::tracked::{Rating, Satisfaction};
-use xiaowei_core::{OrgLevel, Phone};
+use xiaowei_core::{OrgLevel, Phone, spoken};
 use xiaowei_store::{RequestKind, ServiceCase, ServiceItem};
 
 use crate::app::cases;
 use crate::app::photos::KeptPhotos;
-use crate::app::tracked::{PublicEvent, masked_phone};
+use crate::app::tracked::{PublicEvent, masked_phone, speak_outcome, speak_status};
 use crate::state::AppState;
 use crate::state::visits::{self, Visit};
 use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 use crate::web::form::FieldErrors;
+use crate::web::listen::Listen;
 use crate::web::places::county_name;
 use crate::web::qr;
 use crate::web::respond::see_other;
@@ -438,12 +439,24 @@ struct TrackPage {
     /// What was typed in the second field, kept when the form comes back.
     phone: String,
     errors: FieldErrors,
+    listen: Listen,
+}
+
+/// The lookup form read aloud: what to fill in, and what went wrong if it came back.
+fn track_listen(errors: &FieldErrors) -> Listen {
+    let mut listen = Listen::new();
+    listen.say("查询办件进度。请填写办件编号和申请时留下的手机号");
+    for (_, message) in errors.items() {
+        listen.say(message);
+    }
+    listen.say("办件编号在提交申请后显示，也会随短信发给您");
+    listen
 }
 
 impl TrackPage {
     /// The lookup again with what was typed and the message beside the field at fault.
     fn again(csrf: String, form: TrackForm, errors: FieldErrors) -> Result<Response, AppError> {
-        let page = Self { csrf, tracking: form.tracking, phone: form.phone, errors };
+        let page = Self { csrf, tracking: form.tracking, phone: form.phone, listen: track_listen(&errors), errors };
         let mut response = (axum::http::StatusCode::BAD_REQUEST, Html(page.render()?)).into_response();
         response
             .headers_mut()
@@ -460,7 +473,8 @@ struct TrackQuery {
 
 async fn track_form(CsrfToken(csrf): CsrfToken, Query(q): Query<TrackQuery>) -> Result<Html<String>, AppError> {
     let tracking = service::normalize_tracking(&q.tracking).unwrap_or_default();
-    Ok(Html(TrackPage { csrf, tracking, phone: String::new(), errors: FieldErrors::new() }.render()?))
+    let errors = FieldErrors::new();
+    Ok(Html(TrackPage { csrf, tracking, phone: String::new(), listen: track_listen(&errors), errors }.render()?))
 }
 
 #[derive(Deserialize)]
@@ -520,6 +534,7 @@ struct CasePage {
     ratings: [Satisfaction; 3],
     rating_label: &'static str,
     masked_phone: String,
+    listen: Listen,
 }
 
 #[derive(Deserialize)]
@@ -562,7 +577,7 @@ async fn case_page(
         Err(e) => return Err(e),
     };
     let status = case.status;
-    let events = state
+    let events: Vec<PublicEvent> = state
         .store()
         .events(RequestKind::Case, case.id)
         .await?
@@ -570,7 +585,30 @@ async fn case_page(
         .filter_map(|e| PublicEvent::shown(e.public, e.at, e.actor, e.note))
         .collect();
     let masked_phone = masked_phone(&state, &case.phone_enc);
+    let rating_label = case.rating.as_deref().and_then(Satisfaction::parse).map_or("", Satisfaction::label);
+    let mut listen = Listen::new();
+    listen.say(format!("{}，{}", case.item_name, case.department_name));
+    if q.new.is_some() {
+        listen.say("申请已提交。请记下办件编号，工作人员将在24小时内联系您");
+    }
+    let overdue = case.contact_overdue_at.is_some() || case.completion_overdue_at.is_some();
+    speak_status(&mut listen, "办件编号", &case.tracking, status.label(), overdue);
+    listen.say(format!("申请人：{}，{}", case.applicant_name, spoken::masked_phone(&masked_phone)));
+    listen.say(format!("提交时间：{}", shanghai_time(case.submitted_at)));
+    if case.contacted_at.is_none() {
+        listen.say(format!("联系时限：{}前", shanghai_time(case.contact_due)));
+    }
+    listen.say(format!("办理期限：{}", shanghai_time(case.completion_due)));
+    listen.say(format!("期限计算：{}", case.deadline_basis));
+    speak_outcome(
+        &mut listen,
+        case.reply.as_deref(),
+        "尚未办结，请耐心等待",
+        (rating_label, case.rating_comment.as_deref()),
+        &events,
+    );
     let page = CasePage {
+        listen,
         key: q.k.clone(),
         csrf,
         is_new: q.new.is_some(),
@@ -579,10 +617,10 @@ async fn case_page(
         submitted: shanghai_time(case.submitted_at),
         contact_due: shanghai_time(case.contact_due),
         completion_due: shanghai_time(case.completion_due),
-        overdue: case.contact_overdue_at.is_some() || case.completion_overdue_at.is_some(),
+        overdue,
         events,
         ratings: Satisfaction::ALL,
-        rating_label: case.rating.as_deref().and_then(Satisfaction::parse).map_or("", Satisfaction::label),
+        rating_label,
         masked_phone,
         case,
     };
