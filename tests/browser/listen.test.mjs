@@ -1,4 +1,4 @@
-// Browser tests for 朗读 (read aloud) on a 375 px phone, in standard and elder mode and on a hall
+// Browser tests for 朗读 (read aloud) on 375 px and 320 px phones, in standard and elder mode and on a hall
 // terminal. Speech synthesis is replaced before any page script runs (`addInitScript`) by a stub
 // that records each utterance, so the tests see exactly what the device would be asked to say:
 // Chinese words in zh-CN with a Chinese voice, one sentence a row, no digits. With no Chinese voice,
@@ -73,10 +73,10 @@ const CHINESE = [
   { name: '普通话', lang: 'zh-CN', localService: true },
 ];
 
-/** A 375 px phone page with the stub installed; in elder mode if asked. */
-async function phone(voices, elder = false) {
+/** A phone page (375 px unless `width` says) with the stub installed; in elder mode if asked. */
+async function phone(voices, elder = false, width = 375) {
   const context = await demo.browser.newContext({
-    viewport: { width: 375, height: 740 },
+    viewport: { width, height: 740 },
     deviceScaleFactor: 2,
     isMobile: true,
     hasTouch: true,
@@ -158,6 +158,19 @@ test('朗读 of a self-query result and a disclosure, in elder mode with 60 px t
   await assertTitleFirst(page, disclosure[0].text);
   assert.ok(disclosure.every((u) => !/[0-9]/.test(u.text)));
   await page.screenshot({ path: join(shots, 'listen-disclosure-elder-375.png') });
+  await page.context().close();
+});
+
+test('at 320 px the button and its status fit, and the roster is read in words', async () => {
+  const page = await phone(CHINESE, false, 320);
+  await page.goto(`${base}${pages.roster}`);
+  await page.getByRole('button', { name: '朗读本页' }).click();
+  await page.waitForFunction(() => window.__spoken.length > 0);
+  const text = (await spoken(page)).map((u) => u.text);
+  assert.ok(text.every((t) => !/[0-9]/.test(t)), 'no digits are spoken');
+  assert.match(await page.locator('#listen-status').innerText(), /正在朗读/);
+  assert.equal(await overflows(page), false, 'nothing scrolls sideways while reading');
+  await page.screenshot({ path: join(shots, 'listen-roster-reading-320.png') });
   await page.context().close();
 });
 
