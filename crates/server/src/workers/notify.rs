@@ -177,11 +177,9 @@ pub async fn deliver_due(
     now: i64,
 ) -> Result<(usize, usize), AppError> {
     let claimed = state.store().claim_outbox(worker, now, LEASE_SECS, batch_for(gateway)).await?;
+    let sends: Vec<_> = claimed.iter().map(|m| deliver_one(state, gateway, worker, m, now)).collect();
     let outcomes: Vec<Result<bool, AppError>> =
-        futures_util::stream::iter(claimed.iter().map(|m| deliver_one(state, gateway, worker, m, now)))
-            .buffer_unordered(gateway.in_flight().max(1))
-            .collect()
-            .await;
+        futures_util::stream::iter(sends).buffer_unordered(gateway.in_flight().max(1)).collect().await;
     let (mut sent, mut not_sent) = (0, 0);
     let mut first_error = None;
     for outcome in outcomes {
