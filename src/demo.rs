@@ -195,8 +195,7 @@ pub async fn load(state: &AppState) -> Result<()> {
     crate::demo_monitor::load(state).await?;
     crate::demo_followers::load(state).await?;
     crate::demo_screening::load(state).await?;
-    let indexed =
-        xiaowei_server::public::search::reindex_all(state).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    let indexed = xiaowei_server::app::search::reindex_all(state).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
     println!("搜索索引已更新：{indexed} 条公开信息。");
     Ok(())
 }

@@ -446,7 +446,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Ledger(LedgerCommand::Checkpoint { data }) => {
             apply_data(&mut config, &data);
             let state = open(&config).await?;
-            let text = xiaowei_server::workers::witnesses::witnessed_checkpoint(&state)
+            let text = xiaowei_server::app::ledger::witnessed_checkpoint(&state)
                 .await
                 .map_err(|e| anyhow::anyhow!(user_message(&e)))?
                 .text;
@@ -504,7 +504,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 if state.store().wechat_account(&account).await?.is_none() {
                     bail!("乡镇 {account} 尚未配置公众号：请县级管理员在后台「公众号管理」中配置");
                 }
-                let sent = xiaowei_server::public::wechat::push_menu(&state, &account)
+                let sent = xiaowei_server::app::wechat::push_menu(&state, &account)
                     .await
                     .map_err(|e| anyhow::anyhow!("推送菜单失败：{e}"))?;
                 eprintln!("菜单已推送到 {account} 的公众号。");

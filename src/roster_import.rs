@@ -95,7 +95,7 @@ pub async fn run(state: &AppState, request: &Request<'_>, now: i64) -> Result<Ex
         BackloadOutcome::Stored { roster, differences } => (roster, differences),
     };
     if request.publish {
-        xiaowei_server::public::search::index_roster(state, &roster)
+        xiaowei_server::app::search::index_roster(state, &roster)
             .await
             .map_err(|e| anyhow::anyhow!(crate::user_message(&e)))?;
     }

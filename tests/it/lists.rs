@@ -132,7 +132,7 @@ both_backends!(service_links_are_kept_by_the_county_and_shown_where_they_apply, 
 
 both_backends!(search_finds_service_items_until_they_are_taken_off, |app: TestApp| async move {
     let ([own, _], _) = crate::services::seed_cases(&app).await;
-    xiaowei_server::public::search::reindex_all(&app.state).await.unwrap();
+    xiaowei_server::app::search::reindex_all(&app.state).await.unwrap();
     for q in ["高龄补贴申领", "户籍在本县", "县民政局"] {
         let (_, html) = text(&TestApp::client(), &app, &format!("/t/620922100/search?q={q}")).await;
         assert!(html.contains(&format!("/services/{own}")), "{q} finds nothing");

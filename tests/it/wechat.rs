@@ -504,7 +504,7 @@ fn second_instance(app: &TestApp, fake: &Fake) -> AppState {
 
 wechat_test!(the_menu_is_pushed_with_a_shared_token_refreshed_when_expired, |app: TestApp, fake: Fake| async move {
     configure(&app, "").await;
-    let menu = xiaowei_server::public::wechat::push_menu(&app.state, TOWN).await.unwrap();
+    let menu = xiaowei_server::app::wechat::push_menu(&app.state, TOWN).await.unwrap();
     assert_eq!(menu["button"][0]["name"], "民生监督");
     let subs: Vec<&str> =
         menu["button"][0]["sub_button"].as_array().unwrap().iter().map(|b| b["name"].as_str().unwrap()).collect();
@@ -513,20 +513,20 @@ wechat_test!(the_menu_is_pushed_with_a_shared_token_refreshed_when_expired, |app
     assert!(menu["button"][1]["url"].as_str().unwrap().ends_with(&format!("/t/{TOWN}/self-query")));
     // A second instance uses the token the first cached in the database.
     let other = second_instance(&app, &fake);
-    xiaowei_server::public::wechat::push_menu(&other, TOWN).await.unwrap();
+    xiaowei_server::app::wechat::push_menu(&other, TOWN).await.unwrap();
     assert_eq!(fake.state.lock().unwrap().issued.len(), 1, "one token for both instances");
     // The platform expires the token early (42001): one refresh, then success.
     fake.expire_all();
-    xiaowei_server::public::wechat::push_menu(&other, TOWN).await.unwrap();
+    xiaowei_server::app::wechat::push_menu(&other, TOWN).await.unwrap();
     {
         let s = fake.state.lock().unwrap();
         assert_eq!((s.issued.len(), s.menus.len()), (2, 3));
         assert_eq!(s.menus[2], menu);
     }
-    xiaowei_server::public::wechat::push_menu(&app.state, TOWN).await.unwrap();
+    xiaowei_server::app::wechat::push_menu(&app.state, TOWN).await.unwrap();
     assert_eq!(fake.state.lock().unwrap().issued.len(), 2, "the refreshed token is shared too");
     // A township without an account.
-    assert!(xiaowei_server::public::wechat::push_menu(&app.state, "620922101").await.is_err());
+    assert!(xiaowei_server::app::wechat::push_menu(&app.state, "620922101").await.is_err());
 });
 
 // ---- OAuth, 我的办件, binding and notices ----

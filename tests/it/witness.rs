@@ -207,7 +207,7 @@ witnessed!(two_witnesses_cosign_every_new_checkpoint, 2, |app: TestApp, ws: Vec<
     assert!(page.contains("当前检查点已由 2 个见证方确认") && page.contains(&ws[0].vkey), "{page}");
     let sheet = get(&app, "/ledger/sheet").await.text().await.unwrap();
     let (_, root) = app.state.store().ledger_head().await.unwrap();
-    let short = xiaowei_server::workers::witnesses::short_hash(&root);
+    let short = xiaowei_server::app::ledger::short_hash(&root);
     assert!(sheet.contains("见证方确认的检查点") && sheet.contains(&short), "{sheet}");
     // The notice for the village's WeChat groups carries the witnessed checkpoint's short hash.
     let notice = clerk.get(app.url(&staff_page)).send().await.unwrap().text().await.unwrap();

@@ -8,6 +8,8 @@ use std::fmt;
 
 /// Digits in a code.
 pub const CODE_LEN: usize = 6;
+/// The notice key (and SMS template key) of a verification code.
+pub const CODE_NOTICE: &str = "phone_code";
 /// Seconds a code may be used after it was sent.
 pub const CODE_SECS: i64 = 300;
 /// Wrong codes before the code is spent and a new one must be asked for.

@@ -183,7 +183,7 @@ impl Config {
         }
         figment = figment.merge(Env::prefixed("XIAOWEI_")).merge(Env::raw().only(&["DATABASE_URL"]));
         let config: Self = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
-        crate::web::client::parse_proxies(&config.trusted_proxies).map_err(ConfigError)?;
+        parse_proxies(&config.trusted_proxies).map_err(ConfigError)?;
         for w in &config.witnesses {
             xiaowei_core::witness::CosignatureVerifier::new(&w.vkey)
                 .map_err(|e| ConfigError(format!("见证方「{}」的公钥（vkey）无效：{e}", w.name)))?;
@@ -252,6 +252,21 @@ impl Config {
             .unwrap_or_else(|| "xiaowei.local".to_owned());
         format!("{host}/xiaowei-ledger")
     }
+}
+
+/// Parses the `trusted_proxies` setting: CIDR blocks (`10.0.0.0/8`, `fd00::/8`) or single
+/// addresses (`192.0.2.7`).
+pub fn parse_proxies(entries: &[String]) -> Result<Vec<ipnet::IpNet>, String> {
+    entries
+        .iter()
+        .map(|entry| {
+            let entry = entry.trim();
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("trusted_proxies：“{entry}”不是有效的地址或 CIDR 网段"))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,20 +1,20 @@
-//! The personal-data key ring: the one place that knows where the keys live and which of them a
-//! [`PiiCipher`] holds.
+//! The key ring: the one place that knows where the keys live — the personal-data keys and
+//! which of them a [`PiiCipher`] holds, and the ledger's signing and audit keys.
 //!
 //! The key is `XIAOWEI_PII_KEY`, else `<data_dir>/keys/pii.key` (generated on first start).
 //! `xiaowei keys rotate` writes the new key to `keys/pii.key.next` first; while that file exists
 //! the ring is the new key (sealing and indexing) plus the current one (still opening and
 //! found by look-ups). Finishing, the rotation keeps the old file as `pii.key.retired-<date>`
 //! and moves the new key into `pii.key`; the ring is then the new key alone. A running server
-//! follows these files ([`spawn_watch`]), so it reads both keys for as long as a rotation lasts.
+//! follows these files (`workers::keys`), so it reads both keys for as long as a rotation lasts.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use secrecy::ExposeSecret;
 use xiaowei_core::{PiiCipher, PiiKey, TokenKey};
 
-use crate::AppState;
+use xiaowei_core::ledger::{AuditKey, LogKey};
+
 use crate::config::Config;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +25,9 @@ pub enum KeyError {
     Corrupt(PathBuf),
     #[error("无法读写密钥文件 {0}：{1}")]
     Io(PathBuf, std::io::Error),
+    /// The ledger's signing or audit key is missing, damaged or cannot be written.
+    #[error("{0}")]
+    Ledger(String),
 }
 
 /// The file holding the new key while a rotation is in progress.
@@ -181,17 +184,76 @@ fn write_private(path: &Path, text: &str) -> Result<(), KeyError> {
     file.sync_all().map_err(io)
 }
 
-/// Follows the key files every `every`, so a rotation started while the server runs is seen.
-pub fn spawn_watch(state: AppState, every: Duration) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            if let Err(e) = refresh(state.config(), state.cipher()) {
-                tracing::error!(error = %e, "personal-data key files unreadable; keeping the keys in use");
-            }
+/// The ledger signing key: configuration, else the key file, else a new key written to the key file.
+pub fn load_or_create_ledger_key(config: &Config) -> Result<LogKey, KeyError> {
+    use secrecy::ExposeSecret;
+    if let Some(skey) = &config.ledger_key {
+        return LogKey::from_private(skey.expose_secret())
+            .map_err(|_| KeyError::Ledger("XIAOWEI_LEDGER_KEY is not a valid signed-note private key".into()));
+    }
+    let path = config.ledger_key_path();
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return LogKey::from_private(&text)
+            .map_err(|_| KeyError::Ledger(format!("ledger key file {} is damaged", path.display())));
+    }
+    let (skey, key) = LogKey::generate(&config.ledger_origin())
+        .map_err(|_| KeyError::Ledger("ledger origin is not a valid key name".into()))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| KeyError::Ledger(format!("ledger key folder: {e}")))?;
+    }
+    match write_new_private(&path, &skey) {
+        Ok(()) => {
+            tracing::warn!(path = %path.display(), "generated a new ledger signing key: back it up");
+            Ok(key)
         }
-    });
+        // Another server on the same data folder wrote it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text = std::fs::read_to_string(&path).map_err(|e| KeyError::Ledger(format!("ledger key: {e}")))?;
+            LogKey::from_private(&text).map_err(|_| KeyError::Ledger("ledger key file is damaged".into()))
+        }
+        Err(e) => Err(KeyError::Ledger(format!("ledger key: {e}"))),
+    }
+}
+
+/// The ledger audit key (see `core::ledger::AuditKey`): `XIAOWEI_LEDGER_AUDIT_KEY` (hex), else
+/// `<data_dir>/keys/ledger-audit.key`, else a new key written there. Kept apart from the
+/// signing key: the commission that holds it can check payment accounts, nobody else can.
+pub fn load_or_create_audit_key(config: &Config) -> Result<AuditKey, KeyError> {
+    if let Ok(hex) = std::env::var("XIAOWEI_LEDGER_AUDIT_KEY") {
+        return AuditKey::from_hex(&hex)
+            .map_err(|_| KeyError::Ledger("XIAOWEI_LEDGER_AUDIT_KEY is not 64 hex digits".into()));
+    }
+    let path = config.ledger_audit_key_path();
+    let damaged = |_| KeyError::Ledger(format!("ledger audit key file {} is damaged", path.display()));
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return AuditKey::from_hex(&text).map_err(damaged);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| KeyError::Ledger(format!("ledger key folder: {e}")))?;
+    }
+    let key = AuditKey::generate();
+    match write_new_private(&path, &key.to_hex()) {
+        Ok(()) => {
+            tracing::warn!(path = %path.display(), "generated a new ledger audit key: give a copy to the discipline commission");
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| KeyError::Ledger(format!("ledger audit key: {e}")))?;
+            AuditKey::from_hex(&text).map_err(damaged)
+        }
+        Err(e) => Err(KeyError::Ledger(format!("ledger audit key: {e}"))),
+    }
+}
+
+/// Writes a new private key file readable by its owner only; fails if the file exists.
+pub fn write_new_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
 }
 
 #[cfg(test)]

@@ -139,7 +139,7 @@ pub async fn serve(
         );
     }
     spawn_housekeeping(state.clone());
-    keyring::spawn_watch(state.clone(), Duration::from_secs(1));
+    workers::keys::spawn_watch(state.clone(), Duration::from_secs(1));
     if state.config().workers {
         notify::spawn_workers(state.clone(), Duration::from_secs(15));
         notify::spawn_delivery(state.clone(), state.gateway(), notify::DELIVERY_POLL);

@@ -38,7 +38,7 @@ pub fn load_or_create_key(dir: &Path, name: &str) -> Result<(WitnessKey, bool), 
     }
     let (private, key) = WitnessKey::generate(name).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    crate::public::ledger::write_new_private(&path, &private).map_err(|e| format!("{}: {e}", path.display()))?;
+    crate::keyring::write_new_private(&path, &private).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((key, true))
 }
 

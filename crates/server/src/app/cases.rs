@@ -584,24 +584,12 @@ fn clock_notice(mark: ClockMark) -> (Notice, &'static str, &'static str) {
 /// One scheduler round: sets every reminder and overdue mark due at `now`, each once, with its
 /// texts. Returns how many marks this call set (another instance may have set the rest).
 pub async fn run_clocks(state: &AppState, now: i64) -> Result<usize, AppError> {
-    let mut fired = 0;
-    for mark in ClockMark::ALL {
-        for id in state.store().due(mark, now, 200).await? {
-            let Some(case) = state.store().find_case(id).await? else { continue };
-            let (notice, kind, note) = clock_notice(mark);
-            let rows = notices(state, &CaseRef::of(&case), notice, 0).await?;
-            let event = NewEvent {
-                kind: kind.into(),
-                actor: "系统".into(),
-                staff_user_id: None,
-                method: None,
-                note: note.into(),
-                public: matches!(mark, ClockMark::ContactOverdue | ClockMark::CompletionOverdue),
-            };
-            if state.store().fire(id, mark, &event, &rows, now).await? {
-                fired += 1;
-            }
-        }
-    }
-    Ok(fired)
+    super::tracked::fire_due_marks(state, &ClockMark::ALL, now, |id, mark| async move {
+        let Some(case) = state.store().find_case(id).await? else { return Ok(None) };
+        let (notice, kind, note) = clock_notice(mark);
+        let notices = notices(state, &CaseRef::of(&case), notice, 0).await?;
+        let public = matches!(mark, ClockMark::ContactOverdue | ClockMark::CompletionOverdue);
+        Ok(Some(super::tracked::ClockEntry { kind, note, public, notices }))
+    })
+    .await
 }

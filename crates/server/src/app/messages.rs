@@ -632,33 +632,19 @@ pub async fn rate(state: &AppState, m: &Message, rated: &Rating, now: i64) -> Re
 /// One scheduler round for messages: sets every reply reminder and overdue mark due at `now`,
 /// each once, with its texts. Returns how many marks this call set.
 pub async fn run_clocks(state: &AppState, now: i64) -> Result<usize, AppError> {
-    let mut fired = 0;
-    for mark in MessageClock::ALL {
-        for id in state.store().due(mark, now, 200).await? {
-            let Some(m) = state.store().find_message(id).await? else { continue };
-            let (notice, kind, note) = match mark {
-                MessageClock::Reminder => {
-                    (MessageNotice::ReplyReminder, TimelineKind::Reminder, "距答复期限不足24小时，已短信提醒承办人")
-                }
-                MessageClock::Overdue => (
-                    MessageNotice::ReplyOverdue,
-                    TimelineKind::Overdue,
-                    "超过答复期限未答复，标记逾期，已短信告知纪委监委",
-                ),
-            };
-            let rows = notices(state, &m, notice, 0).await?;
-            let event = NewEvent {
-                kind: kind.as_str().into(),
-                actor: "系统".into(),
-                staff_user_id: None,
-                method: None,
-                note: note.into(),
-                public: mark == MessageClock::Overdue,
-            };
-            if state.store().fire(id, mark, &event, &rows, now).await? {
-                fired += 1;
+    super::tracked::fire_due_marks(state, &MessageClock::ALL, now, |id, mark| async move {
+        let Some(m) = state.store().find_message(id).await? else { return Ok(None) };
+        let (notice, kind, note) = match mark {
+            MessageClock::Reminder => {
+                (MessageNotice::ReplyReminder, TimelineKind::Reminder, "距答复期限不足24小时，已短信提醒承办人")
             }
-        }
-    }
-    Ok(fired)
+            MessageClock::Overdue => {
+                (MessageNotice::ReplyOverdue, TimelineKind::Overdue, "超过答复期限未答复，标记逾期，已短信告知纪委监委")
+            }
+        };
+        let notices = notices(state, &m, notice, 0).await?;
+        let public = mark == MessageClock::Overdue;
+        Ok(Some(super::tracked::ClockEntry { kind: kind.as_str(), note, public, notices }))
+    })
+    .await
 }

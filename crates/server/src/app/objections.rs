@@ -305,39 +305,24 @@ pub async fn rate(state: &AppState, o: &Objection, rating: &Rating, now: i64) ->
 /// its texts to the township reviewers (and, when overdue, the commission). Returns how many
 /// marks this call set.
 pub async fn run_clocks(state: &AppState, now: i64) -> Result<usize, AppError> {
-    let mut fired = 0;
-    for mark in ObjectionClock::ALL {
-        for id in state.store().due(mark, now, 200).await? {
-            let Some(o) = state.store().find_objection(id).await? else { continue };
-            let (notice, kind, note) = match mark {
-                ObjectionClock::Reminder => (
-                    ObjectionNotice::ReplyReminder,
-                    TimelineKind::Reminder,
-                    "距答复期限不足24小时，已短信提醒乡镇审核人",
-                ),
-                ObjectionClock::Overdue => (
-                    ObjectionNotice::ReplyOverdue,
-                    TimelineKind::Overdue,
-                    "超过答复期限未答复，标记逾期，已短信告知乡镇审核人和县纪委监委",
-                ),
-            };
-            // A reopened objection runs its clock again: the reopening time tells the rounds apart.
-            let seq = o.rated_at.unwrap_or(0);
-            let rows = notices(state, &o, notice, seq).await?;
-            let event = NewEvent {
-                kind: kind.as_str().into(),
-                actor: "系统".into(),
-                staff_user_id: None,
-                method: None,
-                note: note.into(),
-                public: mark == ObjectionClock::Overdue,
-            };
-            if state.store().fire(id, mark, &event, &rows, now).await? {
-                fired += 1;
+    super::tracked::fire_due_marks(state, &ObjectionClock::ALL, now, |id, mark| async move {
+        let Some(o) = state.store().find_objection(id).await? else { return Ok(None) };
+        let (notice, kind, note) = match mark {
+            ObjectionClock::Reminder => {
+                (ObjectionNotice::ReplyReminder, TimelineKind::Reminder, "距答复期限不足24小时，已短信提醒乡镇审核人")
             }
-        }
-    }
-    Ok(fired)
+            ObjectionClock::Overdue => (
+                ObjectionNotice::ReplyOverdue,
+                TimelineKind::Overdue,
+                "超过答复期限未答复，标记逾期，已短信告知乡镇审核人和县纪委监委",
+            ),
+        };
+        // A reopened objection runs its clock again: the reopening time tells the rounds apart.
+        let notices = notices(state, &o, notice, o.rated_at.unwrap_or(0)).await?;
+        let public = mark == ObjectionClock::Overdue;
+        Ok(Some(super::tracked::ClockEntry { kind: kind.as_str(), note, public, notices }))
+    })
+    .await
 }
 
 #[cfg(test)]

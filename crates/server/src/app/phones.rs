@@ -20,8 +20,6 @@ use crate::web::security::{constant_time_eq, random_token};
 
 /// The cookie that names a browser's proven phone.
 pub const COOKIE: &str = "xw_phone";
-/// The notice key (and SMS template key) of a verification code.
-pub const CODE_NOTICE: &str = "phone_code";
 /// How long sending a code may take before the villager is asked to try again.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -83,7 +81,7 @@ pub async fn send_code(state: &AppState, typed: &str, client: &str, now: i64) ->
     let gateway = state.gateway();
     let params = [("code".to_owned(), code.expose().to_owned())];
     let text = phone_proof::text(&code);
-    let sending = gateway.send(phone.expose(), CODE_NOTICE, &params, &text);
+    let sending = gateway.send(phone.expose(), phone_proof::CODE_NOTICE, &params, &text);
     match tokio::time::timeout(SEND_TIMEOUT, sending).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => {

@@ -4,11 +4,13 @@
 //! audited under their account, their form claimed once); the filer's view of the timeline
 //! and of their own phone; and the alert that a filing reached no one.
 
+use std::future::Future;
+
 use xiaowei_core::Phone;
 use xiaowei_core::access::Scope;
 use xiaowei_core::alert::{self, AlertKind, SubjectKind};
 use xiaowei_core::workday::{DayKind, SpecialDay, WorkCalendar, WorkingDeadline};
-use xiaowei_store::{NewAlert, NewAuditEntry, StaffUser, StoreError};
+use xiaowei_store::{Mark, NewAlert, NewAuditEntry, NewEvent, NewOutbox, StaffUser, StoreError};
 
 use super::phones::ProvenPhone;
 use crate::state::{AppState, TRACKING_ATTEMPTS};
@@ -242,4 +244,43 @@ pub async fn raise_unrouted(state: &AppState, u: Unrouted<'_>, now: i64) -> Resu
         state.live().changed(u.org_code);
     }
     Ok(())
+}
+
+/// What a clock mark adds to a request when it fires: a timeline entry by 系统 and the texts.
+pub struct ClockEntry {
+    /// The timeline kind (`reminder`, `contact_overdue`…).
+    pub kind: &'static str,
+    pub note: &'static str,
+    /// Whether the public timeline shows it (an overdue mark does, a reminder does not).
+    pub public: bool,
+    pub notices: Vec<NewOutbox>,
+}
+
+/// One scheduler round over `marks`: every request due for a mark at `now` gets it once, with
+/// what `entry` prepares for it (nothing when the request is gone). Returns how many marks this
+/// round set; another instance may have set the rest.
+pub async fn fire_due_marks<M, F, Fut>(state: &AppState, marks: &[M], now: i64, entry: F) -> Result<usize, AppError>
+where
+    M: Mark,
+    F: Fn(i64, M) -> Fut,
+    Fut: Future<Output = Result<Option<ClockEntry>, AppError>>,
+{
+    let mut fired = 0;
+    for &mark in marks {
+        for id in state.store().due(mark, now, 200).await? {
+            let Some(e) = entry(id, mark).await? else { continue };
+            let event = NewEvent {
+                kind: e.kind.into(),
+                actor: "系统".into(),
+                staff_user_id: None,
+                method: None,
+                note: e.note.into(),
+                public: e.public,
+            };
+            if state.store().fire(id, mark, &event, &e.notices, now).await? {
+                fired += 1;
+            }
+        }
+    }
+    Ok(fired)
 }

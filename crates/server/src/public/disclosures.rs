@@ -29,11 +29,11 @@ use xiaowei_store::{Disclosure, FinanceLineRow, Store};
 use crate::app::disclosure_text::{DiffHunk, line_diff, render_markdown};
 use crate::app::rosters::AttachmentView;
 use crate::state::AppState;
+use crate::state::visits::{self, Visit};
 use crate::web::dates::shanghai_date;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 use crate::web::places::{county_name, org_of_level};
-use crate::workers::visits::{self, Visit};
 
 /// Disclosures listed per page of a place.
 const LIST_LIMIT: i64 = 200;
@@ -375,5 +375,5 @@ async fn file(State(state): State<AppState>, Path((id, attachment)): Path<(i64, 
         .into_iter()
         .find(|a| a.id == attachment)
         .ok_or(AppError::NotFound)?;
-    crate::public::subsidies::attachment_response(&state, &a, true).await
+    crate::web::respond::attachment_response(&state, &a, true).await
 }

@@ -14,9 +14,9 @@ use xiaowei_core::OrgLevel;
 use xiaowei_core::monitor::Menu;
 
 use crate::state::AppState;
+use crate::state::visits::{self, Visit};
 use crate::web::error::AppError;
 use crate::web::places::{county_name, org_of_level};
-use crate::workers::visits::{self, Visit};
 
 /// One entry of the 民生监督 menu.
 pub struct Section {

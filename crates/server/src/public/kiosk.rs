@@ -145,13 +145,14 @@ pub async fn hall_officer(
     state: &AppState,
     headers: &axum::http::HeaderMap,
 ) -> Result<Option<crate::app::tracked::HallOfficer>, AppError> {
-    let (Some(device), Some(session)) = (cookie(headers, KIOSK_COOKIE), cookie(headers, crate::staff::SESSION_COOKIE))
+    let (Some(device), Some(session)) =
+        (cookie(headers, KIOSK_COOKIE), cookie(headers, crate::web::security::SESSION_COOKIE))
     else {
         return Ok(None);
     };
     let store = state.store();
     let Some(terminal) = store.find_kiosk_by_device(&device_hash(state, device)).await? else { return Ok(None) };
-    let Some(session) = store.find_session(&crate::staff::token_hash(session), state.now()).await? else {
+    let Some(session) = store.find_session(&crate::web::security::token_hash(session), state.now()).await? else {
         return Ok(None);
     };
     let allowed =
@@ -202,7 +203,7 @@ async fn enrol(
             org_code: Some(terminal.township_code.clone()),
         })
         .await?;
-    let mut response = crate::staff::see_other("/kiosk");
+    let mut response = crate::web::respond::see_other("/kiosk");
     response.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(KIOSK_COOKIE, &device, DEVICE_COOKIE_SECS, state.config().secure_cookies),
@@ -241,7 +242,7 @@ async fn home(
         })
         .collect();
     let page = HomePage { township_name: xiaowei_core::org::display_name(&terminal.township_name).to_owned(), tiles };
-    let visit = crate::workers::visits::tag(&terminal.township_code, Menu::Home);
+    let visit = crate::state::visits::tag(&terminal.township_code, Menu::Home);
     let mut response = (visit, Html(page.render()?)).into_response();
     if let Some(device) = cookie(&headers, KIOSK_COOKIE) {
         let renewed = set_cookie(KIOSK_COOKIE, device, DEVICE_COOKIE_SECS, state.config().secure_cookies);
@@ -323,7 +324,7 @@ async fn self_query_form(
         groups,
         keys: KEYPAD,
     };
-    let visit = crate::workers::visits::tag(&terminal.township_code, Menu::SelfQuery);
+    let visit = crate::state::visits::tag(&terminal.township_code, Menu::SelfQuery);
     Ok(no_store((visit, Html(page.render()?)).into_response()))
 }
 
@@ -463,10 +464,10 @@ pub async fn chrome(State(state): State<AppState>, request: Request, next: Next)
             return response;
         }
     };
-    let officer = match cookie(&headers_of_request, crate::staff::SESSION_COOKIE) {
+    let officer = match cookie(&headers_of_request, crate::web::security::SESSION_COOKIE) {
         Some(token) => state
             .store()
-            .find_session(&crate::staff::token_hash(token), state.now())
+            .find_session(&crate::web::security::token_hash(token), state.now())
             .await
             .ok()
             .flatten()

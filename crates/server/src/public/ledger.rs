@@ -111,14 +111,13 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use xiaowei_core::ledger::{self, AuditKey, LogKey, TilePath, check_tree, hash_base64, hash_hex};
+use xiaowei_core::ledger::{self, TilePath, check_tree, hash_base64, hash_hex};
 use xiaowei_store::{LeafRef, LedgerLeaf, NewLeaf};
 
-use crate::config::Config;
+use crate::app::ledger::{WitnessView, short_hash};
 use crate::state::AppState;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
-use crate::workers::witnesses::{WitnessView, short_hash};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -144,85 +143,6 @@ pub fn router() -> Router<AppState> {
 /// ```
 pub async fn append(state: &AppState, leaf: NewLeaf) -> Result<LeafRef, AppError> {
     Ok(state.store().append_leaf(&leaf).await?)
-}
-
-/// The ledger key: configuration, else the key file, else a new key written to the key file.
-pub fn load_or_create_key(config: &Config) -> Result<LogKey, AppError> {
-    use secrecy::ExposeSecret;
-    if let Some(skey) = &config.ledger_key {
-        return LogKey::from_private(skey.expose_secret())
-            .map_err(|_| AppError::Internal("XIAOWEI_LEDGER_KEY is not a valid signed-note private key".into()));
-    }
-    let path = config.ledger_key_path();
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        return LogKey::from_private(&text)
-            .map_err(|_| AppError::Internal(format!("ledger key file {} is damaged", path.display())));
-    }
-    let (skey, key) = LogKey::generate(&config.ledger_origin())
-        .map_err(|_| AppError::Internal("ledger origin is not a valid key name".into()))?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| AppError::Internal(format!("ledger key folder: {e}")))?;
-    }
-    match write_new_private(&path, &skey) {
-        Ok(()) => {
-            tracing::warn!(path = %path.display(), "generated a new ledger signing key: back it up");
-            Ok(key)
-        }
-        // Another server on the same data folder wrote it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let text = std::fs::read_to_string(&path).map_err(|e| AppError::Internal(format!("ledger key: {e}")))?;
-            LogKey::from_private(&text).map_err(|_| AppError::Internal("ledger key file is damaged".into()))
-        }
-        Err(e) => Err(AppError::Internal(format!("ledger key: {e}"))),
-    }
-}
-
-/// The ledger audit key (see `core::ledger::AuditKey`): `XIAOWEI_LEDGER_AUDIT_KEY` (hex), else
-/// `<data_dir>/keys/ledger-audit.key`, else a new key written there. Kept apart from the
-/// signing key: the commission that holds it can check payment accounts, nobody else can.
-pub fn load_or_create_audit_key(config: &Config) -> Result<AuditKey, AppError> {
-    if let Ok(hex) = std::env::var("XIAOWEI_LEDGER_AUDIT_KEY") {
-        return AuditKey::from_hex(&hex)
-            .map_err(|_| AppError::Internal("XIAOWEI_LEDGER_AUDIT_KEY is not 64 hex digits".into()));
-    }
-    let path = config.ledger_audit_key_path();
-    let damaged = |_| AppError::Internal(format!("ledger audit key file {} is damaged", path.display()));
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        return AuditKey::from_hex(&text).map_err(damaged);
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| AppError::Internal(format!("ledger key folder: {e}")))?;
-    }
-    let key = AuditKey::generate();
-    match write_new_private(&path, &key.to_hex()) {
-        Ok(()) => {
-            tracing::warn!(path = %path.display(), "generated a new ledger audit key: give a copy to the discipline commission");
-            Ok(key)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| AppError::Internal(format!("ledger audit key: {e}")))?;
-            AuditKey::from_hex(&text).map_err(damaged)
-        }
-        Err(e) => Err(AppError::Internal(format!("ledger audit key: {e}"))),
-    }
-}
-
-pub(crate) fn write_new_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(text.as_bytes())
-}
-
-/// The current signed checkpoint text.
-pub async fn current_checkpoint(state: &AppState) -> Result<(u64, ledger::Hash, String), AppError> {
-    let key = state.ledger_key().await?;
-    let (size, root) = state.store().ledger_head().await?;
-    let text = key.sign_checkpoint(size, root).map_err(|e| AppError::Internal(format!("checkpoint: {e}")))?;
-    Ok((size, root, text))
 }
 
 /// What a public page shows about its newest leaf, with the machine-readable copy of what the
@@ -299,7 +219,7 @@ fn page_copy(index: i64, rebuilt: Option<&NewLeaf>) -> String {
 
 /// The current checkpoint with the cosignature lines of the witnesses that cosigned it.
 async fn checkpoint(State(state): State<AppState>) -> Result<Response, AppError> {
-    let text = crate::workers::witnesses::witnessed_checkpoint(&state).await?.text;
+    let text = crate::app::ledger::witnessed_checkpoint(&state).await?.text;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-cache, max-age=0")], text)
         .into_response())
 }
@@ -391,7 +311,7 @@ struct OverviewPage {
 
 async fn overview(State(state): State<AppState>) -> Result<Html<String>, AppError> {
     let key = state.ledger_key().await?;
-    let witnessed = crate::workers::witnesses::witnessed_checkpoint(&state).await?;
+    let witnessed = crate::app::ledger::witnessed_checkpoint(&state).await?;
     let confirmed = witnessed.confirmed();
     let (size, root, checkpoint) = (witnessed.size, witnessed.root, witnessed.text);
     let from = size.saturating_sub(20);
@@ -448,7 +368,7 @@ struct SheetPage {
 
 async fn sheet(State(state): State<AppState>) -> Result<Html<String>, AppError> {
     let key = state.ledger_key().await?;
-    let w = crate::workers::witnesses::witnessed_checkpoint(&state).await?;
+    let w = crate::app::ledger::witnessed_checkpoint(&state).await?;
     let witness_count = w.witnesses.len();
     let witnessed = w.newest.map(|(size, root, names)| (size, short_hash(&root), names.join("、")));
     let (size, root, checkpoint) = (w.size, w.root, w.text);
@@ -468,7 +388,7 @@ async fn sheet(State(state): State<AppState>) -> Result<Html<String>, AppError> 
 /// The QR code of the current checkpoint text, so that a photo of the notice board can be
 /// pasted into the consistency check years later.
 async fn sheet_qr(State(state): State<AppState>) -> Result<Response, AppError> {
-    let checkpoint = crate::workers::witnesses::witnessed_checkpoint(&state).await?.text;
+    let checkpoint = crate::app::ledger::witnessed_checkpoint(&state).await?.text;
     let code = qrcode::QrCode::with_error_correction_level(checkpoint.as_bytes(), qrcode::EcLevel::M)
         .map_err(|e| AppError::Internal(format!("qr: {e}")))?;
     let svg = code.render::<qrcode::render::svg::Color>().min_dimensions(240, 240).quiet_zone(true).build();

@@ -41,15 +41,15 @@ use xiaowei_store::{Message, RequestKind};
 
 use crate::app::messages;
 use crate::app::tracked::{PublicEvent, masked_phone};
-use crate::staff::see_other;
 use crate::state::AppState;
+use crate::state::visits::{self, Visit};
 use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 use crate::web::form::FieldErrors;
 use crate::web::places::county_name;
+use crate::web::respond::see_other;
 use crate::web::security::{ClientIp, CsrfToken, random_token};
-use crate::workers::visits::{self, Visit};
 
 /// Tracking-number lookups one client may try per hour (wrong phones and passwords included).
 const LOOKUPS_PER_CLIENT: i64 = 30;

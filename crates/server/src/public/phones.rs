@@ -15,11 +15,11 @@ use xiaowei_core::service::CaseStatus;
 
 use crate::app::phones::{self, COOKIE, ProvenPhone};
 use crate::app::tracked::Filer;
-use crate::staff::see_other;
 use crate::state::AppState;
 use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
+use crate::web::respond::see_other;
 use crate::web::security::{CsrfToken, cookie, set_cookie};
 
 /// Own requests listed on 我的办件.

@@ -16,11 +16,11 @@ use xiaowei_core::power::{self, PowerCategory, RecordedStep, StepState};
 use xiaowei_store::{PowerDocument, PowerExercise, PowerItem, Store};
 
 use crate::state::AppState;
+use crate::state::visits::{self, Visit};
 use crate::web::dates::shanghai_date;
 use crate::web::error::AppError;
 use crate::web::places::place_name;
 use crate::web::places::{county_name, org_of_level};
-use crate::workers::visits::{self, Visit};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -371,23 +371,8 @@ async fn record_page(
     Ok((visit, Html(page.render()?)))
 }
 
-/// Serves a stored document in the shape the attachment responder expects.
-pub(crate) async fn document_response(state: &AppState, d: PowerDocument, public: bool) -> Result<Response, AppError> {
-    let a = xiaowei_store::Attachment {
-        id: d.id,
-        roster_id: None,
-        programme_id: None,
-        sha256: d.sha256,
-        size: d.size,
-        content_type: d.content_type,
-        original_name: d.original_name,
-        created_at: d.created_at,
-    };
-    crate::public::subsidies::attachment_response(state, &a, public).await
-}
-
 async fn document(State(state): State<AppState>, Path((id, doc)): Path<(i64, i64)>) -> Result<Response, AppError> {
     published(&state, id).await?;
     let d = state.store().find_power_document(doc).await?.filter(|d| d.exercise_id == id).ok_or(AppError::NotFound)?;
-    document_response(&state, d, true).await
+    crate::web::respond::document_response(&state, d, true).await
 }

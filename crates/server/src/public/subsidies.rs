@@ -24,8 +24,8 @@ use xiaowei_store::{NewAuditEntry, Org, PersonEntry, RequestKind, Roster, Store}
 use crate::app::objections;
 use crate::app::rosters::{AttachmentView, DifferenceView, EntryView, ID_PURPOSE, VersionView, roster_title, versions};
 use crate::app::tracked::PublicEvent;
-use crate::staff::xlsx_response;
 use crate::state::AppState;
+use crate::state::visits::{self, Visit};
 use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
 use crate::web::dates::{parse_date, shanghai_date};
@@ -34,8 +34,8 @@ use crate::web::form::FieldErrors;
 use crate::web::page_cache::CachedPage;
 use crate::web::places::county_name;
 use crate::web::places::place_name;
+use crate::web::respond::{attachment_response, see_other, xlsx_response};
 use crate::web::security::{ClientIp, CsrfToken, random_token};
-use crate::workers::visits::{self, Visit};
 
 const PAGE_SIZE: i64 = 100;
 /// Self-queries allowed per client address, and per ID number, in [`QUERY_WINDOW`] seconds.
@@ -379,36 +379,6 @@ async fn attachment(State(state): State<AppState>, Path(id): Path<i64>) -> Resul
     attachment_response(&state, &a, true).await
 }
 
-/// Streams a stored scan with its original file name.
-pub async fn attachment_response(
-    state: &AppState,
-    a: &xiaowei_store::Attachment,
-    public: bool,
-) -> Result<Response, AppError> {
-    let bytes = state.attachments().get(&a.sha256).await.map_err(|e| match e {
-        xiaowei_integrations::AttachmentError::NotFound => AppError::NotFound,
-        other => AppError::Internal(format!("{other:?}")),
-    })?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, a.content_type.clone()),
-            (header::CONTENT_DISPOSITION, format!("inline; filename*=UTF-8''{}", percent_encode(&a.original_name))),
-            (header::CACHE_CONTROL, if public { "public, max-age=86400".to_owned() } else { "no-store".to_owned() }),
-        ],
-        bytes,
-    )
-        .into_response())
-}
-
-/// RFC 5987 encoding of a file name for `Content-Disposition`.
-pub fn percent_encode(name: &str) -> String {
-    name.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
-        })
-        .collect()
-}
-
 #[derive(Template)]
 #[template(path = "objection_form.html")]
 struct ObjectionFormPage {
@@ -558,7 +528,7 @@ async fn record_objection(
 ) -> Result<Response, AppError> {
     let (name, phone, body) = parse_objector(form).map_err(|e| AppError::invalid(e.first().to_owned()))?;
     if let Some(existing) = state.store().find_objection_by_submit_key(&form.form_key).await? {
-        return Ok(crate::staff::see_other(&format!("/objections/{}", existing.code)));
+        return Ok(see_other(&format!("/objections/{}", existing.code)));
     }
     let now = state.now();
     if state.store().rate_event("objection", quota, now - 3600, now).await? >= OBJECTIONS_PER_CLIENT {
@@ -577,7 +547,7 @@ async fn record_objection(
     };
     let code = match objections::file(state, filing, now).await? {
         objections::Filed::New(code) => code,
-        objections::Filed::Repeat(code) => return Ok(crate::staff::see_other(&format!("/objections/{code}"))),
+        objections::Filed::Repeat(code) => return Ok(see_other(&format!("/objections/{code}"))),
     };
     state
         .audit(NewAuditEntry {
@@ -591,7 +561,7 @@ async fn record_objection(
             org_code: Some(org_code),
         })
         .await?;
-    Ok(crate::staff::see_other(&format!("/objections/{code}?new=1")))
+    Ok(see_other(&format!("/objections/{code}?new=1")))
 }
 
 async fn roster_objection(
@@ -792,7 +762,7 @@ async fn rate_objection(
     let o = looked_up(&state, &ip, &code).await?;
     let rating = Rating::parse(&form.rating, &form.comment).map_err(|e| AppError::invalid(e.to_string()))?;
     objections::rate(&state, &o, &rating, state.now()).await?;
-    Ok(crate::staff::see_other(&format!("/objections/{}", o.code)))
+    Ok(see_other(&format!("/objections/{}", o.code)))
 }
 
 #[derive(Deserialize)]
@@ -822,7 +792,7 @@ async fn find_objection(
         return Ok(Html(LookupPage { code, error: "" }.render()?).into_response());
     }
     match looked_up(&state, &ip, &code).await {
-        Ok(o) => Ok(crate::staff::see_other(&format!("/objections/{}", o.code))),
+        Ok(o) => Ok(see_other(&format!("/objections/{}", o.code))),
         Err(AppError::NotFound) => {
             let page = LookupPage {
                 code,
@@ -856,7 +826,7 @@ async fn self_query_form(
 ) -> Result<Response, AppError> {
     // A hall terminal takes the ID on its on-screen keypad instead.
     if crate::public::kiosk::is_terminal(&state, &headers).await? {
-        return Ok(crate::staff::see_other("/kiosk/self-query"));
+        return Ok(see_other("/kiosk/self-query"));
     }
     let township = township_of(&state, &township_code).await?;
     let visit = visits::tag(&township.code, Menu::SelfQuery);

@@ -239,5 +239,5 @@ async fn minutes_file(
     let m = state.store().find_meeting(&village, meeting).await?.ok_or(AppError::NotFound)?;
     let id = m.minutes_attachment_id.ok_or(AppError::NotFound)?;
     let a = state.store().find_attachment(id).await?.ok_or(AppError::NotFound)?;
-    crate::public::subsidies::attachment_response(&state, &a, true).await
+    crate::web::respond::attachment_response(&state, &a, true).await
 }

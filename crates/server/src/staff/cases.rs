@@ -8,15 +8,14 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, Response};
 use serde::Deserialize;
 use xiaowei_core::service::{self, CaseStatus, ContactMethod, ExtensionStatus};
-use xiaowei_core::{Permission, Phone, Role};
+use xiaowei_core::{Permission, Role};
 use xiaowei_store::{CaseFilter, RequestKind, ServiceCase};
 
-use super::{Nav, Staff, see_other};
-use super::{StaffRoutes, Target};
+use super::tracked::{self, EventRow, PhoneView, TextRow};
+use super::{Nav, Staff, StaffRoutes, Target};
 use crate::app::cases;
 use crate::app::tracked::Outcome;
 use crate::state::AppState;
@@ -145,14 +144,6 @@ pub async fn list(
     Ok(Html(page.render()?))
 }
 
-struct EventRow {
-    at: String,
-    actor: String,
-    method: String,
-    note: String,
-    public: bool,
-}
-
 struct ExtensionRow {
     id: i64,
     days: i64,
@@ -161,14 +152,6 @@ struct ExtensionRow {
     pending: bool,
     requested: String,
     decision: String,
-}
-
-struct TextRow {
-    recipient: String,
-    status: &'static str,
-    body: String,
-    error: String,
-    at: String,
 }
 
 #[derive(Template)]
@@ -209,16 +192,6 @@ pub struct ShowQuery {
     done: String,
 }
 
-/// 待发送 / 发送中 / 已发送 / 发送失败
-pub(super) fn outbox_status(status: &str) -> &'static str {
-    match status {
-        "pending" => "待发送",
-        "sending" => "发送中",
-        "sent" => "已发送",
-        _ => "发送失败",
-    }
-}
-
 pub async fn show(
     State(state): State<AppState>,
     staff: Staff,
@@ -230,47 +203,20 @@ pub async fn show(
     let can_handle = staff.role.allows(Permission::HandleCases);
     let now = state.now();
     // The handler needs the phone to call; everyone else sees it masked.
-    let phone = state.cipher().decrypt(&case.phone_enc).ok().and_then(|p| Phone::parse(&p).ok());
-    let (phone, resident_id) = if can_handle {
-        let id = match &case.resident_id_enc {
-            Some(sealed) => state.cipher().decrypt(sealed).unwrap_or_default(),
-            None => String::new(),
-        };
-        let entry = staff.audit_entry(
-            now,
-            "pii.view",
-            format!("service_case:{}", case.id),
-            format!("查看办件{}申请人联系方式", case.tracking),
-            Some(case.org_code.clone()),
-        );
-        state.audit(entry).await?;
-        (phone.map(|p| p.expose().to_owned()).unwrap_or_default(), id)
-    } else {
-        let id = match &case.resident_id_enc {
-            Some(sealed) => state
-                .cipher()
-                .decrypt(sealed)
-                .ok()
-                .and_then(|s| xiaowei_core::ResidentId::parse(&s).ok())
-                .map(|r| r.masked())
-                .unwrap_or_default(),
-            None => String::new(),
-        };
-        (phone.map(|p| p.masked()).unwrap_or_default(), id)
+    let view = PhoneView {
+        sealed: &case.phone_enc,
+        target: format!("service_case:{}", case.id),
+        detail: format!("查看办件{}申请人联系方式", case.tracking),
+        org_code: &case.org_code,
     };
-    let events = state
-        .store()
-        .events(RequestKind::Case, case.id)
-        .await?
-        .into_iter()
-        .map(|e| EventRow {
-            at: shanghai_time(e.at),
-            actor: e.actor,
-            method: e.method.as_deref().and_then(ContactMethod::parse).map_or("", ContactMethod::label).to_owned(),
-            note: e.note,
-            public: e.public,
-        })
-        .collect();
+    let phone = tracked::contact_phone(&state, &staff, view, can_handle).await?;
+    let sealed_id = case.resident_id_enc.as_deref().map(|s| state.cipher().decrypt(s).unwrap_or_default());
+    let resident_id = match sealed_id {
+        Some(id) if can_handle => id,
+        Some(id) => xiaowei_core::ResidentId::parse(&id).map(|r| r.masked()).unwrap_or_default(),
+        None => String::new(),
+    };
+    let events = tracked::timeline(&state, RequestKind::Case, case.id).await?;
     let raw_extensions = state.store().case_extensions(case.id).await?;
     let pending = raw_extensions.iter().any(|e| e.status == ExtensionStatus::Requested);
     let extensions = raw_extensions
@@ -288,20 +234,7 @@ pub async fn show(
             }
         })
         .collect();
-    let texts = state
-        .store()
-        .outbox(None, Some(case.id), 50, 0)
-        .await?
-        .0
-        .into_iter()
-        .map(|m| TextRow {
-            recipient: m.recipient,
-            status: outbox_status(&m.status),
-            body: m.body,
-            error: m.last_error.unwrap_or_default(),
-            at: shanghai_time(m.sent_at.unwrap_or(m.created_at)),
-        })
-        .collect();
+    let texts = state.store().outbox(None, Some(case.id), 50, 0).await?.0.into_iter().map(TextRow::from).collect();
     let photos = state.store().photos(RequestKind::Case, case.id).await?;
     let notice = match q.done.as_str() {
         "contact" => "已记录首次联系，已短信告知申请人。",
@@ -339,14 +272,7 @@ pub async fn show(
         extensions,
         texts,
         photos,
-        rating: case
-            .rating
-            .as_deref()
-            .and_then(xiaowei_core::tracked::Satisfaction::parse)
-            .map(|r| {
-                format!("{}{}", r.label(), case.rating_comment.clone().map(|c| format!("：{c}")).unwrap_or_default())
-            })
-            .unwrap_or_default(),
+        rating: tracked::rating_line(case.rating.as_deref(), case.rating_comment.as_deref()),
         form_key: random_token(),
         notice,
         case,
@@ -404,8 +330,7 @@ pub struct DecideForm {
 
 /// Where a staff action on a case leads: back to the case, saying what was done.
 fn done(case: &ServiceCase, outcome: Outcome, what: &str) -> Response {
-    let what = if outcome == Outcome::Done { what } else { "repeat" };
-    see_other(&format!("/staff/cases/{}?done={what}", case.tracking))
+    tracked::done(&format!("/staff/cases/{}", case.tracking), outcome, what)
 }
 
 pub async fn contact(
@@ -479,19 +404,7 @@ pub async fn photo(
     Path((tracking, photo_id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
     let case = case_in_scope(&state, &staff, &tracking).await?;
-    let photo = state
-        .store()
-        .photos(RequestKind::Case, case.id)
-        .await?
-        .into_iter()
-        .find(|p| p.id == photo_id)
-        .ok_or(AppError::NotFound)?;
-    let bytes = state.attachments().get(&photo.sha256).await.map_err(|e| AppError::Internal(format!("{e:?}")))?;
-    Ok((
-        [(header::CONTENT_TYPE, photo.content_type), (header::CACHE_CONTROL, "private, max-age=3600".to_owned())],
-        bytes,
-    )
-        .into_response())
+    tracked::photo(&state, RequestKind::Case, case.id, photo_id).await
 }
 
 /// This area's staff routes, each with the permission it needs and its scope target.

@@ -609,7 +609,7 @@ pub async fn approve(
     }
     state.store().publish_disclosure(id, staff.user.id, state.now()).await.map_err(changed_meanwhile)?;
     if let Some(published) = state.store().find_disclosure(id).await? {
-        crate::public::search::index_disclosure(&state, &published).await?;
+        crate::app::search::index_disclosure(&state, &published).await?;
     }
     if let Some(old) = d.supersedes_id {
         state.store().unindex_document("disclosure", old).await?;
@@ -695,7 +695,7 @@ pub async fn attachment(
         .into_iter()
         .find(|a| a.id == attachment_id)
         .ok_or(AppError::NotFound)?;
-    crate::public::subsidies::attachment_response(&state, &a, false).await
+    crate::web::respond::attachment_response(&state, &a, false).await
 }
 
 /// This area's staff routes, each with the permission it needs and its scope target.

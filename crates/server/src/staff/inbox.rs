@@ -14,11 +14,11 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use xiaowei_core::message::{self, MessageKind, MessageStatus};
-use xiaowei_core::{Permission, Phone, Role};
+use xiaowei_core::{Permission, Role};
 use xiaowei_store::{Message, MessageFilter, RequestKind};
 
-use super::{Nav, Staff, see_other};
-use super::{StaffRoutes, Target};
+use super::tracked::{self, EventRow, PhoneView, TextRow};
+use super::{Nav, Staff, StaffRoutes, Target};
 use crate::app::messages;
 use crate::app::tracked::Outcome;
 use crate::state::AppState;
@@ -253,20 +253,6 @@ pub async fn export(
         .into_response())
 }
 
-struct EventRow {
-    at: String,
-    actor: String,
-    note: String,
-    public: bool,
-}
-
-struct TextRow {
-    recipient: String,
-    status: &'static str,
-    body: String,
-    at: String,
-}
-
 struct Assignable {
     id: i64,
     label: String,
@@ -317,20 +303,13 @@ pub async fn show(
     // Those who answer see the phone to call (audited); others see it masked.
     let phone = match &m.phone_enc {
         Some(sealed) => {
-            let phone = state.cipher().decrypt(sealed).ok().and_then(|p| Phone::parse(&p).ok());
-            if can_handle {
-                let entry = staff.audit_entry(
-                    state.now(),
-                    "pii.view",
-                    format!("message:{}", m.id),
-                    format!("查看留言{}的联系电话", m.tracking),
-                    Some(m.org_code.clone()),
-                );
-                state.audit(entry).await?;
-                phone.map(|p| p.expose().to_owned()).unwrap_or_default()
-            } else {
-                phone.map(|p| p.masked()).unwrap_or_default()
-            }
+            let view = PhoneView {
+                sealed,
+                target: format!("message:{}", m.id),
+                detail: format!("查看留言{}的联系电话", m.tracking),
+                org_code: &m.org_code,
+            };
+            tracked::contact_phone(&state, &staff, view, can_handle).await?
         }
         None => String::new(),
     };
@@ -354,30 +333,8 @@ pub async fn show(
     } else {
         Vec::new()
     };
-    let events = state
-        .store()
-        .events(RequestKind::Message, m.id)
-        .await?
-        .into_iter()
-        .map(|e| EventRow { at: shanghai_time(e.at), actor: e.actor, note: e.note, public: e.public })
-        .collect();
-    let texts = state
-        .store()
-        .message_outbox(m.id)
-        .await?
-        .into_iter()
-        .map(|t| TextRow {
-            status: match t.status.as_str() {
-                "pending" => "待发送",
-                "sending" => "发送中",
-                "sent" => "已发送",
-                _ => "发送失败",
-            },
-            body: redact_link_key(&t.body),
-            recipient: t.recipient,
-            at: shanghai_time(t.sent_at.unwrap_or(t.created_at)),
-        })
-        .collect();
+    let events = tracked::timeline(&state, RequestKind::Message, m.id).await?;
+    let texts = state.store().message_outbox(m.id).await?.into_iter().map(TextRow::from).collect();
     let merged_into = match m.merged_into {
         Some(id) => state.store().find_message(id).await?.map(|k| k.tracking).unwrap_or_default(),
         None => String::new(),
@@ -401,18 +358,7 @@ pub async fn show(
         submitted: shanghai_time(m.submitted_at),
         due: shanghai_time(m.reply_due),
         replied: m.replied_at.map(shanghai_time).unwrap_or_default(),
-        rating: m
-            .rating
-            .as_deref()
-            .and_then(xiaowei_core::tracked::Satisfaction::parse)
-            .map(|r| {
-                format!(
-                    "{}{}",
-                    r.label(),
-                    m.rating_comment.clone().filter(|c| !c.is_empty()).map(|c| format!("：{c}")).unwrap_or_default()
-                )
-            })
-            .unwrap_or_default(),
+        rating: tracked::rating_line(m.rating.as_deref(), m.rating_comment.as_deref()),
         merged_into,
         can_handle,
         open: status.is_open(),
@@ -427,15 +373,6 @@ pub async fn show(
         m,
     };
     Ok(Html(page.render()?))
-}
-
-/// Keeps the author's link key out of the staff view of their texts: the link opens the author's
-/// own page.
-pub fn redact_link_key(body: &str) -> String {
-    match body.split_once("?k=") {
-        Some((head, _)) => format!("{head}?k=…"),
-        None => body.to_owned(),
-    }
 }
 
 #[derive(Deserialize)]
@@ -470,8 +407,7 @@ pub struct NoteForm {
 
 /// Where a staff action on a message leads: back to the message, saying what was done.
 fn done(m: &Message, outcome: Outcome, what: &str) -> Response {
-    let what = if outcome == Outcome::Done { what } else { "repeat" };
-    see_other(&format!("/staff/inbox/{}?done={what}", m.tracking))
+    tracked::done(&format!("/staff/inbox/{}", m.tracking), outcome, what)
 }
 
 pub async fn assign(
@@ -550,19 +486,7 @@ pub async fn photo(
     Path((tracking, photo_id)): Path<(String, i64)>,
 ) -> Result<Response, AppError> {
     let m = message_in_scope(&state, &staff, &tracking).await?;
-    let photo = state
-        .store()
-        .photos(RequestKind::Message, m.id)
-        .await?
-        .into_iter()
-        .find(|p| p.id == photo_id)
-        .ok_or(AppError::NotFound)?;
-    let bytes = state.attachments().get(&photo.sha256).await.map_err(|e| AppError::Internal(format!("{e:?}")))?;
-    Ok((
-        [(header::CONTENT_TYPE, photo.content_type), (header::CACHE_CONTROL, "private, max-age=3600".to_owned())],
-        bytes,
-    )
-        .into_response())
+    tracked::photo(&state, RequestKind::Message, m.id, photo_id).await
 }
 
 /// This area's staff routes, each with the permission it needs and its scope target.

@@ -32,36 +32,6 @@ pub const REFRESH_SECS: u64 = 10;
 /// Arrivals listed on the overview.
 const LATEST: i64 = 10;
 
-/// Announcements of changes, by the org code they happened in, and of the server closing.
-pub struct LiveHub {
-    tx: broadcast::Sender<String>,
-    closing: watch::Sender<bool>,
-}
-
-impl Default for LiveHub {
-    fn default() -> Self {
-        Self { tx: broadcast::channel(256).0, closing: watch::channel(false).0 }
-    }
-}
-
-impl LiveHub {
-    /// Announces a change in `org_code` (a new case, message or alert) to every open stream.
-    pub fn changed(&self, org_code: &str) {
-        // Nobody listening is fine: there is no dashboard open.
-        let _ = self.tx.send(org_code.to_owned());
-    }
-
-    /// Ends every open stream: a graceful shutdown waits for open requests, and a stream would
-    /// otherwise never end.
-    pub fn close(&self) {
-        self.closing.send_replace(true);
-    }
-
-    fn subscribe(&self) -> broadcast::Receiver<String> {
-        self.tx.subscribe()
-    }
-}
-
 /// One arrival as the overview lists it: time, place and what, never who.
 #[derive(Debug, Clone, Serialize)]
 pub struct Arrival {
@@ -227,7 +197,7 @@ pub async fn screen(State(state): State<AppState>, staff: Staff) -> Result<Html<
 /// [`REFRESH_SECS`] seconds.
 pub async fn events(State(state): State<AppState>, staff: Staff) -> Result<Response, AppError> {
     let rx = state.live().subscribe();
-    let closing = state.live().closing.subscribe();
+    let closing = state.live().closing();
     let mut tick = tokio::time::interval(Duration::from_secs(REFRESH_SECS));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let stream = figures_stream(StreamState { state, staff, rx, closing, tick });

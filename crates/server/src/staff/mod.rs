@@ -23,13 +23,14 @@ mod routes;
 mod screening;
 mod service_links;
 mod services;
+mod tracked;
 mod users;
 mod village_office;
 mod wechat;
 
+pub(crate) use crate::web::respond::{see_other, xlsx_response};
+pub(crate) use crate::web::security::{SESSION_COOKIE, token_hash};
 pub use auth::{check_password_rules, hash_password};
-pub use inbox::redact_link_key;
-pub use rosters::xlsx_response;
 pub use routes::{StaffRoute, StaffRoutes};
 pub use users::check_username;
 
@@ -37,7 +38,6 @@ use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
-use sha2::{Digest, Sha256};
 use xiaowei_core::access::Scope;
 use xiaowei_core::{Permission, Role};
 use xiaowei_store::{NewAuditEntry, StaffUser};
@@ -45,8 +45,6 @@ use xiaowei_store::{NewAuditEntry, StaffUser};
 use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::security::{ClientIp, CsrfToken, cookie};
-
-pub const SESSION_COOKIE: &str = "xw_session";
 
 /// What a route's target is, for scope checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,11 +130,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/staff/login", get(auth::login_page).post(auth::login))
         .route("/staff/logout", post(auth::logout))
         .merge(areas().into_router(state))
-}
-
-/// The SHA-256 of a session token: only the hash is stored.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// The logged-in staff member of the current request.
@@ -323,9 +316,4 @@ pub struct KeyedForm {
 /// Rejects a repeated submission of the same form: the first submit acts, later ones do not.
 pub async fn first_submit(state: &AppState, staff: &Staff, form_key: &str) -> Result<bool, AppError> {
     crate::app::tracked::claim_form(state, staff.user.id, form_key).await
-}
-
-/// A `303 See Other` to `location`, the answer to every successful form post.
-pub fn see_other(location: &str) -> axum::response::Response {
-    axum::response::IntoResponse::into_response(axum::response::Redirect::to(location))
 }

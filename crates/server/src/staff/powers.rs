@@ -191,7 +191,7 @@ pub async fn create_item(
     let now = state.now();
     let id = state.store().add_power_item(&item, now).await?;
     if let Some(added) = state.store().find_power_item(id).await? {
-        crate::public::search::index_power_item(&state, &added).await?;
+        crate::app::search::index_power_item(&state, &added).await?;
     }
     let detail = format!("新增权力事项 {}（{}步，{}天）", item.name, item.steps.len(), item.total_days);
     state.audit(staff.audit_entry(now, "power.item.add", format!("power_item:{id}"), detail, Some(org_code))).await?;
@@ -281,7 +281,7 @@ pub async fn save_lists(
         Err(e) => return Err(e.into()),
     }
     if let Some(saved) = store.find_power_item(id).await? {
-        crate::public::search::index_power_item(&state, &saved).await?;
+        crate::app::search::index_power_item(&state, &saved).await?;
     }
     let detail = format!("修改四张清单 {}（责任{}条，追责{}条）", item.name, duties.len(), accountability.len());
     let entry = staff.audit_entry(now, "power.item.lists", format!("power_item:{id}"), detail, Some(item.org_code));
@@ -610,7 +610,7 @@ pub async fn publish(
         other => other.into(),
     })?;
     if let Some(published) = state.store().find_power_exercise(id).await? {
-        crate::public::search::index_power_record(&state, &published).await?;
+        crate::app::search::index_power_record(&state, &published).await?;
     }
     let entry = staff.audit_entry(
         now,
@@ -630,7 +630,7 @@ pub async fn document(
 ) -> Result<Response, AppError> {
     exercise_in_scope(&state, &staff, id).await?;
     let d = state.store().find_power_document(doc).await?.filter(|d| d.exercise_id == id).ok_or(AppError::NotFound)?;
-    crate::public::powers::document_response(&state, d, false).await
+    crate::web::respond::document_response(&state, d, false).await
 }
 
 /// This area's staff routes, each with the permission it needs and its scope target.

@@ -10,8 +10,8 @@ use axum::Form;
 use axum::body::Bytes;
 use axum::extract::multipart::MultipartError;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::{Html, Response};
 use serde::Deserialize;
 use xiaowei_core::objection;
 use xiaowei_core::roster::CellError;
@@ -20,7 +20,7 @@ use xiaowei_core::{Fen, OrgLevel, Permission};
 use xiaowei_integrations::StoredAttachment;
 use xiaowei_store::{NewAttachment, Programme, Roster, StoreError};
 
-use super::{KeyedForm, Nav, Staff, first_submit, see_other};
+use super::{KeyedForm, Nav, Staff, first_submit, see_other, xlsx_response};
 use super::{StaffRoutes, Target};
 use crate::app::rosters::{
     AttachmentView, DifferenceView, EntryView, ImportParams, VersionView, check_upload, refresh_differences,
@@ -576,17 +576,17 @@ async fn group_notice(state: &AppState, roster: &Roster, title: &str, publicity:
     text.push_str(&format!("。请点开链接核对本人信息：{link} 。如有异议，可在页面上点“对此有异议”直接提出。"));
     if let Some(leaf) = state.store().latest_leaf_of("roster", roster.id).await? {
         text.push_str(&format!("\n公开账本第{}号记录。", leaf.idx));
-        let witnessed = crate::workers::witnesses::witnessed_checkpoint(state).await?;
+        let witnessed = crate::app::ledger::witnessed_checkpoint(state).await?;
         match witnessed.newest {
             Some((size, root, names)) if size > u64::try_from(leaf.idx).unwrap_or(u64::MAX) => text.push_str(&format!(
                 "见证检查点：{size}条记录，根哈希 {}（{}确认）。",
-                crate::workers::witnesses::short_hash(&root),
+                crate::app::ledger::short_hash(&root),
                 names.join("、")
             )),
             _ if state.config().witnesses.is_empty() => text.push_str(&format!(
                 "账本检查点：{}条记录，根哈希 {}。",
                 witnessed.size,
-                crate::workers::witnesses::short_hash(&witnessed.root)
+                crate::app::ledger::short_hash(&witnessed.root)
             )),
             _ => text.push_str("见证方确认中，稍后可在本页复制带见证检查点的通知。"),
         }
@@ -772,7 +772,7 @@ pub async fn approve(
         .await
         .map_err(changed_meanwhile)?;
     if let Some(published) = state.store().find_roster(id).await? {
-        crate::public::search::index_roster(&state, &published).await?;
+        crate::app::search::index_roster(&state, &published).await?;
     }
     crate::app::screening::after_publication(&state, id);
     if let Some(old) = roster.supersedes_id {
@@ -868,20 +868,6 @@ pub async fn export_full(
     Ok(xlsx_response(bytes, &format!("{title}（内部）.xlsx")))
 }
 
-/// An xlsx download with a UTF-8 file name.
-pub fn xlsx_response(bytes: Vec<u8>, file_name: &str) -> Response {
-    let encoded = crate::public::subsidies::percent_encode(file_name);
-    (
-        [
-            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"roster.xlsx\"; filename*=UTF-8''{encoded}")),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
 /// Validates and stores an uploaded scan or document; returns it with the name to keep.
 pub(super) async fn store_scan(state: &AppState, upload: &Upload) -> Result<(StoredAttachment, String), AppError> {
     let stored = state.attachments().put(upload.file.clone()).await.map_err(|e| {
@@ -912,7 +898,7 @@ pub async fn attachment(
         .await?
         .filter(|a| a.roster_id == Some(id))
         .ok_or(AppError::NotFound)?;
-    crate::public::subsidies::attachment_response(&state, &a, false).await
+    crate::web::respond::attachment_response(&state, &a, false).await
 }
 
 /// This area's staff routes, each with the permission it needs and its scope target.

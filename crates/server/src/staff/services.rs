@@ -188,7 +188,7 @@ pub async fn create(
         return Ok(see_other("/staff/services?done=repeat"));
     }
     let id = state.store().upsert_service_item(&item, state.now()).await?;
-    crate::public::search::index_service_item(&state, id).await?;
+    crate::app::search::index_service_item(&state, id).await?;
     let entry = staff.audit_entry(
         state.now(),
         "service_item.save",
@@ -279,7 +279,7 @@ pub async fn update(
         return Ok(see_other(&format!("/staff/services/{id}?done=repeat")));
     }
     state.store().update_service_item(id, &item, state.now()).await?;
-    crate::public::search::index_service_item(&state, id).await?;
+    crate::app::search::index_service_item(&state, id).await?;
     let entry = staff.audit_entry(
         state.now(),
         "service_item.save",
@@ -311,7 +311,7 @@ pub async fn set_active(
     }
     let active = form.active == "1";
     state.store().set_service_item_active(id, active, state.now()).await?;
-    crate::public::search::index_service_item(&state, id).await?;
+    crate::app::search::index_service_item(&state, id).await?;
     let detail = format!("{}服务事项 {}", if active { "上架" } else { "下架" }, item.name);
     state
         .audit(staff.audit_entry(state.now(), "service_item.active", format!("service_item:{id}"), detail, None))
@@ -594,12 +594,12 @@ pub async fn outbox(
             id: m.id,
             tracking,
             recipient: m.recipient,
-            status: super::cases::outbox_status(&m.status),
+            status: super::tracked::outbox_status(&m.status),
             failed: m.status == "failed",
             attempts: m.attempts,
             error: m.last_error.unwrap_or_default(),
             // A message author's link opens their own page: keep its key out of this view.
-            body: if m.message_id.is_some() { super::redact_link_key(&m.body) } else { m.body },
+            body: if m.message_id.is_some() { xiaowei_core::text::redact_link_keys(&m.body) } else { m.body },
             at: shanghai_time(m.sent_at.unwrap_or(m.created_at)),
         });
     }

@@ -34,21 +34,6 @@ pub async fn terminal_of(state: &AppState, headers: &HeaderMap) -> Result<Option
     }
 }
 
-/// Parses the `trusted_proxies` setting: CIDR blocks (`10.0.0.0/8`, `fd00::/8`) or single
-/// addresses (`192.0.2.7`).
-pub fn parse_proxies(entries: &[String]) -> Result<Vec<IpNet>, String> {
-    entries
-        .iter()
-        .map(|entry| {
-            let entry = entry.trim();
-            entry
-                .parse::<IpNet>()
-                .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| format!("trusted_proxies：“{entry}”不是有效的地址或 CIDR 网段"))
-        })
-        .collect()
-}
-
 /// The client's address: `peer`, unless `peer` is trusted, in which case the forwarding chain
 /// is walked from the right, past every trusted hop, to the first address that is not one. An
 /// unreadable hop (`unknown`, an obfuscated name) stops the walk at the last trusted address.
@@ -160,7 +145,7 @@ mod tests {
     }
 
     fn proxies() -> Vec<IpNet> {
-        parse_proxies(&["10.0.0.0/8".into(), "192.0.2.7".into(), "fd00::/8".into()]).unwrap_or_default()
+        crate::config::parse_proxies(&["10.0.0.0/8".into(), "192.0.2.7".into(), "fd00::/8".into()]).unwrap_or_default()
     }
 
     #[test]
@@ -205,8 +190,8 @@ mod tests {
 
     #[test]
     fn a_bad_proxy_entry_is_named() {
-        let error = parse_proxies(&["10.0.0.0/33".into()]).err().unwrap_or_default();
+        let error = crate::config::parse_proxies(&["10.0.0.0/33".into()]).err().unwrap_or_default();
         assert!(error.contains("10.0.0.0/33"), "{error}");
-        assert_eq!(parse_proxies(&[" 127.0.0.1 ".into()]).map(|p| p.len()), Ok(1));
+        assert_eq!(crate::config::parse_proxies(&[" 127.0.0.1 ".into()]).map(|p| p.len()), Ok(1));
     }
 }

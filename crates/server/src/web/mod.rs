@@ -1,4 +1,5 @@
-//! Web plumbing every route shares: the error type and pages, forms that come back filled in, 长辈模式, CSRF and input checks, the client
+//! Web plumbing every route shares: the error type and pages, forms that come back filled in,
+//! responses several ends send (redirects, downloads, stored files), 长辈模式, CSRF and input checks, the client
 //! address and quotas, health and metrics, static assets, charts, the published-page cache, QR
 //! codes, and the helpers for place names and Shanghai dates.
 
@@ -13,4 +14,5 @@ pub mod ops;
 pub mod page_cache;
 pub mod places;
 pub mod qr;
+pub mod respond;
 pub mod security;

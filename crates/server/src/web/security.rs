@@ -328,6 +328,14 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     Response::from_parts(parts, body)
 }
 
+/// The cookie that carries a staff session's token.
+pub const SESSION_COOKIE: &str = "xw_session";
+
+/// The SHA-256 of a session token: only the hash is stored.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

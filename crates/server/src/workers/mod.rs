@@ -3,6 +3,7 @@
 //! witness submission.
 
 pub mod alerts;
+pub mod keys;
 pub mod notify;
 pub mod visits;
 pub mod witnesses;

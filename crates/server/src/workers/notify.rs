@@ -38,8 +38,6 @@
 //! account: the tracking number plus the phone (matched by blind index) opens the case, and texts
 //! carry a keyed link (`/cases/{tracking}?k=…`, an HMAC of the tracking number).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +52,8 @@ use crate::app::tracked::WECHAT_CHANNEL;
 use crate::state::AppState;
 use crate::web::error::AppError;
 
+pub use crate::state::gateway::{GatewayError, GatewayFuture, LogGateway, SharedGateway, SmsGateway};
+
 /// Attempts before a transiently failing message is given up.
 pub const MAX_ATTEMPTS: i64 = 8;
 /// How long a worker holds a claimed message before another may retry it.
@@ -64,45 +64,6 @@ const BATCH: i64 = 200;
 /// How often the delivery worker looks for due texts it was not told about.
 pub const DELIVERY_POLL: Duration = Duration::from_secs(2);
 
-/// Why a gateway did not deliver.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GatewayError {
-    /// Try again later (timeout, 5xx, throttling).
-    Transient(String),
-    /// The provider refused the message for good (template, number, signature).
-    Rejected(String),
-}
-
-pub type GatewayFuture<'a> = Pin<Box<dyn Future<Output = Result<String, GatewayError>> + Send + 'a>>;
-
-/// Whatever sends a text: a real provider, the development log, or a test fake. Returns the
-/// provider's message id.
-pub trait SmsGateway: Send + Sync {
-    fn send<'a>(
-        &'a self,
-        phone: &'a str,
-        notice: &'a str,
-        params: &'a [(String, String)],
-        body: &'a str,
-    ) -> GatewayFuture<'a>;
-
-    /// Whether texts reach real phones. The development log gateway's do not, so a verification
-    /// code it "sends" is shown on the page instead (see `app::phones`).
-    fn reaches_phones(&self) -> bool {
-        true
-    }
-
-    /// Sends this gateway may start per second, if it is limited.
-    fn per_second(&self) -> Option<u32> {
-        None
-    }
-
-    /// Sends this gateway may have awaiting an answer at once.
-    fn in_flight(&self) -> usize {
-        xiaowei_integrations::sms::DEFAULT_IN_FLIGHT
-    }
-}
-
 /// How many texts one round claims for `gateway`: at most [`BATCH`], and no more than its pace
 /// sends in half a lease, so that a claimed text is sent before its lease could run out and
 /// another instance claim it again.
@@ -112,8 +73,6 @@ fn batch_for(gateway: &dyn SmsGateway) -> i64 {
         None => BATCH,
     }
 }
-
-pub type SharedGateway = Arc<dyn SmsGateway>;
 
 /// The wait before retry number `attempts` (1-based): 30 s doubling, at most an hour.
 pub fn backoff_secs(attempts: i64) -> i64 {
@@ -157,13 +116,13 @@ async fn send_wechat(state: &AppState, m: &OutboxMessage, params: &[(String, Str
     };
     let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
     let message = wechat_template(&state.config().wechat.keywords, openid, template_id, m, &param)?;
-    match crate::public::wechat::send_template(state, account, message).await {
+    match crate::app::wechat::send_template(state, account, message).await {
         Ok(id) => Ok(format!("wechat-{id}")),
-        Err(crate::public::wechat::WechatFailure::Api(e)) if e.is_transient() => {
+        Err(crate::app::wechat::WechatFailure::Api(e)) if e.is_transient() => {
             Err(GatewayError::Transient(e.to_string()))
         }
-        Err(crate::public::wechat::WechatFailure::Api(e)) => Err(GatewayError::Rejected(e.to_string())),
-        Err(crate::public::wechat::WechatFailure::App(e)) => Err(GatewayError::Transient(e.to_string())),
+        Err(crate::app::wechat::WechatFailure::Api(e)) => Err(GatewayError::Rejected(e.to_string())),
+        Err(crate::app::wechat::WechatFailure::App(e)) => Err(GatewayError::Transient(e.to_string())),
     }
 }
 
@@ -301,37 +260,6 @@ async fn deliver_one(
     }
 }
 
-/// A gateway that only logs (development): the masked phone and the text. Texts about messages
-/// (留言) log no phone at all, so that a reporter's number never reaches the log.
-pub struct LogGateway;
-
-impl SmsGateway for LogGateway {
-    fn reaches_phones(&self) -> bool {
-        false
-    }
-
-    fn send<'a>(
-        &'a self,
-        phone: &'a str,
-        notice: &'a str,
-        _: &'a [(String, String)],
-        body: &'a str,
-    ) -> GatewayFuture<'a> {
-        Box::pin(async move {
-            // A verification code may be a reporter's: no phone either.
-            let masked = if notice.starts_with("message_") || notice == crate::app::phones::CODE_NOTICE {
-                String::from("（不记录）")
-            } else {
-                Phone::parse(phone).map(|p| p.masked()).unwrap_or_default()
-            };
-            // The log keeps the text but not the key of its case link.
-            let body = xiaowei_core::text::redact_link_keys(body);
-            tracing::info!(phone = %masked, notice, %body, "text (log only)");
-            Ok(format!("log-{}", crate::web::security::random_token()[..12].to_owned()))
-        })
-    }
-}
-
 /// Every notice key a text can be sent under: each needs a template in `[sms_templates]`.
 pub fn sms_notice_keys() -> impl Iterator<Item = &'static str> {
     Notice::ALL
@@ -343,7 +271,7 @@ pub fn sms_notice_keys() -> impl Iterator<Item = &'static str> {
                 .into_iter()
                 .map(xiaowei_core::objection::ObjectionNotice::key),
         )
-        .chain([xiaowei_core::alert::DIGEST_NOTICE, crate::app::phones::CODE_NOTICE])
+        .chain([xiaowei_core::alert::DIGEST_NOTICE, xiaowei_core::phone_proof::CODE_NOTICE])
 }
 
 /// A configured SMS provider: looks up the provider's template for each notice, keeps the

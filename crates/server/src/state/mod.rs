@@ -1,5 +1,12 @@
 //! The application state shared by every request: storage, the personal-data cipher, the
-//! configuration and the metrics handle. Cheap to clone.
+//! configuration and the metrics handle. Cheap to clone. What it holds lives beside it in this
+//! folder (the text gateway, the live hub, pending visits, the screening registries) or below it
+//! (`config`, `keyring`, `web::error`, `web::page_cache`), never in the modules that use the state.
+
+pub mod gateway;
+pub mod live;
+pub mod registries;
+pub mod visits;
 
 use std::sync::Arc;
 
@@ -27,14 +34,14 @@ struct Inner {
     cipher: PiiCipher,
     config: Config,
     metrics: PrometheusHandle,
-    gateway: crate::workers::notify::SharedGateway,
+    gateway: gateway::SharedGateway,
     /// Raised by the store when texts are queued; wakes the delivery worker.
     outbox_queued: Arc<tokio::sync::Notify>,
     ledger_key: tokio::sync::OnceCell<Arc<xiaowei_core::ledger::LogKey>>,
     wechat_api: std::sync::OnceLock<xiaowei_integrations::wechat::WechatApi>,
-    live: crate::staff::live::LiveHub,
-    visits: crate::workers::visits::VisitCounter,
-    registries: crate::app::screening::RegistryCache,
+    live: live::LiveHub,
+    visits: visits::VisitCounter,
+    registries: registries::RegistryCache,
     trusted_proxies: Vec<ipnet::IpNet>,
     /// Draws queued ahead of the random generator (see [`AppState::draw`]).
     draws: std::sync::Mutex<std::collections::VecDeque<u64>>,
@@ -43,7 +50,7 @@ struct Inner {
 impl AppState {
     /// State whose texts only go to the log (development and tests).
     pub fn new(store: Store, cipher: PiiCipher, config: Config, attachments: AttachmentStore) -> Self {
-        Self::with_gateway(store, cipher, config, attachments, Arc::new(crate::workers::notify::LogGateway))
+        Self::with_gateway(store, cipher, config, attachments, Arc::new(gateway::LogGateway))
     }
 
     /// State that sends texts through `gateway`.
@@ -52,14 +59,14 @@ impl AppState {
         cipher: PiiCipher,
         config: Config,
         attachments: AttachmentStore,
-        gateway: crate::workers::notify::SharedGateway,
+        gateway: gateway::SharedGateway,
     ) -> Self {
-        let trusted_proxies = crate::web::client::parse_proxies(&config.trusted_proxies).unwrap_or_else(|e| {
+        let trusted_proxies = crate::config::parse_proxies(&config.trusted_proxies).unwrap_or_else(|e| {
             tracing::error!(error = %e, "trusted_proxies ignored");
             Vec::new()
         });
         // Without the audit key the server still publishes, in leaf format 1 (accounts not covered).
-        let store = match crate::public::ledger::load_or_create_audit_key(&config) {
+        let store = match crate::keyring::load_or_create_audit_key(&config) {
             Ok(key) => store.with_audit_key(key),
             Err(e) => {
                 tracing::error!(error = %e, "no ledger audit key: roster leaves will not cover payment accounts");
@@ -78,13 +85,13 @@ impl AppState {
             attachments,
             cipher,
             config,
-            metrics: crate::web::ops::metrics_handle(),
+            metrics: metrics_handle(),
             gateway,
             ledger_key: tokio::sync::OnceCell::new(),
             wechat_api: std::sync::OnceLock::new(),
-            live: crate::staff::live::LiveHub::default(),
-            visits: crate::workers::visits::VisitCounter::default(),
-            registries: crate::app::screening::RegistryCache::default(),
+            live: live::LiveHub::default(),
+            visits: visits::VisitCounter::default(),
+            registries: registries::RegistryCache::default(),
             draws: std::sync::Mutex::default(),
         }))
     }
@@ -116,7 +123,7 @@ impl AppState {
     }
 
     /// Where text messages go.
-    pub fn gateway(&self) -> crate::workers::notify::SharedGateway {
+    pub fn gateway(&self) -> gateway::SharedGateway {
         self.0.gateway.clone()
     }
 
@@ -131,7 +138,11 @@ impl AppState {
         let key = self
             .0
             .ledger_key
-            .get_or_try_init(|| async { crate::public::ledger::load_or_create_key(&self.0.config).map(Arc::new) })
+            .get_or_try_init(|| async {
+                crate::keyring::load_or_create_ledger_key(&self.0.config)
+                    .map(Arc::new)
+                    .map_err(|e| AppError::Internal(e.to_string()))
+            })
             .await?;
         Ok(key.clone())
     }
@@ -151,17 +162,17 @@ impl AppState {
     }
 
     /// The live overview's hub: handlers announce new cases and messages after commit.
-    pub fn live(&self) -> &crate::staff::live::LiveHub {
+    pub fn live(&self) -> &live::LiveHub {
         &self.0.live
     }
 
     /// Page views waiting to be written.
-    pub fn visits(&self) -> &crate::workers::visits::VisitCounter {
+    pub fn visits(&self) -> &visits::VisitCounter {
         &self.0.visits
     }
 
     /// The registries indexed for screening, kept between runs.
-    pub fn registries(&self) -> &crate::app::screening::RegistryCache {
+    pub fn registries(&self) -> &registries::RegistryCache {
         &self.0.registries
     }
 
@@ -215,4 +226,19 @@ impl AppState {
         self.store().append_audit(&entry).await?;
         Ok(())
     }
+}
+
+/// The process-wide recorder. Several servers in one process (tests) share it.
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed");
+            }
+            handle
+        })
+        .clone()
 }
