@@ -6,6 +6,7 @@ mod backup;
 mod bench;
 mod bench_hostile;
 mod bench_screening;
+mod bench_texts;
 mod demo;
 mod demo_disclosures;
 mod demo_followers;

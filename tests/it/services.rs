@@ -1,7 +1,7 @@
 //! 我要办事 end to end over HTTP: apply (with a double submit), the texts to all four officials,
 //! following by tracking number and phone, the officer's contact and completion, the rating and
 //! the reopen; the 24-hour clock with a controllable time; two server instances running the
-//! clocks and delivery at once; provider failures; bad input; extensions; the working-day basis.
+//! clocks and delivery at once, by hand and as running workers; provider failures; bad input; extensions; the working-day basis.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -440,24 +440,66 @@ both_backends!(the_24_hour_clock_reminds_then_escalates_once, |app: TestApp| asy
 /// A gateway that counts what it sends and can be told to fail.
 #[derive(Default)]
 struct FakeGateway {
+    /// (phone, text) of every accepted send.
     sent: Mutex<Vec<(String, String)>>,
     calls: AtomicUsize,
     fail: Mutex<Option<GatewayError>>,
 }
 
 impl SmsGateway for FakeGateway {
-    fn send<'a>(&'a self, phone: &'a str, notice: &'a str, _: &'a [(String, String)], _: &'a str) -> GatewayFuture<'a> {
+    fn send<'a>(&'a self, phone: &'a str, _: &'a str, _: &'a [(String, String)], body: &'a str) -> GatewayFuture<'a> {
         Box::pin(async move {
             self.calls.fetch_add(1, Ordering::SeqCst);
             tokio::task::yield_now().await;
             if let Some(e) = self.fail.lock().unwrap().clone() {
                 return Err(e);
             }
-            self.sent.lock().unwrap().push((phone.to_owned(), notice.to_owned()));
+            self.sent.lock().unwrap().push((phone.to_owned(), body.to_owned()));
             Ok(format!("fake-{}", self.calls.load(Ordering::SeqCst)))
         })
     }
 }
+
+both_backends!(two_running_delivery_workers_send_every_queued_text_exactly_once, |app: TestApp| async move {
+    let ([item, _], _) = seed_cases(&app).await;
+    let other_store = Store::connect(&app.database_url).await.unwrap();
+    let other = AppState::new(
+        other_store.clone(),
+        app.state.cipher().clone(),
+        app.state.config().clone(),
+        xiaowei_integrations::AttachmentStore::in_memory(1024),
+    );
+    let gateway = std::sync::Arc::new(FakeGateway::default());
+    // Both instances' workers run as `serve` runs them, woken by the texts each queues (and, on
+    // PostgreSQL, by the other's NOTIFY), while applications arrive at both.
+    let workers = [
+        notify::spawn_delivery(app.state.clone(), gateway.clone(), notify::DELIVERY_POLL),
+        notify::spawn_delivery(other.clone(), gateway.clone(), notify::DELIVERY_POLL),
+    ];
+    let t0 = 1_760_000_000;
+    for i in 0..60 {
+        let state = if i % 2 == 0 { &app.state } else { &other };
+        case_at(state, item, app.own_department, t0 + i, &format!("surge-{i}")).await;
+    }
+    let queued = app.state.store().outbox(None, None, 1, 0).await.unwrap().1;
+    assert_eq!(queued, 60 * 4, "four texts per application");
+    // Not a timing check: the deadline only keeps a broken worker from hanging the run.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while app.state.store().outbox_counts(true).await.unwrap().sent < queued && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for worker in &workers {
+        worker.abort();
+    }
+    let counts = app.state.store().outbox_counts(true).await.unwrap();
+    assert_eq!((counts.sent, counts.pending + counts.sending + counts.failed), (queued, 0));
+    let mut sent = gateway.sent.lock().unwrap().clone();
+    assert_eq!(gateway.calls.load(Ordering::SeqCst), sent.len(), "no send failed");
+    sent.sort();
+    sent.dedup();
+    assert_eq!(i64::try_from(sent.len()).unwrap(), queued, "each text reached the provider exactly once");
+    other_store.close().await;
+});
 
 both_backends!(two_instances_mark_and_deliver_exactly_once, |app: TestApp| async move {
     let ([item, _], _) = seed_cases(&app).await;

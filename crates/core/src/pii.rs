@@ -137,11 +137,16 @@ struct Sealer {
     id: [u8; KEY_ID_LEN],
     aead: Aes256Gcm,
     key: PiiKey,
+    /// The index key's HMAC state after the key, cloned for each blind index instead of keying
+    /// a new one (half the hashing of a 100,000-row import).
+    keyed: Hmac<Sha256>,
 }
 
 impl Sealer {
     fn new(key: PiiKey) -> Self {
-        Self { id: key.id_bytes(), aead: Aes256Gcm::new(&key.enc.into()), key }
+        #[allow(clippy::expect_used)]
+        let keyed = <Hmac<Sha256> as Mac>::new_from_slice(&key.mac).expect("HMAC accepts keys of any length");
+        Self { id: key.id_bytes(), aead: Aes256Gcm::new(&key.enc.into()), key, keyed }
     }
 
     fn open(&self, nonce_and_body: &[u8]) -> Option<Vec<u8>> {
@@ -153,7 +158,11 @@ impl Sealer {
     }
 
     fn blind_index(&self, purpose: &str, value: &str) -> String {
-        keyed_hash(&self.key.mac, purpose, value)
+        let mut mac = self.keyed.clone();
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(value.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
     }
 }
 
@@ -329,6 +338,16 @@ mod tests {
         let c = PiiCipher::new(PiiKey::generate());
         let sealed = c.encrypt("620922198001011234");
         assert_eq!(c.decrypt(&sealed), Ok("620922198001011234".to_owned()));
+    }
+
+    #[test]
+    fn the_prepared_index_key_hashes_exactly_as_a_fresh_one() {
+        let key = PiiKey::generate();
+        let mac = key.mac;
+        let c = PiiCipher::new(key);
+        for value in ["620922198001011234", "", "6228480000000000000"] {
+            assert_eq!(c.blind_index("id", value), keyed_hash(&mac, "id", value));
+        }
     }
 
     #[test]

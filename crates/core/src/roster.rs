@@ -252,7 +252,9 @@ pub fn check(grid: &[Vec<String>], standard: Option<Standard>) -> Result<RosterC
         if cells.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
-        let is_total = cells.iter().any(|c| matches!(compact(c).as_str(), "合计" | "总计" | "小计"));
+        // Every label of a totals row holds 计; only such cells are compacted and compared.
+        let is_total =
+            cells.iter().any(|c| c.contains('计') && matches!(compact(c).as_str(), "合计" | "总计" | "小计"));
         if is_total && cell(cells, Column::ResidentId).is_empty() {
             break;
         }

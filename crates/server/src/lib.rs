@@ -141,7 +141,8 @@ pub async fn serve(
     spawn_housekeeping(state.clone());
     workers::keys::spawn_watch(state.clone(), Duration::from_secs(1));
     if state.config().workers {
-        notify::spawn_workers(state.clone(), state.gateway(), Duration::from_secs(15));
+        notify::spawn_workers(state.clone(), Duration::from_secs(15));
+        notify::spawn_delivery(state.clone(), state.gateway(), notify::DELIVERY_POLL);
         screening::spawn_schedule(state.clone(), Duration::from_secs(6 * 3600));
         if !state.config().witnesses.is_empty() {
             witnesses::spawn(state.clone(), Duration::from_secs(10));

@@ -318,6 +318,38 @@ conformance!(outbox_claims_hand_each_message_to_one_worker, |store: Store| async
     assert_eq!(counts.sent, 1);
 });
 
+conformance!(racing_claimers_lease_every_text_exactly_once_and_queuing_raises_the_signal, |store: Store| async move {
+    let raised = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&raised);
+    let store = store.with_outbox_signal(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    let texts: Vec<NewOutbox> = (0..300).map(|i| text(&format!("surge-{i}"))).collect();
+    store.enqueue(&texts, 100).await.unwrap();
+    store.enqueue(&[], 100).await.unwrap();
+    assert_eq!(raised.load(std::sync::atomic::Ordering::SeqCst), 1, "raised once per queuing write, not for nothing");
+    let mut seen = Vec::new();
+    loop {
+        let claims = racing_claims(&store).await;
+        if claims.is_empty() {
+            break;
+        }
+        seen.extend(claims);
+    }
+    let claimed = seen.len();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!((claimed, seen.len()), (300, 300), "every text leased once, none twice");
+    assert_eq!(store.outbox_counts(true).await.unwrap().sending, 300);
+});
+
+/// Six workers claiming at once, 25 texts each at most: the ids they got.
+async fn racing_claims(store: &Store) -> Vec<i64> {
+    let claim = |w: &'static str| store.claim_outbox(w, 100, 60, 25);
+    let (a, b, c, d, e, f) = tokio::join!(claim("a"), claim("b"), claim("c"), claim("d"), claim("e"), claim("f"));
+    [a, b, c, d, e, f].into_iter().flat_map(|r| r.unwrap()).map(|m| m.id).collect()
+}
+
 conformance!(every_catalogue_change_is_a_ledger_leaf, |store: Store| async move {
     let (dept, item) = catalogue(&store).await;
     let first = store.latest_leaf_of("service_item", item).await.unwrap().unwrap();

@@ -67,7 +67,7 @@ pub use monitor::{
 pub use objections::{NewObjection, Objection, ObjectionChange, ObjectionClock, RatingChange};
 pub use ops::{COUNTED_TABLES, ExportedSnapshot};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
-pub use outbox::{NewOutbox, OutboxCounts, OutboxMessage};
+pub use outbox::{NewOutbox, OutboxCounts, OutboxListener, OutboxMessage};
 pub use phones::{NewPhoneProof, OwnRequest, PhoneProof, PhoneSession};
 pub use pii_rotation::{
     BatchOutcome, Index, PiiRotation, ROTATED_TABLES, Rotated, RotatedTable, RowKey, Sealed, TableProgress,
@@ -116,6 +116,20 @@ pub struct Store {
     /// The ring in use and the retired personal-data keys, when a check of the ledger must
     /// re-derive roster leaves written before a key rotation (see `ledger.rs`).
     retired_pii: Option<std::sync::Arc<(xiaowei_core::PiiCipher, Vec<xiaowei_core::PiiCipher>)>>,
+    /// Called after texts are queued (see `outbox.rs`).
+    outbox_signal: outbox::OutboxSignal,
+    /// The PostgreSQL address, for the connection that listens for queued texts.
+    pg_url: Option<PgUrl>,
+}
+
+/// A database address that never prints: it may hold a password.
+#[derive(Clone)]
+struct PgUrl(std::sync::Arc<str>);
+
+impl std::fmt::Debug for PgUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PgUrl(…)")
+    }
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -157,7 +171,15 @@ impl Store {
             }
             Backend::Postgres => pool_options.max_connections(16).connect_with(options).await?,
         };
-        Ok(Self { pool, backend, audit_key: None, retired_pii: None })
+        let pg_url = (backend == Backend::Postgres).then(|| PgUrl(url.into()));
+        Ok(Self {
+            pool,
+            backend,
+            audit_key: None,
+            retired_pii: None,
+            outbox_signal: outbox::OutboxSignal::default(),
+            pg_url,
+        })
     }
 
     /// Applies this engine's pending migrations.

@@ -1,11 +1,46 @@
 //! The notification outbox: every text message is written in the same transaction as the change
 //! that causes it, then claimed by a delivery worker under a lease, sent, and marked sent or
-//! failed. A claim is compare-and-set on the row, so two workers (or two server instances) never
-//! send one message twice; a worker that dies mid-send leaves a lease that expires and is retried.
+//! failed. A claim is one atomic statement, so two workers (or two server instances) never send
+//! one message twice; a worker that dies mid-send leaves a lease that expires and is retried.
+//! Writes that queue texts raise the store's outbox signal and, on PostgreSQL, `NOTIFY` the
+//! other instances, so that delivery starts at once.
 
 use sqlx::FromRow;
 
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
+
+/// The PostgreSQL `NOTIFY` channel that announces queued texts.
+const OUTBOX_CHANNEL: &str = "xiaowei_outbox";
+
+/// What a [`Store`] calls after it queued texts (see [`Store::with_outbox_signal`]).
+#[derive(Clone, Default)]
+pub(crate) struct OutboxSignal(Option<std::sync::Arc<dyn Fn() + Send + Sync>>);
+
+impl OutboxSignal {
+    fn raise(&self) {
+        if let Some(signal) = &self.0 {
+            signal();
+        }
+    }
+}
+
+impl std::fmt::Debug for OutboxSignal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "OutboxSignal(set)" } else { "OutboxSignal(none)" })
+    }
+}
+
+/// A PostgreSQL connection listening for queued texts.
+pub struct OutboxListener(sqlx::postgres::PgListener);
+
+impl OutboxListener {
+    /// Waits until some instance queues texts. A lost connection is re-established (notices
+    /// sent meanwhile are missed; the worker's poll finds their rows).
+    pub async fn queued(&mut self) -> Result<(), StoreError> {
+        self.0.recv().await?;
+        Ok(())
+    }
+}
 
 /// A notification to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,11 +137,19 @@ impl Store {
             insert_outbox(&mut tx, None, n, now).await?;
         }
         tx.commit().await?;
+        if !notices.is_empty() {
+            self.announce_outbox().await;
+        }
         Ok(())
     }
 
     /// Claims up to `limit` messages due at `now` for `worker` until `now + lease_secs`: pending
-    /// ones whose time has come, and ones whose sender's lease ran out.
+    /// ones whose time has come, and ones whose sender's lease ran out, oldest first.
+    ///
+    /// One statement picks and leases the rows, so a claim is atomic on both engines: SQLite runs
+    /// one writer at a time, and on PostgreSQL the picked rows are locked (`SKIP LOCKED` passes
+    /// over rows another instance is claiming) while the outer condition is checked again on
+    /// the row as it stands, so a row leased meanwhile is never leased twice.
     pub async fn claim_outbox(
         &self,
         worker: &str,
@@ -114,33 +157,58 @@ impl Store {
         lease_secs: i64,
         limit: i64,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
-        let candidates: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $1) \
-             OR (status = 'sending' AND lease_until < $1) ORDER BY id LIMIT $2",
-        )
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut claimed = Vec::new();
-        for id in candidates {
-            let done = sqlx::query(
-                "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
-                 WHERE id = $3 AND ((status = 'pending' AND next_attempt_at <= $4) \
-                 OR (status = 'sending' AND lease_until < $4))",
-            )
-            .bind(worker)
-            .bind(now + lease_secs)
-            .bind(id)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-            if done.rows_affected() == 1 {
-                let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM outbox WHERE id = $1"));
-                claimed.push(sqlx::query_as(sql).bind(id).fetch_one(&self.pool).await?);
-            }
+        const DUE: &str =
+            "((status = 'pending' AND next_attempt_at <= $3) OR (status = 'sending' AND lease_until < $3))";
+        // Look before taking SQLite's write lock: most polls find nothing due.
+        let probe = sqlx::AssertSqlSafe(format!("SELECT id FROM outbox WHERE {} LIMIT 1", DUE.replace("$3", "$1")));
+        if sqlx::query_scalar::<_, i64>(probe).bind(now).fetch_optional(&self.pool).await?.is_none() {
+            return Ok(Vec::new());
         }
+        let lock = match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM outbox WHERE {DUE} ORDER BY id LIMIT $4{lock}) AND {DUE} \
+             RETURNING {COLUMNS}"
+        ));
+        let mut claimed: Vec<OutboxMessage> =
+            sqlx::query_as(sql).bind(worker).bind(now + lease_secs).bind(now).bind(limit).fetch_all(&self.pool).await?;
+        claimed.sort_by_key(|m| m.id);
         Ok(claimed)
+    }
+
+    /// Tells delivery workers that texts were queued: this instance's through its signal, every
+    /// instance on PostgreSQL through `NOTIFY` (see [`Store::outbox_listener`]).
+    pub(crate) async fn announce_outbox(&self) {
+        self.outbox_signal.raise();
+        if self.backend == Backend::Postgres
+            && let Err(e) = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT pg_notify('{OUTBOX_CHANNEL}', '')")))
+                .execute(&self.pool)
+                .await
+        {
+            // Other instances still find the rows on their next poll.
+            tracing::warn!(error = %e, "outbox notification not sent");
+        }
+    }
+
+    /// Wakes this handle's delivery worker whenever texts are queued through it.
+    #[must_use]
+    pub fn with_outbox_signal(mut self, signal: impl Fn() + Send + Sync + 'static) -> Self {
+        self.outbox_signal = OutboxSignal(Some(std::sync::Arc::new(signal)));
+        self
+    }
+
+    /// On PostgreSQL, a listener that hears texts queued by any instance; `None` on SQLite, whose
+    /// one file has no such channel (the worker's short poll covers another process there).
+    pub async fn outbox_listener(&self) -> Result<Option<OutboxListener>, StoreError> {
+        let Some(url) = &self.pg_url else {
+            return Ok(None);
+        };
+        let mut listener = sqlx::postgres::PgListener::connect(&url.0).await?;
+        listener.listen(OUTBOX_CHANNEL).await?;
+        Ok(Some(OutboxListener(listener)))
     }
 
     /// Marks a claimed message sent; `Ok(false)` when this worker no longer holds it.
@@ -189,6 +257,9 @@ impl Store {
         .bind(id)
         .execute(&self.pool)
         .await?;
+        if done.rows_affected() == 1 {
+            self.announce_outbox().await;
+        }
         Ok(done.rows_affected() == 1)
     }
 

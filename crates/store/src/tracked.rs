@@ -302,6 +302,9 @@ impl Store {
         }
         write_event(&mut tx, f.kind, id, f.event, f.notices, f.at).await?;
         tx.commit().await?;
+        if !f.notices.is_empty() {
+            self.announce_outbox().await;
+        }
         Ok((id, true))
     }
 
@@ -338,6 +341,9 @@ impl Store {
         }
         write_event(&mut tx, S::KIND, id, event, notices, now).await?;
         tx.commit().await?;
+        if !notices.is_empty() {
+            self.announce_outbox().await;
+        }
         Ok(true)
     }
 
@@ -404,6 +410,9 @@ impl Store {
         }
         write_event(&mut tx, M::KIND, id, event, notices, now).await?;
         tx.commit().await?;
+        if !notices.is_empty() {
+            self.announce_outbox().await;
+        }
         Ok(true)
     }
 }

@@ -7,7 +7,9 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use super::tencent::TencentSmsOptions;
-use super::{AliyunSms, DEFAULT_TIMEOUT, LogSms, SmsProvider, SmsSender, TencentSms, aliyun, tencent};
+use super::{
+    AliyunSms, DEFAULT_IN_FLIGHT, DEFAULT_TIMEOUT, LogSms, Pace, SmsProvider, SmsSender, TencentSms, aliyun, tencent,
+};
 
 /// Which provider sends the texts, and its credentials.
 ///
@@ -20,6 +22,8 @@ use super::{AliyunSms, DEFAULT_TIMEOUT, LogSms, SmsProvider, SmsSender, TencentS
 /// # secret_id, secret_key, sdk_app_id, region = "ap-guangzhou"   # tencent
 /// # endpoint = "https://dysmsapi.aliyuncs.com"                    # override, e.g. a test server
 /// timeout_secs = 10
+/// # max_per_second = 5000        # default: the provider's documented SendSms limit
+/// # max_in_flight = 32           # requests awaiting an answer at once
 /// ```
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -47,6 +51,11 @@ pub struct SmsConfig {
     pub region: Option<String>,
     /// Seconds before a request counts as timed out.
     pub timeout_secs: u64,
+    /// Requests started per second at most; the provider's documented limit when absent
+    /// (`SmsProvider::documented_per_second`). Several instances on one account share it.
+    pub max_per_second: Option<u32>,
+    /// Requests awaiting the provider's answer at once.
+    pub max_in_flight: usize,
 }
 
 impl Default for SmsConfig {
@@ -62,6 +71,8 @@ impl Default for SmsConfig {
             sdk_app_id: None,
             region: None,
             timeout_secs: DEFAULT_TIMEOUT.as_secs(),
+            max_per_second: None,
+            max_in_flight: DEFAULT_IN_FLIGHT,
         }
     }
 }
@@ -75,6 +86,8 @@ pub enum SmsConfigError {
     Endpoint(String),
     #[error("短信配置 sms.timeout_secs 必须大于 0")]
     Timeout,
+    #[error("短信配置 sms.{0} 必须大于 0")]
+    Pace(&'static str),
     #[error("无法创建短信 HTTP 客户端：{0}")]
     Client(#[from] reqwest::Error),
 }
@@ -109,6 +122,18 @@ impl SmsConfig {
                 timeout,
             })?)),
         }
+    }
+
+    /// The pace requests to the provider keep: the configured rate, else the provider's
+    /// documented one.
+    pub fn pace(&self) -> Result<Pace, SmsConfigError> {
+        if self.max_per_second == Some(0) {
+            return Err(SmsConfigError::Pace("max_per_second"));
+        }
+        if self.max_in_flight == 0 {
+            return Err(SmsConfigError::Pace("max_in_flight"));
+        }
+        Ok(Pace::new(self.max_per_second.or(self.provider.documented_per_second()), self.max_in_flight))
     }
 
     fn required(&self, value: &Option<String>, field: &'static str) -> Result<String, SmsConfigError> {
@@ -162,6 +187,18 @@ mod tests {
         let config =
             parse(serde_json::json!({"provider": "tencent", "secret_id": "a", "secret_key": "b", "sign_name": "c"}));
         assert!(config.build().expect_err("incomplete").to_string().contains("sms.sdk_app_id"));
+    }
+
+    #[test]
+    fn the_pace_defaults_to_the_providers_documented_limit() {
+        let aliyun = parse(serde_json::json!({"provider": "aliyun"})).pace().expect("pace");
+        assert_eq!((aliyun.per_second(), aliyun.in_flight()), (Some(5_000), 32));
+        let tencent = parse(serde_json::json!({"provider": "tencent", "max_in_flight": 8})).pace().expect("pace");
+        assert_eq!((tencent.per_second(), tencent.in_flight()), (Some(3_000), 8));
+        let own = parse(serde_json::json!({"provider": "aliyun", "max_per_second": 40})).pace().expect("pace");
+        assert_eq!(own.per_second(), Some(40));
+        let zero = parse(serde_json::json!({"max_per_second": 0})).pace().expect_err("zero");
+        assert_eq!(zero.to_string(), "短信配置 sms.max_per_second 必须大于 0");
     }
 
     #[test]

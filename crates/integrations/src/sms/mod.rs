@@ -11,7 +11,8 @@
 //! `[sms]` section: `provider = "log" | "aliyun" | "tencent"`, `sign_name`, the provider's keys, an
 //! optional `endpoint`, `timeout_secs`, default 10) builds an `SmsSender`, an enum over the three
 //! clients so the server holds one `Arc<SmsSender>`; a missing field is named in the error, and keys
-//! are `SecretString`s that never print.
+//! are `SecretString`s that never print. Its `max_per_second` (by default the provider's
+//! documented limit) and `max_in_flight` (default 32) build the [`Pace`] every request waits on.
 //!
 //! - Aliyun (Dysmsapi 2017-05-25 `SendSms`) is signed with ACS3-HMAC-SHA256, not the older RPC
 //!   HMAC-SHA1: that is what the current official SDK (`alibabacloud-tea-openapi` 0.4) does by
@@ -34,6 +35,7 @@
 mod aliyun;
 mod config;
 mod log;
+mod pace;
 mod tencent;
 
 use std::fmt;
@@ -42,6 +44,7 @@ use std::time::Duration;
 pub use aliyun::AliyunSms;
 pub use config::{SmsConfig, SmsConfigError};
 pub use log::LogSms;
+pub use pace::{DEFAULT_IN_FLIGHT, Pace, Turn};
 pub use tencent::{TencentSms, TencentSmsOptions};
 
 /// The request timeout used when the configuration names none.

@@ -34,6 +34,16 @@ pub trait SmsGateway: Send + Sync {
     fn reaches_phones(&self) -> bool {
         true
     }
+
+    /// Sends this gateway may start per second, if it is limited.
+    fn per_second(&self) -> Option<u32> {
+        None
+    }
+
+    /// Sends this gateway may have awaiting an answer at once.
+    fn in_flight(&self) -> usize {
+        xiaowei_integrations::sms::DEFAULT_IN_FLIGHT
+    }
 }
 
 pub type SharedGateway = Arc<dyn SmsGateway>;

@@ -35,6 +35,8 @@ struct Inner {
     config: Config,
     metrics: PrometheusHandle,
     gateway: gateway::SharedGateway,
+    /// Raised by the store when texts are queued; wakes the delivery worker.
+    outbox_queued: Arc<tokio::sync::Notify>,
     ledger_key: tokio::sync::OnceCell<Arc<xiaowei_core::ledger::LogKey>>,
     wechat_api: std::sync::OnceLock<xiaowei_integrations::wechat::WechatApi>,
     live: live::LiveHub,
@@ -71,7 +73,11 @@ impl AppState {
                 store
             }
         };
+        let outbox_queued = Arc::new(tokio::sync::Notify::new());
+        let signal = Arc::clone(&outbox_queued);
+        let store = store.with_outbox_signal(move || signal.notify_one());
         Self(Arc::new(Inner {
+            outbox_queued,
             trusted_proxies,
             store,
             pages: crate::web::page_cache::PageCache::default(),
@@ -119,6 +125,11 @@ impl AppState {
     /// Where text messages go.
     pub fn gateway(&self) -> gateway::SharedGateway {
         self.0.gateway.clone()
+    }
+
+    /// Notified whenever this instance queues texts (see `workers::notify::spawn_delivery`).
+    pub fn outbox_queued(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.0.outbox_queued)
     }
 
     /// The publication ledger's signing key: from configuration, else the key file, else a

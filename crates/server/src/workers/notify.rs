@@ -3,9 +3,14 @@
 //! into the outbox with the change) and the delivery worker that drains the outbox through the SMS
 //! gateway or WeChat with retries and backoff.
 //!
-//! Both loops take `now` from the caller, so tests drive them with a controllable clock; `serve`
-//! runs them every few seconds. They are safe to run in several server instances at once: every
-//! mark and every claim is compare-and-set in the store.
+//! Both loops take `now` from the caller, so tests drive them with a controllable clock. `serve`
+//! runs the clocks every 15 s, and the delivery worker whenever texts are queued: the store raises
+//! this instance's signal after every write that queues texts, PostgreSQL's `LISTEN/NOTIFY` carries
+//! the news from other instances, and a 2-second poll covers the rest (retries coming due, another
+//! process on one SQLite file, a missed notice). A round claims a batch and sends it concurrently,
+//! as fast as the provider's pace allows (`[sms] max_per_second`, `max_in_flight`; see
+//! `xiaowei_integrations::sms::Pace`). They are safe to run in several server instances at once:
+//! every mark is compare-and-set and every claim one atomic statement in the store.
 //!
 //! ## 我要办事: cases, clocks and texts
 //!
@@ -24,9 +29,9 @@
 //! Every change that texts someone writes its outbox rows (`outbox`) in the same transaction
 //! (`Store::create_case`, `Store::change`, `Store::fire`), with a dedup key. This module runs two
 //! loops that take `now` from the caller (tests drive them with a controllable clock; `serve` runs
-//! them every 15 s when `workers = true`): `app::cases::run_clocks` sets each reminder or overdue mark once by
-//! compare-and-set on its column, and `deliver_due` claims messages under a lease (compare-and-set
-//! per row, so two instances never send one message twice; an expired lease is retried), sends
+//! them when `workers = true`): `app::cases::run_clocks` sets each reminder or overdue mark once by
+//! compare-and-set on its column, and `deliver_due` claims messages under a lease (one atomic
+//! statement, so two instances never send one message twice; an expired lease is retried), sends
 //! them through the `SmsGateway`, and records sent, retry with exponential backoff (30 s doubling,
 //! at most an hour, 8 attempts) or failed with the provider's reason. Staff see every text on the case
 //! page and in the outbox (`/staff/outbox`), and may requeue a failed one. The applicant needs no
@@ -34,6 +39,9 @@
 //! carry a keyed link (`/cases/{tracking}?k=…`, an HMAC of the tracking number).
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
 
 use xiaowei_core::Phone;
 use xiaowei_core::message::MessageNotice;
@@ -50,8 +58,21 @@ pub use crate::state::gateway::{GatewayError, GatewayFuture, LogGateway, SharedG
 pub const MAX_ATTEMPTS: i64 = 8;
 /// How long a worker holds a claimed message before another may retry it.
 pub const LEASE_SECS: i64 = 120;
-/// Messages a worker claims per round.
-const BATCH: i64 = 20;
+/// Messages a worker claims per round at most; fewer when the provider's pace could not send
+/// them within half a lease.
+const BATCH: i64 = 200;
+/// How often the delivery worker looks for due texts it was not told about.
+pub const DELIVERY_POLL: Duration = Duration::from_secs(2);
+
+/// How many texts one round claims for `gateway`: at most [`BATCH`], and no more than its pace
+/// sends in half a lease, so that a claimed text is sent before its lease could run out and
+/// another instance claim it again.
+fn batch_for(gateway: &dyn SmsGateway) -> i64 {
+    match gateway.per_second() {
+        Some(rate) => (i64::from(rate) * LEASE_SECS / 2).clamp(1, BATCH),
+        None => BATCH,
+    }
+}
 
 /// The wait before retry number `attempts` (1-based): 30 s doubling, at most an hour.
 pub fn backoff_secs(attempts: i64) -> i64 {
@@ -105,24 +126,87 @@ async fn send_wechat(state: &AppState, m: &OutboxMessage, params: &[(String, Str
     }
 }
 
-/// One delivery round for `worker`: claims due messages and sends them. Returns (sent, failed
-/// or postponed).
+/// One delivery round for `worker`: claims a batch of due messages and sends them, as many at
+/// once as the gateway allows. Returns (sent, failed or postponed); the first storage error, if
+/// any, after every claimed message had its try.
 pub async fn deliver_due(
     state: &AppState,
     gateway: &dyn SmsGateway,
     worker: &str,
     now: i64,
 ) -> Result<(usize, usize), AppError> {
-    let mut sent = 0;
-    let mut not_sent = 0;
-    for message in state.store().claim_outbox(worker, now, LEASE_SECS, BATCH).await? {
-        if deliver_one(state, gateway, worker, &message, now).await? {
-            sent += 1;
-        } else {
-            not_sent += 1;
+    let claimed = state.store().claim_outbox(worker, now, LEASE_SECS, batch_for(gateway)).await?;
+    let sends: Vec<_> = claimed.iter().map(|m| deliver_one(state, gateway, worker, m, now)).collect();
+    let outcomes: Vec<Result<bool, AppError>> =
+        futures_util::stream::iter(sends).buffer_unordered(gateway.in_flight().max(1)).collect().await;
+    let (mut sent, mut not_sent) = (0, 0);
+    let mut first_error = None;
+    for outcome in outcomes {
+        match outcome {
+            Ok(true) => sent += 1,
+            Ok(false) => not_sent += 1,
+            Err(e) => {
+                not_sent += 1;
+                first_error.get_or_insert(e);
+            }
         }
     }
-    Ok((sent, not_sent))
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok((sent, not_sent)),
+    }
+}
+
+/// Delivers rounds until nothing is due.
+async fn drain(state: &AppState, gateway: &dyn SmsGateway, worker: &str) {
+    loop {
+        match deliver_due(state, gateway, worker, state.now()).await {
+            Ok((0, 0)) => return,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "text delivery failed");
+                return;
+            }
+        }
+    }
+}
+
+/// Runs the delivery worker until the returned task is aborted: a drain whenever this
+/// instance queues texts, another instance announces some (PostgreSQL), or every `poll`.
+pub fn spawn_delivery(state: AppState, gateway: SharedGateway, poll: Duration) -> tokio::task::JoinHandle<()> {
+    let worker = format!("w-{}", &crate::web::security::random_token()[..12]);
+    let queued = state.outbox_queued();
+    tokio::spawn(async move {
+        let mut listener = None;
+        let mut listen_at = tokio::time::Instant::now();
+        loop {
+            if listener.is_none() && tokio::time::Instant::now() >= listen_at {
+                match state.store().outbox_listener().await {
+                    Ok(found) => listener = found,
+                    Err(e) => tracing::warn!(error = %e, "cannot listen for queued texts; polling only"),
+                }
+                listen_at = tokio::time::Instant::now() + Duration::from_secs(30);
+            }
+            drain(&state, gateway.as_ref(), &worker).await;
+            let heard = tokio::select! {
+                () = queued.notified() => Ok(()),
+                () = tokio::time::sleep(poll) => Ok(()),
+                heard = announced(&mut listener) => heard,
+            };
+            if let Err(e) = heard {
+                tracing::warn!(error = %e, "listening for queued texts failed; polling only");
+                listener = None;
+            }
+        }
+    })
+}
+
+/// Waits for another instance's announcement of queued texts; never, without a listener.
+async fn announced(listener: &mut Option<xiaowei_store::OutboxListener>) -> Result<(), xiaowei_store::StoreError> {
+    match listener {
+        Some(listener) => listener.queued().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn deliver_one(
@@ -190,11 +274,12 @@ pub fn sms_notice_keys() -> impl Iterator<Item = &'static str> {
         .chain([xiaowei_core::alert::DIGEST_NOTICE, xiaowei_core::phone_proof::CODE_NOTICE])
 }
 
-/// A configured SMS provider: looks up the provider's template for each notice and tells
-/// transient failures (retry) from rejections (give up).
+/// A configured SMS provider: looks up the provider's template for each notice, keeps the
+/// provider's pace, and tells transient failures (retry) from rejections (give up).
 pub struct ProviderGateway {
     sender: xiaowei_integrations::SmsSender,
     templates: std::collections::BTreeMap<String, String>,
+    pace: xiaowei_integrations::sms::Pace,
 }
 
 impl ProviderGateway {
@@ -203,6 +288,7 @@ impl ProviderGateway {
         sms: &xiaowei_integrations::SmsConfig,
         templates: &std::collections::BTreeMap<String, String>,
     ) -> Result<SharedGateway, xiaowei_integrations::SmsConfigError> {
+        let pace = sms.pace()?;
         if sms.provider == xiaowei_integrations::SmsProvider::Log {
             tracing::warn!(
                 "sms provider is `log`: no text reaches a phone and verification codes are shown on the page; \
@@ -214,11 +300,19 @@ impl ProviderGateway {
         if !missing.is_empty() {
             tracing::warn!(missing = %missing.join(", "), "sms_templates lacks these notices; they will not be sent");
         }
-        Ok(Arc::new(Self { sender: sms.build()?, templates: templates.clone() }))
+        Ok(Arc::new(Self { sender: sms.build()?, templates: templates.clone(), pace }))
     }
 }
 
 impl SmsGateway for ProviderGateway {
+    fn per_second(&self) -> Option<u32> {
+        self.pace.per_second()
+    }
+
+    fn in_flight(&self) -> usize {
+        self.pace.in_flight()
+    }
+
     fn send<'a>(
         &'a self,
         phone: &'a str,
@@ -235,6 +329,7 @@ impl SmsGateway for ProviderGateway {
                 template_code: template_code.clone(),
                 params: params.to_vec(),
             };
+            let _turn = self.pace.turn().await;
             match self.sender.send(&message).await {
                 Ok(receipt) => Ok(receipt.provider_message_id),
                 Err(e) if e.is_transient() => Err(GatewayError::Transient(e.to_string())),
@@ -253,9 +348,9 @@ pub async fn route_wechat_texts(state: &AppState) -> Result<usize, AppError> {
     Ok(texts.len())
 }
 
-/// Runs the scheduler and the delivery worker every `every` seconds until the process ends.
-pub fn spawn_workers(state: AppState, gateway: SharedGateway, every: std::time::Duration) {
-    let worker = format!("w-{}", &crate::web::security::random_token()[..12]);
+/// Runs the scheduler every `every` seconds until the process ends; the texts it queues wake
+/// the delivery worker ([`spawn_delivery`]).
+pub fn spawn_workers(state: AppState, every: Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
@@ -272,9 +367,6 @@ pub fn spawn_workers(state: AppState, gateway: SharedGateway, every: std::time::
             }
             if let Err(e) = route_wechat_texts(&state).await {
                 tracing::warn!(error = %e, "routing WeChat texts to the message box failed");
-            }
-            if let Err(e) = deliver_due(&state, gateway.as_ref(), &worker, now).await {
-                tracing::warn!(error = %e, "text delivery failed");
             }
             if let Err(e) = crate::workers::alerts::scan(&state, now).await {
                 tracing::warn!(error = %e, "alert scan failed");
