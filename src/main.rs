@@ -841,13 +841,8 @@ async fn user(mut config: Config, command: UserCommand) -> Result<()> {
             xiaowei_server::staff::check_username(&username).map_err(|e| anyhow::anyhow!(user_message(&e)))?;
             let role = Role::parse(&role).with_context(|| format!("未知身份 {role}"))?;
             let org_row = store.find_org(&org).await?.with_context(|| format!("单位 {org} 不存在，请先导入区划"))?;
-            if org_row.level() != Some(role.org_level()) {
-                bail!(
-                    "{}应属于{}，而 {org} 是{}",
-                    role.label(),
-                    role.org_level().label(),
-                    org_row.level().map_or("未知", OrgLevel::label)
-                );
+            if org_row.level != role.org_level() {
+                bail!("{}应属于{}，而 {org} 是{}", role.label(), role.org_level().label(), org_row.level.label());
             }
             let department_id = match (role, department) {
                 (Role::DepartmentOfficer, Some(d)) => Some(store.ensure_department(&d, jiff_now()).await?),
@@ -861,7 +856,7 @@ async fn user(mut config: Config, command: UserCommand) -> Result<()> {
                 username: username.clone(),
                 display_name: name,
                 password_hash,
-                role: role.as_str().into(),
+                role,
                 org_code: org,
                 department_id,
             };

@@ -319,7 +319,7 @@ async fn seed_targets(app: &TestApp) -> Targets {
         let link = xiaowei_store::NewServiceLink {
             org_code: org.into(),
             name: name.into(),
-            icon: "bills".into(),
+            icon: xiaowei_core::service_links::Icon::Bills,
             url: "https://www.95598.cn/".into(),
             description: "电费查询和缴纳".into(),
             position: 0,

@@ -209,7 +209,7 @@ pub async fn file(
     let phone =
         Phone::parse(&a.phone).map_err(|_| AppError::invalid("手机号：请填写11位手机号码，用于工作人员联系您"))?;
     let village = match state.store().find_org(&a.village).await? {
-        Some(v) if v.level() == Some(OrgLevel::Village) => v,
+        Some(v) if v.level == OrgLevel::Village => v,
         _ => return Err(AppError::invalid("所在村（社区）：请选择")),
     };
     let resident_id = if item.requires_id || !a.id_number.is_empty() {

@@ -191,7 +191,7 @@ pub async fn login(
         return Err(AppError::Throttled(BUSY));
     };
     let user = match user {
-        Some(u) if verified && !u.is_disabled() => u,
+        Some(u) if verified && !u.disabled => u,
         _ => return retry("用户名或密码不正确，或账号已停用"),
     };
     store.login_succeeded(&username, &client, now + login::KNOWN_SECS).await?;

@@ -329,7 +329,7 @@ pub async fn create(
             let org_code = form.org_code.trim().to_owned();
             let org = store.find_org(&org_code).await?.ok_or_else(|| AppError::invalid("公开单位：请选择"))?;
             staff.require_org(&org.code)?;
-            if !matches!(org.level(), Some(OrgLevel::Village | OrgLevel::Township)) {
+            if !matches!(org.level, OrgLevel::Village | OrgLevel::Township) {
                 return Err(AppError::invalid("公开单位：只能选择村或乡镇"));
             }
             let category = Category::parse(&form.category).ok_or_else(|| AppError::invalid("类别：请选择"))?;

@@ -353,7 +353,7 @@ async fn townships_in_scope(state: &AppState, staff: &Staff) -> Result<Vec<Org>,
 async fn township_in_scope(state: &AppState, staff: &Staff, code: &str) -> Result<Org, AppError> {
     staff.require_org(code)?;
     match state.store().find_org(code).await? {
-        Some(org) if org.level() == Some(OrgLevel::Township) => Ok(org),
+        Some(org) if org.level == OrgLevel::Township => Ok(org),
         _ => Err(AppError::NotFound),
     }
 }
@@ -765,9 +765,9 @@ pub async fn list(
     let (org, metric) = list_target(&state, &staff, &org, &metric).await?;
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let l = listing(&state, &staff, metric, &org.code, PAGE, (page - 1) * PAGE).await?;
-    let back = match org.level() {
-        Some(OrgLevel::Township) => format!("/staff/monitor/townships/{}", org.code),
-        Some(OrgLevel::Village) => format!("/staff/monitor/townships/{}", org.parent_code.clone().unwrap_or_default()),
+    let back = match org.level {
+        OrgLevel::Township => format!("/staff/monitor/townships/{}", org.code),
+        OrgLevel::Village => format!("/staff/monitor/townships/{}", org.parent_code.clone().unwrap_or_default()),
         _ => "/staff/monitor".to_owned(),
     };
     let rows = l
