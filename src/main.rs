@@ -630,12 +630,11 @@ async fn screen(config: &Config, roster: Option<i64>, json: bool) -> Result<Exit
         let list: Vec<serde_json::Value> = hits
             .iter()
             .map(|h| {
-                let rule = xiaowei_core::screening::Rule::parse(&h.rule);
                 serde_json::json!({
                     "id": h.id,
-                    "rule": h.rule,
-                    "rule_number": rule.map_or(0, |r| r.number()),
-                    "rule_label": rule.map_or("", |r| r.label()),
+                    "rule": h.rule.as_str(),
+                    "rule_number": h.rule.number(),
+                    "rule_label": h.rule.label(),
                     "severity": h.severity.as_str(),
                     "status": h.status.as_str(),
                     "roster_id": h.roster_id,
@@ -671,13 +670,12 @@ async fn screen(config: &Config, roster: Option<i64>, json: bool) -> Result<Exit
             outcome.summary.cleared
         )?;
         for h in &hits {
-            let rule = xiaowei_core::screening::Rule::parse(&h.rule);
             writeln!(
                 out,
                 "[{}] 规则{} {} · {} {} {} · 花名册{} 记录{} · {}（{}） {}.{:02}元",
                 h.id,
-                rule.map_or(0, |r| r.number()),
-                rule.map_or("", |r| r.label()),
+                h.rule.number(),
+                h.rule.label(),
                 h.org_name,
                 h.programme_name,
                 h.period,

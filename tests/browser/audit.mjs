@@ -161,6 +161,7 @@ const PAGES = [
   ['kiosk home', () => '/kiosk', null, true],
   ['kiosk self-query', () => '/kiosk/self-query', null, true],
   ['kiosk roster', () => paths.roster, null, true],
+  ['kiosk message form', () => `${paths.messageForm}?kind=question`, null, true],
 ];
 
 for (const [name, path, submit, kiosk] of PAGES) {
@@ -191,6 +192,7 @@ const ERROR_STATES = [
   ['case lookup, empty', () => paths.caseLookup, () => filled({ '#tracking': 'BJ1' })],
   ['message lookup, empty', () => paths.messageLookup, () => filled({ '#tracking': 'LY1' })],
   ['objection form, empty', () => paths.objectionForm, () => filled({ '#name': '张' })],
+  ['message form, too short', () => `${paths.messageForm}?kind=question`, () => filled({ '#body': '短', '#name': '老马' })],
 ];
 
 for (const [name, path, submit] of ERROR_STATES) {

@@ -34,7 +34,7 @@ fn id_from(r: &reqwest::Response) -> i64 {
     location.trim_start_matches("/staff/disclosures/").split('?').next().unwrap().parse().unwrap()
 }
 
-async fn publish(app: &TestApp, clerk: &reqwest::Client, reviewer: &reqwest::Client, id: i64) {
+pub async fn publish(app: &TestApp, clerk: &reqwest::Client, reviewer: &reqwest::Client, id: i64) {
     let r = app.post_form(clerk, &format!("/staff/disclosures/{id}/submit"), &[]).await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     let r = app.post_form(reviewer, &format!("/staff/disclosures/{id}/approve"), &[]).await;

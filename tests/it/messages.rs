@@ -71,7 +71,7 @@ async fn staff_phones(app: &TestApp) {
 }
 
 /// Opens the form for `kind` and posts it (multipart, CSRF in the action URL) as a villager.
-async fn leave(
+pub async fn leave(
     app: &TestApp,
     client: &reqwest::Client,
     kind: &str,

@@ -693,9 +693,9 @@ async fn fresh(app: &TestApp, client: &reqwest::Client, base: &Targets, route: &
             let roster = fresh_roster(app, "published", serial).await;
             let entry = store.roster_entries(roster, 1, 0).await.unwrap().remove(0);
             let hit = xiaowei_store::NewHit {
-                rule: "dead_payee".into(),
+                rule: xiaowei_core::screening::Rule::DeadPayee,
                 entry_id: entry.id,
-                severity: "high".into(),
+                severity: xiaowei_core::screening::Severity::High,
                 evidence: "[]".into(),
             };
             store.record_screening(Some(&[roster]), 1, &[hit], 1).await.unwrap();

@@ -28,6 +28,7 @@ pub mod roster;
 pub mod screening;
 pub mod service;
 pub mod service_links;
+pub mod spoken;
 pub mod subsidy;
 pub mod text;
 pub mod tracked;

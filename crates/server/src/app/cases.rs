@@ -19,6 +19,7 @@ use super::tracked::{
 use crate::state::AppState;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
+use crate::web::form::FieldErrors;
 
 /// Applications one phone may submit per hour.
 const APPLICATIONS_PER_PHONE: i64 = 10;
@@ -181,9 +182,9 @@ pub struct Filed {
     pub created: bool,
 }
 
-/// Files an application for `item` at `now`: checks every field (naming it), throttles the
-/// client, seals the phone and ID number, draws a tracking number (again on a clash), starts the
-/// contact and completion clocks, texts the officials (or says on the timeline that no one could
+/// Files an application for `item` at `now`: checks every field (all faults at once, each under
+/// its field: [`AppError::Fields`]), throttles the client, seals the phone and ID number, draws a
+/// tracking number (again on a clash), starts the contact and completion clocks, texts the officials (or says on the timeline that no one could
 /// be reached, raising 办件无人接收), links a WeChat follower, and audits the filing.
 pub async fn file(
     state: &AppState,
@@ -198,29 +199,37 @@ pub async fn file(
     if let Some(existing) = state.store().find_case_by_submit_key(&a.form_key).await? {
         return Ok(Filed { tracking: existing.tracking, created: false });
     }
+    let mut errors = FieldErrors::new();
     let name = xiaowei_core::text::normalize(&a.name);
     if name.is_empty() || name.chars().count() > 32 {
-        return Err(AppError::invalid("姓名：请填写申请人姓名（不超过32个字）"));
+        errors.add("name", "姓名：请填写申请人姓名（不超过32个字）");
     }
     // The form carries no phone when the proven one went under it: its proof has since expired.
-    if a.phone.trim().is_empty() && filer.proven.is_none() && !filer.vouches_itself() {
-        return Err(AppError::invalid("手机号：手机号验证已过期，请重新获取短信验证码验证后再提交"));
-    }
-    let phone =
-        Phone::parse(&a.phone).map_err(|_| AppError::invalid("手机号：请填写11位手机号码，用于工作人员联系您"))?;
+    let phone = if a.phone.trim().is_empty() && filer.proven.is_none() && !filer.vouches_itself() {
+        errors.add("phone", "手机号：手机号验证已过期，请重新获取短信验证码验证后再提交");
+        None
+    } else {
+        Phone::parse(&a.phone).map_err(|_| errors.add("phone", "手机号：请填写11位手机号码，用于工作人员联系您")).ok()
+    };
     let village = match state.store().find_org(&a.village).await? {
-        Some(v) if v.level == OrgLevel::Village => v,
-        _ => return Err(AppError::invalid("所在村（社区）：请选择")),
+        Some(v) if v.level == OrgLevel::Village => Some(v),
+        _ => {
+            errors.add("village", "所在村（社区）：请选择");
+            None
+        }
     };
     let resident_id = if item.requires_id || !a.id_number.is_empty() {
-        Some(ResidentId::parse(&a.id_number).map_err(|e| AppError::invalid(format!("身份证号：{e}")))?)
+        ResidentId::parse(&a.id_number).map_err(|e| errors.add("id_number", format!("身份证号：{e}"))).ok()
     } else {
         None
     };
     let description = a.description;
     if description.chars().count() < 5 || description.chars().count() > service::MAX_TEXT_CHARS {
-        return Err(AppError::invalid(format!("需求描述：请写明要办理的事情（5至{}字）", service::MAX_TEXT_CHARS)));
+        errors.add("description", format!("需求描述：请写明要办理的事情（5至{}字）", service::MAX_TEXT_CHARS));
     }
+    let (Some(phone), Some(village), true) = (phone, village, errors.is_empty()) else {
+        return Err(AppError::Fields(errors));
+    };
     let officer = filer.hall_officer.as_ref().and_then(|h| h.for_org(&village.code)).cloned();
     let quota = filer.vouch(&phone, &village.code, state.cipher())?;
     if state.store().rate_event("service_case", &quota, now - 3600, now).await? >= APPLICATIONS_PER_PHONE {

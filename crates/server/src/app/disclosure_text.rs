@@ -1,5 +1,6 @@
 //! A disclosure's text on a page: its Markdown body rendered to HTML that cannot run anything,
-//! and the line-by-line difference between two versions' Markdown sources. Raw HTML in the
+//! as plain paragraphs for reading aloud, and the line-by-line difference between two versions'
+//! Markdown sources. Raw HTML in the
 //! source is shown as text, never interpreted; the rendered HTML is then sanitised again, so no
 //! script, event handler, frame or `javascript:` link can reach a villager's browser.
 
@@ -31,6 +32,45 @@ pub fn render_markdown(source: &str) -> String {
     let mut unsafe_html = String::with_capacity(source.len() * 2);
     html::push_html(&mut unsafe_html, parser);
     sanitizer().clean(&unsafe_html).to_string()
+}
+
+/// The words of clerk-written Markdown as plain paragraphs for reading aloud: one per paragraph,
+/// heading, list item, table row or code block, table cells joined by a pause, markup dropped.
+pub fn plain_paragraphs(source: &str) -> Vec<String> {
+    let mut paragraphs = Vec::new();
+    let mut current = String::new();
+    let mut flush = |current: &mut String| {
+        let text = current.trim();
+        if !text.is_empty() {
+            paragraphs.push(text.to_owned());
+        }
+        current.clear();
+    };
+    for event in Parser::new_ext(source, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH) {
+        match event {
+            Event::Text(text) | Event::Code(text) | Event::Html(text) | Event::InlineHtml(text) => {
+                current.push_str(&text);
+            }
+            Event::SoftBreak | Event::HardBreak => current.push(' '),
+            Event::End(TagEnd::TableCell) => current.push('，'),
+            Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::Item
+                | TagEnd::TableHead
+                | TagEnd::TableRow
+                | TagEnd::CodeBlock
+                | TagEnd::BlockQuote(_),
+            ) => {
+                let trimmed = current.trim_end_matches('，').len();
+                current.truncate(trimmed);
+                flush(&mut current);
+            }
+            _ => {}
+        }
+    }
+    flush(&mut current);
+    paragraphs
 }
 
 /// Splits text around the phone numbers in it, each number becoming a `tel:` link. The link's

@@ -24,6 +24,7 @@ use xiaowei_store::{
 use super::tracked::{Filer, Official, Outcome, calendar, calendar_as_of, draw_again, explain_deadline};
 use crate::state::AppState;
 use crate::web::error::AppError;
+use crate::web::form::FieldErrors;
 
 /// Messages one phone (or, without a phone, one client) may leave per hour.
 const MESSAGES_PER_SENDER: i64 = 10;
@@ -259,10 +260,10 @@ pub struct Left {
     pub secret: Option<String>,
 }
 
-/// Leaves a message in `township`'s 留言箱 at `now`: checks every field (naming it), throttles
-/// the client, seals the phone, gives an anonymous reporter a query password, starts the reply
-/// clock, texts the handlers (a report: the commission only), and audits it without the
-/// reporter's identity.
+/// Leaves a message in `township`'s 留言箱 at `now`: checks every field (all faults at once, each
+/// under its field: [`AppError::Fields`]), throttles the client, seals the phone, gives an
+/// anonymous reporter a query password, starts the reply clock, texts the handlers (a report:
+/// the commission only), and audits it without the reporter's identity.
 pub async fn leave(state: &AppState, township: &Org, l: Leaving, filer: &Filer, now: i64) -> Result<Left, AppError> {
     if l.form_key.len() < 16 || l.form_key.len() > 128 {
         return Err(AppError::invalid("表单已失效，请刷新页面后重新填写"));
@@ -270,36 +271,51 @@ pub async fn leave(state: &AppState, township: &Org, l: Leaving, filer: &Filer, 
     if let Some(existing) = state.store().find_message_by_submit_key(&l.form_key).await? {
         return Ok(Left { id: existing.id, tracking: existing.tracking, created: false, secret: None });
     }
-    let kind =
-        MessageKind::parse(&l.kind).ok_or_else(|| AppError::invalid("留言类别：请选择咨询、投诉、建议或举报"))?;
+    let mut errors = FieldErrors::new();
+    let kind = MessageKind::parse(&l.kind);
+    if kind.is_none() {
+        errors.add("kind", "留言类别：请选择咨询、投诉、建议或举报");
+    }
     let place = match state.store().find_org(&l.place).await? {
-        Some(o) if o.code == township.code || o.parent_code.as_deref() == Some(township.code.as_str()) => o,
-        _ => return Err(AppError::invalid("留言对象：请选择乡镇或所在村（社区）")),
+        Some(o) if o.code == township.code || o.parent_code.as_deref() == Some(township.code.as_str()) => Some(o),
+        _ => {
+            errors.add("place", "留言对象：请选择乡镇或所在村（社区）");
+            None
+        }
     };
     let name = xiaowei_core::text::normalize(&l.name);
     if name.chars().count() > 32 {
-        return Err(AppError::invalid("称呼：不超过32个字"));
+        errors.add("name", "称呼：不超过32个字");
     }
-    let phone = match (l.phone.is_empty(), kind.phone_rule()) {
-        (true, PhoneRule::Required) => {
-            return Err(AppError::invalid("手机号：投诉须留11位手机号码，便于工作人员联系核实"));
+    let phone = match (l.phone.is_empty(), kind.map(MessageKind::phone_rule)) {
+        (true, Some(PhoneRule::Required)) => {
+            errors.add("phone", "手机号：投诉须留11位手机号码，便于工作人员联系核实");
+            None
         }
-        (true, PhoneRule::Optional) => None,
+        (true, _) => None,
         (false, _) => {
-            Some(Phone::parse(&l.phone).map_err(|_| AppError::invalid("手机号：请填写11位手机号码，或不填"))?)
+            Phone::parse(&l.phone).map_err(|_| errors.add("phone", "手机号：请填写11位手机号码，或不填")).ok()
         }
     };
-    let body = FreeText::parse(&l.body, message::MAX_BODY_CHARS)
-        .map_err(|e| AppError::invalid(format!("留言内容：{e}")))?
-        .into_string();
-    let n = body.chars().count();
-    if !(message::MIN_BODY_CHARS..=message::MAX_BODY_CHARS).contains(&n) {
-        return Err(AppError::invalid(format!(
-            "留言内容：请写明具体事情（{}至{}字）",
-            message::MIN_BODY_CHARS,
-            message::MAX_BODY_CHARS
-        )));
-    }
+    let body = match FreeText::parse(&l.body, message::MAX_BODY_CHARS) {
+        Ok(b) if (message::MIN_BODY_CHARS..=message::MAX_BODY_CHARS).contains(&b.as_str().chars().count()) => {
+            b.into_string()
+        }
+        Ok(_) => {
+            errors.add(
+                "body",
+                format!("留言内容：请写明具体事情（{}至{}字）", message::MIN_BODY_CHARS, message::MAX_BODY_CHARS),
+            );
+            String::new()
+        }
+        Err(e) => {
+            errors.add("body", format!("留言内容：{e}"));
+            String::new()
+        }
+    };
+    let (Some(kind), Some(place), true) = (kind, place, errors.is_empty()) else {
+        return Err(AppError::Fields(errors));
+    };
     let officer = filer.hall_officer.as_ref().and_then(|h| h.for_org(&place.code)).cloned();
     // With a phone, the quota follows the phone; without one, the client.
     let quota = match &phone {

@@ -2,7 +2,8 @@
 //! calendar as the administrator keeps it and the plain-Chinese account of a deadline; drawing a
 //! tracking number again on a clash; the official acting on a request (named on the timeline,
 //! audited under their account, their form claimed once); the filer's view of the timeline
-//! and of their own phone; and the alert that a filing reached no one.
+//! and of their own phone, and how a case's or message's page reads them aloud (朗读); and the
+//! alert that a filing reached no one.
 
 use std::future::Future;
 
@@ -16,9 +17,41 @@ use super::phones::ProvenPhone;
 use crate::state::{AppState, TRACKING_ATTEMPTS};
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
+use crate::web::listen::Listen;
 
 /// The outbox channel of WeChat template messages; their `phone_enc` seals `account:openid`.
 pub const WECHAT_CHANNEL: &str = "wechat";
+
+/// What the filer's page of a case or message reads aloud first: its number, read character by
+/// character (`number_label`: 办件编号 or 留言编号), and its status.
+pub fn speak_status(listen: &mut Listen, number_label: &str, tracking: &str, status: &str, overdue: bool) {
+    listen.say(format!("{number_label}：{}", xiaowei_core::spoken::code(tracking)));
+    listen.say(format!("状态：{status}{}", if overdue { "，已逾期" } else { "" }));
+}
+
+/// What the filer's page reads aloud last: the reply (or `waiting`), the filer's rating and the
+/// public timeline.
+pub fn speak_outcome(
+    listen: &mut Listen,
+    reply: Option<&str>,
+    waiting: &str,
+    rating: (&str, Option<&str>),
+    events: &[PublicEvent],
+) {
+    match reply {
+        Some(reply) => listen.say(format!("答复：{reply}")),
+        None => listen.say(waiting),
+    };
+    let (label, comment) = rating;
+    if !label.is_empty() {
+        let comment = comment.filter(|c| !c.is_empty()).map(|c| format!("，{c}")).unwrap_or_default();
+        listen.say(format!("您的评价：{label}{comment}"));
+    }
+    listen.say("办理过程：");
+    for e in events {
+        listen.say(format!("{}，{}，{}", e.at, e.actor, e.note));
+    }
+}
 
 /// One timeline entry on a filer's page.
 pub struct PublicEvent {

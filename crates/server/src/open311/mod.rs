@@ -98,6 +98,7 @@ impl From<AppError> for Open311Error {
         match e {
             AppError::NotFound => Self::not_found("该资源"),
             AppError::Invalid(m) | AppError::Conflict(m) => Self::invalid(m),
+            AppError::Fields(errors) => Self::invalid(errors.first().to_owned()),
             AppError::Throttled(m) => Self::new(StatusCode::TOO_MANY_REQUESTS, m),
             AppError::TooLarge(m) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, m),
             AppError::Forbidden | AppError::LoginRequired | AppError::Csrf => {

@@ -20,19 +20,20 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use xiaowei_core::OrgLevel;
 use xiaowei_core::disclosure::{Category, FinanceTotals, finance_overdue, signed_yuan};
 use xiaowei_core::monitor::Menu;
 use xiaowei_core::subsidy::RosterStatus;
+use xiaowei_core::{OrgLevel, spoken};
 use xiaowei_store::{Disclosure, FinanceLineRow, Store};
 
-use crate::app::disclosure_text::{DiffHunk, line_diff, render_markdown};
+use crate::app::disclosure_text::{DiffHunk, line_diff, plain_paragraphs, render_markdown};
 use crate::app::rosters::AttachmentView;
 use crate::state::AppState;
 use crate::state::visits::{self, Visit};
 use crate::web::dates::shanghai_date;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
+use crate::web::listen::Listen;
 use crate::web::places::{county_name, org_of_level};
 
 /// Disclosures listed per page of a place.
@@ -314,6 +315,7 @@ struct DisclosurePage {
     versions: Vec<VersionView>,
     newest_id: Option<i64>,
     changes: Option<ChangesView>,
+    listen: Listen,
 }
 
 async fn disclosure_page(
@@ -338,7 +340,10 @@ async fn disclosure_page(
         Some(c) if public_disclosure(&state, c.from_id).await.is_ok() => Some(c),
         _ => None,
     };
+    let lines = store.finance_lines(id).await?;
+    let listen = disclosure_listen(&d, org.display_name(), &lines);
     let page = DisclosurePage {
+        listen,
         ledger: crate::public::ledger::badge(&state, "disclosure", id).await?,
         county_name: county_name(&state).await?,
         township_name,
@@ -355,7 +360,7 @@ async fn disclosure_page(
         version: d.version,
         body_html: render_markdown(&d.body),
         is_finance: category.has_lines(),
-        lines: store.finance_lines(id).await?.into_iter().map(LineView::from).collect(),
+        lines: lines.into_iter().map(LineView::from).collect(),
         totals: TotalsView::of(&d),
         attachments: store.attachments_of_disclosure(id).await?.into_iter().map(AttachmentView::from).collect(),
         versions,
@@ -363,6 +368,55 @@ async fn disclosure_page(
         changes,
     };
     Ok((visit, Html(page.render()?)))
+}
+
+/// A disclosure for listening: its title, place and status, the body paragraph by paragraph, and
+/// for finance each line and the totals, amounts in 元角分.
+fn disclosure_listen(d: &Disclosure, place: &str, lines: &[FinanceLineRow]) -> Listen {
+    let mut listen = Listen::new();
+    listen.say(&d.title);
+    match d.status {
+        RosterStatus::Withdrawn => {
+            listen.say(format!("已撤回。撤回原因：{}", d.status_reason.as_deref().unwrap_or_default()));
+        }
+        RosterStatus::Superseded => {
+            listen.say("本版本已被更正，请查看最新版本");
+        }
+        _ => {}
+    }
+    listen.say(format!("{place}，{}，{}", d.category.label(), d.period_label));
+    listen.say(format!("第{}版，公开时间：{}", d.version, d.published_at.map(shanghai_time).unwrap_or_default()));
+    for paragraph in plain_paragraphs(&d.body) {
+        listen.say(paragraph);
+    }
+    if d.category.has_lines() {
+        if lines.is_empty() {
+            listen.say("本期未列收支明细");
+        } else {
+            listen.say(format!("收支明细，共{}笔", lines.len()));
+        }
+        for l in lines {
+            let mut sentence = format!("{}，{}", l.line_date.as_deref().unwrap_or_default(), l.summary);
+            if l.income_fen != 0 {
+                sentence.push_str(&format!("，收入{}", spoken::amount(l.income_fen)));
+            }
+            if l.expense_fen != 0 {
+                sentence.push_str(&format!("，支出{}", spoken::amount(l.expense_fen)));
+            }
+            if let Some(note) = l.note.as_deref().filter(|n| !n.is_empty()) {
+                sentence.push_str(&format!("，{note}"));
+            }
+            listen.say(sentence.trim_start_matches('，'));
+        }
+        let totals = FinanceTotals { income: d.income_fen, expense: d.expense_fen };
+        listen.say(format!(
+            "收入合计{}，支出合计{}，结余{}",
+            spoken::amount(totals.income),
+            spoken::amount(totals.expense),
+            spoken::amount(totals.balance())
+        ));
+    }
+    listen
 }
 
 /// A file of a public disclosure.

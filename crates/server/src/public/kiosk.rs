@@ -32,6 +32,21 @@
 //! posts to the same `subsidies::answer_self_query` as the phone (same content, never more; audited
 //! as the terminal; rate-limited per terminal; `no-store`).
 //!
+//! **在手机上继续 and on-screen input.** A hall terminal has no input method, so Chinese text
+//! cannot be typed there. Every form a terminal shows that a villager fills in carries
+//! `data-continue` (its address on a phone) and `data-continue-keep` (the select boxes whose
+//! choice goes along: village, place); `kiosk.js` shows the QR code of that address with the
+//! choices (`/kiosk/continue.svg`, this site's paths only), updated as they change. Nothing typed
+//! ever goes into it, so no personal data reaches a URL; on the phone the villager has their own
+//! input method and voice input. On the terminal itself, fields marked `data-osk` get a
+//! 屏幕输入 button opening tiles: 102 common surnames, common given-name characters, words and
+//! characters of short village requests (补贴, 路灯, 没有收到…), digits and punctuation, each
+//! adding its text at the end. We chose tiles over a pinyin keyboard (many older villagers do not
+//! spell pinyin) and over handwriting (recognition needs a large model or library, not a small
+//! hand-written script); tiles need no dictionary, work with one finger at 64 px or more, and a
+//! name or a one-line request takes a handful of taps. Longer texts are what 在手机上继续 and the
+//! hall officer (代办) are for.
+//!
 //! **Idle reset.** `kiosk.js` counts time since the last pointer, touch, key or wheel event; in the
 //! last seconds an overlay counts down with 继续使用; then it resets every form, clears session and
 //! local storage, empties `<main>`, `history.replaceState`s and `location.replace`s to `/kiosk`. The
@@ -78,6 +93,7 @@ use crate::public::home::SECTIONS;
 use crate::state::AppState;
 use crate::web::client::{KIOSK_COOKIE, device_hash, terminal_of};
 use crate::web::error::AppError;
+use crate::web::form::FieldErrors;
 use crate::web::security::{CSRF_COOKIE, ClientIp, CsrfToken, cookie, random_token, set_cookie};
 
 /// Chromium keeps a cookie at most 400 days; a terminal's cookie is renewed on every visit home.
@@ -93,6 +109,31 @@ pub fn router() -> Router<AppState> {
         .route("/kiosk/heartbeat", post(heartbeat))
         .route("/kiosk/offline", get(offline))
         .route("/kiosk-sw.js", get(service_worker))
+        .route("/kiosk/continue.svg", get(continue_qr))
+}
+
+#[derive(Deserialize)]
+struct ContinueQuery {
+    #[serde(default)]
+    to: String,
+}
+
+/// A page of this site the terminal's form continues on a phone: a path with a query of
+/// printable ASCII (what `kiosk.js` builds from the form's address and its chosen options,
+/// never from typed text), or `None`.
+fn continue_path(to: &str) -> Option<&str> {
+    let fine = to.starts_with('/')
+        && !to.starts_with("//")
+        && to.len() <= 300
+        && to.bytes().all(|b| b.is_ascii_graphic() && b != b'\\' && b != b'"' && b != b'<' && b != b'>');
+    fine.then_some(to)
+}
+
+/// 在手机上继续: the QR code of this site's `to` page, which a villager scans to go on with the
+/// same form on their own phone (where their input method and voice input work).
+async fn continue_qr(State(state): State<AppState>, Query(q): Query<ContinueQuery>) -> Result<Response, AppError> {
+    let path = continue_path(&q.to).ok_or(AppError::NotFound)?;
+    crate::web::qr::svg_response(&format!("{}{path}", state.config().site_url()), 240)
 }
 
 /// The keyed hash of a one-time enrolment token, as stored.
@@ -264,11 +305,23 @@ struct NameGroup {
 #[template(path = "kiosk_self_query.html")]
 struct SelfQueryPage {
     township_name: String,
+    township_code: String,
     csrf: String,
     villages: Vec<VillageButton>,
     village: Option<VillageButton>,
     groups: Vec<NameGroup>,
     keys: &'static [&'static str],
+    /// What was entered, kept when the form comes back, and the message for each field.
+    name: String,
+    id_number: String,
+    errors: FieldErrors,
+}
+
+impl SelfQueryPage {
+    /// The step the form opens at: the ID keypad, or the name when only the name is at fault.
+    fn step(&self) -> &'static str {
+        if self.errors.get("name").is_empty() || !self.errors.get("id_number").is_empty() { "id" } else { "name" }
+    }
 }
 
 /// The keypad's character keys, in telephone order; X is the check character of some IDs.
@@ -293,13 +346,14 @@ fn group_by_surname(names: Vec<String>) -> Vec<NameGroup> {
     groups.into_iter().map(|(surname, names)| NameGroup { surname, names }).collect()
 }
 
-/// Step one picks the village; step two (with `?village=`) is the keypad and the name picker.
-async fn self_query_form(
-    State(state): State<AppState>,
-    Kiosk(terminal): Kiosk,
-    CsrfToken(csrf): CsrfToken,
-    Query(q): Query<VillageQuery>,
-) -> Result<Response, AppError> {
+/// The self-query page of `terminal` at step one, or at step two for `village` (404 when the
+/// village is not one of the terminal's township).
+async fn self_query_page(
+    state: &AppState,
+    terminal: &KioskTerminal,
+    csrf: String,
+    village: &str,
+) -> Result<SelfQueryPage, AppError> {
     let store = state.store();
     let villages: Vec<VillageButton> = store
         .child_orgs(&terminal.township_code)
@@ -308,21 +362,35 @@ async fn self_query_form(
         .filter(|o| o.level == OrgLevel::Village)
         .map(|v| VillageButton { name: v.display_name().to_owned(), code: v.code })
         .collect();
-    let (village, groups) = if q.village.is_empty() {
+    let (village, groups) = if village.is_empty() {
         (None, Vec::new())
     } else {
-        let Some(v) = villages.iter().find(|v| v.code == q.village) else { return Err(AppError::NotFound) };
+        let Some(v) = villages.iter().find(|v| v.code == village) else { return Err(AppError::NotFound) };
         let names = store.published_roster_names(&v.code).await?;
         (Some(VillageButton { code: v.code.clone(), name: v.name.clone() }), group_by_surname(names))
     };
-    let page = SelfQueryPage {
+    Ok(SelfQueryPage {
         township_name: xiaowei_core::org::display_name(&terminal.township_name).to_owned(),
+        township_code: terminal.township_code.clone(),
         csrf,
         villages,
         village,
         groups,
         keys: KEYPAD,
-    };
+        name: String::new(),
+        id_number: String::new(),
+        errors: FieldErrors::new(),
+    })
+}
+
+/// Step one picks the village; step two (with `?village=`) is the keypad and the name picker.
+async fn self_query_form(
+    State(state): State<AppState>,
+    Kiosk(terminal): Kiosk,
+    CsrfToken(csrf): CsrfToken,
+    Query(q): Query<VillageQuery>,
+) -> Result<Response, AppError> {
+    let page = self_query_page(&state, &terminal, csrf, &q.village).await?;
     let visit = crate::state::visits::tag(&terminal.township_code, Menu::SelfQuery);
     Ok(no_store((visit, Html(page.render()?)).into_response()))
 }
@@ -333,16 +401,27 @@ struct KioskQueryForm {
     name: String,
     #[serde(default)]
     id_number: String,
+    #[serde(default)]
+    village: String,
 }
 
-/// The same answer as the phone's self-query (never more), rate-limited per terminal.
+/// The same answer as the phone's self-query (never more), rate-limited per terminal; a name or
+/// ID at fault brings the form back at the step to fix, with what was entered.
 async fn self_query(
     State(state): State<AppState>,
     Kiosk(terminal): Kiosk,
+    CsrfToken(csrf): CsrfToken,
     Form(form): Form<KioskQueryForm>,
 ) -> Result<Response, AppError> {
     let input =
         crate::public::subsidies::SelfQueryInput { name: form.name, id_number: form.id_number, household: false };
+    if let Err(errors) = crate::public::subsidies::check_self_query(&input) {
+        let mut page = self_query_page(&state, &terminal, csrf, &form.village).await?;
+        page.name = input.name;
+        page.id_number = input.id_number;
+        page.errors = errors;
+        return Ok(no_store((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response()));
+    }
     let via = crate::public::subsidies::QueryVia {
         client: format!("kiosk:{}", terminal.id),
         actor: format!("触摸终端：{}", terminal.name),
@@ -534,6 +613,18 @@ mod tests {
         let view: Vec<(&str, Vec<&str>)> =
             groups.iter().map(|g| (g.surname.as_str(), g.names.iter().map(String::as_str).collect())).collect();
         assert_eq!(view, vec![("王", vec!["王建国"]), ("马", vec!["马玉兰", "马永福"])]);
+    }
+
+    #[test]
+    fn only_paths_of_this_site_continue_on_a_phone() {
+        assert_eq!(
+            continue_path("/services/3/apply?t=620902&village=620902001"),
+            Some("/services/3/apply?t=620902&village=620902001")
+        );
+        for refused in ["https://evil.example/", "//evil.example/x", "/a\\b", "/a b", "/<script>", "services/3", ""] {
+            assert_eq!(continue_path(refused), None, "{refused}");
+        }
+        assert_eq!(continue_path(&format!("/{}", "a".repeat(300))), None);
     }
 
     #[test]

@@ -36,17 +36,19 @@ use serde::Deserialize;
 use xiaowei_core::message::{self, MessageKind, MessageStatus, PhoneRule};
 use xiaowei_core::monitor::Menu;
 use xiaowei_core::tracked::{Rating, Satisfaction};
-use xiaowei_core::{OrgLevel, Phone};
+use xiaowei_core::{OrgLevel, Phone, spoken};
 use xiaowei_store::{Message, RequestKind};
 
 use crate::app::messages;
-use crate::app::tracked::{PublicEvent, masked_phone};
+use crate::app::photos::KeptPhotos;
+use crate::app::tracked::{PublicEvent, masked_phone, speak_outcome, speak_status};
 use crate::state::AppState;
 use crate::state::visits::{self, Visit};
 use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 use crate::web::form::FieldErrors;
+use crate::web::listen::Listen;
 use crate::web::places::county_name;
 use crate::web::respond::see_other;
 use crate::web::security::{ClientIp, CsrfToken, random_token};
@@ -132,17 +134,40 @@ struct NewPage {
     places: Vec<PlaceOption>,
     csrf: String,
     form_key: String,
-    max_photos: usize,
     reply_days: u32,
     /// On a hall terminal with a hall officer logged in: the officer filing on the villager's behalf.
     proxy: Option<String>,
-    /// Prefilled text, e.g. from 核验 finding a page that disagrees with its ledger record.
-    body: String,
     /// How the phone is given: typed (a hall officer or a follower vouches), the proven one, or
     /// none yet (the page links to proving one).
     phone: PhoneField,
     prove_link: String,
+    /// What was typed (blank or prefilled, or kept when the form comes back) and the message for
+    /// each field.
+    values: NewValues,
+    photos: KeptPhotos,
+    errors: FieldErrors,
 }
+
+/// The message form's fields as typed.
+struct NewValues {
+    place: String,
+    /// Prefilled text, e.g. from 核验 finding a page that disagrees with its ledger record.
+    body: String,
+    name: String,
+    phone: String,
+    use_phone: bool,
+    public: bool,
+}
+
+/// Labels that open the use case's messages, and the field each names.
+const NEW_FIELDS: [(&str, &str); 6] = [
+    ("留言类别", "kind"),
+    ("留言对象", "place"),
+    ("留言内容", "body"),
+    ("称呼", "name"),
+    ("手机号", "phone"),
+    ("照片", "photos"),
+];
 
 /// The phone part of the message form.
 enum PhoneField {
@@ -157,6 +182,66 @@ struct KindQuery {
     kind: String,
     /// The ledger record a failed 核验 was about.
     ledger: Option<u64>,
+    /// A place chosen before, e.g. on a hall terminal whose form continues on a phone.
+    #[serde(default)]
+    place: String,
+}
+
+impl NewPage {
+    /// The form for `kind` in `township`, as this browser may fill it: `None` when a complaint
+    /// needs a phone proven first (unless the form is `returning` with errors, which it then
+    /// keeps, asking for the phone beside its field).
+    async fn new(
+        state: &AppState,
+        headers: &axum::http::HeaderMap,
+        township: xiaowei_store::Org,
+        (kind, returning): (MessageKind, bool),
+        csrf: String,
+        values: NewValues,
+    ) -> Result<Option<Self>, AppError> {
+        let proxy = crate::public::kiosk::proxy_officer(state, headers, &township.code).await?.map(|u| u.display_name);
+        let here = format!("/t/{}/messages/new?kind={}", township.code, kind.as_str());
+        let phone = if proxy.is_some() || crate::public::wechat::signed_in_follower(state, headers).is_some() {
+            PhoneField::Typed
+        } else {
+            match crate::public::phones::proven(state, headers).await? {
+                Some(p) => PhoneField::Proven(p.phone.masked()),
+                None if kind.phone_rule() == PhoneRule::Required && !returning => return Ok(None),
+                None => PhoneField::Unproven,
+            }
+        };
+        let mut places =
+            vec![PlaceOption { name: format!("{}（乡镇）", township.display_name()), code: township.code.clone() }];
+        places.extend(
+            state
+                .store()
+                .child_orgs(&township.code)
+                .await?
+                .into_iter()
+                .map(|v| PlaceOption { name: v.display_name().to_owned(), code: v.code }),
+        );
+        Ok(Some(Self {
+            phone,
+            prove_link: crate::public::phones::prove_link(&here),
+            proxy,
+            township_name: township.display_name().to_owned(),
+            township_code: township.code,
+            kind,
+            phone_required: kind.phone_rule() == PhoneRule::Required,
+            places,
+            csrf,
+            form_key: random_token(),
+            reply_days: kind.reply_days(state.config().complaint_reply_days),
+            values,
+            photos: KeptPhotos::none(),
+            errors: FieldErrors::new(),
+        }))
+    }
+
+    /// The page's address on a phone with the kind and place chosen; nothing typed goes along.
+    fn continue_url(&self) -> String {
+        format!("/t/{}/messages/new?kind={}", self.township_code, self.kind.as_str())
+    }
 }
 
 async fn new_form(
@@ -167,52 +252,30 @@ async fn new_form(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     let township = township_of(&state, &code).await?;
-    let proxy = crate::public::kiosk::proxy_officer(&state, &headers, &township.code).await?.map(|u| u.display_name);
     let Some(kind) = MessageKind::parse(&q.kind) else {
         return Ok(see_other(&format!("/t/{}/messages", township.code)));
     };
-    let here = format!("/t/{}/messages/new?kind={}", township.code, kind.as_str());
-    let phone = if proxy.is_some() || crate::public::wechat::signed_in_follower(&state, &headers).is_some() {
-        PhoneField::Typed
-    } else {
-        match crate::public::phones::proven(&state, &headers).await? {
-            Some(p) => PhoneField::Proven(p.phone.masked()),
-            // A complaint needs a phone: prove it first.
-            None if kind.phone_rule() == PhoneRule::Required => {
-                return Ok(see_other(&crate::public::phones::prove_link(&here)));
-            }
-            None => PhoneField::Unproven,
-        }
-    };
-    let mut places =
-        vec![PlaceOption { name: format!("{}（乡镇）", township.display_name()), code: township.code.clone() }];
-    places.extend(
-        state
-            .store()
-            .child_orgs(&township.code)
-            .await?
-            .into_iter()
-            .map(|v| PlaceOption { name: v.display_name().to_owned(), code: v.code }),
-    );
-    let page = NewPage {
-        phone,
-        prove_link: crate::public::phones::prove_link(&here),
-        proxy,
-        township_name: township.display_name().to_owned(),
-        township_code: township.code,
-        kind,
-        phone_required: kind.phone_rule() == PhoneRule::Required,
-        places,
-        csrf,
-        form_key: random_token(),
-        max_photos: crate::app::photos::MAX_PHOTOS,
-        reply_days: kind.reply_days(state.config().complaint_reply_days),
+    let place: String = q.place.chars().filter(char::is_ascii_alphanumeric).take(32).collect();
+    let mut here = format!("/t/{}/messages/new?kind={}", township.code, kind.as_str());
+    if !place.is_empty() {
+        here.push_str(&format!("&place={place}"));
+    }
+    let values = NewValues {
+        place,
         body: q
             .ledger
             .map(|n| format!("核验发现：公开页面的内容与公开账本第 {n} 号记录不一致，请核查该页面是否被改动。"))
             .unwrap_or_default(),
+        name: String::new(),
+        phone: String::new(),
+        use_phone: kind != MessageKind::Report,
+        public: false,
     };
-    Ok(Html(page.render()?).into_response())
+    match NewPage::new(&state, &headers, township, (kind, false), csrf, values).await? {
+        Some(page) => Ok(Html(page.render()?).into_response()),
+        // A complaint needs a phone: prove it first.
+        None => Ok(see_other(&crate::public::phones::prove_link(&here))),
+    }
 }
 
 #[derive(Template)]
@@ -235,6 +298,7 @@ struct MessagePage {
     rating_label: &'static str,
     masked_phone: String,
     merged_into: String,
+    listen: Listen,
 }
 
 async fn leave(
@@ -248,23 +312,57 @@ async fn leave(
     let township = township_of(&state, &code).await?;
     let headers = request.headers().clone();
     let form = crate::app::photos::read(&state, request, "留言").await?;
+    let photos = crate::app::photos::submitted(&state, &form).await?;
     let proven = crate::public::phones::proven(&state, &headers).await?;
-    let typed = form.field("phone");
+    let values = NewValues {
+        place: form.field("place"),
+        body: form.field("body"),
+        name: form.field("name"),
+        phone: form.field("phone"),
+        use_phone: form.field("use_phone") == "1",
+        public: form.field("public") == "1",
+    };
     let leaving = messages::Leaving {
         form_key: form.field("form_key"),
         kind: form.field("kind"),
-        place: form.field("place"),
-        name: form.field("name"),
+        place: values.place.clone(),
+        name: values.name.clone(),
         phone: match &proven {
-            Some(p) if typed.is_empty() && form.field("use_phone") == "1" => p.phone.expose().to_owned(),
-            _ => typed,
+            Some(p) if values.phone.is_empty() && values.use_phone => p.phone.expose().to_owned(),
+            _ => values.phone.clone(),
         },
-        body: form.field("body"),
-        public: form.field("public") == "1",
-        photos: form.photos().to_vec(),
+        body: values.body.clone(),
+        public: values.public,
+        photos: photos.bytes.clone(),
     };
-    let filer = crate::public::phones::filer(&state, ip, quota, &headers, proven).await?;
-    let left = messages::leave(&state, &township, leaving, &filer, state.now()).await?;
+    let filer = crate::public::phones::filer(&state, ip, quota.clone(), &headers, proven).await?;
+    let refused = match &photos.problem {
+        Some(problem) => Err(AppError::invalid(problem.clone())),
+        None => messages::leave(&state, &township, leaving, &filer, state.now()).await,
+    };
+    let left = match refused {
+        Ok(left) => left,
+        Err(e) => {
+            let errors = FieldErrors::from_error(e, &NEW_FIELDS)?;
+            // A forged kind has no form to come back to.
+            let Some(kind) = MessageKind::parse(&form.field("kind")) else { return Err(AppError::Fields(errors)) };
+            let Some(mut page) = NewPage::new(&state, &headers, township, (kind, true), csrf, values).await? else {
+                return Err(AppError::Fields(errors));
+            };
+            let key = form.field("form_key");
+            if (16..=128).contains(&key.len()) {
+                page.form_key = key;
+            }
+            page.photos = crate::app::photos::keep(&state, &quota, photos).await?;
+            page.errors = errors;
+            page.errors.add_photos_again(page.photos.again.len());
+            let mut response = (axum::http::StatusCode::BAD_REQUEST, Html(page.render()?)).into_response();
+            response
+                .headers_mut()
+                .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+            return Ok(response);
+        }
+    };
     let key = messages::message_key(&state, &left.tracking);
     match left.secret {
         // Shown once, on this response: never in a URL, never stored in clear.
@@ -285,12 +383,25 @@ struct TrackPage {
     /// What was typed in the second field, kept when the form comes back.
     credential: String,
     errors: FieldErrors,
+    listen: Listen,
+}
+
+/// The lookup form read aloud: what to fill in, and what went wrong if it came back.
+fn track_listen(errors: &FieldErrors) -> Listen {
+    let mut listen = Listen::new();
+    listen.say("查询留言。请填写留言编号，以及手机号或查询密码");
+    for (_, message) in errors.items() {
+        listen.say(message);
+    }
+    listen.say("留了手机号的，填手机号；匿名举报的，填提交时显示的查询密码");
+    listen
 }
 
 impl TrackPage {
     /// The lookup again with what was typed and the message beside the field at fault.
     fn again(csrf: String, form: TrackForm, errors: FieldErrors) -> Result<Response, AppError> {
-        let page = Self { csrf, tracking: form.tracking, credential: form.credential, errors };
+        let page =
+            Self { csrf, tracking: form.tracking, credential: form.credential, listen: track_listen(&errors), errors };
         let mut response = (axum::http::StatusCode::BAD_REQUEST, Html(page.render()?)).into_response();
         response
             .headers_mut()
@@ -307,7 +418,8 @@ struct TrackQuery {
 
 async fn track_form(CsrfToken(csrf): CsrfToken, Query(q): Query<TrackQuery>) -> Result<Html<String>, AppError> {
     let tracking = message::normalize_tracking(&q.tracking).unwrap_or_default();
-    Ok(Html(TrackPage { csrf, tracking, credential: String::new(), errors: FieldErrors::new() }.render()?))
+    let errors = FieldErrors::new();
+    Ok(Html(TrackPage { csrf, tracking, credential: String::new(), listen: track_listen(&errors), errors }.render()?))
 }
 
 #[derive(Deserialize)]
@@ -405,7 +517,7 @@ async fn render_message(
     secret: String,
 ) -> Result<Response, AppError> {
     let (kind, status) = (m.kind, m.status);
-    let events = state
+    let events: Vec<PublicEvent> = state
         .store()
         .events(RequestKind::Message, m.id)
         .await?
@@ -421,7 +533,39 @@ async fn render_message(
         Some(id) => state.store().find_message(id).await?.map(|k| k.tracking).unwrap_or_default(),
         None => String::new(),
     };
+    let overdue = m.overdue_at.is_some();
+    let rating_label = m.rating.as_deref().and_then(Satisfaction::parse).map_or("", Satisfaction::label);
+    let mut listen = Listen::new();
+    listen.say(format!("我的{}留言", kind.label()));
+    if is_new {
+        listen.say("留言已提交。请记下留言编号");
+    }
+    if !secret.is_empty() {
+        // The password itself is not read out: a phone's speaker or a hall is no place for it.
+        listen.say("页面上显示了您的查询密码，只显示这一次，请抄下或截图保存");
+    }
+    speak_status(&mut listen, "留言编号", &m.tracking, status.label(), overdue);
+    if !masked_phone.is_empty() {
+        listen.say(format!("联系电话：{}", spoken::masked_phone(&masked_phone)));
+    }
+    listen.say(format!("提交时间：{}", shanghai_time(m.submitted_at)));
+    listen.say(format!("答复期限：{}", shanghai_time(m.reply_due)));
+    if let Some(reason) = &m.hidden_reason {
+        listen.say(format!("该留言已被屏蔽，原因：{reason}"));
+    }
+    if !merged_into.is_empty() {
+        listen.say(format!("您反映的问题与留言{}相同，已合并办理", spoken::code(&merged_into)));
+    }
+    listen.say(format!("留言内容：{}", m.body));
+    speak_outcome(
+        &mut listen,
+        m.reply.as_deref(),
+        "尚未答复，请耐心等待",
+        (rating_label, m.rating_comment.as_deref()),
+        &events,
+    );
     let page = MessagePage {
+        listen,
         kind,
         key,
         csrf,
@@ -431,10 +575,10 @@ async fn render_message(
         rateable: status == MessageStatus::Replied,
         submitted: shanghai_time(m.submitted_at),
         due: shanghai_time(m.reply_due),
-        overdue: m.overdue_at.is_some(),
+        overdue,
         events,
         ratings: Satisfaction::ALL,
-        rating_label: m.rating.as_deref().and_then(Satisfaction::parse).map_or("", Satisfaction::label),
+        rating_label,
         masked_phone,
         merged_into,
         m,

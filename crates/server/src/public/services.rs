@@ -13,17 +13,19 @@ use serde::Deserialize;
 use xiaowei_core::monitor::Menu;
 use xiaowei_core::service::{self, CaseStatus};
 use xiaowei_core::tracked::{Rating, Satisfaction};
-use xiaowei_core::{OrgLevel, Phone};
+use xiaowei_core::{OrgLevel, Phone, spoken};
 use xiaowei_store::{RequestKind, ServiceCase, ServiceItem};
 
 use crate::app::cases;
-use crate::app::tracked::{PublicEvent, masked_phone};
+use crate::app::photos::KeptPhotos;
+use crate::app::tracked::{PublicEvent, masked_phone, speak_outcome, speak_status};
 use crate::state::AppState;
 use crate::state::visits::{self, Visit};
 use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 use crate::web::form::FieldErrors;
+use crate::web::listen::Listen;
 use crate::web::places::county_name;
 use crate::web::qr;
 use crate::web::respond::see_other;
@@ -222,20 +224,112 @@ struct ApplyPage {
     villages: Vec<VillageOption>,
     csrf: String,
     form_key: String,
-    max_photos: usize,
     /// On a hall terminal with a hall officer logged in: the officer filing on the villager's behalf.
     proxy: Option<String>,
+    /// A hall officer or a WeChat follower vouches for the phone typed in the form.
+    vouched: bool,
     /// The masked phone proven in this browser, which the application goes under.
     proven: Option<String>,
     /// Where to prove another phone and come back.
     prove_link: String,
+    /// What was typed (blank, or kept when the form comes back) and the message for each field.
+    values: ApplyValues,
+    photos: KeptPhotos,
+    errors: FieldErrors,
+}
+
+/// The application form's text fields as typed.
+#[derive(Default)]
+struct ApplyValues {
+    name: String,
+    phone: String,
+    village: String,
+    id_number: String,
+    description: String,
+}
+
+/// Labels that open the use case's messages, and the field each names.
+const APPLY_FIELDS: [(&str, &str); 6] = [
+    ("姓名", "name"),
+    ("手机号", "phone"),
+    ("所在村（社区）", "village"),
+    ("身份证号", "id_number"),
+    ("需求描述", "description"),
+    ("照片", "photos"),
+];
+
+#[derive(Deserialize)]
+struct ApplyQuery {
+    #[serde(default)]
+    t: String,
+    /// A village chosen before, e.g. on a hall terminal whose form continues on a phone.
+    #[serde(default)]
+    village: String,
+}
+
+/// Who the application goes under in this browser: a hall officer filing for the villager, a
+/// WeChat follower, or the masked phone proven here (none: it must be proven first).
+struct Applicant {
+    proxy: Option<String>,
+    vouched: bool,
+    proven: Option<String>,
+}
+
+async fn applicant(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    township: &xiaowei_store::Org,
+) -> Result<Applicant, AppError> {
+    let proxy = crate::public::kiosk::proxy_officer(state, headers, &township.code).await?.map(|u| u.display_name);
+    let vouched = proxy.is_some() || crate::public::wechat::signed_in_follower(state, headers).is_some();
+    let proven = crate::public::phones::proven(state, headers).await?;
+    Ok(Applicant { proven: proven.filter(|_| !vouched).map(|p| p.phone.masked()), proxy, vouched })
+}
+
+impl ApplyPage {
+    async fn new(
+        state: &AppState,
+        item: ServiceItem,
+        township: xiaowei_store::Org,
+        csrf: String,
+        who: Applicant,
+        values: ApplyValues,
+    ) -> Result<Self, AppError> {
+        let villages = state
+            .store()
+            .child_orgs(&township.code)
+            .await?
+            .into_iter()
+            .map(|v| VillageOption { name: v.display_name().to_owned(), code: v.code })
+            .collect();
+        Ok(Self {
+            prove_link: crate::public::phones::prove_link(&format!("/services/{}/apply?t={}", item.id, township.code)),
+            proxy: who.proxy,
+            vouched: who.vouched,
+            proven: who.proven,
+            item,
+            township_name: township.display_name().to_owned(),
+            township_code: township.code,
+            villages,
+            csrf,
+            form_key: random_token(),
+            values,
+            photos: KeptPhotos::none(),
+            errors: FieldErrors::new(),
+        })
+    }
+
+    /// The page's address on a phone with the village chosen; nothing typed goes along.
+    fn continue_url(&self) -> String {
+        format!("/services/{}/apply?t={}", self.item.id, self.township_code)
+    }
 }
 
 async fn apply_form(
     State(state): State<AppState>,
     CsrfToken(csrf): CsrfToken,
     Path(id): Path<i64>,
-    Query(q): Query<TownshipQuery>,
+    Query(q): Query<ApplyQuery>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     let item = active_item(&state, id).await?;
@@ -243,33 +337,18 @@ async fn apply_form(
         // Applications are filed with a township; without one, choose it first.
         return Ok(see_other("/"));
     };
-    let villages = state
-        .store()
-        .child_orgs(&township.code)
-        .await?
-        .into_iter()
-        .map(|v| VillageOption { name: v.display_name().to_owned(), code: v.code })
-        .collect();
-    let proxy = crate::public::kiosk::proxy_officer(&state, &headers, &township.code).await?.map(|u| u.display_name);
-    let follower = crate::public::wechat::signed_in_follower(&state, &headers).is_some();
-    let proven = crate::public::phones::proven(&state, &headers).await?;
-    let here = format!("/services/{id}/apply?t={}", township.code);
+    let village: String = q.village.chars().filter(char::is_ascii_alphanumeric).take(32).collect();
+    let mut here = format!("/services/{id}/apply?t={}", township.code);
+    if !village.is_empty() {
+        here.push_str(&format!("&village={village}"));
+    }
+    let who = applicant(&state, &headers, &township).await?;
     // From a browser, the phone is proven first; a hall officer or a follower vouches for it.
-    if proxy.is_none() && !follower && proven.is_none() {
+    if !who.vouched && who.proven.is_none() {
         return Ok(see_other(&crate::public::phones::prove_link(&here)));
     }
-    let page = ApplyPage {
-        proven: proven.filter(|_| proxy.is_none() && !follower).map(|p| p.phone.masked()),
-        prove_link: crate::public::phones::prove_link(&here),
-        proxy,
-        item,
-        township_name: township.display_name().to_owned(),
-        township_code: township.code,
-        villages,
-        csrf,
-        form_key: random_token(),
-        max_photos: crate::app::photos::MAX_PHOTOS,
-    };
+    let values = ApplyValues { village, ..ApplyValues::default() };
+    let page = ApplyPage::new(&state, item, township, csrf, who, values).await?;
     Ok(Html(page.render()?).into_response())
 }
 
@@ -277,29 +356,78 @@ async fn apply(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     QuotaKey(quota): QuotaKey,
+    CsrfToken(csrf): CsrfToken,
     Path(id): Path<i64>,
     request: Request,
 ) -> Result<Response, AppError> {
     let item = active_item(&state, id).await?;
     let headers = request.headers().clone();
     let form = crate::app::photos::read(&state, request, "申请").await?;
+    let photos = crate::app::photos::submitted(&state, &form).await?;
     let proven = crate::public::phones::proven(&state, &headers).await?;
     let typed = form.field("phone");
+    let values = ApplyValues {
+        name: form.field("name"),
+        phone: typed.clone(),
+        village: form.field("village"),
+        id_number: form.field("id_number"),
+        description: form.field("description"),
+    };
     let application = cases::Application {
         form_key: form.field("form_key"),
-        name: form.field("name"),
+        name: values.name.clone(),
         phone: match &proven {
             Some(p) if typed.is_empty() => p.phone.expose().to_owned(),
             _ => typed,
         },
-        village: form.field("village"),
-        id_number: form.field("id_number"),
-        description: form.field("description"),
-        photos: form.photos().to_vec(),
+        village: values.village.clone(),
+        id_number: values.id_number.clone(),
+        description: values.description.clone(),
+        photos: photos.bytes.clone(),
     };
-    let filer = crate::public::phones::filer(&state, ip, quota, &headers, proven).await?;
-    let filed = cases::file(&state, &item, application, &filer, state.now()).await?;
-    Ok(see_other(&format!("/cases/{}?k={}&new=1", filed.tracking, cases::case_key(&state, &filed.tracking))))
+    let filer = crate::public::phones::filer(&state, ip, quota.clone(), &headers, proven).await?;
+    let refused = match &photos.problem {
+        Some(problem) => Err(AppError::invalid(problem.clone())),
+        None => cases::file(&state, &item, application, &filer, state.now()).await,
+    };
+    let errors = match refused {
+        Ok(filed) => {
+            return Ok(see_other(&format!(
+                "/cases/{}?k={}&new=1",
+                filed.tracking,
+                cases::case_key(&state, &filed.tracking)
+            )));
+        }
+        Err(e) => FieldErrors::from_error(e, &APPLY_FIELDS)?,
+    };
+    // The form again, filled in, in its township (a form posted without one: the village's).
+    let township = match township_of(&state, &form.field("t")).await {
+        Ok(t) => t,
+        Err(_) => {
+            let parent = state.store().find_org(&values.village).await?.and_then(|v| v.parent_code);
+            match township_of(&state, parent.as_deref().unwrap_or_default()).await {
+                Ok(t) => t,
+                Err(_) => return Err(AppError::Fields(errors)),
+            }
+        }
+    };
+    let who = applicant(&state, &headers, &township).await?;
+    let mut page = ApplyPage::new(&state, item, township, csrf, who, values).await?;
+    let key = form.field("form_key");
+    if (16..=128).contains(&key.len()) {
+        page.form_key = key;
+    }
+    page.photos = crate::app::photos::keep(&state, &quota, photos).await?;
+    page.errors = errors;
+    page.errors.add_photos_again(page.photos.again.len());
+    again(page.render()?)
+}
+
+/// A form that came back: 400, never cached.
+fn again(html: String) -> Result<Response, AppError> {
+    let mut response = (axum::http::StatusCode::BAD_REQUEST, Html(html)).into_response();
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 #[derive(Template)]
@@ -310,12 +438,24 @@ struct TrackPage {
     /// What was typed in the second field, kept when the form comes back.
     phone: String,
     errors: FieldErrors,
+    listen: Listen,
+}
+
+/// The lookup form read aloud: what to fill in, and what went wrong if it came back.
+fn track_listen(errors: &FieldErrors) -> Listen {
+    let mut listen = Listen::new();
+    listen.say("查询办件进度。请填写办件编号和申请时留下的手机号");
+    for (_, message) in errors.items() {
+        listen.say(message);
+    }
+    listen.say("办件编号在提交申请后显示，也会随短信发给您");
+    listen
 }
 
 impl TrackPage {
     /// The lookup again with what was typed and the message beside the field at fault.
     fn again(csrf: String, form: TrackForm, errors: FieldErrors) -> Result<Response, AppError> {
-        let page = Self { csrf, tracking: form.tracking, phone: form.phone, errors };
+        let page = Self { csrf, tracking: form.tracking, phone: form.phone, listen: track_listen(&errors), errors };
         let mut response = (axum::http::StatusCode::BAD_REQUEST, Html(page.render()?)).into_response();
         response
             .headers_mut()
@@ -332,7 +472,8 @@ struct TrackQuery {
 
 async fn track_form(CsrfToken(csrf): CsrfToken, Query(q): Query<TrackQuery>) -> Result<Html<String>, AppError> {
     let tracking = service::normalize_tracking(&q.tracking).unwrap_or_default();
-    Ok(Html(TrackPage { csrf, tracking, phone: String::new(), errors: FieldErrors::new() }.render()?))
+    let errors = FieldErrors::new();
+    Ok(Html(TrackPage { csrf, tracking, phone: String::new(), listen: track_listen(&errors), errors }.render()?))
 }
 
 #[derive(Deserialize)]
@@ -392,6 +533,7 @@ struct CasePage {
     ratings: [Satisfaction; 3],
     rating_label: &'static str,
     masked_phone: String,
+    listen: Listen,
 }
 
 #[derive(Deserialize)]
@@ -434,7 +576,7 @@ async fn case_page(
         Err(e) => return Err(e),
     };
     let status = case.status;
-    let events = state
+    let events: Vec<PublicEvent> = state
         .store()
         .events(RequestKind::Case, case.id)
         .await?
@@ -442,7 +584,30 @@ async fn case_page(
         .filter_map(|e| PublicEvent::shown(e.public, e.at, e.actor, e.note))
         .collect();
     let masked_phone = masked_phone(&state, &case.phone_enc);
+    let rating_label = case.rating.as_deref().and_then(Satisfaction::parse).map_or("", Satisfaction::label);
+    let mut listen = Listen::new();
+    listen.say(format!("{}，{}", case.item_name, case.department_name));
+    if q.new.is_some() {
+        listen.say("申请已提交。请记下办件编号，工作人员将在24小时内联系您");
+    }
+    let overdue = case.contact_overdue_at.is_some() || case.completion_overdue_at.is_some();
+    speak_status(&mut listen, "办件编号", &case.tracking, status.label(), overdue);
+    listen.say(format!("申请人：{}，{}", case.applicant_name, spoken::masked_phone(&masked_phone)));
+    listen.say(format!("提交时间：{}", shanghai_time(case.submitted_at)));
+    if case.contacted_at.is_none() {
+        listen.say(format!("联系时限：{}前", shanghai_time(case.contact_due)));
+    }
+    listen.say(format!("办理期限：{}", shanghai_time(case.completion_due)));
+    listen.say(format!("期限计算：{}", case.deadline_basis));
+    speak_outcome(
+        &mut listen,
+        case.reply.as_deref(),
+        "尚未办结，请耐心等待",
+        (rating_label, case.rating_comment.as_deref()),
+        &events,
+    );
     let page = CasePage {
+        listen,
         key: q.k.clone(),
         csrf,
         is_new: q.new.is_some(),
@@ -451,10 +616,10 @@ async fn case_page(
         submitted: shanghai_time(case.submitted_at),
         contact_due: shanghai_time(case.contact_due),
         completion_due: shanghai_time(case.completion_due),
-        overdue: case.contact_overdue_at.is_some() || case.completion_overdue_at.is_some(),
+        overdue,
         events,
         ratings: Satisfaction::ALL,
-        rating_label: case.rating.as_deref().and_then(Satisfaction::parse).map_or("", Satisfaction::label),
+        rating_label,
         masked_phone,
         case,
     };

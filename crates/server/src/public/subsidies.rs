@@ -18,7 +18,7 @@ use xiaowei_core::objection::ObjectionStatus;
 use xiaowei_core::subsidy::{Phase, Publicity, RosterStatus, YearRange, unpaid_years};
 use xiaowei_core::text::{FreeText, SingleLine};
 use xiaowei_core::tracked::{ClockState, Rating, Satisfaction};
-use xiaowei_core::{Fen, OrgLevel, Phone, ResidentId};
+use xiaowei_core::{Fen, OrgLevel, Phone, ResidentId, spoken};
 use xiaowei_store::{NewAuditEntry, Org, PersonEntry, RequestKind, Roster, Store};
 
 use crate::app::objections;
@@ -31,6 +31,7 @@ use crate::web::dates::shanghai_time;
 use crate::web::dates::{parse_date, shanghai_date};
 use crate::web::error::AppError;
 use crate::web::form::FieldErrors;
+use crate::web::listen::Listen;
 use crate::web::page_cache::CachedPage;
 use crate::web::places::county_name;
 use crate::web::places::place_name;
@@ -240,6 +241,7 @@ struct RosterPage {
     can_object: bool,
     basis: String,
     basis_documents: Vec<AttachmentView>,
+    listen: Listen,
 }
 
 #[derive(Deserialize)]
@@ -290,7 +292,28 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
     let basis = store.find_programme(roster.programme_id).await?.map(|p| p.basis).unwrap_or_default();
     let basis_documents =
         store.attachments_of_programme(roster.programme_id).await?.into_iter().map(AttachmentView::from).collect();
+    let title = roster_title(&roster, org.display_name());
+    let offset = if print { 0 } else { usize::try_from((page - 1) * PAGE_SIZE).unwrap_or(0) };
+    let days_left = publicity.filter(|_| status == RosterStatus::Published).and_then(|p| p.days_left(today));
+    let differences = if is_paid { store.differences(id).await? } else { Vec::new() };
+    // The print version (every row) is for paper; the page for reading aloud is the paged one.
+    let listen = if print {
+        Listen::new()
+    } else {
+        roster_listen(&RosterSpeech {
+            roster: &roster,
+            title: &title,
+            publicity,
+            days_left,
+            differences: &differences,
+            entries: &entries,
+            offset,
+            page,
+            pages,
+        })
+    };
     let page = RosterPage {
+        listen,
         ledger: crate::public::ledger::badge(state, "roster", id).await?,
         basis,
         basis_documents,
@@ -299,27 +322,23 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
         township_code,
         village_code: if org.level == OrgLevel::Village { org.code.clone() } else { String::new() },
         id,
-        title: roster_title(&roster, org.display_name()),
+        title,
         status,
         status_reason: roster.status_reason.clone().unwrap_or_default(),
         is_paid,
         paid_on: roster.paid_on.clone().unwrap_or_default(),
         publicity: publicity.map(|p| format!("{} 至 {}", p.start, p.end)).unwrap_or_default(),
         backloaded: roster.backloaded,
-        days_left: publicity.filter(|_| status == RosterStatus::Published).and_then(|p| p.days_left(today)),
+        days_left,
         published: roster.published_at.map(shanghai_time).unwrap_or_default(),
         entry_count: roster.entry_count,
         total: Fen::new(roster.total_fen).unwrap_or_default().to_string(),
         entries: entries.into_iter().map(EntryView::from).collect(),
-        offset: if print { 0 } else { usize::try_from((page - 1) * PAGE_SIZE).unwrap_or(0) },
+        offset,
         page,
         pages,
         print,
-        differences: if is_paid {
-            store.differences(id).await?.into_iter().map(DifferenceView::from).collect()
-        } else {
-            Vec::new()
-        },
+        differences: differences.into_iter().map(DifferenceView::from).collect(),
         settles_id: roster.settles_id,
         attachments: store.attachments_of_roster(id).await?.into_iter().map(AttachmentView::from).collect(),
         versions,
@@ -330,6 +349,83 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
         can_object: status == RosterStatus::Published,
     };
     Ok(CachedPage { html: page.render()?, org_code: roster.org_code })
+}
+
+/// What a roster page reads aloud.
+struct RosterSpeech<'a> {
+    roster: &'a Roster,
+    title: &'a str,
+    publicity: Option<Publicity>,
+    days_left: Option<i64>,
+    differences: &'a [xiaowei_store::RosterDifference],
+    entries: &'a [xiaowei_store::RosterEntry],
+    offset: usize,
+    page: i64,
+    pages: i64,
+}
+
+/// A roster page for listening: what it is, its totals and dates, the differences of a paid
+/// roster, and a sentence for each row on this page (第3行，张某某，身份证尾号1234，一千二百元整).
+fn roster_listen(s: &RosterSpeech<'_>) -> Listen {
+    let r = s.roster;
+    let mut listen = Listen::new();
+    listen.say(s.title);
+    match r.status {
+        RosterStatus::Withdrawn => {
+            listen.say(format!("本花名册已撤回。撤回原因：{}", r.status_reason.as_deref().unwrap_or_default()));
+        }
+        RosterStatus::Superseded => {
+            listen.say("本版本已被更正，请查看最新版本");
+        }
+        _ => {}
+    }
+    listen.say(format!("共{}人，合计{}", r.entry_count, spoken::amount(r.total_fen)));
+    if let Some(p) = s.publicity {
+        let state = s.days_left.map_or_else(|| "公示期已结束".to_owned(), |d| format!("公示中，还剩{d}天"));
+        listen.say(format!("公示期：{}至{}，{state}", spoken::date(p.start), spoken::date(p.end)));
+    }
+    if r.phase == Phase::Paid {
+        listen.say(format!("发放日期：{}", r.paid_on.as_deref().unwrap_or("未填写")));
+        if s.differences.is_empty() {
+            listen.say("发放名单和金额与公示一致");
+        } else {
+            listen.say(format!("与公示名单的差异共{}处", s.differences.len()));
+        }
+        let yuan = |fen: Option<i64>| fen.map_or_else(|| "无".to_owned(), spoken::amount);
+        for d in s.differences {
+            let person = if d.name.is_empty() {
+                "整批".to_owned()
+            } else {
+                format!("{}，{}", d.name, spoken::masked_id(&d.id_masked))
+            };
+            let reason = d.reason.as_deref().unwrap_or_default();
+            listen.say(format!(
+                "{}：{person}，公示{}，发放{}，原因：{reason}",
+                d.kind.label(),
+                yuan(d.proposed_fen),
+                yuan(d.paid_fen)
+            ));
+        }
+    }
+    if s.pages > 1 {
+        listen.say(format!("名单第{}页，共{}页", s.page, s.pages));
+    } else {
+        listen.say("名单");
+    }
+    for (i, e) in s.entries.iter().enumerate() {
+        let group = e.group_name.as_deref().filter(|g| !g.is_empty()).map(|g| format!("，{g}")).unwrap_or_default();
+        listen.say(format!(
+            "第{}行，{}，{}{group}，{}",
+            s.offset + i + 1,
+            e.name,
+            spoken::masked_id(&e.id_masked),
+            spoken::amount(e.amount_fen)
+        ));
+    }
+    if r.status == RosterStatus::Published {
+        listen.say("如对名单有异议，可点“对此有异议”反映");
+    }
+    listen
 }
 
 /// The QR code of a roster page: its address under `public_url`, else its path alone.
@@ -391,6 +487,15 @@ struct ObjectionFormPage {
 }
 
 impl ObjectionFormPage {
+    /// The form's address on a phone (在手机上继续): the roster, entry, village or programme it
+    /// is about, nothing typed.
+    fn phone_url(&self) -> String {
+        match serde_urlencoded::to_string(&self.hidden) {
+            Ok(query) if !query.is_empty() => format!("{}?{query}", self.action),
+            _ => self.action.clone(),
+        }
+    }
+
     /// The same form again with what was typed and a message beside each field at fault; the
     /// once-only key is kept, so a later good submit still counts once.
     fn again(mut self, form: &ObjectionForm, errors: FieldErrors) -> Result<Response, AppError> {
@@ -891,6 +996,7 @@ struct SelfQueryResultPage {
     gaps: Vec<Gap>,
     household: Vec<HouseholdRow>,
     asked_household: bool,
+    listen: Listen,
 }
 
 /// What a self-query finds for one person: the published entries under their name, the names
@@ -988,7 +1094,7 @@ pub struct QueryVia {
 }
 
 /// The name and ID of a self-query, or the message for each field that is wrong.
-fn check_self_query(form: &SelfQueryInput) -> Result<(String, ResidentId), FieldErrors> {
+pub(crate) fn check_self_query(form: &SelfQueryInput) -> Result<(String, ResidentId), FieldErrors> {
     let mut errors = FieldErrors::new();
     let name = xiaowei_core::text::compact(&form.name);
     if name.is_empty() || name.chars().count() > 32 {
@@ -998,6 +1104,38 @@ fn check_self_query(form: &SelfQueryInput) -> Result<(String, ResidentId), Field
     match id {
         Ok(id) if errors.is_empty() => Ok((name, id)),
         _ => Err(errors),
+    }
+}
+
+/// A self-query's payments for listening: the unpaid years first, as the page shows them, then
+/// the total and a sentence for each record.
+fn speak_payments(listen: &mut Listen, entries: &[PersonEntry], gaps: &[Gap], total: i64) {
+    if entries.is_empty() {
+        listen.say(
+            "未查询到发放记录。请核对姓名和身份证号是否与户口簿一致；如认为应当享受而未享受补贴，请联系本村或乡镇",
+        );
+        return;
+    }
+    if !gaps.is_empty() {
+        listen.say("以下年度未见发放记录：");
+        for g in gaps {
+            listen.say(format!("{}，{}，共{}年", g.programme, g.years, g.years.len()));
+        }
+        listen.say("可点“反映问题”，由乡镇核实答复");
+    }
+    listen.say(format!("共{}条记录，已发放合计{}", entries.len(), spoken::amount(total)));
+    for e in entries {
+        let (phase, date) = if e.phase == Phase::Paid {
+            ("已发放", e.paid_on.clone().unwrap_or_default())
+        } else {
+            ("拟发放，正在公示", e.published_at.map(shanghai_time).unwrap_or_default())
+        };
+        listen.say(format!(
+            "{}，{}，{}，{phase}，{date}",
+            spoken::year(e.year),
+            e.programme_name,
+            spoken::amount(e.amount_fen)
+        ));
     }
 }
 
@@ -1026,6 +1164,8 @@ pub async fn answer_self_query(
     let entries = found.entries;
     let asked_household = form.household;
     let place_of = |code: &str| found.places.get(code).cloned().unwrap_or_default();
+    let mut listen = Listen::new();
+    listen.say(format!("{name}的补贴记录，{}", spoken::masked_id(&id.masked())));
     let mut total: i64 = 0;
     let payments: Vec<PaymentRow> = entries
         .iter()
@@ -1046,6 +1186,7 @@ pub async fn answer_self_query(
         })
         .collect();
     let gaps = found.gaps;
+    speak_payments(&mut listen, &entries, &gaps, total);
     let mut household = Vec::new();
     if asked_household {
         let accounts: BTreeSet<&str> = entries.iter().filter_map(|e| e.account_idx.as_deref()).collect();
@@ -1053,6 +1194,13 @@ pub async fn answer_self_query(
         for account in accounts {
             for e in store.entries_for_account(account).await? {
                 if !own.contains(&e.entry_id) && e.phase == Phase::Paid {
+                    listen.say(format!(
+                        "家庭成员{}，{}，{}，{}",
+                        e.name,
+                        spoken::year(e.year),
+                        e.programme_name,
+                        spoken::amount(e.amount_fen)
+                    ));
                     household.push(HouseholdRow {
                         name: e.name,
                         year: e.year,
@@ -1088,6 +1236,7 @@ pub async fn answer_self_query(
         gaps,
         household,
         asked_household,
+        listen,
     };
     let mut response = Html(page.render()?).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, Request, State};
-use axum::response::{Html, Response};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use xiaowei_core::disclosure::{Category, FinanceTotals, Period, advance, check_finance, parse_date, signed_yuan};
 use xiaowei_core::roster::CellError;
@@ -27,6 +28,7 @@ use crate::state::AppState;
 use crate::web::dates::shanghai_date;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
+use crate::web::form::FieldErrors;
 use crate::web::places::place_name;
 use crate::web::security::random_token;
 
@@ -174,34 +176,19 @@ pub struct TextForm {
     correction_reason: String,
 }
 
-/// Checks the title, body and period, naming the field at fault.
+/// Checks the title, body and period: the text, or every field at fault ([`AppError::Fields`]).
 fn parse_text(form: &TextForm) -> Result<DisclosureText, AppError> {
+    let mut errors = FieldErrors::new();
     let title = xiaowei_core::text::normalize(&form.title);
     if title.is_empty() || title.chars().count() > MAX_TITLE {
-        return Err(AppError::invalid(format!("标题：请填写（不超过{MAX_TITLE}字）")));
+        errors.add("title", format!("标题：请填写（不超过{MAX_TITLE}字）"));
     }
+    let period = period_of(form).map_err(|(field, message)| errors.add(field, message)).ok();
     let body = form.body.replace("\r\n", "\n").trim_end().to_owned();
     if body.trim().is_empty() || body.chars().count() > MAX_BODY {
-        return Err(AppError::invalid(format!("正文：请填写（不超过{MAX_BODY}字）")));
+        errors.add("body", format!("正文：请填写（不超过{MAX_BODY}字）"));
     }
-    let number = |what: &str| -> Result<i8, AppError> {
-        form.number.trim().parse::<i8>().map_err(|_| AppError::invalid(format!("{what}：请选择")))
-    };
-    let year = || -> Result<i16, AppError> {
-        form.year.trim().parse::<i16>().map_err(|_| AppError::invalid("年份：请填写四位年份，如 2025"))
-    };
-    let period = match form.period_kind.as_str() {
-        "quarter" => {
-            Period::quarter(year()?, number("季度")?).map_err(|e| AppError::invalid(format!("公开期间：{e}")))?
-        }
-        "month" => Period::month(year()?, number("月份")?).map_err(|e| AppError::invalid(format!("公开期间：{e}")))?,
-        "range" => {
-            let start = parse_date(&form.start).map_err(|e| AppError::invalid(format!("开始日期：{e}")))?;
-            let end = parse_date(&form.end).map_err(|e| AppError::invalid(format!("结束日期：{e}")))?;
-            Period::between(start, end).map_err(|e| AppError::invalid(format!("公开期间：{e}")))?
-        }
-        _ => return Err(AppError::invalid("公开期间：请选择按季度、按月或起止日期")),
-    };
+    let (Some(period), true) = (period, errors.is_empty()) else { return Err(AppError::Fields(errors)) };
     Ok(DisclosureText {
         title,
         body,
@@ -209,6 +196,23 @@ fn parse_text(form: &TextForm) -> Result<DisclosureText, AppError> {
         period_start: Some(period.start.to_string()),
         period_end: Some(period.end.to_string()),
     })
+}
+
+/// The period the form describes, or the field at fault and its message.
+fn period_of(form: &TextForm) -> Result<Period, (&'static str, String)> {
+    let number = |what: &str| form.number.trim().parse::<i8>().map_err(|_| ("number", format!("{what}：请选择")));
+    let year = || form.year.trim().parse::<i16>().map_err(|_| ("year", "年份：请填写四位年份，如 2025".to_owned()));
+    let period = |e: xiaowei_core::disclosure::PeriodError| ("period", format!("公开期间：{e}"));
+    match form.period_kind.as_str() {
+        "quarter" => Period::quarter(year()?, number("季度")?).map_err(period),
+        "month" => Period::month(year()?, number("月份")?).map_err(period),
+        "range" => {
+            let start = parse_date(&form.start).map_err(|e| ("start", format!("开始日期：{e}")))?;
+            let end = parse_date(&form.end).map_err(|e| ("end", format!("结束日期：{e}")))?;
+            Period::between(start, end).map_err(period)
+        }
+        _ => Err(("period", "公开期间：请选择按季度、按月或起止日期".to_owned())),
+    }
 }
 
 /// The form as it is shown: values of an existing disclosure or blanks.
@@ -232,6 +236,19 @@ impl FormValues {
             number: String::new(),
             start: String::new(),
             end: String::new(),
+        }
+    }
+
+    /// What was typed, for a form that comes back.
+    fn typed(form: &TextForm) -> Self {
+        Self {
+            title: form.title.clone(),
+            body: form.body.clone(),
+            period_kind: form.period_kind.clone(),
+            year: form.year.clone(),
+            number: form.number.clone(),
+            start: form.start.clone(),
+            end: form.end.clone(),
         }
     }
 
@@ -266,7 +283,16 @@ struct NewPage {
     values: FormValues,
     corrects: Option<CorrectionView>,
     form_key: String,
+    /// A new draft's place, category and a correction's reason, as chosen or typed.
+    org_code: String,
+    category: String,
+    correction_reason: String,
+    errors: FieldErrors,
 }
+
+/// Labels that open the checks' messages, and the field each names.
+const TEXT_FIELDS: [(&str, &str); 3] =
+    [("公开单位", "org_code"), ("类别", "category"), ("更正原因", "correction_reason")];
 
 #[derive(Deserialize)]
 pub struct NewQuery {
@@ -287,9 +313,21 @@ pub async fn new_form(
     staff: Staff,
     Query(q): Query<NewQuery>,
 ) -> Result<Html<String>, AppError> {
-    let (values, corrects) = match q.corrects {
+    let blank = FormValues::blank(shanghai_date(state.now()).year());
+    Ok(Html(new_page(&state, &staff, q.corrects, blank).await?.render()?))
+}
+
+/// The new-draft form, or the correction form of the published disclosure `corrects` (prefilled
+/// from it unless `values` were typed).
+async fn new_page(
+    state: &AppState,
+    staff: &Staff,
+    corrects: Option<i64>,
+    values: FormValues,
+) -> Result<NewPage, AppError> {
+    let (values, corrects) = match corrects {
         Some(id) => {
-            let old = correctable(&state, &staff, id).await?;
+            let old = correctable(state, staff, id).await?;
             let view = CorrectionView {
                 id: old.id,
                 title: old.title.clone(),
@@ -297,19 +335,73 @@ pub async fn new_form(
                 category: old.category.label(),
                 place: place_name(state.store(), &old.org_code).await?,
             };
-            (FormValues::of(&old), Some(view))
+            (if values.title.is_empty() && values.body.is_empty() { FormValues::of(&old) } else { values }, Some(view))
         }
-        None => (FormValues::blank(shanghai_date(state.now()).year()), None),
+        None => (values, None),
     };
-    let page = NewPage {
+    Ok(NewPage {
         nav: staff.nav(),
-        places: draft_places(&state, &staff).await?,
+        places: draft_places(state, staff).await?,
         categories: Category::ALL.iter().map(|c| (c.as_str(), c.label())).collect(),
         values,
         corrects,
         form_key: random_token(),
+        org_code: String::new(),
+        category: String::new(),
+        correction_reason: String::new(),
+        errors: FieldErrors::new(),
+    })
+}
+
+/// Checks a new draft or correction: its place, category, old version and text, or the fields at
+/// fault (all of them where the checks are independent).
+async fn check_new(
+    state: &AppState,
+    staff: &Staff,
+    form: &TextForm,
+    supersedes: Option<i64>,
+) -> Result<(String, Category, Option<Disclosure>, DisclosureText), AppError> {
+    let mut errors = FieldErrors::new();
+    let (org_code, category, old) = match supersedes {
+        Some(id) => {
+            let old = correctable(state, staff, id).await?;
+            let reason = form.correction_reason.trim();
+            if reason.is_empty() || reason.chars().count() > MAX_REASON {
+                errors
+                    .add("correction_reason", format!("更正原因：请填写（不超过{MAX_REASON}字），原因将随新版本公开"));
+            }
+            (old.org_code.clone(), Some(old.category), Some(old))
+        }
+        None => {
+            let org_code = form.org_code.trim().to_owned();
+            match state.store().find_org(&org_code).await? {
+                Some(org) if matches!(org.level, OrgLevel::Village | OrgLevel::Township) => {
+                    staff.require_org(&org.code)?;
+                }
+                Some(_) => errors.add("org_code", "公开单位：只能选择村或乡镇"),
+                None => errors.add("org_code", "公开单位：请选择"),
+            }
+            let category = Category::parse(&form.category);
+            if category.is_none() {
+                errors.add("category", "类别：请选择");
+            }
+            (org_code, category, None)
+        }
     };
-    Ok(Html(page.render()?))
+    let text = match parse_text(form) {
+        Ok(text) => Some(text),
+        Err(AppError::Fields(more)) => {
+            for (field, message) in more.items() {
+                errors.add(field, message.clone());
+            }
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    match (category, text) {
+        (Some(category), Some(text)) if errors.is_empty() => Ok((org_code, category, old, text)),
+        _ => Err(AppError::Fields(errors)),
+    }
 }
 
 /// Creates a draft, or a correction (a new version with a reason) of a published disclosure.
@@ -320,27 +412,20 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     let store = state.store();
     let supersedes = form.supersedes_id.trim().parse::<i64>().ok().filter(|id| *id > 0);
-    let (org_code, category, old) = match supersedes {
-        Some(id) => {
-            let old = correctable(&state, &staff, id).await?;
-            (old.org_code.clone(), old.category, Some(old))
-        }
-        None => {
-            let org_code = form.org_code.trim().to_owned();
-            let org = store.find_org(&org_code).await?.ok_or_else(|| AppError::invalid("公开单位：请选择"))?;
-            staff.require_org(&org.code)?;
-            if !matches!(org.level, OrgLevel::Village | OrgLevel::Township) {
-                return Err(AppError::invalid("公开单位：只能选择村或乡镇"));
-            }
-            let category = Category::parse(&form.category).ok_or_else(|| AppError::invalid("类别：请选择"))?;
-            (org.code, category, None)
+    let checked = check_new(&state, &staff, &form, supersedes).await;
+    let (org_code, category, old, text) = match checked {
+        Ok(checked) => checked,
+        Err(e) => {
+            let errors = FieldErrors::from_error(e, &TEXT_FIELDS)?;
+            let mut page = new_page(&state, &staff, supersedes, FormValues::typed(&form)).await?;
+            page.org_code = form.org_code.trim().to_owned();
+            page.category = form.category.clone();
+            page.correction_reason = form.correction_reason.clone();
+            page.errors = errors;
+            return Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());
         }
     };
-    let text = parse_text(&form)?;
     let reason = form.correction_reason.trim();
-    if old.is_some() && (reason.is_empty() || reason.chars().count() > MAX_REASON) {
-        return Err(AppError::invalid(format!("更正原因：请填写（不超过{MAX_REASON}字），原因将随新版本公开")));
-    }
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other("/staff/disclosures?done=repeat"));
     }
@@ -410,6 +495,8 @@ struct ShowPage {
     can_correct: bool,
     is_public: bool,
     form_key: String,
+    /// The edit form's messages when it comes back (then it is open, with what was typed).
+    errors: FieldErrors,
 }
 
 #[derive(Deserialize)]
@@ -425,13 +512,18 @@ pub async fn show(
     Query(q): Query<ShowQuery>,
 ) -> Result<Html<String>, AppError> {
     let d = in_scope(&state, &staff, id).await?;
+    Ok(Html(show_page(&state, &staff, d, notice_text(&q.done)).await?.render()?))
+}
+
+async fn show_page(state: &AppState, staff: &Staff, d: Disclosure, notice: &'static str) -> Result<ShowPage, AppError> {
+    let id = d.id;
     let status = d.status;
     let store = state.store();
     let allowed = |p: Permission| staff.role.allows(p) && staff.scope.covers_org(&d.org_code);
     let category = d.category;
-    let page = ShowPage {
+    Ok(ShowPage {
         nav: staff.nav(),
-        notice: notice_text(&q.done),
+        notice,
         id,
         title: d.title.clone(),
         place: place_name(store, &d.org_code).await?,
@@ -454,8 +546,8 @@ pub async fn show(
         can_correct: status == RosterStatus::Published && allowed(Permission::DraftDisclosures),
         is_public: status.is_public(),
         form_key: random_token(),
-    };
-    Ok(Html(page.render()?))
+        errors: FieldErrors::new(),
+    })
 }
 
 /// Loads a draft the account may edit, refusing once it has been submitted.
@@ -474,7 +566,16 @@ pub async fn edit(
     Form(form): Form<TextForm>,
 ) -> Result<Response, AppError> {
     let d = editable(&state, &staff, id).await?;
-    let text = parse_text(&form)?;
+    let text = match parse_text(&form) {
+        Ok(text) => text,
+        Err(e) => {
+            let errors = FieldErrors::from_error(e, &[])?;
+            let mut page = show_page(&state, &staff, d, "").await?;
+            page.values = FormValues::typed(&form);
+            page.errors = errors;
+            return Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());
+        }
+    };
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other(&format!("/staff/disclosures/{id}?done=repeat")));
     }

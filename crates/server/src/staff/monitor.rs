@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, Response};
 use serde::Deserialize;
 use xiaowei_core::monitor::{
-    Channel, Menu, Rate, Trend, Week, average_days_label, day_start, per_household_label, rank_rates, shanghai_day,
+    Rate, Trend, Week, average_days_label, day_start, per_household_label, rank_rates, shanghai_day,
 };
 use xiaowei_core::{OrgLevel, Permission};
 use xiaowei_sheets::TableCell;
@@ -585,8 +585,8 @@ async fn listing(
                         vec![
                             text(r.day),
                             text(place(&r.org_name)),
-                            text(Menu::parse(&r.menu).map_or(r.menu.clone(), |m| m.label().to_owned())),
-                            text(Channel::parse(&r.channel).map_or(r.channel.clone(), |c| c.label().to_owned())),
+                            text(r.menu.label()),
+                            text(r.channel.label()),
                             N(r.count),
                         ]
                     })
@@ -667,8 +667,8 @@ async fn listing(
                         vec![
                             text(r.tracking),
                             text(place(&r.org_name)),
-                            text(xiaowei_core::message::MessageKind::parse(&r.kind).map_or("", |k| k.label())),
-                            text(xiaowei_core::message::MessageStatus::parse(&r.status).map_or("", |s| s.label())),
+                            text(r.kind.label()),
+                            text(r.status.label()),
                             text(shanghai_time(r.submitted_at)),
                             time_or_blank(r.replied_at),
                             text(rating_label(r.rating.as_deref())),
@@ -708,7 +708,7 @@ async fn listing(
                             text(r.tracking),
                             text(place(&r.org_name)),
                             text(r.item_name),
-                            text(xiaowei_core::service::CaseStatus::parse(&r.status).map_or("", |s| s.label())),
+                            text(r.status.label()),
                             text(shanghai_time(r.submitted_at)),
                             time_or_blank(r.contacted_at),
                             text(on_time(r.contacted_at, r.contact_due)),

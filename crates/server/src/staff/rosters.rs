@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::multipart::MultipartError;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::StatusCode;
-use axum::response::{Html, Response};
+use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use xiaowei_core::objection;
 use xiaowei_core::roster::CellError;
@@ -31,6 +31,7 @@ use crate::state::AppState;
 use crate::web::dates::shanghai_date;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
+use crate::web::form::FieldErrors;
 use crate::web::places::place_name;
 use crate::web::security::random_token;
 
@@ -149,10 +150,58 @@ struct NewPage {
     programmes: Vec<Programme>,
     places: Vec<(String, String)>,
     settle_options: Vec<SettleOption>,
-    year: i64,
+    /// This year, for the batch's example.
+    year: i16,
     corrects: Option<CorrectionView>,
     max_mb: usize,
+    /// The import parameters: defaults, or what was chosen when the form comes back with errors.
+    values: ImportValues,
+    /// The file a form that came back asks for again, by name.
+    file_again: String,
+    errors: FieldErrors,
 }
+
+/// The import form's parameters as chosen.
+#[derive(Default)]
+struct ImportValues {
+    programme_id: String,
+    org_code: String,
+    year: String,
+    period: String,
+    phase: String,
+    settles_id: String,
+    paid_on: String,
+    correction_reason: String,
+}
+
+impl ImportValues {
+    fn of(upload: &Upload) -> Self {
+        let f = |name| upload.field(name).to_owned();
+        Self {
+            programme_id: f("programme_id"),
+            org_code: f("org_code"),
+            year: f("year"),
+            period: f("period"),
+            phase: f("phase"),
+            settles_id: f("settles_id"),
+            paid_on: f("paid_on"),
+            correction_reason: f("correction_reason"),
+        }
+    }
+}
+
+/// Labels that open the import checks' messages, and the field each names.
+const IMPORT_FIELDS: [(&str, &str); 9] = [
+    ("更正原因", "correction_reason"),
+    ("补贴项目", "programme_id"),
+    ("村（社区）", "org_code"),
+    ("年度", "year"),
+    ("批次", "period"),
+    ("类型", "phase"),
+    ("对应的公示花名册", "settles_id"),
+    ("发放日期", "paid_on"),
+    ("花名册文件", "file"),
+];
 
 struct CorrectionView {
     id: i64,
@@ -188,9 +237,24 @@ pub async fn new_form(
     staff: Staff,
     Query(q): Query<NewQuery>,
 ) -> Result<Html<String>, AppError> {
-    let corrects = match q.corrects {
+    let values = ImportValues {
+        year: shanghai_date(state.now()).year().to_string(),
+        phase: Phase::Proposed.as_str().to_owned(),
+        ..ImportValues::default()
+    };
+    Ok(Html(new_page(&state, &staff, q.corrects, values).await?.render()?))
+}
+
+/// The import form, or the correction form of the published roster `corrects`.
+async fn new_page(
+    state: &AppState,
+    staff: &Staff,
+    corrects: Option<i64>,
+    values: ImportValues,
+) -> Result<NewPage, AppError> {
+    let corrects = match corrects {
         Some(id) => {
-            let old = roster_in_scope(&state, &staff, id).await?;
+            let old = roster_in_scope(state, staff, id).await?;
             if old.status != RosterStatus::Published {
                 return Err(AppError::invalid("只有已公开的花名册可以更正"));
             }
@@ -199,7 +263,7 @@ pub async fn new_form(
         }
         None => None,
     };
-    let places = draft_places(&state, &staff).await?;
+    let places = draft_places(state, staff).await?;
     let mut settle_options = Vec::new();
     for r in state.store().rosters_within(&staff.scope.org_code, Some(RosterStatus::Published), 200, 0).await? {
         if r.phase == Phase::Proposed {
@@ -207,16 +271,18 @@ pub async fn new_form(
             settle_options.push(SettleOption { id: r.id, label: roster_title(&r, &place) });
         }
     }
-    let page = NewPage {
+    Ok(NewPage {
         nav: staff.nav(),
         programmes: state.store().programmes().await?,
         places,
         settle_options,
-        year: i64::from(shanghai_date(state.now()).year()),
+        year: shanghai_date(state.now()).year(),
         corrects,
         max_mb: uploads::MAX_FILE_MB,
-    };
-    Ok(Html(page.render()?))
+        values,
+        file_again: String::new(),
+        errors: FieldErrors::new(),
+    })
 }
 
 /// A multipart form read into text fields and at most one file.
@@ -378,12 +444,25 @@ struct PreviewPage {
     form_key: String,
 }
 
-pub async fn preview(State(state): State<AppState>, staff: Staff, request: Request) -> Result<Html<String>, AppError> {
+pub async fn preview(State(state): State<AppState>, staff: Staff, request: Request) -> Result<Response, AppError> {
     let upload = read_upload(&state, request).await?;
-    let (params, programme) = import_params(&state, &staff, &upload).await?;
-    if upload.file.is_empty() {
-        return Err(AppError::invalid("花名册文件：请选择要上传的 Excel 或 CSV 文件"));
-    }
+    let checked = match import_params(&state, &staff, &upload).await {
+        Ok(_) if upload.file.is_empty() => Err(AppError::invalid("花名册文件：请选择要上传的 Excel 或 CSV 文件")),
+        other => other,
+    };
+    let (params, programme) = match checked {
+        Ok(checked) => checked,
+        Err(e) => {
+            // The form again with every choice kept; a file cannot be kept by a browser, so it
+            // is asked for again by name.
+            let errors = FieldErrors::from_error(e, &IMPORT_FIELDS)?;
+            let corrects = upload.field("supersedes_id").parse::<i64>().ok().filter(|id| *id > 0);
+            let mut page = new_page(&state, &staff, corrects, ImportValues::of(&upload)).await?;
+            page.file_again = if upload.file.is_empty() { String::new() } else { upload.file_name.clone() };
+            page.errors = errors;
+            return Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());
+        }
+    };
     let (check, _) = check_upload(state.store(), state.cipher(), &programme, &params, &upload.file).await?;
     let place = place_name(state.store(), &params.org_code).await?;
     let title = format!("{place} {} {} {}", params.period, programme.name, params.phase.label());
@@ -419,7 +498,7 @@ pub async fn preview(State(state): State<AppState>, staff: Staff, request: Reque
         token,
         form_key: random_token(),
     };
-    Ok(Html(page.render()?))
+    Ok(Html(page.render()?).into_response())
 }
 
 #[derive(Deserialize)]

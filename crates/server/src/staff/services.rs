@@ -6,7 +6,8 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, Response};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use xiaowei_core::service::TimeLimit;
 use xiaowei_core::workday::{self, DayKind};
@@ -18,6 +19,7 @@ use super::{StaffRoutes, Target};
 use crate::state::AppState;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
+use crate::web::form::FieldErrors;
 use crate::web::security::random_token;
 
 /// An item the account may edit.
@@ -40,6 +42,9 @@ struct CataloguePage {
     departments: Vec<DepartmentOption>,
     form_key: String,
     notice: &'static str,
+    /// The new-item form: defaults, or what was typed when it comes back with errors.
+    values: ItemForm,
+    errors: FieldErrors,
 }
 
 #[derive(Deserialize)]
@@ -68,6 +73,17 @@ pub async fn catalogue(
     staff: Staff,
     Query(q): Query<DoneQuery>,
 ) -> Result<Html<String>, AppError> {
+    let blank = ItemForm { time_limit: "15个工作日".into(), fee: "不收费".into(), ..ItemForm::default() };
+    Ok(Html(catalogue_page(&state, &staff, notice_of(&q.done), blank, FieldErrors::new()).await?.render()?))
+}
+
+async fn catalogue_page(
+    state: &AppState,
+    staff: &Staff,
+    notice: &'static str,
+    values: ItemForm,
+    errors: FieldErrors,
+) -> Result<CataloguePage, AppError> {
     let items = state
         .store()
         .service_items(false)
@@ -87,12 +103,15 @@ pub async fn catalogue(
         .filter(|d| staff.scope.covers_department(staff.role, d.id))
         .map(|d| DepartmentOption { id: d.id, name: d.name })
         .collect();
-    let page =
-        CataloguePage { nav: staff.nav(), items, departments, form_key: random_token(), notice: notice_of(&q.done) };
-    Ok(Html(page.render()?))
+    Ok(CataloguePage { nav: staff.nav(), items, departments, form_key: random_token(), notice, values, errors })
 }
 
-#[derive(Deserialize)]
+/// A staff form that came back: 400 with the page.
+fn again(page: &impl Template) -> Result<Response, AppError> {
+    Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
+}
+
+#[derive(Deserialize, Default)]
 pub struct ItemForm {
     #[serde(default)]
     form_key: String,
@@ -120,51 +139,78 @@ pub struct ItemForm {
     officer_id: String,
 }
 
-/// Validates an item form, naming the field at fault.
+impl ItemForm {
+    /// The edit form of `item` as stored.
+    fn of(item: &ServiceItem, limit: &str) -> Self {
+        Self {
+            form_key: String::new(),
+            department_id: item.department_id.to_string(),
+            name: item.name.clone(),
+            conditions: item.conditions.clone(),
+            materials: item.materials.clone(),
+            steps: item.steps.clone(),
+            time_limit: limit.to_owned(),
+            fee: item.fee.clone(),
+            contact_phone: item.contact_phone.clone(),
+            external_url: item.external_url.clone().unwrap_or_default(),
+            requires_id: if item.requires_id { "1".into() } else { String::new() },
+            officer_id: item.officer_id.map(|id| id.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+/// Validates an item form: the item, or every field at fault ([`AppError::Fields`]).
 async fn parse_item(state: &AppState, department_id: i64, form: &ItemForm) -> Result<NewServiceItem, AppError> {
-    let text = |value: &str, field: &str, max: usize| -> Result<String, AppError> {
+    let mut errors = FieldErrors::new();
+    let mut text = |value: &str, id: &'static str, field: &str, max: usize| -> String {
         let v = value.trim();
         if v.is_empty() || v.chars().count() > max {
-            return Err(AppError::invalid(format!("{field}：请填写（不超过{max}字）")));
+            errors.add(id, format!("{field}：请填写（不超过{max}字）"));
         }
-        Ok(v.to_owned())
+        v.to_owned()
     };
-    let limit = TimeLimit::parse(&form.time_limit)
-        .ok_or_else(|| AppError::invalid("法定时限：请写成“15个工作日”或“48小时”"))?;
-    let external_url = match form.external_url.trim() {
-        "" => None,
-        url if (url.starts_with("https://") || url.starts_with("http://")) && url.len() <= 500 => Some(url.to_owned()),
-        _ => return Err(AppError::invalid("办事直通车链接：请填写以 https:// 开头的网址，或留空")),
-    };
+    let name = text(&form.name, "name", "事项名称", 60);
+    let conditions = text(&form.conditions, "conditions", "受理条件", 2000);
+    let fee = text(&form.fee, "fee", "收费标准", 100);
+    let limit = TimeLimit::parse(&form.time_limit);
+    if limit.is_none() {
+        errors.add("time_limit", "法定时限：请写成“15个工作日”或“48小时”");
+    }
     let contact_phone = form.contact_phone.trim();
     if contact_phone.is_empty()
         || contact_phone.len() > 20
         || !contact_phone.chars().all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
     {
-        return Err(AppError::invalid("咨询电话：请填写办公电话，如 0937-5522001"));
+        errors.add("contact_phone", "咨询电话：请填写办公电话，如 0937-5522001");
     }
+    let external_url = match form.external_url.trim() {
+        "" => None,
+        url if (url.starts_with("https://") || url.starts_with("http://")) && url.len() <= 500 => Some(url.to_owned()),
+        _ => {
+            errors.add("external_url", "办事直通车链接：请填写以 https:// 开头的网址，或留空");
+            None
+        }
+    };
     let officer_id = match form.officer_id.trim() {
         "" => None,
         id => {
-            let id: i64 = id.parse().map_err(|_| AppError::invalid("经办人：请选择"))?;
             let contacts = state.store().contacts_of(department_id).await?;
-            Some(
-                contacts
-                    .iter()
-                    .find(|c| c.id == id)
-                    .map(|c| c.id)
-                    .ok_or_else(|| AppError::invalid("经办人：请选择本部门的联系人"))?,
-            )
+            let found = id.parse::<i64>().ok().and_then(|id| contacts.iter().find(|c| c.id == id).map(|c| c.id));
+            if found.is_none() {
+                errors.add("officer_id", "经办人：请选择本部门的联系人");
+            }
+            found
         }
     };
+    let (Some(time_limit), true) = (limit, errors.is_empty()) else { return Err(AppError::Fields(errors)) };
     Ok(NewServiceItem {
         department_id,
-        name: text(&form.name, "事项名称", 60)?,
-        conditions: text(&form.conditions, "受理条件", 2000)?,
+        name,
+        conditions,
         materials: form.materials.trim().chars().take(2000).collect(),
         steps: form.steps.trim().chars().take(2000).collect(),
-        time_limit: limit,
-        fee: text(&form.fee, "收费标准", 100)?,
+        time_limit,
+        fee,
         contact_phone: contact_phone.to_owned(),
         external_url,
         requires_id: form.requires_id == "1",
@@ -178,12 +224,31 @@ pub async fn create(
     Form(form): Form<ItemForm>,
 ) -> Result<Response, AppError> {
     let department_id = match staff.role {
-        Role::DepartmentOfficer => staff.scope.department_id.ok_or(AppError::Forbidden)?,
-        _ => form.department_id.trim().parse().map_err(|_| AppError::invalid("所属部门：请选择"))?,
+        Role::DepartmentOfficer => Some(staff.scope.department_id.ok_or(AppError::Forbidden)?),
+        _ => form.department_id.trim().parse().ok(),
     };
-    staff.require_department(department_id)?;
-    state.store().find_department(department_id).await?.ok_or_else(|| AppError::invalid("所属部门：请选择"))?;
-    let item = parse_item(&state, department_id, &form).await?;
+    if let Some(d) = department_id {
+        staff.require_department(d)?;
+    }
+    let department = match department_id {
+        Some(d) => state.store().find_department(d).await?.map(|d| d.id),
+        None => None,
+    };
+    let checked = match department {
+        Some(d) => parse_item(&state, d, &form).await,
+        None => {
+            let mut errors = FieldErrors::new();
+            errors.add("department_id", "所属部门：请选择");
+            Err(AppError::Fields(errors))
+        }
+    };
+    let item = match checked {
+        Ok(item) => item,
+        Err(e) => {
+            let errors = FieldErrors::from_error(e, &[])?;
+            return again(&catalogue_page(&state, &staff, "", form, errors).await?);
+        }
+    };
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other("/staff/services?done=repeat"));
     }
@@ -211,12 +276,14 @@ struct HandlerRow {
 struct ItemPage {
     nav: Nav,
     item: ServiceItem,
-    limit: String,
     officers: Vec<(i64, String)>,
     handlers: Vec<HandlerRow>,
     townships: Vec<(String, String)>,
     form_key: String,
     notice: &'static str,
+    /// The edit form: the item as stored, or what was typed when it comes back with errors.
+    values: ItemForm,
+    errors: FieldErrors,
 }
 
 pub async fn item(
@@ -226,6 +293,19 @@ pub async fn item(
     Query(q): Query<DoneQuery>,
 ) -> Result<Html<String>, AppError> {
     let item = item_in_scope(&state, &staff, id).await?;
+    let values = ItemForm::of(&item, &item.time_limit.label());
+    Ok(Html(item_page(&state, &staff, item, notice_of(&q.done), values, FieldErrors::new()).await?.render()?))
+}
+
+async fn item_page(
+    state: &AppState,
+    staff: &Staff,
+    item: ServiceItem,
+    notice: &'static str,
+    values: ItemForm,
+    errors: FieldErrors,
+) -> Result<ItemPage, AppError> {
+    let id = item.id;
     let officers = state.store().contacts_of(item.department_id).await?.into_iter().map(|c| (c.id, c.name)).collect();
     let townships: Vec<(String, String)> = state
         .store()
@@ -254,17 +334,17 @@ pub async fn item(
                 .unwrap_or_default(),
         })
         .collect();
-    let page = ItemPage {
+    Ok(ItemPage {
         nav: staff.nav(),
-        limit: item.time_limit.label(),
         item,
         officers,
         handlers,
         townships,
         form_key: random_token(),
-        notice: notice_of(&q.done),
-    };
-    Ok(Html(page.render()?))
+        notice,
+        values,
+        errors,
+    })
 }
 
 pub async fn update(
@@ -274,7 +354,13 @@ pub async fn update(
     Form(form): Form<ItemForm>,
 ) -> Result<Response, AppError> {
     let existing = item_in_scope(&state, &staff, id).await?;
-    let item = parse_item(&state, existing.department_id, &form).await?;
+    let item = match parse_item(&state, existing.department_id, &form).await {
+        Ok(item) => item,
+        Err(e) => {
+            let errors = FieldErrors::from_error(e, &[])?;
+            return again(&item_page(&state, &staff, existing, "", form, errors).await?);
+        }
+    };
     if !first_submit(&state, &staff, &form.form_key).await? {
         return Ok(see_other(&format!("/staff/services/{id}?done=repeat")));
     }

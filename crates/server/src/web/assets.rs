@@ -26,6 +26,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("ledger-verify.js", "text/javascript; charset=utf-8", include_bytes!("../../static/ledger-verify.js")),
     ("live.js", "text/javascript; charset=utf-8", include_bytes!("../../static/live.js")),
     ("kiosk.js", "text/javascript; charset=utf-8", include_bytes!("../../static/kiosk.js")),
+    ("listen.js", "text/javascript; charset=utf-8", include_bytes!("../../static/listen.js")),
     ("favicon.svg", "image/svg+xml", include_bytes!("../../static/favicon.svg")),
 ];
 

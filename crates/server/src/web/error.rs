@@ -17,6 +17,10 @@ pub enum AppError {
     LoginRequired,
     #[error("invalid input: {0}")]
     Invalid(String),
+    /// Input errors on named form fields, all at once: a page shows its form again with each
+    /// message beside its field; other ends read the first message.
+    #[error("invalid fields: {}", .0.first())]
+    Fields(crate::web::form::FieldErrors),
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("csrf token mismatch")]
@@ -79,6 +83,7 @@ impl AppError {
             Self::Forbidden => (StatusCode::FORBIDDEN, ErrorInfo::for_status(StatusCode::FORBIDDEN)),
             Self::LoginRequired => (StatusCode::UNAUTHORIZED, info("login_required", "请先登录")),
             Self::Invalid(m) => (StatusCode::BAD_REQUEST, info("invalid_input", m)),
+            Self::Fields(errors) => (StatusCode::BAD_REQUEST, info("invalid_input", errors.first())),
             Self::Conflict(m) => (StatusCode::CONFLICT, info("conflict", m)),
             Self::Csrf => (StatusCode::FORBIDDEN, info("csrf", "页面已过期，请返回刷新后重试")),
             Self::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, info("payload_too_large", m)),

@@ -4,6 +4,8 @@
 //! [`FieldErrors::get`] beside each field, tied to it by `aria-describedby`. Never holds the
 //! values themselves: the page that re-renders keeps what was typed in its own fields.
 
+use crate::web::error::AppError;
+
 /// Messages by field id, in form order.
 #[derive(Debug, Default, Clone)]
 pub struct FieldErrors(Vec<(&'static str, String)>);
@@ -17,6 +19,14 @@ impl FieldErrors {
     pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
         if self.get(field).is_empty() {
             self.0.push((field, message.into()));
+        }
+    }
+
+    /// Names, for the summary, the photos a form that came back asks for again (the list itself
+    /// is shown beside the photo field).
+    pub fn add_photos_again(&mut self, count: usize) {
+        if count > 0 {
+            self.add("photos", format!("照片：有{count}张需要重新选择，见照片一栏"));
         }
     }
 
@@ -43,6 +53,17 @@ impl FieldErrors {
         let mut errors = Self::new();
         errors.add(field, message);
         errors
+    }
+
+    /// The messages of a use case's refusal, for showing its form again: every field of
+    /// [`AppError::Fields`], or the one field an [`AppError::Invalid`] message names (see
+    /// [`FieldErrors::from_message`]). Any other error is given back.
+    pub fn from_error(error: AppError, labels: &[(&str, &'static str)]) -> Result<Self, AppError> {
+        match error {
+            AppError::Fields(errors) => Ok(errors),
+            AppError::Invalid(message) => Ok(Self::from_message(&message, labels)),
+            other => Err(other),
+        }
     }
 
     /// `(field, message)` pairs in form order, for the summary.
@@ -82,5 +103,17 @@ mod tests {
         let other = FieldErrors::from_message("表单已失效", &labels);
         assert_eq!(other.items()[0].0, "");
         assert_eq!(other.first(), "表单已失效");
+    }
+
+    #[test]
+    fn a_refusal_becomes_messages_and_other_errors_pass_through() {
+        let labels = [("照片", "photos")];
+        let e = FieldErrors::from_error(AppError::invalid("照片：请上传 JPG 或 PNG 图片"), &labels).unwrap();
+        assert_eq!(e.get("photos"), "照片：请上传 JPG 或 PNG 图片");
+        let mut many = FieldErrors::new();
+        many.add("name", "姓名：请填写");
+        many.add("description", "需求描述：请写明");
+        assert_eq!(FieldErrors::from_error(AppError::Fields(many), &labels).unwrap().len(), 2);
+        assert!(matches!(FieldErrors::from_error(AppError::NotFound, &labels), Err(AppError::NotFound)));
     }
 }
