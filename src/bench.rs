@@ -198,7 +198,7 @@ pub(crate) async fn fixture(store: &Store, villages: usize, now: i64) -> Result<
         display_name: "基准测试".into(),
         // Not a valid hash: the account cannot log in.
         password_hash: "!".into(),
-        role: Role::CountyAdmin.as_str().into(),
+        role: Role::CountyAdmin,
         org_code: COUNTY.into(),
         department_id: None,
     };

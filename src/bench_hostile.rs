@@ -166,7 +166,7 @@ async fn clerk(state: &AppState, base: &str) -> Result<reqwest::Client> {
         username: CLERK.into(),
         display_name: "基准文书".into(),
         password_hash: hash,
-        role: Role::VillageClerk.as_str().into(),
+        role: Role::VillageClerk,
         org_code: village_code(0),
         department_id: None,
     };

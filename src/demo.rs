@@ -168,7 +168,7 @@ pub async fn load(state: &AppState) -> Result<()> {
                     username: account.username.into(),
                     display_name: account.name.into(),
                     password_hash: hash.clone(),
-                    role: account.role.as_str().into(),
+                    role: account.role,
                     org_code: account.org.into(),
                     department_id,
                 };

@@ -53,13 +53,7 @@ pub async fn load(state: &AppState) -> Result<()> {
                     7 | 8 => Channel::Browser,
                     _ => Channel::Kiosk,
                 };
-                increments.push(VisitIncrement {
-                    day: day.clone(),
-                    org_code: org.clone(),
-                    menu: menu.as_str().to_owned(),
-                    channel: channel.as_str().to_owned(),
-                    count: n,
-                });
+                increments.push(VisitIncrement { day: day.clone(), org_code: org.clone(), menu, channel, count: n });
                 // About one visitor for every three views, counted at the page's org and its township.
                 for k in 0..(n + 2) / 3 {
                     let visitor = format!("demo-{}-{}-{k}", rng.next(1_000_000), n);

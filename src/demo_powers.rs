@@ -391,7 +391,7 @@ fn item_of(spec: &Spec, org_code: &str) -> Result<NewPowerItem> {
     let accountability = accountability_of(category, &risks);
     Ok(NewPowerItem {
         org_code: org_code.to_owned(),
-        category: category.as_str().to_owned(),
+        category,
         name: name.to_owned(),
         basis: basis.to_owned(),
         materials: materials.replace('；', "\n"),

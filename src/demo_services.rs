@@ -133,7 +133,7 @@ async fn demo_links(state: &AppState, now: i64) -> Result<usize> {
         let new = NewServiceLink {
             org_code: org.to_owned(),
             name: link.name,
-            icon: link.icon.as_str().to_owned(),
+            icon: link.icon,
             url: link.url,
             description: link.description,
             position,

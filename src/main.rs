@@ -631,12 +631,11 @@ async fn screen(config: &Config, roster: Option<i64>, json: bool) -> Result<Exit
         let list: Vec<serde_json::Value> = hits
             .iter()
             .map(|h| {
-                let rule = xiaowei_core::screening::Rule::parse(&h.rule);
                 serde_json::json!({
                     "id": h.id,
-                    "rule": h.rule,
-                    "rule_number": rule.map_or(0, |r| r.number()),
-                    "rule_label": rule.map_or("", |r| r.label()),
+                    "rule": h.rule.as_str(),
+                    "rule_number": h.rule.number(),
+                    "rule_label": h.rule.label(),
                     "severity": h.severity.as_str(),
                     "status": h.status.as_str(),
                     "roster_id": h.roster_id,
@@ -672,13 +671,12 @@ async fn screen(config: &Config, roster: Option<i64>, json: bool) -> Result<Exit
             outcome.summary.cleared
         )?;
         for h in &hits {
-            let rule = xiaowei_core::screening::Rule::parse(&h.rule);
             writeln!(
                 out,
                 "[{}] 规则{} {} · {} {} {} · 花名册{} 记录{} · {}（{}） {}.{:02}元",
                 h.id,
-                rule.map_or(0, |r| r.number()),
-                rule.map_or("", |r| r.label()),
+                h.rule.number(),
+                h.rule.label(),
                 h.org_name,
                 h.programme_name,
                 h.period,
@@ -842,13 +840,8 @@ async fn user(mut config: Config, command: UserCommand) -> Result<()> {
             xiaowei_server::staff::check_username(&username).map_err(|e| anyhow::anyhow!(user_message(&e)))?;
             let role = Role::parse(&role).with_context(|| format!("未知身份 {role}"))?;
             let org_row = store.find_org(&org).await?.with_context(|| format!("单位 {org} 不存在，请先导入区划"))?;
-            if org_row.level() != Some(role.org_level()) {
-                bail!(
-                    "{}应属于{}，而 {org} 是{}",
-                    role.label(),
-                    role.org_level().label(),
-                    org_row.level().map_or("未知", OrgLevel::label)
-                );
+            if org_row.level != role.org_level() {
+                bail!("{}应属于{}，而 {org} 是{}", role.label(), role.org_level().label(), org_row.level.label());
             }
             let department_id = match (role, department) {
                 (Role::DepartmentOfficer, Some(d)) => Some(store.ensure_department(&d, jiff_now()).await?),
@@ -862,7 +855,7 @@ async fn user(mut config: Config, command: UserCommand) -> Result<()> {
                 username: username.clone(),
                 display_name: name,
                 password_hash,
-                role: role.as_str().into(),
+                role,
                 org_code: org,
                 department_id,
             };

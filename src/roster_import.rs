@@ -39,8 +39,8 @@ pub async fn run(state: &AppState, request: &Request<'_>, now: i64) -> Result<Ex
         }
     };
     let org = store.find_org(request.org).await?.with_context(|| format!("--org：单位 {} 不存在", request.org))?;
-    if !matches!(org.level(), Some(OrgLevel::Village | OrgLevel::Township)) {
-        bail!("--org：花名册只能按村或乡镇编制，{} 是{}", org.code, org.level().map_or("未知", OrgLevel::label));
+    if !matches!(org.level, OrgLevel::Village | OrgLevel::Township) {
+        bail!("--org：花名册只能按村或乡镇编制，{} 是{}", org.code, org.level.label());
     }
     let period = BatchPeriod::parse(request.period)
         .with_context(|| format!("--period：“{}”不是年份或年月，请写成 2019 或 2019-03", request.period))?;
@@ -60,7 +60,7 @@ pub async fn run(state: &AppState, request: &Request<'_>, now: i64) -> Result<Ex
                 .find_staff_by_username(username)
                 .await?
                 .with_context(|| format!("--by：账号 {username} 不存在"))?;
-            if user.is_disabled() {
+            if user.disabled {
                 bail!("--by：账号 {username} 已停用");
             }
             if !xiaowei_core::org::is_within(&org.code, &user.org_code) {

@@ -192,7 +192,7 @@ async fn seed(store: &Store, cipher: &PiiCipher) -> (i64, i64) {
             username: role.as_str().into(),
             display_name: role.label().into(),
             password_hash: hash.clone(),
-            role: role.as_str().into(),
+            role,
             org_code: org_code.into(),
             department_id: department_id.then_some(own),
         };
@@ -204,7 +204,7 @@ async fn seed(store: &Store, cipher: &PiiCipher) -> (i64, i64) {
             username: username.into(),
             display_name: "目标".into(),
             password_hash: hash.clone(),
-            role: "village_clerk".into(),
+            role: xiaowei_core::Role::VillageClerk,
             org_code: org_code.into(),
             department_id: None,
         };

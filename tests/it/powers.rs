@@ -17,7 +17,7 @@ fn new_item(org_code: &str, name: &str) -> NewPowerItem {
     };
     NewPowerItem {
         org_code: org_code.into(),
-        category: "project".into(),
+        category: xiaowei_core::power::PowerCategory::Project,
         name: name.into(),
         basis: "《村民委员会组织法》".into(),
         materials: "申请书".into(),

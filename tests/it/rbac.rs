@@ -319,7 +319,7 @@ async fn seed_targets(app: &TestApp) -> Targets {
         let link = xiaowei_store::NewServiceLink {
             org_code: org.into(),
             name: name.into(),
-            icon: "bills".into(),
+            icon: xiaowei_core::service_links::Icon::Bills,
             url: "https://www.95598.cn/".into(),
             description: "电费查询和缴纳".into(),
             position: 0,
@@ -693,9 +693,9 @@ async fn fresh(app: &TestApp, client: &reqwest::Client, base: &Targets, route: &
             let roster = fresh_roster(app, "published", serial).await;
             let entry = store.roster_entries(roster, 1, 0).await.unwrap().remove(0);
             let hit = xiaowei_store::NewHit {
-                rule: "dead_payee".into(),
+                rule: xiaowei_core::screening::Rule::DeadPayee,
                 entry_id: entry.id,
-                severity: "high".into(),
+                severity: xiaowei_core::screening::Severity::High,
                 evidence: "[]".into(),
             };
             store.record_screening(Some(&[roster]), 1, &[hit], 1).await.unwrap();

@@ -33,9 +33,9 @@ pub async fn seed_hits_and_leads(app: &TestApp, rosters: [i64; 2], programme: i6
     for roster in rosters {
         let entry = store.roster_entries(roster, 1, 0).await.unwrap().remove(0);
         new_hits.push(NewHit {
-            rule: "dead_payee".into(),
+            rule: xiaowei_core::screening::Rule::DeadPayee,
             entry_id: entry.id,
-            severity: "high".into(),
+            severity: xiaowei_core::screening::Severity::High,
             evidence: "[]".into(),
         });
     }
@@ -47,7 +47,7 @@ pub async fn seed_hits_and_leads(app: &TestApp, rosters: [i64; 2], programme: i6
         .iter()
         .enumerate()
         .map(|(i, org)| NewLead {
-            kind: "age_eligible".into(),
+            kind: xiaowei_core::screening::LeadKind::AgeEligible,
             person_idx: format!("person-{i}"),
             name: "王老汉".into(),
             id_masked: "620922********0011".into(),
@@ -354,12 +354,12 @@ both_backends!(a_generated_county_yields_exactly_the_planted_hits, |app: TestApp
     let store = app.state.store();
     let outcome = xiaowei_server::app::screening::run(&app.state, None, 100).await.unwrap();
     let hits = current_hits(store).await;
-    let found: BTreeSet<(String, String)> = hits.iter().map(|h| (h.rule.clone(), h.name.clone())).collect();
+    let found: BTreeSet<(String, String)> = hits.iter().map(|h| (h.rule.as_str().to_owned(), h.name.clone())).collect();
     assert_eq!(found, expected);
     // Rules 4, 5, 6 and 12 flag every entry involved.
     assert_eq!(hits.len(), 18, "{:?}", hits.iter().map(|h| (&h.rule, &h.name)).collect::<Vec<_>>());
     assert_eq!(outcome.summary.new_hits, 18);
-    let dead = hits.iter().find(|h| h.rule == "dead_payee").unwrap();
+    let dead = hits.iter().find(|h| h.rule == xiaowei_core::screening::Rule::DeadPayee).unwrap();
     let evidence = xiaowei_server::app::screening::evidence_of(&dead.evidence);
     assert!(evidence[0].text.contains("2024-06-01") && evidence[0].record.is_some(), "{evidence:?}");
     assert!(hits.iter().all(|h| !h.evidence.contains("19400101")), "evidence never carries a full ID");
@@ -384,7 +384,7 @@ both_backends!(a_generated_county_yields_exactly_the_planted_hits, |app: TestApp
     }
 
     // A re-screen neither duplicates nor resets; a death record removed clears its hit.
-    let first = hits.iter().find(|h| h.rule == "public_payroll").unwrap().id;
+    let first = hits.iter().find(|h| h.rule == xiaowei_core::screening::Rule::PublicPayroll).unwrap().id;
     let look = xiaowei_core::screening::check_handling(
         xiaowei_core::screening::HitStatus::New,
         xiaowei_core::screening::HitStatus::Verifying,
@@ -399,10 +399,10 @@ both_backends!(a_generated_county_yields_exactly_the_planted_hits, |app: TestApp
     import(&app, "deaths", &csv("姓名,身份证号,死亡日期", &[other_death])).await;
     let hits = current_hits(store).await;
     assert_eq!(hits.len(), 17);
-    assert!(!hits.iter().any(|h| h.rule == "dead_payee"));
+    assert!(!hits.iter().any(|h| h.rule == xiaowei_core::screening::Rule::DeadPayee));
 
     // An incremental run over one roster sees hits of that roster only.
-    let roster = hits.iter().find(|h| h.rule == "asset_test").unwrap().roster_id;
+    let roster = hits.iter().find(|h| h.rule.as_str() == "asset_test").unwrap().roster_id;
     let incremental = xiaowei_server::app::screening::run(&app.state, Some(&[roster]), 300).await.unwrap();
     assert_eq!(incremental.hits.len(), 3, "干部亲属, 两保户 and 有车户 in 农村低保");
     assert_eq!(county.programmes.len(), 4);
@@ -430,7 +430,10 @@ both_backends!(an_import_by_another_server_is_seen_by_the_next_run, |app: TestAp
     generate(&app).await;
     let store = app.state.store();
     let dead_payees = |hits: &[xiaowei_store::ScreeningHit]| {
-        hits.iter().filter(|h| h.rule == "dead_payee").map(|h| h.name.clone()).collect::<BTreeSet<_>>()
+        hits.iter()
+            .filter(|h| h.rule == xiaowei_core::screening::Rule::DeadPayee)
+            .map(|h| h.name.clone())
+            .collect::<BTreeSet<_>>()
     };
     xiaowei_server::app::screening::run(&app.state, None, 100).await.unwrap();
     assert_eq!(dead_payees(&current_hits(store).await), BTreeSet::from(["死者".to_owned()]));
@@ -457,7 +460,8 @@ both_backends!(the_commission_handles_a_hit_and_the_counts_follow, |app: TestApp
     let list = supervisor.get(app.url("/staff/screening")).send().await.unwrap().text().await.unwrap();
     assert!(list.contains("共 17 条"), "{list}");
     assert!(list.contains("死亡冒领"));
-    let hit = current_hits(store).await.into_iter().find(|h| h.rule == "dead_payee").unwrap();
+    let hit =
+        current_hits(store).await.into_iter().find(|h| h.rule == xiaowei_core::screening::Rule::DeadPayee).unwrap();
     let path = format!("/staff/screening/{}", hit.id);
     let page = supervisor.get(app.url(&path)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("2024-06-01") && page.contains(&hit.id_masked));

@@ -253,6 +253,8 @@ impl Scope {
     }
 }
 
+crate::stored_code!(Role);
+
 #[cfg(test)]
 mod tests {
     use super::*;

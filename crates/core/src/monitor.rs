@@ -272,6 +272,8 @@ pub fn per_household_label(visits: i64, households: i64) -> String {
     format!("{}.{:02}", hundredths / 100, hundredths % 100)
 }
 
+crate::stored_code!(Menu, Channel);
+
 #[cfg(test)]
 mod tests {
     use super::*;

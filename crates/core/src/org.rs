@@ -131,6 +131,8 @@ pub fn display_name(official: &str) -> &str {
         .unwrap_or(official)
 }
 
+crate::stored_code!(OrgLevel);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -491,6 +491,8 @@ pub fn flowchart_svg(title: &str, steps: &[ProcedureStep]) -> String {
     )
 }
 
+crate::stored_code!(PowerCategory);
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;

@@ -235,7 +235,7 @@ pub fn check_handling(from: HitStatus, to: HitStatus, note: &str) -> Result<Tran
     Ok(Transition::new(from, to))
 }
 
-crate::stored_code!(Severity, HitStatus);
+crate::stored_code!(Rule, Severity, HitStatus, LeadKind);
 
 /// One roster entry as the rules see it. `person` and `account` are blind indexes.
 #[derive(Debug, Clone, PartialEq, Eq)]

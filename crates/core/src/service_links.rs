@@ -121,6 +121,8 @@ pub fn check(input: &LinkInput<'_>) -> Result<ServiceLink, LinkError> {
     Ok(ServiceLink { name: name.to_owned(), icon, url: url.to_string(), description: description.to_owned() })
 }
 
+crate::stored_code!(Icon);
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;

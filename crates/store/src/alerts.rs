@@ -90,7 +90,8 @@ pub struct AlertCount {
 /// How many alerts of one kind.
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct AlertKindCount {
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: AlertKind,
     pub count: i64,
 }
 

@@ -87,7 +87,7 @@ pub(crate) fn user(username: &str, role: &str, org_code: &str) -> NewStaffUser {
         username: username.into(),
         display_name: "测试".into(),
         password_hash: "hash".into(),
-        role: role.into(),
+        role: role.parse().expect("a role code"),
         org_code: org_code.into(),
         department_id: None,
     }

@@ -11,7 +11,13 @@ const NANCHA: &str = "620922100200";
 const BEICUN: &str = "620922101200";
 
 fn inc(day: &str, org: &str, menu: &str, channel: &str, count: i64) -> VisitIncrement {
-    VisitIncrement { day: day.into(), org_code: org.into(), menu: menu.into(), channel: channel.into(), count }
+    VisitIncrement {
+        day: day.into(),
+        org_code: org.into(),
+        menu: menu.parse().expect("a menu code"),
+        channel: channel.parse().expect("a channel code"),
+        count,
+    }
 }
 
 fn visitor(day: &str, org: &str, v: &str) -> UniqueVisitor {

@@ -10,7 +10,7 @@ use crate::{NewPowerDocument, NewPowerExercise, NewPowerItem, NewPowerStepRecord
 fn item(org_code: &str, name: &str, limits: &[u16]) -> NewPowerItem {
     NewPowerItem {
         org_code: org_code.into(),
-        category: "project".into(),
+        category: "project".parse().expect("a category code"),
         name: name.into(),
         basis: "《村民委员会组织法》".into(),
         materials: "申请书\n预算".into(),
@@ -186,7 +186,7 @@ conformance!(service_links_show_county_tiles_then_the_townships_own, |store: Sto
     let link = |org: &str, name: &str, position: i64| NewServiceLink {
         org_code: org.into(),
         name: name.into(),
-        icon: "health".into(),
+        icon: "health".parse().expect("an icon name"),
         url: "https://fuwu.nhsa.gov.cn/".into(),
         description: "医保查询".into(),
         position,

@@ -6,7 +6,7 @@ use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqli
 use crate::{
     HitFilter, NewEntry, NewHit, NewLead, NewProgramme, NewRegistryRecord, NewRoster, ScreeningSettings, Store,
 };
-use xiaowei_core::screening::{HitStatus, check_handling};
+use xiaowei_core::screening::{HitStatus, LeadKind, Severity, check_handling};
 use xiaowei_core::subsidy::{self, RosterAction, RosterStatus};
 
 const NANCHA: &str = "620922100200";
@@ -290,9 +290,9 @@ conformance!(a_rescreen_keeps_handling_and_marks_vanished_hits, |store: Store| a
     assert_eq!(proposed[0].publicity_end.as_deref(), Some("2025-03-07"));
     let entry_of = |idx: &str| entries.iter().find(|e| e.id_idx == idx).map(|e| e.id).unwrap_or_default();
     let hit = |rule: &str, idx: &str| NewHit {
-        rule: rule.into(),
+        rule: rule.parse().expect("a rule code"),
         entry_id: entry_of(idx),
-        severity: "high".into(),
+        severity: Severity::High,
         evidence: "[]".into(),
     };
     let run = store.record_screening(None, 3, &[hit("dead_payee", "a"), hit("dead_payee", "c")], 100).await.unwrap();
@@ -338,7 +338,7 @@ conformance!(a_rescreen_keeps_handling_and_marks_vanished_hits, |store: Store| a
 conformance!(outreach_leads_are_upserted_and_take_one_outcome, |store: Store| async move {
     let (programme, _) = published_rosters(&store, &[]).await;
     let lead = NewLead {
-        kind: "age_eligible".into(),
+        kind: LeadKind::AgeEligible,
         person_idx: "p".into(),
         name: "村民甲".into(),
         id_masked: "620922********0001".into(),

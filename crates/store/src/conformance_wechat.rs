@@ -62,7 +62,7 @@ conformance!(compatible_mode_is_kept_per_account_and_needs_a_key, |store: Store|
     let plain = NewWechatAccount { compatible: true, aes_key_enc: None, ..account(YUANQUAN, "wx1") };
     store.save_wechat_account(&plain, 3).await.unwrap();
     let saved = store.wechat_account(YUANQUAN).await.unwrap().unwrap();
-    assert_eq!((saved.compatible, saved.is_compatible()), (0, false), "no key, no compatible mode");
+    assert_eq!((saved.compatible, saved.is_compatible()), (false, false), "no key, no compatible mode");
 });
 
 conformance!(one_instance_at_a_time_refreshes_the_token, |store: Store| async move {

@@ -821,7 +821,7 @@ impl Store {
         let event = if item.version == 1 { "add" } else { "update" };
         let mut leaf =
             LeafText::new("power_item", id, item.version, event, Some(&item.org_code), at).map_err(ledger_err)?;
-        leaf.field("category", &item.category)
+        leaf.field("category", item.category.as_str())
             .field("name", &item.name)
             .field("basis", &item.basis)
             .field("materials", &item.materials)

@@ -4,6 +4,9 @@
 //! lists behind each figure. Never decides who may see a figure, never reads the clock.
 
 use sqlx::FromRow;
+use xiaowei_core::message::{MessageKind, MessageStatus};
+use xiaowei_core::monitor::{Channel, Menu};
+use xiaowei_core::service::CaseStatus;
 
 use crate::{Store, StoreError};
 
@@ -13,8 +16,8 @@ pub struct VisitIncrement {
     /// Shanghai day, `YYYY-MM-DD`.
     pub day: String,
     pub org_code: String,
-    pub menu: String,
-    pub channel: String,
+    pub menu: Menu,
+    pub channel: Channel,
     pub count: i64,
 }
 
@@ -131,8 +134,10 @@ pub struct VisitRow {
     pub day: String,
     pub org_code: String,
     pub org_name: String,
-    pub menu: String,
-    pub channel: String,
+    #[sqlx(try_from = "String")]
+    pub menu: Menu,
+    #[sqlx(try_from = "String")]
+    pub channel: Channel,
     pub count: i64,
 }
 
@@ -153,8 +158,10 @@ pub struct MessageRow {
     pub tracking: String,
     pub org_code: String,
     pub org_name: String,
-    pub kind: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub kind: MessageKind,
+    #[sqlx(try_from = "String")]
+    pub status: MessageStatus,
     pub submitted_at: i64,
     pub replied_at: Option<i64>,
     pub rating: Option<String>,
@@ -167,7 +174,8 @@ pub struct CaseRow {
     pub org_code: String,
     pub org_name: String,
     pub item_name: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: CaseStatus,
     pub submitted_at: i64,
     pub contact_due: i64,
     pub contacted_at: Option<i64>,
@@ -259,8 +267,8 @@ impl Store {
             )
             .bind(&v.day)
             .bind(&v.org_code)
-            .bind(&v.menu)
-            .bind(&v.channel)
+            .bind(v.menu.as_str())
+            .bind(v.channel.as_str())
             .bind(v.count)
             .execute(&mut *tx)
             .await?;

@@ -10,7 +10,8 @@ pub struct Org {
     pub id: i64,
     pub code: String,
     pub name: String,
-    pub level: String,
+    #[sqlx(try_from = "String")]
+    pub level: OrgLevel,
     pub parent_code: Option<String>,
 }
 
@@ -18,10 +19,6 @@ impl Org {
     /// The name villagers use (`南岔村`, not `南岔村委会`).
     pub fn display_name(&self) -> &str {
         display_name(&self.name)
-    }
-
-    pub fn level(&self) -> Option<OrgLevel> {
-        OrgLevel::parse(&self.level)
     }
 }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use sqlx::FromRow;
-use xiaowei_core::power::{self, Date, ProcedureStep, RecordedStep, RiskPoint};
+use xiaowei_core::power::{self, Date, PowerCategory, ProcedureStep, RecordedStep, RiskPoint};
 use xiaowei_core::power_lists::{Accountability, Duty};
 
 use crate::{Store, StoreError};
@@ -17,7 +17,8 @@ pub struct PowerItem {
     pub id: i64,
     /// The county for county items; a township or village for local items.
     pub org_code: String,
-    pub category: String,
+    #[sqlx(try_from = "String")]
+    pub category: PowerCategory,
     pub name: String,
     pub basis: String,
     /// One required material per line.
@@ -31,7 +32,7 @@ pub struct PowerItem {
 #[derive(Debug, Clone)]
 pub struct NewPowerItem {
     pub org_code: String,
-    pub category: String,
+    pub category: PowerCategory,
     pub name: String,
     pub basis: String,
     pub materials: String,
@@ -193,7 +194,7 @@ impl Store {
              created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(&item.org_code)
-        .bind(&item.category)
+        .bind(item.category.as_str())
         .bind(&item.name)
         .bind(&item.basis)
         .bind(&item.materials)

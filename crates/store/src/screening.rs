@@ -8,7 +8,7 @@ use serde::Deserialize;
 use sqlx::FromRow;
 
 use xiaowei_core::Transition;
-use xiaowei_core::screening::{HitStatus, Severity};
+use xiaowei_core::screening::{HitStatus, LeadKind, Rule, Severity};
 use xiaowei_core::subsidy::{Phase, Unit};
 
 use crate::bulk::Bulk;
@@ -133,9 +133,9 @@ pub struct ProposedPerson {
 /// A hit to record: the rule, the entry and the evidence (JSON, masked IDs only).
 #[derive(Debug, Clone)]
 pub struct NewHit {
-    pub rule: String,
+    pub rule: Rule,
     pub entry_id: i64,
-    pub severity: String,
+    pub severity: Severity,
     pub evidence: String,
 }
 
@@ -165,7 +165,8 @@ pub struct ScreeningRun {
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct ScreeningHit {
     pub id: i64,
-    pub rule: String,
+    #[sqlx(try_from = "String")]
+    pub rule: Rule,
     pub entry_id: i64,
     pub roster_id: i64,
     pub programme_id: i64,
@@ -207,8 +208,8 @@ pub struct HitEvent {
 pub struct HitFilter {
     /// Org code prefix (the viewer's scope, or a township chosen in the filter).
     pub within: String,
-    pub rule: Option<String>,
-    pub status: Option<String>,
+    pub rule: Option<Rule>,
+    pub status: Option<HitStatus>,
     /// Include hits whose cause has disappeared.
     pub include_cleared: bool,
 }
@@ -225,7 +226,7 @@ pub struct ScreeningCount {
 /// A 政策找人 lead to record.
 #[derive(Debug, Clone)]
 pub struct NewLead {
-    pub kind: String,
+    pub kind: LeadKind,
     pub person_idx: String,
     pub name: String,
     pub id_masked: String,
@@ -238,7 +239,8 @@ pub struct NewLead {
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct OutreachLead {
     pub id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: LeadKind,
     pub name: String,
     pub id_masked: String,
     pub org_code: String,
@@ -651,7 +653,13 @@ impl Store {
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for h in chunk {
-                q = q.bind(&h.rule).bind(h.entry_id).bind(&h.severity).bind(&h.evidence).bind(run_id).bind(now);
+                q = q
+                    .bind(h.rule.as_str())
+                    .bind(h.entry_id)
+                    .bind(h.severity.as_str())
+                    .bind(&h.evidence)
+                    .bind(run_id)
+                    .bind(now);
             }
             q.execute(&mut *tx).await?;
         }
@@ -690,11 +698,11 @@ impl Store {
         let mut clauses = vec!["h.org_code LIKE $1".to_owned()];
         let mut binds = vec![format!("{}%", filter.within)];
         if let Some(rule) = &filter.rule {
-            binds.push(rule.clone());
+            binds.push(rule.as_str().to_owned());
             clauses.push(format!("h.rule = ${}", binds.len()));
         }
         if let Some(status) = &filter.status {
-            binds.push(status.clone());
+            binds.push(status.as_str().to_owned());
             clauses.push(format!("h.status = ${}", binds.len()));
         }
         if !filter.include_cleared {
@@ -832,7 +840,7 @@ impl Store {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for l in chunk {
                 q = q
-                    .bind(&l.kind)
+                    .bind(l.kind.as_str())
                     .bind(&l.person_idx)
                     .bind(&l.name)
                     .bind(&l.id_masked)

@@ -2,6 +2,7 @@
 //! The tiles shown at a township are the county's followed by the township's own.
 
 use sqlx::FromRow;
+use xiaowei_core::service_links::Icon;
 
 use crate::{Store, StoreError};
 
@@ -12,8 +13,8 @@ pub struct ServiceLinkRow {
     /// The county (shown everywhere) or a township (shown there only).
     pub org_code: String,
     pub name: String,
-    /// One of `core::service_links::Icon`'s names.
-    pub icon: String,
+    #[sqlx(try_from = "String")]
+    pub icon: Icon,
     pub url: String,
     pub description: String,
     pub position: i64,
@@ -23,7 +24,7 @@ pub struct ServiceLinkRow {
 pub struct NewServiceLink {
     pub org_code: String,
     pub name: String,
-    pub icon: String,
+    pub icon: Icon,
     pub url: String,
     pub description: String,
     pub position: i64,
@@ -41,7 +42,7 @@ impl Store {
         )
         .bind(&link.org_code)
         .bind(&link.name)
-        .bind(&link.icon)
+        .bind(link.icon.as_str())
         .bind(&link.url)
         .bind(&link.description)
         .bind(link.position)
@@ -59,7 +60,7 @@ impl Store {
         )
         .bind(&link.org_code)
         .bind(&link.name)
-        .bind(&link.icon)
+        .bind(link.icon.as_str())
         .bind(&link.url)
         .bind(&link.description)
         .bind(link.position)

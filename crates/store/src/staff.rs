@@ -2,6 +2,9 @@
 //! record of submitted forms (so a double submit does not act twice).
 
 use sqlx::FromRow;
+use xiaowei_core::Role;
+
+use crate::decode::Flag;
 
 use crate::{Store, StoreError};
 
@@ -11,16 +14,12 @@ pub struct StaffUser {
     pub username: String,
     pub display_name: String,
     pub password_hash: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub org_code: String,
     pub department_id: Option<i64>,
-    pub disabled: i64,
-}
-
-impl StaffUser {
-    pub fn is_disabled(&self) -> bool {
-        self.disabled != 0
-    }
+    #[sqlx(try_from = "Flag")]
+    pub disabled: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -28,7 +27,7 @@ pub struct NewStaffUser {
     pub username: String,
     pub display_name: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub org_code: String,
     pub department_id: Option<i64>,
 }
@@ -68,7 +67,7 @@ impl Store {
         .bind(&u.username)
         .bind(&u.display_name)
         .bind(&u.password_hash)
-        .bind(&u.role)
+        .bind(u.role.as_str())
         .bind(&u.org_code)
         .bind(u.department_id)
         .bind(now)
@@ -91,7 +90,7 @@ impl Store {
         .execute(&self.pool)
         .await?;
         let found = self.find_staff_by_username(SYSTEM_USERNAME).await?;
-        Ok(found.filter(|u| u.password_hash == SYSTEM_PASSWORD_HASH && u.is_disabled()))
+        Ok(found.filter(|u| u.password_hash == SYSTEM_PASSWORD_HASH && u.disabled))
     }
 
     pub async fn find_staff_by_username(&self, username: &str) -> Result<Option<StaffUser>, StoreError> {

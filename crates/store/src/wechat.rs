@@ -5,6 +5,7 @@
 
 use sqlx::FromRow;
 
+use crate::decode::Flag;
 use crate::{Store, StoreError};
 
 /// One township's account, secrets sealed.
@@ -15,8 +16,9 @@ pub struct WechatAccount {
     pub secret_enc: Vec<u8>,
     pub token_enc: Vec<u8>,
     pub aes_key_enc: Option<Vec<u8>>,
-    /// 1 when an account with a message key also accepts plaintext (兼容模式), else 0.
-    pub compatible: i64,
+    /// Whether an account with a message key also accepts plaintext (兼容模式).
+    #[sqlx(try_from = "Flag")]
+    pub compatible: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -24,7 +26,7 @@ pub struct WechatAccount {
 impl WechatAccount {
     /// Whether the account is in compatible mode (兼容模式): a message key, plaintext allowed.
     pub fn is_compatible(&self) -> bool {
-        self.aes_key_enc.is_some() && self.compatible != 0
+        self.aes_key_enc.is_some() && self.compatible
     }
 }
 

@@ -50,7 +50,7 @@ pub async fn place(state: &AppState, code: &str, field: &str) -> Result<Org, Api
         return Err(ApiError::field(field, "地区编码：应为9位乡镇编码或12位村编码"));
     }
     match state.store().find_org(code).await? {
-        Some(org) if matches!(org.level(), Some(OrgLevel::Township | OrgLevel::Village)) => Ok(org),
+        Some(org) if matches!(org.level, OrgLevel::Township | OrgLevel::Village) => Ok(org),
         _ => Err(AppError::NotFound.into()),
     }
 }
@@ -81,7 +81,7 @@ pub async fn villages(
         return Err(ApiError::field("code", "乡镇编码：应为9位数字"));
     }
     let township = place(&state, &code, "code").await?;
-    if township.level() != Some(OrgLevel::Township) {
+    if township.level != OrgLevel::Township {
         return Err(AppError::NotFound.into());
     }
     let all = state.store().child_orgs(&township.code).await?.into_iter().map(Village::from).collect();

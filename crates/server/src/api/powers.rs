@@ -5,7 +5,6 @@
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use xiaowei_core::power::PowerCategory;
 use xiaowei_store::PowerItem;
 
 use super::error::ApiError;
@@ -37,13 +36,13 @@ pub struct PowerSummary {
 
 impl From<&PowerItem> for PowerSummary {
     fn from(item: &PowerItem) -> Self {
-        let category = PowerCategory::parse(&item.category);
+        let category = item.category;
         Self {
             id: item.id,
             name: item.name.clone(),
-            category: item.category.clone(),
-            category_label: category.map_or("", PowerCategory::label).to_owned(),
-            kind_label: category.map_or("", |c| c.kind().label()).to_owned(),
+            category: category.as_str().to_owned(),
+            category_label: category.label().to_owned(),
+            kind_label: category.kind().label().to_owned(),
             org_code: item.org_code.clone(),
             total_days: item.total_days,
         }
@@ -69,7 +68,7 @@ pub async fn list(
     let code = q.place.ok_or_else(|| ApiError::field("place", "地区编码：请填写乡镇或村的编码"))?;
     let org = place(&state, &code, "place").await?;
     let mut items = state.store().power_items_for(&org.code).await?;
-    items.sort_by_key(|i| (PowerCategory::parse(&i.category), i.id));
+    items.sort_by_key(|i| (i.category, i.id));
     Ok(paging.slice(items.iter().map(PowerSummary::from).collect()))
 }
 

@@ -527,7 +527,7 @@ pub async fn leave_message(
     }
     let body = JsonBody::read(&headers, &bytes)?;
     let township = match state.store().find_org(&code).await? {
-        Some(org) if org.level() == Some(OrgLevel::Township) => org,
+        Some(org) if org.level == OrgLevel::Township => org,
         _ => return Err(AppError::NotFound.into()),
     };
     let m = NewMessage::from_json(&body)?;

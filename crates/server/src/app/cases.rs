@@ -212,7 +212,7 @@ pub async fn file(
         Phone::parse(&a.phone).map_err(|_| errors.add("phone", "手机号：请填写11位手机号码，用于工作人员联系您")).ok()
     };
     let village = match state.store().find_org(&a.village).await? {
-        Some(v) if v.level() == Some(OrgLevel::Village) => Some(v),
+        Some(v) if v.level == OrgLevel::Village => Some(v),
         _ => {
             errors.add("village", "所在村（社区）：请选择");
             None

@@ -224,7 +224,7 @@ async fn store_new(
         state.live().changed(&m.org_code);
         if unrouted {
             let township = match state.store().find_org(&m.org_code).await? {
-                Some(o) if o.level() == Some(xiaowei_core::OrgLevel::Village) => o.parent_code.unwrap_or(o.code),
+                Some(o) if o.level == xiaowei_core::OrgLevel::Village => o.parent_code.unwrap_or(o.code),
                 Some(o) => o.code,
                 None => m.org_code.clone(),
             };

@@ -271,9 +271,9 @@ pub async fn run(state: &AppState, only: Option<&[i64]>, now: i64) -> Result<Out
     let rows: Vec<NewHit> = hits
         .iter()
         .map(|h| NewHit {
-            rule: h.rule.as_str().to_owned(),
+            rule: h.rule,
             entry_id: h.entry,
-            severity: h.severity.as_str().to_owned(),
+            severity: h.severity,
             evidence: serde_json::to_string(&h.evidence.iter().map(StoredEvidence::from).collect::<Vec<_>>())
                 .unwrap_or_else(|_| "[]".into()),
         })
@@ -290,7 +290,7 @@ pub async fn refresh_outreach(state: &AppState, year: i32, now: i64) -> Result<u
     let rows: Vec<NewLead> = leads
         .into_iter()
         .map(|l| NewLead {
-            kind: l.kind.as_str().to_owned(),
+            kind: l.kind,
             person_idx: l.person,
             name: l.name,
             id_masked: l.masked_id,

@@ -46,7 +46,7 @@ pub async fn index_roster(state: &AppState, roster: &Roster) -> Result<(), AppEr
 
 /// Indexes a catalogue item by its name, basis, materials, procedure and four lists.
 pub async fn index_power_item(state: &AppState, item: &PowerItem) -> Result<(), AppError> {
-    let category = xiaowei_core::power::PowerCategory::parse(&item.category).map_or("", |c| c.label());
+    let category = item.category.label();
     let mut body = vec![category.to_owned(), item.basis.clone(), item.materials.clone(), item.responsible.clone()];
     for step in state.store().power_item_steps(item.id).await? {
         body.push(format!("{} {} {}", step.actor, step.action, step.publishes));

@@ -105,8 +105,8 @@ pub async fn file(
             }
             let place = state.store().find_org(&address_id).await?;
             let township_code = match &place {
-                Some(o) if o.level() == Some(OrgLevel::Village) => o.parent_code.clone().unwrap_or_default(),
-                Some(o) if o.level() == Some(OrgLevel::Township) => o.code.clone(),
+                Some(o) if o.level == OrgLevel::Village => o.parent_code.clone().unwrap_or_default(),
+                Some(o) if o.level == OrgLevel::Township => o.code.clone(),
                 _ => return Err(Open311Error::invalid("address_id：留言须写明乡镇或村（社区）的行政区划代码")),
             };
             let township = state

@@ -50,7 +50,7 @@ enum View {
 async fn township_name(state: &AppState, org_code: &str) -> Result<String, Open311Error> {
     let org = state.store().find_org(org_code).await?;
     let township = match &org {
-        Some(o) if o.level() == Some(xiaowei_core::OrgLevel::Village) => o.parent_code.clone().unwrap_or_default(),
+        Some(o) if o.level == xiaowei_core::OrgLevel::Village => o.parent_code.clone().unwrap_or_default(),
         _ => org_code.to_owned(),
     };
     Ok(place_name(state.store(), &township).await?)

@@ -409,7 +409,7 @@ async fn index(State(state): State<AppState>, Path(code): Path<String>) -> Resul
         .store()
         .find_org(&code)
         .await?
-        .filter(|o| o.level() == Some(xiaowei_core::OrgLevel::County))
+        .filter(|o| o.level == xiaowei_core::OrgLevel::County)
         .ok_or(AppError::NotFound)?;
     let store = state.store();
     let link = |path: String| state.config().public_link(&path);

@@ -326,7 +326,7 @@ async fn disclosure_page(
     let store = state.store();
     let org = store.find_org(&d.org_code).await?.ok_or(AppError::NotFound)?;
     let visit = visits::tag(&org.code, Menu::Disclosures);
-    let (township_code, village_code) = if org.level() == Some(OrgLevel::Township) {
+    let (township_code, village_code) = if org.level == OrgLevel::Township {
         (org.code.clone(), String::new())
     } else {
         (org.parent_code.clone().unwrap_or_default(), org.code.clone())

@@ -196,8 +196,7 @@ pub async fn hall_officer(
     let Some(session) = store.find_session(&crate::web::security::token_hash(session), state.now()).await? else {
         return Ok(None);
     };
-    let allowed =
-        xiaowei_core::Role::parse(&session.user.role).is_some_and(|r| r.allows(xiaowei_core::Permission::FileOnBehalf));
+    let allowed = session.user.role.allows(xiaowei_core::Permission::FileOnBehalf);
     let scope = xiaowei_core::access::Scope { org_code: session.user.org_code.clone(), department_id: None };
     Ok((allowed && scope.covers_org(&terminal.township_code))
         .then_some(crate::app::tracked::HallOfficer { user: session.user, township_code: terminal.township_code }))
@@ -360,7 +359,7 @@ async fn self_query_page(
         .child_orgs(&terminal.township_code)
         .await?
         .into_iter()
-        .filter(|o| o.level() == Some(OrgLevel::Village))
+        .filter(|o| o.level == OrgLevel::Village)
         .map(|v| VillageButton { name: v.display_name().to_owned(), code: v.code })
         .collect();
     let (village, groups) = if village.is_empty() {

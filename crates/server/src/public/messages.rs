@@ -69,7 +69,7 @@ pub fn router() -> Router<AppState> {
 
 async fn township_of(state: &AppState, code: &str) -> Result<xiaowei_store::Org, AppError> {
     match state.store().find_org(code).await? {
-        Some(org) if org.level() == Some(OrgLevel::Township) => Ok(org),
+        Some(org) if org.level == OrgLevel::Township => Ok(org),
         _ => Err(AppError::NotFound),
     }
 }

@@ -50,7 +50,7 @@ pub(crate) struct CategoryGroup {
 pub(crate) fn group_items(items: Vec<PowerItem>) -> Vec<CategoryGroup> {
     let mut groups: Vec<(PowerCategory, Vec<ItemLink>)> = Vec::new();
     for item in items {
-        let Some(category) = PowerCategory::parse(&item.category) else { continue };
+        let category = item.category;
         let local = match item.org_code.len() {
             6 => "",
             9 => "乡镇事项",
@@ -259,7 +259,7 @@ pub(crate) struct ItemView {
 
 pub(crate) async fn item_view(store: &Store, item: PowerItem) -> Result<ItemView, AppError> {
     let steps = store.power_item_steps(item.id).await?;
-    let category = PowerCategory::parse(&item.category);
+    let category = item.category;
     let scope = match item.org_code.len() {
         6 => "全县通用".to_owned(),
         _ => format!("{}适用", place_name(store, &item.org_code).await?),
@@ -267,8 +267,8 @@ pub(crate) async fn item_view(store: &Store, item: PowerItem) -> Result<ItemView
     Ok(ItemView {
         id: item.id,
         flowchart: power::flowchart_svg(&item.name, &steps),
-        category: category.map_or("", PowerCategory::label),
-        kind: category.map_or("", |c| c.kind().label()),
+        category: category.label(),
+        kind: category.kind().label(),
         scope,
         materials: item.materials.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect(),
         risks: store.power_item_risks(item.id).await?,

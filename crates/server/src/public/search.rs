@@ -67,7 +67,7 @@ async fn search_page(
     Query(query): Query<SearchQuery>,
 ) -> Result<(Extension<Visit>, Html<String>), AppError> {
     let township = match state.store().find_org(&township_code).await? {
-        Some(org) if org.level() == Some(OrgLevel::Township) => org,
+        Some(org) if org.level == OrgLevel::Township => org,
         _ => return Err(AppError::NotFound),
     };
     let visit = visits::tag(&township.code, Menu::Home);

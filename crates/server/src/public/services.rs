@@ -12,7 +12,6 @@ use axum::routing::get;
 use serde::Deserialize;
 use xiaowei_core::monitor::Menu;
 use xiaowei_core::service::{self, CaseStatus};
-use xiaowei_core::service_links::Icon;
 use xiaowei_core::tracked::{Rating, Satisfaction};
 use xiaowei_core::{OrgLevel, Phone, spoken};
 use xiaowei_store::{RequestKind, ServiceCase, ServiceItem};
@@ -48,7 +47,7 @@ pub fn router() -> Router<AppState> {
 
 async fn township_of(state: &AppState, code: &str) -> Result<xiaowei_store::Org, AppError> {
     match state.store().find_org(code).await? {
-        Some(org) if org.level() == Some(OrgLevel::Township) => Ok(org),
+        Some(org) if org.level == OrgLevel::Township => Ok(org),
         _ => Err(AppError::NotFound),
     }
 }
@@ -71,7 +70,7 @@ async fn link_tiles(state: &AppState, township_code: &str) -> Result<Vec<LinkTil
         .await?
         .into_iter()
         .map(|l| {
-            let icon = Icon::parse(&l.icon).unwrap_or(Icon::Government);
+            let icon = l.icon;
             LinkTile {
                 id: l.id,
                 name: l.name,

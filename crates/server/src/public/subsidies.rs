@@ -67,7 +67,7 @@ pub fn router() -> Router<AppState> {
 
 async fn township_of(state: &AppState, code: &str) -> Result<Org, AppError> {
     match state.store().find_org(code).await? {
-        Some(org) if org.level() == Some(OrgLevel::Township) => Ok(org),
+        Some(org) if org.level == OrgLevel::Township => Ok(org),
         _ => Err(AppError::NotFound),
     }
 }
@@ -156,9 +156,7 @@ async fn township_or_village(
     let store = state.store();
     let (place, place_code) = match q.village.filter(|v| !v.is_empty()) {
         Some(code) => match store.find_org(&code).await? {
-            Some(v)
-                if v.level() == Some(OrgLevel::Village) && v.parent_code.as_deref() == Some(township.code.as_str()) =>
-            {
+            Some(v) if v.level == OrgLevel::Village && v.parent_code.as_deref() == Some(township.code.as_str()) => {
                 (v.display_name().to_owned(), v.code)
             }
             _ => return Err(AppError::NotFound),
@@ -274,11 +272,8 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
     let (roster, status) = public_roster(state, id).await?;
     let store = state.store();
     let org = store.find_org(&roster.org_code).await?.ok_or(AppError::NotFound)?;
-    let township_code = if org.level() == Some(OrgLevel::Township) {
-        org.code.clone()
-    } else {
-        org.parent_code.clone().unwrap_or_default()
-    };
+    let township_code =
+        if org.level == OrgLevel::Township { org.code.clone() } else { org.parent_code.clone().unwrap_or_default() };
     let township_name = place_name(store, &township_code).await?;
     let print = q.print == "1";
     let pages = ((roster.entry_count + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
@@ -325,7 +320,7 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
         county_name: county_name(state).await?,
         township_name,
         township_code,
-        village_code: if org.level() == Some(OrgLevel::Village) { org.code.clone() } else { String::new() },
+        village_code: if org.level == OrgLevel::Village { org.code.clone() } else { String::new() },
         id,
         title,
         status,

@@ -233,7 +233,7 @@ async fn minutes_file(
     Path((township, village, meeting)): Path<(String, String, i64)>,
 ) -> Result<Response, AppError> {
     let org = state.store().find_org(&village).await?.ok_or(AppError::NotFound)?;
-    if org.level() != Some(OrgLevel::Village) || org.parent_code.as_deref() != Some(township.as_str()) {
+    if org.level != OrgLevel::Village || org.parent_code.as_deref() != Some(township.as_str()) {
         return Err(AppError::NotFound);
     }
     let m = state.store().find_meeting(&village, meeting).await?.ok_or(AppError::NotFound)?;

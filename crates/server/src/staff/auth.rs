@@ -19,7 +19,7 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::Semaphore;
-use xiaowei_core::alert::{AlertKind, AlertStatus};
+use xiaowei_core::alert::AlertStatus;
 use xiaowei_core::login::{self, Verdict};
 use xiaowei_store::{ANY_CLIENT, OrgCounts};
 
@@ -191,7 +191,7 @@ pub async fn login(
         return Err(AppError::Throttled(BUSY));
     };
     let user = match user {
-        Some(u) if verified && !u.is_disabled() => u,
+        Some(u) if verified && !u.disabled => u,
         _ => return retry("用户名或密码不正确，或账号已停用"),
     };
     store.login_succeeded(&username, &client, now + login::KNOWN_SECS).await?;
@@ -241,12 +241,7 @@ pub async fn home(State(state): State<AppState>, staff: Staff) -> Result<Html<St
             .store()
             .alert_kind_counts(&staff.scope.org_code, staff.role.is_commission(), Some(AlertStatus::New.as_str()), None)
             .await?;
-        Some(
-            counts
-                .into_iter()
-                .filter_map(|c| AlertKind::parse(&c.kind).map(|k| (k.as_str(), k.label(), c.count)))
-                .collect(),
-        )
+        Some(counts.into_iter().map(|c| (c.kind.as_str(), c.kind.label(), c.count)).collect())
     } else {
         None
     };

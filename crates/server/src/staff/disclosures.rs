@@ -375,7 +375,7 @@ async fn check_new(
         None => {
             let org_code = form.org_code.trim().to_owned();
             match state.store().find_org(&org_code).await? {
-                Some(org) if matches!(org.level(), Some(OrgLevel::Village | OrgLevel::Township)) => {
+                Some(org) if matches!(org.level, OrgLevel::Village | OrgLevel::Township) => {
                     staff.require_org(&org.code)?;
                 }
                 Some(_) => errors.add("org_code", "公开单位：只能选择村或乡镇"),

@@ -13,8 +13,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
+use xiaowei_core::Permission;
 use xiaowei_core::message::{self, MessageKind, MessageStatus};
-use xiaowei_core::{Permission, Role};
 use xiaowei_store::{Message, MessageFilter, RequestKind};
 
 use super::tracked::{self, EventRow, PhoneView, TextRow};
@@ -325,10 +325,7 @@ pub async fn show(
             .await?
             .into_iter()
             .filter(|u| staff.scope.covers_org(&u.org_code) || u.id == staff.user.id)
-            .map(|u| Assignable {
-                id: u.id,
-                label: format!("{}（{}）", u.display_name, Role::parse(&u.role).map_or("", Role::label)),
-            })
+            .map(|u| Assignable { id: u.id, label: format!("{}（{}）", u.display_name, u.role.label()) })
             .collect()
     } else {
         Vec::new()

@@ -148,7 +148,7 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     staff.require_org(&form.org_code)?;
     let org = state.store().find_org(&form.org_code).await?;
-    let Some(org) = org.filter(|o| o.level() == Some(OrgLevel::Township)) else {
+    let Some(org) = org.filter(|o| o.level == OrgLevel::Township) else {
         return Err(AppError::invalid("乡镇：触摸终端按乡镇便民服务大厅登记，请选择乡镇"));
     };
     let name = xiaowei_core::text::compact(&form.name);

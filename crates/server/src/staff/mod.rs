@@ -159,8 +159,7 @@ impl Staff {
         let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(AppError::LoginRequired)?;
         let session =
             state.store().find_session(&token_hash(token), state.now()).await?.ok_or(AppError::LoginRequired)?;
-        let role =
-            Role::parse(&session.user.role).ok_or_else(|| AppError::Internal("unknown role in database".into()))?;
+        let role = session.user.role;
         let scope = Scope { org_code: session.user.org_code.clone(), department_id: session.user.department_id };
         let csrf = CsrfToken::from_request_parts(parts, state).await?.0;
         let ip = ClientIp::from_request_parts(parts, state).await?.0;

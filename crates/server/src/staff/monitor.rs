@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, Response};
 use serde::Deserialize;
 use xiaowei_core::monitor::{
-    Channel, Menu, Rate, Trend, Week, average_days_label, day_start, per_household_label, rank_rates, shanghai_day,
+    Rate, Trend, Week, average_days_label, day_start, per_household_label, rank_rates, shanghai_day,
 };
 use xiaowei_core::{OrgLevel, Permission};
 use xiaowei_sheets::TableCell;
@@ -353,7 +353,7 @@ async fn townships_in_scope(state: &AppState, staff: &Staff) -> Result<Vec<Org>,
 async fn township_in_scope(state: &AppState, staff: &Staff, code: &str) -> Result<Org, AppError> {
     staff.require_org(code)?;
     match state.store().find_org(code).await? {
-        Some(org) if org.level() == Some(OrgLevel::Township) => Ok(org),
+        Some(org) if org.level == OrgLevel::Township => Ok(org),
         _ => Err(AppError::NotFound),
     }
 }
@@ -585,8 +585,8 @@ async fn listing(
                         vec![
                             text(r.day),
                             text(place(&r.org_name)),
-                            text(Menu::parse(&r.menu).map_or(r.menu.clone(), |m| m.label().to_owned())),
-                            text(Channel::parse(&r.channel).map_or(r.channel.clone(), |c| c.label().to_owned())),
+                            text(r.menu.label()),
+                            text(r.channel.label()),
                             N(r.count),
                         ]
                     })
@@ -667,8 +667,8 @@ async fn listing(
                         vec![
                             text(r.tracking),
                             text(place(&r.org_name)),
-                            text(xiaowei_core::message::MessageKind::parse(&r.kind).map_or("", |k| k.label())),
-                            text(xiaowei_core::message::MessageStatus::parse(&r.status).map_or("", |s| s.label())),
+                            text(r.kind.label()),
+                            text(r.status.label()),
                             text(shanghai_time(r.submitted_at)),
                             time_or_blank(r.replied_at),
                             text(rating_label(r.rating.as_deref())),
@@ -708,7 +708,7 @@ async fn listing(
                             text(r.tracking),
                             text(place(&r.org_name)),
                             text(r.item_name),
-                            text(xiaowei_core::service::CaseStatus::parse(&r.status).map_or("", |s| s.label())),
+                            text(r.status.label()),
                             text(shanghai_time(r.submitted_at)),
                             time_or_blank(r.contacted_at),
                             text(on_time(r.contacted_at, r.contact_due)),
@@ -765,9 +765,9 @@ pub async fn list(
     let (org, metric) = list_target(&state, &staff, &org, &metric).await?;
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let l = listing(&state, &staff, metric, &org.code, PAGE, (page - 1) * PAGE).await?;
-    let back = match org.level() {
-        Some(OrgLevel::Township) => format!("/staff/monitor/townships/{}", org.code),
-        Some(OrgLevel::Village) => format!("/staff/monitor/townships/{}", org.parent_code.clone().unwrap_or_default()),
+    let back = match org.level {
+        OrgLevel::Township => format!("/staff/monitor/townships/{}", org.code),
+        OrgLevel::Village => format!("/staff/monitor/townships/{}", org.parent_code.clone().unwrap_or_default()),
         _ => "/staff/monitor".to_owned(),
     };
     let rows = l

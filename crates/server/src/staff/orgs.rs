@@ -56,7 +56,7 @@ pub async fn show(
 ) -> Result<Html<String>, AppError> {
     let org = load_in_scope(&state, &staff, &code).await?;
     let store = state.store();
-    let level = org.level().ok_or_else(|| AppError::Internal("unknown org level".into()))?;
+    let level = org.level;
     let mut crumbs = Vec::new();
     let mut parent = org.parent_code.clone();
     while let Some(p) = parent.filter(|p| staff.scope.covers_org(p)) {
@@ -118,7 +118,7 @@ pub async fn add_group(
     Form(form): Form<GroupForm>,
 ) -> Result<Response, AppError> {
     let village = load_in_scope(&state, &staff, &code).await?;
-    if village.level() != Some(OrgLevel::Village) {
+    if village.level != OrgLevel::Village {
         return Err(AppError::invalid("只能在村（社区）下新增村民小组"));
     }
     let group_no = xiaowei_core::text::compact(&form.group_no);
@@ -167,7 +167,7 @@ pub async fn add_household(
     Form(form): Form<HouseholdForm>,
 ) -> Result<Response, AppError> {
     let org = load_in_scope(&state, &staff, &code).await?;
-    if !matches!(org.level(), Some(OrgLevel::Village | OrgLevel::Group)) {
+    if !matches!(org.level, OrgLevel::Village | OrgLevel::Group) {
         return Err(AppError::invalid("农户只能登记在村（社区）或村民小组下"));
     }
     let household_no = xiaowei_core::text::compact(&form.household_no);

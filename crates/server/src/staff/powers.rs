@@ -59,7 +59,7 @@ async fn own_places(state: &AppState, staff: &Staff) -> Result<Vec<(String, Stri
     let store = state.store();
     let own = store.find_org(&staff.scope.org_code).await?.ok_or(AppError::NotFound)?;
     let mut places = vec![(own.code.clone(), own.display_name().to_owned())];
-    if own.level() == Some(OrgLevel::Township) {
+    if own.level == OrgLevel::Township {
         for v in store.child_orgs(&own.code).await? {
             places.push((v.code.clone(), v.display_name().to_owned()));
         }
@@ -158,7 +158,7 @@ fn item_from_form(fields: &HashMap<String, String>, org_code: &str, staff: &Staf
     power::check_risks(&risks).map_err(|e| AppError::invalid(e.to_string()))?;
     Ok(NewPowerItem {
         org_code: org_code.to_owned(),
-        category: category.as_str().to_owned(),
+        category,
         name: name.to_owned(),
         basis: basis.to_owned(),
         materials: materials.to_owned(),
@@ -181,7 +181,7 @@ pub async fn create_item(
     let org_code = fields.get("org_code").map_or("", |v| v.trim()).to_owned();
     staff.require_org(&org_code)?;
     let org = state.store().find_org(&org_code).await?.ok_or_else(|| AppError::invalid("适用范围：请选择"))?;
-    if !matches!(org.level(), Some(OrgLevel::County | OrgLevel::Township | OrgLevel::Village)) {
+    if !matches!(org.level, OrgLevel::County | OrgLevel::Township | OrgLevel::Village) {
         return Err(AppError::invalid("适用范围：只能是县、乡镇或村"));
     }
     let item = item_from_form(&fields, &org_code, &staff)?;
@@ -347,7 +347,7 @@ pub async fn open(
     staff.require_org(org_code)?;
     let store = state.store();
     let org = store.find_org(org_code).await?.ok_or_else(|| AppError::invalid("村（社区）：请选择"))?;
-    if !matches!(org.level(), Some(OrgLevel::Township | OrgLevel::Village)) {
+    if !matches!(org.level, OrgLevel::Township | OrgLevel::Village) {
         return Err(AppError::invalid("村（社区）：运行记录只能按村或乡镇填写"));
     }
     let item = match form.item_id.trim().parse::<i64>() {

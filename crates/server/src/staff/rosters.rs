@@ -219,9 +219,9 @@ pub(super) async fn draft_places(state: &AppState, staff: &Staff) -> Result<Vec<
     let store = state.store();
     let own = store.find_org(&staff.scope.org_code).await?.ok_or(AppError::NotFound)?;
     let mut places = Vec::new();
-    match own.level() {
-        Some(OrgLevel::Village) => places.push((own.code.clone(), own.display_name().to_owned())),
-        Some(OrgLevel::Township) => {
+    match own.level {
+        OrgLevel::Village => places.push((own.code.clone(), own.display_name().to_owned())),
+        OrgLevel::Township => {
             places.push((own.code.clone(), format!("{}（乡镇本级）", own.display_name())));
             for v in store.child_orgs(&own.code).await? {
                 places.push((v.code.clone(), v.display_name().to_owned()));
@@ -371,7 +371,7 @@ async fn import_params(
     let org_code = upload.field("org_code").to_owned();
     staff.require_org(&org_code)?;
     let org = store.find_org(&org_code).await?.ok_or_else(|| AppError::invalid("村（社区）：请选择"))?;
-    if !matches!(org.level(), Some(OrgLevel::Village | OrgLevel::Township)) {
+    if !matches!(org.level, OrgLevel::Village | OrgLevel::Township) {
         return Err(AppError::invalid("村（社区）：花名册只能按村或乡镇编制"));
     }
     let year = match upload.field("year").parse::<i64>() {

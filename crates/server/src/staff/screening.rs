@@ -429,8 +429,8 @@ pub struct HitsQuery {
 fn hit_filter(staff: &Staff, q: &HitsQuery) -> HitFilter {
     let scope = &staff.scope.org_code;
     let within = if !q.place.is_empty() && staff.scope.covers_org(&q.place) { q.place.clone() } else { scope.clone() };
-    let rule = Rule::parse(&q.rule).map(|r| r.as_str().to_owned());
-    let status = HitStatus::parse(&q.status).map(|s| s.as_str().to_owned());
+    let rule = Rule::parse(&q.rule);
+    let status = HitStatus::parse(&q.status);
     HitFilter { within, rule, status, include_cleared: q.cleared == "1" }
 }
 
@@ -464,8 +464,7 @@ pub async fn export(
         .into_iter()
         .map(|h| {
             vec![
-                T(Rule::parse(&h.rule)
-                    .map_or_else(|| "未知规则".to_owned(), |r| format!("{}. {}", r.number(), r.label()))),
+                T(format!("{}. {}", h.rule.number(), h.rule.label())),
                 T(h.severity.label().to_owned()),
                 T(h.org_name),
                 T(h.programme_name),
@@ -510,7 +509,7 @@ pub async fn list(
             let severity = h.severity;
             HitRow {
                 id: h.id,
-                rule: Rule::parse(&h.rule).map_or("未知规则", Rule::label),
+                rule: h.rule.label(),
                 severity: severity.label(),
                 severity_code: severity.as_str(),
                 place: h.org_name,
@@ -647,7 +646,7 @@ pub async fn show(
     } else {
         hit.id_masked.clone()
     };
-    let rule = Rule::parse(&hit.rule);
+    let rule = hit.rule;
     let status = hit.status;
     let events = state
         .store()
@@ -671,9 +670,9 @@ pub async fn show(
         nav: staff.nav(),
         notice,
         id,
-        rule_number: rule.map_or(0, Rule::number),
-        rule: rule.map_or("未知规则", Rule::label),
-        description: rule.map_or("", Rule::description),
+        rule_number: rule.number(),
+        rule: rule.label(),
+        description: rule.description(),
         severity: hit.severity.label(),
         place: hit.org_name,
         programme: hit.programme_name,
@@ -806,7 +805,7 @@ pub async fn outreach(
         .into_iter()
         .map(|l| LeadRow {
             id: l.id,
-            kind: xiaowei_core::screening::LeadKind::parse(&l.kind).map_or("", |k| k.label()),
+            kind: l.kind.label(),
             place: l.org_name,
             programme: l.programme_name,
             name: l.name,

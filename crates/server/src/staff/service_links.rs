@@ -106,7 +106,7 @@ async fn link_from_form(state: &AppState, staff: &Staff, form: &LinkForm) -> Res
     let org_code = form.org_code.trim();
     staff.require_org(org_code)?;
     let org = state.store().find_org(org_code).await?.ok_or_else(|| AppError::invalid("显示范围：请选择"))?;
-    if !matches!(org.level(), Some(OrgLevel::County | OrgLevel::Township)) {
+    if !matches!(org.level, OrgLevel::County | OrgLevel::Township) {
         return Err(AppError::invalid("显示范围：只能是全县或某个乡镇"));
     }
     let checked = service_links::check(&LinkInput {
@@ -127,7 +127,7 @@ async fn link_from_form(state: &AppState, staff: &Staff, form: &LinkForm) -> Res
     Ok(NewServiceLink {
         org_code: org.code,
         name: checked.name,
-        icon: checked.icon.as_str().to_owned(),
+        icon: checked.icon,
         url: checked.url,
         description: checked.description,
         position,

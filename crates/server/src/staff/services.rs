@@ -425,7 +425,7 @@ pub async fn set_handler(
 ) -> Result<Response, AppError> {
     let item = item_in_scope(&state, &staff, id).await?;
     let township = match state.store().find_org(&form.township).await? {
-        Some(t) if t.level() == Some(OrgLevel::Township) => t,
+        Some(t) if t.level == OrgLevel::Township => t,
         _ => return Err(AppError::invalid("乡镇：请选择")),
     };
     let name = form.name.trim();

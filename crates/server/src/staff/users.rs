@@ -64,14 +64,14 @@ pub async fn list(
     let store = state.store();
     let mut users = Vec::new();
     for u in store.staff_within(&staff.scope.org_code).await? {
-        let role = Role::parse(&u.role);
+        let role = u.role;
         let org_name =
             store.find_org(&u.org_code).await?.map_or_else(|| u.org_code.clone(), |o| o.display_name().to_owned());
         users.push(UserRow {
             id: u.id,
-            manageable: role.is_some_and(|r| staff.role.may_grant(r)) && u.id != staff.user.id,
-            role_label: role.map_or("未知", Role::label),
-            disabled: u.is_disabled(),
+            manageable: staff.role.may_grant(role) && u.id != staff.user.id,
+            role_label: role.label(),
+            disabled: u.disabled,
             username: u.username,
             display_name: u.display_name,
             org_name,
@@ -83,7 +83,7 @@ pub async fn list(
         orgs.push((root.code.clone(), root.display_name().to_owned()));
         for child in store.child_orgs(&root.code).await? {
             orgs.push((child.code.clone(), child.display_name().to_owned()));
-            if child.level() == Some(OrgLevel::Township) {
+            if child.level == OrgLevel::Township {
                 for village in store.child_orgs(&child.code).await? {
                     orgs.push((village.code.clone(), format!("{} · {}", child.display_name(), village.display_name())));
                 }
@@ -151,7 +151,7 @@ pub async fn create(
     check_password_rules(&form.password)?;
     let store = state.store();
     let org = store.find_org(form.org_code.trim()).await?.ok_or_else(|| AppError::invalid("所属单位不存在"))?;
-    if org.level() != Some(role.org_level()) {
+    if org.level != role.org_level() {
         return Err(AppError::invalid(format!(
             "“{}”应属于{}，请重新选择所属单位",
             role.label(),
@@ -178,7 +178,7 @@ pub async fn create(
         username: username.clone(),
         display_name,
         password_hash,
-        role: role.as_str().into(),
+        role,
         org_code: org.code.clone(),
         department_id,
     };
@@ -193,7 +193,7 @@ pub async fn create(
 /// Loads an account the current staff member may manage.
 async fn manageable(state: &AppState, staff: &Staff, id: i64) -> Result<StaffUser, AppError> {
     let target = state.store().find_staff(id).await?.ok_or(AppError::NotFound)?;
-    let role = Role::parse(&target.role).ok_or(AppError::Forbidden)?;
+    let role = target.role;
     if !staff.scope.covers_org(&target.org_code) || !staff.role.may_grant(role) || target.id == staff.user.id {
         return Err(AppError::Forbidden);
     }

@@ -54,7 +54,7 @@ async fn place_in_scope(state: &AppState, staff: &Staff, org_code: &str) -> Resu
 
 async fn village_in_scope(state: &AppState, staff: &Staff, org_code: &str) -> Result<Org, AppError> {
     let org = place_in_scope(state, staff, org_code).await?;
-    if org.level() == Some(OrgLevel::Village) { Ok(org) } else { Err(AppError::NotFound) }
+    if org.level == OrgLevel::Village { Ok(org) } else { Err(AppError::NotFound) }
 }
 
 async fn audit(state: &AppState, staff: &Staff, village: &Org, action: &str, detail: String) -> Result<(), AppError> {
@@ -158,12 +158,12 @@ pub async fn show(
 ) -> Result<Html<String>, AppError> {
     let place = place_in_scope(&state, &staff, &org_code).await?;
     let store = state.store();
-    if place.level() != Some(OrgLevel::Village) {
+    if place.level != OrgLevel::Village {
         let villages = store
             .child_orgs(&place.code)
             .await?
             .into_iter()
-            .filter(|o| o.level() == Some(OrgLevel::Village))
+            .filter(|o| o.level == OrgLevel::Village)
             .map(|v| VillageLink { name: v.display_name().to_owned(), code: v.code })
             .collect();
         let page = ListPage { nav: staff.nav(), place_name: place.display_name().to_owned(), villages };

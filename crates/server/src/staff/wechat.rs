@@ -122,7 +122,7 @@ pub async fn save(
 ) -> Result<Response, AppError> {
     staff.require_org(&form.org_code)?;
     let org = state.store().find_org(&form.org_code).await?.ok_or(AppError::invalid("请选择乡镇"))?;
-    if org.level() != Some(xiaowei_core::OrgLevel::Township) {
+    if org.level != xiaowei_core::OrgLevel::Township {
         return Err(AppError::invalid("公众号按乡镇配置，请选择乡镇"));
     }
     let appid = form.appid.trim();

@@ -74,8 +74,8 @@ impl VisitCounter {
             .map(|((day, org, menu, channel), n)| VisitIncrement {
                 day: day.clone(),
                 org_code: org.clone(),
-                menu: menu.as_str().to_owned(),
-                channel: channel.as_str().to_owned(),
+                menu: *menu,
+                channel: *channel,
                 count: *n,
             })
             .collect();

@@ -19,7 +19,7 @@ pub async fn county_name(state: &AppState) -> Result<String, AppError> {
 /// The org of `code` if it exists and is of `level`; otherwise not found.
 pub async fn org_of_level(state: &AppState, code: &str, level: OrgLevel) -> Result<Org, AppError> {
     match state.store().find_org(code).await? {
-        Some(org) if org.level() == Some(level) => Ok(org),
+        Some(org) if org.level == level => Ok(org),
         _ => Err(AppError::NotFound),
     }
 }

@@ -146,7 +146,7 @@ pub async fn daily_digest(state: &AppState, now: i64) -> Result<usize, AppError>
             .alert_kind_counts(&r.org_code, true, None, Some((from, to)))
             .await?
             .into_iter()
-            .filter_map(|c| Some((AlertKind::parse(&c.kind)?, c.count)))
+            .map(|c| (c.kind, c.count))
             .collect();
         let Some(body) = alert::digest_text(day, &counts, &link) else { continue };
         let total: i64 = counts.iter().map(|(_, n)| n).sum();
