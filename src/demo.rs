@@ -134,11 +134,11 @@ pub async fn load(state: &AppState) -> Result<()> {
 
     for (d, name) in DEPARTMENTS.iter().enumerate() {
         let id = store.ensure_department(name, now).await?;
-        for (p, position) in ["head", "leader", "officer"].into_iter().enumerate() {
+        for (p, position) in xiaowei_core::service::Recipient::POSTS.into_iter().enumerate() {
             let phone = Phone::parse(&format!("1390937{:02}{:02}", d, p + 1))?;
             let contact = NewContact {
                 department_id: id,
-                position: position.into(),
+                position,
                 name: format!("{}{}", SURNAMES[(d * 3 + p) % SURNAMES.len()], GIVEN[(d * 5 + p) % GIVEN.len()]),
                 phone_enc: state.cipher().encrypt(phone.expose()),
                 phone_idx: state.cipher().blind_index("phone", phone.expose()),

@@ -57,8 +57,12 @@ pub async fn load(state: &AppState) -> Result<()> {
         let department =
             departments.iter().find(|d| d.name == department).with_context(|| format!("no department {department}"))?;
         let limit = TimeLimit::parse(limit).with_context(|| format!("bad time limit {limit}"))?;
-        let officer =
-            store.contacts_of(department.id).await?.into_iter().find(|c| c.position == "officer").map(|c| c.id);
+        let officer = store
+            .contacts_of(department.id)
+            .await?
+            .into_iter()
+            .find(|c| c.position == xiaowei_core::service::Recipient::CaseOfficer)
+            .map(|c| c.id);
         let item = NewServiceItem {
             department_id: department.id,
             name: name.into(),

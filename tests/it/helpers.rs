@@ -178,7 +178,7 @@ async fn seed(store: &Store, cipher: &PiiCipher) -> (i64, i64) {
     for (dept, phone) in [(own, "13909370001"), (other, "13909370002")] {
         let contact = NewContact {
             department_id: dept,
-            position: "head".into(),
+            position: xiaowei_core::service::Recipient::DepartmentHead,
             name: "李主任".into(),
             phone_enc: cipher.encrypt(phone),
             phone_idx: cipher.blind_index("phone", phone),

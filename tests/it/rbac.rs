@@ -771,7 +771,7 @@ async fn fresh(app: &TestApp, client: &reqwest::Client, base: &Targets, route: &
             let phone = format!("1390002{serial:04}");
             let contact = xiaowei_store::NewContact {
                 department_id: app.own_department,
-                position: "officer".into(),
+                position: xiaowei_core::service::Recipient::CaseOfficer,
                 name: "测试联系人".into(),
                 phone_enc: app.state.cipher().encrypt(&phone),
                 phone_idx: app.state.cipher().blind_index("phone", &phone),

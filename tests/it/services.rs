@@ -30,7 +30,7 @@ pub async fn seed_cases(app: &TestApp) -> ([i64; 2], [String; 2]) {
             .add_contact(
                 &NewContact {
                     department_id: app.own_department,
-                    position: position.into(),
+                    position: position.parse().expect("a post code"),
                     name: name.into(),
                     phone_enc: cipher.encrypt(phone),
                     phone_idx: cipher.blind_index("phone", phone),

@@ -158,7 +158,7 @@ impl CaseStatus {
     }
 }
 
-crate::stored_code!(TimeLimit, CaseStatus, ContactMethod, ExtensionStatus);
+crate::stored_code!(TimeLimit, CaseStatus, ContactMethod, ExtensionStatus, Recipient);
 
 /// What someone does to a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -313,6 +313,47 @@ pub enum Recipient {
     Applicant,
 }
 
+impl Recipient {
+    /// A department contact's post is one of the first three.
+    pub const POSTS: [Self; 3] = [Self::DepartmentHead, Self::LeaderInCharge, Self::CaseOfficer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DepartmentHead => "head",
+            Self::LeaderInCharge => "leader",
+            Self::CaseOfficer => "officer",
+            Self::TownshipHandler => "township",
+            Self::CountySupervisor => "supervisor",
+            Self::Applicant => "applicant",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::DepartmentHead,
+            Self::LeaderInCharge,
+            Self::CaseOfficer,
+            Self::TownshipHandler,
+            Self::CountySupervisor,
+            Self::Applicant,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+
+    /// How a text's recipient is named in the case's record.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::DepartmentHead => "部门主要领导",
+            Self::LeaderInCharge => "分管领导",
+            Self::CaseOfficer => "经办人",
+            Self::TownshipHandler => "乡镇经办人",
+            Self::CountySupervisor => "县纪委监委",
+            Self::Applicant => "申请人",
+        }
+    }
+}
+
 /// A notification a case event sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Notice {
@@ -441,6 +482,23 @@ mod tests {
     use crate::tracked::end_of_day;
     use crate::tracked::tests::{SEP30_10AM, national_day_2025};
     use jiff::civil::date;
+
+    #[test]
+    fn recipient_codes_read_back_and_a_department_post_is_one_of_three() {
+        let all = [
+            Recipient::DepartmentHead,
+            Recipient::LeaderInCharge,
+            Recipient::CaseOfficer,
+            Recipient::TownshipHandler,
+            Recipient::CountySupervisor,
+            Recipient::Applicant,
+        ];
+        for r in all {
+            assert_eq!(r.as_str().parse::<Recipient>(), Ok(r));
+        }
+        assert_eq!(Recipient::POSTS.map(Recipient::as_str), ["head", "leader", "officer"]);
+        assert!("deputy".parse::<Recipient>().is_err());
+    }
 
     #[test]
     fn the_applicants_notices_say_their_progress_in_a_phrase() {

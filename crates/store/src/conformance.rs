@@ -151,7 +151,7 @@ conformance!(departments_and_contacts, |store: Store| async move {
     assert_eq!(store.ensure_department("民政局", 2).await.unwrap(), id);
     let contact = |position: &str, idx: &str| NewContact {
         department_id: id,
-        position: position.into(),
+        position: position.parse().expect("a post code"),
         name: "张三".into(),
         phone_enc: vec![1, 2, 3],
         phone_idx: idx.into(),

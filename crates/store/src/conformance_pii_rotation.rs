@@ -41,7 +41,7 @@ conformance!(a_rotation_reseals_resumes_and_spares_fresh_writes, |store: Store| 
     for (i, phone) in phones.iter().enumerate() {
         let contact = NewContact {
             department_id: department,
-            position: ["head", "leader", "officer"][i].into(),
+            position: xiaowei_core::service::Recipient::POSTS[i],
             name: "张三".into(),
             phone_enc: before.encrypt(phone),
             phone_idx: before.blind_index(PHONE_PURPOSE, phone),
@@ -140,7 +140,7 @@ conformance!(a_restarted_table_is_walked_again, |store: Store| async move {
     let late = PiiCipher::new(old.clone());
     let contact = NewContact {
         department_id: department,
-        position: "officer".into(),
+        position: xiaowei_core::service::Recipient::CaseOfficer,
         name: "王五".into(),
         phone_enc: late.encrypt("13900000005"),
         phone_idx: late.blind_index(PHONE_PURPOSE, "13900000005"),

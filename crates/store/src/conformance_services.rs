@@ -21,7 +21,7 @@ pub(crate) async fn catalogue(store: &Store) -> (i64, i64) {
     let dept = store.ensure_department("县民政局", 1).await.unwrap();
     let contact = |position: &str, name: &str, idx: &str| NewContact {
         department_id: dept,
-        position: position.into(),
+        position: position.parse().expect("a post code"),
         name: name.into(),
         phone_enc: vec![0, 0xff, idx.as_bytes()[0]],
         phone_idx: idx.into(),

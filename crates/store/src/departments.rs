@@ -3,6 +3,7 @@
 //! sees them in clear.
 
 use sqlx::FromRow;
+use xiaowei_core::service::Recipient;
 
 use crate::{Store, StoreError};
 
@@ -16,7 +17,9 @@ pub struct Department {
 pub struct Contact {
     pub id: i64,
     pub department_id: i64,
-    pub position: String,
+    /// One of `Recipient::POSTS`.
+    #[sqlx(try_from = "String")]
+    pub position: Recipient,
     pub name: String,
     pub phone_enc: Vec<u8>,
 }
@@ -24,8 +27,8 @@ pub struct Contact {
 #[derive(Debug, Clone)]
 pub struct NewContact {
     pub department_id: i64,
-    /// `head`, `leader` or `officer`.
-    pub position: String,
+    /// One of `Recipient::POSTS`.
+    pub position: Recipient,
     pub name: String,
     pub phone_enc: Vec<u8>,
     pub phone_idx: String,
@@ -57,7 +60,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(c.department_id)
-        .bind(&c.position)
+        .bind(c.position.as_str())
         .bind(&c.name)
         .bind(&c.phone_enc)
         .bind(&c.phone_idx)

@@ -212,7 +212,7 @@ pub struct CaseFilter {
 /// A person or role a case notification may reach, with their sealed phone.
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct RecipientRow {
-    /// `head`, `leader`, `officer`, `township`, `supervisor` or `applicant`.
+    /// A case's `core::service::Recipient` code, a message's (`author`…) or an objection's.
     pub role: String,
     pub name: String,
     pub phone_enc: Vec<u8>,

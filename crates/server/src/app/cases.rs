@@ -34,28 +34,6 @@ pub fn deadline_basis(clocks: &service::Clocks) -> String {
     }
 }
 
-fn role_of(recipient: Recipient) -> &'static [&'static str] {
-    match recipient {
-        Recipient::DepartmentHead => &["head"],
-        Recipient::LeaderInCharge => &["leader"],
-        Recipient::CaseOfficer => &["officer"],
-        Recipient::TownshipHandler => &["township"],
-        Recipient::CountySupervisor => &["supervisor"],
-        Recipient::Applicant => &["applicant"],
-    }
-}
-
-fn role_label(role: &str) -> &'static str {
-    match role {
-        "head" => "部门主要领导",
-        "leader" => "分管领导",
-        "officer" => "经办人",
-        "township" => "乡镇经办人",
-        "supervisor" => "县纪委监委",
-        _ => "申请人",
-    }
-}
-
 /// The link an official follows from a text.
 pub fn staff_link(state: &AppState, tracking: &str) -> String {
     format!("{}/staff/cases/{tracking}", state.config().site_url())
@@ -103,12 +81,12 @@ pub async fn notices(
 ) -> Result<Vec<NewOutbox>, AppError> {
     let mut rows = state.store().notice_recipients(case.item_id, case.org_code).await?;
     rows.push(RecipientRow {
-        role: "applicant".into(),
+        role: Recipient::Applicant.as_str().into(),
         name: case.applicant.2.to_owned(),
         phone_enc: case.applicant.0.to_vec(),
         phone_idx: case.applicant.1.to_owned(),
     });
-    let wanted: Vec<&str> = notice.recipients().iter().flat_map(|r| role_of(*r).iter().copied()).collect();
+    let wanted: Vec<Recipient> = notice.recipients().to_vec();
     let link = if notice.recipients() == [Recipient::Applicant] {
         applicant_link(state, case.tracking)
     } else {
@@ -120,7 +98,7 @@ pub async fn notices(
     // An applicant who applied inside WeChat and still follows the account is told there
     // (template message); anyone else by text.
     let follower = match state.store().case_follower(case.tracking).await? {
-        Some((account, openid)) if wanted.contains(&"applicant") => state
+        Some((account, openid)) if wanted.contains(&Recipient::Applicant) => state
             .store()
             .follower(&account, &openid)
             .await?
@@ -131,10 +109,10 @@ pub async fn notices(
     let mut seen = std::collections::HashSet::new();
     Ok(rows
         .into_iter()
-        .filter(|r| wanted.contains(&r.role.as_str()))
+        .filter(|r| Recipient::parse(&r.role).is_some_and(|role| wanted.contains(&role)))
         .filter(|r| seen.insert(r.phone_idx.clone()))
         .map(|r| {
-            let wechat = follower.clone().filter(|_| r.role == "applicant");
+            let wechat = follower.clone().filter(|_| r.role == Recipient::Applicant.as_str());
             let channel = if wechat.is_some() { WECHAT_CHANNEL } else { "sms" };
             NewOutbox {
                 dedup_key: format!(
@@ -147,7 +125,7 @@ pub async fn notices(
                 notice: notice.key().into(),
                 recipient: format!(
                     "{} {}{}",
-                    role_label(&r.role),
+                    Recipient::parse(&r.role).map_or("", Recipient::label),
                     r.name,
                     if wechat.is_some() { "（微信）" } else { "" }
                 ),

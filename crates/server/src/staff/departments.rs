@@ -6,6 +6,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, Response};
 use serde::Deserialize;
+use xiaowei_core::service::Recipient;
 use xiaowei_core::{Permission, Phone, Role};
 use xiaowei_store::{Department, NewContact};
 
@@ -16,10 +17,10 @@ use crate::web::error::AppError;
 use crate::web::security::random_token;
 
 /// 主要领导 / 分管领导 / 业务人员
-pub fn position_label(position: &str) -> &'static str {
+pub fn position_label(position: Recipient) -> &'static str {
     match position {
-        "head" => "主要领导",
-        "leader" => "分管领导",
+        Recipient::DepartmentHead => "主要领导",
+        Recipient::LeaderInCharge => "分管领导",
         _ => "业务人员",
     }
 }
@@ -140,7 +141,7 @@ pub async fn show(
     for c in state.store().contacts_of(id).await? {
         let phone =
             state.cipher().decrypt(&c.phone_enc).map_err(|e| AppError::Internal(format!("contact {}: {e}", c.id)))?;
-        contacts.push(ContactRow { id: c.id, position_label: position_label(&c.position), name: c.name, phone });
+        contacts.push(ContactRow { id: c.id, position_label: position_label(c.position), name: c.name, phone });
     }
     if !contacts.is_empty() {
         let detail = format!("查看 {} 联系人手机号 {} 个", department.name, contacts.len());
@@ -177,9 +178,9 @@ pub async fn add_contact(
     Form(form): Form<ContactForm>,
 ) -> Result<Response, AppError> {
     let department = department_in_scope(&state, &staff, id).await?;
-    if !matches!(form.position.as_str(), "head" | "leader" | "officer") {
-        return Err(AppError::invalid("请选择职务"));
-    }
+    let Some(position) = Recipient::parse(&form.position).filter(|p| Recipient::POSTS.contains(p)) else {
+        return Err(AppError::invalid("职务：请选择"));
+    };
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 32 {
         return Err(AppError::invalid("请填写联系人姓名（不超过32个字）"));
@@ -190,13 +191,13 @@ pub async fn add_contact(
     }
     let contact = NewContact {
         department_id: id,
-        position: form.position.clone(),
+        position,
         name: name.to_owned(),
         phone_enc: state.cipher().encrypt(phone.expose()),
         phone_idx: state.cipher().blind_index("phone", phone.expose()),
     };
     state.store().add_contact(&contact, state.now()).await?;
-    let detail = format!("为 {} 新增{} {name}（{}）", department.name, position_label(&form.position), phone.masked());
+    let detail = format!("为 {} 新增{} {name}（{}）", department.name, position_label(position), phone.masked());
     state
         .audit(staff.audit_entry(state.now(), "department.add_contact", format!("department:{id}"), detail, None))
         .await?;
