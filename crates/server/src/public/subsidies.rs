@@ -217,7 +217,8 @@ struct RosterPage {
     status_reason: String,
     is_paid: bool,
     paid_on: String,
-    publicity: String,
+    /// First and last day of the publicity period, if set.
+    publicity: Option<(String, String)>,
     days_left: Option<i64>,
     /// 历史补录: loaded from an archive file, never through the online workflow.
     backloaded: bool,
@@ -327,7 +328,7 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
         status_reason: roster.status_reason.clone().unwrap_or_default(),
         is_paid,
         paid_on: roster.paid_on.clone().unwrap_or_default(),
-        publicity: publicity.map(|p| format!("{} 至 {}", p.start, p.end)).unwrap_or_default(),
+        publicity: publicity.map(|p| (p.start.to_string(), p.end.to_string())),
         backloaded: roster.backloaded,
         days_left,
         published: roster.published_at.map(shanghai_time).unwrap_or_default(),
