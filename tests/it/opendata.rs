@@ -13,20 +13,22 @@ const NANCHA: &str = "620922100200";
 /// Every 11-digit mobile number, 16-or-more-digit account number or 18-character ID number in
 /// `text` (a run of digits, an ID's final X included).
 fn whole_numbers(text: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut run = String::new();
-    for c in text.chars().chain(std::iter::once(' ')) {
-        if c.is_ascii_digit() || (c == 'X' && run.len() == 17) {
-            run.push(c);
-            continue;
-        }
-        let mobile = run.len() == 11 && run.starts_with('1');
-        if mobile || run.len() >= 16 {
-            found.push(run.clone());
-        }
-        run.clear();
-    }
-    found
+    // Words of letters and digits (a ledger hash) are not numbers, whatever digit runs they hold.
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| {
+            let digits = word.strip_suffix('X').filter(|d| d.len() == 17).unwrap_or(word);
+            !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())
+        })
+        .filter(|word| (word.len() == 11 && word.starts_with('1')) || word.len() >= 16)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn whole_numbers_are_found_but_not_inside_a_hash() {
+    let text = r#"{"id":"62092219620315124X","phone":"13800138000","account":6228480402564890018,"n":"2025"}"#;
+    assert_eq!(whole_numbers(text), ["62092219620315124X", "13800138000", "6228480402564890018"]);
+    assert!(whole_numbers("8e9f0ca338f8938564424373522a3cd204c,2026-12-07").is_empty());
 }
 
 async fn get(app: &TestApp, path: &str) -> reqwest::Response {
