@@ -10,6 +10,7 @@ mod alerts;
 mod audit;
 mod board;
 mod bulk;
+mod content;
 mod decode;
 mod departments;
 mod disclosures;

@@ -202,9 +202,8 @@ pub async fn file(state: &AppState, f: Filing, now: i64) -> Result<Filed, AppErr
             Err(e) => return Err(e.into()),
         }
     }
-    if let Some(roster) = new.roster_id {
-        state.pages().forget_roster(roster);
-    }
+    // The roster page shows its objections: this instance serves it anew from the next view.
+    crate::web::shared_pages::read_version(state).await;
     Ok(Filed::New(new.code))
 }
 
@@ -258,8 +257,8 @@ pub async fn answer(
         }
         status = now_stands;
     }
-    if changed && let Some(roster) = o.roster_id {
-        state.pages().forget_roster(roster);
+    if changed {
+        crate::web::shared_pages::read_version(state).await;
     }
     Ok(changed)
 }
@@ -293,10 +292,8 @@ pub async fn rate(state: &AppState, o: &Objection, rating: &Rating, now: i64) ->
         note,
         public: true,
     };
-    if state.store().change(o.id, transition, &change, &event, &texts, now).await?
-        && let Some(roster) = o.roster_id
-    {
-        state.pages().forget_roster(roster);
+    if state.store().change(o.id, transition, &change, &event, &texts, now).await? {
+        crate::web::shared_pages::read_version(state).await;
     }
     Ok(())
 }

@@ -6,10 +6,10 @@
 //! satisfaction of each department and each township with its sample size.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Html;
 use axum::routing::get;
+use axum::{Extension, Router};
 use serde::Deserialize;
 use xiaowei_core::OrgLevel;
 use xiaowei_core::message::MessageKind;
@@ -21,6 +21,7 @@ use xiaowei_store::{BoardFilter, BoardRow, FigureQuery};
 use crate::state::AppState;
 use crate::web::dates::shanghai_date;
 use crate::web::error::AppError;
+use crate::web::page_cache::{SHARED, Shared};
 use crate::web::places::county_name;
 
 /// Rows per page.
@@ -123,7 +124,10 @@ fn timeliness(row: &BoardRow, now: i64) -> (&'static str, bool) {
     }
 }
 
-async fn board(State(state): State<AppState>, Query(q): Query<BoardQuery>) -> Result<Html<String>, AppError> {
+async fn board(
+    State(state): State<AppState>,
+    Query(q): Query<BoardQuery>,
+) -> Result<(Extension<Shared>, Html<String>), AppError> {
     let store = state.store();
     let now = state.now();
     let county = store.county().await?;
@@ -233,5 +237,5 @@ async fn board(State(state): State<AppState>, Query(q): Query<BoardQuery>) -> Re
         departments,
         township_satisfaction,
     };
-    Ok(Html(page.render()?))
+    Ok((SHARED, Html(page.render()?)))
 }

@@ -49,6 +49,7 @@ use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 use crate::web::form::FieldErrors;
 use crate::web::listen::Listen;
+use crate::web::page_cache::{SHARED, Shared};
 use crate::web::places::county_name;
 use crate::web::respond::see_other;
 use crate::web::security::{ClientIp, CsrfToken, random_token};
@@ -95,14 +96,15 @@ struct TownshipPage {
 async fn township_page(
     State(state): State<AppState>,
     Path(code): Path<String>,
-) -> Result<(Extension<Visit>, Html<String>), AppError> {
+) -> Result<(Extension<Shared>, Extension<Visit>, Html<String>), AppError> {
     let township = township_of(&state, &code).await?;
     let visit = visits::tag(&township.code, Menu::Messages);
     let mut items = Vec::new();
+    let mut places = crate::web::places::PlaceNames::default();
     for m in state.store().public_messages(&township.code, PUBLIC_LIST).await? {
         let names = [m.author_name.as_str()];
         items.push(PublicItem {
-            place: crate::web::places::place_name(state.store(), &m.org_code).await?,
+            place: places.of(state.store(), &m.org_code).await?,
             asked: shanghai_time(m.submitted_at).chars().take(10).collect(),
             body: message::redact(&m.body, &names),
             reply: message::redact(m.reply.as_deref().unwrap_or_default(), &names),
@@ -116,7 +118,7 @@ async fn township_page(
         kinds: MessageKind::ALL,
         items,
     };
-    Ok((visit, Html(page.render()?)))
+    Ok((SHARED, visit, Html(page.render()?)))
 }
 
 struct PlaceOption {

@@ -16,7 +16,8 @@ use xiaowei_search::{Fragment, highlight};
 use crate::state::AppState;
 use crate::state::visits::{self, Visit};
 use crate::web::error::AppError;
-use crate::web::places::place_name;
+use crate::web::page_cache::{SHARED, Shared};
+use crate::web::places::PlaceNames;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/t/{township}/search", get(search_page))
@@ -65,7 +66,7 @@ async fn search_page(
     State(state): State<AppState>,
     Path(township_code): Path<String>,
     Query(query): Query<SearchQuery>,
-) -> Result<(Extension<Visit>, Html<String>), AppError> {
+) -> Result<(Extension<Shared>, Extension<Visit>, Html<String>), AppError> {
     let township = match state.store().find_org(&township_code).await? {
         Some(org) if org.level == OrgLevel::Township => org,
         _ => return Err(AppError::NotFound),
@@ -75,10 +76,11 @@ async fn search_page(
     let mut hits = Vec::new();
     let parsed = if q.is_empty() { None } else { Some(state.segmenter().await?.query(&q)) };
     if let Some(parsed) = parsed.as_ref().filter(|p| !p.is_empty()) {
+        let mut places = PlaceNames::default();
         for h in state.store().search(&parsed.fts5(), &parsed.tsquery(), &township.code, RESULTS).await? {
             hits.push(Hit {
                 kind: kind_label(&h.kind),
-                place: place_name(state.store(), &h.org_code).await?,
+                place: places.of(state.store(), &h.org_code).await?,
                 title: highlight(&h.title, &parsed.words, 80),
                 snippet: if h.body.is_empty() { Vec::new() } else { highlight(&h.body, &parsed.words, 60) },
                 url: h.url,
@@ -93,5 +95,5 @@ async fn search_page(
         q,
         hits,
     };
-    Ok((visit, Html(page.render()?)))
+    Ok((SHARED, visit, Html(page.render()?)))
 }

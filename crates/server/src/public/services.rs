@@ -26,6 +26,7 @@ use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 use crate::web::form::FieldErrors;
 use crate::web::listen::Listen;
+use crate::web::page_cache::{SHARED, Shared};
 use crate::web::places::county_name;
 use crate::web::qr;
 use crate::web::respond::see_other;
@@ -123,7 +124,7 @@ async fn catalogue(
     State(state): State<AppState>,
     Path(code): Path<String>,
     Query(query): Query<CatalogueQuery>,
-) -> Result<(Extension<Visit>, Html<String>), AppError> {
+) -> Result<(Extension<Shared>, Extension<Visit>, Html<String>), AppError> {
     let township = township_of(&state, &code).await?;
     let visit = visits::tag(&township.code, Menu::Services);
     let q: String = query.q.trim().chars().take(20).collect();
@@ -153,7 +154,7 @@ async fn catalogue(
         total,
         groups,
     };
-    Ok((visit, Html(page.render()?)))
+    Ok((SHARED, visit, Html(page.render()?)))
 }
 
 #[derive(Deserialize)]
@@ -188,7 +189,7 @@ async fn item_page(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Query(q): Query<TownshipQuery>,
-) -> Result<Html<String>, AppError> {
+) -> Result<(Extension<Shared>, Html<String>), AppError> {
     let item = active_item(&state, id).await?;
     let (township_code, township_name, handler) = match township_of(&state, &q.t).await {
         Ok(t) => {
@@ -207,7 +208,7 @@ async fn item_page(
         township_name,
         handler,
     };
-    Ok(Html(page.render()?))
+    Ok((SHARED, Html(page.render()?)))
 }
 
 struct VillageOption {

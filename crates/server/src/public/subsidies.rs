@@ -32,7 +32,7 @@ use crate::web::dates::{parse_date, shanghai_date};
 use crate::web::error::AppError;
 use crate::web::form::FieldErrors;
 use crate::web::listen::Listen;
-use crate::web::page_cache::CachedPage;
+use crate::web::page_cache::{SHARED, Shared};
 use crate::web::places::county_name;
 use crate::web::places::place_name;
 use crate::web::respond::{attachment_response, see_other, xlsx_response};
@@ -151,7 +151,7 @@ async fn township_or_village(
     State(state): State<AppState>,
     Path(township_code): Path<String>,
     Query(q): Query<PlaceQuery>,
-) -> Result<(Extension<Visit>, Html<String>), AppError> {
+) -> Result<(Extension<Shared>, Extension<Visit>, Html<String>), AppError> {
     let township = township_of(&state, &township_code).await?;
     let store = state.store();
     let (place, place_code) = match q.village.filter(|v| !v.is_empty()) {
@@ -200,7 +200,7 @@ async fn township_or_village(
         programme_filter: q.programme.unwrap_or(0),
         villages: if q.programme.is_some() { Vec::new() } else { villages },
     };
-    Ok((visit, Html(page.render()?)))
+    Ok((SHARED, visit, Html(page.render()?)))
 }
 
 #[derive(Template)]
@@ -256,20 +256,13 @@ async fn roster_page(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Query(q): Query<RosterQuery>,
-) -> Result<(Extension<Visit>, Html<String>), AppError> {
-    let key = (id, q.page.unwrap_or(1).clamp(1, 10_000), q.print == "1");
-    let page = match state.pages().get(key) {
-        Some(page) => page,
-        None => {
-            let page = std::sync::Arc::new(render_roster_page(&state, id, &q).await?);
-            state.pages().put(key, page.clone());
-            page
-        }
-    };
-    Ok((visits::tag(&page.org_code, Menu::Subsidies), Html(page.html.clone())))
+) -> Result<(Extension<Shared>, Extension<Visit>, Html<String>), AppError> {
+    let (org_code, html) = render_roster_page(&state, id, &q).await?;
+    Ok((SHARED, visits::tag(&org_code, Menu::Subsidies), Html(html)))
 }
 
-async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Result<CachedPage, AppError> {
+/// The roster's org and its rendered page.
+async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Result<(String, String), AppError> {
     let (roster, status) = public_roster(state, id).await?;
     let store = state.store();
     let org = store.find_org(&roster.org_code).await?.ok_or(AppError::NotFound)?;
@@ -349,7 +342,7 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
         objection_override: roster.objection_override.clone().unwrap_or_default(),
         can_object: status == RosterStatus::Published,
     };
-    Ok(CachedPage { html: page.render()?, org_code: roster.org_code })
+    Ok((roster.org_code, page.render()?))
 }
 
 /// What a roster page reads aloud.

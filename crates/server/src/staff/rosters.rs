@@ -856,7 +856,6 @@ pub async fn approve(
     crate::app::screening::after_publication(&state, id);
     if let Some(old) = roster.supersedes_id {
         state.store().unindex_document("roster", old).await?;
-        state.pages().forget_roster(old);
     }
     let mut detail = match &publicity {
         Some((a, b)) => format!("审核通过并公开，公示期 {a} 至 {b}"),
@@ -902,7 +901,6 @@ async fn change_with_reason(
     if change.to() == RosterStatus::Withdrawn {
         state.store().unindex_document("roster", id).await?;
     }
-    state.pages().forget_roster(id);
     let (code, done) =
         if action == RosterAction::Return { ("roster.return", "returned") } else { ("roster.withdraw", "withdrawn") };
     audit_roster(state, staff, &roster, code, reason.to_owned()).await?;
