@@ -4,18 +4,18 @@
 //! [`FieldErrors::get`] beside each field, tied to it by `aria-describedby`. Never holds the
 //! values themselves: the page that re-renders keeps what was typed in its own fields.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use xiaowei_core::tracked::Rating;
 
 use crate::web::error::AppError;
-use crate::web::respond::no_store;
 
 /// A form page that came back with its faults: 400, and never cached, since it holds what was
 /// typed.
 pub fn returned(html: String) -> Response {
-    no_store((StatusCode::BAD_REQUEST, Html(html)).into_response())
+    ([(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], (StatusCode::BAD_REQUEST, Html(html)))
+        .into_response()
 }
 
 /// The rating form of a case, message or objection status page (满意 / 基本满意 / 不满意 and a
