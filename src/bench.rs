@@ -14,6 +14,8 @@
 //! - `screening`: 大数据比对 at county scale, in `bench_screening.rs`.
 //! - `hostile`: memory and public-page latency under a login flood and spreadsheet bombs, in
 //!   `bench_hostile.rs`.
+//! - `instances`: public-page throughput of two server processes on one PostgreSQL against one,
+//!   in `bench_instances.rs`.
 //!
 //! The load generator, the server and SQLite share the machine, so figures are comparable only
 //! within one run and one machine.
@@ -73,6 +75,10 @@ pub enum BenchCommand {
     ///
     /// Example: xiaowei bench hostile --seconds 60 --connections 64
     Hostile(crate::bench_hostile::HostileArgs),
+    /// Public-page throughput of two instances on one PostgreSQL against one (demo data).
+    ///
+    /// Example: xiaowei bench instances postgres://postgres@127.0.0.1:5432 --seconds 10
+    Instances(crate::bench_instances::InstancesArgs),
 }
 
 #[derive(Args)]
@@ -130,6 +136,7 @@ pub async fn run(which: BenchCommand) -> Result<()> {
         BenchCommand::Screening(args) => crate::bench_screening::screening(args).await,
         BenchCommand::Hostile(args) => crate::bench_hostile::hostile(args).await,
         BenchCommand::Texts(args) => crate::bench_texts::texts(args).await,
+        BenchCommand::Instances(args) => crate::bench_instances::instances(args).await,
         BenchCommand::All => {
             let quick = SelfQueryArgs { entries: 1_000_000, data_dir: None, queries: 2_000, http_queries: 200 };
             self_query(quick).await?;
@@ -139,7 +146,7 @@ pub async fn run(which: BenchCommand) -> Result<()> {
     }
 }
 
-fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
@@ -652,33 +659,47 @@ async fn http_self_query(state: AppState, villages: usize, queries: usize) -> Re
 const PAGE_ROWS: usize = 50;
 
 /// Requests, failures, latencies and response bytes of one load run.
-struct Load {
-    elapsed: Duration,
-    failures: u64,
-    bytes: u64,
-    timings: Vec<Duration>,
+pub(crate) struct Load {
+    pub(crate) elapsed: Duration,
+    pub(crate) failures: u64,
+    pub(crate) bytes: u64,
+    pub(crate) timings: Vec<Duration>,
 }
 
 impl Load {
-    fn per_second(&self) -> f64 {
+    pub(crate) fn per_second(&self) -> f64 {
         self.timings.len() as f64 / self.elapsed.as_secs_f64()
     }
 }
 
-/// Keeps `connections` requests in flight against `url` for `span`, each connection kept alive.
-async fn drive(client: &reqwest::Client, url: &str, connections: usize, span: Duration, gzip: bool) -> Result<Load> {
+/// Keeps `connections` requests in flight for `span`, each connection kept alive: connection `c`
+/// requests the URLs of `targets[c % targets.len()]` in turn, starting at its own offset (one
+/// list per server when the load is split between servers).
+pub(crate) async fn drive(
+    client: &reqwest::Client,
+    targets: &[Vec<String>],
+    connections: usize,
+    span: Duration,
+    gzip: bool,
+) -> Result<Load> {
+    if targets.is_empty() || targets.iter().any(Vec::is_empty) {
+        bail!("没有可压测的地址");
+    }
     let started = Instant::now();
     let end = started + span;
     let mut tasks = Vec::with_capacity(connections);
-    for _ in 0..connections {
+    for c in 0..connections {
         let client = client.clone();
-        let url = url.to_owned();
+        let urls = targets[c % targets.len()].clone();
+        let mut next = c * urls.len() / connections.max(1);
         tasks.push(tokio::spawn(async move {
             let mut timings = Vec::new();
             let (mut failures, mut bytes) = (0u64, 0u64);
             while Instant::now() < end {
+                let url = &urls[next % urls.len()];
+                next += 1;
                 let sent = Instant::now();
-                let mut request = client.get(&url);
+                let mut request = client.get(url);
                 if gzip {
                     request = request.header(reqwest::header::ACCEPT_ENCODING, "gzip");
                 }
@@ -710,8 +731,9 @@ async fn drive(client: &reqwest::Client, url: &str, connections: usize, span: Du
 /// Warms up for a second, then loads `url` for `seconds` and prints the figures.
 async fn measure(label: &str, url: &str, args: &RosterPageArgs) -> Result<f64> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.connections).build()?;
-    drive(&client, url, args.connections, Duration::from_secs(1), args.gzip).await?;
-    let mut load = drive(&client, url, args.connections, Duration::from_secs(args.seconds), args.gzip).await?;
+    let targets = [vec![url.to_owned()]];
+    drive(&client, &targets, args.connections, Duration::from_secs(1), args.gzip).await?;
+    let mut load = drive(&client, &targets, args.connections, Duration::from_secs(args.seconds), args.gzip).await?;
     let per_second = load.per_second();
     let count = load.timings.len();
     let average = load.bytes / (count as u64).max(1);
