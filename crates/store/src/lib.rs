@@ -94,7 +94,7 @@ pub use subsidies::{
     Attachment, ClashingEntry, NewAttachment, NewDifference, NewEntry, NewProgramme, NewRoster, PersonEntry, Programme,
     ProgrammeSummary, Roster, RosterDifference, RosterEntry,
 };
-pub use tracked::{Columns, Event, Mark, NewEvent, NewPhoto, Photo, RequestKind, RequestStatus, Writes};
+pub use tracked::{Columns, Event, Filed, Mark, NewEvent, NewPhoto, Photo, RequestKind, RequestStatus, Writes};
 pub use village_office::{Cadre, CadreDetails, DutyOverrideRow, Meeting, NewDutyOverride, NewMeeting, WeeklyDuty};
 pub use wechat::{CachedToken, Follower, NewWechatAccount, WechatAccount, WechatFigures, WechatText};
 pub use witness_db::{WitnessDb, WitnessedLog};

@@ -7,7 +7,9 @@ use sqlx::FromRow;
 use xiaowei_core::message::{MessageKind, MessageStatus};
 use xiaowei_core::monitor::{Channel, Menu};
 use xiaowei_core::service::CaseStatus;
+use xiaowei_core::tracked::Satisfaction;
 
+use crate::decode::{Flag, MaybeCode};
 use crate::{Store, StoreError};
 
 /// Page views to add for one day, org, menu and channel.
@@ -164,7 +166,8 @@ pub struct MessageRow {
     pub status: MessageStatus,
     pub submitted_at: i64,
     pub replied_at: Option<i64>,
-    pub rating: Option<String>,
+    #[sqlx(try_from = "MaybeCode")]
+    pub rating: Option<Satisfaction>,
 }
 
 /// A row of the cases drill-down.
@@ -181,7 +184,8 @@ pub struct CaseRow {
     pub contacted_at: Option<i64>,
     pub completion_due: i64,
     pub completed_at: Option<i64>,
-    pub rating: Option<String>,
+    #[sqlx(try_from = "MaybeCode")]
+    pub rating: Option<Satisfaction>,
 }
 
 /// A row of the households drill-down: whether a subscribed follower is bound to it.
@@ -191,7 +195,8 @@ pub struct HouseholdRow {
     pub org_code: String,
     pub org_name: String,
     pub head_name: String,
-    pub covered: i64,
+    #[sqlx(try_from = "Flag")]
+    pub covered: bool,
 }
 
 /// One page of a drill-down list and the total count.

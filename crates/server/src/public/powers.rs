@@ -173,7 +173,7 @@ pub(crate) async fn record_links(
             title: e.title,
             started_on: e.started_on,
             flagged,
-            status: if e.status == "published" { "已公开" } else { "草稿" },
+            status: e.status.label(),
         });
     }
     Ok(links)

@@ -22,18 +22,6 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/t/{township}/search", get(search_page))
 }
 
-/// The words of each kind of result, as the page labels them.
-fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "roster" => "惠农资金",
-        "power" => "小微权力",
-        "service" => "我要办事",
-        "power_record" => "权力运行",
-        "disclosure" => "公示公开",
-        _ => "其他",
-    }
-}
-
 struct Hit {
     kind: &'static str,
     place: String,
@@ -77,7 +65,7 @@ async fn search_page(
     if let Some(parsed) = parsed.as_ref().filter(|p| !p.is_empty()) {
         for h in state.store().search(&parsed.fts5(), &parsed.tsquery(), &township.code, RESULTS).await? {
             hits.push(Hit {
-                kind: kind_label(&h.kind),
+                kind: h.kind.label(),
                 place: place_name(state.store(), &h.org_code).await?,
                 title: highlight(&h.title, &parsed.words, 80),
                 snippet: if h.body.is_empty() { Vec::new() } else { highlight(&h.body, &parsed.words, 60) },

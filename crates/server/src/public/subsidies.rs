@@ -17,7 +17,7 @@ use xiaowei_core::monitor::Menu;
 use xiaowei_core::objection::ObjectionStatus;
 use xiaowei_core::subsidy::{Phase, Publicity, RosterStatus, YearRange, unpaid_years};
 use xiaowei_core::text::{FreeText, SingleLine};
-use xiaowei_core::tracked::{ClockState, Rating, Satisfaction};
+use xiaowei_core::tracked::{ClockState, Satisfaction};
 use xiaowei_core::{Fen, OrgLevel, Phone, ResidentId, spoken};
 use xiaowei_store::{NewAuditEntry, Org, PersonEntry, RequestKind, Roster, Store};
 
@@ -30,12 +30,12 @@ use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
 use crate::web::dates::{parse_date, shanghai_date};
 use crate::web::error::AppError;
-use crate::web::form::FieldErrors;
+use crate::web::form::{self, FieldErrors, RateForm};
 use crate::web::listen::Listen;
 use crate::web::page_cache::CachedPage;
 use crate::web::places::county_name;
 use crate::web::places::place_name;
-use crate::web::respond::{attachment_response, see_other, xlsx_response};
+use crate::web::respond::{attachment_response, private_page, see_other, xlsx_response};
 use crate::web::security::{ClientIp, CsrfToken, random_token};
 
 const PAGE_SIZE: i64 = 100;
@@ -507,9 +507,7 @@ impl ObjectionFormPage {
             self.form_key = form.form_key.clone();
         }
         self.errors = errors;
-        let mut response = (StatusCode::BAD_REQUEST, Html(self.render()?)).into_response();
-        response.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-        Ok(response)
+        Ok(form::returned(self.render()?))
     }
 }
 
@@ -840,18 +838,8 @@ async fn objection_status(
         roster_id: o.roster_id,
         code: o.code,
     };
-    let mut response = Html(page.render()?).into_response();
     // The page carries the objector's own words: keep it out of shared caches.
-    response.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-    Ok(response)
-}
-
-#[derive(Deserialize)]
-struct RateForm {
-    #[serde(default)]
-    rating: String,
-    #[serde(default)]
-    comment: String,
+    Ok(private_page(page.render()?))
 }
 
 async fn rate_objection(
@@ -861,7 +849,7 @@ async fn rate_objection(
     Form(form): Form<RateForm>,
 ) -> Result<Response, AppError> {
     let o = looked_up(&state, &ip, &code).await?;
-    let rating = Rating::parse(&form.rating, &form.comment).map_err(|e| AppError::invalid(e.to_string()))?;
+    let rating = form.rating()?;
     objections::rate(&state, &o, &rating, state.now()).await?;
     Ok(see_other(&format!("/objections/{}", o.code)))
 }
@@ -1061,9 +1049,7 @@ async fn self_query(
             household: input.household,
             errors,
         };
-        let mut response = (StatusCode::BAD_REQUEST, Html(page.render()?)).into_response();
-        response.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-        return Ok(response);
+        return Ok(form::returned(page.render()?));
     }
     let via =
         QueryVia { client: quota, actor: "公众".to_owned(), again_url: format!("/t/{township_code}/self-query") };
@@ -1239,7 +1225,5 @@ pub async fn answer_self_query(
         asked_household,
         listen,
     };
-    let mut response = Html(page.render()?).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(private_page(page.render()?))
 }

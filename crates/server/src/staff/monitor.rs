@@ -11,6 +11,7 @@ use serde::Deserialize;
 use xiaowei_core::monitor::{
     Rate, Trend, Week, average_days_label, day_start, per_household_label, rank_rates, shanghai_day,
 };
+use xiaowei_core::tracked::Satisfaction;
 use xiaowei_core::{OrgLevel, Permission};
 use xiaowei_sheets::TableCell;
 use xiaowei_store::{FigureQuery, MonitorValues, Org, OrgValue};
@@ -556,8 +557,8 @@ fn time_or_blank(t: Option<i64>) -> TableCell {
     text(t.map(shanghai_time).unwrap_or_default())
 }
 
-fn rating_label(r: Option<&str>) -> String {
-    r.and_then(xiaowei_core::tracked::Satisfaction::parse).map_or("", |s| s.label()).to_owned()
+fn rating_label(r: Option<Satisfaction>) -> String {
+    r.map_or("", Satisfaction::label).to_owned()
 }
 
 async fn listing(
@@ -607,7 +608,7 @@ async fn listing(
                             text(r.household_no),
                             text(place(&r.org_name)),
                             text(r.head_name),
-                            text(if r.covered == 1 { "是" } else { "否" }),
+                            text(if r.covered { "是" } else { "否" }),
                         ]
                     })
                     .collect(),
@@ -671,7 +672,7 @@ async fn listing(
                             text(r.status.label()),
                             text(shanghai_time(r.submitted_at)),
                             time_or_blank(r.replied_at),
-                            text(rating_label(r.rating.as_deref())),
+                            text(rating_label(r.rating)),
                         ]
                     })
                     .collect(),
@@ -714,7 +715,7 @@ async fn listing(
                             text(on_time(r.contacted_at, r.contact_due)),
                             time_or_blank(r.completed_at),
                             text(on_time(r.completed_at, r.completion_due)),
-                            text(rating_label(r.rating.as_deref())),
+                            text(rating_label(r.rating)),
                         ]
                     })
                     .collect(),
