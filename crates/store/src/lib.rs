@@ -63,8 +63,9 @@ pub use ledger::{LeafRef, LedgerLeaf, NewLeaf};
 pub use live::{LiveAnnouncement, LiveListener};
 pub use messages::{Message, MessageChange, MessageClock, MessageFilter, NewMessage};
 pub use monitor::{
-    CaseRow, CaseValues, DayValue, DepartmentValues, FigureQuery, HouseholdRow, Listing, MessageRow, MonitorValues,
-    OrgValue, PublishedRow, RatingValues, UniqueVisitor, VisitIncrement, VisitRow,
+    CaseRow, CaseValues, DayValue, DepartmentValues, DisclosedCategory, ExercisedItem, FigureQuery, HouseholdRow,
+    Listing, MessageRow, MonitorValues, OrgValue, PublishedRow, RatingValues, RosterState, UniqueVisitor,
+    VisitIncrement, VisitRow,
 };
 pub use objections::{NewObjection, Objection, ObjectionChange, ObjectionClock, RatingChange};
 pub use ops::{COUNTED_TABLES, ExportedSnapshot};

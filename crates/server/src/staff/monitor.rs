@@ -14,7 +14,7 @@ use xiaowei_core::monitor::{
 use xiaowei_core::tracked::Satisfaction;
 use xiaowei_core::{OrgLevel, Permission};
 use xiaowei_sheets::TableCell;
-use xiaowei_store::{FigureQuery, MonitorValues, Org, OrgValue};
+use xiaowei_store::{FigureQuery, MonitorValues, Org, OrgValue, PublishedRow};
 
 use super::{Nav, Staff, xlsx_response};
 use super::{StaffRoutes, Target};
@@ -561,6 +561,27 @@ fn rating_label(r: Option<Satisfaction>) -> String {
     r.map_or("", Satisfaction::label).to_owned()
 }
 
+/// A publication drill-down: title, place, what its kind adds, first published.
+fn published<D>(l: xiaowei_store::Listing<PublishedRow<D>>, link: &str, detail: impl Fn(&D) -> String) -> Listing {
+    Listing {
+        headers: vec!["标题", "单位", "类别", "首次公开时间"],
+        links: l.rows.iter().map(|r| Some(format!("{link}{}", r.id))).collect(),
+        rows: l
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    text(r.title.clone()),
+                    text(xiaowei_core::org::display_name(&r.org_name)),
+                    text(detail(&r.detail)),
+                    text(shanghai_time(r.published_at)),
+                ]
+            })
+            .collect(),
+        total: l.total,
+    }
+}
+
 async fn listing(
     state: &AppState,
     staff: &Staff,
@@ -615,46 +636,16 @@ async fn listing(
                 total: l.total,
             }
         }
-        Metric::Rosters | Metric::Powers | Metric::Disclosures => {
-            let (l, link) = match metric {
-                Metric::Rosters => (store.monitor_roster_rows(&q, limit, offset).await?, "/rosters/"),
-                Metric::Powers => (store.monitor_power_rows(&q, limit, offset).await?, "/power-records/"),
-                _ => (store.monitor_disclosure_rows(&q, limit, offset).await?, "/disclosures/"),
-            };
-            let detail = |d: &str| -> String {
-                match metric {
-                    Metric::Rosters => d
-                        .split(' ')
-                        .map(|w| match w {
-                            "proposed" => "拟发放公示",
-                            "paid" => "发放结果",
-                            other => xiaowei_core::subsidy::RosterStatus::parse(other).map_or(other, |s| s.label()),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    Metric::Disclosures => {
-                        xiaowei_core::disclosure::Category::parse(d).map_or(d.to_owned(), |c| c.label().to_owned())
-                    }
-                    _ => d.to_owned(),
-                }
-            };
-            Listing {
-                headers: vec!["标题", "单位", "类别", "首次公开时间"],
-                links: l.rows.iter().map(|r| Some(format!("{link}{}", r.id))).collect(),
-                rows: l
-                    .rows
-                    .iter()
-                    .map(|r| {
-                        vec![
-                            text(r.title.clone()),
-                            text(place(&r.org_name)),
-                            text(detail(&r.detail)),
-                            text(shanghai_time(r.published_at)),
-                        ]
-                    })
-                    .collect(),
-                total: l.total,
-            }
+        Metric::Rosters => published(store.monitor_roster_rows(&q, limit, offset).await?, "/rosters/", |d| {
+            format!("{} {}", d.phase.label(), d.status.label())
+        }),
+        Metric::Powers => {
+            published(store.monitor_power_rows(&q, limit, offset).await?, "/power-records/", |d| d.item_name.clone())
+        }
+        Metric::Disclosures => {
+            published(store.monitor_disclosure_rows(&q, limit, offset).await?, "/disclosures/", |d| {
+                d.category.label().to_owned()
+            })
         }
         Metric::Messages => {
             let l = store.monitor_message_rows(&q, staff.role.is_commission(), limit, offset).await?;
