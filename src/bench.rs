@@ -16,6 +16,8 @@
 //! - `screening`: 大数据比对 at county scale, in `bench_screening.rs`.
 //! - `hostile`: memory and public-page latency under a login flood and spreadsheet bombs, in
 //!   `bench_hostile.rs`.
+//! - `instances`: public-page throughput of two server processes on one PostgreSQL against one,
+//!   in `bench_instances.rs`.
 //!
 //! The load generator, the server and SQLite share the machine, so figures are comparable only
 //! within one run and one machine.
@@ -79,6 +81,10 @@ pub enum BenchCommand {
     ///
     /// Example: xiaowei bench hostile --seconds 60 --connections 64
     Hostile(crate::bench_hostile::HostileArgs),
+    /// Public-page throughput of two instances on one PostgreSQL against one (demo data).
+    ///
+    /// Example: xiaowei bench instances postgres://postgres@127.0.0.1:5432 --seconds 10
+    Instances(crate::bench_instances::InstancesArgs),
 }
 
 #[derive(Args)]
@@ -140,6 +146,7 @@ pub async fn run(which: BenchCommand) -> Result<()> {
         BenchCommand::Screening(args) => crate::bench_screening::screening(args).await,
         BenchCommand::Hostile(args) => crate::bench_hostile::hostile(args).await,
         BenchCommand::Texts(args) => crate::bench_texts::texts(args).await,
+        BenchCommand::Instances(args) => crate::bench_instances::instances(args).await,
         BenchCommand::All => {
             let quick =
                 SelfQueryArgs { entries: 1_000_000, data_dir: None, queries: 2_000, http_queries: 2_000, clients: 16 };
@@ -150,7 +157,7 @@ pub async fn run(which: BenchCommand) -> Result<()> {
     }
 }
 
-fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
@@ -695,14 +702,14 @@ const PAGE_ROWS: usize = 50;
 
 /// Requests, failures, latencies and response bytes of one load run.
 pub(crate) struct Load {
-    elapsed: Duration,
-    failures: u64,
-    bytes: u64,
-    timings: Vec<Duration>,
+    pub(crate) elapsed: Duration,
+    pub(crate) failures: u64,
+    pub(crate) bytes: u64,
+    pub(crate) timings: Vec<Duration>,
 }
 
 impl Load {
-    fn per_second(&self) -> f64 {
+    pub(crate) fn per_second(&self) -> f64 {
         self.timings.len() as f64 / self.elapsed.as_secs_f64()
     }
 }
@@ -717,24 +724,25 @@ pub(crate) struct LoadShape {
     pub(crate) cookies: bool,
 }
 
-/// Keeps `connections` requests in flight for `span`, each connection kept alive, each request
-/// to a URL drawn at random from `urls`.
-async fn drive(
+/// Keeps `connections` requests in flight for `span`, each connection kept alive: connection `c`
+/// draws each request's URL at random from `targets[c % targets.len()]` (one list per server
+/// when the load is split between servers).
+pub(crate) async fn drive(
     client: &reqwest::Client,
-    urls: &std::sync::Arc<Vec<String>>,
+    targets: &[std::sync::Arc<Vec<String>>],
     connections: usize,
     span: Duration,
     gzip: bool,
 ) -> Result<Load> {
-    if urls.is_empty() {
-        bail!("没有可请求的地址");
+    if targets.is_empty() || targets.iter().any(|urls| urls.is_empty()) {
+        bail!("没有可压测的地址");
     }
     let started = Instant::now();
     let end = started + span;
     let mut tasks = Vec::with_capacity(connections);
-    for _ in 0..connections {
+    for c in 0..connections {
         let client = client.clone();
-        let urls = std::sync::Arc::clone(urls);
+        let urls = std::sync::Arc::clone(&targets[c % targets.len()]);
         tasks.push(tokio::spawn(async move {
             let mut timings = Vec::new();
             let (mut failures, mut bytes) = (0u64, 0u64);
@@ -782,11 +790,11 @@ pub(crate) struct Measured {
 /// Warms up for a second, then loads `urls` (one drawn at random per request) for the shape's
 /// seconds and prints the figures after `label`.
 pub(crate) async fn measure(label: &str, urls: &[String], shape: LoadShape) -> Result<Measured> {
-    let urls = std::sync::Arc::new(urls.to_vec());
+    let targets = [std::sync::Arc::new(urls.to_vec())];
     let client =
         reqwest::Client::builder().pool_max_idle_per_host(shape.connections).cookie_store(shape.cookies).build()?;
-    drive(&client, &urls, shape.connections, Duration::from_secs(1), shape.gzip).await?;
-    let mut load = drive(&client, &urls, shape.connections, Duration::from_secs(shape.seconds), shape.gzip).await?;
+    drive(&client, &targets, shape.connections, Duration::from_secs(1), shape.gzip).await?;
+    let mut load = drive(&client, &targets, shape.connections, Duration::from_secs(shape.seconds), shape.gzip).await?;
     let per_second = load.per_second();
     let count = load.timings.len();
     let average = load.bytes / (count as u64).max(1);

@@ -569,6 +569,52 @@ both_backends!(the_live_stream_delivers_a_new_case_at_once_in_scope, |app: TestA
     assert!(figures.contains("\"open_cases\":2") && !figures.contains("外村"), "{figures}");
 });
 
+/// Two instances on one PostgreSQL (SQLite serves one instance): a case filed through one
+/// reaches the live overview open on the other at once, well before the stream's own refresh
+/// (`staff::live::REFRESH_SECS`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_filed_on_one_instance_reaches_the_overview_open_on_another() {
+    crate::helpers::with_app(crate::helpers::Backend::Postgres, |app: TestApp| async move {
+        let ([item, _], _) = crate::services::seed_cases(&app).await;
+        // Instance B: its own pool, hub and server on the same database.
+        let store = Store::connect(&app.database_url).await.unwrap();
+        let attachments = xiaowei_integrations::AttachmentStore::in_memory(1024);
+        let b = xiaowei_server::AppState::new(
+            store.clone(),
+            app.state.cipher().clone(),
+            app.state.config().clone(),
+            attachments,
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(xiaowei_server::serve(listener, b, async {
+            let _ = stopped.await;
+        }));
+
+        let boss = TestApp::login_on(addr, Role::Supervisor.as_str(), crate::helpers::PASSWORD).await;
+        let mut stream = boss.get(format!("http://{addr}/staff/live/events")).send().await.unwrap();
+        assert_eq!(stream.status(), 200);
+        let first = wait_for(&mut stream, "event: figures", Duration::from_secs(5)).await.expect("figures at once");
+        assert!(first.contains("\"open_cases\":1"), "{first}");
+
+        let villager = TestApp::client();
+        let applied = crate::services::apply(&app, &villager, item, &crate::services::GOOD, None).await;
+        assert_eq!(applied.status(), 303, "filed on instance A");
+        let start = Instant::now();
+        let event = wait_for(&mut stream, "\"open_cases\":2", Duration::from_secs(2))
+            .await
+            .expect("the case filed on A shows on B within 2 s");
+        assert!(start.elapsed() < Duration::from_secs(2));
+        assert!(event.contains("高龄补贴申领") && event.contains("渊泉镇 南岔村"), "{event}");
+
+        stop.send(()).unwrap();
+        server.await.unwrap().unwrap();
+        store.close().await;
+    })
+    .await;
+}
+
 both_backends!(an_open_stream_does_not_hold_up_a_graceful_shutdown, |app: TestApp| async move {
     // A second server on the same state, stopped while a dashboard is connected.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -245,10 +245,18 @@ impl TestApp {
     }
 
     pub async fn login(&self, username: &str, password: &str) -> reqwest::Client {
+        Self::login_on(self.addr, username, password).await
+    }
+
+    /// A logged-in client for `username` on the server at `addr` (this one, or another instance
+    /// on the same database).
+    pub async fn login_on(addr: SocketAddr, username: &str, password: &str) -> reqwest::Client {
         let client = Self::client();
-        let csrf = self.csrf(&client, "/staff/login").await;
+        let login = format!("http://{addr}/staff/login");
+        let html = client.get(&login).send().await.unwrap().text().await.unwrap();
+        let csrf = hidden(&html, "csrf").expect("a csrf field on the login page");
         let response = client
-            .post(self.url("/staff/login"))
+            .post(&login)
             .form(&[("csrf", csrf.as_str()), ("username", username), ("password", password)])
             .send()
             .await

@@ -151,6 +151,7 @@ pub async fn serve(
     }
     visits::spawn_flusher(state.clone());
     pages::spawn_reader(state.clone());
+    workers::live::spawn_relay(state.clone());
     let live = state.clone();
     let shutdown = async move {
         shutdown.await;

@@ -272,3 +272,26 @@ conformance!(the_audit_log_is_scoped_and_append_only, |store: Store| async move 
 conformance!(ping_answers, |store: Store| async move {
     store.ping().await.unwrap();
 });
+
+conformance!(a_database_of_its_own_is_created_and_dropped_on_postgres_only, |store: Store| async move {
+    let name = format!("xw_own_{:016x}", rand::thread_rng().r#gen::<u64>());
+    let Some(url) = store.pg_url.clone() else {
+        assert!(matches!(store.create_database(&name).await, Err(StoreError::Unsupported(_))));
+        assert!(matches!(store.drop_database(&name).await, Err(StoreError::Unsupported(_))));
+        return;
+    };
+    store.create_database(&name).await.unwrap();
+    let server = url.0.rsplit_once('/').unwrap().0;
+    let own = Store::connect(&format!("{server}/{name}")).await.unwrap();
+    own.migrate().await.unwrap();
+    assert!(own.row_counts().await.unwrap().iter().all(|(_, n)| *n == 0), "a fresh database");
+    // Dropping ends the connections still open on it.
+    store.drop_database(&name).await.unwrap();
+    let gone = match Store::connect(&format!("{server}/{name}")).await {
+        Ok(again) => again.ping().await.is_err(),
+        Err(_) => true,
+    };
+    assert!(gone, "the database is gone");
+    store.drop_database(&name).await.unwrap();
+    own.close().await;
+});

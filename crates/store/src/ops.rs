@@ -45,6 +45,27 @@ impl ExportedSnapshot {
 }
 
 impl Store {
+    /// On PostgreSQL, creates the empty database `name` on this handle's server (for a benchmark
+    /// that needs a database of its own); this handle may be on any database there.
+    pub async fn create_database(&self, name: &str) -> Result<(), StoreError> {
+        if self.backend != Backend::Postgres {
+            return Err(StoreError::Unsupported("CREATE DATABASE"));
+        }
+        let sql = format!("CREATE DATABASE {}", quoted(name));
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// On PostgreSQL, drops the database `name` on this handle's server, ending its connections.
+    pub async fn drop_database(&self, name: &str) -> Result<(), StoreError> {
+        if self.backend != Backend::Postgres {
+            return Err(StoreError::Unsupported("DROP DATABASE"));
+        }
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quoted(name));
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// The newest migration applied (0 on an empty database).
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
         let version: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
@@ -97,4 +118,9 @@ impl Store {
         let tables: i64 = sqlx::query_scalar(sql).fetch_one(&self.pool).await?;
         Ok(tables == 0)
     }
+}
+
+/// `name` as a quoted PostgreSQL identifier.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }

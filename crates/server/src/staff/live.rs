@@ -3,8 +3,10 @@
 //! page, as a big screen (大屏) for the commission's wall, and as a Server-Sent Events stream.
 //!
 //! Handlers announce a new case or message to the [`LiveHub`] after commit; every open stream in
-//! scope then sends fresh figures, and each stream also refreshes every [`REFRESH_SECS`] seconds so
-//! that changes made through another instance arrive too. Nothing here carries personal data.
+//! scope then sends fresh figures. On PostgreSQL `workers::live` relays announcements between
+//! instances, so a case filed through another instance arrives at once too; each stream also
+//! refreshes every [`REFRESH_SECS`] seconds, which covers anything missed. Nothing here carries
+//! personal data.
 
 use std::collections::HashMap;
 use std::convert::Infallible;

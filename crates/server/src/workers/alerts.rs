@@ -47,9 +47,10 @@
 //! `/staff/live/events` is an SSE stream (`text/event-stream`, keep-alive) of `figures` events.
 //! `AppState::live()` is a `tokio::sync::broadcast` hub: the public apply handler, the message
 //! handlers and the alert scan announce the org code of what they created after commit; each open
-//! stream re-sends its figures when the change lies in its scope, and every 10 seconds anyway, so
-//! changes made through another instance arrive too; on shutdown the hub ends every stream, since a
-//! graceful stop waits for open requests. `static/live.js` (no inline script: the CSP
+//! stream re-sends its figures when the change lies in its scope, and every 10 seconds anyway; on
+//! PostgreSQL `workers::live` relays announcements between instances (`NOTIFY` on `xiaowei_live`),
+//! so changes made through another instance arrive at once; on shutdown the hub ends every stream,
+//! since a graceful stop waits for open requests. `static/live.js` (no inline script: the CSP
 //! forbids it) rewrites the tiles; `EventSource` reconnects by itself and the page reloads if the
 //! stream is refused. The overview also shows today's page views (`Store::visits_by_day`, as written
 //! by the visit counter) and the hall terminals in scope, online or offline by their last heartbeat
