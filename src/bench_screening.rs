@@ -124,20 +124,20 @@ impl County {
     /// first-programme recipient in a household declaring one member (rule 12), one a member of
     /// a household paid into another's account (rule 6); the others are people the history
     /// pays by other programmes (the village's last residents), paid into their household's
-    /// account.
+    /// account, as is everyone planted beyond the planted households. Different for up to 100
+    /// entries per resident of a village.
     fn newcomer(&self, k: usize) -> (usize, usize) {
         let (v, i) = (k % VILLAGES, k / VILLAGES);
         let round = i / 100;
-        let list = self.list.max(1);
         let planted = self.list / 100;
         let j = match i % 100 {
-            1 => round % list,
-            2 => self.list + planted + round % (list - planted).max(1),
-            3 => 50 * (round % (list.saturating_sub(8) / 50 + 1)) + 7 + self.households,
-            4 => 97 * round + 5 + self.households,
+            1 if round < self.list => round,
+            2 if round < self.list - planted => self.list + planted + round,
+            3 if round < self.list.saturating_sub(7).div_ceil(50) => 50 * round + 7 + self.households,
+            4 if 97 * round + 5 < (PROGRAMMES * self.list).min(self.households) => 97 * round + 5 + self.households,
             _ => self.residents - 1 - i % self.residents,
         };
-        (v, j % self.residents.max(1))
+        (v, j % self.residents)
     }
 }
 
