@@ -7,6 +7,8 @@
 //!   real server in this process, with the same built-in load generator in the same run.
 //! - `import`: a 100,000-row xlsx checked and stored as an upload is, against calamine alone
 //!   reading the same file.
+//! - `pages`: every public page type drawn from the whole demo, with gzip and 64 connections,
+//!   against a bare hello route in the same run, in `bench_pages.rs`.
 //! - `monitor`: the monitor's township × metric table (15 townships, 90 villages of the demo,
 //!   60 days of visits) and a township's village table, over HTTP as the county supervisor.
 //! - `texts`: a surge of applications and the time until their texts reach a local fake
@@ -29,7 +31,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use jiff::ToSpan;
 use jiff::civil::Date;
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use xiaowei_core::resident_id::check_char;
@@ -69,6 +71,10 @@ pub enum BenchCommand {
     ///
     /// Example: xiaowei bench texts --applications 150 --latency-ms 100
     Texts(crate::bench_texts::TextsArgs),
+    /// Every public page type under a crowd, drawn from the whole demo, versus a bare hello route.
+    ///
+    /// Example: xiaowei bench pages --seconds 10 --connections 64
+    Pages(crate::bench_pages::PagesArgs),
     /// Memory and public-page latency during a login flood and two spreadsheet bombs.
     ///
     /// Example: xiaowei bench hostile --seconds 60 --connections 64
@@ -88,8 +94,11 @@ pub struct SelfQueryArgs {
     #[arg(long, default_value_t = 2_000)]
     queries: usize,
     /// Self-queries over HTTP (POST /t/{township}/self-query); 0 skips them
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 2_000)]
     http_queries: usize,
+    /// Villagers querying over HTTP at once
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
 }
 
 #[derive(Args)]
@@ -127,11 +136,13 @@ pub async fn run(which: BenchCommand) -> Result<()> {
         BenchCommand::RosterPage(args) => roster_page(args).await,
         BenchCommand::Import(args) => import(args).await,
         BenchCommand::Monitor(args) => monitor(args).await,
+        BenchCommand::Pages(args) => crate::bench_pages::pages(args).await,
         BenchCommand::Screening(args) => crate::bench_screening::screening(args).await,
         BenchCommand::Hostile(args) => crate::bench_hostile::hostile(args).await,
         BenchCommand::Texts(args) => crate::bench_texts::texts(args).await,
         BenchCommand::All => {
-            let quick = SelfQueryArgs { entries: 1_000_000, data_dir: None, queries: 2_000, http_queries: 200 };
+            let quick =
+                SelfQueryArgs { entries: 1_000_000, data_dir: None, queries: 2_000, http_queries: 2_000, clients: 16 };
             self_query(quick).await?;
             roster_page(RosterPageArgs { seconds: 10, connections: 32, gzip: false }).await?;
             import(ImportArgs { rows: 100_000 }).await
@@ -576,7 +587,7 @@ async fn self_query(args: SelfQueryArgs) -> Result<()> {
     );
     println!("  p50 {:.3} ms  p95 {:.3} ms  p99 {:.3} ms  最大 {:.3} ms", ms(p.p50), ms(p.p95), ms(p.p99), ms(p.max));
     if args.http_queries > 0 {
-        http_self_query(state.clone(), villages, args.http_queries).await?;
+        http_self_query(state.clone(), villages, args.http_queries, args.clients).await?;
     }
     state.store().close().await;
     Ok(())
@@ -586,18 +597,62 @@ async fn self_query(args: SelfQueryArgs) -> Result<()> {
 /// route's limit of 30 per address in 10 minutes.
 const QUERIES_PER_ADDRESS: usize = 20;
 
-/// The whole self-query over HTTP, rate limits, audit record and page included. The route
-/// allows 30 queries per client address in 10 minutes, so the queries come from several
-/// loopback addresses (127.x.y.z), as from several villagers.
-async fn http_self_query(state: AppState, villages: usize, queries: usize) -> Result<()> {
+/// The whole self-query over HTTP, rate limits, audit record and page included, from `clients`
+/// villagers at once (each one query after another, `Accept-Encoding: gzip` as a browser sends).
+/// The route allows 30 queries per client address in 10 minutes, so each villager moves to a new
+/// loopback address (127.a.client.n) every [`QUERIES_PER_ADDRESS`] queries.
+async fn http_self_query(state: AppState, villages: usize, queries: usize, clients: usize) -> Result<()> {
     let (address, server) = start_server(state).await?;
-    let mut rng = rand::thread_rng();
-    let (a, b) = (rng.gen_range(1..=254u8), rng.gen_range(0..=255u8));
-    let mut timings = Vec::with_capacity(queries);
-    let mut refused = 0;
+    let clients = clients.clamp(1, 250);
+    let a = rand::thread_rng().gen_range(1..=254u8);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(clients);
+    for c in 0..clients {
+        let share = queries / clients + usize::from(c < queries % clients);
+        tasks.push(tokio::spawn(villager(address, a, u8::try_from(c)?, villages, share)));
+    }
+    let (mut timings, mut refused) = (Vec::with_capacity(queries), 0);
+    for task in tasks {
+        let (t, r) = task.await??;
+        timings.extend(t);
+        refused += r;
+    }
+    let elapsed = started.elapsed();
+    server.stop().await;
+    let p = percentiles(&mut timings);
+    println!(
+        "HTTP 自助查询（POST，含限流计数、审计记录与页面渲染，gzip），{clients} 个村民同时查询，共 {} 次，每个来源地址 {QUERIES_PER_ADDRESS} 次，{:.0} 次/秒：",
+        timings.len(),
+        timings.len() as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "  p50 {:.3} ms  p95 {:.3} ms  p99 {:.3} ms  最大 {:.3} ms{}",
+        ms(p.p50),
+        ms(p.p95),
+        ms(p.p99),
+        ms(p.max),
+        if refused > 0 { format!("（另有 {refused} 次未成功）") } else { String::new() }
+    );
+    Ok(())
+}
+
+/// One villager's `queries` self-queries, one after another: the timings of the POSTs answered and
+/// how many were refused.
+async fn villager(
+    address: SocketAddr,
+    a: u8,
+    c: u8,
+    villages: usize,
+    queries: usize,
+) -> Result<(Vec<Duration>, usize)> {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::from_entropy();
+    let (mut timings, mut refused) = (Vec::with_capacity(queries), 0);
     for batch in 0..queries.div_ceil(QUERIES_PER_ADDRESS) {
-        let source = Ipv4Addr::new(127, a, b, 1 + u8::try_from(batch % 250)?);
-        let client = reqwest::Client::builder().local_address(IpAddr::V4(source)).build()?;
+        let source = Ipv4Addr::new(127, a, c, 1 + u8::try_from(batch % 250)?);
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::ACCEPT_ENCODING, reqwest::header::HeaderValue::from_static("gzip"));
+        let client = reqwest::Client::builder().local_address(IpAddr::V4(source)).default_headers(headers).build()?;
         for _ in 0..QUERIES_PER_ADDRESS.min(queries - batch * QUERIES_PER_ADDRESS) {
             let v = rng.gen_range(0..villages);
             let who = person(listed(v, rng.gen_range(0..PROGRAMMES), rng.gen_range(0..LIST)))?;
@@ -612,6 +667,7 @@ async fn http_self_query(state: AppState, villages: usize, queries: usize) -> Re
                 .and_then(|v| v.split(';').next())
                 .map(str::to_owned)
                 .context("自助查询页没有下发 CSRF cookie")?;
+            form.bytes().await?;
             let started = Instant::now();
             let response = client
                 .post(&url)
@@ -628,21 +684,7 @@ async fn http_self_query(state: AppState, villages: usize, queries: usize) -> Re
             }
         }
     }
-    server.stop().await;
-    let p = percentiles(&mut timings);
-    println!(
-        "HTTP 自助查询（POST，含限流计数、审计记录与页面渲染），{} 次顺序查询，每个来源地址 {QUERIES_PER_ADDRESS} 次：",
-        timings.len()
-    );
-    println!(
-        "  p50 {:.3} ms  p95 {:.3} ms  p99 {:.3} ms  最大 {:.3} ms{}",
-        ms(p.p50),
-        ms(p.p95),
-        ms(p.p99),
-        ms(p.max),
-        if refused > 0 { format!("（另有 {refused} 次未成功）") } else { String::new() }
-    );
-    Ok(())
+    Ok((timings, refused))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -652,7 +694,7 @@ async fn http_self_query(state: AppState, villages: usize, queries: usize) -> Re
 const PAGE_ROWS: usize = 50;
 
 /// Requests, failures, latencies and response bytes of one load run.
-struct Load {
+pub(crate) struct Load {
     elapsed: Duration,
     failures: u64,
     bytes: u64,
@@ -665,20 +707,42 @@ impl Load {
     }
 }
 
-/// Keeps `connections` requests in flight against `url` for `span`, each connection kept alive.
-async fn drive(client: &reqwest::Client, url: &str, connections: usize, span: Duration, gzip: bool) -> Result<Load> {
+/// How a load run asks: concurrent keep-alive connections, seconds of load, whether it asks for
+/// gzip responses and keeps cookies (the CSRF cookie every page issues) as browsers do.
+#[derive(Clone, Copy)]
+pub(crate) struct LoadShape {
+    pub(crate) connections: usize,
+    pub(crate) seconds: u64,
+    pub(crate) gzip: bool,
+    pub(crate) cookies: bool,
+}
+
+/// Keeps `connections` requests in flight for `span`, each connection kept alive, each request
+/// to a URL drawn at random from `urls`.
+async fn drive(
+    client: &reqwest::Client,
+    urls: &std::sync::Arc<Vec<String>>,
+    connections: usize,
+    span: Duration,
+    gzip: bool,
+) -> Result<Load> {
+    if urls.is_empty() {
+        bail!("没有可请求的地址");
+    }
     let started = Instant::now();
     let end = started + span;
     let mut tasks = Vec::with_capacity(connections);
     for _ in 0..connections {
         let client = client.clone();
-        let url = url.to_owned();
+        let urls = std::sync::Arc::clone(urls);
         tasks.push(tokio::spawn(async move {
             let mut timings = Vec::new();
             let (mut failures, mut bytes) = (0u64, 0u64);
+            let mut rng = rand::rngs::StdRng::from_entropy();
             while Instant::now() < end {
+                let url = &urls[rng.gen_range(0..urls.len())];
                 let sent = Instant::now();
-                let mut request = client.get(&url);
+                let mut request = client.get(url);
                 if gzip {
                     request = request.header(reqwest::header::ACCEPT_ENCODING, "gzip");
                 }
@@ -707,11 +771,22 @@ async fn drive(client: &reqwest::Client, url: &str, connections: usize, span: Du
     Ok(load)
 }
 
-/// Warms up for a second, then loads `url` for `seconds` and prints the figures.
-async fn measure(label: &str, url: &str, args: &RosterPageArgs) -> Result<f64> {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(args.connections).build()?;
-    drive(&client, url, args.connections, Duration::from_secs(1), args.gzip).await?;
-    let mut load = drive(&client, url, args.connections, Duration::from_secs(args.seconds), args.gzip).await?;
+/// The figures of one measured route.
+pub(crate) struct Measured {
+    pub(crate) per_second: f64,
+    pub(crate) p50: Duration,
+    pub(crate) p99: Duration,
+    pub(crate) failures: u64,
+}
+
+/// Warms up for a second, then loads `urls` (one drawn at random per request) for the shape's
+/// seconds and prints the figures after `label`.
+pub(crate) async fn measure(label: &str, urls: &[String], shape: LoadShape) -> Result<Measured> {
+    let urls = std::sync::Arc::new(urls.to_vec());
+    let client =
+        reqwest::Client::builder().pool_max_idle_per_host(shape.connections).cookie_store(shape.cookies).build()?;
+    drive(&client, &urls, shape.connections, Duration::from_secs(1), shape.gzip).await?;
+    let mut load = drive(&client, &urls, shape.connections, Duration::from_secs(shape.seconds), shape.gzip).await?;
     let per_second = load.per_second();
     let count = load.timings.len();
     let average = load.bytes / (count as u64).max(1);
@@ -722,7 +797,7 @@ async fn measure(label: &str, url: &str, args: &RosterPageArgs) -> Result<f64> {
         ms(p.p99),
         load.failures
     );
-    Ok(per_second)
+    Ok(Measured { per_second, p50: p.p50, p99: p.p99, failures: load.failures })
 }
 
 /// Creates a published proposed roster of `PAGE_ROWS` people in its publicity period.
@@ -776,8 +851,9 @@ async fn roster_page(args: RosterPageArgs) -> Result<()> {
         args.seconds,
         if args.gzip { "，请求 gzip 压缩" } else { "，不压缩" }
     );
-    let trivial = measure("/healthz", &format!("http://{address}/healthz"), &args).await?;
-    let roster = measure(&format!("/rosters/{id}（{PAGE_ROWS} 行）"), &page_url, &args).await?;
+    let shape = LoadShape { connections: args.connections, seconds: args.seconds, gzip: args.gzip, cookies: false };
+    let trivial = measure("/healthz", &[format!("http://{address}/healthz")], shape).await?.per_second;
+    let roster = measure(&format!("/rosters/{id}（{PAGE_ROWS} 行）"), &[page_url], shape).await?.per_second;
     println!("  花名册页面 / 简单路由 = {:.1}%", roster / trivial * 100.0);
     server.stop().await;
     state.store().close().await;

@@ -7,7 +7,7 @@ use anyhow::Result;
 use jiff::ToSpan;
 use jiff::civil::Date;
 use xiaowei_core::Phone;
-use xiaowei_core::village_office::Audience;
+use xiaowei_core::village_office::{Audience, Audiences};
 use xiaowei_server::AppState;
 use xiaowei_server::web::dates::shanghai_date;
 use xiaowei_store::{CadreDetails, NewDutyOverride, NewMeeting, Store, WeeklyDuty};
@@ -118,7 +118,7 @@ async fn meetings(store: &Store, village: &str, index: usize, today: Date, now: 
         starts_at,
         place: place.to_owned(),
         agenda: agenda.to_owned(),
-        audiences: Audience::join(audiences),
+        audiences: Audiences::from(audiences.to_vec()),
         created_by: None,
     };
     let upcoming = notice(

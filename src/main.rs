@@ -5,6 +5,7 @@
 mod backup;
 mod bench;
 mod bench_hostile;
+mod bench_pages;
 mod bench_screening;
 mod bench_texts;
 mod demo;

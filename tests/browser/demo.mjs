@@ -44,7 +44,8 @@ export async function startDemo() {
       const timer = setTimeout(() => reject(new Error(`demo did not start:\n${output}`)), 120_000);
       server.stdout.on('data', (chunk) => {
         output += chunk;
-        const match = output.match(/http:\/\/(127\.0\.0\.1:\d+)\//);
+        // The configured address (port 0) may be printed too: take the first bound one.
+        const match = [...output.matchAll(/http:\/\/(127\.0\.0\.1:(\d+))\//g)].find((m) => m[2] !== '0');
         if (match) {
           clearTimeout(timer);
           resolve(`http://${match[1]}`);

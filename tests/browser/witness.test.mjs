@@ -40,7 +40,7 @@ function start(args) {
     const timer = setTimeout(() => reject(new Error(`${args[0]} did not start:\n${output}`)), 60_000);
     const read = (chunk) => {
       output += chunk;
-      const m = output.match(/http:\/\/(127\.0\.0\.1:\d+)\//);
+      const m = [...output.matchAll(/http:\/\/(127\.0\.0\.1:(\d+))\//g)].find((found) => found[2] !== '0');
       if (m) {
         clearTimeout(timer);
         resolve(`http://${m[1]}`);

@@ -35,7 +35,7 @@ fn t0() -> i64 {
 
 fn case_event() -> NewEvent {
     NewEvent {
-        kind: "x".into(),
+        kind: xiaowei_core::tracked::TimelineKind::Submitted,
         actor: "系统".into(),
         staff_user_id: None,
         method: None,
@@ -47,7 +47,7 @@ fn case_event() -> NewEvent {
 fn text_to(role: &str, idx: &str) -> NewOutbox {
     NewOutbox {
         dedup_key: format!("{role}-{idx}-{}", rand::random::<u64>()),
-        channel: "sms".into(),
+        channel: xiaowei_core::outbox::TextChannel::Sms,
         notice: "case_submitted".into(),
         recipient: format!("{role} 测试"),
         phone_enc: vec![1],
@@ -103,12 +103,16 @@ fn completed() -> CaseChange {
 }
 
 fn rated(r: &str) -> CaseChange {
-    CaseChange { rating: Some((r.into(), String::new())), ..CaseChange::default() }
+    let satisfaction = xiaowei_core::tracked::Satisfaction::parse(r).expect("a rating");
+    CaseChange {
+        rating: Some(xiaowei_core::tracked::Rating { satisfaction, comment: String::new() }),
+        ..CaseChange::default()
+    }
 }
 
 fn message_event() -> NewEvent {
     NewEvent {
-        kind: "x".into(),
+        kind: xiaowei_core::tracked::TimelineKind::Submitted,
         actor: "系统".into(),
         staff_user_id: None,
         method: None,
@@ -294,7 +298,10 @@ async fn seed_activity(app: &TestApp) -> Vec<(String, String)> {
         );
         if let Some(rating) = rating {
             let rate = MessageChange {
-                rating: Some((rating.into(), String::new())),
+                rating: Some(xiaowei_core::tracked::Rating {
+                    satisfaction: xiaowei_core::tracked::Satisfaction::parse(rating).expect("a rating"),
+                    comment: String::new(),
+                }),
                 new_due: Some((t + 3 * DAY, t + 2 * DAY, "3个工作日".into())),
                 ..MessageChange::default()
             };

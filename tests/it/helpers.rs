@@ -383,7 +383,7 @@ impl TestApp {
 /// Stores an objection as filed at `at`, with its first timeline entry and no texts.
 pub async fn store_objection(store: &Store, o: &xiaowei_store::NewObjection, at: i64) -> i64 {
     let event = xiaowei_store::NewEvent {
-        kind: "submitted".into(),
+        kind: xiaowei_core::tracked::TimelineKind::Submitted,
         actor: "异议人".into(),
         staff_user_id: None,
         method: None,
@@ -408,12 +408,15 @@ pub async fn close_case(store: &Store, id: i64, rating: Satisfaction, at: i64) {
         (
             CaseStatus::Completed,
             CaseAction::Rate(rating),
-            CaseChange { rating: Some((rating.as_str().into(), String::new())), ..CaseChange::default() },
+            CaseChange {
+                rating: Some(xiaowei_core::tracked::Rating { satisfaction: rating, comment: String::new() }),
+                ..CaseChange::default()
+            },
         ),
     ];
     for (from, action, change) in steps {
         let event = xiaowei_store::NewEvent {
-            kind: "step".into(),
+            kind: xiaowei_core::tracked::TimelineKind::Progress,
             actor: "测试".into(),
             staff_user_id: None,
             method: None,

@@ -243,7 +243,7 @@ async fn message(app: &TestApp, n: usize, kind: &str, body: &str, due_in: i64) {
         deadline_basis: "3个工作日".into(),
     };
     let event = NewEvent {
-        kind: "submitted".into(),
+        kind: xiaowei_core::tracked::TimelineKind::Submitted,
         actor: "留言人".into(),
         staff_user_id: None,
         method: None,

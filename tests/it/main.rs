@@ -23,6 +23,7 @@ mod monitor;
 mod objections;
 mod open311;
 mod opendata;
+mod page_cache;
 mod periods;
 mod phones;
 mod powers;

@@ -40,7 +40,7 @@ pub async fn seed_messages(app: &TestApp) -> [String; 2] {
             deadline_basis: "3个工作日".into(),
         };
         let event = NewEvent {
-            kind: "submitted".into(),
+            kind: xiaowei_core::tracked::TimelineKind::Submitted,
             actor: "留言人".into(),
             staff_user_id: None,
             method: None,
@@ -282,7 +282,7 @@ both_backends!(each_kind_is_left_answered_shown_publicly_and_rated, |app: TestAp
     assert_eq!(rate(&app, &villager, &c_link, "unsatisfied", "还是没有消息").await, 303);
     assert_eq!(rate(&app, &villager, &c_link, "satisfied", "").await, 303, "a second rating changes nothing");
     let c = store.find_message(c.id).await.unwrap().unwrap();
-    assert_eq!((c.status.as_str(), c.rating.as_deref()), ("reopened", Some("unsatisfied")));
+    assert_eq!((c.status.as_str(), c.rating.map(|r| r.as_str())), ("reopened", Some("unsatisfied")));
     let texts = store.message_outbox(c.id).await.unwrap();
     assert!(texts.iter().any(|t| t.notice == "message_unsatisfied" && t.recipient == "纪委监委 县纪委监委"));
     let replies = texts.iter().filter(|t| t.recipient == "留言人" && t.notice == "message_replied").count();
@@ -453,7 +453,7 @@ both_backends!(the_inbox_is_scoped_by_role_and_org_and_reports_by_the_commission
             deadline_basis: "13个工作日".into(),
         };
         let event = NewEvent {
-            kind: "s".into(),
+            kind: xiaowei_core::tracked::TimelineKind::Submitted,
             actor: "留言人".into(),
             staff_user_id: None,
             method: None,

@@ -24,15 +24,8 @@ async fn view(app: &TestApp, path: &str, user_agent: &str, kiosk: bool) -> u16 {
     request.send().await.unwrap().status().as_u16()
 }
 
-fn case_event(kind: &str) -> NewEvent {
-    NewEvent {
-        kind: kind.into(),
-        actor: "测试".into(),
-        staff_user_id: None,
-        method: None,
-        note: "测试".into(),
-        public: false,
-    }
+fn case_event(kind: xiaowei_core::tracked::TimelineKind) -> NewEvent {
+    NewEvent { kind, actor: "测试".into(), staff_user_id: None, method: None, note: "测试".into(), public: false }
 }
 
 /// A case at 南岔村 submitted at `at`, contact due a day later, completion due 30 days later.
@@ -57,12 +50,17 @@ async fn case(app: &TestApp, item: i64, n: u32, at: i64) -> i64 {
         completion_remind_at: at + 29 * DAY,
         deadline_basis: "15个工作日".into(),
     };
-    app.state.store().create_case(&c, &[], &case_event("submitted"), &[]).await.unwrap().0
+    app.state
+        .store()
+        .create_case(&c, &[], &case_event(xiaowei_core::tracked::TimelineKind::Submitted), &[])
+        .await
+        .unwrap()
+        .0
 }
 
 async fn change(app: &TestApp, id: i64, from: CaseStatus, action: CaseAction, change: CaseChange, at: i64) {
     let transition = service::transition(from, action).unwrap();
-    let event = case_event(transition.to().as_str());
+    let event = case_event(xiaowei_core::tracked::TimelineKind::Progress);
     app.state.store().change(id, transition, &change, &event, &[], at).await.unwrap();
 }
 
@@ -85,7 +83,7 @@ async fn report(app: &TestApp) -> String {
         deadline_basis: "13个工作日".into(),
     };
     let event = NewEvent {
-        kind: "submitted".into(),
+        kind: xiaowei_core::tracked::TimelineKind::Submitted,
         actor: "举报人".into(),
         staff_user_id: None,
         method: None,
@@ -150,7 +148,13 @@ async fn seed(app: &TestApp) -> (String, String) {
     change(app, good, CaseStatus::Submitted, CaseAction::Contact, contacted.clone(), now - 10 * DAY + 3600).await;
     let done = CaseChange { completed_reply: Some("已办结".into()), ..CaseChange::default() };
     change(app, good, CaseStatus::InProgress, CaseAction::Complete, done, now - 8 * DAY).await;
-    let rated = CaseChange { rating: Some(("satisfied".into(), String::new())), ..CaseChange::default() };
+    let rated = CaseChange {
+        rating: Some(xiaowei_core::tracked::Rating {
+            satisfaction: xiaowei_core::tracked::Satisfaction::Satisfied,
+            comment: String::new(),
+        }),
+        ..CaseChange::default()
+    };
     change(app, good, CaseStatus::Completed, CaseAction::Rate(Satisfaction::Satisfied), rated, now - 7 * DAY).await;
     let late = case(app, item, 2, now - 5 * DAY).await;
     change(app, late, CaseStatus::Submitted, CaseAction::Contact, contacted, now - 3 * DAY).await;

@@ -156,7 +156,7 @@ both_backends!(an_objection_runs_on_a_deadline_and_is_rated_and_reopened, |app: 
     assert!(refused.text().await.unwrap().contains("评价说明"));
     assert_eq!(rate(&app, &villager, &code, "unsatisfied", "他家早就搬到县城了").await.status(), 303);
     let reopened = store.find_objection(o.id).await.unwrap().unwrap();
-    assert_eq!((reopened.status.as_str(), reopened.rating.as_deref()), ("open", Some("unsatisfied")));
+    assert_eq!((reopened.status.as_str(), reopened.rating.map(|r| r.as_str())), ("open", Some("unsatisfied")));
     assert!(reopened.reply_due > app.state.now() && reopened.overdue_at.is_none(), "a new deadline");
     let sent = texts(&app).await;
     assert!(sent.contains(&("objection_unsatisfied".into(), "县纪委监委 县纪委监委".into())), "{sent:?}");
@@ -178,7 +178,7 @@ both_backends!(an_objection_runs_on_a_deadline_and_is_rated_and_reopened, |app: 
     let again = villager.post(app.url(&format!("/objections/{code}/rate"))).form(&form).send().await.unwrap();
     assert_eq!(again.status(), 303, "a repeated rating shows the objection as it is");
     let done = store.find_objection(o.id).await.unwrap().unwrap();
-    assert_eq!((done.status.as_str(), done.rating.as_deref()), ("closed", Some("satisfied")));
+    assert_eq!((done.status.as_str(), done.rating.map(|r| r.as_str())), ("closed", Some("satisfied")));
     let status = page(&app, &villager, &format!("/objections/{code}")).await;
     assert!(status.contains("已办结") && status.contains("评价：满意"), "{status}");
     let events = store.events(xiaowei_store::RequestKind::Objection, o.id).await.unwrap();

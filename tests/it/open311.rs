@@ -120,7 +120,7 @@ async fn message(app: &TestApp, kind: &str, tracking: &str, allow_public: bool) 
         deadline_basis: "3个工作日".into(),
     };
     let event = NewEvent {
-        kind: "submitted".into(),
+        kind: xiaowei_core::tracked::TimelineKind::Submitted,
         actor: "留言人".into(),
         staff_user_id: None,
         method: None,
@@ -399,7 +399,7 @@ both_backends!(an_expired_or_revoked_key_is_refused, |app: TestApp| async move {
     let token = NewIntegratorToken {
         name: "旧系统".into(),
         org_code: "620922".into(),
-        kinds: "cases".into(),
+        kinds: xiaowei_core::open311::Kinds { cases: true, messages: false },
         key_hash: xiaowei_server::open311::key_hash(&app.state, expired),
         key_hint: "xw311_expi".into(),
         created_by: 1,

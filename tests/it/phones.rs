@@ -161,7 +161,7 @@ both_backends!(a_proven_phone_finding_its_owner_marks_the_household_covered, |ap
     app.publish(&clerk, &reviewer, roster).await;
     let covered = || async {
         let rows = app.state.store().monitor_household_rows("620922100200", 100, 0).await.unwrap().rows;
-        rows.iter().filter(|r| r.head_name == "张建国" && r.covered == 1).count()
+        rows.iter().filter(|r| r.head_name == "张建国" && r.covered).count()
     };
     let query = |client: reqwest::Client| {
         let app = &app;

@@ -332,7 +332,7 @@ async fn seed_targets(app: &TestApp) -> Targets {
         let token = xiaowei_store::NewIntegratorToken {
             name: "12345热线".into(),
             org_code: org.into(),
-            kinds: "cases".into(),
+            kinds: xiaowei_core::open311::Kinds { cases: true, messages: false },
             key_hash: format!("rbac-{org}"),
             key_hint: "xw311_rbac".into(),
             created_by: clerk,
@@ -480,15 +480,16 @@ async fn fresh_case(app: &TestApp, item: i64, in_progress: bool, serial: i64) ->
         content_type: "application/pdf".into(),
         original_name: "照片.pdf".into(),
     };
-    let event = |kind: &str| xiaowei_store::NewEvent {
-        kind: kind.into(),
+    let event = |kind: xiaowei_core::tracked::TimelineKind| xiaowei_store::NewEvent {
+        kind,
         actor: "测试".into(),
         staff_user_id: None,
         method: None,
         note: "测试".into(),
         public: true,
     };
-    let (id, _) = store.create_case(&case, &[photo], &event("submitted"), &[]).await.unwrap();
+    let (id, _) =
+        store.create_case(&case, &[photo], &event(xiaowei_core::tracked::TimelineKind::Submitted), &[]).await.unwrap();
     if in_progress {
         let change = xiaowei_store::CaseChange { contacted: true, ..Default::default() };
         let contact = xiaowei_core::service::transition(
@@ -496,7 +497,12 @@ async fn fresh_case(app: &TestApp, item: i64, in_progress: bool, serial: i64) ->
             xiaowei_core::service::CaseAction::Contact,
         )
         .unwrap();
-        assert!(store.change(id, contact, &change, &event("contacted"), &[], now).await.unwrap());
+        assert!(
+            store
+                .change(id, contact, &change, &event(xiaowei_core::tracked::TimelineKind::Contact), &[], now)
+                .await
+                .unwrap()
+        );
     }
     tracking
 }
@@ -529,7 +535,7 @@ async fn fresh_message(app: &TestApp, serial: i64) -> String {
         original_name: "照片.pdf".into(),
     };
     let event = xiaowei_store::NewEvent {
-        kind: "submitted".into(),
+        kind: xiaowei_core::tracked::TimelineKind::Submitted,
         actor: "留言人".into(),
         staff_user_id: None,
         method: None,
@@ -646,7 +652,7 @@ async fn fresh(app: &TestApp, client: &reqwest::Client, base: &Targets, route: &
             t.parts.insert("cases:photo", photo.to_string());
             if p.ends_with("/{extension}") {
                 let event = xiaowei_store::NewEvent {
-                    kind: "extension_requested".into(),
+                    kind: xiaowei_core::tracked::TimelineKind::ExtensionRequested,
                     actor: "测试".into(),
                     staff_user_id: None,
                     method: None,
@@ -672,7 +678,7 @@ async fn fresh(app: &TestApp, client: &reqwest::Client, base: &Targets, route: &
                     ..Default::default()
                 };
                 let event = xiaowei_store::NewEvent {
-                    kind: "replied".into(),
+                    kind: xiaowei_core::tracked::TimelineKind::Reply,
                     actor: "村文书".into(),
                     staff_user_id: Some(clerk),
                     method: None,
@@ -762,7 +768,9 @@ async fn fresh(app: &TestApp, client: &reqwest::Client, base: &Targets, route: &
                 starts_at: app.state.now() - 86_400,
                 place: "会议室".into(),
                 agenda: "测试".into(),
-                audiences: "party_members".into(),
+                audiences: xiaowei_core::village_office::Audiences::from(vec![
+                    xiaowei_core::village_office::Audience::PartyMembers,
+                ]),
                 created_by: Some(clerk),
             };
             t.parts.insert("village-office:meeting", store.create_meeting(&meeting, 1).await.unwrap().to_string());

@@ -99,7 +99,7 @@ pub async fn seed_cases(app: &TestApp) -> ([i64; 2], [String; 2]) {
 
 fn event() -> NewEvent {
     NewEvent {
-        kind: "submitted".into(),
+        kind: xiaowei_core::tracked::TimelineKind::Submitted,
         actor: "申请人".into(),
         staff_user_id: None,
         method: None,
@@ -275,7 +275,7 @@ both_backends!(apply_track_handle_and_rate, |app: TestApp| async move {
     assert_eq!(rate("unsatisfied", "钱还没到").await.status(), 303);
     assert_eq!(rate("satisfied", "").await.status(), 303, "a second rating changes nothing");
     let after = store.find_case(case.id).await.unwrap().unwrap();
-    assert_eq!((after.status.as_str(), after.rating.as_deref()), ("reopened", Some("unsatisfied")));
+    assert_eq!((after.status.as_str(), after.rating.map(|r| r.as_str())), ("reopened", Some("unsatisfied")));
     let texts = store.outbox(None, Some(case.id), 50, 0).await.unwrap().0;
     let to_applicant = texts.iter().filter(|t| t.recipient.starts_with("申请人")).count();
     assert_eq!(to_applicant, 3, "texted on arrival, at contact and at completion");
@@ -551,7 +551,7 @@ both_backends!(provider_failures_retry_or_fail_with_a_reason_never_lost, |app: T
     *gateway.fail.lock().unwrap() = Some(GatewayError::Transient("网关超时".into()));
     let (sent, failed) = notify::deliver_due(&app.state, &gateway, "w", t0).await.unwrap();
     assert_eq!((sent, failed), (0, 4));
-    let pending = store.outbox(Some("pending"), None, 10, 0).await.unwrap().0;
+    let pending = store.outbox(Some(xiaowei_core::outbox::Delivery::Pending), None, 10, 0).await.unwrap().0;
     assert_eq!(pending.len(), 4, "transient failures stay queued");
     assert!(
         pending.iter().all(|m| m.next_attempt_at == t0 + 30 && m.last_error.as_deref().unwrap().contains("网关超时"))
@@ -563,7 +563,7 @@ both_backends!(provider_failures_retry_or_fail_with_a_reason_never_lost, |app: T
         notify::deliver_due(&app.state, &gateway, "w", now).await.unwrap();
         now += 3600;
     }
-    let failed = store.outbox(Some("failed"), None, 10, 0).await.unwrap().0;
+    let failed = store.outbox(Some(xiaowei_core::outbox::Delivery::Failed), None, 10, 0).await.unwrap().0;
     assert_eq!(failed.len(), 4);
     assert!(
         failed.iter().all(|m| m.attempts == notify::MAX_ATTEMPTS && m.last_error.as_deref().unwrap().contains("重试"))
@@ -572,8 +572,14 @@ both_backends!(provider_failures_retry_or_fail_with_a_reason_never_lost, |app: T
     assert!(store.retry_outbox(failed[0].id, now).await.unwrap());
     *gateway.fail.lock().unwrap() = Some(GatewayError::Rejected("isv.SMS_TEMPLATE_ILLEGAL 模板不合法".into()));
     notify::deliver_due(&app.state, &gateway, "w", now).await.unwrap();
-    let m =
-        store.outbox(Some("failed"), None, 10, 0).await.unwrap().0.into_iter().find(|m| m.id == failed[0].id).unwrap();
+    let m = store
+        .outbox(Some(xiaowei_core::outbox::Delivery::Failed), None, 10, 0)
+        .await
+        .unwrap()
+        .0
+        .into_iter()
+        .find(|m| m.id == failed[0].id)
+        .unwrap();
     assert!(m.last_error.unwrap().contains("SMS_TEMPLATE_ILLEGAL"));
     // Recovery: a good provider delivers the retried message.
     store.retry_outbox(failed[1].id, now).await.unwrap();
@@ -701,7 +707,7 @@ both_backends!(a_configured_provider_sends_each_notice_with_its_template, |app: 
         requests.iter().all(|r| r.contains("TemplateCode=SMS_400001") && r.contains("PhoneNumbers=139093700")),
         "{requests:?}"
     );
-    let sent = app.state.store().outbox(Some("sent"), None, 10, 0).await.unwrap().0;
+    let sent = app.state.store().outbox(Some(xiaowei_core::outbox::Delivery::Sent), None, 10, 0).await.unwrap().0;
     assert!(sent.iter().all(|m| m.provider_id.as_deref() == Some("900619746936498440^0")));
     // A notice without a configured template fails at once, with the reason, and is kept.
     let id = app.state.store().find_case_by_submit_key("provider-1").await.unwrap().unwrap().id;
@@ -728,7 +734,7 @@ both_backends!(a_configured_provider_sends_each_notice_with_its_template, |app: 
         .await
         .unwrap();
     assert_eq!(notify::deliver_due(&app.state, gateway.as_ref(), "w", t0 + 60).await.unwrap(), (0, 1));
-    let failed = app.state.store().outbox(Some("failed"), None, 10, 0).await.unwrap().0;
+    let failed = app.state.store().outbox(Some(xiaowei_core::outbox::Delivery::Failed), None, 10, 0).await.unwrap().0;
     assert!(failed[0].last_error.as_deref().unwrap().contains("sms_templates.case_contacted"));
 });
 

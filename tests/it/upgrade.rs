@@ -72,9 +72,13 @@ async fn periods_were_carried_forward(url: &str, store: &Store, (readable, unrea
     };
     assert_eq!(key(readable).await, "2025-M03");
     let month = store.find_roster(readable).await.unwrap().unwrap();
-    assert_eq!((month.period.as_str(), month.period_kind.as_deref()), ("2025年 03月", Some("month")), "text kept");
+    assert_eq!(
+        (month.period.as_str(), month.period_kind.map(|k| k.as_str())),
+        ("2025年 03月", Some("month")),
+        "text kept"
+    );
     let flagged = store.find_roster(unread).await.unwrap().unwrap();
-    assert_eq!(flagged.period_kind.as_deref(), Some("unread"), "flagged, compared as written");
+    assert_eq!(flagged.period_kind.map(|k| k.as_str()), Some("unread"), "flagged, compared as written");
     assert_eq!(key(unread).await, format!("{:04}-?2025年上半年", flagged.year));
     // The old demo wrote one spelling that names no kind, 2025年度（新增）: kept and flagged.
     let demo_unread: Vec<String> =
@@ -128,7 +132,7 @@ async fn upgrade_and_read(store: &Store, url: &str, tracking: &str) {
         assert!(!o.deadline_basis.is_empty());
         assert_eq!(o.replied_at.is_some(), o.status.as_str() == "closed");
         let events = store.events(xiaowei_store::RequestKind::Objection, o.id).await.unwrap();
-        assert_eq!(events[0].kind, "submitted");
+        assert_eq!(events[0].kind.as_str(), "submitted");
         assert_eq!(events.len(), 1 + usize::from(o.reply.is_some()));
         assert!(events.iter().all(|e| e.method.is_none()), "0037: old entries carry no contact method");
     }
@@ -139,11 +143,11 @@ async fn upgrade_and_read(store: &Store, url: &str, tracking: &str) {
     assert!(!messages.is_empty(), "the demo's messages");
     for m in messages {
         let events = store.events(xiaowei_store::RequestKind::Message, m.id).await.unwrap();
-        assert_eq!(events[0].kind, "submitted", "{}", m.tracking);
+        assert_eq!(events[0].kind.as_str(), "submitted", "{}", m.tracking);
         assert!(events.iter().all(|e| e.method.is_none() && e.request_id == m.id));
     }
     let events = store.events(xiaowei_store::RequestKind::Case, case.id).await.unwrap();
-    assert_eq!(events[0].kind, "submitted");
+    assert_eq!(events[0].kind.as_str(), "submitted");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -68,7 +68,7 @@ both_backends!(every_link_of_the_text_log_opens_for_the_county_admin, |app: Test
         deadline_basis: "3个工作日".into(),
     };
     let event = xiaowei_store::NewEvent {
-        kind: "submitted".into(),
+        kind: xiaowei_core::tracked::TimelineKind::Submitted,
         actor: "留言人".into(),
         staff_user_id: None,
         method: None,
@@ -77,7 +77,7 @@ both_backends!(every_link_of_the_text_log_opens_for_the_county_admin, |app: Test
     };
     let text = xiaowei_store::NewOutbox {
         dedup_key: "message:outbox-links".into(),
-        channel: "sms".into(),
+        channel: xiaowei_core::outbox::TextChannel::Sms,
         notice: "message_received".into(),
         recipient: "村级经办人 张三".into(),
         phone_enc: cipher.encrypt("13909370099"),

@@ -289,7 +289,7 @@ wechat_test!(the_plain_callback_follows_counts_replies_and_refuses, |app: TestAp
     // Unsubscribe; the figures per township.
     assert_eq!(reply_content(post_plain(&app, &event("unsubscribe", "", now + 3), now, TOKEN).await).await, None);
     let follower = store.follower(TOWN, OPENID).await.unwrap().unwrap();
-    assert_eq!(follower.subscribed, 0);
+    assert!(!follower.subscribed);
     assert!(follower.unsubscribed_at.is_some());
     let figures = store.wechat_figures().await.unwrap();
     let town = figures.iter().find(|f| f.township_code == TOWN).unwrap();
@@ -405,7 +405,7 @@ wechat_test!(safe_mode_messages_from_wechatpy_get_replies_wechatpy_accepts, |app
     let reply = response.text().await.unwrap();
     assert!(!reply.contains("欢迎"), "encrypted, not plain");
     assert!(open_reply(python.as_ref(), &reply).contains("欢迎关注"));
-    assert_eq!(app.state.store().follower(TOWN, OPENID).await.unwrap().unwrap().subscribed, 1);
+    assert!(app.state.store().follower(TOWN, OPENID).await.unwrap().unwrap().subscribed);
     // The same message again (a replay with a valid signature) is acknowledged and ignored.
     let again = post_safe(&app, &body, &ts, "nonceA", &msg_sig).await;
     assert_eq!(again.text().await.unwrap(), "success");
@@ -627,7 +627,7 @@ wechat_test!(oauth_my_cases_binding_and_notices, |app: TestApp, fake: Fake| asyn
         .unwrap();
     assert!(right.contains("绑定成功"), "{right}");
     let follower = store.follower(TOWN, OPENID).await.unwrap().unwrap();
-    assert!(follower.household_id.is_some() && follower.subscribed == 1);
+    assert!(follower.household_id.is_some() && follower.subscribed);
     let town = store.wechat_figures().await.unwrap().into_iter().find(|f| f.township_code == TOWN).unwrap();
     assert_eq!((town.followers, town.bound_households, town.households), (1, 1, 1));
 
@@ -645,7 +645,7 @@ wechat_test!(oauth_my_cases_binding_and_notices, |app: TestApp, fake: Fake| asyn
     let to_applicant: Vec<_> =
         rows.iter().filter(|m| m.recipient.starts_with("申请人") && m.notice == "case_contacted").collect();
     assert_eq!(to_applicant.len(), 1);
-    assert_eq!(to_applicant[0].channel, "wechat");
+    assert_eq!(to_applicant[0].channel, xiaowei_core::outbox::TextChannel::Wechat);
     let gateway = xiaowei_server::workers::notify::LogGateway;
     let now = app.state.now();
     xiaowei_server::workers::notify::deliver_due(&app.state, &gateway, "w1", now + 1).await.unwrap();
@@ -676,7 +676,11 @@ wechat_test!(oauth_my_cases_binding_and_notices, |app: TestApp, fake: Fake| asyn
         }
     }
     let sent = store.outbox(None, Some(case.id), 50, 0).await.unwrap().0;
-    assert!(sent.iter().filter(|m| m.channel == "wechat").all(|m| m.status == "sent"));
+    assert!(
+        sent.iter()
+            .filter(|m| m.channel == xiaowei_core::outbox::TextChannel::Wechat)
+            .all(|m| m.status == xiaowei_core::outbox::Delivery::Sent)
+    );
 
     // After unsubscribing, the next notice falls back to SMS.
     store.follower_unsubscribed(TOWN, OPENID, now).await.unwrap();

@@ -164,7 +164,7 @@ impl MessageStatus {
     }
 }
 
-crate::stored_code!(MessageKind, MessageStatus);
+crate::stored_code!(MessageKind, MessageStatus, MessageRecipient);
 
 /// What someone does to a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,6 +291,25 @@ pub enum MessageRecipient {
     CountySupervisor,
     /// The author, if they left a phone.
     Author,
+}
+
+impl MessageRecipient {
+    pub const ALL: [Self; 5] = [Self::Handlers, Self::Assignee, Self::Commission, Self::CountySupervisor, Self::Author];
+
+    /// The role code the store's recipient query gives each staff phone.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Handlers => "handler",
+            Self::Assignee => "assignee",
+            Self::Commission => "commission",
+            Self::CountySupervisor => "supervisor",
+            Self::Author => "author",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
 }
 
 /// A notification a message event sends.

@@ -125,7 +125,7 @@ impl ObjectionStatus {
     }
 }
 
-crate::stored_code!(ObjectionStatus);
+crate::stored_code!(ObjectionStatus, ObjectionRecipient);
 
 /// What someone does to an objection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +175,23 @@ pub enum ObjectionRecipient {
     Commission,
     /// The objector (they always leave a phone).
     Objector,
+}
+
+impl ObjectionRecipient {
+    pub const ALL: [Self; 3] = [Self::Reviewers, Self::Commission, Self::Objector];
+
+    /// The role code the store's recipient query gives each staff phone.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reviewers => "reviewer",
+            Self::Commission => "commission",
+            Self::Objector => "objector",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
 }
 
 /// A notification an objection event sends.

@@ -230,6 +230,8 @@ pub fn key_hint(key: &str) -> String {
     key.chars().take(KEY_PREFIX.len() + 4).collect()
 }
 
+crate::stored_code!(Kinds);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,6 +60,30 @@ impl PeriodKind {
     }
 }
 
+/// What a roster's stored period says: the kind read from its text, or that no kind could be
+/// read (上半年, 3月补发…), which the staff list shows as 批次未识别.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeriodReading {
+    Read(PeriodKind),
+    Unread,
+}
+
+impl PeriodReading {
+    /// The stored code: the kind's, or `unread`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read(kind) => kind.as_str(),
+            Self::Unread => "unread",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        if s == "unread" { Some(Self::Unread) } else { PeriodKind::parse(s).map(Self::Read) }
+    }
+}
+
+crate::stored_code!(PeriodKind, PeriodReading);
+
 /// A structured period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Period {

@@ -213,6 +213,37 @@ pub struct RecordedStep {
     pub done_on: Date,
 }
 
+/// Whether an exercise record (运行记录) is public yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExerciseStatus {
+    /// Being filled in by the village; not on any public page.
+    Draft,
+    /// On the public pages and in the ledger; later steps and documents are appended.
+    Published,
+}
+
+impl ExerciseStatus {
+    pub const ALL: [Self; 2] = [Self::Draft, Self::Published];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Published => "published",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Draft => "草稿",
+            Self::Published => "已公开",
+        }
+    }
+}
+
 /// Where a procedure step stands in an exercise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepState {
@@ -491,7 +522,7 @@ pub fn flowchart_svg(title: &str, steps: &[ProcedureStep]) -> String {
     )
 }
 
-crate::stored_code!(PowerCategory);
+crate::stored_code!(PowerCategory, ExerciseStatus);
 
 #[cfg(test)]
 mod tests {

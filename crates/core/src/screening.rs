@@ -235,7 +235,7 @@ pub fn check_handling(from: HitStatus, to: HitStatus, note: &str) -> Result<Tran
     Ok(Transition::new(from, to))
 }
 
-crate::stored_code!(Rule, Severity, HitStatus, LeadKind);
+crate::stored_code!(Rule, Severity, HitStatus, LeadKind, LeadStatus);
 
 /// One roster entry as the rules see it. `person` and `account` are blind indexes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -790,6 +790,50 @@ impl LeadKind {
             Self::AgeEligible => "符合年龄条件未享受",
             Self::Lapsed => "中断领取",
         }
+    }
+}
+
+/// Where a 政策找人 lead stands: open until the township records how contacting them ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LeadStatus {
+    /// 待联系
+    Open,
+    /// 已纳入享受
+    Enrolled,
+    /// 经核实不符合
+    NotEligible,
+    /// 无法联系
+    Unreachable,
+}
+
+impl LeadStatus {
+    pub const ALL: [Self; 4] = [Self::Open, Self::Enrolled, Self::NotEligible, Self::Unreachable];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Enrolled => "enrolled",
+            Self::NotEligible => "not_eligible",
+            Self::Unreachable => "unreachable",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Open => "待联系",
+            Self::Enrolled => "已纳入享受",
+            Self::NotEligible => "经核实不符合",
+            Self::Unreachable => "无法联系",
+        }
+    }
+
+    /// A contact's outcome as the form names it: any status but open.
+    pub fn outcome(s: &str) -> Option<Self> {
+        Self::parse(s).filter(|st| *st != Self::Open)
     }
 }
 

@@ -157,7 +157,7 @@ impl Satisfaction {
     }
 }
 
-crate::stored_code!(Satisfaction);
+crate::stored_code!(Satisfaction, TimelineKind);
 
 /// Why a rating form was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
@@ -193,24 +193,76 @@ impl Rating {
     }
 }
 
-/// Timeline entries every kind of tracked request writes (each kind adds its own, such as a
-/// case's first contact or a message's merge).
+/// What a timeline entry records: the entries every kind of tracked request writes (filed,
+/// answered, rated, and the clocks' marks), and each kind's own (a case's contact and extension,
+/// a message's assignment and merge). One vocabulary, because the timeline is one table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TimelineKind {
     /// Filed by the villager.
     Submitted,
-    /// The handler was reminded of the coming deadline.
+    /// A message's or objection's handler was reminded of the reply deadline.
     Reminder,
-    /// The deadline passed unanswered.
+    /// A message's or objection's reply deadline passed unanswered.
     Overdue,
     /// A handler answered.
     Reply,
     /// The filer rated the answer.
     Rate,
+    /// A case's officer made the first contact (its method is recorded with it).
+    Contact,
+    /// A case's officer was reminded of the 24-hour contact limit.
+    ContactReminder,
+    /// A case's 24-hour contact limit passed without contact.
+    ContactOverdue,
+    /// A case's officer recorded progress.
+    Progress,
+    /// A case's officer was reminded of the completion deadline.
+    CompletionReminder,
+    /// A case's completion deadline passed.
+    CompletionOverdue,
+    /// A case was completed with its answer.
+    Complete,
+    /// A case's officer asked for more working days.
+    ExtensionRequested,
+    /// The extension was granted.
+    ExtensionApproved,
+    /// The extension was refused.
+    ExtensionRejected,
+    /// A message was given to a handler.
+    Assign,
+    /// A message was marked handled.
+    Handled,
+    /// A message was merged into an earlier one about the same problem.
+    Merge,
+    /// The earlier message was told of the one merged into it.
+    MergedIn,
+    /// A message was hidden from public pages.
+    Hide,
 }
 
 impl TimelineKind {
-    pub const ALL: [Self; 5] = [Self::Submitted, Self::Reminder, Self::Overdue, Self::Reply, Self::Rate];
+    pub const ALL: [Self; 20] = [
+        Self::Submitted,
+        Self::Reminder,
+        Self::Overdue,
+        Self::Reply,
+        Self::Rate,
+        Self::Contact,
+        Self::ContactReminder,
+        Self::ContactOverdue,
+        Self::Progress,
+        Self::CompletionReminder,
+        Self::CompletionOverdue,
+        Self::Complete,
+        Self::ExtensionRequested,
+        Self::ExtensionApproved,
+        Self::ExtensionRejected,
+        Self::Assign,
+        Self::Handled,
+        Self::Merge,
+        Self::MergedIn,
+        Self::Hide,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -219,6 +271,21 @@ impl TimelineKind {
             Self::Overdue => "overdue",
             Self::Reply => "reply",
             Self::Rate => "rate",
+            Self::Contact => "contact",
+            Self::ContactReminder => "contact_reminder",
+            Self::ContactOverdue => "contact_overdue",
+            Self::Progress => "progress",
+            Self::CompletionReminder => "completion_reminder",
+            Self::CompletionOverdue => "completion_overdue",
+            Self::Complete => "complete",
+            Self::ExtensionRequested => "extension_requested",
+            Self::ExtensionApproved => "extension_approved",
+            Self::ExtensionRejected => "extension_rejected",
+            Self::Assign => "assign",
+            Self::Handled => "handled",
+            Self::Merge => "merge",
+            Self::MergedIn => "merged_in",
+            Self::Hide => "hide",
         }
     }
 

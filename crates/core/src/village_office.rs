@@ -149,22 +149,51 @@ impl Audience {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|a| a.as_str() == s.trim())
     }
+}
 
-    /// Parses a stored or submitted list of codes (comma-separated); unknown codes are an
-    /// error, duplicates collapse, and the result is in [`Audience::ALL`] order.
-    pub fn parse_list<'a>(codes: impl IntoIterator<Item = &'a str>) -> Option<Vec<Self>> {
+/// The audiences a meeting notice invites, in [`Audience::ALL`] order, each once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Audiences(Vec<Audience>);
+
+impl Audiences {
+    /// Parses a stored or submitted list of codes (each may itself be comma-separated); unknown
+    /// codes are an error and duplicates collapse.
+    pub fn parse<'a>(codes: impl IntoIterator<Item = &'a str>) -> Option<Self> {
         let mut list = Vec::new();
         for code in codes.into_iter().flat_map(|c| c.split(',')).filter(|c| !c.trim().is_empty()) {
-            list.push(Self::parse(code)?);
+            list.push(Audience::parse(code)?);
         }
-        list.sort();
-        list.dedup();
-        Some(list)
+        Some(Self::from(list))
     }
 
-    /// The storage form of a list: codes joined by commas.
-    pub fn join(list: &[Self]) -> String {
-        list.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(",")
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The storage form: codes joined by commas.
+    pub fn codes(&self) -> String {
+        self.0.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(",")
+    }
+
+    /// As a notice names them: 两委班子、党员.
+    pub fn labels(&self) -> String {
+        self.0.iter().map(|a| a.label()).collect::<Vec<_>>().join("、")
+    }
+}
+
+impl From<Vec<Audience>> for Audiences {
+    fn from(mut list: Vec<Audience>) -> Self {
+        list.sort();
+        list.dedup();
+        Self(list)
+    }
+}
+
+impl TryFrom<String> for Audiences {
+    type Error = crate::UnknownCode;
+
+    fn try_from(stored: String) -> Result<Self, Self::Error> {
+        Self::parse([stored.as_str()]).ok_or(crate::UnknownCode { what: "Audiences", value: stored })
     }
 }
 
@@ -233,11 +262,17 @@ mod tests {
 
     #[test]
     fn audiences_parse_in_a_fixed_order_without_duplicates() {
-        let list = Audience::parse_list(["all_villagers,party_members", "party_members"]);
-        assert_eq!(list, Some(vec![Audience::PartyMembers, Audience::AllVillagers]));
-        assert_eq!(Audience::join(&[Audience::Committees, Audience::Representatives]), "committees,representatives");
-        assert_eq!(Audience::parse_list(["bosses"]), None);
-        assert_eq!(Audience::parse_list([""]), Some(vec![]));
+        let list = Audiences::parse(["all_villagers,party_members", "party_members"]).unwrap();
+        assert_eq!(list, Audiences::from(vec![Audience::AllVillagers, Audience::PartyMembers]));
+        assert_eq!(list.codes(), "party_members,all_villagers");
+        assert_eq!(list.labels(), "党员、全体村民");
+        assert_eq!(Audiences::parse(["bosses"]), None);
+        assert_eq!(Audiences::parse([""]), Some(Audiences::default()));
+        assert_eq!(
+            Audiences::try_from("committees,representatives".to_owned()).unwrap().codes(),
+            "committees,representatives"
+        );
+        assert!(Audiences::try_from("committees,bosses".to_owned()).is_err());
     }
 
     fn any_date() -> impl Strategy<Value = Date> {

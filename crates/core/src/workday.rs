@@ -45,6 +45,8 @@ impl DayKind {
     }
 }
 
+crate::stored_code!(DayKind);
+
 /// One listed day of the calendar.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecialDay {

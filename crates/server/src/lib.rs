@@ -41,8 +41,8 @@ use public::{
     board, disclosures, home, kiosk, ledger, messages, phones, posters, powers, search, services, subsidies,
     village_office, wechat,
 };
-use web::{assets, elder, error, ops, security};
-use workers::{notify, visits, witnesses};
+use web::{assets, elder, error, ops, security, shared_pages};
+use workers::{notify, pages, visits, witnesses};
 
 /// Request ids: 16 random hex characters, echoed in `x-request-id` and on error pages.
 #[derive(Clone, Copy)]
@@ -90,6 +90,7 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn(security::render_errors))
         .layer(middleware::from_fn_with_state(state.clone(), kiosk::chrome))
         .layer(middleware::from_fn(elder::dress))
+        .layer(middleware::from_fn_with_state(state.clone(), shared_pages::serve))
         .route_layer(middleware::from_fn(ops::track))
         // The API is called by programs, not pages: JSON bodies that a cross-site form cannot
         // send, no cookies, so it stays outside the CSRF guard (and the visit counts).
@@ -149,6 +150,7 @@ pub async fn serve(
         }
     }
     visits::spawn_flusher(state.clone());
+    pages::spawn_reader(state.clone());
     let live = state.clone();
     let shutdown = async move {
         shutdown.await;

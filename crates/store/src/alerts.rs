@@ -9,8 +9,9 @@
 use sqlx::FromRow;
 use xiaowei_core::Transition;
 use xiaowei_core::alert::{AlertKind, AlertStatus, SubjectKind};
+use xiaowei_core::disclosure::Category;
 
-use crate::decode::Flag;
+use crate::decode::{Flag, MaybeCode};
 use crate::disclosures::DISCLOSED;
 use crate::{Store, StoreError};
 
@@ -123,7 +124,8 @@ pub struct ConditionRow {
 pub struct VillageDisclosed {
     pub code: String,
     pub name: String,
-    pub category: Option<String>,
+    #[sqlx(try_from = "MaybeCode")]
+    pub category: Option<Category>,
     pub last_published_at: Option<i64>,
 }
 

@@ -3,28 +3,46 @@
 //! department, the dates, the status, the clock and the rating say; reports (举报), hidden and
 //! merged messages never appear. Tracking numbers are left out too: a board row leads nowhere.
 
-use sqlx::FromRow;
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+use xiaowei_core::tracked::Satisfaction;
 
+use crate::tracked::{Filed, maybe_code};
 use crate::{Store, StoreError};
 
 /// One anonymised row of the board.
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoardRow {
-    /// `case`, or the message kind (`question`, `complaint`, `suggestion`).
-    pub kind: String,
+    /// A case, or a message of its kind (咨询, 投诉, 建议), with its status.
+    pub filed: Filed,
     /// The service item's name; empty for a message.
     pub item_name: String,
     /// The department of a case; empty for a message.
     pub department_name: String,
     pub org_code: String,
     pub org_name: String,
-    pub status: String,
     pub submitted_at: i64,
     /// The deadline of completion (case) or reply (message).
     pub due_at: i64,
     /// When the case was completed or the message answered.
     pub done_at: Option<i64>,
-    pub rating: Option<String>,
+    pub rating: Option<Satisfaction>,
+}
+
+impl<'r> FromRow<'r, AnyRow> for BoardRow {
+    fn from_row(row: &'r AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            filed: Filed::read(row)?,
+            item_name: row.try_get("item_name")?,
+            department_name: row.try_get("department_name")?,
+            org_code: row.try_get("org_code")?,
+            org_name: row.try_get("org_name")?,
+            submitted_at: row.try_get("submitted_at")?,
+            due_at: row.try_get("due_at")?,
+            done_at: row.try_get("done_at")?,
+            rating: maybe_code(row, "rating")?,
+        })
+    }
 }
 
 /// What the board is narrowed to.

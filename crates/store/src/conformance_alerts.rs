@@ -139,17 +139,26 @@ fn message(kind: MessageKind, org: &str, tracking: &str, at: i64, due: i64) -> c
 
 conformance!(live_figures_count_open_overdue_and_rated_work_in_scope, |store: Store| async move {
     use crate::conformance_services::{catalogue, event, new_case};
+    use xiaowei_core::tracked::TimelineKind;
     let (dept, item) = catalogue(&store).await;
     let day = 86_400;
     let now = 100 * day;
     // Open and overdue (contact and completion), open in time, and one closed with a rating.
-    store.create_case(&new_case(item, dept, "a", "BJ1", now - 20 * day), &[], &event("s"), &[]).await.unwrap();
-    store.create_case(&new_case(item, dept, "b", "BJ2", now - 3_600), &[], &event("s"), &[]).await.unwrap();
-    let (rated, _) =
-        store.create_case(&new_case(item, dept, "c", "BJ3", now - 5 * day), &[], &event("s"), &[]).await.unwrap();
+    store
+        .create_case(&new_case(item, dept, "a", "BJ1", now - 20 * day), &[], &event(TimelineKind::Submitted), &[])
+        .await
+        .unwrap();
+    store
+        .create_case(&new_case(item, dept, "b", "BJ2", now - 3_600), &[], &event(TimelineKind::Submitted), &[])
+        .await
+        .unwrap();
+    let (rated, _) = store
+        .create_case(&new_case(item, dept, "c", "BJ3", now - 5 * day), &[], &event(TimelineKind::Submitted), &[])
+        .await
+        .unwrap();
     use crate::conformance_services::step;
     use xiaowei_core::service::{CaseAction as A, CaseStatus as S};
-    use xiaowei_core::tracked::Satisfaction;
+    use xiaowei_core::tracked::{Rating, Satisfaction};
     for (transition, change) in [
         (step(S::Submitted, A::Contact), crate::CaseChange { contacted: true, ..Default::default() }),
         (
@@ -158,13 +167,21 @@ conformance!(live_figures_count_open_overdue_and_rated_work_in_scope, |store: St
         ),
         (
             step(S::Completed, A::Rate(Satisfaction::Basic)),
-            crate::CaseChange { rating: Some(("basic".into(), String::new())), ..Default::default() },
+            crate::CaseChange {
+                rating: Some(Rating { satisfaction: Satisfaction::Basic, comment: String::new() }),
+                ..Default::default()
+            },
         ),
     ] {
-        assert!(store.change(rated, transition, &change, &event("x"), &[], now - day).await.unwrap());
+        assert!(
+            store
+                .change(rated, transition, &change, &event(TimelineKind::ContactOverdue), &[], now - day)
+                .await
+                .unwrap()
+        );
     }
     let e = crate::NewEvent {
-        kind: "s".into(),
+        kind: TimelineKind::Submitted,
         actor: "留言人".into(),
         staff_user_id: None,
         method: None,

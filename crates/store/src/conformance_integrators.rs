@@ -6,6 +6,7 @@
 
 use xiaowei_core::message::{self, MessageAction, MessageKind, MessageStatus};
 use xiaowei_core::service::{CaseAction as A, CaseStatus as S};
+use xiaowei_core::tracked::TimelineKind;
 
 use crate::conformance::{conformance, user, with_postgres, with_sqlite};
 use crate::conformance_services::{catalogue, event, new_case, step};
@@ -18,7 +19,7 @@ fn token(org: &str, hash: &str, by: i64, expires_at: i64) -> NewIntegratorToken 
     NewIntegratorToken {
         name: "县12345热线".into(),
         org_code: org.into(),
-        kinds: "cases,messages".into(),
+        kinds: xiaowei_core::open311::Kinds { cases: true, messages: true },
         key_hash: hash.into(),
         key_hint: "xw_ab12".into(),
         created_by: by,
@@ -47,7 +48,7 @@ fn message(kind: MessageKind, org: &str, key: &str, tracking: &str, at: i64) -> 
 
 fn submitted() -> NewEvent {
     NewEvent {
-        kind: "submitted".into(),
+        kind: TimelineKind::Submitted,
         actor: "留言人".into(),
         staff_user_id: None,
         method: None,
@@ -96,11 +97,14 @@ conformance!(request_reads_filter_and_keep_reports_out, |store: Store| async mov
     let mut cases = Vec::new();
     for (i, at) in [100, 200, 300].into_iter().enumerate() {
         let c = new_case(item, dept, &format!("k{i}"), &format!("BJ2025100900000{i}"), at);
-        cases.push(store.create_case(&c, &[], &event("submitted"), &[]).await.unwrap().0);
+        cases.push(store.create_case(&c, &[], &event(TimelineKind::Submitted), &[]).await.unwrap().0);
     }
     let change = crate::CaseChange { contacted: true, ..crate::CaseChange::default() };
     assert!(
-        store.change(cases[1], step(S::Submitted, A::Contact), &change, &event("contact"), &[], 250).await.unwrap()
+        store
+            .change(cases[1], step(S::Submitted, A::Contact), &change, &event(TimelineKind::Contact), &[], 250)
+            .await
+            .unwrap()
     );
     let all = RequestFilter { limit: 100, ..RequestFilter::default() };
     let read = store.request_cases(&all).await.unwrap();

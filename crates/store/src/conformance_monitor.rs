@@ -136,12 +136,12 @@ conformance!(followers_and_covered_households_are_grouped_by_org, |store: Store|
     assert_eq!(list.total, 3);
     assert_eq!(
         list.rows.iter().map(|r| (r.household_no.as_str(), r.covered)).collect::<Vec<_>>(),
-        [("H2", 0), ("H0", 1), ("H1", 1)]
+        [("H2", false), ("H0", true), ("H1", true)]
     );
     // A household reached through one of its proven phones counts as covered too.
     store.mark_household_proven(ids[2], 7).await.unwrap();
     let v = store.monitor_values(&query("620922", "2026-11-01", "2026-11-02")).await.unwrap();
     assert_eq!(value(&v.covered_households, NANCHA), 2);
     let list = store.monitor_household_rows(NANCHA, 10, 0).await.unwrap();
-    assert!(list.rows.iter().all(|r| r.covered == 1));
+    assert!(list.rows.iter().all(|r| r.covered));
 });

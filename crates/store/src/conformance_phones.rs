@@ -4,7 +4,10 @@
 //! once, and an owner's own requests. Every behaviour runs on SQLite and PostgreSQL.
 
 use crate::conformance::{conformance, with_postgres, with_sqlite};
-use crate::{NewPhoneProof, PhoneSession, Store};
+use crate::{Filed, NewPhoneProof, PhoneSession, Store};
+use xiaowei_core::message::{MessageKind, MessageStatus};
+use xiaowei_core::service::CaseStatus;
+use xiaowei_core::tracked::TimelineKind;
 
 fn proof(token: &str, phone: &str, at: i64) -> NewPhoneProof {
     NewPhoneProof {
@@ -64,23 +67,25 @@ conformance!(an_owner_sees_their_own_requests_without_reports, |store: Store| as
     let (dept, item) = crate::conformance_services::catalogue(&store).await;
     assert!(store.requests_of_phone("a", 10).await.unwrap().is_empty());
     let case = crate::conformance_services::new_case(item, dept, "k-case-1", "BJ20260101000001", 100);
-    store.create_case(&case, &[], &crate::conformance_services::event("submitted"), &[]).await.unwrap();
+    store.create_case(&case, &[], &crate::conformance_services::event(TimelineKind::Submitted), &[]).await.unwrap();
     let message = |kind: &str, key: &str, tracking: &str, at: i64| crate::NewMessage {
         phone_idx: Some("a".into()),
         ..crate::conformance_messages::new_message(kind.parse().unwrap(), "620922100200", key, tracking, at)
     };
-    let note = crate::conformance_services::event("submitted");
+    let note = crate::conformance_services::event(TimelineKind::Submitted);
     store.create_message(&message("question", "k-m-1", "LY20260101000001", 200), &[], &note, &[]).await.unwrap();
     store.create_message(&message("report", "k-m-2", "LY20260101000002", 300), &[], &note, &[]).await.unwrap();
     let other =
         crate::NewMessage { phone_idx: Some("b".into()), ..message("question", "k-m-3", "LY20260101000003", 400) };
     store.create_message(&other, &[], &note, &[]).await.unwrap();
     let own = store.requests_of_phone("a", 10).await.unwrap();
-    let seen: Vec<(&str, &str, &str)> =
-        own.iter().map(|r| (r.kind.as_str(), r.tracking.as_str(), r.title.as_str())).collect();
+    let seen: Vec<(Filed, &str, &str)> = own.iter().map(|r| (r.filed, r.tracking.as_str(), r.title.as_str())).collect();
     assert_eq!(
         seen,
-        [("message", "LY20260101000001", "question"), ("case", "BJ20260101000001", "农村低保申请")],
+        [
+            (Filed::Message(MessageKind::Question, MessageStatus::Submitted), "LY20260101000001", ""),
+            (Filed::Case(CaseStatus::Submitted), "BJ20260101000001", "农村低保申请")
+        ],
         "newest first, no report, nobody else's"
     );
     assert_eq!(store.requests_of_phone("a", 1).await.unwrap().len(), 1, "limited");

@@ -7,7 +7,7 @@ use crate::{
     AccountPayee, HitFilter, NewEntry, NewHit, NewLead, NewProgramme, NewRegistryRecord, NewRoster, ScreeningSettings,
     Store,
 };
-use xiaowei_core::screening::{HitStatus, LeadKind, Severity, check_handling};
+use xiaowei_core::screening::{HitStatus, LeadKind, LeadStatus, Severity, check_handling};
 use xiaowei_core::subsidy::{self, RosterAction, RosterStatus};
 
 const NANCHA: &str = "620922100200";
@@ -363,8 +363,8 @@ conformance!(outreach_leads_are_upserted_and_take_one_outcome, |store: Store| as
     };
     store.record_outreach(std::slice::from_ref(&lead), 10).await.unwrap();
     let id = store.outreach_leads("620922100", 10, 0).await.unwrap()[0].id;
-    store.record_outreach_outcome(id, "enrolled", "已申请", 1, 11).await.unwrap();
-    assert!(store.record_outreach_outcome(id, "not_eligible", "x", 1, 12).await.is_err());
+    store.record_outreach_outcome(id, LeadStatus::Enrolled, "已申请", 1, 11).await.unwrap();
+    assert!(store.record_outreach_outcome(id, LeadStatus::NotEligible, "x", 1, 12).await.is_err());
     store.record_outreach(&[NewLead { detail: "86周岁".into(), ..lead }], 13).await.unwrap();
     let leads = store.outreach_leads("620922", 10, 0).await.unwrap();
     assert_eq!(leads.len(), 1);

@@ -6,7 +6,7 @@ use crate::{SearchDocument, Store};
 
 fn doc(kind: &str, id: i64, org: &str, title: &str, title_terms: &str, terms: &str) -> SearchDocument {
     SearchDocument {
-        kind: kind.into(),
+        kind: xiaowei_core::search::DocumentKind::parse(kind).expect("a document kind"),
         ref_id: id,
         org_code: org.into(),
         title: title.into(),
@@ -55,6 +55,6 @@ conformance!(documents_are_found_by_their_terms_within_scope_and_best_first, |st
     let hit = store.search("\"更正\"", "'更正'", "620922", 10).await.unwrap();
     assert_eq!(hit.len(), 1);
     assert_eq!(hit[0].title, "村道硬化工程（更正）");
-    store.unindex_document("disclosure", 4).await.unwrap();
+    store.unindex_document(xiaowei_core::search::DocumentKind::Disclosure, 4).await.unwrap();
     assert!(store.search("\"村道\"", "'村道'", "620922", 10).await.unwrap().is_empty());
 });

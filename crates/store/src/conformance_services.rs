@@ -5,7 +5,8 @@
 
 use xiaowei_core::Transition;
 use xiaowei_core::service::{self, CaseAction as A, CaseStatus as S};
-use xiaowei_core::tracked::Satisfaction;
+use xiaowei_core::tracked::{Rating, Satisfaction, TimelineKind};
+use xiaowei_core::workday::DayKind;
 
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
 use crate::{
@@ -79,14 +80,9 @@ pub(crate) fn step(from: S, action: A) -> Transition<S> {
     service::transition(from, action).unwrap()
 }
 
-pub(crate) fn event(kind: &str) -> NewEvent {
+pub(crate) fn event(kind: TimelineKind) -> NewEvent {
     NewEvent {
-        kind: kind.into(),
-        actor: "系统".into(),
-        staff_user_id: None,
-        method: None,
-        note: kind.into(),
-        public: true,
+        kind, actor: "系统".into(), staff_user_id: None, method: None, note: kind.as_str().into(), public: true
     }
 }
 
@@ -94,7 +90,7 @@ pub(crate) fn event(kind: &str) -> NewEvent {
 pub(crate) fn text(key: &str) -> NewOutbox {
     NewOutbox {
         dedup_key: key.into(),
-        channel: "sms".into(),
+        channel: xiaowei_core::outbox::TextChannel::Sms,
         notice: "case_submitted".into(),
         recipient: "局长".into(),
         phone_enc: vec![7],
@@ -110,12 +106,13 @@ conformance!(a_double_submit_creates_one_case_with_its_notices, |store: Store| a
         NewPhoto { sha256: "ab".into(), size: 3, content_type: "image/jpeg".into(), original_name: "门.jpg".into() };
     let c = new_case(item, dept, "form-1", "BJ20251009000001", 100);
     let (id, created) = store
-        .create_case(&c, std::slice::from_ref(&photo), &event("submitted"), &[text("n1"), text("n2")])
+        .create_case(&c, std::slice::from_ref(&photo), &event(TimelineKind::Submitted), &[text("n1"), text("n2")])
         .await
         .unwrap();
     assert!(created);
     let again = NewCase { tracking: "BJ20251009000002".into(), ..c.clone() };
-    let (same, created) = store.create_case(&again, &[photo], &event("submitted"), &[text("n3")]).await.unwrap();
+    let (same, created) =
+        store.create_case(&again, &[photo], &event(TimelineKind::Submitted), &[text("n3")]).await.unwrap();
     assert_eq!((same, created), (id, false));
     assert_eq!(store.outbox(None, Some(id), 10, 0).await.unwrap().1, 2, "only the first submission's notices");
     assert_eq!(store.photos(RequestKind::Case, id).await.unwrap().len(), 1);
@@ -128,57 +125,94 @@ conformance!(a_double_submit_creates_one_case_with_its_notices, |store: Store| a
     let mut roles: Vec<_> = recipients.iter().map(|r| r.role.as_str()).collect();
     roles.sort_unstable();
     assert_eq!(roles, ["head", "leader", "officer", "supervisor", "township"]);
-    assert!(store.notice_recipients(item, "620922101200").await.unwrap().iter().all(|r| r.role != "township"));
+    assert!(
+        store
+            .notice_recipients(item, "620922101200")
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.role != service::Recipient::TownshipHandler)
+    );
 });
 
 conformance!(a_case_moves_once_per_step, |store: Store| async move {
     let (dept, item) = catalogue(&store).await;
     let (id, _) = store
-        .create_case(&new_case(item, dept, "k", "BJ20251009000001", 100), &[], &event("submitted"), &[])
+        .create_case(&new_case(item, dept, "k", "BJ20251009000001", 100), &[], &event(TimelineKind::Submitted), &[])
         .await
         .unwrap();
     let contact = CaseChange { contacted: true, ..CaseChange::default() };
     assert!(
-        store.change(id, step(S::Submitted, A::Contact), &contact, &event("contact"), &[text("c")], 200).await.unwrap()
+        store
+            .change(id, step(S::Submitted, A::Contact), &contact, &event(TimelineKind::Contact), &[text("c")], 200)
+            .await
+            .unwrap()
     );
     assert!(
         !store
-            .change(id, step(S::Submitted, A::Contact), &contact, &event("contact"), &[text("c2")], 201)
+            .change(id, step(S::Submitted, A::Contact), &contact, &event(TimelineKind::Contact), &[text("c2")], 201)
             .await
             .unwrap()
     );
     assert!(
         store
-            .change(id, step(S::InProgress, A::Progress), &CaseChange::default(), &event("progress"), &[], 250)
+            .change(
+                id,
+                step(S::InProgress, A::Progress),
+                &CaseChange::default(),
+                &event(TimelineKind::Progress),
+                &[],
+                250
+            )
             .await
             .unwrap()
     );
     let complete = CaseChange { completed_reply: Some("已办结".into()), ..CaseChange::default() };
-    assert!(store.change(id, step(S::InProgress, A::Complete), &complete, &event("complete"), &[], 300).await.unwrap());
+    assert!(
+        store
+            .change(id, step(S::InProgress, A::Complete), &complete, &event(TimelineKind::Complete), &[], 300)
+            .await
+            .unwrap()
+    );
     assert!(
         !store
-            .change(id, step(S::InProgress, A::Progress), &CaseChange::default(), &event("progress"), &[], 301)
+            .change(
+                id,
+                step(S::InProgress, A::Progress),
+                &CaseChange::default(),
+                &event(TimelineKind::Progress),
+                &[],
+                301
+            )
             .await
             .unwrap(),
         "a completed case takes no notes"
     );
     let rate = CaseChange {
-        rating: Some(("unsatisfied".into(), "没人来".into())),
+        rating: Some(Rating { satisfaction: Satisfaction::Unsatisfied, comment: "没人来".into() }),
         new_completion: Some((9_000, 8_000, "重新起算".into())),
         ..CaseChange::default()
     };
     assert!(
         store
-            .change(id, step(S::Completed, A::Rate(Satisfaction::Unsatisfied)), &rate, &event("rate"), &[], 400)
+            .change(
+                id,
+                step(S::Completed, A::Rate(Satisfaction::Unsatisfied)),
+                &rate,
+                &event(TimelineKind::Rate),
+                &[],
+                400
+            )
             .await
             .unwrap()
     );
     let c = store.find_case(id).await.unwrap().unwrap();
     assert_eq!(c.status, S::Reopened);
     assert_eq!((c.contacted_at, c.completed_at, c.rated_at), (Some(200), Some(300), Some(400)));
-    assert_eq!((c.rating.as_deref(), c.reply.as_deref()), (Some("unsatisfied"), Some("已办结")));
+    assert_eq!((c.rating, c.reply.as_deref()), (Some(Satisfaction::Unsatisfied), Some("已办结")));
     assert_eq!((c.completion_due, c.deadline_basis.as_str()), (9_000, "重新起算"));
-    let kinds: Vec<_> = store.events(RequestKind::Case, id).await.unwrap().into_iter().map(|e| e.kind).collect();
+    let kinds: Vec<_> =
+        store.events(RequestKind::Case, id).await.unwrap().into_iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["submitted", "contact", "progress", "complete", "rate"]);
     assert_eq!(store.outbox(None, Some(id), 10, 0).await.unwrap().1, 1);
 });
@@ -186,26 +220,42 @@ conformance!(a_case_moves_once_per_step, |store: Store| async move {
 conformance!(clock_marks_fire_once_and_only_when_due, |store: Store| async move {
     let (dept, item) = catalogue(&store).await;
     let (id, _) = store
-        .create_case(&new_case(item, dept, "k", "BJ20251009000001", 0), &[], &event("submitted"), &[])
+        .create_case(&new_case(item, dept, "k", "BJ20251009000001", 0), &[], &event(TimelineKind::Submitted), &[])
         .await
         .unwrap();
     assert!(store.due(ClockMark::ContactReminder, 71_999, 10).await.unwrap().is_empty());
     assert_eq!(store.due(ClockMark::ContactReminder, 72_000, 10).await.unwrap(), [id]);
-    assert!(!store.fire(id, ClockMark::ContactOverdue, &event("x"), &[], 72_000).await.unwrap(), "not yet due");
-    assert!(store.fire(id, ClockMark::ContactReminder, &event("remind"), &[text("r")], 72_000).await.unwrap());
-    assert!(!store.fire(id, ClockMark::ContactReminder, &event("remind"), &[text("r2")], 72_001).await.unwrap());
+    assert!(
+        !store.fire(id, ClockMark::ContactOverdue, &event(TimelineKind::ContactOverdue), &[], 72_000).await.unwrap(),
+        "not yet due"
+    );
+    assert!(
+        store.fire(id, ClockMark::ContactReminder, &event(TimelineKind::Reminder), &[text("r")], 72_000).await.unwrap()
+    );
+    assert!(
+        !store
+            .fire(id, ClockMark::ContactReminder, &event(TimelineKind::Reminder), &[text("r2")], 72_001)
+            .await
+            .unwrap()
+    );
     assert!(store.due(ClockMark::ContactReminder, 80_000, 10).await.unwrap().is_empty());
-    assert!(store.fire(id, ClockMark::ContactOverdue, &event("overdue"), &[], 86_400).await.unwrap());
+    assert!(store.fire(id, ClockMark::ContactOverdue, &event(TimelineKind::Overdue), &[], 86_400).await.unwrap());
     let c = store.find_case(id).await.unwrap().unwrap();
     assert_eq!(c.contact_overdue_at, Some(86_400));
     let overdue = CaseFilter { overdue_only: true, ..CaseFilter::default() };
     assert_eq!(store.cases(&overdue, 10, 0).await.unwrap().1, 1);
     // Once contacted, the contact clock stops; the completion clock runs on.
     let contact = CaseChange { contacted: true, ..CaseChange::default() };
-    store.change(id, step(S::Submitted, A::Contact), &contact, &event("contact"), &[], 90_000).await.unwrap();
+    store
+        .change(id, step(S::Submitted, A::Contact), &contact, &event(TimelineKind::Contact), &[], 90_000)
+        .await
+        .unwrap();
     assert_eq!(store.due(ClockMark::CompletionOverdue, 864_000, 10).await.unwrap(), [id]);
     let done = CaseChange { completed_reply: Some("好".into()), ..CaseChange::default() };
-    store.change(id, step(S::InProgress, A::Complete), &done, &event("complete"), &[], 100_000).await.unwrap();
+    store
+        .change(id, step(S::InProgress, A::Complete), &done, &event(TimelineKind::Complete), &[], 100_000)
+        .await
+        .unwrap();
     assert!(store.due(ClockMark::CompletionOverdue, 864_000, 10).await.unwrap().is_empty());
 });
 
@@ -213,12 +263,17 @@ conformance!(one_pending_extension_and_an_approval_moves_the_deadline, |store: S
     let (dept, item) = catalogue(&store).await;
     let officer = store.create_staff_user(&user("officer", "department_officer", "620922"), 1).await.unwrap();
     let (id, _) = store
-        .create_case(&new_case(item, dept, "k", "BJ20251009000001", 0), &[], &event("submitted"), &[])
+        .create_case(&new_case(item, dept, "k", "BJ20251009000001", 0), &[], &event(TimelineKind::Submitted), &[])
         .await
         .unwrap();
-    assert!(store.request_extension(id, 5, "需实地核查", officer, &event("ext"), 10).await.unwrap());
     assert!(
-        !store.request_extension(id, 3, "再延", officer, &event("ext"), 11).await.unwrap(),
+        store
+            .request_extension(id, 5, "需实地核查", officer, &event(TimelineKind::ExtensionRequested), 10)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store.request_extension(id, 3, "再延", officer, &event(TimelineKind::ExtensionRequested), 11).await.unwrap(),
         "one pending at a time"
     );
     let ext = store.case_extensions(id).await.unwrap();
@@ -230,19 +285,22 @@ conformance!(one_pending_extension_and_an_approval_moves_the_deadline, |store: S
                 Some((2_000_000, 1_900_000, "延期5个工作日".into())),
                 officer,
                 "同意",
-                &event("approved"),
+                &event(TimelineKind::ExtensionApproved),
                 20
             )
             .await
             .unwrap()
     );
     assert!(
-        !store.decide_extension(ext[0].id, None, officer, "不同意", &event("rejected"), 21).await.unwrap(),
+        !store
+            .decide_extension(ext[0].id, None, officer, "不同意", &event(TimelineKind::ExtensionRejected), 21)
+            .await
+            .unwrap(),
         "decided once"
     );
     assert_eq!(store.find_case(id).await.unwrap().unwrap().completion_due, 2_000_000);
     assert!(
-        store.request_extension(id, 3, "再延", officer, &event("ext"), 30).await.unwrap(),
+        store.request_extension(id, 3, "再延", officer, &event(TimelineKind::ExtensionRequested), 30).await.unwrap(),
         "a new request after a decision"
     );
 });
@@ -255,7 +313,7 @@ conformance!(the_calendar_is_replaced_by_year_and_edited_by_day, |store: Store| 
     let dates: Vec<_> = store.calendar_days().await.unwrap().into_iter().map(|d| d.on_date).collect();
     assert_eq!(dates, ["2025-10-02", "2026-10-01"]);
     store.set_calendar_day("2025-10-02", "workday", "调休", 3).await.unwrap();
-    assert_eq!(store.calendar_days().await.unwrap()[0].kind, "workday");
+    assert_eq!(store.calendar_days().await.unwrap()[0].kind, DayKind::Workday);
     assert!(store.delete_calendar_day("2025-10-02", 4).await.unwrap());
     assert!(!store.delete_calendar_day("2025-10-02", 5).await.unwrap());
     let bad = store.set_calendar_day("2025-10-03", "rest", "x", 6).await;
@@ -271,7 +329,7 @@ conformance!(the_calendar_is_replaced_by_year_and_edited_by_day, |store: Store| 
                 .unwrap()
                 .into_iter()
                 .filter(|d| d.on_date.starts_with("2025-10") || d.on_date.starts_with("2026-10"))
-                .map(|d| format!("{} {}", d.on_date, d.kind))
+                .map(|d| format!("{} {}", d.on_date, d.kind.as_str()))
                 .collect::<Vec<_>>()
         }
     };
@@ -311,7 +369,7 @@ conformance!(outbox_claims_hand_each_message_to_one_worker, |store: Store| async
     let again = store.claim_outbox("w3", 500, 60, 10).await.unwrap();
     assert!(again.iter().any(|m| m.id == retry_id && m.attempts == 2));
     assert!(store.outbox_failed(retry_id, "w3", "模板未通过审核", None).await.unwrap());
-    let failed = store.outbox(Some("failed"), None, 10, 0).await.unwrap().0;
+    let failed = store.outbox(Some(xiaowei_core::outbox::Delivery::Failed), None, 10, 0).await.unwrap().0;
     assert_eq!(failed[0].last_error.as_deref(), Some("模板未通过审核"));
     assert!(store.retry_outbox(retry_id, 600).await.unwrap());
     let counts = store.outbox_counts(true).await.unwrap();

@@ -4,8 +4,8 @@
 
 use xiaowei_core::Transition;
 use xiaowei_core::objection::{self, ObjectionAction, ObjectionStatus};
-use xiaowei_core::period::RosterPeriod;
-use xiaowei_core::tracked::Satisfaction;
+use xiaowei_core::period::{PeriodKind, PeriodReading, RosterPeriod};
+use xiaowei_core::tracked::{Rating, Satisfaction, TimelineKind};
 
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
 use crate::{
@@ -202,7 +202,7 @@ fn objection(code: &str, org: &str, roster_id: Option<i64>, entry_id: Option<i64
 
 fn filed() -> NewEvent {
     NewEvent {
-        kind: "submitted".into(),
+        kind: TimelineKind::Submitted,
         actor: "异议人".into(),
         staff_user_id: None,
         method: None,
@@ -219,7 +219,7 @@ async fn answer(store: &Store, id: i64, last: bool, reply: &str, by: i64, at: i6
         new_due: None,
     };
     let event = NewEvent {
-        kind: "reply".into(),
+        kind: TimelineKind::Reply,
         actor: "审核人".into(),
         staff_user_id: Some(by),
         method: None,
@@ -516,7 +516,7 @@ conformance!(
         // The same period spelt another way is the same period.
         let respelt = NewRoster { period: "2024年度".into(), ..roster(&s, NANCHA, 2024, "proposed") };
         let respelt = store.create_roster(&respelt, &entries(&["r1"]), 20).await.unwrap();
-        assert_eq!(roster_of(&store, respelt).await.period_kind.as_deref(), Some("annual"));
+        assert_eq!(roster_of(&store, respelt).await.period_kind, Some(PeriodReading::Read(PeriodKind::Annual)));
 
         // 600 keys plus the special ones: more than one chunk of bound parameters.
         let mut keys: Vec<String> = (0..600).map(|i| format!("k{i:04}")).collect();
@@ -886,7 +886,10 @@ conformance!(objections_are_tracked_by_code_scoped_by_subtree_and_stay_closed, |
     assert!(bogus.is_err(), "the database refuses an unknown status");
     assert_eq!(store.find_objection(o2).await.unwrap().unwrap().status, ObjectionStatus::Open);
     let events = store.events(RequestKind::Objection, o1).await.unwrap();
-    assert_eq!(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["submitted", "reply", "reply"]);
+    assert_eq!(
+        events.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        [TimelineKind::Submitted, TimelineKind::Reply, TimelineKind::Reply]
+    );
 
     let on_roster = store.objections_of_roster(id).await.unwrap();
     assert_eq!(on_roster.iter().map(|o| o.id).collect::<Vec<_>>(), [o1]);
@@ -900,7 +903,7 @@ conformance!(objection_deadlines_answers_ratings_and_reopening, |store: Store| a
     let o = o.unwrap();
     let found = store.find_objection(o).await.unwrap().unwrap();
     assert_eq!((found.reply_due, found.reply_remind_at, found.deadline_basis.as_str()), (1000, 900, "5个工作日内答复"));
-    assert_eq!((found.reminded_at, found.overdue_at, found.rating.as_deref()), (None, None, None));
+    assert_eq!((found.reminded_at, found.overdue_at, found.rating), (None, None, None));
 
     // Reviewers covering the place are the ones told; a county supervisor is the commission.
     let reviewer = store.create_staff_user(&user("shenhe", "township_reviewer", "620922100"), 1).await.unwrap();
@@ -918,7 +921,7 @@ conformance!(objection_deadlines_answers_ratings_and_reopening, |store: Store| a
     assert_eq!(store.due(ObjectionClock::Reminder, 900, 10).await.unwrap(), [o]);
     let text = |key: &str| NewOutbox {
         dedup_key: key.into(),
-        channel: "sms".into(),
+        channel: xiaowei_core::outbox::TextChannel::Sms,
         notice: "objection_reminder".into(),
         recipient: "乡镇审核人".into(),
         phone_enc: vec![1, 2],
@@ -926,7 +929,7 @@ conformance!(objection_deadlines_answers_ratings_and_reopening, |store: Store| a
         params: "[]".into(),
         body: "提醒".into(),
     };
-    let mark = NewEvent { kind: "reminder".into(), public: false, ..filed() };
+    let mark = NewEvent { kind: TimelineKind::Reminder, public: false, ..filed() };
     assert!(store.fire(o, ObjectionClock::Reminder, &mark, &[text("obj:r")], 950).await.unwrap());
     assert!(!store.fire(o, ObjectionClock::Reminder, &mark, &[text("obj:r2")], 960).await.unwrap());
     assert!(store.due(ObjectionClock::Reminder, 2000, 10).await.unwrap().is_empty());
@@ -939,10 +942,10 @@ conformance!(objection_deadlines_answers_ratings_and_reopening, |store: Store| a
 
     // A rating before the final answer is refused; the final answer can be rated once.
     let rate = |r: Satisfaction| ObjectionChange {
-        rating: RatingChange::Set(r.as_str().into(), "理由".into()),
+        rating: RatingChange::Set(Rating { satisfaction: r, comment: "理由".into() }),
         ..ObjectionChange::default()
     };
-    let rated = NewEvent { kind: "rate".into(), ..filed() };
+    let rated = NewEvent { kind: TimelineKind::Rate, ..filed() };
     assert!(
         !store.change(o, rated_as(Satisfaction::Basic), &rate(Satisfaction::Basic), &rated, &[], 1100).await.unwrap()
     );
@@ -956,8 +959,8 @@ conformance!(objection_deadlines_answers_ratings_and_reopening, |store: Store| a
     assert!(!again.await.unwrap(), "one rating per answer");
     let reopened = store.find_objection(o).await.unwrap().unwrap();
     assert_eq!(
-        (reopened.status, reopened.rating.as_deref(), reopened.rating_comment.as_deref(), reopened.rated_at),
-        (ObjectionStatus::Open, Some("unsatisfied"), Some("理由"), Some(1300))
+        (reopened.status, reopened.rating, reopened.rating_comment.as_deref(), reopened.rated_at),
+        (ObjectionStatus::Open, Some(Satisfaction::Unsatisfied), Some("理由"), Some(1300))
     );
     assert_eq!(
         (reopened.reply_due, reopened.reply_remind_at, reopened.deadline_basis.as_str()),
@@ -968,15 +971,12 @@ conformance!(objection_deadlines_answers_ratings_and_reopening, |store: Store| a
     // The next final answer clears the old rating so that it can be rated in turn.
     assert!(answer(&store, o, true, "已到现场重新丈量，补录0.7亩", reviewer, 1400).await);
     let closed = store.find_objection(o).await.unwrap().unwrap();
-    assert_eq!(
-        (closed.status, closed.rating.as_deref(), closed.replied_at),
-        (ObjectionStatus::Closed, None, Some(1400))
-    );
+    assert_eq!((closed.status, closed.rating, closed.replied_at), (ObjectionStatus::Closed, None, Some(1400)));
     assert!(store.change(o, rated_as(Satisfaction::Satisfied), &satisfied, &rated, &[], 1500).await.unwrap());
     let twice = store.change(o, rated_as(Satisfaction::Satisfied), &satisfied, &rated, &[], 1501).await.unwrap();
     assert!(!twice, "a rated answer is not rated again");
-    let kinds: Vec<String> =
-        store.events(RequestKind::Objection, o).await.unwrap().into_iter().map(|e| e.kind).collect();
+    let kinds: Vec<&str> =
+        store.events(RequestKind::Objection, o).await.unwrap().into_iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["submitted", "reminder", "reminder", "reply", "rate", "reply", "rate"]);
 
     // A correction of the roster shares its lineage: objections to either version count.

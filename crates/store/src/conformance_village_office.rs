@@ -2,6 +2,8 @@
 //! duty pattern and its overrides, meeting notices and minutes. Every behaviour runs against
 //! SQLite and PostgreSQL (see `conformance`).
 
+use xiaowei_core::village_office::Audiences;
+
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
 use crate::{CadreDetails, NewAttachment, NewDutyOverride, NewMeeting, Store, StoreError, WeeklyDuty};
 
@@ -27,7 +29,7 @@ fn meeting(org: &str, starts_at: i64, agenda: &str) -> NewMeeting {
         starts_at,
         place: "村委会会议室".into(),
         agenda: agenda.into(),
-        audiences: "party_members,representatives".into(),
+        audiences: Audiences::parse(["party_members,representatives"]).unwrap(),
         created_by: None,
     }
 }
@@ -113,7 +115,7 @@ conformance!(meetings_split_into_upcoming_and_past_and_keep_their_minutes, |stor
     let past = store.past_meetings(NANCHA, now, 10).await.unwrap();
     assert_eq!(past.iter().map(|m| m.id).collect::<Vec<_>>(), [held, older], "latest first");
     assert_eq!(store.past_meetings(NANCHA, now, 1).await.unwrap().len(), 1);
-    assert_eq!(past[0].audiences, "party_members,representatives");
+    assert_eq!(past[0].audiences.codes(), "party_members,representatives");
 
     store.record_minutes(NANCHA, held, "评议通过3户低保申请。", now).await.unwrap();
     assert!(matches!(store.record_minutes(BEICUN, held, "x", now).await, Err(StoreError::NotFound)));

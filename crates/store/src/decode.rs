@@ -1,7 +1,8 @@
 //! Reading stored codes and flags back into typed values at the storage boundary.
 //!
 //! Status, kind and phase codes are text columns decoded into the core's enums: row structs mark
-//! them `#[sqlx(try_from = "String")]`, tuples go through [`code`]. Yes/no columns are integers 0
+//! them `#[sqlx(try_from = "String")]`, nullable ones `#[sqlx(try_from = "MaybeCode")]`, tuples
+//! go through [`code`]. Yes/no columns are integers 0
 //! or 1 on both engines (`INTEGER` on SQLite, `BIGINT` on PostgreSQL), which sqlx's `Any` driver
 //! will not decode as `bool`: rows read them through [`Flag`] (`#[sqlx(try_from = "Flag")]`) and
 //! writes bind `i64::from(b)`. Anything else stored is a [`StoreError::Corrupt`], never a
@@ -46,5 +47,35 @@ impl<'r> Decode<'r, Any> for Flag {
             1 => Ok(Self(true)),
             other => Err(format!("flag {other} is neither 0 nor 1").into()),
         }
+    }
+}
+
+/// A nullable code column (a rating not yet given, a contact not yet made). sqlx cannot convert
+/// into an `Option<T>` through `T`'s own conversion, so rows read the text through this and
+/// convert it with `TryFrom<MaybeCode> for Option<T>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaybeCode(Option<String>);
+
+impl<T: TryFrom<String, Error = UnknownCode>> TryFrom<MaybeCode> for Option<T> {
+    type Error = UnknownCode;
+
+    fn try_from(stored: MaybeCode) -> Result<Self, UnknownCode> {
+        stored.0.map(T::try_from).transpose()
+    }
+}
+
+impl Type<Any> for MaybeCode {
+    fn type_info() -> AnyTypeInfo {
+        <String as Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &AnyTypeInfo) -> bool {
+        <String as Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r> Decode<'r, Any> for MaybeCode {
+    fn decode(value: AnyValueRef<'r>) -> Result<Self, BoxDynError> {
+        Ok(Self(<Option<String> as Decode<Any>>::decode(value)?))
     }
 }

@@ -8,6 +8,7 @@
 //! cursor. Reports (举报) and hidden messages are never read here.
 
 use sqlx::FromRow;
+use xiaowei_core::open311::Kinds;
 
 use crate::{Message, ServiceCase, Store, StoreError};
 
@@ -18,8 +19,8 @@ pub struct IntegratorToken {
     pub name: String,
     pub org_code: String,
     pub org_name: String,
-    /// `cases`, `messages` or `cases,messages`.
-    pub kinds: String,
+    #[sqlx(try_from = "String")]
+    pub kinds: Kinds,
     pub key_hint: String,
     pub created_by: i64,
     pub created_at: i64,
@@ -34,7 +35,7 @@ pub struct IntegratorToken {
 pub struct NewIntegratorToken {
     pub name: String,
     pub org_code: String,
-    pub kinds: String,
+    pub kinds: Kinds,
     pub key_hash: String,
     pub key_hint: String,
     pub created_by: i64,
@@ -112,7 +113,7 @@ impl Store {
         )
         .bind(&t.name)
         .bind(&t.org_code)
-        .bind(&t.kinds)
+        .bind(t.kinds.as_code())
         .bind(&t.key_hash)
         .bind(&t.key_hint)
         .bind(t.created_by)

@@ -10,6 +10,7 @@ mod alerts;
 mod audit;
 mod board;
 mod bulk;
+mod content;
 mod decode;
 mod departments;
 mod disclosures;
@@ -61,8 +62,9 @@ pub use kiosks::{Enrolment, KioskTerminal, NewKioskTerminal};
 pub use ledger::{LeafRef, LedgerLeaf, NewLeaf};
 pub use messages::{Message, MessageChange, MessageClock, MessageFilter, NewMessage};
 pub use monitor::{
-    CaseRow, CaseValues, DayValue, DepartmentValues, FigureQuery, HouseholdRow, Listing, MessageRow, MonitorValues,
-    OrgValue, PublishedRow, RatingValues, UniqueVisitor, VisitIncrement, VisitRow,
+    CaseRow, CaseValues, DayValue, DepartmentValues, DisclosedCategory, ExercisedItem, FigureQuery, HouseholdRow,
+    Listing, MessageRow, MonitorValues, OrgValue, PublishedRow, RatingValues, RosterState, UniqueVisitor,
+    VisitIncrement, VisitRow,
 };
 pub use objections::{NewObjection, Objection, ObjectionChange, ObjectionClock, RatingChange};
 pub use ops::{COUNTED_TABLES, ExportedSnapshot};
@@ -92,7 +94,7 @@ pub use subsidies::{
     Attachment, ClashingEntry, NewAttachment, NewDifference, NewEntry, NewProgramme, NewRoster, PersonEntry, Programme,
     ProgrammeSummary, Roster, RosterDifference, RosterEntry,
 };
-pub use tracked::{Columns, Event, Mark, NewEvent, NewPhoto, Photo, RequestKind, RequestStatus, Writes};
+pub use tracked::{Columns, Event, Filed, Mark, NewEvent, NewPhoto, Photo, RequestKind, RequestStatus, Writes};
 pub use village_office::{Cadre, CadreDetails, DutyOverrideRow, Meeting, NewDutyOverride, NewMeeting, WeeklyDuty};
 pub use wechat::{CachedToken, Follower, NewWechatAccount, WechatAccount, WechatFigures, WechatText};
 pub use witness_db::{WitnessDb, WitnessedLog};

@@ -6,9 +6,10 @@
 //! never decides who may read a report (举报): callers pass `include_reports`.
 
 use sqlx::FromRow;
-use xiaowei_core::message::{MessageKind, MessageStatus};
+use xiaowei_core::message::{MessageKind, MessageRecipient, MessageStatus};
+use xiaowei_core::tracked::{Rating, Satisfaction};
 
-use crate::decode::Flag;
+use crate::decode::{Flag, MaybeCode};
 use crate::outbox::NewOutbox;
 use crate::services::RecipientRow;
 use crate::tracked::{
@@ -45,7 +46,8 @@ pub struct Message {
     pub replied_at: Option<i64>,
     pub merged_into: Option<i64>,
     pub hidden_reason: Option<String>,
-    pub rating: Option<String>,
+    #[sqlx(try_from = "MaybeCode")]
+    pub rating: Option<Satisfaction>,
     pub rating_comment: Option<String>,
     pub rated_at: Option<i64>,
 }
@@ -82,7 +84,7 @@ pub struct MessageChange {
     pub assigned_to: Option<i64>,
     /// The reply, whether it may be shown publicly, and who gave it.
     pub reply: Option<(String, bool, i64)>,
-    pub rating: Option<(String, String)>,
+    pub rating: Option<Rating>,
     /// A new reply deadline (due, remind at, basis), clearing the reminder and overdue marks.
     pub new_due: Option<(i64, i64, String)>,
     pub merged_into: Option<i64>,
@@ -125,8 +127,8 @@ impl Writes for MessageChange {
             c.int("replied_by", *by);
             c.now("replied_at");
         }
-        if let Some((rating, comment)) = &self.rating {
-            c.rating(rating, comment);
+        if let Some(rating) = &self.rating {
+            c.rating(rating);
         }
         if let Some(deadline) = &self.new_due {
             c.deadline(REPLY_CLOCK, REPLY_MARKS, deadline);
@@ -265,7 +267,7 @@ impl Store {
         &self,
         org_code: &str,
         assigned_to: Option<i64>,
-    ) -> Result<Vec<RecipientRow>, StoreError> {
+    ) -> Result<Vec<RecipientRow<MessageRecipient>>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT CASE WHEN u.role IN ('village_clerk', 'township_admin') THEN 'handler' ELSE 'commission' END \
              AS role, u.display_name AS name, u.phone_enc, u.phone_idx FROM staff_users u \

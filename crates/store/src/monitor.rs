@@ -4,10 +4,14 @@
 //! lists behind each figure. Never decides who may see a figure, never reads the clock.
 
 use sqlx::FromRow;
+use xiaowei_core::disclosure::Category;
 use xiaowei_core::message::{MessageKind, MessageStatus};
 use xiaowei_core::monitor::{Channel, Menu};
 use xiaowei_core::service::CaseStatus;
+use xiaowei_core::subsidy::{Phase, RosterStatus};
+use xiaowei_core::tracked::Satisfaction;
 
+use crate::decode::{Flag, MaybeCode};
 use crate::{Store, StoreError};
 
 /// Page views to add for one day, org, menu and channel.
@@ -141,15 +145,39 @@ pub struct VisitRow {
     pub count: i64,
 }
 
-/// A row of a publication drill-down (rosters, power records, disclosures).
+/// A row of a publication drill-down, with what its kind adds: [`RosterState`],
+/// [`ExercisedItem`] or [`DisclosedCategory`].
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
-pub struct PublishedRow {
+pub struct PublishedRow<D> {
     pub id: i64,
     pub org_code: String,
     pub org_name: String,
     pub title: String,
-    pub detail: String,
+    #[sqlx(flatten)]
+    pub detail: D,
     pub published_at: i64,
+}
+
+/// A published roster's phase and where its latest version stands.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct RosterState {
+    #[sqlx(try_from = "String")]
+    pub phase: Phase,
+    #[sqlx(try_from = "String")]
+    pub status: RosterStatus,
+}
+
+/// The catalogue item a published power record exercises.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct ExercisedItem {
+    pub item_name: String,
+}
+
+/// A published disclosure's category.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct DisclosedCategory {
+    #[sqlx(try_from = "String")]
+    pub category: Category,
 }
 
 /// A row of the messages drill-down.
@@ -164,7 +192,8 @@ pub struct MessageRow {
     pub status: MessageStatus,
     pub submitted_at: i64,
     pub replied_at: Option<i64>,
-    pub rating: Option<String>,
+    #[sqlx(try_from = "MaybeCode")]
+    pub rating: Option<Satisfaction>,
 }
 
 /// A row of the cases drill-down.
@@ -181,7 +210,8 @@ pub struct CaseRow {
     pub contacted_at: Option<i64>,
     pub completion_due: i64,
     pub completed_at: Option<i64>,
-    pub rating: Option<String>,
+    #[sqlx(try_from = "MaybeCode")]
+    pub rating: Option<Satisfaction>,
 }
 
 /// A row of the households drill-down: whether a subscribed follower is bound to it.
@@ -191,7 +221,8 @@ pub struct HouseholdRow {
     pub org_code: String,
     pub org_name: String,
     pub head_name: String,
-    pub covered: i64,
+    #[sqlx(try_from = "Flag")]
+    pub covered: bool,
 }
 
 /// One page of a drill-down list and the total count.
@@ -477,7 +508,7 @@ impl Store {
         q: &FigureQuery,
         limit: i64,
         offset: i64,
-    ) -> Result<Listing<PublishedRow>, StoreError> {
+    ) -> Result<Listing<PublishedRow<RosterState>>, StoreError> {
         const FROM: &str = "FROM rosters r JOIN orgs o ON o.code = r.org_code JOIN programmes p ON p.id = r.programme_id \
              JOIN (SELECT COALESCE(lineage_id, id) AS lineage, MIN(published_at) AS first_at, MAX(id) AS latest \
              FROM rosters WHERE published_at IS NOT NULL AND org_code LIKE $1 || '%' GROUP BY COALESCE(lineage_id, id)) b \
@@ -485,7 +516,7 @@ impl Store {
         self.published_listing(
             FROM,
             "r.id, r.org_code, o.name AS org_name, p.name || ' ' || CAST(r.year AS TEXT) || ' ' || r.period AS title, \
-             r.phase || ' ' || r.status AS detail, b.first_at AS published_at",
+             r.phase, r.status, b.first_at AS published_at",
             "b.first_at DESC, r.id DESC",
             q,
             limit,
@@ -500,11 +531,11 @@ impl Store {
         q: &FigureQuery,
         limit: i64,
         offset: i64,
-    ) -> Result<Listing<PublishedRow>, StoreError> {
+    ) -> Result<Listing<PublishedRow<ExercisedItem>>, StoreError> {
         self.published_listing(
             "FROM power_exercises e JOIN orgs o ON o.code = e.org_code JOIN power_items i ON i.id = e.item_id \
              WHERE e.status = 'published' AND e.org_code LIKE $1 || '%' AND e.published_at >= $2 AND e.published_at < $3",
-            "e.id, e.org_code, o.name AS org_name, e.title, i.name AS detail, e.published_at",
+            "e.id, e.org_code, o.name AS org_name, e.title, i.name AS item_name, e.published_at",
             "e.published_at DESC, e.id DESC",
             q,
             limit,
@@ -519,13 +550,13 @@ impl Store {
         q: &FigureQuery,
         limit: i64,
         offset: i64,
-    ) -> Result<Listing<PublishedRow>, StoreError> {
+    ) -> Result<Listing<PublishedRow<DisclosedCategory>>, StoreError> {
         self.published_listing(
             "FROM disclosures d JOIN orgs o ON o.code = d.org_code \
              JOIN (SELECT MIN(published_at) AS first_at, MAX(id) AS latest FROM disclosures \
              WHERE published_at IS NOT NULL AND org_code LIKE $1 || '%' GROUP BY COALESCE(lineage_id, id)) b \
              ON b.latest = d.id WHERE b.first_at >= $2 AND b.first_at < $3",
-            "d.id, d.org_code, o.name AS org_name, d.title, d.category AS detail, b.first_at AS published_at",
+            "d.id, d.org_code, o.name AS org_name, d.title, d.category, b.first_at AS published_at",
             "b.first_at DESC, d.id DESC",
             q,
             limit,
@@ -534,7 +565,7 @@ impl Store {
         .await
     }
 
-    async fn published_listing(
+    async fn published_listing<D>(
         &self,
         from: &str,
         columns: &str,
@@ -542,7 +573,10 @@ impl Store {
         q: &FigureQuery,
         limit: i64,
         offset: i64,
-    ) -> Result<Listing<PublishedRow>, StoreError> {
+    ) -> Result<Listing<PublishedRow<D>>, StoreError>
+    where
+        D: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
         let total = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {from}")))
             .bind(&q.prefix)
             .bind(q.from)

@@ -7,8 +7,10 @@
 //! column) and writes its timeline event and notifications in the same transaction.
 
 use sqlx::FromRow;
-use xiaowei_core::objection::ObjectionStatus;
+use xiaowei_core::objection::{ObjectionRecipient, ObjectionStatus};
+use xiaowei_core::tracked::{Rating, Satisfaction};
 
+use crate::decode::MaybeCode;
 use crate::outbox::NewOutbox;
 use crate::services::RecipientRow;
 use crate::tracked::{Columns, Filing, Mark, NewEvent, REPLY_CLOCK, REPLY_MARKS, RequestKind, Writes, reply_mark};
@@ -37,7 +39,8 @@ pub struct Objection {
     pub reminded_at: Option<i64>,
     pub overdue_at: Option<i64>,
     pub replied_at: Option<i64>,
-    pub rating: Option<String>,
+    #[sqlx(try_from = "MaybeCode")]
+    pub rating: Option<Satisfaction>,
     pub rating_comment: Option<String>,
     pub rated_at: Option<i64>,
 }
@@ -65,8 +68,8 @@ pub struct NewObjection {
 pub enum RatingChange {
     #[default]
     Keep,
-    /// The objector rates: the rating and their comment.
-    Set(String, String),
+    /// The objector rates.
+    Set(Rating),
     /// A new final answer awaits a new rating.
     Clear,
 }
@@ -114,8 +117,8 @@ impl Writes for ObjectionChange {
         }
         match &self.rating {
             RatingChange::Keep => {}
-            RatingChange::Set(rating, comment) => {
-                c.rating(rating, comment);
+            RatingChange::Set(rating) => {
+                c.rating(rating);
                 c.guard("rating IS NULL");
             }
             RatingChange::Clear => {
@@ -220,7 +223,10 @@ impl Store {
 
     /// Staff with a phone whom texts about an objection to `org_code` reach: `reviewer` (township
     /// reviewers covering it) and `commission` (county supervisors covering it).
-    pub async fn objection_recipients(&self, org_code: &str) -> Result<Vec<RecipientRow>, StoreError> {
+    pub async fn objection_recipients(
+        &self,
+        org_code: &str,
+    ) -> Result<Vec<RecipientRow<ObjectionRecipient>>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT CASE WHEN u.role = 'township_reviewer' THEN 'reviewer' ELSE 'commission' END AS role, \
              u.display_name AS name, u.phone_enc, u.phone_idx FROM staff_users u \

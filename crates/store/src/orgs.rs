@@ -98,6 +98,17 @@ impl Store {
         Ok(sqlx::query_as(sql).bind(level.as_str()).fetch_all(&self.pool).await?)
     }
 
+    /// Each township's code with the number of villages under it, in one query (townships
+    /// without villages are absent).
+    pub async fn villages_per_township(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT parent_code, CAST(COUNT(*) AS BIGINT) FROM orgs \
+             WHERE level = 'village' AND parent_code IS NOT NULL GROUP BY parent_code ORDER BY parent_code",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// The county: the single root of the tree, if the tree has been loaded.
     pub async fn county(&self) -> Result<Option<Org>, StoreError> {
         Ok(self.orgs_at_level(OrgLevel::County).await?.into_iter().next())

@@ -6,7 +6,9 @@
 //! other instances, so that delivery starts at once.
 
 use sqlx::FromRow;
+use xiaowei_core::outbox::{Delivery, TextChannel};
 
+use crate::decode::code;
 use crate::{Backend, Store, StoreError};
 
 /// The PostgreSQL `NOTIFY` channel that announces queued texts.
@@ -47,7 +49,7 @@ impl OutboxListener {
 pub struct NewOutbox {
     /// Makes the notification exist once, e.g. `case:12:case_submitted:head:3`.
     pub dedup_key: String,
-    pub channel: String,
+    pub channel: TextChannel,
     /// The template key.
     pub notice: String,
     /// Who, for staff: 部门主要领导 张三.
@@ -64,7 +66,8 @@ pub struct NewOutbox {
 pub struct OutboxMessage {
     pub id: i64,
     pub dedup_key: String,
-    pub channel: String,
+    #[sqlx(try_from = "String")]
+    pub channel: TextChannel,
     pub notice: String,
     pub case_id: Option<i64>,
     pub message_id: Option<i64>,
@@ -72,7 +75,8 @@ pub struct OutboxMessage {
     pub phone_enc: Vec<u8>,
     pub params: String,
     pub body: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: Delivery,
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub last_error: Option<String>,
@@ -114,7 +118,7 @@ pub(crate) async fn insert_outbox(
     ));
     let mut query = sqlx::query(sql)
         .bind(&n.dedup_key)
-        .bind(&n.channel)
+        .bind(n.channel.as_str())
         .bind(&n.notice)
         .bind(&n.recipient)
         .bind(&n.phone_enc)
@@ -266,7 +270,7 @@ impl Store {
     /// Messages newest first, optionally of one status or one case, with the total.
     pub async fn outbox(
         &self,
-        status: Option<&str>,
+        status: Option<Delivery>,
         case_id: Option<i64>,
         limit: i64,
         offset: i64,
@@ -279,7 +283,7 @@ impl Store {
     /// pages never reveal them either.
     pub async fn outbox_listing(
         &self,
-        status: Option<&str>,
+        status: Option<Delivery>,
         include_reports: bool,
         limit: i64,
         offset: i64,
@@ -289,7 +293,7 @@ impl Store {
 
     async fn outbox_where(
         &self,
-        status: Option<&str>,
+        status: Option<Delivery>,
         case_id: Option<i64>,
         include_reports: bool,
         limit: i64,
@@ -300,7 +304,7 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM outbox WHERE {condition} ORDER BY id DESC LIMIT $4 OFFSET $5"
         ));
-        let status = status.unwrap_or_default();
+        let status = status.map_or("", Delivery::as_str);
         let case_id = case_id.unwrap_or(0);
         let reports = i64::from(include_reports);
         let rows = sqlx::query_as(sql)
@@ -333,11 +337,11 @@ impl Store {
             sqlx::query_as(sql).bind(i64::from(include_reports)).fetch_all(&self.pool).await?;
         let mut counts = OutboxCounts::default();
         for (status, n) in rows {
-            match status.as_str() {
-                "pending" => counts.pending = n,
-                "sending" => counts.sending = n,
-                "sent" => counts.sent = n,
-                _ => counts.failed += n,
+            match code(status)? {
+                Delivery::Pending => counts.pending = n,
+                Delivery::Sending => counts.sending = n,
+                Delivery::Sent => counts.sent = n,
+                Delivery::Failed => counts.failed = n,
             }
         }
         Ok(counts)

@@ -4,8 +4,10 @@
 //! compare-and-set on its count of tries, so two tries at once cannot both use the last one; a
 //! matched code opens its session in the same transaction.
 
-use sqlx::FromRow;
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 
+use crate::tracked::Filed;
 use crate::{Store, StoreError};
 
 /// A code to record as sent.
@@ -43,15 +45,25 @@ pub struct PhoneSession {
 }
 
 /// One of the owner's own requests, newest first.
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnRequest {
-    /// `case` or `message`.
-    pub kind: String,
+    /// A case, or a message of its kind, with its status.
+    pub filed: Filed,
     pub tracking: String,
-    /// The service item's name, or the message kind's code.
+    /// A case's service item; empty for a message.
     pub title: String,
-    pub status: String,
     pub submitted_at: i64,
+}
+
+impl<'r> FromRow<'r, AnyRow> for OwnRequest {
+    fn from_row(row: &'r AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            filed: Filed::read(row)?,
+            tracking: row.try_get("tracking")?,
+            title: row.try_get("title")?,
+            submitted_at: row.try_get("submitted_at")?,
+        })
+    }
 }
 
 /// Codes older than this (seconds) are deleted when a new one is recorded.
@@ -172,7 +184,7 @@ impl Store {
                SELECT 'case' AS kind, c.tracking, i.name AS title, c.status, c.submitted_at \
                FROM service_cases c JOIN service_items i ON i.id = c.item_id WHERE c.phone_idx = $1 \
                UNION ALL \
-               SELECT 'message' AS kind, m.tracking, m.kind AS title, m.status, m.submitted_at \
+               SELECT m.kind, m.tracking, '' AS title, m.status, m.submitted_at \
                FROM messages m WHERE m.phone_idx = $1 AND m.kind <> 'report' \
              ) r ORDER BY submitted_at DESC, tracking DESC LIMIT $2",
         )

@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 
 use sqlx::FromRow;
-use xiaowei_core::power::{self, Date, PowerCategory, ProcedureStep, RecordedStep, RiskPoint};
+use xiaowei_core::power::{self, Date, ExerciseStatus, PowerCategory, ProcedureStep, RecordedStep, RiskPoint};
 use xiaowei_core::power_lists::{Accountability, Duty};
 
+use crate::decode::code;
 use crate::{Store, StoreError};
 
 /// 小微权力清单 item.
@@ -55,7 +56,8 @@ pub struct PowerExercise {
     pub org_code: String,
     pub title: String,
     pub started_on: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: ExerciseStatus,
     pub created_by: i64,
     pub updated_at: i64,
     pub published_at: Option<i64>,
@@ -63,7 +65,7 @@ pub struct PowerExercise {
 
 impl PowerExercise {
     pub fn is_published(&self) -> bool {
-        self.status == "published"
+        self.status == ExerciseStatus::Published
     }
 }
 
@@ -480,7 +482,7 @@ impl Store {
     async fn log_published_exercise(&self, tx: &mut sqlx::AnyConnection, id: i64, now: i64) -> Result<(), StoreError> {
         let status: String =
             sqlx::query_scalar("SELECT status FROM power_exercises WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
-        if status == "published" {
+        if code::<ExerciseStatus>(status)? == ExerciseStatus::Published {
             let leaf = self.power_exercise_leaf(tx, id, "update", now, None).await?;
             self.append_leaf_in(tx, &leaf).await?;
         }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use sqlx::FromRow;
 
 use xiaowei_core::Transition;
-use xiaowei_core::screening::{HitStatus, LeadKind, Rule, Severity};
+use xiaowei_core::screening::{HitStatus, LeadKind, LeadStatus, Rule, Severity};
 use xiaowei_core::subsidy::{Phase, Unit};
 
 use crate::bulk::Bulk;
@@ -258,7 +258,8 @@ pub struct OutreachLead {
     pub programme_id: i64,
     pub programme_name: String,
     pub detail: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: LeadStatus,
     pub outcome: Option<String>,
     pub handled_at: Option<i64>,
 }
@@ -934,7 +935,7 @@ impl Store {
     pub async fn record_outreach_outcome(
         &self,
         id: i64,
-        status: &str,
+        status: LeadStatus,
         outcome: &str,
         by: i64,
         now: i64,
@@ -943,7 +944,7 @@ impl Store {
             "UPDATE outreach_leads SET status = $1, outcome = $2, handled_by = $3, handled_at = $4 \
              WHERE id = $5 AND status = 'open'",
         )
-        .bind(status)
+        .bind(status.as_str())
         .bind(outcome)
         .bind(by)
         .bind(now)

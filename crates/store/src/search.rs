@@ -4,13 +4,13 @@
 //! same terms. Only public content is ever indexed.
 
 use sqlx::FromRow;
+use xiaowei_core::search::DocumentKind;
 
 use crate::{Backend, Store, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct SearchDocument {
-    /// `roster`, `power`, `power_record`, `disclosure`…
-    pub kind: String,
+    pub kind: DocumentKind,
     pub ref_id: i64,
     pub org_code: String,
     pub title: String,
@@ -22,7 +22,8 @@ pub struct SearchDocument {
 
 #[derive(Debug, Clone, FromRow, PartialEq)]
 pub struct SearchHit {
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: DocumentKind,
     pub ref_id: i64,
     pub org_code: String,
     pub title: String,
@@ -39,7 +40,7 @@ impl Store {
              org_code = excluded.org_code, title = excluded.title, body = excluded.body, url = excluded.url, \
              title_terms = excluded.title_terms, terms = excluded.terms, updated_at = excluded.updated_at",
         )
-        .bind(&d.kind)
+        .bind(d.kind.as_str())
         .bind(d.ref_id)
         .bind(&d.org_code)
         .bind(&d.title)
@@ -54,9 +55,9 @@ impl Store {
     }
 
     /// Removes a thing from the index (withdrawn, superseded, deleted).
-    pub async fn unindex_document(&self, kind: &str, ref_id: i64) -> Result<(), StoreError> {
+    pub async fn unindex_document(&self, kind: DocumentKind, ref_id: i64) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM search_documents WHERE kind = $1 AND ref_id = $2")
-            .bind(kind)
+            .bind(kind.as_str())
             .bind(ref_id)
             .execute(&self.pool)
             .await?;

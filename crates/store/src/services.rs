@@ -6,9 +6,11 @@
 //! a restart or a second server instance never acts twice.
 
 use sqlx::FromRow;
-use xiaowei_core::service::{CaseStatus, ExtensionStatus, TimeLimit};
+use xiaowei_core::service::{CaseStatus, ExtensionStatus, Recipient, TimeLimit};
+use xiaowei_core::tracked::{Rating, Satisfaction};
+use xiaowei_core::workday::DayKind;
 
-use crate::decode::Flag;
+use crate::decode::{Flag, MaybeCode};
 use crate::outbox::NewOutbox;
 use crate::tracked::{Columns, Filing, Mark, NewEvent, NewPhoto, RequestKind, Writes, write_event};
 use crate::{Store, StoreError};
@@ -84,7 +86,8 @@ pub struct ServiceCase {
     pub contacted_at: Option<i64>,
     pub completed_at: Option<i64>,
     pub reply: Option<String>,
-    pub rating: Option<String>,
+    #[sqlx(try_from = "MaybeCode")]
+    pub rating: Option<Satisfaction>,
     pub rating_comment: Option<String>,
     pub rated_at: Option<i64>,
 }
@@ -139,7 +142,7 @@ pub struct CaseExtension {
 pub struct CaseChange {
     pub contacted: bool,
     pub completed_reply: Option<String>,
-    pub rating: Option<(String, String)>,
+    pub rating: Option<Rating>,
     /// A new completion deadline (due, remind at) with its basis, clearing the reminder and overdue
     /// marks: for a reopened case.
     pub new_completion: Option<(i64, i64, String)>,
@@ -188,8 +191,8 @@ impl Writes for CaseChange {
             c.now("completed_at");
             c.text("reply", reply);
         }
-        if let Some((rating, comment)) = &self.rating {
-            c.rating(rating, comment);
+        if let Some(rating) = &self.rating {
+            c.rating(rating);
         }
         if let Some(deadline) = &self.new_completion {
             let marks = ["completion_reminded_at", "completion_overdue_at"];
@@ -209,11 +212,13 @@ pub struct CaseFilter {
     pub overdue_only: bool,
 }
 
-/// A person or role a case notification may reach, with their sealed phone.
+/// A person a notification may reach, in the role `Role` of one kind of tracked request's
+/// recipients (`core::service::Recipient` for a case, `MessageRecipient`, `ObjectionRecipient`),
+/// with their sealed phone.
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
-pub struct RecipientRow {
-    /// A case's `core::service::Recipient` code, a message's (`author`…) or an objection's.
-    pub role: String,
+pub struct RecipientRow<Role: TryFrom<String, Error = xiaowei_core::UnknownCode>> {
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub name: String,
     pub phone_enc: Vec<u8>,
     pub phone_idx: String,
@@ -222,7 +227,8 @@ pub struct RecipientRow {
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct CalendarDayRow {
     pub on_date: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: DayKind,
     pub name: String,
 }
 
@@ -543,7 +549,11 @@ impl Store {
     /// department's head and leaders in charge, the item's case officer, the township handler and
     /// the county supervisors with a phone whose scope covers the village. The applicant is the
     /// caller's to add.
-    pub async fn notice_recipients(&self, item_id: i64, org_code: &str) -> Result<Vec<RecipientRow>, StoreError> {
+    pub async fn notice_recipients(
+        &self,
+        item_id: i64,
+        org_code: &str,
+    ) -> Result<Vec<RecipientRow<Recipient>>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT dc.position AS role, dc.name, dc.phone_enc, dc.phone_idx FROM service_items i \
              JOIN department_contacts dc ON dc.department_id = i.department_id AND dc.position IN ('head', 'leader') \

@@ -5,10 +5,10 @@
 
 use sqlx::FromRow;
 use xiaowei_core::Transition;
-use xiaowei_core::period::RosterPeriod;
+use xiaowei_core::period::{PeriodReading, RosterPeriod};
 use xiaowei_core::subsidy::{DifferenceKind, Phase, RosterStatus, Unit};
 
-use crate::decode::Flag;
+use crate::decode::{Flag, MaybeCode};
 use crate::{Backend, Store, StoreError};
 
 /// 补贴项目
@@ -80,9 +80,10 @@ pub struct Roster {
     pub backloaded: bool,
     /// Why a paid roster was approved while objections to its proposed roster were open.
     pub objection_override: Option<String>,
-    /// The structured period's kind (`annual`, `quarter`, `month`, `supplement`), or `unread`
-    /// for a text no kind could be read from (see migration 0034).
-    pub period_kind: Option<String>,
+    /// The structured period's kind, or that no kind could be read from its text (see migration
+    /// 0034).
+    #[sqlx(try_from = "MaybeCode")]
+    pub period_kind: Option<PeriodReading>,
 }
 
 /// A period's structured columns as stored with a roster.
@@ -99,11 +100,11 @@ impl StoredPeriod {
         match read.known() {
             Some(p) => Self {
                 year: i64::from(p.year()),
-                kind: p.kind().as_str(),
+                kind: PeriodReading::Read(p.kind()).as_str(),
                 number: Some(i64::from(p.number())),
                 key: read.key(),
             },
-            None => Self { year, kind: "unread", number: None, key: read.key() },
+            None => Self { year, kind: PeriodReading::Unread.as_str(), number: None, key: read.key() },
         }
     }
 }

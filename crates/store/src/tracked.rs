@@ -14,16 +14,62 @@
 //! had), and the two photo tables too. This module never decides whether a change is allowed: the
 //! transition comes from the kind's state machine in core.
 
-use sqlx::any::AnyArguments;
-use sqlx::{Any, FromRow};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::{Any, FromRow, Row};
 use xiaowei_core::Transition;
-use xiaowei_core::message::MessageStatus;
+use xiaowei_core::message::{MessageKind, MessageStatus};
 use xiaowei_core::objection::ObjectionStatus;
-use xiaowei_core::service::CaseStatus;
+use xiaowei_core::service::{CaseStatus, ContactMethod};
+use xiaowei_core::tracked::{Rating, TimelineKind};
 
-use crate::decode::Flag;
+use crate::decode::{Flag, MaybeCode};
 use crate::outbox::{NewOutbox, insert_outbox};
 use crate::{Store, StoreError};
+
+/// A case's or a message's status with what kind it is, read from one query over both tables (the
+/// board, an owner's list): its `kind` column holds `case` or the message kind's code, its
+/// `status` column the status in that kind's own vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filed {
+    Case(CaseStatus),
+    Message(MessageKind, MessageStatus),
+}
+
+impl Filed {
+    /// The status as the public pages name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Case(status) => status.label(),
+            Self::Message(_, status) => status.label(),
+        }
+    }
+
+    /// Decodes the row's `kind` and `status` columns.
+    pub(crate) fn read(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let kind: String = row.try_get("kind")?;
+        let status: String = row.try_get("status")?;
+        let bad = |column: &'static str| {
+            move |e: xiaowei_core::UnknownCode| sqlx::Error::ColumnDecode { index: column.to_owned(), source: e.into() }
+        };
+        Ok(if kind == "case" {
+            Self::Case(CaseStatus::try_from(status).map_err(bad("status"))?)
+        } else {
+            Self::Message(
+                MessageKind::try_from(kind).map_err(bad("kind"))?,
+                MessageStatus::try_from(status).map_err(bad("status"))?,
+            )
+        })
+    }
+}
+
+/// Reads a nullable code column of a hand-decoded row.
+pub(crate) fn maybe_code<T: TryFrom<String, Error = xiaowei_core::UnknownCode>>(
+    row: &AnyRow,
+    column: &str,
+) -> Result<Option<T>, sqlx::Error> {
+    Option::<T>::try_from(row.try_get::<MaybeCode, _>(column)?)
+        .map_err(|e| sqlx::Error::ColumnDecode { index: column.to_owned(), source: e.into() })
+}
 
 /// A kind of tracked request, naming its tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -165,9 +211,9 @@ impl Columns {
     }
 
     /// The filer's rating and comment, stamped now.
-    pub(crate) fn rating(&mut self, rating: &str, comment: &str) {
-        self.text("rating", rating);
-        self.text("rating_comment", comment);
+    pub(crate) fn rating(&mut self, rating: &Rating) {
+        self.text("rating", rating.satisfaction.as_str());
+        self.text("rating_comment", &rating.comment);
         self.now("rated_at");
     }
 
@@ -212,11 +258,11 @@ pub trait Mark: Copy {
 /// A timeline entry to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {
-    pub kind: String,
+    pub kind: TimelineKind,
     pub actor: String,
     pub staff_user_id: Option<i64>,
     /// How a case's first contact was made.
-    pub method: Option<String>,
+    pub method: Option<ContactMethod>,
     pub note: String,
     /// Whether the filer's public timeline shows it.
     pub public: bool,
@@ -227,9 +273,11 @@ pub struct NewEvent {
 pub struct Event {
     pub id: i64,
     pub request_id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: TimelineKind,
     pub actor: String,
-    pub method: Option<String>,
+    #[sqlx(try_from = "MaybeCode")]
+    pub method: Option<ContactMethod>,
     pub note: String,
     #[sqlx(try_from = "Flag")]
     pub public: bool,
@@ -434,10 +482,10 @@ pub(crate) async fn write_event(
     ));
     sqlx::query(sql)
         .bind(id)
-        .bind(&e.kind)
+        .bind(e.kind.as_str())
         .bind(&e.actor)
         .bind(e.staff_user_id)
-        .bind(&e.method)
+        .bind(e.method.map(ContactMethod::as_str))
         .bind(&e.note)
         .bind(i64::from(e.public))
         .bind(now)

@@ -4,6 +4,7 @@
 //! sees them in clear. Every query is scoped by the village's org code.
 
 use sqlx::FromRow;
+use xiaowei_core::village_office::Audiences;
 
 use crate::{Store, StoreError};
 
@@ -63,8 +64,8 @@ pub struct Meeting {
     pub starts_at: i64,
     pub place: String,
     pub agenda: String,
-    /// Audience codes joined by commas (see `xiaowei_core::village_office::Audience`).
-    pub audiences: String,
+    #[sqlx(try_from = "String")]
+    pub audiences: Audiences,
     pub minutes: Option<String>,
     pub minutes_at: Option<i64>,
     pub minutes_attachment_id: Option<i64>,
@@ -76,7 +77,7 @@ pub struct NewMeeting {
     pub starts_at: i64,
     pub place: String,
     pub agenda: String,
-    pub audiences: String,
+    pub audiences: Audiences,
     pub created_by: Option<i64>,
 }
 
@@ -223,7 +224,7 @@ impl Store {
         .bind(m.starts_at)
         .bind(&m.place)
         .bind(&m.agenda)
-        .bind(&m.audiences)
+        .bind(m.audiences.codes())
         .bind(m.created_by)
         .bind(now)
         .fetch_one(&self.pool)

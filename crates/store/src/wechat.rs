@@ -47,7 +47,8 @@ pub struct NewWechatAccount {
 pub struct Follower {
     pub township_code: String,
     pub openid: String,
-    pub subscribed: i64,
+    #[sqlx(try_from = "Flag")]
+    pub subscribed: bool,
     pub first_subscribed_at: i64,
     pub subscribed_at: Option<i64>,
     pub unsubscribed_at: Option<i64>,

@@ -60,11 +60,17 @@ pub async fn place(state: &AppState, code: &str, field: &str) -> Result<Org, Api
     responses((status = 200, description = "乡镇列表", body = Page<Township>)))]
 pub async fn townships(State(state): State<AppState>, paging: Paging) -> Result<Listed<Township>, ApiError> {
     let store = state.store();
-    let mut all = Vec::new();
-    for t in store.orgs_at_level(OrgLevel::Township).await? {
-        let villages = store.org_counts(&t.code).await?.villages;
-        all.push(Township { name: t.display_name().to_owned(), code: t.code, villages });
-    }
+    let counts: std::collections::HashMap<String, i64> = store.villages_per_township().await?.into_iter().collect();
+    let all = store
+        .orgs_at_level(OrgLevel::Township)
+        .await?
+        .into_iter()
+        .map(|t| Township {
+            villages: counts.get(&t.code).copied().unwrap_or(0),
+            name: t.display_name().to_owned(),
+            code: t.code,
+        })
+        .collect();
     Ok(paging.slice(all))
 }
 

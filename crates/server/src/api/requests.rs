@@ -14,7 +14,6 @@ use utoipa::{IntoParams, ToSchema};
 use xiaowei_core::OrgLevel;
 use xiaowei_core::message::{self, MessageKind};
 use xiaowei_core::service;
-use xiaowei_core::tracked::Satisfaction;
 use xiaowei_store::RequestKind;
 
 use super::api_time;
@@ -121,7 +120,7 @@ pub async fn show_case(
         return Err(AppError::NotFound.into());
     }
     let case = state.store().find_case_by_tracking(&tracking).await?.ok_or(AppError::NotFound)?;
-    let rating = case.rating.as_deref().and_then(Satisfaction::parse);
+    let rating = case.rating;
     let events = state.store().events(RequestKind::Case, case.id).await?;
     Ok(private(CaseView {
         phone_masked: masked_phone(&state, &case.phone_enc),
@@ -142,7 +141,7 @@ pub async fn show_case(
         description: case.description,
         deadline_basis: case.deadline_basis,
         reply: case.reply,
-        rating: case.rating,
+        rating: rating.map(|r| r.as_str().to_owned()),
     }))
 }
 
@@ -198,7 +197,7 @@ pub async fn show_message(
         Some(id) => store.find_message(id).await?.map(|other| other.tracking),
         None => None,
     };
-    let rating = m.rating.as_deref().and_then(Satisfaction::parse);
+    let rating = m.rating;
     let events = store.events(RequestKind::Message, m.id).await?;
     Ok(private(MessageView {
         phone_masked,
@@ -217,7 +216,7 @@ pub async fn show_message(
         body: m.body,
         deadline_basis: m.deadline_basis,
         reply: m.reply,
-        rating: m.rating,
+        rating: rating.map(|r| r.as_str().to_owned()),
     }))
 }
 

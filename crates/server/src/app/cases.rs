@@ -6,6 +6,7 @@
 
 use axum::body::Bytes;
 use xiaowei_core::alert::AlertKind;
+use xiaowei_core::outbox::TextChannel;
 use xiaowei_core::service::{self, CaseAction, CaseStatus, ContactMethod, ExtensionStatus, Notice, Recipient};
 use xiaowei_core::tracked::{Rating, TimelineKind, remind_at};
 use xiaowei_core::{OrgLevel, Phone, ResidentId};
@@ -13,9 +14,7 @@ use xiaowei_store::{
     CaseChange, ClockMark, NewCase, NewEvent, NewOutbox, NewPhoto, RecipientRow, ServiceCase, ServiceItem,
 };
 
-use super::tracked::{
-    Filer, Official, Outcome, WECHAT_CHANNEL, calendar, calendar_as_of, draw_again, explain_deadline,
-};
+use super::tracked::{Filer, Official, Outcome, calendar, calendar_as_of, draw_again, explain_deadline};
 use crate::state::AppState;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
@@ -81,7 +80,7 @@ pub async fn notices(
 ) -> Result<Vec<NewOutbox>, AppError> {
     let mut rows = state.store().notice_recipients(case.item_id, case.org_code).await?;
     rows.push(RecipientRow {
-        role: Recipient::Applicant.as_str().into(),
+        role: Recipient::Applicant,
         name: case.applicant.2.to_owned(),
         phone_enc: case.applicant.0.to_vec(),
         phone_idx: case.applicant.1.to_owned(),
@@ -102,18 +101,18 @@ pub async fn notices(
             .store()
             .follower(&account, &openid)
             .await?
-            .filter(|f| f.subscribed == 1)
+            .filter(|f| f.subscribed)
             .map(|_| state.cipher().encrypt(&format!("{account}:{openid}"))),
         _ => None,
     };
     let mut seen = std::collections::HashSet::new();
     Ok(rows
         .into_iter()
-        .filter(|r| Recipient::parse(&r.role).is_some_and(|role| wanted.contains(&role)))
+        .filter(|r| wanted.contains(&r.role))
         .filter(|r| seen.insert(r.phone_idx.clone()))
         .map(|r| {
-            let wechat = follower.clone().filter(|_| r.role == Recipient::Applicant.as_str());
-            let channel = if wechat.is_some() { WECHAT_CHANNEL } else { "sms" };
+            let wechat = follower.clone().filter(|_| r.role == Recipient::Applicant);
+            let channel = if wechat.is_some() { TextChannel::Wechat } else { TextChannel::Sms };
             NewOutbox {
                 dedup_key: format!(
                     "case:{}:{}:{seq}:{}",
@@ -121,14 +120,9 @@ pub async fn notices(
                     notice.key(),
                     &r.phone_idx[..r.phone_idx.len().min(16)]
                 ),
-                channel: channel.into(),
+                channel,
                 notice: notice.key().into(),
-                recipient: format!(
-                    "{} {}{}",
-                    Recipient::parse(&r.role).map_or("", Recipient::label),
-                    r.name,
-                    if wechat.is_some() { "（微信）" } else { "" }
-                ),
+                recipient: format!("{} {}{}", r.role.label(), r.name, if wechat.is_some() { "（微信）" } else { "" }),
                 phone_enc: wechat.unwrap_or(r.phone_enc),
                 phone_idx: r.phone_idx,
                 params: params_json.clone(),
@@ -254,7 +248,7 @@ pub async fn file(
         };
         let texts = notices(state, &case_ref, Notice::CaseSubmitted, 0).await?;
         let event = NewEvent {
-            kind: TimelineKind::Submitted.as_str().into(),
+            kind: TimelineKind::Submitted,
             actor: officer.as_ref().map_or_else(|| "申请人".to_owned(), |u| format!("{}（代办）", u.display_name)),
             staff_user_id: officer.as_ref().map(|u| u.id),
             method: None,
@@ -341,17 +335,6 @@ fn text_field(value: &str, field: &str, min: usize) -> Result<String, AppError> 
     Ok(value.to_owned())
 }
 
-fn event_by(by: &Official, kind: &str, method: Option<ContactMethod>, note: String, public: bool) -> NewEvent {
-    NewEvent {
-        kind: kind.into(),
-        actor: by.display_name.clone(),
-        staff_user_id: Some(by.id),
-        method: method.map(|m| m.as_str().to_owned()),
-        note,
-        public,
-    }
-}
-
 async fn audit(
     state: &AppState,
     by: &Official,
@@ -382,7 +365,10 @@ pub async fn record_contact(
         return Ok(Outcome::Repeat);
     }
     let texts = notices(state, &CaseRef::of(case), Notice::CaseContacted, 0).await?;
-    let event = event_by(by, "contact", Some(method), format!("{}：{note}", method.label()), true);
+    let event = NewEvent {
+        method: Some(method),
+        ..by.event(TimelineKind::Contact, format!("{}：{note}", method.label()), true)
+    };
     let change = CaseChange { contacted: true, ..CaseChange::default() };
     if !state.store().change(case.id, transition, &change, &event, &texts, now).await? {
         return Ok(Outcome::Repeat);
@@ -405,7 +391,7 @@ pub async fn add_progress(
     if !by.claim(state, form_key).await? {
         return Ok(Outcome::Repeat);
     }
-    let event = event_by(by, "progress", None, note, public);
+    let event = by.event(TimelineKind::Progress, note, public);
     let not_open = || AppError::invalid("该办件当前不能记录进展（尚未联系或已办结）");
     let transition = service::transition(case.status, CaseAction::Progress).map_err(|_| not_open())?;
     if !state.store().change(case.id, transition, &CaseChange::default(), &event, &[], now).await? {
@@ -433,7 +419,7 @@ pub async fn complete(
         return Ok(Outcome::Repeat);
     }
     let texts = notices(state, &CaseRef::of(case), Notice::CaseCompleted, now).await?;
-    let event = event_by(by, "complete", None, format!("办结答复：{reply}"), true);
+    let event = by.event(TimelineKind::Complete, format!("办结答复：{reply}"), true);
     let change = CaseChange { completed_reply: Some(reply), ..CaseChange::default() };
     if !state.store().change(case.id, transition, &change, &event, &texts, now).await? {
         return Ok(Outcome::Repeat);
@@ -464,7 +450,7 @@ pub async fn request_extension(
     }
     service::check_extension(status, case.completion_due, now, days, pending)
         .map_err(|e| AppError::invalid(format!("延期：{e}")))?;
-    let event = event_by(by, "extension_requested", None, format!("申请延期{days}个工作日：{reason}"), false);
+    let event = by.event(TimelineKind::ExtensionRequested, format!("申请延期{days}个工作日：{reason}"), false);
     if !state.store().request_extension(case.id, i64::from(days), &reason, by.id, &event, now).await? {
         return Err(AppError::invalid("延期：已有待审批的延期申请"));
     }
@@ -508,8 +494,8 @@ pub async fn decide_extension(
     } else {
         (None, format!("不批准延期：{note}"))
     };
-    let kind = if approve { "extension_approved" } else { "extension_rejected" };
-    let event = event_by(by, kind, None, text, true);
+    let kind = if approve { TimelineKind::ExtensionApproved } else { TimelineKind::ExtensionRejected };
+    let event = by.event(kind, text, true);
     if !state.store().decide_extension(extension.id, decision, by.id, &note, &event, now).await? {
         return Ok(Outcome::Repeat);
     }
@@ -524,8 +510,7 @@ pub async fn rate(state: &AppState, case: &ServiceCase, rated: &Rating, now: i64
     let rating = rated.satisfaction;
     let from = case.status;
     let Ok(transition) = service::transition(from, CaseAction::Rate(rating)) else { return Ok(Outcome::Repeat) };
-    let mut change =
-        CaseChange { rating: Some((rating.as_str().into(), rated.comment.clone())), ..CaseChange::default() };
+    let mut change = CaseChange { rating: Some(rated.clone()), ..CaseChange::default() };
     let mut texts = Vec::new();
     let mut note = rated.note();
     if rating.reopens() {
@@ -536,7 +521,7 @@ pub async fn rate(state: &AppState, case: &ServiceCase, rated: &Rating, now: i64
         note = xiaowei_core::text::join_sentences(&note, "办件重新办理，已通知县纪委监委");
     }
     let event = NewEvent {
-        kind: TimelineKind::Rate.as_str().into(),
+        kind: TimelineKind::Rate,
         actor: "申请人".into(),
         staff_user_id: None,
         method: None,
@@ -547,22 +532,22 @@ pub async fn rate(state: &AppState, case: &ServiceCase, rated: &Rating, now: i64
     Ok(if changed { Outcome::Done } else { Outcome::Repeat })
 }
 
-fn clock_notice(mark: ClockMark) -> (Notice, &'static str, &'static str) {
+fn clock_notice(mark: ClockMark) -> (Notice, TimelineKind, &'static str) {
     match mark {
         ClockMark::ContactReminder => {
-            (Notice::ContactReminder, "contact_reminder", "距24小时联系时限不足4小时，已短信提醒经办人")
+            (Notice::ContactReminder, TimelineKind::ContactReminder, "距24小时联系时限不足4小时，已短信提醒经办人")
         }
         ClockMark::ContactOverdue => (
             Notice::ContactOverdue,
-            "contact_overdue",
+            TimelineKind::ContactOverdue,
             "超过24小时未联系群众，标记逾期，已短信告知部门主要领导和县纪委监委",
         ),
         ClockMark::CompletionReminder => {
-            (Notice::CompletionReminder, "completion_reminder", "距办理期限不足24小时，已短信提醒经办人")
+            (Notice::CompletionReminder, TimelineKind::CompletionReminder, "距办理期限不足24小时，已短信提醒经办人")
         }
         ClockMark::CompletionOverdue => (
             Notice::CompletionOverdue,
-            "completion_overdue",
+            TimelineKind::CompletionOverdue,
             "超过办理期限未办结，标记逾期，已短信告知部门主要领导和县纪委监委",
         ),
     }

@@ -14,6 +14,7 @@ use xiaowei_core::alert::AlertKind;
 use xiaowei_core::message::{
     self, MessageAction, MessageKind, MessageNotice, MessageRecipient, MessageStatus, MessageTransitionError, PhoneRule,
 };
+use xiaowei_core::outbox::TextChannel;
 use xiaowei_core::text::FreeText;
 use xiaowei_core::tracked::{DayClock, Rating, TimelineKind};
 use xiaowei_store::{
@@ -49,16 +50,6 @@ pub fn message_key(state: &AppState, tracking: &str) -> String {
     state.cipher().token_tag("message-link", tracking)[..20].to_owned()
 }
 
-fn message_role(recipient: MessageRecipient) -> &'static str {
-    match recipient {
-        MessageRecipient::Handlers => "handler",
-        MessageRecipient::Assignee => "assignee",
-        MessageRecipient::Commission => "commission",
-        MessageRecipient::CountySupervisor => "supervisor",
-        MessageRecipient::Author => "author",
-    }
-}
-
 /// The outbox rows of `notice` about a message; `seq` tells repeated events apart. The author is
 /// named in no row: their own text is addressed to 留言人 (or 举报人), and no text carries the
 /// content or who wrote it.
@@ -72,14 +63,13 @@ pub async fn notices(
     let mut rows = state.store().message_recipients(&m.org_code, m.assigned_to).await?;
     if let (Some(phone_enc), Some(phone_idx)) = (&m.phone_enc, &m.phone_idx) {
         rows.push(RecipientRow {
-            role: "author".into(),
+            role: MessageRecipient::Author,
             name: String::new(),
             phone_enc: phone_enc.clone(),
             phone_idx: phone_idx.clone(),
         });
     }
     let recipients = notice.recipients(kind);
-    let wanted: Vec<&str> = recipients.iter().map(|r| message_role(*r)).collect();
     let link = if recipients == [MessageRecipient::Author] {
         author_link(state, &m.tracking)
     } else {
@@ -91,7 +81,7 @@ pub async fn notices(
     let mut seen = std::collections::HashSet::new();
     Ok(rows
         .into_iter()
-        .filter(|r| wanted.contains(&r.role.as_str()))
+        .filter(|r| recipients.contains(&r.role))
         .filter(|r| seen.insert(r.phone_idx.clone()))
         .map(|r| NewOutbox {
             dedup_key: format!(
@@ -100,14 +90,14 @@ pub async fn notices(
                 notice.key(),
                 &r.phone_idx[..r.phone_idx.len().min(16)]
             ),
-            channel: "sms".into(),
+            channel: TextChannel::Sms,
             notice: notice.key().into(),
-            recipient: match r.role.as_str() {
-                "author" if kind == MessageKind::Report => "举报人".to_owned(),
-                "author" => "留言人".to_owned(),
-                "handler" => format!("承办人员 {}", r.name),
-                "assignee" => format!("承办人 {}", r.name),
-                _ => format!("纪委监委 {}", r.name),
+            recipient: match r.role {
+                MessageRecipient::Author if kind == MessageKind::Report => "举报人".to_owned(),
+                MessageRecipient::Author => "留言人".to_owned(),
+                MessageRecipient::Handlers => format!("承办人员 {}", r.name),
+                MessageRecipient::Assignee => format!("承办人 {}", r.name),
+                MessageRecipient::Commission | MessageRecipient::CountySupervisor => format!("纪委监委 {}", r.name),
             },
             phone_enc: r.phone_enc,
             phone_idx: r.phone_idx,
@@ -197,7 +187,7 @@ async fn store_new(
         new.tracking = message::tracking_number(at, state.draw_digits());
         let texts = notices(state, &draft_message(&new), MessageNotice::Received, 0).await?;
         let event = NewEvent {
-            kind: TimelineKind::Submitted.as_str().into(),
+            kind: TimelineKind::Submitted,
             actor: actor.clone(),
             staff_user_id,
             method: None,
@@ -420,17 +410,6 @@ fn text_field(value: &str, field: &str, min: usize, max: usize) -> Result<String
     Ok(value.to_owned())
 }
 
-fn event_by(by: &Official, kind: &str, note: String, public: bool) -> NewEvent {
-    NewEvent {
-        kind: kind.into(),
-        actor: by.display_name.clone(),
-        staff_user_id: Some(by.id),
-        method: None,
-        note,
-        public,
-    }
-}
-
 async fn audit(
     state: &AppState,
     by: &Official,
@@ -476,7 +455,7 @@ pub async fn assign(
     }
     let assigned = Message { assigned_to: Some(user.id), ..m.clone() };
     let texts = notices(state, &assigned, MessageNotice::Assigned, now).await?;
-    let event = event_by(by, "assign", format!("交由{}办理", user.display_name), false);
+    let event = by.event(TimelineKind::Assign, format!("交由{}办理", user.display_name), false);
     let change = MessageChange { assigned_to: Some(user.id), ..MessageChange::default() };
     if !state.store().change(m.id, transition, &change, &event, &texts, now).await? {
         return Ok(Outcome::Repeat);
@@ -506,7 +485,7 @@ pub async fn reply(
     }
     let texts = notices(state, m, MessageNotice::Replied, now).await?;
     let note = format!("{}答复：{text}", if public { "公开" } else { "" });
-    let event = event_by(by, "reply", note, true);
+    let event = by.event(TimelineKind::Reply, note, true);
     let change = MessageChange { reply: Some((text, public, by.id)), ..MessageChange::default() };
     // A message assigned while the reply was written is answered from where it stands now.
     let mut status = m.status;
@@ -543,7 +522,7 @@ pub async fn mark_handled(
     }
     let note: String = note.trim().chars().take(500).collect();
     let text = if note.is_empty() { "标记办结".to_owned() } else { format!("标记办结：{note}") };
-    let event = event_by(by, "handled", text, true);
+    let event = by.event(TimelineKind::Handled, text, true);
     let change = MessageChange::default();
     if !state.store().change(m.id, transition, &change, &event, &[], now).await? {
         return Ok(Outcome::Repeat);
@@ -578,12 +557,12 @@ pub async fn merge(
     if !by.claim(state, form_key).await? {
         return Ok(Outcome::Repeat);
     }
-    let event = event_by(by, "merge", format!("与留言{}反映的问题相同，合并办理", kept.tracking), true);
+    let event = by.event(TimelineKind::Merge, format!("与留言{}反映的问题相同，合并办理", kept.tracking), true);
     let change = MessageChange { merged_into: Some(kept.id), ..MessageChange::default() };
     if !state.store().change(m.id, transition, &change, &event, &[], now).await? {
         return Ok(Outcome::Repeat);
     }
-    let note = event_by(by, "merged_in", format!("留言{}与本条重复，已合并到本条", m.tracking), false);
+    let note = by.event(TimelineKind::MergedIn, format!("留言{}与本条重复，已合并到本条", m.tracking), false);
     state.store().add_event(RequestKind::Message, kept.id, &note, now).await?;
     audit(state, by, m, "message.merge", format!("合并到{}", kept.tracking), now).await?;
     Ok(Outcome::Done)
@@ -606,7 +585,7 @@ pub async fn hide(
     if !by.claim(state, form_key).await? {
         return Ok(Outcome::Repeat);
     }
-    let event = event_by(by, "hide", format!("屏蔽留言，原因：{reason}"), true);
+    let event = by.event(TimelineKind::Hide, format!("屏蔽留言，原因：{reason}"), true);
     let change = MessageChange { hidden_reason: Some(reason.clone()), ..MessageChange::default() };
     if !state.store().change(m.id, transition, &change, &event, &[], now).await? {
         return Ok(Outcome::Repeat);
@@ -621,8 +600,7 @@ pub async fn rate(state: &AppState, m: &Message, rated: &Rating, now: i64) -> Re
     let rating = rated.satisfaction;
     let from = m.status;
     let Ok(transition) = message::transition(from, MessageAction::Rate(rating)) else { return Ok(Outcome::Repeat) };
-    let mut change =
-        MessageChange { rating: Some((rating.as_str().into(), rated.comment.clone())), ..MessageChange::default() };
+    let mut change = MessageChange { rating: Some(rated.clone()), ..MessageChange::default() };
     let mut texts = Vec::new();
     let mut note = rated.note();
     if rating.reopens() {
@@ -634,7 +612,7 @@ pub async fn rate(state: &AppState, m: &Message, rated: &Rating, now: i64) -> Re
         note = xiaowei_core::text::join_sentences(&note, "留言重新办理，已通知县纪委监委");
     }
     let event = NewEvent {
-        kind: TimelineKind::Rate.as_str().into(),
+        kind: TimelineKind::Rate,
         actor: "留言人".into(),
         staff_user_id: None,
         method: None,
@@ -660,7 +638,7 @@ pub async fn run_clocks(state: &AppState, now: i64) -> Result<usize, AppError> {
         };
         let notices = notices(state, &m, notice, 0).await?;
         let public = mark == MessageClock::Overdue;
-        Ok(Some(super::tracked::ClockEntry { kind: kind.as_str(), note, public, notices }))
+        Ok(Some(super::tracked::ClockEntry { kind, note, public, notices }))
     })
     .await
 }

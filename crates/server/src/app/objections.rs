@@ -10,6 +10,7 @@ use xiaowei_core::Phone;
 use xiaowei_core::objection::{
     self, DEFAULT_REPLY_DAYS, ObjectionAction, ObjectionNotice, ObjectionRecipient, ObjectionStatus,
 };
+use xiaowei_core::outbox::TextChannel;
 use xiaowei_core::tracked::{Rating, Satisfaction, TimelineKind};
 use xiaowei_store::{
     NewEvent, NewObjection, NewOutbox, Objection, ObjectionChange, ObjectionClock, RatingChange, RecipientRow,
@@ -79,20 +80,12 @@ pub async fn notices(
 ) -> Result<Vec<NewOutbox>, AppError> {
     let mut rows = state.store().objection_recipients(&o.org_code).await?;
     rows.push(RecipientRow {
-        role: "objector".into(),
+        role: ObjectionRecipient::Objector,
         name: String::new(),
         phone_enc: o.phone_enc.clone(),
         phone_idx: o.phone_idx.clone(),
     });
-    let wanted: Vec<&str> = notice
-        .recipients()
-        .iter()
-        .map(|r| match r {
-            ObjectionRecipient::Reviewers => "reviewer",
-            ObjectionRecipient::Commission => "commission",
-            ObjectionRecipient::Objector => "objector",
-        })
-        .collect();
+    let wanted = notice.recipients();
     let link = if notice == ObjectionNotice::Answered { objector_link(state, &o.code) } else { staff_link(state) };
     let place = place_name(state.store(), &o.org_code).await?;
     let params = notice.params(&o.code, &place, &link);
@@ -101,16 +94,16 @@ pub async fn notices(
     let mut seen = std::collections::HashSet::new();
     Ok(rows
         .into_iter()
-        .filter(|r| wanted.contains(&r.role.as_str()))
+        .filter(|r| wanted.contains(&r.role))
         .filter(|r| seen.insert(r.phone_idx.clone()))
         .map(|r| NewOutbox {
             dedup_key: format!("obj:{}:{}:{seq}:{}", o.id, notice.key(), &r.phone_idx[..r.phone_idx.len().min(16)]),
-            channel: "sms".into(),
+            channel: TextChannel::Sms,
             notice: notice.key().into(),
-            recipient: match r.role.as_str() {
-                "objector" => "异议人".to_owned(),
-                "reviewer" => format!("乡镇审核人 {}", r.name),
-                _ => format!("县纪委监委 {}", r.name),
+            recipient: match r.role {
+                ObjectionRecipient::Objector => "异议人".to_owned(),
+                ObjectionRecipient::Reviewers => format!("乡镇审核人 {}", r.name),
+                ObjectionRecipient::Commission => format!("县纪委监委 {}", r.name),
             },
             phone_enc: r.phone_enc,
             phone_idx: r.phone_idx,
@@ -179,7 +172,7 @@ pub async fn file(state: &AppState, f: Filing, now: i64) -> Result<Filed, AppErr
         deadline_basis: due.basis,
     };
     let event = NewEvent {
-        kind: TimelineKind::Submitted.as_str().into(),
+        kind: TimelineKind::Submitted,
         actor: "异议人".into(),
         staff_user_id: None,
         method: None,
@@ -202,15 +195,14 @@ pub async fn file(state: &AppState, f: Filing, now: i64) -> Result<Filed, AppErr
             Err(e) => return Err(e.into()),
         }
     }
-    if let Some(roster) = new.roster_id {
-        state.pages().forget_roster(roster);
-    }
+    // The roster page shows its objections: this instance serves it anew from the next view.
+    crate::web::shared_pages::read_version(state).await;
     Ok(Filed::New(new.code))
 }
 
 /// The objector's current rating, if any.
 pub fn rating_of(o: &Objection) -> Option<Satisfaction> {
-    o.rating.as_deref().and_then(Satisfaction::parse)
+    o.rating
 }
 
 /// What the objector and staff read as the status.
@@ -238,7 +230,7 @@ pub async fn answer(
     let texts = if last { notices(state, o, ObjectionNotice::Answered, now).await? } else { Vec::new() };
     let heading = if last { "答复" } else { "处理中" };
     let event = NewEvent {
-        kind: TimelineKind::Reply.as_str().into(),
+        kind: TimelineKind::Reply,
         actor: actor.to_owned(),
         staff_user_id: Some(by),
         method: None,
@@ -258,8 +250,8 @@ pub async fn answer(
         }
         status = now_stands;
     }
-    if changed && let Some(roster) = o.roster_id {
-        state.pages().forget_roster(roster);
+    if changed {
+        crate::web::shared_pages::read_version(state).await;
     }
     Ok(changed)
 }
@@ -273,10 +265,7 @@ pub async fn rate(state: &AppState, o: &Objection, rating: &Rating, now: i64) ->
         Err(objection::ObjectionTransitionError::AlreadyRated) => return Ok(()),
         Err(e) => return Err(AppError::Conflict(e.to_string())),
     };
-    let mut change = ObjectionChange {
-        rating: RatingChange::Set(rating.satisfaction.as_str().into(), rating.comment.clone()),
-        ..ObjectionChange::default()
-    };
+    let mut change = ObjectionChange { rating: RatingChange::Set(rating.clone()), ..ObjectionChange::default() };
     let mut texts = Vec::new();
     let mut note = rating.note();
     if rating.satisfaction.reopens() {
@@ -286,17 +275,15 @@ pub async fn rate(state: &AppState, o: &Objection, rating: &Rating, now: i64) ->
         texts = notices(state, o, ObjectionNotice::Unsatisfied, now).await?;
     }
     let event = NewEvent {
-        kind: TimelineKind::Rate.as_str().into(),
+        kind: TimelineKind::Rate,
         actor: "异议人".into(),
         staff_user_id: None,
         method: None,
         note,
         public: true,
     };
-    if state.store().change(o.id, transition, &change, &event, &texts, now).await?
-        && let Some(roster) = o.roster_id
-    {
-        state.pages().forget_roster(roster);
+    if state.store().change(o.id, transition, &change, &event, &texts, now).await? {
+        crate::web::shared_pages::read_version(state).await;
     }
     Ok(())
 }
@@ -320,7 +307,7 @@ pub async fn run_clocks(state: &AppState, now: i64) -> Result<usize, AppError> {
         // A reopened objection runs its clock again: the reopening time tells the rounds apart.
         let notices = notices(state, &o, notice, o.rated_at.unwrap_or(0)).await?;
         let public = mark == ObjectionClock::Overdue;
-        Ok(Some(super::tracked::ClockEntry { kind: kind.as_str(), note, public, notices }))
+        Ok(Some(super::tracked::ClockEntry { kind, note, public, notices }))
     })
     .await
 }

@@ -3,6 +3,7 @@
 //! the CLI call these), and the whole index rebuilt after a bulk load. The search page itself is
 //! `public::search`.
 
+use xiaowei_core::search::DocumentKind;
 use xiaowei_core::subsidy::RosterStatus;
 use xiaowei_store::{Disclosure, PowerExercise, PowerItem, Roster, SearchDocument};
 
@@ -14,7 +15,7 @@ use crate::web::places::place_name;
 /// Segments and stores one index entry.
 pub async fn index(
     state: &AppState,
-    kind: &str,
+    kind: DocumentKind,
     ref_id: i64,
     org_code: &str,
     title: String,
@@ -23,7 +24,7 @@ pub async fn index(
 ) -> Result<(), AppError> {
     let segmenter = state.segmenter().await?;
     let document = SearchDocument {
-        kind: kind.to_owned(),
+        kind,
         ref_id,
         org_code: org_code.to_owned(),
         title_terms: segmenter.index_terms(&title),
@@ -41,7 +42,8 @@ pub async fn index_roster(state: &AppState, roster: &Roster) -> Result<(), AppEr
     let place = place_name(state.store(), &roster.org_code).await?;
     let basis = state.store().find_programme(roster.programme_id).await?.map(|p| p.basis).unwrap_or_default();
     let title = roster_title(roster, &place);
-    index(state, "roster", roster.id, &roster.org_code, title, basis, format!("/rosters/{}", roster.id)).await
+    index(state, DocumentKind::Roster, roster.id, &roster.org_code, title, basis, format!("/rosters/{}", roster.id))
+        .await
 }
 
 /// Indexes a catalogue item by its name, basis, materials, procedure and four lists.
@@ -61,21 +63,22 @@ pub async fn index_power_item(state: &AppState, item: &PowerItem) -> Result<(), 
         body.push(format!("{} {} {}", row.breach, row.measure, row.basis));
     }
     let url = format!("/powers/{}", item.id);
-    index(state, "power", item.id, &item.org_code, item.name.clone(), body.join(" "), url).await
+    index(state, DocumentKind::Power, item.id, &item.org_code, item.name.clone(), body.join(" "), url).await
 }
 
 /// Keeps a 我要办事 item's index entry in step with the catalogue: indexed by its name,
 /// department, conditions and materials while it is offered (county-wide), removed when taken off.
 pub async fn index_service_item(state: &AppState, item_id: i64) -> Result<(), AppError> {
     let Some(item) = state.store().find_service_item(item_id).await? else {
-        return Ok(state.store().unindex_document("service", item_id).await?);
+        return Ok(state.store().unindex_document(DocumentKind::Service, item_id).await?);
     };
     if !item.active {
-        return Ok(state.store().unindex_document("service", item_id).await?);
+        return Ok(state.store().unindex_document(DocumentKind::Service, item_id).await?);
     }
     let county = state.store().county().await?.map(|c| c.code).unwrap_or_default();
     let body = format!("{} {} {} {}", item.department_name, item.conditions, item.materials, item.steps);
-    index(state, "service", item.id, &county, item.name.clone(), body, format!("/services/{}", item.id)).await
+    index(state, DocumentKind::Service, item.id, &county, item.name.clone(), body, format!("/services/{}", item.id))
+        .await
 }
 
 /// Indexes a published power exercise record by its title and its item.
@@ -84,7 +87,7 @@ pub async fn index_power_record(state: &AppState, record: &PowerExercise) -> Res
     let title = format!("{place} {}", record.title);
     let body = format!("{} {}", record.item_name, record.started_on);
     let url = format!("/power-records/{}", record.id);
-    index(state, "power_record", record.id, &record.org_code, title, body, url).await
+    index(state, DocumentKind::PowerRecord, record.id, &record.org_code, title, body, url).await
 }
 
 /// Indexes a published disclosure by its title, category, period and text (Markdown marks removed).
@@ -94,7 +97,7 @@ pub async fn index_disclosure(state: &AppState, d: &Disclosure) -> Result<(), Ap
     let text: String = d.body.chars().map(|c| if "#*_>`[]()|-".contains(c) { ' ' } else { c }).collect::<String>();
     let body = format!("{category} {} {text}", d.period_label);
     let title = format!("{place} {}", d.title);
-    index(state, "disclosure", d.id, &d.org_code, title, body, format!("/disclosures/{}", d.id)).await
+    index(state, DocumentKind::Disclosure, d.id, &d.org_code, title, body, format!("/disclosures/{}", d.id)).await
 }
 
 /// Rebuilds the index entries of everything public (after bulk loading, e.g. the demo): current

@@ -10,7 +10,8 @@ use std::future::Future;
 use xiaowei_core::Phone;
 use xiaowei_core::access::Scope;
 use xiaowei_core::alert::{self, AlertKind, SubjectKind};
-use xiaowei_core::workday::{DayKind, SpecialDay, WorkCalendar, WorkingDeadline};
+use xiaowei_core::tracked::TimelineKind;
+use xiaowei_core::workday::{SpecialDay, WorkCalendar, WorkingDeadline};
 use xiaowei_store::{Mark, NewAlert, NewAuditEntry, NewEvent, NewOutbox, StaffUser, StoreError};
 
 use super::phones::ProvenPhone;
@@ -18,9 +19,6 @@ use crate::state::{AppState, TRACKING_ATTEMPTS};
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 use crate::web::listen::Listen;
-
-/// The outbox channel of WeChat template messages; their `phone_enc` seals `account:openid`.
-pub const WECHAT_CHANNEL: &str = "wechat";
 
 /// What the filer's page of a case or message reads aloud first: its number, read character by
 /// character (`number_label`: 办件编号 or 留言编号), and its status.
@@ -86,9 +84,9 @@ pub async fn calendar_as_of(state: &AppState, at: i64) -> Result<WorkCalendar, A
 }
 
 fn calendar_of(days: Vec<xiaowei_store::CalendarDayRow>) -> WorkCalendar {
-    WorkCalendar::new(days.into_iter().filter_map(|d| {
-        Some(SpecialDay { date: d.on_date.parse().ok()?, kind: DayKind::parse(&d.kind)?, name: d.name })
-    }))
+    WorkCalendar::new(
+        days.into_iter().filter_map(|d| Some(SpecialDay { date: d.on_date.parse().ok()?, kind: d.kind, name: d.name })),
+    )
 }
 
 fn chinese_date(d: jiff::civil::Date) -> String {
@@ -142,6 +140,11 @@ impl Official {
     /// submit), so the action is not done twice.
     pub async fn claim(&self, state: &AppState, form_key: &str) -> Result<bool, AppError> {
         claim_form(state, self.id, form_key).await
+    }
+
+    /// A timeline entry this official writes.
+    pub fn event(&self, kind: TimelineKind, note: String, public: bool) -> NewEvent {
+        NewEvent { kind, actor: self.display_name.clone(), staff_user_id: Some(self.id), method: None, note, public }
     }
 
     /// Records the action in the audit log; a failure to audit fails the action.
@@ -281,8 +284,8 @@ pub async fn raise_unrouted(state: &AppState, u: Unrouted<'_>, now: i64) -> Resu
 
 /// What a clock mark adds to a request when it fires: a timeline entry by 系统 and the texts.
 pub struct ClockEntry {
-    /// The timeline kind (`reminder`, `contact_overdue`…).
-    pub kind: &'static str,
+    /// The timeline kind (a reminder, an overdue mark).
+    pub kind: TimelineKind,
     pub note: &'static str,
     /// Whether the public timeline shows it (an overdue mark does, a reminder does not).
     pub public: bool,
@@ -303,7 +306,7 @@ where
         for id in state.store().due(mark, now, 200).await? {
             let Some(e) = entry(id, mark).await? else { continue };
             let event = NewEvent {
-                kind: e.kind.into(),
+                kind: e.kind,
                 actor: "系统".into(),
                 staff_user_id: None,
                 method: None,

@@ -228,10 +228,7 @@ pub async fn authenticate(state: &AppState, api_key: &str) -> Result<Integrator,
     }
     let refused = |why: &str| Open311Error::new(StatusCode::UNAUTHORIZED, format!("api_key：{why}"));
     match state.store().use_integrator_token(&key_hash(state, api_key), state.now()).await? {
-        TokenUse::Active(token) => {
-            let kinds = Kinds::parse(&token.kinds).ok_or_else(|| refused("密钥的可见类别无效，请联系县级管理员"))?;
-            Ok(Integrator { token: *token, kinds })
-        }
+        TokenUse::Active(token) => Ok(Integrator { kinds: token.kinds, token: *token }),
         TokenUse::Expired => Err(refused("密钥已过期，请联系县级管理员重新签发")),
         TokenUse::Revoked => Err(refused("密钥已被吊销")),
         TokenUse::Unknown => Err(refused("密钥无效")),

@@ -6,21 +6,20 @@
 //! satisfaction of each department and each township with its sample size.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Html;
 use axum::routing::get;
+use axum::{Extension, Router};
 use serde::Deserialize;
 use xiaowei_core::OrgLevel;
-use xiaowei_core::message::MessageKind;
 use xiaowei_core::monitor::Rate;
-use xiaowei_core::service::CaseStatus;
 use xiaowei_core::tracked::Satisfaction;
-use xiaowei_store::{BoardFilter, BoardRow, FigureQuery};
+use xiaowei_store::{BoardFilter, BoardRow, FigureQuery, Filed};
 
 use crate::state::AppState;
 use crate::web::dates::shanghai_date;
 use crate::web::error::AppError;
+use crate::web::page_cache::{SHARED, Shared};
 use crate::web::places::county_name;
 
 /// Rows per page.
@@ -92,27 +91,6 @@ struct BoardPage {
     township_satisfaction: Vec<SatisfactionRow>,
 }
 
-fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "case" => "办件",
-        k => MessageKind::parse(k).map_or("留言", MessageKind::label),
-    }
-}
-
-fn status_label(row: &BoardRow) -> &'static str {
-    if row.kind == "case" {
-        CaseStatus::parse(&row.status).map_or("办理中", CaseStatus::label)
-    } else {
-        match row.status.as_str() {
-            "replied" => "已答复",
-            "closed" => "已办结",
-            "reopened" => "重新办理",
-            "handling" => "处理中",
-            _ => "待处理",
-        }
-    }
-}
-
 /// Whether the work kept its clock: done by the deadline, done late, overdue, or not yet due.
 fn timeliness(row: &BoardRow, now: i64) -> (&'static str, bool) {
     match row.done_at {
@@ -123,7 +101,10 @@ fn timeliness(row: &BoardRow, now: i64) -> (&'static str, bool) {
     }
 }
 
-async fn board(State(state): State<AppState>, Query(q): Query<BoardQuery>) -> Result<Html<String>, AppError> {
+async fn board(
+    State(state): State<AppState>,
+    Query(q): Query<BoardQuery>,
+) -> Result<(Extension<Shared>, Html<String>), AppError> {
     let store = state.store();
     let now = state.now();
     let county = store.county().await?;
@@ -170,16 +151,19 @@ async fn board(State(state): State<AppState>, Query(q): Query<BoardQuery>) -> Re
         .map(|r| {
             let (timely, late) = timeliness(r, now);
             Row {
-                what: if r.kind == "case" { r.item_name.clone() } else { kind_label(&r.kind).to_owned() },
-                kind: if r.kind == "case" { "办件" } else { "留言" },
+                what: match r.filed {
+                    Filed::Case(_) => r.item_name.clone(),
+                    Filed::Message(kind, _) => kind.label().to_owned(),
+                },
+                kind: if matches!(r.filed, Filed::Case(_)) { "办件" } else { "留言" },
                 place: xiaowei_core::org::display_name(&r.org_name).to_owned(),
                 department: r.department_name.clone(),
                 submitted: shanghai_date(r.submitted_at).to_string(),
                 done: r.done_at.map(|at| shanghai_date(at).to_string()).unwrap_or_default(),
-                status: status_label(r),
+                status: r.filed.label(),
                 timely,
                 late,
-                rating: r.rating.as_deref().and_then(Satisfaction::parse).map_or("", Satisfaction::label),
+                rating: r.rating.map_or("", Satisfaction::label),
             }
         })
         .collect();
@@ -233,5 +217,5 @@ async fn board(State(state): State<AppState>, Query(q): Query<BoardQuery>) -> Re
         departments,
         township_satisfaction,
     };
-    Ok(Html(page.render()?))
+    Ok((SHARED, Html(page.render()?)))
 }

@@ -34,6 +34,7 @@ use crate::web::dates::shanghai_date;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 use crate::web::listen::Listen;
+use crate::web::page_cache::{SHARED, Shared};
 use crate::web::places::{county_name, org_of_level};
 
 /// Disclosures listed per page of a place.
@@ -124,7 +125,7 @@ async fn township_or_village(
     State(state): State<AppState>,
     Path(township_code): Path<String>,
     Query(q): Query<PlaceQuery>,
-) -> Result<(Extension<Visit>, Html<String>), AppError> {
+) -> Result<(Extension<Shared>, Extension<Visit>, Html<String>), AppError> {
     let township = org_of_level(&state, &township_code, OrgLevel::Township).await?;
     let store = state.store();
     let village = match q.village.filter(|v| !v.is_empty()) {
@@ -175,7 +176,7 @@ async fn township_or_village(
         finance_overdue: overdue,
         villages,
     };
-    Ok((visit, Html(page.render()?)))
+    Ok((SHARED, visit, Html(page.render()?)))
 }
 
 /// Every village of a township with its last finance disclosure and whether it is overdue.
@@ -321,7 +322,7 @@ struct DisclosurePage {
 async fn disclosure_page(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> Result<(Extension<Visit>, Html<String>), AppError> {
+) -> Result<(Extension<Shared>, Extension<Visit>, Html<String>), AppError> {
     let (d, status) = public_disclosure(&state, id).await?;
     let store = state.store();
     let org = store.find_org(&d.org_code).await?.ok_or(AppError::NotFound)?;
@@ -367,7 +368,7 @@ async fn disclosure_page(
         newest_id,
         changes,
     };
-    Ok((visit, Html(page.render()?)))
+    Ok((SHARED, visit, Html(page.render()?)))
 }
 
 /// A disclosure for listening: its title, place and status, the body paragraph by paragraph, and

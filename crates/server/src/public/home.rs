@@ -16,6 +16,7 @@ use xiaowei_core::monitor::Menu;
 use crate::state::AppState;
 use crate::state::visits::{self, Visit};
 use crate::web::error::AppError;
+use crate::web::page_cache::{SHARED, Shared};
 use crate::web::places::{county_name, org_of_level};
 
 /// One entry of the 民生监督 menu.
@@ -56,15 +57,21 @@ struct CountyPage {
     townships: Vec<TownshipLink>,
 }
 
-async fn county(State(state): State<AppState>) -> Result<Html<String>, AppError> {
+async fn county(State(state): State<AppState>) -> Result<(Extension<Shared>, Html<String>), AppError> {
     let store = state.store();
     let county_name = store.county().await?.map_or_else(|| "本县".to_owned(), |c| c.name);
-    let mut townships = Vec::new();
-    for t in store.orgs_at_level(OrgLevel::Township).await? {
-        let villages = store.org_counts(&t.code).await?.villages;
-        townships.push(TownshipLink { name: t.display_name().to_owned(), code: t.code, villages });
-    }
-    Ok(Html(CountyPage { county_name, townships }.render()?))
+    let counts: std::collections::HashMap<String, i64> = store.villages_per_township().await?.into_iter().collect();
+    let townships = store
+        .orgs_at_level(OrgLevel::Township)
+        .await?
+        .into_iter()
+        .map(|t| TownshipLink {
+            villages: counts.get(&t.code).copied().unwrap_or(0),
+            name: t.display_name().to_owned(),
+            code: t.code,
+        })
+        .collect();
+    Ok((SHARED, Html(CountyPage { county_name, townships }.render()?)))
 }
 
 struct VillageLink {
@@ -85,7 +92,7 @@ struct TownshipPage {
 async fn township(
     State(state): State<AppState>,
     Path(code): Path<String>,
-) -> Result<(Extension<Visit>, Html<String>), AppError> {
+) -> Result<(Extension<Shared>, Extension<Visit>, Html<String>), AppError> {
     let township = org_of_level(&state, &code, OrgLevel::Township).await?;
     let visit = visits::tag(&township.code, Menu::Home);
     let villages = state
@@ -102,7 +109,7 @@ async fn township(
         sections: &SECTIONS,
         villages,
     };
-    Ok((visit, Html(page.render()?)))
+    Ok((SHARED, visit, Html(page.render()?)))
 }
 
 #[derive(Template)]
@@ -120,7 +127,7 @@ struct VillagePage {
 async fn village(
     State(state): State<AppState>,
     Path((township_code, village_code)): Path<(String, String)>,
-) -> Result<(Extension<Visit>, Html<String>), AppError> {
+) -> Result<(Extension<Shared>, Extension<Visit>, Html<String>), AppError> {
     let township = org_of_level(&state, &township_code, OrgLevel::Township).await?;
     let village = org_of_level(&state, &village_code, OrgLevel::Village).await?;
     let visit = visits::tag(&village.code, Menu::Village);
@@ -137,7 +144,7 @@ async fn village(
         sections: &SECTIONS,
         office,
     };
-    Ok((visit, Html(page.render()?)))
+    Ok((SHARED, visit, Html(page.render()?)))
 }
 
 #[derive(Deserialize)]
@@ -160,7 +167,7 @@ async fn section(
     State(state): State<AppState>,
     Path((township_code, slug)): Path<(String, String)>,
     Query(query): Query<SectionQuery>,
-) -> Result<Html<String>, AppError> {
+) -> Result<(Extension<Shared>, Html<String>), AppError> {
     let section = SECTIONS.iter().find(|s| s.slug == slug).ok_or(AppError::NotFound)?;
     let township = org_of_level(&state, &township_code, OrgLevel::Township).await?;
     let place_name = match query.village.filter(|v| !v.is_empty()) {
@@ -181,5 +188,5 @@ async fn section(
         title: section.title,
         summary: section.summary,
     };
-    Ok(Html(page.render()?))
+    Ok((SHARED, Html(page.render()?)))
 }

@@ -93,7 +93,8 @@ use crate::public::home::SECTIONS;
 use crate::state::AppState;
 use crate::web::client::{KIOSK_COOKIE, device_hash, terminal_of};
 use crate::web::error::AppError;
-use crate::web::form::FieldErrors;
+use crate::web::form::{self, FieldErrors};
+use crate::web::respond::no_store;
 use crate::web::security::{CSRF_COOKIE, ClientIp, CsrfToken, cookie, random_token, set_cookie};
 
 /// Chromium keeps a cookie at most 400 days; a terminal's cookie is renewed on every visit home.
@@ -420,7 +421,7 @@ async fn self_query(
         page.name = input.name;
         page.id_number = input.id_number;
         page.errors = errors;
-        return Ok(no_store((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response()));
+        return Ok(form::returned(page.render()?));
     }
     let via = crate::public::subsidies::QueryVia {
         client: format!("kiosk:{}", terminal.id),
@@ -486,11 +487,6 @@ async fn service_worker() -> Response {
         body,
     )
         .into_response()
-}
-
-fn no_store(mut response: Response) -> Response {
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 fn escape(text: &str) -> String {

@@ -35,7 +35,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use xiaowei_core::message::{self, MessageKind, MessageStatus, PhoneRule};
 use xiaowei_core::monitor::Menu;
-use xiaowei_core::tracked::{Rating, Satisfaction};
+use xiaowei_core::tracked::Satisfaction;
 use xiaowei_core::{OrgLevel, Phone, spoken};
 use xiaowei_store::{Message, RequestKind};
 
@@ -47,10 +47,11 @@ use crate::state::visits::{self, Visit};
 use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
-use crate::web::form::FieldErrors;
+use crate::web::form::{self, FieldErrors, RateForm};
 use crate::web::listen::Listen;
+use crate::web::page_cache::{SHARED, Shared};
 use crate::web::places::county_name;
-use crate::web::respond::see_other;
+use crate::web::respond::{private_page, see_other};
 use crate::web::security::{ClientIp, CsrfToken, random_token};
 
 /// Tracking-number lookups one client may try per hour (wrong phones and passwords included).
@@ -95,14 +96,15 @@ struct TownshipPage {
 async fn township_page(
     State(state): State<AppState>,
     Path(code): Path<String>,
-) -> Result<(Extension<Visit>, Html<String>), AppError> {
+) -> Result<(Extension<Shared>, Extension<Visit>, Html<String>), AppError> {
     let township = township_of(&state, &code).await?;
     let visit = visits::tag(&township.code, Menu::Messages);
     let mut items = Vec::new();
+    let mut places = crate::web::places::PlaceNames::default();
     for m in state.store().public_messages(&township.code, PUBLIC_LIST).await? {
         let names = [m.author_name.as_str()];
         items.push(PublicItem {
-            place: crate::web::places::place_name(state.store(), &m.org_code).await?,
+            place: places.of(state.store(), &m.org_code).await?,
             asked: shanghai_time(m.submitted_at).chars().take(10).collect(),
             body: message::redact(&m.body, &names),
             reply: message::redact(m.reply.as_deref().unwrap_or_default(), &names),
@@ -116,7 +118,7 @@ async fn township_page(
         kinds: MessageKind::ALL,
         items,
     };
-    Ok((visit, Html(page.render()?)))
+    Ok((SHARED, visit, Html(page.render()?)))
 }
 
 struct PlaceOption {
@@ -356,11 +358,7 @@ async fn leave(
             page.photos = crate::app::photos::keep(&state, &quota, photos).await?;
             page.errors = errors;
             page.errors.add_photos_again(page.photos.again.len());
-            let mut response = (axum::http::StatusCode::BAD_REQUEST, Html(page.render()?)).into_response();
-            response
-                .headers_mut()
-                .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-            return Ok(response);
+            return Ok(form::returned(page.render()?));
         }
     };
     let key = messages::message_key(&state, &left.tracking);
@@ -386,27 +384,21 @@ struct TrackPage {
     listen: Listen,
 }
 
-/// The lookup form read aloud: what to fill in, and what went wrong if it came back.
-fn track_listen(errors: &FieldErrors) -> Listen {
-    let mut listen = Listen::new();
-    listen.say("查询留言。请填写留言编号，以及手机号或查询密码");
-    for (_, message) in errors.items() {
-        listen.say(message);
-    }
-    listen.say("留了手机号的，填手机号；匿名举报的，填提交时显示的查询密码");
-    listen
-}
+/// The lookup form read aloud.
+const TRACK_INTRO: &str = "查询留言。请填写留言编号，以及手机号或查询密码";
+const TRACK_HINT: &str = "留了手机号的，填手机号；匿名举报的，填提交时显示的查询密码";
 
 impl TrackPage {
     /// The lookup again with what was typed and the message beside the field at fault.
     fn again(csrf: String, form: TrackForm, errors: FieldErrors) -> Result<Response, AppError> {
-        let page =
-            Self { csrf, tracking: form.tracking, credential: form.credential, listen: track_listen(&errors), errors };
-        let mut response = (axum::http::StatusCode::BAD_REQUEST, Html(page.render()?)).into_response();
-        response
-            .headers_mut()
-            .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-        Ok(response)
+        let page = Self {
+            csrf,
+            tracking: form.tracking,
+            credential: form.credential,
+            listen: Listen::form(TRACK_INTRO, &errors, TRACK_HINT),
+            errors,
+        };
+        Ok(form::returned(page.render()?))
     }
 }
 
@@ -419,7 +411,16 @@ struct TrackQuery {
 async fn track_form(CsrfToken(csrf): CsrfToken, Query(q): Query<TrackQuery>) -> Result<Html<String>, AppError> {
     let tracking = message::normalize_tracking(&q.tracking).unwrap_or_default();
     let errors = FieldErrors::new();
-    Ok(Html(TrackPage { csrf, tracking, credential: String::new(), listen: track_listen(&errors), errors }.render()?))
+    Ok(Html(
+        TrackPage {
+            csrf,
+            tracking,
+            credential: String::new(),
+            listen: Listen::form(TRACK_INTRO, &errors, TRACK_HINT),
+            errors,
+        }
+        .render()?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -534,7 +535,7 @@ async fn render_message(
         None => String::new(),
     };
     let overdue = m.overdue_at.is_some();
-    let rating_label = m.rating.as_deref().and_then(Satisfaction::parse).map_or("", Satisfaction::label);
+    let rating_label = m.rating.map_or("", Satisfaction::label);
     let mut listen = Listen::new();
     listen.say(format!("我的{}留言", kind.label()));
     if is_new {
@@ -583,19 +584,7 @@ async fn render_message(
         merged_into,
         m,
     };
-    let mut response = Html(page.render()?).into_response();
-    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-    Ok(response)
-}
-
-#[derive(Deserialize)]
-struct RateForm {
-    #[serde(default)]
-    k: String,
-    #[serde(default)]
-    rating: String,
-    #[serde(default)]
-    comment: String,
+    Ok(private_page(page.render()?))
 }
 
 async fn rate(
@@ -604,7 +593,7 @@ async fn rate(
     axum::Form(form): axum::Form<RateForm>,
 ) -> Result<Response, AppError> {
     let m = keyed_message(&state, &tracking, &form.k).await?;
-    let rated = Rating::parse(&form.rating, &form.comment).map_err(|e| AppError::invalid(e.to_string()))?;
+    let rated = form.rating()?;
     messages::rate(&state, &m, &rated, state.now()).await?;
     Ok(see_other(&format!("/messages/{}?k={}", m.tracking, form.k)))
 }

@@ -10,8 +10,6 @@ use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use xiaowei_core::message::MessageKind;
-use xiaowei_core::service::CaseStatus;
 
 use crate::app::phones::{self, COOKIE, ProvenPhone};
 use crate::app::tracked::Filer;
@@ -21,6 +19,7 @@ use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 use crate::web::respond::see_other;
 use crate::web::security::{CsrfToken, cookie, set_cookie};
+use xiaowei_store::Filed;
 
 /// Own requests listed on 我的办件.
 const OWN_REQUESTS: i64 = 100;
@@ -243,26 +242,23 @@ async fn mine(
     found.dedup_by(|a, b| a.tracking == b.tracking);
     let mut rows = Vec::with_capacity(found.len());
     for r in found {
-        let corrupt = || AppError::Internal(format!("request {} stored code {}", r.tracking, r.status));
-        let row = if r.kind == "case" {
-            OwnRow {
+        let row = match r.filed {
+            Filed::Case(status) => OwnRow {
                 what: "办件",
-                status: CaseStatus::parse(&r.status).ok_or_else(corrupt)?.label(),
+                status: status.label(),
                 link: format!("/cases/{}?k={}", r.tracking, crate::app::cases::case_key(&state, &r.tracking)),
                 title: r.title.clone(),
                 tracking: r.tracking.clone(),
                 submitted: shanghai_time(r.submitted_at),
-            }
-        } else {
-            let kind = MessageKind::parse(&r.title).ok_or_else(corrupt)?;
-            OwnRow {
+            },
+            Filed::Message(kind, status) => OwnRow {
                 what: "留言",
-                status: xiaowei_core::message::MessageStatus::parse(&r.status).ok_or_else(corrupt)?.label(),
+                status: status.label(),
                 link: format!("/messages/{}?k={}", r.tracking, crate::app::messages::message_key(&state, &r.tracking)),
                 title: format!("{}留言", kind.label()),
                 tracking: r.tracking.clone(),
                 submitted: shanghai_time(r.submitted_at),
-            }
+            },
         };
         rows.push(row);
     }

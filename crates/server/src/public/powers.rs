@@ -19,6 +19,7 @@ use crate::state::AppState;
 use crate::state::visits::{self, Visit};
 use crate::web::dates::shanghai_date;
 use crate::web::error::AppError;
+use crate::web::page_cache::{SHARED, Shared};
 use crate::web::places::place_name;
 use crate::web::places::{county_name, org_of_level};
 
@@ -173,7 +174,7 @@ pub(crate) async fn record_links(
             title: e.title,
             started_on: e.started_on,
             flagged,
-            status: if e.status == "published" { "已公开" } else { "草稿" },
+            status: e.status.label(),
         });
     }
     Ok(links)
@@ -201,7 +202,7 @@ async fn catalogue(
     State(state): State<AppState>,
     Path(township_code): Path<String>,
     Query(q): Query<PlaceQuery>,
-) -> Result<(Extension<Visit>, Html<String>), AppError> {
+) -> Result<(Extension<Shared>, Extension<Visit>, Html<String>), AppError> {
     let store = state.store();
     let township = org_of_level(&state, &township_code, OrgLevel::Township).await?;
     let village = match q.village.filter(|v| !v.is_empty()) {
@@ -233,7 +234,7 @@ async fn catalogue(
         records: record_links(store, exercises, today).await?,
         villages: villages.into_iter().map(|(name, code)| (code, name)).collect(),
     };
-    Ok((visit, Html(page.render()?)))
+    Ok((SHARED, visit, Html(page.render()?)))
 }
 
 /// An item with everything its pages show.
@@ -296,7 +297,7 @@ async fn item_page(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Query(q): Query<PlaceQuery>,
-) -> Result<Html<String>, AppError> {
+) -> Result<(Extension<Shared>, Html<String>), AppError> {
     let store = state.store();
     let item = store.find_power_item(id).await?.ok_or(AppError::NotFound)?;
     let place = match q.village.filter(|v| v.len() == 12 && v.chars().all(|c| c.is_ascii_digit())) {
@@ -315,7 +316,7 @@ async fn item_page(
         records: record_links(store, exercises, shanghai_date(state.now())).await?,
         item: item_view(store, item).await?,
     };
-    Ok(Html(page.render()?))
+    Ok((SHARED, Html(page.render()?)))
 }
 
 #[derive(Template)]
@@ -345,7 +346,7 @@ async fn published(state: &AppState, id: i64) -> Result<PowerExercise, AppError>
 async fn record_page(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> Result<(Extension<Visit>, Html<String>), AppError> {
+) -> Result<(Extension<Shared>, Extension<Visit>, Html<String>), AppError> {
     let store = state.store();
     let exercise = published(&state, id).await?;
     let visit = visits::tag(&exercise.org_code, Menu::Powers);
@@ -368,7 +369,7 @@ async fn record_page(
         item_name: exercise.item_name,
         started_on: exercise.started_on,
     };
-    Ok((visit, Html(page.render()?)))
+    Ok((SHARED, visit, Html(page.render()?)))
 }
 
 async fn document(State(state): State<AppState>, Path((id, doc)): Path<(i64, i64)>) -> Result<Response, AppError> {

@@ -16,22 +16,11 @@ use xiaowei_search::{Fragment, highlight};
 use crate::state::AppState;
 use crate::state::visits::{self, Visit};
 use crate::web::error::AppError;
-use crate::web::places::place_name;
+use crate::web::page_cache::{SHARED, Shared};
+use crate::web::places::PlaceNames;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/t/{township}/search", get(search_page))
-}
-
-/// The words of each kind of result, as the page labels them.
-fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "roster" => "惠农资金",
-        "power" => "小微权力",
-        "service" => "我要办事",
-        "power_record" => "权力运行",
-        "disclosure" => "公示公开",
-        _ => "其他",
-    }
 }
 
 struct Hit {
@@ -65,7 +54,7 @@ async fn search_page(
     State(state): State<AppState>,
     Path(township_code): Path<String>,
     Query(query): Query<SearchQuery>,
-) -> Result<(Extension<Visit>, Html<String>), AppError> {
+) -> Result<(Extension<Shared>, Extension<Visit>, Html<String>), AppError> {
     let township = match state.store().find_org(&township_code).await? {
         Some(org) if org.level == OrgLevel::Township => org,
         _ => return Err(AppError::NotFound),
@@ -75,10 +64,11 @@ async fn search_page(
     let mut hits = Vec::new();
     let parsed = if q.is_empty() { None } else { Some(state.segmenter().await?.query(&q)) };
     if let Some(parsed) = parsed.as_ref().filter(|p| !p.is_empty()) {
+        let mut places = PlaceNames::default();
         for h in state.store().search(&parsed.fts5(), &parsed.tsquery(), &township.code, RESULTS).await? {
             hits.push(Hit {
-                kind: kind_label(&h.kind),
-                place: place_name(state.store(), &h.org_code).await?,
+                kind: h.kind.label(),
+                place: places.of(state.store(), &h.org_code).await?,
                 title: highlight(&h.title, &parsed.words, 80),
                 snippet: if h.body.is_empty() { Vec::new() } else { highlight(&h.body, &parsed.words, 60) },
                 url: h.url,
@@ -93,5 +83,5 @@ async fn search_page(
         q,
         hits,
     };
-    Ok((visit, Html(page.render()?)))
+    Ok((SHARED, visit, Html(page.render()?)))
 }

@@ -12,7 +12,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use xiaowei_core::monitor::Menu;
 use xiaowei_core::service::{self, CaseStatus};
-use xiaowei_core::tracked::{Rating, Satisfaction};
+use xiaowei_core::tracked::Satisfaction;
 use xiaowei_core::{OrgLevel, Phone, spoken};
 use xiaowei_store::{RequestKind, ServiceCase, ServiceItem};
 
@@ -24,11 +24,12 @@ use crate::state::visits::{self, Visit};
 use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
-use crate::web::form::FieldErrors;
+use crate::web::form::{self, FieldErrors, RateForm};
 use crate::web::listen::Listen;
+use crate::web::page_cache::{SHARED, Shared};
 use crate::web::places::county_name;
 use crate::web::qr;
-use crate::web::respond::see_other;
+use crate::web::respond::{private_page, see_other};
 use crate::web::security::{ClientIp, CsrfToken, random_token};
 
 /// Tracking-number lookups one client may try per hour (wrong phone numbers included).
@@ -123,7 +124,7 @@ async fn catalogue(
     State(state): State<AppState>,
     Path(code): Path<String>,
     Query(query): Query<CatalogueQuery>,
-) -> Result<(Extension<Visit>, Html<String>), AppError> {
+) -> Result<(Extension<Shared>, Extension<Visit>, Html<String>), AppError> {
     let township = township_of(&state, &code).await?;
     let visit = visits::tag(&township.code, Menu::Services);
     let q: String = query.q.trim().chars().take(20).collect();
@@ -153,7 +154,7 @@ async fn catalogue(
         total,
         groups,
     };
-    Ok((visit, Html(page.render()?)))
+    Ok((SHARED, visit, Html(page.render()?)))
 }
 
 #[derive(Deserialize)]
@@ -188,7 +189,7 @@ async fn item_page(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Query(q): Query<TownshipQuery>,
-) -> Result<Html<String>, AppError> {
+) -> Result<(Extension<Shared>, Html<String>), AppError> {
     let item = active_item(&state, id).await?;
     let (township_code, township_name, handler) = match township_of(&state, &q.t).await {
         Ok(t) => {
@@ -207,7 +208,7 @@ async fn item_page(
         township_name,
         handler,
     };
-    Ok(Html(page.render()?))
+    Ok((SHARED, Html(page.render()?)))
 }
 
 struct VillageOption {
@@ -420,14 +421,7 @@ async fn apply(
     page.photos = crate::app::photos::keep(&state, &quota, photos).await?;
     page.errors = errors;
     page.errors.add_photos_again(page.photos.again.len());
-    again(page.render()?)
-}
-
-/// A form that came back: 400, never cached.
-fn again(html: String) -> Result<Response, AppError> {
-    let mut response = (axum::http::StatusCode::BAD_REQUEST, Html(html)).into_response();
-    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(form::returned(page.render()?))
 }
 
 #[derive(Template)]
@@ -441,26 +435,21 @@ struct TrackPage {
     listen: Listen,
 }
 
-/// The lookup form read aloud: what to fill in, and what went wrong if it came back.
-fn track_listen(errors: &FieldErrors) -> Listen {
-    let mut listen = Listen::new();
-    listen.say("查询办件进度。请填写办件编号和申请时留下的手机号");
-    for (_, message) in errors.items() {
-        listen.say(message);
-    }
-    listen.say("办件编号在提交申请后显示，也会随短信发给您");
-    listen
-}
+/// The lookup form read aloud.
+const TRACK_INTRO: &str = "查询办件进度。请填写办件编号和申请时留下的手机号";
+const TRACK_HINT: &str = "办件编号在提交申请后显示，也会随短信发给您";
 
 impl TrackPage {
     /// The lookup again with what was typed and the message beside the field at fault.
     fn again(csrf: String, form: TrackForm, errors: FieldErrors) -> Result<Response, AppError> {
-        let page = Self { csrf, tracking: form.tracking, phone: form.phone, listen: track_listen(&errors), errors };
-        let mut response = (axum::http::StatusCode::BAD_REQUEST, Html(page.render()?)).into_response();
-        response
-            .headers_mut()
-            .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-        Ok(response)
+        let page = Self {
+            csrf,
+            tracking: form.tracking,
+            phone: form.phone,
+            listen: Listen::form(TRACK_INTRO, &errors, TRACK_HINT),
+            errors,
+        };
+        Ok(form::returned(page.render()?))
     }
 }
 
@@ -473,7 +462,16 @@ struct TrackQuery {
 async fn track_form(CsrfToken(csrf): CsrfToken, Query(q): Query<TrackQuery>) -> Result<Html<String>, AppError> {
     let tracking = service::normalize_tracking(&q.tracking).unwrap_or_default();
     let errors = FieldErrors::new();
-    Ok(Html(TrackPage { csrf, tracking, phone: String::new(), listen: track_listen(&errors), errors }.render()?))
+    Ok(Html(
+        TrackPage {
+            csrf,
+            tracking,
+            phone: String::new(),
+            listen: Listen::form(TRACK_INTRO, &errors, TRACK_HINT),
+            errors,
+        }
+        .render()?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -584,7 +582,7 @@ async fn case_page(
         .filter_map(|e| PublicEvent::shown(e.public, e.at, e.actor, e.note))
         .collect();
     let masked_phone = masked_phone(&state, &case.phone_enc);
-    let rating_label = case.rating.as_deref().and_then(Satisfaction::parse).map_or("", Satisfaction::label);
+    let rating_label = case.rating.map_or("", Satisfaction::label);
     let mut listen = Listen::new();
     listen.say(format!("{}，{}", case.item_name, case.department_name));
     if q.new.is_some() {
@@ -623,20 +621,8 @@ async fn case_page(
         masked_phone,
         case,
     };
-    let mut response = Html(page.render()?).into_response();
     // The page carries the applicant's own case: keep it out of shared caches.
-    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-    Ok(response)
-}
-
-#[derive(Deserialize)]
-struct RateForm {
-    #[serde(default)]
-    k: String,
-    #[serde(default)]
-    rating: String,
-    #[serde(default)]
-    comment: String,
+    Ok(private_page(page.render()?))
 }
 
 async fn rate(
@@ -645,7 +631,7 @@ async fn rate(
     axum::Form(form): axum::Form<RateForm>,
 ) -> Result<Response, AppError> {
     let case = keyed_case(&state, &tracking, &form.k).await?;
-    let rated = Rating::parse(&form.rating, &form.comment).map_err(|e| AppError::invalid(e.to_string()))?;
+    let rated = form.rating()?;
     cases::rate(&state, &case, &rated, state.now()).await?;
     Ok(see_other(&format!("/cases/{}?k={}", case.tracking, form.k)))
 }

@@ -17,7 +17,7 @@ use xiaowei_core::monitor::Menu;
 use xiaowei_core::objection::ObjectionStatus;
 use xiaowei_core::subsidy::{Phase, Publicity, RosterStatus, YearRange, unpaid_years};
 use xiaowei_core::text::{FreeText, SingleLine};
-use xiaowei_core::tracked::{ClockState, Rating, Satisfaction};
+use xiaowei_core::tracked::{ClockState, Satisfaction};
 use xiaowei_core::{Fen, OrgLevel, Phone, ResidentId, spoken};
 use xiaowei_store::{NewAuditEntry, Org, PersonEntry, RequestKind, Roster, Store};
 
@@ -30,12 +30,12 @@ use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
 use crate::web::dates::{parse_date, shanghai_date};
 use crate::web::error::AppError;
-use crate::web::form::FieldErrors;
+use crate::web::form::{self, FieldErrors, RateForm};
 use crate::web::listen::Listen;
-use crate::web::page_cache::CachedPage;
+use crate::web::page_cache::{SHARED, Shared};
 use crate::web::places::county_name;
 use crate::web::places::place_name;
-use crate::web::respond::{attachment_response, see_other, xlsx_response};
+use crate::web::respond::{attachment_response, private_page, see_other, xlsx_response};
 use crate::web::security::{ClientIp, CsrfToken, random_token};
 
 const PAGE_SIZE: i64 = 100;
@@ -151,7 +151,7 @@ async fn township_or_village(
     State(state): State<AppState>,
     Path(township_code): Path<String>,
     Query(q): Query<PlaceQuery>,
-) -> Result<(Extension<Visit>, Html<String>), AppError> {
+) -> Result<(Extension<Shared>, Extension<Visit>, Html<String>), AppError> {
     let township = township_of(&state, &township_code).await?;
     let store = state.store();
     let (place, place_code) = match q.village.filter(|v| !v.is_empty()) {
@@ -200,7 +200,7 @@ async fn township_or_village(
         programme_filter: q.programme.unwrap_or(0),
         villages: if q.programme.is_some() { Vec::new() } else { villages },
     };
-    Ok((visit, Html(page.render()?)))
+    Ok((SHARED, visit, Html(page.render()?)))
 }
 
 #[derive(Template)]
@@ -256,20 +256,13 @@ async fn roster_page(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Query(q): Query<RosterQuery>,
-) -> Result<(Extension<Visit>, Html<String>), AppError> {
-    let key = (id, q.page.unwrap_or(1).clamp(1, 10_000), q.print == "1");
-    let page = match state.pages().get(key) {
-        Some(page) => page,
-        None => {
-            let page = std::sync::Arc::new(render_roster_page(&state, id, &q).await?);
-            state.pages().put(key, page.clone());
-            page
-        }
-    };
-    Ok((visits::tag(&page.org_code, Menu::Subsidies), Html(page.html.clone())))
+) -> Result<(Extension<Shared>, Extension<Visit>, Html<String>), AppError> {
+    let (org_code, html) = render_roster_page(&state, id, &q).await?;
+    Ok((SHARED, visits::tag(&org_code, Menu::Subsidies), Html(html)))
 }
 
-async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Result<CachedPage, AppError> {
+/// The roster's org and its rendered page.
+async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Result<(String, String), AppError> {
     let (roster, status) = public_roster(state, id).await?;
     let store = state.store();
     let org = store.find_org(&roster.org_code).await?.ok_or(AppError::NotFound)?;
@@ -349,7 +342,7 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
         objection_override: roster.objection_override.clone().unwrap_or_default(),
         can_object: status == RosterStatus::Published,
     };
-    Ok(CachedPage { html: page.render()?, org_code: roster.org_code })
+    Ok((roster.org_code, page.render()?))
 }
 
 /// What a roster page reads aloud.
@@ -507,9 +500,7 @@ impl ObjectionFormPage {
             self.form_key = form.form_key.clone();
         }
         self.errors = errors;
-        let mut response = (StatusCode::BAD_REQUEST, Html(self.render()?)).into_response();
-        response.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-        Ok(response)
+        Ok(form::returned(self.render()?))
     }
 }
 
@@ -840,18 +831,8 @@ async fn objection_status(
         roster_id: o.roster_id,
         code: o.code,
     };
-    let mut response = Html(page.render()?).into_response();
     // The page carries the objector's own words: keep it out of shared caches.
-    response.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-    Ok(response)
-}
-
-#[derive(Deserialize)]
-struct RateForm {
-    #[serde(default)]
-    rating: String,
-    #[serde(default)]
-    comment: String,
+    Ok(private_page(page.render()?))
 }
 
 async fn rate_objection(
@@ -861,7 +842,7 @@ async fn rate_objection(
     Form(form): Form<RateForm>,
 ) -> Result<Response, AppError> {
     let o = looked_up(&state, &ip, &code).await?;
-    let rating = Rating::parse(&form.rating, &form.comment).map_err(|e| AppError::invalid(e.to_string()))?;
+    let rating = form.rating()?;
     objections::rate(&state, &o, &rating, state.now()).await?;
     Ok(see_other(&format!("/objections/{}", o.code)))
 }
@@ -1061,9 +1042,7 @@ async fn self_query(
             household: input.household,
             errors,
         };
-        let mut response = (StatusCode::BAD_REQUEST, Html(page.render()?)).into_response();
-        response.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-        return Ok(response);
+        return Ok(form::returned(page.render()?));
     }
     let via =
         QueryVia { client: quota, actor: "公众".to_owned(), again_url: format!("/t/{township_code}/self-query") };
@@ -1239,7 +1218,5 @@ pub async fn answer_self_query(
         asked_household,
         listen,
     };
-    let mut response = Html(page.render()?).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(private_page(page.render()?))
 }

@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum::routing::get;
 use jiff::civil::Date;
 use xiaowei_core::OrgLevel;
-use xiaowei_core::village_office::{Audience, Duty, DutyOverride, DutyRota, WEEK, weekday_label};
+use xiaowei_core::village_office::{Duty, DutyOverride, DutyRota, WEEK, weekday_label};
 use xiaowei_store::{Cadre, DutyOverrideRow, Meeting, Store};
 
 use crate::state::AppState;
@@ -136,15 +136,10 @@ pub fn meeting_time(unix_seconds: i64) -> String {
         .unwrap_or_default()
 }
 
-/// `党员、村民代表`
-pub fn audience_labels(codes: &str) -> String {
-    Audience::parse_list([codes]).unwrap_or_default().into_iter().map(Audience::label).collect::<Vec<_>>().join("、")
-}
-
 fn meeting_view(township: &str, m: Meeting) -> MeetingView {
     MeetingView {
         when: meeting_time(m.starts_at),
-        audiences: audience_labels(&m.audiences),
+        audiences: m.audiences.labels(),
         file_url: m
             .minutes_attachment_id
             .map(|_| format!("/t/{township}/v/{}/meetings/{}/file", m.org_code, m.id))

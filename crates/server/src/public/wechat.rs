@@ -84,6 +84,7 @@ use crate::app::wechat::account_keys;
 use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::form::FieldErrors;
+use crate::web::respond::{no_store, private_page};
 use crate::web::security::{ClientIp, CsrfToken, cookie, random_token};
 
 /// The cookie that remembers the follower inside WeChat: `account.openid.expiry.mac`.
@@ -459,9 +460,7 @@ async fn my_cases(
         known: openid.is_some(),
         cases,
     };
-    let mut response = Html(page.render()?).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(private_page(page.render()?))
 }
 
 #[derive(Template)]
@@ -547,9 +546,7 @@ async fn bind(
             errors,
         };
         let status = if page.errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-        let mut response = (status, Html(page.render()?)).into_response();
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        Ok::<_, AppError>(response)
+        Ok::<_, AppError>(no_store((status, Html(page.render()?)).into_response()))
     };
     let mut errors = FieldErrors::new();
     let name = xiaowei_core::text::compact(&form.name);

@@ -272,7 +272,7 @@ pub async fn show(
         extensions,
         texts,
         photos,
-        rating: tracked::rating_line(case.rating.as_deref(), case.rating_comment.as_deref()),
+        rating: tracked::rating_line(case.rating, case.rating_comment.as_deref()),
         form_key: random_token(),
         notice,
         case,

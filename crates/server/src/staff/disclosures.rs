@@ -713,7 +713,7 @@ pub async fn approve(
         crate::app::search::index_disclosure(&state, &published).await?;
     }
     if let Some(old) = d.supersedes_id {
-        state.store().unindex_document("disclosure", old).await?;
+        state.store().unindex_document(xiaowei_core::search::DocumentKind::Disclosure, old).await?;
     }
     let detail = match d.supersedes_id {
         Some(_) => format!("审核通过并公开第{}版（更正）", d.version),
@@ -753,7 +753,7 @@ async fn change_with_reason(
         .await
         .map_err(changed_meanwhile)?;
     if change.to() == RosterStatus::Withdrawn {
-        state.store().unindex_document("disclosure", id).await?;
+        state.store().unindex_document(xiaowei_core::search::DocumentKind::Disclosure, id).await?;
     }
     let (code, done) = if action == RosterAction::Return {
         ("disclosure.return", "returned")

@@ -227,7 +227,7 @@ pub async fn export(
     let mut csv = String::from("\u{feff}留言编号,类别,留言对象,状态,提交时间,答复期限,是否逾期,答复时间,评价\n");
     for m in messages {
         let place = crate::web::places::place_name(state.store(), &m.org_code).await?;
-        let rating = m.rating.as_deref().and_then(xiaowei_core::tracked::Satisfaction::parse).map_or("", |r| r.label());
+        let rating = m.rating.map_or("", |r| r.label());
         csv.push_str(&format!(
             "{},{},{},{},{},{},{},{},{}\n",
             m.tracking,
@@ -355,7 +355,7 @@ pub async fn show(
         submitted: shanghai_time(m.submitted_at),
         due: shanghai_time(m.reply_due),
         replied: m.replied_at.map(shanghai_time).unwrap_or_default(),
-        rating: tracked::rating_line(m.rating.as_deref(), m.rating_comment.as_deref()),
+        rating: tracked::rating_line(m.rating, m.rating_comment.as_deref()),
         merged_into,
         can_handle,
         open: status.is_open(),

@@ -45,7 +45,7 @@ fn row(t: IntegratorToken, now: i64) -> Row {
         id: t.id,
         name: t.name,
         scope: xiaowei_core::org::display_name(&t.org_name).to_owned(),
-        kinds: Kinds::parse(&t.kinds).map_or("", Kinds::label),
+        kinds: t.kinds.label(),
         hint: t.key_hint,
         live: state == "有效",
         state,
@@ -158,7 +158,7 @@ pub async fn issue(
     let token = NewIntegratorToken {
         name: name.clone(),
         org_code: org.code.clone(),
-        kinds: kinds.as_code().to_owned(),
+        kinds,
         key_hash: crate::open311::key_hash(&state, &key),
         key_hint: key_hint(&key),
         created_by: staff.user.id,

@@ -11,9 +11,10 @@ use serde::Deserialize;
 use xiaowei_core::monitor::{
     Rate, Trend, Week, average_days_label, day_start, per_household_label, rank_rates, shanghai_day,
 };
+use xiaowei_core::tracked::Satisfaction;
 use xiaowei_core::{OrgLevel, Permission};
 use xiaowei_sheets::TableCell;
-use xiaowei_store::{FigureQuery, MonitorValues, Org, OrgValue};
+use xiaowei_store::{FigureQuery, MonitorValues, Org, OrgValue, PublishedRow};
 
 use super::{Nav, Staff, xlsx_response};
 use super::{StaffRoutes, Target};
@@ -556,8 +557,29 @@ fn time_or_blank(t: Option<i64>) -> TableCell {
     text(t.map(shanghai_time).unwrap_or_default())
 }
 
-fn rating_label(r: Option<&str>) -> String {
-    r.and_then(xiaowei_core::tracked::Satisfaction::parse).map_or("", |s| s.label()).to_owned()
+fn rating_label(r: Option<Satisfaction>) -> String {
+    r.map_or("", Satisfaction::label).to_owned()
+}
+
+/// A publication drill-down: title, place, what its kind adds, first published.
+fn published<D>(l: xiaowei_store::Listing<PublishedRow<D>>, link: &str, detail: impl Fn(&D) -> String) -> Listing {
+    Listing {
+        headers: vec!["标题", "单位", "类别", "首次公开时间"],
+        links: l.rows.iter().map(|r| Some(format!("{link}{}", r.id))).collect(),
+        rows: l
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    text(r.title.clone()),
+                    text(xiaowei_core::org::display_name(&r.org_name)),
+                    text(detail(&r.detail)),
+                    text(shanghai_time(r.published_at)),
+                ]
+            })
+            .collect(),
+        total: l.total,
+    }
 }
 
 async fn listing(
@@ -607,53 +629,23 @@ async fn listing(
                             text(r.household_no),
                             text(place(&r.org_name)),
                             text(r.head_name),
-                            text(if r.covered == 1 { "是" } else { "否" }),
+                            text(if r.covered { "是" } else { "否" }),
                         ]
                     })
                     .collect(),
                 total: l.total,
             }
         }
-        Metric::Rosters | Metric::Powers | Metric::Disclosures => {
-            let (l, link) = match metric {
-                Metric::Rosters => (store.monitor_roster_rows(&q, limit, offset).await?, "/rosters/"),
-                Metric::Powers => (store.monitor_power_rows(&q, limit, offset).await?, "/power-records/"),
-                _ => (store.monitor_disclosure_rows(&q, limit, offset).await?, "/disclosures/"),
-            };
-            let detail = |d: &str| -> String {
-                match metric {
-                    Metric::Rosters => d
-                        .split(' ')
-                        .map(|w| match w {
-                            "proposed" => "拟发放公示",
-                            "paid" => "发放结果",
-                            other => xiaowei_core::subsidy::RosterStatus::parse(other).map_or(other, |s| s.label()),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    Metric::Disclosures => {
-                        xiaowei_core::disclosure::Category::parse(d).map_or(d.to_owned(), |c| c.label().to_owned())
-                    }
-                    _ => d.to_owned(),
-                }
-            };
-            Listing {
-                headers: vec!["标题", "单位", "类别", "首次公开时间"],
-                links: l.rows.iter().map(|r| Some(format!("{link}{}", r.id))).collect(),
-                rows: l
-                    .rows
-                    .iter()
-                    .map(|r| {
-                        vec![
-                            text(r.title.clone()),
-                            text(place(&r.org_name)),
-                            text(detail(&r.detail)),
-                            text(shanghai_time(r.published_at)),
-                        ]
-                    })
-                    .collect(),
-                total: l.total,
-            }
+        Metric::Rosters => published(store.monitor_roster_rows(&q, limit, offset).await?, "/rosters/", |d| {
+            format!("{} {}", d.phase.label(), d.status.label())
+        }),
+        Metric::Powers => {
+            published(store.monitor_power_rows(&q, limit, offset).await?, "/power-records/", |d| d.item_name.clone())
+        }
+        Metric::Disclosures => {
+            published(store.monitor_disclosure_rows(&q, limit, offset).await?, "/disclosures/", |d| {
+                d.category.label().to_owned()
+            })
         }
         Metric::Messages => {
             let l = store.monitor_message_rows(&q, staff.role.is_commission(), limit, offset).await?;
@@ -671,7 +663,7 @@ async fn listing(
                             text(r.status.label()),
                             text(shanghai_time(r.submitted_at)),
                             time_or_blank(r.replied_at),
-                            text(rating_label(r.rating.as_deref())),
+                            text(rating_label(r.rating)),
                         ]
                     })
                     .collect(),
@@ -714,7 +706,7 @@ async fn listing(
                             text(on_time(r.contacted_at, r.contact_due)),
                             time_or_blank(r.completed_at),
                             text(on_time(r.completed_at, r.completion_due)),
-                            text(rating_label(r.rating.as_deref())),
+                            text(rating_label(r.rating)),
                         ]
                     })
                     .collect(),

@@ -112,7 +112,7 @@ pub async fn list(
             closed: !open,
             due: shanghai_time(o.reply_due),
             clock: if open { ClockState::at(o.reply_due, o.reply_remind_at, now).label() } else { "" },
-            rating: o.rating.as_deref().and_then(Satisfaction::parse).map_or("", Satisfaction::label),
+            rating: o.rating.map_or("", Satisfaction::label),
             rating_comment: if sees_objector { o.rating_comment.clone().unwrap_or_default() } else { String::new() },
             reply: o.reply.unwrap_or_default(),
             created: shanghai_time(o.created_at),

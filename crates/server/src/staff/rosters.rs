@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use xiaowei_core::objection;
+use xiaowei_core::period::PeriodReading;
 use xiaowei_core::roster::CellError;
 use xiaowei_core::subsidy::{self, Phase, Publicity, RosterAction, RosterStatus, transition};
 use xiaowei_core::{Fen, OrgLevel, Permission};
@@ -115,7 +116,7 @@ pub async fn list(
         rosters.push(RosterRow {
             id: r.id,
             title: roster_title(&r, names.get(&r.org_code).map_or("", String::as_str)),
-            period_unread: r.period_kind.as_deref() == Some("unread"),
+            period_unread: r.period_kind == Some(PeriodReading::Unread),
             status: r.status.label(),
             version: r.version,
             entries: r.entry_count,
@@ -855,8 +856,7 @@ pub async fn approve(
     }
     crate::app::screening::after_publication(&state, id);
     if let Some(old) = roster.supersedes_id {
-        state.store().unindex_document("roster", old).await?;
-        state.pages().forget_roster(old);
+        state.store().unindex_document(xiaowei_core::search::DocumentKind::Roster, old).await?;
     }
     let mut detail = match &publicity {
         Some((a, b)) => format!("审核通过并公开，公示期 {a} 至 {b}"),
@@ -900,9 +900,8 @@ async fn change_with_reason(
         .await
         .map_err(changed_meanwhile)?;
     if change.to() == RosterStatus::Withdrawn {
-        state.store().unindex_document("roster", id).await?;
+        state.store().unindex_document(xiaowei_core::search::DocumentKind::Roster, id).await?;
     }
-    state.pages().forget_roster(id);
     let (code, done) =
         if action == RosterAction::Return { ("roster.return", "returned") } else { ("roster.withdraw", "withdrawn") };
     audit_roster(state, staff, &roster, code, reason.to_owned()).await?;

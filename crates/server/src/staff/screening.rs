@@ -13,7 +13,7 @@ use serde::Deserialize;
 use xiaowei_core::Permission;
 use xiaowei_core::registry::RegistryKind;
 use xiaowei_core::roster::CellError;
-use xiaowei_core::screening::{HitStatus, Rule, check_handling};
+use xiaowei_core::screening::{HitStatus, LeadStatus, Rule, check_handling};
 use xiaowei_store::{HitFilter, RegistryImport, ScreeningRun, ScreeningSettings};
 
 use super::rosters::read_upload;
@@ -774,16 +774,6 @@ struct OutreachPage {
     form_key: String,
 }
 
-/// 待联系 / 已纳入 / 经核实不符合 / 无法联系
-fn lead_status_label(status: &str) -> &'static str {
-    match status {
-        "open" => "待联系",
-        "enrolled" => "已纳入享受",
-        "not_eligible" => "经核实不符合",
-        _ => "无法联系",
-    }
-}
-
 #[derive(Deserialize)]
 pub struct PageQuery {
     page: Option<i64>,
@@ -811,8 +801,8 @@ pub async fn outreach(
             name: l.name,
             id_masked: l.id_masked,
             detail: l.detail,
-            status: lead_status_label(&l.status),
-            open: l.status == "open",
+            status: l.status.label(),
+            open: l.status == LeadStatus::Open,
             outcome: l.outcome.unwrap_or_default(),
         })
         .collect();
@@ -852,9 +842,9 @@ pub async fn record_outcome(
 ) -> Result<Response, AppError> {
     let lead = state.store().find_outreach_lead(id).await?.ok_or(AppError::NotFound)?;
     staff.require_visible(&lead.org_code)?;
-    if !matches!(form.status.as_str(), "enrolled" | "not_eligible" | "unreachable") {
+    let Some(status) = LeadStatus::outcome(&form.status) else {
         return Err(AppError::invalid("联系结果：请选择"));
-    }
+    };
     let outcome = form.outcome.trim();
     if outcome.is_empty() || outcome.chars().count() > 500 {
         return Err(AppError::invalid("情况说明：请填写（不超过500字）"));
@@ -863,13 +853,11 @@ pub async fn record_outcome(
         return Ok(see_other("/staff/outreach?done=repeat"));
     }
     let now = state.now();
-    state.store().record_outreach_outcome(id, &form.status, outcome, staff.user.id, now).await.map_err(
-        |e| match e {
-            xiaowei_store::StoreError::Stale(_) => AppError::Conflict("该线索已记录过联系结果".into()),
-            other => other.into(),
-        },
-    )?;
-    let detail = format!("{}：{outcome}", lead_status_label(&form.status));
+    state.store().record_outreach_outcome(id, status, outcome, staff.user.id, now).await.map_err(|e| match e {
+        xiaowei_store::StoreError::Stale(_) => AppError::Conflict("该线索已记录过联系结果".into()),
+        other => other.into(),
+    })?;
+    let detail = format!("{}：{outcome}", status.label());
     let audit = staff.audit_entry(now, "outreach.outcome", format!("outreach_lead:{id}"), detail, Some(lead.org_code));
     state.audit(audit).await?;
     Ok(see_other("/staff/outreach?done=recorded"))

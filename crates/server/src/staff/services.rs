@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
+use xiaowei_core::outbox::Delivery;
 use xiaowei_core::service::TimeLimit;
 use xiaowei_core::workday::{self, DayKind};
 use xiaowei_core::{OrgLevel, Permission, Phone, Role};
@@ -664,7 +665,7 @@ pub async fn outbox(
     Query(q): Query<OutboxQuery>,
 ) -> Result<Html<String>, AppError> {
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
-    let status = ["pending", "sending", "sent", "failed"].into_iter().find(|s| *s == q.status);
+    let status = Delivery::parse(&q.status);
     // Texts about a report (举报) are listed only to those who may read the report.
     let reports = staff.role.is_commission();
     let (messages, total) =
@@ -680,8 +681,8 @@ pub async fn outbox(
             id: m.id,
             tracking,
             recipient: m.recipient,
-            status: super::tracked::outbox_status(&m.status),
-            failed: m.status == "failed",
+            status: m.status.label(),
+            failed: m.status == Delivery::Failed,
             attempts: m.attempts,
             error: m.last_error.unwrap_or_default(),
             // A message author's link opens their own page: keep its key out of this view.
@@ -693,7 +694,7 @@ pub async fn outbox(
         nav: staff.nav(),
         rows,
         counts: state.store().outbox_counts(reports).await?,
-        status: status.unwrap_or_default().to_owned(),
+        status: status.map_or("", Delivery::as_str).to_owned(),
         has_more: page * OUTBOX_PAGE < total,
         page,
         form_key: random_token(),

@@ -36,7 +36,7 @@ pub async fn timeline(state: &AppState, kind: RequestKind, id: i64) -> Result<Ve
         .map(|e| EventRow {
             at: shanghai_time(e.at),
             actor: e.actor,
-            method: e.method.as_deref().and_then(ContactMethod::parse).map_or("", ContactMethod::label).to_owned(),
+            method: e.method.map_or("", ContactMethod::label).to_owned(),
             note: e.note,
             public: e.public,
         })
@@ -56,7 +56,7 @@ pub struct TextRow {
 impl From<OutboxMessage> for TextRow {
     fn from(m: OutboxMessage) -> Self {
         Self {
-            status: outbox_status(&m.status),
+            status: m.status.label(),
             body: if m.message_id.is_some() { redact_link_keys(&m.body) } else { m.body },
             error: m.last_error.unwrap_or_default(),
             at: shanghai_time(m.sent_at.unwrap_or(m.created_at)),
@@ -65,19 +65,9 @@ impl From<OutboxMessage> for TextRow {
     }
 }
 
-/// 待发送 / 发送中 / 已发送 / 发送失败
-pub fn outbox_status(status: &str) -> &'static str {
-    match status {
-        "pending" => "待发送",
-        "sending" => "发送中",
-        "sent" => "已发送",
-        _ => "发送失败",
-    }
-}
-
 /// The rating as one line: "不满意：还没修好", or "" when not rated.
-pub fn rating_line(rating: Option<&str>, comment: Option<&str>) -> String {
-    let Some(rating) = rating.and_then(Satisfaction::parse) else { return String::new() };
+pub fn rating_line(rating: Option<Satisfaction>, comment: Option<&str>) -> String {
+    let Some(rating) = rating else { return String::new() };
     match comment.filter(|c| !c.is_empty()) {
         Some(c) => format!("{}：{c}", rating.label()),
         None => rating.label().to_owned(),

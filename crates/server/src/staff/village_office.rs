@@ -9,13 +9,13 @@ use axum::extract::{Path, Query, Request, State};
 use axum::response::{Html, Response};
 use jiff::civil::{Date, Time};
 use serde::Deserialize;
-use xiaowei_core::village_office::{Audience, WEEK, weekday_label};
+use xiaowei_core::village_office::{Audience, Audiences, WEEK, weekday_label};
 use xiaowei_core::{OrgLevel, Permission, Phone};
 use xiaowei_store::{CadreDetails, NewAttachment, NewDutyOverride, NewMeeting, Org, WeeklyDuty};
 
 use super::{KeyedForm, Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
-use crate::public::village_office::{audience_labels, cadre_phone, meeting_time, month_day, rota_of};
+use crate::public::village_office::{cadre_phone, meeting_time, month_day, rota_of};
 use crate::state::AppState;
 use crate::web::dates::{parse_date, shanghai_date};
 use crate::web::error::AppError;
@@ -142,7 +142,7 @@ fn meeting_row(m: xiaowei_store::Meeting) -> MeetingRow {
     MeetingRow {
         id: m.id,
         when: meeting_time(m.starts_at),
-        audiences: audience_labels(&m.audiences),
+        audiences: m.audiences.labels(),
         has_file: m.minutes_attachment_id.is_some(),
         place: m.place,
         agenda: m.agenda,
@@ -429,7 +429,7 @@ pub async fn create_meeting(
     let place = required(field(&fields, "place"), "地点", 60)?;
     let agenda = required(field(&fields, "agenda"), "议题", 500)?;
     let chosen = fields.iter().filter(|(k, _)| k == "audience").map(|(_, v)| v.as_str());
-    let audiences = Audience::parse_list(chosen).ok_or_else(|| AppError::invalid("参会人员：请从列表中选择"))?;
+    let audiences = Audiences::parse(chosen).ok_or_else(|| AppError::invalid("参会人员：请从列表中选择"))?;
     if audiences.is_empty() {
         return Err(AppError::invalid("参会人员：请至少选择一项"));
     }
@@ -441,7 +441,7 @@ pub async fn create_meeting(
         starts_at,
         place,
         agenda,
-        audiences: Audience::join(&audiences),
+        audiences,
         created_by: Some(staff.user.id),
     };
     let id = state.store().create_meeting(&meeting, now).await?;

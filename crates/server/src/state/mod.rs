@@ -112,7 +112,7 @@ impl AppState {
         Ok(segmenter.clone())
     }
 
-    /// Rendered public roster pages, kept for a few seconds.
+    /// Rendered public pages, kept while the published content is unchanged.
     pub fn pages(&self) -> &crate::web::page_cache::PageCache {
         &self.0.pages
     }

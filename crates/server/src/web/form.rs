@@ -4,7 +4,38 @@
 //! [`FieldErrors::get`] beside each field, tied to it by `aria-describedby`. Never holds the
 //! values themselves: the page that re-renders keeps what was typed in its own fields.
 
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use xiaowei_core::tracked::Rating;
+
 use crate::web::error::AppError;
+
+/// A form page that came back with its faults: 400, and never cached, since it holds what was
+/// typed.
+pub fn returned(html: String) -> Response {
+    ([(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], (StatusCode::BAD_REQUEST, Html(html)))
+        .into_response()
+}
+
+/// The rating form of a case, message or objection status page (满意 / 基本满意 / 不满意 and a
+/// reason); `k` is the status page's key where it has one.
+#[derive(Deserialize)]
+pub struct RateForm {
+    #[serde(default)]
+    pub k: String,
+    #[serde(default)]
+    pub rating: String,
+    #[serde(default)]
+    pub comment: String,
+}
+
+impl RateForm {
+    /// The rating given, or the message naming what is missing.
+    pub fn rating(&self) -> Result<Rating, AppError> {
+        Rating::parse(&self.rating, &self.comment).map_err(|e| AppError::invalid(e.to_string()))
+    }
+}
 
 /// Messages by field id, in form order.
 #[derive(Debug, Default, Clone)]

@@ -6,6 +6,8 @@
 
 use xiaowei_core::spoken;
 
+use crate::web::form::FieldErrors;
+
 /// The sentences a page reads aloud.
 #[derive(Debug, Default, Clone)]
 pub struct Listen {
@@ -28,6 +30,17 @@ impl Listen {
             self.sentences.push(words);
         }
         self
+    }
+
+    /// A form read aloud: what to fill in, what went wrong if it came back, then a hint.
+    pub fn form(intro: &str, errors: &FieldErrors, hint: &str) -> Self {
+        let mut listen = Self::new();
+        listen.say(intro);
+        for (_, message) in errors.items() {
+            listen.say(message);
+        }
+        listen.say(hint);
+        listen
     }
 
     pub fn sentences(&self) -> &[String] {

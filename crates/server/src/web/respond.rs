@@ -1,8 +1,8 @@
-//! Responses more than one end sends: the `303 See Other` after a form post, xlsx downloads and
-//! stored files (scans, documents) with their original names.
+//! Responses more than one end sends: the `303 See Other` after a form post, pages no cache may
+//! keep, xlsx downloads and stored files (scans, documents) with their original names.
 
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
 
 use crate::state::AppState;
 use crate::web::error::AppError;
@@ -10,6 +10,18 @@ use crate::web::error::AppError;
 /// A `303 See Other` to `location`, the answer to every successful form post.
 pub fn see_other(location: &str) -> Response {
     axum::response::Redirect::to(location).into_response()
+}
+
+/// Marks a response `no-store`: it holds one person's data (their case, payments, what they
+/// typed), so neither a shared cache nor the back-forward cache may keep it.
+pub fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A page of one person's own data, `no-store`.
+pub fn private_page(html: String) -> Response {
+    no_store(Html(html).into_response())
 }
 
 /// An xlsx download with a UTF-8 file name.

@@ -54,6 +54,8 @@ use crate::state::AppState;
 use crate::web::error::{AppError, ErrorInfo};
 
 pub const CSRF_COOKIE: &str = "xw_csrf";
+/// How long the CSRF cookie is kept: 30 days.
+pub const CSRF_COOKIE_SECS: i64 = 60 * 60 * 24 * 30;
 const MAX_FORM_BYTES: usize = 1024 * 1024;
 
 /// The CSRF token of the current request, for embedding in forms.
@@ -155,7 +157,7 @@ pub async fn csrf_guard(State(state): State<AppState>, request: Request, next: N
     if existing.is_none() {
         response.headers_mut().append(
             header::SET_COOKIE,
-            set_cookie(CSRF_COOKIE, &token, 60 * 60 * 24 * 30, state.config().secure_cookies),
+            set_cookie(CSRF_COOKIE, &token, CSRF_COOKIE_SECS, state.config().secure_cookies),
         );
     }
     response

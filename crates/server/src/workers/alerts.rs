@@ -63,6 +63,7 @@ use std::collections::HashMap;
 use xiaowei_core::alert::{self, AlertKind, DEAD_ROUTING_CASES, SubjectKind};
 use xiaowei_core::disclosure::Category;
 use xiaowei_core::message::MessageKind;
+use xiaowei_core::outbox::TextChannel;
 use xiaowei_core::power::{self, RecordedStep};
 use xiaowei_core::tracked::beijing_date;
 use xiaowei_store::{ConditionRow, NewAlert, NewOutbox};
@@ -157,7 +158,7 @@ pub async fn daily_digest(state: &AppState, now: i64) -> Result<usize, AppError>
         ];
         texts.push(NewOutbox {
             dedup_key: format!("{}:{day}:{}", alert::DIGEST_NOTICE, r.id),
-            channel: "sms".into(),
+            channel: TextChannel::Sms,
             notice: alert::DIGEST_NOTICE.into(),
             recipient: format!("县纪委监委 {}", r.display_name),
             phone_enc: r.phone_enc,
@@ -223,7 +224,7 @@ fn record_alert(kind: AlertKind, row: &ConditionRow, episode: Option<&str>, what
 /// 未按时公开 rule of the public pages. A later lapse after a new disclosure is a new alert.
 async fn disclosure_alerts(state: &AppState, now: i64) -> Result<Vec<NewAlert>, AppError> {
     let today = beijing_date(now);
-    let mut last: HashMap<(String, String), i64> = HashMap::new();
+    let mut last: HashMap<(String, Category), i64> = HashMap::new();
     let mut villages: Vec<(String, String)> = Vec::new();
     for row in state.store().villages_last_disclosed().await? {
         if villages.last().is_none_or(|(code, _)| *code != row.code) {
@@ -242,7 +243,7 @@ async fn disclosure_alerts(state: &AppState, now: i64) -> Result<Vec<NewAlert>, 
         let lapsed: Vec<String> = Category::REQUIRED
             .iter()
             .filter_map(|category| {
-                let published = last.get(&(code.clone(), category.as_str().to_owned())).copied();
+                let published = last.get(&(code.clone(), *category)).copied();
                 alert::disclosure_lapsed(published.map(beijing_date), today).then(|| {
                     let since =
                         published.map_or_else(|| "从未公开".to_owned(), |at| format!("上次公开于{}", beijing_date(at)));

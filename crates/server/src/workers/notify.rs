@@ -48,9 +48,9 @@ use xiaowei_core::message::MessageNotice;
 use xiaowei_core::service::Notice;
 use xiaowei_store::OutboxMessage;
 
-use crate::app::tracked::WECHAT_CHANNEL;
 use crate::state::AppState;
 use crate::web::error::AppError;
+use xiaowei_core::outbox::TextChannel;
 
 pub use crate::state::gateway::{GatewayError, GatewayFuture, LogGateway, SharedGateway, SmsGateway};
 
@@ -218,7 +218,7 @@ async fn deliver_one(
 ) -> Result<bool, AppError> {
     let store = state.store();
     let params: Vec<(String, String)> = serde_json::from_str(&m.params).unwrap_or_default();
-    let result = if m.channel == WECHAT_CHANNEL {
+    let result = if m.channel == TextChannel::Wechat {
         send_wechat(state, m, &params).await
     } else {
         let phone = match state.cipher().decrypt(&m.phone_enc).ok().and_then(|p| Phone::parse(&p).ok()) {

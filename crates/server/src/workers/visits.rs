@@ -8,7 +8,7 @@
 //!
 //! **Visits.** Public handlers that know a page's org attach `visits::tag(org_code, Menu)` to their
 //! response (a roster page, reached as `/rosters/{id}`, tags the roster's village; a cached
-//! rendering keeps its org in `page_cache::CachedPage`). The `visits::count` middleware counts only
+//! rendering keeps its visit in `page_cache::CachedPage`, and `web::shared_pages` counts it). The `visits::count` middleware counts only
 //! successful `GET` HTML responses carrying that tag, classifies the channel (`kiosk` with the
 //! `xw_kiosk` device cookie, `wechat` for a `MicroMessenger` User-Agent, else `browser`;
 //! `core::monitor::Channel::classify`) and adds the view to an in-memory `VisitCounter`: a counter
@@ -46,11 +46,11 @@ use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use xiaowei_core::monitor::{Channel, shanghai_day};
+use xiaowei_core::monitor::shanghai_day;
 
 use crate::state::AppState;
 use crate::state::visits::Visit;
-use crate::web::security::cookie;
+use crate::web::shared_pages::Viewer;
 
 /// How often pending counts are written.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(5);
@@ -59,10 +59,7 @@ pub async fn count(State(state): State<AppState>, request: Request, next: Next) 
     if request.method() != Method::GET {
         return next.run(request).await;
     }
-    let headers = request.headers();
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let channel = Channel::classify(cookie(headers, crate::web::client::KIOSK_COOKIE).is_some(), &user_agent);
-    let address = crate::web::client::client_ip(&state, request.extensions(), headers);
+    let viewer = Viewer::of(&state, request.headers(), request.extensions());
     let response = next.run(request).await;
     let is_html = response
         .headers()
@@ -73,7 +70,7 @@ pub async fn count(State(state): State<AppState>, request: Request, next: Next) 
         && is_html
         && let Some(visit) = response.extensions().get::<Visit>()
     {
-        state.visits().record(visit, channel, format!("{address}\n{user_agent}"), state.now());
+        viewer.count(&state, visit);
     }
     response
 }
