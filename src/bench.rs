@@ -301,7 +301,7 @@ pub(crate) async fn publish(
 }
 
 /// A server state over a fresh or existing SQLite database in `dir`, with the key kept there.
-async fn open_at(dir: &Path) -> Result<AppState> {
+pub(crate) async fn open_at(dir: &Path) -> Result<AppState> {
     let config = Config { data_dir: dir.to_path_buf(), ..Config::default() };
     crate::open(&config).await
 }

@@ -426,6 +426,40 @@ both_backends!(a_generated_county_yields_exactly_the_planted_hits, |app: TestApp
     assert_eq!(stored[0].name, "漏保老人");
 });
 
+both_backends!(the_six_hourly_pass_screens_and_finds_people_from_one_load, |app: TestApp| async move {
+    generate(&app).await;
+    let old = format!("H99,漏保老人,{},{VILLAGE}", id("19350101", 7));
+    import(
+        &app,
+        "households",
+        &csv("户号,姓名,身份证号,村代码", &[format!("H0,老人0,{},{VILLAGE}", id("19400101", 0)), old]),
+    )
+    .await;
+    let store = app.state.store();
+    // 2025-06-01 12:00 in Shanghai.
+    let now = 1_748_750_400;
+    // The re-screen and 政策找人 each loading every entry, as they did apart.
+    let apart = xiaowei_server::app::screening::run(&app.state, None, now).await.unwrap();
+    let leads = xiaowei_server::app::screening::refresh_outreach(&app.state, 2025, now).await.unwrap();
+    let stored_leads = store.outreach_leads("", 100, 0).await.unwrap();
+    let stored_hits = current_hits(store).await;
+
+    let pass = xiaowei_server::app::screening::full_pass(&app.state, now + 60).await.unwrap();
+    assert_eq!(pass.screening.hits, apart.hits);
+    assert_eq!(pass.screening.entries, apart.entries);
+    let summary = pass.screening.summary;
+    assert_eq!((summary.hits, summary.new_hits, summary.cleared), (apart.summary.hits, 0, 0));
+    assert_eq!((pass.leads, leads), (1, 1));
+    assert_eq!(store.outreach_leads("", 100, 0).await.unwrap(), stored_leads);
+    let again = current_hits(store).await;
+    assert_eq!(
+        again.iter().map(|h| (h.id, h.rule, h.entry_id)).collect::<Vec<_>>(),
+        stored_hits.iter().map(|h| (h.id, h.rule, h.entry_id)).collect::<Vec<_>>()
+    );
+    assert!(!again.is_empty());
+    assert!(pass.screening.steps.outreach > std::time::Duration::ZERO);
+});
+
 both_backends!(an_import_by_another_server_is_seen_by_the_next_run, |app: TestApp| async move {
     generate(&app).await;
     let store = app.state.store();

@@ -380,16 +380,19 @@ impl Registries {
         self.records.len()
     }
 
-    /// The blind indexes of everyone the household register places in `person`'s household
-    /// (`person` included); none when the register does not know them.
-    pub fn household_members(&self, person: &str) -> Vec<&str> {
-        let household = self
-            .by_kind_person
+    /// The household number the household register gives `person`, if it knows them.
+    pub fn household(&self, person: &str) -> Option<&str> {
+        self.by_kind_person
             .get(&RegistryKind::Households)
             .and_then(|people| people.get(person))
             .and_then(|positions| positions.first())
-            .and_then(|&i| self.records.get(i)?.household.as_deref());
-        household
+            .and_then(|&i| self.records.get(i)?.household.as_deref())
+    }
+
+    /// The blind indexes of everyone the household register places in `person`'s household
+    /// (`person` included); none when the register does not know them.
+    pub fn household_members(&self, person: &str) -> Vec<&str> {
+        self.household(person)
             .and_then(|h| self.households.get(h))
             .map(|(_, members)| {
                 members.iter().filter_map(|&i| self.records.get(i)).map(|r| r.person.as_str()).collect()
@@ -1225,6 +1228,7 @@ mod tests {
         members.sort_unstable();
         assert_eq!(members, ["a", "b", "c"]);
         assert!(c.registries.household_members("z").is_empty(), "unregistered");
+        assert_eq!((c.registries.household("d"), c.registries.household("z")), (Some("H2"), None));
     }
 
     #[test]

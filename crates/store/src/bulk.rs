@@ -91,17 +91,41 @@ impl Store {
         Ok(rows)
     }
 
-    /// The integers the one-column query `keys` (its column named `k`) returns, sorted, once each.
-    pub(crate) async fn fetch_keys(&self, keys: &str) -> Result<Vec<i64>, StoreError> {
+    /// Every row of the query `rows` (its columns named by `names`, in a row's field order),
+    /// packed into one JSON array: for a few hundred thousand small rows that have no key to
+    /// page by.
+    pub(crate) async fn fetch_all_packed<T: DeserializeOwned>(
+        &self,
+        rows: &str,
+        names: &[&str],
+    ) -> Result<Vec<T>, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => format!("SELECT json_group_array(json_array({})) FROM ({rows})", names.join(", ")),
+            Backend::Postgres => {
+                format!("SELECT json_agg(json_build_array({}))::text FROM ({rows}) t", names.join(", "))
+            }
+        };
+        let packed: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&self.pool).await?;
+        match packed {
+            None => Ok(Vec::new()),
+            Some(text) => {
+                serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("bulk read {rows}: {e}")))
+            }
+        }
+    }
+
+    /// The integers the one-column query `keys` (its column named `k`, reading the values of
+    /// `list` as a bound JSON array `$1`) returns, sorted, once each; `list` goes by chunks.
+    pub(crate) async fn fetch_keys_listed(&self, keys: &str, list: &[String]) -> Result<Vec<i64>, StoreError> {
         let all_keys = match self.backend {
             Backend::Sqlite => format!("SELECT json_group_array(k) FROM ({keys})"),
             Backend::Postgres => format!("SELECT json_agg(k)::text FROM ({keys}) s"),
         };
-        let packed: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(all_keys)).fetch_one(&self.pool).await?;
-        let mut wanted: Vec<i64> = match packed {
-            None => Vec::new(),
-            Some(text) => serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("keys {keys}: {e}")))?,
-        };
+        let mut wanted: Vec<i64> = Vec::new();
+        for chunk in list.chunks(BULK_ROWS) {
+            let bound = serde_json::to_string(chunk).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            wanted.extend(self.fetch_packed::<i64, _>(&all_keys, bound, keys).await?);
+        }
         wanted.sort_unstable();
         wanted.dedup();
         Ok(wanted)

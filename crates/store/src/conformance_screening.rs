@@ -4,7 +4,8 @@
 
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
 use crate::{
-    HitFilter, NewEntry, NewHit, NewLead, NewProgramme, NewRegistryRecord, NewRoster, ScreeningSettings, Store,
+    AccountPayee, HitFilter, NewEntry, NewHit, NewLead, NewProgramme, NewRegistryRecord, NewRoster, ScreeningSettings,
+    Store,
 };
 use xiaowei_core::screening::{HitStatus, LeadKind, LeadStatus, Severity, check_handling};
 use xiaowei_core::subsidy::{self, RosterAction, RosterStatus};
@@ -105,7 +106,11 @@ conformance!(a_registry_import_replaces_or_amends_the_registry_as_a_whole, |stor
         .import_registry("households", true, &[moved, record("c", Some("H2"))], "补充.csv", None, "x", 11)
         .await
         .unwrap();
-    let rows = store.registry_for_screening().await.unwrap();
+    let rows = store.registry_for_screening(i64::MIN..=i64::MAX).await.unwrap();
+    let (low, high) = store.registry_id_bounds().await.unwrap().unwrap();
+    assert_eq!((rows.first().map(|r| r.id), rows.last().map(|r| r.id)), (Some(low), Some(high)));
+    let upper = store.registry_for_screening(low + 1..=high).await.unwrap();
+    assert_eq!(upper, rows[1..]);
     let mut households: Vec<(String, Option<String>)> = rows
         .iter()
         .filter(|r| r.kind == "households")
@@ -192,14 +197,24 @@ conformance!(an_incremental_load_reads_the_entries_the_cross_roster_rules_compar
     assert_eq!(batch.len(), 7, "an exclusive programme's roster joins the batch");
     assert_eq!(batch[6].roster_id, elsewhere);
 
-    // Accounts: b's and d's entries share one in 2025 (two people). a's account pays a alone in
-    // 2025 (in two rosters), and a's 2026 entry is of another year.
-    let shared = store.screening_shared_accounts(&rosters[..1]).await.unwrap();
+    // Accounts: who is paid, in 2025, into roster 0's accounts: a alone into a's (in two
+    // rosters), b and d into the shared one; a's 2026 entry is of another year.
+    let mut payees = store.screening_account_payees(&rosters[..1]).await.unwrap();
+    payees.sort();
+    let payee = |a: &str, p: &str| AccountPayee { account_idx: a.into(), year: 2025, id_idx: p.into() };
+    assert_eq!(payees, [payee("acct-a", "a"), payee("shared", "b"), payee("shared", "d")]);
     let all = store.entries_for_screening().await.unwrap();
     let id_of = |roster: i64, idx: &str| all.iter().find(|e| e.roster_id == roster && e.id_idx == idx).unwrap().id;
+    let shared = store.screening_account_entries(&rosters[..1], &["shared".to_owned()]).await.unwrap();
     let mut expected = vec![id_of(rosters[0], "b"), id_of(rosters[3], "d")];
     expected.sort_unstable();
     assert_eq!(shared, expected);
+    let both = store.screening_account_entries(&rosters[..1], &["shared".into(), "acct-a".into()]).await.unwrap();
+    let mut expected =
+        vec![id_of(rosters[0], "a"), id_of(rosters[1], "a"), id_of(rosters[0], "b"), id_of(rosters[3], "d")];
+    expected.sort_unstable();
+    assert_eq!(both, expected);
+    assert!(store.screening_account_entries(&rosters[..1], &[]).await.unwrap().is_empty());
 
     // Entries by id read as in full; unknown ids read nothing.
     let wanted = [id_of(rosters[3], "d"), id_of(rosters[0], "a"), 999_999];

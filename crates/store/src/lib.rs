@@ -81,9 +81,9 @@ pub use powers::{
     PowerItem, PowerStepRecord,
 };
 pub use screening::{
-    BatchEntry, HitEvent, HitFilter, NewHit, NewLead, NewRegistryRecord, OutreachLead, ProgrammeScreening,
-    ProposedPerson, RegistryImport, RegistryRow, RunSummary, ScreeningCount, ScreeningEntryRow, ScreeningHit,
-    ScreeningRun, ScreeningSettings,
+    AccountPayee, BatchEntry, HitEvent, HitFilter, NewHit, NewLead, NewRegistryRecord, OutreachLead,
+    ProgrammeScreening, ProposedPerson, RegistryImport, RegistryRow, RunSummary, ScreeningCount, ScreeningEntryRow,
+    ScreeningHit, ScreeningRun, ScreeningSettings,
 };
 pub use search::{SearchDocument, SearchHit};
 pub use service_links::{NewServiceLink, ServiceLinkRow};

@@ -4,6 +4,8 @@
 //! compare-and-set, 政策找人 leads with outcomes, and the counts the monitor reads.
 //! ID numbers arrive sealed with their blind index; this module never sees them in clear.
 
+use std::ops::RangeInclusive;
+
 use serde::Deserialize;
 use sqlx::FromRow;
 
@@ -118,6 +120,14 @@ pub struct ScreeningEntryRow {
 pub struct BatchEntry {
     pub id: i64,
     pub roster_id: i64,
+    pub id_idx: String,
+}
+
+/// One person paid into an account in a year (see [`Store::screening_account_payees`]).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AccountPayee {
+    pub account_idx: String,
+    pub year: i64,
     pub id_idx: String,
 }
 
@@ -416,10 +426,19 @@ impl Store {
         Ok(sqlx::query_as("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM registry_imports").fetch_one(&self.pool).await?)
     }
 
-    /// Every registry record, for one screening run (read in bulk).
-    pub async fn registry_for_screening(&self) -> Result<Vec<RegistryRow>, StoreError> {
+    /// The lowest and highest registry record ids, or `None` when the registries are empty.
+    pub async fn registry_id_bounds(&self) -> Result<Option<(i64, i64)>, StoreError> {
+        let (low, high): (Option<i64>, Option<i64>) =
+            sqlx::query_as("SELECT MIN(id), MAX(id) FROM registry_records").fetch_one(&self.pool).await?;
+        Ok(low.zip(high))
+    }
+
+    /// The registry records with ids in `ids`, for a screening (read in bulk; the screening reads
+    /// shares of the ids at once, on several connections).
+    pub async fn registry_for_screening(&self, ids: RangeInclusive<i64>) -> Result<Vec<RegistryRow>, StoreError> {
         let columns: Vec<String> = REGISTRY_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
-        let query = Bulk { columns: &columns, from: "registry_records WHERE true", key: "id" };
+        let from = format!("registry_records WHERE id >= {} AND id <= {}", ids.start(), ids.end());
+        let query = Bulk { columns: &columns, from: &from, key: "id" };
         self.fetch_bulk(&query, |r: &RegistryRow| r.id).await
     }
 
@@ -557,22 +576,41 @@ impl Store {
         self.fetch_bulk(&Bulk { columns: &columns, from: &from, key: "e.id" }, |e: &BatchEntry| e.id).await
     }
 
-    /// For an incremental screening of the rosters `scope`: the ids of published entries of the
-    /// same years paid into one of their entries' accounts, where that account pays more than one
-    /// person in the year (rule 6 needs two households, so two people at least).
-    pub async fn screening_shared_accounts(&self, scope: &[i64]) -> Result<Vec<i64>, StoreError> {
+    /// For an incremental screening of the rosters `scope`: who is paid, in the years of those
+    /// rosters, into each account their entries use — each (account, year, person) once, from
+    /// every published roster. Rule 6 needs an account paying two households in a year; which
+    /// people form a household the caller knows (the household register), so it keeps the
+    /// accounts that do and reads their entries with [`Store::screening_account_entries`].
+    pub async fn screening_account_payees(&self, scope: &[i64]) -> Result<Vec<AccountPayee>, StoreError> {
         let list = roster_list(scope);
         // Driven from the scoped accounts through the account index, which carries the roster
         // and the person (CROSS JOIN keeps SQLite's join order; PostgreSQL plans it as an inner
-        // join).
-        self.fetch_keys(&format!(
-            "SELECT x.id AS k FROM (SELECT DISTINCT s.account_idx AS a FROM roster_entries s \
-             WHERE s.roster_id IN ({list}) AND s.account_idx IS NOT NULL) q \
+        // join). One packed answer: the rows are distinct, so there is no key to page by.
+        let sql = format!(
+            "SELECT DISTINCT x.account_idx AS a, y.year AS y, x.id_idx AS p FROM (SELECT DISTINCT s.account_idx AS a \
+             FROM roster_entries s WHERE s.roster_id IN ({list}) AND s.account_idx IS NOT NULL) q \
              CROSS JOIN roster_entries x CROSS JOIN rosters y WHERE x.account_idx = q.a AND y.id = x.roster_id \
-             AND y.status = 'published' AND y.year IN (SELECT z.year FROM rosters z WHERE z.id IN ({list})) \
-             AND EXISTS (SELECT 1 FROM roster_entries o CROSS JOIN rosters oy WHERE o.account_idx = x.account_idx \
-             AND oy.id = o.roster_id AND oy.status = 'published' AND oy.year = y.year AND o.id_idx <> x.id_idx)"
-        ))
+             AND y.status = 'published' AND y.year IN (SELECT z.year FROM rosters z WHERE z.id IN ({list}))"
+        );
+        self.fetch_all_packed(&sql, &["a", "y", "p"]).await
+    }
+
+    /// The ids of the entries of published rosters of the years of the rosters `scope` paid into
+    /// one of `accounts` (blind indexes), sorted: what rule 6 compares for those accounts.
+    pub async fn screening_account_entries(&self, scope: &[i64], accounts: &[String]) -> Result<Vec<i64>, StoreError> {
+        let list = roster_list(scope);
+        let listed = match self.backend {
+            Backend::Sqlite => "SELECT value FROM json_each($1)",
+            Backend::Postgres => "SELECT value FROM json_array_elements_text($1::json)",
+        };
+        self.fetch_keys_listed(
+            &format!(
+                "SELECT x.id AS k FROM ({listed}) q CROSS JOIN roster_entries x CROSS JOIN rosters y \
+                 WHERE x.account_idx = q.value AND y.id = x.roster_id AND y.status = 'published' \
+                 AND y.year IN (SELECT z.year FROM rosters z WHERE z.id IN ({list}))"
+            ),
+            accounts,
+        )
         .await
     }
 

@@ -36,18 +36,20 @@
 //!   decoding through the `Any` driver costs about 13 µs a row. An incremental run reads only what
 //!   the cross-roster rules compare with its rosters: `screening_batch` (entries of published
 //!   rosters of the same year, period and phase, for the same or a mutually exclusive programme —
-//!   rules 4, 5, 12), `screening_shared_accounts` (same year, an account paying two people or more —
+//!   rules 4, 5, 12), `screening_account_payees` (who is paid into its accounts in its years —
 //!   rule 6, answered from the account index, which carries roster and person since
-//!   `0017_account_index.sql`), then the rows by id (`screening_entries`).
+//!   `0017_account_index.sql`) and `screening_account_entries` (the entries of the accounts that
+//!   pay two households), then the rows by id (`screening_entries`).
 //! - **Server** (`server::screening`): registry import (check → seal → replace or amend in one
 //!   transaction → audit → full screen), the bulk load (no per-entry query; each entry's ID
 //!   decrypted once on every core, only to read its birth date and validity), `run` (all rosters,
 //!   or an incremental run over given rosters, which keeps hits on its own rosters only and loads
 //!   their entries plus the related ones: `related_entries` keeps, of the batch, the entries of
 //!   the rosters' people and of the members of their households in the cached household
-//!   register, and adds the shared-account ones), 政策找人
+//!   register, and adds the entries of their accounts that pay two households or more), 政策找人
 //!   refresh, the run after a roster's publication (in the background, so the approval does not wait)
-//!   and the six-hourly scheduled run in the workers (`serve` with `workers = true`).
+//!   and the six-hourly `full_pass` in the workers (`serve` with `workers = true`): the re-screen
+//!   and 政策找人 from one load of every entry.
 //!   The registries, indexed once (`core::screening::Registries`, shared by `Arc`), stay in memory in
 //!   `AppState` (`screening::RegistryCache`, read once at start by the workers so that a publication's
 //!   first run finds them in memory) keyed by `Store::registry_version` (count and newest id
@@ -64,8 +66,9 @@
 //!   `src/demo_screening.rs`.
 
 use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use xiaowei_core::period::RosterPeriod;
 use xiaowei_core::registry::{self, RegistryCheck, RegistryKind, RegistryLine};
@@ -73,7 +76,9 @@ use xiaowei_core::screening::{
     self, Entry, Evidence, Hit, ProgrammeRules, ProposedRoster, Registries, ScreeningContext,
 };
 use xiaowei_core::{PiiCipher, ResidentId};
-use xiaowei_store::{NewHit, NewLead, NewRegistryRecord, RunSummary, ScreeningEntryRow, Store};
+use xiaowei_store::{
+    AccountPayee, BatchEntry, NewHit, NewLead, NewRegistryRecord, RunSummary, ScreeningEntryRow, Store,
+};
 
 use crate::app::rosters::ID_PURPOSE;
 use crate::state::AppState;
@@ -130,16 +135,92 @@ pub async fn import_registry(
 pub struct Loaded {
     pub context: ScreeningContext,
     pub entries: Vec<Entry>,
+    /// How long each step of the load took.
+    pub steps: Steps,
+}
+
+/// How long each step of a run took (the benchmark prints them, the scheduled pass logs them).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Steps {
+    /// The registries: their version checked, and read and indexed when it changed.
+    pub registries: Duration,
+    /// Programme settings, exclusive pairs and the people of the proposed rosters.
+    pub settings: Duration,
+    /// An incremental run: its batch read.
+    pub batch: Duration,
+    /// An incremental run: who is paid into its accounts read, the related entries chosen, and
+    /// the entries of accounts paying two households found.
+    pub accounts: Duration,
+    /// The entries' rows read.
+    pub read: Duration,
+    /// Their IDs decrypted, on every core.
+    pub decrypt: Duration,
+    /// The rules run.
+    pub rules: Duration,
+    /// The hits recorded.
+    pub record: Duration,
+    /// A full pass: the 政策找人 leads found and recorded.
+    pub outreach: Duration,
 }
 
 /// Loads the registries (through the cache), programme settings and the entries of published
 /// rosters: every one (`scope` = None), or those an incremental run over the rosters `scope`
-/// compares (see [`related_entries`]). Each entry's ID is decrypted once, to read
-/// its birth date (an undecryptable or invalid number has none).
+/// compares (see [`related_entries`]). The registries, the settings and, for an incremental
+/// run, the batch and the accounts' payees are read at once (the registries on every core when
+/// they are not in memory). Each entry's ID is decrypted once, to read its birth date (an
+/// undecryptable or invalid number has none).
 pub async fn load(state: &AppState, scope: Option<&[i64]>) -> Result<Loaded, AppError> {
     let store = state.store();
-    let cipher = state.cipher();
-    let registries = state.registries().get(store).await?;
+    let mut steps = Steps::default();
+    let registries = timed(state.registries().get(store));
+    let settings = timed(settings(store, scope));
+    let rows = match scope {
+        None => {
+            let ((registries, r), ((programmes, pairs, proposed), s)) = tokio::try_join!(registries, settings)?;
+            (steps.registries, steps.settings) = (r, s);
+            let started = Instant::now();
+            let rows = store.entries_for_screening().await?;
+            steps.read = started.elapsed();
+            (registries, programmes, pairs, proposed, rows)
+        }
+        Some(rosters) => {
+            let batch = timed(async { Ok::<_, AppError>(store.screening_batch(rosters).await?) });
+            let payees = timed(async { Ok::<_, AppError>(store.screening_account_payees(rosters).await?) });
+            let ((registries, r), ((programmes, pairs, proposed), s), (batch, b), (payees, a)) =
+                tokio::try_join!(registries, settings, batch, payees)?;
+            (steps.registries, steps.settings) = (r, s);
+            let started = Instant::now();
+            let ids = related_entries(store, &registries, rosters, &batch, &payees).await?;
+            (steps.batch, steps.accounts) = (b, a + started.elapsed());
+            let started = Instant::now();
+            let rows = store.screening_entries(&ids).await?;
+            steps.read = started.elapsed();
+            (registries, programmes, pairs, proposed, rows)
+        }
+    };
+    let (registries, programmes, pairs, proposed, rows) = rows;
+    let started = Instant::now();
+    let cipher = state.cipher().clone();
+    let entries = tokio::task::spawn_blocking(move || entries_of(&cipher, rows))
+        .await
+        .map_err(|e| AppError::Internal(format!("screening entries: {e}")))?;
+    steps.decrypt = started.elapsed();
+    Ok(Loaded { context: ScreeningContext::with_registries(registries, programmes, &pairs, proposed), entries, steps })
+}
+
+/// Awaits `step` and measures it (steps awaited together overlap).
+async fn timed<T>(step: impl Future<Output = Result<T, AppError>>) -> Result<(T, Duration), AppError> {
+    let started = Instant::now();
+    let value = step.await?;
+    Ok((value, started.elapsed()))
+}
+
+/// Programme settings, exclusive pairs, and the people of the public proposed rosters (every
+/// one, or those the rosters `scope` settle).
+async fn settings(
+    store: &Store,
+    scope: Option<&[i64]>,
+) -> Result<(Vec<ProgrammeRules>, Vec<(i64, i64)>, HashMap<i64, ProposedRoster>), AppError> {
     let programmes: Vec<ProgrammeRules> = store
         .programme_screening()
         .await?
@@ -164,23 +245,22 @@ pub async fn load(state: &AppState, scope: Option<&[i64]>) -> Result<Loaded, App
         slot.publicity_end = p.publicity_end.as_deref().and_then(parse_date);
         slot.persons.insert(p.id_idx);
     }
-    let rows = match scope {
-        None => store.entries_for_screening().await?,
-        Some(rosters) => store.screening_entries(&related_entries(store, &registries, rosters).await?).await?,
-    };
-    let cipher = cipher.clone();
-    let entries = tokio::task::spawn_blocking(move || entries_of(&cipher, rows))
-        .await
-        .map_err(|e| AppError::Internal(format!("screening entries: {e}")))?;
-    Ok(Loaded { context: ScreeningContext::with_registries(registries, programmes, &pairs, proposed), entries })
+    Ok((programmes, pairs, proposed))
 }
 
 /// The ids of the entries an incremental screening of `rosters` reads: theirs, and every entry
-/// a cross-roster rule compares with them — in the same batch (year, period, phase; the same or
-/// a mutually exclusive programme) for the same people or people of their households in the
-/// household register (rules 4, 5, 12), and of the same years paid into the same accounts (rule 6).
-async fn related_entries(store: &Store, registries: &Registries, rosters: &[i64]) -> Result<Vec<i64>, AppError> {
-    let batch = store.screening_batch(rosters).await?;
+/// a cross-roster rule compares with them — of their `batch` (year, period, phase; the same or
+/// a mutually exclusive programme), the entries of the same people or people of their
+/// households in the household register (rules 4, 5, 12); and, of the same years, the entries
+/// paid into one of their accounts when its `payees` are of two households or more (rule 6;
+/// an account a household's members share, as most do, is read no further).
+async fn related_entries(
+    store: &Store,
+    registries: &Registries,
+    rosters: &[i64],
+    batch: &[BatchEntry],
+    payees: &[AccountPayee],
+) -> Result<Vec<i64>, AppError> {
     let mut people: FxHashSet<&str> = FxHashSet::default();
     for e in batch.iter().filter(|e| rosters.contains(&e.roster_id)) {
         if people.insert(e.id_idx.as_str()) {
@@ -188,7 +268,19 @@ async fn related_entries(store: &Store, registries: &Registries, rosters: &[i64]
         }
     }
     let mut ids: Vec<i64> = batch.iter().filter(|e| people.contains(e.id_idx.as_str())).map(|e| e.id).collect();
-    ids.extend(store.screening_shared_accounts(rosters).await?);
+    let mut households: FxHashMap<(&str, i64), FxHashSet<&str>> = FxHashMap::default();
+    for p in payees {
+        if let Some(h) = registries.household(&p.id_idx) {
+            households.entry((p.account_idx.as_str(), p.year)).or_default().insert(h);
+        }
+    }
+    let mut shared: Vec<String> =
+        households.into_iter().filter(|(_, h)| h.len() > 1).map(|((a, _), _)| a.to_owned()).collect();
+    shared.sort_unstable();
+    shared.dedup();
+    if !shared.is_empty() {
+        ids.extend(store.screening_account_entries(rosters, &shared).await?);
+    }
     ids.sort_unstable();
     ids.dedup();
     Ok(ids)
@@ -250,21 +342,34 @@ pub fn evidence_of(json: &str) -> Vec<StoredEvidence> {
     serde_json::from_str(json).unwrap_or_default()
 }
 
-/// The outcome of one run: the hits found (in scope) and what changed in storage.
+/// The outcome of one run: the hits found (in scope), what changed in storage, and how long
+/// each step took.
 pub struct Outcome {
     pub hits: Vec<Hit>,
     pub entries: usize,
     pub summary: RunSummary,
+    pub steps: Steps,
 }
 
 /// Screens every published roster (`only` = None) or the entries of the given rosters against
 /// everything, and records the hits. Refused while the personal-data key is being rotated: the
 /// matching compares blind indexes, which are then under two keys.
 pub async fn run(state: &AppState, only: Option<&[i64]>, now: i64) -> Result<Outcome, AppError> {
-    if state.cipher().previous_key_id().is_some() {
-        return Err(AppError::Conflict("个人信息密钥正在轮换，比对暂停；轮换完成后再运行".into()));
-    }
+    refuse_while_rotating(state)?;
     let loaded = load(state, only).await?;
+    screen_loaded(state, &loaded, only, now).await
+}
+
+fn refuse_while_rotating(state: &AppState) -> Result<(), AppError> {
+    match state.cipher().previous_key_id() {
+        Some(_) => Err(AppError::Conflict("个人信息密钥正在轮换，比对暂停；轮换完成后再运行".into())),
+        None => Ok(()),
+    }
+}
+
+/// Runs the rules over what was loaded (hits kept for the rosters `only`, or all) and records them.
+async fn screen_loaded(state: &AppState, loaded: &Loaded, only: Option<&[i64]>, now: i64) -> Result<Outcome, AppError> {
+    let started = Instant::now();
     let scope: Option<HashSet<i64>> = only.map(|ids| ids.iter().copied().collect());
     let hits = screening::screen(&loaded.context, &loaded.entries, scope.as_ref());
     let entries = loaded.entries.iter().filter(|e| scope.as_ref().is_none_or(|s| s.contains(&e.roster_id))).count();
@@ -278,13 +383,22 @@ pub async fn run(state: &AppState, only: Option<&[i64]>, now: i64) -> Result<Out
                 .unwrap_or_else(|_| "[]".into()),
         })
         .collect();
+    let rules = started.elapsed();
+    let started = Instant::now();
     let summary = state.store().record_screening(only, i64::try_from(entries).unwrap_or(i64::MAX), &rows, now).await?;
-    Ok(Outcome { hits, entries, summary })
+    let steps = Steps { rules, record: started.elapsed(), ..loaded.steps };
+    Ok(Outcome { hits, entries, summary, steps })
 }
 
 /// Refreshes the 政策找人 leads for `year` (age-eligible people not paid, lapsed recipients).
+/// Returns the leads found.
 pub async fn refresh_outreach(state: &AppState, year: i32, now: i64) -> Result<usize, AppError> {
     let loaded = load(state, None).await?;
+    outreach_loaded(state, &loaded, year, now).await
+}
+
+/// Finds and records the 政策找人 leads for `year` in what a full load read.
+async fn outreach_loaded(state: &AppState, loaded: &Loaded, year: i32, now: i64) -> Result<usize, AppError> {
     let mut leads = screening::age_eligible_leads(&loaded.context, &loaded.entries, year);
     leads.extend(screening::lapsed_leads(&loaded.context, &loaded.entries));
     let rows: Vec<NewLead> = leads
@@ -303,6 +417,26 @@ pub async fn refresh_outreach(state: &AppState, year: i32, now: i64) -> Result<u
     Ok(rows.len())
 }
 
+/// What one full pass did: the re-screen (its steps include the 政策找人 refresh) and the leads.
+pub struct FullPass {
+    pub screening: Outcome,
+    pub leads: usize,
+}
+
+/// The full re-screen of every published roster and the 政策找人 refresh for `now`'s year,
+/// both from one load of every entry (millions of rows: read and decrypted once, not twice).
+/// Refused while the personal-data key is being rotated, as [`run`] is.
+pub async fn full_pass(state: &AppState, now: i64) -> Result<FullPass, AppError> {
+    refuse_while_rotating(state)?;
+    let loaded = load(state, None).await?;
+    let mut screening = screen_loaded(state, &loaded, None, now).await?;
+    let started = Instant::now();
+    let year = i32::from(crate::web::dates::shanghai_date(now).year());
+    let leads = outreach_loaded(state, &loaded, year, now).await?;
+    screening.steps.outreach = started.elapsed();
+    Ok(FullPass { screening, leads })
+}
+
 /// A run after a roster was published: that roster's entries are screened in the background (the
 /// reviewer's request does not wait for it); a failure is logged, never undoing the publication,
 /// and the next scheduled run covers it.
@@ -315,19 +449,21 @@ pub fn after_publication(state: &AppState, roster_id: i64) {
     });
 }
 
-/// The scheduled full run (screening and 政策找人), from the workers loop.
+/// The scheduled full pass (screening and 政策找人 from one load), from the workers loop.
 pub async fn scheduled(state: &AppState) {
-    let now = state.now();
-    if let Err(e) = run(state, None, now).await {
-        tracing::warn!(error = %e, "scheduled screening failed");
-    }
-    let year = i32::from(crate::web::dates::shanghai_date(now).year());
-    if let Err(e) = refresh_outreach(state, year, now).await {
-        tracing::warn!(error = %e, "scheduled outreach refresh failed");
+    match full_pass(state, state.now()).await {
+        Ok(pass) => tracing::info!(
+            entries = pass.screening.entries,
+            hits = pass.screening.summary.hits,
+            leads = pass.leads,
+            steps = ?pass.screening.steps,
+            "scheduled screening and outreach done"
+        ),
+        Err(e) => tracing::warn!(error = %e, "scheduled screening and outreach failed"),
     }
 }
 
-/// A full run and 政策找人 refresh (as [`scheduled`]) started in the background, for a back-office
+/// A full pass (as [`scheduled`]) started in the background, for a back-office
 /// request that must not wait minutes for a county-scale screening; its outcome appears in the
 /// recorded runs.
 pub fn in_background(state: &AppState) {

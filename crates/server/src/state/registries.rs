@@ -1,6 +1,7 @@
 //! The registries indexed for 大数据比对 (screening), kept in memory between runs and reloaded
 //! only when an import changed them (`app::screening` reads them through [`RegistryCache`]).
 
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 use xiaowei_core::registry::RegistryKind;
@@ -39,10 +40,35 @@ impl RegistryCache {
     }
 }
 
-/// Reads every registry record and indexes them (the indexing off the async workers).
+/// Reads every registry record and indexes them: the records are read in shares of their ids,
+/// one per core at once (each on its own connection and task, so the database's packing and
+/// the parsing of the shares overlap), and indexed off the async workers.
 async fn load_registries(store: &Store) -> Result<Arc<Registries>, AppError> {
-    let records: Vec<Record> = store
-        .registry_for_screening()
+    let Some((low, high)) = store.registry_id_bounds().await? else {
+        return Ok(Arc::new(Registries::new(Vec::new())));
+    };
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let width = (high - low) / i64::try_from(cores).unwrap_or(1) + 1;
+    let shares = (low..=high).step_by(usize::try_from(width).unwrap_or(usize::MAX)).map(|start| {
+        let store = store.clone();
+        tokio::spawn(async move { read_share(&store, start..=start.saturating_add(width - 1).min(high)).await })
+    });
+    let mut records = Vec::new();
+    for share in futures_util::future::try_join_all(shares)
+        .await
+        .map_err(|e| AppError::Internal(format!("registry read: {e}")))?
+    {
+        records.extend(share?);
+    }
+    tokio::task::spawn_blocking(move || Arc::new(Registries::new(records)))
+        .await
+        .map_err(|e| AppError::Internal(format!("registry index: {e}")))
+}
+
+/// The registry records with ids in `ids`, as the rules read them.
+async fn read_share(store: &Store, ids: RangeInclusive<i64>) -> Result<Vec<Record>, AppError> {
+    Ok(store
+        .registry_for_screening(ids)
         .await?
         .into_iter()
         .filter_map(|r| {
@@ -61,8 +87,5 @@ async fn load_registries(store: &Store) -> Result<Arc<Registries>, AppError> {
                 date: r.event_date.as_deref().and_then(parse_date),
             })
         })
-        .collect();
-    tokio::task::spawn_blocking(move || Arc::new(Registries::new(records)))
-        .await
-        .map_err(|e| AppError::Internal(format!("registry index: {e}")))
+        .collect())
 }
