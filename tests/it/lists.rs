@@ -284,6 +284,9 @@ both_backends!(the_public_board_is_anonymous_filtered_and_paged, |app: TestApp| 
     for n in 10..35 {
         message(&app, n, "question", "问政策", 86_400).await;
     }
+    // Written straight to the store, as by another instance: the server reads the content
+    // version on its next tick; read it now rather than wait for it.
+    xiaowei_server::web::shared_pages::read_version(&app.state).await;
     let (_, first) = text(&client, &app, "/board").await;
     assert_eq!(rows(&first), 20);
     assert!(first.contains("下一页"));
