@@ -14,7 +14,8 @@ use crate::roster::{CellError, Header, locate_header};
 use crate::text::compact;
 
 /// Which registry a file or record belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub enum RegistryKind {
     /// 死亡人员: ID, name, date of death.
     Deaths,
@@ -82,6 +83,8 @@ impl RegistryKind {
         }
     }
 }
+
+crate::stored_code!(RegistryKind);
 
 /// A column a registry file may carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

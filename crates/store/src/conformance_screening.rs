@@ -113,7 +113,7 @@ conformance!(a_registry_import_replaces_or_amends_the_registry_as_a_whole, |stor
     assert_eq!(upper, rows[1..]);
     let mut households: Vec<(String, Option<String>)> = rows
         .iter()
-        .filter(|r| r.kind == "households")
+        .filter(|r| r.kind == xiaowei_core::registry::RegistryKind::Households)
         .map(|r| (r.person_idx.clone(), r.household_no.clone()))
         .collect();
     households.sort();
@@ -128,7 +128,7 @@ conformance!(a_registry_import_replaces_or_amends_the_registry_as_a_whole, |stor
     assert_eq!(store.registry_version().await.unwrap(), after);
     assert_eq!(store.registry_sizes().await.unwrap(), [("deaths".into(), 1), ("households".into(), 1)]);
     let imports = store.registry_imports(10).await.unwrap();
-    assert_eq!(imports.iter().map(|i| i.mode.as_str()).collect::<Vec<_>>(), ["replace", "amend", "replace", "replace"]);
+    assert_eq!(imports.iter().map(|i| i.amend).collect::<Vec<_>>(), [false, true, false, false]);
     assert_eq!(imports[1].rows, 2);
 });
 

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use sqlx::FromRow;
 
 use xiaowei_core::Transition;
+use xiaowei_core::registry::RegistryKind;
 use xiaowei_core::screening::{HitStatus, LeadKind, LeadStatus, Rule, Severity};
 use xiaowei_core::subsidy::{Phase, Unit};
 
@@ -38,7 +39,7 @@ pub struct NewRegistryRecord {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct RegistryRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: RegistryKind,
     pub person_idx: String,
     pub name: String,
     pub id_masked: String,
@@ -55,8 +56,11 @@ pub struct RegistryRow {
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct RegistryImport {
     pub id: i64,
-    pub kind: String,
-    pub mode: String,
+    #[sqlx(try_from = "String")]
+    pub kind: RegistryKind,
+    /// An amendment (补充更新) rather than a replacement of the whole registry.
+    #[sqlx(try_from = "Flag")]
+    pub amend: bool,
     pub file_name: String,
     pub rows: i64,
     pub actor_name: String,
@@ -400,7 +404,8 @@ impl Store {
     /// The latest imports, newest first.
     pub async fn registry_imports(&self, limit: i64) -> Result<Vec<RegistryImport>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, kind, mode, file_name, rows, actor_name, created_at FROM registry_imports \
+            "SELECT id, kind, CASE WHEN mode = 'amend' THEN 1 ELSE 0 END AS amend, file_name, rows, actor_name, \
+             created_at FROM registry_imports \
              ORDER BY id DESC LIMIT $1",
         )
         .bind(limit)

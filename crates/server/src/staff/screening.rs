@@ -43,8 +43,8 @@ struct ImportRow {
 impl From<RegistryImport> for ImportRow {
     fn from(i: RegistryImport) -> Self {
         Self {
-            kind: RegistryKind::parse(&i.kind).map_or("未知", RegistryKind::label),
-            mode: if i.mode == "amend" { "补充更新" } else { "整体替换" },
+            kind: i.kind.label(),
+            mode: if i.amend { "补充更新" } else { "整体替换" },
             file_name: i.file_name,
             rows: i.rows,
             actor: i.actor_name,

@@ -4,7 +4,6 @@
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 
-use xiaowei_core::registry::RegistryKind;
 use xiaowei_core::screening::{Record, Registries};
 use xiaowei_store::Store;
 
@@ -71,21 +70,19 @@ async fn read_share(store: &Store, ids: RangeInclusive<i64>) -> Result<Vec<Recor
         .registry_for_screening(ids)
         .await?
         .into_iter()
-        .filter_map(|r| {
-            Some(Record {
-                id: r.id,
-                kind: RegistryKind::parse(&r.kind)?,
-                person: r.person_idx,
-                name: r.name,
-                masked_id: r.id_masked,
-                birth_date: r.birth_date.as_deref().and_then(parse_date),
-                village: r.village_code,
-                household: r.household_no,
-                members: r.members,
-                relation: r.relation,
-                detail: r.detail,
-                date: r.event_date.as_deref().and_then(parse_date),
-            })
+        .map(|r| Record {
+            id: r.id,
+            kind: r.kind,
+            person: r.person_idx,
+            name: r.name,
+            masked_id: r.id_masked,
+            birth_date: r.birth_date.as_deref().and_then(parse_date),
+            village: r.village_code,
+            household: r.household_no,
+            members: r.members,
+            relation: r.relation,
+            detail: r.detail,
+            date: r.event_date.as_deref().and_then(parse_date),
         })
         .collect())
 }
