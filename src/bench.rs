@@ -105,6 +105,10 @@ pub struct SelfQueryArgs {
     /// Villagers querying over HTTP at once
     #[arg(long, default_value_t = 16)]
     clients: usize,
+    /// Generate into PostgreSQL on this server (no database name) instead of SQLite: the
+    /// database `xw_bench_self_query_<entries>` there, kept for later runs like the SQLite file
+    #[arg(long)]
+    postgres: Option<String>,
 }
 
 #[derive(Args)]
@@ -148,8 +152,14 @@ pub async fn run(which: BenchCommand) -> Result<()> {
         BenchCommand::Texts(args) => crate::bench_texts::texts(args).await,
         BenchCommand::Instances(args) => crate::bench_instances::instances(args).await,
         BenchCommand::All => {
-            let quick =
-                SelfQueryArgs { entries: 1_000_000, data_dir: None, queries: 2_000, http_queries: 2_000, clients: 16 };
+            let quick = SelfQueryArgs {
+                entries: 1_000_000,
+                data_dir: None,
+                queries: 2_000,
+                http_queries: 2_000,
+                clients: 16,
+                postgres: None,
+            };
             self_query(quick).await?;
             roster_page(RosterPageArgs { seconds: 10, connections: 32, gzip: false }).await?;
             import(ImportArgs { rows: 100_000 }).await
@@ -300,9 +310,11 @@ pub(crate) async fn publish(
     Ok(())
 }
 
-/// A server state over a fresh or existing SQLite database in `dir`, with the key kept there.
-pub(crate) async fn open_at(dir: &Path) -> Result<AppState> {
-    let config = Config { data_dir: dir.to_path_buf(), ..Config::default() };
+/// A server state over a fresh or existing database, with the key kept in `dir`: SQLite in `dir`,
+/// or the PostgreSQL database at `url`.
+pub(crate) async fn open_at(dir: &Path, url: Option<&str>) -> Result<AppState> {
+    let config =
+        Config { data_dir: dir.to_path_buf(), database_url: url.map(|u| u.to_owned().into()), ..Config::default() };
     crate::open(&config).await
 }
 
@@ -535,17 +547,35 @@ fn random_person(rng: &mut impl Rng, villages: usize) -> Result<Person> {
 }
 
 async fn self_query(args: SelfQueryArgs) -> Result<()> {
-    let dir = args.data_dir.unwrap_or_else(|| std::env::temp_dir().join("xiaowei-bench-self-query"));
-    println!("\n== 自助查询（目标：10^7 条记录时 p99 ≤ 5 ms）==");
+    let engine = if args.postgres.is_some() { "PostgreSQL" } else { "SQLite" };
+    let dir = args.data_dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(if args.postgres.is_some() {
+            "xiaowei-bench-self-query-pg"
+        } else {
+            "xiaowei-bench-self-query"
+        })
+    });
+    println!("\n== 自助查询（目标：10^7 条记录时 p99 ≤ 5 ms；{engine}）==");
+    let database = match &args.postgres {
+        Some(server) => {
+            let server = server.trim_end_matches('/');
+            Some((server.to_owned(), format!("xw_bench_self_query_{}", args.entries)))
+        }
+        None => None,
+    };
+    let url = database.as_ref().map(|(server, name)| format!("{server}/{name}"));
     let wanted_villages = usize::try_from(args.entries.div_ceil(ENTRIES_PER_VILLAGE))?.max(1);
     let (villages, entries, state) = match read_done(&dir) {
         Some((villages, entries)) if entries >= args.entries => {
-            println!("沿用 {} 中已生成的数据库：{entries} 条记录，{villages} 个村。", dir.display());
-            (villages, entries, open_at(&dir).await?)
+            println!(
+                "沿用已生成的数据库（{}）：{entries} 条记录，{villages} 个村。",
+                url.as_deref().unwrap_or(&dir.display().to_string())
+            );
+            (villages, entries, open_at(&dir, url.as_deref()).await?)
         }
         _ => {
             let db = dir.join("xiaowei.db");
-            if db.exists() {
+            if db.exists() && database.is_none() {
                 if !dir.join(STARTED).exists() {
                     bail!("{} 中已有非基准测试生成的数据库，请换一个 --data-dir", dir.display());
                 }
@@ -553,15 +583,22 @@ async fn self_query(args: SelfQueryArgs) -> Result<()> {
                     let _ = std::fs::remove_file(dir.join(name));
                 }
             }
+            if let Some((server, name)) = &database {
+                let admin = Store::connect(&format!("{server}/postgres")).await.context("无法连接 PostgreSQL")?;
+                admin.drop_database(name).await?;
+                admin.create_database(name).await.context("无法创建基准测试数据库")?;
+                admin.close().await;
+                let _ = std::fs::remove_file(dir.join(DONE));
+            }
             std::fs::create_dir_all(&dir).with_context(|| format!("无法创建 {}", dir.display()))?;
             std::fs::write(dir.join(STARTED), "")?;
             println!(
                 "在 {} 生成 {wanted_villages} 个村的花名册（每村 {ROSTERS_PER_VILLAGE} 份、每份 {ENTRIES_PER_ROSTER} 人，\
                  {PROGRAMMES} 个项目 × {YEARS} 年 × 拟发放/已发放），约 {} 条记录……",
-                dir.display(),
+                url.as_deref().unwrap_or(&dir.display().to_string()),
                 wanted_villages as u64 * ENTRIES_PER_VILLAGE
             );
-            let state = open_at(&dir).await?;
+            let state = open_at(&dir, url.as_deref()).await?;
             let started = Instant::now();
             let entries = generate(&state, wanted_villages, args.entries).await?;
             let took = started.elapsed();
@@ -571,6 +608,8 @@ async fn self_query(args: SelfQueryArgs) -> Result<()> {
             (wanted_villages, entries, state)
         }
     };
+    let bytes = state.store().database_bytes().await?;
+    println!("数据库占用磁盘 {:.2} GB（{engine}）。", bytes as f64 / 1e9);
 
     let mut rng = rand::thread_rng();
     let warm_up = args.queries.min(100);
@@ -595,8 +634,23 @@ async fn self_query(args: SelfQueryArgs) -> Result<()> {
     println!("  p50 {:.3} ms  p95 {:.3} ms  p99 {:.3} ms  最大 {:.3} ms", ms(p.p50), ms(p.p95), ms(p.p99), ms(p.max));
     if args.http_queries > 0 {
         http_self_query(state.clone(), villages, args.http_queries, args.clients).await?;
+        roster_pages(state.clone(), villages, args.clients).await?;
     }
     state.store().close().await;
+    Ok(())
+}
+
+/// Roster pages drawn at random from every generated roster, loaded by `clients` connections for
+/// ten seconds: with a hundred thousand rosters most views find no kept page and are rendered from
+/// the database.
+async fn roster_pages(state: AppState, villages: usize, clients: usize) -> Result<()> {
+    let (address, server) = start_server(state).await?;
+    let rosters = villages as u64 * ROSTERS_PER_VILLAGE;
+    let urls: Vec<String> = (1..=rosters).map(|id| format!("http://{address}/rosters/{id}")).collect();
+    let shape = LoadShape { connections: clients.max(1), seconds: 10, gzip: true, cookies: true };
+    let label = format!("花名册页面（{rosters} 份中随机）");
+    measure(&label, &urls, shape).await?;
+    server.stop().await;
     Ok(())
 }
 
@@ -724,59 +778,126 @@ pub(crate) struct LoadShape {
     pub(crate) cookies: bool,
 }
 
-/// Keeps `connections` requests in flight for `span`, each connection kept alive: connection `c`
-/// draws each request's URL at random from `targets[c % targets.len()]` (one list per server
-/// when the load is split between servers).
+/// Keeps `connections` requests in flight for `span`, each on its own keep-alive HTTP/1.1
+/// connection (hyper's client connection, no pool, no URL parsing per request, as lean as `wrk`,
+/// so the load generator takes as little of the machine as it can): connection `c` draws each
+/// request's URL at random from `targets[c % targets.len()]` (one list per server when the load
+/// is split between servers). With `cookies`, a connection sends back the cookies it was given,
+/// as a browser does.
 pub(crate) async fn drive(
-    client: &reqwest::Client,
     targets: &[std::sync::Arc<Vec<String>>],
     connections: usize,
     span: Duration,
     gzip: bool,
+    cookies: bool,
 ) -> Result<Load> {
-    if targets.is_empty() || targets.iter().any(|urls| urls.is_empty()) {
+    let targets: Vec<std::sync::Arc<Target>> =
+        targets.iter().map(|urls| Target::parse(urls).map(std::sync::Arc::new)).collect::<Result<_>>()?;
+    if targets.is_empty() {
         bail!("没有可压测的地址");
     }
     let started = Instant::now();
     let end = started + span;
     let mut tasks = Vec::with_capacity(connections);
     for c in 0..connections {
-        let client = client.clone();
-        let urls = std::sync::Arc::clone(&targets[c % targets.len()]);
+        let target = std::sync::Arc::clone(&targets[c % targets.len()]);
         tasks.push(tokio::spawn(async move {
-            let mut timings = Vec::new();
-            let (mut failures, mut bytes) = (0u64, 0u64);
+            let mut run = Load { elapsed: Duration::ZERO, failures: 0, bytes: 0, timings: Vec::new() };
             let mut rng = rand::rngs::StdRng::from_entropy();
+            let mut jar: Vec<String> = Vec::new();
             while Instant::now() < end {
-                let url = &urls[rng.gen_range(0..urls.len())];
-                let sent = Instant::now();
-                let mut request = client.get(url);
-                if gzip {
-                    request = request.header(reqwest::header::ACCEPT_ENCODING, "gzip");
-                }
-                match request.send().await {
-                    Ok(response) if response.status().is_success() => match response.bytes().await {
-                        Ok(body) => {
-                            bytes += body.len() as u64;
-                            timings.push(sent.elapsed());
-                        }
-                        Err(_) => failures += 1,
-                    },
-                    _ => failures += 1,
+                if let Err(e) = target.connection(&mut rng, end, gzip, cookies.then_some(&mut jar), &mut run).await {
+                    run.failures += 1;
+                    tracing::debug!(error = %e, "load connection ended");
                 }
             }
-            (timings, failures, bytes)
+            run
         }));
     }
     let mut load = Load { elapsed: Duration::ZERO, failures: 0, bytes: 0, timings: Vec::new() };
     for task in tasks {
-        let (timings, failures, bytes) = task.await?;
-        load.timings.extend(timings);
-        load.failures += failures;
-        load.bytes += bytes;
+        let run = task.await?;
+        load.timings.extend(run.timings);
+        load.failures += run.failures;
+        load.bytes += run.bytes;
     }
     load.elapsed = started.elapsed();
     Ok(load)
+}
+
+/// One server's address and the request targets (path and query) to draw from.
+struct Target {
+    address: SocketAddr,
+    host: axum::http::HeaderValue,
+    paths: Vec<axum::http::Uri>,
+}
+
+impl Target {
+    fn parse(urls: &[String]) -> Result<Self> {
+        let mut address = None;
+        let mut paths = Vec::with_capacity(urls.len());
+        for url in urls {
+            let uri: axum::http::Uri = url.parse().with_context(|| format!("无法解析地址 {url}"))?;
+            let authority = uri.authority().with_context(|| format!("地址没有主机：{url}"))?;
+            let at: SocketAddr = authority.as_str().parse().with_context(|| format!("地址须为 IP:端口：{url}"))?;
+            if address.is_some_and(|a| a != at) {
+                bail!("一组地址须在同一服务器上：{url}");
+            }
+            address = Some(at);
+            paths.push(uri.path_and_query().map_or_else(|| "/".parse(), |p| p.as_str().parse())?);
+        }
+        let address = address.context("没有可压测的地址")?;
+        Ok(Self { address, host: address.to_string().parse()?, paths })
+    }
+
+    /// Sends requests on one new connection until `end` or until the connection fails.
+    async fn connection(
+        &self,
+        rng: &mut rand::rngs::StdRng,
+        end: Instant,
+        gzip: bool,
+        mut jar: Option<&mut Vec<String>>,
+        run: &mut Load,
+    ) -> Result<()> {
+        use axum::http::header;
+        use http_body_util::BodyExt;
+        let stream = tokio::net::TcpStream::connect(self.address).await?;
+        stream.set_nodelay(true)?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        while Instant::now() < end {
+            let mut request = axum::http::Request::get(self.paths[rng.gen_range(0..self.paths.len())].clone())
+                .header(header::HOST, self.host.clone());
+            if gzip {
+                request = request.header(header::ACCEPT_ENCODING, "gzip");
+            }
+            if let Some(jar) = jar.as_deref().filter(|jar| !jar.is_empty()) {
+                request = request.header(header::COOKIE, jar.join("; "));
+            }
+            let request = request.body(http_body_util::Empty::<axum::body::Bytes>::new())?;
+            let sent = Instant::now();
+            sender.ready().await?;
+            let response = sender.send_request(request).await?;
+            if let Some(jar) = jar.as_deref_mut() {
+                for set in response.headers().get_all(header::SET_COOKIE) {
+                    let Some(pair) = set.to_str().ok().and_then(|v| v.split(';').next()) else { continue };
+                    let name = pair.split('=').next().unwrap_or_default();
+                    jar.retain(|kept| kept.split('=').next() != Some(name));
+                    jar.push(pair.to_owned());
+                }
+            }
+            let ok = response.status().is_success();
+            let body = response.into_body().collect().await?.to_bytes();
+            if ok {
+                run.bytes += body.len() as u64;
+                run.timings.push(sent.elapsed());
+            } else {
+                run.failures += 1;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The figures of one measured route.
@@ -791,10 +912,9 @@ pub(crate) struct Measured {
 /// seconds and prints the figures after `label`.
 pub(crate) async fn measure(label: &str, urls: &[String], shape: LoadShape) -> Result<Measured> {
     let targets = [std::sync::Arc::new(urls.to_vec())];
-    let client =
-        reqwest::Client::builder().pool_max_idle_per_host(shape.connections).cookie_store(shape.cookies).build()?;
-    drive(&client, &targets, shape.connections, Duration::from_secs(1), shape.gzip).await?;
-    let mut load = drive(&client, &targets, shape.connections, Duration::from_secs(shape.seconds), shape.gzip).await?;
+    drive(&targets, shape.connections, Duration::from_secs(1), shape.gzip, shape.cookies).await?;
+    let mut load =
+        drive(&targets, shape.connections, Duration::from_secs(shape.seconds), shape.gzip, shape.cookies).await?;
     let per_second = load.per_second();
     let count = load.timings.len();
     let average = load.bytes / (count as u64).max(1);

@@ -2,8 +2,10 @@
 //! demo is loaded into a database of the benchmark's own on the given server (created here and
 //! dropped at the end); instances are separate `xiaowei serve` processes of this binary, each
 //! with one tokio worker thread and, on a machine of two or more cores, pinned to a core of its
-//! own with `taskset` (instance one on core 0, instance two on core 1). The load generator of
-//! `bench.rs` runs in this process and PostgreSQL in its own, neither pinned. It loads a mix of
+//! own with `taskset` (instance one on core 0, instance two on core 1), and limited by a cgroup
+//! to half a core each (`--cpu`). The load generator of `bench.rs` runs in this process and
+//! PostgreSQL in its own, neither pinned nor limited: both have the rest of the machine in either
+//! configuration, so the comparison measures the instances. It loads a mix of
 //! public pages drawn from the whole demo (found by following the links from the county page)
 //! through one instance, then with the connections split between two, and prints req/s,
 //! p50/p99 and the ratio.
@@ -37,6 +39,10 @@ pub struct InstancesArgs {
     /// Leave the instances unpinned (each still has one tokio worker thread)
     #[arg(long)]
     no_pin: bool,
+    /// CPU each instance may use, in cores, enforced by a Linux cgroup (`cpu.cfs_quota_us`);
+    /// 0 for no limit
+    #[arg(long, default_value_t = 0.5)]
+    cpu: f64,
 }
 
 /// Pages of the mix at most.
@@ -71,7 +77,8 @@ async fn measure_on(args: &InstancesArgs, url: &str, name: &str) -> Result<()> {
     println!("演示数据载入新数据库 {name}：{:.0} 秒", started.elapsed().as_secs_f64());
 
     let pin = !args.no_pin && cores() >= 2;
-    let one = Instance::start(dir.path(), url, pin.then_some(0), "instance-1")?;
+    let quota = (args.cpu > 0.0).then_some(args.cpu);
+    let one = Instance::start(dir.path(), url, pin.then_some(0), quota, "instance-1")?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.connections).build()?;
     let (paths, kinds) = page_mix(&client, &one.base).await?;
     let kinds: Vec<String> = kinds.iter().map(|(kind, n)| format!("{kind} {n}")).collect();
@@ -81,6 +88,12 @@ async fn measure_on(args: &InstancesArgs, url: &str, name: &str) -> Result<()> {
     } else {
         println!("实例为独立进程，各 1 个 tokio 工作线程，不绑核；");
     }
+    if let Some(cpu) = quota {
+        println!(
+            "每个实例经 cgroup 限用 {cpu} 个核心，两种配置下负载生成器与 PostgreSQL 都有余下的核心可用，\
+             比较的是实例本身的扩展；"
+        );
+    }
     println!(
         "负载生成器（本进程）与 PostgreSQL 不绑核，与实例共用 {} 个核心。{} 个并发长连接，预热 {} 秒后压测 {} 秒：",
         cores(),
@@ -89,9 +102,9 @@ async fn measure_on(args: &InstancesArgs, url: &str, name: &str) -> Result<()> {
         args.seconds
     );
     let on = |base: &str| std::sync::Arc::new(paths.iter().map(|p| format!("{base}{p}")).collect::<Vec<_>>());
-    let single = load(&client, "一个实例", &[on(&one.base)], args).await?;
-    let two = Instance::start(dir.path(), url, pin.then_some(1), "instance-2")?;
-    let double = load(&client, "两个实例（连接各半）", &[on(&one.base), on(&two.base)], args).await?;
+    let single = load("一个实例", &[on(&one.base)], args).await?;
+    let two = Instance::start(dir.path(), url, pin.then_some(1), quota, "instance-2")?;
+    let double = load("两个实例（连接各半）", &[on(&one.base), on(&two.base)], args).await?;
     println!("  两个实例 / 一个实例 = {:.2}×", double / single);
     drop(two);
     drop(one);
@@ -99,14 +112,9 @@ async fn measure_on(args: &InstancesArgs, url: &str, name: &str) -> Result<()> {
 }
 
 /// Warms up, loads `targets` for the run's seconds and prints the figures; returns req/s.
-async fn load(
-    client: &reqwest::Client,
-    label: &str,
-    targets: &[std::sync::Arc<Vec<String>>],
-    args: &InstancesArgs,
-) -> Result<f64> {
-    drive(client, targets, args.connections, WARM_UP, true).await?;
-    let mut run = drive(client, targets, args.connections, Duration::from_secs(args.seconds), true).await?;
+async fn load(label: &str, targets: &[std::sync::Arc<Vec<String>>], args: &InstancesArgs) -> Result<f64> {
+    drive(targets, args.connections, WARM_UP, true, false).await?;
+    let mut run = drive(targets, args.connections, Duration::from_secs(args.seconds), true, false).await?;
     let per_second = run.per_second();
     let count = run.timings.len();
     let average = run.bytes / (count as u64).max(1);
@@ -124,14 +132,16 @@ async fn load(
 struct Instance {
     child: Child,
     base: String,
+    /// The cgroup limiting its CPU, removed when dropped.
+    cgroup: Option<std::path::PathBuf>,
     /// Kept open: the process's standard output, after the line naming its address.
     _stdout: BufReader<ChildStdout>,
 }
 
 impl Instance {
-    /// Starts an instance on `url` with the keys in `dir`, on `core` if given, and waits until it
-    /// names the address it listens on.
-    fn start(dir: &Path, url: &str, core: Option<usize>, name: &str) -> Result<Self> {
+    /// Starts an instance on `url` with the keys in `dir`, on `core` if given, limited to `cpu`
+    /// cores if given, and waits until it names the address it listens on.
+    fn start(dir: &Path, url: &str, core: Option<usize>, cpu: Option<f64>, name: &str) -> Result<Self> {
         let exe = std::env::current_exe()?;
         let mut command = match core {
             Some(core) => {
@@ -157,6 +167,16 @@ impl Instance {
             .stdout(Stdio::piped())
             .stderr(log);
         let mut child = command.spawn().context("无法启动实例（需要 taskset，或加 --no-pin）")?;
+        let cgroup = match cpu.map(|cpu| limit_cpu(child.id(), cpu, name)).transpose() {
+            Ok(cgroup) => cgroup,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(
+                    e.context("无法用 cgroup 限制实例的 CPU（需要 root 和 cgroup v1 的 cpu 控制器，或加 --cpu 0）")
+                );
+            }
+        };
         let Some(stdout) = child.stdout.take() else {
             let _ = child.kill();
             bail!("实例没有标准输出");
@@ -172,7 +192,7 @@ impl Instance {
             }
             if let Some(at) = line.find("http://") {
                 let base = line[at..].split_whitespace().next().unwrap_or_default().trim_end_matches('/').to_owned();
-                return Ok(Self { child, base, _stdout: stdout });
+                return Ok(Self { child, base, cgroup, _stdout: stdout });
             }
         }
     }
@@ -182,7 +202,22 @@ impl Drop for Instance {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(cgroup) = &self.cgroup {
+            let _ = std::fs::remove_dir(cgroup);
+        }
     }
+}
+
+/// Moves process `pid` (all its threads) into a new cgroup allowed `cpu` cores: `cpu` × 100 ms of
+/// CPU time in every 100 ms period.
+fn limit_cpu(pid: u32, cpu: f64, name: &str) -> Result<std::path::PathBuf> {
+    const PERIOD_US: u32 = 100_000;
+    let cgroup = Path::new("/sys/fs/cgroup/cpu").join(format!("xiaowei-bench-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&cgroup)?;
+    std::fs::write(cgroup.join("cpu.cfs_period_us"), PERIOD_US.to_string())?;
+    std::fs::write(cgroup.join("cpu.cfs_quota_us"), format!("{:.0}", cpu * f64::from(PERIOD_US)))?;
+    std::fs::write(cgroup.join("cgroup.procs"), pid.to_string())?;
+    Ok(cgroup)
 }
 
 /// The public pages of the mix, found by following links from the county page, and how many of

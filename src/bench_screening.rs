@@ -270,7 +270,7 @@ async fn prepare(dir: &Path, args: &ScreeningArgs, county: County, now: i64) -> 
     let wanted = format!("{} {}\n", args.people, args.full_entries);
     if std::fs::read_to_string(dir.join(DONE)).ok().as_deref() == Some(wanted.as_str()) {
         println!("沿用 {} 中已生成的比对库与历史花名册。", dir.display());
-        let state = open_at(dir).await?;
+        let state = open_at(dir, None).await?;
         let staff = state.store().find_staff_by_username("bench").await?.context("缺少基准测试账户")?.id;
         let programmes =
             state.store().programme_screening().await?.into_iter().map(|p| p.id).take(PROGRAMMES).collect();
@@ -282,7 +282,7 @@ async fn prepare(dir: &Path, args: &ScreeningArgs, county: County, now: i64) -> 
         }
     }
     std::fs::create_dir_all(dir).with_context(|| format!("无法创建 {}", dir.display()))?;
-    let state = open_at(dir).await?;
+    let state = open_at(dir, None).await?;
     let fx = generate(&state, args, county, now).await?;
     std::fs::write(dir.join(DONE), wanted)?;
     Ok((state, fx))

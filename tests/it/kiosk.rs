@@ -164,6 +164,7 @@ both_backends!(the_kiosk_self_query_answers_exactly_as_the_phone_does, |app: Tes
     assert!(on_kiosk.contains("马玉兰 的补贴记录") && on_kiosk.contains("data-kiosk-private=\"1\""), "{on_kiosk}");
     assert!(!on_kiosk.contains(&person_id(7)), "the full ID is not echoed");
     assert_eq!(main_of(&on_kiosk), main_of(&on_phone), "the kiosk shows what the phone shows");
+    app.state.journal().flush(app.state.store()).await.unwrap();
     let audit = app.state.store().audit_entries("620922", 50, 0).await.unwrap();
     assert!(audit.iter().any(|a| a.action == "self_query" && a.actor_name == "触摸终端：大厅3号机"));
 

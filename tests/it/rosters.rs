@@ -304,6 +304,7 @@ both_backends!(the_self_query_finds_payments_and_unpaid_years_without_an_oracle,
         last = query("马玉兰", person_id(7)).await.0;
     }
     assert_eq!(last, 429);
+    app.state.journal().flush(app.state.store()).await.unwrap();
     let audit = app.state.store().audit_entries("620922", 500, 0).await.unwrap();
     let queries: Vec<_> = audit.iter().filter(|a| a.action == "self_query").collect();
     assert!(queries.len() >= 3);
@@ -430,4 +431,33 @@ both_backends!(published_rosters_are_searchable_and_leave_the_index_when_withdra
     assert!(!elsewhere.contains(&format!("/rosters/{id}")), "another township's search does not list it");
     app.post_form(&reviewer, &format!("/staff/rosters/{id}/withdraw"), &[("reason", "资金未到位")]).await;
     assert!(!search("移民").await.contains(&format!("/rosters/{id}")));
+});
+
+both_backends!(a_lookup_quota_counts_each_of_many_concurrent_lookups_once_across_flushes, |app: TestApp| async move {
+    let state = app.state.clone();
+    let flushing = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            for _ in 0..40 {
+                state.journal().flush(state.store()).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let lookups: Vec<_> = (0..40)
+        .map(|_| {
+            let state = state.clone();
+            tokio::spawn(async move { state.lookups("self_query_client", "10.0.0.9", 0, 100).await.unwrap() })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for lookup in lookups {
+        counts.push(lookup.await.unwrap());
+    }
+    flushing.await.unwrap();
+    counts.sort_unstable();
+    assert_eq!(counts, (0..40).collect::<Vec<i64>>(), "each lookup saw every earlier one, none saw the same count");
+    state.journal().flush(state.store()).await.unwrap();
+    assert_eq!(state.store().count_rate_events("self_query_client", "10.0.0.9", 0).await.unwrap(), 40, "all written");
+    assert_eq!(state.lookups("self_query_client", "10.0.0.9", 0, 100).await.unwrap(), 40, "and counted from the store");
 });

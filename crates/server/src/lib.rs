@@ -42,7 +42,7 @@ use public::{
     village_office, wechat,
 };
 use web::{assets, elder, error, ops, security, shared_pages};
-use workers::{notify, pages, visits, witnesses};
+use workers::{journal, notify, pages, visits, witnesses};
 
 /// Request ids: 16 random hex characters, echoed in `x-request-id` and on error pages.
 #[derive(Clone, Copy)]
@@ -150,6 +150,7 @@ pub async fn serve(
         }
     }
     visits::spawn_flusher(state.clone());
+    journal::spawn_flusher(state.clone());
     pages::spawn_reader(state.clone());
     workers::live::spawn_relay(state.clone());
     let live = state.clone();
@@ -161,6 +162,9 @@ pub async fn serve(
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     if let Err(e) = state.visits().flush(state.store()).await {
         tracing::warn!(error = %e, "visit counts not written at shutdown");
+    }
+    if let Err(e) = state.journal().flush(state.store()).await {
+        tracing::warn!(error = %e, "lookup records not written at shutdown");
     }
     served
 }

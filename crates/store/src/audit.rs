@@ -35,6 +35,12 @@ pub struct AuditEntry {
 
 impl Store {
     pub async fn append_audit(&self, e: &NewAuditEntry) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        Self::insert_audit(&mut conn, e).await
+    }
+
+    /// Appends `e` on `conn` (a pooled connection or an open transaction).
+    pub(crate) async fn insert_audit(conn: &mut sqlx::AnyConnection, e: &NewAuditEntry) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO audit_log (at, actor_id, actor_name, action, target, detail, ip, org_code) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -47,7 +53,7 @@ impl Store {
         .bind(&e.detail)
         .bind(&e.ip)
         .bind(e.org_code.as_deref())
-        .execute(&self.pool)
+        .execute(conn)
         .await?;
         Ok(())
     }

@@ -114,6 +114,19 @@ conformance!(an_org_with_an_unknown_parent_is_refused_whole, |store: Store| asyn
     assert_eq!(store.find_org("620922100201").await.unwrap(), None, "nothing half-written");
 });
 
+conformance!(the_database_size_grows_with_what_is_stored, |store: Store| async move {
+    let before = store.database_bytes().await.unwrap();
+    assert!(before > 0, "a migrated database has tables");
+    small_tree(&store).await;
+    let villages: Vec<(String, String)> = (300..1_000)
+        .map(|i| (format!("620922100{i}"), format!("第{i}个用来占用磁盘空间的很长的村民委员会名称")))
+        .collect();
+    let rows: Vec<NewOrg> =
+        villages.iter().map(|(code, name)| org(code, name, OrgLevel::Village, Some("620922100"))).collect();
+    store.import_orgs(&rows, 2).await.unwrap();
+    assert!(store.database_bytes().await.unwrap() > before);
+});
+
 conformance!(subtree_counts_include_households, |store: Store| async move {
     small_tree(&store).await;
     let households: Vec<_> = (0..3)

@@ -9,8 +9,9 @@ use xiaowei_core::tracked::{Rating, Satisfaction, TimelineKind};
 
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
 use crate::{
-    ClashingEntry, NewAttachment, NewDifference, NewEntry, NewEvent, NewObjection, NewOutbox, NewProgramme, NewRoster,
-    ObjectionChange, ObjectionClock, RatingChange, RequestKind, Roster, Store, StoreError,
+    ClashingEntry, NewAttachment, NewAuditEntry, NewDifference, NewEntry, NewEvent, NewObjection, NewOutbox,
+    NewProgramme, NewRoster, ObjectionChange, ObjectionClock, RateEvent, RatingChange, RequestKind, Roster, Store,
+    StoreError,
 };
 use xiaowei_core::subsidy::{self, DifferenceKind, Phase, RosterAction, RosterStatus};
 
@@ -1008,6 +1009,34 @@ conformance!(concurrent_rate_events_for_one_key_take_turns, |store: Store| async
     }
     counts.sort_unstable();
     assert_eq!(counts, (0..12).collect::<Vec<i64>>(), "each call saw every earlier one, none saw the same count");
+});
+
+conformance!(batched_quota_events_and_audit_records_are_written_together, |store: Store| async move {
+    let events: Vec<RateEvent> =
+        [5, 15, 25].into_iter().map(|at| RateEvent { kind: "self_query_client", key: "1.2.3.4".into(), at }).collect();
+    let audit = NewAuditEntry {
+        at: 25,
+        actor_id: None,
+        actor_name: "公众".into(),
+        action: "self_query".into(),
+        target: "person:0123456789abcdef".into(),
+        detail: "自助查询".into(),
+        ip: "1.2.3.4".into(),
+        org_code: Some("620922100".into()),
+    };
+    store.record_queries(&events, std::slice::from_ref(&audit)).await.unwrap();
+    assert_eq!(store.count_rate_events("self_query_client", "1.2.3.4", 10).await.unwrap(), 2, "events at 15 and 25");
+    assert_eq!(store.count_rate_events("self_query_client", "1.2.3.4", 0).await.unwrap(), 3);
+    assert_eq!(store.count_rate_events("self_query_id", "1.2.3.4", 0).await.unwrap(), 0, "another kind");
+    assert_eq!(
+        store.count_rate_events("self_query_client", "1.2.3.4", 0).await.unwrap(),
+        3,
+        "counting records nothing"
+    );
+    let written = store.audit_entries("620922", 10, 0).await.unwrap();
+    assert_eq!(written.len(), 1);
+    assert_eq!((written[0].action.as_str(), written[0].at), ("self_query", 25));
+    store.record_queries(&[], &[]).await.unwrap();
 });
 
 conformance!(a_staged_import_is_read_by_its_user_until_it_expires_or_is_dropped, |store: Store| async move {

@@ -2,7 +2,15 @@
 //! instances) and staged roster imports waiting for the clerk's confirmation (the file is
 //! stored encrypted by the caller and removed once used or expired).
 
-use crate::{Backend, Store, StoreError};
+use crate::{Backend, NewAuditEntry, Store, StoreError};
+
+/// One counted use of a quota, waiting to be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateEvent {
+    pub kind: &'static str,
+    pub key: String,
+    pub at: i64,
+}
 
 impl Store {
     /// Counts events of `kind` for `key` since `since`, then records this one. Concurrent calls
@@ -42,6 +50,39 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(counts)
+    }
+
+    /// Counts events of `kind` for `key` since `since`, recording nothing: the read half of a
+    /// quota whose events are written in batches ([`Store::record_queries`]).
+    pub async fn count_rate_events(&self, kind: &str, key: &str, since: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM rate_events WHERE kind = $1 AND key = $2 AND at >= $3")
+            .bind(kind)
+            .bind(key)
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Writes a batch of quota events and the audit records of the queries they counted, in one
+    /// transaction.
+    pub async fn record_queries(&self, events: &[RateEvent], audits: &[NewAuditEntry]) -> Result<(), StoreError> {
+        if events.is_empty() && audits.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        for e in events {
+            sqlx::query("INSERT INTO rate_events (kind, key, at) VALUES ($1, $2, $3)")
+                .bind(e.kind)
+                .bind(&e.key)
+                .bind(e.at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for a in audits {
+            Self::insert_audit(&mut tx, a).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Keeps a checked upload until the clerk confirms it.

@@ -66,6 +66,16 @@ impl Store {
         Ok(())
     }
 
+    /// Bytes the database takes on disk: SQLite's pages (the WAL not counted), or PostgreSQL's
+    /// `pg_database_size` (tables, indexes and TOAST).
+    pub async fn database_bytes(&self) -> Result<i64, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            Backend::Postgres => "SELECT pg_database_size(current_database())",
+        };
+        Ok(sqlx::query_scalar(sql).fetch_one(&self.pool).await?)
+    }
+
     /// The newest migration applied (0 on an empty database).
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
         let version: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")

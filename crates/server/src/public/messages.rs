@@ -447,7 +447,7 @@ async fn track(
     }
     let Some(tracking) = tracking.filter(|_| errors.is_empty()) else { return TrackPage::again(csrf, form, errors) };
     let now = state.now();
-    if state.store().rate_event("message_lookup", &quota, now - 3600, now).await? >= LOOKUPS_PER_CLIENT {
+    if state.lookups("message_lookup", &quota, now - 3600, now).await? >= LOOKUPS_PER_CLIENT {
         return Err(AppError::Throttled("查询过于频繁，请1小时后再试"));
     }
     let cipher = state.cipher();

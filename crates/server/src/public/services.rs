@@ -499,7 +499,7 @@ async fn track(
     }
     let (Some(tracking), Ok(phone)) = (tracking, phone) else { return TrackPage::again(csrf, form, errors) };
     let now = state.now();
-    if state.store().rate_event("case_lookup", &quota, now - 3600, now).await? >= LOOKUPS_PER_CLIENT {
+    if state.lookups("case_lookup", &quota, now - 3600, now).await? >= LOOKUPS_PER_CLIENT {
         return Err(AppError::Throttled("查询过于频繁，请1小时后再试"));
     }
     let found = state.store().find_case_by_tracking(&tracking).await?;

@@ -788,8 +788,7 @@ struct StatusQuery {
 /// The objection behind a typed code, counted against the client's lookups.
 async fn looked_up(state: &AppState, ip: &str, code: &str) -> Result<xiaowei_store::Objection, AppError> {
     let now = state.now();
-    if state.store().rate_event("objection_lookup", ip, now - QUERY_WINDOW, now).await? >= OBJECTION_LOOKUPS_PER_CLIENT
-    {
+    if state.lookups("objection_lookup", ip, now - QUERY_WINDOW, now).await? >= OBJECTION_LOOKUPS_PER_CLIENT {
         return Err(AppError::Throttled("查询过于频繁，请10分钟后再试"));
     }
     let code = code.trim().to_uppercase();
@@ -1134,10 +1133,10 @@ pub async fn answer_self_query(
     let id_idx = state.cipher().blind_index(ID_PURPOSE, id.expose());
     let now = state.now();
     let store = state.store();
-    if store.rate_event("self_query_client", &ip, now - QUERY_WINDOW, now).await? >= QUERIES_PER_CLIENT {
+    if state.lookups("self_query_client", &ip, now - QUERY_WINDOW, now).await? >= QUERIES_PER_CLIENT {
         return Err(AppError::Throttled("查询过于频繁，请10分钟后再试"));
     }
-    if store.rate_event("self_query_id", &id_idx, now - QUERY_WINDOW, now).await? >= QUERIES_PER_ID {
+    if state.lookups("self_query_id", &id_idx, now - QUERY_WINDOW, now).await? >= QUERIES_PER_ID {
         return Err(AppError::Throttled("该身份证号查询过于频繁，请10分钟后再试"));
     }
     let found = person_records(store, &id_idxs, &name).await?;
@@ -1192,18 +1191,16 @@ pub async fn answer_self_query(
             }
         }
     }
-    state
-        .audit(NewAuditEntry {
-            at: now,
-            actor_id: None,
-            actor_name: via.actor,
-            action: "self_query".into(),
-            target: format!("person:{}", &id_idx[..16]),
-            detail: format!("自助查询 {}，{} 条记录", id.masked(), payments.len()),
-            ip,
-            org_code: Some(township.code.clone()),
-        })
-        .await?;
+    state.journal().audit(NewAuditEntry {
+        at: now,
+        actor_id: None,
+        actor_name: via.actor,
+        action: "self_query".into(),
+        target: format!("person:{}", &id_idx[..16]),
+        detail: format!("自助查询 {}，{} 条记录", id.masked(), payments.len()),
+        ip,
+        org_code: Some(township.code.clone()),
+    });
     let page = SelfQueryResultPage {
         county_name: county_name(state).await?,
         township_name: township.display_name().to_owned(),

@@ -1,9 +1,10 @@
 //! The application state shared by every request: storage, the personal-data cipher, the
 //! configuration and the metrics handle. Cheap to clone. What it holds lives beside it in this
-//! folder (the text gateway, the live hub, pending visits, the screening registries) or below it
+//! folder (the text gateway, the live hub, pending visits and lookups, the screening registries) or below it
 //! (`config`, `keyring`, `web::error`, `web::page_cache`), never in the modules that use the state.
 
 pub mod gateway;
+pub mod journal;
 pub mod live;
 pub mod registries;
 pub mod visits;
@@ -41,6 +42,7 @@ struct Inner {
     wechat_api: std::sync::OnceLock<xiaowei_integrations::wechat::WechatApi>,
     live: live::LiveHub,
     visits: visits::VisitCounter,
+    journal: journal::Journal,
     registries: registries::RegistryCache,
     trusted_proxies: Vec<ipnet::IpNet>,
     /// Draws queued ahead of the random generator (see [`AppState::draw`]).
@@ -91,6 +93,7 @@ impl AppState {
             wechat_api: std::sync::OnceLock::new(),
             live: live::LiveHub::default(),
             visits: visits::VisitCounter::default(),
+            journal: journal::Journal::default(),
             registries: registries::RegistryCache::default(),
             draws: std::sync::Mutex::default(),
         }))
@@ -169,6 +172,17 @@ impl AppState {
     /// Page views waiting to be written.
     pub fn visits(&self) -> &visits::VisitCounter {
         &self.0.visits
+    }
+
+    /// Lookup quota events and audit records waiting to be written.
+    pub fn journal(&self) -> &journal::Journal {
+        &self.0.journal
+    }
+
+    /// Counts a public lookup against its quota: uses of `kind` by `key` since `since`, this one
+    /// recorded at `now` and written with the next batch (see [`journal`]).
+    pub async fn lookups(&self, kind: &'static str, key: &str, since: i64, now: i64) -> Result<i64, AppError> {
+        Ok(self.0.journal.count(&self.0.store, kind, key, since, now).await?)
     }
 
     /// The registries indexed for screening, kept between runs.
