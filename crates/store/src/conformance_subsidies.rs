@@ -1024,7 +1024,7 @@ conformance!(batched_quota_events_and_audit_records_are_written_together, |store
         ip: "1.2.3.4".into(),
         org_code: Some("620922100".into()),
     };
-    store.record_queries(&events, std::slice::from_ref(&audit)).await.unwrap();
+    store.begin_queries().await.unwrap().write(&events, std::slice::from_ref(&audit)).await.unwrap();
     assert_eq!(store.count_rate_events("self_query_client", "1.2.3.4", 10).await.unwrap(), 2, "events at 15 and 25");
     assert_eq!(store.count_rate_events("self_query_client", "1.2.3.4", 0).await.unwrap(), 3);
     assert_eq!(store.count_rate_events("self_query_id", "1.2.3.4", 0).await.unwrap(), 0, "another kind");
@@ -1036,7 +1036,12 @@ conformance!(batched_quota_events_and_audit_records_are_written_together, |store
     let written = store.audit_entries("620922", 10, 0).await.unwrap();
     assert_eq!(written.len(), 1);
     assert_eq!((written[0].action.as_str(), written[0].at), ("self_query", 25));
-    store.record_queries(&[], &[]).await.unwrap();
+    drop(store.begin_queries().await.unwrap());
+    assert_eq!(
+        store.count_rate_events("self_query_client", "1.2.3.4", 0).await.unwrap(),
+        3,
+        "a batch dropped unwritten writes nothing"
+    );
 });
 
 conformance!(a_staged_import_is_read_by_its_user_until_it_expires_or_is_dropped, |store: Store| async move {

@@ -61,7 +61,7 @@ pub use error::{StoreError, unique_constraint};
 pub use integrators::{IntegratorToken, NewIntegratorToken, RequestCase, RequestFilter, RequestMessage, TokenUse};
 pub use kiosks::{Enrolment, KioskTerminal, NewKioskTerminal};
 pub use ledger::{LeafRef, LedgerLeaf, NewLeaf};
-pub use limits::RateEvent;
+pub use limits::{QueryBatch, RateEvent};
 pub use live::{LiveAnnouncement, LiveListener};
 pub use messages::{Message, MessageChange, MessageClock, MessageFilter, NewMessage};
 pub use monitor::{

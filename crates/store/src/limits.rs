@@ -53,7 +53,7 @@ impl Store {
     }
 
     /// Counts events of `kind` for `key` since `since`, recording nothing: the read half of a
-    /// quota whose events are written in batches ([`Store::record_queries`]).
+    /// quota whose events are written in batches ([`Store::begin_queries`]).
     pub async fn count_rate_events(&self, kind: &str, key: &str, since: i64) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM rate_events WHERE kind = $1 AND key = $2 AND at >= $3")
             .bind(kind)
@@ -63,26 +63,11 @@ impl Store {
             .await?)
     }
 
-    /// Writes a batch of quota events and the audit records of the queries they counted, in one
-    /// transaction.
-    pub async fn record_queries(&self, events: &[RateEvent], audits: &[NewAuditEntry]) -> Result<(), StoreError> {
-        if events.is_empty() && audits.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.begin_write().await?;
-        for e in events {
-            sqlx::query("INSERT INTO rate_events (kind, key, at) VALUES ($1, $2, $3)")
-                .bind(e.kind)
-                .bind(&e.key)
-                .bind(e.at)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for a in audits {
-            Self::insert_audit(&mut tx, a).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+    /// Opens the write transaction of a batch of quota events and audit records. On SQLite it
+    /// holds the database's write lock from here, so the caller can wait for the lock first and
+    /// gather what to write after.
+    pub async fn begin_queries(&self) -> Result<QueryBatch, StoreError> {
+        Ok(QueryBatch { tx: self.begin_write().await? })
     }
 
     /// Keeps a checked upload until the clerk confirms it.
@@ -133,6 +118,31 @@ impl Store {
     pub async fn purge_short_lived(&self, staged_before: i64, events_before: i64) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM staged_imports WHERE created_at < $1").bind(staged_before).execute(&self.pool).await?;
         sqlx::query("DELETE FROM rate_events WHERE at < $1").bind(events_before).execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// An open write transaction for quota events and the audit records of the queries they counted
+/// (see [`Store::begin_queries`]); dropped unwritten, it is rolled back.
+pub struct QueryBatch {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+}
+
+impl QueryBatch {
+    /// Writes `events` and `audits` and commits.
+    pub async fn write(mut self, events: &[RateEvent], audits: &[NewAuditEntry]) -> Result<(), StoreError> {
+        for e in events {
+            sqlx::query("INSERT INTO rate_events (kind, key, at) VALUES ($1, $2, $3)")
+                .bind(e.kind)
+                .bind(&e.key)
+                .bind(e.at)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        for a in audits {
+            Store::insert_audit(&mut self.tx, a).await?;
+        }
+        self.tx.commit().await?;
         Ok(())
     }
 }

@@ -60,11 +60,16 @@ impl Journal {
         }
     }
 
-    /// Writes everything pending in one transaction; on failure it is kept for the next try.
+    /// Writes everything pending in one transaction; on failure it is kept for the next try. The
+    /// database's write lock is taken before the gate, so lookups wait only while the batch is
+    /// written, never while another writer holds the database.
     pub async fn flush(&self, store: &Store) -> Result<(), StoreError> {
+        if self.pending.lock().map_or(true, |p| p.events.is_empty() && p.audits.is_empty()) {
+            return Ok(());
+        }
+        let batch = store.begin_queries().await?;
         let _exclusive = self.gate.write().await;
         let (events, audits) = match self.pending.lock() {
-            Ok(p) if p.events.is_empty() && p.audits.is_empty() => return Ok(()),
             Ok(p) => {
                 let events: Vec<RateEvent> = p
                     .events
@@ -75,7 +80,7 @@ impl Journal {
             }
             Err(_) => return Ok(()),
         };
-        store.record_queries(&events, &audits).await?;
+        batch.write(&events, &audits).await?;
         // No lookup counted while the gate was held, but audit records may have been queued.
         if let Ok(mut p) = self.pending.lock() {
             p.events.clear();
