@@ -608,6 +608,7 @@ async fn self_query(args: SelfQueryArgs) -> Result<()> {
             (wanted_villages, entries, state)
         }
     };
+    state.store().refresh_statistics().await?;
     let bytes = state.store().database_bytes().await?;
     println!("数据库占用磁盘 {:.2} GB（{engine}）。", bytes as f64 / 1e9);
 

@@ -169,8 +169,8 @@ pub async fn serve(
     served
 }
 
-/// Periodically removes expired sessions, old login attempts, expired staged imports, old
-/// rate-limit events and old WeChat replay keys.
+/// Hourly (and at start): removes expired sessions, old login attempts, expired staged imports,
+/// old rate-limit events and old WeChat replay keys, and refreshes the planner's statistics.
 fn spawn_housekeeping(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -187,6 +187,9 @@ fn spawn_housekeeping(state: AppState) {
             let window = state.config().wechat.replay_window_secs.max(60);
             if let Err(e) = state.store().prune_wechat_seen(now - 2 * window - 86_400).await {
                 tracing::warn!(error = %e, "housekeeping failed");
+            }
+            if let Err(e) = state.store().refresh_statistics().await {
+                tracing::warn!(error = %e, "refreshing planner statistics failed");
             }
         }
     });

@@ -127,6 +127,20 @@ conformance!(the_database_size_grows_with_what_is_stored, |store: Store| async m
     assert!(store.database_bytes().await.unwrap() > before);
 });
 
+conformance!(refreshing_statistics_analyzes_the_tables_on_postgres, |store: Store| async move {
+    small_tree(&store).await;
+    store.refresh_statistics().await.unwrap();
+    if store.backend() == crate::Backend::Postgres {
+        let analyzed: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname = 'orgs' AND last_analyze IS NOT NULL",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!(analyzed, 1, "the org table has statistics");
+    }
+});
+
 conformance!(subtree_counts_include_households, |store: Store| async move {
     small_tree(&store).await;
     let households: Vec<_> = (0..3)

@@ -76,6 +76,18 @@ impl Store {
         Ok(sqlx::query_scalar(sql).fetch_one(&self.pool).await?)
     }
 
+    /// Refreshes the query planner's statistics: `ANALYZE` on PostgreSQL (so plans stay right
+    /// after a large import even where autovacuum is off or has not come round yet), `PRAGMA
+    /// optimize` on SQLite.
+    pub async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => "PRAGMA optimize",
+            Backend::Postgres => "ANALYZE",
+        };
+        sqlx::query(sql).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// The newest migration applied (0 on an empty database).
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
         let version: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
