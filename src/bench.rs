@@ -105,6 +105,11 @@ pub struct SelfQueryArgs {
     /// Villagers querying over HTTP at once
     #[arg(long, default_value_t = 16)]
     clients: usize,
+    /// Self-queries a second offered by the villagers together, each starting its queries on a
+    /// fixed schedule whatever the answers take (open loop); 0: each villager queries again as
+    /// soon as answered (closed loop, the machine's capacity)
+    #[arg(long, default_value_t = 0)]
+    rate: u32,
     /// Generate into PostgreSQL on this server (no database name) instead of SQLite: the
     /// database `xw_bench_self_query_<entries>` there, kept for later runs like the SQLite file
     #[arg(long)]
@@ -158,6 +163,7 @@ pub async fn run(which: BenchCommand) -> Result<()> {
                 queries: 2_000,
                 http_queries: 2_000,
                 clients: 16,
+                rate: 0,
                 postgres: None,
             };
             self_query(quick).await?;
@@ -634,7 +640,8 @@ async fn self_query(args: SelfQueryArgs) -> Result<()> {
     );
     println!("  p50 {:.3} ms  p95 {:.3} ms  p99 {:.3} ms  最大 {:.3} ms", ms(p.p50), ms(p.p95), ms(p.p99), ms(p.max));
     if args.http_queries > 0 {
-        http_self_query(state.clone(), villages, args.http_queries, args.clients).await?;
+        let crowd = Crowd { queries: args.http_queries, clients: args.clients.clamp(1, 250), rate: args.rate };
+        http_self_query(state.clone(), villages, crowd).await?;
         roster_pages(state.clone(), villages, args.clients).await?;
     }
     state.store().close().await;
@@ -659,21 +666,32 @@ async fn roster_pages(state: AppState, villages: usize, clients: usize) -> Resul
 /// route's limit of 30 per address in 10 minutes.
 const QUERIES_PER_ADDRESS: usize = 20;
 
-/// The whole self-query over HTTP, rate limits, audit record and page included, from `clients`
-/// villagers at once (each one query after another, `Accept-Encoding: gzip` as a browser sends).
-/// The route allows 30 queries per client address in 10 minutes, so each villager moves to a new
-/// loopback address (127.a.client.n) every [`QUERIES_PER_ADDRESS`] queries.
-async fn http_self_query(state: AppState, villages: usize, queries: usize, clients: usize) -> Result<()> {
+/// Who sends the HTTP self-queries: how many in all, from how many villagers at once, and at
+/// what offered rate (0: each villager again as soon as answered).
+#[derive(Clone, Copy)]
+struct Crowd {
+    queries: usize,
+    clients: usize,
+    rate: u32,
+}
+
+/// The whole self-query over HTTP, rate limits, audit record and page included, from the crowd's
+/// villagers at once (`Accept-Encoding: gzip` as a browser sends). The route allows 30 queries per
+/// client address in 10 minutes, so each villager moves to a new loopback address (127.a.client.n)
+/// every [`QUERIES_PER_ADDRESS`] queries.
+async fn http_self_query(state: AppState, villages: usize, crowd: Crowd) -> Result<()> {
     let (address, server) = start_server(state).await?;
-    let clients = clients.clamp(1, 250);
     let a = rand::thread_rng().gen_range(1..=254u8);
+    // Each villager starts a query every `clients / rate` seconds, the villagers spread evenly.
+    let every = (crowd.rate > 0).then(|| Duration::from_secs_f64(crowd.clients as f64 / f64::from(crowd.rate)));
     let started = Instant::now();
-    let mut tasks = Vec::with_capacity(clients);
-    for c in 0..clients {
-        let share = queries / clients + usize::from(c < queries % clients);
-        tasks.push(tokio::spawn(villager(address, a, u8::try_from(c)?, villages, share)));
+    let mut tasks = Vec::with_capacity(crowd.clients);
+    for c in 0..crowd.clients {
+        let share = crowd.queries / crowd.clients + usize::from(c < crowd.queries % crowd.clients);
+        let schedule = every.map(|every| (started + every.mul_f64(c as f64 / crowd.clients as f64), every));
+        tasks.push(tokio::spawn(villager(address, a, u8::try_from(c)?, villages, share, schedule)));
     }
-    let (mut timings, mut refused) = (Vec::with_capacity(queries), 0);
+    let (mut timings, mut refused) = (Vec::with_capacity(crowd.queries), 0);
     for task in tasks {
         let (t, r) = task.await??;
         timings.extend(t);
@@ -682,8 +700,13 @@ async fn http_self_query(state: AppState, villages: usize, queries: usize, clien
     let elapsed = started.elapsed();
     server.stop().await;
     let p = percentiles(&mut timings);
+    let pace = match crowd.rate {
+        0 => "每人答复后立即再查".to_owned(),
+        rate => format!("按计划共 {rate} 次/秒"),
+    };
     println!(
-        "HTTP 自助查询（POST，含限流计数、审计记录与页面渲染，gzip），{clients} 个村民同时查询，共 {} 次，每个来源地址 {QUERIES_PER_ADDRESS} 次，{:.0} 次/秒：",
+        "HTTP 自助查询（POST，含限流计数、审计记录与页面渲染，gzip），{} 个村民同时查询（{pace}），共 {} 次，每个来源地址 {QUERIES_PER_ADDRESS} 次，{:.0} 次/秒：",
+        crowd.clients,
         timings.len(),
         timings.len() as f64 / elapsed.as_secs_f64()
     );
@@ -698,47 +721,74 @@ async fn http_self_query(state: AppState, villages: usize, queries: usize, clien
     Ok(())
 }
 
-/// One villager's `queries` self-queries, one after another: the timings of the POSTs answered and
-/// how many were refused.
+/// One villager's `queries` self-queries, each the form then the POST on one keep-alive
+/// connection per source address (a hyper client connection, as lean as the page load): the
+/// timings of the POSTs answered and how many were refused. With a `schedule` (first start,
+/// interval) each query starts on time however long the last took.
 async fn villager(
     address: SocketAddr,
     a: u8,
     c: u8,
     villages: usize,
     queries: usize,
+    schedule: Option<(Instant, Duration)>,
 ) -> Result<(Vec<Duration>, usize)> {
+    use axum::http::header;
+    use http_body_util::BodyExt;
     use rand::SeedableRng;
     let mut rng = rand::rngs::StdRng::from_entropy();
     let (mut timings, mut refused) = (Vec::with_capacity(queries), 0);
+    let host: axum::http::HeaderValue = address.to_string().parse()?;
+    let mut n = 0;
     for batch in 0..queries.div_ceil(QUERIES_PER_ADDRESS) {
         let source = Ipv4Addr::new(127, a, c, 1 + u8::try_from(batch % 250)?);
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert(reqwest::header::ACCEPT_ENCODING, reqwest::header::HeaderValue::from_static("gzip"));
-        let client = reqwest::Client::builder().local_address(IpAddr::V4(source)).default_headers(headers).build()?;
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::new(IpAddr::V4(source), 0))?;
+        let stream = socket.connect(address).await?;
+        stream.set_nodelay(true)?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
         for _ in 0..QUERIES_PER_ADDRESS.min(queries - batch * QUERIES_PER_ADDRESS) {
+            if let Some((first, every)) = schedule {
+                tokio::time::sleep_until((first + every.mul_f64(n as f64)).into()).await;
+            }
+            n += 1;
             let v = rng.gen_range(0..villages);
             let who = person(listed(v, rng.gen_range(0..PROGRAMMES), rng.gen_range(0..LIST)))?;
-            let url = format!("http://{address}/t/{}/self-query", township_code(v / VILLAGES_PER_TOWNSHIP));
-            let form = client.get(&url).send().await?;
+            let path = format!("/t/{}/self-query", township_code(v / VILLAGES_PER_TOWNSHIP));
+            let form = axum::http::Request::get(&path)
+                .header(header::HOST, host.clone())
+                .header(header::ACCEPT_ENCODING, "gzip")
+                .body(http_body_util::Full::<axum::body::Bytes>::default())?;
+            sender.ready().await?;
+            let form = sender.send_request(form).await?;
             let csrf = form
                 .headers()
-                .get_all(reqwest::header::SET_COOKIE)
+                .get_all(header::SET_COOKIE)
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .find_map(|v| v.strip_prefix("xw_csrf="))
                 .and_then(|v| v.split(';').next())
                 .map(str::to_owned)
                 .context("自助查询页没有下发 CSRF cookie")?;
-            form.bytes().await?;
+            form.into_body().collect().await?;
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("name", &who.name)
+                .append_pair("id_number", who.id.expose())
+                .append_pair("csrf", &csrf)
+                .finish();
+            let post = axum::http::Request::post(&path)
+                .header(header::HOST, host.clone())
+                .header(header::ACCEPT_ENCODING, "gzip")
+                .header(header::COOKIE, format!("xw_csrf={csrf}"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(http_body_util::Full::new(axum::body::Bytes::from(body)))?;
             let started = Instant::now();
-            let response = client
-                .post(&url)
-                .header(reqwest::header::COOKIE, format!("xw_csrf={csrf}"))
-                .form(&[("name", who.name.as_str()), ("id_number", who.id.expose()), ("csrf", csrf.as_str())])
-                .send()
-                .await?;
+            sender.ready().await?;
+            let response = sender.send_request(post).await?;
             let ok = response.status().is_success();
-            response.bytes().await?;
+            response.into_body().collect().await?;
             if ok {
                 timings.push(started.elapsed());
             } else {

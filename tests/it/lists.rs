@@ -300,3 +300,37 @@ both_backends!(the_public_board_is_anonymous_filtered_and_paged, |app: TestApp| 
     assert!(text(&client, &app, "/t/620922100").await.1.contains("/board?township=620922100"));
     assert!(text(&client, &app, "/t/620922100/services").await.1.contains("/board?township=620922100"));
 });
+
+both_backends!(place_names_follow_the_org_tree_as_it_changes, |app: TestApp| async move {
+    let client = TestApp::client();
+    let village = "/t/620922100/v/620922100200";
+    let (status, html) = text(&client, &app, village).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("南岔村") && html.contains("渊泉镇"));
+    let rename = |name: &str| xiaowei_store::NewOrg {
+        code: "620922100".into(),
+        name: name.into(),
+        level: xiaowei_core::OrgLevel::Township,
+        parent_code: Some("620922".into()),
+    };
+    // Written straight to the store, as by another instance; a village added there is found
+    // at once (a code the kept tree lacks is looked up), a rename once the version is read.
+    let added = xiaowei_store::NewOrg {
+        code: "620922100299".into(),
+        name: "新建村委会".into(),
+        level: xiaowei_core::OrgLevel::Village,
+        parent_code: Some("620922100".into()),
+    };
+    app.state.store().import_orgs(&[rename("渊泉新镇"), added], 0).await.unwrap();
+    let (status, added_page) = text(&client, &app, "/t/620922100/v/620922100299").await;
+    assert_eq!(status, 200, "a village added elsewhere is found before the version is read");
+    assert!(added_page.contains("新建村"));
+    xiaowei_server::web::shared_pages::read_version(&app.state).await;
+    let html = text(&client, &app, village).await.1;
+    assert!(html.contains("渊泉新镇"), "the renamed township shows on the next page");
+    assert!(text(&client, &app, "/t/620922100/self-query").await.1.contains("渊泉新镇"), "and on forms");
+    assert!(!text(&client, &app, "/t/620922100/self-query").await.1.contains("渊泉镇<"));
+    app.state.store().import_orgs(&[rename("渊泉镇")], 0).await.unwrap();
+    xiaowei_server::web::shared_pages::read_version(&app.state).await;
+    assert!(text(&client, &app, village).await.1.contains("渊泉镇"));
+});

@@ -3,6 +3,7 @@
 //! visible; objections get a tracking code; the self-query finds payments and unpaid years.
 
 use xiaowei_core::Role;
+use xiaowei_server::state::journal::Quota;
 
 use crate::helpers::{TestApp, both_backends, hidden, person_id, roster_csv};
 
@@ -435,6 +436,7 @@ both_backends!(published_rosters_are_searchable_and_leave_the_index_when_withdra
 
 both_backends!(a_lookup_quota_counts_each_of_many_concurrent_lookups_once_across_flushes, |app: TestApp| async move {
     let state = app.state.clone();
+    let quota = |limit| [Quota { kind: "self_query_client", key: "10.0.0.9", limit }];
     let flushing = {
         let state = state.clone();
         tokio::spawn(async move {
@@ -447,17 +449,37 @@ both_backends!(a_lookup_quota_counts_each_of_many_concurrent_lookups_once_across
     let lookups: Vec<_> = (0..40)
         .map(|_| {
             let state = state.clone();
-            tokio::spawn(async move { state.lookups("self_query_client", "10.0.0.9", 0, 100).await.unwrap() })
+            tokio::spawn(async move { state.lookups(&quota(25), 0, 100).await.unwrap() })
         })
         .collect();
-    let mut counts = Vec::new();
+    let mut answers = Vec::new();
     for lookup in lookups {
-        counts.push(lookup.await.unwrap());
+        answers.push(lookup.await.unwrap());
     }
     flushing.await.unwrap();
-    counts.sort_unstable();
-    assert_eq!(counts, (0..40).collect::<Vec<i64>>(), "each lookup saw every earlier one, none saw the same count");
+    assert_eq!(answers.iter().filter(|a| a.is_none()).count(), 25, "exactly the limit let through: {answers:?}");
+    assert!(answers.iter().all(|a| matches!(a, None | Some(0))));
     state.journal().flush(state.store()).await.unwrap();
-    assert_eq!(state.store().count_rate_events("self_query_client", "10.0.0.9", 0).await.unwrap(), 40, "all written");
-    assert_eq!(state.lookups("self_query_client", "10.0.0.9", 0, 100).await.unwrap(), 40, "and counted from the store");
+    let stored = |kind: &'static str, key: &'static str| {
+        let state = state.clone();
+        async move { state.store().count_rate_events(&[(kind, key)], 0).await.unwrap()[0] }
+    };
+    assert_eq!(stored("self_query_client", "10.0.0.9").await, 40, "every use written, refused ones too");
+    assert_eq!(state.lookups(&quota(41), 0, 100).await.unwrap(), None, "40 stored uses are under 41");
+    assert_eq!(state.lookups(&quota(41), 0, 100).await.unwrap(), Some(0), "and with this one's, 41 are not");
+    // Quotas are taken in order and stop at the first used up: the ones after it are not charged.
+    let both = [
+        Quota { kind: "self_query_client", key: "10.0.0.10", limit: 0 },
+        Quota { kind: "self_query_id", key: "someone", limit: 10 },
+    ];
+    assert_eq!(state.lookups(&both, 0, 100).await.unwrap(), Some(0));
+    let second = [
+        Quota { kind: "self_query_client", key: "10.0.0.11", limit: 10 },
+        Quota { kind: "self_query_id", key: "someone", limit: 1 },
+    ];
+    assert_eq!(state.lookups(&second, 0, 100).await.unwrap(), None, "the ID was not charged by the refused lookup");
+    assert_eq!(state.lookups(&second, 0, 100).await.unwrap(), Some(1), "its one use is now taken");
+    state.journal().flush(state.store()).await.unwrap();
+    assert_eq!(stored("self_query_id", "someone").await, 2);
+    assert_eq!(stored("self_query_client", "10.0.0.10").await, 1);
 });

@@ -1024,24 +1024,45 @@ conformance!(batched_quota_events_and_audit_records_are_written_together, |store
         ip: "1.2.3.4".into(),
         org_code: Some("620922100".into()),
     };
-    store.begin_queries().await.unwrap().write(&events, std::slice::from_ref(&audit)).await.unwrap();
-    assert_eq!(store.count_rate_events("self_query_client", "1.2.3.4", 10).await.unwrap(), 2, "events at 15 and 25");
-    assert_eq!(store.count_rate_events("self_query_client", "1.2.3.4", 0).await.unwrap(), 3);
-    assert_eq!(store.count_rate_events("self_query_id", "1.2.3.4", 0).await.unwrap(), 0, "another kind");
+    let mut batch = store.begin_queries().await.unwrap();
+    batch.insert(&events, std::slice::from_ref(&audit)).await.unwrap();
+    batch.commit().await.unwrap();
+    let count = |kind: &'static str, since: i64| {
+        let store = store.clone();
+        async move { store.count_rate_events(&[(kind, "1.2.3.4")], since).await.unwrap()[0] }
+    };
+    assert_eq!(count("self_query_client", 10).await, 2, "events at 15 and 25");
+    assert_eq!(count("self_query_client", 0).await, 3);
+    assert_eq!(count("self_query_id", 0).await, 0, "another kind");
+    assert_eq!(count("self_query_client", 0).await, 3, "counting records nothing");
     assert_eq!(
-        store.count_rate_events("self_query_client", "1.2.3.4", 0).await.unwrap(),
-        3,
-        "counting records nothing"
+        store.count_rate_events(&[("self_query_id", "1.2.3.4"), ("self_query_client", "1.2.3.4")], 10).await.unwrap(),
+        vec![0, 2],
+        "several quotas at once, each in its place"
     );
+    assert!(store.count_rate_events(&[], 0).await.unwrap().is_empty());
     let written = store.audit_entries("620922", 10, 0).await.unwrap();
     assert_eq!(written.len(), 1);
     assert_eq!((written[0].action.as_str(), written[0].at), ("self_query", 25));
-    drop(store.begin_queries().await.unwrap());
+    let mut open = store.begin_queries().await.unwrap();
+    open.insert(&events, std::slice::from_ref(&audit)).await.unwrap();
+    assert_eq!(count("self_query_client", 0).await, 3, "inserted rows are not counted before the commit");
+    drop(open);
+    assert_eq!(count("self_query_client", 0).await, 3, "a batch dropped uncommitted writes nothing");
+    assert_eq!(store.audit_entries("620922", 10, 0).await.unwrap().len(), 1);
+    // Several records in one batch keep their order and their empty fields.
+    let staff = NewAuditEntry { at: 30, actor_id: Some(7), org_code: None, ..audit.clone() };
+    let later = NewAuditEntry { at: 31, detail: "第二条".into(), ..audit.clone() };
+    let mut batch = store.begin_queries().await.unwrap();
+    batch.insert(&[], &[staff, later]).await.unwrap();
+    batch.commit().await.unwrap();
+    let written = store.audit_entries("", 10, 0).await.unwrap();
+    assert_eq!(written.len(), 3);
     assert_eq!(
-        store.count_rate_events("self_query_client", "1.2.3.4", 0).await.unwrap(),
-        3,
-        "a batch dropped unwritten writes nothing"
+        (written[0].at, written[0].detail.as_str(), written[0].org_code.as_deref()),
+        (31, "第二条", Some("620922100"))
     );
+    assert_eq!((written[1].at, written[1].actor_id, written[1].org_code.as_deref()), (30, Some(7), None));
 });
 
 conformance!(a_staged_import_is_read_by_its_user_until_it_expires_or_is_dropped, |store: Store| async move {

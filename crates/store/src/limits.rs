@@ -52,22 +52,42 @@ impl Store {
         Ok(counts)
     }
 
-    /// Counts events of `kind` for `key` since `since`, recording nothing: the read half of a
-    /// quota whose events are written in batches ([`Store::begin_queries`]).
-    pub async fn count_rate_events(&self, kind: &str, key: &str, since: i64) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM rate_events WHERE kind = $1 AND key = $2 AND at >= $3")
-            .bind(kind)
-            .bind(key)
-            .bind(since)
-            .fetch_one(&self.pool)
-            .await?)
+    /// Counts events since `since` for each `(kind, key)` of `quotas`, in one statement,
+    /// recording nothing: the read half of quotas whose events are written in batches
+    /// ([`Store::begin_queries`]).
+    pub async fn count_rate_events(&self, quotas: &[(&str, &str)], since: i64) -> Result<Vec<i64>, StoreError> {
+        if quotas.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = (0..quotas.len())
+            .map(|i| {
+                format!(
+                    "SELECT CAST({i} AS BIGINT), COUNT(*) FROM rate_events WHERE kind = ${} AND key = ${} AND at >= $1",
+                    2 * i + 2,
+                    2 * i + 3
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let sql = sqlx::AssertSqlSafe(sql);
+        let mut query = sqlx::query_as::<_, (i64, i64)>(sql).bind(since);
+        for (kind, key) in quotas {
+            query = query.bind(*kind).bind(*key);
+        }
+        let mut counts = vec![0; quotas.len()];
+        for (i, count) in query.fetch_all(&self.pool).await? {
+            if let Some(slot) = usize::try_from(i).ok().and_then(|i| counts.get_mut(i)) {
+                *slot = count;
+            }
+        }
+        Ok(counts)
     }
 
     /// Opens the write transaction of a batch of quota events and audit records. On SQLite it
     /// holds the database's write lock from here, so the caller can wait for the lock first and
     /// gather what to write after.
     pub async fn begin_queries(&self) -> Result<QueryBatch, StoreError> {
-        Ok(QueryBatch { tx: self.begin_write().await? })
+        Ok(QueryBatch { tx: self.begin_write().await?, backend: self.backend })
     }
 
     /// Keeps a checked upload until the clerk confirms it.
@@ -123,25 +143,59 @@ impl Store {
 }
 
 /// An open write transaction for quota events and the audit records of the queries they counted
-/// (see [`Store::begin_queries`]); dropped unwritten, it is rolled back.
+/// (see [`Store::begin_queries`]); dropped uncommitted, it is rolled back.
 pub struct QueryBatch {
     tx: sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
 }
 
 impl QueryBatch {
-    /// Writes `events` and `audits` and commits.
-    pub async fn write(mut self, events: &[RateEvent], audits: &[NewAuditEntry]) -> Result<(), StoreError> {
-        for e in events {
-            sqlx::query("INSERT INTO rate_events (kind, key, at) VALUES ($1, $2, $3)")
-                .bind(e.kind)
-                .bind(&e.key)
-                .bind(e.at)
-                .execute(&mut *self.tx)
-                .await?;
+    /// Inserts `events` and `audits` (each kind as one JSON array unpacked by the database, in
+    /// order), not yet committed.
+    pub async fn insert(&mut self, events: &[RateEvent], audits: &[NewAuditEntry]) -> Result<(), StoreError> {
+        let json =
+            |value: serde_json::Value| serde_json::to_string(&value).map_err(|e| StoreError::Corrupt(e.to_string()));
+        if !events.is_empty() {
+            let rows: Vec<serde_json::Value> =
+                events.iter().map(|e| serde_json::json!([e.kind, e.key, e.at])).collect();
+            let sql = match self.backend {
+                Backend::Sqlite => {
+                    "INSERT INTO rate_events (kind, key, at) \
+                     SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2 FROM json_each($1) r ORDER BY r.key"
+                }
+                Backend::Postgres => {
+                    "INSERT INTO rate_events (kind, key, at) SELECT r ->> 0, r ->> 1, (r ->> 2)::bigint \
+                     FROM json_array_elements($1::json) WITH ORDINALITY AS t(r, n) ORDER BY n"
+                }
+            };
+            sqlx::query(sql).bind(json(serde_json::Value::Array(rows))?).execute(&mut *self.tx).await?;
         }
-        for a in audits {
-            Store::insert_audit(&mut self.tx, a).await?;
+        if !audits.is_empty() {
+            let rows: Vec<serde_json::Value> = audits
+                .iter()
+                .map(|a| {
+                    serde_json::json!([a.at, a.actor_id, a.actor_name, a.action, a.target, a.detail, a.ip, a.org_code])
+                })
+                .collect();
+            let sql = match self.backend {
+                Backend::Sqlite => {
+                    "INSERT INTO audit_log (at, actor_id, actor_name, action, target, detail, ip, org_code) \
+                     SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, \
+                     r.value ->> 6, r.value ->> 7 FROM json_each($1) r ORDER BY r.key"
+                }
+                Backend::Postgres => {
+                    "INSERT INTO audit_log (at, actor_id, actor_name, action, target, detail, ip, org_code) \
+                     SELECT (r ->> 0)::bigint, (r ->> 1)::bigint, r ->> 2, r ->> 3, r ->> 4, r ->> 5, r ->> 6, r ->> 7 \
+                     FROM json_array_elements($1::json) WITH ORDINALITY AS t(r, n) ORDER BY n"
+                }
+            };
+            sqlx::query(sql).bind(json(serde_json::Value::Array(rows))?).execute(&mut *self.tx).await?;
         }
+        Ok(())
+    }
+
+    /// Commits what was inserted.
+    pub async fn commit(self) -> Result<(), StoreError> {
         self.tx.commit().await?;
         Ok(())
     }

@@ -86,6 +86,12 @@ impl Store {
         Ok(sqlx::query_as(sql).bind(code).fetch_optional(&self.pool).await?)
     }
 
+    /// Every org, by code (the whole tree is a county's: some thousands of rows at most).
+    pub async fn all_orgs(&self) -> Result<Vec<Org>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {ORG_COLUMNS} FROM orgs ORDER BY code"));
+        Ok(sqlx::query_as(sql).fetch_all(&self.pool).await?)
+    }
+
     /// Direct children of an org, by code.
     pub async fn child_orgs(&self, code: &str) -> Result<Vec<Org>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {ORG_COLUMNS} FROM orgs WHERE parent_code = $1 ORDER BY code"));

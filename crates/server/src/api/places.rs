@@ -49,7 +49,7 @@ pub async fn place(state: &AppState, code: &str, field: &str) -> Result<Org, Api
     if !is_org_code(code) || code.len() == 6 {
         return Err(ApiError::field(field, "地区编码：应为9位乡镇编码或12位村编码"));
     }
-    match state.store().find_org(code).await? {
+    match state.org(code).await? {
         Some(org) if matches!(org.level, OrgLevel::Township | OrgLevel::Village) => Ok(org),
         _ => Err(AppError::NotFound.into()),
     }

@@ -525,7 +525,7 @@ pub async fn leave_message(
         return Err(ApiError::field("code", "乡镇编码：应为9位数字"));
     }
     let body = JsonBody::read(&headers, &bytes)?;
-    let township = match state.store().find_org(&code).await? {
+    let township = match state.org(&code).await? {
         Some(org) if org.level == OrgLevel::Township => org,
         _ => return Err(AppError::NotFound.into()),
     };

@@ -87,7 +87,7 @@ pub async fn notices(
     });
     let wanted = notice.recipients();
     let link = if notice == ObjectionNotice::Answered { objector_link(state, &o.code) } else { staff_link(state) };
-    let place = place_name(state.store(), &o.org_code).await?;
+    let place = place_name(state, &o.org_code).await?;
     let params = notice.params(&o.code, &place, &link);
     let params_json = serde_json::to_string(&params).map_err(|e| AppError::Internal(e.to_string()))?;
     let body = notice.render(&o.code, &place, &link);

@@ -39,7 +39,7 @@ pub async fn index(
 
 /// Indexes a published roster by its title and its programme's policy basis.
 pub async fn index_roster(state: &AppState, roster: &Roster) -> Result<(), AppError> {
-    let place = place_name(state.store(), &roster.org_code).await?;
+    let place = place_name(state, &roster.org_code).await?;
     let basis = state.store().find_programme(roster.programme_id).await?.map(|p| p.basis).unwrap_or_default();
     let title = roster_title(roster, &place);
     index(state, DocumentKind::Roster, roster.id, &roster.org_code, title, basis, format!("/rosters/{}", roster.id))
@@ -83,7 +83,7 @@ pub async fn index_service_item(state: &AppState, item_id: i64) -> Result<(), Ap
 
 /// Indexes a published power exercise record by its title and its item.
 pub async fn index_power_record(state: &AppState, record: &PowerExercise) -> Result<(), AppError> {
-    let place = place_name(state.store(), &record.org_code).await?;
+    let place = place_name(state, &record.org_code).await?;
     let title = format!("{place} {}", record.title);
     let body = format!("{} {}", record.item_name, record.started_on);
     let url = format!("/power-records/{}", record.id);
@@ -92,7 +92,7 @@ pub async fn index_power_record(state: &AppState, record: &PowerExercise) -> Res
 
 /// Indexes a published disclosure by its title, category, period and text (Markdown marks removed).
 pub async fn index_disclosure(state: &AppState, d: &Disclosure) -> Result<(), AppError> {
-    let place = place_name(state.store(), &d.org_code).await?;
+    let place = place_name(state, &d.org_code).await?;
     let category = d.category.label();
     let text: String = d.body.chars().map(|c| if "#*_>`[]()|-".contains(c) { ' ' } else { c }).collect::<String>();
     let body = format!("{category} {} {text}", d.period_label);

@@ -252,7 +252,7 @@ async fn check_jurisdiction(state: &AppState, pairs: &[(String, String)]) -> Res
     if given.is_empty() {
         return Ok(());
     }
-    match state.store().county().await? {
+    match state.county().await? {
         Some(county) if county.code == given => Ok(()),
         _ => Err(Open311Error::not_found("该 jurisdiction_id（应为本县行政区划代码）")),
     }

@@ -53,7 +53,7 @@ async fn township_name(state: &AppState, org_code: &str) -> Result<String, Open3
         Some(o) if o.level == xiaowei_core::OrgLevel::Village => o.parent_code.clone().unwrap_or_default(),
         _ => org_code.to_owned(),
     };
-    Ok(place_name(state.store(), &township).await?)
+    Ok(place_name(state, &township).await?)
 }
 
 async fn from_case(
@@ -79,11 +79,7 @@ async fn from_case(
         requested_datetime: iso_time(c.submitted_at),
         updated_datetime: iso_time(updated_at),
         expected_datetime: iso_time(c.completion_due),
-        address: format!(
-            "{}{}",
-            township_name(state, &c.org_code).await?,
-            place_name(state.store(), &c.org_code).await?
-        ),
+        address: format!("{}{}", township_name(state, &c.org_code).await?, place_name(state, &c.org_code).await?),
         address_id: c.org_code,
         zipcode: None,
         lat: None,
@@ -114,7 +110,7 @@ async fn from_message(
         View::Public => (None, None),
     };
     let township = township_name(state, &m.org_code).await?;
-    let place = place_name(state.store(), &m.org_code).await?;
+    let place = place_name(state, &m.org_code).await?;
     Ok(Some(ServiceRequest {
         service_request_id: m.tracking,
         status: open.as_str(),

@@ -47,7 +47,7 @@ pub struct Licence {
 
 /// The licence statement naming the county an org code lies in (its first six digits).
 async fn licence(state: &AppState, org_code: &str) -> Result<Licence, AppError> {
-    let county = match state.store().find_org(org_code.get(..6).unwrap_or(org_code)).await? {
+    let county = match state.org(org_code.get(..6).unwrap_or(org_code)).await? {
         Some(county) => county.name,
         None => county_name(state).await?,
     };
@@ -186,7 +186,7 @@ async fn roster(State(state): State<AppState>, Path(file): Path<String>) -> Resu
     let (id, form) = parse_file(&file)?;
     let (roster, status) = public_roster(&state, id).await?;
     let store = state.store();
-    let place = place_name(store, &roster.org_code).await?;
+    let place = place_name(&state, &roster.org_code).await?;
     let title = roster_title(&roster, &place);
     let page_url = state.config().public_link(&format!("/rosters/{id}"));
     let licence = licence(&state, &roster.org_code).await?;
@@ -292,7 +292,7 @@ async fn disclosure(State(state): State<AppState>, Path(file): Path<String>) -> 
     let (id, form) = parse_file(&file)?;
     let (d, status) = public_disclosure(&state, id).await?;
     let store = state.store();
-    let place = place_name(store, &d.org_code).await?;
+    let place = place_name(&state, &d.org_code).await?;
     let category = d.category.label();
     let page_url = state.config().public_link(&format!("/disclosures/{id}"));
     let licence = licence(&state, &d.org_code).await?;
@@ -435,7 +435,7 @@ async fn index(State(state): State<AppState>, Path(code): Path<String>) -> Resul
     let roster_leaves = leaves("roster").await?;
     for r in store.public_rosters_under(&county.code).await? {
         if !places.contains_key(&r.org_code) {
-            places.insert(r.org_code.clone(), place_name(store, &r.org_code).await?);
+            places.insert(r.org_code.clone(), place_name(&state, &r.org_code).await?);
         }
         datasets.push(Entry {
             dataset: "roster",
@@ -453,7 +453,7 @@ async fn index(State(state): State<AppState>, Path(code): Path<String>) -> Resul
     let disclosure_leaves = leaves("disclosure").await?;
     for d in store.public_disclosures_under(&county.code).await? {
         if !places.contains_key(&d.org_code) {
-            places.insert(d.org_code.clone(), place_name(store, &d.org_code).await?);
+            places.insert(d.org_code.clone(), place_name(&state, &d.org_code).await?);
         }
         datasets.push(Entry {
             dataset: "disclosure",

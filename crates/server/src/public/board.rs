@@ -107,7 +107,7 @@ async fn board(
 ) -> Result<(Extension<Shared>, Html<String>), AppError> {
     let store = state.store();
     let now = state.now();
-    let county = store.county().await?;
+    let county = state.county().await?;
     let county_code = county.as_ref().map(|c| c.code.clone()).unwrap_or_default();
     let townships: Vec<(String, String)> = store
         .orgs_at_level(OrgLevel::Township)

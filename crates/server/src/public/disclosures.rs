@@ -325,14 +325,14 @@ async fn disclosure_page(
 ) -> Result<(Extension<Shared>, Extension<Visit>, Html<String>), AppError> {
     let (d, status) = public_disclosure(&state, id).await?;
     let store = state.store();
-    let org = store.find_org(&d.org_code).await?.ok_or(AppError::NotFound)?;
+    let org = state.org(&d.org_code).await?.ok_or(AppError::NotFound)?;
     let visit = visits::tag(&org.code, Menu::Disclosures);
     let (township_code, village_code) = if org.level == OrgLevel::Township {
         (org.code.clone(), String::new())
     } else {
         (org.parent_code.clone().unwrap_or_default(), org.code.clone())
     };
-    let township_name = crate::web::places::place_name(store, &township_code).await?;
+    let township_name = crate::web::places::place_name(&state, &township_code).await?;
     let category = d.category;
     let versions = versions(store, &d, true).await?;
     let newest_id = versions.last().filter(|v| v.id != d.id).map(|v| v.id);

@@ -59,7 +59,7 @@ struct CountyPage {
 
 async fn county(State(state): State<AppState>) -> Result<(Extension<Shared>, Html<String>), AppError> {
     let store = state.store();
-    let county_name = store.county().await?.map_or_else(|| "本县".to_owned(), |c| c.name);
+    let county_name = state.county().await?.map_or_else(|| "本县".to_owned(), |c| c.name);
     let counts: std::collections::HashMap<String, i64> = store.villages_per_township().await?.into_iter().collect();
     let townships = store
         .orgs_at_level(OrgLevel::Township)

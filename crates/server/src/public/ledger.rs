@@ -172,7 +172,7 @@ pub async fn badge(state: &AppState, kind: &str, object_id: i64) -> Result<Optio
     let report = match kind {
         "roster" => format!("/rosters/{object_id}/objection?ledger={}", leaf.idx),
         _ => match &leaf.org_code {
-            Some(org) => match state.store().find_org(org).await? {
+            Some(org) => match state.org(org).await? {
                 Some(o) if o.level == xiaowei_core::OrgLevel::Village => {
                     format!("/t/{}/messages/new?kind=complaint&ledger={}", o.parent_code.unwrap_or_default(), leaf.idx)
                 }

@@ -43,6 +43,7 @@ use crate::app::messages;
 use crate::app::photos::KeptPhotos;
 use crate::app::tracked::{PublicEvent, masked_phone, speak_outcome, speak_status};
 use crate::state::AppState;
+use crate::state::journal::Quota;
 use crate::state::visits::{self, Visit};
 use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
@@ -69,7 +70,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn township_of(state: &AppState, code: &str) -> Result<xiaowei_store::Org, AppError> {
-    match state.store().find_org(code).await? {
+    match state.org(code).await? {
         Some(org) if org.level == OrgLevel::Township => Ok(org),
         _ => Err(AppError::NotFound),
     }
@@ -104,7 +105,7 @@ async fn township_page(
     for m in state.store().public_messages(&township.code, PUBLIC_LIST).await? {
         let names = [m.author_name.as_str()];
         items.push(PublicItem {
-            place: places.of(state.store(), &m.org_code).await?,
+            place: places.of(&state, &m.org_code).await?,
             asked: shanghai_time(m.submitted_at).chars().take(10).collect(),
             body: message::redact(&m.body, &names),
             reply: message::redact(m.reply.as_deref().unwrap_or_default(), &names),
@@ -447,7 +448,8 @@ async fn track(
     }
     let Some(tracking) = tracking.filter(|_| errors.is_empty()) else { return TrackPage::again(csrf, form, errors) };
     let now = state.now();
-    if state.lookups("message_lookup", &quota, now - 3600, now).await? >= LOOKUPS_PER_CLIENT {
+    let quotas = [Quota { kind: "message_lookup", key: &quota, limit: LOOKUPS_PER_CLIENT }];
+    if state.lookups(&quotas, now - 3600, now).await?.is_some() {
         return Err(AppError::Throttled("查询过于频繁，请1小时后再试"));
     }
     let cipher = state.cipher();

@@ -161,16 +161,16 @@ pub(crate) fn loose_documents(documents: &[PowerDocument]) -> Vec<(i64, String)>
 
 /// List lines for exercises, with flagged steps counted on `today`.
 pub(crate) async fn record_links(
-    store: &Store,
+    state: &AppState,
     exercises: Vec<PowerExercise>,
     today: power::Date,
 ) -> Result<Vec<RecordLink>, AppError> {
     let mut links = Vec::with_capacity(exercises.len());
     for e in exercises {
-        let flagged = timeline(store, &e, today).await?.iter().filter(|s| s.flagged).count();
+        let flagged = timeline(state.store(), &e, today).await?.iter().filter(|s| s.flagged).count();
         links.push(RecordLink {
             id: e.id,
-            place: place_name(store, &e.org_code).await?,
+            place: place_name(state, &e.org_code).await?,
             title: e.title,
             started_on: e.started_on,
             flagged,
@@ -231,7 +231,7 @@ async fn catalogue(
         village_code: village.as_ref().map(|v| v.code.clone()).unwrap_or_default(),
         place_name: place.display_name().to_owned(),
         groups: group_items(store.power_items_for(&place.code).await?),
-        records: record_links(store, exercises, today).await?,
+        records: record_links(&state, exercises, today).await?,
         villages: villages.into_iter().map(|(name, code)| (code, name)).collect(),
     };
     Ok((SHARED, visit, Html(page.render()?)))
@@ -258,12 +258,13 @@ pub(crate) struct ItemView {
     pub version: i64,
 }
 
-pub(crate) async fn item_view(store: &Store, item: PowerItem) -> Result<ItemView, AppError> {
+pub(crate) async fn item_view(state: &AppState, item: PowerItem) -> Result<ItemView, AppError> {
+    let store = state.store();
     let steps = store.power_item_steps(item.id).await?;
     let category = item.category;
     let scope = match item.org_code.len() {
         6 => "全县通用".to_owned(),
-        _ => format!("{}适用", place_name(store, &item.org_code).await?),
+        _ => format!("{}适用", place_name(state, &item.org_code).await?),
     };
     Ok(ItemView {
         id: item.id,
@@ -313,8 +314,8 @@ async fn item_page(
     let page = ItemPage {
         county_name: county_name(&state).await?,
         back,
-        records: record_links(store, exercises, shanghai_date(state.now())).await?,
-        item: item_view(store, item).await?,
+        records: record_links(&state, exercises, shanghai_date(state.now())).await?,
+        item: item_view(&state, item).await?,
     };
     Ok((SHARED, Html(page.render()?)))
 }
@@ -359,7 +360,7 @@ async fn record_page(
         ledger: crate::public::ledger::badge(&state, "power_exercise", id).await?,
         county_name: county_name(&state).await?,
         back,
-        place: place_name(store, &exercise.org_code).await?,
+        place: place_name(&state, &exercise.org_code).await?,
         flagged: steps.iter().filter(|s| s.flagged).count(),
         documents: loose_documents(&store.power_documents(id).await?),
         doc_base: format!("/power-records/{id}/documents"),

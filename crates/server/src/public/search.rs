@@ -55,7 +55,7 @@ async fn search_page(
     Path(township_code): Path<String>,
     Query(query): Query<SearchQuery>,
 ) -> Result<(Extension<Shared>, Extension<Visit>, Html<String>), AppError> {
-    let township = match state.store().find_org(&township_code).await? {
+    let township = match state.org(&township_code).await? {
         Some(org) if org.level == OrgLevel::Township => org,
         _ => return Err(AppError::NotFound),
     };
@@ -68,7 +68,7 @@ async fn search_page(
         for h in state.store().search(&parsed.fts5(), &parsed.tsquery(), &township.code, RESULTS).await? {
             hits.push(Hit {
                 kind: h.kind.label(),
-                place: places.of(state.store(), &h.org_code).await?,
+                place: places.of(&state, &h.org_code).await?,
                 title: highlight(&h.title, &parsed.words, 80),
                 snippet: if h.body.is_empty() { Vec::new() } else { highlight(&h.body, &parsed.words, 60) },
                 url: h.url,
@@ -76,7 +76,7 @@ async fn search_page(
         }
     }
     let page = SearchPage {
-        county_name: state.store().county().await?.map_or_else(|| "本县".to_owned(), |c| c.name),
+        county_name: state.county().await?.map_or_else(|| "本县".to_owned(), |c| c.name),
         township_name: township.display_name().to_owned(),
         township_code: township.code,
         searched: parsed.is_some(),

@@ -20,6 +20,7 @@ use crate::app::cases;
 use crate::app::photos::KeptPhotos;
 use crate::app::tracked::{PublicEvent, masked_phone, speak_outcome, speak_status};
 use crate::state::AppState;
+use crate::state::journal::Quota;
 use crate::state::visits::{self, Visit};
 use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
@@ -47,7 +48,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn township_of(state: &AppState, code: &str) -> Result<xiaowei_store::Org, AppError> {
-    match state.store().find_org(code).await? {
+    match state.org(code).await? {
         Some(org) if org.level == OrgLevel::Township => Ok(org),
         _ => Err(AppError::NotFound),
     }
@@ -405,7 +406,7 @@ async fn apply(
     let township = match township_of(&state, &form.field("t")).await {
         Ok(t) => t,
         Err(_) => {
-            let parent = state.store().find_org(&values.village).await?.and_then(|v| v.parent_code);
+            let parent = state.org(&values.village).await?.and_then(|v| v.parent_code);
             match township_of(&state, parent.as_deref().unwrap_or_default()).await {
                 Ok(t) => t,
                 Err(_) => return Err(AppError::Fields(errors)),
@@ -499,7 +500,8 @@ async fn track(
     }
     let (Some(tracking), Ok(phone)) = (tracking, phone) else { return TrackPage::again(csrf, form, errors) };
     let now = state.now();
-    if state.lookups("case_lookup", &quota, now - 3600, now).await? >= LOOKUPS_PER_CLIENT {
+    let quotas = [Quota { kind: "case_lookup", key: &quota, limit: LOOKUPS_PER_CLIENT }];
+    if state.lookups(&quotas, now - 3600, now).await?.is_some() {
         return Err(AppError::Throttled("查询过于频繁，请1小时后再试"));
     }
     let found = state.store().find_case_by_tracking(&tracking).await?;

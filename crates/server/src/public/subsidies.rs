@@ -25,6 +25,7 @@ use crate::app::objections;
 use crate::app::rosters::{AttachmentView, DifferenceView, EntryView, ID_PURPOSE, VersionView, roster_title, versions};
 use crate::app::tracked::PublicEvent;
 use crate::state::AppState;
+use crate::state::journal::Quota;
 use crate::state::visits::{self, Visit};
 use crate::web::client::QuotaKey;
 use crate::web::dates::shanghai_time;
@@ -66,7 +67,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn township_of(state: &AppState, code: &str) -> Result<Org, AppError> {
-    match state.store().find_org(code).await? {
+    match state.org(code).await? {
         Some(org) if org.level == OrgLevel::Township => Ok(org),
         _ => Err(AppError::NotFound),
     }
@@ -155,7 +156,7 @@ async fn township_or_village(
     let township = township_of(&state, &township_code).await?;
     let store = state.store();
     let (place, place_code) = match q.village.filter(|v| !v.is_empty()) {
-        Some(code) => match store.find_org(&code).await? {
+        Some(code) => match state.org(&code).await? {
             Some(v) if v.level == OrgLevel::Village && v.parent_code.as_deref() == Some(township.code.as_str()) => {
                 (v.display_name().to_owned(), v.code)
             }
@@ -265,10 +266,10 @@ async fn roster_page(
 async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Result<(String, String), AppError> {
     let (roster, status) = public_roster(state, id).await?;
     let store = state.store();
-    let org = store.find_org(&roster.org_code).await?.ok_or(AppError::NotFound)?;
+    let org = state.org(&roster.org_code).await?.ok_or(AppError::NotFound)?;
     let township_code =
         if org.level == OrgLevel::Township { org.code.clone() } else { org.parent_code.clone().unwrap_or_default() };
-    let township_name = place_name(store, &township_code).await?;
+    let township_name = place_name(state, &township_code).await?;
     let print = q.print == "1";
     let pages = ((roster.entry_count + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = q.page.unwrap_or(1).clamp(1, pages);
@@ -435,7 +436,7 @@ async fn qr_code(State(state): State<AppState>, Path(id): Path<i64>) -> Result<R
 
 async fn export_public(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, AppError> {
     let (roster, status) = public_roster(&state, id).await?;
-    let place = place_name(state.store(), &roster.org_code).await?;
+    let place = place_name(&state, &roster.org_code).await?;
     let title = roster_title(&roster, &place);
     let mut subtitle = vec![format!("状态：{}；身份证号、账号已隐藏部分数字", status.label())];
     if let Some(p) = publicity_of(&roster) {
@@ -532,7 +533,7 @@ async fn roster_objection_page(
     q: &EntryQuery,
 ) -> Result<ObjectionFormPage, AppError> {
     let id = roster.id;
-    let place = place_name(state.store(), &roster.org_code).await?;
+    let place = place_name(state, &roster.org_code).await?;
     let mut context = roster_title(roster, &place);
     let mut hidden = Vec::new();
     if let Some(entry_id) = q.entry {
@@ -705,7 +706,7 @@ async fn general_objection_page(
         Some(id) => state.store().find_programme(id).await?,
         None => None,
     };
-    let village = state.store().find_org(&q.village).await?.ok_or(AppError::NotFound)?;
+    let village = state.org(&q.village).await?.ok_or(AppError::NotFound)?;
     let years: String =
         q.years.chars().filter(|c| c.is_ascii_digit() || *c == '–' || *c == '-' || *c == '、').take(60).collect();
     let body = match &programme {
@@ -788,7 +789,8 @@ struct StatusQuery {
 /// The objection behind a typed code, counted against the client's lookups.
 async fn looked_up(state: &AppState, ip: &str, code: &str) -> Result<xiaowei_store::Objection, AppError> {
     let now = state.now();
-    if state.lookups("objection_lookup", ip, now - QUERY_WINDOW, now).await? >= OBJECTION_LOOKUPS_PER_CLIENT {
+    let quotas = [Quota { kind: "objection_lookup", key: ip, limit: OBJECTION_LOOKUPS_PER_CLIENT }];
+    if state.lookups(&quotas, now - QUERY_WINDOW, now).await?.is_some() {
         return Err(AppError::Throttled("查询过于频繁，请10分钟后再试"));
     }
     let code = code.trim().to_uppercase();
@@ -1133,11 +1135,14 @@ pub async fn answer_self_query(
     let id_idx = state.cipher().blind_index(ID_PURPOSE, id.expose());
     let now = state.now();
     let store = state.store();
-    if state.lookups("self_query_client", &ip, now - QUERY_WINDOW, now).await? >= QUERIES_PER_CLIENT {
-        return Err(AppError::Throttled("查询过于频繁，请10分钟后再试"));
-    }
-    if state.lookups("self_query_id", &id_idx, now - QUERY_WINDOW, now).await? >= QUERIES_PER_ID {
-        return Err(AppError::Throttled("该身份证号查询过于频繁，请10分钟后再试"));
+    let quotas = [
+        Quota { kind: "self_query_client", key: &ip, limit: QUERIES_PER_CLIENT },
+        Quota { kind: "self_query_id", key: &id_idx, limit: QUERIES_PER_ID },
+    ];
+    match state.lookups(&quotas, now - QUERY_WINDOW, now).await? {
+        Some(0) => return Err(AppError::Throttled("查询过于频繁，请10分钟后再试")),
+        Some(_) => return Err(AppError::Throttled("该身份证号查询过于频繁，请10分钟后再试")),
+        None => {}
     }
     let found = person_records(store, &id_idxs, &name).await?;
     let entries = found.entries;
@@ -1215,5 +1220,7 @@ pub async fn answer_self_query(
         asked_household,
         listen,
     };
-    Ok(private_page(page.render()?))
+    let mut response = private_page(page.render()?);
+    response.extensions_mut().insert(crate::web::page_cache::Unchanged);
+    Ok(response)
 }

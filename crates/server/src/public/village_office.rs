@@ -227,7 +227,7 @@ async fn minutes_file(
     State(state): State<AppState>,
     Path((township, village, meeting)): Path<(String, String, i64)>,
 ) -> Result<Response, AppError> {
-    let org = state.store().find_org(&village).await?.ok_or(AppError::NotFound)?;
+    let org = state.org(&village).await?.ok_or(AppError::NotFound)?;
     if org.level != OrgLevel::Village || org.parent_code.as_deref() != Some(township.as_str()) {
         return Err(AppError::NotFound);
     }

@@ -377,7 +377,7 @@ async fn oauth_return(
 }
 
 async fn township(state: &AppState, code: &str) -> Result<Org, AppError> {
-    let org = state.store().find_org(code).await?.ok_or(AppError::NotFound)?;
+    let org = state.org(code).await?.ok_or(AppError::NotFound)?;
     if org.level != OrgLevel::Township {
         return Err(AppError::NotFound);
     }

@@ -128,7 +128,7 @@ pub async fn list(
     for c in state.store().alert_counts(&scope, staff.role.is_commission()).await? {
         if counts.last().is_none_or(|t| t.code != c.township_code) {
             counts.push(TownshipCount {
-                name: crate::web::places::place_name(state.store(), &c.township_code).await?,
+                name: crate::web::places::place_name(&state, &c.township_code).await?,
                 code: c.township_code.clone(),
                 new: 0,
                 looked_at: 0,

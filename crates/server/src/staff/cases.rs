@@ -118,7 +118,7 @@ pub async fn list(
     let (cases, total) = state.store().cases(&filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     let mut rows = Vec::new();
     for c in cases {
-        let place = crate::web::places::place_name(state.store(), &c.org_code).await?;
+        let place = crate::web::places::place_name(&state, &c.org_code).await?;
         rows.push(CaseRow {
             status: c.status.label(),
             overdue: c.contact_overdue_at.is_some() || c.completion_overdue_at.is_some(),
@@ -252,7 +252,7 @@ pub async fn show(
     let page = CasePage {
         nav: staff.nav(),
         filed_by_name,
-        place: crate::web::places::place_name(state.store(), &case.org_code).await?,
+        place: crate::web::places::place_name(&state, &case.org_code).await?,
         phone,
         resident_id,
         status: status.label(),

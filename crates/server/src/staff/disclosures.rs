@@ -120,7 +120,7 @@ pub async fn list(
     let mut rows = Vec::with_capacity(found.len());
     for d in found {
         if !names.contains_key(&d.org_code) {
-            names.insert(d.org_code.clone(), place_name(state.store(), &d.org_code).await?);
+            names.insert(d.org_code.clone(), place_name(&state, &d.org_code).await?);
         }
         rows.push(Row {
             id: d.id,
@@ -333,7 +333,7 @@ async fn new_page(
                 title: old.title.clone(),
                 version: old.version,
                 category: old.category.label(),
-                place: place_name(state.store(), &old.org_code).await?,
+                place: place_name(state, &old.org_code).await?,
             };
             (if values.title.is_empty() && values.body.is_empty() { FormValues::of(&old) } else { values }, Some(view))
         }
@@ -526,7 +526,7 @@ async fn show_page(state: &AppState, staff: &Staff, d: Disclosure, notice: &'sta
         notice,
         id,
         title: d.title.clone(),
-        place: place_name(store, &d.org_code).await?,
+        place: place_name(state, &d.org_code).await?,
         category: category.label(),
         period: d.period_label.clone(),
         status: status.label(),

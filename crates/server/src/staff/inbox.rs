@@ -128,7 +128,7 @@ pub async fn list(
     let mut rows = Vec::with_capacity(messages.len());
     for m in messages {
         rows.push(MessageRow {
-            place: crate::web::places::place_name(state.store(), &m.org_code).await?,
+            place: crate::web::places::place_name(&state, &m.org_code).await?,
             kind: m.kind.label(),
             status: m.status.label(),
             overdue: m.overdue_at.is_some(),
@@ -162,7 +162,7 @@ pub async fn list(
             let (code, name, phone, body) = super::objections::objector(&state, sees_objector, &o)?;
             objections.push(ObjectionRow {
                 id: o.id,
-                place: crate::web::places::place_name(state.store(), &o.org_code).await?,
+                place: crate::web::places::place_name(&state, &o.org_code).await?,
                 code,
                 roster_id: o.roster_id,
                 entry_id: o.entry_id,
@@ -226,7 +226,7 @@ pub async fn export(
     let (messages, _) = state.store().messages(&filter, 10_000, 0).await?;
     let mut csv = String::from("\u{feff}留言编号,类别,留言对象,状态,提交时间,答复期限,是否逾期,答复时间,评价\n");
     for m in messages {
-        let place = crate::web::places::place_name(state.store(), &m.org_code).await?;
+        let place = crate::web::places::place_name(&state, &m.org_code).await?;
         let rating = m.rating.map_or("", |r| r.label());
         csv.push_str(&format!(
             "{},{},{},{},{},{},{},{},{}\n",
@@ -347,7 +347,7 @@ pub async fn show(
     };
     let page = MessagePage {
         nav: staff.nav(),
-        place: crate::web::places::place_name(state.store(), &m.org_code).await?,
+        place: crate::web::places::place_name(&state, &m.org_code).await?,
         kind,
         author,
         phone,

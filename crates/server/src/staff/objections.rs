@@ -102,7 +102,7 @@ pub async fn list(
         let open = o.status.is_open();
         objections.push(ObjectionRow {
             id: o.id,
-            place: crate::web::places::place_name(state.store(), &o.org_code).await?,
+            place: crate::web::places::place_name(&state, &o.org_code).await?,
             code,
             roster_id: o.roster_id,
             name,

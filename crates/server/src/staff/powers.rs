@@ -227,7 +227,7 @@ pub async fn item(
         return Err(AppError::NotFound);
     }
     let can_edit = staff.role.allows(Permission::ManagePowerCatalogue) && staff.require_org(&item.org_code).is_ok();
-    let item = item_view(state.store(), item).await?;
+    let item = item_view(&state, item).await?;
     let page = ItemPage {
         nav: staff.nav(),
         notice: notice_text(&q.done),
@@ -314,7 +314,7 @@ pub async fn records(
     let page = RecordsPage {
         nav: staff.nav(),
         notice: notice_text(&q.done),
-        records: record_links(store, exercises, today).await?,
+        records: record_links(&state, exercises, today).await?,
         can_record,
         items: if can_record { store.power_items_within(&staff.scope.org_code).await? } else { Vec::new() },
         places: if can_record { own_places(&state, &staff).await? } else { Vec::new() },
@@ -435,7 +435,7 @@ pub async fn record(
         nav: staff.nav(),
         notice: notice_text(&q.done),
         id,
-        place: place_name(store, &exercise.org_code).await?,
+        place: place_name(&state, &exercise.org_code).await?,
         can_record: staff.role.allows(Permission::RecordPowerExercise) && staff.scope.covers_org(&exercise.org_code),
         published: exercise.is_published(),
         title: exercise.title,

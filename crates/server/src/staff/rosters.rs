@@ -111,7 +111,7 @@ pub async fn list(
     let mut rosters = Vec::with_capacity(rows.len());
     for r in rows {
         if !names.contains_key(&r.org_code) {
-            names.insert(r.org_code.clone(), place_name(state.store(), &r.org_code).await?);
+            names.insert(r.org_code.clone(), place_name(&state, &r.org_code).await?);
         }
         rosters.push(RosterRow {
             id: r.id,
@@ -259,7 +259,7 @@ async fn new_page(
             if old.status != RosterStatus::Published {
                 return Err(AppError::invalid("只有已公开的花名册可以更正"));
             }
-            let place = place_name(state.store(), &old.org_code).await?;
+            let place = place_name(state, &old.org_code).await?;
             Some(CorrectionView { id: old.id, title: roster_title(&old, &place), version: old.version })
         }
         None => None,
@@ -268,7 +268,7 @@ async fn new_page(
     let mut settle_options = Vec::new();
     for r in state.store().rosters_within(&staff.scope.org_code, Some(RosterStatus::Published), 200, 0).await? {
         if r.phase == Phase::Proposed {
-            let place = place_name(state.store(), &r.org_code).await?;
+            let place = place_name(state, &r.org_code).await?;
             settle_options.push(SettleOption { id: r.id, label: roster_title(&r, &place) });
         }
     }
@@ -465,7 +465,7 @@ pub async fn preview(State(state): State<AppState>, staff: Staff, request: Reque
         }
     };
     let (check, _) = check_upload(state.store(), state.cipher(), &programme, &params, &upload.file).await?;
-    let place = place_name(state.store(), &params.org_code).await?;
+    let place = place_name(&state, &params.org_code).await?;
     let title = format!("{place} {} {} {}", params.period, programme.name, params.phase.label());
     let token = if check.is_clean() {
         let token = random_token();
@@ -598,7 +598,7 @@ pub async fn show(
     let mut entries = store.roster_entries(id, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
     let has_more = entries.len() as i64 > PAGE_SIZE;
     entries.truncate(PAGE_SIZE as usize);
-    let place = place_name(store, &roster.org_code).await?;
+    let place = place_name(&state, &roster.org_code).await?;
     let publicity = match (&roster.publicity_start, &roster.publicity_end) {
         (Some(a), Some(b)) => format!("{a} 至 {b}"),
         _ => String::new(),
@@ -933,7 +933,7 @@ pub async fn export_full(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let roster = roster_in_scope(&state, &staff, id).await?;
-    let place = place_name(state.store(), &roster.org_code).await?;
+    let place = place_name(&state, &roster.org_code).await?;
     let title = roster_title(&roster, &place);
     let entries = state.store().roster_entries(id, i64::MAX, 0).await?;
     let count = entries.len();

@@ -61,7 +61,7 @@ pub async fn list(
     };
     let mut rows = Vec::new();
     for link in store.service_links_within(&staff.scope.org_code).await? {
-        rows.push(Row { place: place_name(store, &link.org_code).await?, link });
+        rows.push(Row { place: place_name(&state, &link.org_code).await?, link });
     }
     let mut places = Vec::new();
     if let Some(county) = store.county().await?.filter(|c| staff.scope.covers_org(&c.code)) {

@@ -19,6 +19,13 @@ use xiaowei_store::{NewAuditEntry, RateEvent, Store, StoreError};
 /// How often unwritten events and records are written.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(250);
 
+/// One lookup quota: what is counted, for whom, and how many uses the window allows.
+pub struct Quota<'a> {
+    pub kind: &'static str,
+    pub key: &'a str,
+    pub limit: i64,
+}
+
 #[derive(Default)]
 struct Pending {
     /// Unwritten events' times by (kind, key).
@@ -34,23 +41,30 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Counts uses of `kind` by `key` since `since` (stored and unwritten), then records this one
-    /// at `now`.
+    /// Counts this use against `quotas` in order, from one read of the stored counts: each
+    /// quota's uses since `since` (stored and unwritten) are compared with its limit and this
+    /// use is recorded at `now`. Stops at the first quota already used up and returns its index;
+    /// the quotas after it are neither counted nor charged.
     pub async fn count(
         &self,
         store: &Store,
-        kind: &'static str,
-        key: &str,
+        quotas: &[Quota<'_>],
         since: i64,
         now: i64,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<Option<usize>, StoreError> {
         let _shared = self.gate.read().await;
-        let stored = store.count_rate_events(kind, key, since).await?;
-        let Ok(mut p) = self.pending.lock() else { return Ok(stored) };
-        let times = p.events.entry((kind, key.to_owned())).or_default();
-        let unwritten = i64::try_from(times.iter().filter(|&&at| at >= since).count()).unwrap_or(i64::MAX);
-        times.push(now);
-        Ok(stored.saturating_add(unwritten))
+        let keys: Vec<(&str, &str)> = quotas.iter().map(|q| (q.kind, q.key)).collect();
+        let stored = store.count_rate_events(&keys, since).await?;
+        let Ok(mut p) = self.pending.lock() else { return Ok(None) };
+        for (i, (quota, stored)) in quotas.iter().zip(stored).enumerate() {
+            let times = p.events.entry((quota.kind, quota.key.to_owned())).or_default();
+            let unwritten = i64::try_from(times.iter().filter(|&&at| at >= since).count()).unwrap_or(i64::MAX);
+            times.push(now);
+            if stored.saturating_add(unwritten) >= quota.limit {
+                return Ok(Some(i));
+            }
+        }
+        Ok(None)
     }
 
     /// Queues an audit record for the next write.
@@ -60,30 +74,43 @@ impl Journal {
         }
     }
 
-    /// Writes everything pending in one transaction; on failure it is kept for the next try. The
-    /// database's write lock is taken before the gate, so lookups wait only while the batch is
-    /// written, never while another writer holds the database.
+    /// Writes everything pending in one transaction; on failure it is kept for the next try.
+    /// The rows are inserted while lookups go on (they count the pending events, which the open
+    /// transaction does not yet show them); only the commit and the removal of what it wrote
+    /// hold the gate, so no lookup sees an event both stored and pending, or neither. On SQLite
+    /// the database's write lock is taken first, so lookups never wait for another writer.
     pub async fn flush(&self, store: &Store) -> Result<(), StoreError> {
         if self.pending.lock().map_or(true, |p| p.events.is_empty() && p.audits.is_empty()) {
             return Ok(());
         }
-        let batch = store.begin_queries().await?;
-        let _exclusive = self.gate.write().await;
-        let (events, audits) = match self.pending.lock() {
+        let mut batch = store.begin_queries().await?;
+        let (events, taken, audits) = match self.pending.lock() {
             Ok(p) => {
                 let events: Vec<RateEvent> = p
                     .events
                     .iter()
                     .flat_map(|((kind, key), times)| times.iter().map(|&at| RateEvent { kind, key: key.clone(), at }))
                     .collect();
-                (events, p.audits.clone())
+                let taken: Vec<((&'static str, String), usize)> =
+                    p.events.iter().map(|(k, times)| (k.clone(), times.len())).collect();
+                (events, taken, p.audits.clone())
             }
             Err(_) => return Ok(()),
         };
-        batch.write(&events, &audits).await?;
-        // No lookup counted while the gate was held, but audit records may have been queued.
+        batch.insert(&events, &audits).await?;
+        let _exclusive = self.gate.write().await;
+        batch.commit().await?;
+        // Lookups since the snapshot appended to the same lists, and audit records may have been
+        // queued: only what was written goes.
         if let Ok(mut p) = self.pending.lock() {
-            p.events.clear();
+            for (key, n) in taken {
+                if let Some(times) = p.events.get_mut(&key) {
+                    times.drain(..n.min(times.len()));
+                    if times.is_empty() {
+                        p.events.remove(&key);
+                    }
+                }
+            }
             p.audits.drain(..audits.len());
         }
         Ok(())

@@ -6,6 +6,7 @@
 pub mod gateway;
 pub mod journal;
 pub mod live;
+pub mod places;
 pub mod registries;
 pub mod visits;
 
@@ -44,6 +45,7 @@ struct Inner {
     visits: visits::VisitCounter,
     journal: journal::Journal,
     registries: registries::RegistryCache,
+    orgs: places::OrgDirectory,
     trusted_proxies: Vec<ipnet::IpNet>,
     /// Draws queued ahead of the random generator (see [`AppState::draw`]).
     draws: std::sync::Mutex<std::collections::VecDeque<u64>>,
@@ -95,6 +97,7 @@ impl AppState {
             visits: visits::VisitCounter::default(),
             journal: journal::Journal::default(),
             registries: registries::RegistryCache::default(),
+            orgs: places::OrgDirectory::default(),
             draws: std::sync::Mutex::default(),
         }))
     }
@@ -179,10 +182,26 @@ impl AppState {
         &self.0.journal
     }
 
-    /// Counts a public lookup against its quota: uses of `kind` by `key` since `since`, this one
-    /// recorded at `now` and written with the next batch (see [`journal`]).
-    pub async fn lookups(&self, kind: &'static str, key: &str, since: i64, now: i64) -> Result<i64, AppError> {
-        Ok(self.0.journal.count(&self.0.store, kind, key, since, now).await?)
+    /// Counts a public lookup against its quotas, in order: the index of the first one already
+    /// used up (uses since `since`), or `None`. The use is recorded at `now` against each quota
+    /// up to that one and written with the next batch (see [`journal`]).
+    pub async fn lookups(
+        &self,
+        quotas: &[journal::Quota<'_>],
+        since: i64,
+        now: i64,
+    ) -> Result<Option<usize>, AppError> {
+        Ok(self.0.journal.count(&self.0.store, quotas, since, now).await?)
+    }
+
+    /// The org of `code`, from the org tree kept for the current content version.
+    pub async fn org(&self, code: &str) -> Result<Option<xiaowei_store::Org>, AppError> {
+        self.0.orgs.find(&self.0.store, self.0.pages.current(), code).await
+    }
+
+    /// The county org, from the org tree kept for the current content version.
+    pub async fn county(&self) -> Result<Option<xiaowei_store::Org>, AppError> {
+        self.0.orgs.county(&self.0.store, self.0.pages.current()).await
     }
 
     /// The registries indexed for screening, kept between runs.

@@ -58,6 +58,11 @@ pub struct Shared;
 /// Add to a handler's response to let the page be cached.
 pub const SHARED: Extension<Shared> = Extension(Shared);
 
+/// The response extension by which a handler answering a form (a lookup) says it changed no
+/// published content, so the content version need not be read again after it.
+#[derive(Clone, Copy)]
+pub struct Unchanged;
+
 /// One rendered page.
 pub struct CachedPage {
     /// The content version it was rendered under.

@@ -1,14 +1,15 @@
-//! Place names: an org's display name, the county's name, an org checked to be of a level.
+//! Place names: an org's display name, the county's name, an org checked to be of a level, all
+//! read from the org tree the state keeps for the current content version.
 
 use xiaowei_core::OrgLevel;
-use xiaowei_store::{Org, Store};
+use xiaowei_store::Org;
 
 use crate::state::AppState;
 use crate::web::error::AppError;
 
 /// The display name of an org, or its code when unknown.
-pub async fn place_name(store: &Store, code: &str) -> Result<String, AppError> {
-    Ok(store.find_org(code).await?.map_or_else(|| code.to_owned(), |o| o.display_name().to_owned()))
+pub async fn place_name(state: &AppState, code: &str) -> Result<String, AppError> {
+    Ok(state.org(code).await?.map_or_else(|| code.to_owned(), |o| o.display_name().to_owned()))
 }
 
 /// Place names looked up once per code, for a list whose rows share a few places.
@@ -17,11 +18,11 @@ pub struct PlaceNames(std::collections::HashMap<String, String>);
 
 impl PlaceNames {
     /// The name of `code`, from the database the first time it is asked for.
-    pub async fn of(&mut self, store: &Store, code: &str) -> Result<String, AppError> {
+    pub async fn of(&mut self, state: &AppState, code: &str) -> Result<String, AppError> {
         if let Some(name) = self.0.get(code) {
             return Ok(name.clone());
         }
-        let name = place_name(store, code).await?;
+        let name = place_name(state, code).await?;
         self.0.insert(code.to_owned(), name.clone());
         Ok(name)
     }
@@ -29,12 +30,12 @@ impl PlaceNames {
 
 /// The county's name, for page headers ("本县" before the org tree is imported).
 pub async fn county_name(state: &AppState) -> Result<String, AppError> {
-    Ok(state.store().county().await?.map_or_else(|| "本县".to_owned(), |c| c.name))
+    Ok(state.county().await?.map_or_else(|| "本县".to_owned(), |c| c.name))
 }
 
 /// The org of `code` if it exists and is of `level`; otherwise not found.
 pub async fn org_of_level(state: &AppState, code: &str, level: OrgLevel) -> Result<Org, AppError> {
-    match state.store().find_org(code).await? {
+    match state.org(code).await? {
         Some(org) if org.level == level => Ok(org),
         _ => Err(AppError::NotFound),
     }

@@ -2,7 +2,8 @@
 //! as it was rendered (gzip-compressed when the client accepts it, so a hit costs no compression),
 //! still counting as its org's visit and still issuing the CSRF cookie to a first-time visitor;
 //! a page a handler marks shared is kept on its way out. After every unsafe request it reads the
-//! content version again, so a change made here shows on the very next page.
+//! content version again (unless the handler marked its answer [`Unchanged`]), so a change made
+//! here shows on the very next page.
 //!
 //! It sits outside 长辈模式 and the hall-terminal chrome (the stored page is the dressed one, keyed
 //! by the elder-mode choice; terminals are never served from the cache) and inside the metrics,
@@ -18,7 +19,7 @@ use xiaowei_core::monitor::Channel;
 use crate::state::AppState;
 use crate::state::visits::Visit;
 use crate::web::client::{KIOSK_COOKIE, client_ip};
-use crate::web::page_cache::{self, CachedPage, MAX_KEPT_BYTES, Shared};
+use crate::web::page_cache::{self, CachedPage, MAX_KEPT_BYTES, Shared, Unchanged};
 use crate::web::security::{CSRF_COOKIE, CSRF_COOKIE_SECS, cookie, random_token, set_cookie};
 
 /// Reads the content version from the database into the cache (see `workers::pages`).
@@ -83,9 +84,9 @@ fn answer(page: &CachedPage, gzip: bool) -> Response {
 /// Middleware: serves kept public pages and keeps the ones handlers mark shared.
 pub async fn serve(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if request.method() != Method::GET {
-        let changes = !matches!(*request.method(), Method::HEAD | Method::OPTIONS);
+        let may_change = !matches!(*request.method(), Method::HEAD | Method::OPTIONS);
         let response = next.run(request).await;
-        if changes {
+        if may_change && response.extensions().get::<Unchanged>().is_none() {
             read_version(&state).await;
         }
         return response;
