@@ -137,6 +137,9 @@ impl std::fmt::Debug for PgUrl {
     }
 }
 
+/// How long a pooled PostgreSQL connection may sit idle and still be used without a ping.
+const PG_TRUSTED_IDLE: Duration = Duration::from_secs(5);
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -174,7 +177,24 @@ impl Store {
                     .connect_with(options)
                     .await?
             }
-            Backend::Postgres => pool_options.max_connections(16).connect_with(options).await?,
+            // A connection used in the last few seconds is trusted as it is; one idle longer is
+            // pinged first (a server restart or a dropped link shows there, not in a query).
+            // Pinging before every use cost one more round trip for each of a page's queries.
+            Backend::Postgres => {
+                pool_options
+                    .max_connections(16)
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for > PG_TRUSTED_IDLE {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
         };
         let pg_url = (backend == Backend::Postgres).then(|| PgUrl(url.into()));
         Ok(Self {
