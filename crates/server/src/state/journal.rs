@@ -37,6 +37,9 @@ struct Pending {
 #[derive(Default)]
 pub struct Journal {
     gate: tokio::sync::RwLock<()>,
+    /// Held for a whole flush: two flushes at once (the worker's and shutdown's, or a test's)
+    /// would both write the events still pending until the first one commits.
+    flushing: tokio::sync::Mutex<()>,
     pending: Mutex<Pending>,
 }
 
@@ -80,6 +83,7 @@ impl Journal {
     /// hold the gate, so no lookup sees an event both stored and pending, or neither. On SQLite
     /// the database's write lock is taken first, so lookups never wait for another writer.
     pub async fn flush(&self, store: &Store) -> Result<(), StoreError> {
+        let _one_at_a_time = self.flushing.lock().await;
         if self.pending.lock().map_or(true, |p| p.events.is_empty() && p.audits.is_empty()) {
             return Ok(());
         }
