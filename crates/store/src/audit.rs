@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct NewAuditEntry {
@@ -55,6 +55,39 @@ impl Store {
         .bind(e.org_code.as_deref())
         .execute(conn)
         .await?;
+        Ok(())
+    }
+
+    /// Appends `entries` in order on `conn` in one statement: the rows travel as one JSON array
+    /// unpacked by the database (a batch of the self-query's records, see `Store::begin_queries`).
+    pub(crate) async fn insert_audits(
+        conn: &mut sqlx::AnyConnection,
+        backend: Backend,
+        entries: &[NewAuditEntry],
+    ) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|a| {
+                serde_json::json!([a.at, a.actor_id, a.actor_name, a.action, a.target, a.detail, a.ip, a.org_code])
+            })
+            .collect();
+        let rows = serde_json::to_string(&rows).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let sql = match backend {
+            Backend::Sqlite => {
+                "INSERT INTO audit_log (at, actor_id, actor_name, action, target, detail, ip, org_code) \
+                 SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, \
+                 r.value ->> 6, r.value ->> 7 FROM json_each($1) r ORDER BY r.key"
+            }
+            Backend::Postgres => {
+                "INSERT INTO audit_log (at, actor_id, actor_name, action, target, detail, ip, org_code) \
+                 SELECT (r ->> 0)::bigint, (r ->> 1)::bigint, r ->> 2, r ->> 3, r ->> 4, r ->> 5, r ->> 6, r ->> 7 \
+                 FROM json_array_elements($1::json) WITH ORDINALITY AS t(r, n) ORDER BY n"
+            }
+        };
+        sqlx::query(sql).bind(rows).execute(conn).await?;
         Ok(())
     }
 

@@ -153,11 +153,10 @@ impl QueryBatch {
     /// Inserts `events` and `audits` (each kind as one JSON array unpacked by the database, in
     /// order), not yet committed.
     pub async fn insert(&mut self, events: &[RateEvent], audits: &[NewAuditEntry]) -> Result<(), StoreError> {
-        let json =
-            |value: serde_json::Value| serde_json::to_string(&value).map_err(|e| StoreError::Corrupt(e.to_string()));
         if !events.is_empty() {
             let rows: Vec<serde_json::Value> =
                 events.iter().map(|e| serde_json::json!([e.kind, e.key, e.at])).collect();
+            let rows = serde_json::to_string(&rows).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let sql = match self.backend {
                 Backend::Sqlite => {
                     "INSERT INTO rate_events (kind, key, at) \
@@ -168,30 +167,9 @@ impl QueryBatch {
                      FROM json_array_elements($1::json) WITH ORDINALITY AS t(r, n) ORDER BY n"
                 }
             };
-            sqlx::query(sql).bind(json(serde_json::Value::Array(rows))?).execute(&mut *self.tx).await?;
+            sqlx::query(sql).bind(rows).execute(&mut *self.tx).await?;
         }
-        if !audits.is_empty() {
-            let rows: Vec<serde_json::Value> = audits
-                .iter()
-                .map(|a| {
-                    serde_json::json!([a.at, a.actor_id, a.actor_name, a.action, a.target, a.detail, a.ip, a.org_code])
-                })
-                .collect();
-            let sql = match self.backend {
-                Backend::Sqlite => {
-                    "INSERT INTO audit_log (at, actor_id, actor_name, action, target, detail, ip, org_code) \
-                     SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, \
-                     r.value ->> 6, r.value ->> 7 FROM json_each($1) r ORDER BY r.key"
-                }
-                Backend::Postgres => {
-                    "INSERT INTO audit_log (at, actor_id, actor_name, action, target, detail, ip, org_code) \
-                     SELECT (r ->> 0)::bigint, (r ->> 1)::bigint, r ->> 2, r ->> 3, r ->> 4, r ->> 5, r ->> 6, r ->> 7 \
-                     FROM json_array_elements($1::json) WITH ORDINALITY AS t(r, n) ORDER BY n"
-                }
-            };
-            sqlx::query(sql).bind(json(serde_json::Value::Array(rows))?).execute(&mut *self.tx).await?;
-        }
-        Ok(())
+        Store::insert_audits(&mut self.tx, self.backend, audits).await
     }
 
     /// Commits what was inserted.
