@@ -17,7 +17,7 @@ pub async fn place_name(state: &AppState, code: &str) -> Result<String, AppError
 pub struct PlaceNames(std::collections::HashMap<String, String>);
 
 impl PlaceNames {
-    /// The name of `code`, from the database the first time it is asked for.
+    /// The name of `code`, looked up (in the kept org tree) the first time it is asked for.
     pub async fn of(&mut self, state: &AppState, code: &str) -> Result<String, AppError> {
         if let Some(name) = self.0.get(code) {
             return Ok(name.clone());
