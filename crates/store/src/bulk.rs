@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::{Backend, Store, StoreError};
 
 /// Rows packed into one JSON array.
-const BULK_ROWS: usize = 50_000;
+pub(crate) const BULK_ROWS: usize = 50_000;
 
 /// A bulk query: `columns` are read from `from` (joins and a `WHERE` clause), ordered and paged
 /// by the integer expression `key`, which must be among the columns (the caller's `key_of` reads

@@ -85,8 +85,14 @@ impl Store {
 
     /// Opens the write transaction of a batch of quota events and audit records. On SQLite it
     /// holds the database's write lock from here, so the caller can wait for the lock first and
-    /// gather what to write after.
+    /// gather what to write after. On SQLite it first copies the write-ahead log into the
+    /// database (a passive checkpoint, which never waits for readers or writers): otherwise the
+    /// batch's commit, which the caller holds lookups for, could be the one that crosses the
+    /// log's checkpoint threshold and copy a thousand pages before returning.
     pub async fn begin_queries(&self) -> Result<QueryBatch, StoreError> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&self.pool).await?;
+        }
         Ok(QueryBatch { tx: self.begin_write().await?, backend: self.backend })
     }
 

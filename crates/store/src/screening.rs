@@ -14,7 +14,7 @@ use xiaowei_core::registry::RegistryKind;
 use xiaowei_core::screening::{HitStatus, LeadKind, LeadStatus, Rule, Severity};
 use xiaowei_core::subsidy::{Phase, Unit};
 
-use crate::bulk::Bulk;
+use crate::bulk::{BULK_ROWS, Bulk};
 use crate::decode::Flag;
 use crate::{Backend, Store, StoreError};
 
@@ -289,6 +289,31 @@ const REGISTRY_COLUMNS: [&str; 12] = [
 /// The rosters `scope` as an SQL list (integers only).
 fn roster_list(scope: &[i64]) -> String {
     scope.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// The ids of `rosters` (id, entry count) in groups of at most [`BULK_ROWS`] entries (a larger
+/// roster is a group of its own).
+fn bulk_groups(rosters: &[(i64, i64)]) -> Vec<Vec<i64>> {
+    let mut groups: Vec<Vec<i64>> = Vec::new();
+    let mut filled = i64::MAX;
+    for &(id, count) in rosters {
+        match groups.last_mut() {
+            Some(group) if filled.saturating_add(count) <= BULK_ROWS as i64 => {
+                group.push(id);
+                filled += count;
+            }
+            _ => {
+                groups.push(vec![id]);
+                filled = count;
+            }
+        }
+    }
+    groups
+}
+
+/// A query of the years (`y`) of the rosters in `list`, each once.
+fn scope_years(list: &str) -> String {
+    format!("SELECT DISTINCT z.year AS y FROM rosters z WHERE z.id IN ({list})")
 }
 
 const HIT_COLUMNS: &str = "h.id, h.rule, h.entry_id, h.roster_id, h.programme_id, p.name AS programme_name, h.org_code, \
@@ -568,17 +593,29 @@ impl Store {
     /// household (the scoped rosters' own entries included). Read as (entry, roster, person).
     pub async fn screening_batch(&self, scope: &[i64]) -> Result<Vec<BatchEntry>, StoreError> {
         let list = roster_list(scope);
-        // Driven from the batch's rosters (few) through the entries' roster index.
-        let from = format!(
-            "roster_entries e JOIN rosters r ON r.id = e.roster_id WHERE r.status = 'published' \
-             AND e.roster_id IN (SELECT b.id FROM rosters b WHERE b.status = 'published' \
+        // The batch's rosters first (few), then their entries through the entries' (roster,
+        // person) index, a group of rosters of at most BULK_ROWS entries per packed answer, so
+        // each entry is read once (paging the whole batch by entry id re-read it per page).
+        let rosters: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT b.id, b.entry_count FROM rosters b WHERE b.status = 'published' \
              AND EXISTS (SELECT 1 FROM rosters z WHERE z.id IN ({list}) \
              AND z.period_key = b.period_key AND z.phase = b.phase AND (z.programme_id = b.programme_id \
              OR EXISTS (SELECT 1 FROM exclusive_programmes x WHERE (x.programme_a = z.programme_id \
-             AND x.programme_b = b.programme_id) OR (x.programme_b = z.programme_id AND x.programme_a = b.programme_id)))))"
-        );
-        let columns: Vec<String> = ["e.id", "e.roster_id", "e.id_idx"].iter().map(|c| (*c).to_owned()).collect();
-        self.fetch_bulk(&Bulk { columns: &columns, from: &from, key: "e.id" }, |e: &BatchEntry| e.id).await
+             AND x.programme_b = b.programme_id) OR (x.programme_b = z.programme_id AND x.programme_a = b.programme_id)))) \
+             ORDER BY b.id"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut rows: Vec<BatchEntry> = Vec::new();
+        for group in bulk_groups(&rosters) {
+            let sql = format!(
+                "SELECT e.id AS i, e.roster_id AS r, e.id_idx AS p FROM roster_entries e WHERE e.roster_id IN ({})",
+                roster_list(&group)
+            );
+            rows.extend(self.fetch_all_packed::<BatchEntry>(&sql, &["i", "r", "p"]).await?);
+        }
+        rows.sort_by_key(|e| e.id);
+        Ok(rows)
     }
 
     /// For an incremental screening of the rosters `scope`: who is paid, in the years of those
@@ -588,14 +625,16 @@ impl Store {
     /// accounts that do and reads their entries with [`Store::screening_account_entries`].
     pub async fn screening_account_payees(&self, scope: &[i64]) -> Result<Vec<AccountPayee>, StoreError> {
         let list = roster_list(scope);
-        // Driven from the scoped accounts through the account index, which carries the roster
-        // and the person (CROSS JOIN keeps SQLite's join order; PostgreSQL plans it as an inner
+        let years = scope_years(&list);
+        // Driven from the scoped accounts and years through the account index, which is ordered
+        // by account and year and carries the roster and the person, so only those years' index
+        // entries are read (CROSS JOIN keeps SQLite's join order; PostgreSQL plans it as an inner
         // join). One packed answer: the rows are distinct, so there is no key to page by.
         let sql = format!(
-            "SELECT DISTINCT x.account_idx AS a, y.year AS y, x.id_idx AS p FROM (SELECT DISTINCT s.account_idx AS a \
+            "SELECT DISTINCT x.account_idx AS a, x.year AS y, x.id_idx AS p FROM (SELECT DISTINCT s.account_idx AS a \
              FROM roster_entries s WHERE s.roster_id IN ({list}) AND s.account_idx IS NOT NULL) q \
-             CROSS JOIN roster_entries x CROSS JOIN rosters y WHERE x.account_idx = q.a AND y.id = x.roster_id \
-             AND y.status = 'published' AND y.year IN (SELECT z.year FROM rosters z WHERE z.id IN ({list}))"
+             CROSS JOIN ({years}) w CROSS JOIN roster_entries x CROSS JOIN rosters y \
+             WHERE x.account_idx = q.a AND x.year = w.y AND y.id = x.roster_id AND y.status = 'published'"
         );
         self.fetch_all_packed(&sql, &["a", "y", "p"]).await
     }
@@ -604,15 +643,16 @@ impl Store {
     /// one of `accounts` (blind indexes), sorted: what rule 6 compares for those accounts.
     pub async fn screening_account_entries(&self, scope: &[i64], accounts: &[String]) -> Result<Vec<i64>, StoreError> {
         let list = roster_list(scope);
+        let years = scope_years(&list);
         let listed = match self.backend {
             Backend::Sqlite => "SELECT value FROM json_each($1)",
             Backend::Postgres => "SELECT value FROM json_array_elements_text($1::json)",
         };
         self.fetch_keys_listed(
             &format!(
-                "SELECT x.id AS k FROM ({listed}) q CROSS JOIN roster_entries x CROSS JOIN rosters y \
-                 WHERE x.account_idx = q.value AND y.id = x.roster_id AND y.status = 'published' \
-                 AND y.year IN (SELECT z.year FROM rosters z WHERE z.id IN ({list}))"
+                "SELECT x.id AS k FROM ({listed}) q CROSS JOIN ({years}) w CROSS JOIN roster_entries x \
+                 CROSS JOIN rosters y WHERE x.account_idx = q.value AND x.year = w.y AND y.id = x.roster_id \
+                 AND y.status = 'published'"
             ),
             accounts,
         )
@@ -960,5 +1000,18 @@ impl Store {
             return Err(StoreError::Stale("outreach lead already handled".into()));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BULK_ROWS, bulk_groups};
+
+    #[test]
+    fn rosters_are_grouped_up_to_a_bulk_answer_and_a_large_one_goes_alone() {
+        let bulk = BULK_ROWS as i64;
+        let rosters = [(1, bulk / 2), (2, bulk / 2), (3, 1), (4, bulk * 2), (5, 10), (6, bulk - 10), (7, 1)];
+        assert_eq!(bulk_groups(&rosters), vec![vec![1, 2], vec![3], vec![4], vec![5, 6], vec![7]]);
+        assert!(bulk_groups(&[]).is_empty());
     }
 }

@@ -419,33 +419,39 @@ impl Store {
     /// `json_array_elements` on PostgreSQL): binding twelve parameters a row through the `Any`
     /// driver cost more than the database's own work. (PostgreSQL's `COPY` would need a
     /// connection of its own, outside this transaction, which also holds the ledger leaf of a
-    /// back-load.)
+    /// back-load.) Each entry carries the roster's `year`, which the account index orders by.
     async fn insert_entries(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         roster_id: i64,
+        year: i64,
         entries: &[NewEntry],
     ) -> Result<(), StoreError> {
         let rows = match self.backend {
             Backend::Sqlite => {
-                "SELECT $1, r.value ->> 0, r.value ->> 1, unhex(r.value ->> 2), r.value ->> 3, r.value ->> 4, \
+                "SELECT $1, $3, r.value ->> 0, r.value ->> 1, unhex(r.value ->> 2), r.value ->> 3, r.value ->> 4, \
                  r.value ->> 5, unhex(r.value ->> 6), r.value ->> 7, r.value ->> 8, r.value ->> 9, r.value ->> 10 \
                  FROM json_each($2) r"
             }
             Backend::Postgres => {
-                "SELECT $1, (r ->> 0)::bigint, r ->> 1, decode(r ->> 2, 'hex'), r ->> 3, r ->> 4, r ->> 5, \
+                "SELECT $1, $3, (r ->> 0)::bigint, r ->> 1, decode(r ->> 2, 'hex'), r ->> 3, r ->> 4, r ->> 5, \
                  decode(r ->> 6, 'hex'), r ->> 7, r ->> 8, (r ->> 9)::bigint, r ->> 10 \
                  FROM json_array_elements($2::json) WITH ORDINALITY AS t(r, n) ORDER BY n"
             }
         };
         let sql = format!(
-            "INSERT INTO roster_entries (roster_id, row_no, name, id_enc, id_idx, id_masked, group_name, \
+            "INSERT INTO roster_entries (roster_id, year, row_no, name, id_enc, id_idx, id_masked, group_name, \
              account_enc, account_idx, account_masked, amount_fen, note) {rows}"
         );
         for chunk in entries.chunks(ENTRY_CHUNK) {
             let json: Vec<EntryJson<'_>> = chunk.iter().map(entry_json).collect();
             let json = serde_json::to_string(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(roster_id).bind(json).execute(&mut **tx).await?;
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(roster_id)
+                .bind(json)
+                .bind(year)
+                .execute(&mut **tx)
+                .await?;
         }
         Ok(())
     }
@@ -503,7 +509,7 @@ impl Store {
             .bind(id)
             .execute(&mut **tx)
             .await?;
-        self.insert_entries(tx, id, entries).await?;
+        self.insert_entries(tx, id, r.year, entries).await?;
         Ok(id)
     }
 
