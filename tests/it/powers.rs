@@ -139,7 +139,9 @@ both_backends!(a_record_timeline_flags_late_and_skipped_steps, |app: TestApp| as
         .unwrap();
     assert_eq!((flags[0].late, flags[0].skipped), (1, 1));
     let (_, item_page) = text(&app, &format!("/powers/{item}?village=620922100200")).await;
-    assert!(item_page.contains("2025年村道硬化工程招标"));
+    assert!(item_page.contains("2025年村道硬化工程招标") && item_page.contains("⚠ 2个步骤异常"), "{item_page}");
+    let (_, list) = text(&app, "/t/620922100/powers?village=620922100200").await;
+    assert!(list.contains("⚠ 2个步骤异常"), "{list}");
 });
 
 both_backends!(bad_input_is_named_and_a_double_submit_acts_once, |app: TestApp| async move {

@@ -545,7 +545,8 @@ both_backends!(two_instances_mark_and_deliver_exactly_once, |app: TestApp| async
 both_backends!(provider_failures_retry_or_fail_with_a_reason_never_lost, |app: TestApp| async move {
     let ([item, _], _) = seed_cases(&app).await;
     let t0 = 1_760_000_000;
-    case_at(&app.state, item, app.own_department, t0, "fail-1").await;
+    let case_id = case_at(&app.state, item, app.own_department, t0, "fail-1").await;
+    let tracking = app.state.store().find_case(case_id).await.unwrap().unwrap().tracking;
     let store = app.state.store();
     let gateway = FakeGateway::default();
     *gateway.fail.lock().unwrap() = Some(GatewayError::Transient("网关超时".into()));
@@ -590,6 +591,7 @@ both_backends!(provider_failures_retry_or_fail_with_a_reason_never_lost, |app: T
     let admin = app.login_as(Role::CountyAdmin).await;
     let page = admin.get(app.url("/staff/outbox?status=failed")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("SMS_TEMPLATE_ILLEGAL") && page.contains("重新发送"));
+    assert!(page.contains(&format!("<a href=\"/staff/cases/{tracking}\">{tracking}</a>")), "each text names its case");
 });
 
 both_backends!(extensions_are_asked_before_expiry_and_approved_by_the_county, |app: TestApp| async move {

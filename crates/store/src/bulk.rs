@@ -11,6 +11,12 @@ use crate::{Backend, Store, StoreError};
 /// Rows packed into one JSON array.
 pub(crate) const BULK_ROWS: usize = 50_000;
 
+/// Integer ids as an SQL list (`1, 2, 3`) to format into a query: integers only, so nothing a
+/// caller passes can change the statement.
+pub(crate) fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
+    ids.into_iter().map(|id| id.to_string()).collect::<Vec<_>>().join(", ")
+}
+
 /// A bulk query: `columns` are read from `from` (joins and a `WHERE` clause), ordered and paged
 /// by the integer expression `key`, which must be among the columns (the caller's `key_of` reads
 /// it back from a row). Each row deserializes from the JSON array of its columns, in order (a

@@ -64,6 +64,8 @@ conformance!(a_double_submit_creates_one_message_with_its_notices, |store: Store
     let texts = store.message_outbox(id).await.unwrap();
     assert_eq!(texts.len(), 2, "only the first submission's notices");
     assert!(texts.iter().all(|t| t.message_id == Some(id) && t.case_id.is_none()));
+    let (listed, _) = store.outbox_listing(None, true, 10, 0).await.unwrap();
+    assert!(listed.iter().all(|t| t.tracking == "LY20251009000001"), "{listed:?}");
     assert_eq!(store.photos(RequestKind::Message, id).await.unwrap().len(), 1);
     let found = store.find_message_by_tracking("LY20251009000001").await.unwrap().unwrap();
     assert_eq!((found.kind, found.status), (K::Question, S::Submitted));

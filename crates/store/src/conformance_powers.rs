@@ -140,6 +140,14 @@ conformance!(flag_counts_are_per_village_and_only_for_published_exercises, |stor
     assert_eq!(flags[0].org_code, "620922100200");
     assert_eq!((flags[0].exercises, flags[0].late, flags[0].skipped, flags[0].overdue), (2, 1, 1, 0));
     assert!(store.power_flags_within("620922101", today).await.unwrap().is_empty());
+    // Per exercise for a list: 甲 late once, 乙 skipped once; 丙 twice (step 1 skipped, step 2
+    // late) counted as listed, published or not; an empty list reads nothing.
+    let mut listed = Vec::new();
+    for id in [ids[1], ids[0], ids[2]] {
+        listed.push(store.find_power_exercise(id).await.unwrap().unwrap());
+    }
+    assert_eq!(store.power_flagged_steps(&listed, today).await.unwrap(), vec![1, 1, 2]);
+    assert!(store.power_flagged_steps(&[], today).await.unwrap().is_empty());
 });
 
 conformance!(lists_make_a_new_version_and_every_leaf_still_verifies, |store: Store| async move {

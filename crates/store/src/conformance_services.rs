@@ -115,6 +115,9 @@ conformance!(a_double_submit_creates_one_case_with_its_notices, |store: Store| a
         store.create_case(&again, &[photo], &event(TimelineKind::Submitted), &[text("n3")]).await.unwrap();
     assert_eq!((same, created), (id, false));
     assert_eq!(store.outbox(None, Some(id), 10, 0).await.unwrap().1, 2, "only the first submission's notices");
+    let (listed, total) = store.outbox_listing(None, false, 10, 0).await.unwrap();
+    assert_eq!(total, 2);
+    assert!(listed.iter().all(|t| t.text.case_id == Some(id) && t.tracking == "BJ20251009000001"), "{listed:?}");
     assert_eq!(store.photos(RequestKind::Case, id).await.unwrap().len(), 1);
     let found = store.find_case_by_tracking("BJ20251009000001").await.unwrap().unwrap();
     assert_eq!((found.item_name.as_str(), found.department_name.as_str()), ("农村低保申请", "县民政局"));

@@ -72,7 +72,7 @@ pub use monitor::{
 pub use objections::{NewObjection, Objection, ObjectionChange, ObjectionClock, RatingChange};
 pub use ops::{COUNTED_TABLES, ExportedSnapshot};
 pub use orgs::{Household, NewHousehold, NewOrg, Org, OrgCounts};
-pub use outbox::{NewOutbox, OutboxCounts, OutboxListener, OutboxMessage};
+pub use outbox::{ListedText, NewOutbox, OutboxCounts, OutboxListener, OutboxMessage};
 pub use phones::{NewPhoneProof, OwnRequest, PhoneProof, PhoneSession};
 pub use pii_rotation::{
     BatchOutcome, Index, PiiRotation, ROTATED_TABLES, Rotated, RotatedTable, RowKey, Sealed, TableProgress,

@@ -85,6 +85,19 @@ pub struct OutboxMessage {
     pub sent_at: Option<i64>,
 }
 
+/// A text as the 短信记录 listing shows it: with the tracking number of the case or message it is
+/// about (empty for neither), read in the same query.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct ListedText {
+    #[sqlx(flatten)]
+    pub text: OutboxMessage,
+    pub tracking: String,
+}
+
+/// The tracking number a listed text is about, as a column.
+const TRACKING: &str = "COALESCE((SELECT c.tracking FROM service_cases c WHERE c.id = outbox.case_id), \
+     (SELECT m.tracking FROM messages m WHERE m.id = outbox.message_id), '') AS tracking";
+
 /// Texts only the commission may see: about a report (举报), or to an objector (their text carries
 /// the tracking code that opens the objection's words).
 const PROTECTED: &str = "(outbox.notice = 'objection_answered' OR EXISTS (SELECT 1 FROM messages m \
@@ -275,7 +288,7 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<OutboxMessage>, i64), StoreError> {
-        self.outbox_where(status, case_id, true, limit, offset).await
+        self.outbox_where(COLUMNS, status, case_id, true, limit, offset).await
     }
 
     /// The 短信记录 listing: like [`Store::outbox`], but texts about a report (举报) or to an objector only when
@@ -287,22 +300,27 @@ impl Store {
         include_reports: bool,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<OutboxMessage>, i64), StoreError> {
-        self.outbox_where(status, None, include_reports, limit, offset).await
+    ) -> Result<(Vec<ListedText>, i64), StoreError> {
+        self.outbox_where(&format!("{COLUMNS}, {TRACKING}"), status, None, include_reports, limit, offset).await
     }
 
-    async fn outbox_where(
+    /// `columns` of the texts of a status or a case, newest first, with their total.
+    async fn outbox_where<T>(
         &self,
+        columns: &str,
         status: Option<Delivery>,
         case_id: Option<i64>,
         include_reports: bool,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<OutboxMessage>, i64), StoreError> {
+    ) -> Result<(Vec<T>, i64), StoreError>
+    where
+        T: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
         let condition =
             format!("($1 = '' OR status = $1) AND ($2 = 0 OR case_id = $2) AND ($3 = 1 OR NOT {PROTECTED})");
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM outbox WHERE {condition} ORDER BY id DESC LIMIT $4 OFFSET $5"
+            "SELECT {columns} FROM outbox WHERE {condition} ORDER BY id DESC LIMIT $4 OFFSET $5"
         ));
         let status = status.map_or("", Delivery::as_str);
         let case_id = case_id.unwrap_or(0);

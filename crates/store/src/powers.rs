@@ -9,6 +9,7 @@ use sqlx::FromRow;
 use xiaowei_core::power::{self, Date, ExerciseStatus, PowerCategory, ProcedureStep, RecordedStep, RiskPoint};
 use xiaowei_core::power_lists::{Accountability, Duty};
 
+use crate::bulk::id_list;
 use crate::decode::code;
 use crate::{Store, StoreError};
 
@@ -556,25 +557,14 @@ impl Store {
         .bind(format!("{org_prefix}%"))
         .fetch_all(&self.pool)
         .await?;
-        let mut item_limits: BTreeMap<i64, Vec<u16>> = BTreeMap::new();
-        for (item, days) in limits {
-            item_limits.entry(item).or_default().push(u16::try_from(days).unwrap_or(u16::MAX));
-        }
-        let mut recorded: BTreeMap<i64, Vec<RecordedStep>> = BTreeMap::new();
-        for (exercise, step_no, done_on) in records {
-            if let (Some(done_on), Ok(step_no)) = (power::parse_day(&done_on), usize::try_from(step_no)) {
-                recorded.entry(exercise).or_default().push(RecordedStep { step_no, done_on });
-            }
-        }
+        let procedures = Procedures::new(limits, records);
         let mut flags: BTreeMap<String, PowerFlags> = BTreeMap::new();
         for (id, item, org_code, started_on) in exercises {
             let entry =
                 flags.entry(org_code.clone()).or_insert_with(|| PowerFlags { org_code, ..PowerFlags::default() });
             entry.exercises += 1;
             let Some(start) = power::parse_day(&started_on) else { continue };
-            let limits = item_limits.get(&item).map_or(&[][..], Vec::as_slice);
-            let steps = recorded.get(&id).map_or(&[][..], Vec::as_slice);
-            for state in power::evaluate(limits, start, steps, today) {
+            for state in procedures.evaluate(id, item, start, today) {
                 match state {
                     power::StepState::Late { .. } => entry.late += 1,
                     power::StepState::Skipped => entry.skipped += 1,
@@ -584,5 +574,68 @@ impl Store {
             }
         }
         Ok(flags.into_values().collect())
+    }
+
+    /// How many steps of each of `exercises` are flagged (late, skipped or, on `today`, overdue),
+    /// in their order: two reads whatever their number, for a list of records. An exercise with
+    /// no readable start day is evaluated from `today`, as its own page does.
+    pub async fn power_flagged_steps(
+        &self,
+        exercises: &[PowerExercise],
+        today: Date,
+    ) -> Result<Vec<usize>, StoreError> {
+        if exercises.is_empty() {
+            return Ok(Vec::new());
+        }
+        let items = id_list(exercises.iter().map(|e| e.item_id).collect::<std::collections::BTreeSet<_>>());
+        let limits: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT item_id, limit_days FROM power_item_steps WHERE item_id IN ({items}) ORDER BY item_id, step_no"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        let ids = id_list(exercises.iter().map(|e| e.id));
+        let records: Vec<(i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT exercise_id, step_no, done_on FROM power_exercise_steps WHERE exercise_id IN ({ids})"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        let procedures = Procedures::new(limits, records);
+        Ok(exercises
+            .iter()
+            .map(|e| {
+                let start = power::parse_day(&e.started_on).unwrap_or(today);
+                procedures.evaluate(e.id, e.item_id, start, today).into_iter().filter(|s| s.is_flagged()).count()
+            })
+            .collect())
+    }
+}
+
+/// Step limits per catalogue item and recorded steps per exercise, read in bulk, as the core's
+/// timeline rule takes them.
+struct Procedures {
+    limits: BTreeMap<i64, Vec<u16>>,
+    recorded: BTreeMap<i64, Vec<RecordedStep>>,
+}
+
+impl Procedures {
+    /// From (item, limit days) rows in step order and (exercise, step number, done on) rows.
+    fn new(limits: Vec<(i64, i64)>, records: Vec<(i64, i64, String)>) -> Self {
+        let mut procedures = Self { limits: BTreeMap::new(), recorded: BTreeMap::new() };
+        for (item, days) in limits {
+            procedures.limits.entry(item).or_default().push(u16::try_from(days).unwrap_or(u16::MAX));
+        }
+        for (exercise, step_no, done_on) in records {
+            if let (Some(done_on), Ok(step_no)) = (power::parse_day(&done_on), usize::try_from(step_no)) {
+                procedures.recorded.entry(exercise).or_default().push(RecordedStep { step_no, done_on });
+            }
+        }
+        procedures
+    }
+
+    /// The state of each step of exercise `id` of `item`, started on `start`, on `today`.
+    fn evaluate(&self, id: i64, item: i64, start: Date, today: Date) -> Vec<power::StepState> {
+        let limits = self.limits.get(&item).map_or(&[][..], Vec::as_slice);
+        let steps = self.recorded.get(&id).map_or(&[][..], Vec::as_slice);
+        power::evaluate(limits, start, steps, today)
     }
 }

@@ -14,7 +14,7 @@ use xiaowei_core::registry::RegistryKind;
 use xiaowei_core::screening::{HitStatus, LeadKind, LeadStatus, Rule, Severity};
 use xiaowei_core::subsidy::{Phase, Unit};
 
-use crate::bulk::{BULK_ROWS, Bulk};
+use crate::bulk::{BULK_ROWS, Bulk, id_list};
 use crate::decode::Flag;
 use crate::{Backend, Store, StoreError};
 
@@ -285,11 +285,6 @@ const REGISTRY_COLUMNS: [&str; 12] = [
     "detail",
     "event_date",
 ];
-
-/// The rosters `scope` as an SQL list (integers only).
-fn roster_list(scope: &[i64]) -> String {
-    scope.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-}
 
 /// The ids of `rosters` (id, entry count) in groups of at most [`BULK_ROWS`] entries (a larger
 /// roster is a group of its own).
@@ -592,7 +587,7 @@ impl Store {
     /// declared mutually exclusive with it — where rules 4, 5 and 12 look for the same person or
     /// household (the scoped rosters' own entries included). Read as (entry, roster, person).
     pub async fn screening_batch(&self, scope: &[i64]) -> Result<Vec<BatchEntry>, StoreError> {
-        let list = roster_list(scope);
+        let list = id_list(scope.iter().copied());
         // The batch's rosters first (few), then their entries through the entries' (roster,
         // person) index, a group of rosters of at most BULK_ROWS entries per packed answer, so
         // each entry is read once (paging the whole batch by entry id re-read it per page).
@@ -610,7 +605,7 @@ impl Store {
         for group in bulk_groups(&rosters) {
             let sql = format!(
                 "SELECT e.id AS i, e.roster_id AS r, e.id_idx AS p FROM roster_entries e WHERE e.roster_id IN ({})",
-                roster_list(&group)
+                id_list(group.iter().copied())
             );
             rows.extend(self.fetch_all_packed::<BatchEntry>(&sql, &["i", "r", "p"]).await?);
         }
@@ -624,7 +619,7 @@ impl Store {
     /// people form a household the caller knows (the household register), so it keeps the
     /// accounts that do and reads their entries with [`Store::screening_account_entries`].
     pub async fn screening_account_payees(&self, scope: &[i64]) -> Result<Vec<AccountPayee>, StoreError> {
-        let list = roster_list(scope);
+        let list = id_list(scope.iter().copied());
         let years = scope_years(&list);
         // Driven from the scoped accounts and years through the account index, which is ordered
         // by account and year and carries the roster and the person, so only those years' index
@@ -642,7 +637,7 @@ impl Store {
     /// The ids of the entries of published rosters of the years of the rosters `scope` paid into
     /// one of `accounts` (blind indexes), sorted: what rule 6 compares for those accounts.
     pub async fn screening_account_entries(&self, scope: &[i64], accounts: &[String]) -> Result<Vec<i64>, StoreError> {
-        let list = roster_list(scope);
+        let list = id_list(scope.iter().copied());
         let years = scope_years(&list);
         let listed = match self.backend {
             Backend::Sqlite => "SELECT value FROM json_each($1)",
@@ -668,7 +663,7 @@ impl Store {
         if let Some(ids) = scope {
             from.push_str(&format!(
                 " AND r.id IN (SELECT p.settles_id FROM rosters p WHERE p.id IN ({}))",
-                roster_list(ids)
+                id_list(ids.iter().copied())
             ));
         }
         let columns: Vec<String> =
@@ -750,7 +745,7 @@ impl Store {
         let in_scope = match scope_rosters {
             None => String::new(),
             Some(ids) => {
-                format!(" AND roster_id IN ({})", roster_list(ids))
+                format!(" AND roster_id IN ({})", id_list(ids.iter().copied()))
             }
         };
         let cleared = sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -12,6 +12,7 @@ use super::error::ApiError;
 use super::paging::{ApiQuery, Listed, Page, PageQuery, Paging, code_param, is_org_code};
 use crate::state::AppState;
 use crate::web::error::AppError;
+use crate::web::places::townships_with_villages;
 
 /// A township (乡镇).
 #[derive(Serialize, ToSchema)]
@@ -59,17 +60,10 @@ pub async fn place(state: &AppState, code: &str, field: &str) -> Result<Org, Api
 #[utoipa::path(get, path = "/api/v1/townships", summary = "乡镇列表", tag = "places", params(PageQuery),
     responses((status = 200, description = "乡镇列表", body = Page<Township>)))]
 pub async fn townships(State(state): State<AppState>, paging: Paging) -> Result<Listed<Township>, ApiError> {
-    let store = state.store();
-    let counts: std::collections::HashMap<String, i64> = store.villages_per_township().await?.into_iter().collect();
-    let all = store
-        .orgs_at_level(OrgLevel::Township)
+    let all = townships_with_villages(&state)
         .await?
         .into_iter()
-        .map(|t| Township {
-            villages: counts.get(&t.code).copied().unwrap_or(0),
-            name: t.display_name().to_owned(),
-            code: t.code,
-        })
+        .map(|(t, villages)| Township { villages, name: t.display_name().to_owned(), code: t.code })
         .collect();
     Ok(paging.slice(all))
 }

@@ -17,7 +17,7 @@ use crate::state::AppState;
 use crate::state::visits::{self, Visit};
 use crate::web::error::AppError;
 use crate::web::page_cache::{SHARED, Shared};
-use crate::web::places::{county_name, org_of_level};
+use crate::web::places::{county_name, org_of_level, townships_with_villages};
 
 /// One entry of the 民生监督 menu.
 pub struct Section {
@@ -58,18 +58,11 @@ struct CountyPage {
 }
 
 async fn county(State(state): State<AppState>) -> Result<(Extension<Shared>, Html<String>), AppError> {
-    let store = state.store();
-    let county_name = state.county().await?.map_or_else(|| "本县".to_owned(), |c| c.name);
-    let counts: std::collections::HashMap<String, i64> = store.villages_per_township().await?.into_iter().collect();
-    let townships = store
-        .orgs_at_level(OrgLevel::Township)
+    let county_name = county_name(&state).await?;
+    let townships = townships_with_villages(&state)
         .await?
         .into_iter()
-        .map(|t| TownshipLink {
-            villages: counts.get(&t.code).copied().unwrap_or(0),
-            name: t.display_name().to_owned(),
-            code: t.code,
-        })
+        .map(|(t, villages)| TownshipLink { villages, name: t.display_name().to_owned(), code: t.code })
         .collect();
     Ok((SHARED, Html(CountyPage { county_name, townships }.render()?)))
 }

@@ -30,6 +30,7 @@ use askama::Template;
 use axum::Extension;
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
+use axum::middleware::map_response;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -50,7 +51,7 @@ use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 use crate::web::form::{self, FieldErrors, RateForm};
 use crate::web::listen::Listen;
-use crate::web::page_cache::{SHARED, Shared};
+use crate::web::page_cache::{SHARED, Shared, unchanged};
 use crate::web::places::county_name;
 use crate::web::respond::{private_page, see_other};
 use crate::web::security::{ClientIp, CsrfToken, random_token};
@@ -64,7 +65,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/t/{township}/messages", get(township_page))
         .route("/t/{township}/messages/new", get(new_form).post(leave))
-        .route("/messages", get(track_form).post(track))
+        .route("/messages", get(track_form).post(track).layer(map_response(unchanged)))
         .route("/messages/{tracking}", get(message_page))
         .route("/messages/{tracking}/rate", post(rate))
 }

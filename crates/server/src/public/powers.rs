@@ -159,15 +159,15 @@ pub(crate) fn loose_documents(documents: &[PowerDocument]) -> Vec<(i64, String)>
     documents.iter().filter(|d| d.step_id.is_none()).map(|d| (d.id, d.original_name.clone())).collect()
 }
 
-/// List lines for exercises, with flagged steps counted on `today`.
+/// List lines for exercises, with flagged steps counted on `today` (read for all of them at once).
 pub(crate) async fn record_links(
     state: &AppState,
     exercises: Vec<PowerExercise>,
     today: power::Date,
 ) -> Result<Vec<RecordLink>, AppError> {
+    let flagged = state.store().power_flagged_steps(&exercises, today).await?;
     let mut links = Vec::with_capacity(exercises.len());
-    for e in exercises {
-        let flagged = timeline(state.store(), &e, today).await?.iter().filter(|s| s.flagged).count();
+    for (e, flagged) in exercises.into_iter().zip(flagged) {
         links.push(RecordLink {
             id: e.id,
             place: place_name(state, &e.org_code).await?,

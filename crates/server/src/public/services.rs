@@ -7,6 +7,7 @@ use askama::Template;
 use axum::Extension;
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
+use axum::middleware::map_response;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -27,7 +28,7 @@ use crate::web::dates::shanghai_time;
 use crate::web::error::AppError;
 use crate::web::form::{self, FieldErrors, RateForm};
 use crate::web::listen::Listen;
-use crate::web::page_cache::{SHARED, Shared};
+use crate::web::page_cache::{SHARED, Shared, unchanged};
 use crate::web::places::county_name;
 use crate::web::qr;
 use crate::web::respond::{private_page, see_other};
@@ -42,7 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/service-links/{link}/qr.svg", get(link_qr))
         .route("/services/{item}", get(item_page))
         .route("/services/{item}/apply", get(apply_form).post(apply))
-        .route("/cases", get(track_form).post(track))
+        .route("/cases", get(track_form).post(track).layer(map_response(unchanged)))
         .route("/cases/{tracking}", get(case_page))
         .route("/cases/{tracking}/rate", axum::routing::post(rate))
 }

@@ -9,6 +9,7 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::map_response;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
@@ -33,7 +34,7 @@ use crate::web::dates::{parse_date, shanghai_date};
 use crate::web::error::AppError;
 use crate::web::form::{self, FieldErrors, RateForm};
 use crate::web::listen::Listen;
-use crate::web::page_cache::{SHARED, Shared};
+use crate::web::page_cache::{SHARED, Shared, unchanged};
 use crate::web::places::county_name;
 use crate::web::places::place_name;
 use crate::web::respond::{attachment_response, private_page, see_other, xlsx_response};
@@ -53,7 +54,7 @@ const OBJECTION_LOOKUPS_PER_CLIENT: i64 = 60;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/t/{township}/subsidies", get(township_or_village))
-        .route("/t/{township}/self-query", get(self_query_form).post(self_query))
+        .route("/t/{township}/self-query", get(self_query_form).post(self_query).layer(map_response(unchanged)))
         .route("/rosters/template.xlsx", get(template))
         .route("/rosters/{roster}", get(roster_page))
         .route("/rosters/{roster}/qr.svg", get(qr_code))
@@ -1220,7 +1221,5 @@ pub async fn answer_self_query(
         asked_household,
         listen,
     };
-    let mut response = private_page(page.render()?);
-    response.extensions_mut().insert(crate::web::page_cache::Unchanged);
-    Ok(response)
+    Ok(private_page(page.render()?))
 }

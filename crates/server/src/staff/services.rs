@@ -13,7 +13,7 @@ use xiaowei_core::outbox::Delivery;
 use xiaowei_core::service::TimeLimit;
 use xiaowei_core::workday::{self, DayKind};
 use xiaowei_core::{OrgLevel, Permission, Phone, Role};
-use xiaowei_store::{NewServiceItem, ServiceItem};
+use xiaowei_store::{ListedText, NewServiceItem, ServiceItem};
 
 use super::{Nav, Staff, first_submit, see_other};
 use super::{StaffRoutes, Target};
@@ -670,14 +670,9 @@ pub async fn outbox(
     let reports = staff.role.is_commission();
     let (messages, total) =
         state.store().outbox_listing(status, reports, OUTBOX_PAGE, (page - 1) * OUTBOX_PAGE).await?;
-    let mut rows = Vec::new();
-    for m in messages {
-        let tracking = match (m.case_id, m.message_id) {
-            (Some(id), _) => state.store().find_case(id).await?.map(|c| c.tracking).unwrap_or_default(),
-            (None, Some(id)) => state.store().find_message(id).await?.map(|c| c.tracking).unwrap_or_default(),
-            (None, None) => String::new(),
-        };
-        rows.push(OutboxRow {
+    let rows = messages
+        .into_iter()
+        .map(|ListedText { text: m, tracking }| OutboxRow {
             id: m.id,
             tracking,
             recipient: m.recipient,
@@ -688,8 +683,8 @@ pub async fn outbox(
             // A message author's link opens their own page: keep its key out of this view.
             body: if m.message_id.is_some() { xiaowei_core::text::redact_link_keys(&m.body) } else { m.body },
             at: shanghai_time(m.sent_at.unwrap_or(m.created_at)),
-        });
-    }
+        })
+        .collect();
     let page = OutboxPage {
         nav: staff.nav(),
         rows,

@@ -63,6 +63,13 @@ pub const SHARED: Extension<Shared> = Extension(Shared);
 #[derive(Clone, Copy)]
 pub struct Unchanged;
 
+/// Marks a lookup route's every answer (its error pages too) [`Unchanged`]: a route layer,
+/// `post(lookup).layer(axum::middleware::map_response(unchanged))`.
+pub async fn unchanged(mut response: axum::response::Response) -> axum::response::Response {
+    response.extensions_mut().insert(Unchanged);
+    response
+}
+
 /// One rendered page.
 pub struct CachedPage {
     /// The content version it was rendered under.

@@ -1,5 +1,6 @@
 //! Place names: an org's display name, the county's name, an org checked to be of a level, all
-//! read from the org tree the state keeps for the current content version.
+//! read from the org tree the state keeps for the current content version; and the county's
+//! townships with their village counts, which the county page and the API both list.
 
 use xiaowei_core::OrgLevel;
 use xiaowei_store::Org;
@@ -39,4 +40,19 @@ pub async fn org_of_level(state: &AppState, code: &str, level: OrgLevel) -> Resu
         Some(org) if org.level == level => Ok(org),
         _ => Err(AppError::NotFound),
     }
+}
+
+/// The county's townships in the store's order, each with its number of villages.
+pub async fn townships_with_villages(state: &AppState) -> Result<Vec<(Org, i64)>, AppError> {
+    let store = state.store();
+    let counts: std::collections::HashMap<String, i64> = store.villages_per_township().await?.into_iter().collect();
+    Ok(store
+        .orgs_at_level(OrgLevel::Township)
+        .await?
+        .into_iter()
+        .map(|t| {
+            let villages = counts.get(&t.code).copied().unwrap_or(0);
+            (t, villages)
+        })
+        .collect())
 }
