@@ -79,7 +79,7 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
+use axum::middleware::{Next, map_response};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -94,6 +94,7 @@ use crate::state::AppState;
 use crate::web::client::{KIOSK_COOKIE, device_hash, terminal_of};
 use crate::web::error::AppError;
 use crate::web::form::{self, FieldErrors};
+use crate::web::page_cache::unchanged;
 use crate::web::respond::no_store;
 use crate::web::security::{CSRF_COOKIE, ClientIp, CsrfToken, cookie, random_token, set_cookie};
 
@@ -106,7 +107,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/kiosk", get(home))
         .route("/kiosk/enrol/{token}", get(enrol))
-        .route("/kiosk/self-query", get(self_query_form).post(self_query))
+        .route("/kiosk/self-query", get(self_query_form).post(self_query).layer(map_response(unchanged)))
         .route("/kiosk/heartbeat", post(heartbeat))
         .route("/kiosk/offline", get(offline))
         .route("/kiosk-sw.js", get(service_worker))
