@@ -270,28 +270,33 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
     let org = state.org(&roster.org_code).await?.ok_or(AppError::NotFound)?;
     let township_code =
         if org.level == OrgLevel::Township { org.code.clone() } else { org.parent_code.clone().unwrap_or_default() };
-    let township_name = place_name(state, &township_code).await?;
     let print = q.print == "1";
     let pages = ((roster.entry_count + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = q.page.unwrap_or(1).clamp(1, pages);
-    let entries = if print {
-        store.roster_entries(id, i64::MAX, 0).await?
-    } else {
-        store.roster_entries(id, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?
-    };
+    let is_paid = roster.phase == Phase::Paid;
+    // The page's reads depend only on the roster, so they run at once, each on its own pooled
+    // connection: a view waits for the slowest read rather than for the sum of them.
+    let (limit, from) = if print { (i64::MAX, 0) } else { (PAGE_SIZE, (page - 1) * PAGE_SIZE) };
+    let (township_name, entries, versions, objections, programme, basis_documents, differences, attachments, ledger) =
+        tokio::try_join!(
+            place_name(state, &township_code),
+            async { Ok::<_, AppError>(store.roster_entries(id, limit, from).await?) },
+            versions(store, &roster, true),
+            async { Ok(store.objections_of_roster(id).await?) },
+            async { Ok(store.find_programme(roster.programme_id).await?) },
+            async { Ok(store.attachments_of_programme(roster.programme_id).await?) },
+            async { Ok(if is_paid { store.differences(id).await? } else { Vec::new() }) },
+            async { Ok(store.attachments_of_roster(id).await?) },
+            crate::public::ledger::badge(state, "roster", id),
+        )?;
+    let basis = programme.map(|p| p.basis).unwrap_or_default();
+    let basis_documents = basis_documents.into_iter().map(AttachmentView::from).collect();
     let today = shanghai_date(state.now());
     let publicity = publicity_of(&roster);
-    let is_paid = roster.phase == Phase::Paid;
-    let versions = versions(store, &roster, true).await?;
     let newest_id = versions.last().filter(|v| v.id != roster.id).map(|v| v.id);
-    let objections = store.objections_of_roster(id).await?;
-    let basis = store.find_programme(roster.programme_id).await?.map(|p| p.basis).unwrap_or_default();
-    let basis_documents =
-        store.attachments_of_programme(roster.programme_id).await?.into_iter().map(AttachmentView::from).collect();
     let title = roster_title(&roster, org.display_name());
     let offset = if print { 0 } else { usize::try_from((page - 1) * PAGE_SIZE).unwrap_or(0) };
     let days_left = publicity.filter(|_| status == RosterStatus::Published).and_then(|p| p.days_left(today));
-    let differences = if is_paid { store.differences(id).await? } else { Vec::new() };
     // The print version (every row) is for paper; the page for reading aloud is the paged one.
     let listen = if print {
         Listen::new()
@@ -310,7 +315,7 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
     };
     let page = RosterPage {
         listen,
-        ledger: crate::public::ledger::badge(state, "roster", id).await?,
+        ledger,
         basis,
         basis_documents,
         county_name: county_name(state).await?,
@@ -336,7 +341,7 @@ async fn render_roster_page(state: &AppState, id: i64, q: &RosterQuery) -> Resul
         print,
         differences: differences.into_iter().map(DifferenceView::from).collect(),
         settles_id: roster.settles_id,
-        attachments: store.attachments_of_roster(id).await?.into_iter().map(AttachmentView::from).collect(),
+        attachments: attachments.into_iter().map(AttachmentView::from).collect(),
         versions,
         newest_id,
         objections_open: objections.iter().filter(|o| o.status.is_open()).count(),
