@@ -519,6 +519,9 @@ where
         if step > reported {
             reported = step;
             println!("  生成进度 {:>3}%：{stored} 条，用时 {:.0} 秒", step * 5, started.elapsed().as_secs_f64());
+            // As the server's hourly housekeeping does: without fresh statistics a PostgreSQL
+            // with autovacuum off plans the generator's own per-roster reads as parallel scans.
+            store.refresh_statistics().await?;
         }
     }
     for sealer in sealers {

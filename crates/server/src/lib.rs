@@ -173,10 +173,13 @@ pub async fn serve(
 }
 
 /// Hourly (and at start): removes expired sessions, old login attempts, expired staged imports,
-/// old rate-limit events and old WeChat replay keys, and refreshes the planner's statistics.
+/// old rate-limit events and old WeChat replay keys. Hourly from an hour after start: refreshes
+/// the planner's statistics, which on a large PostgreSQL database takes seconds of reading that
+/// should not sit beside the first requests after a restart.
 fn spawn_housekeeping(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        let mut at_start = true;
         loop {
             tick.tick().await;
             let now = state.now();
@@ -191,7 +194,9 @@ fn spawn_housekeeping(state: AppState) {
             if let Err(e) = state.store().prune_wechat_seen(now - 2 * window - 86_400).await {
                 tracing::warn!(error = %e, "housekeeping failed");
             }
-            if let Err(e) = state.store().refresh_statistics().await {
+            if !std::mem::take(&mut at_start)
+                && let Err(e) = state.store().refresh_statistics().await
+            {
                 tracing::warn!(error = %e, "refreshing planner statistics failed");
             }
         }
