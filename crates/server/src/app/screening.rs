@@ -44,9 +44,10 @@
 //!   transaction → audit → full screen), the bulk load (no per-entry query; each entry's ID
 //!   decrypted once on every core, only to read its birth date and validity), `run` (all rosters,
 //!   or an incremental run over given rosters, which keeps hits on its own rosters only and loads
-//!   their entries plus the related ones: `related_entries` keeps, of the batch, the entries of
+//!   their entries plus the related ones: `batch_related` keeps, of the batch, the entries of
 //!   the rosters' people and of the members of their households in the cached household
-//!   register, and adds the entries of their accounts that pay two households or more), 政策找人
+//!   register, read while the account query runs, and `shared_account_entries` adds the entries of
+//!   their accounts that pay two households or more), 政策找人
 //!   refresh, the run after a roster's publication (in the background, so the approval does not wait)
 //!   and the six-hourly `full_pass` in the workers (`serve` with `workers = true`): the re-screen
 //!   and 政策找人 from one load of every entry.
@@ -165,7 +166,7 @@ pub struct Steps {
 
 /// Loads the registries (through the cache), programme settings and the entries of published
 /// rosters: every one (`scope` = None), or those an incremental run over the rosters `scope`
-/// compares (see [`related_entries`]). The registries, the settings and, for an incremental
+/// compares (see [`batch_related`] and [`shared_account_entries`]). The registries, the settings and, for an incremental
 /// run, the batch and the accounts' payees are read at once (the registries on every core when
 /// they are not in memory). Each entry's ID is decrypted once, to read its birth date (an
 /// undecryptable or invalid number has none).
@@ -184,17 +185,33 @@ pub async fn load(state: &AppState, scope: Option<&[i64]>) -> Result<Loaded, App
             (registries, programmes, pairs, proposed, rows)
         }
         Some(rosters) => {
+            // The batch's related entries are read while the account query (the slowest read)
+            // runs; only the entries of accounts paying two households wait for it.
             let batch = timed(async { Ok::<_, AppError>(store.screening_batch(rosters).await?) });
+            let batch_side = async {
+                let ((registries, r), (batch, b)) = tokio::try_join!(registries, batch)?;
+                let started = Instant::now();
+                let ids = batch_related(&registries, rosters, &batch);
+                let rows = store.screening_entries(&ids).await?;
+                Ok::<_, AppError>((registries, r, b, ids, rows, started.elapsed()))
+            };
             let payees = timed(async { Ok::<_, AppError>(store.screening_account_payees(rosters).await?) });
-            let ((registries, r), ((programmes, pairs, proposed), s), (batch, b), (payees, a)) =
-                tokio::try_join!(registries, settings, batch, payees)?;
-            (steps.registries, steps.settings) = (r, s);
+            let ((registries, r, b, ids, mut rows, read), ((programmes, pairs, proposed), s), (payees, a)) =
+                tokio::try_join!(batch_side, settings, payees)?;
+            (steps.registries, steps.settings, steps.batch) = (r, s, b);
             let started = Instant::now();
-            let ids = related_entries(store, &registries, rosters, &batch, &payees).await?;
-            (steps.batch, steps.accounts) = (b, a + started.elapsed());
+            let extra: Vec<i64> = shared_account_entries(store, &registries, rosters, &payees)
+                .await?
+                .into_iter()
+                .filter(|id| ids.binary_search(id).is_err())
+                .collect();
+            steps.accounts = a + started.elapsed();
             let started = Instant::now();
-            let rows = store.screening_entries(&ids).await?;
-            steps.read = started.elapsed();
+            if !extra.is_empty() {
+                rows.extend(store.screening_entries(&extra).await?);
+                rows.sort_unstable_by_key(|e| e.id);
+            }
+            steps.read = read + started.elapsed();
             (registries, programmes, pairs, proposed, rows)
         }
     };
@@ -248,19 +265,11 @@ async fn settings(
     Ok((programmes, pairs, proposed))
 }
 
-/// The ids of the entries an incremental screening of `rosters` reads: theirs, and every entry
-/// a cross-roster rule compares with them — of their `batch` (year, period, phase; the same or
-/// a mutually exclusive programme), the entries of the same people or people of their
-/// households in the household register (rules 4, 5, 12); and, of the same years, the entries
-/// paid into one of their accounts when its `payees` are of two households or more (rule 6;
-/// an account a household's members share, as most do, is read no further).
-async fn related_entries(
-    store: &Store,
-    registries: &Registries,
-    rosters: &[i64],
-    batch: &[BatchEntry],
-    payees: &[AccountPayee],
-) -> Result<Vec<i64>, AppError> {
+/// The ids, sorted, of the entries of an incremental screening of `rosters` found through
+/// their `batch` (year, period, phase; the same or a mutually exclusive programme): their own,
+/// and those of the same people or people of their households in the household register (rules
+/// 4, 5, 12).
+fn batch_related(registries: &Registries, rosters: &[i64], batch: &[BatchEntry]) -> Vec<i64> {
     let mut people: FxHashSet<&str> = FxHashSet::default();
     for e in batch.iter().filter(|e| rosters.contains(&e.roster_id)) {
         if people.insert(e.id_idx.as_str()) {
@@ -268,6 +277,20 @@ async fn related_entries(
         }
     }
     let mut ids: Vec<i64> = batch.iter().filter(|e| people.contains(e.id_idx.as_str())).map(|e| e.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// The ids of the entries, of the same years as `rosters`, paid into one of their accounts
+/// whose `payees` are of two households or more (rule 6; an account a household's members
+/// share, as most do, is read no further).
+async fn shared_account_entries(
+    store: &Store,
+    registries: &Registries,
+    rosters: &[i64],
+    payees: &[AccountPayee],
+) -> Result<Vec<i64>, AppError> {
     let mut households: FxHashMap<(&str, i64), FxHashSet<&str>> = FxHashMap::default();
     for p in payees {
         if let Some(h) = registries.household(&p.id_idx) {
@@ -278,12 +301,10 @@ async fn related_entries(
         households.into_iter().filter(|(_, h)| h.len() > 1).map(|((a, _), _)| a.to_owned()).collect();
     shared.sort_unstable();
     shared.dedup();
-    if !shared.is_empty() {
-        ids.extend(store.screening_account_entries(rosters, &shared).await?);
+    if shared.is_empty() {
+        return Ok(Vec::new());
     }
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
+    Ok(store.screening_account_entries(rosters, &shared).await?)
 }
 
 /// Turns stored rows into the rules' entries, in order, decrypting each ID (to read its birth
