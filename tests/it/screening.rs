@@ -349,6 +349,44 @@ async fn current_hits(store: &Store) -> Vec<xiaowei_store::ScreeningHit> {
     store.screening_hits(&filter, 1000, 0).await.unwrap()
 }
 
+both_backends!(a_restart_reads_the_registries_from_their_sealed_snapshot, |app: TestApp| async move {
+    use xiaowei_server::state::registries::RegistryCache;
+    generate(&app).await;
+    let (store, cipher) = (app.state.store(), app.state.cipher());
+    let raw = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    let first = xiaowei_server::app::screening::run(&app.state, None, 100).await.unwrap();
+    app.state.registries().saved().await;
+    let loaded = app.state.registries().get(store, cipher).await.unwrap();
+    assert!(loaded.records() > 0);
+    let parts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM registry_snapshots").fetch_one(&raw).await.unwrap();
+    assert_eq!(parts, 1, "stored once the first load read the rows");
+
+    // A snapshot that does not open is passed over for the rows (and stored again).
+    sqlx::query("UPDATE registry_snapshots SET data = $1").bind(vec![1u8, 2, 3]).execute(&raw).await.unwrap();
+    let fallen_back = RegistryCache::default();
+    assert!(fallen_back.get(store, cipher).await.unwrap().all() == loaded.all());
+    fallen_back.store_pending(store, cipher);
+    fallen_back.saved().await;
+
+    // A server started again reads the snapshot, not the rows: rows removed behind the store's
+    // back (no import, so no new version) do not change what it reads.
+    sqlx::query("DELETE FROM registry_records").execute(&raw).await.unwrap();
+    let restarted = RegistryCache::default();
+    assert!(restarted.get(store, cipher).await.unwrap().all() == loaded.all());
+
+    // An import drops the snapshot: the next load reads the rows as they now are.
+    let tag: String = sqlx::query_scalar("SELECT tag FROM registry_snapshots").fetch_one(&raw).await.unwrap();
+    import(&app, "deaths", &csv("姓名,身份证号,死亡日期", &[format!("某人,{},2020-01-01", id("19300101", 1))])).await;
+    let parts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM registry_snapshots WHERE tag = $1")
+        .bind(&tag)
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+    assert_eq!(parts, 0);
+    assert_eq!(RegistryCache::default().get(store, cipher).await.unwrap().records(), 1);
+    assert_eq!(first.summary.new_hits, 18);
+});
+
 both_backends!(a_generated_county_yields_exactly_the_planted_hits, |app: TestApp| async move {
     let (county, expected) = generate(&app).await;
     let store = app.state.store();

@@ -24,6 +24,7 @@ pub mod pii;
 pub mod power;
 pub mod power_lists;
 pub mod registry;
+pub mod registry_snapshot;
 pub mod resident_id;
 pub mod roster;
 pub mod screening;

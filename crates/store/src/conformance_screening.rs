@@ -5,7 +5,7 @@
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
 use crate::{
     AccountPayee, HitFilter, NewEntry, NewHit, NewLead, NewProgramme, NewRegistryRecord, NewRoster, ScreeningSettings,
-    Store,
+    SnapshotPart, Store,
 };
 use xiaowei_core::screening::{HitStatus, LeadKind, LeadStatus, Severity, check_handling};
 use xiaowei_core::subsidy::{self, RosterAction, RosterStatus};
@@ -130,6 +130,30 @@ conformance!(a_registry_import_replaces_or_amends_the_registry_as_a_whole, |stor
     let imports = store.registry_imports(10).await.unwrap();
     assert_eq!(imports.iter().map(|i| i.amend).collect::<Vec<_>>(), [false, true, false, false]);
     assert_eq!(imports[1].rows, 2);
+});
+
+conformance!(a_registry_snapshot_is_read_only_whole_and_an_import_or_a_rotation_drops_it, |store: Store| async move {
+    small_tree(&store).await;
+    let part = |part: i64, data: &[u8]| SnapshotPart { part, records: 2, data: data.to_vec() };
+    assert_eq!(store.registry_snapshot("1.1.k").await.unwrap(), None);
+    store.save_registry_snapshot_part("1.1.k", 2, &part(1, b"second")).await.unwrap();
+    assert_eq!(store.registry_snapshot("1.1.k").await.unwrap(), None, "a part is missing");
+    store.save_registry_snapshot_part("1.1.k", 2, &part(0, &[0, 255, 1])).await.unwrap();
+    assert_eq!(store.registry_snapshot("1.1.k").await.unwrap(), Some(vec![part(0, &[0, 255, 1]), part(1, b"second")]));
+    store.save_registry_snapshot_part("1.1.k", 2, &part(0, b"again")).await.unwrap();
+    assert_eq!(store.registry_snapshot("1.1.k").await.unwrap(), Some(vec![part(0, b"again"), part(1, b"second")]));
+    store.save_registry_snapshot_part("2.2.k", 1, &part(0, b"newer")).await.unwrap();
+    store.drop_other_registry_snapshots("2.2.k").await.unwrap();
+    assert_eq!(store.registry_snapshot("1.1.k").await.unwrap(), None);
+    assert_eq!(store.registry_snapshot("2.2.k").await.unwrap(), Some(vec![part(0, b"newer")]));
+    store.import_registry("deaths", false, &[record("z", None)], "死亡.xlsx", None, "命令行:test", 10).await.unwrap();
+    assert_eq!(store.registry_snapshot("2.2.k").await.unwrap(), None, "an import drops it");
+    store.save_registry_snapshot_part("3.3.k", 1, &part(0, b"x")).await.unwrap();
+    assert!(store.begin_pii_rotation("k", "k2", 20).await.unwrap());
+    assert_eq!(store.registry_snapshot("3.3.k").await.unwrap(), None, "a rotation drops it");
+    store.save_registry_snapshot_part("4.4.k2", 1, &part(0, b"y")).await.unwrap();
+    store.drop_registry_snapshots().await.unwrap();
+    assert_eq!(store.registry_snapshot("4.4.k2").await.unwrap(), None);
 });
 
 conformance!(programme_settings_and_exclusive_pairs_round_trip, |store: Store| async move {

@@ -84,7 +84,7 @@ pub use powers::{
 pub use screening::{
     AccountPayee, BatchEntry, HitEvent, HitFilter, NewHit, NewLead, NewRegistryRecord, OutreachLead,
     ProgrammeScreening, ProposedPerson, RegistryImport, RegistryRow, RunSummary, ScreeningCount, ScreeningEntryRow,
-    ScreeningHit, ScreeningRun, ScreeningSettings,
+    ScreeningHit, ScreeningRun, ScreeningSettings, SnapshotPart,
 };
 pub use search::{SearchDocument, SearchHit};
 pub use service_links::{NewServiceLink, ServiceLinkRow};

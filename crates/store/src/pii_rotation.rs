@@ -243,6 +243,8 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+        // The registry snapshot is a cache sealed under the old key: dropped, not rotated.
+        sqlx::query("DELETE FROM registry_snapshots").execute(&mut *tx).await?;
         for table in ROTATED_TABLES {
             sqlx::query("INSERT INTO pii_key_rotation_progress (new_key_id, table_name) VALUES ($1, $2)")
                 .bind(new_key_id)

@@ -53,6 +53,15 @@ pub struct RegistryRow {
 }
 
 /// One registry import, for the import page's history.
+/// One sealed part of a registry snapshot: `records` registry records in the compact form of
+/// `xiaowei_core::registry_snapshot`, sealed with the personal-data key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotPart {
+    pub part: i64,
+    pub records: i64,
+    pub data: Vec<u8>,
+}
+
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct RegistryImport {
     pub id: i64,
@@ -410,6 +419,7 @@ impl Store {
             }
             q.execute(&mut *tx).await?;
         }
+        sqlx::query("DELETE FROM registry_snapshots").execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(import_id)
     }
@@ -465,6 +475,55 @@ impl Store {
         let from = format!("registry_records WHERE id >= {} AND id <= {}", ids.start(), ids.end());
         let query = Bulk { columns: &columns, from: &from, key: "id" };
         self.fetch_bulk(&query, |r: &RegistryRow| r.id).await
+    }
+
+    /// The sealed parts of the registry snapshot tagged `tag`, in order, or `None` unless every
+    /// one of them is stored (a snapshot is written part by part).
+    pub async fn registry_snapshot(&self, tag: &str) -> Result<Option<Vec<SnapshotPart>>, StoreError> {
+        let rows: Vec<(i64, i64, i64, Vec<u8>)> =
+            sqlx::query_as("SELECT part, parts, records, data FROM registry_snapshots WHERE tag = $1 ORDER BY part")
+                .bind(tag)
+                .fetch_all(&self.pool)
+                .await?;
+        let count = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        let complete = !rows.is_empty()
+            && rows.iter().zip(0..).all(|(&(part, parts, ..), expected)| part == expected && parts == count);
+        Ok(complete
+            .then(|| rows.into_iter().map(|(part, _, records, data)| SnapshotPart { part, records, data }).collect()))
+    }
+
+    /// Stores one sealed part of the registry snapshot tagged `tag`, which has `parts` parts,
+    /// replacing what that part held. Each part is its own short write.
+    pub async fn save_registry_snapshot_part(
+        &self,
+        tag: &str,
+        parts: i64,
+        part: &SnapshotPart,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO registry_snapshots (tag, part, parts, records, data) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (tag, part) DO UPDATE SET parts = excluded.parts, records = excluded.records, data = excluded.data",
+        )
+        .bind(tag)
+        .bind(part.part)
+        .bind(parts)
+        .bind(part.records)
+        .bind(&part.data)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes every registry snapshot (the next load reads the registry rows).
+    pub async fn drop_registry_snapshots(&self) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM registry_snapshots").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Deletes every registry snapshot except the one tagged `tag`.
+    pub async fn drop_other_registry_snapshots(&self, tag: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM registry_snapshots WHERE tag <> $1").bind(tag).execute(&self.pool).await?;
+        Ok(())
     }
 
     /// Every programme with its screening settings.

@@ -52,11 +52,15 @@
 //!   and the six-hourly `full_pass` in the workers (`serve` with `workers = true`): the re-screen
 //!   and 政策找人 from one load of every entry.
 //!   The registries, indexed once (`core::screening::Registries`, shared by `Arc`), stay in memory in
-//!   `AppState` (`screening::RegistryCache`, read once at start by the workers so that a publication's
-//!   first run finds them in memory) keyed by `Store::registry_version` (count and newest id
-//!   of `registry_imports`, written in each import's transaction): every run asks the version (one
-//!   small query) and reloads only when it changed, so an import on another server sharing the
-//!   database is seen by the next run; programme settings, proposed rosters and entries load per run.
+//!   `AppState` (`state::registries::RegistryCache`, read once at start by the workers so that a
+//!   publication's first run finds them in memory) keyed by `Store::registry_version` (count and
+//!   newest id of `registry_imports`, written in each import's transaction) and the personal-data
+//!   key: every run asks the version (one small query) and reloads only when it changed, so an
+//!   import on another server sharing the database is seen by the next run. A load after an import
+//!   reads every registry row and stores them in the background as a sealed snapshot
+//!   (`registry_snapshots`, parts in `core::registry_snapshot`'s compact form); a server started
+//!   again reads that instead. An import or a key rotation deletes it. Programme settings, proposed
+//!   rosters and entries load per run.
 //!   Back office (`staff/screening.rs`): `/staff/registries` (county admin, supervisor:
 //!   `ManageRegistries`), `/staff/screening` and hit pages (`ViewScreening` / `HandleScreening`: the
 //!   commission), `/staff/outreach` (`ViewOutreach`; townships record outcomes with `HandleOutreach`).
@@ -173,7 +177,7 @@ pub struct Steps {
 pub async fn load(state: &AppState, scope: Option<&[i64]>) -> Result<Loaded, AppError> {
     let store = state.store();
     let mut steps = Steps::default();
-    let registries = timed(state.registries().get(store));
+    let registries = timed(state.registries().get(store, state.cipher()));
     let settings = timed(settings(store, scope));
     let rows = match scope {
         None => {
@@ -378,7 +382,9 @@ pub struct Outcome {
 pub async fn run(state: &AppState, only: Option<&[i64]>, now: i64) -> Result<Outcome, AppError> {
     refuse_while_rotating(state)?;
     let loaded = load(state, only).await?;
-    screen_loaded(state, &loaded, only, now).await
+    let outcome = screen_loaded(state, &loaded, only, now).await;
+    state.registries().store_pending(state.store(), state.cipher());
+    outcome
 }
 
 fn refuse_while_rotating(state: &AppState) -> Result<(), AppError> {
@@ -415,7 +421,9 @@ async fn screen_loaded(state: &AppState, loaded: &Loaded, only: Option<&[i64]>, 
 /// Returns the leads found.
 pub async fn refresh_outreach(state: &AppState, year: i32, now: i64) -> Result<usize, AppError> {
     let loaded = load(state, None).await?;
-    outreach_loaded(state, &loaded, year, now).await
+    let leads = outreach_loaded(state, &loaded, year, now).await;
+    state.registries().store_pending(state.store(), state.cipher());
+    leads
 }
 
 /// Finds and records the 政策找人 leads for `year` in what a full load read.
@@ -453,9 +461,10 @@ pub async fn full_pass(state: &AppState, now: i64) -> Result<FullPass, AppError>
     let mut screening = screen_loaded(state, &loaded, None, now).await?;
     let started = Instant::now();
     let year = i32::from(crate::web::dates::shanghai_date(now).year());
-    let leads = outreach_loaded(state, &loaded, year, now).await?;
+    let leads = outreach_loaded(state, &loaded, year, now).await;
+    state.registries().store_pending(state.store(), state.cipher());
     screening.steps.outreach = started.elapsed();
-    Ok(FullPass { screening, leads })
+    Ok(FullPass { screening, leads: leads? })
 }
 
 /// A run after a roster was published: that roster's entries are screened in the background (the
@@ -496,9 +505,10 @@ pub fn in_background(state: &AppState) {
 /// memory, then runs [`scheduled`] every `every`, the first time one period after start.
 pub fn spawn_schedule(state: AppState, every: std::time::Duration) {
     tokio::spawn(async move {
-        if let Err(e) = state.registries().get(state.store()).await {
+        if let Err(e) = state.registries().get(state.store(), state.cipher()).await {
             tracing::warn!(error = %e, "reading the registries at start failed");
         }
+        state.registries().store_pending(state.store(), state.cipher());
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             tick.tick().await;

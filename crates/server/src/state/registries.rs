@@ -1,42 +1,248 @@
 //! The registries indexed for 大数据比对 (screening), kept in memory between runs and reloaded
-//! only when an import changed them (`app::screening` reads them through [`RegistryCache`]).
+//! only when an import or a key rotation changed them (`app::screening` reads them through
+//! [`RegistryCache`]), and kept in the database as a sealed snapshot so that a server started
+//! again reads them back without unpacking every registry row.
 
 use std::ops::RangeInclusive;
 use std::sync::Arc;
+use std::time::Instant;
 
+use xiaowei_core::PiiCipher;
+use xiaowei_core::registry::RegistryKind;
+use xiaowei_core::registry_snapshot;
 use xiaowei_core::screening::{Record, Registries};
-use xiaowei_store::Store;
+use xiaowei_store::{SnapshotPart, Store};
 
 use crate::web::dates::parse_date;
 use crate::web::error::AppError;
 
-/// The registries indexed for screening, kept in memory between runs and keyed by the store's
-/// registry version. Each run asks the version (one small query) and reloads only when an import
-/// changed it, on this server or on another sharing the database.
-#[derive(Default)]
-pub struct RegistryCache(tokio::sync::Mutex<Option<Versioned>>);
+/// Records to a snapshot part (about 1.3 MB sealed: small enough for the allocator to reuse
+/// its buffers from part to part).
+const PART_RECORDS: usize = 10_000;
 
-/// Indexed registries with the registry version they were read at.
-type Versioned = ((i64, i64), Arc<Registries>);
+/// The registries indexed for screening, kept in memory between runs and keyed by their tag: the
+/// store's registry version and the personal-data key (a finished rotation re-indexes every
+/// record). Each run asks the version (one small query) and reloads only when the tag changed,
+/// on this server or on another sharing the database. A load reads the snapshot of the tag when
+/// one is stored; otherwise it reads the rows, and the run that loaded them has the snapshot
+/// stored in the background once it has finished ([`RegistryCache::store_pending`]), so that
+/// sealing and writing it never slows that run.
+#[derive(Default)]
+pub struct RegistryCache {
+    slot: tokio::sync::Mutex<Option<Tagged>>,
+    pending: std::sync::Mutex<Option<Tagged>>,
+    saving: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// Indexed registries with the tag they were read under.
+type Tagged = (String, Arc<Registries>);
 
 impl RegistryCache {
-    /// The current registries: the cached ones if no import happened since, else freshly loaded.
+    /// The current registries: the cached ones if their tag still holds, else freshly loaded.
     /// Concurrent runs wait for one load rather than each loading.
-    pub async fn get(&self, store: &Store) -> Result<Arc<Registries>, AppError> {
-        let mut slot = self.0.lock().await;
+    pub async fn get(&self, store: &Store, cipher: &PiiCipher) -> Result<Arc<Registries>, AppError> {
+        let mut slot = self.slot.lock().await;
         // The version is read before the records: an import committing in between makes the
         // next run reload, never keeps stale records under a new version.
-        let version = store.registry_version().await?;
+        let (imports, last) = store.registry_version().await?;
+        // While a key is being rotated the records hold indexes under both keys: such a load is
+        // kept in memory under a tag of its own (never the finished rotation's) and not stored.
+        let rotating = cipher.previous_key_id().is_some();
+        let tag = format!("{imports}.{last}.{}{}", cipher.key_id(), if rotating { ".rotating" } else { "" });
         if let Some((cached, registries)) = slot.as_ref()
-            && *cached == version
+            && *cached == tag
         {
             return Ok(registries.clone());
         }
         *slot = None;
-        let registries = load_registries(store).await?;
-        *slot = Some((version, registries.clone()));
+        let snapshot = if rotating { None } else { read_snapshot(store, cipher, &tag).await };
+        let registries = match snapshot {
+            Some(registries) => registries,
+            None => {
+                let registries = load_registries(store).await?;
+                if !rotating
+                    && registries.records() > 0
+                    && let Ok(mut pending) = self.pending.lock()
+                {
+                    *pending = Some((tag.clone(), registries.clone()));
+                }
+                registries
+            }
+        };
+        *slot = Some((tag, registries.clone()));
         Ok(registries)
     }
+
+    /// Stores, in the background, the snapshot of registries a load read from their rows (if a
+    /// load did since the last call). Called when the run that loaded them has finished.
+    pub fn store_pending(&self, store: &Store, cipher: &PiiCipher) {
+        if let Some((tag, registries)) = self.pending.lock().ok().and_then(|mut pending| pending.take()) {
+            self.save_later(store, cipher, tag, registries);
+        }
+    }
+
+    /// Waits until the snapshot [`RegistryCache::store_pending`] began storing is stored (or
+    /// failed; failures are logged).
+    pub async fn saved(&self) {
+        let handle = self.saving.lock().ok().and_then(|mut saving| saving.take());
+        if let Some(handle) = handle {
+            let _ = handle.await;
+        }
+    }
+
+    /// Stores `registries` as the snapshot of `tag` in the background.
+    fn save_later(&self, store: &Store, cipher: &PiiCipher, tag: String, registries: Arc<Registries>) {
+        let (store, cipher) = (store.clone(), cipher.clone());
+        let handle = tokio::spawn(async move {
+            let started = Instant::now();
+            match save_snapshot(&store, &cipher, &tag, registries).await {
+                Ok(parts) => {
+                    tracing::info!(parts, seconds = started.elapsed().as_secs_f64(), "registry snapshot stored")
+                }
+                Err(e) => tracing::warn!(error = %e, "storing the registry snapshot failed"),
+            }
+        });
+        if let Ok(mut saving) = self.saving.lock() {
+            *saving = Some(handle);
+        }
+    }
+}
+
+/// The registries from the stored snapshot of `tag`: its parts opened and decoded on every core.
+/// `None` (after a warning, for anything but a missing snapshot) when there is none or it does
+/// not open, decode and count right; the caller then reads the rows.
+async fn read_snapshot(store: &Store, cipher: &PiiCipher, tag: &str) -> Option<Arc<Registries>> {
+    let started = Instant::now();
+    let parts = match store.registry_snapshot(tag).await {
+        Ok(parts) => parts?,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the registry snapshot failed");
+            return None;
+        }
+    };
+    let read = started.elapsed();
+    let cipher = cipher.clone();
+    let opened = tokio::task::spawn_blocking(move || {
+        let records = open_snapshot(&cipher, &parts)?;
+        let decoded = started.elapsed();
+        Ok::<_, String>((Arc::new(Registries::new(records)), decoded))
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|opened| opened);
+    match opened {
+        Ok((registries, decoded)) => {
+            tracing::info!(
+                records = registries.records(),
+                read = read.as_secs_f64(),
+                decoded = decoded.as_secs_f64(),
+                indexed = started.elapsed().as_secs_f64(),
+                "registries read from their snapshot"
+            );
+            Some(registries)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the registry snapshot does not open; reading the records");
+            None
+        }
+    }
+}
+
+/// The records of a snapshot's parts, opened and decoded on every core straight into their
+/// places in one list (each part's count checked).
+fn open_snapshot(cipher: &PiiCipher, parts: &[SnapshotPart]) -> Result<Vec<Record>, String> {
+    let counts: Vec<usize> = parts
+        .iter()
+        .map(|p| usize::try_from(p.records).map_err(|_| format!("part {}: bad count", p.part)))
+        .collect::<Result<_, _>>()?;
+    let mut records: Vec<Record> = std::iter::repeat_with(empty_record).take(counts.iter().sum()).collect();
+    let mut places: Vec<(&SnapshotPart, &mut [Record])> = Vec::with_capacity(parts.len());
+    let mut rest = records.as_mut_slice();
+    for (part, &count) in parts.iter().zip(&counts) {
+        let (place, after) = rest.split_at_mut(count);
+        places.push((part, place));
+        rest = after;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let share = places.len().div_ceil(cores).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = places
+            .chunks_mut(share)
+            .map(|chunk| {
+                scope.spawn(|| {
+                    chunk.iter_mut().try_for_each(|(part, place)| {
+                        let plain = cipher.decrypt_bytes(&part.data).map_err(|e| format!("part {}: {e}", part.part))?;
+                        registry_snapshot::decode_into(&plain, place).map_err(|e| format!("part {}: {e}", part.part))
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().try_for_each(|h| h.join().map_err(|_| "a decoding thread stopped".to_owned())?)
+    })?;
+    Ok(records)
+}
+
+/// A slot for a record being decoded (no allocation).
+fn empty_record() -> Record {
+    Record {
+        id: 0,
+        kind: RegistryKind::Deaths,
+        person: String::new(),
+        name: String::new(),
+        masked_id: String::new(),
+        birth_date: None,
+        village: None,
+        household: None,
+        members: None,
+        relation: None,
+        detail: None,
+        date: None,
+    }
+}
+
+/// Seals `registries` into parts on every core, stores them part by part under `tag`, then
+/// deletes every other tag's snapshot. Returns how many parts were stored.
+async fn save_snapshot(
+    store: &Store,
+    cipher: &PiiCipher,
+    tag: &str,
+    registries: Arc<Registries>,
+) -> Result<usize, AppError> {
+    let cipher = cipher.clone();
+    let parts = tokio::task::spawn_blocking(move || {
+        let shares: Vec<(usize, &[Record])> = registries.all().chunks(PART_RECORDS).enumerate().collect();
+        on_every_core(&shares, |&(part, records)| SnapshotPart {
+            part: i64::try_from(part).unwrap_or(i64::MAX),
+            records: i64::try_from(records.len()).unwrap_or(i64::MAX),
+            data: cipher.encrypt_bytes(&registry_snapshot::encode(records)),
+        })
+    })
+    .await
+    .ok()
+    .flatten()
+    .ok_or_else(|| AppError::Internal("registry snapshot: a sealing thread stopped".into()))?;
+    let count = i64::try_from(parts.len()).unwrap_or(i64::MAX);
+    for part in &parts {
+        store.save_registry_snapshot_part(tag, count, part).await?;
+    }
+    store.drop_other_registry_snapshots(tag).await?;
+    Ok(parts.len())
+}
+
+/// `work` applied to every item of `items`, the items shared out in order over one thread per
+/// core; the results in the items' order, or `None` if a thread panicked.
+fn on_every_core<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Option<Vec<R>> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let share = items.len().div_ceil(cores).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            items.chunks(share).map(|chunk| scope.spawn(|| chunk.iter().map(&work).collect::<Vec<R>>())).collect();
+        let mut results = Vec::with_capacity(items.len());
+        for handle in handles {
+            results.extend(handle.join().ok()?);
+        }
+        Some(results)
+    })
 }
 
 /// Reads every registry record and indexes them: the records are read in shares of their ids,
