@@ -87,6 +87,24 @@ pub fn encode(records: &[Record]) -> Vec<u8> {
     out
 }
 
+/// An empty record for [`decode_into`] to fill (allocates nothing).
+pub fn slot() -> Record {
+    Record {
+        id: 0,
+        kind: RegistryKind::Deaths,
+        person: String::new(),
+        name: String::new(),
+        masked_id: String::new(),
+        birth_date: None,
+        village: None,
+        household: None,
+        members: None,
+        relation: None,
+        detail: None,
+        date: None,
+    }
+}
+
 /// Decodes a part [`encode`] wrote into `slots`, which must number exactly its records (a snapshot of a million
 /// records is decoded into place, part by part, without building and copying each part's list).
 pub fn decode_into(part: &[u8], slots: &mut [Record]) -> Result<(), SnapshotError> {
@@ -222,17 +240,11 @@ mod tests {
     fn record_with_date(y: i16, m: i8, d: i8) -> Record {
         Record {
             id: 1,
-            kind: RegistryKind::Deaths,
             person: "p".into(),
             name: "李四".into(),
             masked_id: "m".into(),
-            birth_date: None,
-            village: None,
-            household: None,
-            members: None,
-            relation: None,
-            detail: None,
             date: Some(Date::new(y, m, d).unwrap()),
+            ..slot()
         }
     }
 }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use xiaowei_core::PiiCipher;
-use xiaowei_core::registry::RegistryKind;
 use xiaowei_core::registry_snapshot;
 use xiaowei_core::screening::{Record, Registries};
 use xiaowei_store::{SnapshotPart, Store};
@@ -155,7 +154,7 @@ fn open_snapshot(cipher: &PiiCipher, parts: &[SnapshotPart]) -> Result<Vec<Recor
         .iter()
         .map(|p| usize::try_from(p.records).map_err(|_| format!("part {}: bad count", p.part)))
         .collect::<Result<_, _>>()?;
-    let mut records: Vec<Record> = std::iter::repeat_with(empty_record).take(counts.iter().sum()).collect();
+    let mut records: Vec<Record> = std::iter::repeat_with(registry_snapshot::slot).take(counts.iter().sum()).collect();
     let mut places: Vec<(&SnapshotPart, &mut [Record])> = Vec::with_capacity(parts.len());
     let mut rest = records.as_mut_slice();
     for (part, &count) in parts.iter().zip(&counts) {
@@ -180,24 +179,6 @@ fn open_snapshot(cipher: &PiiCipher, parts: &[SnapshotPart]) -> Result<Vec<Recor
         handles.into_iter().try_for_each(|h| h.join().map_err(|_| "a decoding thread stopped".to_owned())?)
     })?;
     Ok(records)
-}
-
-/// A slot for a record being decoded (no allocation).
-fn empty_record() -> Record {
-    Record {
-        id: 0,
-        kind: RegistryKind::Deaths,
-        person: String::new(),
-        name: String::new(),
-        masked_id: String::new(),
-        birth_date: None,
-        village: None,
-        household: None,
-        members: None,
-        relation: None,
-        detail: None,
-        date: None,
-    }
 }
 
 /// Seals `registries` into parts on every core, stores them part by part under `tag`, then
