@@ -107,7 +107,8 @@ impl RegistryCache {
     }
 }
 
-/// The registries from the stored snapshot of `tag`: its parts opened and decoded on every core.
+/// The registries from the stored snapshot of `tag`: its parts opened and decoded on every core
+/// but one.
 /// `None` (after a warning, for anything but a missing snapshot) when there is none or it does
 /// not open, decode and count right; the caller then reads the rows.
 async fn read_snapshot(store: &Store, cipher: &PiiCipher, tag: &str) -> Option<Arc<Registries>> {
@@ -147,8 +148,8 @@ async fn read_snapshot(store: &Store, cipher: &PiiCipher, tag: &str) -> Option<A
     }
 }
 
-/// The records of a snapshot's parts, opened and decoded on every core straight into their
-/// places in one list (each part's count checked).
+/// The records of a snapshot's parts, opened and decoded on every core but one, straight into
+/// their places in one list (each part's count checked).
 fn open_snapshot(cipher: &PiiCipher, parts: &[SnapshotPart]) -> Result<Vec<Record>, String> {
     let counts: Vec<usize> = parts
         .iter()
@@ -162,8 +163,9 @@ fn open_snapshot(cipher: &PiiCipher, parts: &[SnapshotPart]) -> Result<Vec<Recor
         places.push((part, place));
         rest = after;
     }
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let share = places.len().div_ceil(cores).max(1);
+    // One core is left to the database reads that run beside a screening's load.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
+    let share = places.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = places
             .chunks_mut(share)
