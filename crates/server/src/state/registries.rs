@@ -36,6 +36,15 @@ pub struct RegistryCache {
 /// Indexed registries with the tag they were read under.
 type Tagged = (String, Arc<Registries>);
 
+/// The tag registries read now are kept under: the registry version and the personal-data key.
+/// While a key is being rotated the records hold indexes under both keys: such a load is kept in
+/// memory under a tag of its own (never the finished rotation's) and not stored.
+async fn current_tag(store: &Store, cipher: &PiiCipher) -> Result<String, AppError> {
+    let (imports, last) = store.registry_version().await?;
+    let rotating = if cipher.previous_key_id().is_some() { ".rotating" } else { "" };
+    Ok(format!("{imports}.{last}.{}{rotating}", cipher.key_id()))
+}
+
 impl RegistryCache {
     /// The current registries: the cached ones if their tag still holds, else freshly loaded.
     /// Concurrent runs wait for one load rather than each loading.
@@ -43,11 +52,8 @@ impl RegistryCache {
         let mut slot = self.slot.lock().await;
         // The version is read before the records: an import committing in between makes the
         // next run reload, never keeps stale records under a new version.
-        let (imports, last) = store.registry_version().await?;
-        // While a key is being rotated the records hold indexes under both keys: such a load is
-        // kept in memory under a tag of its own (never the finished rotation's) and not stored.
+        let tag = current_tag(store, cipher).await?;
         let rotating = cipher.previous_key_id().is_some();
-        let tag = format!("{imports}.{last}.{}{}", cipher.key_id(), if rotating { ".rotating" } else { "" });
         if let Some((cached, registries)) = slot.as_ref()
             && *cached == tag
         {
@@ -184,31 +190,44 @@ fn open_snapshot(cipher: &PiiCipher, parts: &[SnapshotPart]) -> Result<Vec<Recor
 }
 
 /// Seals `registries` into parts on every core, stores them part by part under `tag`, then
-/// deletes every other tag's snapshot. Returns how many parts were stored.
+/// deletes every other tag's snapshot. Returns how many parts were stored (none when the
+/// registries changed since they were read, or a key rotation has begun: a snapshot sealed
+/// under the old key is not kept).
 async fn save_snapshot(
     store: &Store,
     cipher: &PiiCipher,
     tag: &str,
     registries: Arc<Registries>,
 ) -> Result<usize, AppError> {
-    let cipher = cipher.clone();
+    let sealing = cipher.clone();
     let parts = tokio::task::spawn_blocking(move || {
         let shares: Vec<(usize, &[Record])> = registries.all().chunks(PART_RECORDS).enumerate().collect();
         on_every_core(&shares, |&(part, records)| SnapshotPart {
             part: i64::try_from(part).unwrap_or(i64::MAX),
             records: i64::try_from(records.len()).unwrap_or(i64::MAX),
-            data: cipher.encrypt_bytes(&registry_snapshot::encode(records)),
+            data: sealing.encrypt_bytes(&registry_snapshot::encode(records)),
         })
     })
     .await
     .ok()
     .flatten()
     .ok_or_else(|| AppError::Internal("registry snapshot: a sealing thread stopped".into()))?;
+    // Registries read before an import that has committed since are not stored (nor allowed to
+    // delete the newer snapshot).
+    if current_tag(store, cipher).await? != tag {
+        return Ok(0);
+    }
     let count = i64::try_from(parts.len()).unwrap_or(i64::MAX);
     for part in &parts {
         store.save_registry_snapshot_part(tag, count, part).await?;
     }
     store.drop_other_registry_snapshots(tag).await?;
+    // A rotation begun meanwhile (from the command line, before this server saw the new key)
+    // deleted the snapshots when it began; what was stored after that is dropped here.
+    if store.unfinished_pii_rotation().await?.is_some() {
+        store.drop_registry_snapshots().await?;
+        return Ok(0);
+    }
     Ok(parts.len())
 }
 
