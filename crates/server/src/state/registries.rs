@@ -189,7 +189,7 @@ fn open_snapshot(cipher: &PiiCipher, parts: &[SnapshotPart]) -> Result<Vec<Recor
     Ok(records)
 }
 
-/// Seals `registries` into parts on every core, stores them part by part under `tag`, then
+/// Seals `registries` into parts, stores them part by part under `tag`, then
 /// deletes every other tag's snapshot. Returns how many parts were stored (none when the
 /// registries changed since they were read, or a key rotation has begun: a snapshot sealed
 /// under the old key is not kept).
@@ -200,18 +200,21 @@ async fn save_snapshot(
     registries: Arc<Registries>,
 ) -> Result<usize, AppError> {
     let sealing = cipher.clone();
+    // In the background, off the run that loaded them: one thread is enough.
     let parts = tokio::task::spawn_blocking(move || {
-        let shares: Vec<(usize, &[Record])> = registries.all().chunks(PART_RECORDS).enumerate().collect();
-        on_every_core(&shares, |&(part, records)| SnapshotPart {
-            part: i64::try_from(part).unwrap_or(i64::MAX),
-            records: i64::try_from(records.len()).unwrap_or(i64::MAX),
-            data: sealing.encrypt_bytes(&registry_snapshot::encode(records)),
-        })
+        registries
+            .all()
+            .chunks(PART_RECORDS)
+            .zip(0..)
+            .map(|(records, part)| SnapshotPart {
+                part,
+                records: i64::try_from(records.len()).unwrap_or(i64::MAX),
+                data: sealing.encrypt_bytes(&registry_snapshot::encode(records)),
+            })
+            .collect::<Vec<_>>()
     })
     .await
-    .ok()
-    .flatten()
-    .ok_or_else(|| AppError::Internal("registry snapshot: a sealing thread stopped".into()))?;
+    .map_err(|e| AppError::Internal(format!("registry snapshot: {e}")))?;
     // Registries read before an import that has committed since are not stored (nor allowed to
     // delete the newer snapshot).
     if current_tag(store, cipher).await? != tag {
@@ -229,22 +232,6 @@ async fn save_snapshot(
         return Ok(0);
     }
     Ok(parts.len())
-}
-
-/// `work` applied to every item of `items`, the items shared out in order over one thread per
-/// core; the results in the items' order, or `None` if a thread panicked.
-fn on_every_core<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Option<Vec<R>> {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let share = items.len().div_ceil(cores).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            items.chunks(share).map(|chunk| scope.spawn(|| chunk.iter().map(&work).collect::<Vec<R>>())).collect();
-        let mut results = Vec::with_capacity(items.len());
-        for handle in handles {
-            results.extend(handle.join().ok()?);
-        }
-        Some(results)
-    })
 }
 
 /// Reads every registry record and indexes them: the records are read in shares of their ids,
