@@ -4,7 +4,7 @@
 
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
 use crate::{
-    AccountPayee, HitFilter, NewEntry, NewHit, NewLead, NewProgramme, NewRegistryRecord, NewRoster, ScreeningSettings,
+    AccountPayees, HitFilter, NewEntry, NewHit, NewLead, NewProgramme, NewRegistryRecord, NewRoster, ScreeningSettings,
     SnapshotPart, Store,
 };
 use xiaowei_core::screening::{HitStatus, LeadKind, LeadStatus, Severity, check_handling};
@@ -221,12 +221,21 @@ conformance!(an_incremental_load_reads_the_entries_the_cross_roster_rules_compar
     assert_eq!(batch.len(), 7, "an exclusive programme's roster joins the batch");
     assert_eq!(batch[6].roster_id, elsewhere);
 
+    // A draft paying f into the shared account in 2025 is not published: nobody is paid by it.
+    store.create_roster(&roster_like(&store, rosters[0]).await, &[entry("f", "shared")], 26).await.unwrap();
     // Accounts: who is paid, in 2025, into roster 0's accounts: a alone into a's (in two
     // rosters), b and d into the shared one; a's 2026 entry is of another year.
     let mut payees = store.screening_account_payees(&rosters[..1]).await.unwrap();
+    for p in &mut payees {
+        p.people.sort();
+    }
     payees.sort();
-    let payee = |a: &str, p: &str| AccountPayee { account_idx: a.into(), year: 2025, id_idx: p.into() };
-    assert_eq!(payees, [payee("acct-a", "a"), payee("shared", "b"), payee("shared", "d")]);
+    let paid = |a: &str, people: &[&str]| AccountPayees {
+        account_idx: a.into(),
+        year: 2025,
+        people: people.iter().map(|p| (*p).to_owned()).collect(),
+    };
+    assert_eq!(payees, [paid("acct-a", &["a"]), paid("shared", &["b", "d"])], "each person once per account");
     let all = store.entries_for_screening().await.unwrap();
     let id_of = |roster: i64, idx: &str| all.iter().find(|e| e.roster_id == roster && e.id_idx == idx).unwrap().id;
     let shared = store.screening_account_entries(&rosters[..1], &["shared".to_owned()]).await.unwrap();

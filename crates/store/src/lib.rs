@@ -82,7 +82,7 @@ pub use powers::{
     PowerItem, PowerStepRecord,
 };
 pub use screening::{
-    AccountPayee, BatchEntry, HitEvent, HitFilter, NewHit, NewLead, NewRegistryRecord, OutreachLead,
+    AccountPayees, BatchEntry, HitEvent, HitFilter, NewHit, NewLead, NewRegistryRecord, OutreachLead,
     ProgrammeScreening, ProposedPerson, RegistryImport, RegistryRow, RunSummary, ScreeningCount, ScreeningEntryRow,
     ScreeningHit, ScreeningRun, ScreeningSettings, SnapshotPart,
 };

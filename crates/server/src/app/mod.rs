@@ -17,3 +17,9 @@ pub mod search;
 pub mod tracked;
 pub mod uploads;
 pub mod wechat;
+
+/// The cores this machine offers (at least one): how many ways work spread over threads or
+/// pooled connections is cut.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}

@@ -62,7 +62,7 @@ pub fn seal_line(cipher: &PiiCipher, line: &RosterLine) -> NewEntry {
 /// Seals every checked line, spread over the machine's cores (each line costs two AES-GCM
 /// encryptions and two keyed hashes, the largest share of a check after reading the file).
 pub fn seal_lines(cipher: &PiiCipher, lines: &[RosterLine]) -> Vec<NewEntry> {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let cores = crate::app::cores();
     if cores == 1 || lines.len() < 2_000 {
         return lines.iter().map(|l| seal_line(cipher, l)).collect();
     }

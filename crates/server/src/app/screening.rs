@@ -73,7 +73,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 use serde::Serialize;
 use xiaowei_core::period::RosterPeriod;
 use xiaowei_core::registry::{self, RegistryCheck, RegistryKind, RegistryLine};
@@ -82,7 +82,7 @@ use xiaowei_core::screening::{
 };
 use xiaowei_core::{PiiCipher, ResidentId};
 use xiaowei_store::{
-    AccountPayee, BatchEntry, NewHit, NewLead, NewRegistryRecord, RunSummary, ScreeningEntryRow, Store,
+    AccountPayees, BatchEntry, NewHit, NewLead, NewRegistryRecord, RunSummary, ScreeningEntryRow, Store,
 };
 
 use crate::app::rosters::ID_PURPOSE;
@@ -293,16 +293,16 @@ async fn shared_account_entries(
     store: &Store,
     registries: &Registries,
     rosters: &[i64],
-    payees: &[AccountPayee],
+    payees: &[AccountPayees],
 ) -> Result<Vec<i64>, AppError> {
-    let mut households: FxHashMap<(&str, i64), FxHashSet<&str>> = FxHashMap::default();
-    for p in payees {
-        if let Some(h) = registries.household(&p.id_idx) {
-            households.entry((p.account_idx.as_str(), p.year)).or_default().insert(h);
-        }
-    }
-    let mut shared: Vec<String> =
-        households.into_iter().filter(|(_, h)| h.len() > 1).map(|((a, _), _)| a.to_owned()).collect();
+    let mut shared: Vec<String> = payees
+        .iter()
+        .filter(|p| {
+            let households: FxHashSet<&str> = p.people.iter().filter_map(|id| registries.household(id)).collect();
+            households.len() > 1
+        })
+        .map(|p| p.account_idx.clone())
+        .collect();
     shared.sort_unstable();
     shared.dedup();
     if shared.is_empty() {
@@ -336,7 +336,7 @@ fn entries_of(cipher: &PiiCipher, rows: Vec<ScreeningEntryRow>) -> Vec<Entry> {
         settles: e.settles_id,
         paid_on: e.paid_on.as_deref().and_then(parse_date),
     };
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let cores = crate::app::cores();
     let share = rows.len().div_ceil(cores).max(1);
     let mut rows = rows.into_iter();
     let shares: Vec<Vec<ScreeningEntryRow>> =

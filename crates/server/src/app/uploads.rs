@@ -67,7 +67,7 @@ pub async fn limit(request: Request, next: Next) -> Response {
 
 /// Spreadsheets parsed at once: one per two cores, at least one.
 static SHEET_PERMITS: LazyLock<Semaphore> = LazyLock::new(|| {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let cores = crate::app::cores();
     Semaphore::new(cores.div_ceil(2))
 });
 /// How long an upload waits for a parsing slot before it is refused.

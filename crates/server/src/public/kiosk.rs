@@ -108,7 +108,7 @@ pub fn router() -> Router<AppState> {
         .route("/kiosk", get(home))
         .route("/kiosk/enrol/{token}", get(enrol))
         .route("/kiosk/self-query", get(self_query_form).post(self_query).layer(map_response(unchanged)))
-        .route("/kiosk/heartbeat", post(heartbeat))
+        .route("/kiosk/heartbeat", post(heartbeat).layer(map_response(unchanged)))
         .route("/kiosk/offline", get(offline))
         .route("/kiosk-sw.js", get(service_worker))
         .route("/kiosk/continue.svg", get(continue_qr))

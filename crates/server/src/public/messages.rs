@@ -52,7 +52,7 @@ use crate::web::error::AppError;
 use crate::web::form::{self, FieldErrors, RateForm};
 use crate::web::listen::Listen;
 use crate::web::page_cache::{SHARED, Shared, unchanged};
-use crate::web::places::county_name;
+use crate::web::places::{county_name, place_name};
 use crate::web::respond::{private_page, see_other};
 use crate::web::security::{ClientIp, CsrfToken, random_token};
 
@@ -102,11 +102,10 @@ async fn township_page(
     let township = township_of(&state, &code).await?;
     let visit = visits::tag(&township.code, Menu::Messages);
     let mut items = Vec::new();
-    let mut places = crate::web::places::PlaceNames::default();
     for m in state.store().public_messages(&township.code, PUBLIC_LIST).await? {
         let names = [m.author_name.as_str()];
         items.push(PublicItem {
-            place: places.of(&state, &m.org_code).await?,
+            place: place_name(&state, &m.org_code).await?,
             asked: shanghai_time(m.submitted_at).chars().take(10).collect(),
             body: message::redact(&m.body, &names),
             reply: message::redact(m.reply.as_deref().unwrap_or_default(), &names),

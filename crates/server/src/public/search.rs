@@ -17,7 +17,7 @@ use crate::state::AppState;
 use crate::state::visits::{self, Visit};
 use crate::web::error::AppError;
 use crate::web::page_cache::{SHARED, Shared};
-use crate::web::places::PlaceNames;
+use crate::web::places::place_name;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/t/{township}/search", get(search_page))
@@ -64,11 +64,10 @@ async fn search_page(
     let mut hits = Vec::new();
     let parsed = if q.is_empty() { None } else { Some(state.segmenter().await?.query(&q)) };
     if let Some(parsed) = parsed.as_ref().filter(|p| !p.is_empty()) {
-        let mut places = PlaceNames::default();
         for h in state.store().search(&parsed.fts5(), &parsed.tsquery(), &township.code, RESULTS).await? {
             hits.push(Hit {
                 kind: h.kind.label(),
-                place: places.of(&state, &h.org_code).await?,
+                place: place_name(&state, &h.org_code).await?,
                 title: highlight(&h.title, &parsed.words, 80),
                 snippet: if h.body.is_empty() { Vec::new() } else { highlight(&h.body, &parsed.words, 60) },
                 url: h.url,

@@ -87,7 +87,7 @@ impl HashGate {
 
 /// Half the cores (at least one) hash at once; the others stay free for page rendering.
 static GATE: LazyLock<HashGate> = LazyLock::new(|| {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let cores = crate::app::cores();
     HashGate::new(cores.div_ceil(2), Duration::from_secs(3))
 });
 

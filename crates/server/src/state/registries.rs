@@ -170,7 +170,7 @@ fn open_snapshot(cipher: &PiiCipher, parts: &[SnapshotPart]) -> Result<Vec<Recor
         rest = after;
     }
     // One core is left to the database reads that run beside a screening's load.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
+    let threads = crate::app::cores().saturating_sub(1).max(1);
     let share = places.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = places
@@ -241,7 +241,7 @@ async fn load_registries(store: &Store) -> Result<Arc<Registries>, AppError> {
     let Some((low, high)) = store.registry_id_bounds().await? else {
         return Ok(Arc::new(Registries::new(Vec::new())));
     };
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let cores = crate::app::cores();
     let width = (high - low) / i64::try_from(cores).unwrap_or(1) + 1;
     let shares = (low..=high).step_by(usize::try_from(width).unwrap_or(usize::MAX)).map(|start| {
         let store = store.clone();

@@ -13,22 +13,6 @@ pub async fn place_name(state: &AppState, code: &str) -> Result<String, AppError
     Ok(state.org(code).await?.map_or_else(|| code.to_owned(), |o| o.display_name().to_owned()))
 }
 
-/// Place names looked up once per code, for a list whose rows share a few places.
-#[derive(Default)]
-pub struct PlaceNames(std::collections::HashMap<String, String>);
-
-impl PlaceNames {
-    /// The name of `code`, looked up (in the kept org tree) the first time it is asked for.
-    pub async fn of(&mut self, state: &AppState, code: &str) -> Result<String, AppError> {
-        if let Some(name) = self.0.get(code) {
-            return Ok(name.clone());
-        }
-        let name = place_name(state, code).await?;
-        self.0.insert(code.to_owned(), name.clone());
-        Ok(name)
-    }
-}
-
 /// The county's name, for page headers ("本县" before the org tree is imported).
 pub async fn county_name(state: &AppState) -> Result<String, AppError> {
     Ok(state.county().await?.map_or_else(|| "本县".to_owned(), |c| c.name))
