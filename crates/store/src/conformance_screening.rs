@@ -222,7 +222,10 @@ conformance!(an_incremental_load_reads_the_entries_the_cross_roster_rules_compar
     assert_eq!(batch[6].roster_id, elsewhere);
 
     // A draft paying f into the shared account in 2025 is not published: nobody is paid by it.
-    store.create_roster(&roster_like(&store, rosters[0]).await, &[entry("f", "shared")], 26).await.unwrap();
+    let draft = store
+        .create_roster(&roster_like(&store, rosters[0]).await, &[entry("f", "shared"), entry("g", "acct-g")], 26)
+        .await
+        .unwrap();
     // Accounts: who is paid, in 2025, into roster 0's accounts: a alone into a's (in two
     // rosters), b and d into the shared one; a's 2026 entry is of another year.
     let mut payees = store.screening_account_payees(&rosters[..1]).await.unwrap();
@@ -236,6 +239,12 @@ conformance!(an_incremental_load_reads_the_entries_the_cross_roster_rules_compar
         people: people.iter().map(|p| (*p).to_owned()).collect(),
     };
     assert_eq!(payees, [paid("acct-a", &["a"]), paid("shared", &["b", "d"])], "each person once per account");
+    // Screening the draft: its shared account's published payees; its own account pays nobody.
+    let mut of_draft = store.screening_account_payees(&[draft]).await.unwrap();
+    for p in &mut of_draft {
+        p.people.sort();
+    }
+    assert_eq!(of_draft, [paid("shared", &["b", "d"])]);
     let all = store.entries_for_screening().await.unwrap();
     let id_of = |roster: i64, idx: &str| all.iter().find(|e| e.roster_id == roster && e.id_idx == idx).unwrap().id;
     let shared = store.screening_account_entries(&rosters[..1], &["shared".to_owned()]).await.unwrap();
