@@ -298,8 +298,8 @@ async fn shared_account_entries(
     let mut shared: Vec<String> = payees
         .iter()
         .filter(|p| {
-            let households: FxHashSet<&str> = p.people.iter().filter_map(|id| registries.household(id)).collect();
-            households.len() > 1
+            let mut households = p.people.iter().filter_map(|id| registries.household(id));
+            households.next().is_some_and(|first| households.any(|h| h != first))
         })
         .map(|p| p.account_idx.clone())
         .collect();
