@@ -252,7 +252,9 @@ pub struct Entry {
     pub person: String,
     pub name: String,
     pub masked_id: String,
-    /// The birth date from the ID number; `None` when the stored number is not a valid ID.
+    /// The birth date from the ID number; `None` when the stored number is not a valid ID, or
+    /// was not read: an incremental run reads the IDs of its own rosters' entries only, as only
+    /// those are judged by the rules that read a birth date (7 and 8).
     pub birth_date: Option<Date>,
     pub account: Option<String>,
     pub amount_fen: i64,
@@ -569,9 +571,13 @@ pub fn cadre_relative(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
     (!evidence.is_empty()).then(|| Hit::new(Rule::CadreRelative, e, evidence))
 }
 
+/// Which entries a group rule gives hits to (an incremental run wants its own rosters' only).
+/// A group rule still compares every entry, but works out only the groups holding a wanted one.
+pub type Wanted<'a> = &'a (dyn Fn(&Entry) -> bool + Sync);
+
 /// Rule 4: the same person paid more than once for the same programme, year, period and phase,
 /// whatever the roster or village. Every such entry is a hit, naming the others.
-pub fn duplicate_payments(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hit> {
+pub fn duplicate_payments(ctx: &ScreeningContext, entries: &[Entry], wanted: Wanted<'_>) -> Vec<Hit> {
     let mut groups: FxHashMap<(i64, &RosterPeriod, Phase, &str), Vec<&Entry>> =
         FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
     for e in entries {
@@ -579,7 +585,7 @@ pub fn duplicate_payments(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hit>
     }
     let mut hits = Vec::new();
     for group in groups.values().filter(|g| g.len() > 1) {
-        for e in group {
+        for e in group.iter().filter(|e| wanted(e)) {
             let evidence = group
                 .iter()
                 .filter(|o| o.id != e.id)
@@ -604,7 +610,7 @@ pub fn duplicate_payments(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hit>
 
 /// Rule 5: the same person paid in the same year and period by two programmes configured as
 /// mutually exclusive (e.g. 农村低保 and 城市低保).
-pub fn exclusive_programmes(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hit> {
+pub fn exclusive_programmes(ctx: &ScreeningContext, entries: &[Entry], wanted: Wanted<'_>) -> Vec<Hit> {
     if ctx.exclusive.is_empty() {
         return Vec::new();
     }
@@ -615,7 +621,7 @@ pub fn exclusive_programmes(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hi
     }
     let mut hits = Vec::new();
     for group in groups.values().filter(|g| g.len() > 1) {
-        for e in group {
+        for e in group.iter().filter(|e| wanted(e)) {
             let evidence: Vec<Evidence> = group
                 .iter()
                 .filter(|o| ctx.exclusive.contains(&(e.programme_id, o.programme_id)))
@@ -637,21 +643,24 @@ pub fn exclusive_programmes(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hi
 /// Rule 6: one bank / 一卡通 account receives, in one year, for people whom the household
 /// register places in different households. People the register does not know are left out:
 /// their household is unknown, so they prove nothing.
-pub fn shared_accounts(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hit> {
-    let mut by_account: FxHashMap<(&str, i32), Vec<(&Entry, &str)>> =
+pub fn shared_accounts(ctx: &ScreeningContext, entries: &[Entry], wanted: Wanted<'_>) -> Vec<Hit> {
+    let mut by_account: FxHashMap<(&str, i32), Vec<&Entry>> =
         FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
     for e in entries {
-        if let (Some(a), Some(h)) = (&e.account, ctx.household_of(&e.person).and_then(|r| r.household.as_deref())) {
-            by_account.entry((a.as_str(), e.year)).or_default().push((e, h));
+        if let Some(a) = &e.account {
+            by_account.entry((a.as_str(), e.year)).or_default().push(e);
         }
     }
     let mut hits = Vec::new();
-    for group in by_account.values() {
+    // Households are looked up only for accounts with an entry hits are wanted for.
+    for group in by_account.values().filter(|g| g.len() > 1 && g.iter().any(|e| wanted(e))) {
+        let group: Vec<(&Entry, &str)> =
+            group.iter().filter_map(|e| Some((*e, ctx.household_of(&e.person)?.household.as_deref()?))).collect();
         let households: BTreeSet<&str> = group.iter().map(|(_, h)| *h).collect();
         if households.len() < 2 {
             continue;
         }
-        for (e, mine) in group {
+        for (e, mine) in group.iter().filter(|(e, _)| wanted(e)) {
             let mut seen = BTreeSet::new();
             let evidence: Vec<Evidence> = group
                 .iter()
@@ -759,7 +768,7 @@ pub fn asset_test(ctx: &ScreeningContext, e: &Entry) -> Option<Hit> {
 
 /// Rule 12: more distinct recipients from one household, for one programme, year, period and
 /// phase, than the household register's member count (the declared 人口数, else the people listed).
-pub fn household_overcount(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hit> {
+pub fn household_overcount(ctx: &ScreeningContext, entries: &[Entry], wanted: Wanted<'_>) -> Vec<Hit> {
     let mut groups: FxHashMap<(i64, &RosterPeriod, Phase, &str), Vec<&Entry>> =
         FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
     for e in entries {
@@ -768,14 +777,14 @@ pub fn household_overcount(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hit
         }
     }
     let mut hits = Vec::new();
-    for ((.., household), group) in &groups {
+    for ((.., household), group) in groups.iter().filter(|(_, g)| g.iter().any(|e| wanted(e))) {
         let persons: BTreeSet<&str> = group.iter().map(|e| e.person.as_str()).collect();
         let Some((declared, listed)) = ctx.registries.household_size(household) else { continue };
         let members = declared.unwrap_or(i64::try_from(listed).unwrap_or(i64::MAX));
         if i64::try_from(persons.len()).unwrap_or(i64::MAX) <= members {
             continue;
         }
-        for e in group {
+        for e in group.iter().filter(|e| wanted(e)) {
             let text = format!("户{household}登记人口{members}人，本期该户有{}人领取", persons.len());
             hits.push(Hit::new(Rule::HouseholdOvercount, e, vec![Evidence::note(text)]));
         }
@@ -785,9 +794,11 @@ pub fn household_overcount(ctx: &ScreeningContext, entries: &[Entry]) -> Vec<Hit
 
 /// Runs every rule. With `only`, hits are kept for entries of those rosters alone (an
 /// incremental run after a publication), though cross-roster rules still see every entry.
-/// Hits come out ordered by entry and rule.
+/// Hits come out ordered by entry and rule. The group rules run on a thread of their own
+/// beside the per-entry rules.
 pub fn screen(ctx: &ScreeningContext, entries: &[Entry], only: Option<&HashSet<i64>>) -> Vec<Hit> {
     let wanted = |e: &Entry| only.is_none_or(|set| set.contains(&e.roster_id));
+    let wanted: Wanted<'_> = &wanted;
     let per_entry: [fn(&ScreeningContext, &Entry) -> Option<Hit>; 8] = [
         dead_payee,
         public_payroll,
@@ -798,15 +809,23 @@ pub fn screen(ctx: &ScreeningContext, entries: &[Entry], only: Option<&HashSet<i
         not_publicised,
         asset_test,
     ];
-    let mut hits: Vec<Hit> = entries
-        .iter()
-        .filter(|e| wanted(e))
-        .flat_map(|e| per_entry.iter().filter_map(move |rule| rule(ctx, e)))
-        .collect();
-    let in_scope: rustc_hash::FxHashSet<i64> = entries.iter().filter(|e| wanted(e)).map(|e| e.id).collect();
-    for group_rule in [duplicate_payments, exclusive_programmes, shared_accounts, household_overcount] {
-        hits.extend(group_rule(ctx, entries).into_iter().filter(|h| only.is_none() || in_scope.contains(&h.entry)));
-    }
+    // The group rules run one after another beside the per-entry rules (one group rule's map of
+    // every entry at a time: a county's full pass holds ten million).
+    let mut hits = std::thread::scope(|scope| {
+        let grouped = scope.spawn(|| {
+            [duplicate_payments, exclusive_programmes, shared_accounts, household_overcount]
+                .into_iter()
+                .flat_map(|rule| rule(ctx, entries, wanted))
+                .collect::<Vec<_>>()
+        });
+        let mut hits: Vec<Hit> = entries
+            .iter()
+            .filter(|e| wanted(e))
+            .flat_map(|e| per_entry.iter().filter_map(move |rule| rule(ctx, e)))
+            .collect();
+        hits.extend(grouped.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        hits
+    });
     hits.sort_by_key(|h| (h.entry, h.rule));
     hits
 }
@@ -1097,7 +1116,7 @@ mod tests {
         twice.village = "620922100002".into();
         let mut next_period = entry(3, "b");
         next_period.period = RosterPeriod::read(2026, "2026年度");
-        let hits = duplicate_payments(&c, &[entry(1, "a"), twice, entry(4, "b"), next_period]);
+        let hits = duplicate_payments(&c, &[entry(1, "a"), twice, entry(4, "b"), next_period], &|_| true);
         let mut found: Vec<i64> = hits.iter().map(|h| h.entry).collect();
         found.sort_unstable();
         assert_eq!(found, [1, 2]);
@@ -1114,12 +1133,12 @@ mod tests {
             e
         };
         let march = [in_month(1, 1, "2025年3月"), in_month(2, 2, "2025年03月")];
-        assert_eq!(duplicate_payments(&exclusive, &march).len(), 2, "one month, two spellings");
+        assert_eq!(duplicate_payments(&exclusive, &march, &|_| true).len(), 2, "one month, two spellings");
         let mut other = march.clone();
         other[1].programme_id = 2;
-        assert_eq!(exclusive_programmes(&exclusive, &other).len(), 2);
+        assert_eq!(exclusive_programmes(&exclusive, &other, &|_| true).len(), 2);
         let april = [in_month(1, 1, "2025年3月"), in_month(2, 2, "2025-04")];
-        assert!(duplicate_payments(&exclusive, &april).is_empty());
+        assert!(duplicate_payments(&exclusive, &april, &|_| true).is_empty());
     }
 
     #[test]
@@ -1130,7 +1149,7 @@ mod tests {
         urban.programme_id = 2;
         let mut other = entry(4, "b");
         other.programme_id = 3;
-        let hits = exclusive_programmes(&c, &[entry(1, "a"), urban, entry(3, "b"), other]);
+        let hits = exclusive_programmes(&c, &[entry(1, "a"), urban, entry(3, "b"), other], &|_| true);
         let found: BTreeSet<i64> = hits.iter().map(|h| h.entry).collect();
         assert_eq!(found, BTreeSet::from([1, 2]));
     }
@@ -1164,6 +1183,7 @@ mod tests {
                 with_account(6, "v", "Z"),
                 next_year,
             ],
+            &|_| true,
         );
         let found: BTreeSet<i64> = hits.iter().map(|h| h.entry).collect();
         assert_eq!(found, BTreeSet::from([1, 2]));
@@ -1273,7 +1293,7 @@ mod tests {
         let c = ctx(records, vec![programme(1)]);
         let entries: Vec<Entry> =
             ["a", "b", "c", "d", "e"].iter().enumerate().map(|(i, p)| entry(i as i64 + 1, p)).collect();
-        let found: BTreeSet<i64> = household_overcount(&c, &entries).iter().map(|h| h.entry).collect();
+        let found: BTreeSet<i64> = household_overcount(&c, &entries, &|_| true).iter().map(|h| h.entry).collect();
         assert_eq!(found, BTreeSet::from([1, 2, 3]));
         let mut members = c.registries.household_members("b");
         members.sort_unstable();
@@ -1356,6 +1376,52 @@ mod tests {
         assert!(age_bounds("八十", "").unwrap_err().starts_with("最低年龄"));
         assert!(age_bounds("", "151").unwrap_err().starts_with("最高年龄"));
         assert!(age_bounds("-1", "").unwrap_err().starts_with("最低年龄"));
+    }
+
+    proptest::proptest! {
+        /// An incremental run finds, for its rosters' entries, exactly the hits a run over every
+        /// roster finds for them (the group rules skip groups without a wanted entry).
+        #[test]
+        fn a_scoped_screen_finds_what_a_full_screen_finds_for_the_scope(
+            people in proptest::collection::vec((proptest::option::of(0u8..4), proptest::option::of(1i64..3)), 8),
+            rows in proptest::collection::vec((0u8..8, 1i64..4, 1i64..3, 0u8..2, proptest::bool::ANY, proptest::option::of(0u8..4)), 0..40),
+            scope in proptest::collection::btree_set(1i64..4, 0..3),
+        ) {
+            let records: Vec<Record> = people
+                .iter()
+                .enumerate()
+                .filter_map(|(i, &(household, members))| {
+                    let household = household?;
+                    Some(Record {
+                        household: Some(format!("H{household}")),
+                        members,
+                        ..record(i64::try_from(i).unwrap(), RegistryKind::Households, &format!("p{i}"))
+                    })
+                })
+                .collect();
+            let c = ScreeningContext::new(records, vec![programme(1), programme(2)], &[(1, 2)], HashMap::new());
+            let entries: Vec<Entry> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, &(person, roster, programme_id, year, paid, account))| {
+                    let year = 2024 + i32::from(year);
+                    Entry {
+                        roster_id: roster,
+                        programme_id,
+                        year,
+                        period: RosterPeriod::read(i64::from(year), &format!("{year}年度")),
+                        phase: if paid { Phase::Paid } else { Phase::Proposed },
+                        account: account.map(|a| format!("A{a}")),
+                        ..entry(i64::try_from(i).unwrap() + 1, &format!("p{person}"))
+                    }
+                })
+                .collect();
+            let rosters: HashSet<i64> = scope.into_iter().collect();
+            let wanted: HashSet<i64> = entries.iter().filter(|e| rosters.contains(&e.roster_id)).map(|e| e.id).collect();
+            let mut full = screen(&c, &entries, None);
+            full.retain(|h| wanted.contains(&h.entry));
+            proptest::prop_assert_eq!(screen(&c, &entries, Some(&rosters)), full);
+        }
     }
 
     proptest::proptest! {

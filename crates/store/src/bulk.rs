@@ -28,10 +28,11 @@ pub(crate) struct Bulk<'a> {
 }
 
 impl Store {
-    /// An expression giving a binary column as lowercase hex text, on either engine.
+    /// An expression giving a binary column as hex text, on either engine (SQLite's is upper
+    /// case, PostgreSQL's lower; [`from_hex_or_null`] reads both).
     pub(crate) fn hex_of(&self, column: &str) -> String {
         match self.backend {
-            Backend::Sqlite => format!("lower(hex({column}))"),
+            Backend::Sqlite => format!("hex({column})"),
             Backend::Postgres => format!("encode({column}, 'hex')"),
         }
     }
@@ -161,8 +162,8 @@ impl Store {
     }
 }
 
-/// Deserializes lowercase hex text (see [`Store::hex_of`]) into bytes.
-pub(crate) fn from_hex<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-    let text: &str = serde::Deserialize::deserialize(d)?;
-    hex::decode(text).map_err(serde::de::Error::custom)
+/// Deserializes hex text (see [`Store::hex_of`]), or null, into bytes.
+pub(crate) fn from_hex_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+    let text: Option<&str> = serde::Deserialize::deserialize(d)?;
+    text.map(|t| hex::decode(t).map_err(serde::de::Error::custom)).transpose()
 }

@@ -4,8 +4,8 @@
 
 use crate::conformance::{conformance, small_tree, user, with_postgres, with_sqlite};
 use crate::{
-    AccountPayees, HitFilter, NewEntry, NewHit, NewLead, NewProgramme, NewRegistryRecord, NewRoster, ScreeningSettings,
-    SnapshotPart, Store,
+    AccountPayees, HitFilter, NewEntry, NewHit, NewLead, NewProgramme, NewRegistryRecord, NewRoster, ScreeningEntryRow,
+    ScreeningSettings, SnapshotPart, Store,
 };
 use xiaowei_core::screening::{HitStatus, LeadKind, LeadStatus, Severity, check_handling};
 use xiaowei_core::subsidy::{self, RosterAction, RosterStatus};
@@ -258,10 +258,12 @@ conformance!(an_incremental_load_reads_the_entries_the_cross_roster_rules_compar
     assert_eq!(both, expected);
     assert!(store.screening_account_entries(&rosters[..1], &[]).await.unwrap().is_empty());
 
-    // Entries by id read as in full; unknown ids read nothing.
+    // Entries by id read as in full, the sealed ID only for the scope's own; unknown ids read nothing.
     let wanted = [id_of(rosters[3], "d"), id_of(rosters[0], "a"), 999_999];
-    let read = store.screening_entries(&wanted).await.unwrap();
-    assert_eq!(read, [all[0].clone(), all.iter().find(|e| e.id == wanted[0]).unwrap().clone()]);
+    let read = store.screening_entries(&wanted, &rosters[..1]).await.unwrap();
+    let compared = ScreeningEntryRow { id_enc: None, ..all.iter().find(|e| e.id == wanted[0]).unwrap().clone() };
+    assert!(all[0].id_enc.is_some());
+    assert_eq!(read, [all[0].clone(), compared]);
     assert_eq!(all.len(), 8);
 
     // A paid roster settling roster 0: its run reads roster 0's people, and no other proposed roster's.
@@ -341,7 +343,7 @@ conformance!(a_rescreen_keeps_handling_and_marks_vanished_hits, |store: Store| a
     let (_, rosters) = published_rosters(&store, &[(NANCHA, &["a", "b"]), (BEICUN, &["c"])]).await;
     let entries = store.entries_for_screening().await.unwrap();
     assert_eq!(entries.len(), 3);
-    assert_eq!(entries[0].id_enc, vec![1, 2, 3]);
+    assert_eq!(entries[0].id_enc, Some(vec![1, 2, 3]));
     let proposed = store.proposed_for_screening(None).await.unwrap();
     assert_eq!(proposed.len(), 3);
     assert_eq!(proposed[0].publicity_end.as_deref(), Some("2025-03-07"));

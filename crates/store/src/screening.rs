@@ -120,8 +120,9 @@ pub struct ScreeningEntryRow {
     pub id_idx: String,
     pub name: String,
     pub id_masked: String,
-    #[serde(deserialize_with = "crate::bulk::from_hex")]
-    pub id_enc: Vec<u8>,
+    /// The sealed ID; `None` when the read left it out (see [`Store::screening_entries`]).
+    #[serde(deserialize_with = "crate::bulk::from_hex_or_null")]
+    pub id_enc: Option<Vec<u8>>,
     pub account_idx: Option<String>,
     pub amount_fen: i64,
     pub settles_id: Option<i64>,
@@ -605,7 +606,13 @@ impl Store {
     }
 
     /// The columns of [`ScreeningEntryRow`].
-    fn entry_columns(&self) -> Vec<String> {
+    /// The columns of a screening read: every entry's sealed ID, or (`sealed_for`, a list of
+    /// roster ids) only the sealed IDs of those rosters' entries.
+    fn entry_columns(&self, sealed_for: Option<&str>) -> Vec<String> {
+        let sealed = match sealed_for {
+            None => self.hex_of("e.id_enc"),
+            Some(list) => format!("CASE WHEN e.roster_id IN ({list}) THEN {} END", self.hex_of("e.id_enc")),
+        };
         [
             "e.id",
             "e.roster_id",
@@ -617,7 +624,7 @@ impl Store {
             "e.id_idx",
             "e.name",
             "e.id_masked",
-            &self.hex_of("e.id_enc"),
+            &sealed,
             "e.account_idx",
             "e.amount_fen",
             "r.settles_id",
@@ -639,14 +646,16 @@ impl Store {
 
     /// Every entry of every published roster, in bulk, ordered by id (a full screening).
     pub async fn entries_for_screening(&self) -> Result<Vec<ScreeningEntryRow>, StoreError> {
-        let columns = self.entry_columns();
+        let columns = self.entry_columns(None);
         self.fetch_bulk(&self.published_entries(&columns), |e: &ScreeningEntryRow| e.id).await
     }
 
     /// The given entries of published rosters, in bulk, ordered by id (an incremental screening
-    /// reads its rosters' entries and the related ones this way).
-    pub async fn screening_entries(&self, ids: &[i64]) -> Result<Vec<ScreeningEntryRow>, StoreError> {
-        let columns = self.entry_columns();
+    /// reads its rosters' entries and the related ones this way), with the sealed IDs of the
+    /// entries of the rosters `scope` only: only their entries are judged by the rules that read
+    /// a birth date; the others are compared with them, by blind index.
+    pub async fn screening_entries(&self, ids: &[i64], scope: &[i64]) -> Result<Vec<ScreeningEntryRow>, StoreError> {
+        let columns = self.entry_columns(Some(&id_list(scope.iter().copied())));
         self.fetch_bulk_listed(&self.published_entries(&columns), ids, |e: &ScreeningEntryRow| e.id).await
     }
 

@@ -42,7 +42,8 @@
 //!   pay two households), then the rows by id (`screening_entries`).
 //! - **Server** (`server::screening`): registry import (check → seal → replace or amend in one
 //!   transaction → audit → full screen), the bulk load (no per-entry query; each entry's ID
-//!   decrypted once on every core, only to read its birth date and validity), `run` (all rosters,
+//!   decrypted once on every core, only to read its birth date and validity; an incremental run
+//!   reads only its own rosters' IDs), `run` (all rosters,
 //!   or an incremental run over given rosters, which keeps hits on its own rosters only and loads
 //!   their entries plus the related ones: `batch_related` keeps, of the batch, the entries of
 //!   the rosters' people and of the members of their households in the cached household
@@ -71,6 +72,7 @@
 //!   `src/demo_screening.rs`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashSet;
@@ -173,7 +175,8 @@ pub struct Steps {
 /// compares (see [`batch_related`] and [`shared_account_entries`]). The registries, the settings and, for an incremental
 /// run, the batch and the accounts' payees are read at once (the registries on every core when
 /// they are not in memory). Each entry's ID is decrypted once, to read its birth date (an
-/// undecryptable or invalid number has none).
+/// undecryptable or invalid number has none); an incremental run reads and decrypts only its
+/// own rosters' IDs, the related entries being compared by blind index alone.
 pub async fn load(state: &AppState, scope: Option<&[i64]>) -> Result<Loaded, AppError> {
     let store = state.store();
     let mut steps = Steps::default();
@@ -196,7 +199,7 @@ pub async fn load(state: &AppState, scope: Option<&[i64]>) -> Result<Loaded, App
                 let ((registries, r), (batch, b)) = tokio::try_join!(registries, batch)?;
                 let started = Instant::now();
                 let ids = batch_related(&registries, rosters, &batch);
-                let rows = store.screening_entries(&ids).await?;
+                let rows = store.screening_entries(&ids, rosters).await?;
                 Ok::<_, AppError>((registries, r, b, ids, rows, started.elapsed()))
             };
             let payees = timed(async { Ok::<_, AppError>(store.screening_account_payees(rosters).await?) });
@@ -212,7 +215,7 @@ pub async fn load(state: &AppState, scope: Option<&[i64]>) -> Result<Loaded, App
             steps.accounts = a + started.elapsed();
             let started = Instant::now();
             if !extra.is_empty() {
-                rows.extend(store.screening_entries(&extra).await?);
+                rows.extend(store.screening_entries(&extra, rosters).await?);
                 rows.sort_unstable_by_key(|e| e.id);
             }
             steps.read = read + started.elapsed();
@@ -321,7 +324,11 @@ fn entries_of(cipher: &PiiCipher, rows: Vec<ScreeningEntryRow>) -> Vec<Entry> {
     }
     let entry = |e: ScreeningEntryRow| Entry {
         period: periods.get(&e.roster_id).cloned().unwrap_or_else(|| RosterPeriod::read(e.year, &e.period)),
-        birth_date: cipher.decrypt(&e.id_enc).ok().and_then(|id| ResidentId::parse(&id).ok()).map(|id| id.birth_date()),
+        birth_date: e
+            .id_enc
+            .and_then(|sealed| cipher.decrypt(&sealed).ok())
+            .and_then(|id| ResidentId::parse(&id).ok())
+            .map(|id| id.birth_date()),
         id: e.id,
         roster_id: e.roster_id,
         programme_id: e.programme_id,
@@ -381,7 +388,7 @@ pub struct Outcome {
 /// matching compares blind indexes, which are then under two keys.
 pub async fn run(state: &AppState, only: Option<&[i64]>, now: i64) -> Result<Outcome, AppError> {
     refuse_while_rotating(state)?;
-    let loaded = load(state, only).await?;
+    let loaded = Arc::new(load(state, only).await?);
     let outcome = screen_loaded(state, &loaded, only, now).await;
     state.registries().store_pending(state.store(), state.cipher());
     outcome
@@ -394,22 +401,39 @@ fn refuse_while_rotating(state: &AppState) -> Result<(), AppError> {
     }
 }
 
+/// Runs `work` on a thread for blocking work: the rules take seconds on a county's entries and
+/// would otherwise hold one of the few threads serving requests.
+async fn off_the_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| AppError::Internal(format!("screening: {e}")))
+}
+
 /// Runs the rules over what was loaded (hits kept for the rosters `only`, or all) and records them.
-async fn screen_loaded(state: &AppState, loaded: &Loaded, only: Option<&[i64]>, now: i64) -> Result<Outcome, AppError> {
+async fn screen_loaded(
+    state: &AppState,
+    loaded: &Arc<Loaded>,
+    only: Option<&[i64]>,
+    now: i64,
+) -> Result<Outcome, AppError> {
     let started = Instant::now();
     let scope: Option<HashSet<i64>> = only.map(|ids| ids.iter().copied().collect());
-    let hits = screening::screen(&loaded.context, &loaded.entries, scope.as_ref());
-    let entries = loaded.entries.iter().filter(|e| scope.as_ref().is_none_or(|s| s.contains(&e.roster_id))).count();
-    let rows: Vec<NewHit> = hits
-        .iter()
-        .map(|h| NewHit {
-            rule: h.rule,
-            entry_id: h.entry,
-            severity: h.severity,
-            evidence: serde_json::to_string(&h.evidence.iter().map(StoredEvidence::from).collect::<Vec<_>>())
-                .unwrap_or_else(|_| "[]".into()),
-        })
-        .collect();
+    let loaded_now = Arc::clone(loaded);
+    let (hits, entries, rows) = off_the_runtime(move || {
+        let (context, all) = (&loaded_now.context, &loaded_now.entries);
+        let hits = screening::screen(context, all, scope.as_ref());
+        let entries = all.iter().filter(|e| scope.as_ref().is_none_or(|s| s.contains(&e.roster_id))).count();
+        let rows: Vec<NewHit> = hits
+            .iter()
+            .map(|h| NewHit {
+                rule: h.rule,
+                entry_id: h.entry,
+                severity: h.severity,
+                evidence: serde_json::to_string(&h.evidence.iter().map(StoredEvidence::from).collect::<Vec<_>>())
+                    .unwrap_or_else(|_| "[]".into()),
+            })
+            .collect();
+        (hits, entries, rows)
+    })
+    .await?;
     let rules = started.elapsed();
     let started = Instant::now();
     let summary = state.store().record_screening(only, i64::try_from(entries).unwrap_or(i64::MAX), &rows, now).await?;
@@ -420,28 +444,32 @@ async fn screen_loaded(state: &AppState, loaded: &Loaded, only: Option<&[i64]>, 
 /// Refreshes the 政策找人 leads for `year` (age-eligible people not paid, lapsed recipients).
 /// Returns the leads found.
 pub async fn refresh_outreach(state: &AppState, year: i32, now: i64) -> Result<usize, AppError> {
-    let loaded = load(state, None).await?;
+    let loaded = Arc::new(load(state, None).await?);
     let leads = outreach_loaded(state, &loaded, year, now).await;
     state.registries().store_pending(state.store(), state.cipher());
     leads
 }
 
 /// Finds and records the 政策找人 leads for `year` in what a full load read.
-async fn outreach_loaded(state: &AppState, loaded: &Loaded, year: i32, now: i64) -> Result<usize, AppError> {
-    let mut leads = screening::age_eligible_leads(&loaded.context, &loaded.entries, year);
-    leads.extend(screening::lapsed_leads(&loaded.context, &loaded.entries));
-    let rows: Vec<NewLead> = leads
-        .into_iter()
-        .map(|l| NewLead {
-            kind: l.kind,
-            person_idx: l.person,
-            name: l.name,
-            id_masked: l.masked_id,
-            org_code: l.village,
-            programme_id: l.programme_id,
-            detail: l.detail,
-        })
-        .collect();
+async fn outreach_loaded(state: &AppState, loaded: &Arc<Loaded>, year: i32, now: i64) -> Result<usize, AppError> {
+    let loaded = Arc::clone(loaded);
+    let rows = off_the_runtime(move || {
+        let mut leads = screening::age_eligible_leads(&loaded.context, &loaded.entries, year);
+        leads.extend(screening::lapsed_leads(&loaded.context, &loaded.entries));
+        leads
+            .into_iter()
+            .map(|l| NewLead {
+                kind: l.kind,
+                person_idx: l.person,
+                name: l.name,
+                id_masked: l.masked_id,
+                org_code: l.village,
+                programme_id: l.programme_id,
+                detail: l.detail,
+            })
+            .collect::<Vec<_>>()
+    })
+    .await?;
     state.store().record_outreach(&rows, now).await?;
     Ok(rows.len())
 }
@@ -457,7 +485,7 @@ pub struct FullPass {
 /// Refused while the personal-data key is being rotated, as [`run`] is.
 pub async fn full_pass(state: &AppState, now: i64) -> Result<FullPass, AppError> {
     refuse_while_rotating(state)?;
-    let loaded = load(state, None).await?;
+    let loaded = Arc::new(load(state, None).await?);
     let mut screening = screen_loaded(state, &loaded, None, now).await?;
     let started = Instant::now();
     let year = i32::from(crate::web::dates::shanghai_date(now).year());
