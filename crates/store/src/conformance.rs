@@ -141,6 +141,19 @@ conformance!(refreshing_statistics_analyzes_the_tables_on_postgres, |store: Stor
     }
 });
 
+/// The bundled SQLite is built as `.cargo/config.toml` asks: without the process-wide locks of
+/// memory management (one page-cache group for every connection) and of memory statistics, which
+/// the screening's reads on several connections at once contended for.
+#[tokio::test]
+async fn sqlite_is_built_without_its_process_wide_locks() {
+    with_sqlite(|store: Store| async move {
+        let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options").fetch_all(&store.pool).await.unwrap();
+        assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "memory statistics off: {options:?}");
+        assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "memory management off: {options:?}");
+    })
+    .await;
+}
+
 conformance!(subtree_counts_include_households, |store: Store| async move {
     small_tree(&store).await;
     let households: Vec<_> = (0..3)
