@@ -605,8 +605,7 @@ impl Store {
         .await?)
     }
 
-    /// The columns of [`ScreeningEntryRow`].
-    /// The columns of a screening read: every entry's sealed ID, or (`sealed_for`, a list of
+    /// The columns of [`ScreeningEntryRow`] for a screening read: every entry's sealed ID, or (`sealed_for`, a list of
     /// roster ids) only the sealed IDs of those rosters' entries.
     fn entry_columns(&self, sealed_for: Option<&str>) -> Vec<String> {
         let sealed = match sealed_for {

@@ -225,9 +225,7 @@ pub async fn load(state: &AppState, scope: Option<&[i64]>) -> Result<Loaded, App
     let (registries, programmes, pairs, proposed, rows) = rows;
     let started = Instant::now();
     let cipher = state.cipher().clone();
-    let entries = tokio::task::spawn_blocking(move || entries_of(&cipher, rows))
-        .await
-        .map_err(|e| AppError::Internal(format!("screening entries: {e}")))?;
+    let entries = off_the_runtime(move || entries_of(&cipher, rows)).await?;
     steps.decrypt = started.elapsed();
     Ok(Loaded { context: ScreeningContext::with_registries(registries, programmes, &pairs, proposed), entries, steps })
 }
@@ -401,8 +399,8 @@ fn refuse_while_rotating(state: &AppState) -> Result<(), AppError> {
     }
 }
 
-/// Runs `work` on a thread for blocking work: the rules take seconds on a county's entries and
-/// would otherwise hold one of the few threads serving requests.
+/// Runs `work` on a thread for blocking work: decrypting and the rules take seconds on a
+/// county's entries and would otherwise hold one of the few threads serving requests.
 async fn off_the_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
     tokio::task::spawn_blocking(work).await.map_err(|e| AppError::Internal(format!("screening: {e}")))
 }
