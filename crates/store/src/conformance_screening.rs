@@ -287,6 +287,59 @@ conformance!(an_incremental_load_reads_the_entries_the_cross_roster_rules_compar
     );
     assert_eq!(store.proposed_for_screening(None).await.unwrap().len(), 8);
     assert!(store.proposed_for_screening(Some(&rosters[..1])).await.unwrap().is_empty());
+    // A withdrawn roster's payee may still be named (never fewer people than are paid), but its
+    // entry is no longer read.
+    store
+        .change_roster_status(
+            rosters[3],
+            subsidy::transition(RosterStatus::Published, RosterAction::Withdraw).unwrap(),
+            Some("录入错误"),
+            reviewer,
+            27,
+        )
+        .await
+        .unwrap();
+    let mut after = store.screening_account_payees(&rosters[..1]).await.unwrap();
+    after.iter_mut().for_each(|p| p.people.sort());
+    after.sort();
+    assert_eq!(after, payees);
+    let shared = store.screening_account_entries(&rosters[..1], &["shared".to_owned()]).await.unwrap();
+    assert_eq!(shared, [id_of(rosters[0], "b")]);
+});
+
+conformance!(a_finished_key_rotation_rebuilds_who_each_account_paid, |store: Store| async move {
+    let (_, rosters) = published_rosters(&store, &[(NANCHA, &["a", "b/shared"]), (BEICUN, &["d/shared"])]).await;
+    let reviewer = store.find_staff_by_username("reviewer").await.unwrap().unwrap().id;
+    store
+        .change_roster_status(
+            rosters[1],
+            subsidy::transition(RosterStatus::Published, RosterAction::Withdraw).unwrap(),
+            Some("录入错误"),
+            reviewer,
+            5,
+        )
+        .await
+        .unwrap();
+    assert!(store.begin_pii_rotation("k", "k2", 10).await.unwrap());
+    // The rotation re-indexes every entry (here by hand, as its batches would).
+    sqlx::query("UPDATE roster_entries SET id_idx = 'n-' || id_idx, account_idx = 'n-' || account_idx")
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    store.finish_pii_rotation("k2", 20).await.unwrap();
+    let mut payees = store.screening_account_payees(&rosters[..1]).await.unwrap();
+    payees.iter_mut().for_each(|p| p.people.sort());
+    payees.sort();
+    let paid = |a: &str, people: &[&str]| AccountPayees {
+        account_idx: a.into(),
+        year: 2025,
+        people: people.iter().map(|p| (*p).to_owned()).collect(),
+    };
+    assert_eq!(
+        payees,
+        [paid("n-acct-a", &["n-a"]), paid("n-shared", &["n-b"])],
+        "under the new indexes, and only the published rosters' payees"
+    );
 });
 
 /// One entry for person `idx` paid into `account`.

@@ -13,7 +13,8 @@
 //! still carry the indexes they were written with: the ID behind an index is found there and
 //! indexed again. An index no longer found in either table cannot be recomputed and is counted
 //! as left over. The differences of a published roster keep their index (see
-//! `UNPUBLISHED_DIFFERENCES`).
+//! `UNPUBLISHED_DIFFERENCES`). A fourth, `account_payees` (who each account paid, by year), is
+//! derived from the entries as a whole and rebuilt from them when the rotation finishes.
 //!
 //! Roster leaves of the publication ledger cover each entry's ID and account blind indexes
 //! (`accounts_hmac`, under the ledger audit key); a leaf written before a rotation is checked
@@ -26,6 +27,7 @@ use sqlx::Row;
 use xiaowei_core::PiiCipher;
 use xiaowei_core::pii::{ACCOUNT_PURPOSE, ID_PURPOSE, PHONE_PURPOSE};
 
+use crate::screening::rebuild_account_payees;
 use crate::{Store, StoreError};
 
 /// How a table's rows are walked: by an integer key, or by a text expression over its key.
@@ -256,13 +258,17 @@ impl Store {
         Ok(true)
     }
 
-    /// Marks the rotation finished.
+    /// Marks the rotation finished, with `account_payees` rebuilt from the re-indexed entries in
+    /// the same transaction (the table holds blind indexes with nothing sealed beside them).
     pub async fn finish_pii_rotation(&self, new_key_id: &str, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        rebuild_account_payees(&mut tx).await?;
         sqlx::query("UPDATE pii_key_rotations SET finished_at = $1 WHERE new_key_id = $2 AND finished_at IS NULL")
             .bind(now)
             .bind(new_key_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 

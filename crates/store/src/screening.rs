@@ -154,6 +154,36 @@ fn listed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Erro
     Ok(text.map(|t| t.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect()).unwrap_or_default())
 }
 
+/// Records, in the publication's transaction, who roster `roster_id` pays into each account in
+/// its year (`account_payees`, read by [`Store::screening_account_payees`]).
+pub(crate) async fn record_account_payees(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    roster_id: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO account_payees (year, account_idx, id_idx) SELECT DISTINCT e.year, e.account_idx, e.id_idx \
+         FROM roster_entries e WHERE e.roster_id = $1 AND e.account_idx IS NOT NULL ON CONFLICT DO NOTHING",
+    )
+    .bind(roster_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Rebuilds `account_payees` from the entries of published rosters, in the caller's transaction:
+/// after a key rotation, whose new blind indexes the entries now hold.
+pub(crate) async fn rebuild_account_payees(tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM account_payees").execute(&mut **tx).await?;
+    sqlx::query(
+        "INSERT INTO account_payees (year, account_idx, id_idx) SELECT DISTINCT e.year, e.account_idx, e.id_idx \
+         FROM roster_entries e JOIN rosters r ON r.id = e.roster_id \
+         WHERE r.status = 'published' AND e.account_idx IS NOT NULL",
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// One person named by a public proposed roster (rule 10), read in bulk.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct ProposedPerson {
@@ -690,43 +720,34 @@ impl Store {
     }
 
     /// For an incremental screening of the rosters `scope`: who is paid, in the years of those
-    /// rosters, into each account their entries use — for each (account, year), every person
-    /// paid into it by a published roster. Rule 6 needs an account paying two households in a
-    /// year; which people form a household the caller knows (the household register), so it
-    /// keeps the accounts that do and reads their entries with
-    /// [`Store::screening_account_entries`].
+    /// rosters, into each account their entries use — for each (account, year), the people
+    /// `account_payees` names: everyone a published roster paid into it that year, and possibly
+    /// people of rosters since withdrawn or superseded (never fewer than are paid now). Rule 6
+    /// needs an account paying two households in a year; which people form a household the
+    /// caller knows (the household register), so it keeps the accounts that do and reads their
+    /// entries, whose rosters' status is checked there, with [`Store::screening_account_entries`].
     pub async fn screening_account_payees(&self, scope: &[i64]) -> Result<Vec<AccountPayees>, StoreError> {
         let list = id_list(scope.iter().copied());
         let years = scope_years(&list);
+        // The scoped accounts grouped, not made DISTINCT: grouping leaves them in key order, so
+        // the look-ups below walk one year's rows of `account_payees` (keyed by year, account
+        // and person) forwards and read each page once. In the order the entries list them,
+        // each look-up read a page of its own: at 10^7 entries the query took three times as
+        // long on the entries' account index (see docs/BENCHMARKS.md).
         let accounts = format!(
-            "SELECT DISTINCT s.account_idx AS a FROM roster_entries s \
-             WHERE s.roster_id IN ({list}) AND s.account_idx IS NOT NULL"
+            "SELECT s.account_idx AS a FROM roster_entries s \
+             WHERE s.roster_id IN ({list}) AND s.account_idx IS NOT NULL GROUP BY s.account_idx"
         );
-        // Driven from the scoped accounts and years through the account index, which is ordered
-        // by account and year and carries the roster and the person, so only those years' index
-        // entries are read (CROSS JOIN keeps SQLite's join order; PostgreSQL plans it as an inner
-        // join). One packed answer, one row per (account, year). On SQLite each (account, year)
-        // gathers its own people in a correlated aggregate: one DISTINCT over the whole answer
-        // (some 700,000 rows of two 64-character keys for 100,000 entries on the 10^7 history)
-        // cost it as much as every index read together. PostgreSQL hashes that DISTINCT cheaply
-        // and runs the correlated form as one sub-plan per account, twice as slow at 10^6
-        // entries, so there the distinct rows are grouped after.
-        let paid = "x.account_idx = q.a AND x.year = w.y AND y.id = x.roster_id AND y.status = 'published'";
-        let sql = match self.backend {
-            Backend::Sqlite => format!(
-                "SELECT q.a AS a, w.y AS y, (SELECT group_concat(DISTINCT x.id_idx) FROM roster_entries x \
-                 CROSS JOIN rosters y WHERE {paid}) AS p FROM ({accounts}) q CROSS JOIN ({years}) w"
-            ),
-            Backend::Postgres => format!(
-                "SELECT d.a AS a, d.y AS y, string_agg(d.p, ',') AS p FROM (SELECT DISTINCT x.account_idx AS a, \
-                 x.year AS y, x.id_idx AS p FROM ({accounts}) q CROSS JOIN ({years}) w CROSS JOIN roster_entries x \
-                 CROSS JOIN rosters y WHERE {paid}) d GROUP BY d.a, d.y"
-            ),
+        let people = match self.backend {
+            Backend::Sqlite => "group_concat(x.id_idx)",
+            Backend::Postgres => "string_agg(x.id_idx, ',')",
         };
-        let mut payees: Vec<AccountPayees> = self.fetch_all_packed(&sql, &["a", "y", "p"]).await?;
-        // SQLite's form also lists an account whose entries that year are all unpublished.
-        payees.retain(|p| !p.people.is_empty());
-        Ok(payees)
+        // One packed answer, one row per (account, year) paying someone.
+        let sql = format!(
+            "SELECT x.account_idx AS a, x.year AS y, {people} AS p FROM ({years}) w CROSS JOIN ({accounts}) q \
+             CROSS JOIN account_payees x WHERE x.year = w.y AND x.account_idx = q.a GROUP BY x.year, x.account_idx"
+        );
+        self.fetch_all_packed(&sql, &["a", "y", "p"]).await
     }
 
     /// The ids of the entries of published rosters of the years of the rosters `scope` paid into

@@ -9,6 +9,7 @@ use xiaowei_core::period::{PeriodReading, RosterPeriod};
 use xiaowei_core::subsidy::{DifferenceKind, Phase, RosterStatus, Unit};
 
 use crate::decode::{Flag, MaybeCode};
+use crate::screening::record_account_payees;
 use crate::{Backend, Store, StoreError};
 
 /// 补贴项目
@@ -407,6 +408,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+            record_account_payees(&mut tx, id).await?;
             let leaf = self.roster_leaf(&mut tx, id, "publish", now).await?;
             self.append_leaf_in(&mut tx, &leaf).await?;
         }
@@ -741,6 +743,9 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::Stale(format!("{table} status changed")));
         }
+        if table == "rosters" && to == RosterStatus::Published {
+            record_account_payees(&mut tx, id).await?;
+        }
         if to == RosterStatus::Withdrawn {
             let leaf = match table {
                 "rosters" => self.roster_leaf(&mut tx, id, "withdraw", now).await?,
@@ -794,6 +799,7 @@ impl Store {
                 return Err(StoreError::Stale("corrected roster is no longer published".into()));
             }
         }
+        record_account_payees(&mut tx, id).await?;
         let event = if old.is_some() { "correct" } else { "publish" };
         let leaf = self.roster_leaf(&mut tx, id, event, now).await?;
         self.append_leaf_in(&mut tx, &leaf).await?;

@@ -37,9 +37,10 @@
 //!   the cross-roster rules compare with its rosters: `screening_batch` (entries of published
 //!   rosters of the same year, period and phase, for the same or a mutually exclusive programme —
 //!   rules 4, 5, 12), `screening_account_payees` (who is paid into its accounts in its years —
-//!   rule 6, answered from the account index, which carries roster and person since
-//!   `0017_account_index.sql`) and `screening_account_entries` (the entries of the accounts that
-//!   pay two households), then the rows by id (`screening_entries`).
+//!   rule 6, answered from `account_payees`, one row per account, year and person, written by
+//!   each publication and rebuilt by a finished key rotation, `0041_account_payees.sql`) and
+//!   `screening_account_entries` (the published entries of the accounts that pay two households,
+//!   through the entries' account index), then the rows by id (`screening_entries`).
 //! - **Server** (`server::screening`): registry import (check → seal → replace or amend in one
 //!   transaction → audit → full screen), the bulk load (no per-entry query; each entry's ID
 //!   decrypted once on every core, only to read its birth date and validity; an incremental run
@@ -192,8 +193,8 @@ pub async fn load(state: &AppState, scope: Option<&[i64]>) -> Result<Loaded, App
             (registries, programmes, pairs, proposed, rows)
         }
         Some(rosters) => {
-            // The batch's related entries are read while the account query (the slowest read)
-            // runs; only the entries of accounts paying two households wait for it.
+            // The batch's related entries are read while the account query runs; only the
+            // entries of accounts paying two households wait for it.
             let batch = timed(async { Ok::<_, AppError>(store.screening_batch(rosters).await?) });
             let batch_side = async {
                 let ((registries, r), (batch, b)) = tokio::try_join!(registries, batch)?;
