@@ -436,6 +436,10 @@ both_backends!(published_rosters_are_searchable_and_leave_the_index_when_withdra
 
 both_backends!(a_lookup_quota_counts_each_of_many_concurrent_lookups_once_across_flushes, |app: TestApp| async move {
     let state = app.state.clone();
+    // Uses at the server's own time: the housekeeping `serve` starts deletes rate events older
+    // than a day, and may run while this test does.
+    let now = state.now();
+    let since = now - 600;
     let quota = |limit| [Quota { kind: "self_query_client", key: "10.0.0.9", limit }];
     let flushing = {
         let state = state.clone();
@@ -449,7 +453,7 @@ both_backends!(a_lookup_quota_counts_each_of_many_concurrent_lookups_once_across
     let lookups: Vec<_> = (0..40)
         .map(|_| {
             let state = state.clone();
-            tokio::spawn(async move { state.lookups(&quota(25), 0, 100).await.unwrap() })
+            tokio::spawn(async move { state.lookups(&quota(25), since, now).await.unwrap() })
         })
         .collect();
     let mut answers = Vec::new();
@@ -465,20 +469,20 @@ both_backends!(a_lookup_quota_counts_each_of_many_concurrent_lookups_once_across
         async move { state.store().count_rate_events(&[(kind, key)], 0).await.unwrap()[0] }
     };
     assert_eq!(stored("self_query_client", "10.0.0.9").await, 40, "every use written, refused ones too");
-    assert_eq!(state.lookups(&quota(41), 0, 100).await.unwrap(), None, "40 stored uses are under 41");
-    assert_eq!(state.lookups(&quota(41), 0, 100).await.unwrap(), Some(0), "and with this one's, 41 are not");
+    assert_eq!(state.lookups(&quota(41), since, now).await.unwrap(), None, "40 stored uses are under 41");
+    assert_eq!(state.lookups(&quota(41), since, now).await.unwrap(), Some(0), "and with this one's, 41 are not");
     // Quotas are taken in order and stop at the first used up: the ones after it are not charged.
     let both = [
         Quota { kind: "self_query_client", key: "10.0.0.10", limit: 0 },
         Quota { kind: "self_query_id", key: "someone", limit: 10 },
     ];
-    assert_eq!(state.lookups(&both, 0, 100).await.unwrap(), Some(0));
+    assert_eq!(state.lookups(&both, since, now).await.unwrap(), Some(0));
     let second = [
         Quota { kind: "self_query_client", key: "10.0.0.11", limit: 10 },
         Quota { kind: "self_query_id", key: "someone", limit: 1 },
     ];
-    assert_eq!(state.lookups(&second, 0, 100).await.unwrap(), None, "the ID was not charged by the refused lookup");
-    assert_eq!(state.lookups(&second, 0, 100).await.unwrap(), Some(1), "its one use is now taken");
+    assert_eq!(state.lookups(&second, since, now).await.unwrap(), None, "the ID was not charged by the refused lookup");
+    assert_eq!(state.lookups(&second, since, now).await.unwrap(), Some(1), "its one use is now taken");
     state.journal().flush(state.store()).await.unwrap();
     assert_eq!(stored("self_query_id", "someone").await, 2);
     assert_eq!(stored("self_query_client", "10.0.0.10").await, 1);

@@ -391,17 +391,24 @@ fn key_hash(key: impl std::hash::Hash) -> u64 {
 }
 
 impl Registries {
+    /// Indexes `records` by person and by household, the two at once (each about a quarter of a
+    /// second at a million records, on the critical path of a screening after a restart).
     pub fn new(records: Vec<Record>) -> Self {
-        let by_person =
-            Groups::new(records.iter().enumerate().map(|(i, r)| (key_hash((r.kind, &r.person)), i)).collect());
-        let by_household = Groups::new(
-            records
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.kind == RegistryKind::Households)
-                .filter_map(|(i, r)| Some((key_hash(r.household.as_deref()?), i)))
-                .collect(),
-        );
+        let (by_person, by_household) = std::thread::scope(|scope| {
+            let by_household = scope.spawn(|| {
+                Groups::new(
+                    records
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.kind == RegistryKind::Households)
+                        .filter_map(|(i, r)| Some((key_hash(r.household.as_deref()?), i)))
+                        .collect(),
+                )
+            });
+            let by_person =
+                Groups::new(records.iter().enumerate().map(|(i, r)| (key_hash((r.kind, &r.person)), i)).collect());
+            (by_person, by_household.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
         Self { records, by_person, by_household }
     }
 
