@@ -151,6 +151,7 @@ pub async fn run(config: &Config, store: &Store, options: &Options) -> Result<Ex
         println!("注意：{left_over} 个派生的身份证索引找不到对应的身份证号（其记录已被删除），保持原值。");
     }
     let retired = retire(config, &key_path, &next_path)?;
+    println!("正在按新索引重建各账户的领取人名单（历史花名册多时需要几分钟）……");
     store.finish_pii_rotation(&new_id, now()).await?;
     audit(store, "pii_key.rotate.finish", &new_id, format!("个人信息密钥已轮换为 {new_id}，旧密钥 {old_id} 停用"))
         .await?;

@@ -743,9 +743,6 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::Stale(format!("{table} status changed")));
         }
-        if table == "rosters" && to == RosterStatus::Published {
-            record_account_payees(&mut tx, id).await?;
-        }
         if to == RosterStatus::Withdrawn {
             let leaf = match table {
                 "rosters" => self.roster_leaf(&mut tx, id, "withdraw", now).await?,
